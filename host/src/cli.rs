@@ -1,0 +1,757 @@
+//! The command line: parse options once, drive the steps of a run in order, and map every
+//! outcome to the exit codes of DESIGN.md. Nothing below this module decides an exit code.
+
+use crate::config::{self, Overrides, PluginSpec, Settings};
+use crate::http::{Client, Redactor};
+use crate::plan::model::{Plan, PluginRef};
+use crate::plugin::bindings::{self, wit};
+use crate::plugin::{Plugin, Runtime};
+use crate::report;
+use crate::run::results::{RunReport, ScenarioResult, SeedResult, Summary};
+use crate::run::{self, Context};
+use crate::seed;
+use crate::target::Service;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Exit codes: the contract with CI pipelines.
+pub mod exit {
+    /// Every scenario passed.
+    pub const PASSED: i32 = 0;
+    /// At least one scenario failed, or was skipped because a dependency failed.
+    pub const FAILED: i32 = 1;
+    /// Usage or configuration error.
+    pub const USAGE: i32 = 2;
+    /// The service under test did not start or never became healthy.
+    pub const TARGET: i32 = 3;
+    /// A plugin could not be loaded, has an unsupported WIT version, or failed while planning.
+    pub const PLUGIN: i32 = 4;
+    /// Reset or seeding failed.
+    pub const SEED: i32 = 5;
+    /// Interrupted by SIGINT.
+    pub const SIGINT: i32 = 130;
+    /// Interrupted by SIGTERM.
+    pub const SIGTERM: i32 = 143;
+}
+
+const ABOUT: &str =
+    "Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.";
+const LONG_ABOUT: &str = "\
+Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.
+
+A plugin plans seed records and scenarios; smoke starts the service (or uses --base-url), seeds
+it, runs every scenario strictly (a status outside the accepted set fails), and exits non-zero on
+any failure. `smoke --plugin X ...` without a subcommand means `smoke run`.
+
+Exit codes: 0 all passed, 1 a scenario failed or was skipped, 2 usage or config error,
+3 the service did not start or become healthy, 4 a plugin could not be loaded or failed to plan,
+5 seeding failed, 130/143 interrupted by SIGINT/SIGTERM.";
+
+#[derive(Debug, Parser)]
+#[command(name = "smoke", version, about = ABOUT, long_about = LONG_ABOUT, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the plugins' scenarios against the service (the default command).
+    Run(RunArgs),
+    /// Print the merged plan as JSON on stdout, sending nothing.
+    Plan(PlanArgs),
+    /// Show what a plugin is: name, version, domain, WIT version and what it declares.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct PluginArgs {
+    /// A plugin component (.wasm) to load; repeat for several. Replaces the config's plugins.
+    #[arg(long = "plugin", value_name = "PATH")]
+    plugin: Vec<String>,
+    /// Config file [default: ./smoke.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set a config key of the plugin given just before it (or of the only plugin).
+    #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
+    plugin_config: Vec<String>,
+    /// Time limit of one plugin call (info, plan, one check) [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    plugin_timeout: Option<Duration>,
+    /// Memory limit of one plugin instance, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    plugin_memory_mib: Option<u64>,
+    /// More detail (-v: steps of the run and plugin logs; -vv: debug). RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors and the summary.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    plugins: PluginArgs,
+    /// Test a service already running at this URL; start nothing.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Scenarios in flight at once [default: 8].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only scenarios whose id matches this glob (`*`, `?`); their dependencies come along.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Option<String>,
+    /// Time limit of one HTTP request [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    request_timeout: Option<Duration>,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+    /// Write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    report_junit: Option<PathBuf>,
+    /// Plain lines only (this version never draws a progress bar).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    plugins: PluginArgs,
+    /// Plan only scenarios whose id matches this glob; their dependencies come along.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct InspectArgs {
+    /// The plugin component (.wasm).
+    plugin: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// A failure that ends the run with a code and a message.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl std::fmt::Display) -> Self {
+        Failure {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Parse the command line, run, and return the process exit code.
+pub fn main() -> i32 {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let (verbose, quiet) = match &cli.command {
+        Some(Command::Run(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Plan(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Inspect(a)) => (a.verbose, false),
+        None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
+    };
+    init_tracing(verbose, quiet);
+    if let Err(e) = rustls::crypto::ring::default_provider().install_default() {
+        tracing::debug!("TLS provider already installed: {e:?}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(&matches);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Run(args)) => run(args, sub).await,
+            None => run(cli.run, sub).await,
+            Some(Command::Plan(args)) => plan_command(args, sub).await,
+            Some(Command::Inspect(args)) => inspect(args).await,
+        }
+    });
+    // Leave no blocking task (a plugin call at its limit) holding the process open.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            f.code
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,smoke::plugin_log=info",
+        (false, 1) => "info,smoke::service=warn",
+        (false, _) => "debug,smoke=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Build the overrides, pairing each `--plugin-config` with the `--plugin` before it.
+fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {
+    let plugin_at: Vec<usize> = matches
+        .indices_of("plugin")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let config_at: Vec<usize> = matches
+        .indices_of("plugin_config")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let plugin_config = p
+        .plugin_config
+        .iter()
+        .enumerate()
+        .map(|(n, kv)| {
+            let at = config_at.get(n).copied().unwrap_or(usize::MAX);
+            let owner = plugin_at.iter().rposition(|&i| i < at);
+            (owner, kv.clone())
+        })
+        .collect();
+    Overrides {
+        config: p.config.clone(),
+        plugins: p.plugin.clone(),
+        plugin_config,
+        plugin_timeout: p.plugin_timeout,
+        plugin_memory_mib: p.plugin_memory_mib,
+        ..Overrides::default()
+    }
+}
+
+/// A plugin loaded and configured for this run.
+struct Loaded {
+    plugin: Arc<Plugin>,
+    config: Vec<wit::Pair>,
+    documents: Vec<wit::Document>,
+}
+
+async fn load_plugins(
+    settings: &Settings,
+    redactor: &mut Redactor,
+) -> Result<Vec<Loaded>, Failure> {
+    let runtime =
+        Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for spec in &settings.plugins {
+        let rt = runtime.clone();
+        let path = spec.path.clone();
+        let plugin = tokio::task::spawn_blocking(move || rt.load(&path))
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    exit::PLUGIN,
+                    format!("plugin {}: loading failed: {e}", spec.path.display()),
+                )
+            })?
+            .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        if let Some(other) = loaded.iter().find(|l| l.plugin.name() == plugin.name()) {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "plugins {} and {} are both named {:?}; load each plugin once",
+                    other.plugin.path.display(),
+                    spec.path.display(),
+                    plugin.name()
+                ),
+            ));
+        }
+        let (config, documents) = configure(&plugin, spec, &settings.base_dir, redactor).await?;
+        loaded.push(Loaded {
+            plugin: Arc::new(plugin),
+            config,
+            documents,
+        });
+    }
+    Ok(loaded)
+}
+
+/// Check the given config against what the plugin declares, apply defaults, read documents.
+async fn configure(
+    plugin: &Plugin,
+    spec: &PluginSpec,
+    base_dir: &Path,
+    redactor: &mut Redactor,
+) -> Result<(Vec<wit::Pair>, Vec<wit::Document>), Failure> {
+    let info = plugin.info();
+    let name = plugin.name();
+    for key in spec.config.keys() {
+        if !info.config.iter().any(|k| &k.name == key) {
+            let known: Vec<&str> = info.config.iter().map(|k| k.name.as_str()).collect();
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "plugin {name}: unknown config key {key:?} (it reads: {})",
+                    if known.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    for h in &info.sensitive_headers {
+        redactor.header(h);
+    }
+    for f in &info.sensitive_fields {
+        redactor.field(f);
+    }
+    let mut config = BTreeMap::new();
+    let mut documents = Vec::new();
+    for key in &info.config {
+        let value = match spec.config.get(&key.name).or(key.default.as_ref()) {
+            Some(v) => v.clone(),
+            None if key.required => {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    format!(
+                        "plugin {name}: config key {:?} is required ({}); set it in [plugins.config] or with \
+                         --plugin-config {}=VALUE",
+                        key.name, key.description, key.name
+                    ),
+                ));
+            }
+            None => continue,
+        };
+        match key.kind {
+            wit::ConfigKind::Secret => redactor.secret(&value),
+            wit::ConfigKind::Document => {
+                let content = read_document(&value, base_dir).await.map_err(|e| {
+                    Failure::new(
+                        exit::PLUGIN,
+                        format!("plugin {name}: config key {:?}: {e}", key.name),
+                    )
+                })?;
+                documents.push(wit::Document {
+                    key: key.name.clone(),
+                    source: value.clone(),
+                    content,
+                });
+            }
+            wit::ConfigKind::Text => {}
+        }
+        config.insert(key.name.clone(), value);
+    }
+    let pairs = config
+        .into_iter()
+        .map(|(name, value)| wit::Pair { name, value })
+        .collect();
+    Ok((pairs, documents))
+}
+
+async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let response = reqwest::get(source)
+            .await
+            .map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "fetching {source} returned status {}",
+                response.status().as_u16()
+            ));
+        }
+        return response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("cannot fetch {source}: {e}"));
+    }
+    let path = base_dir.join(source);
+    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Ask every plugin for its plan, merge, validate, and apply the filter.
+async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Failure> {
+    let mut parts = Vec::new();
+    for l in loaded {
+        let plugin = l.plugin.clone();
+        let input = wit::PlanInput {
+            config: l.config.clone(),
+            documents: l.documents.clone(),
+        };
+        let name = plugin.name().to_string();
+        let answer = tokio::task::spawn_blocking(move || plugin.plan(&input))
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    exit::PLUGIN,
+                    format!("plugin {name}: plan did not complete: {e}"),
+                )
+            })?
+            .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        let plan = answer.map_err(|e| {
+            let at = e.location.map(|l| format!(" (at {l})")).unwrap_or_default();
+            Failure::new(
+                exit::PLUGIN,
+                format!("plugin {name}: planning failed{at}: {}", e.message),
+            )
+        })?;
+        let converted = bindings::convert_plan(&name, plan)
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
+        let info = l.plugin.info();
+        let reference = PluginRef {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            domain: info.domain.clone(),
+            sha256: l.plugin.digest.clone(),
+            wit: l.plugin.wit_version.clone(),
+        };
+        parts.push((reference, converted));
+    }
+    let plan = crate::plan::merge(parts);
+    let errors = crate::plan::validate::validate(&plan);
+    if !errors.is_empty() {
+        let mut message = format!("the plan is invalid ({} problem(s)):", errors.len());
+        for e in &errors {
+            message.push_str("\n  - ");
+            message.push_str(e);
+        }
+        return Err(Failure::new(exit::PLUGIN, message));
+    }
+    match filter {
+        None => Ok(plan),
+        Some(pattern) => {
+            let selected = crate::plan::select(plan, pattern);
+            if selected.scenarios.is_empty() {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    format!("--filter {pattern:?} matches no scenario id"),
+                ));
+            }
+            Ok(selected)
+        }
+    }
+}
+
+async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let o = overrides(&args.plugins, matches);
+    // `smoke plan` needs no target; say so with a placeholder base URL.
+    let o = Overrides {
+        base_url: Some("http://plan.invalid".into()),
+        ..o
+    };
+    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let mut redactor = Redactor::new();
+    let loaded = load_plugins(&settings, &mut redactor).await?;
+    let plan = build_plan(&loaded, args.filter.as_deref()).await?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(crate::plan::to_json(&plan).as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::new(exit::USAGE, format!("cannot write the plan to stdout: {e}")))?;
+    eprintln!(
+        "plan: {} seed(s), {} scenario(s) from {}",
+        plan.seeds.len(),
+        plan.scenarios.len(),
+        plan.plugins
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(exit::PASSED)
+}
+
+async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
+    let runtime = Runtime::new(Default::default()).map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    let path = args.plugin.clone();
+    let plugin = tokio::task::spawn_blocking(move || runtime.load(&path))
+        .await
+        .map_err(|e| Failure::new(exit::PLUGIN, e))?
+        .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    let info = plugin.info();
+    let kind = |k: &wit::ConfigKind| match k {
+        wit::ConfigKind::Text => "text",
+        wit::ConfigKind::Document => "document",
+        wit::ConfigKind::Secret => "secret",
+    };
+    if args.json {
+        let keys: Vec<serde_json::Value> = info
+            .config
+            .iter()
+            .map(|k| {
+                serde_json::json!({"name": k.name, "kind": kind(&k.kind), "required": k.required,
+                    "default": k.default, "description": k.description})
+            })
+            .collect();
+        let value = serde_json::json!({
+            "name": info.name, "version": info.version, "domain": info.domain,
+            "description": info.description, "wit": format!("smoke:plugin@{}", plugin.wit_version),
+            "sha256": plugin.digest, "config": keys,
+            "sensitive_fields": info.sensitive_fields, "sensitive_headers": info.sensitive_headers,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return Ok(exit::PASSED);
+    }
+    println!("name:        {}", info.name);
+    println!("version:     {}", info.version);
+    println!("domain:      {}", info.domain);
+    println!("wit:         smoke:plugin@{}", plugin.wit_version);
+    println!("sha256:      {}", plugin.digest);
+    if !info.description.is_empty() {
+        println!("description: {}", info.description);
+    }
+    if info.config.is_empty() {
+        println!("config:      (none)");
+    } else {
+        println!("config:");
+        for k in &info.config {
+            let default = k
+                .default
+                .as_ref()
+                .map(|d| format!(" [default: {d}]"))
+                .unwrap_or_default();
+            let required = if k.required { " (required)" } else { "" };
+            println!(
+                "  {} ({}){required}{default}: {}",
+                k.name,
+                kind(&k.kind),
+                k.description
+            );
+        }
+    }
+    if !info.sensitive_fields.is_empty() {
+        println!("sensitive fields:  {}", info.sensitive_fields.join(", "));
+    }
+    if !info.sensitive_headers.is_empty() {
+        println!("sensitive headers: {}", info.sensitive_headers.join(", "));
+    }
+    Ok(exit::PASSED)
+}
+
+async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let started = Instant::now();
+    let o = Overrides {
+        base_url: args.base_url.clone(),
+        jobs: args.jobs,
+        request_timeout: args.request_timeout,
+        ..overrides(&args.plugins, matches)
+    };
+    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let mut redactor = Redactor::new();
+    let loaded = load_plugins(&settings, &mut redactor).await?;
+    let plan = build_plan(&loaded, args.filter.as_deref()).await?;
+
+    // Start the target (unless a base URL was given), then everything else races the signals,
+    // so Ctrl-C or SIGTERM still stops the service.
+    let mut service = match (&settings.base_url, &settings.target) {
+        (Some(_), _) => None,
+        (None, Some(target)) => {
+            let start = Service::start(target);
+            tokio::select! {
+                started = start => Some(started.map_err(|e| Failure::new(exit::TARGET, e))?),
+                code = interrupted() => return Ok(code),
+            }
+        }
+        (None, None) => {
+            unreachable!("config::load refuses a config with neither a base URL nor a target")
+        }
+    };
+    let base_url = settings
+        .base_url
+        .clone()
+        .or_else(|| service.as_ref().map(|s| s.base_url.clone()))
+        .unwrap_or_default();
+    let outcome = tokio::select! {
+        outcome = execute(&args, &settings, &loaded, &plan, &base_url, redactor, started) => outcome,
+        code = interrupted() => {
+            eprintln!("interrupted: stopping the service");
+            Ok(code)
+        }
+    };
+    if let Some(s) = service.as_mut() {
+        if let Ok(code) = &outcome
+            && *code != exit::PASSED
+            && !args.plugins.quiet
+        {
+            let lines = s.last_lines(crate::target::SHOWN_LINES);
+            if !lines.is_empty() {
+                tracing::info!(
+                    "last {} line(s) of the service's output:\n  | {}",
+                    lines.len(),
+                    lines.join("\n  | ")
+                );
+            }
+        }
+        s.stop().await;
+    }
+    outcome
+}
+
+/// Resolves when SIGINT or SIGTERM arrives, with the matching exit code.
+async fn interrupted() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => exit::SIGINT,
+        _ = term.recv() => exit::SIGTERM,
+    }
+}
+
+/// Seed, run the scenarios, print and write the reports; the exit code of a finished run.
+async fn execute(
+    args: &RunArgs,
+    settings: &Settings,
+    loaded: &[Loaded],
+    plan: &Plan,
+    base_url: &str,
+    redactor: Redactor,
+    started: Instant,
+) -> Result<i32, Failure> {
+    let client = Client::new(base_url, settings.request_timeout, settings.jobs)
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let ctx = Arc::new(Context {
+        client,
+        plugins: loaded
+            .iter()
+            .map(|l| (l.plugin.name().to_string(), l.plugin.clone()))
+            .collect(),
+        plugin_config: loaded
+            .iter()
+            .map(|l| (l.plugin.name().to_string(), l.config.clone()))
+            .collect(),
+        redactor,
+    });
+    let quiet = args.plugins.quiet;
+    if !quiet {
+        println!(
+            "smoke: {} scenario(s), {} seed(s) against {}",
+            plan.scenarios.len(),
+            plan.seeds.len(),
+            ctx.client.base_url()
+        );
+    }
+    let (scenarios, seeds, seed_failure) = match seed::apply(&ctx, &plan.seeds).await {
+        Ok((vars, seeds)) => {
+            let results = run::execute(ctx.clone(), plan, vars, settings.jobs, |r| {
+                if !quiet {
+                    println!("{}", report::console::scenario_line(r));
+                }
+            })
+            .await;
+            (results, seeds, None)
+        }
+        Err(failure) => {
+            let failed = failure.failed();
+            let reason = format!("seed {} could not be created", failed.id);
+            let results = plan
+                .scenarios
+                .iter()
+                .map(|s| ScenarioResult::skipped(s, &reason))
+                .collect();
+            let message = seed_message(failed);
+            (results, failure.results, Some(message))
+        }
+    };
+    let summary = Summary::of(&scenarios);
+    let report = RunReport {
+        schema_version: 1,
+        smoke_version: env!("CARGO_PKG_VERSION").to_string(),
+        base_url: base_url.to_string(),
+        plugins: plan.plugins.clone(),
+        summary,
+        duration_ms: started.elapsed().as_millis() as u64,
+        seeds,
+        scenarios,
+    };
+    write_reports(args, &report)?;
+    if let Some(message) = seed_failure {
+        return Err(Failure::new(exit::SEED, message));
+    }
+    if !quiet {
+        print!("{}", report::console::failures(&report));
+    }
+    println!("\n{}", summary.line());
+    Ok(if summary.all_passed() {
+        exit::PASSED
+    } else {
+        exit::FAILED
+    })
+}
+
+fn seed_message(failed: &SeedResult) -> String {
+    let step = &failed.step;
+    let mut m = format!(
+        "seed {} (plugin {}) could not be created",
+        failed.id, failed.plugin
+    );
+    if let Some(req) = &step.request {
+        m.push_str(&format!("\n  request:  {} {}", req.method, req.url));
+    }
+    m.push_str(&format!("\n  expected: {}", step.expected));
+    if let Some(resp) = &step.response {
+        m.push_str(&format!("\n  actual:   status {}", resp.status));
+        if let Some(body) = &resp.body {
+            m.push_str(&format!(" {}", body.chars().take(300).collect::<String>()));
+        }
+    }
+    for f in &step.failures {
+        m.push_str(&format!("\n  reason:   {f}"));
+    }
+    m.push_str("\n  every scenario was skipped; check that the service starts from a clean state");
+    m
+}
+
+fn write_reports(args: &RunArgs, report: &RunReport) -> Result<(), Failure> {
+    let write = |path: &PathBuf, text: String, what: &str| {
+        std::fs::write(path, text).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("cannot write the {what} report to {}: {e}", path.display()),
+            )
+        })
+    };
+    if let Some(path) = &args.report_json {
+        write(path, report::json(report), "JSON")?;
+    }
+    if let Some(path) = &args.report_junit {
+        write(path, report::junit::junit(report), "JUnit")?;
+    }
+    Ok(())
+}

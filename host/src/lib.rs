@@ -1,0 +1,14 @@
+//! smoke: smoke-test HTTP APIs with domain plugins compiled to WebAssembly components.
+//!
+//! The modules follow one run, in order: [`config`], [`plugin`], [`plan`], [`target`], [`seed`],
+//! [`run`] (over [`http`]), [`report`]; [`cli`] drives them and owns the exit codes.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod plan;
+pub mod plugin;
+pub mod report;
+pub mod run;
+pub mod seed;
+pub mod target;

@@ -1,0 +1,219 @@
+//! The plan as plain data: what `smoke plan` prints and what the runner executes.
+//!
+//! Mirrors the WIT types with JSON bodies parsed, so a plan can be validated, printed
+//! byte-identically and (later) read back from a file. Field order is output order.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The merged plan of every plugin in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub plugins: Vec<PluginRef>,
+    pub seeds: Vec<Seed>,
+    pub scenarios: Vec<Scenario>,
+    pub surface: Vec<Endpoint>,
+}
+
+/// Which plugin contributed to the plan, pinned by digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+    pub domain: String,
+    pub sha256: String,
+    pub wit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seed {
+    pub id: String,
+    pub plugin: String,
+    pub description: String,
+    pub depends_on: Vec<String>,
+    pub step: Step,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioKind {
+    HappyPath,
+    NotFound,
+    ValidationError,
+    BusinessRule,
+    Auth,
+    Workflow,
+    Load,
+}
+
+impl ScenarioKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioKind::HappyPath => "happy-path",
+            ScenarioKind::NotFound => "not-found",
+            ScenarioKind::ValidationError => "validation-error",
+            ScenarioKind::BusinessRule => "business-rule",
+            ScenarioKind::Auth => "auth",
+            ScenarioKind::Workflow => "workflow",
+            ScenarioKind::Load => "load",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub id: String,
+    pub plugin: String,
+    pub endpoint: String,
+    pub kind: ScenarioKind,
+    pub description: String,
+    pub depends_on: Vec<String>,
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    pub request: Request,
+    pub expect: Expectation,
+    pub captures: Vec<Capture>,
+    pub mode: StepMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Options,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+        }
+    }
+}
+
+/// A name/value pair, kept in order (headers and query parameters may repeat).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type", content = "value")]
+pub enum Body {
+    /// Parsed JSON; string leaves may hold `{{var}}` templates.
+    Json(Value),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<Pair>,
+    pub headers: Vec<Pair>,
+    pub body: Option<Body>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "test", content = "value")]
+pub enum JsonTest {
+    Exists,
+    Absent,
+    Equals(Value),
+    Length(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonAssertion {
+    pub pointer: String,
+    #[serde(flatten)]
+    pub test: JsonTest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    pub status: Vec<u16>,
+    pub body: Vec<JsonAssertion>,
+    pub headers: Vec<Pair>,
+    pub schema: Option<Value>,
+    pub max_latency_ms: Option<u32>,
+    pub check: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "path")]
+pub enum CaptureSource {
+    Body(String),
+    Header(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capture {
+    pub name: String,
+    pub source: CaptureSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "value")]
+pub enum StatusMatch {
+    Code(u16),
+    Class(u8),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: StatusMatch,
+    pub at_least: Option<u32>,
+    pub at_most: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "mode")]
+pub enum StepMode {
+    Once,
+    Poll {
+        interval_ms: u32,
+        timeout_ms: u32,
+    },
+    Burst {
+        count: u32,
+        concurrency: u32,
+        mix: Vec<StatusCount>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub plugin: String,
+    pub has_path_params: bool,
+    pub has_constrained_body: bool,
+}
+
+impl Step {
+    /// The name shown in reports: the plugin's, else `METHOD path`.
+    pub fn display_name(&self) -> String {
+        if self.name.is_empty() {
+            format!("{} {}", self.request.method.as_str(), self.request.path)
+        } else {
+            self.name.clone()
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Step 2 of a run: load plugins. Compile (or reuse the cached artifact), check the WIT version
+//! before instantiating, and run every call in a fresh, capability-free, limited sandbox.
+//!
+//! Each call (`info`, `plan`, one `check`) gets its own store and instance: no state survives
+//! between calls, so a verdict can only depend on its input, and a runaway call harms no other.
+
+pub mod bindings;
+pub mod cache;
+pub mod limits;
+
+use bindings::wit;
+use limits::{Limits, MemoryLimiter};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// How much of a plugin's stdout/stderr is kept per call.
+const CAPTURED_OUTPUT_BYTES: usize = 64 << 10;
+
+/// Why a plugin call did not return normally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallFailure {
+    /// Interrupted at the time limit.
+    Timeout(Duration),
+    /// A memory growth past the limit was refused and the plugin then failed.
+    Memory { limit: usize, requested: usize },
+    /// Any other trap (panic, unreachable, bad import).
+    Trap(String),
+}
+
+impl std::fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallFailure::Timeout(limit) => write!(
+                f,
+                "exceeded its time limit of {} and was interrupted (raise it with --plugin-timeout)",
+                humantime::format_duration(*limit)
+            ),
+            CallFailure::Memory { limit, requested } => write!(
+                f,
+                "exceeded its memory limit of {} MiB (it asked for {} MiB; raise it with --plugin-memory-mib)",
+                limit >> 20,
+                requested.div_ceil(1 << 20)
+            ),
+            CallFailure::Trap(message) => write!(f, "trapped: {message}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin {path}: cannot read it: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "plugin {path}: not a WebAssembly component smoke can load: {message}\n  \
+         build plugins with `cargo build --release --target wasm32-wasip2`"
+    )]
+    Compile { path: PathBuf, message: String },
+    #[error(
+        "plugin {path}: not a smoke plugin: it does not export {GUEST_INTERFACE}@{WIT_VERSION} \
+         (it exports: {exports})"
+    )]
+    NotSmokePlugin { path: PathBuf, exports: String },
+    #[error(
+        "plugin {path} was built for WIT package smoke:plugin@{found}, but this smoke supports \
+         smoke:plugin@{WIT_VERSION}.\n  \
+         Rebuild the plugin against smoke-plugin {WIT_VERSION} (set its smoke-plugin dependency \
+         to this smoke's version and run `cargo build --release --target wasm32-wasip2`), or run \
+         it with a smoke release that supports smoke:plugin@{found}."
+    )]
+    WitVersion { path: PathBuf, found: String },
+    #[error("plugin {plugin}: cannot be instantiated: {message}")]
+    Instantiate { plugin: String, message: String },
+    #[error("plugin {plugin}: `{call}` {failure}")]
+    Call {
+        plugin: String,
+        call: &'static str,
+        failure: CallFailure,
+    },
+    #[error("plugin {plugin}: config: {message}")]
+    Config { plugin: String, message: String },
+}
+
+use bindings::{GUEST_INTERFACE, WIT_VERSION};
+
+/// Store data: the sandbox's WASI context (no capabilities), the limiter and collected logs.
+struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    logs: Vec<(bindings::smoke::plugin::host::Level, String)>,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::smoke::plugin::host::Host for State {
+    fn log(&mut self, level: bindings::smoke::plugin::host::Level, message: String) {
+        // Bounded, so a chatty plugin cannot exhaust host memory.
+        if self.logs.len() < 10_000 {
+            self.logs.push((level, message));
+        }
+    }
+}
+
+impl bindings::smoke::plugin::types::Host for State {}
+
+/// A clock frozen at the epoch: plugins must not depend on time.
+struct FrozenClock;
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// The engine, linker and limits shared by every plugin of a run. Built once.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    limits: Limits,
+}
+
+impl Runtime {
+    pub fn new(limits: Limits) -> Result<Self, String> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine =
+            Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))?;
+        spawn_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        // WASI is linked so that std-built components instantiate, but the context grants no
+        // capability: no env, args, files, sockets or stdin; clocks frozen; randomness fixed.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| format!("cannot link WASI: {e}"))?;
+        bindings::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(|e| format!("cannot link the smoke host interface: {e}"))?;
+        Ok(Runtime {
+            engine,
+            linker,
+            limits,
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Read, compile (or reuse the cache), check the WIT version, pre-instantiate, and ask the
+    /// plugin who it is.
+    pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let digest = cache::digest(&bytes);
+        let started = Instant::now();
+        let (component, origin) =
+            cache::load(&self.engine, &bytes, &digest).map_err(|e| PluginError::Compile {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let elapsed = started.elapsed();
+        match &origin {
+            cache::Origin::Cached(at) => tracing::info!(
+                "plugin {}: reused compiled artifact from cache {} ({} ms)",
+                path.display(),
+                at.display(),
+                elapsed.as_millis()
+            ),
+            cache::Origin::Compiled(at) => tracing::info!(
+                "plugin {}: compiled in {} ms; cached at {}",
+                path.display(),
+                elapsed.as_millis(),
+                at.as_ref()
+                    .map_or("(nowhere: no cache directory)".into(), |p| p
+                        .display()
+                        .to_string())
+            ),
+        }
+        let wit_version = self.check_version(path, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(bindings::PluginPre::new)
+            .map_err(|e| PluginError::Instantiate {
+                plugin: path.display().to_string(),
+                message: format!("{e:#}"),
+            })?;
+        let mut plugin = Plugin {
+            label: path.display().to_string(),
+            path: path.to_path_buf(),
+            digest,
+            wit_version,
+            info: None,
+            engine: self.engine.clone(),
+            pre,
+            limits: self.limits,
+        };
+        let info = plugin.call("info", |store, instance| {
+            instance.smoke_plugin_guest().call_info(store)
+        })?;
+        plugin.label = info.name.clone();
+        plugin.info = Some(info);
+        Ok(plugin)
+    }
+
+    /// Find the guest interface among the component's exports and compare its version.
+    fn check_version(&self, path: &Path, component: &Component) -> Result<String, PluginError> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let Some(found) = exports.iter().find_map(|name| {
+            let (interface, version) = name.split_once('@')?;
+            (interface == GUEST_INTERFACE).then(|| version.to_string())
+        }) else {
+            return Err(PluginError::NotSmokePlugin {
+                path: path.to_path_buf(),
+                exports: if exports.is_empty() {
+                    "nothing".into()
+                } else {
+                    exports.join(", ")
+                },
+            });
+        };
+        if !compatible(&found, WIT_VERSION) {
+            return Err(PluginError::WitVersion {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// Semver compatibility as cargo sees it: same major, and for 0.x the same minor.
+fn compatible(found: &str, supported: &str) -> bool {
+    let parts = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split('.');
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parts(found), parts(supported)) {
+        (Some((0, a)), Some((0, b))) => a == b,
+        (Some((a, _)), Some((b, _))) => a == b,
+        _ => false,
+    }
+}
+
+/// Advance the engine's epoch every tick for as long as the engine lives.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("smoke-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(limits::EPOCH_TICK);
+            }
+        })
+        .expect("spawning a thread at start-up");
+}
+
+/// A loaded plugin, ready to be called. Cheap to share (`Arc`) across scenarios.
+pub struct Plugin {
+    /// The plugin's name once `info` answered, else its path.
+    label: String,
+    pub path: PathBuf,
+    pub digest: String,
+    pub wit_version: String,
+    info: Option<wit::Info>,
+    engine: Engine,
+    pre: bindings::PluginPre<State>,
+    limits: Limits,
+}
+
+impl Plugin {
+    pub fn name(&self) -> &str {
+        &self.label
+    }
+
+    pub fn info(&self) -> &wit::Info {
+        self.info
+            .as_ref()
+            .expect("info is set by Runtime::load before a Plugin is returned")
+    }
+
+    pub fn plan(
+        &self,
+        input: &wit::PlanInput,
+    ) -> Result<Result<wit::Plan, wit::PlanError>, PluginError> {
+        self.call("plan", |store, instance| {
+            instance.smoke_plugin_guest().call_plan(store, input)
+        })
+    }
+
+    pub fn check(&self, input: &wit::CheckInput) -> Result<wit::Verdict, PluginError> {
+        self.call("check", |store, instance| {
+            instance.smoke_plugin_guest().call_check(store, input)
+        })
+    }
+
+    /// Run one call in a fresh sandbox and report its log lines under the plugin's name.
+    fn call<R>(
+        &self,
+        call: &'static str,
+        f: impl FnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
+        let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![
+                0x5a, 0x17, 0xc3, 0x88,
+            ]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![
+                0x21, 0x9e, 0x04, 0x6b,
+            ]))
+            .insecure_random_seed(0x5340_4b45)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                wasi,
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter::new(self.limits.memory_bytes),
+                logs: Vec::new(),
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.epoch_deadline_trap();
+
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&mut store, &instance));
+
+        let state = store.into_data();
+        for (level, message) in &state.logs {
+            emit(&self.label, *level, message);
+        }
+        for (stream, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
+            for line in String::from_utf8_lossy(&pipe.contents()).lines() {
+                tracing::info!(target: "smoke::plugin_log", "[{}] {stream}: {line}", self.label);
+            }
+        }
+        result.map_err(|error| {
+            let failure =
+                if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+                    CallFailure::Timeout(self.limits.call_timeout)
+                } else if let Some(requested) = state.limiter.denied {
+                    CallFailure::Memory {
+                        limit: self.limits.memory_bytes,
+                        requested,
+                    }
+                } else {
+                    CallFailure::Trap(format!("{error:#}").replace('\n', " "))
+                };
+            PluginError::Call {
+                plugin: self.label.clone(),
+                call,
+                failure,
+            }
+        })
+    }
+}
+
+fn emit(plugin: &str, level: bindings::smoke::plugin::host::Level, message: &str) {
+    use bindings::smoke::plugin::host::Level;
+    match level {
+        Level::Debug => tracing::debug!(target: "smoke::plugin_log", "[{plugin}] {message}"),
+        Level::Info => tracing::info!(target: "smoke::plugin_log", "[{plugin}] {message}"),
+        Level::Warn => tracing::warn!(target: "smoke::plugin_log", "[{plugin}] {message}"),
+        Level::Error => tracing::error!(target: "smoke::plugin_log", "[{plugin}] {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compatible;
+
+    #[test]
+    fn zero_major_versions_need_the_same_minor() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("2.0.0", "1.0.0"));
+        assert!(!compatible("garbage", "0.1.0"));
+    }
+}

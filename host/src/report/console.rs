@@ -1,0 +1,87 @@
+//! The console: one line per scenario as it finishes, then each failure in detail, then the
+//! summary line `N passed, N failed, N skipped`.
+
+use crate::run::results::{Outcome, RunReport, ScenarioResult};
+use std::fmt::Write;
+
+/// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`.
+pub fn scenario_line(r: &ScenarioResult) -> String {
+    match r.outcome {
+        Outcome::Skipped => format!(
+            "{}  {}  ({})",
+            r.outcome.label(),
+            r.id,
+            r.reason.as_deref().unwrap_or("skipped")
+        ),
+        _ => format!("{}  {}  ({} ms)", r.outcome.label(), r.id, r.duration_ms),
+    }
+}
+
+/// Every failed scenario in plan order: id, step, request, expected versus actual, reason.
+pub fn failures(report: &RunReport) -> String {
+    let mut out = String::new();
+    let failed: Vec<&ScenarioResult> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .collect();
+    if failed.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nFailures:");
+    for s in failed {
+        let Some(step) = s.failed_step.and_then(|i| s.steps.get(i)) else {
+            continue;
+        };
+        let _ = writeln!(out, "\n  {} ({}, {})", s.id, s.kind.as_str(), s.endpoint);
+        if !s.description.is_empty() {
+            let _ = writeln!(out, "    what:     {}", s.description);
+        }
+        let _ = writeln!(
+            out,
+            "    step:     {} of {}: {}",
+            step.index + 1,
+            s.steps.len(),
+            step.name
+        );
+        if let Some(req) = &step.request {
+            let _ = writeln!(out, "    request:  {} {}", req.method, req.url);
+            if let Some(body) = &req.body {
+                let _ = writeln!(out, "              {}", clip(body, 300));
+            }
+        }
+        let _ = writeln!(out, "    expected: {}", step.expected);
+        match &step.response {
+            Some(resp) => {
+                let _ = writeln!(
+                    out,
+                    "    actual:   status {} in {} ms",
+                    resp.status, resp.latency_ms
+                );
+                if let Some(body) = &resp.body {
+                    let _ = writeln!(out, "              {}", clip(body, 300));
+                }
+            }
+            None => {
+                let _ = writeln!(out, "    actual:   no response");
+            }
+        }
+        for f in &step.failures {
+            let _ = writeln!(out, "    reason:   {f}");
+        }
+    }
+    out
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() > max {
+        format!(
+            "{}… ({} bytes)",
+            one_line.chars().take(max).collect::<String>(),
+            text.len()
+        )
+    } else {
+        one_line
+    }
+}

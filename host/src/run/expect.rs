@@ -1,0 +1,299 @@
+//! Host-side judgement of one response against a step's expectation, and captures.
+//!
+//! Strict by construction: a status outside the accepted set fails, a missing pointer fails, a
+//! body that is not JSON fails every body assertion. Each failure says expected versus actual.
+
+use crate::http::Incoming;
+use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest};
+use crate::run::template::{self, Vars};
+use serde_json::Value;
+
+/// Every way the response fails the expectation; empty when it holds. The plugin's `check` is
+/// not called here (see the scheduler): it runs only when this list is empty.
+pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<String> {
+    let mut failures = Vec::new();
+    if !expect.status.contains(&response.status) {
+        failures.push(format!(
+            "status {} is not an accepted status (expected {})",
+            response.status,
+            list(&expect.status)
+        ));
+        // With the wrong status, body assertions mostly restate the same failure.
+        return failures;
+    }
+    for h in &expect.headers {
+        match response.header(&h.name) {
+            None => failures.push(format!("header {:?} is missing", h.name)),
+            Some(actual) if !h.value.is_empty() => match template::render(&h.value, vars) {
+                Ok(expected) if expected != actual => failures.push(format!(
+                    "header {:?} is {actual:?}, expected {expected:?}",
+                    h.name
+                )),
+                Ok(_) => {}
+                Err(e) => failures.push(format!("header {:?}: {e}", h.name)),
+            },
+            Some(_) => {}
+        }
+    }
+    if !expect.body.is_empty() {
+        match serde_json::from_slice::<Value>(&response.body) {
+            Err(e) => failures.push(format!(
+                "body is not JSON ({e}), so {} body assertion(s) cannot hold: {}",
+                expect.body.len(),
+                excerpt(&response.body)
+            )),
+            Ok(body) => {
+                for a in &expect.body {
+                    if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
+                        failures.push(f);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(limit) = expect.max_latency_ms
+        && response.latency.as_millis() > u128::from(limit)
+    {
+        failures.push(format!(
+            "took {} ms, over the limit of {limit} ms",
+            response.latency.as_millis()
+        ));
+    }
+    failures
+}
+
+fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
+    let found = body.pointer(pointer);
+    let at = if pointer.is_empty() {
+        "the body".to_string()
+    } else {
+        format!("{pointer:?}")
+    };
+    match (test, found) {
+        (JsonTest::Exists, Some(_)) | (JsonTest::Absent, None) => None,
+        (JsonTest::Exists, None) => Some(format!("{at} is missing, expected it to exist")),
+        (JsonTest::Absent, Some(v)) => {
+            Some(format!("{at} is {}, expected it to be absent", short(v)))
+        }
+        (JsonTest::Equals(expected), found) => {
+            let expected = match template::render_json(expected, vars) {
+                Ok(v) => v,
+                Err(e) => return Some(format!("{at}: {e}")),
+            };
+            match found {
+                Some(actual) if *actual == expected => None,
+                Some(actual) => Some(format!(
+                    "{at} is {}, expected {}",
+                    short(actual),
+                    short(&expected)
+                )),
+                None => Some(format!("{at} is missing, expected {}", short(&expected))),
+            }
+        }
+        (JsonTest::Length(n), Some(Value::Array(items))) if items.len() == *n as usize => None,
+        (JsonTest::Length(n), Some(Value::Array(items))) => {
+            Some(format!("{at} has {} item(s), expected {n}", items.len()))
+        }
+        (JsonTest::Length(n), Some(v)) => {
+            Some(format!("{at} is {}, expected an array of {n}", short(v)))
+        }
+        (JsonTest::Length(n), None) => Some(format!("{at} is missing, expected an array of {n}")),
+    }
+}
+
+/// Extract captures into `vars`. A capture that finds nothing is a failure: later steps would
+/// otherwise run with a hole in them.
+pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Vec<String> {
+    let mut failures = Vec::new();
+    let body = if captures
+        .iter()
+        .any(|c| matches!(c.source, CaptureSource::Body(_)))
+    {
+        response.json()
+    } else {
+        None
+    };
+    for c in captures {
+        let value = match &c.source {
+            CaptureSource::Body(pointer) => match &body {
+                None => {
+                    failures.push(format!("cannot capture {:?}: the body is not JSON", c.name));
+                    continue;
+                }
+                Some(b) => b.pointer(pointer).cloned().ok_or_else(|| {
+                    format!(
+                        "cannot capture {:?}: body has nothing at {pointer:?}",
+                        c.name
+                    )
+                }),
+            },
+            CaptureSource::Header(name) => response
+                .header(name)
+                .map(|v| Value::String(v.to_string()))
+                .ok_or_else(|| format!("cannot capture {:?}: no {name:?} header", c.name)),
+        };
+        match value {
+            Ok(v) => {
+                vars.insert(c.name.clone(), v);
+            }
+            Err(f) => failures.push(f),
+        }
+    }
+    failures
+}
+
+fn list(statuses: &[u16]) -> String {
+    match statuses {
+        [] => "none (the plan accepts no status)".into(),
+        [one] => one.to_string(),
+        many => {
+            let parts: Vec<String> = many.iter().map(u16::to_string).collect();
+            format!("one of {}", parts.join(", "))
+        }
+    }
+}
+
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The first bytes of a body, as text, for messages.
+pub fn excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut s: String = text.chars().take(200).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{JsonAssertion, Pair};
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn response(status: u16, body: Value) -> Incoming {
+        Incoming {
+            status,
+            headers: vec![Pair {
+                name: "Location".into(),
+                value: "/x/1".into(),
+            }],
+            body: body.to_string().into_bytes(),
+            latency: Duration::from_millis(3),
+        }
+    }
+
+    fn expect(status: &[u16], body: Vec<JsonAssertion>) -> Expectation {
+        Expectation {
+            status: status.to_vec(),
+            body,
+            headers: vec![],
+            schema: None,
+            max_latency_ms: None,
+            check: None,
+        }
+    }
+
+    #[test]
+    fn a_404_passes_only_where_404_is_listed() {
+        let r = response(404, json!({"error": "not_found"}));
+        assert_eq!(
+            judge(&expect(&[404], vec![]), &Vars::new(), &r),
+            Vec::<String>::new()
+        );
+        let f = judge(&expect(&[200], vec![]), &Vars::new(), &r);
+        assert_eq!(
+            f,
+            vec!["status 404 is not an accepted status (expected 200)".to_string()]
+        );
+    }
+
+    #[test]
+    fn pointer_tests_report_expected_and_actual() {
+        let r = response(200, json!({"id": "a", "items": [1, 2], "n": 3}));
+        let mut vars = Vars::new();
+        vars.insert("id".into(), json!("a"));
+        let assertions = vec![
+            JsonAssertion {
+                pointer: "/id".into(),
+                test: JsonTest::Equals(json!("{{id}}")),
+            },
+            JsonAssertion {
+                pointer: "/n".into(),
+                test: JsonTest::Equals(json!(4)),
+            },
+            JsonAssertion {
+                pointer: "/items".into(),
+                test: JsonTest::Length(3),
+            },
+            JsonAssertion {
+                pointer: "/gone".into(),
+                test: JsonTest::Exists,
+            },
+            JsonAssertion {
+                pointer: "/id".into(),
+                test: JsonTest::Absent,
+            },
+        ];
+        let f = judge(&expect(&[200], assertions), &vars, &r);
+        assert_eq!(
+            f,
+            vec![
+                "\"/n\" is 3, expected 4".to_string(),
+                "\"/items\" has 2 item(s), expected 3".to_string(),
+                "\"/gone\" is missing, expected it to exist".to_string(),
+                "\"/id\" is \"a\", expected it to be absent".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn non_json_bodies_fail_body_assertions() {
+        let r = Incoming {
+            status: 200,
+            headers: vec![],
+            body: b"<html>".to_vec(),
+            latency: Duration::ZERO,
+        };
+        let a = vec![JsonAssertion {
+            pointer: "/id".into(),
+            test: JsonTest::Exists,
+        }];
+        assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r).len(), 1);
+    }
+
+    #[test]
+    fn captures_fill_vars_and_report_holes() {
+        let r = response(201, json!({"id": 7}));
+        let mut vars = Vars::new();
+        let caps = vec![
+            Capture {
+                name: "id".into(),
+                source: CaptureSource::Body("/id".into()),
+            },
+            Capture {
+                name: "loc".into(),
+                source: CaptureSource::Header("location".into()),
+            },
+            Capture {
+                name: "nope".into(),
+                source: CaptureSource::Body("/nope".into()),
+            },
+        ];
+        let f = capture(&caps, &r, &mut vars);
+        assert_eq!(vars["id"], json!(7));
+        assert_eq!(vars["loc"], json!("/x/1"));
+        assert_eq!(f.len(), 1);
+    }
+}

@@ -1,0 +1,175 @@
+//! `{{name}}` templates: resolve variables from seeds and earlier captures into requests and
+//! expected values. An undefined variable is an error naming it; a request is never sent with a
+//! literal `{{name}}` in it.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Variables visible to a step: name to JSON value.
+pub type Vars = BTreeMap<String, Value>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error(
+        "undefined variable {{{{{name}}}}} (it must be captured by a seed or an earlier step or dependency)"
+    )]
+    Undefined { name: String },
+    #[error("unclosed `{{{{` in {text:?}")]
+    Unclosed { text: String },
+}
+
+/// The text form of a value: strings without quotes, everything else as JSON.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Replace every `{{name}}` in `text`, passing each value's text through `encode`.
+pub fn render_with(
+    text: &str,
+    vars: &Vars,
+    encode: impl Fn(&str) -> String,
+) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
+            text: text.to_string(),
+        })?;
+        let name = after[..end].trim();
+        let value = vars.get(name).ok_or_else(|| TemplateError::Undefined {
+            name: name.to_string(),
+        })?;
+        out.push_str(&encode(&value_text(value)));
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Replace every `{{name}}` in `text` with the value's text.
+pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
+    render_with(text, vars, str::to_string)
+}
+
+/// Render a path: substituted values are percent-encoded so they stay one path segment.
+pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    render_with(path, vars, |v| {
+        percent_encoding::utf8_percent_encode(v, SEGMENT).to_string()
+    })
+}
+
+/// Render templates inside a JSON value. A string that is exactly `{{name}}` becomes the
+/// variable's JSON value (keeping numbers numbers); other strings get text substitution.
+pub fn render_json(value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
+    Ok(match value {
+        Value::String(s) => match whole_variable(s) {
+            Some(name) => vars
+                .get(name)
+                .cloned()
+                .ok_or_else(|| TemplateError::Undefined {
+                    name: name.to_string(),
+                })?,
+            None => Value::String(render(s, vars)?),
+        },
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_json(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((render(k, vars)?, render_json(v, vars)?)))
+                .collect::<Result<_, TemplateError>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// `Some(name)` when `s` is exactly one `{{name}}`.
+fn whole_variable(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
+}
+
+/// Names of every variable a text refers to (for plan validation and error messages).
+pub fn referenced(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        names.push(after[..end].trim().to_string());
+        rest = &after[end + 2..];
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> Vars {
+        let mut v = Vars::new();
+        v.insert("id".into(), json!("a b/c"));
+        v.insert("amount".into(), json!(1250));
+        v.insert("token".into(), json!("t0k"));
+        v
+    }
+
+    #[test]
+    fn text_substitution_uses_value_text() {
+        assert_eq!(render("Bearer {{token}}", &vars()).unwrap(), "Bearer t0k");
+        assert_eq!(render("{{ amount }} units", &vars()).unwrap(), "1250 units");
+    }
+
+    #[test]
+    fn undefined_variables_are_errors_naming_them() {
+        assert_eq!(
+            render("/x/{{nope}}", &vars()),
+            Err(TemplateError::Undefined {
+                name: "nope".into()
+            })
+        );
+        assert!(matches!(
+            render("/x/{{id", &vars()),
+            Err(TemplateError::Unclosed { .. })
+        ));
+    }
+
+    #[test]
+    fn path_values_are_encoded_as_one_segment() {
+        assert_eq!(
+            render_path("/accounts/{{id}}", &vars()).unwrap(),
+            "/accounts/a%20b%2Fc"
+        );
+    }
+
+    #[test]
+    fn whole_string_variables_keep_their_json_type() {
+        let body = json!({"amount": "{{amount}}", "memo": "pay {{amount}}", "list": ["{{id}}"]});
+        assert_eq!(
+            render_json(&body, &vars()).unwrap(),
+            json!({"amount": 1250, "memo": "pay 1250", "list": ["a b/c"]})
+        );
+    }
+
+    #[test]
+    fn referenced_lists_names_in_order() {
+        assert_eq!(
+            referenced("{{a}}/{{ b }}/x"),
+            vec!["a".to_string(), "b".to_string()]
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! Builders over the WIT types, so a plan reads like what it tests.
+//!
+//! Every builder consumes and returns `self`; nothing here has defaults that could make a step
+//! pass by accident (a step with no accepted status is rejected by the host's plan validation).
+
+use crate::{
+    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
+    Expectation, Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll,
+    Request, Scenario, ScenarioKind, Seed, StatusCount, StatusMatch, Step, StepMode, Verdict,
+};
+use serde_json::Value;
+
+/// Render a JSON value as the JSON text the WIT contract carries.
+pub fn json_text(value: impl Into<Value>) -> String {
+    value.into().to_string()
+}
+
+fn pair(name: impl Into<String>, value: impl Into<String>) -> Pair {
+    Pair {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+impl Info {
+    /// A plugin named `name`, at `version`, knowing `domain`.
+    pub fn new(name: &str, version: &str, domain: &str) -> Self {
+        Info {
+            name: name.into(),
+            version: version.into(),
+            domain: domain.into(),
+            description: String::new(),
+            config: Vec::new(),
+            sensitive_fields: Vec::new(),
+            sensitive_headers: Vec::new(),
+        }
+    }
+
+    pub fn describe(mut self, description: &str) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Declare a config key. `default` of `None` with `required` makes the host refuse to plan
+    /// without it.
+    pub fn config_key(
+        mut self,
+        name: &str,
+        kind: ConfigKind,
+        required: bool,
+        default: Option<&str>,
+        description: &str,
+    ) -> Self {
+        self.config.push(ConfigKey {
+            name: name.into(),
+            description: description.into(),
+            kind,
+            required,
+            default: default.map(Into::into),
+        });
+        self
+    }
+
+    /// A JSON field whose values must never appear in reports.
+    pub fn sensitive_field(mut self, name: &str) -> Self {
+        self.sensitive_fields.push(name.into());
+        self
+    }
+
+    /// A header whose values must never appear in reports.
+    pub fn sensitive_header(mut self, name: &str) -> Self {
+        self.sensitive_headers.push(name.into());
+        self
+    }
+}
+
+impl PlanInput {
+    /// The value of a config key (defaults already applied by the host).
+    pub fn config(&self, name: &str) -> Option<&str> {
+        self.config
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_str())
+    }
+
+    /// The document named by a `document` config key.
+    pub fn document(&self, key: &str) -> Option<&Document> {
+        self.documents.iter().find(|d| d.key == key)
+    }
+}
+
+impl PlanError {
+    pub fn new(message: impl Into<String>) -> Self {
+        PlanError {
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            seeds: Vec::new(),
+            scenarios: Vec::new(),
+            surface: Vec::new(),
+        }
+    }
+}
+
+impl Plan {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seeds.push(seed);
+        self
+    }
+
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenarios.push(scenario);
+        self
+    }
+
+    pub fn scenarios(mut self, scenarios: impl IntoIterator<Item = Scenario>) -> Self {
+        self.scenarios.extend(scenarios);
+        self
+    }
+
+    /// Declare an endpoint of the covered API surface (`METHOD /path/{param}`).
+    pub fn endpoint(mut self, id: &str, has_constrained_body: bool) -> Self {
+        self.surface.push(Endpoint {
+            id: id.into(),
+            has_path_params: id.contains('{'),
+            has_constrained_body,
+        });
+        self
+    }
+}
+
+impl Seed {
+    /// A record created by `step` before any scenario runs; its captures are global variables.
+    pub fn new(id: &str, step: Step) -> Self {
+        Seed {
+            id: id.into(),
+            description: String::new(),
+            depends_on: Vec::new(),
+            step,
+        }
+    }
+
+    pub fn describe(mut self, description: &str) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    pub fn depends_on(mut self, seed_id: &str) -> Self {
+        self.depends_on.push(seed_id.into());
+        self
+    }
+}
+
+impl Scenario {
+    pub fn new(id: &str, kind: ScenarioKind, endpoint: &str) -> Self {
+        Scenario {
+            id: id.into(),
+            endpoint: endpoint.into(),
+            kind,
+            description: String::new(),
+            depends_on: Vec::new(),
+            tags: Vec::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    pub fn happy_path(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::HappyPath, endpoint)
+    }
+
+    pub fn not_found(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::NotFound, endpoint)
+    }
+
+    pub fn validation_error(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::ValidationError, endpoint)
+    }
+
+    pub fn business_rule(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::BusinessRule, endpoint)
+    }
+
+    pub fn auth(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::Auth, endpoint)
+    }
+
+    pub fn workflow(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::Workflow, endpoint)
+    }
+
+    pub fn load(id: &str, endpoint: &str) -> Self {
+        Self::new(id, ScenarioKind::Load, endpoint)
+    }
+
+    pub fn describe(mut self, description: &str) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    pub fn depends_on(mut self, scenario_id: &str) -> Self {
+        self.depends_on.push(scenario_id.into());
+        self
+    }
+
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    pub fn step(mut self, step: Step) -> Self {
+        self.steps.push(step);
+        self
+    }
+}
+
+impl Step {
+    /// A step sending `method` to `path` (relative to the base URL; may hold `{{var}}`).
+    pub fn new(method: Method, path: &str) -> Self {
+        Step {
+            name: String::new(),
+            request: Request {
+                method,
+                path: path.into(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+            },
+            expect: Expectation {
+                status: Vec::new(),
+                body: Vec::new(),
+                headers: Vec::new(),
+                schema: None,
+                max_latency_ms: None,
+                check: None,
+            },
+            captures: Vec::new(),
+            mode: StepMode::Once,
+        }
+    }
+
+    pub fn get(path: &str) -> Self {
+        Self::new(Method::Get, path)
+    }
+
+    pub fn post(path: &str) -> Self {
+        Self::new(Method::Post, path)
+    }
+
+    pub fn put(path: &str) -> Self {
+        Self::new(Method::Put, path)
+    }
+
+    pub fn patch(path: &str) -> Self {
+        Self::new(Method::Patch, path)
+    }
+
+    pub fn delete(path: &str) -> Self {
+        Self::new(Method::Delete, path)
+    }
+
+    /// The name shown in reports (defaults to `METHOD path` when empty).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// A JSON body. Strings that are exactly `"{{var}}"` take the variable's JSON value.
+    pub fn json(mut self, body: impl Into<Value>) -> Self {
+        self.request.body = Some(Body::Json(json_text(body)));
+        self
+    }
+
+    /// A raw text body, e.g. deliberately malformed JSON. Set the content type with `header`.
+    pub fn text(mut self, body: &str) -> Self {
+        self.request.body = Some(Body::Text(body.into()));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request.headers.push(pair(name, value));
+        self
+    }
+
+    /// `Authorization: Bearer <token>`; the token may be a `{{var}}` template.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.request.query.push(pair(name, value));
+        self
+    }
+
+    /// Accept this status (call again to accept several).
+    pub fn expect_status(mut self, status: u16) -> Self {
+        if !self.expect.status.contains(&status) {
+            self.expect.status.push(status);
+        }
+        self
+    }
+
+    fn assert_body(mut self, pointer: &str, test: JsonTest) -> Self {
+        self.expect.body.push(JsonAssertion {
+            pointer: pointer.into(),
+            test,
+        });
+        self
+    }
+
+    /// The value at `pointer` must equal `value` (strings may be `"{{var}}"` templates).
+    pub fn expect_eq(self, pointer: &str, value: impl Into<Value>) -> Self {
+        self.assert_body(pointer, JsonTest::Equals(json_text(value)))
+    }
+
+    pub fn expect_exists(self, pointer: &str) -> Self {
+        self.assert_body(pointer, JsonTest::Exists)
+    }
+
+    pub fn expect_absent(self, pointer: &str) -> Self {
+        self.assert_body(pointer, JsonTest::Absent)
+    }
+
+    /// The value at `pointer` must be an array of exactly `length` items.
+    pub fn expect_len(self, pointer: &str, length: u32) -> Self {
+        self.assert_body(pointer, JsonTest::Length(length))
+    }
+
+    /// The response must carry this header; an empty `value` accepts any value.
+    pub fn expect_header(mut self, name: &str, value: &str) -> Self {
+        self.expect.headers.push(pair(name, value));
+        self
+    }
+
+    /// The body must validate against this JSON Schema.
+    pub fn expect_schema(mut self, schema: impl Into<Value>) -> Self {
+        self.expect.schema = Some(json_text(schema));
+        self
+    }
+
+    pub fn max_latency_ms(mut self, limit: u32) -> Self {
+        self.expect.max_latency_ms = Some(limit);
+        self
+    }
+
+    /// Ask the plugin's `check` to judge the response, passing `argument`.
+    pub fn check(mut self, argument: impl Into<String>) -> Self {
+        self.expect.check = Some(argument.into());
+        self
+    }
+
+    /// Capture the value at a JSON pointer of the body as `{{name}}`.
+    pub fn capture(mut self, name: &str, pointer: &str) -> Self {
+        self.captures.push(Capture {
+            name: name.into(),
+            source: CaptureSource::Body(pointer.into()),
+        });
+        self
+    }
+
+    /// Capture a response header as `{{name}}`.
+    pub fn capture_header(mut self, name: &str, header: &str) -> Self {
+        self.captures.push(Capture {
+            name: name.into(),
+            source: CaptureSource::Header(header.into()),
+        });
+        self
+    }
+
+    /// Re-send until the expectation holds, every `interval_ms`, for at most `timeout_ms`.
+    pub fn poll(mut self, interval_ms: u32, timeout_ms: u32) -> Self {
+        self.mode = StepMode::Poll(Poll {
+            interval_ms,
+            timeout_ms,
+        });
+        self
+    }
+
+    /// Send `count` copies with `concurrency` in flight.
+    pub fn burst(mut self, count: u32, concurrency: u32) -> Self {
+        self.mode = StepMode::Burst(Burst {
+            count,
+            concurrency,
+            mix: Vec::new(),
+        });
+        self
+    }
+
+    /// In a burst: bound how many responses match `status`.
+    pub fn mix(mut self, status: StatusMatch, at_least: Option<u32>, at_most: Option<u32>) -> Self {
+        if let StepMode::Burst(burst) = &mut self.mode {
+            burst.mix.push(StatusCount {
+                status,
+                at_least,
+                at_most,
+            });
+        }
+        self
+    }
+}
+
+impl Verdict {
+    pub fn pass(reason: impl Into<String>) -> Self {
+        Verdict {
+            pass: true,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Verdict {
+            pass: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl CheckInput {
+    /// The value of a config key.
+    pub fn config(&self, name: &str) -> Option<&str> {
+        self.config
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_str())
+    }
+
+    /// A variable visible to the step, as JSON.
+    pub fn variable(&self, name: &str) -> Option<Value> {
+        let pair = self.variables.iter().find(|p| p.name == name)?;
+        serde_json::from_str(&pair.value).ok()
+    }
+
+    /// The response body parsed as JSON, if it is JSON.
+    pub fn response_json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.response.body).ok()
+    }
+
+    /// The step's check argument parsed as JSON, if it is JSON.
+    pub fn argument_json(&self) -> Option<Value> {
+        serde_json::from_str(&self.argument).ok()
+    }
+}
