@@ -38,8 +38,7 @@ pub mod exit {
     pub const SIGTERM: i32 = 143;
 }
 
-const ABOUT: &str =
-    "Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.";
+const ABOUT: &str = "Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.";
 const LONG_ABOUT: &str = "\
 Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.
 
@@ -151,10 +150,7 @@ pub struct Failure {
 
 impl Failure {
     fn new(code: i32, message: impl std::fmt::Display) -> Self {
-        Failure {
-            code,
-            message: message.to_string(),
-        }
+        Failure { code, message: message.to_string() }
     }
 }
 
@@ -172,13 +168,7 @@ pub fn main() -> i32 {
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
-    if let Err(e) = rustls::crypto::ring::default_provider().install_default() {
-        tracing::debug!("TLS provider already installed: {e:?}");
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -218,8 +208,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
         )
         .without_time()
         .with_target(false)
@@ -228,14 +217,8 @@ fn init_tracing(verbose: u8, quiet: bool) {
 
 /// Build the overrides, pairing each `--plugin-config` with the `--plugin` before it.
 fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {
-    let plugin_at: Vec<usize> = matches
-        .indices_of("plugin")
-        .map(|i| i.collect())
-        .unwrap_or_default();
-    let config_at: Vec<usize> = matches
-        .indices_of("plugin_config")
-        .map(|i| i.collect())
-        .unwrap_or_default();
+    let plugin_at: Vec<usize> = matches.indices_of("plugin").map(|i| i.collect()).unwrap_or_default();
+    let config_at: Vec<usize> = matches.indices_of("plugin_config").map(|i| i.collect()).unwrap_or_default();
     let plugin_config = p
         .plugin_config
         .iter()
@@ -263,12 +246,8 @@ struct Loaded {
     documents: Vec<wit::Document>,
 }
 
-async fn load_plugins(
-    settings: &Settings,
-    redactor: &mut Redactor,
-) -> Result<Vec<Loaded>, Failure> {
-    let runtime =
-        Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
+async fn load_plugins(settings: &Settings, redactor: &mut Redactor) -> Result<Vec<Loaded>, Failure> {
+    let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
     let mut loaded: Vec<Loaded> = Vec::new();
     for spec in &settings.plugins {
         let rt = runtime.clone();
@@ -276,10 +255,7 @@ async fn load_plugins(
         let plugin = tokio::task::spawn_blocking(move || rt.load(&path))
             .await
             .map_err(|e| {
-                Failure::new(
-                    exit::PLUGIN,
-                    format!("plugin {}: loading failed: {e}", spec.path.display()),
-                )
+                Failure::new(exit::PLUGIN, format!("plugin {}: loading failed: {e}", spec.path.display()))
             })?
             .map_err(|e| Failure::new(exit::PLUGIN, e))?;
         if let Some(other) = loaded.iter().find(|l| l.plugin.name() == plugin.name()) {
@@ -294,11 +270,7 @@ async fn load_plugins(
             ));
         }
         let (config, documents) = configure(&plugin, spec, &settings.base_dir, redactor).await?;
-        loaded.push(Loaded {
-            plugin: Arc::new(plugin),
-            config,
-            documents,
-        });
+        loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
     }
     Ok(loaded)
 }
@@ -319,11 +291,7 @@ async fn configure(
                 exit::USAGE,
                 format!(
                     "plugin {name}: unknown config key {key:?} (it reads: {})",
-                    if known.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        known.join(", ")
-                    }
+                    if known.is_empty() { "nothing".to_string() } else { known.join(", ") }
                 ),
             ));
         }
@@ -355,44 +323,29 @@ async fn configure(
             wit::ConfigKind::Secret => redactor.secret(&value),
             wit::ConfigKind::Document => {
                 let content = read_document(&value, base_dir).await.map_err(|e| {
-                    Failure::new(
-                        exit::PLUGIN,
-                        format!("plugin {name}: config key {:?}: {e}", key.name),
-                    )
+                    Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
                 })?;
-                documents.push(wit::Document {
-                    key: key.name.clone(),
-                    source: value.clone(),
-                    content,
-                });
+                documents.push(wit::Document { key: key.name.clone(), source: value.clone(), content });
             }
             wit::ConfigKind::Text => {}
         }
         config.insert(key.name.clone(), value);
     }
-    let pairs = config
-        .into_iter()
-        .map(|(name, value)| wit::Pair { name, value })
-        .collect();
+    let pairs = config.into_iter().map(|(name, value)| wit::Pair { name, value }).collect();
     Ok((pairs, documents))
 }
 
 async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, String> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let response = reqwest::get(source)
-            .await
-            .map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        let client = crate::http::client_builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let response = client.get(source).send().await.map_err(|e| format!("cannot fetch {source}: {e}"))?;
         if !response.status().is_success() {
-            return Err(format!(
-                "fetching {source} returned status {}",
-                response.status().as_u16()
-            ));
+            return Err(format!("fetching {source} returned status {}", response.status().as_u16()));
         }
-        return response
-            .bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| format!("cannot fetch {source}: {e}"));
+        return response.bytes().await.map(|b| b.to_vec()).map_err(|e| format!("cannot fetch {source}: {e}"));
     }
     let path = base_dir.join(source);
     std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -403,26 +356,15 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
     let mut parts = Vec::new();
     for l in loaded {
         let plugin = l.plugin.clone();
-        let input = wit::PlanInput {
-            config: l.config.clone(),
-            documents: l.documents.clone(),
-        };
+        let input = wit::PlanInput { config: l.config.clone(), documents: l.documents.clone() };
         let name = plugin.name().to_string();
         let answer = tokio::task::spawn_blocking(move || plugin.plan(&input))
             .await
-            .map_err(|e| {
-                Failure::new(
-                    exit::PLUGIN,
-                    format!("plugin {name}: plan did not complete: {e}"),
-                )
-            })?
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: plan did not complete: {e}")))?
             .map_err(|e| Failure::new(exit::PLUGIN, e))?;
         let plan = answer.map_err(|e| {
             let at = e.location.map(|l| format!(" (at {l})")).unwrap_or_default();
-            Failure::new(
-                exit::PLUGIN,
-                format!("plugin {name}: planning failed{at}: {}", e.message),
-            )
+            Failure::new(exit::PLUGIN, format!("plugin {name}: planning failed{at}: {}", e.message))
         })?;
         let converted = bindings::convert_plan(&name, plan)
             .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
@@ -464,10 +406,7 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
 async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let o = overrides(&args.plugins, matches);
     // `smoke plan` needs no target; say so with a placeholder base URL.
-    let o = Overrides {
-        base_url: Some("http://plan.invalid".into()),
-        ..o
-    };
+    let o = Overrides { base_url: Some("http://plan.invalid".into()), ..o };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
@@ -481,11 +420,7 @@ async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32,
         "plan: {} seed(s), {} scenario(s) from {}",
         plan.seeds.len(),
         plan.scenarios.len(),
-        plan.plugins
-            .iter()
-            .map(|p| format!("{} {}", p.name, p.version))
-            .collect::<Vec<_>>()
-            .join(", ")
+        plan.plugins.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(", ")
     );
     Ok(exit::PASSED)
 }
@@ -518,10 +453,7 @@ async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
             "sha256": plugin.digest, "config": keys,
             "sensitive_fields": info.sensitive_fields, "sensitive_headers": info.sensitive_headers,
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         return Ok(exit::PASSED);
     }
     println!("name:        {}", info.name);
@@ -537,18 +469,9 @@ async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
     } else {
         println!("config:");
         for k in &info.config {
-            let default = k
-                .default
-                .as_ref()
-                .map(|d| format!(" [default: {d}]"))
-                .unwrap_or_default();
+            let default = k.default.as_ref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
             let required = if k.required { " (required)" } else { "" };
-            println!(
-                "  {} ({}){required}{default}: {}",
-                k.name,
-                kind(&k.kind),
-                k.description
-            );
+            println!("  {} ({}){required}{default}: {}", k.name, kind(&k.kind), k.description);
         }
     }
     if !info.sensitive_fields.is_empty() {
@@ -622,10 +545,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
 /// Resolves when SIGINT or SIGTERM arrives, with the matching exit code.
 async fn interrupted() -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -648,14 +569,8 @@ async fn execute(
         .map_err(|e| Failure::new(exit::USAGE, e))?;
     let ctx = Arc::new(Context {
         client,
-        plugins: loaded
-            .iter()
-            .map(|l| (l.plugin.name().to_string(), l.plugin.clone()))
-            .collect(),
-        plugin_config: loaded
-            .iter()
-            .map(|l| (l.plugin.name().to_string(), l.config.clone()))
-            .collect(),
+        plugins: loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
+        plugin_config: loaded.iter().map(|l| (l.plugin.name().to_string(), l.config.clone())).collect(),
         redactor,
     });
     let quiet = args.plugins.quiet;
@@ -680,11 +595,7 @@ async fn execute(
         Err(failure) => {
             let failed = failure.failed();
             let reason = format!("seed {} could not be created", failed.id);
-            let results = plan
-                .scenarios
-                .iter()
-                .map(|s| ScenarioResult::skipped(s, &reason))
-                .collect();
+            let results = plan.scenarios.iter().map(|s| ScenarioResult::skipped(s, &reason)).collect();
             let message = seed_message(failed);
             (results, failure.results, Some(message))
         }
@@ -708,19 +619,12 @@ async fn execute(
         print!("{}", report::console::failures(&report));
     }
     println!("\n{}", summary.line());
-    Ok(if summary.all_passed() {
-        exit::PASSED
-    } else {
-        exit::FAILED
-    })
+    Ok(if summary.all_passed() { exit::PASSED } else { exit::FAILED })
 }
 
 fn seed_message(failed: &SeedResult) -> String {
     let step = &failed.step;
-    let mut m = format!(
-        "seed {} (plugin {}) could not be created",
-        failed.id, failed.plugin
-    );
+    let mut m = format!("seed {} (plugin {}) could not be created", failed.id, failed.plugin);
     if let Some(req) = &step.request {
         m.push_str(&format!("\n  request:  {} {}", req.method, req.url));
     }
@@ -741,10 +645,7 @@ fn seed_message(failed: &SeedResult) -> String {
 fn write_reports(args: &RunArgs, report: &RunReport) -> Result<(), Failure> {
     let write = |path: &PathBuf, text: String, what: &str| {
         std::fs::write(path, text).map_err(|e| {
-            Failure::new(
-                exit::USAGE,
-                format!("cannot write the {what} report to {}: {e}", path.display()),
-            )
+            Failure::new(exit::USAGE, format!("cannot write the {what} report to {}: {e}", path.display()))
         })
     };
     if let Some(path) = &args.report_json {

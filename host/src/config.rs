@@ -10,18 +10,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config {path}: cannot read it: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config {path}: key `{key}`: {message}")]
-    Key {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
+    Key { path: PathBuf, key: String, message: String },
     #[error("{0}")]
     Usage(String),
 }
@@ -98,9 +91,7 @@ mod duration {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text).map(Some).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a duration like \"30s\" or \"500ms\": {e}"
-            ))
+            serde::de::Error::custom(format!("{text:?} is not a duration like \"30s\" or \"500ms\": {e}"))
         })
     }
 }
@@ -176,26 +167,19 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
     };
     let (file, dir) = match &path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                path: p.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
             let file: File = toml::from_str(&text).map_err(|e| ConfigError::Parse {
                 path: p.clone(),
                 message: e.to_string().trim_end().to_string(),
             })?;
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
+            let dir =
+                p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
             (file, dir)
         }
         None => (File::default(), PathBuf::from(".")),
     };
-    let source = path
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("(command line)"));
+    let source = path.clone().unwrap_or_else(|| PathBuf::from("(command line)"));
     let interp = |value: &str, key: &str| {
         interpolate(value).map_err(|message| ConfigError::Key {
             path: source.clone(),
@@ -212,17 +196,12 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
             for (k, v) in &p.config {
                 config.insert(k.clone(), interp(v, &format!("plugins[{i}].config.{k}"))?);
             }
-            plugins.push(PluginSpec {
-                path: dir.join(interp(&p.path, &format!("plugins[{i}].path"))?),
-                config,
-            });
+            plugins
+                .push(PluginSpec { path: dir.join(interp(&p.path, &format!("plugins[{i}].path"))?), config });
         }
     } else {
         for p in &o.plugins {
-            plugins.push(PluginSpec {
-                path: PathBuf::from(p),
-                config: BTreeMap::new(),
-            });
+            plugins.push(PluginSpec { path: PathBuf::from(p), config: BTreeMap::new() });
         }
     }
     for (after, kv) in &o.plugin_config {
@@ -242,13 +221,9 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
             }
         };
         let plugin = plugins.get_mut(index).ok_or_else(|| {
-            ConfigError::Usage(format!(
-                "--plugin-config {kv}: no plugin to configure; give --plugin first"
-            ))
+            ConfigError::Usage(format!("--plugin-config {kv}: no plugin to configure; give --plugin first"))
         })?;
-        plugin
-            .config
-            .insert(key.trim().to_string(), value.to_string());
+        plugin.config.insert(key.trim().to_string(), value.to_string());
     }
 
     let target = match &file.target {
@@ -281,9 +256,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
                 return Err(ConfigError::Key {
                     path: source.clone(),
                     key: "target.health".into(),
-                    message: format!(
-                        "{health:?} must be a path starting with '/', e.g. \"/health\""
-                    ),
+                    message: format!("{health:?} must be a path starting with '/', e.g. \"/health\""),
                 });
             }
             Some(Target {
@@ -309,7 +282,10 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
     };
     if plugins.is_empty() {
         return Err(ConfigError::Usage(match &path {
-            Some(p) => format!("config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm", p.display()),
+            Some(p) => format!(
+                "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",
+                p.display()
+            ),
             None => "no plugin given: pass --plugin FILE.wasm, or --config FILE with a [[plugins]] table \
                      (no ./smoke.toml here)"
                 .to_string(),
@@ -328,16 +304,11 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
     }
     let defaults = Limits::default();
     let limits = Limits {
-        call_timeout: o
-            .plugin_timeout
-            .or(file.sandbox.call_timeout)
-            .unwrap_or(defaults.call_timeout),
+        call_timeout: o.plugin_timeout.or(file.sandbox.call_timeout).unwrap_or(defaults.call_timeout),
         memory_bytes: o
             .plugin_memory_mib
             .or(file.sandbox.memory_mib)
-            .map_or(defaults.memory_bytes, |mib| {
-                (mib as usize).saturating_mul(1 << 20)
-            }),
+            .map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),
     };
     Ok(Settings {
         config_file: path,
@@ -346,10 +317,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         target,
         base_url,
         jobs,
-        request_timeout: o
-            .request_timeout
-            .or(file.run.request_timeout)
-            .unwrap_or(Duration::from_secs(30)),
+        request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
         limits,
     })
 }
@@ -369,9 +337,7 @@ fn interpolate_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resu
             out.push_str("${");
             rest = tail;
         } else if let Some(tail) = after.strip_prefix("${") {
-            let end = tail
-                .find('}')
-                .ok_or_else(|| format!("unclosed `${{` in {text:?}"))?;
+            let end = tail.find('}').ok_or_else(|| format!("unclosed `${{` in {text:?}"))?;
             let expr = &tail[..end];
             let (name, default) = match expr.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
@@ -415,9 +381,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_with_a_line() {
-        let err = toml::from_str::<File>("[target]\ncommand = \"x\"\nprot = 3\n")
-            .unwrap_err()
-            .to_string();
+        let err = toml::from_str::<File>("[target]\ncommand = \"x\"\nprot = 3\n").unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("prot"), "{err}");
     }

@@ -35,10 +35,7 @@ impl Incoming {
 
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 }
 
@@ -50,6 +47,17 @@ pub enum SendError {
     Connect { url: String, message: String },
     #[error("request to {url} failed: {message}")]
     Other { url: String, message: String },
+}
+
+/// A reqwest client builder with the TLS provider (ring) installed first. Every HTTP client of
+/// the host comes from here: reqwest refuses to build one without a provider.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Err means another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder().user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
 }
 
 /// A shared HTTP client bound to one base URL.
@@ -65,27 +73,20 @@ impl Client {
         let mut base = reqwest::Url::parse(base_url)
             .map_err(|e| format!("base URL {base_url:?} is not a valid URL: {e}"))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!(
-                "base URL {base_url:?} must start with http:// or https://"
-            ));
+            return Err(format!("base URL {base_url:?} must start with http:// or https://"));
         }
         // `join` treats the last segment as a file unless the path ends with `/`.
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let inner = reqwest::Client::builder()
+        let inner = client_builder()
             .timeout(timeout)
             .pool_max_idle_per_host(concurrency.max(1))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client {
-            inner,
-            base,
-            timeout,
-        })
+        Ok(Client { inner, base, timeout })
     }
 
     pub fn base_url(&self) -> &str {
@@ -95,54 +96,33 @@ impl Client {
     /// Resolve a request template against the variables.
     pub fn build(&self, request: &model::Request, vars: &Vars) -> Result<Outgoing, TemplateError> {
         let path = template::render_path(&request.path, vars)?;
-        let mut url = self
-            .base
-            .join(path.trim_start_matches('/'))
-            .unwrap_or_else(|_| self.base.clone());
+        let mut url = self.base.join(path.trim_start_matches('/')).unwrap_or_else(|_| self.base.clone());
         if !request.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for q in &request.query {
-                pairs.append_pair(
-                    &template::render(&q.name, vars)?,
-                    &template::render(&q.value, vars)?,
-                );
+                pairs.append_pair(&template::render(&q.name, vars)?, &template::render(&q.value, vars)?);
             }
         }
         let mut headers = Vec::with_capacity(request.headers.len() + 1);
         let body = match &request.body {
             None => Vec::new(),
             Some(Body::Json(value)) => {
-                if !request
-                    .headers
-                    .iter()
-                    .any(|h| h.name.eq_ignore_ascii_case("content-type"))
-                {
-                    headers.push(Pair {
-                        name: "content-type".into(),
-                        value: "application/json".into(),
-                    });
+                if !request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
+                    headers.push(Pair { name: "content-type".into(), value: "application/json".into() });
                 }
                 template::render_json(value, vars)?.to_string().into_bytes()
             }
             Some(Body::Text(text)) => template::render(text, vars)?.into_bytes(),
         };
         for h in &request.headers {
-            headers.push(Pair {
-                name: h.name.clone(),
-                value: template::render(&h.value, vars)?,
-            });
+            headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
         }
-        Ok(Outgoing {
-            method: request.method,
-            url,
-            headers,
-            body,
-        })
+        Ok(Outgoing { method: request.method, url, headers, body })
     }
 
     pub async fn send(&self, request: &Outgoing) -> Result<Incoming, SendError> {
-        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
-            .unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(request.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = self.inner.request(method, request.url.clone());
         for h in &request.headers {
             builder = builder.header(&h.name, &h.value);
@@ -155,15 +135,9 @@ impl Client {
             if e.is_timeout() {
                 SendError::Timeout(self.timeout)
             } else if e.is_connect() {
-                SendError::Connect {
-                    url: url.clone(),
-                    message: root_cause(&e),
-                }
+                SendError::Connect { url: url.clone(), message: root_cause(&e) }
             } else {
-                SendError::Other {
-                    url: url.clone(),
-                    message: root_cause(&e),
-                }
+                SendError::Other { url: url.clone(), message: root_cause(&e) }
             }
         };
         let started = Instant::now();
@@ -178,12 +152,7 @@ impl Client {
             })
             .collect();
         let body = response.bytes().await.map_err(classify)?.to_vec();
-        Ok(Incoming {
-            status,
-            headers,
-            body,
-            latency: started.elapsed(),
-        })
+        Ok(Incoming { status, headers, body, latency: started.elapsed() })
     }
 }
 
@@ -226,13 +195,7 @@ pub const REDACTED: &str = "[REDACTED]";
 impl Redactor {
     pub fn new() -> Self {
         let mut r = Redactor::default();
-        for h in [
-            "authorization",
-            "proxy-authorization",
-            "cookie",
-            "set-cookie",
-            "x-api-key",
-        ] {
+        for h in ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"] {
             r.headers.insert(h.into());
         }
         r
@@ -339,18 +302,12 @@ mod tests {
         let request = model::Request {
             method: model::Method::Get,
             path: "/accounts/{{id}}".into(),
-            query: vec![Pair {
-                name: "q".into(),
-                value: "a&b".into(),
-            }],
+            query: vec![Pair { name: "q".into(), value: "a&b".into() }],
             headers: vec![],
             body: None,
         };
         let out = client.build(&request, &vars).unwrap();
-        assert_eq!(
-            out.url.as_str(),
-            "http://127.0.0.1:9/api/accounts/x%2Fy?q=a%26b"
-        );
+        assert_eq!(out.url.as_str(), "http://127.0.0.1:9/api/accounts/x%2Fy?q=a%26b");
     }
 
     #[test]
@@ -378,10 +335,7 @@ mod tests {
         let record = r.request(&Outgoing {
             method: model::Method::Post,
             url: reqwest::Url::parse("http://h/x?token=s3cr3t-token").unwrap(),
-            headers: vec![Pair {
-                name: "Authorization".into(),
-                value: "Bearer s3cr3t-token".into(),
-            }],
+            headers: vec![Pair { name: "Authorization".into(), value: "Bearer s3cr3t-token".into() }],
             body: br#"{"ssn":"123-45-6789","name":"Ann"}"#.to_vec(),
         });
         let text = serde_json::to_string(&record).unwrap();

@@ -15,9 +15,7 @@ pub struct SeedFailure {
 impl SeedFailure {
     /// The failed seed (always the last result).
     pub fn failed(&self) -> &SeedResult {
-        self.results
-            .last()
-            .expect("a seed failure holds the failed seed")
+        self.results.last().expect("a seed failure holds the failed seed")
     }
 }
 
@@ -29,9 +27,7 @@ pub fn order(seeds: &[Seed]) -> Vec<&Seed> {
     while ordered.len() < seeds.len() {
         let before = ordered.len();
         for s in seeds {
-            if !done.contains(s.id.as_str())
-                && s.depends_on.iter().all(|d| done.contains(d.as_str()))
-            {
+            if !done.contains(s.id.as_str()) && s.depends_on.iter().all(|d| done.contains(d.as_str())) {
                 done.insert(&s.id);
                 ordered.push(s);
             }
@@ -50,26 +46,14 @@ pub async fn apply(ctx: &Context, seeds: &[Seed]) -> Result<(Vars, Vec<SeedResul
     for seed in order(seeds) {
         let mut local = vars.clone();
         local.extend(ctx.config_vars(&seed.plugin));
-        let step = run_step(
-            ctx,
-            &seed.plugin,
-            &format!("seed {}", seed.id),
-            0,
-            &seed.step,
-            &mut local,
-        )
-        .await;
+        let step = run_step(ctx, &seed.plugin, &format!("seed {}", seed.id), 0, &seed.step, &mut local).await;
         let failed = step.outcome == Outcome::Failed;
         for c in &seed.step.captures {
             if let Some(v) = local.remove(&c.name) {
                 vars.insert(c.name.clone(), v);
             }
         }
-        results.push(SeedResult {
-            id: seed.id.clone(),
-            plugin: seed.plugin.clone(),
-            step,
-        });
+        results.push(SeedResult { id: seed.id.clone(), plugin: seed.plugin.clone(), step });
         if failed {
             return Err(SeedFailure { results });
         }

@@ -28,22 +28,13 @@ pub enum TargetError {
     )]
     PortBusy { port: u16 },
     #[error("target: {command} exited before it became healthy ({status}){}", tail(.output))]
-    Exited {
-        command: String,
-        status: String,
-        output: Vec<String>,
-    },
+    Exited { command: String, status: String, output: Vec<String> },
     #[error(
         "target: {url} did not become healthy within {} (last: {last}){}",
         humantime::format_duration(*.timeout),
         tail(.output)
     )]
-    Unhealthy {
-        url: String,
-        timeout: Duration,
-        last: String,
-        output: Vec<String>,
-    },
+    Unhealthy { url: String, timeout: Duration, last: String, output: Vec<String> },
 }
 
 fn tail(lines: &[String]) -> String {
@@ -70,9 +61,7 @@ pub struct Service {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
 fn resolve_command(target: &Target) -> PathBuf {
@@ -80,8 +69,7 @@ fn resolve_command(target: &Target) -> PathBuf {
     if target.command.contains('/') && command.is_relative() {
         // Absolute, because the child runs in `target.dir` and a relative program path would be
         // resolved against that, not against where smoke runs.
-        std::path::absolute(target.dir.join(command))
-            .unwrap_or_else(|_| target.dir.join(&target.command))
+        std::path::absolute(target.dir.join(command)).unwrap_or_else(|_| target.dir.join(&target.command))
     } else {
         command
     }
@@ -156,14 +144,8 @@ impl Service {
             grace: target.stop_grace,
             stopped: false,
         };
-        tracing::info!(
-            "target: started {} (pid {pid}) on port {port}",
-            service.command
-        );
-        if let Err(e) = service
-            .wait_healthy(&target.health, target.startup_timeout)
-            .await
-        {
+        tracing::info!("target: started {} (pid {pid}) on port {port}", service.command);
+        if let Err(e) = service.wait_healthy(&target.health, target.startup_timeout).await {
             service.stop().await;
             return Err(e);
         }
@@ -173,21 +155,15 @@ impl Service {
     /// The last `n` lines the service printed.
     pub fn last_lines(&self, n: usize) -> Vec<String> {
         let buf = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        buf.iter()
-            .skip(buf.len().saturating_sub(n))
-            .cloned()
-            .collect()
+        buf.iter().skip(buf.len().saturating_sub(n)).cloned().collect()
     }
 
     async fn wait_healthy(&mut self, health: &str, timeout: Duration) -> Result<(), TargetError> {
         let url = format!("{}{}", self.base_url.trim_end_matches('/'), health);
-        let client = reqwest::Client::builder()
+        let client = crate::http::client_builder()
             .timeout(Duration::from_secs(2))
             .build()
-            .map_err(|e| TargetError::Spawn {
-                command: self.command.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| TargetError::Spawn { command: self.command.clone(), message: e.to_string() })?;
         let deadline = Instant::now() + timeout;
         let mut last: String;
         loop {
@@ -206,13 +182,7 @@ impl Service {
                     return Ok(());
                 }
                 Ok(r) => last = format!("status {}", r.status().as_u16()),
-                Err(e) => {
-                    last = if e.is_connect() {
-                        "connection refused".into()
-                    } else {
-                        e.to_string()
-                    }
-                }
+                Err(e) => last = if e.is_connect() { "connection refused".into() } else { e.to_string() },
             }
             if Instant::now() >= deadline {
                 return Err(TargetError::Unhealthy {

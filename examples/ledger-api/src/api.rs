@@ -27,38 +27,22 @@ pub struct ApiError(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            axum::Json(json!({"error": self.1, "message": self.2})),
-        )
-            .into_response()
+        (self.0, axum::Json(json!({"error": self.1, "message": self.2}))).into_response()
     }
 }
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("database error: {e}"),
-        )
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("database error: {e}"))
     }
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_error",
-        message.into(),
-    )
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message.into())
 }
 
 fn not_found(what: &str, id: &str) -> ApiError {
-    ApiError(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no {what} with id {id:?}"),
-    )
+    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no {what} with id {id:?}"))
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -76,24 +60,12 @@ pub fn router(app: Shared) -> Router {
         .route("/transactions/{id}", get(get_transaction))
         .route("/obligations", get(list_obligations))
         .route("/obligations/{key}", get(get_obligation))
-        .route(
-            "/tools/record_transaction_bundle",
-            post(record_transaction_bundle),
-        )
-        .route(
-            "/tools/record_balance_snapshot",
-            post(record_balance_snapshot),
-        )
-        .route(
-            "/tools/create_or_update_obligation",
-            post(create_or_update_obligation),
-        )
+        .route("/tools/record_transaction_bundle", post(record_transaction_bundle))
+        .route("/tools/record_balance_snapshot", post(record_balance_snapshot))
+        .route("/tools/create_or_update_obligation", post(create_or_update_obligation))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_token));
     Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(json!({"status": "ok"})) }),
-        )
+        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .merge(protected)
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
         .with_state(app)
@@ -104,23 +76,14 @@ async fn require_token(State(app): State<Shared>, request: Request, next: Next) 
         return next.run(request).await;
     }
     let expected = format!("Bearer {}", app.token);
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if given == Some(expected.as_str()) {
         return next.run(request).await;
     }
-    let mut response = ApiError(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "send Authorization: Bearer <token>".into(),
-    )
-    .into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
+    let mut response =
+        ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>".into())
+            .into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     response
 }
 
@@ -160,9 +123,7 @@ fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiErr
 
 fn integer(body: &Map<String, Value>, field: &str) -> Result<i64, ApiError> {
     match body.get(field) {
-        Some(v) => v
-            .as_i64()
-            .ok_or_else(|| invalid(format!("{field} must be an integer (minor units)"))),
+        Some(v) => v.as_i64().ok_or_else(|| invalid(format!("{field} must be an integer (minor units)"))),
         None => Err(invalid(format!("{field} is required"))),
     }
 }
@@ -172,18 +133,13 @@ fn date<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiErr
     let d = text(body, field)?;
     let b = d.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && digits(0..4)
-        && digits(5..7)
-        && digits(8..10);
+    let shaped =
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
     let valid = shaped && {
         let year: u32 = d[0..4].parse().unwrap_or(0);
         let month: u32 = d[5..7].parse().unwrap_or(0);
         let day: u32 = d[8..10].parse().unwrap_or(0);
-        let leap =
-            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -193,13 +149,7 @@ fn date<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiErr
         };
         (1..=days).contains(&day)
     };
-    if valid {
-        Ok(d)
-    } else {
-        Err(invalid(format!(
-            "{field} must be a date as YYYY-MM-DD, got {d:?}"
-        )))
-    }
+    if valid { Ok(d) } else { Err(invalid(format!("{field} must be a date as YYYY-MM-DD, got {d:?}"))) }
 }
 
 fn new_id() -> String {
@@ -222,9 +172,7 @@ async fn create_account(State(app): State<Shared>, headers: HeaderMap, body: Byt
     }
     let currency = text(&body, "currency")?;
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(invalid(format!(
-            "currency must be a 3-letter ISO code like \"USD\", got {currency:?}"
-        )));
+        return Err(invalid(format!("currency must be a 3-letter ISO code like \"USD\", got {currency:?}")));
     }
     let conn = lock(&app);
     let id = new_id();
@@ -242,10 +190,7 @@ async fn create_account(State(app): State<Shared>, headers: HeaderMap, body: Byt
 async fn list_accounts(State(app): State<Shared>) -> ApiResult {
     let conn = lock(&app);
     let items = db::accounts(&conn)?;
-    ok(
-        StatusCode::OK,
-        json!({"count": items.len(), "items": items}),
-    )
+    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
 }
 
 async fn get_account(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
@@ -260,10 +205,7 @@ async fn account_transactions(State(app): State<Shared>, Path(id): Path<String>)
         return Err(not_found("account", &id));
     }
     let items = db::account_transactions(&conn, &id)?;
-    ok(
-        StatusCode::OK,
-        json!({"count": items.len(), "items": items}),
-    )
+    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
 }
 
 async fn account_snapshots(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
@@ -272,10 +214,7 @@ async fn account_snapshots(State(app): State<Shared>, Path(id): Path<String>) ->
         return Err(not_found("account", &id));
     }
     let items = db::snapshots(&conn, &id)?;
-    ok(
-        StatusCode::OK,
-        json!({"count": items.len(), "items": items}),
-    )
+    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
 }
 
 async fn get_transaction(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
@@ -284,16 +223,10 @@ async fn get_transaction(State(app): State<Shared>, Path(id): Path<String>) -> A
     ok(StatusCode::OK, tx)
 }
 
-async fn list_obligations(
-    State(app): State<Shared>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult {
+async fn list_obligations(State(app): State<Shared>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
     let conn = lock(&app);
     let items = db::obligations(&conn, q.get("key").map(String::as_str))?;
-    ok(
-        StatusCode::OK,
-        json!({"count": items.len(), "items": items}),
-    )
+    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
 }
 
 async fn get_obligation(State(app): State<Shared>, Path(key): Path<String>) -> ApiResult {
@@ -303,11 +236,7 @@ async fn get_obligation(State(app): State<Shared>, Path(key): Path<String>) -> A
 }
 
 /// Record balanced double-entry postings. Positive amounts are debits, negative are credits.
-async fn record_transaction_bundle(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
+async fn record_transaction_bundle(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let body = object(&headers, &body)?;
     let key = text(&body, "idempotency_key")?;
     let date = date(&body, "date")?;
@@ -317,9 +246,7 @@ async fn record_transaction_bundle(
         Some(_) => return Err(invalid("description must be a string")),
     };
     let Some(Value::Array(raw)) = body.get("postings") else {
-        return Err(invalid(
-            "postings is required: a list of {account_id, amount_minor}",
-        ));
+        return Err(invalid("postings is required: a list of {account_id, amount_minor}"));
     };
     if raw.len() < 2 {
         return Err(invalid("a bundle needs at least two postings"));
@@ -329,14 +256,10 @@ async fn record_transaction_bundle(
         let Value::Object(p) = p else {
             return Err(invalid(format!("postings[{i}] must be an object")));
         };
-        let account =
-            text(p, "account_id").map_err(|e| invalid(format!("postings[{i}]: {}", e.2)))?;
-        let amount =
-            integer(p, "amount_minor").map_err(|e| invalid(format!("postings[{i}]: {}", e.2)))?;
+        let account = text(p, "account_id").map_err(|e| invalid(format!("postings[{i}]: {}", e.2)))?;
+        let amount = integer(p, "amount_minor").map_err(|e| invalid(format!("postings[{i}]: {}", e.2)))?;
         if amount == 0 {
-            return Err(invalid(format!(
-                "postings[{i}].amount_minor must not be zero"
-            )));
+            return Err(invalid(format!("postings[{i}].amount_minor must not be zero")));
         }
         postings.push((account.to_string(), amount));
     }
@@ -365,8 +288,7 @@ async fn record_transaction_bundle(
             ));
         }
     }
-    let fingerprint =
-        json!({"date": date, "description": description, "postings": raw}).to_string();
+    let fingerprint = json!({"date": date, "description": description, "postings": raw}).to_string();
     if !app.faults.on("idempotency-ignored")
         && let Some((existing, previous)) = db::transaction_by_key(&conn, key)?
     {
@@ -377,8 +299,7 @@ async fn record_transaction_bundle(
                 format!("idempotency key {key:?} was used for a different bundle"),
             ));
         }
-        let tx = db::transaction(&conn, &existing)?
-            .ok_or_else(|| not_found("transaction", &existing))?;
+        let tx = db::transaction(&conn, &existing)?.ok_or_else(|| not_found("transaction", &existing))?;
         return ok(StatusCode::OK, with(tx, "replayed", json!(true)));
     }
     let id = new_id();
@@ -395,11 +316,7 @@ fn with(mut value: Value, key: &str, extra: Value) -> Value {
 }
 
 /// Record an observed balance and report how far it is from the ledger's own balance.
-async fn record_balance_snapshot(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
+async fn record_balance_snapshot(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let body = object(&headers, &body)?;
     let account = text(&body, "account_id")?;
     let date = date(&body, "date")?;
@@ -441,9 +358,7 @@ async fn create_or_update_obligation(
     let name = text(&body, "name")?;
     let amount = integer(&body, "amount_minor")?;
     if amount <= 0 {
-        return Err(invalid(format!(
-            "amount_minor must be positive, got {amount}"
-        )));
+        return Err(invalid(format!("amount_minor must be positive, got {amount}")));
     }
     let due = date(&body, "due_date")?;
     let account = match body.get("account_id") {
@@ -455,9 +370,7 @@ async fn create_or_update_obligation(
         None | Some(Value::Null) => "open",
         Some(Value::String(s)) if s == "open" || s == "paid" => s.as_str(),
         Some(other) => {
-            return Err(invalid(format!(
-                "status must be \"open\" or \"paid\", got {other}"
-            )));
+            return Err(invalid(format!("status must be \"open\" or \"paid\", got {other}")));
         }
     };
     let conn = lock(&app);
@@ -470,14 +383,8 @@ async fn create_or_update_obligation(
             format!("account_id {a:?} is not an account"),
         ));
     }
-    let input = db::ObligationInput {
-        key,
-        name,
-        amount_minor: amount,
-        due_date: due,
-        account_id: account,
-        status,
-    };
+    let input =
+        db::ObligationInput { key, name, amount_minor: amount, due_date: due, account_id: account, status };
     let existing = db::obligation(&conn, key)?;
     let created = existing.is_none() || app.faults.on("obligation-upsert-duplicates");
     if created {
@@ -486,10 +393,6 @@ async fn create_or_update_obligation(
         db::update_obligation(&conn, &input)?;
     }
     let o = db::obligation(&conn, key)?.ok_or_else(|| not_found("obligation", key))?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     ok(status, with(o, "created", json!(created)))
 }

@@ -47,9 +47,7 @@ pub fn open(path: &str) -> rusqlite::Result<Connection> {
 }
 
 pub fn account_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT 1 FROM accounts WHERE id = ?1", [id], |_| Ok(()))
-        .optional()
-        .map(|r| r.is_some())
+    conn.query_row("SELECT 1 FROM accounts WHERE id = ?1", [id], |_| Ok(())).optional().map(|r| r.is_some())
 }
 
 /// Sum of postings to an account, optionally only of transactions dated on or before `date`.
@@ -64,19 +62,15 @@ pub fn balance(conn: &Connection, account_id: &str, as_of: Option<&str>) -> rusq
 
 pub fn account(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
     let row = conn
-        .query_row(
-            "SELECT id, code, name, type, currency FROM accounts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            },
-        )
+        .query_row("SELECT id, code, name, type, currency FROM accounts WHERE id = ?1", [id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
         .optional()?;
     let Some((id, code, name, kind, currency)) = row else {
         return Ok(None);
@@ -121,7 +115,9 @@ pub fn transaction(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value
     };
     let postings: Vec<Value> = conn
         .prepare("SELECT account_id, amount_minor FROM postings WHERE transaction_id = ?1 ORDER BY position")?
-        .query_map([&id], |r| Ok(json!({"account_id": r.get::<_, String>(0)?, "amount_minor": r.get::<_, i64>(1)?})))?
+        .query_map([&id], |r| {
+            Ok(json!({"account_id": r.get::<_, String>(0)?, "amount_minor": r.get::<_, i64>(1)?}))
+        })?
         .collect::<Result<_, _>>()?;
     Ok(Some(
         json!({"id": id, "idempotency_key": key, "date": date, "description": description, "postings": postings}),
@@ -129,10 +125,7 @@ pub fn transaction(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value
 }
 
 /// The newest transaction recorded under an idempotency key, with its request fingerprint.
-pub fn transaction_by_key(
-    conn: &Connection,
-    key: &str,
-) -> rusqlite::Result<Option<(String, String)>> {
+pub fn transaction_by_key(conn: &Connection, key: &str) -> rusqlite::Result<Option<(String, String)>> {
     conn.query_row(
         "SELECT id, fingerprint FROM transactions WHERE idempotency_key = ?1 ORDER BY seq DESC LIMIT 1",
         [key],
@@ -240,9 +233,7 @@ pub fn obligations(conn: &Connection, key: Option<&str>) -> rusqlite::Result<Vec
 
 pub fn obligation(conn: &Connection, key: &str) -> rusqlite::Result<Option<Value>> {
     conn.query_row(
-        &format!(
-            "SELECT {OBLIGATION_COLUMNS} FROM obligations WHERE key = ?1 ORDER BY seq DESC LIMIT 1"
-        ),
+        &format!("SELECT {OBLIGATION_COLUMNS} FROM obligations WHERE key = ?1 ORDER BY seq DESC LIMIT 1"),
         [key],
         obligation_json,
     )
@@ -258,11 +249,7 @@ pub struct ObligationInput<'a> {
     pub status: &'a str,
 }
 
-pub fn insert_obligation(
-    conn: &Connection,
-    id: &str,
-    o: &ObligationInput<'_>,
-) -> rusqlite::Result<()> {
+pub fn insert_obligation(conn: &Connection, id: &str, o: &ObligationInput<'_>) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO obligations (id, key, name, amount_minor, due_date, account_id, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![id, o.key, o.name, o.amount_minor, o.due_date, o.account_id, o.status],
@@ -286,10 +273,8 @@ pub fn insert_account(
     kind: &str,
     currency: &str,
 ) -> rusqlite::Result<bool> {
-    let exists = conn
-        .query_row("SELECT 1 FROM accounts WHERE code = ?1", [code], |_| Ok(()))
-        .optional()?
-        .is_some();
+    let exists =
+        conn.query_row("SELECT 1 FROM accounts WHERE code = ?1", [code], |_| Ok(())).optional()?.is_some();
     if exists {
         return Ok(false);
     }

@@ -15,30 +15,12 @@ use std::sync::Arc;
 
 /// Every fault switch, with what it breaks.
 pub const FAULTS: &[(&str, &str)] = &[
-    (
-        "unbalanced-accepted",
-        "transaction bundles whose postings do not sum to zero are recorded",
-    ),
-    (
-        "idempotency-ignored",
-        "re-posting a bundle with the same idempotency key records it again",
-    ),
-    (
-        "obligation-upsert-duplicates",
-        "updating an obligation by key inserts a second one",
-    ),
-    (
-        "snapshot-not-persisted",
-        "balance snapshots are acknowledged but never stored",
-    ),
-    (
-        "auth-not-enforced",
-        "requests without a valid bearer token are served",
-    ),
-    (
-        "unknown-account-500",
-        "a bundle naming an unknown account crashes with 500 instead of 422",
-    ),
+    ("unbalanced-accepted", "transaction bundles whose postings do not sum to zero are recorded"),
+    ("idempotency-ignored", "re-posting a bundle with the same idempotency key records it again"),
+    ("obligation-upsert-duplicates", "updating an obligation by key inserts a second one"),
+    ("snapshot-not-persisted", "balance snapshots are acknowledged but never stored"),
+    ("auth-not-enforced", "requests without a valid bearer token are served"),
+    ("unknown-account-500", "a bundle naming an unknown account crashes with 500 instead of 422"),
 ];
 
 pub const DEFAULT_TOKEN: &str = "smoke-ledger-token";
@@ -60,10 +42,7 @@ fn usage() -> ! {
 
 #[tokio::main]
 async fn main() {
-    let mut port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
     let mut db_path = ":memory:".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -74,18 +53,11 @@ async fn main() {
                 }
                 return;
             }
-            "--port" => {
-                port = args
-                    .next()
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
             "--db" => db_path = args.next().unwrap_or_else(|| usage()),
             "--help" | "-h" => {
                 println!("ledger-api [--port N] [--db PATH] [--list-faults]");
-                println!(
-                    "env: FAULTS (comma-separated fault names), LEDGER_TOKEN (default {DEFAULT_TOKEN})"
-                );
+                println!("env: FAULTS (comma-separated fault names), LEDGER_TOKEN (default {DEFAULT_TOKEN})");
                 return;
             }
             other => {
@@ -109,10 +81,7 @@ async fn main() {
     if !faults.is_empty() {
         eprintln!("ledger-api: FAULTS ON: {}", faults.join(", "));
     }
-    let token = std::env::var("LEDGER_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or(DEFAULT_TOKEN.into());
+    let token = std::env::var("LEDGER_TOKEN").ok().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TOKEN.into());
     let conn = match db::open(&db_path) {
         Ok(c) => c,
         Err(e) => {
@@ -120,11 +89,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let state = Arc::new(api::App {
-        db: std::sync::Mutex::new(conn),
-        faults: Faults(faults),
-        token,
-    });
+    let state = Arc::new(api::App { db: std::sync::Mutex::new(conn), faults: Faults(faults), token });
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -142,10 +107,7 @@ async fn main() {
         }
         eprintln!("ledger-api: shutting down");
     };
-    if let Err(e) = axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    if let Err(e) = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await {
         eprintln!("ledger-api: server error: {e}");
         std::process::exit(1);
     }

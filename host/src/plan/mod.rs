@@ -10,12 +10,8 @@ use model::{Plan, PluginRef};
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Converted)>) -> Plan {
-    let mut plan = Plan {
-        plugins: Vec::new(),
-        seeds: Vec::new(),
-        scenarios: Vec::new(),
-        surface: Vec::new(),
-    };
+    let mut plan =
+        Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() };
     for (plugin, part) in parts {
         plan.plugins.push(plugin);
         plan.seeds.extend(part.seeds);
@@ -36,12 +32,8 @@ pub fn to_json(plan: &Plan) -> String {
 /// scenarios they depend on, in plan order.
 pub fn select(mut plan: Plan, pattern: &str) -> Plan {
     let glob = wildmatch::WildMatch::new(pattern);
-    let mut keep: std::collections::BTreeSet<String> = plan
-        .scenarios
-        .iter()
-        .filter(|s| glob.matches(&s.id))
-        .map(|s| s.id.clone())
-        .collect();
+    let mut keep: std::collections::BTreeSet<String> =
+        plan.scenarios.iter().filter(|s| glob.matches(&s.id)).map(|s| s.id.clone()).collect();
     loop {
         let before = keep.len();
         for s in &plan.scenarios {

@@ -188,15 +188,8 @@ pub struct StatusCount {
 #[serde(rename_all = "kebab-case", tag = "mode")]
 pub enum StepMode {
     Once,
-    Poll {
-        interval_ms: u32,
-        timeout_ms: u32,
-    },
-    Burst {
-        count: u32,
-        concurrency: u32,
-        mix: Vec<StatusCount>,
-    },
+    Poll { interval_ms: u32, timeout_ms: u32 },
+    Burst { count: u32, concurrency: u32, mix: Vec<StatusCount> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

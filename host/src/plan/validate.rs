@@ -13,47 +13,30 @@ pub fn validate(plan: &Plan) -> Vec<String> {
     let mut seed_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &plan.seeds {
         if let Some(other) = seed_owner.insert(&s.id, &s.plugin) {
-            errors.push(format!(
-                "seed id {:?} is used twice (plugins {other} and {})",
-                s.id, s.plugin
-            ));
+            errors.push(format!("seed id {:?} is used twice (plugins {other} and {})", s.id, s.plugin));
         }
         check_step(&format!("seed {:?}", s.id), &s.step, &mut errors);
     }
     for s in &plan.seeds {
         for d in &s.depends_on {
             if !seed_owner.contains_key(d.as_str()) {
-                errors.push(format!(
-                    "seed {:?} depends on {d:?}, which is not a seed in the plan",
-                    s.id
-                ));
+                errors.push(format!("seed {:?} depends on {d:?}, which is not a seed in the plan", s.id));
             }
         }
     }
     let seed_edges: Vec<(&str, Vec<&str>)> = plan
         .seeds
         .iter()
-        .map(|s| {
-            (
-                s.id.as_str(),
-                s.depends_on.iter().map(String::as_str).collect(),
-            )
-        })
+        .map(|s| (s.id.as_str(), s.depends_on.iter().map(String::as_str).collect()))
         .collect();
     if let Some(cycle) = find_cycle(&seed_edges) {
-        errors.push(format!(
-            "seed dependencies form a cycle: {}",
-            cycle.join(" -> ")
-        ));
+        errors.push(format!("seed dependencies form a cycle: {}", cycle.join(" -> ")));
     }
 
     let mut scenario_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &plan.scenarios {
         if let Some(other) = scenario_owner.insert(&s.id, &s.plugin) {
-            errors.push(format!(
-                "scenario id {:?} is used twice (plugins {other} and {})",
-                s.id, s.plugin
-            ));
+            errors.push(format!("scenario id {:?} is used twice (plugins {other} and {})", s.id, s.plugin));
         }
         if s.id.is_empty() {
             errors.push(format!("a scenario of plugin {} has an empty id", s.plugin));
@@ -63,12 +46,7 @@ pub fn validate(plan: &Plan) -> Vec<String> {
         }
         for (i, step) in s.steps.iter().enumerate() {
             check_step(
-                &format!(
-                    "scenario {:?}, step {} ({})",
-                    s.id,
-                    i + 1,
-                    step.display_name()
-                ),
+                &format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name()),
                 step,
                 &mut errors,
             );
@@ -87,39 +65,25 @@ pub fn validate(plan: &Plan) -> Vec<String> {
     let edges: Vec<(&str, Vec<&str>)> = plan
         .scenarios
         .iter()
-        .map(|s| {
-            (
-                s.id.as_str(),
-                s.depends_on.iter().map(String::as_str).collect(),
-            )
-        })
+        .map(|s| (s.id.as_str(), s.depends_on.iter().map(String::as_str).collect()))
         .collect();
     if let Some(cycle) = find_cycle(&edges) {
-        errors.push(format!(
-            "scenario dependencies form a cycle: {}",
-            cycle.join(" -> ")
-        ));
+        errors.push(format!("scenario dependencies form a cycle: {}", cycle.join(" -> ")));
     }
     errors
 }
 
 fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     if step.expect.status.is_empty() {
-        errors.push(format!(
-            "{at}: the expectation accepts no status; list the statuses that count as a pass"
-        ));
+        errors
+            .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
     }
     if !step.request.path.starts_with('/') {
-        errors.push(format!(
-            "{at}: the path {:?} must start with '/'",
-            step.request.path
-        ));
+        errors.push(format!("{at}: the path {:?} must start with '/'", step.request.path));
     }
     for c in &step.captures {
         let valid = !c.name.is_empty()
-            && c.name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
+            && c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
         if !valid {
             errors.push(format!(
                 "{at}: capture name {:?} may only hold letters, digits, '_', '.' and '-'",
@@ -134,14 +98,10 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
         }
     }
     if step.expect.schema.is_some() {
-        errors.push(format!(
-            "{at}: JSON Schema expectations are not supported by this smoke version yet"
-        ));
+        errors.push(format!("{at}: JSON Schema expectations are not supported by this smoke version yet"));
     }
     if !matches!(step.mode, StepMode::Once) {
-        errors.push(format!(
-            "{at}: poll and burst steps are not supported by this smoke version yet"
-        ));
+        errors.push(format!("{at}: poll and burst steps are not supported by this smoke version yet"));
     }
 }
 
@@ -189,23 +149,13 @@ mod tests {
 
     #[test]
     fn finds_a_cycle_and_names_it() {
-        let edges = vec![
-            ("a", vec![]),
-            ("b", vec!["a", "d"]),
-            ("c", vec!["b"]),
-            ("d", vec!["c"]),
-        ];
+        let edges = vec![("a", vec![]), ("b", vec!["a", "d"]), ("c", vec!["b"]), ("d", vec!["c"])];
         assert_eq!(find_cycle(&edges), Some(vec!["b", "d", "c", "b"]));
     }
 
     #[test]
     fn a_diamond_is_not_a_cycle() {
-        let edges = vec![
-            ("a", vec![]),
-            ("b", vec!["a"]),
-            ("c", vec!["a"]),
-            ("d", vec!["b", "c"]),
-        ];
+        let edges = vec![("a", vec![]), ("b", vec!["a"]), ("c", vec!["a"]), ("d", vec!["b", "c"])];
         assert_eq!(find_cycle(&edges), None);
     }
 }

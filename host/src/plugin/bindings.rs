@@ -23,10 +23,7 @@ pub struct ConvertError {
     pub message: String,
 }
 
-fn parse_json(
-    text: &str,
-    location: impl FnOnce() -> String,
-) -> Result<serde_json::Value, ConvertError> {
+fn parse_json(text: &str, location: impl FnOnce() -> String) -> Result<serde_json::Value, ConvertError> {
     serde_json::from_str(text).map_err(|e| ConvertError {
         location: location(),
         message: format!("not valid JSON ({e}): {}", excerpt(text)),
@@ -42,12 +39,7 @@ fn excerpt(text: &str) -> String {
 }
 
 fn pairs(list: Vec<wit::Pair>) -> Vec<model::Pair> {
-    list.into_iter()
-        .map(|p| model::Pair {
-            name: p.name,
-            value: p.value,
-        })
-        .collect()
+    list.into_iter().map(|p| model::Pair { name: p.name, value: p.value }).collect()
 }
 
 fn method(m: wit::Method) -> model::Method {
@@ -91,9 +83,9 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
     let at = format!("{at}, step {name:?}");
     let body = match s.request.body {
         None => None,
-        Some(wit::Body::Json(text)) => Some(model::Body::Json(parse_json(&text, || {
-            format!("{at}: request body")
-        })?)),
+        Some(wit::Body::Json(text)) => {
+            Some(model::Body::Json(parse_json(&text, || format!("{at}: request body"))?))
+        }
         Some(wit::Body::Text(text)) => Some(model::Body::Text(text)),
     };
     let mut assertions = Vec::with_capacity(s.expect.body.len());
@@ -106,10 +98,7 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
             })?),
             wit::JsonTest::Length(n) => model::JsonTest::Length(n),
         };
-        assertions.push(model::JsonAssertion {
-            pointer: a.pointer,
-            test,
-        });
+        assertions.push(model::JsonAssertion { pointer: a.pointer, test });
     }
     let schema = match s.expect.schema {
         None => None,
@@ -117,10 +106,9 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
     };
     let mode = match s.mode {
         wit::StepMode::Once => model::StepMode::Once,
-        wit::StepMode::Poll(p) => model::StepMode::Poll {
-            interval_ms: p.interval_ms,
-            timeout_ms: p.timeout_ms,
-        },
+        wit::StepMode::Poll(p) => {
+            model::StepMode::Poll { interval_ms: p.interval_ms, timeout_ms: p.timeout_ms }
+        }
         wit::StepMode::Burst(b) => model::StepMode::Burst {
             count: b.count,
             concurrency: b.concurrency,
@@ -192,11 +180,7 @@ pub fn convert_plan(plugin: &str, plan: wit::Plan) -> Result<Converted, ConvertE
     let mut scenarios = Vec::with_capacity(plan.scenarios.len());
     for s in plan.scenarios {
         let at = format!("scenario {:?}", s.id);
-        let steps = s
-            .steps
-            .into_iter()
-            .map(|st| step(st, &at))
-            .collect::<Result<_, _>>()?;
+        let steps = s.steps.into_iter().map(|st| step(st, &at)).collect::<Result<_, _>>()?;
         scenarios.push(model::Scenario {
             id: s.id,
             plugin: plugin.to_string(),
@@ -218,9 +202,5 @@ pub fn convert_plan(plugin: &str, plan: wit::Plan) -> Result<Converted, ConvertE
             has_constrained_body: e.has_constrained_body,
         })
         .collect();
-    Ok(Converted {
-        seeds,
-        scenarios,
-        surface,
-    })
+    Ok(Converted { seeds, scenarios, surface })
 }

@@ -28,8 +28,7 @@ pub fn artifact_path(dir: &Path, engine: &Engine, digest: &str) -> PathBuf {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let engine_hash = hasher.finish();
-    dir.join("compiled")
-        .join(format!("{digest}-{engine_hash:016x}.cwasm"))
+    dir.join("compiled").join(format!("{digest}-{engine_hash:016x}.cwasm"))
 }
 
 /// How a component was obtained, for the operator's log.
@@ -69,12 +68,8 @@ pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Co
 
 /// Write atomically (temp file, then rename) so a concurrent run never reads half a file.
 fn store(component: &Component, path: &Path) -> std::io::Result<()> {
-    let bytes = component
-        .serialize()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("artifact path has no parent"))?;
+    let bytes = component.serialize().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("artifact path has no parent"))?;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes)?;

@@ -17,10 +17,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            call_timeout: Duration::from_secs(5),
-            memory_bytes: 64 << 20,
-        }
+        Limits { call_timeout: Duration::from_secs(5), memory_bytes: 64 << 20 }
     }
 }
 
@@ -42,10 +39,7 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(limit: usize) -> Self {
-        MemoryLimiter {
-            limit,
-            denied: None,
-        }
+        MemoryLimiter { limit, denied: None }
     }
 }
 
@@ -81,15 +75,9 @@ mod tests {
 
     #[test]
     fn deadline_rounds_up_to_whole_ticks() {
-        let limits = Limits {
-            call_timeout: Duration::from_millis(15),
-            memory_bytes: 1,
-        };
+        let limits = Limits { call_timeout: Duration::from_millis(15), memory_bytes: 1 };
         assert_eq!(limits.deadline_ticks(), 2);
-        let tiny = Limits {
-            call_timeout: Duration::from_nanos(1),
-            memory_bytes: 1,
-        };
+        let tiny = Limits { call_timeout: Duration::from_nanos(1), memory_bytes: 1 };
         assert_eq!(tiny.deadline_ticks(), 1);
     }
 

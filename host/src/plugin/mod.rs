@@ -53,10 +53,7 @@ impl std::fmt::Display for CallFailure {
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     #[error("plugin {path}: cannot read it: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error(
         "plugin {path}: not a WebAssembly component smoke can load: {message}\n  \
          build plugins with `cargo build --release --target wasm32-wasip2`"
@@ -78,11 +75,7 @@ pub enum PluginError {
     #[error("plugin {plugin}: cannot be instantiated: {message}")]
     Instantiate { plugin: String, message: String },
     #[error("plugin {plugin}: `{call}` {failure}")]
-    Call {
-        plugin: String,
-        call: &'static str,
-        failure: CallFailure,
-    },
+    Call { plugin: String, call: &'static str, failure: CallFailure },
     #[error("plugin {plugin}: config: {message}")]
     Config { plugin: String, message: String },
 }
@@ -99,10 +92,7 @@ struct State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -150,22 +140,16 @@ impl Runtime {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine =
-            Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))?;
+        let engine = Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))?;
         spawn_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
         // WASI is linked so that std-built components instantiate, but the context grants no
         // capability: no env, args, files, sockets or stdin; clocks frozen; randomness fixed.
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| format!("cannot link WASI: {e}"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("cannot link WASI: {e}"))?;
         bindings::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(|e| format!("cannot link the smoke host interface: {e}"))?;
-        Ok(Runtime {
-            engine,
-            linker,
-            limits,
-        })
+        Ok(Runtime { engine, linker, limits })
     }
 
     pub fn limits(&self) -> Limits {
@@ -175,17 +159,12 @@ impl Runtime {
     /// Read, compile (or reuse the cache), check the WIT version, pre-instantiate, and ask the
     /// plugin who it is.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
         let digest = cache::digest(&bytes);
         let started = Instant::now();
-        let (component, origin) =
-            cache::load(&self.engine, &bytes, &digest).map_err(|e| PluginError::Compile {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+        let (component, origin) = cache::load(&self.engine, &bytes, &digest)
+            .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: e.to_string() })?;
         let elapsed = started.elapsed();
         match &origin {
             cache::Origin::Cached(at) => tracing::info!(
@@ -198,20 +177,13 @@ impl Runtime {
                 "plugin {}: compiled in {} ms; cached at {}",
                 path.display(),
                 elapsed.as_millis(),
-                at.as_ref()
-                    .map_or("(nowhere: no cache directory)".into(), |p| p
-                        .display()
-                        .to_string())
+                at.as_ref().map_or("(nowhere: no cache directory)".into(), |p| p.display().to_string())
             ),
         }
         let wit_version = self.check_version(path, &component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .and_then(bindings::PluginPre::new)
-            .map_err(|e| PluginError::Instantiate {
-                plugin: path.display().to_string(),
-                message: format!("{e:#}"),
+        let pre =
+            self.linker.instantiate_pre(&component).and_then(bindings::PluginPre::new).map_err(|e| {
+                PluginError::Instantiate { plugin: path.display().to_string(), message: format!("{e:#}") }
             })?;
         let mut plugin = Plugin {
             label: path.display().to_string(),
@@ -223,9 +195,7 @@ impl Runtime {
             pre,
             limits: self.limits,
         };
-        let info = plugin.call("info", |store, instance| {
-            instance.smoke_plugin_guest().call_info(store)
-        })?;
+        let info = plugin.call("info", |store, instance| instance.smoke_plugin_guest().call_info(store))?;
         plugin.label = info.name.clone();
         plugin.info = Some(info);
         Ok(plugin)
@@ -234,28 +204,18 @@ impl Runtime {
     /// Find the guest interface among the component's exports and compare its version.
     fn check_version(&self, path: &Path, component: &Component) -> Result<String, PluginError> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty
-            .exports(&self.engine)
-            .map(|(name, _)| name.to_string())
-            .collect();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
         let Some(found) = exports.iter().find_map(|name| {
             let (interface, version) = name.split_once('@')?;
             (interface == GUEST_INTERFACE).then(|| version.to_string())
         }) else {
             return Err(PluginError::NotSmokePlugin {
                 path: path.to_path_buf(),
-                exports: if exports.is_empty() {
-                    "nothing".into()
-                } else {
-                    exports.join(", ")
-                },
+                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
             });
         };
         if !compatible(&found, WIT_VERSION) {
-            return Err(PluginError::WitVersion {
-                path: path.to_path_buf(),
-                found,
-            });
+            return Err(PluginError::WitVersion { path: path.to_path_buf(), found });
         }
         Ok(found)
     }
@@ -308,24 +268,15 @@ impl Plugin {
     }
 
     pub fn info(&self) -> &wit::Info {
-        self.info
-            .as_ref()
-            .expect("info is set by Runtime::load before a Plugin is returned")
+        self.info.as_ref().expect("info is set by Runtime::load before a Plugin is returned")
     }
 
-    pub fn plan(
-        &self,
-        input: &wit::PlanInput,
-    ) -> Result<Result<wit::Plan, wit::PlanError>, PluginError> {
-        self.call("plan", |store, instance| {
-            instance.smoke_plugin_guest().call_plan(store, input)
-        })
+    pub fn plan(&self, input: &wit::PlanInput) -> Result<Result<wit::Plan, wit::PlanError>, PluginError> {
+        self.call("plan", |store, instance| instance.smoke_plugin_guest().call_plan(store, input))
     }
 
     pub fn check(&self, input: &wit::CheckInput) -> Result<wit::Verdict, PluginError> {
-        self.call("check", |store, instance| {
-            instance.smoke_plugin_guest().call_check(store, input)
-        })
+        self.call("check", |store, instance| instance.smoke_plugin_guest().call_check(store, input))
     }
 
     /// Run one call in a fresh sandbox and report its log lines under the plugin's name.
@@ -341,12 +292,8 @@ impl Plugin {
             .stderr(stderr.clone())
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
-            .secure_random(wasmtime_wasi::Deterministic::new(vec![
-                0x5a, 0x17, 0xc3, 0x88,
-            ]))
-            .insecure_random(wasmtime_wasi::Deterministic::new(vec![
-                0x21, 0x9e, 0x04, 0x6b,
-            ]))
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0x5a, 0x17, 0xc3, 0x88]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x21, 0x9e, 0x04, 0x6b]))
             .insecure_random_seed(0x5340_4b45)
             .allow_tcp(false)
             .allow_udp(false)
@@ -365,39 +312,45 @@ impl Plugin {
         store.set_epoch_deadline(self.limits.deadline_ticks());
         store.epoch_deadline_trap();
 
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
+        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&mut store, &instance));
 
         let state = store.into_data();
         for (level, message) in &state.logs {
             emit(&self.label, *level, message);
         }
-        for (stream, pipe) in [("stdout", &stdout), ("stderr", &stderr)] {
-            for line in String::from_utf8_lossy(&pipe.contents()).lines() {
+        let stdout_text = String::from_utf8_lossy(&stdout.contents()).into_owned();
+        let stderr_text = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        for (stream, text) in [("stdout", &stdout_text), ("stderr", &stderr_text)] {
+            for line in text.lines() {
                 tracing::info!(target: "smoke::plugin_log", "[{}] {stream}: {line}", self.label);
             }
         }
         result.map_err(|error| {
-            let failure =
-                if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-                    CallFailure::Timeout(self.limits.call_timeout)
-                } else if let Some(requested) = state.limiter.denied {
-                    CallFailure::Memory {
-                        limit: self.limits.memory_bytes,
-                        requested,
-                    }
-                } else {
-                    CallFailure::Trap(format!("{error:#}").replace('\n', " "))
-                };
-            PluginError::Call {
-                plugin: self.label.clone(),
-                call,
-                failure,
-            }
+            let trap = error.downcast_ref::<wasmtime::Trap>();
+            let failure = if trap == Some(&wasmtime::Trap::Interrupt) {
+                CallFailure::Timeout(self.limits.call_timeout)
+            } else if let Some(requested) = state.limiter.denied {
+                CallFailure::Memory { limit: self.limits.memory_bytes, requested }
+            } else {
+                tracing::debug!("plugin {}: `{call}` failed: {error:?}", self.label);
+                let what = trap.map_or_else(|| format!("{error:#}").replace('\n', " "), ToString::to_string);
+                CallFailure::Trap(match panic_message(&stderr_text) {
+                    Some(panic) => format!("{what}; the plugin panicked: {panic}"),
+                    None => what,
+                })
+            };
+            PluginError::Call { plugin: self.label.clone(), call, failure }
         })
     }
+}
+
+/// The message of a Rust panic as printed to stderr: the line after `panicked at FILE:LINE:`.
+fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr.lines();
+    let at = lines.by_ref().find(|l| l.contains("panicked at"))?;
+    let location = at.split("panicked at").nth(1).unwrap_or("").trim().trim_end_matches(':');
+    let message = lines.next().unwrap_or("").trim();
+    Some(format!("{message} (at {location})"))
 }
 
 fn emit(plugin: &str, level: bindings::smoke::plugin::host::Level, message: &str) {
@@ -413,6 +366,13 @@ fn emit(plugin: &str, level: bindings::smoke::plugin::host::Level, message: &str
 #[cfg(test)]
 mod tests {
     use super::compatible;
+
+    #[test]
+    fn panic_messages_are_read_from_stderr() {
+        let stderr = "\nthread '<unnamed>' (1) panicked at src/lib.rs:21:13:\nboom\nnote: run with\n";
+        assert_eq!(super::panic_message(stderr).as_deref(), Some("boom (at src/lib.rs:21:13)"));
+        assert_eq!(super::panic_message("nothing"), None);
+    }
 
     #[test]
     fn zero_major_versions_need_the_same_minor() {

@@ -7,12 +7,9 @@ use std::fmt::Write;
 /// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`.
 pub fn scenario_line(r: &ScenarioResult) -> String {
     match r.outcome {
-        Outcome::Skipped => format!(
-            "{}  {}  ({})",
-            r.outcome.label(),
-            r.id,
-            r.reason.as_deref().unwrap_or("skipped")
-        ),
+        Outcome::Skipped => {
+            format!("{}  {}  ({})", r.outcome.label(), r.id, r.reason.as_deref().unwrap_or("skipped"))
+        }
         _ => format!("{}  {}  ({} ms)", r.outcome.label(), r.id, r.duration_ms),
     }
 }
@@ -20,11 +17,8 @@ pub fn scenario_line(r: &ScenarioResult) -> String {
 /// Every failed scenario in plan order: id, step, request, expected versus actual, reason.
 pub fn failures(report: &RunReport) -> String {
     let mut out = String::new();
-    let failed: Vec<&ScenarioResult> = report
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome == Outcome::Failed)
-        .collect();
+    let failed: Vec<&ScenarioResult> =
+        report.scenarios.iter().filter(|s| s.outcome == Outcome::Failed).collect();
     if failed.is_empty() {
         return out;
     }
@@ -37,13 +31,7 @@ pub fn failures(report: &RunReport) -> String {
         if !s.description.is_empty() {
             let _ = writeln!(out, "    what:     {}", s.description);
         }
-        let _ = writeln!(
-            out,
-            "    step:     {} of {}: {}",
-            step.index + 1,
-            s.steps.len(),
-            step.name
-        );
+        let _ = writeln!(out, "    step:     {} of {}: {}", step.index + 1, s.steps.len(), step.name);
         if let Some(req) = &step.request {
             let _ = writeln!(out, "    request:  {} {}", req.method, req.url);
             if let Some(body) = &req.body {
@@ -53,11 +41,7 @@ pub fn failures(report: &RunReport) -> String {
         let _ = writeln!(out, "    expected: {}", step.expected);
         match &step.response {
             Some(resp) => {
-                let _ = writeln!(
-                    out,
-                    "    actual:   status {} in {} ms",
-                    resp.status, resp.latency_ms
-                );
+                let _ = writeln!(out, "    actual:   status {} in {} ms", resp.status, resp.latency_ms);
                 if let Some(body) = &resp.body {
                     let _ = writeln!(out, "              {}", clip(body, 300));
                 }
@@ -76,11 +60,7 @@ pub fn failures(report: &RunReport) -> String {
 fn clip(text: &str, max: usize) -> String {
     let one_line = text.replace('\n', " ");
     if one_line.chars().count() > max {
-        format!(
-            "{}… ({} bytes)",
-            one_line.chars().take(max).collect::<String>(),
-            text.len()
-        )
+        format!("{}… ({} bytes)", one_line.chars().take(max).collect::<String>(), text.len())
     } else {
         one_line
     }

@@ -23,12 +23,7 @@ fn counts<'a>(scenarios: impl Iterator<Item = &'a ScenarioResult>) -> (usize, us
 fn details(r: &ScenarioResult) -> String {
     let mut out = String::new();
     if let Some(step) = r.failed_step.and_then(|i| r.steps.get(i)) {
-        out.push_str(&format!(
-            "step {} of {}: {}\n",
-            step.index + 1,
-            r.steps.len(),
-            step.name
-        ));
+        out.push_str(&format!("step {} of {}: {}\n", step.index + 1, r.steps.len(), step.name));
         if let Some(req) = &step.request {
             out.push_str(&format!("request: {} {}\n", req.method, req.url));
         }
@@ -49,8 +44,7 @@ fn details(r: &ScenarioResult) -> String {
 pub fn junit(report: &RunReport) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let io = "writing XML to memory cannot fail";
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
-        .expect(io);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None))).expect(io);
     let (tests, failures, skipped, _) = counts(report.scenarios.iter());
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "smoke"));
@@ -82,10 +76,7 @@ pub fn junit(report: &RunReport) -> String {
         for s in members() {
             let mut case = BytesStart::new("testcase");
             case.push_attribute(("name", s.id.as_str()));
-            case.push_attribute((
-                "classname",
-                format!("{}.{}", s.plugin, s.kind.as_str()).as_str(),
-            ));
+            case.push_attribute(("classname", format!("{}.{}", s.plugin, s.kind.as_str()).as_str()));
             case.push_attribute(("time", seconds(s.duration_ms).as_str()));
             match s.outcome {
                 Outcome::Passed => {
@@ -97,28 +88,22 @@ pub fn junit(report: &RunReport) -> String {
                     failure.push_attribute(("message", s.reason.as_deref().unwrap_or("failed")));
                     failure.push_attribute(("type", s.kind.as_str()));
                     w.write_event(Event::Start(failure)).expect(io);
-                    w.write_event(Event::Text(BytesText::new(&details(s))))
-                        .expect(io);
-                    w.write_event(Event::End(BytesEnd::new("failure")))
-                        .expect(io);
-                    w.write_event(Event::End(BytesEnd::new("testcase")))
-                        .expect(io);
+                    w.write_event(Event::Text(BytesText::new(&details(s)))).expect(io);
+                    w.write_event(Event::End(BytesEnd::new("failure"))).expect(io);
+                    w.write_event(Event::End(BytesEnd::new("testcase"))).expect(io);
                 }
                 Outcome::Skipped => {
                     w.write_event(Event::Start(case)).expect(io);
                     let mut skip = BytesStart::new("skipped");
                     skip.push_attribute(("message", s.reason.as_deref().unwrap_or("skipped")));
                     w.write_event(Event::Empty(skip)).expect(io);
-                    w.write_event(Event::End(BytesEnd::new("testcase")))
-                        .expect(io);
+                    w.write_event(Event::End(BytesEnd::new("testcase"))).expect(io);
                 }
             }
         }
-        w.write_event(Event::End(BytesEnd::new("testsuite")))
-            .expect(io);
+        w.write_event(Event::End(BytesEnd::new("testsuite"))).expect(io);
     }
-    w.write_event(Event::End(BytesEnd::new("testsuites")))
-        .expect(io);
+    w.write_event(Event::End(BytesEnd::new("testsuites"))).expect(io);
     let mut text = String::from_utf8(w.into_inner()).expect("quick-xml writes UTF-8");
     text.push('\n');
     text

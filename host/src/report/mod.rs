@@ -7,8 +7,7 @@ use crate::run::results::RunReport;
 
 /// The JSON report: the results model as pretty JSON, in plan order.
 pub fn json(report: &RunReport) -> String {
-    let mut text =
-        serde_json::to_string_pretty(report).expect("the results model always serializes");
+    let mut text = serde_json::to_string_pretty(report).expect("the results model always serializes");
     text.push('\n');
     text
 }

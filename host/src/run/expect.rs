@@ -25,10 +25,9 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<Stri
         match response.header(&h.name) {
             None => failures.push(format!("header {:?} is missing", h.name)),
             Some(actual) if !h.value.is_empty() => match template::render(&h.value, vars) {
-                Ok(expected) if expected != actual => failures.push(format!(
-                    "header {:?} is {actual:?}, expected {expected:?}",
-                    h.name
-                )),
+                Ok(expected) if expected != actual => {
+                    failures.push(format!("header {:?} is {actual:?}, expected {expected:?}", h.name))
+                }
                 Ok(_) => {}
                 Err(e) => failures.push(format!("header {:?}: {e}", h.name)),
             },
@@ -54,27 +53,18 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<Stri
     if let Some(limit) = expect.max_latency_ms
         && response.latency.as_millis() > u128::from(limit)
     {
-        failures.push(format!(
-            "took {} ms, over the limit of {limit} ms",
-            response.latency.as_millis()
-        ));
+        failures.push(format!("took {} ms, over the limit of {limit} ms", response.latency.as_millis()));
     }
     failures
 }
 
 fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
     let found = body.pointer(pointer);
-    let at = if pointer.is_empty() {
-        "the body".to_string()
-    } else {
-        format!("{pointer:?}")
-    };
+    let at = if pointer.is_empty() { "the body".to_string() } else { format!("{pointer:?}") };
     match (test, found) {
         (JsonTest::Exists, Some(_)) | (JsonTest::Absent, None) => None,
         (JsonTest::Exists, None) => Some(format!("{at} is missing, expected it to exist")),
-        (JsonTest::Absent, Some(v)) => {
-            Some(format!("{at} is {}, expected it to be absent", short(v)))
-        }
+        (JsonTest::Absent, Some(v)) => Some(format!("{at} is {}, expected it to be absent", short(v))),
         (JsonTest::Equals(expected), found) => {
             let expected = match template::render_json(expected, vars) {
                 Ok(v) => v,
@@ -82,11 +72,7 @@ fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
             };
             match found {
                 Some(actual) if *actual == expected => None,
-                Some(actual) => Some(format!(
-                    "{at} is {}, expected {}",
-                    short(actual),
-                    short(&expected)
-                )),
+                Some(actual) => Some(format!("{at} is {}, expected {}", short(actual), short(&expected))),
                 None => Some(format!("{at} is missing, expected {}", short(&expected))),
             }
         }
@@ -94,9 +80,7 @@ fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
         (JsonTest::Length(n), Some(Value::Array(items))) => {
             Some(format!("{at} has {} item(s), expected {n}", items.len()))
         }
-        (JsonTest::Length(n), Some(v)) => {
-            Some(format!("{at} is {}, expected an array of {n}", short(v)))
-        }
+        (JsonTest::Length(n), Some(v)) => Some(format!("{at} is {}, expected an array of {n}", short(v))),
         (JsonTest::Length(n), None) => Some(format!("{at} is missing, expected an array of {n}")),
     }
 }
@@ -105,10 +89,7 @@ fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
 /// otherwise run with a hole in them.
 pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Vec<String> {
     let mut failures = Vec::new();
-    let body = if captures
-        .iter()
-        .any(|c| matches!(c.source, CaptureSource::Body(_)))
-    {
+    let body = if captures.iter().any(|c| matches!(c.source, CaptureSource::Body(_))) {
         response.json()
     } else {
         None
@@ -120,12 +101,10 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
                     failures.push(format!("cannot capture {:?}: the body is not JSON", c.name));
                     continue;
                 }
-                Some(b) => b.pointer(pointer).cloned().ok_or_else(|| {
-                    format!(
-                        "cannot capture {:?}: body has nothing at {pointer:?}",
-                        c.name
-                    )
-                }),
+                Some(b) => b
+                    .pointer(pointer)
+                    .cloned()
+                    .ok_or_else(|| format!("cannot capture {:?}: body has nothing at {pointer:?}", c.name)),
             },
             CaptureSource::Header(name) => response
                 .header(name)
@@ -185,10 +164,7 @@ mod tests {
     fn response(status: u16, body: Value) -> Incoming {
         Incoming {
             status,
-            headers: vec![Pair {
-                name: "Location".into(),
-                value: "/x/1".into(),
-            }],
+            headers: vec![Pair { name: "Location".into(), value: "/x/1".into() }],
             body: body.to_string().into_bytes(),
             latency: Duration::from_millis(3),
         }
@@ -208,15 +184,9 @@ mod tests {
     #[test]
     fn a_404_passes_only_where_404_is_listed() {
         let r = response(404, json!({"error": "not_found"}));
-        assert_eq!(
-            judge(&expect(&[404], vec![]), &Vars::new(), &r),
-            Vec::<String>::new()
-        );
+        assert_eq!(judge(&expect(&[404], vec![]), &Vars::new(), &r), Vec::<String>::new());
         let f = judge(&expect(&[200], vec![]), &Vars::new(), &r);
-        assert_eq!(
-            f,
-            vec!["status 404 is not an accepted status (expected 200)".to_string()]
-        );
+        assert_eq!(f, vec!["status 404 is not an accepted status (expected 200)".to_string()]);
     }
 
     #[test]
@@ -225,26 +195,11 @@ mod tests {
         let mut vars = Vars::new();
         vars.insert("id".into(), json!("a"));
         let assertions = vec![
-            JsonAssertion {
-                pointer: "/id".into(),
-                test: JsonTest::Equals(json!("{{id}}")),
-            },
-            JsonAssertion {
-                pointer: "/n".into(),
-                test: JsonTest::Equals(json!(4)),
-            },
-            JsonAssertion {
-                pointer: "/items".into(),
-                test: JsonTest::Length(3),
-            },
-            JsonAssertion {
-                pointer: "/gone".into(),
-                test: JsonTest::Exists,
-            },
-            JsonAssertion {
-                pointer: "/id".into(),
-                test: JsonTest::Absent,
-            },
+            JsonAssertion { pointer: "/id".into(), test: JsonTest::Equals(json!("{{id}}")) },
+            JsonAssertion { pointer: "/n".into(), test: JsonTest::Equals(json!(4)) },
+            JsonAssertion { pointer: "/items".into(), test: JsonTest::Length(3) },
+            JsonAssertion { pointer: "/gone".into(), test: JsonTest::Exists },
+            JsonAssertion { pointer: "/id".into(), test: JsonTest::Absent },
         ];
         let f = judge(&expect(&[200], assertions), &vars, &r);
         assert_eq!(
@@ -260,16 +215,8 @@ mod tests {
 
     #[test]
     fn non_json_bodies_fail_body_assertions() {
-        let r = Incoming {
-            status: 200,
-            headers: vec![],
-            body: b"<html>".to_vec(),
-            latency: Duration::ZERO,
-        };
-        let a = vec![JsonAssertion {
-            pointer: "/id".into(),
-            test: JsonTest::Exists,
-        }];
+        let r = Incoming { status: 200, headers: vec![], body: b"<html>".to_vec(), latency: Duration::ZERO };
+        let a = vec![JsonAssertion { pointer: "/id".into(), test: JsonTest::Exists }];
         assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r).len(), 1);
     }
 
@@ -278,18 +225,9 @@ mod tests {
         let r = response(201, json!({"id": 7}));
         let mut vars = Vars::new();
         let caps = vec![
-            Capture {
-                name: "id".into(),
-                source: CaptureSource::Body("/id".into()),
-            },
-            Capture {
-                name: "loc".into(),
-                source: CaptureSource::Header("location".into()),
-            },
-            Capture {
-                name: "nope".into(),
-                source: CaptureSource::Body("/nope".into()),
-            },
+            Capture { name: "id".into(), source: CaptureSource::Body("/id".into()) },
+            Capture { name: "loc".into(), source: CaptureSource::Header("location".into()) },
+            Capture { name: "nope".into(), source: CaptureSource::Body("/nope".into()) },
         ];
         let f = capture(&caps, &r, &mut vars);
         assert_eq!(vars["id"], json!(7));

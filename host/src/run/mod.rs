@@ -30,20 +30,12 @@ pub struct Context {
 impl Context {
     /// A plugin's config as `config.KEY` variables, visible to that plugin's steps only, so a
     /// plan can say `Bearer {{config.token}}` and never carry the secret itself.
-    pub fn config_vars(
-        &self,
-        plugin: &str,
-    ) -> impl Iterator<Item = (String, serde_json::Value)> + '_ {
+    pub fn config_vars(&self, plugin: &str) -> impl Iterator<Item = (String, serde_json::Value)> + '_ {
         self.plugin_config
             .get(plugin)
             .into_iter()
             .flatten()
-            .map(|p| {
-                (
-                    format!("config.{}", p.name),
-                    serde_json::Value::String(p.value.clone()),
-                )
-            })
+            .map(|p| (format!("config.{}", p.name), serde_json::Value::String(p.value.clone())))
     }
 }
 
@@ -89,18 +81,8 @@ pub async fn run_step(
     if failures.is_empty()
         && let Some(argument) = &step.expect.check
     {
-        let verdict = check(
-            ctx,
-            plugin,
-            scenario_id,
-            index,
-            step,
-            argument,
-            &outgoing,
-            &incoming,
-            &step_vars,
-        )
-        .await;
+        let verdict =
+            check(ctx, plugin, scenario_id, index, step, argument, &outgoing, &incoming, &step_vars).await;
         match verdict {
             Ok(v) => {
                 if !v.pass {
@@ -109,10 +91,7 @@ pub async fn run_step(
                         ctx.redactor.text(&v.reason)
                     ));
                 }
-                result.verdict = Some(VerdictRecord {
-                    pass: v.pass,
-                    reason: ctx.redactor.text(&v.reason),
-                });
+                result.verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
             }
             Err(e) => failures.push(e),
         }
@@ -123,9 +102,7 @@ pub async fn run_step(
     if result.outcome == Outcome::Passed {
         for c in &step.captures {
             if let Some(v) = step_vars.get(&c.name) {
-                result
-                    .captured
-                    .insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
+                result.captured.insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
             }
         }
         *vars = step_vars;
@@ -147,20 +124,11 @@ async fn check(
     vars: &Vars,
 ) -> Result<wit::Verdict, String> {
     let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
-        return Err(format!(
-            "the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"
-        ));
+        return Err(format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"));
     };
-    let pair = |name: &str, value: &str| wit::Pair {
-        name: name.to_string(),
-        value: value.to_string(),
-    };
+    let pair = |name: &str, value: &str| wit::Pair { name: name.to_string(), value: value.to_string() };
     let input = wit::CheckInput {
-        config: ctx
-            .plugin_config
-            .get(plugin_name)
-            .cloned()
-            .unwrap_or_default(),
+        config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
         scenario_id: scenario_id.to_string(),
         step_name: step.display_name(),
         step_index: index as u32,
@@ -168,20 +136,12 @@ async fn check(
         request: wit::SentRequest {
             method: method_to_wit(outgoing.method),
             url: outgoing.url.to_string(),
-            headers: outgoing
-                .headers
-                .iter()
-                .map(|h| pair(&h.name, &h.value))
-                .collect(),
+            headers: outgoing.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
             body: outgoing.body.clone(),
         },
         response: wit::Response {
             status: incoming.status,
-            headers: incoming
-                .headers
-                .iter()
-                .map(|h| pair(&h.name, &h.value))
-                .collect(),
+            headers: incoming.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
             body: incoming.body.clone(),
             latency_ms: incoming.latency.as_millis().min(u32::MAX as u128) as u32,
         },
@@ -194,17 +154,12 @@ async fn check(
 }
 
 /// Run one scenario's steps in order, stopping at the first failing step.
-async fn run_scenario(
-    ctx: Arc<Context>,
-    scenario: Arc<Scenario>,
-    mut vars: Vars,
-) -> (ScenarioResult, Vars) {
+async fn run_scenario(ctx: Arc<Context>, scenario: Arc<Scenario>, mut vars: Vars) -> (ScenarioResult, Vars) {
     let started = Instant::now();
     let mut result = ScenarioResult::new(&scenario);
     let mut exported = Vars::new();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let step_result =
-            run_step(&ctx, &scenario.plugin, &scenario.id, index, step, &mut vars).await;
+        let step_result = run_step(&ctx, &scenario.plugin, &scenario.id, index, step, &mut vars).await;
         let failed = step_result.outcome == Outcome::Failed;
         if !failed {
             for c in &step.captures {
@@ -234,12 +189,8 @@ pub async fn execute(
     mut on_done: impl FnMut(&ScenarioResult),
 ) -> Vec<ScenarioResult> {
     let n = plan.scenarios.len();
-    let index: BTreeMap<&str, usize> = plan
-        .scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
+    let index: BTreeMap<&str, usize> =
+        plan.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut waiting: Vec<usize> = vec![0; n];
     for (i, s) in plan.scenarios.iter().enumerate() {
@@ -252,8 +203,7 @@ pub async fn execute(
     }
     let mut results: Vec<Option<ScenarioResult>> = (0..n).map(|_| None).collect();
     let mut exported: Vec<Option<Vars>> = vec![None; n];
-    let mut ready: std::collections::BTreeSet<usize> =
-        (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: JoinSet<(usize, ScenarioResult, Vars)> = JoinSet::new();
     let jobs = jobs.max(1);
 
@@ -300,8 +250,7 @@ pub async fn execute(
             }
         } else {
             // Skip everything downstream, naming the root cause.
-            let mut stack: Vec<(usize, String)> =
-                dependents[i].iter().map(|&d| (d, id.clone())).collect();
+            let mut stack: Vec<(usize, String)> = dependents[i].iter().map(|&d| (d, id.clone())).collect();
             while let Some((d, cause)) = stack.pop() {
                 if results[d].is_some() {
                     continue;

@@ -139,10 +139,7 @@ impl ScenarioResult {
     pub fn fail_at(&mut self, index: usize) {
         self.outcome = Outcome::Failed;
         self.failed_step = Some(index);
-        self.reason = self
-            .steps
-            .get(index)
-            .and_then(|s| s.failures.first().cloned());
+        self.reason = self.steps.get(index).and_then(|s| s.failures.first().cloned());
     }
 }
 
@@ -176,10 +173,7 @@ impl Summary {
 
     /// The closing line: `N passed, N failed, N skipped`.
     pub fn line(&self) -> String {
-        format!(
-            "{} passed, {} failed, {} skipped",
-            self.passed, self.failed, self.skipped
-        )
+        format!("{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
     }
 
     pub fn all_passed(&self) -> bool {

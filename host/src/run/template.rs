@@ -37,13 +37,9 @@ pub fn render_with(
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed {
-            text: text.to_string(),
-        })?;
+        let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed { text: text.to_string() })?;
         let name = after[..end].trim();
-        let value = vars.get(name).ok_or_else(|| TemplateError::Undefined {
-            name: name.to_string(),
-        })?;
+        let value = vars.get(name).ok_or_else(|| TemplateError::Undefined { name: name.to_string() })?;
         out.push_str(&encode(&value_text(value)));
         rest = &after[end + 2..];
     }
@@ -58,14 +54,9 @@ pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
 
 /// Render a path: substituted values are percent-encoded so they stay one path segment.
 pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    render_with(path, vars, |v| {
-        percent_encoding::utf8_percent_encode(v, SEGMENT).to_string()
-    })
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    render_with(path, vars, |v| percent_encoding::utf8_percent_encode(v, SEGMENT).to_string())
 }
 
 /// Render templates inside a JSON value. A string that is exactly `{{name}}` becomes the
@@ -73,20 +64,14 @@ pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
 pub fn render_json(value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match value {
         Value::String(s) => match whole_variable(s) {
-            Some(name) => vars
-                .get(name)
-                .cloned()
-                .ok_or_else(|| TemplateError::Undefined {
-                    name: name.to_string(),
-                })?,
+            Some(name) => {
+                vars.get(name).cloned().ok_or_else(|| TemplateError::Undefined { name: name.to_string() })?
+            }
             None => Value::String(render(s, vars)?),
         },
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| render_json(v, vars))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| render_json(v, vars)).collect::<Result<_, _>>()?)
+        }
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((render(k, vars)?, render_json(v, vars)?)))
@@ -136,24 +121,13 @@ mod tests {
 
     #[test]
     fn undefined_variables_are_errors_naming_them() {
-        assert_eq!(
-            render("/x/{{nope}}", &vars()),
-            Err(TemplateError::Undefined {
-                name: "nope".into()
-            })
-        );
-        assert!(matches!(
-            render("/x/{{id", &vars()),
-            Err(TemplateError::Unclosed { .. })
-        ));
+        assert_eq!(render("/x/{{nope}}", &vars()), Err(TemplateError::Undefined { name: "nope".into() }));
+        assert!(matches!(render("/x/{{id", &vars()), Err(TemplateError::Unclosed { .. })));
     }
 
     #[test]
     fn path_values_are_encoded_as_one_segment() {
-        assert_eq!(
-            render_path("/accounts/{{id}}", &vars()).unwrap(),
-            "/accounts/a%20b%2Fc"
-        );
+        assert_eq!(render_path("/accounts/{{id}}", &vars()).unwrap(), "/accounts/a%20b%2Fc");
     }
 
     #[test]
@@ -167,9 +141,6 @@ mod tests {
 
     #[test]
     fn referenced_lists_names_in_order() {
-        assert_eq!(
-            referenced("{{a}}/{{ b }}/x"),
-            vec!["a".to_string(), "b".to_string()]
-        );
+        assert_eq!(referenced("{{a}}/{{ b }}/x"), vec!["a".to_string(), "b".to_string()]);
     }
 }

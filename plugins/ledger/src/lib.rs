@@ -10,8 +10,7 @@
 
 use serde_json::{Value, json};
 use smoke_plugin::{
-    CheckInput, ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, Step,
-    Verdict, ids,
+    CheckInput, ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, Step, Verdict, ids,
 };
 
 struct Ledger;
@@ -39,14 +38,11 @@ fn posting(account: &str, amount: i64) -> Value {
 
 /// A step creating an account dedicated to one scenario, capturing its id as `capture`.
 fn own_account(code: &str, name: &str, kind: &str, capture: &str) -> Step {
-    post(
-        "/accounts",
-        json!({"code": code, "name": name, "type": kind, "currency": "USD"}),
-    )
-    .named(&format!("create account {code}"))
-    .expect_status(201)
-    .expect_eq("/balance_minor", 0)
-    .capture(capture, "/id")
+    post("/accounts", json!({"code": code, "name": name, "type": kind, "currency": "USD"}))
+        .named(&format!("create account {code}"))
+        .expect_status(201)
+        .expect_eq("/balance_minor", 0)
+        .capture(capture, "/id")
 }
 
 fn seeds() -> Vec<Seed> {
@@ -62,13 +58,10 @@ fn seeds() -> Vec<Seed> {
         .map(|(key, code, name, kind)| {
             Seed::new(
                 &format!("account.{key}"),
-                post(
-                    "/accounts",
-                    json!({"code": code, "name": name, "type": kind, "currency": "USD"}),
-                )
-                .named(&format!("create account {code} {name}"))
-                .expect_status(201)
-                .capture(&format!("{key}_id"), "/id"),
+                post("/accounts", json!({"code": code, "name": name, "type": kind, "currency": "USD"}))
+                    .named(&format!("create account {code} {name}"))
+                    .expect_status(201)
+                    .capture(&format!("{key}_id"), "/id"),
             )
             .describe(&format!("chart of accounts: {code} {name} ({kind})"))
         })
@@ -91,16 +84,22 @@ fn accounts() -> Vec<Scenario> {
         Scenario::business_rule("ledger.accounts.duplicate-code", "POST /accounts")
             .describe("a second account with an existing code is refused with 409")
             .step(
-                post("/accounts", json!({"code": "1000", "name": "Cash again", "type": "asset", "currency": "USD"}))
-                    .expect_status(409)
-                    .expect_eq("/error", "duplicate_code"),
+                post(
+                    "/accounts",
+                    json!({"code": "1000", "name": "Cash again", "type": "asset", "currency": "USD"}),
+                )
+                .expect_status(409)
+                .expect_eq("/error", "duplicate_code"),
             ),
         Scenario::validation_error("ledger.accounts.create.invalid-type", "POST /accounts")
             .describe("an account type outside the five double-entry types is refused")
             .step(
-                post("/accounts", json!({"code": "9199", "name": "Bad", "type": "banana", "currency": "USD"}))
-                    .expect_status(422)
-                    .expect_eq("/error", "validation_error"),
+                post(
+                    "/accounts",
+                    json!({"code": "9199", "name": "Bad", "type": "banana", "currency": "USD"}),
+                )
+                .expect_status(422)
+                .expect_eq("/error", "validation_error"),
             ),
         Scenario::happy_path("ledger.accounts.list", "GET /accounts")
             .describe("the chart of accounts lists the seeded accounts")
@@ -110,7 +109,11 @@ fn accounts() -> Vec<Scenario> {
             .step(get("/accounts/{{cash_id}}").expect_status(200).expect_eq("/code", "1000")),
         Scenario::not_found("ledger.accounts.get.not-found", "GET /accounts/{id}")
             .describe("an unknown account id is a 404")
-            .step(get(&format!("/accounts/{}", ids::missing(1))).expect_status(404).expect_eq("/error", "not_found")),
+            .step(
+                get(&format!("/accounts/{}", ids::missing(1)))
+                    .expect_status(404)
+                    .expect_eq("/error", "not_found"),
+            ),
         Scenario::not_found("ledger.accounts.transactions.not-found", "GET /accounts/{id}/transactions")
             .describe("transactions of an unknown account are a 404")
             .step(get(&format!("/accounts/{}/transactions", ids::missing(2))).expect_status(404)),
@@ -316,12 +319,15 @@ fn snapshots() -> Vec<Scenario> {
                 .expect_status(201),
             )
             .step(
-                post(SNAPSHOT, json!({"account_id": "{{wallet_id}}", "date": "2026-01-31", "balance_minor": 24_000}))
-                    .named("record an observed balance 10.00 short")
-                    .expect_status(201)
-                    .expect_eq("/ledger_balance_minor", 25_000)
-                    .check(snapshot_check(25_000))
-                    .capture("snapshot_id", "/id"),
+                post(
+                    SNAPSHOT,
+                    json!({"account_id": "{{wallet_id}}", "date": "2026-01-31", "balance_minor": 24_000}),
+                )
+                .named("record an observed balance 10.00 short")
+                .expect_status(201)
+                .expect_eq("/ledger_balance_minor", 25_000)
+                .check(snapshot_check(25_000))
+                .capture("snapshot_id", "/id"),
             )
             .step(
                 get("/accounts/{{wallet_id}}/snapshots")
@@ -335,23 +341,32 @@ fn snapshots() -> Vec<Scenario> {
             .describe("a snapshot dated before a transaction does not count it")
             .depends_on("ledger.snapshot.record")
             .step(
-                post(SNAPSHOT, json!({"account_id": "{{wallet_id}}", "date": "2025-12-31", "balance_minor": 0}))
-                    .expect_status(201)
-                    .check(snapshot_check(0)),
+                post(
+                    SNAPSHOT,
+                    json!({"account_id": "{{wallet_id}}", "date": "2025-12-31", "balance_minor": 0}),
+                )
+                .expect_status(201)
+                .check(snapshot_check(0)),
             ),
         Scenario::validation_error("ledger.snapshot.unknown-account", "POST /tools/record_balance_snapshot")
             .describe("a snapshot of an unknown account is refused")
             .step(
-                post(SNAPSHOT, json!({"account_id": ids::missing(5), "date": "2026-01-31", "balance_minor": 1}))
-                    .expect_status(422)
-                    .expect_eq("/error", "unknown_account"),
+                post(
+                    SNAPSHOT,
+                    json!({"account_id": ids::missing(5), "date": "2026-01-31", "balance_minor": 1}),
+                )
+                .expect_status(422)
+                .expect_eq("/error", "unknown_account"),
             ),
         Scenario::validation_error("ledger.snapshot.invalid-date", "POST /tools/record_balance_snapshot")
             .describe("a date that does not exist (February 30th) is refused")
             .step(
-                post(SNAPSHOT, json!({"account_id": "{{cash_id}}", "date": "2026-02-30", "balance_minor": 1}))
-                    .expect_status(422)
-                    .expect_eq("/error", "validation_error"),
+                post(
+                    SNAPSHOT,
+                    json!({"account_id": "{{cash_id}}", "date": "2026-02-30", "balance_minor": 1}),
+                )
+                .expect_status(422)
+                .expect_eq("/error", "validation_error"),
             ),
         Scenario::not_found("ledger.snapshots.list.not-found", "GET /accounts/{id}/snapshots")
             .describe("snapshots of an unknown account are a 404")
@@ -365,62 +380,51 @@ fn obligations() -> Vec<Scenario> {
                "account_id": "{{bank_id}}"})
     };
     vec![
-        Scenario::business_rule(
-            "ledger.obligation.upsert",
-            "POST /tools/create_or_update_obligation",
-        )
-        .describe("posting an obligation twice under one key updates it instead of adding a second")
-        .tag("fault:obligation-upsert-duplicates")
-        .step(
-            post(OBLIGATION, rent(150_000))
-                .named("create")
-                .expect_status(201)
-                .expect_eq("/created", true),
-        )
-        .step(
-            post(OBLIGATION, rent(155_000))
-                .named("update by key")
-                .expect_status(200)
-                .expect_eq("/created", false)
-                .expect_eq("/amount_minor", 155_000),
-        )
-        .step(
-            get("/obligations")
-                .query("key", "rent-2026-03")
-                .named("exactly one obligation under the key")
-                .expect_status(200)
-                .expect_eq("/count", 1)
-                .expect_eq("/items/0/amount_minor", 155_000),
-        ),
-        Scenario::happy_path(
-            "ledger.obligation.create",
-            "POST /tools/create_or_update_obligation",
-        )
-        .describe("a new obligation is stored and reads back by key")
-        .step(
-            post(
-                OBLIGATION,
-                json!({"key": "insurance-2026", "name": "Car insurance", "amount_minor": 62_000,
-                           "due_date": "2026-06-15"}),
+        Scenario::business_rule("ledger.obligation.upsert", "POST /tools/create_or_update_obligation")
+            .describe("posting an obligation twice under one key updates it instead of adding a second")
+            .tag("fault:obligation-upsert-duplicates")
+            .step(
+                post(OBLIGATION, rent(150_000))
+                    .named("create")
+                    .expect_status(201)
+                    .expect_eq("/created", true),
             )
-            .expect_status(201)
-            .expect_eq("/status", "open"),
-        )
-        .step(
-            get("/obligations/insurance-2026")
-                .named("read it back")
-                .expect_status(200)
-                .expect_eq("/name", "Car insurance")
-                .expect_eq("/amount_minor", 62_000),
-        ),
-        Scenario::happy_path("ledger.obligations.list", "GET /obligations")
-            .describe("obligations list as a collection")
+            .step(
+                post(OBLIGATION, rent(155_000))
+                    .named("update by key")
+                    .expect_status(200)
+                    .expect_eq("/created", false)
+                    .expect_eq("/amount_minor", 155_000),
+            )
             .step(
                 get("/obligations")
+                    .query("key", "rent-2026-03")
+                    .named("exactly one obligation under the key")
                     .expect_status(200)
-                    .expect_exists("/items")
-                    .expect_exists("/count"),
+                    .expect_eq("/count", 1)
+                    .expect_eq("/items/0/amount_minor", 155_000),
             ),
+        Scenario::happy_path("ledger.obligation.create", "POST /tools/create_or_update_obligation")
+            .describe("a new obligation is stored and reads back by key")
+            .step(
+                post(
+                    OBLIGATION,
+                    json!({"key": "insurance-2026", "name": "Car insurance", "amount_minor": 62_000,
+                           "due_date": "2026-06-15"}),
+                )
+                .expect_status(201)
+                .expect_eq("/status", "open"),
+            )
+            .step(
+                get("/obligations/insurance-2026")
+                    .named("read it back")
+                    .expect_status(200)
+                    .expect_eq("/name", "Car insurance")
+                    .expect_eq("/amount_minor", 62_000),
+            ),
+        Scenario::happy_path("ledger.obligations.list", "GET /obligations")
+            .describe("obligations list as a collection")
+            .step(get("/obligations").expect_status(200).expect_exists("/items").expect_exists("/count")),
         Scenario::validation_error(
             "ledger.obligation.invalid-amount",
             "POST /tools/create_or_update_obligation",
@@ -451,22 +455,19 @@ fn auth() -> Vec<Scenario> {
                     .expect_eq("/error", "unauthorized")
                     .expect_header("www-authenticate", "Bearer"),
             ),
-        Scenario::auth(
-            "ledger.auth.wrong-token",
-            "POST /tools/record_transaction_bundle",
-        )
-        .describe("writes with a wrong bearer token are refused and record nothing")
-        .tag("fault:auth-not-enforced")
-        .step(
-            Step::post(BUNDLE)
-                .bearer("not-the-token")
-                .json(json!({
-                    "idempotency_key": ids::seed(108),
-                    "date": "2026-01-07",
-                    "postings": [posting("cash_id", 100), posting("equity_id", -100)],
-                }))
-                .expect_status(401),
-        ),
+        Scenario::auth("ledger.auth.wrong-token", "POST /tools/record_transaction_bundle")
+            .describe("writes with a wrong bearer token are refused and record nothing")
+            .tag("fault:auth-not-enforced")
+            .step(
+                Step::post(BUNDLE)
+                    .bearer("not-the-token")
+                    .json(json!({
+                        "idempotency_key": ids::seed(108),
+                        "date": "2026-01-07",
+                        "postings": [posting("cash_id", 100), posting("equity_id", -100)],
+                    }))
+                    .expect_status(401),
+            ),
     ]
 }
 
@@ -526,11 +527,9 @@ fn judge_snapshot(argument: &Value, body: Option<Value>) -> Verdict {
         return Verdict::fail("the snapshot response is not JSON");
     };
     let field = |name: &str| body[name].as_i64();
-    let (Some(observed), Some(ledger), Some(difference)) = (
-        field("balance_minor"),
-        field("ledger_balance_minor"),
-        field("difference_minor"),
-    ) else {
+    let (Some(observed), Some(ledger), Some(difference)) =
+        (field("balance_minor"), field("ledger_balance_minor"), field("difference_minor"))
+    else {
         return Verdict::fail(format!(
             "the snapshot must report integer balance_minor, ledger_balance_minor and difference_minor; got {body}"
         ));
@@ -573,10 +572,7 @@ mod tests {
 
     #[test]
     fn the_plan_is_deterministic_and_ids_are_unique() {
-        let input = PlanInput {
-            config: vec![],
-            documents: vec![],
-        };
+        let input = PlanInput { config: vec![], documents: vec![] };
         let a = Ledger::plan(input.clone()).unwrap();
         let b = Ledger::plan(input).unwrap();
         assert_eq!(a, b);

@@ -4,9 +4,9 @@
 //! pass by accident (a step with no accepted status is rejected by the host's plan validation).
 
 use crate::{
-    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
-    Expectation, Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll,
-    Request, Scenario, ScenarioKind, Seed, StatusCount, StatusMatch, Step, StepMode, Verdict,
+    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint, Expectation,
+    Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll, Request, Scenario,
+    ScenarioKind, Seed, StatusCount, StatusMatch, Step, StepMode, Verdict,
 };
 use serde_json::Value;
 
@@ -16,10 +16,7 @@ pub fn json_text(value: impl Into<Value>) -> String {
 }
 
 fn pair(name: impl Into<String>, value: impl Into<String>) -> Pair {
-    Pair {
-        name: name.into(),
-        value: value.into(),
-    }
+    Pair { name: name.into(), value: value.into() }
 }
 
 impl Info {
@@ -77,10 +74,7 @@ impl Info {
 impl PlanInput {
     /// The value of a config key (defaults already applied by the host).
     pub fn config(&self, name: &str) -> Option<&str> {
-        self.config
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.value.as_str())
+        self.config.iter().find(|p| p.name == name).map(|p| p.value.as_str())
     }
 
     /// The document named by a `document` config key.
@@ -91,10 +85,7 @@ impl PlanInput {
 
 impl PlanError {
     pub fn new(message: impl Into<String>) -> Self {
-        PlanError {
-            message: message.into(),
-            location: None,
-        }
+        PlanError { message: message.into(), location: None }
     }
 
     pub fn at(mut self, location: impl Into<String>) -> Self {
@@ -105,11 +96,7 @@ impl PlanError {
 
 impl Default for Plan {
     fn default() -> Self {
-        Plan {
-            seeds: Vec::new(),
-            scenarios: Vec::new(),
-            surface: Vec::new(),
-        }
+        Plan { seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() }
     }
 }
 
@@ -147,12 +134,7 @@ impl Plan {
 impl Seed {
     /// A record created by `step` before any scenario runs; its captures are global variables.
     pub fn new(id: &str, step: Step) -> Self {
-        Seed {
-            id: id.into(),
-            description: String::new(),
-            depends_on: Vec::new(),
-            step,
-        }
+        Seed { id: id.into(), description: String::new(), depends_on: Vec::new(), step }
     }
 
     pub fn describe(mut self, description: &str) -> Self {
@@ -315,10 +297,7 @@ impl Step {
     }
 
     fn assert_body(mut self, pointer: &str, test: JsonTest) -> Self {
-        self.expect.body.push(JsonAssertion {
-            pointer: pointer.into(),
-            test,
-        });
+        self.expect.body.push(JsonAssertion { pointer: pointer.into(), test });
         self
     }
 
@@ -365,49 +344,32 @@ impl Step {
 
     /// Capture the value at a JSON pointer of the body as `{{name}}`.
     pub fn capture(mut self, name: &str, pointer: &str) -> Self {
-        self.captures.push(Capture {
-            name: name.into(),
-            source: CaptureSource::Body(pointer.into()),
-        });
+        self.captures.push(Capture { name: name.into(), source: CaptureSource::Body(pointer.into()) });
         self
     }
 
     /// Capture a response header as `{{name}}`.
     pub fn capture_header(mut self, name: &str, header: &str) -> Self {
-        self.captures.push(Capture {
-            name: name.into(),
-            source: CaptureSource::Header(header.into()),
-        });
+        self.captures.push(Capture { name: name.into(), source: CaptureSource::Header(header.into()) });
         self
     }
 
     /// Re-send until the expectation holds, every `interval_ms`, for at most `timeout_ms`.
     pub fn poll(mut self, interval_ms: u32, timeout_ms: u32) -> Self {
-        self.mode = StepMode::Poll(Poll {
-            interval_ms,
-            timeout_ms,
-        });
+        self.mode = StepMode::Poll(Poll { interval_ms, timeout_ms });
         self
     }
 
     /// Send `count` copies with `concurrency` in flight.
     pub fn burst(mut self, count: u32, concurrency: u32) -> Self {
-        self.mode = StepMode::Burst(Burst {
-            count,
-            concurrency,
-            mix: Vec::new(),
-        });
+        self.mode = StepMode::Burst(Burst { count, concurrency, mix: Vec::new() });
         self
     }
 
     /// In a burst: bound how many responses match `status`.
     pub fn mix(mut self, status: StatusMatch, at_least: Option<u32>, at_most: Option<u32>) -> Self {
         if let StepMode::Burst(burst) = &mut self.mode {
-            burst.mix.push(StatusCount {
-                status,
-                at_least,
-                at_most,
-            });
+            burst.mix.push(StatusCount { status, at_least, at_most });
         }
         self
     }
@@ -415,27 +377,18 @@ impl Step {
 
 impl Verdict {
     pub fn pass(reason: impl Into<String>) -> Self {
-        Verdict {
-            pass: true,
-            reason: reason.into(),
-        }
+        Verdict { pass: true, reason: reason.into() }
     }
 
     pub fn fail(reason: impl Into<String>) -> Self {
-        Verdict {
-            pass: false,
-            reason: reason.into(),
-        }
+        Verdict { pass: false, reason: reason.into() }
     }
 }
 
 impl CheckInput {
     /// The value of a config key.
     pub fn config(&self, name: &str) -> Option<&str> {
-        self.config
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.value.as_str())
+        self.config.iter().find(|p| p.name == name).map(|p| p.value.as_str())
     }
 
     /// A variable visible to the step, as JSON.

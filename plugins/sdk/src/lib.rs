@@ -51,10 +51,9 @@ pub mod __private {
 }
 
 pub use __private::smoke::plugin::types::{
-    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
-    Expectation, Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll,
-    Request, Response, Scenario, ScenarioKind, Seed, SentRequest, StatusCount, StatusMatch, Step,
-    StepMode, Verdict,
+    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint, Expectation,
+    Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll, Request, Response,
+    Scenario, ScenarioKind, Seed, SentRequest, StatusCount, StatusMatch, Step, StepMode, Verdict,
 };
 
 /// The WIT package version this SDK builds plugins for.
@@ -101,6 +100,9 @@ macro_rules! export {
             }
         }
 
+        // The component's exports exist only on wasm; native builds (the plugin's own unit
+        // tests) compile the plugin without them.
+        #[cfg(target_family = "wasm")]
         $crate::__private::__export_guest!(__SmokePluginExport with_types_in $crate::__private);
     };
 }

@@ -1,0 +1,40 @@
+# The one front door. `make demo` and `make test` work on a fresh clone; set-up is idempotent.
+
+CARGO       ?= cargo
+WASM        := wasm32-wasip2
+PLUGINS     := ledger
+TEST_PLUGINS := guide-example misbehave future-wit
+# Packages whose tests `make test` runs (natively). Building and testing the same set keeps
+# cargo's feature resolution identical, so nothing is compiled twice.
+PACKAGES    := smoke ledger-api smoke-plugin ledger
+
+.PHONY: setup build plugins test-plugins demo test lint bench
+
+setup:
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
+
+## Host, examples and plugins, release.
+build: setup
+	$(CARGO) build --release $(addprefix -p ,$(PACKAGES))
+	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(PLUGINS))
+
+## Plugins that exist only to test the host (misbehaving, wrong WIT version, the guide's example).
+test-plugins: setup
+	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(TEST_PLUGINS))
+
+## Run the ledger plugin against the ledger example, which smoke starts and stops.
+demo: build
+	./target/release/smoke run --config examples/ledger-api/smoke.toml
+
+## Every test: unit tests beside the code, end-to-end tests in tests/ with the real binary.
+test: build test-plugins
+	$(CARGO) fmt --all -- --check
+	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks (figures, not pass/fail).
+bench: build
+	bash bench/plugin-load.sh

@@ -1,0 +1,124 @@
+//! Helpers for end-to-end tests: the real `smoke` binary, the real example service, real plugins.
+//!
+//! Artifacts come from `make build` and `make test-plugins` (run by `make test`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+}
+
+fn artifact(relative: &str) -> PathBuf {
+    let path = root().join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make test` (it builds the examples and plugins first)",
+        path.display()
+    );
+    path
+}
+
+/// A plugin component built by the Makefile, by crate name (`guide-example` -> guide_example.wasm).
+pub fn plugin(name: &str) -> PathBuf {
+    artifact(&format!("target/wasm32-wasip2/release/{}.wasm", name.replace('-', "_")))
+}
+
+pub fn ledger_api() -> PathBuf {
+    artifact("target/release/ledger-api")
+}
+
+/// A `smoke` command run from the repository root with its own compiled-plugin cache.
+pub fn smoke(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_smoke"));
+    c.current_dir(root())
+        .env("SMOKE_CACHE_DIR", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("FAULTS");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub fn run(mut command: Command) -> Run {
+    Run::of(command.output().expect("smoke runs"))
+}
+
+/// The ledger example started directly on a free port, for `--base-url` runs.
+pub struct Ledger {
+    child: Child,
+    pub url: String,
+}
+
+impl Ledger {
+    pub fn start(faults: &str) -> Ledger {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let child = Command::new(ledger_api())
+            .args(["--port", &port.to_string()])
+            .env("FAULTS", faults)
+            .env_remove("LEDGER_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ledger-api starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "ledger-api did not listen on {port} within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ledger { child, url }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a process is still running (not gone, not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+    }
+}
+
+/// Wait (bounded) until none of `pids` is alive; returns those still alive.
+pub fn wait_gone(pids: &[u32], within: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
