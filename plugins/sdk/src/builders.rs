@@ -94,6 +94,8 @@ impl PlanError {
     }
 }
 
+// `Plan` is generated from WIT; a derive would have to apply to every generated type.
+#[allow(clippy::derivable_impls)]
 impl Default for Plan {
     fn default() -> Self {
         Plan { seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() }

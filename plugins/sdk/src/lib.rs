@@ -2,7 +2,7 @@
 //!
 //! Implement [`Plugin`] for a type, call [`export!`] once, and build for `wasm32-wasip2`:
 //!
-//! ```ignore
+//! ```
 //! use smoke_plugin::{Info, Plan, PlanError, PlanInput, Plugin, Scenario, Step};
 //!
 //! struct Hello;
