@@ -404,9 +404,7 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
 }
 
 async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
-    let o = overrides(&args.plugins, matches);
-    // `smoke plan` needs no target; say so with a placeholder base URL.
-    let o = Overrides { base_url: Some("http://plan.invalid".into()), ..o };
+    let o = Overrides { plan_only: true, ..overrides(&args.plugins, matches) };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;

@@ -155,6 +155,8 @@ pub struct Overrides {
     pub request_timeout: Option<Duration>,
     pub plugin_timeout: Option<Duration>,
     pub plugin_memory_mib: Option<u64>,
+    /// Planning only (`smoke plan`): no service is needed.
+    pub plan_only: bool,
 }
 
 pub const DEFAULT_CONFIG: &str = "smoke.toml";
@@ -291,7 +293,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
                 .to_string(),
         }));
     }
-    if base_url.is_none() && target.is_none() {
+    if base_url.is_none() && target.is_none() && !o.plan_only {
         return Err(ConfigError::Usage(
             "nothing to test: pass --base-url URL for a running service, or a config with a [target] \
              table that says how to start it"

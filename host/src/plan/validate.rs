@@ -9,68 +9,58 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Every problem found, each naming where it is. Empty means the plan is valid.
 pub fn validate(plan: &Plan) -> Vec<String> {
     let mut errors = Vec::new();
-
-    let mut seed_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &plan.seeds {
-        if let Some(other) = seed_owner.insert(&s.id, &s.plugin) {
-            errors.push(format!("seed id {:?} is used twice (plugins {other} and {})", s.id, s.plugin));
-        }
         check_step(&format!("seed {:?}", s.id), &s.step, &mut errors);
     }
-    for s in &plan.seeds {
-        for d in &s.depends_on {
-            if !seed_owner.contains_key(d.as_str()) {
-                errors.push(format!("seed {:?} depends on {d:?}, which is not a seed in the plan", s.id));
-            }
-        }
-    }
-    let seed_edges: Vec<(&str, Vec<&str>)> = plan
-        .seeds
-        .iter()
-        .map(|s| (s.id.as_str(), s.depends_on.iter().map(String::as_str).collect()))
-        .collect();
-    if let Some(cycle) = find_cycle(&seed_edges) {
-        errors.push(format!("seed dependencies form a cycle: {}", cycle.join(" -> ")));
-    }
+    let seeds: Vec<Node> =
+        plan.seeds.iter().map(|s| Node { id: &s.id, plugin: &s.plugin, deps: &s.depends_on }).collect();
+    check_graph("seed", &seeds, &mut errors);
 
-    let mut scenario_owner: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &plan.scenarios {
-        if let Some(other) = scenario_owner.insert(&s.id, &s.plugin) {
-            errors.push(format!("scenario id {:?} is used twice (plugins {other} and {})", s.id, s.plugin));
-        }
-        if s.id.is_empty() {
-            errors.push(format!("a scenario of plugin {} has an empty id", s.plugin));
-        }
         if s.steps.is_empty() {
             errors.push(format!("scenario {:?} has no steps", s.id));
         }
         for (i, step) in s.steps.iter().enumerate() {
-            check_step(
-                &format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name()),
-                step,
-                &mut errors,
-            );
+            let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
+            check_step(&at, step, &mut errors);
         }
     }
-    for s in &plan.scenarios {
-        for d in &s.depends_on {
-            if !scenario_owner.contains_key(d.as_str()) {
-                errors.push(format!(
-                    "scenario {:?} depends on {d:?}, which is not a scenario in the plan",
-                    s.id
-                ));
+    let scenarios: Vec<Node> =
+        plan.scenarios.iter().map(|s| Node { id: &s.id, plugin: &s.plugin, deps: &s.depends_on }).collect();
+    check_graph("scenario", &scenarios, &mut errors);
+    errors
+}
+
+/// A seed or a scenario, as far as the dependency graph is concerned.
+struct Node<'a> {
+    id: &'a str,
+    plugin: &'a str,
+    deps: &'a [String],
+}
+
+/// Ids non-empty and unique, dependencies known, no cycle.
+fn check_graph(kind: &str, nodes: &[Node<'_>], errors: &mut Vec<String>) {
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for n in nodes {
+        if n.id.is_empty() {
+            errors.push(format!("a {kind} of plugin {} has an empty id", n.plugin));
+        }
+        if let Some(other) = owner.insert(n.id, n.plugin) {
+            errors.push(format!("{kind} id {:?} is used twice (plugins {other} and {})", n.id, n.plugin));
+        }
+    }
+    for n in nodes {
+        for d in n.deps {
+            if !owner.contains_key(d.as_str()) {
+                errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", n.id));
             }
         }
     }
-    let edges: Vec<(&str, Vec<&str>)> = plan
-        .scenarios
-        .iter()
-        .map(|s| (s.id.as_str(), s.depends_on.iter().map(String::as_str).collect()))
-        .collect();
+    let edges: Vec<(&str, Vec<&str>)> =
+        nodes.iter().map(|n| (n.id, n.deps.iter().map(String::as_str).collect())).collect();
     if let Some(cycle) = find_cycle(&edges) {
-        errors.push(format!("scenario dependencies form a cycle: {}", cycle.join(" -> ")));
+        errors.push(format!("{kind} dependencies form a cycle: {}", cycle.join(" -> ")));
     }
-    errors
 }
 
 fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {

@@ -168,15 +168,15 @@ impl Runtime {
         let elapsed = started.elapsed();
         match &origin {
             cache::Origin::Cached(at) => tracing::info!(
-                "plugin {}: reused compiled artifact from cache {} ({} ms)",
+                "plugin {}: reused compiled artifact from cache {} ({:.2} ms)",
                 path.display(),
                 at.display(),
-                elapsed.as_millis()
+                elapsed.as_secs_f64() * 1000.0
             ),
             cache::Origin::Compiled(at) => tracing::info!(
-                "plugin {}: compiled in {} ms; cached at {}",
+                "plugin {}: compiled in {:.2} ms; cached at {}",
                 path.display(),
-                elapsed.as_millis(),
+                elapsed.as_secs_f64() * 1000.0,
                 at.as_ref().map_or("(nowhere: no cache directory)".into(), |p| p.display().to_string())
             ),
         }

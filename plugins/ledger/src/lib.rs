@@ -216,83 +216,75 @@ fn bundles() -> Vec<Scenario> {
                 .expect_status(422)
                 .expect_eq("/message", "date is required"),
             ),
-        Scenario::business_rule("ledger.bundle.idempotent-repost", "POST /tools/record_transaction_bundle")
-            .describe("re-posting with the same idempotency key returns the original transaction and records nothing new")
-            .tag("fault:idempotency-ignored")
-            .step(own_account("9300", "Brokerage", "asset", "brokerage_id"))
-            .step(
-                post(
-                    BUNDLE,
-                    json!({
-                        "idempotency_key": ids::seed(105),
-                        "date": "2026-02-01",
-                        "description": "transfer in",
-                        "postings": [posting("brokerage_id", 40_000), posting("equity_id", -40_000)],
-                    }),
-                )
-                .named("first post")
-                .expect_status(201)
-                .capture("first_tx_id", "/id"),
+        idempotent_repost(),
+        Scenario::business_rule(
+            "ledger.bundle.idempotency-conflict",
+            "POST /tools/record_transaction_bundle",
+        )
+        .describe("reusing an idempotency key for a different bundle is a 409")
+        .tag("fault:idempotency-ignored")
+        .step(
+            post(
+                BUNDLE,
+                json!({
+                    "idempotency_key": ids::seed(106),
+                    "date": "2026-02-02",
+                    "postings": [posting("groceries_id", 2_500), posting("card_id", -2_500)],
+                }),
             )
-            .step(
-                post(
-                    BUNDLE,
-                    json!({
-                        "idempotency_key": ids::seed(105),
-                        "date": "2026-02-01",
-                        "description": "transfer in",
-                        "postings": [posting("brokerage_id", 40_000), posting("equity_id", -40_000)],
-                    }),
-                )
-                .named("re-post with the same key")
-                .expect_status(200)
-                .expect_eq("/id", "{{first_tx_id}}")
-                .expect_eq("/replayed", true),
+            .named("first use of the key")
+            .expect_status(201),
+        )
+        .step(
+            post(
+                BUNDLE,
+                json!({
+                    "idempotency_key": ids::seed(106),
+                    "date": "2026-02-02",
+                    "postings": [posting("groceries_id", 9_900), posting("card_id", -9_900)],
+                }),
             )
-            .step(
-                get("/accounts/{{brokerage_id}}")
-                    .named("balance counts the bundle once")
-                    .expect_status(200)
-                    .expect_eq("/balance_minor", 40_000),
-            )
-            .step(
-                get("/accounts/{{brokerage_id}}/transactions")
-                    .named("one transaction, not two")
-                    .expect_status(200)
-                    .expect_len("/items", 1),
-            ),
-        Scenario::business_rule("ledger.bundle.idempotency-conflict", "POST /tools/record_transaction_bundle")
-            .describe("reusing an idempotency key for a different bundle is a 409")
-            .tag("fault:idempotency-ignored")
-            .step(
-                post(
-                    BUNDLE,
-                    json!({
-                        "idempotency_key": ids::seed(106),
-                        "date": "2026-02-02",
-                        "postings": [posting("groceries_id", 2_500), posting("card_id", -2_500)],
-                    }),
-                )
-                .named("first use of the key")
-                .expect_status(201),
-            )
-            .step(
-                post(
-                    BUNDLE,
-                    json!({
-                        "idempotency_key": ids::seed(106),
-                        "date": "2026-02-02",
-                        "postings": [posting("groceries_id", 9_900), posting("card_id", -9_900)],
-                    }),
-                )
-                .named("same key, different bundle")
-                .expect_status(409)
-                .expect_eq("/error", "idempotency_conflict"),
-            ),
+            .named("same key, different bundle")
+            .expect_status(409)
+            .expect_eq("/error", "idempotency_conflict"),
+        ),
         Scenario::not_found("ledger.transactions.get.not-found", "GET /transactions/{id}")
             .describe("an unknown transaction id is a 404")
             .step(get(&format!("/transactions/{}", ids::missing(4))).expect_status(404)),
     ]
+}
+
+fn idempotent_repost() -> Scenario {
+    let bundle = json!({
+        "idempotency_key": ids::seed(105),
+        "date": "2026-02-01",
+        "description": "transfer in",
+        "postings": [posting("brokerage_id", 40_000), posting("equity_id", -40_000)],
+    });
+    Scenario::business_rule("ledger.bundle.idempotent-repost", "POST /tools/record_transaction_bundle")
+        .describe("re-posting with the same idempotency key returns the original transaction and records nothing new")
+        .tag("fault:idempotency-ignored")
+        .step(own_account("9300", "Brokerage", "asset", "brokerage_id"))
+        .step(post(BUNDLE, bundle.clone()).named("first post").expect_status(201).capture("first_tx_id", "/id"))
+        .step(
+            post(BUNDLE, bundle)
+                .named("re-post with the same key")
+                .expect_status(200)
+                .expect_eq("/id", "{{first_tx_id}}")
+                .expect_eq("/replayed", true),
+        )
+        .step(
+            get("/accounts/{{brokerage_id}}")
+                .named("balance counts the bundle once")
+                .expect_status(200)
+                .expect_eq("/balance_minor", 40_000),
+        )
+        .step(
+            get("/accounts/{{brokerage_id}}/transactions")
+                .named("one transaction, not two")
+                .expect_status(200)
+                .expect_len("/items", 1),
+        )
 }
 
 /// The argument for `check` on a snapshot response.
