@@ -7,10 +7,11 @@ use crate::plan::model::{Plan, PluginRef};
 use crate::plugin::bindings::{self, wit};
 use crate::plugin::{Plugin, Runtime};
 use crate::report;
-use crate::run::results::{RunReport, ScenarioResult, SeedResult, Summary};
+use crate::report::RunDir;
+use crate::run::results::{Outcome, RunReport, ScenarioResult, SeedResult, Summary};
 use crate::run::{self, Context};
 use crate::seed;
-use crate::target::Service;
+use crate::target::{Service, Workspace};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -67,6 +68,18 @@ enum Command {
     Plan(PlanArgs),
     /// Show what a plugin is: name, version, domain, WIT version and what it declares.
     Inspect(InspectArgs),
+    /// Check that a run could start: config, plugins (load and plan), the start and reset,
+    /// migrate and seed commands, the port; runs no scenario.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    plugins: PluginArgs,
+    /// Check this running service instead of the config's [target].
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -116,6 +129,16 @@ struct RunArgs {
     /// Write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
+    /// Directory for this run's files: service log, command output, reports [default: a new
+    /// directory under the user's state directory, printed at the end].
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// Keep the temporary workdir (`workdir = "temp"`) after the run, for inspection.
+    #[arg(long)]
+    keep_workdir: bool,
+    /// Stop the whole run after this long, failing what has not finished (e.g. 10m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
     /// Plain lines only (this version never draws a progress bar).
     #[arg(long)]
     no_progress: bool,
@@ -165,6 +188,7 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => (a.plugins.verbose, a.plugins.quiet),
         Some(Command::Plan(a)) => (a.plugins.verbose, a.plugins.quiet),
         Some(Command::Inspect(a)) => (a.verbose, false),
+        Some(Command::Doctor(a)) => (a.plugins.verbose, a.plugins.quiet),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -182,6 +206,7 @@ pub fn main() -> i32 {
             None => run(cli.run, sub).await,
             Some(Command::Plan(args)) => plan_command(args, sub).await,
             Some(Command::Inspect(args)) => inspect(args).await,
+            Some(Command::Doctor(args)) => doctor(args, sub).await,
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.
@@ -481,6 +506,143 @@ async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
     Ok(exit::PASSED)
 }
 
+/// Each check of `smoke doctor`, printed as it completes; the first failure decides the code.
+async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let mut code = exit::PASSED;
+    let mut report = |ok: Result<String, (i32, String)>| match ok {
+        Ok(what) => println!("ok    {what}"),
+        Err((c, what)) => {
+            println!("FAIL  {what}");
+            if code == exit::PASSED {
+                code = c;
+            }
+        }
+    };
+    let o = Overrides { base_url: args.base_url.clone(), ..overrides(&args.plugins, matches) };
+    let settings = match config::load(&o) {
+        Ok(s) => s,
+        Err(e) => {
+            report(Err((exit::USAGE, e.to_string())));
+            return Ok(code);
+        }
+    };
+    let source =
+        settings.config_file.as_ref().map_or("(command line)".to_string(), |p| p.display().to_string());
+    report(Ok(format!("config: {source}")));
+    let mut redactor = Redactor::new();
+    match load_plugins(&settings, &mut redactor).await {
+        Err(f) => report(Err((f.code, f.message))),
+        Ok(loaded) => {
+            for l in &loaded {
+                let info = l.plugin.info();
+                report(Ok(format!(
+                    "plugin {} {} ({}, smoke:plugin@{}) from {}",
+                    info.name,
+                    info.version,
+                    info.domain,
+                    l.plugin.wit_version,
+                    l.plugin.path.display()
+                )));
+            }
+            match build_plan(&loaded, None).await {
+                Ok(plan) => report(Ok(format!(
+                    "plan: {} seed(s), {} scenario(s), valid",
+                    plan.seeds.len(),
+                    plan.scenarios.len()
+                ))),
+                Err(f) => report(Err((f.code, f.message))),
+            }
+        }
+    }
+    match (&settings.base_url, &settings.target) {
+        (Some(url), _) => {
+            let client = crate::http::client_builder().timeout(Duration::from_secs(5)).build();
+            let answer = match client {
+                Ok(c) => c.get(url).send().await.map(|r| r.status().as_u16()).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            report(match answer {
+                Ok(status) => Ok(format!("service: {url} answers (status {status})")),
+                Err(e) => Err((exit::TARGET, format!("service: {url} does not answer: {e}"))),
+            });
+        }
+        (None, Some(target)) => {
+            report(
+                crate::target::locate(&target.command, &target.dir)
+                    .map(|p| format!("target: start command {}", p.display()))
+                    .map_err(|e| (exit::TARGET, format!("target: start command: {e}"))),
+            );
+            for hook in &target.hooks {
+                let when = if hook.before_start { "before start" } else { "after healthy" };
+                report(
+                    crate::target::locate(&hook.command, &target.dir)
+                        .map(|p| format!("{}: {} ({when})", hook.name, p.display()))
+                        .map_err(|e| (exit::SEED, format!("{}: {e}", hook.name))),
+                );
+            }
+            report(
+                crate::target::choose_port(target)
+                    .map(|port| match target.port {
+                        config::Port::Auto => format!("target: port auto (e.g. {port} is free)"),
+                        config::Port::Fixed(_) => format!("target: port {port} is free"),
+                    })
+                    .map_err(|e| (exit::TARGET, e.to_string())),
+            );
+        }
+        (None, None) => {}
+    }
+    println!("{}", if code == exit::PASSED { "doctor: ready to run" } else { "doctor: not ready" });
+    Ok(code)
+}
+
+/// SIGINT and SIGTERM, listened for once a service may be running (before that, the default
+/// action is right: nothing needs cleaning up).
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Option<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    /// The next signal, as the exit code it calls for.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => exit::SIGINT,
+            _ = self.term.recv() => exit::SIGTERM,
+        }
+    }
+}
+
+async fn next_signal(signals: &mut Option<Signals>) -> i32 {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What finished before the run ended, however it ended.
+#[derive(Default)]
+struct Progress {
+    seeds: Vec<SeedResult>,
+    scenarios: BTreeMap<String, ScenarioResult>,
+    base_url: String,
+    /// Set when seeding failed: the message, and every scenario counts as skipped.
+    seed_failure: Option<String>,
+}
+
+type Shared<T> = Arc<std::sync::Mutex<T>>;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let started = Instant::now();
     let o = Overrides {
@@ -493,84 +655,185 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
     let plan = build_plan(&loaded, args.filter.as_deref()).await?;
-
-    // Start the target (unless a base URL was given), then everything else races the signals,
-    // so Ctrl-C or SIGTERM still stops the service.
-    let mut service = match (&settings.base_url, &settings.target) {
-        (Some(_), _) => None,
+    let run_dir = RunDir::create(args.artifacts.as_deref()).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let git_before = match settings.clean_git {
+        true => {
+            Some(crate::checks::git_status(&settings.base_dir).map_err(|e| Failure::new(exit::USAGE, e))?)
+        }
+        false => None,
+    };
+    let workspace = match (&settings.base_url, &settings.target) {
         (None, Some(target)) => {
-            let start = Service::start(target);
-            tokio::select! {
-                started = start => Some(started.map_err(|e| Failure::new(exit::TARGET, e))?),
-                code = interrupted() => return Ok(code),
-            }
+            Some(Workspace::prepare(target, args.keep_workdir).map_err(|e| Failure::new(exit::TARGET, e))?)
         }
-        (None, None) => {
-            unreachable!("config::load refuses a config with neither a base URL nor a target")
+        _ => None,
+    };
+
+    let mut signals = Signals::listen();
+    let progress: Shared<Progress> = Arc::default();
+    let service: Shared<Option<Service>> = Arc::default();
+    let phase = run_phase(
+        &args,
+        &settings,
+        &loaded,
+        &plan,
+        redactor,
+        workspace.as_ref(),
+        &run_dir,
+        progress.clone(),
+        service.clone(),
+    );
+    let timeout = async {
+        match args.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
         }
     };
-    let base_url = settings
-        .base_url
-        .clone()
-        .or_else(|| service.as_ref().map(|s| s.base_url.clone()))
-        .unwrap_or_default();
-    let outcome = tokio::select! {
-        outcome = execute(&args, &settings, &loaded, &plan, &base_url, redactor, started) => outcome,
-        code = interrupted() => {
-            eprintln!("interrupted: stopping the service");
-            Ok(code)
+    // How the run ended early, if it did: (label, how unfinished scenarios count, why, code).
+    let (phase_result, ended_early) = tokio::select! {
+        r = phase => (r, None),
+        code = next_signal(&mut signals) => {
+            let name = if code == exit::SIGINT { "SIGINT" } else { "SIGTERM" };
+            eprintln!("interrupted by {name}: stopping");
+            (Ok(()), Some((name, Outcome::Skipped, format!("not run: the run was interrupted by {name}"), code)))
+        }
+        () = timeout => {
+            let limit = humantime::format_duration(args.timeout.unwrap_or_default()).to_string();
+            eprintln!("the run's --timeout of {limit} expired: stopping");
+            (Ok(()), Some(("timeout", Outcome::Failed, format!("not finished: the run's --timeout of {limit} expired"), exit::FAILED)))
         }
     };
-    if let Some(s) = service.as_mut() {
-        if let Ok(code) = &outcome
-            && *code != exit::PASSED
-            && !args.plugins.quiet
-        {
+
+    // Teardown, on every path: stop the service (a second signal forces it), remove the workdir.
+    let running = lock(&service).take();
+    if let Some(mut s) = running {
+        if phase_result.is_ok() && !args.plugins.quiet {
             let lines = s.last_lines(crate::target::SHOWN_LINES);
-            if !lines.is_empty() {
-                tracing::info!(
-                    "last {} line(s) of the service's output:\n  | {}",
-                    lines.len(),
-                    lines.join("\n  | ")
-                );
-            }
+            tracing::info!(
+                "last {} line(s) of the service's output:\n  | {}",
+                lines.len(),
+                lines.join("\n  | ")
+            );
         }
-        s.stop().await;
+        s.stop(async {
+            next_signal(&mut signals).await;
+        })
+        .await;
     }
-    outcome
-}
+    if let Some(w) = workspace {
+        let temporary = w.is_temporary();
+        drop(w);
+        if temporary {
+            tracing::info!("target: removed the temporary workdir");
+        }
+    }
+    phase_result?;
 
-/// Resolves when SIGINT or SIGTERM arrives, with the matching exit code.
-async fn interrupted() -> i32 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        return std::future::pending().await;
+    // The report, from whatever finished.
+    let progress = std::mem::take(&mut *lock(&progress));
+    let mut scenarios: Vec<ScenarioResult> = plan
+        .scenarios
+        .iter()
+        .map(|s| match (progress.scenarios.get(&s.id), &progress.seed_failure, &ended_early) {
+            (Some(r), _, _) => r.clone(),
+            (None, Some(_), _) => {
+                ScenarioResult::not_run(s, Outcome::Skipped, "skipped: seeding failed".into())
+            }
+            (None, None, Some((_, outcome, why, _))) => ScenarioResult::not_run(s, *outcome, why.clone()),
+            (None, None, None) => ScenarioResult::not_run(s, Outcome::Skipped, "not run".into()),
+        })
+        .collect();
+    if let Some(before) = &git_before {
+        match crate::checks::git_changes(&settings.base_dir, before) {
+            Ok(changed) if changed.is_empty() => {}
+            Ok(changed) => scenarios.push(crate::checks::clean_git_failure(&changed)),
+            Err(e) => tracing::warn!("checks: clean-git could not be checked after the run: {e}"),
+        }
+    }
+    let summary = Summary::of(&scenarios);
+    let report = RunReport {
+        schema_version: 1,
+        smoke_version: env!("CARGO_PKG_VERSION").to_string(),
+        base_url: progress.base_url.clone(),
+        plugins: plan.plugins.clone(),
+        summary,
+        interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
+        duration_ms: started.elapsed().as_millis() as u64,
+        seeds: progress.seeds,
+        scenarios,
     };
-    tokio::select! {
-        _ = int.recv() => exit::SIGINT,
-        _ = term.recv() => exit::SIGTERM,
+    write_reports(&args, &report, &run_dir)?;
+    if let Some(message) = progress.seed_failure {
+        println!("artifacts: {}", run_dir.path.display());
+        return Err(Failure::new(exit::SEED, message));
     }
+    if !args.plugins.quiet {
+        print!("{}", report::console::failures(&report));
+    }
+    println!("\nartifacts: {}", run_dir.path.display());
+    println!("{}", summary.line());
+    Ok(match ended_early {
+        Some((.., code)) => code,
+        None if summary.all_passed() => exit::PASSED,
+        None => exit::FAILED,
+    })
 }
 
-/// Seed, run the scenarios, print and write the reports; the exit code of a finished run.
-async fn execute(
+/// Everything between "plugins planned" and "results known": commands, service, seeds,
+/// scenarios. Progress and the service are shared, so an interruption can still report what
+/// finished and stop what started.
+#[allow(clippy::too_many_arguments)]
+async fn run_phase(
     args: &RunArgs,
     settings: &Settings,
     loaded: &[Loaded],
     plan: &Plan,
-    base_url: &str,
     redactor: Redactor,
-    started: Instant,
-) -> Result<i32, Failure> {
-    let client = Client::new(base_url, settings.request_timeout, settings.jobs)
+    workspace: Option<&Workspace>,
+    run_dir: &RunDir,
+    progress: Shared<Progress>,
+    service: Shared<Option<Service>>,
+) -> Result<(), Failure> {
+    let mut service_exit = None;
+    let base_url = match (&settings.base_url, &settings.target, workspace) {
+        (Some(url), _, _) => url.clone(),
+        (None, Some(target), Some(workspace)) => {
+            let port = crate::target::choose_port(target).map_err(|e| Failure::new(exit::TARGET, e))?;
+            let commands = run_dir.file("commands");
+            let _ = std::fs::create_dir_all(&commands);
+            let hooks = |before: bool| target.hooks.iter().filter(move |h| h.before_start == before);
+            for hook in hooks(true) {
+                let log = commands.join(format!("{}.log", hook.name));
+                crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                    .await
+                    .map_err(|e| Failure::new(exit::SEED, e))?;
+            }
+            let started = Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
+                .await
+                .map_err(|e| Failure::new(exit::TARGET, e))?;
+            let url = started.base_url.clone();
+            service_exit = Some(started.exit_watch());
+            *lock(&service) = Some(started);
+            for hook in hooks(false) {
+                let log = commands.join(format!("{}.log", hook.name));
+                crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                    .await
+                    .map_err(|e| Failure::new(exit::SEED, e))?;
+            }
+            url
+        }
+        _ => unreachable!("config::load refuses a config with neither a base URL nor a target"),
+    };
+    let client = Client::new(&base_url, settings.request_timeout, settings.jobs)
         .map_err(|e| Failure::new(exit::USAGE, e))?;
     let ctx = Arc::new(Context {
         client,
         plugins: loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
         plugin_config: loaded.iter().map(|l| (l.plugin.name().to_string(), l.config.clone())).collect(),
         redactor,
+        service_exit,
     });
+    lock(&progress).base_url = ctx.client.base_url().to_string();
     let quiet = args.plugins.quiet;
     if !quiet {
         println!(
@@ -580,49 +843,32 @@ async fn execute(
             ctx.client.base_url()
         );
     }
-    let (scenarios, seeds, seed_failure) = match seed::apply(&ctx, &plan.seeds).await {
+    let vars = match seed::apply(&ctx, &plan.seeds).await {
         Ok((vars, seeds)) => {
-            let results = run::execute(ctx.clone(), plan, vars, settings.jobs, |r| {
-                if !quiet {
-                    println!("{}", report::console::scenario_line(r));
-                }
-            })
-            .await;
-            (results, seeds, None)
+            lock(&progress).seeds = seeds;
+            vars
         }
         Err(failure) => {
-            let failed = failure.failed();
-            let reason = format!("seed {} could not be created", failed.id);
-            let results = plan.scenarios.iter().map(|s| ScenarioResult::skipped(s, &reason)).collect();
-            let message = seed_message(failed);
-            (results, failure.results, Some(message))
+            let message = seed_message(failure.failed());
+            let mut p = lock(&progress);
+            p.seeds = failure.results;
+            p.seed_failure = Some(message);
+            return Ok(());
         }
     };
-    let summary = Summary::of(&scenarios);
-    let report = RunReport {
-        schema_version: 1,
-        smoke_version: env!("CARGO_PKG_VERSION").to_string(),
-        base_url: base_url.to_string(),
-        plugins: plan.plugins.clone(),
-        summary,
-        duration_ms: started.elapsed().as_millis() as u64,
-        seeds,
-        scenarios,
-    };
-    write_reports(args, &report)?;
-    if let Some(message) = seed_failure {
-        return Err(Failure::new(exit::SEED, message));
-    }
-    if !quiet {
-        print!("{}", report::console::failures(&report));
-    }
-    println!("\n{}", summary.line());
-    Ok(if summary.all_passed() { exit::PASSED } else { exit::FAILED })
+    run::execute(ctx, plan, vars, settings.jobs, |r| {
+        if !quiet {
+            println!("{}", report::console::scenario_line(r));
+        }
+        lock(&progress).scenarios.insert(r.id.clone(), r.clone());
+    })
+    .await;
+    Ok(())
 }
 
 fn seed_message(failed: &SeedResult) -> String {
     let step = &failed.step;
-    let mut m = format!("seed {} (plugin {}) could not be created", failed.id, failed.plugin);
+    let mut m = format!("seed: {} (plugin {}) could not be created", failed.id, failed.plugin);
     if let Some(req) = &step.request {
         m.push_str(&format!("\n  request:  {} {}", req.method, req.url));
     }
@@ -640,17 +886,25 @@ fn seed_message(failed: &SeedResult) -> String {
     m
 }
 
-fn write_reports(args: &RunArgs, report: &RunReport) -> Result<(), Failure> {
-    let write = |path: &PathBuf, text: String, what: &str| {
+/// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
+fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
+    let write = |path: &Path, text: &str, what: &str| {
         std::fs::write(path, text).map_err(|e| {
-            Failure::new(exit::USAGE, format!("cannot write the {what} report to {}: {e}", path.display()))
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the {what} report to {}: {e}", path.display()),
+            )
         })
     };
+    let json = report::json(report);
+    write(&run_dir.file("report.json"), &json, "JSON")?;
     if let Some(path) = &args.report_json {
-        write(path, report::json(report), "JSON")?;
+        write(path, &json, "JSON")?;
     }
     if let Some(path) = &args.report_junit {
-        write(path, report::junit::junit(report), "JUnit")?;
+        let xml = report::junit::junit(report);
+        write(&run_dir.file("report.xml"), &xml, "JUnit")?;
+        write(path, &xml, "JUnit")?;
     }
     Ok(())
 }

@@ -30,6 +30,29 @@ struct File {
     run: RunFile,
     #[serde(default)]
     sandbox: SandboxFile,
+    #[serde(default)]
+    checks: ChecksFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ChecksFile {
+    #[serde(default)]
+    clean_git: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct HookFile {
+    command: String,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default, with = "duration")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    before_start: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +73,11 @@ struct TargetFile {
     stop_grace: Option<Duration>,
     #[serde(default)]
     base_url: Option<String>,
+    #[serde(default)]
+    workdir: Option<String>,
+    reset: Option<HookFile>,
+    migrate: Option<HookFile>,
+    seed: Option<HookFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +132,30 @@ pub enum Port {
     Fixed(u16),
 }
 
+/// A command run around the service: reset, migrate or seed.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// `reset`, `migrate` or `seed`: the stage named in errors.
+    pub name: &'static str,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    /// Run before the service starts (else after it is healthy).
+    pub before_start: bool,
+}
+
+/// Where the service and its commands run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    /// The config file's directory.
+    ConfigDir,
+    /// A fresh temporary directory, removed after the run.
+    Temp,
+    /// This directory (relative paths resolve against the config file's directory).
+    Path(PathBuf),
+}
+
 /// How to start the service under test. `{port}` in args, env values and the base URL is
 /// replaced by the port; `PORT` is also set in its environment.
 #[derive(Debug, Clone)]
@@ -116,8 +168,11 @@ pub struct Target {
     pub startup_timeout: Duration,
     pub stop_grace: Duration,
     pub base_url: String,
-    /// Where the command runs and relative paths resolve: the config file's directory.
+    /// Where relative command paths resolve: the config file's directory.
     pub dir: PathBuf,
+    pub workdir: Workdir,
+    /// Reset, migrate and seed commands, in that order.
+    pub hooks: Vec<Hook>,
 }
 
 /// One plugin to load, with its config.
@@ -140,6 +195,8 @@ pub struct Settings {
     pub jobs: usize,
     pub request_timeout: Duration,
     pub limits: Limits,
+    /// Fail the run if it leaves the surrounding git checkout with changes.
+    pub clean_git: bool,
 }
 
 /// What the command line says, before merging with the file.
@@ -261,6 +318,33 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
                     message: format!("{health:?} must be a path starting with '/', e.g. \"/health\""),
                 });
             }
+            let mut hooks = Vec::new();
+            for (name, hook) in [("reset", &t.reset), ("migrate", &t.migrate), ("seed", &t.seed)] {
+                let Some(h) = hook else { continue };
+                let key = |k: &str| format!("target.{name}.{k}");
+                let mut env = BTreeMap::new();
+                for (k, v) in &h.env {
+                    env.insert(k.clone(), interp(v, &key(&format!("env.{k}")))?);
+                }
+                hooks.push(Hook {
+                    name,
+                    command: interp(&h.command, &key("command"))?,
+                    args: h
+                        .args
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| interp(a, &key(&format!("args[{i}]"))))
+                        .collect::<Result<_, _>>()?,
+                    env,
+                    timeout: h.timeout.unwrap_or(Duration::from_secs(60)),
+                    before_start: h.before_start,
+                });
+            }
+            let workdir = match t.workdir.as_deref() {
+                None => Workdir::ConfigDir,
+                Some("temp") => Workdir::Temp,
+                Some(p) => Workdir::Path(dir.join(interp(p, "target.workdir")?)),
+            };
             Some(Target {
                 command: interp(&t.command, "target.command")?,
                 args,
@@ -274,6 +358,8 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
                     "target.base-url",
                 )?,
                 dir: dir.clone(),
+                workdir,
+                hooks,
             })
         }
     };
@@ -321,6 +407,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         jobs,
         request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
         limits,
+        clean_git: file.checks.clean_git,
     })
 }
 

@@ -16,6 +16,8 @@ pub struct Outgoing {
     pub url: reqwest::Url,
     pub headers: Vec<Pair>,
     pub body: Vec<u8>,
+    /// Overrides the client's timeout for this request.
+    pub timeout: Option<Duration>,
 }
 
 /// A response as received.
@@ -117,7 +119,7 @@ impl Client {
         for h in &request.headers {
             headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
         }
-        Ok(Outgoing { method: request.method, url, headers, body })
+        Ok(Outgoing { method: request.method, url, headers, body, timeout: None })
     }
 
     pub async fn send(&self, request: &Outgoing) -> Result<Incoming, SendError> {
@@ -130,10 +132,14 @@ impl Client {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
+        let limit = request.timeout.unwrap_or(self.timeout);
+        if let Some(t) = request.timeout {
+            builder = builder.timeout(t);
+        }
         let url = request.url.to_string();
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
-                SendError::Timeout(self.timeout)
+                SendError::Timeout(limit)
             } else if e.is_connect() {
                 SendError::Connect { url: url.clone(), message: root_cause(&e) }
             } else {
@@ -337,6 +343,7 @@ mod tests {
             url: reqwest::Url::parse("http://h/x?token=s3cr3t-token").unwrap(),
             headers: vec![Pair { name: "Authorization".into(), value: "Bearer s3cr3t-token".into() }],
             body: br#"{"ssn":"123-45-6789","name":"Ann"}"#.to_vec(),
+            timeout: None,
         });
         let text = serde_json::to_string(&record).unwrap();
         assert!(!text.contains("s3cr3t-token"), "{text}");

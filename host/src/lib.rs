@@ -1,8 +1,9 @@
 //! smoke: smoke-test HTTP APIs with domain plugins compiled to WebAssembly components.
 //!
 //! The modules follow one run, in order: [`config`], [`plugin`], [`plan`], [`target`], [`seed`],
-//! [`run`] (over [`http`]), [`report`]; [`cli`] drives them and owns the exit codes.
+//! [`run`] (over [`http`]), [`report`], [`checks`]; [`cli`] drives them and owns the exit codes.
 
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod http;

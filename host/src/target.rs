@@ -1,22 +1,25 @@
-//! Step 4 and 8 of a run: start the service under test in its own process group, wait for it to
-//! be healthy, and stop it (SIGTERM, then SIGKILL after a grace period) on every exit path.
+//! Steps 4, 5 and 8 of a run: prepare the working directory, run the reset, migrate and seed
+//! commands, start the service under test in its own process group, wait for it to be healthy,
+//! and stop it (SIGTERM, then SIGKILL after a grace period) on every exit path.
 //!
-//! `Service` kills its process group on drop as a last resort, so even a panic leaves nothing.
+//! A watcher task owns the child, so the runner can tell when the service dies mid-run; `Service`
+//! kills its process group on drop as a last resort, so even a panic leaves nothing behind.
 
-use crate::config::{Port, Target};
+use crate::config::{Hook, Port, Target, Workdir};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::watch;
 
-/// Lines of service output kept for error messages.
+/// Lines of output kept in memory for error messages.
 const KEPT_LINES: usize = 200;
-/// Lines shown when the service fails to start.
+/// Lines shown when the service or a command fails.
 pub const SHOWN_LINES: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,11 +38,23 @@ pub enum TargetError {
         tail(.output)
     )]
     Unhealthy { url: String, timeout: Duration, last: String, output: Vec<String> },
+    #[error("target: workdir {path}: {message}")]
+    Workdir { path: PathBuf, message: String },
+}
+
+/// A reset, migrate or seed command that did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[error("{stage}: `{command}` {outcome}{}", tail(.output))]
+pub struct HookError {
+    pub stage: &'static str,
+    pub command: String,
+    pub outcome: String,
+    pub output: Vec<String>,
 }
 
 fn tail(lines: &[String]) -> String {
     if lines.is_empty() {
-        return "\n  (the service printed nothing)".into();
+        return "\n  (it printed nothing)".into();
     }
     let mut s = format!("\n  last {} line(s) of its output:", lines.len());
     for l in lines {
@@ -49,104 +64,290 @@ fn tail(lines: &[String]) -> String {
     s
 }
 
-/// A running service under test.
-pub struct Service {
-    child: Child,
-    pgid: Pid,
-    command: String,
-    pub base_url: String,
-    output: Arc<Mutex<VecDeque<String>>>,
-    grace: Duration,
-    stopped: bool,
+/// The directory the service and its commands run in; a temporary one is removed on drop
+/// unless kept.
+pub struct Workspace {
+    pub dir: PathBuf,
+    temp: Option<tempfile::TempDir>,
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
-}
+impl Workspace {
+    pub fn prepare(target: &Target, keep: bool) -> Result<Workspace, TargetError> {
+        let fail = |path: &Path, e: std::io::Error| TargetError::Workdir {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        match &target.workdir {
+            Workdir::ConfigDir => Ok(Workspace { dir: target.dir.clone(), temp: None }),
+            Workdir::Path(p) => {
+                std::fs::create_dir_all(p).map_err(|e| fail(p, e))?;
+                Ok(Workspace { dir: p.clone(), temp: None })
+            }
+            Workdir::Temp => {
+                let temp = tempfile::Builder::new()
+                    .prefix("smoke-workdir-")
+                    .tempdir()
+                    .map_err(|e| fail(&std::env::temp_dir(), e))?;
+                let dir = temp.path().to_path_buf();
+                tracing::info!("target: workdir {}", dir.display());
+                if keep {
+                    let kept = temp.keep();
+                    tracing::info!("target: keeping workdir {}", kept.display());
+                    return Ok(Workspace { dir, temp: None });
+                }
+                Ok(Workspace { dir, temp: Some(temp) })
+            }
+        }
+    }
 
-fn resolve_command(target: &Target) -> PathBuf {
-    let command = PathBuf::from(&target.command);
-    if target.command.contains('/') && command.is_relative() {
-        // Absolute, because the child runs in `target.dir` and a relative program path would be
-        // resolved against that, not against where smoke runs.
-        std::path::absolute(target.dir.join(command)).unwrap_or_else(|_| target.dir.join(&target.command))
-    } else {
-        command
+    /// Whether this is a temporary directory that will be removed.
+    pub fn is_temporary(&self) -> bool {
+        self.temp.is_some()
     }
 }
 
-fn collect(stream: impl AsyncRead + Unpin + Send + 'static, output: Arc<Mutex<VecDeque<String>>>) {
+/// Pick the port: a free one for `auto`, else the fixed one if nothing holds it. Never kills
+/// anything that holds a port.
+pub fn choose_port(target: &Target) -> Result<u16, TargetError> {
+    match target.port {
+        Port::Auto => std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| TargetError::Spawn {
+                command: target.command.clone(),
+                message: format!("cannot find a free port: {e}"),
+            }),
+        Port::Fixed(port) => match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => Ok(port),
+            Err(_) => Err(TargetError::PortBusy { port }),
+        },
+    }
+}
+
+/// A program path: relative paths with a `/` are relative to the config's directory, made
+/// absolute because the child runs elsewhere.
+fn resolve_command(command: &str, config_dir: &Path) -> PathBuf {
+    let path = PathBuf::from(command);
+    if command.contains('/') && path.is_relative() {
+        std::path::absolute(config_dir.join(&path)).unwrap_or_else(|_| config_dir.join(path))
+    } else {
+        path
+    }
+}
+
+/// Where a command would be found, or why it would not: for `smoke doctor`.
+pub fn locate(command: &str, config_dir: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable =
+        |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if command.contains('/') {
+        let path = resolve_command(command, config_dir);
+        return if executable(&path) {
+            Ok(path)
+        } else if path.exists() {
+            Err(format!("{} is not an executable file", path.display()))
+        } else {
+            Err(format!("{} does not exist (is it built? `make build` builds the examples)", path.display()))
+        };
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(command))
+        .find(|p| executable(p))
+        .ok_or_else(|| format!("{command} is not on PATH"))
+}
+
+type Lines = Arc<Mutex<VecDeque<String>>>;
+
+fn last_lines(lines: &Lines, n: usize) -> Vec<String> {
+    let buf = lines.lock().unwrap_or_else(|e| e.into_inner());
+    buf.iter().skip(buf.len().saturating_sub(n)).cloned().collect()
+}
+
+/// Copy a stream line by line into the log file and the in-memory tail.
+fn collect(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+    lines: Lines,
+    log: Option<Arc<tokio::sync::Mutex<tokio::fs::File>>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
+        let mut reader = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
             tracing::debug!(target: "smoke::service", "{line}");
-            let mut buf = output.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(log) = &log {
+                let mut file = log.lock().await;
+                let _ = file.write_all(line.as_bytes()).await;
+                let _ = file.write_all(b"\n").await;
+            }
+            let mut buf = lines.lock().unwrap_or_else(|e| e.into_inner());
             if buf.len() == KEPT_LINES {
                 buf.pop_front();
             }
             buf.push_back(line);
         }
-    });
+    })
+}
+
+async fn open_log(path: Option<&Path>) -> Option<Arc<tokio::sync::Mutex<tokio::fs::File>>> {
+    let path = path?;
+    match tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
+        Ok(f) => Some(Arc::new(tokio::sync::Mutex::new(f))),
+        Err(e) => {
+            tracing::warn!("cannot write {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+/// A child in its own process group with its output collected.
+struct Spawned {
+    child: tokio::process::Child,
+    pgid: Pid,
+    shown: String,
+    lines: Lines,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn spawn(
+    program: &str,
+    args: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    config_dir: &Path,
+    workdir: &Path,
+    port: u16,
+    log: Option<&Path>,
+) -> Result<Spawned, String> {
+    let port_text = port.to_string();
+    let fill = |s: &str| s.replace("{port}", &port_text);
+    let resolved = resolve_command(program, config_dir);
+    let shown = std::iter::once(program.to_string())
+        .chain(args.iter().map(|a| fill(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new(&resolved)
+        .args(args.iter().map(|a| fill(a)))
+        .envs(env.iter().map(|(k, v)| (k.clone(), fill(v))))
+        .env("PORT", &port_text)
+        .current_dir(workdir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{}: {e} (is it built? `make build` builds the examples)", resolved.display())
+            } else {
+                format!("{}: {e}", resolved.display())
+            }
+        })?;
+    let pgid = Pid::from_raw(child.id().map(|id| id as i32).unwrap_or_default());
+    let lines: Lines = Arc::default();
+    let file = open_log(log).await;
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(collect(out, lines.clone(), file.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(collect(err, lines.clone(), file));
+    }
+    Ok(Spawned { child, pgid, shown, lines, readers })
+}
+
+/// Run a reset, migrate or seed command to completion within its timeout.
+pub async fn run_hook(
+    hook: &Hook,
+    config_dir: &Path,
+    workdir: &Path,
+    port: u16,
+    log: Option<&Path>,
+) -> Result<(), HookError> {
+    let started = Instant::now();
+    let mut spawned = spawn(&hook.command, &hook.args, &hook.env, config_dir, workdir, port, log)
+        .await
+        .map_err(|message| HookError {
+            stage: hook.name,
+            command: hook.command.clone(),
+            outcome: format!("could not start: {message}"),
+            output: Vec::new(),
+        })?;
+    let waited = tokio::time::timeout(hook.timeout, spawned.child.wait()).await;
+    // Nothing a command started may outlive it.
+    let _ = killpg(spawned.pgid, Signal::SIGKILL);
+    if waited.is_err() {
+        let _ = spawned.child.wait().await;
+    }
+    for r in spawned.readers.drain(..) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), r).await;
+    }
+    let fail = |outcome: String| HookError {
+        stage: hook.name,
+        command: spawned.shown.clone(),
+        outcome,
+        output: last_lines(&spawned.lines, SHOWN_LINES),
+    };
+    match waited {
+        Err(_) => {
+            Err(fail(format!("timed out after {} and was killed", humantime::format_duration(hook.timeout))))
+        }
+        Ok(Err(e)) => Err(fail(format!("could not be waited for: {e}"))),
+        Ok(Ok(status)) if !status.success() => Err(fail(format!("failed ({status})"))),
+        Ok(Ok(_)) => {
+            tracing::info!("{}: `{}` done in {} ms", hook.name, spawned.shown, started.elapsed().as_millis());
+            Ok(())
+        }
+    }
+}
+
+/// A running service under test.
+pub struct Service {
+    pgid: Pid,
+    command: String,
+    pub base_url: String,
+    lines: Lines,
+    /// `Some(status)` once the process has exited.
+    status: watch::Receiver<Option<String>>,
+    grace: Duration,
+    stopped: bool,
 }
 
 impl Service {
-    /// Start the target and wait until its health URL answers 2xx.
-    pub async fn start(target: &Target) -> Result<Service, TargetError> {
-        let port = match target.port {
-            Port::Auto => free_port().map_err(|e| TargetError::Spawn {
-                command: target.command.clone(),
-                message: format!("cannot find a free port: {e}"),
-            })?,
-            Port::Fixed(port) => {
-                if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-                    return Err(TargetError::PortBusy { port });
-                }
-                port
+    /// Start the target on `port` in `workdir` and wait until its health URL answers 2xx.
+    pub async fn start(
+        target: &Target,
+        workdir: &Path,
+        port: u16,
+        log: Option<&Path>,
+    ) -> Result<Service, TargetError> {
+        let spawned = spawn(&target.command, &target.args, &target.env, &target.dir, workdir, port, log)
+            .await
+            .map_err(|message| TargetError::Spawn { command: target.command.clone(), message })?;
+        let Spawned { mut child, pgid, shown, lines, readers } = spawned;
+        let (tx, status) = watch::channel(None);
+        tokio::spawn(async move {
+            let status = match child.wait().await {
+                Ok(s) => s.to_string(),
+                Err(e) => format!("unknown status: {e}"),
+            };
+            // Let the readers drain what it printed on the way out before announcing the exit.
+            for r in readers {
+                let _ = tokio::time::timeout(Duration::from_millis(500), r).await;
             }
-        };
-        let port_text = port.to_string();
-        let fill = |s: &str| s.replace("{port}", &port_text);
-        let program = resolve_command(target);
-        let mut command = Command::new(&program);
-        command
-            .args(target.args.iter().map(|a| fill(a)))
-            .envs(target.env.iter().map(|(k, v)| (k.clone(), fill(v))))
-            .env("PORT", &port_text)
-            .current_dir(&target.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let shown = program.display().to_string();
-        let mut child = command.spawn().map_err(|e| TargetError::Spawn {
-            command: shown.clone(),
-            message: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{e} (is it built? `make build` builds the examples)")
-            } else {
-                e.to_string()
-            },
-        })?;
-        let pid = child.id().map(|id| id as i32).unwrap_or_default();
-        let output = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(out) = child.stdout.take() {
-            collect(out, output.clone());
-        }
-        if let Some(err) = child.stderr.take() {
-            collect(err, output.clone());
-        }
+            let _ = tx.send(Some(status));
+        });
         let mut service = Service {
-            child,
-            pgid: Pid::from_raw(pid),
+            pgid,
             command: shown,
-            base_url: fill(&target.base_url),
-            output,
+            base_url: target.base_url.replace("{port}", &port.to_string()),
+            lines,
+            status,
             grace: target.stop_grace,
             stopped: false,
         };
-        tracing::info!("target: started {} (pid {pid}) on port {port}", service.command);
+        tracing::info!("target: started `{}` (pid {}) on port {port}", service.command, pgid);
         if let Err(e) = service.wait_healthy(&target.health, target.startup_timeout).await {
-            service.stop().await;
+            service.stop(std::future::pending()).await;
             return Err(e);
         }
         Ok(service)
@@ -154,8 +355,12 @@ impl Service {
 
     /// The last `n` lines the service printed.
     pub fn last_lines(&self, n: usize) -> Vec<String> {
-        let buf = self.output.lock().unwrap_or_else(|e| e.into_inner());
-        buf.iter().skip(buf.len().saturating_sub(n)).cloned().collect()
+        last_lines(&self.lines, n)
+    }
+
+    /// A receiver that holds `Some(status)` once the service has exited.
+    pub fn exit_watch(&self) -> watch::Receiver<Option<String>> {
+        self.status.clone()
     }
 
     async fn wait_healthy(&mut self, health: &str, timeout: Duration) -> Result<(), TargetError> {
@@ -167,12 +372,10 @@ impl Service {
         let deadline = Instant::now() + timeout;
         let mut last: String;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Give the output readers a moment to drain what it printed on the way out.
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some(status) = self.status.borrow().clone() {
                 return Err(TargetError::Exited {
                     command: self.command.clone(),
-                    status: status.to_string(),
+                    status,
                     output: self.last_lines(SHOWN_LINES),
                 });
             }
@@ -192,28 +395,40 @@ impl Service {
                     output: self.last_lines(SHOWN_LINES),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut status = self.status.clone();
+            // Wake early if it exits.
+            let _ = tokio::time::timeout(Duration::from_millis(50), status.changed()).await;
         }
     }
 
-    /// SIGTERM the process group, wait up to the grace period, then SIGKILL it. Idempotent.
-    pub async fn stop(&mut self) {
+    /// SIGTERM the process group, wait up to the grace period (or until `force` resolves, e.g.
+    /// a second Ctrl-C), then SIGKILL whatever is left of the group. Idempotent.
+    pub async fn stop(&mut self, force: impl std::future::Future<Output = ()>) {
         if self.stopped {
             return;
         }
         self.stopped = true;
         let _ = killpg(self.pgid, Signal::SIGTERM);
-        match tokio::time::timeout(self.grace, self.child.wait()).await {
-            Ok(Ok(status)) => tracing::info!("target: stopped ({status})"),
-            _ => tracing::warn!(
-                "target: {} did not stop within {} of SIGTERM; killing it",
+        let mut status = self.status.clone();
+        let exited = async {
+            let _ = status.wait_for(Option::is_some).await;
+        };
+        tokio::select! {
+            _ = tokio::time::timeout(self.grace, exited) => {}
+            _ = force => tracing::warn!("target: forced stop"),
+        }
+        match self.status.borrow().clone() {
+            Some(s) => tracing::info!("target: stopped ({s})"),
+            None => tracing::warn!(
+                "target: `{}` did not stop within {} of SIGTERM; killing it",
                 self.command,
                 humantime::format_duration(self.grace)
             ),
         }
         // Whatever else is left in the group (children of the service) goes too.
         let _ = killpg(self.pgid, Signal::SIGKILL);
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let mut status = self.status.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), status.wait_for(Option::is_some)).await;
     }
 }
 

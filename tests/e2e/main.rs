@@ -2,6 +2,7 @@
 //!
 //! Each test reads as a line of the foundation's "Done when".
 
+mod operator;
 mod support;
 
 use serde_json::Value;
@@ -32,11 +33,11 @@ fn the_ledger_plugin_passes_on_the_correct_api_with_reports() {
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     let last = r.stdout.lines().last().unwrap_or_default();
-    assert!(last.starts_with("27 passed, 0 failed, 0 skipped"), "{r}");
+    assert!(last.starts_with("28 passed, 0 failed, 0 skipped"), "{r}");
 
     let report = json_file(&json);
     assert_eq!(report["summary"]["failed"], 0);
-    assert_eq!(report["summary"]["passed"], 27);
+    assert_eq!(report["summary"]["passed"], 28);
     assert_eq!(report["seeds"].as_array().map(Vec::len), Some(5));
     // Plan order, not completion order.
     let ids: Vec<&str> =
@@ -61,7 +62,7 @@ fn the_ledger_plugin_passes_on_the_correct_api_with_reports() {
             _ => {}
         }
     }
-    assert_eq!((cases, failures), (27, 0), "{xml}");
+    assert_eq!((cases, failures), (28, 0), "{xml}");
 }
 
 #[test]
@@ -70,7 +71,7 @@ fn each_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
     list.arg("--list-faults");
     let faults = support::run(list);
     let faults: Vec<&str> = faults.stdout.lines().collect();
-    assert_eq!(faults.len(), 6, "expected the six ledger faults, got {faults:?}");
+    assert_eq!(faults.len(), 8, "expected the eight ledger faults, got {faults:?}");
     for fault in faults {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
@@ -112,7 +113,7 @@ fn a_failed_scenario_skips_its_dependents_with_the_reason() {
     assert_eq!(skipped["outcome"], "skipped");
     assert!(skipped["reason"].as_str().unwrap().contains("ledger.snapshot.record"), "{skipped}");
     assert!(r.stdout.contains("SKIP  ledger.snapshot.as-of-date"), "{r}");
-    assert!(r.stdout.lines().last().unwrap().starts_with("25 passed, 1 failed, 1 skipped"), "{r}");
+    assert!(r.stdout.lines().last().unwrap().starts_with("26 passed, 1 failed, 1 skipped"), "{r}");
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn smoke_plan_prints_identical_json_twice_and_nothing_else() {
     assert_eq!(first.code, 0, "{first}");
     assert_eq!(first.stdout, second.stdout, "plan output differs between runs");
     let parsed: Value = serde_json::from_str(&first.stdout).expect("stdout is exactly one JSON document");
-    assert_eq!(parsed["scenarios"].as_array().map(Vec::len), Some(27));
+    assert_eq!(parsed["scenarios"].as_array().map(Vec::len), Some(28));
     assert_eq!(parsed["plugins"][0]["name"], "ledger");
     // The token is referenced, never inlined.
     assert!(!first.stdout.contains("smoke-ledger-token"), "the plan carries the secret");
@@ -296,7 +297,7 @@ fn a_wrong_token_fails_the_seeds_with_exit_5() {
     c.args(["--base-url", &ledger.url]);
     let r = run(c);
     assert_eq!(r.code, 5, "{r}");
-    assert!(r.stderr.contains("seed account.cash (plugin ledger) could not be created"), "{r}");
+    assert!(r.stderr.contains("seed: account.cash (plugin ledger) could not be created"), "{r}");
     assert!(r.stderr.contains("status 401"), "{r}");
     assert!(!r.stderr.contains("wrong-token-1234"), "the secret is redacted:\n{r}");
 }

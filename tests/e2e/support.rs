@@ -34,6 +34,7 @@ pub fn smoke(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_smoke"));
     c.current_dir(root())
         .env("SMOKE_CACHE_DIR", cache)
+        .env("SMOKE_STATE_DIR", cache.join("state"))
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .env_remove("FAULTS");

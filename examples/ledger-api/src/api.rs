@@ -54,7 +54,7 @@ fn ok(status: StatusCode, body: Value) -> ApiResult {
 pub fn router(app: Shared) -> Router {
     let protected = Router::new()
         .route("/accounts", post(create_account).get(list_accounts))
-        .route("/accounts/{id}", get(get_account))
+        .route("/accounts/{id}", get(get_account).put(put_account))
         .route("/accounts/{id}/transactions", get(account_transactions))
         .route("/accounts/{id}/snapshots", get(account_snapshots))
         .route("/transactions/{id}", get(get_transaction))
@@ -160,20 +160,41 @@ fn lock(app: &App) -> std::sync::MutexGuard<'_, Connection> {
     app.db.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn create_account(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let body = object(&headers, &body)?;
-    let code = text(&body, "code")?;
-    let name = text(&body, "name")?;
-    let kind = text(&body, "type")?;
+/// Name, type and currency of an account body, validated.
+fn account_fields(body: &Map<String, Value>) -> Result<(&str, &str, &str), ApiError> {
+    let name = text(body, "name")?;
+    let kind = text(body, "type")?;
     if !["asset", "liability", "equity", "income", "expense"].contains(&kind) {
         return Err(invalid(format!(
             "type must be one of asset, liability, equity, income, expense; got {kind:?}"
         )));
     }
-    let currency = text(&body, "currency")?;
+    let currency = text(body, "currency")?;
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(invalid(format!("currency must be a 3-letter ISO code like \"USD\", got {currency:?}")));
     }
+    Ok((name, kind, currency))
+}
+
+/// `PUT /accounts/{code}`: create or update the account with this code (idempotent).
+async fn put_account(
+    State(app): State<Shared>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = object(&headers, &body)?;
+    let (name, kind, currency) = account_fields(&body)?;
+    let conn = lock(&app);
+    let (id, created) = db::upsert_account(&conn, &code, name, kind, currency)?;
+    let account = db::account(&conn, &id)?.ok_or_else(|| not_found("account", &id))?;
+    ok(if created { StatusCode::CREATED } else { StatusCode::OK }, account)
+}
+
+async fn create_account(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let body = object(&headers, &body)?;
+    let code = text(&body, "code")?;
+    let (name, kind, currency) = account_fields(&body)?;
     let conn = lock(&app);
     let id = new_id();
     if !db::insert_account(&conn, &id, code, name, kind, currency)? {
@@ -223,13 +244,22 @@ async fn get_transaction(State(app): State<Shared>, Path(id): Path<String>) -> A
     ok(StatusCode::OK, tx)
 }
 
+/// The `obligations-hang` fault: reads of obligations never answer.
+async fn maybe_hang(app: &App) {
+    if app.faults.on("obligations-hang") {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn list_obligations(State(app): State<Shared>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
+    maybe_hang(&app).await;
     let conn = lock(&app);
     let items = db::obligations(&conn, q.get("key").map(String::as_str))?;
     ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
 }
 
 async fn get_obligation(State(app): State<Shared>, Path(key): Path<String>) -> ApiResult {
+    maybe_hang(&app).await;
     let conn = lock(&app);
     let o = db::obligation(&conn, &key)?.ok_or_else(|| not_found("obligation", &key))?;
     ok(StatusCode::OK, o)
@@ -321,6 +351,10 @@ async fn record_balance_snapshot(State(app): State<Shared>, headers: HeaderMap, 
     let account = text(&body, "account_id")?;
     let date = date(&body, "date")?;
     let observed = integer(&body, "balance_minor")?;
+    if app.faults.on("crash-on-snapshot") {
+        eprintln!("thread 'main' panicked at src/api.rs: snapshot ledger lookup failed: index out of bounds");
+        std::process::exit(101);
+    }
     let conn = lock(&app);
     if !db::account_exists(&conn, account)? {
         return Err(ApiError(

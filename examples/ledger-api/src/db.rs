@@ -3,8 +3,56 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
-pub fn open(path: &str) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
+/// Open the database to serve. In memory it is migrated here; a file must have been migrated
+/// (`ledger-api migrate`), as a real deployment's would.
+pub fn open(path: &str) -> Result<Connection, String> {
+    let conn = Connection::open(path).map_err(|e| e.to_string())?;
+    if path == ":memory:" {
+        migrate(&conn).map_err(|e| e.to_string())?;
+        return Ok(conn);
+    }
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| e.to_string())?;
+    if tables == 0 {
+        return Err(format!("{path} has no schema; run `ledger-api migrate --db {path}` first"));
+    }
+    Ok(conn)
+}
+
+const TABLES: [&str; 5] = ["postings", "transactions", "snapshots", "obligations", "accounts"];
+
+/// Drop every table: the database is empty afterwards.
+pub fn reset(conn: &Connection) -> rusqlite::Result<String> {
+    for t in TABLES {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {t}"))?;
+    }
+    Ok(format!("dropped {} tables", TABLES.len()))
+}
+
+/// The standard chart of accounts, inserted where missing.
+pub const CHART: [(&str, &str, &str); 5] = [
+    ("1000", "Cash", "asset"),
+    ("1100", "Checking account", "asset"),
+    ("2000", "Credit card", "liability"),
+    ("3000", "Opening balances", "equity"),
+    ("5000", "Groceries", "expense"),
+];
+
+pub fn seed_chart(conn: &Connection) -> rusqlite::Result<String> {
+    let mut added = 0;
+    for (code, name, kind) in CHART {
+        if insert_account(conn, &uuid::Uuid::new_v4().to_string(), code, name, kind, "USD")? {
+            added += 1;
+        }
+    }
+    Ok(format!("{added} account(s) added"))
+}
+
+/// Create the schema where missing.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<String> {
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          CREATE TABLE IF NOT EXISTS accounts (
@@ -43,7 +91,7 @@ pub fn open(path: &str) -> rusqlite::Result<Connection> {
              account_id TEXT,
              status TEXT NOT NULL);",
     )?;
-    Ok(conn)
+    Ok("schema is current".into())
 }
 
 pub fn account_exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
@@ -263,6 +311,32 @@ pub fn update_obligation(conn: &Connection, o: &ObligationInput<'_>) -> rusqlite
         params![o.key, o.name, o.amount_minor, o.due_date, o.account_id, o.status],
     )?;
     Ok(())
+}
+
+/// Create the account with this code, or update its name, type and currency; `true` if created.
+pub fn upsert_account(
+    conn: &Connection,
+    code: &str,
+    name: &str,
+    kind: &str,
+    currency: &str,
+) -> rusqlite::Result<(String, bool)> {
+    let existing: Option<String> =
+        conn.query_row("SELECT id FROM accounts WHERE code = ?1", [code], |r| r.get(0)).optional()?;
+    match existing {
+        Some(id) => {
+            conn.execute(
+                "UPDATE accounts SET name = ?2, type = ?3, currency = ?4 WHERE id = ?1",
+                params![id, name, kind, currency],
+            )?;
+            Ok((id, false))
+        }
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            insert_account(conn, &id, code, name, kind, currency)?;
+            Ok((id, true))
+        }
+    }
 }
 
 pub fn insert_account(

@@ -79,6 +79,8 @@ pub struct Step {
     pub expect: Expectation,
     pub captures: Vec<Capture>,
     pub mode: StepMode,
+    /// Overrides the run's request timeout for this step.
+    pub timeout_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -155,6 +155,7 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
             })
             .collect(),
         mode,
+        timeout_ms: s.timeout_ms,
     })
 }
 

@@ -24,13 +24,15 @@ pub fn failures(report: &RunReport) -> String {
     }
     let _ = writeln!(out, "\nFailures:");
     for s in failed {
-        let Some(step) = s.failed_step.and_then(|i| s.steps.get(i)) else {
-            continue;
-        };
         let _ = writeln!(out, "\n  {} ({}, {})", s.id, s.kind.as_str(), s.endpoint);
         if !s.description.is_empty() {
             let _ = writeln!(out, "    what:     {}", s.description);
         }
+        let Some(step) = s.failed_step.and_then(|i| s.steps.get(i)) else {
+            // A failure outside any step (a post-run check, an interrupted run).
+            let _ = writeln!(out, "    reason:   {}", s.reason.as_deref().unwrap_or("failed"));
+            continue;
+        };
         let _ = writeln!(out, "    step:     {} of {}: {}", step.index + 1, s.steps.len(), step.name);
         if let Some(req) = &step.request {
             let _ = writeln!(out, "    request:  {} {}", req.method, req.url);

@@ -11,3 +11,37 @@ pub fn json(report: &RunReport) -> String {
     text.push('\n');
     text
 }
+
+/// The run directory: every file a run writes (service log, command output, reports) lives
+/// here, so one path tells an operator where to look.
+pub struct RunDir {
+    pub path: std::path::PathBuf,
+}
+
+impl RunDir {
+    /// `explicit` if given, else a fresh directory under the user's state directory (never
+    /// inside the checkout, so a run does not dirty it).
+    pub fn create(explicit: Option<&std::path::Path>) -> Result<RunDir, String> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let base = std::env::var_os("SMOKE_STATE_DIR")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        directories::ProjectDirs::from("", "", "smoke")
+                            .map(|d| d.state_dir().unwrap_or(d.cache_dir()).to_path_buf())
+                    })
+                    .unwrap_or_else(|| std::env::temp_dir().join("smoke"));
+                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+                base.join("runs").join(format!("{}-{}", stamp.replace(':', ""), std::process::id()))
+            }
+        };
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create the run directory {}: {e}", path.display()))?;
+        Ok(RunDir { path })
+    }
+
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.path.join(name)
+    }
+}

@@ -25,9 +25,16 @@ pub struct Context {
     /// Each plugin's resolved config, handed to `check`.
     pub plugin_config: BTreeMap<String, Vec<wit::Pair>>,
     pub redactor: Redactor,
+    /// Holds `Some(exit status)` once a service smoke started has exited.
+    pub service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl Context {
+    /// `Some(status)` if the service under test has exited.
+    pub fn service_exited(&self) -> Option<String> {
+        self.service_exit.as_ref().and_then(|w| w.borrow().clone())
+    }
+
     /// A plugin's config as `config.KEY` variables, visible to that plugin's steps only, so a
     /// plan can say `Bearer {{config.token}}` and never carry the secret itself.
     pub fn config_vars(&self, plugin: &str) -> impl Iterator<Item = (String, serde_json::Value)> + '_ {
@@ -56,8 +63,15 @@ pub async fn run_step(
         result.fail("poll and burst steps are not supported by this smoke version".into());
         return result;
     }
+    if let Some(status) = ctx.service_exited() {
+        result.fail(format!("the service under test exited ({status}); nothing was sent"));
+        return result;
+    }
     let outgoing = match ctx.client.build(&step.request, vars) {
-        Ok(o) => o,
+        Ok(mut o) => {
+            o.timeout = step.timeout_ms.map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+            o
+        }
         Err(e) => {
             result.fail(format!("cannot build the request: {e}"));
             return result;
@@ -67,7 +81,22 @@ pub async fn run_step(
     let incoming = match ctx.client.send(&outgoing).await {
         Ok(r) => r,
         Err(e) => {
-            result.fail(e.to_string());
+            // A connection failure is explained by a dead service, if it died.
+            let exited = match ctx.service_exit.clone() {
+                Some(mut w) => {
+                    tokio::time::timeout(std::time::Duration::from_millis(200), w.wait_for(Option::is_some))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok().and_then(|s| s.clone()))
+                }
+                None => None,
+            };
+            match exited {
+                Some(status) => {
+                    result.fail(format!("the service under test exited ({status}) during this step: {e}"))
+                }
+                None => result.fail(e.to_string()),
+            }
             result.duration_ms = started.elapsed().as_millis() as u64;
             return result;
         }

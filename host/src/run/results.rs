@@ -130,9 +130,14 @@ impl ScenarioResult {
     }
 
     pub fn skipped(s: &Scenario, cause: &str) -> Self {
+        Self::not_run(s, Outcome::Skipped, format!("skipped: dependency {cause} did not pass"))
+    }
+
+    /// A scenario that did not run, with the reason (interruption, seed failure, timeout).
+    pub fn not_run(s: &Scenario, outcome: Outcome, reason: String) -> Self {
         let mut r = Self::new(s);
-        r.outcome = Outcome::Skipped;
-        r.reason = Some(format!("skipped: dependency {cause} did not pass"));
+        r.outcome = outcome;
+        r.reason = Some(reason);
         r
     }
 
@@ -189,6 +194,8 @@ pub struct RunReport {
     pub base_url: String,
     pub plugins: Vec<PluginRef>,
     pub summary: Summary,
+    /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.
+    pub interrupted: Option<String>,
     pub duration_ms: u64,
     pub seeds: Vec<SeedResult>,
     pub scenarios: Vec<ScenarioResult>,

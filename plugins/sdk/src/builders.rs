@@ -234,6 +234,7 @@ impl Step {
             },
             captures: Vec::new(),
             mode: StepMode::Once,
+            timeout_ms: None,
         }
     }
 
@@ -335,6 +336,12 @@ impl Step {
 
     pub fn max_latency_ms(mut self, limit: u32) -> Self {
         self.expect.max_latency_ms = Some(limit);
+        self
+    }
+
+    /// Time limit of this step's request, overriding the run's `--request-timeout`.
+    pub fn timeout_ms(mut self, limit: u32) -> Self {
+        self.timeout_ms = Some(limit);
         self
     }
 

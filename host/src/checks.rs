@@ -1,0 +1,55 @@
+//! After the run: checks on what the run left behind in the operator's environment.
+//!
+//! `clean-git`: the surrounding git checkout must have no changes the run made.
+
+use crate::plan::model::ScenarioKind;
+use crate::run::results::{Outcome, ScenarioResult};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// The checkout's status entries (`git status --porcelain`), one per changed path.
+pub fn git_status(dir: &Path) -> Result<BTreeSet<String>, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=no"])
+        .output()
+        .map_err(|e| format!("checks: clean-git needs git: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "checks: clean-git is on, but {} is not inside a git checkout: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect())
+}
+
+/// Status entries present now that were not present `before`: what the run changed.
+pub fn git_changes(dir: &Path, before: &BTreeSet<String>) -> Result<Vec<String>, String> {
+    Ok(git_status(dir)?.difference(before).cloned().collect())
+}
+
+/// A synthetic failed scenario that puts the finding in every report.
+pub fn clean_git_failure(changed: &[String]) -> ScenarioResult {
+    let paths: Vec<&str> = changed.iter().map(|l| l.get(3..).unwrap_or(l)).collect();
+    ScenarioResult {
+        id: "checks.clean-git".into(),
+        plugin: "smoke".into(),
+        endpoint: "(the git checkout)".into(),
+        kind: ScenarioKind::BusinessRule,
+        description: "the run must leave the surrounding git checkout as it found it".into(),
+        tags: vec!["check".into()],
+        outcome: Outcome::Failed,
+        reason: Some(format!(
+            "the run left {} change(s) in the git checkout: {} (run the service in `workdir = \"temp\"`, or \
+             point its files outside the checkout)",
+            changed.len(),
+            paths.join(", ")
+        )),
+        failed_step: None,
+        duration_ms: 0,
+        steps: Vec::new(),
+    }
+}
