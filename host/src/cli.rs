@@ -406,7 +406,7 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
     let plan = crate::plan::merge(parts);
     let errors = crate::plan::validate::validate(&plan);
     if !errors.is_empty() {
-        let mut message = format!("the plan is invalid ({} problem(s)):", errors.len());
+        let mut message = format!("plan: the plan is invalid ({} problem(s)):", errors.len());
         for e in &errors {
             message.push_str("\n  - ");
             message.push_str(e);
@@ -420,7 +420,7 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
             if selected.scenarios.is_empty() {
                 return Err(Failure::new(
                     exit::USAGE,
-                    format!("--filter {pattern:?} matches no scenario id"),
+                    format!("plan: --filter {pattern:?} matches no scenario id"),
                 ));
             }
             Ok(selected)

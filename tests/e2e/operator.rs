@@ -206,6 +206,30 @@ fn sigterm_mid_run_exits_143_with_a_partial_report_and_the_service_gone() {
 }
 
 #[test]
+fn the_whole_run_timeout_stops_the_run_and_fails_what_did_not_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("artifacts");
+    let started = Instant::now();
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", LEDGER_CONFIG, "-v", "--jobs", "1", "--timeout", "1500ms", "--artifacts"]);
+    c.arg(&artifacts).env("FAULTS", "obligations-hang");
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(started.elapsed() < Duration::from_secs(15), "the run outlived its timeout");
+    assert!(r.stderr.contains("the run's --timeout of 1s 500ms expired"), "{r}");
+    assert_gone(service_pid(&r.stderr));
+    let report = report(&artifacts);
+    assert_eq!(report["interrupted"], "timeout");
+    let unfinished = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed" && s["reason"].as_str().is_some_and(|r| r.contains("--timeout")))
+        .count();
+    assert!(unfinished >= 1, "unfinished scenarios count as failed");
+}
+
+#[test]
 fn a_busy_fixed_port_exits_3_naming_it_before_starting_anything() {
     let dir = tempfile::tempdir().unwrap();
     let holder = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
@@ -243,6 +267,7 @@ fn a_temporary_workdir_is_removed_after_the_run_unless_kept() {
     assert_eq!(r.code, 0, "{r}");
     let workdir = workdir_of(&r.stderr);
     assert!(!workdir.exists(), "{} is still there", workdir.display());
+    assert_gone(service_pid(&r.stderr));
 
     let mut c = smoke(dir.path());
     c.args(["run", "--config", LEDGER_CONFIG, "-v", "--keep-workdir"]);
@@ -265,9 +290,10 @@ fn a_run_that_dirties_the_checkout_fails_under_clean_git() {
     // The service's database lands in the checkout (the config's directory).
     let config = ledger_config(&checkout, args, "", &hooks, "[checks]\nclean-git = true\n");
     let mut c = smoke(dir.path());
-    c.arg("run").arg("--config").arg(&config).arg("--artifacts").arg(dir.path().join("a1"));
+    c.arg("run").arg("--config").arg(&config).arg("--artifacts").arg(dir.path().join("a1")).arg("-v");
     let r = run(c);
     assert_eq!(r.code, 1, "{r}");
+    assert_gone(service_pid(&r.stderr));
     assert!(r.stdout.contains("checks.clean-git"), "{r}");
     assert!(r.stdout.contains("ledger.db"), "the changed path is named:\n{r}");
     let failed = report(&dir.path().join("a1"))["scenarios"]
