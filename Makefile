@@ -3,7 +3,7 @@
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
 PLUGINS     := ledger
-TEST_PLUGINS := guide-example misbehave future-wit
+TEST_PLUGINS := guide-example misbehave future-wit engine
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api smoke-plugin ledger

@@ -49,6 +49,9 @@ pub fn clean_git_failure(changed: &[String]) -> ScenarioResult {
             paths.join(", ")
         )),
         failed_step: None,
+        dependency_only: false,
+        started_ms: 0,
+        finished_ms: 0,
         duration_ms: 0,
         steps: Vec::new(),
     }

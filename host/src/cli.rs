@@ -117,9 +117,12 @@ struct RunArgs {
     /// Scenarios in flight at once [default: 8].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
-    /// Run only scenarios whose id matches this glob (`*`, `?`); their dependencies come along.
-    #[arg(long, value_name = "PATTERN")]
-    filter: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
+    /// Run this plan (JSON in the schema `smoke plan` prints) instead of asking the plugins;
+    /// plugins are needed only for steps that ask one to judge.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
     /// Time limit of one HTTP request [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     request_timeout: Option<Duration>,
@@ -148,9 +151,8 @@ struct RunArgs {
 struct PlanArgs {
     #[command(flatten)]
     plugins: PluginArgs,
-    /// Plan only scenarios whose id matches this glob; their dependencies come along.
-    #[arg(long, value_name = "PATTERN")]
-    filter: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -376,8 +378,110 @@ async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, String>
     std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-/// Ask every plugin for its plan, merge, validate, and apply the filter.
-async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Failure> {
+/// Which part of the plan to run, and how strictly to judge it.
+#[derive(Debug, Clone, Default, Args)]
+struct Selection {
+    /// Run only matching scenarios (repeatable): an id glob (`ledger.bundle.*`), `tag:NAME` or
+    /// `kind:KIND` (e.g. `kind:happy-path`). Their dependencies come along.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Vec<String>,
+    /// Run part I of N (e.g. 2/3); dependency chains stay whole, so N jobs together run every
+    /// scenario exactly once.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Treat coverage gaps (an endpoint without a happy path, a not-found or a validation-error
+    /// scenario) as errors.
+    #[arg(long)]
+    strict_plan: bool,
+}
+
+/// The merged plan: from the plugins, or from `--plan FILE`; validated, coverage checked,
+/// filtered and sharded.
+async fn build_plan(loaded: &[Loaded], selection: &Selection, file: Option<&Path>) -> Result<Plan, Failure> {
+    let plan = match file {
+        Some(path) => read_plan(path, loaded)?,
+        None => plan_from_plugins(loaded).await?,
+    };
+    let errors = crate::plan::validate::validate(&plan);
+    if !errors.is_empty() {
+        return Err(Failure::new(exit::PLUGIN, listing("plan: the plan is invalid", &errors)));
+    }
+    let coverage = crate::plan::coverage::coverage(&plan);
+    if selection.strict_plan && !coverage.gaps.is_empty() {
+        return Err(Failure::new(
+            exit::PLUGIN,
+            listing("plan: coverage gaps (--strict-plan)", &coverage.gaps),
+        ));
+    }
+    for gap in &coverage.gaps {
+        tracing::warn!("coverage: {gap}");
+    }
+    let mut plan = plan;
+    if !selection.filter.is_empty() {
+        plan = crate::plan::select(plan, &selection.filter);
+        if plan.scenarios.is_empty() {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!("plan: --filter {} matches no scenario", selection.filter.join(" --filter ")),
+            ));
+        }
+    }
+    if let Some(spec) = &selection.shard {
+        let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
+        plan = crate::plan::shard(plan, index, count);
+    }
+    Ok(plan)
+}
+
+fn listing(head: &str, items: &[String]) -> String {
+    let mut message = format!("{head} ({} problem(s)):", items.len());
+    for e in items {
+        message.push_str("\n  - ");
+        message.push_str(e);
+    }
+    message
+}
+
+/// A plan written by hand or by another tool, in exactly the schema `smoke plan` prints
+/// (docs/plan-schema.json). Steps asking a plugin to judge need that plugin loaded.
+fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            exit::PLUGIN,
+            format!(
+                "plan: {}:{}:{}: not a smoke plan: {e} (see docs/plan-schema.json)",
+                path.display(),
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let mut orphans = Vec::new();
+    for s in &plan.scenarios {
+        for (i, step) in s.steps.iter().enumerate() {
+            if step.expect.check.is_some() && !loaded.iter().any(|l| l.plugin.name() == s.plugin) {
+                orphans.push(format!(
+                    "scenario {:?}, step {} ({}) asks plugin {:?} to judge; pass --plugin with it",
+                    s.id,
+                    i + 1,
+                    step.display_name(),
+                    s.plugin
+                ));
+            }
+        }
+    }
+    if !orphans.is_empty() {
+        return Err(Failure::new(
+            exit::PLUGIN,
+            listing(&format!("plan: {} cannot run", path.display()), &orphans),
+        ));
+    }
+    Ok(plan)
+}
+
+async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure> {
     let mut parts = Vec::new();
     for l in loaded {
         let plugin = l.plugin.clone();
@@ -403,29 +507,7 @@ async fn build_plan(loaded: &[Loaded], filter: Option<&str>) -> Result<Plan, Fai
         };
         parts.push((reference, converted));
     }
-    let plan = crate::plan::merge(parts);
-    let errors = crate::plan::validate::validate(&plan);
-    if !errors.is_empty() {
-        let mut message = format!("plan: the plan is invalid ({} problem(s)):", errors.len());
-        for e in &errors {
-            message.push_str("\n  - ");
-            message.push_str(e);
-        }
-        return Err(Failure::new(exit::PLUGIN, message));
-    }
-    match filter {
-        None => Ok(plan),
-        Some(pattern) => {
-            let selected = crate::plan::select(plan, pattern);
-            if selected.scenarios.is_empty() {
-                return Err(Failure::new(
-                    exit::USAGE,
-                    format!("plan: --filter {pattern:?} matches no scenario id"),
-                ));
-            }
-            Ok(selected)
-        }
-    }
+    Ok(crate::plan::merge(parts))
 }
 
 async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
@@ -433,7 +515,8 @@ async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32,
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
-    let plan = build_plan(&loaded, args.filter.as_deref()).await?;
+    let plan = build_plan(&loaded, &args.selection, None).await?;
+    eprint!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(crate::plan::to_json(&plan).as_bytes())
@@ -544,7 +627,7 @@ async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Result<i32, Fai
                     l.plugin.path.display()
                 )));
             }
-            match build_plan(&loaded, None).await {
+            match build_plan(&loaded, &Selection::default(), None).await {
                 Ok(plan) => report(Ok(format!(
                     "plan: {} seed(s), {} scenario(s), valid",
                     plan.seeds.len(),
@@ -649,12 +732,13 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         base_url: args.base_url.clone(),
         jobs: args.jobs,
         request_timeout: args.request_timeout,
+        plan_file: args.plan.is_some(),
         ..overrides(&args.plugins, matches)
     };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
-    let plan = build_plan(&loaded, args.filter.as_deref()).await?;
+    let plan = build_plan(&loaded, &args.selection, args.plan.as_deref()).await?;
     let run_dir = RunDir::create(args.artifacts.as_deref()).map_err(|e| Failure::new(exit::USAGE, e))?;
     let git_before = match settings.clean_git {
         true => {
@@ -727,7 +811,10 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
             tracing::info!("target: removed the temporary workdir");
         }
     }
-    phase_result?;
+    if let Err(f) = phase_result {
+        eprintln!("artifacts: {}", run_dir.path.display());
+        return Err(f);
+    }
 
     // The report, from whatever finished.
     let progress = std::mem::take(&mut *lock(&progress));
@@ -832,6 +919,8 @@ async fn run_phase(
         plugin_config: loaded.iter().map(|l| (l.plugin.name().to_string(), l.config.clone())).collect(),
         redactor,
         service_exit,
+        epoch: Instant::now(),
+        captured_by: Context::index_captures(plan),
     });
     lock(&progress).base_url = ctx.client.base_url().to_string();
     let quiet = args.plugins.quiet;

@@ -214,6 +214,8 @@ pub struct Overrides {
     pub plugin_memory_mib: Option<u64>,
     /// Planning only (`smoke plan`): no service is needed.
     pub plan_only: bool,
+    /// The plan comes from a file (`--plan`): plugins are optional.
+    pub plan_file: bool,
 }
 
 pub const DEFAULT_CONFIG: &str = "smoke.toml";
@@ -368,7 +370,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         (None, Some(u)) => Some(interp(u, "run.base-url")?),
         (None, None) => None,
     };
-    if plugins.is_empty() {
+    if plugins.is_empty() && !o.plan_file {
         return Err(ConfigError::Usage(match &path {
             Some(p) => format!(
                 "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",

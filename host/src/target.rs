@@ -255,6 +255,18 @@ async fn spawn(
     Ok(Spawned { child, pgid, shown, lines, readers })
 }
 
+/// Kills a process group when dropped, unless disarmed: a command interrupted mid-way (its
+/// future dropped on Ctrl-C) must not outlive the run.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
 /// Run a reset, migrate or seed command to completion within its timeout.
 pub async fn run_hook(
     hook: &Hook,
@@ -272,9 +284,11 @@ pub async fn run_hook(
             outcome: format!("could not start: {message}"),
             output: Vec::new(),
         })?;
+    let mut guard = GroupGuard(Some(spawned.pgid));
     let waited = tokio::time::timeout(hook.timeout, spawned.child.wait()).await;
     // Nothing a command started may outlive it.
     let _ = killpg(spawned.pgid, Signal::SIGKILL);
+    guard.0 = None;
     if waited.is_err() {
         let _ = spawned.child.wait().await;
     }

@@ -357,3 +357,45 @@ fn the_filter_selects_scenarios_and_pulls_in_their_dependencies() {
         plan["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from(["ledger.snapshot.as-of-date", "ledger.snapshot.record"]));
 }
+
+#[test]
+fn poll_and_burst_steps_are_judged_and_reported_with_attempts_histogram_and_percentiles() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut c = smoke(dir.path());
+    c.arg("--plugin").arg(plugin("engine")).args(["--base-url", &ledger.url, "--report-json"]).arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 1, "two scenarios are built to fail:\n{r}");
+    let report = json_file(&json);
+    let step = |id: &str| scenario(&report, id)["steps"][0].clone();
+
+    let healthy = scenario(&report, "engine.burst.healthy");
+    assert_eq!(healthy["outcome"], "passed", "{healthy}");
+    let burst = &step("engine.burst.healthy")["burst"];
+    assert_eq!(burst["histogram"], serde_json::json!({"200": 40}));
+    assert_eq!(burst["count"], 40);
+    let (p50, p99) = (burst["p50_ms"].as_f64().unwrap(), burst["p99_ms"].as_f64().unwrap());
+    assert!(p50 > 0.0 && p50 <= p99, "{burst}");
+
+    let limited = scenario(&report, "engine.burst.expects-rate-limit");
+    assert_eq!(limited["outcome"], "failed");
+    let failures = limited["steps"][0]["failures"].to_string();
+    assert!(failures.contains("0 response(s) were 429, expected at least 1"), "{failures}");
+
+    assert_eq!(scenario(&report, "engine.poll.holds")["outcome"], "passed");
+    assert_eq!(step("engine.poll.holds")["attempts"], 1);
+    let never = step("engine.poll.never");
+    assert_eq!(scenario(&report, "engine.poll.never")["outcome"], "failed");
+    let attempts = never["attempts"].as_u64().unwrap();
+    assert!(
+        (3..=6).contains(&attempts),
+        "a 500 ms poll every 100 ms makes about 5 attempts, made {attempts}"
+    );
+    let reason = never["failures"][0].as_str().unwrap();
+    assert!(reason.starts_with("did not hold within 500 ms"), "{reason}");
+    assert!(
+        reason.contains("\"/status\" is \"ok\", expected \"degraded\""),
+        "the last response is shown: {reason}"
+    );
+}

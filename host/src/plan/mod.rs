@@ -2,11 +2,13 @@
 //!
 //! The printed plan is a pure function of the plugins and their inputs: no time, no paths.
 
+pub mod coverage;
 pub mod model;
 pub mod validate;
 
 use crate::plugin::bindings::Converted;
 use model::{Plan, PluginRef};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Converted)>) -> Plan {
@@ -28,23 +30,184 @@ pub fn to_json(plan: &Plan) -> String {
     text
 }
 
-/// Keep the scenarios whose id matches `pattern` (`*`, `?` globs) and, transitively, the
-/// scenarios they depend on, in plan order.
-pub fn select(mut plan: Plan, pattern: &str) -> Plan {
-    let glob = wildmatch::WildMatch::new(pattern);
-    let mut keep: std::collections::BTreeSet<String> =
-        plan.scenarios.iter().filter(|s| glob.matches(&s.id)).map(|s| s.id.clone()).collect();
+/// Whether a scenario matches a `--filter` pattern: `tag:NAME`, `kind:KIND` (e.g.
+/// `kind:happy-path`), or a glob (`*`, `?`) on the id.
+fn matches(s: &model::Scenario, pattern: &str) -> bool {
+    if let Some(tag) = pattern.strip_prefix("tag:") {
+        let glob = wildmatch::WildMatch::new(tag);
+        s.tags.iter().any(|t| glob.matches(t))
+    } else if let Some(kind) = pattern.strip_prefix("kind:") {
+        s.kind.as_str() == kind
+    } else {
+        wildmatch::WildMatch::new(pattern).matches(&s.id)
+    }
+}
+
+/// Keep the scenarios matching any of `patterns` and, transitively, the scenarios they depend
+/// on (marked `dependency_only`), in plan order.
+pub fn select(mut plan: Plan, patterns: &[String]) -> Plan {
+    let chosen: BTreeSet<String> = plan
+        .scenarios
+        .iter()
+        .filter(|s| patterns.iter().any(|p| matches(s, p)))
+        .map(|s| s.id.clone())
+        .collect();
+    let keep = with_dependencies(&plan, chosen.clone());
+    plan.scenarios.retain(|s| keep.contains(&s.id));
+    for s in &mut plan.scenarios {
+        s.dependency_only = !chosen.contains(&s.id);
+    }
+    plan
+}
+
+/// `ids` and everything they depend on, transitively.
+fn with_dependencies(plan: &Plan, mut ids: BTreeSet<String>) -> BTreeSet<String> {
     loop {
-        let before = keep.len();
+        let before = ids.len();
         for s in &plan.scenarios {
-            if keep.contains(&s.id) {
-                keep.extend(s.depends_on.iter().cloned());
+            if ids.contains(&s.id) {
+                ids.extend(s.depends_on.iter().cloned());
             }
         }
-        if keep.len() == before {
-            break;
+        if ids.len() == before {
+            return ids;
         }
     }
-    plan.scenarios.retain(|s| keep.contains(&s.id));
+}
+
+/// Part `index` (1-based) of `count`: scenarios connected by dependencies stay together, groups
+/// go to the currently smallest shard, largest group first. Deterministic, so `count` CI jobs
+/// with `--shard 1/N` .. `N/N` run each scenario exactly once.
+pub fn shard(mut plan: Plan, index: usize, count: usize) -> Plan {
+    // Union-find over dependency edges.
+    let position: BTreeMap<&str, usize> =
+        plan.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let mut parent: Vec<usize> = (0..plan.scenarios.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, s) in plan.scenarios.iter().enumerate() {
+        for d in &s.depends_on {
+            if let Some(&j) = position.get(d.as_str()) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..plan.scenarios.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut ordered: Vec<Vec<usize>> = groups.into_values().collect();
+    ordered.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    let mut load = vec![0usize; count];
+    let mut owner = vec![0usize; plan.scenarios.len()];
+    for group in ordered {
+        let target = (0..count).min_by_key(|&k| (load[k], k)).unwrap_or(0);
+        load[target] += group.len();
+        for i in group {
+            owner[i] = target;
+        }
+    }
+    let mut i = 0;
+    plan.scenarios.retain(|_| {
+        let keep = owner[i] + 1 == index;
+        i += 1;
+        keep
+    });
     plan
+}
+
+/// Parse `I/N` for `--shard`.
+pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed =
+        text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
+        _ => Err(format!("--shard {text:?}: expected I/N with 1 <= I <= N, e.g. 2/3")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Scenario, ScenarioKind};
+
+    fn scenario(id: &str, deps: &[&str], tags: &[&str], kind: ScenarioKind) -> Scenario {
+        Scenario {
+            id: id.into(),
+            plugin: "p".into(),
+            endpoint: "GET /".into(),
+            kind,
+            description: String::new(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            steps: vec![],
+            dependency_only: false,
+        }
+    }
+
+    fn plan(scenarios: Vec<Scenario>) -> Plan {
+        Plan { plugins: vec![], seeds: vec![], scenarios, surface: vec![] }
+    }
+
+    fn ids(p: &Plan) -> Vec<&str> {
+        p.scenarios.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    fn sample() -> Plan {
+        use ScenarioKind::*;
+        plan(vec![
+            scenario("a", &[], &[], HappyPath),
+            scenario("b", &["a"], &["slow"], Workflow),
+            scenario("c", &["a"], &[], NotFound),
+            scenario("d", &["b", "c"], &[], Workflow),
+            scenario("e", &[], &["slow"], HappyPath),
+            scenario("f", &[], &[], NotFound),
+            scenario("g", &["f"], &[], HappyPath),
+        ])
+    }
+
+    #[test]
+    fn selection_by_glob_tag_and_kind_pulls_in_dependencies_marked_as_such() {
+        let p = select(sample(), &["d".into()]);
+        assert_eq!(ids(&p), ["a", "b", "c", "d"]);
+        assert!(p.scenarios[0].dependency_only && !p.scenarios[3].dependency_only);
+        assert_eq!(ids(&select(sample(), &["tag:slow".into()])), ["a", "b", "e"]);
+        assert_eq!(ids(&select(sample(), &["kind:not-found".into()])), ["a", "c", "f"]);
+    }
+
+    #[test]
+    fn shards_partition_the_plan_and_keep_dependency_chains_whole() {
+        let mut seen = Vec::new();
+        for i in 1..=3 {
+            let part = shard(sample(), i, 3);
+            for s in &part.scenarios {
+                for d in &s.depends_on {
+                    assert!(
+                        part.scenarios.iter().any(|x| &x.id == d),
+                        "shard {i} lacks {d}, a dependency of {}",
+                        s.id
+                    );
+                }
+            }
+            seen.extend(part.scenarios.into_iter().map(|s| s.id));
+        }
+        seen.sort();
+        assert_eq!(seen, ["a", "b", "c", "d", "e", "f", "g"]);
+        assert_eq!(ids(&shard(sample(), 1, 3)), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn shard_specs_are_checked() {
+        assert_eq!(parse_shard("2/3"), Ok((2, 3)));
+        assert!(parse_shard("0/3").is_err());
+        assert!(parse_shard("4/3").is_err());
+        assert!(parse_shard("x").is_err());
+    }
 }

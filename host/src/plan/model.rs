@@ -1,7 +1,8 @@
 //! The plan as plain data: what `smoke plan` prints and what the runner executes.
 //!
 //! Mirrors the WIT types with JSON bodies parsed, so a plan can be validated, printed
-//! byte-identically and (later) read back from a file. Field order is output order.
+//! byte-identically and read back from a file (`smoke run --plan`, schema in
+//! docs/plan-schema.json). Field order is output order; empty lists may be omitted in a file.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -9,9 +10,12 @@ use serde_json::Value;
 /// The merged plan of every plugin in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    #[serde(default)]
     pub plugins: Vec<PluginRef>,
+    #[serde(default)]
     pub seeds: Vec<Seed>,
     pub scenarios: Vec<Scenario>,
+    #[serde(default)]
     pub surface: Vec<Endpoint>,
 }
 
@@ -28,8 +32,11 @@ pub struct PluginRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Seed {
     pub id: String,
+    #[serde(default)]
     pub plugin: String,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub depends_on: Vec<String>,
     pub step: Step,
 }
@@ -63,23 +70,34 @@ impl ScenarioKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub id: String,
+    #[serde(default)]
     pub plugin: String,
     pub endpoint: String,
     pub kind: ScenarioKind,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub depends_on: Vec<String>,
+    #[serde(default)]
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
+    /// Not selected by `--filter` itself, but needed by a selected scenario.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dependency_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
+    #[serde(default)]
     pub name: String,
     pub request: Request,
     pub expect: Expectation,
+    #[serde(default)]
     pub captures: Vec<Capture>,
+    #[serde(default)]
     pub mode: StepMode,
     /// Overrides the run's request timeout for this step.
+    #[serde(default)]
     pub timeout_ms: Option<u32>,
 }
 
@@ -128,8 +146,11 @@ pub enum Body {
 pub struct Request {
     pub method: Method,
     pub path: String,
+    #[serde(default)]
     pub query: Vec<Pair>,
+    #[serde(default)]
     pub headers: Vec<Pair>,
+    #[serde(default)]
     pub body: Option<Body>,
 }
 
@@ -152,10 +173,15 @@ pub struct JsonAssertion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expectation {
     pub status: Vec<u16>,
+    #[serde(default)]
     pub body: Vec<JsonAssertion>,
+    #[serde(default)]
     pub headers: Vec<Pair>,
+    #[serde(default)]
     pub schema: Option<Value>,
+    #[serde(default)]
     pub max_latency_ms: Option<u32>,
+    #[serde(default)]
     pub check: Option<String>,
 }
 
@@ -186,19 +212,30 @@ pub struct StatusCount {
     pub at_most: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "mode")]
 pub enum StepMode {
+    #[default]
     Once,
-    Poll { interval_ms: u32, timeout_ms: u32 },
-    Burst { count: u32, concurrency: u32, mix: Vec<StatusCount> },
+    Poll {
+        interval_ms: u32,
+        timeout_ms: u32,
+    },
+    Burst {
+        count: u32,
+        concurrency: u32,
+        mix: Vec<StatusCount>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub id: String,
+    #[serde(default)]
     pub plugin: String,
+    #[serde(default)]
     pub has_path_params: bool,
+    #[serde(default)]
     pub has_constrained_body: bool,
 }
 

@@ -90,8 +90,31 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     if step.expect.schema.is_some() {
         errors.push(format!("{at}: JSON Schema expectations are not supported by this smoke version yet"));
     }
-    if !matches!(step.mode, StepMode::Once) {
-        errors.push(format!("{at}: poll and burst steps are not supported by this smoke version yet"));
+    match &step.mode {
+        StepMode::Once => {}
+        StepMode::Poll { interval_ms, timeout_ms } => {
+            if *interval_ms == 0 || *timeout_ms < *interval_ms {
+                errors.push(format!(
+                    "{at}: a poll needs an interval above 0 and a timeout of at least one interval \
+                     (interval {interval_ms} ms, timeout {timeout_ms} ms)"
+                ));
+            }
+        }
+        StepMode::Burst { count, concurrency, mix } => {
+            if *count == 0 || *concurrency == 0 || *count > 100_000 {
+                errors.push(format!(
+                    "{at}: a burst needs 1 to 100000 requests and a concurrency above 0 (count {count}, \
+                     concurrency {concurrency})"
+                ));
+            }
+            for bound in mix {
+                if let crate::plan::model::StatusMatch::Class(class) = bound.status
+                    && !(1..=5).contains(&class)
+                {
+                    errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
+                }
+            }
+        }
     }
 }
 

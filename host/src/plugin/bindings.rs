@@ -191,6 +191,7 @@ pub fn convert_plan(plugin: &str, plan: wit::Plan) -> Result<Converted, ConvertE
             depends_on: s.depends_on,
             tags: s.tags,
             steps,
+            dependency_only: false,
         });
     }
     let surface = plan

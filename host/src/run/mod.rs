@@ -2,6 +2,7 @@
 //! strictly, the plugin's `check` called where asked; scenarios as a dependency graph, up to
 //! `jobs` at once, a failure skipping its dependents with the reason; results in plan order.
 
+pub mod burst;
 pub mod expect;
 pub mod results;
 pub mod template;
@@ -13,7 +14,7 @@ use crate::plugin::bindings::{method_to_wit, wit};
 use results::{Outcome, ScenarioResult, StepResult, VerdictRecord};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use template::Vars;
 use tokio::task::JoinSet;
 
@@ -27,9 +28,46 @@ pub struct Context {
     pub redactor: Redactor,
     /// Holds `Some(exit status)` once a service smoke started has exited.
     pub service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    /// When the run started: scenario times are offsets from it.
+    pub epoch: Instant,
+    /// Which seeds and steps capture each variable, to explain an undefined one.
+    pub captured_by: BTreeMap<String, Vec<String>>,
 }
 
 impl Context {
+    /// Index the plan's captures: variable name to the seeds and steps that capture it.
+    pub fn index_captures(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for s in &plan.seeds {
+            for c in &s.step.captures {
+                by.entry(c.name.clone()).or_default().push(format!("seed {}", s.id));
+            }
+        }
+        for s in &plan.scenarios {
+            for (i, step) in s.steps.iter().enumerate() {
+                for c in &step.captures {
+                    by.entry(c.name.clone()).or_default().push(format!("scenario {}, step {}", s.id, i + 1));
+                }
+            }
+        }
+        by
+    }
+
+    /// Where an undefined variable was expected to come from, and what to do.
+    fn explain_undefined(&self, name: &str, scenario_id: &str) -> String {
+        match self.captured_by.get(name) {
+            None if name.starts_with("config.") => {
+                format!("the plugin has no config key {:?}", name.trim_start_matches("config."))
+            }
+            None => "nothing in the plan captures it".to_string(),
+            Some(sources) => format!(
+                "it is captured by {}; {scenario_id} sees only seeds, its own earlier steps and the \
+                 scenarios it depends on (add one to depends_on), and only once they passed",
+                sources.join(", ")
+            ),
+        }
+    }
+
     /// `Some(status)` if the service under test has exited.
     pub fn service_exited(&self) -> Option<String> {
         self.service_exit.as_ref().and_then(|w| w.borrow().clone())
@@ -46,7 +84,8 @@ impl Context {
     }
 }
 
-/// Run one step: build, send, judge, capture, and ask the plugin where the step says so.
+/// Run one step: build, send, judge, capture, and ask the plugin where the step says so; a poll
+/// step repeats that until it holds, a burst step sends many copies and judges the mix.
 /// Captures land in `vars` only when the step passes.
 pub async fn run_step(
     ctx: &Context,
@@ -58,86 +97,157 @@ pub async fn run_step(
 ) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult::new(index, step);
-    if !matches!(step.mode, StepMode::Once) {
-        // Plan validation refuses these; this guard keeps a hand-built plan honest too.
-        result.fail("poll and burst steps are not supported by this smoke version".into());
-        return result;
-    }
     if let Some(status) = ctx.service_exited() {
         result.fail(format!("the service under test exited ({status}); nothing was sent"));
         return result;
     }
     let outgoing = match ctx.client.build(&step.request, vars) {
         Ok(mut o) => {
-            o.timeout = step.timeout_ms.map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+            o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
             o
         }
         Err(e) => {
-            result.fail(format!("cannot build the request: {e}"));
+            let hint = match &e {
+                template::TemplateError::Undefined { name } => {
+                    format!(": {}", ctx.explain_undefined(name, scenario_id))
+                }
+                _ => String::new(),
+            };
+            result.fail(format!("cannot build the request: {e}{hint}"));
             return result;
         }
     };
     result.request = Some(ctx.redactor.request(&outgoing));
-    let incoming = match ctx.client.send(&outgoing).await {
-        Ok(r) => r,
-        Err(e) => {
-            // A connection failure is explained by a dead service, if it died.
-            let exited = match ctx.service_exit.clone() {
-                Some(mut w) => {
-                    tokio::time::timeout(std::time::Duration::from_millis(200), w.wait_for(Option::is_some))
-                        .await
-                        .ok()
-                        .and_then(|r| r.ok().and_then(|s| s.clone()))
+    let call = Call { ctx, plugin, scenario_id, index, step };
+    let outcome = match &step.mode {
+        StepMode::Once => {
+            result.attempts = 1;
+            call.attempt(&outgoing, vars).await
+        }
+        StepMode::Poll { interval_ms, timeout_ms } => {
+            let interval = Duration::from_millis(u64::from(*interval_ms));
+            let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
+            loop {
+                result.attempts += 1;
+                let mut a = call.attempt(&outgoing, vars).await;
+                let out_of_time = Instant::now() + interval >= deadline;
+                if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
+                    if !a.failures.is_empty() {
+                        let last = a.failures.join("; ");
+                        a.failures = vec![format!(
+                            "did not hold within {} ms ({} attempt(s)); the last attempt: {last}",
+                            timeout_ms, result.attempts
+                        )];
+                    }
+                    break a;
                 }
-                None => None,
-            };
-            match exited {
-                Some(status) => {
-                    result.fail(format!("the service under test exited ({status}) during this step: {e}"))
-                }
-                None => result.fail(e.to_string()),
+                tokio::time::sleep(interval).await;
             }
-            result.duration_ms = started.elapsed().as_millis() as u64;
-            return result;
+        }
+        StepMode::Burst { count, concurrency, mix } => {
+            let (failures, record) = burst::run(ctx, step, &outgoing, *count, *concurrency, mix).await;
+            result.attempts = *count;
+            result.burst = Some(record);
+            Attempt { failures, vars: vars.clone(), response: None, verdict: None }
         }
     };
-    result.response = Some(ctx.redactor.response(&incoming));
-    let mut failures = expect::judge(&step.expect, vars, &incoming);
-    let mut step_vars = vars.clone();
-    if failures.is_empty() {
-        failures = expect::capture(&step.captures, &incoming, &mut step_vars);
-    }
-    if failures.is_empty()
-        && let Some(argument) = &step.expect.check
-    {
-        let verdict =
-            check(ctx, plugin, scenario_id, index, step, argument, &outgoing, &incoming, &step_vars).await;
-        match verdict {
-            Ok(v) => {
-                if !v.pass {
-                    failures.push(format!(
-                        "plugin {plugin} judged it a failure: {}",
-                        ctx.redactor.text(&v.reason)
-                    ));
-                }
-                result.verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    for f in failures {
+    result.response = outcome.response;
+    result.verdict = outcome.verdict;
+    for f in outcome.failures {
         result.fail(ctx.redactor.text(&f));
     }
     if result.outcome == Outcome::Passed {
         for c in &step.captures {
-            if let Some(v) = step_vars.get(&c.name) {
+            if let Some(v) = outcome.vars.get(&c.name) {
                 result.captured.insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
             }
         }
-        *vars = step_vars;
+        *vars = outcome.vars;
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
+}
+
+/// What one send of a step came to.
+struct Attempt {
+    failures: Vec<String>,
+    /// The variables with this attempt's captures.
+    vars: Vars,
+    response: Option<crate::http::ResponseRecord>,
+    verdict: Option<VerdictRecord>,
+}
+
+/// One step of one scenario, for the pieces of `run_step`.
+struct Call<'a> {
+    ctx: &'a Context,
+    plugin: &'a str,
+    scenario_id: &'a str,
+    index: usize,
+    step: &'a Step,
+}
+
+impl Call<'_> {
+    /// Send once; judge, capture, and ask the plugin where the step says so.
+    async fn attempt(&self, outgoing: &crate::http::Outgoing, vars: &Vars) -> Attempt {
+        let ctx = self.ctx;
+        let mut step_vars = vars.clone();
+        let incoming = match ctx.client.send(outgoing).await {
+            Ok(r) => r,
+            Err(e) => {
+                // A connection failure is explained by a dead service, if it died.
+                let exited = match ctx.service_exit.clone() {
+                    Some(mut w) => {
+                        tokio::time::timeout(Duration::from_millis(200), w.wait_for(Option::is_some))
+                            .await
+                            .ok()
+                            .and_then(|r| r.ok().and_then(|s| s.clone()))
+                    }
+                    None => None,
+                };
+                let failure = match exited {
+                    Some(status) => format!("the service under test exited ({status}) during this step: {e}"),
+                    None => e.to_string(),
+                };
+                return Attempt { failures: vec![failure], vars: step_vars, response: None, verdict: None };
+            }
+        };
+        let response = Some(ctx.redactor.response(&incoming));
+        let mut failures = expect::judge(&self.step.expect, vars, &incoming);
+        if failures.is_empty() {
+            failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
+        }
+        let mut verdict = None;
+        if failures.is_empty()
+            && let Some(argument) = &self.step.expect.check
+        {
+            let plugin = self.plugin;
+            match check(
+                ctx,
+                plugin,
+                self.scenario_id,
+                self.index,
+                self.step,
+                argument,
+                outgoing,
+                &incoming,
+                &step_vars,
+            )
+            .await
+            {
+                Ok(v) => {
+                    if !v.pass {
+                        failures.push(format!(
+                            "plugin {plugin} judged it a failure: {}",
+                            ctx.redactor.text(&v.reason)
+                        ));
+                    }
+                    verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        Attempt { failures, vars: step_vars, response, verdict }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -186,6 +296,7 @@ async fn check(
 async fn run_scenario(ctx: Arc<Context>, scenario: Arc<Scenario>, mut vars: Vars) -> (ScenarioResult, Vars) {
     let started = Instant::now();
     let mut result = ScenarioResult::new(&scenario);
+    result.started_ms = ctx.epoch.elapsed().as_millis() as u64;
     let mut exported = Vars::new();
     for (index, step) in scenario.steps.iter().enumerate() {
         let step_result = run_step(&ctx, &scenario.plugin, &scenario.id, index, step, &mut vars).await;
@@ -204,6 +315,7 @@ async fn run_scenario(ctx: Arc<Context>, scenario: Arc<Scenario>, mut vars: Vars
         }
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
+    result.finished_ms = ctx.epoch.elapsed().as_millis() as u64;
     (result, exported)
 }
 

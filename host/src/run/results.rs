@@ -44,7 +44,23 @@ pub struct StepResult {
     pub verdict: Option<VerdictRecord>,
     /// Variables this step captured (redacted).
     pub captured: BTreeMap<String, String>,
+    /// Requests sent: 1 for a plain step, the attempts of a poll, the copies of a burst.
+    pub attempts: u32,
+    /// A burst's status mix and latencies.
+    pub burst: Option<BurstRecord>,
     pub duration_ms: u64,
+}
+
+/// What a burst of requests came to.
+#[derive(Debug, Clone, Serialize)]
+pub struct BurstRecord {
+    pub count: u32,
+    pub concurrency: u32,
+    /// Responses by status (`"error"` for requests that got none), in status order.
+    pub histogram: BTreeMap<String, u32>,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
 }
 
 impl StepResult {
@@ -59,6 +75,8 @@ impl StepResult {
             failures: Vec::new(),
             verdict: None,
             captured: BTreeMap::new(),
+            attempts: 0,
+            burst: None,
             duration_ms: 0,
         }
     }
@@ -108,6 +126,12 @@ pub struct ScenarioResult {
     pub reason: Option<String>,
     /// Index of the failing step.
     pub failed_step: Option<usize>,
+    /// Selected only because a selected scenario depends on it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dependency_only: bool,
+    /// When it started and finished, in ms since the run started (0 if it never ran).
+    pub started_ms: u64,
+    pub finished_ms: u64,
     pub duration_ms: u64,
     pub steps: Vec<StepResult>,
 }
@@ -124,6 +148,9 @@ impl ScenarioResult {
             outcome: Outcome::Passed,
             reason: None,
             failed_step: None,
+            dependency_only: s.dependency_only,
+            started_ms: 0,
+            finished_ms: 0,
             duration_ms: 0,
             steps: Vec::new(),
         }
