@@ -2,11 +2,11 @@
 
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
-PLUGINS     := ledger
+PLUGINS     := ledger workflow
 TEST_PLUGINS := guide-example misbehave future-wit engine
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api smoke-plugin ledger
+PACKAGES    := smoke ledger-api workflow-api smoke-plugin ledger workflow
 
 .PHONY: setup build plugins test-plugins demo test lint bench
 

@@ -2,6 +2,7 @@
 //!
 //! Each test reads as a line of the foundation's "Done when".
 
+mod engine;
 mod operator;
 mod support;
 
@@ -65,20 +66,21 @@ fn the_ledger_plugin_passes_on_the_correct_api_with_reports() {
     assert_eq!((cases, failures), (28, 0), "{xml}");
 }
 
-#[test]
-fn each_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
-    let mut list = std::process::Command::new(support::ledger_api());
+/// For every fault switch of an example: smoke exits 1 and names, on the console and in the
+/// report, a failed scenario tagged for that fault.
+pub fn fault_matrix(service: &str, config: &str, expected_faults: usize) {
+    let mut list = std::process::Command::new(support::example(service));
     list.arg("--list-faults");
     let faults = support::run(list);
     let faults: Vec<&str> = faults.stdout.lines().collect();
-    assert_eq!(faults.len(), 8, "expected the eight ledger faults, got {faults:?}");
+    assert_eq!(faults.len(), expected_faults, "{service} faults: {faults:?}");
     for fault in faults {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
         let mut c = smoke(dir.path());
-        c.args(["run", "--config", LEDGER_CONFIG, "--report-json"]).arg(&json).env("FAULTS", fault);
+        c.args(["run", "--config", config, "--report-json"]).arg(&json).env("FAULTS", fault);
         let r = run(c);
-        assert_eq!(r.code, 1, "fault {fault} was not caught:\n{r}");
+        assert_eq!(r.code, 1, "{service}: fault {fault} was not caught:\n{r}");
         let report = json_file(&json);
         let tag = format!("fault:{fault}");
         let catchers: Vec<&str> = report["scenarios"]
@@ -88,7 +90,7 @@ fn each_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
             .filter(|s| s["outcome"] == "failed" && s["tags"].as_array().unwrap().iter().any(|t| t == &tag))
             .map(|s| s["id"].as_str().unwrap())
             .collect();
-        assert!(!catchers.is_empty(), "fault {fault}: no failed scenario is tagged {tag}:\n{r}");
+        assert!(!catchers.is_empty(), "{service}: fault {fault}: no failed scenario is tagged {tag}:\n{r}");
         for id in &catchers {
             assert!(
                 r.stdout.contains(&format!("FAIL  {id}")),
@@ -96,6 +98,11 @@ fn each_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
             );
         }
     }
+}
+
+#[test]
+fn each_ledger_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
+    fault_matrix("ledger-api", LEDGER_CONFIG, 8);
 }
 
 #[test]

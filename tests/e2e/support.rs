@@ -29,6 +29,11 @@ pub fn ledger_api() -> PathBuf {
     artifact("target/release/ledger-api")
 }
 
+/// An example service binary, by name.
+pub fn example(name: &str) -> PathBuf {
+    artifact(&format!("target/release/{name}"))
+}
+
 /// A `smoke` command run from the repository root with its own compiled-plugin cache.
 pub fn smoke(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_smoke"));

@@ -224,6 +224,7 @@ pub enum StepMode {
     Burst {
         count: u32,
         concurrency: u32,
+        #[serde(default)]
         mix: Vec<StatusCount>,
     },
 }

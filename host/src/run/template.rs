@@ -1,6 +1,6 @@
 //! `{{name}}` templates: resolve variables from seeds and earlier captures into requests and
-//! expected values. An undefined variable is an error naming it; a request is never sent with a
-//! literal `{{name}}` in it.
+//! expected values. An undefined variable is an error naming it; a request is never sent with an
+//! unresolved `{{name}}` in it. `\{{` is a literal `{{` (for services with templates of their own).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -35,6 +35,14 @@ pub fn render_with(
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
+        if rest[..start].ends_with('\\') {
+            // `\{{`: a literal `{{`, up to and including its `}}`.
+            out.push_str(&rest[..start - 1]);
+            let literal_end = rest[start..].find("}}").map_or(rest.len(), |e| start + e + 2);
+            out.push_str(&rest[start..literal_end]);
+            rest = &rest[literal_end..];
+            continue;
+        }
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed { text: text.to_string() })?;
@@ -92,9 +100,12 @@ pub fn referenced(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
+        let escaped = rest[..start].ends_with('\\');
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
-        names.push(after[..end].trim().to_string());
+        if !escaped {
+            names.push(after[..end].trim().to_string());
+        }
         rest = &after[end + 2..];
     }
     names
@@ -137,6 +148,17 @@ mod tests {
             render_json(&body, &vars()).unwrap(),
             json!({"amount": 1250, "memo": "pay 1250", "list": ["a b/c"]})
         );
+    }
+
+    #[test]
+    fn an_escaped_template_is_sent_literally() {
+        assert_eq!(
+            render(r"\{{steps.a.output}} and {{token}}", &vars()).unwrap(),
+            "{{steps.a.output}} and t0k"
+        );
+        let body = json!({"input": r"\{{steps.a.output}} world"});
+        assert_eq!(render_json(&body, &vars()).unwrap(), json!({"input": "{{steps.a.output}} world"}));
+        assert_eq!(referenced(r"\{{x}} {{y}}"), vec!["y".to_string()]);
     }
 
     #[test]

@@ -10,6 +10,12 @@ use crate::{
 };
 use serde_json::Value;
 
+/// Text sent exactly as written even where it contains `{{`, for services with templates of
+/// their own: `literal("{{steps.a.output}}")` reaches the service as `{{steps.a.output}}`.
+pub fn literal(text: &str) -> String {
+    text.replace("{{", "\\{{")
+}
+
 /// Render a JSON value as the JSON text the WIT contract carries.
 pub fn json_text(value: impl Into<Value>) -> String {
     value.into().to_string()

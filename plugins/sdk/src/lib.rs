@@ -33,7 +33,7 @@ mod builders;
 pub mod ids;
 pub mod log;
 
-pub use builders::json_text;
+pub use builders::{json_text, literal};
 
 #[doc(hidden)]
 pub mod __private {

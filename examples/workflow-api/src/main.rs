@@ -1,0 +1,370 @@
+//! workflow-api: an example agent-orchestration API for smoke's workflow plugin.
+//!
+//! Clients register agents (AUTO or APPROVAL_REQUIRED), create workflows as DAGs of agent steps
+//! whose inputs may use `{{steps.ID.output}}` templates of earlier steps' outputs, and run them.
+//! Steps run in dependency order; an APPROVAL_REQUIRED step pauses the run at
+//! `WAITING_APPROVAL` until `POST /api/approvals/{id}/decision`. Each client (`X-Client-Id`) may
+//! make 100 requests per minute (`--rate-limit N`); beyond that, 429 with `Retry-After`.
+//!
+//! Usage: `workflow-api [--port N] [--rate-limit N] [--list-faults]`; faults from `FAULTS`.
+
+mod engine;
+mod store;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const FAULTS: &[(&str, &str)] = &[
+    ("template-not-resolved", "step inputs are passed on with their {{templates}} unresolved"),
+    ("approval-skipped", "APPROVAL_REQUIRED steps run without waiting for a decision"),
+    ("diamond-order-broken", "steps run in reverse declaration order, ignoring dependencies"),
+    ("rate-limit-off", "no client is ever rate limited"),
+    ("decision-ignored", "approval decisions are acknowledged but never resume the run"),
+];
+
+#[derive(Debug, Default, Clone)]
+pub struct Faults(Vec<String>);
+
+impl Faults {
+    pub fn on(&self, name: &str) -> bool {
+        self.0.iter().any(|f| f == name)
+    }
+}
+
+pub struct App {
+    pub store: store::Store,
+    pub faults: Faults,
+    limit: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Wakes runs waiting on an approval, by approval id.
+    pub decisions: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+}
+
+type Shared = Arc<App>;
+
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({"error": self.1, "message": self.2}))).into_response()
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message.into())
+}
+
+fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no {what} with id {id:?}"))
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn reply(status: StatusCode, body: Value) -> ApiResult {
+    Ok((status, axum::Json(body)).into_response())
+}
+
+fn usage() -> ! {
+    eprintln!("usage: workflow-api [--port N] [--rate-limit N] [--list-faults]");
+    std::process::exit(2);
+}
+
+#[tokio::main]
+async fn main() {
+    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let mut limit: u32 = 100;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list-faults" => {
+                for (name, _) in FAULTS {
+                    println!("{name}");
+                }
+                return;
+            }
+            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
+            "--rate-limit" => limit = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
+            _ => usage(),
+        }
+    }
+    let faults: Vec<String> = std::env::var("FAULTS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(String::from)
+        .collect();
+    for f in &faults {
+        if !FAULTS.iter().any(|(name, _)| name == f) {
+            eprintln!("workflow-api: unknown fault {f:?}; --list-faults prints the known ones");
+            std::process::exit(2);
+        }
+    }
+    if !faults.is_empty() {
+        eprintln!("workflow-api: FAULTS ON: {}", faults.join(", "));
+    }
+    let store = match store::Store::open() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("workflow-api: cannot open the database: {e}");
+            std::process::exit(1);
+        }
+    };
+    let app = Arc::new(App {
+        store,
+        faults: Faults(faults),
+        limit,
+        windows: Mutex::default(),
+        decisions: Mutex::default(),
+    });
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("workflow-api: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("workflow-api: listening on http://127.0.0.1:{port} (rate limit {limit}/min per client)");
+    let shutdown = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    };
+    if let Err(e) = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await {
+        eprintln!("workflow-api: server error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn router(app: Shared) -> Router {
+    let api = Router::new()
+        .route("/api/agents", post(create_agent).get(list_agents))
+        .route("/api/agents/{id}", get(get_agent))
+        .route("/api/workflows", post(create_workflow))
+        .route("/api/workflows/{id}", get(get_workflow))
+        .route("/api/workflows/{id}/runs", post(start_run))
+        .route("/api/runs/{id}", get(get_run))
+        .route("/api/approvals/{id}", get(get_approval))
+        .route("/api/approvals/{id}/decision", post(decide))
+        .route_layer(middleware::from_fn_with_state(app.clone(), rate_limit));
+    Router::new()
+        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .merge(api)
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
+        .with_state(app)
+}
+
+/// A fixed one-minute window per client (`X-Client-Id`, else "anonymous").
+async fn rate_limit(State(app): State<Shared>, request: Request, next: Next) -> Response {
+    if app.faults.on("rate-limit-off") {
+        return next.run(request).await;
+    }
+    let client =
+        request.headers().get("x-client-id").and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_string();
+    let retry_after = {
+        let mut windows = app.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let window = windows.entry(client).or_insert((now, 0));
+        if now.duration_since(window.0) >= Duration::from_secs(60) {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        (window.1 > app.limit).then(|| 60 - now.duration_since(window.0).as_secs().min(59))
+    };
+    match retry_after {
+        None => next.run(request).await,
+        Some(seconds) => {
+            let mut response = ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("more than {} requests this minute; retry in {seconds} s", app.limit),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    }
+}
+
+fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_type {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("the body must be a JSON object")),
+        Err(e) => Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match body.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(invalid(format!("{field} must not be empty"))),
+        Some(_) => Err(invalid(format!("{field} must be a string"))),
+        None => Err(invalid(format!("{field} is required"))),
+    }
+}
+
+fn stored(app: &App, table: &str, id: &str, what: &str) -> Result<Value, ApiError> {
+    app.store.get(table, id).ok_or_else(|| not_found(what, id))
+}
+
+async fn create_agent(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let body = object(&headers, &body)?;
+    let name = text(&body, "name")?;
+    let kind = text(&body, "kind")?;
+    if !engine::KINDS.contains(&kind) {
+        return Err(invalid(format!("kind must be one of {}; got {kind:?}", engine::KINDS.join(", "))));
+    }
+    let mode = match body.get("mode") {
+        None => "AUTO",
+        Some(Value::String(m)) if m == "AUTO" || m == "APPROVAL_REQUIRED" => m.as_str(),
+        Some(other) => return Err(invalid(format!("mode must be AUTO or APPROVAL_REQUIRED; got {other}"))),
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let agent = json!({"id": id, "name": name, "kind": kind, "mode": mode});
+    app.store.put("agents", &id, &agent);
+    reply(StatusCode::CREATED, agent)
+}
+
+async fn list_agents(State(app): State<Shared>) -> ApiResult {
+    let items = app.store.list("agents");
+    reply(StatusCode::OK, json!({"count": items.len(), "items": items}))
+}
+
+async fn get_agent(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    reply(StatusCode::OK, stored(&app, "agents", &id, "agent")?)
+}
+
+/// Validate a workflow: named, non-empty, unique step ids, known agents and dependencies, no
+/// cycle.
+async fn create_workflow(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let body = object(&headers, &body)?;
+    let name = text(&body, "name")?;
+    let Some(Value::Array(raw)) = body.get("steps") else {
+        return Err(invalid("steps is required: a list of {id, agent_id, input, depends_on}"));
+    };
+    if raw.is_empty() {
+        return Err(invalid("a workflow needs at least one step"));
+    }
+    let mut steps = Vec::new();
+    for (i, step) in raw.iter().enumerate() {
+        let Value::Object(step) = step else { return Err(invalid(format!("steps[{i}] must be an object"))) };
+        let at = |e: ApiError| invalid(format!("steps[{i}]: {}", e.2));
+        let id = text(step, "id").map_err(at)?;
+        let agent = text(step, "agent_id").map_err(at)?;
+        let input = match step.get("input") {
+            None => "",
+            Some(Value::String(s)) => s.as_str(),
+            Some(_) => return Err(invalid(format!("steps[{i}].input must be a string"))),
+        };
+        let depends_on: Vec<String> = match step.get("depends_on") {
+            None => Vec::new(),
+            Some(Value::Array(d)) if d.iter().all(Value::is_string) => {
+                d.iter().filter_map(|v| v.as_str().map(String::from)).collect()
+            }
+            Some(_) => return Err(invalid(format!("steps[{i}].depends_on must be a list of step ids"))),
+        };
+        if app.store.get("agents", agent).is_none() {
+            return Err(ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_agent",
+                format!("steps[{i}].agent_id {agent:?} is not an agent"),
+            ));
+        }
+        steps.push(json!({"id": id, "agent_id": agent, "input": input, "depends_on": depends_on}));
+    }
+    if let Err(problem) = engine::check_graph(&steps) {
+        return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid_graph", problem));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let workflow = json!({"id": id, "name": name, "steps": steps});
+    app.store.put("workflows", &id, &workflow);
+    reply(StatusCode::CREATED, workflow)
+}
+
+async fn get_workflow(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    reply(StatusCode::OK, stored(&app, "workflows", &id, "workflow")?)
+}
+
+async fn start_run(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let workflow = stored(&app, "workflows", &id, "workflow")?;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let steps: Vec<Value> = workflow["steps"]
+        .as_array()
+        .map(|s| s.iter().map(|st| json!({"id": st["id"], "status": "PENDING", "output": null})).collect())
+        .unwrap_or_default();
+    let run = json!({
+        "id": run_id, "workflow_id": id, "status": "RUNNING", "approval_id": null,
+        "completion_order": [], "steps": steps,
+    });
+    app.store.put("runs", &run_id, &run);
+    tokio::spawn(engine::execute(app.clone(), run_id, workflow));
+    reply(StatusCode::ACCEPTED, run)
+}
+
+async fn get_run(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    reply(StatusCode::OK, stored(&app, "runs", &id, "run")?)
+}
+
+async fn get_approval(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    reply(StatusCode::OK, stored(&app, "approvals", &id, "approval")?)
+}
+
+async fn decide(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let body = object(&headers, &body)?;
+    let mut approval = stored(&app, "approvals", &id, "approval")?;
+    let status = match text(&body, "decision")? {
+        "approve" => "APPROVED",
+        "reject" => "REJECTED",
+        other => return Err(invalid(format!("decision must be \"approve\" or \"reject\"; got {other:?}"))),
+    };
+    if approval["status"] != "PENDING" {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "already_decided",
+            format!("approval {id} was already {}", approval["status"]),
+        ));
+    }
+    approval["status"] = json!(status);
+    app.store.put("approvals", &id, &approval);
+    if !app.faults.on("decision-ignored") {
+        let waiter = app.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+        if let Some(w) = waiter {
+            w.notify_one();
+        }
+    }
+    reply(StatusCode::OK, approval)
+}
