@@ -35,6 +35,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Benchmarks (figures, not pass/fail).
+## Benchmarks (figures, not pass/fail); installs nginx and oha when missing.
 bench: build
+	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
+	@command -v oha >/dev/null || $(CARGO) install oha --locked
 	bash bench/plugin-load.sh
+	python3 bench/throughput.py

@@ -274,6 +274,10 @@ struct Loaded {
 }
 
 async fn load_plugins(settings: &Settings, redactor: &mut Redactor) -> Result<Vec<Loaded>, Failure> {
+    if settings.plugins.is_empty() {
+        // A plan from a file needs no engine.
+        return Ok(Vec::new());
+    }
     let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
     let mut loaded: Vec<Loaded> = Vec::new();
     for spec in &settings.plugins {
@@ -714,7 +718,8 @@ async fn next_signal(signals: &mut Option<Signals>) -> i32 {
 #[derive(Default)]
 struct Progress {
     seeds: Vec<SeedResult>,
-    scenarios: BTreeMap<String, ScenarioResult>,
+    /// By plan index.
+    scenarios: Vec<Option<ScenarioResult>>,
     base_url: String,
     /// Set when seeding failed: the message, and every scenario counts as skipped.
     seed_failure: Option<String>,
@@ -738,7 +743,12 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
-    let plan = build_plan(&loaded, &args.selection, args.plan.as_deref()).await?;
+    let plan = Arc::new(build_plan(&loaded, &args.selection, args.plan.as_deref()).await?);
+    tracing::info!(
+        "plan: {} scenario(s) ready after {} ms",
+        plan.scenarios.len(),
+        started.elapsed().as_millis()
+    );
     let run_dir = RunDir::create(args.artifacts.as_deref()).map_err(|e| Failure::new(exit::USAGE, e))?;
     let git_before = match settings.clean_git {
         true => {
@@ -817,12 +827,15 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     }
 
     // The report, from whatever finished.
-    let progress = std::mem::take(&mut *lock(&progress));
+    let mut progress = std::mem::take(&mut *lock(&progress));
+    let mut finished = std::mem::take(&mut progress.scenarios);
+    finished.resize_with(plan.scenarios.len(), || None);
     let mut scenarios: Vec<ScenarioResult> = plan
         .scenarios
         .iter()
-        .map(|s| match (progress.scenarios.get(&s.id), &progress.seed_failure, &ended_early) {
-            (Some(r), _, _) => r.clone(),
+        .zip(finished)
+        .map(|(s, r)| match (r, &progress.seed_failure, &ended_early) {
+            (Some(r), _, _) => r,
             (None, Some(_), _) => {
                 ScenarioResult::not_run(s, Outcome::Skipped, "skipped: seeding failed".into())
             }
@@ -849,7 +862,9 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         seeds: progress.seeds,
         scenarios,
     };
+    let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
+    tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
     if let Some(message) = progress.seed_failure {
         println!("artifacts: {}", run_dir.path.display());
         return Err(Failure::new(exit::SEED, message));
@@ -874,7 +889,7 @@ async fn run_phase(
     args: &RunArgs,
     settings: &Settings,
     loaded: &[Loaded],
-    plan: &Plan,
+    plan: &Arc<Plan>,
     redactor: Redactor,
     workspace: Option<&Workspace>,
     run_dir: &RunDir,
@@ -945,13 +960,16 @@ async fn run_phase(
             return Ok(());
         }
     };
-    run::execute(ctx, plan, vars, settings.jobs, |r| {
+    let executing = Instant::now();
+    lock(&progress).scenarios = (0..plan.scenarios.len()).map(|_| None).collect();
+    run::execute(ctx, plan.clone(), vars, settings.jobs, |i, r| {
         if !quiet {
-            println!("{}", report::console::scenario_line(r));
+            println!("{}", report::console::scenario_line(&r));
         }
-        lock(&progress).scenarios.insert(r.id.clone(), r.clone());
+        lock(&progress).scenarios[i] = Some(r);
     })
     .await;
+    tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
     Ok(())
 }
 
@@ -985,10 +1003,18 @@ fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result
             )
         })
     };
-    let json = report::json(report);
-    write(&run_dir.file("report.json"), &json, "JSON")?;
+    let write_json = |path: &Path, pretty: bool| {
+        report::write_json(report, path, pretty).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the JSON report to {}: {e}", path.display()),
+            )
+        })
+    };
+    // The run directory's copy is compact (it can be large); the one asked for is pretty.
+    write_json(&run_dir.file("report.json"), false)?;
     if let Some(path) = &args.report_json {
-        write(path, &json, "JSON")?;
+        write_json(path, true)?;
     }
     if let Some(path) = &args.report_junit {
         let xml = report::junit::junit(report);

@@ -5,11 +5,17 @@ pub mod junit;
 
 use crate::run::results::RunReport;
 
-/// The JSON report: the results model as pretty JSON, in plan order.
-pub fn json(report: &RunReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("the results model always serializes");
-    text.push('\n');
-    text
+/// Write the JSON report (the results model, in plan order), streamed through a buffer.
+pub fn write_json(report: &RunReport, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+    if pretty {
+        serde_json::to_writer_pretty(&mut out, report)?;
+    } else {
+        serde_json::to_writer(&mut out, report)?;
+    }
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// The run directory: every file a run writes (service log, command output, reports) lives

@@ -8,7 +8,7 @@ pub mod results;
 pub mod template;
 
 use crate::http::{Client, Redactor};
-use crate::plan::model::{Plan, Scenario, Step, StepMode};
+use crate::plan::model::{Plan, Step, StepMode};
 use crate::plugin::Plugin;
 use crate::plugin::bindings::{method_to_wit, wit};
 use results::{Outcome, ScenarioResult, StepResult, VerdictRecord};
@@ -293,9 +293,15 @@ async fn check(
 }
 
 /// Run one scenario's steps in order, stopping at the first failing step.
-async fn run_scenario(ctx: Arc<Context>, scenario: Arc<Scenario>, mut vars: Vars) -> (ScenarioResult, Vars) {
+async fn run_scenario(
+    ctx: Arc<Context>,
+    plan: Arc<Plan>,
+    index: usize,
+    mut vars: Vars,
+) -> (ScenarioResult, Vars) {
+    let scenario = &plan.scenarios[index];
     let started = Instant::now();
-    let mut result = ScenarioResult::new(&scenario);
+    let mut result = ScenarioResult::new(scenario);
     result.started_ms = ctx.epoch.elapsed().as_millis() as u64;
     let mut exported = Vars::new();
     for (index, step) in scenario.steps.iter().enumerate() {
@@ -320,15 +326,15 @@ async fn run_scenario(ctx: Arc<Context>, scenario: Arc<Scenario>, mut vars: Vars
 }
 
 /// Execute the plan's scenarios as a dependency graph. `globals` holds the seed captures;
-/// `on_done` sees each result as it finishes (live console output); the returned results are in
-/// plan order.
+/// `on_done` receives each result with its plan index as it finishes (completion order),
+/// skipped ones included, exactly once per scenario.
 pub async fn execute(
     ctx: Arc<Context>,
-    plan: &Plan,
+    plan: Arc<Plan>,
     globals: Vars,
     jobs: usize,
-    mut on_done: impl FnMut(&ScenarioResult),
-) -> Vec<ScenarioResult> {
+    mut on_done: impl FnMut(usize, ScenarioResult),
+) {
     let n = plan.scenarios.len();
     let index: BTreeMap<&str, usize> =
         plan.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
@@ -342,7 +348,7 @@ pub async fn execute(
             }
         }
     }
-    let mut results: Vec<Option<ScenarioResult>> = (0..n).map(|_| None).collect();
+    let mut done: Vec<bool> = vec![false; n];
     let mut exported: Vec<Option<Vars>> = vec![None; n];
     let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: JoinSet<(usize, ScenarioResult, Vars)> = JoinSet::new();
@@ -352,7 +358,7 @@ pub async fn execute(
         while running.len() < jobs
             && let Some(i) = ready.pop_first()
         {
-            let scenario = Arc::new(plan.scenarios[i].clone());
+            let scenario = &plan.scenarios[i];
             let mut vars = globals.clone();
             vars.extend(ctx.config_vars(&scenario.plugin));
             for d in &scenario.depends_on {
@@ -360,9 +366,9 @@ pub async fn execute(
                     vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }
-            let ctx = ctx.clone();
+            let (ctx, shared) = (ctx.clone(), plan.clone());
             running.spawn(async move {
-                let (result, out) = run_scenario(ctx, scenario, vars).await;
+                let (result, out) = run_scenario(ctx, shared, i, vars).await;
                 (i, result, out)
             });
         }
@@ -377,15 +383,15 @@ pub async fn execute(
                 continue;
             }
         };
-        on_done(&result);
         let passed = result.outcome == Outcome::Passed;
         let id = result.id.clone();
-        results[i] = Some(result);
+        on_done(i, result);
+        done[i] = true;
         exported[i] = Some(out);
         if passed {
             for &d in &dependents[i] {
                 waiting[d] -= 1;
-                if waiting[d] == 0 && results[d].is_none() {
+                if waiting[d] == 0 && !done[d] {
                     ready.insert(d);
                 }
             }
@@ -393,25 +399,24 @@ pub async fn execute(
             // Skip everything downstream, naming the root cause.
             let mut stack: Vec<(usize, String)> = dependents[i].iter().map(|&d| (d, id.clone())).collect();
             while let Some((d, cause)) = stack.pop() {
-                if results[d].is_some() {
+                if done[d] {
                     continue;
                 }
-                let skipped = ScenarioResult::skipped(&plan.scenarios[d], &cause);
-                on_done(&skipped);
-                let skipped_id = skipped.id.clone();
-                results[d] = Some(skipped);
+                done[d] = true;
+                let skipped_id = plan.scenarios[d].id.clone();
+                on_done(d, ScenarioResult::skipped(&plan.scenarios[d], &cause));
                 stack.extend(dependents[d].iter().map(|&e| (e, skipped_id.clone())));
             }
         }
     }
-    // Anything never reached (only possible with a cycle, which validation refuses) is skipped.
-    results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.unwrap_or_else(|| {
-                ScenarioResult::skipped(&plan.scenarios[i], "(unreachable: dependency cycle)")
-            })
-        })
-        .collect()
+    // Anything never reached (a cycle, which validation refuses, or a task that panicked).
+    for (i, finished) in done.into_iter().enumerate() {
+        if !finished {
+            let s = &plan.scenarios[i];
+            on_done(
+                i,
+                ScenarioResult::not_run(s, Outcome::Skipped, "skipped: never became ready to run".into()),
+            );
+        }
+    }
 }
