@@ -6,7 +6,7 @@ PLUGINS     := ledger workflow
 TEST_PLUGINS := guide-example misbehave future-wit engine
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api smoke-plugin ledger workflow
+PACKAGES    := smoke ledger-api workflow-api example-support smoke-plugin ledger workflow
 
 .PHONY: setup build plugins test-plugins demo test lint bench
 

@@ -1,7 +1,7 @@
 //! HTTP: routes, auth, input validation (clear 4xx with a JSON error body, never a 500 for a
 //! client mistake unless a fault says so), and the ledger's rules.
 
-use crate::{Faults, db};
+use crate::db;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use example_support::{ApiError, ApiResult, Faults, invalid, not_found, object, reply as ok, text};
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -21,35 +22,6 @@ pub struct App {
 }
 
 type Shared = Arc<App>;
-
-/// An error response: status plus `{"error": code, "message": text}`.
-pub struct ApiError(StatusCode, &'static str, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, axum::Json(json!({"error": self.1, "message": self.2}))).into_response()
-    }
-}
-
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("database error: {e}"))
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message.into())
-}
-
-fn not_found(what: &str, id: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no {what} with id {id:?}"))
-}
-
-type ApiResult = Result<Response, ApiError>;
-
-fn ok(status: StatusCode, body: Value) -> ApiResult {
-    Ok((status, axum::Json(body)).into_response())
-}
 
 pub fn router(app: Shared) -> Router {
     let protected = Router::new()
@@ -85,40 +57,6 @@ async fn require_token(State(app): State<Shared>, request: Request, next: Next) 
             .into_response();
     response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     response
-}
-
-/// Parse a JSON object body: 415 without a JSON content type, 400 for malformed JSON, 422 for a
-/// non-object.
-fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json_type {
-        return Err(ApiError(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send content-type: application/json".into(),
-        ));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid("the body must be a JSON object")),
-        Err(e) => Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {e}"),
-        )),
-    }
-}
-
-fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
-    match body.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(invalid(format!("{field} must not be empty"))),
-        Some(_) => Err(invalid(format!("{field} must be a string"))),
-        None => Err(invalid(format!("{field} is required"))),
-    }
 }
 
 fn integer(body: &Map<String, Value>, field: &str) -> Result<i64, ApiError> {

@@ -31,16 +31,6 @@ pub const FAULTS: &[(&str, &str)] = &[
 
 pub const DEFAULT_TOKEN: &str = "smoke-ledger-token";
 
-/// Which faults are on, from `FAULTS`.
-#[derive(Debug, Default, Clone)]
-pub struct Faults(Vec<String>);
-
-impl Faults {
-    pub fn on(&self, name: &str) -> bool {
-        self.0.iter().any(|f| f == name)
-    }
-}
-
 const USAGE: &str =
     "usage: ledger-api [--port N] [--db PATH] | reset|migrate|seed-chart --db PATH | --list-faults";
 
@@ -85,9 +75,7 @@ async fn main() {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--list-faults" => {
-                for (name, _) in FAULTS {
-                    println!("{name}");
-                }
+                example_support::list_faults(FAULTS);
                 return;
             }
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
@@ -103,21 +91,7 @@ async fn main() {
             }
         }
     }
-    let faults: Vec<String> = std::env::var("FAULTS")
-        .unwrap_or_default()
-        .split(',')
-        .map(|f| f.trim().to_string())
-        .filter(|f| !f.is_empty())
-        .collect();
-    for f in &faults {
-        if !FAULTS.iter().any(|(name, _)| name == f) {
-            eprintln!("ledger-api: unknown fault {f:?}; --list-faults prints the known ones");
-            std::process::exit(2);
-        }
-    }
-    if !faults.is_empty() {
-        eprintln!("ledger-api: FAULTS ON: {}", faults.join(", "));
-    }
+    let faults = example_support::Faults::from_env("ledger-api", FAULTS);
     let token = std::env::var("LEDGER_TOKEN").ok().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TOKEN.into());
     let conn = match db::open(&db_path) {
         Ok(c) => c,
@@ -126,26 +100,6 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let state = Arc::new(api::App { db: std::sync::Mutex::new(conn), faults: Faults(faults), token });
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ledger-api: cannot listen on 127.0.0.1:{port}: {e}");
-            std::process::exit(1);
-        }
-    };
-    eprintln!("ledger-api: listening on http://127.0.0.1:{port}");
-    let shutdown = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        }
-        eprintln!("ledger-api: shutting down");
-    };
-    if let Err(e) = axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown).await {
-        eprintln!("ledger-api: server error: {e}");
-        std::process::exit(1);
-    }
+    let state = Arc::new(api::App { db: std::sync::Mutex::new(conn), faults, token });
+    example_support::serve("ledger-api", port, api::router(state), "").await;
 }

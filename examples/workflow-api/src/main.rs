@@ -18,7 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Map, Value, json};
+use example_support::{ApiError, ApiResult, Faults, invalid, not_found, object, reply, text};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,15 +32,6 @@ pub const FAULTS: &[(&str, &str)] = &[
     ("decision-ignored", "approval decisions are acknowledged but never resume the run"),
 ];
 
-#[derive(Debug, Default, Clone)]
-pub struct Faults(Vec<String>);
-
-impl Faults {
-    pub fn on(&self, name: &str) -> bool {
-        self.0.iter().any(|f| f == name)
-    }
-}
-
 pub struct App {
     pub store: store::Store,
     pub faults: Faults,
@@ -50,28 +42,6 @@ pub struct App {
 }
 
 type Shared = Arc<App>;
-
-pub struct ApiError(StatusCode, &'static str, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, axum::Json(json!({"error": self.1, "message": self.2}))).into_response()
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message.into())
-}
-
-fn not_found(what: &str, id: &str) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no {what} with id {id:?}"))
-}
-
-type ApiResult = Result<Response, ApiError>;
-
-fn reply(status: StatusCode, body: Value) -> ApiResult {
-    Ok((status, axum::Json(body)).into_response())
-}
 
 fn usage() -> ! {
     eprintln!("usage: workflow-api [--port N] [--rate-limit N] [--list-faults]");
@@ -86,9 +56,7 @@ async fn main() {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--list-faults" => {
-                for (name, _) in FAULTS {
-                    println!("{name}");
-                }
+                example_support::list_faults(FAULTS);
                 return;
             }
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
@@ -96,22 +64,7 @@ async fn main() {
             _ => usage(),
         }
     }
-    let faults: Vec<String> = std::env::var("FAULTS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map(String::from)
-        .collect();
-    for f in &faults {
-        if !FAULTS.iter().any(|(name, _)| name == f) {
-            eprintln!("workflow-api: unknown fault {f:?}; --list-faults prints the known ones");
-            std::process::exit(2);
-        }
-    }
-    if !faults.is_empty() {
-        eprintln!("workflow-api: FAULTS ON: {}", faults.join(", "));
-    }
+    let faults = Faults::from_env("workflow-api", FAULTS);
     let store = match store::Store::open() {
         Ok(s) => s,
         Err(e) => {
@@ -119,33 +72,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let app = Arc::new(App {
-        store,
-        faults: Faults(faults),
-        limit,
-        windows: Mutex::default(),
-        decisions: Mutex::default(),
-    });
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("workflow-api: cannot listen on 127.0.0.1:{port}: {e}");
-            std::process::exit(1);
-        }
-    };
-    eprintln!("workflow-api: listening on http://127.0.0.1:{port} (rate limit {limit}/min per client)");
-    let shutdown = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        }
-    };
-    if let Err(e) = axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await {
-        eprintln!("workflow-api: server error: {e}");
-        std::process::exit(1);
-    }
+    let app = Arc::new(App { store, faults, limit, windows: Mutex::default(), decisions: Mutex::default() });
+    let banner = format!(" (rate limit {limit}/min per client)");
+    example_support::serve("workflow-api", port, router(app), &banner).await;
 }
 
 fn router(app: Shared) -> Router {
@@ -197,38 +126,6 @@ async fn rate_limit(State(app): State<Shared>, request: Request, next: Next) -> 
             }
             response
         }
-    }
-}
-
-fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json_type {
-        return Err(ApiError(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send application/json".into(),
-        ));
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid("the body must be a JSON object")),
-        Err(e) => Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {e}"),
-        )),
-    }
-}
-
-fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
-    match body.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-        Some(Value::String(_)) => Err(invalid(format!("{field} must not be empty"))),
-        Some(_) => Err(invalid(format!("{field} must be a string"))),
-        None => Err(invalid(format!("{field} is required"))),
     }
 }
 

@@ -1,0 +1,147 @@
+//! What smoke's example services share: fault switches from `FAULTS`, JSON input parsing with
+//! clear 4xx errors, and serving on 127.0.0.1 until SIGTERM or Ctrl-C.
+//!
+//! Each example keeps its own domain rules; only the plumbing lives here.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// The fault switches that are on, read from `FAULTS` (comma-separated).
+#[derive(Debug, Default, Clone)]
+pub struct Faults(Vec<String>);
+
+impl Faults {
+    /// Read `FAULTS`, refusing (exit 2) a name not in `known`.
+    pub fn from_env(service: &str, known: &[(&str, &str)]) -> Faults {
+        let on: Vec<String> = std::env::var("FAULTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect();
+        for f in &on {
+            if !known.iter().any(|(name, _)| name == f) {
+                eprintln!("{service}: unknown fault {f:?}; --list-faults prints the known ones");
+                std::process::exit(2);
+            }
+        }
+        if !on.is_empty() {
+            eprintln!("{service}: FAULTS ON: {}", on.join(", "));
+        }
+        Faults(on)
+    }
+
+    pub fn on(&self, name: &str) -> bool {
+        self.0.iter().any(|f| f == name)
+    }
+}
+
+/// Print the fault names, one per line (`--list-faults`).
+pub fn list_faults(known: &[(&str, &str)]) {
+    for (name, _) in known {
+        println!("{name}");
+    }
+}
+
+/// An error response: a status and `{"error": code, "message": text}`.
+pub struct ApiError(pub StatusCode, pub &'static str, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({"error": self.1, "message": self.2}))).into_response()
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("database error: {e}"))
+    }
+}
+
+/// 422 `validation_error`.
+pub fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::UNPROCESSABLE_ENTITY, "validation_error", message.into())
+}
+
+/// 404 `not_found` naming what was looked for.
+pub fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "not_found", format!("no {what} with id {id:?}"))
+}
+
+pub type ApiResult = Result<Response, ApiError>;
+
+/// A JSON response with this status.
+pub fn reply(status: StatusCode, body: Value) -> ApiResult {
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// Parse a JSON object body: 415 without a JSON content type, 400 for malformed JSON, 422 for a
+/// value that is not an object.
+pub fn object(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_type {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send content-type: application/json".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid("the body must be a JSON object")),
+        Err(e) => Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// A required, non-empty string field.
+pub fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match body.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(invalid(format!("{field} must not be empty"))),
+        Some(_) => Err(invalid(format!("{field} must be a string"))),
+        None => Err(invalid(format!("{field} is required"))),
+    }
+}
+
+/// Serve `router` on 127.0.0.1:`port` until SIGTERM or Ctrl-C; exit 1 if that is impossible.
+pub async fn serve(service: &str, port: u16, router: Router, banner: &str) {
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{service}: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("{service}: listening on http://127.0.0.1:{port}{banner}");
+    let name = service.to_string();
+    let shutdown = async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        eprintln!("{name}: shutting down");
+    };
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        eprintln!("{service}: server error: {e}");
+        std::process::exit(1);
+    }
+}
