@@ -13,7 +13,7 @@ use crate::run::{self, Context};
 use crate::seed;
 use crate::target::{Service, Workspace};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -132,6 +132,9 @@ struct RunArgs {
     /// Write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
+    /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
+    #[arg(long, value_name = "FILE")]
+    transcript: Option<PathBuf>,
     /// Directory for this run's files: service log, command output, reports [default: a new
     /// directory under the user's state directory, printed at the end].
     #[arg(long, value_name = "DIR")]
@@ -397,6 +400,32 @@ struct Selection {
     /// scenario) as errors.
     #[arg(long)]
     strict_plan: bool,
+    /// Run only the scenarios that failed or were skipped in this JSON report (from
+    /// --report-json or a run directory), plus what they depend on.
+    #[arg(long, value_name = "REPORT")]
+    rerun_failed: Option<PathBuf>,
+}
+
+/// Ids of the scenarios a JSON report says failed or were skipped (post-run checks excluded).
+fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(exit::USAGE, format!("--rerun-failed: cannot read {}: {e}", path.display()))
+    })?;
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            exit::USAGE,
+            format!("--rerun-failed: {} is not a smoke JSON report: {e}", path.display()),
+        )
+    })?;
+    let scenarios = report["scenarios"].as_array().ok_or_else(|| {
+        Failure::new(exit::USAGE, format!("--rerun-failed: {} has no \"scenarios\" list", path.display()))
+    })?;
+    Ok(scenarios
+        .iter()
+        .filter(|s| s["outcome"] == "failed" || s["outcome"] == "skipped")
+        .filter(|s| s["plugin"] != "smoke")
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect())
 }
 
 /// The merged plan: from the plugins, or from `--plan FILE`; validated, coverage checked,
@@ -421,6 +450,15 @@ async fn build_plan(loaded: &[Loaded], selection: &Selection, file: Option<&Path
         tracing::warn!("coverage: {gap}");
     }
     let mut plan = plan;
+    if let Some(report) = &selection.rerun_failed {
+        let ids = failed_in(report)?;
+        plan = crate::plan::select_by(plan, |s| ids.contains(&s.id));
+        tracing::info!(
+            "--rerun-failed: {} scenario(s) failed or were skipped in {}",
+            ids.len(),
+            report.display()
+        );
+    }
     if !selection.filter.is_empty() {
         plan = crate::plan::select(plan, &selection.filter);
         if plan.scenarios.is_empty() {
@@ -741,6 +779,12 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         ..overrides(&args.plugins, matches)
     };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    if let Some(report) = &args.selection.rerun_failed
+        && failed_in(report)?.is_empty()
+    {
+        println!("nothing to rerun: every scenario in {} passed", report.display());
+        return Ok(exit::PASSED);
+    }
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
     let plan = Arc::new(build_plan(&loaded, &args.selection, args.plan.as_deref()).await?);
@@ -764,6 +808,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     };
 
     let mut signals = Signals::listen();
+    let transcript =
+        args.transcript.as_ref().map(|_| Arc::new(crate::http::transcript::Transcript::default()));
     let progress: Shared<Progress> = Arc::default();
     let service: Shared<Option<Service>> = Arc::default();
     let phase = run_phase(
@@ -776,6 +822,7 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         &run_dir,
         progress.clone(),
         service.clone(),
+        transcript.clone(),
     );
     let timeout = async {
         match args.timeout {
@@ -861,9 +908,21 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         duration_ms: started.elapsed().as_millis() as u64,
         seeds: progress.seeds,
         scenarios,
+        triage: Vec::new(),
     };
+    let mut report = report;
+    report.triage = report::triage::triage(&report);
     let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
+    if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
+        let written = t.write(path).and_then(|_| t.write(&run_dir.file("transcript.jsonl")));
+        written.map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the transcript to {}: {e}", path.display()),
+            )
+        })?;
+    }
     tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
     if let Some(message) = progress.seed_failure {
         println!("artifacts: {}", run_dir.path.display());
@@ -871,6 +930,7 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     }
     if !args.plugins.quiet {
         print!("{}", report::console::failures(&report));
+        print!("{}", report::console::triage(&report.triage));
     }
     println!("\nartifacts: {}", run_dir.path.display());
     println!("{}", summary.line());
@@ -895,6 +955,7 @@ async fn run_phase(
     run_dir: &RunDir,
     progress: Shared<Progress>,
     service: Shared<Option<Service>>,
+    transcript: Option<Arc<crate::http::transcript::Transcript>>,
 ) -> Result<(), Failure> {
     let mut service_exit = None;
     let base_url = match (&settings.base_url, &settings.target, workspace) {
@@ -936,6 +997,7 @@ async fn run_phase(
         service_exit,
         epoch: Instant::now(),
         captured_by: Context::index_captures(plan),
+        transcript,
     });
     lock(&progress).base_url = ctx.client.base_url().to_string();
     let quiet = args.plugins.quiet;

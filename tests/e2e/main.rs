@@ -4,6 +4,7 @@
 
 mod engine;
 mod operator;
+mod reports;
 mod support;
 
 use serde_json::Value;

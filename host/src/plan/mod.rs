@@ -45,13 +45,15 @@ fn matches(s: &model::Scenario, pattern: &str) -> bool {
 
 /// Keep the scenarios matching any of `patterns` and, transitively, the scenarios they depend
 /// on (marked `dependency_only`), in plan order.
-pub fn select(mut plan: Plan, patterns: &[String]) -> Plan {
-    let chosen: BTreeSet<String> = plan
-        .scenarios
-        .iter()
-        .filter(|s| patterns.iter().any(|p| matches(s, p)))
-        .map(|s| s.id.clone())
-        .collect();
+pub fn select(plan: Plan, patterns: &[String]) -> Plan {
+    select_by(plan, |s| patterns.iter().any(|p| matches(s, p)))
+}
+
+/// Keep the scenarios `chosen` picks and, transitively, what they depend on (marked
+/// `dependency_only`), in plan order.
+pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> Plan {
+    let chosen: BTreeSet<String> =
+        plan.scenarios.iter().filter(|s| chosen(s)).map(|s| s.id.clone()).collect();
     let keep = with_dependencies(&plan, chosen.clone());
     plan.scenarios.retain(|s| keep.contains(&s.id));
     for s in &mut plan.scenarios {

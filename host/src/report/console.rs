@@ -59,6 +59,24 @@ pub fn failures(report: &RunReport) -> String {
     out
 }
 
+/// What the failures have in common, after the failures themselves.
+pub fn triage(findings: &[crate::report::triage::Finding]) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nTriage:");
+    for f in findings {
+        let _ = writeln!(out, "  - {}", f.summary);
+        let shown: Vec<&str> = f.scenarios.iter().take(8).map(String::as_str).collect();
+        let more = f.scenarios.len().saturating_sub(shown.len());
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let _ = writeln!(out, "    scenarios: {}{tail}", shown.join(", "));
+        let _ = writeln!(out, "    next:      {}", f.next_step);
+    }
+    out
+}
+
 fn clip(text: &str, max: usize) -> String {
     let one_line = text.replace('\n', " ");
     if one_line.chars().count() > max {

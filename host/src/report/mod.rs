@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod junit;
+pub mod triage;
 
 use crate::run::results::RunReport;
 

@@ -1,8 +1,8 @@
 //! Burst steps: N copies of one request with C in flight, judged by the mix of statuses (e.g.
 //! at least one 429 and no 5xx), with the status histogram and latency percentiles recorded.
 
-use super::Context;
 use super::results::BurstRecord;
+use super::{Context, Label};
 use crate::http::Outgoing;
 use crate::plan::model::{StatusCount, StatusMatch, Step};
 use std::collections::BTreeMap;
@@ -20,24 +20,39 @@ pub async fn run(
     count: u32,
     concurrency: u32,
     mix: &[StatusCount],
+    label: Label,
 ) -> (Vec<String>, BurstRecord) {
     let next = Arc::new(AtomicU32::new(0));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.clamp(1, count.max(1)) {
-        let (client, request, next) = (ctx.client.clone(), outgoing.clone(), next.clone());
-        workers.spawn(async move {
-            let mut samples: Vec<Sample> = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < count {
-                let started = std::time::Instant::now();
-                let status = client.send(&request).await.ok().map(|r| r.status);
-                samples.push((status, started.elapsed().as_secs_f64() * 1000.0));
-            }
-            samples
-        });
-    }
+    let record = ctx.transcript.is_some().then(|| ctx.redactor.request(outgoing));
     let mut samples: Vec<Sample> = Vec::with_capacity(count as usize);
-    while let Some(done) = workers.join_next().await {
-        samples.extend(done.unwrap_or_default());
+    // Copies are sent from here, `concurrency` at a time, so each can be recorded in the
+    // transcript with the context it needs.
+    let copies = futures_util::future::join_all((0..concurrency.clamp(1, count.max(1))).map(|_| {
+        let (next, record, label) = (next.clone(), record.clone(), label.clone());
+        async move {
+            let mut out: Vec<Sample> = Vec::new();
+            loop {
+                let copy = next.fetch_add(1, Ordering::Relaxed);
+                if copy >= count {
+                    break;
+                }
+                let seq = ctx.transcript.as_ref().map(|t| t.ticket());
+                let started = std::time::Instant::now();
+                let sent = ctx.client.send(outgoing).await;
+                if let (Some(seq), Some(request)) = (seq, &record) {
+                    let outcome = match &sent {
+                        Ok(r) => Ok(ctx.redactor.response(r)),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    label.record(ctx, seq, copy + 1, started, request.clone(), outcome);
+                }
+                out.push((sent.ok().map(|r| r.status), started.elapsed().as_secs_f64() * 1000.0));
+            }
+            out
+        }
+    }));
+    for part in copies.await {
+        samples.extend(part);
     }
     judge(&step.expect.status, mix, count, concurrency, &samples)
 }

@@ -32,6 +32,8 @@ pub struct Context {
     pub epoch: Instant,
     /// Which seeds and steps capture each variable, to explain an undefined one.
     pub captured_by: BTreeMap<String, Vec<String>>,
+    /// Every exchange, when `--transcript` asks for it.
+    pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
 }
 
 impl Context {
@@ -122,14 +124,14 @@ pub async fn run_step(
     let outcome = match &step.mode {
         StepMode::Once => {
             result.attempts = 1;
-            call.attempt(&outgoing, vars).await
+            call.attempt(&outgoing, vars, 1).await
         }
         StepMode::Poll { interval_ms, timeout_ms } => {
             let interval = Duration::from_millis(u64::from(*interval_ms));
             let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
             loop {
                 result.attempts += 1;
-                let mut a = call.attempt(&outgoing, vars).await;
+                let mut a = call.attempt(&outgoing, vars, result.attempts).await;
                 let out_of_time = Instant::now() + interval >= deadline;
                 if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
                     if !a.failures.is_empty() {
@@ -145,7 +147,9 @@ pub async fn run_step(
             }
         }
         StepMode::Burst { count, concurrency, mix } => {
-            let (failures, record) = burst::run(ctx, step, &outgoing, *count, *concurrency, mix).await;
+            let label =
+                Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
+            let (failures, record) = burst::run(ctx, step, &outgoing, *count, *concurrency, mix, label).await;
             result.attempts = *count;
             result.burst = Some(record);
             Attempt { failures, vars: vars.clone(), response: None, verdict: None }
@@ -177,6 +181,45 @@ struct Attempt {
     verdict: Option<VerdictRecord>,
 }
 
+/// Which step an exchange belongs to, for the transcript.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub scenario: String,
+    pub step: usize,
+    pub step_name: String,
+}
+
+impl Label {
+    /// Record one exchange in the transcript, if there is one.
+    pub fn record(
+        &self,
+        ctx: &Context,
+        seq: u64,
+        attempt: u32,
+        sent: Instant,
+        request: crate::http::RequestRecord,
+        outcome: Result<crate::http::ResponseRecord, String>,
+    ) {
+        let Some(t) = &ctx.transcript else { return };
+        let (response, error) = match outcome {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        t.record(crate::http::transcript::Entry {
+            seq,
+            scenario: self.scenario.clone(),
+            step: self.step,
+            step_name: self.step_name.clone(),
+            attempt,
+            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
+            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
+            request,
+            response,
+            error,
+        });
+    }
+}
+
 /// One step of one scenario, for the pieces of `run_step`.
 struct Call<'a> {
     ctx: &'a Context,
@@ -188,10 +231,25 @@ struct Call<'a> {
 
 impl Call<'_> {
     /// Send once; judge, capture, and ask the plugin where the step says so.
-    async fn attempt(&self, outgoing: &crate::http::Outgoing, vars: &Vars) -> Attempt {
+    async fn attempt(&self, outgoing: &crate::http::Outgoing, vars: &Vars, attempt: u32) -> Attempt {
         let ctx = self.ctx;
         let mut step_vars = vars.clone();
-        let incoming = match ctx.client.send(outgoing).await {
+        let seq = ctx.transcript.as_ref().map(|t| t.ticket());
+        let sent = Instant::now();
+        let sent_result = ctx.client.send(outgoing).await;
+        if let Some(seq) = seq {
+            let label = Label {
+                scenario: self.scenario_id.to_string(),
+                step: self.index + 1,
+                step_name: self.step.display_name(),
+            };
+            let outcome = match &sent_result {
+                Ok(r) => Ok(ctx.redactor.response(r)),
+                Err(e) => Err(ctx.redactor.text(&e.to_string())),
+            };
+            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), outcome);
+        }
+        let incoming = match sent_result {
             Ok(r) => r,
             Err(e) => {
                 // A connection failure is explained by a dead service, if it died.

@@ -226,4 +226,6 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub seeds: Vec<SeedResult>,
     pub scenarios: Vec<ScenarioResult>,
+    /// What the failures have in common (empty when everything passed).
+    pub triage: Vec<crate::report::triage::Finding>,
 }

@@ -3,6 +3,8 @@
 //!
 //! Checks see real values; records (everything written anywhere) see redacted ones.
 
+pub mod transcript;
+
 use crate::plan::model::{self, Body, Pair};
 use crate::run::template::{self, TemplateError, Vars};
 use serde::Serialize;

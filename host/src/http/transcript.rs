@@ -1,0 +1,63 @@
+//! The transcript: every HTTP exchange of a run, one JSON line each, in send order, redacted
+//! like every other output (`--transcript FILE`).
+
+use super::{RequestRecord, ResponseRecord};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Send order across the whole run, from 1.
+    pub seq: u64,
+    /// `seed ID` or the scenario id.
+    pub scenario: String,
+    /// 1-based step number and its name.
+    pub step: usize,
+    pub step_name: String,
+    /// 1-based attempt (polls) or copy (bursts) within the step.
+    pub attempt: u32,
+    /// When it was sent, in ms since the run started, and how long it took.
+    pub sent_ms: f64,
+    pub duration_ms: f64,
+    pub request: RequestRecord,
+    pub response: Option<ResponseRecord>,
+    /// Why there is no response (timeout, connection refused).
+    pub error: Option<String>,
+}
+
+/// Collects entries from concurrent scenarios; written once, sorted by `seq`.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    next: AtomicU64,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl Transcript {
+    /// The sequence number of an exchange about to be sent.
+    pub fn ticket(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn record(&self, entry: Entry) {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+    }
+
+    /// Write every entry recorded so far as JSON Lines, in send order.
+    pub fn write(&self, path: &std::path::Path) -> std::io::Result<usize> {
+        use std::io::Write;
+        let mut entries = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|e| e.into_inner()));
+        entries.sort_by_key(|e| e.seq);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for e in &entries {
+            serde_json::to_writer(&mut out, e)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        let count = entries.len();
+        // Put them back: a report written later (or twice) sees the same transcript.
+        *self.entries.lock().unwrap_or_else(|e| e.into_inner()) = entries;
+        Ok(count)
+    }
+}

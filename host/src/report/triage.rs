@@ -1,0 +1,390 @@
+//! Triage: what the failures of a run have in common, computed by rules over the results (never
+//! guessed). Each finding names the scenarios it covers and a next step. Silent on a passing run.
+
+use crate::plan::model::ScenarioKind;
+use crate::run::results::{Outcome, RunReport, ScenarioResult};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Which rule found it: `service-down`, `happy-paths-404`, `auth`, `server-errors`,
+    /// `timeouts`, `same-status`.
+    pub rule: &'static str,
+    pub summary: String,
+    pub scenarios: Vec<String>,
+    pub next_step: String,
+}
+
+/// What a failed scenario's failing step saw.
+struct Failed<'a> {
+    scenario: &'a ScenarioResult,
+    method: &'a str,
+    status: Option<u16>,
+    reasons: String,
+}
+
+/// `/orders` for `GET /orders/{id}`; `/api/agents` for `POST /api/agents` (skips `api`, `v1`).
+fn prefix(endpoint: &str) -> String {
+    let path = endpoint.split_whitespace().last().unwrap_or(endpoint);
+    let mut out = String::new();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.push_str(segment);
+        let generic = segment == "api"
+            || (segment.starts_with('v') && segment[1..].chars().all(|c| c.is_ascii_digit()));
+        if !generic {
+            break;
+        }
+    }
+    if out.is_empty() { "/".into() } else { out }
+}
+
+fn ids(items: &[&Failed<'_>]) -> Vec<String> {
+    items.iter().map(|f| f.scenario.id.clone()).collect()
+}
+
+pub fn triage(report: &RunReport) -> Vec<Finding> {
+    let failed: Vec<Failed<'_>> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .filter_map(|s| {
+            let step = s.steps.get(s.failed_step?)?;
+            Some(Failed {
+                scenario: s,
+                method: step.request.as_ref().map_or("", |r| r.method.as_str()),
+                status: step.response.as_ref().map(|r| r.status),
+                reasons: step.failures.join("; "),
+            })
+        })
+        .collect();
+    let mut findings = Vec::new();
+    if failed.is_empty() {
+        return findings;
+    }
+    let mut covered: Vec<&str> = Vec::new();
+
+    // The service is down: nothing answered at all.
+    let unreachable: Vec<&Failed<'_>> = failed
+        .iter()
+        .filter(|f| {
+            f.status.is_none()
+                && (f.reasons.contains("could not connect")
+                    || f.reasons.contains("service under test exited"))
+        })
+        .collect();
+    if !unreachable.is_empty() && unreachable.len() == failed.len() && report.summary.passed == 0 {
+        findings.push(Finding {
+            rule: "service-down",
+            summary: format!("every request failed to connect ({} scenario(s)): the service is down or not at the base URL", unreachable.len()),
+            scenarios: ids(&unreachable),
+            next_step: format!("check that the service runs at {} (the run directory's service.log has its output)", report.base_url),
+        });
+        return findings;
+    }
+
+    // Every happy path under one prefix got 404: seed data missing, or the base path is wrong.
+    let mut happy: BTreeMap<String, (usize, Vec<&Failed<'_>>)> = BTreeMap::new();
+    for s in
+        report.scenarios.iter().filter(|s| s.kind == ScenarioKind::HappyPath && s.outcome != Outcome::Skipped)
+    {
+        happy.entry(prefix(&s.endpoint)).or_default().0 += 1;
+    }
+    for f in failed.iter().filter(|f| f.scenario.kind == ScenarioKind::HappyPath && f.status == Some(404)) {
+        if let Some(entry) = happy.get_mut(&prefix(&f.scenario.endpoint)) {
+            entry.1.push(f);
+        }
+    }
+    let all_404: Vec<(&String, &Vec<&Failed<'_>>)> = happy
+        .iter()
+        .filter(|(_, (total, hits))| *total >= 2 && hits.len() == *total)
+        .map(|(p, (_, hits))| (p, hits))
+        .collect();
+    if !all_404.is_empty() && all_404.len() == happy.len() {
+        let hits: Vec<&Failed<'_>> = all_404.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+        findings.push(Finding {
+            rule: "happy-paths-404",
+            summary: format!(
+                "every happy path got 404 ({} scenario(s)): the base URL's path is probably wrong",
+                hits.len()
+            ),
+            scenarios: ids(&hits),
+            next_step: format!(
+                "check the base URL ({}): does it need or not need a path prefix such as /api?",
+                report.base_url
+            ),
+        });
+        covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+    } else {
+        for (p, hits) in all_404 {
+            findings.push(Finding {
+                rule: "happy-paths-404",
+                summary: format!("all {} happy paths on {p} got 404: seed data missing?", hits.len()),
+                scenarios: ids(hits),
+                next_step: format!(
+                    "check that the records under {p} exist: the seed step or seed command may not have run"
+                ),
+            });
+            covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+        }
+    }
+
+    // Writes refused as unauthorized (not in scenarios that test auth on purpose).
+    let writes: Vec<&Failed<'_>> = failed
+        .iter()
+        .filter(|f| {
+            matches!(f.method, "POST" | "PUT" | "PATCH" | "DELETE") && f.scenario.kind != ScenarioKind::Auth
+        })
+        .collect();
+    let refused: Vec<&Failed<'_>> =
+        writes.iter().copied().filter(|f| matches!(f.status, Some(401 | 403))).collect();
+    if refused.len() >= 2 && refused.len() == writes.len() {
+        findings.push(Finding {
+            rule: "auth",
+            summary: format!(
+                "all {} failing writes got 401/403: the credentials are missing, wrong or lack permission",
+                refused.len()
+            ),
+            scenarios: ids(&refused),
+            next_step: "check the token the plugin sends (its secret config key) against the service's"
+                .into(),
+        });
+        covered.extend(refused.iter().map(|f| f.scenario.id.as_str()));
+    }
+
+    // Server errors, grouped by endpoint prefix.
+    let mut errors: BTreeMap<String, Vec<&Failed<'_>>> = BTreeMap::new();
+    for f in failed.iter().filter(|f| f.status.is_some_and(|s| s >= 500)) {
+        errors.entry(prefix(&f.scenario.endpoint)).or_default().push(f);
+    }
+    for (p, hits) in &errors {
+        let statuses: std::collections::BTreeSet<u16> = hits.iter().filter_map(|f| f.status).collect();
+        let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+        findings.push(Finding {
+            rule: "server-errors",
+            summary: format!("{} scenario(s) on {p} got a server error ({})", hits.len(), statuses.join(", ")),
+            scenarios: ids(hits),
+            next_step: "a server error is never a client's fault: read the service log (service.log in the run directory)".into(),
+        });
+        covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+    }
+
+    // Timeouts.
+    let slow: Vec<&Failed<'_>> =
+        failed.iter().filter(|f| f.status.is_none() && f.reasons.contains("timed out")).collect();
+    if slow.len() >= 2 {
+        findings.push(Finding {
+            rule: "timeouts",
+            summary: format!("{} scenario(s) got no response in time: the service hangs or is overloaded", slow.len()),
+            scenarios: ids(&slow),
+            next_step: "find what they share (an endpoint, a lock, a downstream call); raise --request-timeout only if slowness is expected".into(),
+        });
+        covered.extend(slow.iter().map(|f| f.scenario.id.as_str()));
+    }
+
+    // Anything else sharing a status and an endpoint prefix.
+    let mut shared: BTreeMap<(String, u16), Vec<&Failed<'_>>> = BTreeMap::new();
+    for f in failed.iter().filter(|f| !covered.contains(&f.scenario.id.as_str())) {
+        if let Some(status) = f.status {
+            shared.entry((prefix(&f.scenario.endpoint), status)).or_default().push(f);
+        }
+    }
+    for ((p, status), hits) in shared.into_iter().filter(|(_, hits)| hits.len() >= 2) {
+        findings.push(Finding {
+            rule: "same-status",
+            summary: format!("{} failures on {p} all got status {status}", hits.len()),
+            scenarios: ids(&hits),
+            next_step: format!(
+                "look at one of them first: the others likely share its cause ({})",
+                hits[0].scenario.id
+            ),
+        });
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{RequestRecord, ResponseRecord};
+    use crate::run::results::{StepResult, Summary};
+    use std::collections::BTreeMap as Map;
+
+    fn step(method: &str, status: Option<u16>, failure: &str) -> StepResult {
+        StepResult {
+            index: 0,
+            name: "s".into(),
+            outcome: if failure.is_empty() { Outcome::Passed } else { Outcome::Failed },
+            expected: String::new(),
+            request: Some(RequestRecord {
+                method: method.into(),
+                url: "http://h/x".into(),
+                headers: vec![],
+                body: None,
+            }),
+            response: status.map(|s| ResponseRecord {
+                status: s,
+                headers: vec![],
+                body: None,
+                latency_ms: 1,
+            }),
+            failures: if failure.is_empty() { vec![] } else { vec![failure.into()] },
+            verdict: None,
+            captured: Map::new(),
+            attempts: 1,
+            burst: None,
+            duration_ms: 1,
+        }
+    }
+
+    fn scenario(
+        id: &str,
+        kind: ScenarioKind,
+        endpoint: &str,
+        method: &str,
+        status: Option<u16>,
+        failure: &str,
+    ) -> ScenarioResult {
+        let failed = !failure.is_empty();
+        ScenarioResult {
+            id: id.into(),
+            plugin: "p".into(),
+            endpoint: endpoint.into(),
+            kind,
+            description: String::new(),
+            tags: vec![],
+            outcome: if failed { Outcome::Failed } else { Outcome::Passed },
+            reason: failed.then(|| failure.to_string()),
+            failed_step: failed.then_some(0),
+            dependency_only: false,
+            started_ms: 0,
+            finished_ms: 1,
+            duration_ms: 1,
+            steps: vec![step(method, status, failure)],
+        }
+    }
+
+    fn report(scenarios: Vec<ScenarioResult>) -> RunReport {
+        RunReport {
+            schema_version: 1,
+            smoke_version: "0".into(),
+            base_url: "http://h/".into(),
+            plugins: vec![],
+            summary: Summary::of(&scenarios),
+            interrupted: None,
+            duration_ms: 1,
+            seeds: vec![],
+            scenarios,
+            triage: vec![],
+        }
+    }
+
+    use ScenarioKind::*;
+
+    #[test]
+    fn silent_on_a_passing_run() {
+        let r = report(vec![scenario("a", HappyPath, "GET /orders", "GET", Some(200), "")]);
+        assert!(triage(&r).is_empty());
+    }
+
+    #[test]
+    fn service_down_when_nothing_connects() {
+        let f = "could not connect to http://h/x: refused (is the service running?)";
+        let r = report(vec![
+            scenario("a", HappyPath, "GET /a", "GET", None, f),
+            scenario("b", NotFound, "GET /b", "GET", None, f),
+        ]);
+        let found = triage(&r);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "service-down");
+        assert_eq!(found[0].scenarios, ["a", "b"]);
+    }
+
+    #[test]
+    fn happy_paths_404_on_one_prefix_suggests_missing_seed_data() {
+        let f = "status 404 is not an accepted status (expected 200)";
+        let r = report(vec![
+            scenario("o1", HappyPath, "GET /orders/{id}", "GET", Some(404), f),
+            scenario("o2", HappyPath, "POST /orders", "POST", Some(404), f),
+            scenario("p1", HappyPath, "GET /products", "GET", Some(200), ""),
+            scenario("p2", HappyPath, "GET /products/{id}", "GET", Some(200), ""),
+        ]);
+        let found = triage(&r);
+        assert_eq!(found[0].rule, "happy-paths-404");
+        assert_eq!(found[0].summary, "all 2 happy paths on /orders got 404: seed data missing?");
+    }
+
+    #[test]
+    fn every_happy_path_404_suggests_a_wrong_base_path() {
+        let f = "status 404 is not an accepted status (expected 200)";
+        let r = report(vec![
+            scenario("o1", HappyPath, "GET /api/orders", "GET", Some(404), f),
+            scenario("o2", HappyPath, "GET /api/orders/{id}", "GET", Some(404), f),
+        ]);
+        let found = triage(&r);
+        assert_eq!(found[0].rule, "happy-paths-404");
+        assert!(found[0].summary.contains("base URL's path"), "{}", found[0].summary);
+    }
+
+    #[test]
+    fn writes_refused_with_401_point_at_credentials_but_auth_scenarios_do_not() {
+        let f = "status 401 is not an accepted status (expected 201)";
+        let r = report(vec![
+            scenario("w1", HappyPath, "POST /a", "POST", Some(401), f),
+            scenario("w2", BusinessRule, "PUT /b", "PUT", Some(403), f),
+            scenario(
+                "x",
+                Auth,
+                "POST /c",
+                "POST",
+                Some(200),
+                "status 200 is not an accepted status (expected 401)",
+            ),
+        ]);
+        let found = triage(&r);
+        assert_eq!(found[0].rule, "auth");
+        assert_eq!(found[0].scenarios, ["w1", "w2"]);
+    }
+
+    #[test]
+    fn server_errors_cluster_by_prefix() {
+        let f = "status 500 is not an accepted status (expected 201)";
+        let r = report(vec![
+            scenario("a", HappyPath, "POST /tools/x", "POST", Some(500), f),
+            scenario(
+                "b",
+                ValidationError,
+                "POST /tools/y",
+                "POST",
+                Some(503),
+                "status 503 is not an accepted status (expected 422)",
+            ),
+        ]);
+        let found = triage(&r);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].summary, "2 scenario(s) on /tools got a server error (500, 503)");
+    }
+
+    #[test]
+    fn timeouts_and_shared_statuses_are_grouped() {
+        let t = "no response within 3s (timed out)";
+        let s = "status 409 is not an accepted status (expected 201)";
+        let r = report(vec![
+            scenario("t1", HappyPath, "GET /slow", "GET", None, t),
+            scenario("t2", HappyPath, "GET /slow/{id}", "GET", None, t),
+            scenario("c1", BusinessRule, "POST /items", "POST", Some(409), s),
+            scenario("c2", HappyPath, "POST /items/{id}/copy", "POST", Some(409), s),
+            scenario("ok", HappyPath, "GET /fine", "GET", Some(200), ""),
+        ]);
+        let rules: Vec<&str> = triage(&r).iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["timeouts", "same-status"]);
+    }
+
+    #[test]
+    fn prefixes_skip_generic_segments() {
+        assert_eq!(prefix("GET /api/v2/orders/{id}"), "/api/v2/orders");
+        assert_eq!(prefix("POST /tools/record"), "/tools");
+        assert_eq!(prefix("GET /"), "/");
+    }
+}
