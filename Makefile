@@ -8,10 +8,14 @@ TEST_PLUGINS := guide-example misbehave future-wit engine
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api workflow-api example-support smoke-plugin ledger workflow
 
-.PHONY: setup build plugins test-plugins demo test lint bench
+.PHONY: setup test-deps build plugins test-plugins demo test lint bench
 
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
+
+## What the tests need beyond Rust: headless Chromium for the HTML report test (Debian's package).
+test-deps:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## Host, examples and plugins, release.
 build: setup
@@ -27,7 +31,7 @@ demo: build
 	./target/release/smoke run --config examples/ledger-api/smoke.toml
 
 ## Every test: unit tests beside the code, end-to-end tests in tests/ with the real binary.
-test: build test-plugins
+test: build test-plugins test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
 

@@ -60,6 +60,8 @@ struct Cli {
     run: RunArgs,
 }
 
+// Parsed once per process; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the plugins' scenarios against the service (the default command).
@@ -132,6 +134,9 @@ struct RunArgs {
     /// Write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
+    /// Write the results as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    report_html: Option<PathBuf>,
     /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
     #[arg(long, value_name = "FILE")]
     transcript: Option<PathBuf>,
@@ -1077,6 +1082,11 @@ fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result
     write_json(&run_dir.file("report.json"), false)?;
     if let Some(path) = &args.report_json {
         write_json(path, true)?;
+    }
+    if let Some(path) = &args.report_html {
+        let page = report::html::html(report);
+        write(&run_dir.file("report.html"), &page, "HTML")?;
+        write(path, &page, "HTML")?;
     }
     if let Some(path) = &args.report_junit {
         let xml = report::junit::junit(report);

@@ -164,3 +164,64 @@ fn rerun_failed_runs_exactly_the_failed_set_plus_dependencies() {
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stdout.contains("nothing to rerun"), "{r}");
 }
+
+/// Render a page in headless Chromium; returns the DOM after scripts ran, and Chromium's log.
+fn chromium_dom(page: &std::path::Path, profile: &std::path::Path) -> (String, String) {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("chromium is missing: `make test` installs it (apt-get install chromium)");
+    let output = std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=2000"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_html_report_shows_failures_first_and_never_runs_a_response_body() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let payload = r#"<script>document.title='pwned'</script><img src=x onerror="document.body.setAttribute('data-pwned','1')">"#;
+    let plan = dir.path().join("plan.json");
+    let scenarios = json!({"scenarios": [
+        {"id": "health", "endpoint": "GET /health", "kind": "happy-path",
+         "steps": [{"request": {"method": "GET", "path": "/health"}, "expect": {"status": [200]}}]},
+        {"id": "hostile.account", "endpoint": "POST /accounts", "kind": "happy-path",
+         "description": "the service echoes a hostile name",
+         "steps": [{"request": {"method": "POST", "path": "/accounts",
+                                "headers": [{"name": "authorization", "value": "Bearer smoke-ledger-token"}],
+                                "body": {"type": "json", "value": {"code": "X1", "name": payload, "type": "asset", "currency": "USD"}}},
+                    "expect": {"status": [200]}}]},
+    ]});
+    std::fs::write(&plan, scenarios.to_string()).unwrap();
+    let page = dir.path().join("report.html");
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--plan").arg(&plan).args(["--base-url", &ledger.url, "--report-html"]).arg(&page);
+    let r = run(c);
+    assert_eq!(r.code, 1, "the hostile scenario expects 200 and gets 201:\n{r}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("smoke-ledger-token"), "the page leaks the token");
+
+    let (dom, log) = chromium_dom(&page, &dir.path().join("profile"));
+    assert!(dom.contains("<details class=\"scenario failed\""), "no failed scenario rendered:\n{dom}");
+    let first = dom.find("<details class=\"scenario").expect("scenarios are rendered");
+    assert!(dom[first..].starts_with("<details class=\"scenario failed\""), "failures come first");
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"), "the body is shown as text");
+    assert!(!dom.contains("data-pwned=\"1\""), "an onerror handler from a response body ran");
+    assert!(!dom.contains("<title>pwned</title>"), "a script from a response body ran");
+    // Only the page's own script exists, and no image: the hostile markup never became elements.
+    assert_eq!(dom.matches("<script").count(), 1, "a script element from a response body exists");
+    assert_eq!(dom.matches("<img").count(), 0, "an img element from a response body exists");
+    for problem in [":CONSOLE", "Uncaught", "Refused to"] {
+        assert!(!log.contains(problem), "the page logged {problem:?}:\n{log}");
+    }
+}

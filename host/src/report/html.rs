@@ -1,0 +1,284 @@
+//! The HTML report: one self-contained page (inline CSS, no fetches, works offline). A summary
+//! header, the triage, then scenarios with failures first, grouped by endpoint, each expandable
+//! to its steps. Every string from a response or a plugin is escaped, and a Content Security
+//! Policy lets only this page's own filter script run, so a response body can never execute.
+
+use crate::run::results::{Outcome, RunReport, ScenarioResult, StepResult};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt::Write;
+
+/// Bodies longer than this are cut in the page (the transcript has them whole).
+const BODY_LIMIT: usize = 16 * 1024;
+
+const STYLE: &str = "
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2125;background:#f6f7f9}
+header{background:#1d2125;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;font-size:20px}
+.counts span{margin-right:14px}.pass{color:#1a7f37}.fail{color:#cf222e}.skip{color:#9a6700}
+header .pass{color:#6ee7a0}header .fail{color:#ff9aa2}header .skip{color:#f5d06f}
+main{padding:16px 24px}h2{font-size:15px;margin:22px 0 6px;color:#57606a}
+table{border-collapse:collapse}td,th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}
+details.scenario{background:#fff;border:1px solid #d0d7de;border-left:4px solid #d0d7de;border-radius:4px;margin:6px 0;padding:6px 10px}
+details.failed{border-left-color:#cf222e}details.passed{border-left-color:#1a7f37}details.skipped{border-left-color:#bf8700}
+summary{cursor:pointer}.badge{font-weight:600;margin-right:8px}.muted{color:#57606a}
+.step{border-top:1px solid #eaeef2;margin-top:8px;padding-top:6px}
+pre{background:#f6f8fa;border:1px solid #eaeef2;padding:6px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all}
+.reason{color:#cf222e}#filter{width:360px;padding:6px;margin:12px 0;font:inherit}
+.finding{background:#fff8c5;border:1px solid #d4a72c;border-radius:4px;padding:6px 10px;margin:6px 0}
+";
+
+/// The one script on the page: filter scenarios by text. Allowed by its hash, nothing else is.
+const SCRIPT: &str = "document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();document.querySelectorAll('details.scenario').forEach(function(d){d.hidden=q!==''&&d.getAttribute('data-search').indexOf(q)<0;});});";
+
+/// Escape text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A body for display: pretty-printed when JSON, cut past the limit, escaped.
+fn body(text: &str) -> String {
+    let pretty = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_string());
+    if pretty.len() > BODY_LIMIT {
+        let mut cut = BODY_LIMIT;
+        while !pretty.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!(
+            "{}\n… ({} bytes in all; the transcript has the whole body)",
+            esc(&pretty[..cut]),
+            pretty.len()
+        )
+    } else {
+        esc(&pretty)
+    }
+}
+
+fn headers(list: &[crate::plan::model::Pair]) -> String {
+    list.iter().map(|h| format!("{}: {}\n", esc(&h.name), esc(&h.value))).collect()
+}
+
+fn step_html(out: &mut String, step: &StepResult, total: usize) {
+    let _ = write!(
+        out,
+        "<div class=step><b>step {} of {total}: {}</b> <span class={}>{}</span> <span class=muted>{} ms",
+        step.index + 1,
+        esc(&step.name),
+        class(step.outcome),
+        step.outcome.label(),
+        step.duration_ms
+    );
+    if step.attempts > 1 && step.burst.is_none() {
+        let _ = write!(out, ", {} attempts", step.attempts);
+    }
+    let _ = write!(out, "</span><div>expected: {}</div>", esc(&step.expected));
+    for f in &step.failures {
+        let _ = write!(out, "<div class=reason>{}</div>", esc(f));
+    }
+    if let Some(v) = &step.verdict {
+        let _ = write!(
+            out,
+            "<div>plugin verdict: {} ({})</div>",
+            if v.pass { "pass" } else { "fail" },
+            esc(&v.reason)
+        );
+    }
+    if let Some(b) = &step.burst {
+        let _ = write!(
+            out,
+            "<div>burst of {} with {} in flight; p50 {} ms, p95 {} ms, p99 {} ms</div><table><tr><th>status</th><th>count</th></tr>",
+            b.count, b.concurrency, b.p50_ms, b.p95_ms, b.p99_ms
+        );
+        for (status, n) in &b.histogram {
+            let _ = write!(out, "<tr><td>{}</td><td>{n}</td></tr>", esc(status));
+        }
+        out.push_str("</table>");
+    }
+    if let Some(r) = &step.request {
+        let _ = write!(
+            out,
+            "<div>request:</div><pre>{} {}\n{}",
+            esc(&r.method),
+            esc(&r.url),
+            headers(&r.headers)
+        );
+        if let Some(b) = &r.body {
+            let _ = write!(out, "\n{}", body(b));
+        }
+        out.push_str("</pre>");
+    }
+    if let Some(r) = &step.response {
+        let _ = write!(
+            out,
+            "<div>response: status {} in {} ms</div><pre>{}",
+            r.status,
+            r.latency_ms,
+            headers(&r.headers)
+        );
+        if let Some(b) = &r.body {
+            let _ = write!(out, "\n{}", body(b));
+        }
+        out.push_str("</pre>");
+    }
+    if !step.captured.is_empty() {
+        out.push_str("<div>captured: ");
+        for (k, v) in &step.captured {
+            let _ = write!(out, "<code>{}</code> = <code>{}</code> ", esc(k), esc(v));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+}
+
+fn class(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "pass",
+        Outcome::Failed => "fail",
+        Outcome::Skipped => "skip",
+    }
+}
+
+fn scenario_html(out: &mut String, s: &ScenarioResult) {
+    let search =
+        format!("{} {} {} {} {}", s.id, s.endpoint, s.kind.as_str(), s.tags.join(" "), s.description)
+            .to_lowercase();
+    let outcome = match s.outcome {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+    };
+    let _ = write!(
+        out,
+        "<details class=\"scenario {outcome}\" data-search=\"{}\"{}><summary><span class=\"badge {}\">{}</span>{} <span class=muted>{} · {} · {} ms</span></summary>",
+        esc(&search),
+        if s.outcome == Outcome::Failed { " open" } else { "" },
+        class(s.outcome),
+        s.outcome.label(),
+        esc(&s.id),
+        esc(s.kind.as_str()),
+        esc(&s.description),
+        s.duration_ms
+    );
+    if let Some(reason) = &s.reason {
+        let _ = write!(out, "<div class=reason>{}</div>", esc(reason));
+    }
+    if !s.tags.is_empty() {
+        let _ = write!(out, "<div class=muted>tags: {}</div>", esc(&s.tags.join(", ")));
+    }
+    for step in &s.steps {
+        step_html(out, step, s.steps.len());
+    }
+    out.push_str("</details>");
+}
+
+/// The page, as one string.
+pub fn html(report: &RunReport) -> String {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+    let s = &report.summary;
+    let mut out = String::with_capacity(64 * 1024 + report.scenarios.len() * 1024);
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\">\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>smoke: {}</title><style>{STYLE}</style></head><body>\
+         <header><h1>smoke report</h1><div class=counts><span class=pass>{} passed</span><span class=fail>{} failed</span>\
+         <span class=skip>{} skipped</span><span>{:.2} s</span><span>{}</span>{}</div>",
+        esc(&s.line()),
+        s.passed,
+        s.failed,
+        s.skipped,
+        report.duration_ms as f64 / 1000.0,
+        esc(&report.base_url),
+        report
+            .interrupted
+            .as_ref()
+            .map(|i| format!("<span class=fail>interrupted ({})</span>", esc(i)))
+            .unwrap_or_default()
+    );
+    out.push_str("<table>");
+    for p in &report.plugins {
+        let _ = write!(
+            out,
+            "<tr><td>plugin {}</td><td>{}</td><td>{}</td><td>smoke:plugin@{}</td><td title=\"{}\">sha256 {}…</td></tr>",
+            esc(&p.name),
+            esc(&p.version),
+            esc(&p.domain),
+            esc(&p.wit),
+            esc(&p.sha256),
+            esc(p.sha256.get(..12).unwrap_or(&p.sha256))
+        );
+    }
+    out.push_str("</table></header><main>");
+    if !report.triage.is_empty() {
+        out.push_str("<h2>Triage</h2>");
+        for f in &report.triage {
+            let _ = write!(
+                out,
+                "<div class=finding><b>{}</b><div class=muted>scenarios: {}</div><div>next: {}</div></div>",
+                esc(&f.summary),
+                esc(&f.scenarios.join(", ")),
+                esc(&f.next_step)
+            );
+        }
+    }
+    out.push_str(
+        "<input id=filter type=search placeholder=\"filter by id, endpoint, kind, tag\" aria-label=filter>",
+    );
+    // Failures first, then skipped, then passed; within each, grouped by endpoint in plan order.
+    for (outcome, title) in
+        [(Outcome::Failed, "Failed"), (Outcome::Skipped, "Skipped"), (Outcome::Passed, "Passed")]
+    {
+        let members: Vec<&ScenarioResult> =
+            report.scenarios.iter().filter(|s| s.outcome == outcome).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let mut endpoints: Vec<&str> = Vec::new();
+        for s in &members {
+            if !endpoints.contains(&s.endpoint.as_str()) {
+                endpoints.push(&s.endpoint);
+            }
+        }
+        for endpoint in endpoints {
+            let _ = write!(out, "<h2>{title}: {}</h2>", esc(endpoint));
+            for s in members.iter().filter(|s| s.endpoint == endpoint) {
+                scenario_html(&mut out, s);
+            }
+        }
+    }
+    let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_attribute_quotes() {
+        assert_eq!(
+            esc(r#"<img src=x onerror="a('b')">&"#),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn bodies_are_pretty_printed_escaped_and_cut() {
+        assert_eq!(body(r#"{"a":"<b>"}"#), "{\n  &quot;a&quot;: &quot;&lt;b&gt;&quot;\n}");
+        let long = "x".repeat(BODY_LIMIT + 10);
+        assert!(body(&long).contains("bytes in all"));
+    }
+}
