@@ -1003,6 +1003,7 @@ async fn run_phase(
         epoch: Instant::now(),
         captured_by: Context::index_captures(plan),
         transcript,
+        schemas: Default::default(),
     });
     lock(&progress).base_url = ctx.client.base_url().to_string();
     let quiet = args.plugins.quiet;

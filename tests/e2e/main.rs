@@ -38,6 +38,7 @@ fn the_ledger_plugin_passes_on_the_correct_api_with_reports() {
     assert!(last.starts_with("28 passed, 0 failed, 0 skipped"), "{r}");
 
     let report = json_file(&json);
+    support::assert_valid_report(&report);
     assert_eq!(report["summary"]["failed"], 0);
     assert_eq!(report["summary"]["passed"], 28);
     assert_eq!(report["seeds"].as_array().map(Vec::len), Some(5));
@@ -376,6 +377,7 @@ fn poll_and_burst_steps_are_judged_and_reported_with_attempts_histogram_and_perc
     let r = run(c);
     assert_eq!(r.code, 1, "two scenarios are built to fail:\n{r}");
     let report = json_file(&json);
+    support::assert_valid_report(&report);
     let step = |id: &str| scenario(&report, id)["steps"][0].clone();
 
     let healthy = scenario(&report, "engine.burst.healthy");

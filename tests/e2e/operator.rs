@@ -183,6 +183,7 @@ fn assert_interrupted(signal: nix::sys::signal::Signal, code: i32, name: &str) {
     assert!(r.stderr.contains(&format!("interrupted by {name}")), "{r}");
     assert_gone(service_pid(&r.stderr));
     let report = report(&artifacts);
+    support::assert_valid_report(&report);
     assert_eq!(report["interrupted"], name);
     let scenarios = report["scenarios"].as_array().unwrap();
     assert_eq!(scenarios.len(), 28, "every planned scenario is in the partial report");
@@ -296,6 +297,7 @@ fn a_run_that_dirties_the_checkout_fails_under_clean_git() {
     assert_gone(service_pid(&r.stderr));
     assert!(r.stdout.contains("checks.clean-git"), "{r}");
     assert!(r.stdout.contains("ledger.db"), "the changed path is named:\n{r}");
+    support::assert_valid_report(&report(&dir.path().join("a1")));
     let failed = report(&dir.path().join("a1"))["scenarios"]
         .as_array()
         .unwrap()

@@ -94,6 +94,7 @@ fn triage_names_a_wrong_base_path_a_dead_service_and_server_errors_and_is_silent
         .env("FAULTS", "unknown-account-500");
     let r = run(c);
     assert_eq!(r.code, 1, "{r}");
+    crate::support::assert_valid_report(&report(&json));
     let found = report(&json)["triage"].clone();
     assert_eq!(found[0]["rule"], "server-errors", "{found}");
     assert_eq!(found[0]["scenarios"], json!(["ledger.bundle.unknown-account"]));

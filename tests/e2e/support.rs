@@ -106,6 +106,22 @@ impl Drop for Ledger {
     }
 }
 
+/// Assert that a JSON report matches docs/report-schema.json, naming every mismatch.
+pub fn assert_valid_report(report: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("docs/report-schema.json")).unwrap())
+            .unwrap();
+    let validator =
+        jsonschema::validator_for(&schema).expect("docs/report-schema.json is a valid JSON Schema");
+    let problems: Vec<String> =
+        validator.iter_errors(report).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(
+        problems.is_empty(),
+        "the report does not match docs/report-schema.json:\n{}",
+        problems.join("\n")
+    );
+}
+
 /// Whether a process is still running (not gone, not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

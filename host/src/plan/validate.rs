@@ -87,8 +87,10 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             ));
         }
     }
-    if step.expect.schema.is_some() {
-        errors.push(format!("{at}: JSON Schema expectations are not supported by this smoke version yet"));
+    if let Some(schema) = &step.expect.schema
+        && let Err(e) = jsonschema::validator_for(schema)
+    {
+        errors.push(format!("{at}: the response schema is not a valid JSON Schema: {e}"));
     }
     match &step.mode {
         StepMode::Once => {}

@@ -7,10 +7,54 @@ use crate::http::Incoming;
 use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest};
 use crate::run::template::{self, Vars};
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Compiled JSON Schemas, by their JSON text: each schema is compiled once per run.
+#[derive(Default)]
+pub struct Schemas(Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+
+impl Schemas {
+    /// The compiled validator for a schema, or why it is not a valid schema.
+    pub fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+        let key = schema.to_string();
+        if let Some(v) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(v.clone());
+        }
+        let compiled = Arc::new(jsonschema::validator_for(schema).map_err(|e| e.to_string())?);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
+        Ok(compiled)
+    }
+}
+
+/// How many schema mismatches one step reports.
+const SCHEMA_ERRORS_SHOWN: usize = 5;
+
+/// Every way `body` breaks `schema`: the JSON pointer, the problem, the rule.
+fn schema_failures(schemas: &Schemas, schema: &Value, body: &Value) -> Vec<String> {
+    let validator = match schemas.get(schema) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("the response schema is not a valid JSON Schema: {e}")],
+    };
+    let mut failures: Vec<String> = validator
+        .iter_errors(body)
+        .take(SCHEMA_ERRORS_SHOWN + 1)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            let at = if at.is_empty() { "the body".to_string() } else { format!("{at:?}") };
+            format!("{at} does not match the schema: {e} (rule `{}`)", e.kind().keyword())
+        })
+        .collect();
+    if failures.len() > SCHEMA_ERRORS_SHOWN {
+        failures.truncate(SCHEMA_ERRORS_SHOWN);
+        failures.push("… and more schema mismatches".into());
+    }
+    failures
+}
 
 /// Every way the response fails the expectation; empty when it holds. The plugin's `check` is
 /// not called here (see the scheduler): it runs only when this list is empty.
-pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<String> {
+pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &Schemas) -> Vec<String> {
     let mut failures = Vec::new();
     if !expect.status.contains(&response.status) {
         failures.push(format!(
@@ -34,11 +78,11 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<Stri
             Some(_) => {}
         }
     }
-    if !expect.body.is_empty() {
+    if !expect.body.is_empty() || expect.schema.is_some() {
         match serde_json::from_slice::<Value>(&response.body) {
             Err(e) => failures.push(format!(
-                "body is not JSON ({e}), so {} body assertion(s) cannot hold: {}",
-                expect.body.len(),
+                "body is not JSON ({e}), so its {} cannot hold: {}",
+                if expect.schema.is_some() { "schema and assertions" } else { "assertions" },
                 excerpt(&response.body)
             )),
             Ok(body) => {
@@ -46,6 +90,9 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming) -> Vec<Stri
                     if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
                         failures.push(f);
                     }
+                }
+                if let Some(schema) = &expect.schema {
+                    failures.extend(schema_failures(schemas, schema, &body));
                 }
             }
         }
@@ -184,8 +231,11 @@ mod tests {
     #[test]
     fn a_404_passes_only_where_404_is_listed() {
         let r = response(404, json!({"error": "not_found"}));
-        assert_eq!(judge(&expect(&[404], vec![]), &Vars::new(), &r), Vec::<String>::new());
-        let f = judge(&expect(&[200], vec![]), &Vars::new(), &r);
+        assert_eq!(
+            judge(&expect(&[404], vec![]), &Vars::new(), &r, &Schemas::default()),
+            Vec::<String>::new()
+        );
+        let f = judge(&expect(&[200], vec![]), &Vars::new(), &r, &Schemas::default());
         assert_eq!(f, vec!["status 404 is not an accepted status (expected 200)".to_string()]);
     }
 
@@ -201,7 +251,7 @@ mod tests {
             JsonAssertion { pointer: "/gone".into(), test: JsonTest::Exists },
             JsonAssertion { pointer: "/id".into(), test: JsonTest::Absent },
         ];
-        let f = judge(&expect(&[200], assertions), &vars, &r);
+        let f = judge(&expect(&[200], assertions), &vars, &r, &Schemas::default());
         assert_eq!(
             f,
             vec![
@@ -217,7 +267,28 @@ mod tests {
     fn non_json_bodies_fail_body_assertions() {
         let r = Incoming { status: 200, headers: vec![], body: b"<html>".to_vec(), latency: Duration::ZERO };
         let a = vec![JsonAssertion { pointer: "/id".into(), test: JsonTest::Exists }];
-        assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r).len(), 1);
+        assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r, &Schemas::default()).len(), 1);
+    }
+
+    #[test]
+    fn schema_mismatches_name_the_pointer_and_the_rule() {
+        let r = response(200, json!({"id": 7, "items": [{"price": -1}]}));
+        let mut e = expect(&[200], vec![]);
+        e.schema = Some(json!({
+            "type": "object",
+            "required": ["id", "name"],
+            "properties": {"id": {"type": "string"}, "items": {"type": "array", "items": {"properties": {"price": {"minimum": 0}}}}}
+        }));
+        let f = judge(&e, &Vars::new(), &r, &Schemas::default());
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert!(
+            f.iter().any(|m| m.starts_with("the body does not match") && m.contains("`required`")),
+            "{f:?}"
+        );
+        assert!(f.iter().any(|m| m.starts_with("\"/id\"") && m.contains("`type`")), "{f:?}");
+        assert!(f.iter().any(|m| m.starts_with("\"/items/0/price\"") && m.contains("`minimum`")), "{f:?}");
+        let ok = response(200, json!({"id": "a", "name": "n"}));
+        assert!(judge(&e, &Vars::new(), &ok, &Schemas::default()).is_empty());
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Context {
     pub captured_by: BTreeMap<String, Vec<String>>,
     /// Every exchange, when `--transcript` asks for it.
     pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
+    /// Response schemas, compiled once.
+    pub schemas: expect::Schemas,
 }
 
 impl Context {
@@ -270,7 +272,7 @@ impl Call<'_> {
             }
         };
         let response = Some(ctx.redactor.response(&incoming));
-        let mut failures = expect::judge(&self.step.expect, vars, &incoming);
+        let mut failures = expect::judge(&self.step.expect, vars, &incoming, &ctx.schemas);
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
         }
