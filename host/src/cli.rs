@@ -150,7 +150,7 @@ struct RunArgs {
     /// Stop the whole run after this long, failing what has not finished (e.g. 10m).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     timeout: Option<Duration>,
-    /// Plain lines only (this version never draws a progress bar).
+    /// Plain lines, no progress bar (the default when stdout is not a terminal).
     #[arg(long)]
     no_progress: bool,
 }
@@ -1030,13 +1030,13 @@ async fn run_phase(
     };
     let executing = Instant::now();
     lock(&progress).scenarios = (0..plan.scenarios.len()).map(|_| None).collect();
+    let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
     run::execute(ctx, plan.clone(), vars, settings.jobs, |i, r| {
-        if !quiet {
-            println!("{}", report::console::scenario_line(&r));
-        }
+        live.scenario(&r);
         lock(&progress).scenarios[i] = Some(r);
     })
     .await;
+    live.finish();
     tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
     Ok(())
 }

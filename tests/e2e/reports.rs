@@ -226,3 +226,41 @@ fn the_html_report_shows_failures_first_and_never_runs_a_response_body() {
         assert!(!log.contains(problem), "the page logged {problem:?}:\n{log}");
     }
 }
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let smoke_bin = env!("CARGO_BIN_EXE_smoke");
+    let command =
+        format!("{smoke_bin} --plugin {} --base-url {}", plugin("guide-example").display(), ledger.url);
+    // `script` gives the command a pseudo-terminal, as a person's shell would.
+    let on_terminal = |no_color: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("SMOKE_CACHE_DIR", dir.path())
+            .env("SMOKE_STATE_DIR", dir.path());
+        if no_color {
+            c.env("NO_COLOR", "1")
+        } else {
+            c.env_remove("NO_COLOR")
+        };
+        let out = c.output().expect("script (util-linux) runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(coloured.contains("\x1b[32mPASS\x1b[0m  hello.health"), "no colour on a terminal: {coloured:?}");
+    let plain = on_terminal(true);
+    assert!(plain.contains("PASS  hello.health"), "{plain:?}");
+    assert!(
+        !plain.contains("\x1b[32m") && !plain.contains("\x1b[1;31m"),
+        "colour despite NO_COLOR: {plain:?}"
+    );
+
+    let mut c = smoke(dir.path());
+    c.arg("--plugin").arg(plugin("guide-example")).args(["--base-url", &ledger.url]).env_remove("NO_COLOR");
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(!r.stdout.contains('\x1b'), "escape codes in piped output: {:?}", r.stdout);
+}

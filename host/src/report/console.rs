@@ -4,13 +4,67 @@
 use crate::run::results::{Outcome, RunReport, ScenarioResult};
 use std::fmt::Write;
 
-/// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`.
-pub fn scenario_line(r: &ScenarioResult) -> String {
+/// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`; the label coloured if asked.
+pub fn scenario_line(r: &ScenarioResult, colour: bool) -> String {
+    let label = r.outcome.label();
+    let label = match (colour, r.outcome) {
+        (false, _) => label.to_string(),
+        (true, Outcome::Passed) => format!("\x1b[32m{label}\x1b[0m"),
+        (true, Outcome::Failed) => format!("\x1b[1;31m{label}\x1b[0m"),
+        (true, Outcome::Skipped) => format!("\x1b[33m{label}\x1b[0m"),
+    };
     match r.outcome {
-        Outcome::Skipped => {
-            format!("{}  {}  ({})", r.outcome.label(), r.id, r.reason.as_deref().unwrap_or("skipped"))
+        Outcome::Skipped => format!("{label}  {}  ({})", r.id, r.reason.as_deref().unwrap_or("skipped")),
+        _ => format!("{label}  {}  ({} ms)", r.id, r.duration_ms),
+    }
+}
+
+/// Live output while scenarios run: on a terminal a progress bar with each result printed above
+/// it; otherwise (or with `--no-progress`) plain lines. Colour only on a terminal, never with
+/// `NO_COLOR`.
+pub struct Live {
+    bar: Option<indicatif::ProgressBar>,
+    colour: bool,
+    quiet: bool,
+}
+
+impl Live {
+    pub fn new(total: usize, quiet: bool, no_progress: bool) -> Live {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let bar = (terminal && !quiet && !no_progress).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stdout(),
+            );
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} scenarios  {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Live { bar, colour, quiet }
+    }
+
+    pub fn scenario(&self, r: &ScenarioResult) {
+        if self.quiet {
+            return;
         }
-        _ => format!("{}  {}  ({} ms)", r.outcome.label(), r.id, r.duration_ms),
+        let line = scenario_line(r, self.colour);
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.inc(1);
+            }
+            None => println!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
