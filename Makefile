@@ -3,7 +3,7 @@
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
 PLUGINS     := ledger workflow
-TEST_PLUGINS := guide-example misbehave future-wit engine
+TEST_PLUGINS := guide-example misbehave future-wit engine sensitive
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api workflow-api example-support smoke-plugin ledger workflow

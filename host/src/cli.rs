@@ -812,6 +812,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         _ => None,
     };
 
+    // Shares what the run's redactor learns, for the last pass over every output.
+    let scrubber = redactor.clone();
     let mut signals = Signals::listen();
     let transcript =
         args.transcript.as_ref().map(|_| Arc::new(crate::http::transcript::Transcript::default()));
@@ -916,11 +918,13 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         triage: Vec::new(),
     };
     let mut report = report;
+    report::scrub(&mut report, &scrubber);
     report.triage = report::triage::triage(&report);
     let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
     if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
-        let written = t.write(path).and_then(|_| t.write(&run_dir.file("transcript.jsonl")));
+        let written =
+            t.write(path, &scrubber).and_then(|_| t.write(&run_dir.file("transcript.jsonl"), &scrubber));
         written.map_err(|e| {
             Failure::new(
                 exit::USAGE,
@@ -1021,7 +1025,7 @@ async fn run_phase(
             vars
         }
         Err(failure) => {
-            let message = seed_message(failure.failed());
+            let message = ctx.redactor.text(&seed_message(failure.failed()));
             let mut p = lock(&progress);
             p.seeds = failure.results;
             p.seed_failure = Some(message);

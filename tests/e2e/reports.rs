@@ -264,3 +264,44 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert_eq!(r.code, 0, "{r}");
     assert!(!r.stdout.contains('\x1b'), "escape codes in piped output: {:?}", r.stdout);
 }
+
+#[test]
+fn sensitive_fields_headers_and_secrets_appear_in_no_output_at_all() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("artifacts");
+    let mut c = smoke(dir.path());
+    c.arg("--plugin")
+        .arg(plugin("sensitive"))
+        .args(["--base-url", &ledger.url, "-v", "--artifacts"])
+        .arg(&artifacts);
+    for (flag, file) in [
+        ("--report-json", "r.json"),
+        ("--report-junit", "r.xml"),
+        ("--report-html", "r.html"),
+        ("--transcript", "t.jsonl"),
+    ] {
+        c.arg(flag).arg(artifacts.join(file));
+    }
+    let r = run(c);
+    assert_eq!(r.code, 1, "the scenario fails on purpose:\n{r}");
+    let mut outputs =
+        vec![("stdout".to_string(), r.stdout.clone()), ("stderr".to_string(), r.stderr.clone())];
+    for entry in std::fs::read_dir(&artifacts).unwrap().flatten() {
+        if entry.path().is_file() {
+            outputs
+                .push((entry.path().display().to_string(), std::fs::read_to_string(entry.path()).unwrap()));
+        }
+    }
+    assert!(
+        outputs.len() >= 7,
+        "every report was written: {:?}",
+        outputs.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+    for (what, text) in &outputs {
+        for secret in ["Jane Q. Sensitive", "hush-hush-123", "smoke-ledger-token"] {
+            assert!(!text.contains(secret), "{what} contains {secret:?}");
+        }
+    }
+    assert!(r.stdout.contains("[REDACTED]"), "the failure is still explained, with the value redacted:\n{r}");
+}

@@ -190,12 +190,15 @@ pub struct ResponseRecord {
 }
 
 /// Removes secrets before anything is recorded: sensitive headers, sensitive JSON fields, and
-/// secret values (tokens from config) wherever they appear.
+/// secret values (tokens from config) wherever they appear. Values seen in sensitive fields and
+/// headers are learned, so they are also removed where they reappear in free text (an expected
+/// value, a failure message, a capture); clones share what is learned.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     headers: BTreeSet<String>,
     fields: BTreeSet<String>,
     secrets: Vec<String>,
+    learned: std::sync::Arc<std::sync::RwLock<BTreeSet<String>>>,
 }
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -227,12 +230,20 @@ impl Redactor {
 
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for s in &self.secrets {
+        let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
+        for s in self.secrets.iter().chain(learned.iter()) {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), REDACTED);
             }
         }
         out
+    }
+
+    /// Remember a sensitive value so free text never shows it (short values would shred text).
+    fn learn(&self, value: &str) {
+        if value.len() >= 4 && value != REDACTED {
+            self.learned.write().unwrap_or_else(|e| e.into_inner()).insert(value.to_string());
+        }
     }
 
     fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
@@ -241,6 +252,7 @@ impl Redactor {
             .map(|h| Pair {
                 name: h.name.clone(),
                 value: if self.headers.contains(&h.name.to_ascii_lowercase()) {
+                    self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
                     REDACTED.to_string()
                 } else {
                     self.text(&h.value)
@@ -254,6 +266,13 @@ impl Redactor {
             serde_json::Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
                     if self.fields.contains(k) {
+                        match &*v {
+                            serde_json::Value::String(s) => self.learn(s),
+                            serde_json::Value::Object(_)
+                            | serde_json::Value::Array(_)
+                            | serde_json::Value::Null => {}
+                            other => self.learn(&other.to_string()),
+                        }
                         *v = serde_json::Value::String(REDACTED.into());
                     } else {
                         self.json(v);

@@ -44,14 +44,16 @@ impl Transcript {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
     }
 
-    /// Write every entry recorded so far as JSON Lines, in send order.
-    pub fn write(&self, path: &std::path::Path) -> std::io::Result<usize> {
+    /// Write every entry recorded so far as JSON Lines, in send order, each line passed through
+    /// the redactor once more (it may have learned sensitive values since the entry was made).
+    pub fn write(&self, path: &std::path::Path, redactor: &super::Redactor) -> std::io::Result<usize> {
         use std::io::Write;
         let mut entries = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|e| e.into_inner()));
         entries.sort_by_key(|e| e.seq);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for e in &entries {
-            serde_json::to_writer(&mut out, e)?;
+            let line = serde_json::to_string(e)?;
+            out.write_all(redactor.text(&line).as_bytes())?;
             out.write_all(b"\n")?;
         }
         out.flush()?;

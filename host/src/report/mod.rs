@@ -5,7 +5,49 @@ pub mod html;
 pub mod junit;
 pub mod triage;
 
-use crate::run::results::RunReport;
+use crate::http::Redactor;
+use crate::run::results::{RunReport, StepResult};
+
+/// The last pass before anything is written or printed: every free-text string of the results
+/// goes through the redactor once more, now that it has learned every sensitive value of the run
+/// (a value captured in step 1 may reappear in a failure message of step 3).
+pub fn scrub(report: &mut RunReport, redactor: &Redactor) {
+    fn step(s: &mut StepResult, r: &Redactor) {
+        s.expected = r.text(&s.expected);
+        s.name = r.text(&s.name);
+        for f in &mut s.failures {
+            *f = r.text(f);
+        }
+        for v in s.captured.values_mut() {
+            *v = r.text(v);
+        }
+        if let Some(v) = &mut s.verdict {
+            v.reason = r.text(&v.reason);
+        }
+        if let Some(q) = &mut s.request {
+            q.url = r.text(&q.url);
+            q.body = q.body.as_deref().map(|b| r.text(b));
+            for h in &mut q.headers {
+                h.value = r.text(&h.value);
+            }
+        }
+        if let Some(p) = &mut s.response {
+            p.body = p.body.as_deref().map(|b| r.text(b));
+            for h in &mut p.headers {
+                h.value = r.text(&h.value);
+            }
+        }
+    }
+    for seed in &mut report.seeds {
+        step(&mut seed.step, redactor);
+    }
+    for s in &mut report.scenarios {
+        s.reason = s.reason.as_deref().map(|t| redactor.text(t));
+        for st in &mut s.steps {
+            step(st, redactor);
+        }
+    }
+}
 
 /// Write the JSON report (the results model, in plan order), streamed through a buffer.
 pub fn write_json(report: &RunReport, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
