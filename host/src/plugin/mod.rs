@@ -152,10 +152,6 @@ impl Runtime {
         Ok(Runtime { engine, linker, limits })
     }
 
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Read, compile (or reuse the cache), check the WIT version, pre-instantiate, and ask the
     /// plugin who it is.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {

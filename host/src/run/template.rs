@@ -95,22 +95,6 @@ fn whole_variable(s: &str) -> Option<&str> {
     (!inner.contains("{{") && !inner.contains("}}")).then(|| inner.trim())
 }
 
-/// Names of every variable a text refers to (for plan validation and error messages).
-pub fn referenced(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let escaped = rest[..start].ends_with('\\');
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        if !escaped {
-            names.push(after[..end].trim().to_string());
-        }
-        rest = &after[end + 2..];
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,11 +142,5 @@ mod tests {
         );
         let body = json!({"input": r"\{{steps.a.output}} world"});
         assert_eq!(render_json(&body, &vars()).unwrap(), json!({"input": "{{steps.a.output}} world"}));
-        assert_eq!(referenced(r"\{{x}} {{y}}"), vec!["y".to_string()]);
-    }
-
-    #[test]
-    fn referenced_lists_names_in_order() {
-        assert_eq!(referenced("{{a}}/{{ b }}/x"), vec!["a".to_string(), "b".to_string()]);
     }
 }
