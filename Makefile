@@ -13,9 +13,23 @@ PACKAGES    := smoke ledger-api workflow-api example-support smoke-plugin ledger
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
 
-## What the tests need beyond Rust: headless Chromium for the HTML report test (Debian's package).
-test-deps:
+## What the tests need beyond Rust: headless Chromium for the HTML report test and xmllint for the
+## JUnit one (Debian's packages), and the JUnit XSD that pytest publishes in its source
+## distribution (the Jenkins/Surefire schema), fetched from PyPI once and checked by its hash.
+JUNIT_XSD   := target/test-deps/junit-10.xsd
+PYTEST_SDIST := pytest-8.3.3.tar.gz
+PYTEST_SHA256 := 70b98107bd648308a7952b06e6ca9a50bc660be218d53c257cc1fc94fda10181
+
+test-deps: $(JUNIT_XSD)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
+
+$(JUNIT_XSD):
+	@mkdir -p $(@D)
+	python3 -m pip download --quiet --no-deps --no-binary :all: --dest $(@D) pytest==8.3.3
+	echo "$(PYTEST_SHA256)  $(@D)/$(PYTEST_SDIST)" | sha256sum --check --quiet
+	tar --no-same-owner -xzf $(@D)/$(PYTEST_SDIST) -C $(@D) --strip-components=3 pytest-8.3.3/testing/example_scripts/junit-10.xsd
+	rm $(@D)/$(PYTEST_SDIST)
 
 ## Host, examples and plugins, release.
 build: setup

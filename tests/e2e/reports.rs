@@ -305,3 +305,45 @@ fn sensitive_fields_headers_and_secrets_appear_in_no_output_at_all() {
     }
     assert!(r.stdout.contains("[REDACTED]"), "the failure is still explained, with the value redacted:\n{r}");
 }
+
+/// The JUnit XSD `make test-deps` fetches (the Jenkins/Surefire schema pytest publishes).
+fn junit_xsd() -> std::path::PathBuf {
+    let xsd = crate::support::root().join("target/test-deps/junit-10.xsd");
+    assert!(xsd.is_file(), "{} is missing: `make test` fetches it (make test-deps)", xsd.display());
+    xsd
+}
+
+fn xmllint(xsd: &std::path::Path, xml: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(xsd)
+        .arg(xml)
+        .output()
+        .expect("xmllint is missing: `make test` installs it (apt-get install libxml2-utils)")
+}
+
+#[test]
+fn the_junit_report_of_a_run_with_failures_and_skips_validates_against_the_junit_xsd() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", LEDGER_CONFIG, "--report-junit"])
+        .arg(&junit)
+        .env("FAULTS", "snapshot-not-persisted");
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<failure ") && xml.contains("<skipped "),
+        "failures and skips are both present:\n{xml}"
+    );
+    let xsd = junit_xsd();
+    let out = xmllint(&xsd, &junit);
+    assert!(out.status.success(), "{}\n{xml}", String::from_utf8_lossy(&out.stderr));
+
+    // The check can fail: the same file with an attribute the schema does not allow is refused.
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(&bad, xml.replacen("<testsuites ", "<testsuites skipped=\"1\" ", 1)).unwrap();
+    assert!(!xmllint(&xsd, &bad).status.success(), "xmllint accepted a file the XSD forbids");
+}
