@@ -7,13 +7,16 @@ requests/s, the ratio and smoke's peak memory; the last line is for --jobs 64:
     scenarios/s: X, oha: Y, ratio: Z
 
 Figures, not pass/fail. Needs nginx (Debian: nginx-light) and oha (cargo install oha); `make
-bench` installs both when missing. Environment: N (default 10000), JOBS (default "1 8 64").
+bench` installs both when missing. Environment: N (default 10000), JOBS (default "1 8 64"),
+REPEAT (default 5): each figure is the median of REPEAT runs, since one run on a shared machine
+can be slowed by a neighbour.
 """
 
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "target" / "release" / "smoke"
 N = int(os.environ.get("N", "10000"))
 JOBS = [int(j) for j in os.environ.get("JOBS", "1 8 64").split()]
+REPEAT = int(os.environ.get("REPEAT", "5"))
 BODY = '{"status":"ok","service":"bench","version":1}'
 
 
@@ -122,12 +126,21 @@ def main() -> None:
             plan = work / "plan.json"
             write_plan(plan)
             run_oha(f"{url}/health.json", 8)  # warm-up
-            print(f"{N} scenarios (GET, status + one JSON pointer), nginx on 127.0.0.1, {os.cpu_count()} cores")
+            print(
+                f"{N} scenarios (GET, status + one JSON pointer), nginx on 127.0.0.1, "
+                f"{os.cpu_count()} cores, median of {REPEAT} runs"
+            )
             print(f"{'jobs':>5} {'smoke scen/s':>13} {'oha req/s':>11} {'ratio':>6} {'smoke peak MB':>14}")
             last = None
             for jobs in JOBS:
-                rate, peak = run_smoke(plan, url, jobs, work)
-                oha = run_oha(f"{url}/health.json", jobs)
+                # Interleaved, so a slow spell of the machine hits both tools alike.
+                smokes, ohas = [], []
+                for _ in range(REPEAT):
+                    smokes.append(run_smoke(plan, url, jobs, work))
+                    ohas.append(run_oha(f"{url}/health.json", jobs))
+                rate = statistics.median(r for r, _ in smokes)
+                peak = max(p for _, p in smokes)
+                oha = statistics.median(ohas)
                 last = (rate, oha, rate / oha)
                 print(f"{jobs:>5} {rate:>13.0f} {oha:>11.0f} {rate / oha:>6.2f} {peak:>14.1f}")
             if last:

@@ -770,6 +770,15 @@ struct Progress {
 
 type Shared<T> = Arc<std::sync::Mutex<T>>;
 
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -1035,12 +1044,23 @@ async fn run_phase(
     let executing = Instant::now();
     lock(&progress).scenarios = (0..plan.scenarios.len()).map(|_| None).collect();
     let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
-    run::execute(ctx, plan.clone(), vars, settings.jobs, |i, r| {
-        live.scenario(&r);
-        lock(&progress).scenarios[i] = Some(r);
-    })
-    .await;
-    live.finish();
+    // The scheduler runs as a task on the runtime's workers, beside the scenarios it wakes,
+    // rather than on this (the main) thread: a completion then needs no cross-thread wake-up.
+    // Dropping this future (an interruption) aborts it, and with it every scenario in flight.
+    let (shared, jobs) = (plan.clone(), settings.jobs);
+    let scheduler = tokio::spawn(async move {
+        run::execute(ctx, shared, vars, jobs, |i, r| {
+            live.scenario(&r);
+            lock(&progress).scenarios[i] = Some(r);
+        })
+        .await;
+        live
+    });
+    let mut scheduler = AbortOnDrop(scheduler);
+    match (&mut scheduler.0).await {
+        Ok(live) => live.finish(),
+        Err(e) => tracing::error!("the scheduler failed: {e}"),
+    }
     tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
     Ok(())
 }

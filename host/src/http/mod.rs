@@ -88,6 +88,9 @@ impl Client {
             .timeout(timeout)
             .pool_max_idle_per_host(concurrency.max(1))
             .redirect(reqwest::redirect::Policy::none())
+            // One send is one exchange: what the transcript records is what was sent, and a
+            // non-idempotent request is never repeated behind the plan's back.
+            .retry(reqwest::retry::never())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Client { inner, base, timeout })
@@ -138,14 +141,14 @@ impl Client {
         if let Some(t) = request.timeout {
             builder = builder.timeout(t);
         }
-        let url = request.url.to_string();
         let classify = |e: reqwest::Error| {
+            let url = request.url.to_string();
             if e.is_timeout() {
                 SendError::Timeout(limit)
             } else if e.is_connect() {
-                SendError::Connect { url: url.clone(), message: root_cause(&e) }
+                SendError::Connect { url, message: root_cause(&e) }
             } else {
-                SendError::Other { url: url.clone(), message: root_cause(&e) }
+                SendError::Other { url, message: root_cause(&e) }
             }
         };
         let started = Instant::now();
