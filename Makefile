@@ -2,11 +2,11 @@
 
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
-PLUGINS     := ledger workflow
+PLUGINS     := ledger workflow ecommerce
 TEST_PLUGINS := guide-example misbehave future-wit engine sensitive
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api example-support smoke-plugin ledger workflow
+PACKAGES    := smoke ledger-api workflow-api shop-api example-support smoke-plugin ledger workflow ecommerce
 
 .PHONY: setup test-deps build plugins test-plugins demo test lint bench
 

@@ -114,6 +114,71 @@ pub fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Ap
     }
 }
 
+/// A fixed one-minute window of requests per client: `limit` requests, then 429 with
+/// `Retry-After` until the window ends.
+pub struct RateLimiter {
+    limit: u32,
+    windows: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: u32) -> Self {
+        RateLimiter { limit, windows: Default::default() }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Count one request of `client`: `None` if it is allowed, else the 429 response to send.
+    pub fn admit(&self, client: &str) -> Option<Response> {
+        let seconds = {
+            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            let now = std::time::Instant::now();
+            let window = windows.entry(client.to_string()).or_insert((now, 0));
+            if now.duration_since(window.0) >= std::time::Duration::from_secs(60) {
+                *window = (now, 0);
+            }
+            window.1 += 1;
+            (window.1 > self.limit).then(|| 60 - now.duration_since(window.0).as_secs().min(59))
+        }?;
+        let mut response = ApiError(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("more than {} requests this minute; retry in {seconds} s", self.limit),
+        )
+        .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        Some(response)
+    }
+}
+
+/// The client a request comes from, for rate limits: `X-Client-Id`, else "anonymous".
+pub fn client_id(headers: &HeaderMap) -> &str {
+    headers.get("x-client-id").and_then(|v| v.to_str().ok()).unwrap_or("anonymous")
+}
+
+/// `GET /openapi.json`: the service's own OpenAPI document, served as it is.
+pub fn openapi<S: Clone + Send + Sync + 'static>(document: &'static str) -> axum::routing::MethodRouter<S> {
+    axum::routing::get(move || async move {
+        ([(header::CONTENT_TYPE, "application/json")], document).into_response()
+    })
+}
+
+/// An integer field: required, within `min..=max`.
+pub fn integer(body: &Map<String, Value>, field: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+    match body.get(field) {
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(invalid(format!("{field} must be an integer from {min} to {max}; got {n}"))),
+        },
+        Some(other) => Err(invalid(format!("{field} must be an integer; got {other}"))),
+        None => Err(invalid(format!("{field} is required"))),
+    }
+}
+
 /// Serve `router` on 127.0.0.1:`port` until SIGTERM or Ctrl-C; exit 1 if that is impossible.
 pub async fn serve(service: &str, port: u16, router: Router, banner: &str) {
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {

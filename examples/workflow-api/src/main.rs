@@ -14,15 +14,16 @@ mod store;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use example_support::{ApiError, ApiResult, Faults, invalid, not_found, object, reply, text};
+use example_support::{
+    ApiError, ApiResult, Faults, RateLimiter, client_id, invalid, not_found, object, reply, text,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 pub const FAULTS: &[(&str, &str)] = &[
     ("template-not-resolved", "step inputs are passed on with their {{templates}} unresolved"),
@@ -35,8 +36,7 @@ pub const FAULTS: &[(&str, &str)] = &[
 pub struct App {
     pub store: store::Store,
     pub faults: Faults,
-    limit: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    limiter: RateLimiter,
     /// Wakes runs waiting on an approval, by approval id.
     pub decisions: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
 }
@@ -72,7 +72,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let app = Arc::new(App { store, faults, limit, windows: Mutex::default(), decisions: Mutex::default() });
+    let limiter = RateLimiter::new(limit);
+    let app = Arc::new(App { store, faults, limiter, decisions: Mutex::default() });
     let banner = format!(" (rate limit {limit}/min per client)");
     example_support::serve("workflow-api", port, router(app), &banner).await;
 }
@@ -90,42 +91,20 @@ fn router(app: Shared) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), rate_limit));
     Router::new()
         .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", example_support::openapi(include_str!("../openapi.json")))
         .merge(api)
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
         .with_state(app)
 }
 
-/// A fixed one-minute window per client (`X-Client-Id`, else "anonymous").
+/// Each client's requests count against the rate limit.
 async fn rate_limit(State(app): State<Shared>, request: Request, next: Next) -> Response {
     if app.faults.on("rate-limit-off") {
         return next.run(request).await;
     }
-    let client =
-        request.headers().get("x-client-id").and_then(|v| v.to_str().ok()).unwrap_or("anonymous").to_string();
-    let retry_after = {
-        let mut windows = app.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let window = windows.entry(client).or_insert((now, 0));
-        if now.duration_since(window.0) >= Duration::from_secs(60) {
-            *window = (now, 0);
-        }
-        window.1 += 1;
-        (window.1 > app.limit).then(|| 60 - now.duration_since(window.0).as_secs().min(59))
-    };
-    match retry_after {
+    match app.limiter.admit(client_id(request.headers())) {
         None => next.run(request).await,
-        Some(seconds) => {
-            let mut response = ApiError(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("more than {} requests this minute; retry in {seconds} s", app.limit),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
-        }
+        Some(too_many) => too_many,
     }
 }
 
