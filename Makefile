@@ -2,11 +2,11 @@
 
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
-PLUGINS     := ledger workflow ecommerce
+PLUGINS     := ledger workflow ecommerce healthcare
 TEST_PLUGINS := guide-example misbehave future-wit engine sensitive
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api shop-api example-support smoke-plugin ledger workflow ecommerce
+PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support smoke-plugin ledger workflow ecommerce healthcare
 
 .PHONY: setup test-deps build plugins test-plugins demo test lint bench
 

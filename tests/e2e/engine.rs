@@ -21,11 +21,6 @@ fn every_workflow_scenario_passes_on_the_correct_service() {
     assert!(r.stdout.lines().last().unwrap().starts_with("27 passed, 0 failed, 0 skipped"), "{r}");
 }
 
-#[test]
-fn each_workflow_fault_switch_fails_the_run_naming_a_scenario_that_exercises_it() {
-    crate::fault_matrix("workflow-api", WORKFLOW_CONFIG, 5);
-}
-
 /// A GET /health step; a burst of `n` one at a time makes it take a while.
 fn health(burst: u32) -> Value {
     let mode = if burst > 1 {

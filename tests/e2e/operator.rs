@@ -71,7 +71,7 @@ fn reset_runs_before_seeding_so_a_second_run_starts_from_a_clean_database() {
         assert!(reset_log.contains("dropped 5 tables"), "{reset_log}");
         assert!(artifacts.join("commands/migrate.log").is_file());
         assert!(std::fs::read_to_string(artifacts.join("service.log")).unwrap().contains("listening on"));
-        assert_eq!(report(&artifacts)["summary"]["passed"], 28);
+        assert_eq!(report(&artifacts)["summary"]["passed"], 33);
         assert!(r.stdout.contains(&format!("artifacts: {}", artifacts.display())), "{r}");
     }
     // The same database without the reset is not clean, and the plugin notices: the proof that
@@ -186,7 +186,7 @@ fn assert_interrupted(signal: nix::sys::signal::Signal, code: i32, name: &str) {
     support::assert_valid_report(&report);
     assert_eq!(report["interrupted"], name);
     let scenarios = report["scenarios"].as_array().unwrap();
-    assert_eq!(scenarios.len(), 28, "every planned scenario is in the partial report");
+    assert_eq!(scenarios.len(), 33, "every planned scenario is in the partial report");
     let passed = scenarios.iter().filter(|s| s["outcome"] == "passed").count();
     let not_run = scenarios
         .iter()
@@ -323,7 +323,7 @@ fn doctor_checks_what_a_run_needs_without_running_scenarios() {
     assert_eq!(r.code, 0, "{r}");
     for expected in [
         "ok    plugin ledger",
-        "ok    plan: 5 seed(s), 28 scenario(s), valid",
+        "ok    plan: 5 seed(s), 33 scenario(s), valid",
         "ok    reset:",
         "doctor: ready to run",
     ] {

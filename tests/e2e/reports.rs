@@ -347,3 +347,66 @@ fn the_junit_report_of_a_run_with_failures_and_skips_validates_against_the_junit
     std::fs::write(&bad, xml.replacen("<testsuites ", "<testsuites skipped=\"1\" ", 1)).unwrap();
     assert!(!xmllint(&xsd, &bad).status.success(), "xmllint accepted a file the XSD forbids");
 }
+
+#[test]
+fn a_healthcare_run_writes_no_ssn_date_of_birth_or_token_anywhere() {
+    // Every SSN and date of birth the healthcare plan sends, and the bearer token.
+    let secrets = [
+        "123-45-6789",
+        "987-65-4321",
+        "555-12-3456",
+        "123456789",
+        "12A-45-6789",
+        "111-22-3333",
+        "111-22-4444",
+        "1980-04-12",
+        "1975-11-30",
+        "1990-07-01",
+        "2999-01-01",
+        "1980-02-30",
+        "smoke-clinic-token",
+    ];
+    // On the correct service, and on one that sends SSNs back unmasked.
+    for faults in ["", "ssn-unmasked"] {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = dir.path().join("artifacts");
+        let mut c = smoke(dir.path());
+        c.args(["run", "--config", "examples/clinic-api/smoke.toml", "-v", "--artifacts"]).arg(&artifacts);
+        for (flag, file) in [
+            ("--report-json", "r.json"),
+            ("--report-junit", "r.xml"),
+            ("--report-html", "r.html"),
+            ("--transcript", "t.jsonl"),
+        ] {
+            c.arg(flag).arg(artifacts.join(file));
+        }
+        c.env("FAULTS", faults);
+        let r = run(c);
+        assert_eq!(r.code, if faults.is_empty() { 0 } else { 1 }, "{r}");
+        let mut outputs =
+            vec![("stdout".to_string(), r.stdout.clone()), ("stderr".to_string(), r.stderr.clone())];
+        let mut dirs = vec![artifacts.clone()];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    outputs.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        assert!(
+            outputs.len() >= 8,
+            "every report was written: {:?}",
+            outputs.iter().map(|o| &o.0).collect::<Vec<_>>()
+        );
+        for (what, text) in &outputs {
+            for secret in secrets {
+                assert!(!text.contains(secret), "FAULTS={faults:?}: {what} contains {secret:?}");
+            }
+        }
+        let transcript = std::fs::read_to_string(artifacts.join("t.jsonl")).unwrap();
+        assert!(transcript.contains("[REDACTED]"), "the transcript shows where values were redacted");
+    }
+}

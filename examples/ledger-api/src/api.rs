@@ -5,9 +5,9 @@ use crate::db;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use example_support::{ApiError, ApiResult, Faults, invalid, not_found, object, reply as ok, text};
 use rusqlite::Connection;
@@ -47,16 +47,10 @@ async fn require_token(State(app): State<Shared>, request: Request, next: Next) 
     if app.faults.on("auth-not-enforced") {
         return next.run(request).await;
     }
-    let expected = format!("Bearer {}", app.token);
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if given == Some(expected.as_str()) {
+    if example_support::has_bearer(request.headers(), &app.token) {
         return next.run(request).await;
     }
-    let mut response =
-        ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>".into())
-            .into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    response
+    example_support::unauthorized()
 }
 
 fn integer(body: &Map<String, Value>, field: &str) -> Result<i64, ApiError> {

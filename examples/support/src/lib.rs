@@ -114,6 +114,21 @@ pub fn text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, Ap
     }
 }
 
+/// Whether the request carries `Authorization: Bearer <token>`.
+pub fn has_bearer(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    given.and_then(|g| g.strip_prefix("Bearer ")) == Some(token)
+}
+
+/// 401 with `WWW-Authenticate: Bearer`.
+pub fn unauthorized() -> Response {
+    let mut response =
+        ApiError(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>".into())
+            .into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+    response
+}
+
 /// A fixed one-minute window of requests per client: `limit` requests, then 429 with
 /// `Retry-After` until the window ends.
 pub struct RateLimiter {

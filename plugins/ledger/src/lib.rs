@@ -140,6 +140,31 @@ fn accounts() -> Vec<Scenario> {
                     .expect_status(404)
                     .expect_eq("/error", "not_found"),
             ),
+        Scenario::validation_error("ledger.accounts.upsert.invalid-type", "PUT /accounts/{code}")
+            .describe("putting an account of a type outside the five double-entry types is refused")
+            .step(
+                authed(Step::put("/accounts/9501"))
+                    .json(json!({"name": "Bad", "type": "banana", "currency": "USD"}))
+                    .expect_status(422)
+                    .expect_eq("/error", "validation_error"),
+            ),
+        Scenario::happy_path("ledger.accounts.transactions", "GET /accounts/{id}/transactions")
+            .describe("an account lists the transactions that touched it")
+            .depends_on("ledger.bundle.record")
+            .step(
+                get("/accounts/{{savings_id}}/transactions")
+                    .expect_status(200)
+                    .expect_eq("/items/0/id", "{{opening_tx_id}}"),
+            ),
+        Scenario::happy_path("ledger.transactions.get", "GET /transactions/{id}")
+            .describe("a recorded transaction reads back by id with its postings")
+            .depends_on("ledger.bundle.record")
+            .step(
+                get("/transactions/{{opening_tx_id}}")
+                    .expect_status(200)
+                    .expect_eq("/id", "{{opening_tx_id}}")
+                    .expect_len("/postings", 2),
+            ),
         Scenario::not_found("ledger.accounts.transactions.not-found", "GET /accounts/{id}/transactions")
             .describe("transactions of an unknown account are a 404")
             .step(get(&format!("/accounts/{}/transactions", ids::missing(2))).expect_status(404)),
@@ -387,6 +412,10 @@ fn snapshots() -> Vec<Scenario> {
                 .expect_status(422)
                 .expect_eq("/error", "validation_error"),
             ),
+        Scenario::happy_path("ledger.snapshots.list", "GET /accounts/{id}/snapshots")
+            .describe("an account lists its recorded snapshots")
+            .depends_on("ledger.snapshot.record")
+            .step(get("/accounts/{{wallet_id}}/snapshots").expect_status(200).expect_exists("/items/0/id")),
         Scenario::not_found("ledger.snapshots.list.not-found", "GET /accounts/{id}/snapshots")
             .describe("snapshots of an unknown account are a 404")
             .step(get(&format!("/accounts/{}/snapshots", ids::missing(6))).expect_status(404)),
@@ -458,6 +487,10 @@ fn obligations() -> Vec<Scenario> {
             .expect_status(422)
             .expect_eq("/error", "validation_error"),
         ),
+        Scenario::happy_path("ledger.obligation.get", "GET /obligations/{key}")
+            .describe("an obligation reads back by its key")
+            .depends_on("ledger.obligation.create")
+            .step(get("/obligations/insurance-2026").expect_status(200).expect_eq("/key", "insurance-2026")),
         Scenario::not_found("ledger.obligation.get.not-found", "GET /obligations/{key}")
             .describe("an unknown obligation key is a 404")
             .step(get(&format!("/obligations/{}", ids::missing(7))).expect_status(404)),
@@ -516,7 +549,7 @@ impl Plugin for Ledger {
             .scenarios(obligations())
             .scenarios(auth())
             .endpoint("POST /accounts", true)
-            .endpoint("PUT /accounts/{code}", true)
+            .upsert_endpoint("PUT /accounts/{code}", true)
             .endpoint("GET /accounts", false)
             .endpoint("GET /accounts/{id}", false)
             .endpoint("GET /accounts/{id}/transactions", false)

@@ -137,6 +137,14 @@ impl Plan {
         });
         self
     }
+
+    /// Declare an endpoint that creates what its path names when it does not exist (`PUT
+    /// /accounts/{code}`): an unknown key is created, not a 404, so no not-found scenario is
+    /// expected of it.
+    pub fn upsert_endpoint(mut self, id: &str, has_constrained_body: bool) -> Self {
+        self.surface.push(Endpoint { id: id.into(), has_path_params: false, has_constrained_body });
+        self
+    }
 }
 
 impl Seed {

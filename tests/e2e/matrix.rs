@@ -1,0 +1,108 @@
+//! The fault-catch matrix: for every example service, its plugin passes against the correct
+//! service and fails, naming a scenario tagged for the fault, against each fault switch alone.
+//! `docs/fault-matrix.md` is the same matrix as a table; these tests hold it to the truth.
+
+use crate::support::{self, run, smoke};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The rows of docs/fault-matrix.md for one example: fault -> scenarios named as catching it.
+fn documented(example: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(support::root().join("docs/fault-matrix.md")).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let [service, fault, _breaks, caught_by] = cells[..] else { panic!("a malformed row: {line}") };
+        if service.trim_matches('`') == example {
+            let catchers = caught_by.split(',').map(|c| c.trim().trim_matches('`').to_string()).collect();
+            rows.insert(fault.trim_matches('`').to_string(), catchers);
+        }
+    }
+    rows
+}
+
+/// Run the example's plugin against the correct service (every scenario passes, the plan has
+/// no coverage gap) and against each fault switch alone (exit 1, and at least one failed
+/// scenario tagged `fault:<name>`, named on the console); the documented catchers must be
+/// among the scenarios that failed. Returns (faults planted, faults caught).
+fn fault_matrix(example: &str, expected_faults: usize) -> (usize, usize) {
+    let config = format!("examples/{example}/smoke.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", &config, "--strict-plan"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{example}: the correct service must pass:\n{r}");
+    assert!(r.stdout.lines().last().unwrap().contains(" 0 failed, 0 skipped"), "{r}");
+
+    let mut list = std::process::Command::new(support::example(example));
+    list.arg("--list-faults");
+    let faults = support::run(list);
+    let faults: Vec<&str> = faults.stdout.lines().collect();
+    assert_eq!(faults.len(), expected_faults, "{example} faults: {faults:?}");
+    let docs = documented(example);
+    assert_eq!(
+        docs.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        faults.iter().copied().collect::<BTreeSet<_>>(),
+        "docs/fault-matrix.md must list exactly {example}'s faults"
+    );
+    let mut caught = 0;
+    for fault in &faults {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut c = smoke(dir.path());
+        c.args(["run", "--config", &config, "--report-json"]).arg(&json).env("FAULTS", fault);
+        let r = run(c);
+        assert_eq!(r.code, 1, "{example}: fault {fault} was not caught:\n{r}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let tag = format!("fault:{fault}");
+        let failed: BTreeSet<String> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["outcome"] == "failed")
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        let tagged: Vec<&Value> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["outcome"] == "failed" && s["tags"].as_array().unwrap().iter().any(|t| t == &tag))
+            .collect();
+        assert!(!tagged.is_empty(), "{example}: fault {fault}: no failed scenario is tagged {tag}:\n{r}");
+        for s in &tagged {
+            let id = s["id"].as_str().unwrap();
+            assert!(
+                r.stdout.contains(&format!("FAIL  {id}")),
+                "fault {fault}: {id} not named on the console:\n{r}"
+            );
+        }
+        let claimed = &docs[*fault];
+        assert!(
+            claimed.is_subset(&failed),
+            "{example}: docs/fault-matrix.md says {claimed:?} catch {fault}, but only {failed:?} failed"
+        );
+        caught += 1;
+    }
+    eprintln!("{example}: {caught} of {} planted faults caught", faults.len());
+    (faults.len(), caught)
+}
+
+#[test]
+fn ledger_fault_catch_matrix() {
+    assert_eq!(fault_matrix("ledger-api", 8), (8, 8));
+}
+
+#[test]
+fn workflow_fault_catch_matrix() {
+    assert_eq!(fault_matrix("workflow-api", 5), (5, 5));
+}
+
+#[test]
+fn shop_fault_catch_matrix() {
+    assert_eq!(fault_matrix("shop-api", 8), (8, 8));
+}
+
+#[test]
+fn clinic_fault_catch_matrix() {
+    assert_eq!(fault_matrix("clinic-api", 6), (6, 6));
+}
