@@ -20,7 +20,9 @@ JUNIT_XSD   := target/test-deps/junit-10.xsd
 PYTEST_SDIST := pytest-8.3.3.tar.gz
 PYTEST_SHA256 := 70b98107bd648308a7952b06e6ca9a50bc660be218d53c257cc1fc94fda10181
 
-test-deps: $(JUNIT_XSD)
+VENV        := target/test-deps/venv
+
+test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
 
@@ -30,6 +32,11 @@ $(JUNIT_XSD):
 	echo "$(PYTEST_SHA256)  $(@D)/$(PYTEST_SDIST)" | sha256sum --check --quiet
 	tar --no-same-owner -xzf $(@D)/$(PYTEST_SDIST) -C $(@D) --strip-components=3 pytest-8.3.3/testing/example_scripts/junit-10.xsd
 	rm $(@D)/$(PYTEST_SDIST)
+
+## OpenAPI validators for the examples' documents (tests/tools/openapi_conformance.py).
+$(VENV)/bin/openapi-spec-validator:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet openapi-spec-validator==0.9.0 openapi-schema-validator==0.9.0
 
 ## Host, examples and plugins, release.
 build: setup

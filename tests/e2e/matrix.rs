@@ -106,3 +106,111 @@ fn shop_fault_catch_matrix() {
 fn clinic_fault_catch_matrix() {
     assert_eq!(fault_matrix("clinic-api", 6), (6, 6));
 }
+
+/// The Python that `make test-deps` set up with openapi-spec-validator.
+fn validator_python() -> std::path::PathBuf {
+    let python = support::root().join("target/test-deps/venv/bin/python");
+    assert!(python.is_file(), "{} is missing: `make test` sets it up (make test-deps)", python.display());
+    python
+}
+
+/// `METHOD /path/{}`: parameter names erased, since a plugin and a document may name them apart.
+fn normalized(endpoint: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in endpoint.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_serves_a_valid_openapi_document_that_its_traffic_conforms_to() {
+    let python = validator_python();
+    let checker = support::root().join("tests/tools/openapi_conformance.py");
+    for example in ["ledger-api", "workflow-api", "shop-api", "clinic-api"] {
+        let file = support::root().join(format!("examples/{example}/openapi.json"));
+        let service = support::Example::start(example, "");
+        let (status, served) = service.get("/openapi.json");
+        assert_eq!(status, 200, "{example}: GET /openapi.json");
+        assert_eq!(
+            served,
+            std::fs::read_to_string(&file).unwrap(),
+            "{example} serves its openapi.json as is"
+        );
+        drop(service);
+        let doc: Value = serde_json::from_str(&served).unwrap();
+
+        // The document describes exactly the surface the plugin declares (plus /health).
+        let config = format!("examples/{example}/smoke.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = smoke(dir.path());
+        c.args(["plan", "--config", &config]);
+        let plan = run(c);
+        assert_eq!(plan.code, 0, "{plan}");
+        let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+        let declared: BTreeSet<String> = plan["surface"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| normalized(e["id"].as_str().unwrap()))
+            .collect();
+        let documented: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(path, _)| *path != "/health")
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |m| normalized(&format!("{} {path}", m.to_uppercase())))
+            })
+            .collect();
+        assert_eq!(documented, declared, "{example}: documented operations vs the plugin's declared surface");
+
+        // Every exchange of a passing run matches a documented operation, status and schema.
+        let transcript = dir.path().join("t.jsonl");
+        let mut c = smoke(dir.path());
+        c.args(["run", "--config", &config, "-q", "--transcript"]).arg(&transcript);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{r}");
+        let check =
+            std::process::Command::new(&python).arg(&checker).arg(&file).arg(&transcript).output().unwrap();
+        assert!(
+            check.status.success(),
+            "{example}: its own traffic does not conform to its document:\n{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_conformance_check_fails_a_response_the_document_does_not_allow() {
+    // not-found-returns-200 answers 200 with `{}` where a Product is documented.
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("t.jsonl");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", "examples/shop-api/smoke.toml", "-q", "--transcript"])
+        .arg(&transcript)
+        .env("FAULTS", "not-found-returns-200");
+    assert_eq!(run(c).code, 1);
+    let check = std::process::Command::new(validator_python())
+        .arg(support::root().join("tests/tools/openapi_conformance.py"))
+        .arg(support::root().join("examples/shop-api/openapi.json"))
+        .arg(&transcript)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{out}");
+    assert!(out.contains("'sku' is a required property"), "{out}");
+}

@@ -72,37 +72,62 @@ pub fn run(mut command: Command) -> Run {
     Run::of(command.output().expect("smoke runs"))
 }
 
-/// The ledger example started directly on a free port, for `--base-url` runs.
-pub struct Ledger {
+/// An example service started directly on a free port, for `--base-url` runs.
+pub struct Example {
     child: Child,
     pub url: String,
+    pub port: u16,
 }
 
-impl Ledger {
-    pub fn start(faults: &str) -> Ledger {
+impl Example {
+    /// Start the example binary `name` (`shop-api`...) with these fault switches.
+    pub fn start(name: &str, faults: &str) -> Example {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
-        let child = Command::new(ledger_api())
+        let child = Command::new(example(name))
             .args(["--port", &port.to_string()])
             .env("FAULTS", faults)
             .env_remove("LEDGER_TOKEN")
+            .env_remove("CLINIC_TOKEN")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("ledger-api starts");
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ledger-api did not listen on {port} within 10 s");
+            assert!(Instant::now() < deadline, "{name} did not listen on {port} within 10 s");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ledger { child, url }
+        Example { child, url, port }
+    }
+
+    /// `GET path` over a fresh connection: the status and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+        (status, body.to_string())
     }
 }
 
-impl Drop for Ledger {
+impl Drop for Example {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The ledger example, the one most tests run against.
+pub struct Ledger;
+
+impl Ledger {
+    pub fn start(faults: &str) -> Example {
+        Example::start("ledger-api", faults)
     }
 }
 

@@ -38,6 +38,7 @@ pub fn router(app: Shared) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), require_token));
     Router::new()
         .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", example_support::openapi(include_str!("../openapi.json")))
         .merge(protected)
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
         .with_state(app)
