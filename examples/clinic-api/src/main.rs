@@ -55,30 +55,11 @@ type Shared = Arc<App>;
 
 #[tokio::main]
 async fn main() {
-    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list-faults" => {
-                example_support::list_faults(FAULTS);
-                return;
-            }
-            "--port" => match args.next().and_then(|p| p.parse().ok()) {
-                Some(p) => port = p,
-                None => usage(),
-            },
-            _ => usage(),
-        }
-    }
+    let cli = example_support::Cli::parse("clinic-api", FAULTS, &[]);
     let faults = Faults::from_env("clinic-api", FAULTS);
     let token = std::env::var("CLINIC_TOKEN").unwrap_or_else(|_| "smoke-clinic-token".into());
     let app = Arc::new(App { records: Mutex::default(), faults, token });
-    example_support::serve("clinic-api", port, router(app), "").await;
-}
-
-fn usage() -> ! {
-    eprintln!("usage: clinic-api [--port N] [--list-faults]");
-    std::process::exit(2);
+    example_support::serve("clinic-api", cli.port, router(app), "").await;
 }
 
 fn router(app: Shared) -> Router {

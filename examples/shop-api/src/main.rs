@@ -79,31 +79,14 @@ impl App {
 
 type Shared = Arc<App>;
 
-fn usage() -> ! {
-    eprintln!("usage: shop-api [--port N] [--checkout-limit N] [--list-faults]");
-    std::process::exit(2);
-}
-
 #[tokio::main]
 async fn main() {
-    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let mut limit: u32 = 10;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list-faults" => {
-                example_support::list_faults(FAULTS);
-                return;
-            }
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
-            "--checkout-limit" => limit = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
-            _ => usage(),
-        }
-    }
+    let cli = example_support::Cli::parse("shop-api", FAULTS, &[("--checkout-limit", 10)]);
+    let limit = cli.option("--checkout-limit");
     let faults = Faults::from_env("shop-api", FAULTS);
     let app = Arc::new(App { shop: Mutex::default(), faults, checkouts: RateLimiter::new(limit) });
     let banner = format!(" (checkout limit {limit}/min per client)");
-    example_support::serve("shop-api", port, router(app), &banner).await;
+    example_support::serve("shop-api", cli.port, router(app), &banner).await;
 }
 
 fn router(app: Shared) -> Router {

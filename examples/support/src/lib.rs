@@ -40,6 +40,49 @@ impl Faults {
     }
 }
 
+/// The command line the examples share: `--port N` (else `PORT`, else 8080), `--list-faults`
+/// (prints the fault names and exits 0), and the service's own numeric options with defaults.
+/// Anything else prints the usage and exits 2.
+pub struct Cli {
+    pub port: u16,
+    options: Vec<(&'static str, u32)>,
+}
+
+impl Cli {
+    pub fn parse(service: &str, known: &[(&str, &str)], options: &[(&'static str, u32)]) -> Cli {
+        let usage = || -> ! {
+            let extra: String = options.iter().map(|(name, _)| format!(" [{name} N]")).collect();
+            eprintln!("usage: {service} [--port N]{extra} [--list-faults]; faults from FAULTS");
+            std::process::exit(2);
+        };
+        let mut cli = Cli {
+            port: std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080),
+            options: options.to_vec(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            if arg == "--list-faults" {
+                list_faults(known);
+                std::process::exit(0);
+            }
+            let value = args.next().and_then(|v| v.parse::<u32>().ok()).unwrap_or_else(|| usage());
+            if arg == "--port" {
+                cli.port = u16::try_from(value).unwrap_or_else(|_| usage());
+            } else if let Some(option) = cli.options.iter_mut().find(|(name, _)| *name == arg) {
+                option.1 = value;
+            } else {
+                usage();
+            }
+        }
+        cli
+    }
+
+    /// The value of one of the service's own options.
+    pub fn option(&self, name: &str) -> u32 {
+        self.options.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).expect("a declared option")
+    }
+}
+
 /// Print the fault names, one per line (`--list-faults`).
 pub fn list_faults(known: &[(&str, &str)]) {
     for (name, _) in known {

@@ -43,27 +43,10 @@ pub struct App {
 
 type Shared = Arc<App>;
 
-fn usage() -> ! {
-    eprintln!("usage: workflow-api [--port N] [--rate-limit N] [--list-faults]");
-    std::process::exit(2);
-}
-
 #[tokio::main]
 async fn main() {
-    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
-    let mut limit: u32 = 100;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list-faults" => {
-                example_support::list_faults(FAULTS);
-                return;
-            }
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
-            "--rate-limit" => limit = args.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()),
-            _ => usage(),
-        }
-    }
+    let cli = example_support::Cli::parse("workflow-api", FAULTS, &[("--rate-limit", 100)]);
+    let limit = cli.option("--rate-limit");
     let faults = Faults::from_env("workflow-api", FAULTS);
     let store = match store::Store::open() {
         Ok(s) => s,
@@ -75,7 +58,7 @@ async fn main() {
     let limiter = RateLimiter::new(limit);
     let app = Arc::new(App { store, faults, limiter, decisions: Mutex::default() });
     let banner = format!(" (rate limit {limit}/min per client)");
-    example_support::serve("workflow-api", port, router(app), &banner).await;
+    example_support::serve("workflow-api", cli.port, router(app), &banner).await;
 }
 
 fn router(app: Shared) -> Router {

@@ -376,12 +376,6 @@ mod tests {
 
     #[test]
     fn the_plan_is_deterministic_with_unique_ids() {
-        let input = PlanInput { config: vec![], documents: vec![] };
-        let (a, b) = (Healthcare::plan(input.clone()).unwrap(), Healthcare::plan(input).unwrap());
-        assert_eq!(a, b);
-        let mut ids: Vec<&str> = a.scenarios.iter().map(|s| s.id.as_str()).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), a.scenarios.len());
+        smoke_plugin::testing::assert_deterministic_plan::<Healthcare>(smoke_plugin::testing::empty_input());
     }
 }

@@ -625,14 +625,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_is_deterministic_and_ids_are_unique() {
-        let input = PlanInput { config: vec![], documents: vec![] };
-        let a = Ledger::plan(input.clone()).unwrap();
-        let b = Ledger::plan(input).unwrap();
-        assert_eq!(a, b);
-        let mut ids: Vec<&str> = a.scenarios.iter().map(|s| s.id.as_str()).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), a.scenarios.len());
+    fn the_plan_is_deterministic_with_unique_ids() {
+        smoke_plugin::testing::assert_deterministic_plan::<Ledger>(smoke_plugin::testing::empty_input());
     }
 }

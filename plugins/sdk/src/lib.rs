@@ -32,6 +32,7 @@ extern crate self as smoke_plugin;
 mod builders;
 pub mod ids;
 pub mod log;
+pub mod testing;
 
 pub use builders::{json_text, literal};
 
