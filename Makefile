@@ -13,8 +13,8 @@ PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
 
-## What the tests need beyond Rust: headless Chromium for the HTML report test and xmllint for the
-## JUnit one (Debian's packages), and the JUnit XSD that pytest publishes in its source
+## What the tests need beyond Rust: headless Chromium for the HTML report test, xmllint for the
+## JUnit one and the CNCF distribution registry for the registry ones (Debian's packages), and the JUnit XSD that pytest publishes in its source
 ## distribution (the Jenkins/Surefire schema), fetched from PyPI once and checked by its hash.
 JUNIT_XSD   := target/test-deps/junit-10.xsd
 PYTEST_SDIST := pytest-8.3.3.tar.gz
@@ -25,6 +25,7 @@ VENV        := target/test-deps/venv
 test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
+	@command -v docker-registry >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry)
 
 $(JUNIT_XSD):
 	@mkdir -p $(@D)

@@ -1,7 +1,9 @@
 //! The command line: parse options once, drive the steps of a run in order, and map every
 //! outcome to the exit codes of DESIGN.md. Nothing below this module decides an exit code.
 
-use crate::config::{self, Overrides, PluginSpec, Settings};
+mod plugin_cmd;
+
+use crate::config::{self, Overrides, PluginSource, PluginSpec, Settings};
 use crate::http::{Client, Redactor};
 use crate::plan::model::{Plan, PluginRef};
 use crate::plugin::bindings::{self, wit};
@@ -73,6 +75,9 @@ enum Command {
     /// Check that a run could start: config, plugins (load and plan), the start and reset,
     /// migrate and seed commands, the port; runs no scenario.
     Doctor(DoctorArgs),
+    /// Publish plugins to an OCI registry, pin them in smoke.lock, manage the local cache.
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,6 +112,16 @@ struct PluginArgs {
     /// Only errors and the summary.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Registry plugins must be pinned in smoke.lock, and the registry must still serve the
+    /// pinned digests (for CI).
+    #[arg(long)]
+    locked: bool,
+    /// Never touch the network for plugins: use the cache, and fail when something is missing.
+    #[arg(long)]
+    offline: bool,
+    /// Allow plain HTTP to a plugin registry that is not on this machine.
+    #[arg(long)]
+    insecure: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -199,6 +214,7 @@ pub fn main() -> i32 {
         Some(Command::Plan(a)) => (a.plugins.verbose, a.plugins.quiet),
         Some(Command::Inspect(a)) => (a.verbose, false),
         Some(Command::Doctor(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Plugin(_)) => (0, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -217,6 +233,10 @@ pub fn main() -> i32 {
             Some(Command::Plan(args)) => plan_command(args, sub).await,
             Some(Command::Inspect(args)) => inspect(args).await,
             Some(Command::Doctor(args)) => doctor(args, sub).await,
+            Some(Command::Plugin(command)) => {
+                let sub = sub.subcommand().map(|(_, m)| m).unwrap_or(sub);
+                plugin_cmd::run(command, sub).await
+            }
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.
@@ -270,6 +290,9 @@ fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {
         plugin_config,
         plugin_timeout: p.plugin_timeout,
         plugin_memory_mib: p.plugin_memory_mib,
+        locked: p.locked,
+        offline: p.offline,
+        insecure: p.insecure,
         ..Overrides::default()
     }
 }
@@ -281,21 +304,59 @@ struct Loaded {
     documents: Vec<wit::Document>,
 }
 
+/// The registry, with the run's lockfile and network rules.
+fn open_registry(settings: &config::RegistrySettings) -> Result<crate::registry::Registry, Failure> {
+    crate::registry::Registry::open(crate::registry::Options {
+        default: settings.default.clone(),
+        insecure: settings.insecure,
+        locked: settings.locked,
+        offline: settings.offline,
+        lockfile: settings.lockfile.clone(),
+    })
+    .map_err(|e| Failure::new(exit::PLUGIN, e))
+}
+
+/// Where a plugin's component is on disk: the file, or the registry reference resolved into the
+/// cache (pulled and verified if needed).
+async fn locate(
+    source: &PluginSource,
+    registry: &mut Option<crate::registry::Registry>,
+    settings: &Settings,
+) -> Result<PathBuf, Failure> {
+    let text = match source {
+        PluginSource::File(path) => return Ok(path.clone()),
+        PluginSource::Registry(text) => text,
+    };
+    if registry.is_none() {
+        *registry = Some(open_registry(&settings.registry)?);
+    }
+    let registry = registry.as_ref().expect("opened above");
+    let reference = registry.parse(text).map_err(|e| Failure::new(exit::USAGE, format!("plugin {e}")))?;
+    let resolved =
+        registry.resolve(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {e}")))?;
+    tracing::info!(
+        "plugin {reference}: {} component {} ({})",
+        if resolved.pulled { "pulled" } else { "cached" },
+        resolved.component,
+        resolved.path.display()
+    );
+    Ok(resolved.path)
+}
+
 async fn load_plugins(settings: &Settings, redactor: &mut Redactor) -> Result<Vec<Loaded>, Failure> {
     if settings.plugins.is_empty() {
         // A plan from a file needs no engine.
         return Ok(Vec::new());
     }
     let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
+    let mut registry = None;
     let mut loaded: Vec<Loaded> = Vec::new();
     for spec in &settings.plugins {
+        let path = locate(&spec.source, &mut registry, settings).await?;
         let rt = runtime.clone();
-        let path = spec.path.clone();
         let plugin = tokio::task::spawn_blocking(move || rt.load(&path))
             .await
-            .map_err(|e| {
-                Failure::new(exit::PLUGIN, format!("plugin {}: loading failed: {e}", spec.path.display()))
-            })?
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {}: loading failed: {e}", spec.source)))?
             .map_err(|e| Failure::new(exit::PLUGIN, e))?;
         if let Some(other) = loaded.iter().find(|l| l.plugin.name() == plugin.name()) {
             return Err(Failure::new(
@@ -303,7 +364,7 @@ async fn load_plugins(settings: &Settings, redactor: &mut Redactor) -> Result<Ve
                 format!(
                     "plugins {} and {} are both named {:?}; load each plugin once",
                     other.plugin.path.display(),
-                    spec.path.display(),
+                    spec.source,
                     plugin.name()
                 ),
             ));
@@ -578,13 +639,18 @@ async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32,
     Ok(exit::PASSED)
 }
 
-async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
+/// Load one plugin file with the default limits, as `inspect` and `plugin push` do.
+async fn load_plugin_file(path: &Path) -> Result<Plugin, Failure> {
     let runtime = Runtime::new(Default::default()).map_err(|e| Failure::new(exit::PLUGIN, e))?;
-    let path = args.plugin.clone();
-    let plugin = tokio::task::spawn_blocking(move || runtime.load(&path))
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || runtime.load(&path))
         .await
         .map_err(|e| Failure::new(exit::PLUGIN, e))?
-        .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        .map_err(|e| Failure::new(exit::PLUGIN, e))
+}
+
+async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
+    let plugin = load_plugin_file(&args.plugin).await?;
     let info = plugin.info();
     let kind = |k: &wit::ConfigKind| match k {
         wit::ConfigKind::Text => "text",

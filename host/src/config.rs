@@ -32,6 +32,17 @@ struct File {
     sandbox: SandboxFile,
     #[serde(default)]
     checks: ChecksFile,
+    #[serde(default)]
+    registry: RegistryFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RegistryFile {
+    /// `HOST/PATH` that short plugin names (`ledger@0.1.0`) resolve under.
+    default: Option<String>,
+    #[serde(default)]
+    insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +101,8 @@ enum PortFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct PluginFile {
+    /// A component file, or a registry reference (`oci://...`, `NAME@VERSION`).
+    #[serde(alias = "ref")]
     path: String,
     #[serde(default)]
     config: BTreeMap<String, String>,
@@ -178,8 +191,46 @@ pub struct Target {
 /// One plugin to load, with its config.
 #[derive(Debug, Clone)]
 pub struct PluginSpec {
-    pub path: PathBuf,
+    pub source: PluginSource,
     pub config: BTreeMap<String, String>,
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    File(PathBuf),
+    /// A registry reference as written (`oci://HOST/REPO:TAG`, `NAME@VERSION`).
+    Registry(String),
+}
+
+impl PluginSource {
+    fn of(text: &str, dir: &Path) -> PluginSource {
+        if crate::registry::is_remote(text) {
+            PluginSource::Registry(text.to_string())
+        } else {
+            PluginSource::File(dir.join(text))
+        }
+    }
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::File(p) => write!(f, "{}", p.display()),
+            PluginSource::Registry(r) => f.write_str(r),
+        }
+    }
+}
+
+/// Registry settings: `[registry]` in smoke.toml, `SMOKE_REGISTRY`, and the lockfile beside the
+/// config file.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub default: Option<String>,
+    pub insecure: bool,
+    pub locked: bool,
+    pub offline: bool,
+    pub lockfile: PathBuf,
 }
 
 /// Everything a run needs to know, merged and validated.
@@ -189,6 +240,7 @@ pub struct Settings {
     /// Where relative paths in config values (documents) resolve.
     pub base_dir: PathBuf,
     pub plugins: Vec<PluginSpec>,
+    pub registry: RegistrySettings,
     pub target: Option<Target>,
     /// A running service to use; when set, nothing is started.
     pub base_url: Option<String>,
@@ -216,6 +268,10 @@ pub struct Overrides {
     pub plan_only: bool,
     /// The plan comes from a file (`--plan`): plugins are optional.
     pub plan_file: bool,
+    /// `--locked`, `--offline`, `--insecure` for registry plugins.
+    pub locked: bool,
+    pub offline: bool,
+    pub insecure: bool,
 }
 
 pub const DEFAULT_CONFIG: &str = "smoke.toml";
@@ -257,12 +313,12 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
             for (k, v) in &p.config {
                 config.insert(k.clone(), interp(v, &format!("plugins[{i}].config.{k}"))?);
             }
-            plugins
-                .push(PluginSpec { path: dir.join(interp(&p.path, &format!("plugins[{i}].path"))?), config });
+            let at = interp(&p.path, &format!("plugins[{i}].path"))?;
+            plugins.push(PluginSpec { source: PluginSource::of(&at, &dir), config });
         }
     } else {
         for p in &o.plugins {
-            plugins.push(PluginSpec { path: PathBuf::from(p), config: BTreeMap::new() });
+            plugins.push(PluginSpec { source: PluginSource::of(p, Path::new("")), config: BTreeMap::new() });
         }
     }
     for (after, kv) in &o.plugin_config {
@@ -400,10 +456,25 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
             .or(file.sandbox.memory_mib)
             .map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),
     };
+    let default_registry = match std::env::var("SMOKE_REGISTRY") {
+        Ok(r) if !r.is_empty() => Some(r),
+        _ => match &file.registry.default {
+            Some(d) => Some(interp(d, "registry.default")?),
+            None => None,
+        },
+    };
+    let registry = RegistrySettings {
+        default: default_registry,
+        insecure: file.registry.insecure || o.insecure,
+        locked: o.locked,
+        offline: o.offline,
+        lockfile: dir.join(crate::registry::lock::FILE_NAME),
+    };
     Ok(Settings {
         config_file: path,
         base_dir: dir,
         plugins,
+        registry,
         target,
         base_url,
         jobs,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod plan;
 pub mod plugin;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod seed;

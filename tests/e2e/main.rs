@@ -5,6 +5,7 @@
 mod engine;
 mod matrix;
 mod operator;
+mod registry;
 mod reports;
 mod support;
 

@@ -53,14 +53,19 @@ pub enum SendError {
     Other { url: String, message: String },
 }
 
-/// A reqwest client builder with the TLS provider (ring) installed first. Every HTTP client of
-/// the host comes from here: reqwest refuses to build one without a provider.
-pub fn client_builder() -> reqwest::ClientBuilder {
+/// Install the process's TLS provider (ring) once; every HTTP client, ours or a library's, needs it.
+pub fn ensure_tls_provider() {
     static PROVIDER: std::sync::Once = std::sync::Once::new();
     PROVIDER.call_once(|| {
         // Err means another provider is installed already, which serves as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// A reqwest client builder with the TLS provider (ring) installed first. Every HTTP client of
+/// the host comes from here: reqwest refuses to build one without a provider.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    ensure_tls_provider();
     reqwest::Client::builder().user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
 }
 

@@ -177,6 +177,9 @@ impl Runtime {
             ),
         }
         let wit_version = self.check_version(path, &component)?;
+        let ty = component.component_type();
+        let imports = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
         let pre =
             self.linker.instantiate_pre(&component).and_then(bindings::PluginPre::new).map_err(|e| {
                 PluginError::Instantiate { plugin: path.display().to_string(), message: format!("{e:#}") }
@@ -186,6 +189,8 @@ impl Runtime {
             path: path.to_path_buf(),
             digest,
             wit_version,
+            imports,
+            exports,
             info: None,
             engine: self.engine.clone(),
             pre,
@@ -252,6 +257,9 @@ pub struct Plugin {
     pub path: PathBuf,
     pub digest: String,
     pub wit_version: String,
+    /// The component's imports and exports, by name (`wasi:io/streams@0.2.6`...).
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
     info: Option<wit::Info>,
     engine: Engine,
     pre: bindings::PluginPre<State>,

@@ -1,0 +1,261 @@
+//! `smoke plugin push|pull|lock|ls|gc`: publishing plugins to an OCI registry and managing the
+//! lockfile and the local cache.
+
+use super::{Failure, PluginArgs, exit, load_plugin_file, open_registry, overrides};
+use crate::config::{self, Overrides, PluginSource, Settings};
+use crate::registry::{self, RemoteRef, lock::Pin};
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum PluginCommand {
+    /// Publish a plugin component to an OCI registry as a Wasm artifact.
+    Push(PushArgs),
+    /// Pull a plugin into the cache, verifying its digest, and print where it is.
+    Pull(PullArgs),
+    /// Pin every registry plugin of the config (or --plugin) to its digests in smoke.lock.
+    Lock(LockArgs),
+    /// List cached plugins, and with --remote the tags a registry holds.
+    Ls(LsArgs),
+    /// Remove cached components no reference uses any more, and abandoned downloads.
+    Gc(CommonArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct CommonArgs {
+    /// Config file, for its [registry] table [default: ./smoke.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Allow plain HTTP to a registry that is not on this machine.
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PushArgs {
+    /// The plugin component (.wasm).
+    file: PathBuf,
+    /// Where to publish it: oci://HOST/REPO:TAG, or NAME@VERSION through the default registry.
+    reference: String,
+    /// Replace a tag that already exists.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PullArgs {
+    /// oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:..., or NAME@VERSION.
+    reference: String,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct LockArgs {
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct LsArgs {
+    /// Also ask the registry which tags these repositories hold (oci://HOST/REPO); with none,
+    /// the repositories of the config's registry plugins.
+    #[arg(long)]
+    remote: bool,
+    repositories: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Settings for a command that needs only the [registry] table of the config.
+fn registry_settings(common: &CommonArgs) -> Result<Settings, Failure> {
+    let o = Overrides {
+        config: common.config.clone(),
+        insecure: common.insecure,
+        // No service and no plugin is needed to talk to a registry.
+        plan_only: true,
+        plan_file: true,
+        ..Overrides::default()
+    };
+    config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))
+}
+
+pub(super) async fn run(command: PluginCommand, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    match command {
+        PluginCommand::Push(a) => push(a).await,
+        PluginCommand::Pull(a) => pull(a).await,
+        PluginCommand::Lock(a) => lock(a, matches).await,
+        PluginCommand::Ls(a) => ls(a).await,
+        PluginCommand::Gc(a) => gc(a),
+    }
+}
+
+async fn push(args: PushArgs) -> Result<i32, Failure> {
+    let settings = registry_settings(&args.common)?;
+    let registry = open_registry(&settings.registry)?;
+    let reference = registry.parse(&args.reference).map_err(|e| Failure::new(exit::USAGE, e))?;
+    if reference.digest.is_some() || reference.tag.is_none() {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!("{reference}: push to a tag (oci://HOST/REPO:TAG), not a digest"),
+        ));
+    }
+    // Only a component that loads as a smoke plugin is published.
+    let plugin = load_plugin_file(&args.file).await.map_err(|f| {
+        Failure::new(
+            exit::PLUGIN,
+            format!("{} is not a valid smoke plugin; nothing pushed: {}", args.file.display(), f.message),
+        )
+    })?;
+    let info = plugin.info().clone();
+    if registry.exists(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))? && !args.force {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "{reference} already exists; a published version should never change (use --force to replace it)"
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| Failure::new(exit::USAGE, format!("{}: cannot read it: {e}", args.file.display())))?;
+    let component = format!("sha256:{}", plugin.digest);
+    let wit = format!("smoke:plugin@{}", plugin.wit_version);
+    let config = serde_json::json!({
+        "created": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        "author": null,
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [component],
+        "component": {"exports": plugin.exports, "imports": plugin.imports, "target": format!("smoke:plugin/plugin@{}", plugin.wit_version)},
+    });
+    let mut annotations = BTreeMap::from([
+        (registry::ANNOTATION_TITLE.to_string(), info.name.clone()),
+        (registry::ANNOTATION_VERSION.to_string(), info.version.clone()),
+        (registry::ANNOTATION_DOMAIN.to_string(), info.domain.clone()),
+        (registry::ANNOTATION_WIT.to_string(), wit.clone()),
+    ]);
+    if !info.description.is_empty() {
+        annotations.insert(registry::ANNOTATION_DESCRIPTION.to_string(), info.description.clone());
+    }
+    let manifest = registry
+        .push(&reference, bytes, config, annotations)
+        .await
+        .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    println!("pushed {} {} ({wit}) to {reference}", info.name, info.version);
+    println!("manifest:  {manifest}");
+    println!("component: {component}");
+    println!("pin it:    {}", reference.at(&manifest));
+    Ok(exit::PASSED)
+}
+
+async fn pull(args: PullArgs) -> Result<i32, Failure> {
+    let settings = registry_settings(&args.common)?;
+    let registry = open_registry(&settings.registry)?;
+    let reference = registry.parse(&args.reference).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let resolved = registry.pull(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    registry_record(&registry, &reference, &resolved)?;
+    println!("{reference}");
+    println!("manifest:  {}", resolved.manifest);
+    println!("component: {}", resolved.component);
+    println!("cached at: {}", resolved.path.display());
+    Ok(exit::PASSED)
+}
+
+fn registry_record(
+    registry: &registry::Registry,
+    r: &RemoteRef,
+    resolved: &registry::Resolved,
+) -> Result<(), Failure> {
+    registry.remember(&r.canonical(), resolved).map_err(|e| Failure::new(exit::PLUGIN, e))
+}
+
+async fn lock(args: LockArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let o = Overrides { plan_only: true, ..overrides(&args.plugins, matches) };
+    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let registry = open_registry(&config::RegistrySettings {
+        locked: false,
+        offline: false,
+        ..settings.registry.clone()
+    })?;
+    let mut lockfile = registry::lock::Lockfile::empty(&settings.registry.lockfile);
+    for spec in &settings.plugins {
+        let PluginSource::Registry(text) = &spec.source else { continue };
+        let reference = registry.parse(text).map_err(|e| Failure::new(exit::USAGE, e))?;
+        let resolved = registry.pull(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        registry_record(&registry, &reference, &resolved)?;
+        println!("{reference}\n  manifest  {}\n  component {}", resolved.manifest, resolved.component);
+        lockfile.set(Pin {
+            reference: reference.canonical(),
+            manifest: resolved.manifest,
+            component: resolved.component,
+        });
+    }
+    if lockfile.pins().next().is_none() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "no registry plugin to lock: the config's plugins (or --plugin) are all files",
+        ));
+    }
+    lockfile.save().map_err(|e| Failure::new(exit::USAGE, e))?;
+    println!("wrote {}", lockfile.path.display());
+    Ok(exit::PASSED)
+}
+
+async fn ls(args: LsArgs) -> Result<i32, Failure> {
+    let settings = registry_settings(&args.common)?;
+    let registry = open_registry(&settings.registry)?;
+    let entries = registry.store.entries();
+    if entries.is_empty() {
+        println!("cache ({}): empty", registry.store.dir().display());
+    } else {
+        println!("cache ({}):", registry.store.dir().display());
+        for (reference, e) in &entries {
+            let what = match (&e.name, &e.version) {
+                (Some(n), Some(v)) => format!("{n} {v}, "),
+                _ => String::new(),
+            };
+            println!("  {reference}\n    {what}{} bytes, component {}", e.size, e.component);
+        }
+    }
+    if args.remote {
+        let mut repositories: Vec<String> = args.repositories.clone();
+        if repositories.is_empty() {
+            repositories = entries.keys().cloned().collect();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for text in repositories {
+            // A repository needs no tag here; borrow one so the reference parses.
+            let probe =
+                if text.contains('@') || text.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+                    text.clone()
+                } else {
+                    format!("{text}:_")
+                };
+            let reference = registry.parse(&probe).map_err(|e| Failure::new(exit::USAGE, e))?;
+            let repository = format!("oci://{}/{}", reference.registry, reference.repository);
+            if !seen.insert(repository.clone()) {
+                continue;
+            }
+            let tags = registry.tags(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
+            println!(
+                "{repository}: {}",
+                if tags.is_empty() { "(no tags)".to_string() } else { tags.join(", ") }
+            );
+        }
+    }
+    Ok(exit::PASSED)
+}
+
+fn gc(args: CommonArgs) -> Result<i32, Failure> {
+    let settings = registry_settings(&args)?;
+    let registry = open_registry(&settings.registry)?;
+    let (removed, freed) = registry.store.gc().map_err(|e| Failure::new(exit::USAGE, e))?;
+    for r in &removed {
+        println!("removed {r}");
+    }
+    println!("{} removed, {} bytes freed", removed.len(), freed);
+    Ok(exit::PASSED)
+}

@@ -1,0 +1,150 @@
+//! The content-addressed cache of pulled components: `<cache>/registry/blobs/sha256/<hex>`,
+//! and `refs.json`, which reference resolved to which manifest and component.
+//!
+//! A blob is written to a temporary file and renamed into place only after its sha256 matched,
+//! so the cache never holds bytes that failed verification. A blob is hashed again whenever it
+//! is used, so a file altered on disk is noticed, not run.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What a cached reference resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Manifest digest.
+    pub manifest: String,
+    /// Component (layer) digest.
+    pub component: String,
+    pub size: u64,
+    /// From the manifest's annotations, when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(format!("sha256:{}", hex::encode(Sha256::digest(&bytes))))
+}
+
+impl Store {
+    /// The store under the user cache directory (`$SMOKE_CACHE_DIR` when set).
+    pub fn open() -> Result<Store, String> {
+        let base = crate::plugin::cache::cache_dir()
+            .ok_or("no cache directory: set SMOKE_CACHE_DIR or HOME so pulled plugins can be stored")?;
+        Ok(Store { dir: base.join("registry") })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn blobs(&self) -> PathBuf {
+        self.dir.join("blobs").join("sha256")
+    }
+
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        self.blobs().join(digest.trim_start_matches("sha256:"))
+    }
+
+    /// The cached component with this digest, if it is there and still has that digest.
+    pub fn get(&self, digest: &str) -> Option<PathBuf> {
+        let path = self.blob_path(digest);
+        match sha256_file(&path) {
+            Ok(actual) if actual == digest => Some(path),
+            Ok(actual) => {
+                tracing::warn!("cache: {} has digest {actual}, not {digest}; ignoring it", path.display());
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// A fresh temporary file in the store, for a download.
+    pub fn temp(&self) -> Result<tempfile::NamedTempFile, String> {
+        let dir = self.blobs();
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cache: cannot create {}: {e}", dir.display()))?;
+        tempfile::Builder::new()
+            .prefix(".download-")
+            .tempfile_in(&dir)
+            .map_err(|e| format!("cache: cannot create a file in {}: {e}", dir.display()))
+    }
+
+    /// Move a finished download into place if its sha256 is `digest`; otherwise it is deleted
+    /// and nothing is cached.
+    pub fn commit(&self, temp: tempfile::NamedTempFile, digest: &str) -> Result<PathBuf, String> {
+        let actual = sha256_file(temp.path()).map_err(|e| format!("cache: cannot read the download: {e}"))?;
+        if actual != digest {
+            return Err(format!("the component's digest is {actual}, not {digest}: refused, nothing cached"));
+        }
+        let path = self.blob_path(digest);
+        temp.persist(&path).map_err(|e| format!("cache: cannot store {}: {}", path.display(), e.error))?;
+        Ok(path)
+    }
+
+    fn refs_path(&self) -> PathBuf {
+        self.dir.join("refs.json")
+    }
+
+    pub fn entries(&self) -> BTreeMap<String, Entry> {
+        std::fs::read_to_string(self.refs_path())
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, entries: &BTreeMap<String, Entry>) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cache: {}: {e}", self.dir.display()))?;
+        let text = serde_json::to_string_pretty(entries).expect("entries serialize");
+        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| format!("cache: {e}"))?;
+        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| format!("cache: {e}"))?;
+        temp.persist(self.refs_path()).map_err(|e| format!("cache: {}", e.error))?;
+        Ok(())
+    }
+
+    /// Remember what `reference` resolved to.
+    pub fn record(&self, reference: &str, entry: Entry) -> Result<(), String> {
+        let mut entries = self.entries();
+        entries.insert(reference.to_string(), entry);
+        self.save(&entries)
+    }
+
+    /// Remove blobs no reference points to, references whose blob is gone, and abandoned
+    /// downloads. Returns what was removed and the bytes freed.
+    pub fn gc(&self) -> Result<(Vec<String>, u64), String> {
+        let mut entries = self.entries();
+        let mut removed = Vec::new();
+        entries.retain(|reference, e| {
+            let keep = self.blob_path(&e.component).is_file();
+            if !keep {
+                removed.push(format!("{reference} (its component is no longer cached)"));
+            }
+            keep
+        });
+        self.save(&entries)?;
+        let wanted: BTreeSet<String> =
+            entries.values().map(|e| e.component.trim_start_matches("sha256:").to_string()).collect();
+        let mut freed = 0;
+        for file in std::fs::read_dir(self.blobs()).into_iter().flatten().flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if !wanted.contains(&name) {
+                freed += file.metadata().map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(file.path())
+                    .map_err(|e| format!("cache: {}: {e}", file.path().display()))?;
+                removed.push(if name.starts_with(".download-") {
+                    format!("an abandoned download ({name})")
+                } else {
+                    format!("component sha256:{name}")
+                });
+            }
+        }
+        Ok((removed, freed))
+    }
+}
