@@ -2,11 +2,11 @@
 
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
-PLUGINS     := ledger workflow ecommerce healthcare
+PLUGINS     := ledger workflow ecommerce healthcare openapi
 TEST_PLUGINS := guide-example misbehave future-wit engine sensitive
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support smoke-plugin ledger workflow ecommerce healthcare
+PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi
 
 .PHONY: setup test-deps build plugins test-plugins demo test lint bench
 
@@ -66,4 +66,5 @@ bench: build
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@command -v oha >/dev/null || $(CARGO) install oha --locked
 	bash bench/plugin-load.sh
+	python3 bench/openapi-plan.py
 	python3 bench/throughput.py

@@ -4,6 +4,7 @@
 
 mod engine;
 mod matrix;
+mod openapi;
 mod operator;
 mod registry;
 mod reports;

@@ -1,0 +1,356 @@
+//! Reading an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML) into one list of
+//! operations, every local `$ref` checked, every problem named with its location.
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Swagger2,
+    OpenApi30,
+    OpenApi31,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub location: Location,
+    pub required: bool,
+    pub schema: Value,
+    pub example: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub method: String,
+    /// The path template with the base path (`/api/carts/{id}`).
+    pub path: String,
+    pub id: String,
+    pub params: Vec<Param>,
+    /// The JSON request body's schema, and whether a body is required.
+    pub body: Option<Value>,
+    /// Status (`"201"`, `"4XX"`, `"default"`) to the JSON schema of the body, if any.
+    pub responses: Vec<(String, Option<Value>)>,
+    pub secured: bool,
+    /// OpenAPI links from this operation's success responses: (target operationId, parameter
+    /// name to `$response.body#/pointer`).
+    pub links: Vec<(String, Vec<(String, String)>)>,
+    /// Why this operation cannot be exercised, if it cannot (e.g. a form body).
+    pub unsupported: Option<String>,
+}
+
+impl Operation {
+    pub fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    pub fn path_params(&self) -> Vec<&Param> {
+        let mut params: Vec<&Param> = self.params.iter().filter(|p| p.location == Location::Path).collect();
+        params.sort_by_key(|p| self.path.find(&format!("{{{}}}", p.name)).unwrap_or(usize::MAX));
+        params
+    }
+
+    /// Declared statuses, as numbers (`2XX` ranges and `default` left out).
+    pub fn statuses(&self) -> Vec<u16> {
+        self.responses.iter().filter_map(|(s, _)| s.parse().ok()).collect()
+    }
+
+    pub fn success(&self) -> Vec<u16> {
+        self.statuses().into_iter().filter(|s| (200..300).contains(s)).collect()
+    }
+}
+
+pub struct Doc {
+    pub root: Value,
+    pub version: Version,
+    pub operations: Vec<Operation>,
+}
+
+/// Parse JSON, else YAML; the error names the line and column.
+fn parse(bytes: &[u8], source: &str) -> Result<Value, (String, String)> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| (format!("the document is not UTF-8: {e}"), source.to_string()))?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return serde_json::from_str(text)
+            .map_err(|e| (format!("invalid JSON: {e}"), format!("{source}:{}:{}", e.line(), e.column())));
+    }
+    serde_norway::from_str::<Value>(text).map_err(|e| {
+        let at = e.location().map_or(source.to_string(), |l| format!("{source}:{}:{}", l.line(), l.column()));
+        (format!("invalid YAML: {e}"), at)
+    })
+}
+
+/// `#/a/b~1c` to the value it names.
+fn pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    let fragment = reference.strip_prefix('#')?;
+    if fragment.is_empty() {
+        return Some(root);
+    }
+    root.pointer(fragment)
+}
+
+impl Doc {
+    pub fn load(bytes: &[u8], source: &str) -> Result<Doc, (String, String)> {
+        let root = parse(bytes, source)?;
+        let Some(top) = root.as_object() else {
+            return Err(("the document is not an object".into(), source.to_string()));
+        };
+        let version =
+            match (top.get("openapi").and_then(Value::as_str), top.get("swagger").and_then(Value::as_str)) {
+                (Some(v), _) if v.starts_with("3.0") => Version::OpenApi30,
+                (Some(v), _) if v.starts_with("3.1") => Version::OpenApi31,
+                (Some(v), _) => {
+                    return Err((
+                        format!("OpenAPI version {v:?} is not supported (3.0.x, 3.1.x, or Swagger 2.0)"),
+                        format!("{source}#/openapi"),
+                    ));
+                }
+                (None, Some("2.0")) => Version::Swagger2,
+                (None, Some(v)) => {
+                    return Err((
+                        format!("Swagger version {v:?} is not supported (only 2.0)"),
+                        format!("{source}#/swagger"),
+                    ));
+                }
+                (None, None) => {
+                    return Err((
+                        "no `openapi` or `swagger` field: this is not an OpenAPI document".into(),
+                        source.to_string(),
+                    ));
+                }
+            };
+        check_refs(&root, &root, "#", source)?;
+        let mut doc = Doc { root, version, operations: Vec::new() };
+        doc.operations = doc.read_operations(source)?;
+        Ok(doc)
+    }
+
+    /// Follow `$ref`s to the value they name (local references; checked at load).
+    pub fn deref<'a>(&'a self, mut value: &'a Value) -> &'a Value {
+        for _ in 0..32 {
+            match value.get("$ref").and_then(Value::as_str) {
+                Some(r) => match pointer(&self.root, r) {
+                    Some(v) => value = v,
+                    None => return value,
+                },
+                None => return value,
+            }
+        }
+        value
+    }
+
+    fn base_path(&self) -> String {
+        let raw = match self.version {
+            Version::Swagger2 => self.root.get("basePath").and_then(Value::as_str).unwrap_or("").to_string(),
+            _ => {
+                let url = self.root.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("");
+                // Absolute URLs keep only their path; variables are not expanded.
+                let path = match url.split_once("://") {
+                    Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+                    None => url,
+                };
+                path.to_string()
+            }
+        };
+        raw.trim_end_matches('/').to_string()
+    }
+
+    fn read_operations(&self, source: &str) -> Result<Vec<Operation>, (String, String)> {
+        let base = self.base_path();
+        let empty = Map::new();
+        let paths = self.root.get("paths").and_then(Value::as_object).unwrap_or(&empty);
+        let global_security =
+            self.root.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+        let mut out = Vec::new();
+        for (path, item) in paths {
+            let item = self.deref(item);
+            let shared = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+                let Some(op) = item.get(method) else { continue };
+                let at = format!("{source}#/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1"));
+                let mut params: Vec<Param> = Vec::new();
+                let mut body = None;
+                let mut unsupported = None;
+                let own = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                for raw in shared.iter().chain(own.iter()) {
+                    let p = self.deref(raw);
+                    let name = p.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                    let location = match p.get("in").and_then(Value::as_str) {
+                        Some("path") => Location::Path,
+                        Some("query") => Location::Query,
+                        Some("header") => Location::Header,
+                        Some("body") => {
+                            body = p.get("schema").cloned();
+                            continue;
+                        }
+                        Some("formData") => {
+                            unsupported =
+                                Some("it takes a form body (formData), which smoke does not send".into());
+                            continue;
+                        }
+                        _ => continue, // cookies
+                    };
+                    let schema = match self.version {
+                        Version::Swagger2 => p.clone(),
+                        _ => p.get("schema").cloned().unwrap_or(Value::Object(Map::new())),
+                    };
+                    let required =
+                        p.get("required").and_then(Value::as_bool).unwrap_or(location == Location::Path);
+                    let example = p.get("example").cloned();
+                    // An operation's own parameter replaces a path-level one of the same name and place.
+                    params.retain(|q: &Param| !(q.name == name && q.location == location));
+                    params.push(Param { name, location, required, schema, example });
+                }
+                if self.version != Version::Swagger2
+                    && let Some(rb) = op.get("requestBody")
+                {
+                    let rb = self.deref(rb);
+                    let content = rb.get("content").and_then(Value::as_object);
+                    match content.and_then(|c| {
+                        c.iter().find(|(t, _)| t.starts_with("application/json") || t.ends_with("+json"))
+                    }) {
+                        Some((_, media)) => body = media.get("schema").cloned(),
+                        None if content.is_some_and(|c| !c.is_empty()) => {
+                            let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
+                            unsupported = Some(format!("its request body is not JSON ({types:?})"));
+                        }
+                        None => {}
+                    }
+                }
+                let mut responses = Vec::new();
+                let mut links = Vec::new();
+                if let Some(rs) = op.get("responses").and_then(Value::as_object) {
+                    for (status, r) in rs {
+                        let r = self.deref(r);
+                        if status.starts_with('2')
+                            && let Some(ls) = r.get("links").and_then(Value::as_object)
+                        {
+                            for link in ls.values() {
+                                let link = self.deref(link);
+                                let Some(target) = link.get("operationId").and_then(Value::as_str) else {
+                                    continue;
+                                };
+                                let params = link
+                                    .get("parameters")
+                                    .and_then(Value::as_object)
+                                    .map(|p| {
+                                        p.iter()
+                                            .filter_map(|(k, v)| {
+                                                Some((
+                                                    k.trim_start_matches("path.").to_string(),
+                                                    v.as_str()?.to_string(),
+                                                ))
+                                            })
+                                            .collect()
+                                    })
+                                    .unwrap_or_default();
+                                links.push((sanitize(target), params));
+                            }
+                        }
+                        let schema = match self.version {
+                            Version::Swagger2 => r.get("schema").cloned(),
+                            _ => r.get("content").and_then(Value::as_object).and_then(|c| {
+                                c.iter()
+                                    .find(|(t, _)| t.starts_with("application/json") || t.ends_with("+json"))
+                                    .and_then(|(_, m)| m.get("schema").cloned())
+                            }),
+                        };
+                        responses.push((status.to_uppercase(), schema));
+                    }
+                }
+                if responses.is_empty() {
+                    return Err(("the operation declares no responses".into(), format!("{at}/responses")));
+                }
+                let secured = match op.get("security").and_then(Value::as_array) {
+                    Some(s) => !s.is_empty() && !s.iter().all(|r| r.as_object().is_some_and(Map::is_empty)),
+                    None => global_security,
+                };
+                let method_upper = method.to_uppercase();
+                // Scenario ids are built from it: keep it to letters, digits, `_` and `-`, and
+                // unique even when a document repeats an operationId.
+                let mut id = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(sanitize)
+                    .filter(|o: &String| !o.trim_matches('-').is_empty())
+                    .unwrap_or_else(|| slug(&format!("{method} {path}")));
+                if out.iter().any(|o: &Operation| o.id == id) {
+                    id = format!("{id}-{}", slug(&format!("{method} {path}")));
+                }
+                out.push(Operation {
+                    method: method_upper,
+                    path: format!("{base}{path}"),
+                    id,
+                    params,
+                    body,
+                    responses,
+                    secured,
+                    links,
+                    unsupported,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An operationId as scenario ids use it: letters, digits, `_`, and `-` for anything else.
+fn sanitize(operation_id: &str) -> String {
+    operation_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect()
+}
+
+/// `get /carts/{id}` -> `get-carts-id`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Every `$ref` must be local and name something.
+fn check_refs(root: &Value, value: &Value, at: &str, source: &str) -> Result<(), (String, String)> {
+    match value {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                if !r.starts_with('#') {
+                    return Err((
+                        format!("$ref {r:?} points outside the document; bundle it into one file first"),
+                        format!("{source}{at}"),
+                    ));
+                }
+                if pointer(root, r).is_none() {
+                    return Err((
+                        format!("$ref {r:?} names nothing in the document"),
+                        format!("{source}{at}"),
+                    ));
+                }
+            }
+            for (k, v) in map {
+                // `examples` hold data, not schemas.
+                if k == "example" || k == "examples" {
+                    continue;
+                }
+                check_refs(root, v, &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), source)?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                check_refs(root, v, &format!("{at}/{i}"), source)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

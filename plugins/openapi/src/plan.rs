@@ -1,0 +1,653 @@
+//! From operations to scenarios, the way a careful tester reads a document: every operation a
+//! happy path (creating what it needs first), every operation with path parameters a not-found,
+//! every constrained request body one validation error per declared constraint, every secured
+//! operation a request without credentials. What cannot be exercised is said, with the reason.
+
+use crate::doc::{Doc, Location, Operation};
+use crate::values::{self, Resolver};
+use serde_json::{Value, json};
+use smoke_plugin::{Scenario, ScenarioKind, Step, literal};
+use std::collections::BTreeMap;
+
+/// The user's overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Operation ids or `METHOD /path` not to exercise, with a reason.
+    pub skip: Vec<String>,
+    /// A header sent with every request (`Authorization: Bearer ...`).
+    pub auth: Option<(String, String)>,
+    /// Values for parameters by name (ids known to exist, say).
+    pub values: BTreeMap<String, String>,
+}
+
+/// Everything the generated plan holds, plus what was left out and why.
+pub struct Generated {
+    pub scenarios: Vec<Scenario>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A step to create a resource, and where its id ends up.
+struct Setup {
+    steps: Vec<Step>,
+    /// Resource (singular, lowercase) to the variable holding its id.
+    ids: BTreeMap<String, String>,
+    counter: usize,
+    scenario: String,
+}
+
+fn singular(word: &str) -> String {
+    let w = word.to_ascii_lowercase();
+    if let Some(stem) = w.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = w.strip_suffix("ses") {
+        format!("{stem}s")
+    } else if let Some(stem) = w.strip_suffix('s') {
+        stem.to_string()
+    } else {
+        w
+    }
+}
+
+/// `product_id`, `productId`, `patient_id` -> `product`...; `None` for other names.
+fn referenced_resource(property: &str) -> Option<String> {
+    let lower = property.to_ascii_lowercase();
+    let stem = lower
+        .strip_suffix("_id")
+        .or_else(|| lower.strip_suffix("id").filter(|_| property.ends_with("Id")))?;
+    (!stem.is_empty()).then(|| stem.trim_end_matches('_').to_string())
+}
+
+pub struct Planner<'a> {
+    doc: &'a Doc,
+    overrides: &'a Overrides,
+}
+
+/// What building one request needs to know while generating values.
+struct Context<'p, 'a> {
+    planner: &'p Planner<'a>,
+    setup: &'p mut Setup,
+    depth: usize,
+    failure: Option<String>,
+}
+
+impl Resolver for Context<'_, '_> {
+    fn reference(&mut self, property: &str, required: bool) -> Option<Value> {
+        if let Some(v) = self.planner.overrides.values.get(property) {
+            return Some(Value::String(v.clone()));
+        }
+        let resource = referenced_resource(property)?;
+        // `request_id`, `external_id`: no collection of that name, so not a reference.
+        self.planner.collection_for(&resource)?;
+        match self.planner.ensure(&resource, self.setup, self.depth + 1) {
+            Ok(var) => Some(Value::String(format!("{{{{{var}}}}}"))),
+            Err(e) => {
+                // A generated id would name nothing: the scenario is dropped, with the reason.
+                if required {
+                    self.failure.get_or_insert(e);
+                }
+                None
+            }
+        }
+    }
+
+    fn unique(&mut self, hint: &str) -> String {
+        self.setup.counter += 1;
+        let base = if hint.is_empty() { "value" } else { hint };
+        format!("smoke-{}-{}-{}", self.setup.scenario, base.to_ascii_lowercase(), self.setup.counter)
+    }
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(doc: &'a Doc, overrides: &'a Overrides) -> Self {
+        Planner { doc, overrides }
+    }
+
+    fn skipped_by_config(&self, op: &Operation) -> bool {
+        self.overrides.skip.iter().any(|s| s == &op.id || s.eq_ignore_ascii_case(&op.endpoint()))
+    }
+
+    /// The POST that creates members of `collection` (a path template), if there is one.
+    fn creator(&self, collection: &str) -> Option<&'a Operation> {
+        self.doc.operations.iter().find(|o| {
+            o.method == "POST" && o.path == collection && !o.success().is_empty() && o.unsupported.is_none()
+        })
+    }
+
+    /// The collection path whose creator makes `resource` (`product` -> `/api/products`).
+    fn collection_for(&self, resource: &str) -> Option<String> {
+        self.doc
+            .operations
+            .iter()
+            .filter(|o| o.method == "POST" && !o.path.ends_with('}'))
+            .find(|o| o.path.rsplit('/').next().is_some_and(|last| singular(last) == resource))
+            .map(|o| o.path.clone())
+    }
+
+    /// Make sure a `resource` exists in this scenario, creating it (and what it needs) first;
+    /// returns the variable with its id.
+    fn ensure(&self, resource: &str, setup: &mut Setup, depth: usize) -> Result<String, String> {
+        if let Some(var) = setup.ids.get(resource) {
+            return Ok(var.clone());
+        }
+        if depth > 4 {
+            return Err(format!("creating a {resource} needs a chain of more than four other resources"));
+        }
+        let collection = self
+            .collection_for(resource)
+            .ok_or_else(|| format!("no operation creates a {resource}, so no {resource} id is known"))?;
+        let creator =
+            self.creator(&collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
+        let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
+        let (step, _) = self.request(creator, setup, depth, None)?;
+        let field = self.id_field(creator, resource);
+        setup.steps.push(
+            expect_success(step, creator)
+                .named(&format!("create a {resource} ({})", creator.endpoint()))
+                .capture(&var, &format!("/{field}")),
+        );
+        setup.ids.insert(resource.to_string(), var.clone());
+        Ok(var)
+    }
+
+    /// Which response field of `creator` holds the new member's id.
+    fn id_field(&self, creator: &Operation, resource: &str) -> String {
+        let schema = creator
+            .responses
+            .iter()
+            .find(|(s, _)| s.starts_with('2'))
+            .and_then(|(_, s)| s.as_ref())
+            .map(|s| values::response_schema(self.doc, s));
+        let props: Vec<String> = schema
+            .as_ref()
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        for candidate in
+            ["id".to_string(), format!("{resource}_id"), format!("{resource}Id"), "key".into(), "uuid".into()]
+        {
+            if props.contains(&candidate) {
+                return candidate;
+            }
+        }
+        "id".into()
+    }
+
+    /// Build the request of `op`: path parameters from resources created first (or `missing`
+    /// for the last one), required query and header parameters, and a generated body.
+    fn request(
+        &self,
+        op: &Operation,
+        setup: &mut Setup,
+        depth: usize,
+        missing_last: Option<&str>,
+    ) -> Result<(Step, Option<Value>), String> {
+        let mut path = op.path.clone();
+        let params = op.path_params();
+        let linked = if missing_last.is_none() && !params.is_empty() {
+            self.follow_link(op, setup, depth)?
+        } else {
+            BTreeMap::new()
+        };
+        for (i, p) in params.iter().enumerate() {
+            let value = if i + 1 == params.len()
+                && let Some(m) = missing_last
+            {
+                m.to_string()
+            } else if let Some(var) = linked.get(&p.name) {
+                format!("{{{{{var}}}}}")
+            } else if let Some(v) = self.overrides.values.get(&p.name) {
+                v.clone()
+            } else {
+                // The segment before {param} names the collection it belongs to.
+                let prefix = &op.path[..op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
+                let collection = prefix.trim_end_matches('/');
+                let resource = collection.rsplit('/').next().map(singular).unwrap_or_default();
+                let var = match self.creator(collection) {
+                    Some(_) => self.ensure_in(collection, &resource, &p.name, setup, depth)?,
+                    None => {
+                        return Err(format!(
+                            "no operation creates members of {collection}, so no value for path parameter \
+                             {:?} is known (give one with the `values` config, e.g. {}=...)",
+                            p.name, p.name
+                        ));
+                    }
+                };
+                format!("{{{{{var}}}}}")
+            };
+            path = path.replace(&format!("{{{}}}", p.name), &value);
+        }
+        let method = match op.method.as_str() {
+            "GET" => Step::get(&path),
+            "POST" => Step::post(&path),
+            "PUT" => Step::put(&path),
+            "PATCH" => Step::patch(&path),
+            "DELETE" => Step::delete(&path),
+            other => return Err(format!("method {other} is not one smoke sends")),
+        };
+        let mut step = method;
+        if let Some((name, value)) = &self.overrides.auth {
+            step = step.header(name, value);
+        }
+        let mut ctx = Context { planner: self, setup, depth, failure: None };
+        for p in op.params.iter().filter(|p| p.required && p.location != Location::Path) {
+            if p.location == Location::Header
+                && self.overrides.auth.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&p.name))
+            {
+                continue;
+            }
+            let value = match (&p.example, self.overrides.values.get(&p.name)) {
+                (_, Some(v)) => Value::String(v.clone()),
+                (Some(e), None) => e.clone(),
+                (None, None) => values::generate(self.doc, &p.schema, &p.name, &mut ctx, 0),
+            };
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            step = match p.location {
+                Location::Query => step.query(&p.name, &text),
+                _ => step.header(&p.name, &text),
+            };
+        }
+        let body = op.body.as_ref().map(|schema| values::generate(self.doc, schema, "", &mut ctx, 0));
+        if let Some(e) = ctx.failure {
+            return Err(e);
+        }
+        if let Some(b) = &body {
+            step = step.json(escape_templates(b));
+        }
+        Ok((step, body))
+    }
+
+    /// When another operation's success response links to `op` (OpenAPI links), run that one
+    /// first and take `op`'s path parameters from its response, as the document says.
+    fn follow_link(
+        &self,
+        op: &Operation,
+        setup: &mut Setup,
+        depth: usize,
+    ) -> Result<BTreeMap<String, String>, String> {
+        if depth > 4 {
+            return Ok(BTreeMap::new());
+        }
+        let path_names: Vec<String> = op.path_params().iter().map(|p| p.name.clone()).collect();
+        let source = self.doc.operations.iter().find_map(|from| {
+            from.links.iter().find_map(|(target, params)| {
+                let covers = path_names
+                    .iter()
+                    .all(|n| params.iter().any(|(k, e)| k == n && e.starts_with("$response.body#/")));
+                (target == &op.id && covers && from.id != op.id).then_some((from, params))
+            })
+        });
+        let Some((from, params)) = source else { return Ok(BTreeMap::new()) };
+        let (step, _) = self.request(from, setup, depth + 1, None)?;
+        let mut step =
+            expect_success(step, from).named(&format!("{} (linked to {})", from.endpoint(), op.id));
+        let mut vars = BTreeMap::new();
+        for (name, expression) in params {
+            if !path_names.contains(name) {
+                continue;
+            }
+            setup.counter += 1;
+            let var = format!("link_{}_{}", name.replace(['-', '.'], "_"), setup.counter);
+            step = step.capture(&var, expression.trim_start_matches("$response.body#"));
+            vars.insert(name.clone(), var);
+        }
+        setup.steps.push(step);
+        Ok(vars)
+    }
+
+    /// `ensure`, for a collection found from a path rather than a property name.
+    fn ensure_in(
+        &self,
+        collection: &str,
+        resource: &str,
+        param: &str,
+        setup: &mut Setup,
+        depth: usize,
+    ) -> Result<String, String> {
+        if let Some(var) = setup.ids.get(resource) {
+            return Ok(var.clone());
+        }
+        let creator =
+            self.creator(collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
+        let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
+        let (step, body) = self.request(creator, setup, depth + 1, None)?;
+        // A member of a nested collection (`/carts/{id}/items`) may be named by what was sent
+        // (`product_id`) rather than by an id in the response.
+        let field = self.id_field(creator, resource);
+        let step =
+            expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint()));
+        // The body field named like the path parameter (`product_id`), else one naming the
+        // resource (`item_id`).
+        let sent_ref = body.as_ref().and_then(|b| b.as_object()).and_then(|b| {
+            b.get(param).and_then(Value::as_str).map(String::from).or_else(|| {
+                b.iter().find_map(|(k, v)| {
+                    let r = referenced_resource(k)?;
+                    (r == *resource).then(|| v.as_str().map(String::from)).flatten()
+                })
+            })
+        });
+        match sent_ref.and_then(|v| v.strip_prefix("{{").and_then(|v| v.strip_suffix("}}")).map(String::from))
+        {
+            Some(existing) => {
+                setup.steps.push(step);
+                setup.ids.insert(resource.to_string(), existing.clone());
+                Ok(existing)
+            }
+            None => {
+                setup.steps.push(step.capture(&var, &format!("/{field}")));
+                setup.ids.insert(resource.to_string(), var.clone());
+                Ok(var)
+            }
+        }
+    }
+
+    fn new_setup(&self, scenario: &str) -> Setup {
+        Setup { steps: Vec::new(), ids: BTreeMap::new(), counter: 0, scenario: scenario.to_string() }
+    }
+
+    pub fn generate(&self) -> Generated {
+        let mut scenarios = Vec::new();
+        let mut skipped = Vec::new();
+        for op in &self.doc.operations {
+            if self.skipped_by_config(op) {
+                skipped.push((op.endpoint(), "skipped by the `skip` config".to_string()));
+                continue;
+            }
+            if let Some(why) = &op.unsupported {
+                skipped.push((op.endpoint(), why.clone()));
+                continue;
+            }
+            match self.happy(op) {
+                Ok(s) => scenarios.push(s),
+                Err(why) => skipped.push((op.endpoint(), format!("no happy path: {why}"))),
+            }
+            if !op.path_params().is_empty() {
+                match self.not_found(op) {
+                    Ok(Some(s)) => scenarios.push(s),
+                    Ok(None) => {}
+                    Err(why) => skipped.push((op.endpoint(), format!("no not-found: {why}"))),
+                }
+            }
+            match self.invalid(op) {
+                Ok(list) => scenarios.extend(list),
+                Err(why) => skipped.push((op.endpoint(), format!("no validation errors: {why}"))),
+            }
+            if op.secured && self.overrides.auth.is_some() {
+                match self.unauthenticated(op) {
+                    Ok(Some(s)) => scenarios.push(s),
+                    Ok(None) => {}
+                    Err(why) => skipped.push((op.endpoint(), format!("no auth check: {why}"))),
+                }
+            }
+        }
+        Generated { scenarios, skipped }
+    }
+
+    fn id(&self, op: &Operation, suffix: &str) -> String {
+        format!("openapi.{}.{suffix}", op.id)
+    }
+
+    fn happy(&self, op: &Operation) -> Result<Scenario, String> {
+        let success = op.success();
+        if success.is_empty() {
+            return Err("the operation declares no 2xx response".into());
+        }
+        let id = self.id(op, "happy");
+        let mut setup = self.new_setup(&op.id);
+        let (mut step, _) = self.request(op, &mut setup, 0, None)?;
+        for s in &success {
+            step = step.expect_status(*s);
+        }
+        let schemas: Vec<Value> = op
+            .responses
+            .iter()
+            .filter(|(s, _)| s.parse::<u16>().is_ok_and(|s| success.contains(&s)))
+            .filter_map(|(_, schema)| schema.as_ref().map(|sch| values::response_schema(self.doc, sch)))
+            .collect();
+        if let Some(schema) = one_schema(schemas) {
+            step = step.expect_schema(schema);
+        }
+        let mut scenario = Scenario::happy_path(&id, &op.endpoint()).describe(&format!(
+            "{} answers {} as documented",
+            op.endpoint(),
+            list(&success)
+        ));
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        Ok(scenario.step(step.named(&op.endpoint())))
+    }
+
+    fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        if !op.statuses().contains(&404) {
+            return Ok(None);
+        }
+        let last = op.path_params().last().copied().cloned().expect("called with path parameters");
+        let missing = missing_value(self.doc, &last.schema);
+        let mut setup = self.new_setup(&format!("{}-nf", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, Some(&missing))?;
+        let mut scenario = Scenario::not_found(&self.id(op, "not-found"), &op.endpoint()).describe(&format!(
+            "{} with a {} that cannot exist answers 404",
+            op.endpoint(),
+            last.name
+        ));
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        Ok(Some(scenario.step(
+            step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404),
+        )))
+    }
+
+    fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let refused: Vec<u16> = op.statuses().into_iter().filter(|s| *s == 401 || *s == 403).collect();
+        if refused.is_empty() {
+            return Ok(None);
+        }
+        let mut setup = self.new_setup(&format!("{}-auth", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, None)?;
+        let (name, _) = self.overrides.auth.as_ref().expect("checked by the caller");
+        let step = without_header(step, name);
+        let mut step = step.named(&format!("{} without credentials", op.endpoint()));
+        for s in &refused {
+            step = step.expect_status(*s);
+        }
+        let mut scenario =
+            Scenario::new(&self.id(op, "unauthenticated"), ScenarioKind::Auth, &op.endpoint()).describe(
+                &format!("{} refuses a request without credentials ({})", op.endpoint(), list(&refused)),
+            );
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        Ok(Some(scenario.step(step)))
+    }
+
+    /// An object schema with its `allOf` parts merged: their properties and required lists.
+    fn flatten(&self, schema: &Value) -> Value {
+        let s = self.doc.deref(schema);
+        let Some(parts) = s.get("allOf").and_then(Value::as_array) else { return s.clone() };
+        let mut properties = s.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut required: Vec<Value> =
+            s.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        for part in parts {
+            let part = self.flatten(part);
+            if let Some(p) = part.get("properties").and_then(Value::as_object) {
+                properties.extend(p.clone());
+            }
+            if let Some(r) = part.get("required").and_then(Value::as_array) {
+                required.extend(r.iter().cloned());
+            }
+        }
+        json!({"type": "object", "properties": properties, "required": required})
+    }
+
+    /// One scenario per constraint the request body's top level declares.
+    fn invalid(&self, op: &Operation) -> Result<Vec<Scenario>, String> {
+        let Some(schema) = &op.body else { return Ok(Vec::new()) };
+        let schema = self.flatten(schema);
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else { return Ok(Vec::new()) };
+        let declared: Vec<u16> = op.statuses().into_iter().filter(|s| *s == 400 || *s == 422).collect();
+        let expect = if declared.is_empty() { vec![400, 422] } else { declared };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // (id suffix, what is wrong, the field, its new value: None to leave it out)
+        let mut variants: Vec<(String, String, String, Option<Value>)> = Vec::new();
+        for (name, sub) in props {
+            let s = self.doc.deref(sub);
+            if s.get("readOnly").and_then(Value::as_bool) == Some(true) {
+                continue;
+            }
+            let n = name.clone();
+            let mut add = |suffix: &str, what: String, value: Option<Value>| {
+                variants.push((format!("{n}.{suffix}"), what, n.clone(), value));
+            };
+            if required.contains(&name.as_str()) {
+                add("missing", format!("without the required {n}"), None);
+            }
+            let kind = values::type_of(self.doc, sub);
+            if let Some(t) = &kind {
+                let wrong = match t.as_str() {
+                    "string" => json!(12345),
+                    "integer" | "number" => json!("not-a-number"),
+                    "boolean" => json!("not-a-boolean"),
+                    "array" => json!("not-an-array"),
+                    _ => json!("not-an-object"),
+                };
+                add("wrong-type", format!("{n} not of type {t}"), Some(wrong));
+            }
+            let integer = kind.as_deref() == Some("integer");
+            let step_size = if integer { 1.0 } else { 0.5 };
+            let num = |v: f64| if integer { json!(v as i64) } else { json!(v) };
+            if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
+                let exclusive = s.get("exclusiveMinimum") == Some(&Value::Bool(true));
+                add(
+                    "below-minimum",
+                    format!("{n} below its minimum {min}"),
+                    Some(num(if exclusive { min } else { min - step_size })),
+                );
+            }
+            if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
+                let exclusive = s.get("exclusiveMaximum") == Some(&Value::Bool(true));
+                add(
+                    "above-maximum",
+                    format!("{n} above its maximum {max}"),
+                    Some(num(if exclusive { max } else { max + step_size })),
+                );
+            }
+            if let Some(min) = s.get("minLength").and_then(Value::as_u64).filter(|m| *m > 0) {
+                add(
+                    "too-short",
+                    format!("{n} shorter than {min}"),
+                    Some(json!("x".repeat(min as usize - 1))),
+                );
+            }
+            if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
+                add("too-long", format!("{n} longer than {max}"), Some(json!("x".repeat(max as usize + 1))));
+            }
+            if s.get("pattern").is_some() {
+                add("pattern", format!("{n} not matching its pattern"), Some(json!("!~ not matching ~!")));
+            }
+            if s.get("enum").is_some() {
+                add("not-in-enum", format!("{n} outside its enum"), Some(json!("not-an-allowed-value")));
+            }
+        }
+        let mut out = Vec::new();
+        for (suffix, what, field, value) in variants {
+            let mut setup = self.new_setup(&format!("{}-{}", op.id, suffix.replace('.', "-")));
+            let (step, body) = self.request(op, &mut setup, 0, None)?;
+            let Some(Value::Object(mut body)) = body else { continue };
+            match value {
+                Some(v) => body.insert(field, v),
+                None => body.remove(&field),
+            };
+            let mut step =
+                step.json(escape_templates(&Value::Object(body))).named(&format!("{} {what}", op.endpoint()));
+            for s in &expect {
+                step = step.expect_status(*s);
+            }
+            let mut scenario =
+                Scenario::validation_error(&self.id(op, &format!("invalid.{suffix}")), &op.endpoint())
+                    .describe(&format!("{} refuses a body with {what} ({})", op.endpoint(), list(&expect)));
+            for s in setup.steps {
+                scenario = scenario.step(s);
+            }
+            out.push(scenario.step(step));
+        }
+        Ok(out)
+    }
+}
+
+/// Variables (`"{{product_1}}"`) stay templates; any other `{{` in generated data is sent as is.
+fn escape_templates(value: &Value) -> Value {
+    match value {
+        Value::String(s)
+            if s.contains("{{") && !(s.starts_with("{{") && s.ends_with("}}") && !s[2..].contains("{{")) =>
+        {
+            Value::String(literal(s))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(escape_templates).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), escape_templates(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// One schema for several success statuses: the same one, or any of them.
+fn one_schema(mut schemas: Vec<Value>) -> Option<Value> {
+    schemas.dedup();
+    match schemas.len() {
+        0 => None,
+        1 => schemas.pop(),
+        _ => Some(json!({"anyOf": schemas})),
+    }
+}
+
+/// A value for a path parameter that no server should know, by its type and format.
+fn missing_value(doc: &Doc, schema: &Value) -> String {
+    let s = doc.deref(schema);
+    match (values::type_of(doc, s).as_deref(), s.get("format").and_then(Value::as_str)) {
+        (Some("integer") | Some("number"), _) => "999999999".into(),
+        (_, Some("uuid")) => smoke_plugin::ids::missing(1),
+        _ => match s.get("pattern").and_then(Value::as_str).and_then(values::pattern_example) {
+            // A pattern-shaped value, with its digits and letters turned to 9s and zs.
+            Some(shaped) => shaped
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        '9'
+                    } else if c.is_ascii_alphabetic() {
+                        'z'
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+            None => "smoke-missing-999999".into(),
+        },
+    }
+}
+
+/// A setup step passes on what its operation declares as success.
+fn expect_success(mut step: Step, op: &Operation) -> Step {
+    for s in op.success() {
+        step = step.expect_status(s);
+    }
+    step
+}
+
+fn without_header(step: Step, name: &str) -> Step {
+    let mut step = step;
+    step.request.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
+    step
+}
+
+fn list(statuses: &[u16]) -> String {
+    statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ")
+}

@@ -1,0 +1,98 @@
+use super::*;
+use smoke_plugin::{Document, Pair};
+
+fn input(spec: &str, config: &[(&str, &str)]) -> PlanInput {
+    PlanInput {
+        config: config.iter().map(|(k, v)| Pair { name: k.to_string(), value: v.to_string() }).collect(),
+        documents: vec![Document {
+            key: "spec".into(),
+            source: "spec.json".into(),
+            content: spec.as_bytes().to_vec(),
+        }],
+    }
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../examples/{name}/openapi.json", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+}
+
+#[test]
+fn every_example_document_plans_deterministically() {
+    for name in ["ledger-api", "workflow-api", "shop-api", "clinic-api"] {
+        let plan = smoke_plugin::testing::assert_deterministic_plan::<OpenApi>(input(&example(name), &[]));
+        assert!(plan.scenarios.len() > 10, "{name}: {} scenarios", plan.scenarios.len());
+    }
+}
+
+#[test]
+fn malformed_documents_fail_naming_the_location() {
+    let cases = [
+        ("openapi: 3.0.3\npaths: {\n  bad", "spec.json:"),
+        (
+            r##"{"openapi": "3.0.3", "paths": {"/a": {"get": {"responses": {"200": {"description": "x", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}}}}}}}}"##,
+            "#/paths/~1a/get",
+        ),
+        (r#"{"openapi": "4.0.0", "paths": {}}"#, "#/openapi"),
+        (r#"{"swagger": "1.2"}"#, "#/swagger"),
+        (r#"{"info": {}}"#, "spec.json"),
+    ];
+    for (spec, at) in cases {
+        let e = OpenApi::plan(input(spec, &[])).unwrap_err();
+        let location = e.location.clone().unwrap_or_default();
+        assert!(location.contains(at), "{spec}: {} at {location:?}", e.message);
+    }
+}
+
+#[test]
+fn swagger_2_and_yaml_documents_are_read() {
+    let swagger = r##"
+swagger: "2.0"
+basePath: /v1
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      parameters:
+        - in: body
+          name: pet
+          required: true
+          schema: {$ref: "#/definitions/Pet"}
+      responses:
+        "201": {description: created, schema: {$ref: "#/definitions/Pet"}}
+        "422": {description: invalid}
+  /pets/{petId}:
+    get:
+      operationId: getPet
+      parameters:
+        - {in: path, name: petId, required: true, type: integer}
+      responses:
+        "200": {description: ok, schema: {$ref: "#/definitions/Pet"}}
+        "404": {description: missing}
+definitions:
+  Pet:
+    type: object
+    required: [name]
+    properties:
+      id: {type: integer, readOnly: true}
+      name: {type: string, minLength: 1, maxLength: 20}
+      tag: {type: string, x-nullable: true}
+"##;
+    let plan = OpenApi::plan(input(swagger, &[])).unwrap();
+    let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+    for id in [
+        "openapi.addPet.happy",
+        "openapi.addPet.invalid.name.missing",
+        "openapi.addPet.invalid.name.too-short",
+        "openapi.addPet.invalid.name.too-long",
+        "openapi.getPet.happy",
+        "openapi.getPet.not-found",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").unwrap();
+    assert_eq!(get.steps.len(), 2, "a pet is created first");
+    assert_eq!(get.steps[1].request.path, "/v1/pets/{{pet_1}}");
+    let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
+    assert_eq!(nf.steps.last().unwrap().request.path, "/v1/pets/999999999");
+}
