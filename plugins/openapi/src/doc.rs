@@ -61,8 +61,36 @@ impl Operation {
         self.responses.iter().filter_map(|(s, _)| s.parse().ok()).collect()
     }
 
+    /// The success statuses: the 2xx declared, else any common 2xx when the document says only
+    /// `2XX` or `default`.
     pub fn success(&self) -> Vec<u16> {
-        self.statuses().into_iter().filter(|s| (200..300).contains(s)).collect()
+        let explicit: Vec<u16> = self.statuses().into_iter().filter(|s| (200..300).contains(s)).collect();
+        if !explicit.is_empty() {
+            return explicit;
+        }
+        if self.responses.iter().any(|(s, _)| s == "2XX" || s == "DEFAULT") {
+            return vec![200, 201, 202, 204];
+        }
+        Vec::new()
+    }
+
+    /// The response schema for a success status (`2XX` and `default` stand for any).
+    pub fn success_schemas(&self) -> Vec<&Value> {
+        let success = self.success();
+        let exact: Vec<&Value> = self
+            .responses
+            .iter()
+            .filter(|(s, _)| s.parse::<u16>().is_ok_and(|s| success.contains(&s)))
+            .filter_map(|(_, schema)| schema.as_ref())
+            .collect();
+        if !exact.is_empty() || self.statuses().iter().any(|s| (200..300).contains(s)) {
+            return exact;
+        }
+        self.responses
+            .iter()
+            .filter(|(s, _)| s == "2XX" || s == "DEFAULT")
+            .filter_map(|(_, schema)| schema.as_ref())
+            .collect()
     }
 }
 
@@ -150,7 +178,16 @@ impl Doc {
         let raw = match self.version {
             Version::Swagger2 => self.root.get("basePath").and_then(Value::as_str).unwrap_or("").to_string(),
             _ => {
-                let url = self.root.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("");
+                let mut url =
+                    self.root.pointer("/servers/0/url").and_then(Value::as_str).unwrap_or("").to_string();
+                // Server variables take their defaults.
+                if let Some(vars) = self.root.pointer("/servers/0/variables").and_then(Value::as_object) {
+                    for (name, var) in vars {
+                        let default = var.get("default").and_then(Value::as_str).unwrap_or("");
+                        url = url.replace(&format!("{{{name}}}"), default);
+                    }
+                }
+                let url = url.as_str();
                 // Absolute URLs keep only their path; variables are not expanded.
                 let path = match url.split_once("://") {
                     Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),

@@ -401,12 +401,8 @@ impl<'a> Planner<'a> {
         for s in &success {
             step = step.expect_status(*s);
         }
-        let schemas: Vec<Value> = op
-            .responses
-            .iter()
-            .filter(|(s, _)| s.parse::<u16>().is_ok_and(|s| success.contains(&s)))
-            .filter_map(|(_, schema)| schema.as_ref().map(|sch| values::response_schema(self.doc, sch)))
-            .collect();
+        let schemas: Vec<Value> =
+            op.success_schemas().into_iter().map(|sch| values::response_schema(self.doc, sch)).collect();
         if let Some(schema) = one_schema(schemas) {
             step = step.expect_schema(schema);
         }

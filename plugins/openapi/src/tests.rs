@@ -96,3 +96,16 @@ definitions:
     let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
     assert_eq!(nf.steps.last().unwrap().request.path, "/v1/pets/999999999");
 }
+
+#[test]
+fn server_variables_and_default_responses_are_understood() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "servers": [{"url": "https://{region}.example.com/{base}", "variables": {"region": {"default": "eu"}, "base": {"default": "v2"}}}],
+      "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"default": {"description": "any",
+        "content": {"application/json": {"schema": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}}}}}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let happy = &plan.scenarios[0];
+    assert_eq!(happy.steps[0].request.path, "/v2/ping");
+    assert_eq!(happy.steps[0].expect.status, vec![200, 201, 202, 204]);
+    assert!(happy.steps[0].expect.schema.is_some(), "the default response's schema is checked");
+}
