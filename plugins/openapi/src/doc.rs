@@ -261,6 +261,22 @@ impl Doc {
                         None => {}
                     }
                 }
+                // A `{name}` in the path that no parameter declares is still a path parameter.
+                let mut rest = path.as_str();
+                while let Some(open) = rest.find('{') {
+                    let Some(close) = rest[open..].find('}') else { break };
+                    let name = &rest[open + 1..open + close];
+                    if !params.iter().any(|p| p.location == Location::Path && p.name == name) {
+                        params.push(Param {
+                            name: name.to_string(),
+                            location: Location::Path,
+                            required: true,
+                            schema: Value::Object(Map::new()),
+                            example: None,
+                        });
+                    }
+                    rest = &rest[open + close + 1..];
+                }
                 let mut responses = Vec::new();
                 let mut links = Vec::new();
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {

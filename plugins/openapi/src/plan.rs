@@ -414,7 +414,9 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        Ok(scenario.step(step.named(&op.endpoint())))
+        // The name lists every declared status, so an undeclared one is plain in a failure.
+        let declared: Vec<&str> = op.responses.iter().map(|(s, _)| s.as_str()).collect();
+        Ok(scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))))
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {

@@ -109,3 +109,16 @@ fn server_variables_and_default_responses_are_understood() {
     assert_eq!(happy.steps[0].expect.status, vec![200, 201, 202, 204]);
     assert!(happy.steps[0].expect.schema.is_some(), "the default response's schema is checked");
 }
+
+#[test]
+fn undeclared_path_parameters_are_still_filled() {
+    let spec = r#"{"swagger": "2.0", "paths": {
+      "/pets": {"post": {"operationId": "addPet", "parameters": [{"in": "body", "name": "b", "schema": {"type": "object"}}],
+                         "responses": {"201": {"description": "ok", "schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}}},
+      "/pets/{petId}": {"get": {"operationId": "getPet", "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").unwrap();
+    assert_eq!(get.steps.last().unwrap().request.path, "/pets/{{pet_1}}");
+    let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
+    assert_eq!(nf.steps.last().unwrap().request.path, "/pets/smoke-missing-999999");
+}
