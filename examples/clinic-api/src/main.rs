@@ -72,12 +72,7 @@ fn router(app: Shared) -> Router {
         .route("/api/appointments/{id}", get(get_appointment))
         .route("/api/appointments/{id}/decision", post(decide))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_token));
-    Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/openapi.json", example_support::openapi(include_str!("../openapi.json")))
-        .merge(api)
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
-        .with_state(app)
+    example_support::around(api, include_str!("../openapi.json")).with_state(app)
 }
 
 async fn require_token(State(app): State<Shared>, request: Request, next: Next) -> Response {

@@ -36,12 +36,7 @@ pub fn router(app: Shared) -> Router {
         .route("/tools/record_balance_snapshot", post(record_balance_snapshot))
         .route("/tools/create_or_update_obligation", post(create_or_update_obligation))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_token));
-    Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/openapi.json", example_support::openapi(include_str!("../openapi.json")))
-        .merge(protected)
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
-        .with_state(app)
+    example_support::around(protected, include_str!("../openapi.json")).with_state(app)
 }
 
 async fn require_token(State(app): State<Shared>, request: Request, next: Next) -> Response {

@@ -90,9 +90,7 @@ async fn main() {
 }
 
 fn router(app: Shared) -> Router {
-    Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/openapi.json", example_support::openapi(include_str!("../openapi.json")))
+    let api = Router::new()
         .route("/api/products", post(create_product).get(list_products))
         .route("/api/products/{id}", get(get_product))
         .route("/api/carts", post(create_cart))
@@ -100,9 +98,8 @@ fn router(app: Shared) -> Router {
         .route("/api/carts/{id}/items", post(add_item))
         .route("/api/carts/{id}/items/{product_id}", delete(remove_item))
         .route("/api/carts/{id}/checkout", post(checkout))
-        .route("/api/orders/{id}", get(get_order))
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
-        .with_state(app)
+        .route("/api/orders/{id}", get(get_order));
+    example_support::around(api, include_str!("../openapi.json")).with_state(app)
 }
 
 fn product_json(id: &str, p: &Product) -> Value {

@@ -218,11 +218,17 @@ pub fn client_id(headers: &HeaderMap) -> &str {
     headers.get("x-client-id").and_then(|v| v.to_str().ok()).unwrap_or("anonymous")
 }
 
-/// `GET /openapi.json`: the service's own OpenAPI document, served as it is.
-pub fn openapi<S: Clone + Send + Sync + 'static>(document: &'static str) -> axum::routing::MethodRouter<S> {
-    axum::routing::get(move || async move {
-        ([(header::CONTENT_TYPE, "application/json")], document).into_response()
-    })
+/// What every example serves around its own API: `GET /health`, `GET /openapi.json` (its OpenAPI
+/// document, as it is) and a JSON 404 for any other route.
+pub fn around<S: Clone + Send + Sync + 'static>(api: Router<S>, openapi_document: &'static str) -> Router<S> {
+    let openapi = move || async move {
+        ([(header::CONTENT_TYPE, "application/json")], openapi_document).into_response()
+    };
+    Router::new()
+        .route("/health", axum::routing::get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/openapi.json", axum::routing::get(openapi))
+        .merge(api)
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
 }
 
 /// An integer field: required, within `min..=max`.
