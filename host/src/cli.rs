@@ -873,7 +873,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         plan.scenarios.len(),
         started.elapsed().as_millis()
     );
-    let run_dir = RunDir::create(args.artifacts.as_deref()).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let run_dir = RunDir::create(args.artifacts.as_deref(), settings.keep_runs)
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
     let git_before = match settings.clean_git {
         true => {
             Some(crate::checks::git_status(&settings.base_dir).map_err(|e| Failure::new(exit::USAGE, e))?)

@@ -115,6 +115,8 @@ struct RunFile {
     #[serde(default, with = "duration")]
     request_timeout: Option<Duration>,
     base_url: Option<String>,
+    /// How many automatic run directories to keep (0: all).
+    keep_runs: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,6 +251,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Fail the run if it leaves the surrounding git checkout with changes.
     pub clean_git: bool,
+    /// Automatic run directories kept under the state directory (0: all).
+    pub keep_runs: usize,
 }
 
 /// What the command line says, before merging with the file.
@@ -275,6 +279,9 @@ pub struct Overrides {
 }
 
 pub const DEFAULT_CONFIG: &str = "smoke.toml";
+
+/// Run directories kept by default: enough to compare a week of CI runs, bounded on disk.
+pub const DEFAULT_KEEP_RUNS: usize = 50;
 
 /// Load the config file (explicit, or `./smoke.toml` when it exists) and merge the overrides.
 pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
@@ -481,6 +488,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
         limits,
         clean_git: file.checks.clean_git,
+        keep_runs: file.run.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
     })
 }
 

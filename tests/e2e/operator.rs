@@ -1,7 +1,7 @@
 //! Operator-grade runs: reset/migrate/seed commands, artifacts, signals, ports, workdirs and the
 //! clean-git check. Every test also checks that nothing smoke started outlives it.
 
-use crate::support::{self, Run, ledger_api, plugin, root, run, smoke};
+use crate::support::{self, Ledger, Run, ledger_api, plugin, root, run, smoke};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -342,4 +342,52 @@ fn doctor_checks_what_a_run_needs_without_running_scenarios() {
         "{r}"
     );
     let _ = root();
+}
+
+#[test]
+fn old_run_directories_beyond_keep_runs_are_pruned_and_nothing_else() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("state/runs");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let mut made = Vec::new();
+    for day in 1..=4 {
+        let d = runs.join(format!("2026-01-0{day}T000000Z-1{day}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("report.json"), "{}").unwrap();
+        std::fs::File::open(&d).unwrap().set_modified(old).unwrap();
+        made.push(d);
+    }
+    // Not a run directory: never touched.
+    std::fs::create_dir_all(runs.join("notes")).unwrap();
+    // A run directory changed a minute ago may belong to a run in progress: kept.
+    let busy = runs.join("2025-12-31T000000Z-99");
+    std::fs::create_dir_all(&busy).unwrap();
+    let config = dir.path().join("smoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nbase-url = \"{}\"\nkeep-runs = 3\n\n[[plugins]]\npath = \"{}\"\n",
+            ledger.url,
+            plugin("guide-example").display()
+        ),
+    )
+    .unwrap();
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config"]).arg(&config);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let mut left: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 5, "{left:?}");
+    assert!(
+        left.contains(&"notes".to_string()) && left.contains(&"2025-12-31T000000Z-99".to_string()),
+        "{left:?}"
+    );
+    assert!(!made[0].exists() && !made[1].exists(), "the two oldest runs went: {left:?}");
+    assert!(made[2].exists() && made[3].exists(), "{left:?}");
 }

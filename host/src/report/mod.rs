@@ -70,8 +70,9 @@ pub struct RunDir {
 
 impl RunDir {
     /// `explicit` if given, else a fresh directory under the user's state directory (never
-    /// inside the checkout, so a run does not dirty it).
-    pub fn create(explicit: Option<&std::path::Path>) -> Result<RunDir, String> {
+    /// inside the checkout, so a run does not dirty it), pruning the automatic ones beyond the
+    /// newest `keep` (0: keep all).
+    pub fn create(explicit: Option<&std::path::Path>, keep: usize) -> Result<RunDir, String> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
@@ -88,10 +89,69 @@ impl RunDir {
         };
         std::fs::create_dir_all(&path)
             .map_err(|e| format!("cannot create the run directory {}: {e}", path.display()))?;
+        if explicit.is_none()
+            && keep > 0
+            && let Some(runs) = path.parent()
+        {
+            prune(runs, keep);
+        }
         Ok(RunDir { path })
     }
 
     pub fn file(&self, name: &str) -> std::path::PathBuf {
         self.path.join(name)
+    }
+}
+
+/// Whether a directory name is one `RunDir::create` made: `2026-11-22T023127Z-28255`.
+fn is_run_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 18
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && name[17..].starts_with("Z-")
+        && name[19..].bytes().all(|c| c.is_ascii_digit())
+}
+
+/// Remove the oldest automatic run directories beyond the newest `keep`. Only directories named
+/// as runs are touched, and none changed in the last hour (another run may be writing there).
+fn prune(runs: &std::path::Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(runs) else { return };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_run_name(n))
+        .collect();
+    names.sort();
+    let excess = names.len().saturating_sub(keep);
+    for name in names.into_iter().take(excess) {
+        let dir = runs.join(&name);
+        let recent = std::fs::metadata(&dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age < std::time::Duration::from_secs(3600));
+        if recent {
+            continue;
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::info!("runs: removed the old run directory {}", dir.display()),
+            Err(e) => tracing::warn!("runs: cannot remove {}: {e}", dir.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod run_dir_tests {
+    #[test]
+    fn only_run_directory_names_are_recognised() {
+        assert!(super::is_run_name("2026-11-22T023127Z-28255"));
+        for other in
+            ["notes", "2026-11-22", "2026-11-22T023127Z-", "2026-11-22T023127Z-12a", "x026-11-22T023127Z-1"]
+        {
+            assert!(!super::is_run_name(other), "{other}");
+        }
     }
 }
