@@ -106,7 +106,7 @@ impl RunDir {
 /// Whether a directory name is one `RunDir::create` made: `2026-11-22T023127Z-28255`.
 fn is_run_name(name: &str) -> bool {
     let b = name.as_bytes();
-    b.len() > 18
+    b.len() > 19
         && b[..4].iter().all(u8::is_ascii_digit)
         && b[4] == b'-'
         && b[10] == b'T'
