@@ -138,8 +138,8 @@ impl<'a> Planner<'a> {
         let creator =
             self.creator(&collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
         let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
+        let field = self.id_field(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
-        let field = self.id_field(creator, resource);
         setup.steps.push(
             expect_success(step, creator)
                 .named(&format!("create a {resource} ({})", creator.endpoint()))
@@ -150,27 +150,38 @@ impl<'a> Planner<'a> {
     }
 
     /// Which response field of `creator` holds the new member's id.
-    fn id_field(&self, creator: &Operation, resource: &str) -> String {
-        let schema = creator
-            .responses
-            .iter()
-            .find(|(s, _)| s.starts_with('2'))
-            .and_then(|(_, s)| s.as_ref())
-            .map(|s| values::response_schema(self.doc, s));
-        let props: Vec<String> = schema
-            .as_ref()
-            .and_then(|s| s.get("properties"))
-            .and_then(Value::as_object)
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default();
-        for candidate in
-            ["id".to_string(), format!("{resource}_id"), format!("{resource}Id"), "key".into(), "uuid".into()]
-        {
-            if props.contains(&candidate) {
-                return candidate;
+    fn id_field(&self, creator: &Operation, resource: &str) -> Result<String, String> {
+        let Some(schema) = creator.success_schemas().first().map(|s| values::response_schema(self.doc, s))
+        else {
+            return Err(format!(
+                "{} declares no response body, so the new {resource}'s id cannot be read from it",
+                creator.endpoint()
+            ));
+        };
+        // With allOf, the properties are in the parts.
+        let mut props: Vec<String> = Vec::new();
+        let mut stack = vec![&schema];
+        while let Some(s) = stack.pop() {
+            if let Some(p) = s.get("properties").and_then(Value::as_object) {
+                props.extend(p.keys().cloned());
+            }
+            for key in ["allOf", "anyOf", "oneOf"] {
+                stack.extend(s.get(key).and_then(Value::as_array).into_iter().flatten());
             }
         }
-        "id".into()
+        if props.is_empty() {
+            // A free-form object: `id` is the convention.
+            return Ok("id".into());
+        }
+        ["id".to_string(), format!("{resource}_id"), format!("{resource}Id"), "key".into(), "uuid".into()]
+            .into_iter()
+            .find(|candidate| props.contains(candidate))
+            .ok_or_else(|| {
+                format!(
+                    "the response of {} has no id field (id, {resource}_id, key, uuid)",
+                    creator.endpoint()
+                )
+            })
     }
 
     /// Build the request of `op`: path parameters from resources created first (or `missing`
@@ -316,7 +327,6 @@ impl<'a> Planner<'a> {
         let (step, body) = self.request(creator, setup, depth + 1, None)?;
         // A member of a nested collection (`/carts/{id}/items`) may be named by what was sent
         // (`product_id`) rather than by an id in the response.
-        let field = self.id_field(creator, resource);
         let step =
             expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint()));
         // The body field named like the path parameter (`product_id`), else one naming the
@@ -337,6 +347,7 @@ impl<'a> Planner<'a> {
                 Ok(existing)
             }
             None => {
+                let field = self.id_field(creator, resource)?;
                 setup.steps.push(step.capture(&var, &format!("/{field}")));
                 setup.ids.insert(resource.to_string(), var.clone());
                 Ok(var)

@@ -122,3 +122,19 @@ fn undeclared_path_parameters_are_still_filled() {
     let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
     assert_eq!(nf.steps.last().unwrap().request.path, "/pets/smoke-missing-999999");
 }
+
+#[test]
+fn a_creator_without_a_readable_id_leaves_its_readers_out_with_the_reason() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/pets": {"post": {"operationId": "addPet", "responses": {"201": {"description": "created; see Location"}}}},
+      "/pets/{id}": {"get": {"operationId": "getPet", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                             "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}}}}"#;
+    let doc = doc::Doc::load(spec.as_bytes(), "spec.json").unwrap();
+    let overrides = plan::Overrides::default();
+    let generated = plan::Planner::new(&doc, &overrides).generate();
+    let ids: Vec<&str> = generated.scenarios.iter().map(|s| s.id.as_str()).collect();
+    assert!(!ids.contains(&"openapi.getPet.happy"), "{ids:?}");
+    assert!(ids.contains(&"openapi.getPet.not-found"), "{ids:?}");
+    let (_, why) = generated.skipped.iter().find(|(e, _)| e == "GET /pets/{id}").unwrap();
+    assert!(why.contains("declares no response body"), "{why}");
+}
