@@ -356,19 +356,8 @@ fn credentials_come_from_the_environment_or_docker_config_and_never_appear_in_ou
         outputs.push(r);
     }
 
-    let mut texts: Vec<(String, String)> =
-        outputs.iter().map(|r| ("a command's output".to_string(), format!("{r}"))).collect();
-    let mut dirs = vec![artifacts, cache, dir.path().join("smoke.lock")];
-    while let Some(d) = dirs.pop() {
-        if d.is_file() {
-            texts.push((
-                d.display().to_string(),
-                String::from_utf8_lossy(&std::fs::read(&d).unwrap()).into_owned(),
-            ));
-        } else if d.is_dir() {
-            dirs.extend(std::fs::read_dir(&d).unwrap().flatten().map(|e| e.path()));
-        }
-    }
+    let runs: Vec<&Run> = outputs.iter().collect();
+    let texts = support::everything_written(&runs, &[artifacts, cache, dir.path().join("smoke.lock")]);
     for (what, text) in &texts {
         assert!(!text.contains(PASSWORD), "{what} contains the registry password");
         assert!(!text.contains(&auth), "{what} contains the encoded credentials");

@@ -1,6 +1,6 @@
 //! Reports people read and machines trust: the transcript, triage and reruns of failures.
 
-use crate::support::{Ledger, plugin, run, smoke};
+use crate::support::{Ledger, every_report, everything_written, plugin, run, smoke};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -278,28 +278,11 @@ fn sensitive_fields_headers_and_secrets_appear_in_no_output_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("artifacts");
     let mut c = smoke(dir.path());
-    c.arg("--plugin")
-        .arg(plugin("sensitive"))
-        .args(["--base-url", &ledger.url, "-v", "--artifacts"])
-        .arg(&artifacts);
-    for (flag, file) in [
-        ("--report-json", "r.json"),
-        ("--report-junit", "r.xml"),
-        ("--report-html", "r.html"),
-        ("--transcript", "t.jsonl"),
-    ] {
-        c.arg(flag).arg(artifacts.join(file));
-    }
+    c.arg("--plugin").arg(plugin("sensitive")).args(["--base-url", &ledger.url, "-v"]);
+    every_report(&mut c, &artifacts);
     let r = run(c);
     assert_eq!(r.code, 1, "the scenario fails on purpose:\n{r}");
-    let mut outputs =
-        vec![("stdout".to_string(), r.stdout.clone()), ("stderr".to_string(), r.stderr.clone())];
-    for entry in std::fs::read_dir(&artifacts).unwrap().flatten() {
-        if entry.path().is_file() {
-            outputs
-                .push((entry.path().display().to_string(), std::fs::read_to_string(entry.path()).unwrap()));
-        }
-    }
+    let outputs = everything_written(&[&r], std::slice::from_ref(&artifacts));
     assert!(
         outputs.len() >= 7,
         "every report was written: {:?}",
@@ -378,31 +361,12 @@ fn a_healthcare_run_writes_no_ssn_date_of_birth_or_token_anywhere() {
         let dir = tempfile::tempdir().unwrap();
         let artifacts = dir.path().join("artifacts");
         let mut c = smoke(dir.path());
-        c.args(["run", "--config", "examples/clinic-api/smoke.toml", "-v", "--artifacts"]).arg(&artifacts);
-        for (flag, file) in [
-            ("--report-json", "r.json"),
-            ("--report-junit", "r.xml"),
-            ("--report-html", "r.html"),
-            ("--transcript", "t.jsonl"),
-        ] {
-            c.arg(flag).arg(artifacts.join(file));
-        }
+        c.args(["run", "--config", "examples/clinic-api/smoke.toml", "-v"]);
+        every_report(&mut c, &artifacts);
         c.env("FAULTS", faults);
         let r = run(c);
         assert_eq!(r.code, if faults.is_empty() { 0 } else { 1 }, "{r}");
-        let mut outputs =
-            vec![("stdout".to_string(), r.stdout.clone()), ("stderr".to_string(), r.stderr.clone())];
-        let mut dirs = vec![artifacts.clone()];
-        while let Some(d) = dirs.pop() {
-            for entry in std::fs::read_dir(&d).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    outputs.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
-                }
-            }
-        }
+        let outputs = everything_written(&[&r], std::slice::from_ref(&artifacts));
         assert!(
             outputs.len() >= 8,
             "every report was written: {:?}",

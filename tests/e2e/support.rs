@@ -176,3 +176,35 @@ pub fn wait_gone(pids: &[u32], within: Duration) -> Vec<u32> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Ask for every report and the transcript, written into `artifacts` beside the run's own files.
+pub fn every_report(c: &mut Command, artifacts: &Path) {
+    c.arg("--artifacts").arg(artifacts);
+    for (flag, file) in [
+        ("--report-json", "r.json"),
+        ("--report-junit", "r.xml"),
+        ("--report-html", "r.html"),
+        ("--transcript", "t.jsonl"),
+    ] {
+        c.arg(flag).arg(artifacts.join(file));
+    }
+}
+
+/// Every place a secret could leak to: the console of each run, and every file under `paths`
+/// (files or directories, recursively), as (where, text).
+pub fn everything_written(runs: &[&Run], paths: &[PathBuf]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        runs.iter().map(|r| ("the console".to_string(), r.to_string())).collect();
+    let mut pending: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = pending.pop() {
+        if p.is_dir() {
+            pending.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        } else if p.is_file() {
+            out.push((
+                p.display().to_string(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+            ));
+        }
+    }
+    out
+}

@@ -383,15 +383,16 @@ impl Plugin for Ecommerce {
     }
 
     fn check(input: CheckInput) -> Verdict {
-        let Some(argument) = input.argument_json() else {
-            return Verdict::fail(format!("check argument is not JSON: {:?}", input.argument));
+        let (rule, argument) = match input.rule() {
+            Ok(r) => r,
+            Err(verdict) => return verdict,
         };
         let Some(body) = input.response_json() else {
             return Verdict::fail("the response is not JSON");
         };
-        match argument["rule"].as_str() {
-            Some("totals") => totals(&body, argument["lines"].as_str().unwrap_or("lines")),
-            Some("stock") => {
+        match rule.as_str() {
+            "totals" => totals(&body, argument["lines"].as_str().unwrap_or("lines")),
+            "stock" => {
                 let before = argument["before"].as_str().and_then(|v| input.variable(v));
                 stock(&body, before.as_ref().and_then(Value::as_i64), argument["ordered"].as_i64())
             }

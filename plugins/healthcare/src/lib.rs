@@ -321,11 +321,12 @@ impl Plugin for Healthcare {
     }
 
     fn check(input: CheckInput) -> Verdict {
-        let Some(argument) = input.argument_json() else {
-            return Verdict::fail(format!("check argument is not JSON: {:?}", input.argument));
+        let (rule, argument) = match input.rule() {
+            Ok(r) => r,
+            Err(verdict) => return verdict,
         };
-        match argument["rule"].as_str() {
-            Some("masked") => {
+        match rule.as_str() {
+            "masked" => {
                 let field = argument["field"].as_str().unwrap_or("ssn");
                 let sent = serde_json::from_slice::<Value>(&input.request.body).ok();
                 let sent = sent.as_ref().and_then(|b| b[field].as_str());

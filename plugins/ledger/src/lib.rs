@@ -564,11 +564,12 @@ impl Plugin for Ledger {
     }
 
     fn check(input: CheckInput) -> Verdict {
-        let Some(argument) = input.argument_json() else {
-            return Verdict::fail(format!("check argument is not JSON: {:?}", input.argument));
+        let (rule, argument) = match input.rule() {
+            Ok(r) => r,
+            Err(verdict) => return verdict,
         };
-        match argument["rule"].as_str() {
-            Some("snapshot-difference") => judge_snapshot(&argument, input.response_json()),
+        match rule.as_str() {
+            "snapshot-difference" => judge_snapshot(&argument, input.response_json()),
             other => Verdict::fail(format!("unknown check rule {other:?}")),
         }
     }

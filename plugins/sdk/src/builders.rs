@@ -429,4 +429,16 @@ impl CheckInput {
     pub fn argument_json(&self) -> Option<Value> {
         serde_json::from_str(&self.argument).ok()
     }
+
+    /// The argument as `{"rule": NAME, ...}`: the rule's name and the whole argument, or the
+    /// failing verdict to return when it is not that.
+    pub fn rule(&self) -> Result<(String, Value), Verdict> {
+        let Some(argument) = self.argument_json() else {
+            return Err(Verdict::fail(format!("check argument is not JSON: {:?}", self.argument)));
+        };
+        match argument["rule"].as_str() {
+            Some(rule) => Ok((rule.to_string(), argument)),
+            None => Err(Verdict::fail(format!("check argument names no rule: {}", self.argument))),
+        }
+    }
 }

@@ -442,11 +442,12 @@ impl Plugin for Workflow {
     }
 
     fn check(input: CheckInput) -> Verdict {
-        let Some(argument) = input.argument_json() else {
-            return Verdict::fail(format!("check argument is not JSON: {:?}", input.argument));
+        let (rule, argument) = match input.rule() {
+            Ok(r) => r,
+            Err(verdict) => return verdict,
         };
-        match argument["rule"].as_str() {
-            Some("topological") => topological(&argument["graph"], input.response_json()),
+        match rule.as_str() {
+            "topological" => topological(&argument["graph"], input.response_json()),
             other => Verdict::fail(format!("unknown check rule {other:?}")),
         }
     }
