@@ -47,7 +47,7 @@ struct App {
 
 impl App {
     fn records(&self) -> MutexGuard<'_, Records> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner())
+        example_support::lock(&self.records)
     }
 }
 

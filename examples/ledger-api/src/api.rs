@@ -85,7 +85,7 @@ fn new_id() -> String {
 }
 
 fn lock(app: &App) -> std::sync::MutexGuard<'_, Connection> {
-    app.db.lock().unwrap_or_else(|e| e.into_inner())
+    example_support::lock(&app.db)
 }
 
 /// Name, type and currency of an account body, validated.

@@ -65,7 +65,7 @@ struct App {
 
 impl App {
     fn shop(&self) -> MutexGuard<'_, Shop> {
-        self.shop.lock().unwrap_or_else(|e| e.into_inner())
+        example_support::lock(&self.shop)
     }
 
     /// A 404 for an unknown record, or, with `not-found-returns-200`, the bug it stands for.

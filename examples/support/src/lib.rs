@@ -83,6 +83,12 @@ impl Cli {
     }
 }
 
+/// Lock a mutex, carrying on after a panic in another request: the examples' state stays
+/// usable, and a request that panicked has already failed on its own.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Print the fault names, one per line (`--list-faults`).
 pub fn list_faults(known: &[(&str, &str)]) {
     for (name, _) in known {
@@ -191,7 +197,7 @@ impl RateLimiter {
     /// Count one request of `client`: `None` if it is allowed, else the 429 response to send.
     pub fn admit(&self, client: &str) -> Option<Response> {
         let seconds = {
-            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            let mut windows = lock(&self.windows);
             let now = std::time::Instant::now();
             let window = windows.entry(client.to_string()).or_insert((now, 0));
             if now.duration_since(window.0) >= std::time::Duration::from_secs(60) {

@@ -114,10 +114,7 @@ pub async fn execute(app: Arc<App>, run_id: String, workflow: Value) {
         if agent["mode"] == "APPROVAL_REQUIRED" && !app.faults.on("approval-skipped") {
             let approval_id = uuid::Uuid::new_v4().to_string();
             let waiter = Arc::new(tokio::sync::Notify::new());
-            app.decisions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(approval_id.clone(), waiter.clone());
+            example_support::lock(&app.decisions).insert(approval_id.clone(), waiter.clone());
             let approval =
                 json!({"id": approval_id, "run_id": run_id, "step_id": step_id, "status": "PENDING"});
             app.store.put("approvals", &approval_id, &approval);

@@ -215,7 +215,7 @@ async fn decide(
     approval["status"] = json!(status);
     app.store.put("approvals", &id, &approval);
     if !app.faults.on("decision-ignored") {
-        let waiter = app.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+        let waiter = example_support::lock(&app.decisions).get(&id).cloned();
         if let Some(w) = waiter {
             w.notify_one();
         }

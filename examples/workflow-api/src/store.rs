@@ -20,7 +20,7 @@ impl Store {
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        example_support::lock(&self.0)
     }
 
     /// Insert or replace a document. Tables are fixed names, never client input.
