@@ -3,7 +3,7 @@
 //! `clean-git`: the surrounding git checkout must have no changes the run made.
 
 use crate::plan::model::ScenarioKind;
-use crate::run::results::{Outcome, ScenarioResult};
+use crate::run::results::{Failure, FailureKind, Outcome, ScenarioResult};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -34,6 +34,12 @@ pub fn git_changes(dir: &Path, before: &BTreeSet<String>) -> Result<Vec<String>,
 /// A synthetic failed scenario that puts the finding in every report.
 pub fn clean_git_failure(changed: &[String]) -> ScenarioResult {
     let paths: Vec<&str> = changed.iter().map(|l| l.get(3..).unwrap_or(l)).collect();
+    let message = format!(
+        "the run left {} change(s) in the git checkout: {} (run the service in `workdir = \"temp\"`, or \
+         point its files outside the checkout)",
+        changed.len(),
+        paths.join(", ")
+    );
     ScenarioResult {
         id: "checks.clean-git".into(),
         plugin: "smoke".into(),
@@ -42,12 +48,8 @@ pub fn clean_git_failure(changed: &[String]) -> ScenarioResult {
         description: "the run must leave the surrounding git checkout as it found it".into(),
         tags: vec!["check".into()],
         outcome: Outcome::Failed,
-        reason: Some(format!(
-            "the run left {} change(s) in the git checkout: {} (run the service in `workdir = \"temp\"`, or \
-             point its files outside the checkout)",
-            changed.len(),
-            paths.join(", ")
-        )),
+        reason: Some(message.clone()),
+        failure: Some(Failure::new(FailureKind::PostRunCheck, message)),
         failed_step: None,
         dependency_only: false,
         started_ms: 0,

@@ -10,7 +10,9 @@ use crate::plugin::bindings::{self, wit};
 use crate::plugin::{Plugin, Runtime};
 use crate::report;
 use crate::report::RunDir;
-use crate::run::results::{Outcome, RunReport, ScenarioResult, SeedResult, Summary};
+use crate::run::results::{
+    Failure as RunFailure, FailureKind, Outcome, RunReport, ScenarioResult, SeedResult, StageFailure, Summary,
+};
 use crate::run::{self, Context};
 use crate::seed;
 use crate::target::{Service, Workspace};
@@ -143,6 +145,10 @@ struct RunArgs {
     /// Time limit of one HTTP request [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     request_timeout: Option<Duration>,
+    /// The largest response body read (e.g. 16MiB, 500KB); a larger one fails its step, and
+    /// reports keep its start with the real size noted [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = config::parse_size)]
+    max_body: Option<u64>,
     /// Write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -221,7 +227,7 @@ pub fn main() -> i32 {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::warn_user!("error: cannot start the async runtime: {e}");
             return exit::USAGE;
         }
     };
@@ -244,7 +250,7 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            crate::warn_user!("error: {}", crate::report::console::escape(&f.message));
             f.code
         }
     }
@@ -624,13 +630,13 @@ async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32,
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
     let plan = build_plan(&loaded, &args.selection, None).await?;
-    eprint!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
+    crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(crate::plan::to_json(&plan).as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure::new(exit::USAGE, format!("cannot write the plan to stdout: {e}")))?;
-    eprintln!(
+    crate::warn_user!(
         "plan: {} seed(s), {} scenario(s) from {}",
         plan.seeds.len(),
         plan.scenarios.len(),
@@ -672,32 +678,32 @@ async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
             "sha256": plugin.digest, "config": keys,
             "sensitive_fields": info.sensitive_fields, "sensitive_headers": info.sensitive_headers,
         });
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         return Ok(exit::PASSED);
     }
-    println!("name:        {}", info.name);
-    println!("version:     {}", info.version);
-    println!("domain:      {}", info.domain);
-    println!("wit:         smoke:plugin@{}", plugin.wit_version);
-    println!("sha256:      {}", plugin.digest);
+    crate::say!("name:        {}", info.name);
+    crate::say!("version:     {}", info.version);
+    crate::say!("domain:      {}", info.domain);
+    crate::say!("wit:         smoke:plugin@{}", plugin.wit_version);
+    crate::say!("sha256:      {}", plugin.digest);
     if !info.description.is_empty() {
-        println!("description: {}", info.description);
+        crate::say!("description: {}", info.description);
     }
     if info.config.is_empty() {
-        println!("config:      (none)");
+        crate::say!("config:      (none)");
     } else {
-        println!("config:");
+        crate::say!("config:");
         for k in &info.config {
             let default = k.default.as_ref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
             let required = if k.required { " (required)" } else { "" };
-            println!("  {} ({}){required}{default}: {}", k.name, kind(&k.kind), k.description);
+            crate::say!("  {} ({}){required}{default}: {}", k.name, kind(&k.kind), k.description);
         }
     }
     if !info.sensitive_fields.is_empty() {
-        println!("sensitive fields:  {}", info.sensitive_fields.join(", "));
+        crate::say!("sensitive fields:  {}", info.sensitive_fields.join(", "));
     }
     if !info.sensitive_headers.is_empty() {
-        println!("sensitive headers: {}", info.sensitive_headers.join(", "));
+        crate::say!("sensitive headers: {}", info.sensitive_headers.join(", "));
     }
     Ok(exit::PASSED)
 }
@@ -706,9 +712,9 @@ async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
 async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let mut code = exit::PASSED;
     let mut report = |ok: Result<String, (i32, String)>| match ok {
-        Ok(what) => println!("ok    {what}"),
+        Ok(what) => crate::say!("ok    {what}"),
         Err((c, what)) => {
-            println!("FAIL  {what}");
+            crate::say!("FAIL  {what}");
             if code == exit::PASSED {
                 code = c;
             }
@@ -787,7 +793,7 @@ async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Result<i32, Fai
         }
         (None, None) => {}
     }
-    println!("{}", if code == exit::PASSED { "doctor: ready to run" } else { "doctor: not ready" });
+    crate::say!("{}", if code == exit::PASSED { "doctor: ready to run" } else { "doctor: not ready" });
     Ok(code)
 }
 
@@ -855,6 +861,7 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         base_url: args.base_url.clone(),
         jobs: args.jobs,
         request_timeout: args.request_timeout,
+        max_body: args.max_body,
         plan_file: args.plan.is_some(),
         ..overrides(&args.plugins, matches)
     };
@@ -862,10 +869,19 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
     {
-        println!("nothing to rerun: every scenario in {} passed", report.display());
+        crate::say!("nothing to rerun: every scenario in {} passed", report.display());
         return Ok(exit::PASSED);
     }
     let mut redactor = Redactor::new();
+    if let Some((user, password)) = settings
+        .base_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok())
+        .and_then(|u| crate::http::credentials(&u))
+    {
+        redactor.secret(&password);
+        redactor.secret(&format!("{user}:{password}"));
+    }
     let loaded = load_plugins(&settings, &mut redactor).await?;
     let plan = Arc::new(build_plan(&loaded, &args.selection, args.plan.as_deref()).await?);
     tracing::info!(
@@ -918,13 +934,15 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         r = phase => (r, None),
         code = next_signal(&mut signals) => {
             let name = if code == exit::SIGINT { "SIGINT" } else { "SIGTERM" };
-            eprintln!("interrupted by {name}: stopping");
-            (Ok(()), Some((name, Outcome::Skipped, format!("not run: the run was interrupted by {name}"), code)))
+            crate::warn_user!("interrupted by {name}: stopping");
+            let why = RunFailure::new(FailureKind::Interrupted, format!("not run: the run was interrupted by {name}"));
+            (Ok(()), Some((name, Outcome::Skipped, why, code)))
         }
         () = timeout => {
             let limit = humantime::format_duration(args.timeout.unwrap_or_default()).to_string();
-            eprintln!("the run's --timeout of {limit} expired: stopping");
-            (Ok(()), Some(("timeout", Outcome::Failed, format!("not finished: the run's --timeout of {limit} expired"), exit::FAILED)))
+            crate::warn_user!("the run's --timeout of {limit} expired: stopping");
+            let why = RunFailure::new(FailureKind::RunTimeout, format!("not finished: the run's --timeout of {limit} expired"));
+            (Ok(()), Some(("timeout", Outcome::Failed, why, exit::FAILED)))
         }
     };
 
@@ -951,26 +969,42 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
             tracing::info!("target: removed the temporary workdir");
         }
     }
-    if let Err(f) = phase_result {
-        eprintln!("artifacts: {}", run_dir.path.display());
-        return Err(f);
-    }
-
-    // The report, from whatever finished.
+    // The report, from whatever finished, on every path: a stage that failed (the target, a
+    // command, seeding) still leaves report.json and every report asked for, saying which.
     let mut progress = std::mem::take(&mut *lock(&progress));
+    let stage_failure = match &phase_result {
+        Err(f) => Some(StageFailure { stage: f.stage.to_string(), message: f.failure.message.clone() }),
+        Ok(()) => progress
+            .seed_failure
+            .as_ref()
+            .map(|m| StageFailure { stage: "seeding".to_string(), message: m.clone() }),
+    };
     let mut finished = std::mem::take(&mut progress.scenarios);
     finished.resize_with(plan.scenarios.len(), || None);
     let mut scenarios: Vec<ScenarioResult> = plan
         .scenarios
         .iter()
         .zip(finished)
-        .map(|(s, r)| match (r, &progress.seed_failure, &ended_early) {
+        .map(|(s, r)| match (r, &stage_failure, &ended_early) {
             (Some(r), _, _) => r,
-            (None, Some(_), _) => {
-                ScenarioResult::not_run(s, Outcome::Skipped, "skipped: seeding failed".into())
+            (None, Some(stage), _) => {
+                let kind = if stage.stage == "seeding" {
+                    FailureKind::SeedFailed
+                } else {
+                    FailureKind::TargetFailed
+                };
+                let why = format!(
+                    "skipped: {} failed",
+                    if stage.stage == "target" { "starting the service" } else { &stage.stage }
+                );
+                ScenarioResult::not_run(s, Outcome::Skipped, RunFailure::new(kind, why))
             }
             (None, None, Some((_, outcome, why, _))) => ScenarioResult::not_run(s, *outcome, why.clone()),
-            (None, None, None) => ScenarioResult::not_run(s, Outcome::Skipped, "not run".into()),
+            (None, None, None) => ScenarioResult::not_run(
+                s,
+                Outcome::Skipped,
+                RunFailure::new(FailureKind::Internal, "not run"),
+            ),
         })
         .collect();
     if let Some(before) = &git_before {
@@ -982,15 +1016,16 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
     }
     let summary = Summary::of(&scenarios);
     let report = RunReport {
-        schema_version: 1,
+        schema_version: 2,
         smoke_version: env!("CARGO_PKG_VERSION").to_string(),
-        base_url: progress.base_url.clone(),
+        base_url: crate::http::shown_url(&progress.base_url),
         plugins: plan.plugins.clone(),
         summary,
         interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
         duration_ms: started.elapsed().as_millis() as u64,
         seeds: progress.seeds,
         scenarios,
+        stage_failure,
         triage: Vec::new(),
     };
     let mut report = report;
@@ -1009,21 +1044,37 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         })?;
     }
     tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
+    if let Err(f) = phase_result {
+        crate::warn_user!("artifacts: {}", run_dir.path.display());
+        return Err(f.failure);
+    }
     if let Some(message) = progress.seed_failure {
-        println!("artifacts: {}", run_dir.path.display());
+        crate::say!("artifacts: {}", run_dir.path.display());
         return Err(Failure::new(exit::SEED, message));
     }
     if !args.plugins.quiet {
-        print!("{}", report::console::failures(&report));
-        print!("{}", report::console::triage(&report.triage));
+        crate::say_raw!("{}", report::console::failures(&report));
+        crate::say_raw!("{}", report::console::triage(&report.triage));
     }
-    println!("\nartifacts: {}", run_dir.path.display());
-    println!("{}", summary.line());
+    crate::say!("\nartifacts: {}", run_dir.path.display());
+    crate::say!("{}", summary.line());
     Ok(match ended_early {
         Some((.., code)) => code,
         None if summary.all_passed() => exit::PASSED,
         None => exit::FAILED,
     })
+}
+
+/// A stage of the run that failed before its scenarios could run: which, the exit code, why.
+struct StageError {
+    stage: &'static str,
+    failure: Failure,
+}
+
+impl StageError {
+    fn new(stage: &'static str, code: i32, message: impl std::fmt::Display) -> Self {
+        StageError { stage, failure: Failure::new(code, message) }
+    }
 }
 
 /// Everything between "plugins planned" and "results known": commands, service, seeds,
@@ -1041,12 +1092,13 @@ async fn run_phase(
     progress: Shared<Progress>,
     service: Shared<Option<Service>>,
     transcript: Option<Arc<crate::http::transcript::Transcript>>,
-) -> Result<(), Failure> {
+) -> Result<(), StageError> {
     let mut service_exit = None;
     let base_url = match (&settings.base_url, &settings.target, workspace) {
         (Some(url), _, _) => url.clone(),
         (None, Some(target), Some(workspace)) => {
-            let port = crate::target::choose_port(target).map_err(|e| Failure::new(exit::TARGET, e))?;
+            let port =
+                crate::target::choose_port(target).map_err(|e| StageError::new("target", exit::TARGET, e))?;
             let commands = run_dir.file("commands");
             let _ = std::fs::create_dir_all(&commands);
             let hooks = |before: bool| target.hooks.iter().filter(move |h| h.before_start == before);
@@ -1054,11 +1106,11 @@ async fn run_phase(
                 let log = commands.join(format!("{}.log", hook.name));
                 crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
                     .await
-                    .map_err(|e| Failure::new(exit::SEED, e))?;
+                    .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
             }
             let started = Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
                 .await
-                .map_err(|e| Failure::new(exit::TARGET, e))?;
+                .map_err(|e| StageError::new("target", exit::TARGET, e))?;
             let url = started.base_url.clone();
             service_exit = Some(started.exit_watch());
             *lock(&service) = Some(started);
@@ -1066,14 +1118,14 @@ async fn run_phase(
                 let log = commands.join(format!("{}.log", hook.name));
                 crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
                     .await
-                    .map_err(|e| Failure::new(exit::SEED, e))?;
+                    .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
             }
             url
         }
         _ => unreachable!("config::load refuses a config with neither a base URL nor a target"),
     };
-    let client = Client::new(&base_url, settings.request_timeout, settings.jobs)
-        .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let client = Client::new(&base_url, settings.request_timeout, settings.jobs, settings.max_body)
+        .map_err(|e| StageError::new("target", exit::USAGE, e))?;
     let ctx = Arc::new(Context {
         client,
         plugins: loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
@@ -1088,11 +1140,11 @@ async fn run_phase(
     lock(&progress).base_url = ctx.client.base_url().to_string();
     let quiet = args.plugins.quiet;
     if !quiet {
-        println!(
+        crate::say!(
             "smoke: {} scenario(s), {} seed(s) against {}",
             plan.scenarios.len(),
             plan.seeds.len(),
-            ctx.client.base_url()
+            crate::report::console::escape_line(ctx.client.base_url())
         );
     }
     let vars = match seed::apply(&ctx, &plan.seeds).await {
@@ -1126,7 +1178,7 @@ async fn run_phase(
     let mut scheduler = AbortOnDrop(scheduler);
     match (&mut scheduler.0).await {
         Ok(live) => live.finish(),
-        Err(e) => tracing::error!("the scheduler failed: {e}"),
+        Err(e) => tracing::error!("the scheduler failed (a bug in smoke; please report it): {e}"),
     }
     tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
     Ok(())
@@ -1146,7 +1198,7 @@ fn seed_message(failed: &SeedResult) -> String {
         }
     }
     for f in &step.failures {
-        m.push_str(&format!("\n  reason:   {f}"));
+        m.push_str(&format!("\n  reason:   {}", f.message));
     }
     m.push_str("\n  every scenario was skipped; check that the service starts from a clean state");
     m

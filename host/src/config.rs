@@ -117,6 +117,9 @@ struct RunFile {
     base_url: Option<String>,
     /// How many automatic run directories to keep (0: all).
     keep_runs: Option<usize>,
+    /// The largest response body read, e.g. "16MiB".
+    #[serde(default, with = "size")]
+    max_body: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +140,36 @@ mod duration {
             serde::de::Error::custom(format!("{text:?} is not a duration like \"30s\" or \"500ms\": {e}"))
         })
     }
+}
+
+mod size {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_size(&text).map(Some).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A size such as `16MiB`, `500KB`, `1GiB` or `65536` (bytes).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    let factor: u64 = match unit.as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1000,
+        "kib" => 1 << 10,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" | "g" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return Err(format!("{text:?} is not a size like \"16MiB\", \"500KB\" or a number of bytes")),
+    };
+    digits.parse::<u64>().ok().and_then(|n| n.checked_mul(factor)).filter(|&n| n > 0).ok_or_else(|| {
+        format!("{text:?} is not a size like \"16MiB\", \"500KB\" or a number of bytes above 0")
+    })
 }
 
 /// How the service under test gets its port.
@@ -248,6 +281,8 @@ pub struct Settings {
     pub base_url: Option<String>,
     pub jobs: usize,
     pub request_timeout: Duration,
+    /// The largest response body read; a larger one fails its step.
+    pub max_body: u64,
     pub limits: Limits,
     /// Fail the run if it leaves the surrounding git checkout with changes.
     pub clean_git: bool,
@@ -266,6 +301,7 @@ pub struct Overrides {
     pub base_url: Option<String>,
     pub jobs: Option<usize>,
     pub request_timeout: Option<Duration>,
+    pub max_body: Option<u64>,
     pub plugin_timeout: Option<Duration>,
     pub plugin_memory_mib: Option<u64>,
     /// Planning only (`smoke plan`): no service is needed.
@@ -486,6 +522,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         base_url,
         jobs,
         request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
+        max_body: o.max_body.or(file.run.max_body).unwrap_or(crate::http::DEFAULT_MAX_BODY),
         limits,
         clean_git: file.checks.clean_git,
         keep_runs: file.run.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
@@ -554,6 +591,18 @@ mod tests {
         let err = toml::from_str::<File>("[target]\ncommand = \"x\"\nprot = 3\n").unwrap_err().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("500 KB"), Ok(500_000));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+        let f: File = toml::from_str("[run]\nmax-body = \"1MiB\"\n").unwrap();
+        assert_eq!(f.run.max_body, Some(1 << 20));
     }
 
     #[test]

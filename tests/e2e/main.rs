@@ -354,8 +354,9 @@ fn poll_and_burst_steps_are_judged_and_reported_with_attempts_histogram_and_perc
 
     let limited = scenario(&report, "engine.burst.expects-rate-limit");
     assert_eq!(limited["outcome"], "failed");
-    let failures = limited["steps"][0]["failures"].to_string();
-    assert!(failures.contains("0 response(s) were 429, expected at least 1"), "{failures}");
+    let failures = &limited["steps"][0]["failures"];
+    assert!(failures.to_string().contains("0 response(s) were 429, expected at least 1"), "{failures}");
+    assert_eq!(limited["failure"]["kind"], "burst", "{limited}");
 
     assert_eq!(scenario(&report, "engine.poll.holds")["outcome"], "passed");
     assert_eq!(step("engine.poll.holds")["attempts"], 1);
@@ -366,7 +367,8 @@ fn poll_and_burst_steps_are_judged_and_reported_with_attempts_histogram_and_perc
         (3..=6).contains(&attempts),
         "a 500 ms poll every 100 ms makes about 5 attempts, made {attempts}"
     );
-    let reason = never["failures"][0].as_str().unwrap();
+    assert_eq!(never["failures"][0]["kind"], "assertion", "{never}");
+    let reason = never["failures"][0]["message"].as_str().unwrap();
     assert!(reason.starts_with("did not hold within 500 ms"), "{reason}");
     assert!(
         reason.contains("\"/status\" is \"ok\", expected \"degraded\""),

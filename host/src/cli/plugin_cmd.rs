@@ -144,10 +144,10 @@ async fn push(args: PushArgs) -> Result<i32, Failure> {
         .push(&reference, bytes, config, annotations)
         .await
         .map_err(|e| Failure::new(exit::PLUGIN, e))?;
-    println!("pushed {} {} ({wit}) to {reference}", info.name, info.version);
-    println!("manifest:  {manifest}");
-    println!("component: {component}");
-    println!("pin it:    {}", reference.at(&manifest));
+    crate::say!("pushed {} {} ({wit}) to {reference}", info.name, info.version);
+    crate::say!("manifest:  {manifest}");
+    crate::say!("component: {component}");
+    crate::say!("pin it:    {}", reference.at(&manifest));
     Ok(exit::PASSED)
 }
 
@@ -157,10 +157,10 @@ async fn pull(args: PullArgs) -> Result<i32, Failure> {
     let reference = registry.parse(&args.reference).map_err(|e| Failure::new(exit::USAGE, e))?;
     let resolved = registry.pull(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
     registry_record(&registry, &reference, &resolved)?;
-    println!("{reference}");
-    println!("manifest:  {}", resolved.manifest);
-    println!("component: {}", resolved.component);
-    println!("cached at: {}", resolved.path.display());
+    crate::say!("{reference}");
+    crate::say!("manifest:  {}", resolved.manifest);
+    crate::say!("component: {}", resolved.component);
+    crate::say!("cached at: {}", resolved.path.display());
     Ok(exit::PASSED)
 }
 
@@ -186,7 +186,7 @@ async fn lock(args: LockArgs, matches: &clap::ArgMatches) -> Result<i32, Failure
         let reference = registry.parse(text).map_err(|e| Failure::new(exit::USAGE, e))?;
         let resolved = registry.pull(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
         registry_record(&registry, &reference, &resolved)?;
-        println!("{reference}\n  manifest  {}\n  component {}", resolved.manifest, resolved.component);
+        crate::say!("{reference}\n  manifest  {}\n  component {}", resolved.manifest, resolved.component);
         lockfile.set(Pin {
             reference: reference.canonical(),
             manifest: resolved.manifest,
@@ -200,7 +200,7 @@ async fn lock(args: LockArgs, matches: &clap::ArgMatches) -> Result<i32, Failure
         ));
     }
     lockfile.save().map_err(|e| Failure::new(exit::USAGE, e))?;
-    println!("wrote {}", lockfile.path.display());
+    crate::say!("wrote {}", lockfile.path.display());
     Ok(exit::PASSED)
 }
 
@@ -209,15 +209,15 @@ async fn ls(args: LsArgs) -> Result<i32, Failure> {
     let registry = open_registry(&settings.registry)?;
     let entries = registry.store.entries();
     if entries.is_empty() {
-        println!("cache ({}): empty", registry.store.dir().display());
+        crate::say!("cache ({}): empty", registry.store.dir().display());
     } else {
-        println!("cache ({}):", registry.store.dir().display());
+        crate::say!("cache ({}):", registry.store.dir().display());
         for (reference, e) in &entries {
             let what = match (&e.name, &e.version) {
                 (Some(n), Some(v)) => format!("{n} {v}, "),
                 _ => String::new(),
             };
-            println!("  {reference}\n    {what}{} bytes, component {}", e.size, e.component);
+            crate::say!("  {reference}\n    {what}{} bytes, component {}", e.size, e.component);
         }
     }
     if args.remote {
@@ -240,7 +240,7 @@ async fn ls(args: LsArgs) -> Result<i32, Failure> {
                 continue;
             }
             let tags = registry.tags(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, e))?;
-            println!(
+            crate::say!(
                 "{repository}: {}",
                 if tags.is_empty() { "(no tags)".to_string() } else { tags.join(", ") }
             );
@@ -254,8 +254,8 @@ fn gc(args: CommonArgs) -> Result<i32, Failure> {
     let registry = open_registry(&settings.registry)?;
     let (removed, freed) = registry.store.gc().map_err(|e| Failure::new(exit::USAGE, e))?;
     for r in &removed {
-        println!("removed {r}");
+        crate::say!("removed {r}");
     }
-    println!("{} removed, {} bytes freed", removed.len(), freed);
+    crate::say!("{} removed, {} bytes freed", removed.len(), freed);
     Ok(exit::PASSED)
 }

@@ -1,14 +1,14 @@
-//! HTTP for the runner and the seeder: build a request from a step's template, send it with a
-//! timeout, and record the exchange, redacted, for reports.
+//! HTTP for the runner and the seeder: join paths under the base URL (never leaving it), send
+//! with a timeout and a body limit, and record the exchange, redacted, for reports.
 //!
 //! Checks see real values; records (everything written anywhere) see redacted ones.
 
+mod redact;
 pub mod transcript;
 
-use crate::plan::model::{self, Body, Pair};
-use crate::run::template::{self, TemplateError, Vars};
-use serde::Serialize;
-use std::collections::BTreeSet;
+pub use redact::{REDACTED, Redactor, RequestRecord, ResponseRecord};
+
+use crate::plan::model::{self, Pair};
 use std::time::{Duration, Instant};
 
 /// A request with templates resolved, ready to send.
@@ -22,13 +22,36 @@ pub struct Outgoing {
     pub timeout: Option<Duration>,
 }
 
-/// A response as received.
+/// A response as received. The body holds at most the client's body limit; a larger body is
+/// cut there and `oversize` says so.
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub status: u16,
     pub headers: Vec<Pair>,
     pub body: Vec<u8>,
     pub latency: Duration,
+    /// Set when the body was larger than the limit: reading stopped there.
+    pub oversize: Option<Oversize>,
+    /// Why the first try failed, when a request was sent twice (a pooled connection the server
+    /// had already closed).
+    pub retried: Option<String>,
+}
+
+/// A body over the limit: the limit, and its size if the server declared it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Oversize {
+    pub limit: u64,
+    pub declared: Option<u64>,
+}
+
+impl std::fmt::Display for Oversize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.declared {
+            Some(size) => write!(f, "the body is {size} bytes, over the limit of {} bytes", self.limit),
+            None => write!(f, "the body is over the limit of {} bytes; reading stopped there", self.limit),
+        }?;
+        f.write_str(" (raise it with --max-body or [run] max-body)")
+    }
 }
 
 impl Incoming {
@@ -43,14 +66,24 @@ impl Incoming {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
-    #[error("no response within {0:?} (timed out)")]
+    #[error("no response within {} (timed out)", humantime::format_duration(*.0))]
     Timeout(Duration),
     #[error("could not connect to {url}: {message} (is the service running?)")]
     Connect { url: String, message: String },
+    #[error("the connection to {url} was closed or reset before a response arrived: {message}")]
+    Reset { url: String, message: String },
     #[error("request to {url} failed: {message}")]
     Other { url: String, message: String },
+}
+
+/// A path that would leave the base URL's origin or base path.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the path {path:?} {reason}; nothing was sent")]
+pub struct OffTarget {
+    pub path: String,
+    pub reason: &'static str,
 }
 
 /// Install the process's TLS provider (ring) once; every HTTP client, ours or a library's, needs it.
@@ -69,70 +102,143 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
 }
 
+/// The default limit of a response body: 16 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
+
+/// Why the client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("base URL {url:?} is not a valid URL: {message}")]
+    BadUrl { url: String, message: String },
+    #[error("base URL {url:?} must start with http:// or https://")]
+    Scheme { url: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
 /// A shared HTTP client bound to one base URL.
 #[derive(Clone)]
 pub struct Client {
     inner: reqwest::Client,
     base: reqwest::Url,
     timeout: Duration,
+    max_body: u64,
+}
+
+/// `user:password` from a URL's user info, percent-decoded.
+pub fn credentials(url: &reqwest::Url) -> Option<(String, String)> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    Some((decode(url.username()), decode(url.password().unwrap_or(""))))
+}
+
+/// A URL as it may be shown: without user info.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if credentials(&u).is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 impl Client {
-    pub fn new(base_url: &str, timeout: Duration, concurrency: usize) -> Result<Self, String> {
+    /// A client for `base_url`. User info in it (`http://user:pass@host`) becomes a basic
+    /// `Authorization` header and is removed from the URL, so no URL smoke shows carries it.
+    pub fn new(
+        base_url: &str,
+        timeout: Duration,
+        concurrency: usize,
+        max_body: u64,
+    ) -> Result<Self, ClientError> {
         let mut base = reqwest::Url::parse(base_url)
-            .map_err(|e| format!("base URL {base_url:?} is not a valid URL: {e}"))?;
+            .map_err(|e| ClientError::BadUrl { url: shown_url(base_url), message: e.to_string() })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(format!("base URL {base_url:?} must start with http:// or https://"));
+            return Err(ClientError::Scheme { url: shown_url(base_url) });
         }
-        // `join` treats the last segment as a file unless the path ends with `/`.
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((user, password)) = credentials(&base) {
+            use base64::Engine as _;
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {token}"))
+                .map_err(|e| ClientError::Build(e.to_string()))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        // Paths are appended to the base path, which therefore ends with `/`.
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
         let inner = client_builder()
             .timeout(timeout)
+            .default_headers(headers)
             .pool_max_idle_per_host(concurrency.max(1))
             .redirect(reqwest::redirect::Policy::none())
             // One send is one exchange: what the transcript records is what was sent, and a
-            // non-idempotent request is never repeated behind the plan's back.
+            // non-idempotent request is never repeated behind the plan's back (see `send`).
             .retry(reqwest::retry::never())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client { inner, base, timeout })
+            .map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(Client { inner, base, timeout, max_body })
     }
 
     pub fn base_url(&self) -> &str {
         self.base.as_str()
     }
 
-    /// Resolve a request template against the variables.
-    pub fn build(&self, request: &model::Request, vars: &Vars) -> Result<Outgoing, TemplateError> {
-        let path = template::render_path(&request.path, vars)?;
-        let mut url = self.base.join(path.trim_start_matches('/')).unwrap_or_else(|_| self.base.clone());
-        if !request.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for q in &request.query {
-                pairs.append_pair(&template::render(&q.name, vars)?, &template::render(&q.value, vars)?);
-            }
+    /// The URL of `path` (which may carry a `?query`) under the base URL. The result always has
+    /// the base's scheme, host, port and path prefix: a path that would change any of them is
+    /// refused, whatever a plan or a document says.
+    pub fn url(&self, path: &str) -> Result<reqwest::Url, OffTarget> {
+        let off = |reason| OffTarget { path: path.to_string(), reason };
+        if let Some(reason) = crate::plan::validate::off_target(path) {
+            return Err(off(reason));
         }
-        let mut headers = Vec::with_capacity(request.headers.len() + 1);
-        let body = match &request.body {
-            None => Vec::new(),
-            Some(Body::Json(value)) => {
-                if !request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
-                    headers.push(Pair { name: "content-type".into(), value: "application/json".into() });
-                }
-                template::render_json(value, vars)?.to_string().into_bytes()
-            }
-            Some(Body::Text(text)) => template::render(text, vars)?.into_bytes(),
+        let (path_part, query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
         };
-        for h in &request.headers {
-            headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{}", self.base.path(), path_part.trim_start_matches('/')));
+        url.set_query(query);
+        let same_origin = url.scheme() == self.base.scheme()
+            && url.host() == self.base.host()
+            && url.port_or_known_default() == self.base.port_or_known_default();
+        if !same_origin || !url.path().starts_with(self.base.path()) {
+            return Err(off("would leave the base URL"));
         }
-        Ok(Outgoing { method: request.method, url, headers, body, timeout: None })
+        Ok(url)
     }
 
+    /// Send once; an idempotent request whose connection was closed or reset before any response
+    /// arrived is sent once more (RFC 9112, section 9.3.1: a server may close an idle keep-alive
+    /// connection at any time). A non-idempotent request is never sent twice.
     pub async fn send(&self, request: &Outgoing) -> Result<Incoming, SendError> {
+        match self.send_once(request).await {
+            Err(SendError::Reset { message, .. }) if request.method.is_idempotent() => {
+                let first = format!(
+                    "the first try's connection was closed or reset before a response arrived ({message}); \
+                     sent again on another connection"
+                );
+                tracing::debug!("{} {}: {first}", request.method.as_str(), request.url);
+                let mut incoming = self.send_once(request).await?;
+                incoming.retried = Some(first);
+                Ok(incoming)
+            }
+            other => other,
+        }
+    }
+
+    async fn send_once(&self, request: &Outgoing) -> Result<Incoming, SendError> {
         let method =
             reqwest::Method::from_bytes(request.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = self.inner.request(method, request.url.clone());
@@ -152,12 +258,14 @@ impl Client {
                 SendError::Timeout(limit)
             } else if e.is_connect() {
                 SendError::Connect { url, message: root_cause(&e) }
+            } else if closed_early(&e) {
+                SendError::Reset { url, message: root_cause(&e) }
             } else {
                 SendError::Other { url, message: root_cause(&e) }
             }
         };
         let started = Instant::now();
-        let response = builder.send().await.map_err(classify)?;
+        let mut response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -167,9 +275,55 @@ impl Client {
                 value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
             })
             .collect();
-        let body = response.bytes().await.map_err(classify)?.to_vec();
-        Ok(Incoming { status, headers, body, latency: started.elapsed() })
+        let declared = response.content_length();
+        let mut oversize = None;
+        let mut body = Vec::new();
+        if declared.is_some_and(|n| n > self.max_body) {
+            // Not a byte is read: the connection is dropped with the response.
+            oversize = Some(Oversize { limit: self.max_body, declared });
+        } else {
+            // Read chunk by chunk, so memory stays bounded whatever the server sends.
+            while let Some(chunk) = response.chunk().await.map_err(|e| match classify(e) {
+                SendError::Reset { url, message } => SendError::Other { url, message },
+                other => other,
+            })? {
+                if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    let room = (self.max_body as usize).saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    oversize = Some(Oversize { limit: self.max_body, declared });
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Incoming { status, headers, body, latency: started.elapsed(), oversize, retried: None })
     }
+}
+
+/// Whether a send failed because the connection closed or was reset before any response
+/// arrived: the signature of a pooled connection the server had already closed.
+fn closed_early(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(h) = c.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -180,203 +334,30 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// What gets written about an exchange: redacted, bodies as text.
-#[derive(Debug, Clone, Serialize)]
-pub struct RequestRecord {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<Pair>,
-    pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ResponseRecord {
-    pub status: u16,
-    pub headers: Vec<Pair>,
-    pub body: Option<String>,
-    pub latency_ms: u64,
-}
-
-/// Removes secrets before anything is recorded: sensitive headers, sensitive JSON fields, and
-/// secret values (tokens from config) wherever they appear. Values seen in sensitive fields and
-/// headers are learned, so they are also removed where they reappear in free text (an expected
-/// value, a failure message, a capture); clones share what is learned.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    headers: BTreeSet<String>,
-    fields: BTreeSet<String>,
-    secrets: Vec<String>,
-    learned: std::sync::Arc<std::sync::RwLock<BTreeSet<String>>>,
-}
-
-pub const REDACTED: &str = "[REDACTED]";
-
-impl Redactor {
-    pub fn new() -> Self {
-        let mut r = Redactor::default();
-        for h in ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"] {
-            r.headers.insert(h.into());
-        }
-        r
-    }
-
-    pub fn header(&mut self, name: &str) {
-        self.headers.insert(name.to_ascii_lowercase());
-    }
-
-    pub fn field(&mut self, name: &str) {
-        self.fields.insert(name.to_string());
-    }
-
-    /// A secret value: replaced wherever it appears. Very short values are ignored, since
-    /// replacing them would shred unrelated text.
-    pub fn secret(&mut self, value: &str) {
-        if value.len() >= 4 && !self.secrets.iter().any(|s| s == value) {
-            self.secrets.push(value.to_string());
-        }
-    }
-
-    pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
-        for s in self.secrets.iter().chain(learned.iter()) {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-
-    /// Remember a sensitive value so free text never shows it (short values would shred text).
-    fn learn(&self, value: &str) {
-        if value.len() >= 4 && value != REDACTED {
-            self.learned.write().unwrap_or_else(|e| e.into_inner()).insert(value.to_string());
-        }
-    }
-
-    fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
-        headers
-            .iter()
-            .map(|h| Pair {
-                name: h.name.clone(),
-                value: if self.headers.contains(&h.name.to_ascii_lowercase()) {
-                    self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
-                    REDACTED.to_string()
-                } else {
-                    self.text(&h.value)
-                },
-            })
-            .collect()
-    }
-
-    fn json(&self, value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    if self.fields.contains(k) {
-                        match &*v {
-                            serde_json::Value::String(s) => self.learn(s),
-                            serde_json::Value::Object(_)
-                            | serde_json::Value::Array(_)
-                            | serde_json::Value::Null => {}
-                            other => self.learn(&other.to_string()),
-                        }
-                        *v = serde_json::Value::String(REDACTED.into());
-                    } else {
-                        self.json(v);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
-            _ => {}
-        }
-    }
-
-    pub fn body(&self, body: &[u8]) -> Option<String> {
-        if body.is_empty() {
-            return None;
-        }
-        if !self.fields.is_empty()
-            && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body)
-        {
-            self.json(&mut value);
-            return Some(self.text(&value.to_string()));
-        }
-        Some(self.text(&String::from_utf8_lossy(body)))
-    }
-
-    pub fn request(&self, r: &Outgoing) -> RequestRecord {
-        RequestRecord {
-            method: r.method.as_str().to_string(),
-            url: self.text(r.url.as_str()),
-            headers: self.headers(&r.headers),
-            body: self.body(&r.body),
-        }
-    }
-
-    pub fn response(&self, r: &Incoming) -> ResponseRecord {
-        ResponseRecord {
-            status: r.status,
-            headers: self.headers(&r.headers),
-            body: self.body(&r.body),
-            latency_ms: r.latency.as_millis() as u64,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    #[test]
-    fn builds_urls_under_the_base_path_with_encoded_values() {
-        let client = Client::new("http://127.0.0.1:9/api", Duration::from_secs(1), 1).unwrap();
-        let mut vars = Vars::new();
-        vars.insert("id".into(), json!("x/y"));
-        let request = model::Request {
-            method: model::Method::Get,
-            path: "/accounts/{{id}}".into(),
-            query: vec![Pair { name: "q".into(), value: "a&b".into() }],
-            headers: vec![],
-            body: None,
-        };
-        let out = client.build(&request, &vars).unwrap();
-        assert_eq!(out.url.as_str(), "http://127.0.0.1:9/api/accounts/x%2Fy?q=a%26b");
+    fn client(base: &str) -> Client {
+        Client::new(base, Duration::from_secs(1), 1, DEFAULT_MAX_BODY).unwrap()
     }
 
     #[test]
-    fn json_bodies_get_a_content_type_and_rendered_values() {
-        let client = Client::new("http://127.0.0.1:9", Duration::from_secs(1), 1).unwrap();
-        let mut vars = Vars::new();
-        vars.insert("n".into(), json!(5));
-        let request = model::Request {
-            method: model::Method::Post,
-            path: "/x".into(),
-            query: vec![],
-            headers: vec![],
-            body: Some(Body::Json(json!({"n": "{{n}}"}))),
-        };
-        let out = client.build(&request, &vars).unwrap();
-        assert_eq!(out.body, br#"{"n":5}"#);
-        assert_eq!(out.headers[0].value, "application/json");
+    fn paths_stay_under_the_base_url_and_colons_keep_the_base_path() {
+        let c = client("http://127.0.0.1:9/api");
+        assert_eq!(c.url("/users:search").unwrap().as_str(), "http://127.0.0.1:9/api/users:search");
+        assert_eq!(c.url("/a?x=1").unwrap().as_str(), "http://127.0.0.1:9/api/a?x=1");
+        for hostile in ["//evil/x", "/\\\\evil/x", "/http://evil:8080/x", "/../x", "/%2e%2E/x"] {
+            assert!(c.url(hostile).is_err(), "{hostile}");
+        }
     }
 
     #[test]
-    fn redaction_covers_headers_fields_and_secret_values() {
-        let mut r = Redactor::new();
-        r.field("ssn");
-        r.secret("s3cr3t-token");
-        let record = r.request(&Outgoing {
-            method: model::Method::Post,
-            url: reqwest::Url::parse("http://h/x?token=s3cr3t-token").unwrap(),
-            headers: vec![Pair { name: "Authorization".into(), value: "Bearer s3cr3t-token".into() }],
-            body: br#"{"ssn":"123-45-6789","name":"Ann"}"#.to_vec(),
-            timeout: None,
-        });
-        let text = serde_json::to_string(&record).unwrap();
-        assert!(!text.contains("s3cr3t-token"), "{text}");
-        assert!(!text.contains("123-45-6789"), "{text}");
-        assert!(text.contains("Ann"));
+    fn user_info_leaves_the_url_and_becomes_basic_auth() {
+        let c = client("http://ann:p%40ss@127.0.0.1:9/v1?x=1#f");
+        assert_eq!(c.base_url(), "http://127.0.0.1:9/v1/");
+        assert_eq!(shown_url("http://ann:pw@h:1/x"), "http://h:1/x");
+        let url = reqwest::Url::parse("http://ann:p%40ss@h/").unwrap();
+        assert_eq!(credentials(&url), Some(("ann".to_string(), "p@ss".to_string())));
     }
 }

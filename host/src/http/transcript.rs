@@ -25,6 +25,10 @@ pub struct Entry {
     pub response: Option<ResponseRecord>,
     /// Why there is no response (timeout, connection refused).
     pub error: Option<String>,
+    /// Set when the request was sent twice: why the first try failed (a pooled connection the
+    /// server had closed). Only idempotent requests are ever sent twice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried: Option<String>,
 }
 
 /// Collects entries from concurrent scenarios; written once, sorted by `seq`.

@@ -125,6 +125,12 @@ impl Method {
             Method::Options => "OPTIONS",
         }
     }
+
+    /// Idempotent methods (RFC 9110, section 9.2.2): sending one twice means what sending it once
+    /// does, so a request lost to a closed connection may be sent again.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, Method::Post | Method::Patch)
+    }
 }
 
 /// A name/value pair, kept in order (headers and query parameters may repeat).

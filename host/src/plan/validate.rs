@@ -68,8 +68,8 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
         errors
             .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
     }
-    if !step.request.path.starts_with('/') {
-        errors.push(format!("{at}: the path {:?} must start with '/'", step.request.path));
+    if let Some(reason) = off_target(&step.request.path) {
+        errors.push(format!("{at}: the path {:?} {reason}", step.request.path));
     }
     for c in &step.captures {
         let valid = !c.name.is_empty()
@@ -120,6 +120,37 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     }
 }
 
+/// Why a request path (a template, before variables are filled in) could leave the base URL's
+/// origin or base path, or `None` when it cannot. Values filled in later are percent-encoded as
+/// one segment, so only the template's own text matters. The host refuses such a path twice: here,
+/// before anything is sent, and again when the URL is built.
+pub fn off_target(path: &str) -> Option<&'static str> {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    if !path.starts_with('/') {
+        return Some("must start with '/'");
+    }
+    if path.starts_with("//") {
+        return Some("starts with '//', which names another host; a path must stay on the base URL");
+    }
+    if path.contains('\\') {
+        return Some("holds a backslash, which URL parsers read as '/'; a path must stay on the base URL");
+    }
+    if path.contains("://") {
+        return Some("holds an absolute URL ('://'); a path must stay on the base URL");
+    }
+    if path.chars().any(|c| c.is_control() || c == ' ') {
+        return Some("holds a space or a control character; percent-encode it");
+    }
+    let dot = |segment: &str| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    };
+    if path.split('/').any(dot) {
+        return Some("holds a '.' or '..' segment, which could climb out of the base path");
+    }
+    None
+}
+
 /// A dependency cycle, as the ids along it (first id repeated at the end), if there is one.
 fn find_cycle<'a>(edges: &[(&'a str, Vec<&'a str>)]) -> Option<Vec<&'a str>> {
     let graph: BTreeMap<&str, &Vec<&str>> = edges.iter().map(|(id, deps)| (*id, deps)).collect();
@@ -166,6 +197,18 @@ mod tests {
     fn finds_a_cycle_and_names_it() {
         let edges = vec![("a", vec![]), ("b", vec!["a", "d"]), ("c", vec!["b"]), ("d", vec!["c"])];
         assert_eq!(find_cycle(&edges), Some(vec!["b", "d", "c", "b"]));
+    }
+
+    #[test]
+    fn paths_that_could_leave_the_target_are_named() {
+        for bad in
+            ["//evil/x", "/\\\\evil/x", "/http://other:8080/x", "/a/../admin", "/a/%2E%2e/b", "x", "/a b"]
+        {
+            assert!(off_target(bad).is_some(), "{bad}");
+        }
+        for good in ["/users:search", "/v1/things/{{id}}", "/a?x=1", "/", "/a..b/c"] {
+            assert_eq!(off_target(good), None, "{good}");
+        }
     }
 
     #[test]

@@ -2,7 +2,83 @@
 //! summary line `N passed, N failed, N skipped`.
 
 use crate::run::results::{Outcome, RunReport, ScenarioResult};
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// Text from a service, a plan or a plugin made safe for a terminal: every control character
+/// (ESC, OSC, carriage return, backspace...) is shown escaped (`\x1b`), so nothing it holds can
+/// move the cursor, rewrite a line, set the window title or hide what came before. Newlines and
+/// tabs are kept.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_with(text, |c| c == '\n' || c == '\t')
+}
+
+/// [`escape`] for text that must stay on one line: newlines are escaped too.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape_with(text, |c| c == '\t')
+}
+
+fn escape_with(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !keep(c)) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let code = u32::from(c);
+            if code < 0x80 {
+                let _ = write!(out, "\\x{code:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{code:x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Print to stdout, ignoring a closed pipe (`smoke run | head -1`): the run goes on, writes its
+/// reports and exits by its verdicts.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// [`say!`] without the newline.
+#[macro_export]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
+/// Print to stderr without a newline, ignoring a closed pipe.
+#[macro_export]
+macro_rules! warn_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// Print to stderr, ignoring a closed pipe.
+#[macro_export]
+macro_rules! warn_user {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 /// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`; the label coloured if asked.
 pub fn scenario_line(r: &ScenarioResult, colour: bool) -> String {
@@ -13,9 +89,12 @@ pub fn scenario_line(r: &ScenarioResult, colour: bool) -> String {
         (true, Outcome::Failed) => format!("\x1b[1;31m{label}\x1b[0m"),
         (true, Outcome::Skipped) => format!("\x1b[33m{label}\x1b[0m"),
     };
+    let id = escape_line(&r.id);
     match r.outcome {
-        Outcome::Skipped => format!("{label}  {}  ({})", r.id, r.reason.as_deref().unwrap_or("skipped")),
-        _ => format!("{label}  {}  ({} ms)", r.id, r.duration_ms),
+        Outcome::Skipped => {
+            format!("{label}  {id}  ({})", escape_line(r.reason.as_deref().unwrap_or("skipped")))
+        }
+        _ => format!("{label}  {id}  ({} ms)", r.duration_ms),
     }
 }
 
@@ -57,7 +136,7 @@ impl Live {
                 bar.println(line);
                 bar.inc(1);
             }
-            None => println!("{line}"),
+            None => crate::say!("{line}"),
         }
     }
 
@@ -68,8 +147,13 @@ impl Live {
     }
 }
 
-/// Every failed scenario in plan order: id, step, request, expected versus actual, reason.
+/// Every failed scenario in plan order: id, step, request, expected versus actual, reason;
+/// everything a service, plan or plugin said is escaped for the terminal.
 pub fn failures(report: &RunReport) -> String {
+    escape(&failures_text(report)).into_owned()
+}
+
+fn failures_text(report: &RunReport) -> String {
     let mut out = String::new();
     let failed: Vec<&ScenarioResult> =
         report.scenarios.iter().filter(|s| s.outcome == Outcome::Failed).collect();
@@ -107,7 +191,7 @@ pub fn failures(report: &RunReport) -> String {
             }
         }
         for f in &step.failures {
-            let _ = writeln!(out, "    reason:   {f}");
+            let _ = writeln!(out, "    reason:   {}", f.message.replace('\n', " "));
         }
     }
     out
@@ -115,6 +199,10 @@ pub fn failures(report: &RunReport) -> String {
 
 /// What the failures have in common, after the failures themselves.
 pub fn triage(findings: &[crate::report::triage::Finding]) -> String {
+    escape(&triage_text(findings)).into_owned()
+}
+
+fn triage_text(findings: &[crate::report::triage::Finding]) -> String {
     let mut out = String::new();
     if findings.is_empty() {
         return out;
@@ -137,5 +225,20 @@ fn clip(text: &str, max: usize) -> String {
         format!("{}… ({} bytes)", one_line.chars().take(max).collect::<String>(), text.len())
     } else {
         one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        let hostile = "ok\x1b]0;pwned\x07\r\x1b[2KPASS\u{9b}31m\u{202e}x";
+        let shown = escape(hostile);
+        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'), "{shown:?}");
+        assert_eq!(escape_line("a\nb"), "a\\x0ab");
+        assert_eq!(escape("a\nb\tc"), "a\nb\tc");
+        assert!(matches!(escape("plain text"), Cow::Borrowed(_)));
     }
 }

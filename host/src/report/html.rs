@@ -86,7 +86,7 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
     }
     let _ = write!(out, "</span><div>expected: {}</div>", esc(&step.expected));
     for f in &step.failures {
-        let _ = write!(out, "<div class=reason>{}</div>", esc(f));
+        let _ = write!(out, "<div class=reason>{} <small>({})</small></div>", esc(&f.message), f.kind.name());
     }
     if let Some(v) = &step.verdict {
         let _ = write!(

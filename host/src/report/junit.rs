@@ -5,6 +5,25 @@ use crate::run::results::{Outcome, RunReport, ScenarioResult};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
+/// Text as XML 1.0 allows it: characters the standard forbids (most control characters, the
+/// non-characters U+FFFE and U+FFFF) are written as `\x1b`-style escapes, so the file stays
+/// well-formed whatever bytes a response held.
+fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if text.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if allowed(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn seconds(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
@@ -35,7 +54,7 @@ fn details(r: &ScenarioResult) -> String {
             }
         }
         for f in &step.failures {
-            out.push_str(&format!("reason: {f}\n"));
+            out.push_str(&format!("reason ({}): {}\n", f.kind.name(), f.message));
         }
     }
     out
@@ -66,7 +85,7 @@ pub fn junit(report: &RunReport) -> String {
         let members = || report.scenarios.iter().filter(move |s| s.plugin == plugin);
         let (tests, failures, skipped, ms) = counts(members());
         let mut suite = BytesStart::new("testsuite");
-        suite.push_attribute(("name", plugin));
+        suite.push_attribute(("name", xml_safe(plugin).as_ref()));
         suite.push_attribute(("tests", tests.to_string().as_str()));
         suite.push_attribute(("failures", failures.to_string().as_str()));
         suite.push_attribute(("errors", "0"));
@@ -75,8 +94,11 @@ pub fn junit(report: &RunReport) -> String {
         w.write_event(Event::Start(suite)).expect(io);
         for s in members() {
             let mut case = BytesStart::new("testcase");
-            case.push_attribute(("name", s.id.as_str()));
-            case.push_attribute(("classname", format!("{}.{}", s.plugin, s.kind.as_str()).as_str()));
+            case.push_attribute(("name", xml_safe(&s.id).as_ref()));
+            case.push_attribute((
+                "classname",
+                xml_safe(&format!("{}.{}", s.plugin, s.kind.as_str())).as_ref(),
+            ));
             case.push_attribute(("time", seconds(s.duration_ms).as_str()));
             match s.outcome {
                 Outcome::Passed => {
@@ -85,17 +107,25 @@ pub fn junit(report: &RunReport) -> String {
                 Outcome::Failed => {
                     w.write_event(Event::Start(case)).expect(io);
                     let mut failure = BytesStart::new("failure");
-                    failure.push_attribute(("message", s.reason.as_deref().unwrap_or("failed")));
-                    failure.push_attribute(("type", s.kind.as_str()));
+                    failure.push_attribute((
+                        "message",
+                        xml_safe(s.reason.as_deref().unwrap_or("failed")).as_ref(),
+                    ));
+                    let kind =
+                        s.failure.as_ref().map_or_else(|| s.kind.as_str().to_string(), |f| f.kind.name());
+                    failure.push_attribute(("type", kind.as_str()));
                     w.write_event(Event::Start(failure)).expect(io);
-                    w.write_event(Event::Text(BytesText::new(&details(s)))).expect(io);
+                    w.write_event(Event::Text(BytesText::new(&xml_safe(&details(s))))).expect(io);
                     w.write_event(Event::End(BytesEnd::new("failure"))).expect(io);
                     w.write_event(Event::End(BytesEnd::new("testcase"))).expect(io);
                 }
                 Outcome::Skipped => {
                     w.write_event(Event::Start(case)).expect(io);
                     let mut skip = BytesStart::new("skipped");
-                    skip.push_attribute(("message", s.reason.as_deref().unwrap_or("skipped")));
+                    skip.push_attribute((
+                        "message",
+                        xml_safe(s.reason.as_deref().unwrap_or("skipped")).as_ref(),
+                    ));
                     w.write_event(Event::Empty(skip)).expect(io);
                     w.write_event(Event::End(BytesEnd::new("testcase"))).expect(io);
                 }
@@ -107,4 +137,13 @@ pub fn junit(report: &RunReport) -> String {
     let mut text = String::from_utf8(w.into_inner()).expect("quick-xml writes UTF-8");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn characters_xml_forbids_are_escaped_and_the_rest_kept() {
+        assert_eq!(super::xml_safe("a\x1bb\u{fffe}c\td"), "a\\u{1b}b\\u{fffe}c\td");
+        assert_eq!(super::xml_safe("caf\u{e9} <ok>"), "caf\u{e9} <ok>");
+    }
 }

@@ -16,7 +16,7 @@ pub fn scrub(report: &mut RunReport, redactor: &Redactor) {
         s.expected = r.text(&s.expected);
         s.name = r.text(&s.name);
         for f in &mut s.failures {
-            *f = r.text(f);
+            f.message = r.text(&f.message);
         }
         for v in s.captured.values_mut() {
             *v = r.text(v);
@@ -41,8 +41,14 @@ pub fn scrub(report: &mut RunReport, redactor: &Redactor) {
     for seed in &mut report.seeds {
         step(&mut seed.step, redactor);
     }
+    if let Some(f) = &mut report.stage_failure {
+        f.message = redactor.text(&f.message);
+    }
     for s in &mut report.scenarios {
         s.reason = s.reason.as_deref().map(|t| redactor.text(t));
+        if let Some(f) = &mut s.failure {
+            f.message = redactor.text(&f.message);
+        }
         for st in &mut s.steps {
             step(st, redactor);
         }

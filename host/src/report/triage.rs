@@ -2,26 +2,16 @@
 //! guessed). Each finding names the scenarios it covers and a next step. Silent on a passing run.
 
 use crate::plan::model::ScenarioKind;
-use crate::run::results::{Outcome, RunReport, ScenarioResult};
-use serde::Serialize;
+pub use crate::run::results::Finding;
+use crate::run::results::{FailureKind, Outcome, RunReport, ScenarioResult};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// Which rule found it: `service-down`, `happy-paths-404`, `auth`, `server-errors`,
-    /// `timeouts`, `same-status`.
-    pub rule: &'static str,
-    pub summary: String,
-    pub scenarios: Vec<String>,
-    pub next_step: String,
-}
 
 /// What a failed scenario's failing step saw.
 struct Failed<'a> {
     scenario: &'a ScenarioResult,
     method: &'a str,
     status: Option<u16>,
-    reasons: String,
+    kind: Option<FailureKind>,
 }
 
 /// `/orders` for `GET /orders/{id}`; `/api/agents` for `POST /api/agents` (skips `api`, `v1`).
@@ -55,7 +45,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
                 scenario: s,
                 method: step.request.as_ref().map_or("", |r| r.method.as_str()),
                 status: step.response.as_ref().map(|r| r.status),
-                reasons: step.failures.join("; "),
+                kind: s.failure.as_ref().map(|f| f.kind),
             })
         })
         .collect();
@@ -69,9 +59,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
     let unreachable: Vec<&Failed<'_>> = failed
         .iter()
         .filter(|f| {
-            f.status.is_none()
-                && (f.reasons.contains("could not connect")
-                    || f.reasons.contains("service under test exited"))
+            f.status.is_none() && matches!(f.kind, Some(FailureKind::Connect | FailureKind::ServiceExited))
         })
         .collect();
     if !unreachable.is_empty() && unreachable.len() == failed.len() && report.summary.passed == 0 {
@@ -171,8 +159,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
     }
 
     // Timeouts.
-    let slow: Vec<&Failed<'_>> =
-        failed.iter().filter(|f| f.status.is_none() && f.reasons.contains("timed out")).collect();
+    let slow: Vec<&Failed<'_>> = failed.iter().filter(|f| f.kind == Some(FailureKind::Timeout)).collect();
     if slow.len() >= 2 {
         findings.push(Finding {
             rule: "timeouts",
@@ -208,7 +195,20 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::http::{RequestRecord, ResponseRecord};
-    use crate::run::results::{StepResult, Summary};
+    use crate::run::results::{Failure, StepResult, Summary};
+
+    /// The kind a test failure message stands for, as the runner would have typed it.
+    fn kind_of(message: &str) -> FailureKind {
+        if message.starts_with("status") {
+            FailureKind::Status
+        } else if message.starts_with("could not connect") {
+            FailureKind::Connect
+        } else if message.starts_with("no response within") {
+            FailureKind::Timeout
+        } else {
+            FailureKind::Assertion
+        }
+    }
     use std::collections::BTreeMap as Map;
 
     fn step(method: &str, status: Option<u16>, failure: &str) -> StepResult {
@@ -228,8 +228,10 @@ mod tests {
                 headers: vec![],
                 body: None,
                 latency_ms: 1,
+                body_bytes: None,
+                truncated: false,
             }),
-            failures: if failure.is_empty() { vec![] } else { vec![failure.into()] },
+            failures: if failure.is_empty() { vec![] } else { vec![Failure::new(kind_of(failure), failure)] },
             verdict: None,
             captured: Map::new(),
             attempts: 1,
@@ -256,6 +258,7 @@ mod tests {
             tags: vec![],
             outcome: if failed { Outcome::Failed } else { Outcome::Passed },
             reason: failed.then(|| failure.to_string()),
+            failure: failed.then(|| Failure::new(kind_of(failure), failure)),
             failed_step: failed.then_some(0),
             dependency_only: false,
             started_ms: 0,
@@ -267,7 +270,7 @@ mod tests {
 
     fn report(scenarios: Vec<ScenarioResult>) -> RunReport {
         RunReport {
-            schema_version: 1,
+            schema_version: 2,
             smoke_version: "0".into(),
             base_url: "http://h/".into(),
             plugins: vec![],
@@ -276,6 +279,7 @@ mod tests {
             duration_ms: 1,
             seeds: vec![],
             scenarios,
+            stage_failure: None,
             triage: vec![],
         }
     }

@@ -1,7 +1,7 @@
 //! Burst steps: N copies of one request with C in flight, judged by the mix of statuses (e.g.
 //! at least one 429 and no 5xx), with the status histogram and latency percentiles recorded.
 
-use super::results::BurstRecord;
+use super::results::{BurstRecord, Failure, FailureKind};
 use super::{Context, Label};
 use crate::http::Outgoing;
 use crate::plan::model::{StatusCount, StatusMatch, Step};
@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// One request of the burst: its status (None: no response) and latency.
-type Sample = (Option<u16>, f64);
+/// One request of the burst: its status (or why there was none) and latency.
+type Sample = (Result<u16, FailureKind>, f64);
 
 /// Send the burst and judge it; failures are empty when the mix holds.
 pub async fn run(
@@ -21,7 +21,7 @@ pub async fn run(
     concurrency: u32,
     mix: &[StatusCount],
     label: Label,
-) -> (Vec<String>, BurstRecord) {
+) -> (Vec<Failure>, BurstRecord) {
     let next = Arc::new(AtomicU32::new(0));
     let record = ctx.transcript.is_some().then(|| ctx.redactor.request(outgoing));
     let mut samples: Vec<Sample> = Vec::with_capacity(count as usize);
@@ -42,11 +42,17 @@ pub async fn run(
                 if let (Some(seq), Some(request)) = (seq, &record) {
                     let outcome = match &sent {
                         Ok(r) => Ok(ctx.redactor.response(r)),
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(ctx.redactor.text(&e.to_string())),
                     };
-                    label.record(ctx, seq, copy + 1, started, request.clone(), outcome);
+                    let retried = sent.as_ref().ok().and_then(|r| r.retried.clone());
+                    label.record(ctx, seq, copy + 1, started, request.clone(), outcome, retried);
                 }
-                out.push((sent.ok().map(|r| r.status), started.elapsed().as_secs_f64() * 1000.0));
+                let status = match &sent {
+                    Ok(r) if r.oversize.is_some() => Err(FailureKind::BodyTooLarge),
+                    Ok(r) => Ok(r.status),
+                    Err(e) => Err(super::send_failure_kind(e)),
+                };
+                out.push((status, started.elapsed().as_secs_f64() * 1000.0));
             }
             out
         }
@@ -89,37 +95,57 @@ pub fn judge(
     count: u32,
     concurrency: u32,
     samples: &[Sample],
-) -> (Vec<String>, BurstRecord) {
+) -> (Vec<Failure>, BurstRecord) {
     let mut histogram: BTreeMap<String, u32> = BTreeMap::new();
     for (status, _) in samples {
         *histogram.entry(status.map_or("error".into(), |s| s.to_string())).or_default() += 1;
     }
     let mut failures = Vec::new();
-    let errors = samples.iter().filter(|(s, _)| s.is_none()).count();
-    if errors > 0 {
-        failures.push(format!("{errors} of {count} request(s) got no response"));
+    let mut errors: BTreeMap<FailureKind, u32> = BTreeMap::new();
+    for (status, _) in samples {
+        if let Err(kind) = status {
+            *errors.entry(*kind).or_default() += 1;
+        }
+    }
+    for (kind, n) in errors {
+        let why = match kind {
+            FailureKind::BodyTooLarge => "a body over the limit",
+            FailureKind::Timeout => "no response in time",
+            FailureKind::Connect => "no connection",
+            _ => "no response",
+        };
+        failures.push(Failure::new(kind, format!("{n} of {count} request(s) got {why}")));
     }
     let mut outside: BTreeMap<u16, u32> = BTreeMap::new();
-    for status in samples.iter().filter_map(|(s, _)| *s) {
+    for status in samples.iter().filter_map(|(s, _)| s.ok()) {
         if !accepted.contains(&status) {
             *outside.entry(status).or_default() += 1;
         }
     }
     for (status, n) in &outside {
-        failures.push(format!("{n} response(s) had status {status}, which is not accepted"));
+        failures.push(Failure::new(
+            FailureKind::Status,
+            format!("{n} response(s) had status {status}, which is not accepted"),
+        ));
     }
     for bound in mix {
-        let n = samples.iter().filter(|(s, _)| s.is_some_and(|s| matches(&bound.status, s))).count() as u32;
+        let n = samples.iter().filter(|(s, _)| s.is_ok_and(|s| matches(&bound.status, s))).count() as u32;
         let what = describe(&bound.status);
         if let Some(least) = bound.at_least
             && n < least
         {
-            failures.push(format!("{n} response(s) were {what}, expected at least {least}"));
+            failures.push(Failure::new(
+                FailureKind::Burst,
+                format!("{n} response(s) were {what}, expected at least {least}"),
+            ));
         }
         if let Some(most) = bound.at_most
             && n > most
         {
-            failures.push(format!("{n} response(s) were {what}, expected at most {most}"));
+            failures.push(Failure::new(
+                FailureKind::Burst,
+                format!("{n} response(s) were {what}, expected at most {most}"),
+            ));
         }
     }
     let mut latencies: Vec<f64> = samples.iter().map(|(_, ms)| *ms).collect();
@@ -147,7 +173,7 @@ mod tests {
         let mut out = Vec::new();
         for (status, n) in statuses {
             for i in 0..*n {
-                out.push((Some(*status), f64::from(i + 1)));
+                out.push((Ok(*status), f64::from(i + 1)));
             }
         }
         out
@@ -165,6 +191,7 @@ mod tests {
     fn a_missing_rate_limit_and_server_errors_fail_with_counts() {
         let mix = [bound(StatusMatch::Code(429), Some(1), None), bound(StatusMatch::Class(5), None, Some(0))];
         let (failures, _) = judge(&[200, 429, 503], &mix, 120, 8, &samples(&[(200, 118), (503, 2)]));
+        let failures: Vec<String> = failures.into_iter().map(|f| f.message).collect();
         assert_eq!(
             failures,
             vec![
@@ -177,8 +204,10 @@ mod tests {
     #[test]
     fn statuses_outside_the_accepted_set_and_lost_requests_fail() {
         let mut s = samples(&[(200, 3), (404, 1)]);
-        s.push((None, 5.0));
+        s.push((Err(FailureKind::Reset), 5.0));
         let (failures, record) = judge(&[200], &[], 5, 1, &s);
+        assert_eq!(failures[0].kind, FailureKind::Reset);
+        let failures: Vec<String> = failures.into_iter().map(|f| f.message).collect();
         assert_eq!(
             failures,
             vec![

@@ -5,6 +5,7 @@
 
 use crate::http::Incoming;
 use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest};
+use crate::run::results::{Failure, FailureKind};
 use crate::run::template::{self, Vars};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -31,64 +32,91 @@ impl Schemas {
 const SCHEMA_ERRORS_SHOWN: usize = 5;
 
 /// Every way `body` breaks `schema`: the JSON pointer, the problem, the rule.
-fn schema_failures(schemas: &Schemas, schema: &Value, body: &Value) -> Vec<String> {
+fn schema_failures(schemas: &Schemas, schema: &Value, body: &Value) -> Vec<Failure> {
     let validator = match schemas.get(schema) {
         Ok(v) => v,
-        Err(e) => return vec![format!("the response schema is not a valid JSON Schema: {e}")],
+        Err(e) => {
+            return vec![Failure::new(
+                FailureKind::Schema,
+                format!("the response schema is not a valid JSON Schema: {e}"),
+            )];
+        }
     };
-    let mut failures: Vec<String> = validator
+    let mut failures: Vec<Failure> = validator
         .iter_errors(body)
         .take(SCHEMA_ERRORS_SHOWN + 1)
         .map(|e| {
             let at = e.instance_path().to_string();
             let at = if at.is_empty() { "the body".to_string() } else { format!("{at:?}") };
-            format!("{at} does not match the schema: {e} (rule `{}`)", e.kind().keyword())
+            Failure::new(
+                FailureKind::Schema,
+                format!("{at} does not match the schema: {e} (rule `{}`)", e.kind().keyword()),
+            )
         })
         .collect();
     if failures.len() > SCHEMA_ERRORS_SHOWN {
         failures.truncate(SCHEMA_ERRORS_SHOWN);
-        failures.push("… and more schema mismatches".into());
+        failures.push(Failure::new(FailureKind::Schema, "… and more schema mismatches"));
     }
     failures
 }
 
 /// Every way the response fails the expectation; empty when it holds. The plugin's `check` is
 /// not called here (see the scheduler): it runs only when this list is empty.
-pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &Schemas) -> Vec<String> {
+pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &Schemas) -> Vec<Failure> {
     let mut failures = Vec::new();
+    if let Some(oversize) = &response.oversize {
+        // Nothing about a body cut short can be judged: its status alone would be a pass by accident.
+        failures.push(Failure::new(
+            FailureKind::BodyTooLarge,
+            format!("status {}, but {oversize}", response.status),
+        ));
+        return failures;
+    }
     if !expect.status.contains(&response.status) {
-        failures.push(format!(
-            "status {} is not an accepted status (expected {})",
-            response.status,
-            list(&expect.status)
+        failures.push(Failure::new(
+            FailureKind::Status,
+            format!(
+                "status {} is not an accepted status (expected {})",
+                response.status,
+                list(&expect.status)
+            ),
         ));
         // With the wrong status, body assertions mostly restate the same failure.
         return failures;
     }
     for h in &expect.headers {
         match response.header(&h.name) {
-            None => failures.push(format!("header {:?} is missing", h.name)),
+            None => {
+                failures.push(Failure::new(FailureKind::Header, format!("header {:?} is missing", h.name)))
+            }
             Some(actual) if !h.value.is_empty() => match template::render(&h.value, vars) {
-                Ok(expected) if expected != actual => {
-                    failures.push(format!("header {:?} is {actual:?}, expected {expected:?}", h.name))
-                }
+                Ok(expected) if expected != actual => failures.push(Failure::new(
+                    FailureKind::Header,
+                    format!("header {:?} is {actual:?}, expected {expected:?}", h.name),
+                )),
                 Ok(_) => {}
-                Err(e) => failures.push(format!("header {:?}: {e}", h.name)),
+                Err(e) => {
+                    failures.push(Failure::new(FailureKind::Template, format!("header {:?}: {e}", h.name)))
+                }
             },
             Some(_) => {}
         }
     }
     if !expect.body.is_empty() || expect.schema.is_some() {
         match serde_json::from_slice::<Value>(&response.body) {
-            Err(e) => failures.push(format!(
-                "body is not JSON ({e}), so its {} cannot hold: {}",
-                if expect.schema.is_some() { "schema and assertions" } else { "assertions" },
-                excerpt(&response.body)
+            Err(e) => failures.push(Failure::new(
+                if expect.body.is_empty() { FailureKind::Schema } else { FailureKind::Assertion },
+                format!(
+                    "body is not JSON ({e}), so its {} cannot hold: {}",
+                    if expect.schema.is_some() { "schema and assertions" } else { "assertions" },
+                    excerpt(&response.body)
+                ),
             )),
             Ok(body) => {
                 for a in &expect.body {
                     if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
-                        failures.push(f);
+                        failures.push(Failure::new(FailureKind::Assertion, f));
                     }
                 }
                 if let Some(schema) = &expect.schema {
@@ -100,7 +128,10 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
     if let Some(limit) = expect.max_latency_ms
         && response.latency.as_millis() > u128::from(limit)
     {
-        failures.push(format!("took {} ms, over the limit of {limit} ms", response.latency.as_millis()));
+        failures.push(Failure::new(
+            FailureKind::Latency,
+            format!("took {} ms, over the limit of {limit} ms", response.latency.as_millis()),
+        ));
     }
     failures
 }
@@ -134,7 +165,7 @@ fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
 
 /// Extract captures into `vars`. A capture that finds nothing is a failure: later steps would
 /// otherwise run with a hole in them.
-pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Vec<String> {
+pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Vec<Failure> {
     let mut failures = Vec::new();
     let body = if captures.iter().any(|c| matches!(c.source, CaptureSource::Body(_))) {
         response.json()
@@ -145,7 +176,10 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
         let value = match &c.source {
             CaptureSource::Body(pointer) => match &body {
                 None => {
-                    failures.push(format!("cannot capture {:?}: the body is not JSON", c.name));
+                    failures.push(Failure::new(
+                        FailureKind::Capture,
+                        format!("cannot capture {:?}: the body is not JSON", c.name),
+                    ));
                     continue;
                 }
                 Some(b) => b
@@ -162,7 +196,7 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
             Ok(v) => {
                 vars.insert(c.name.clone(), v);
             }
-            Err(f) => failures.push(f),
+            Err(f) => failures.push(Failure::new(FailureKind::Capture, f)),
         }
     }
     failures
@@ -214,7 +248,13 @@ mod tests {
             headers: vec![Pair { name: "Location".into(), value: "/x/1".into() }],
             body: body.to_string().into_bytes(),
             latency: Duration::from_millis(3),
+            oversize: None,
+            retried: None,
         }
+    }
+
+    fn messages(failures: Vec<Failure>) -> Vec<String> {
+        failures.into_iter().map(|f| f.message).collect()
     }
 
     fn expect(status: &[u16], body: Vec<JsonAssertion>) -> Expectation {
@@ -231,12 +271,12 @@ mod tests {
     #[test]
     fn a_404_passes_only_where_404_is_listed() {
         let r = response(404, json!({"error": "not_found"}));
-        assert_eq!(
-            judge(&expect(&[404], vec![]), &Vars::new(), &r, &Schemas::default()),
-            Vec::<String>::new()
-        );
+        assert_eq!(judge(&expect(&[404], vec![]), &Vars::new(), &r, &Schemas::default()), vec![]);
         let f = judge(&expect(&[200], vec![]), &Vars::new(), &r, &Schemas::default());
-        assert_eq!(f, vec!["status 404 is not an accepted status (expected 200)".to_string()]);
+        assert_eq!(
+            f,
+            vec![Failure::new(FailureKind::Status, "status 404 is not an accepted status (expected 200)")]
+        );
     }
 
     #[test]
@@ -251,7 +291,7 @@ mod tests {
             JsonAssertion { pointer: "/gone".into(), test: JsonTest::Exists },
             JsonAssertion { pointer: "/id".into(), test: JsonTest::Absent },
         ];
-        let f = judge(&expect(&[200], assertions), &vars, &r, &Schemas::default());
+        let f = messages(judge(&expect(&[200], assertions), &vars, &r, &Schemas::default()));
         assert_eq!(
             f,
             vec![
@@ -265,7 +305,14 @@ mod tests {
 
     #[test]
     fn non_json_bodies_fail_body_assertions() {
-        let r = Incoming { status: 200, headers: vec![], body: b"<html>".to_vec(), latency: Duration::ZERO };
+        let r = Incoming {
+            status: 200,
+            headers: vec![],
+            body: b"<html>".to_vec(),
+            latency: Duration::ZERO,
+            oversize: None,
+            retried: None,
+        };
         let a = vec![JsonAssertion { pointer: "/id".into(), test: JsonTest::Exists }];
         assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r, &Schemas::default()).len(), 1);
     }
@@ -279,7 +326,7 @@ mod tests {
             "required": ["id", "name"],
             "properties": {"id": {"type": "string"}, "items": {"type": "array", "items": {"properties": {"price": {"minimum": 0}}}}}
         }));
-        let f = judge(&e, &Vars::new(), &r, &Schemas::default());
+        let f = messages(judge(&e, &Vars::new(), &r, &Schemas::default()));
         assert_eq!(f.len(), 3, "{f:?}");
         assert!(
             f.iter().any(|m| m.starts_with("the body does not match") && m.contains("`required`")),
@@ -289,6 +336,16 @@ mod tests {
         assert!(f.iter().any(|m| m.starts_with("\"/items/0/price\"") && m.contains("`minimum`")), "{f:?}");
         let ok = response(200, json!({"id": "a", "name": "n"}));
         assert!(judge(&e, &Vars::new(), &ok, &Schemas::default()).is_empty());
+    }
+
+    #[test]
+    fn a_body_over_the_limit_fails_whatever_its_status() {
+        let mut r = response(200, json!({}));
+        r.oversize = Some(crate::http::Oversize { limit: 10, declared: Some(200) });
+        let f = judge(&expect(&[200], vec![]), &Vars::new(), &r, &Schemas::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, FailureKind::BodyTooLarge);
+        assert!(f[0].message.contains("200 bytes, over the limit of 10 bytes"), "{f:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod burst;
 pub mod expect;
+pub mod request;
 pub mod results;
 pub mod template;
 
@@ -11,7 +12,7 @@ use crate::http::{Client, Redactor};
 use crate::plan::model::{Plan, Step, StepMode};
 use crate::plugin::Plugin;
 use crate::plugin::bindings::{method_to_wit, wit};
-use results::{Outcome, ScenarioResult, StepResult, VerdictRecord};
+use results::{Failure, FailureKind, Outcome, ScenarioResult, StepResult, VerdictRecord};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,22 +103,27 @@ pub async fn run_step(
     let started = Instant::now();
     let mut result = StepResult::new(index, step);
     if let Some(status) = ctx.service_exited() {
-        result.fail(format!("the service under test exited ({status}); nothing was sent"));
+        result.fail(Failure::new(
+            FailureKind::ServiceExited,
+            format!("the service under test exited ({status}); nothing was sent"),
+        ));
         return result;
     }
-    let outgoing = match ctx.client.build(&step.request, vars) {
+    let outgoing = match request::build(&ctx.client, &step.request, vars) {
         Ok(mut o) => {
             o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
             o
         }
         Err(e) => {
-            let hint = match &e {
-                template::TemplateError::Undefined { name } => {
-                    format!(": {}", ctx.explain_undefined(name, scenario_id))
+            let (kind, hint) = match &e {
+                request::BuildError::Template(template::TemplateError::Undefined { name }) => {
+                    (FailureKind::Template, format!(": {}", ctx.explain_undefined(name, scenario_id)))
                 }
-                _ => String::new(),
+                request::BuildError::Template(_) => (FailureKind::Template, String::new()),
+                request::BuildError::OffTarget(_) => (FailureKind::OffTarget, String::new()),
             };
-            result.fail(format!("cannot build the request: {e}{hint}"));
+            result
+                .fail(Failure::new(kind, ctx.redactor.text(&format!("cannot build the request: {e}{hint}"))));
             return result;
         }
     };
@@ -136,11 +142,17 @@ pub async fn run_step(
                 let mut a = call.attempt(&outgoing, vars, result.attempts).await;
                 let out_of_time = Instant::now() + interval >= deadline;
                 if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
-                    if !a.failures.is_empty() {
-                        let last = a.failures.join("; ");
-                        a.failures = vec![format!(
-                            "did not hold within {} ms ({} attempt(s)); the last attempt: {last}",
-                            timeout_ms, result.attempts
+                    if let Some(first) = a.failures.first() {
+                        let kind = first.kind;
+                        let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
+                        a.failures = vec![Failure::new(
+                            kind,
+                            format!(
+                                "did not hold within {} ms ({} attempt(s)); the last attempt: {}",
+                                timeout_ms,
+                                result.attempts,
+                                last.join("; ")
+                            ),
                         )];
                     }
                     break a;
@@ -160,7 +172,7 @@ pub async fn run_step(
     result.response = outcome.response;
     result.verdict = outcome.verdict;
     for f in outcome.failures {
-        result.fail(ctx.redactor.text(&f));
+        result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
     }
     if result.outcome == Outcome::Passed {
         for c in &step.captures {
@@ -174,9 +186,20 @@ pub async fn run_step(
     result
 }
 
+/// The failure kind of a send that got no usable response.
+pub fn send_failure_kind(e: &crate::http::SendError) -> FailureKind {
+    use crate::http::SendError;
+    match e {
+        SendError::Timeout(_) => FailureKind::Timeout,
+        SendError::Connect { .. } => FailureKind::Connect,
+        SendError::Reset { .. } => FailureKind::Reset,
+        SendError::Other { .. } => FailureKind::Http,
+    }
+}
+
 /// What one send of a step came to.
 struct Attempt {
-    failures: Vec<String>,
+    failures: Vec<Failure>,
     /// The variables with this attempt's captures.
     vars: Vars,
     response: Option<crate::http::ResponseRecord>,
@@ -201,6 +224,7 @@ impl Label {
         sent: Instant,
         request: crate::http::RequestRecord,
         outcome: Result<crate::http::ResponseRecord, String>,
+        retried: Option<String>,
     ) {
         let Some(t) = &ctx.transcript else { return };
         let (response, error) = match outcome {
@@ -218,6 +242,7 @@ impl Label {
             request,
             response,
             error,
+            retried,
         });
     }
 }
@@ -249,7 +274,8 @@ impl Call<'_> {
                 Ok(r) => Ok(ctx.redactor.response(r)),
                 Err(e) => Err(ctx.redactor.text(&e.to_string())),
             };
-            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), outcome);
+            let retried = sent_result.as_ref().ok().and_then(|r| r.retried.clone());
+            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), outcome, retried);
         }
         let incoming = match sent_result {
             Ok(r) => r,
@@ -265,8 +291,11 @@ impl Call<'_> {
                     None => None,
                 };
                 let failure = match exited {
-                    Some(status) => format!("the service under test exited ({status}) during this step: {e}"),
-                    None => e.to_string(),
+                    Some(status) => Failure::new(
+                        FailureKind::ServiceExited,
+                        format!("the service under test exited ({status}) during this step: {e}"),
+                    ),
+                    None => Failure::new(send_failure_kind(&e), e.to_string()),
                 };
                 return Attempt { failures: vec![failure], vars: step_vars, response: None, verdict: None };
             }
@@ -296,9 +325,9 @@ impl Call<'_> {
             {
                 Ok(v) => {
                     if !v.pass {
-                        failures.push(format!(
-                            "plugin {plugin} judged it a failure: {}",
-                            ctx.redactor.text(&v.reason)
+                        failures.push(Failure::new(
+                            FailureKind::PluginVerdict,
+                            format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
                         ));
                     }
                     verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
@@ -321,9 +350,12 @@ async fn check(
     outgoing: &crate::http::Outgoing,
     incoming: &crate::http::Incoming,
     vars: &Vars,
-) -> Result<wit::Verdict, String> {
+) -> Result<wit::Verdict, Failure> {
     let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
-        return Err(format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"));
+        return Err(Failure::new(
+            FailureKind::PluginError,
+            format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
+        ));
     };
     let pair = |name: &str, value: &str| wit::Pair { name: name.to_string(), value: value.to_string() };
     let input = wit::CheckInput {
@@ -348,8 +380,20 @@ async fn check(
     };
     tokio::task::spawn_blocking(move || plugin.check(&input))
         .await
-        .map_err(|e| format!("plugin {plugin_name}: check did not complete: {e}"))?
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
+        })?
+        .map_err(|e| {
+            let kind = match &e {
+                crate::plugin::PluginError::Call {
+                    failure:
+                        crate::plugin::CallFailure::Timeout(_) | crate::plugin::CallFailure::Memory { .. },
+                    ..
+                } => FailureKind::PluginLimit,
+                _ => FailureKind::PluginError,
+            };
+            Failure::new(kind, e.to_string())
+        })
 }
 
 /// Run one scenario's steps in order, stopping at the first failing step.
@@ -412,6 +456,8 @@ pub async fn execute(
     let mut exported: Vec<Option<Vars>> = vec![None; n];
     let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: JoinSet<(usize, ScenarioResult, Vars)> = JoinSet::new();
+    // Which scenario each task runs, so a task that panics is still reported as its scenario.
+    let mut task_of: std::collections::HashMap<tokio::task::Id, usize> = Default::default();
     let jobs = jobs.max(1);
 
     loop {
@@ -427,20 +473,36 @@ pub async fn execute(
                 }
             }
             let (ctx, shared) = (ctx.clone(), plan.clone());
-            running.spawn(async move {
+            let task = running.spawn(async move {
                 let (result, out) = run_scenario(ctx, shared, i, vars).await;
                 (i, result, out)
             });
+            task_of.insert(task.id(), i);
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
         let (i, result, out) = match joined {
-            Ok(done) => done,
+            Ok((id, done)) => {
+                task_of.remove(&id);
+                done
+            }
             Err(e) => {
-                // A panic in our own code: surface it rather than hang or hide it.
-                tracing::error!("a scenario task failed: {e}");
-                continue;
+                // A panic in our own code: the scenario fails with the panic's message (and its
+                // dependents are skipped) rather than hang or hide it.
+                let Some(i) = task_of.remove(&e.id()) else { continue };
+                let message = match e.try_into_panic() {
+                    Ok(payload) => panic_text(payload.as_ref()),
+                    Err(e) => e.to_string(),
+                };
+                tracing::error!("scenario {}: smoke failed running it: {message}", plan.scenarios[i].id);
+                let why = Failure::new(
+                    FailureKind::Internal,
+                    format!(
+                        "smoke failed while running this scenario (a bug in smoke; please report it): {message}"
+                    ),
+                );
+                (i, ScenarioResult::not_run(&plan.scenarios[i], Outcome::Failed, why), Vars::new())
             }
         };
         let passed = result.outcome == Outcome::Passed;
@@ -473,10 +535,19 @@ pub async fn execute(
     for (i, finished) in done.into_iter().enumerate() {
         if !finished {
             let s = &plan.scenarios[i];
-            on_done(
-                i,
-                ScenarioResult::not_run(s, Outcome::Skipped, "skipped: never became ready to run".into()),
-            );
+            let why = Failure::new(FailureKind::Internal, "skipped: never became ready to run");
+            on_done(i, ScenarioResult::not_run(s, Outcome::Skipped, why));
         }
+    }
+}
+
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
     }
 }

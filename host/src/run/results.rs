@@ -23,6 +23,92 @@ impl Outcome {
     }
 }
 
+/// What kind of failure a step or scenario met: data every report and the triage reason over
+/// (never the message text, which is for people). Listed in docs/report-schema.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// Nothing accepted the connection (refused, unreachable, name not found).
+    Connect,
+    /// The connection was closed or reset before a response arrived.
+    Reset,
+    /// No complete response within the request's or the step's time limit.
+    Timeout,
+    /// The response body was larger than the body limit.
+    BodyTooLarge,
+    /// Any other transport failure (a malformed response, a TLS error).
+    Http,
+    /// The service under test exited.
+    ServiceExited,
+    /// The request could not be built: a template variable is undefined or malformed.
+    Template,
+    /// The request's path would leave the base URL; nothing was sent.
+    OffTarget,
+    /// The status is outside the accepted set.
+    Status,
+    /// An expected response header is missing or differs.
+    Header,
+    /// A JSON body assertion does not hold (or the body is not JSON).
+    Assertion,
+    /// A value to capture is missing.
+    Capture,
+    /// The body does not match the response schema.
+    Schema,
+    /// The response took longer than the step's latency bound.
+    Latency,
+    /// A burst's mix of statuses is outside its bounds.
+    Burst,
+    /// The plugin judged the response a failure.
+    PluginVerdict,
+    /// The plugin's `check` exceeded its time or memory limit.
+    PluginLimit,
+    /// The plugin's `check` trapped, or the plugin is not loaded.
+    PluginError,
+    /// Skipped: a scenario it depends on did not pass.
+    Dependency,
+    /// Skipped: seeding failed, so nothing ran.
+    SeedFailed,
+    /// Skipped: the service under test did not start, or a command around it failed.
+    TargetFailed,
+    /// Not run or not finished: the run was interrupted by a signal.
+    Interrupted,
+    /// Not finished: the run's `--timeout` expired.
+    RunTimeout,
+    /// A post-run check failed (e.g. `clean-git`).
+    PostRunCheck,
+    /// smoke itself failed while running the scenario (a bug: please report it).
+    Internal,
+}
+
+impl FailureKind {
+    /// The kind as report.json spells it (`body-too-large`).
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => format!("{self:?}"),
+        }
+    }
+}
+
+/// One failure: its kind, and what happened in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VerdictRecord {
     pub pass: bool,
@@ -39,7 +125,7 @@ pub struct StepResult {
     pub expected: String,
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
-    pub failures: Vec<String>,
+    pub failures: Vec<Failure>,
     /// The plugin's judgement, when the step asked for one.
     pub verdict: Option<VerdictRecord>,
     /// Variables this step captured (redacted).
@@ -81,9 +167,9 @@ impl StepResult {
         }
     }
 
-    pub fn fail(&mut self, reason: String) {
+    pub fn fail(&mut self, failure: Failure) {
         self.outcome = Outcome::Failed;
-        self.failures.push(reason);
+        self.failures.push(failure);
     }
 }
 
@@ -124,6 +210,8 @@ pub struct ScenarioResult {
     pub outcome: Outcome,
     /// Why it failed (the failing step's first failure) or was skipped.
     pub reason: Option<String>,
+    /// The same, as data: the kind and the message (`null` when it passed).
+    pub failure: Option<Failure>,
     /// Index of the failing step.
     pub failed_step: Option<usize>,
     /// Selected only because a selected scenario depends on it.
@@ -147,6 +235,7 @@ impl ScenarioResult {
             tags: s.tags.clone(),
             outcome: Outcome::Passed,
             reason: None,
+            failure: None,
             failed_step: None,
             dependency_only: s.dependency_only,
             started_ms: 0,
@@ -157,21 +246,24 @@ impl ScenarioResult {
     }
 
     pub fn skipped(s: &Scenario, cause: &str) -> Self {
-        Self::not_run(s, Outcome::Skipped, format!("skipped: dependency {cause} did not pass"))
+        let why = Failure::new(FailureKind::Dependency, format!("skipped: dependency {cause} did not pass"));
+        Self::not_run(s, Outcome::Skipped, why)
     }
 
     /// A scenario that did not run, with the reason (interruption, seed failure, timeout).
-    pub fn not_run(s: &Scenario, outcome: Outcome, reason: String) -> Self {
+    pub fn not_run(s: &Scenario, outcome: Outcome, why: Failure) -> Self {
         let mut r = Self::new(s);
         r.outcome = outcome;
-        r.reason = Some(reason);
+        r.reason = Some(why.message.clone());
+        r.failure = Some(why);
         r
     }
 
     pub fn fail_at(&mut self, index: usize) {
         self.outcome = Outcome::Failed;
         self.failed_step = Some(index);
-        self.reason = self.steps.get(index).and_then(|s| s.failures.first().cloned());
+        self.failure = self.steps.get(index).and_then(|s| s.failures.first().cloned());
+        self.reason = self.failure.as_ref().map(|f| f.message.clone());
     }
 }
 
@@ -226,6 +318,27 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub seeds: Vec<SeedResult>,
     pub scenarios: Vec<ScenarioResult>,
+    /// Set when the run stopped before its scenarios could run: the stage and why.
+    pub stage_failure: Option<StageFailure>,
     /// What the failures have in common (empty when everything passed).
-    pub triage: Vec<crate::report::triage::Finding>,
+    pub triage: Vec<Finding>,
+}
+
+/// A stage of the run that failed before scenarios ran (target, a command, seeding).
+#[derive(Debug, Clone, Serialize)]
+pub struct StageFailure {
+    /// `target`, `reset`, `migrate`, `seed` (the command) or `seeding` (the plugins' seeds).
+    pub stage: String,
+    pub message: String,
+}
+
+/// Something the failures of a run have in common, found by a triage rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Which rule found it: `service-down`, `happy-paths-404`, `auth`, `server-errors`,
+    /// `timeouts`, `same-status`.
+    pub rule: &'static str,
+    pub summary: String,
+    pub scenarios: Vec<String>,
+    pub next_step: String,
 }

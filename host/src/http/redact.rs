@@ -1,0 +1,288 @@
+//! Redaction: what gets written about an exchange, with secrets removed in every encoding they
+//! may take (plain, percent-encoded, JSON-escaped, base64), sensitive headers and fields masked.
+
+use crate::plan::model::Pair;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+use super::{Incoming, Outgoing};
+
+/// What gets written about an exchange: redacted, bodies as text.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<Pair>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseRecord {
+    pub status: u16,
+    pub headers: Vec<Pair>,
+    /// The body as text, redacted, at most [`RECORDED_BODY_BYTES`] of it.
+    pub body: Option<String>,
+    pub latency_ms: u64,
+    /// The body's real size, when not all of it is recorded and the size is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
+    /// Whether `body` is only the start of the real body.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// How much of a response body a report or the transcript keeps: enough to read, small enough
+/// that a run against a service returning huge bodies writes reports of a sane size.
+pub const RECORDED_BODY_BYTES: usize = 64 << 10;
+
+/// `text` cut to at most `max` bytes at a character boundary.
+fn clip(mut text: String, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (text, true)
+}
+
+/// Removes secrets before anything is recorded: sensitive headers, sensitive JSON fields, and
+/// secret values (tokens from config) wherever they appear. Values seen in sensitive fields and
+/// headers are learned, so they are also removed where they reappear in free text (an expected
+/// value, a failure message, a capture); clones share what is learned.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    headers: BTreeSet<String>,
+    fields: BTreeSet<String>,
+    secrets: Vec<String>,
+    learned: std::sync::Arc<std::sync::RwLock<BTreeSet<String>>>,
+}
+
+pub const REDACTED: &str = "[REDACTED]";
+
+impl Redactor {
+    pub fn new() -> Self {
+        let mut r = Redactor::default();
+        for h in ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"] {
+            r.headers.insert(h.into());
+        }
+        r
+    }
+
+    pub fn header(&mut self, name: &str) {
+        self.headers.insert(name.to_ascii_lowercase());
+    }
+
+    pub fn field(&mut self, name: &str) {
+        self.fields.insert(name.to_string());
+    }
+
+    /// A secret value: replaced wherever it appears, in every encoding it may take. Very short
+    /// values are ignored, since replacing them would shred unrelated text.
+    pub fn secret(&mut self, value: &str) {
+        if value.len() < 4 {
+            return;
+        }
+        for form in forms(value) {
+            if !self.secrets.contains(&form) {
+                self.secrets.push(form);
+            }
+        }
+        // Longest first, so a longer form is never left half-replaced by a shorter one.
+        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
+        let mut learned: Vec<&String> = learned.iter().collect();
+        learned.sort_by(|a, b| b.len().cmp(&a.len()));
+        for s in self.secrets.iter().chain(learned) {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Remember a sensitive value so free text never shows it (short values would shred text).
+    fn learn(&self, value: &str) {
+        if value.len() >= 4 && value != REDACTED {
+            let known = self.learned.read().unwrap_or_else(|e| e.into_inner()).contains(value);
+            if !known {
+                self.learned.write().unwrap_or_else(|e| e.into_inner()).extend(forms(value));
+            }
+        }
+    }
+
+    fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
+        headers
+            .iter()
+            .map(|h| Pair {
+                name: h.name.clone(),
+                value: if self.headers.contains(&h.name.to_ascii_lowercase()) {
+                    self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
+                    REDACTED.to_string()
+                } else {
+                    self.text(&h.value)
+                },
+            })
+            .collect()
+    }
+
+    fn json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if self.fields.contains(k) {
+                        match &*v {
+                            serde_json::Value::String(s) => self.learn(s),
+                            serde_json::Value::Object(_)
+                            | serde_json::Value::Array(_)
+                            | serde_json::Value::Null => {}
+                            other => self.learn(&other.to_string()),
+                        }
+                        *v = serde_json::Value::String(REDACTED.into());
+                    } else {
+                        self.json(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            _ => {}
+        }
+    }
+
+    pub fn body(&self, body: &[u8]) -> Option<String> {
+        if body.is_empty() {
+            return None;
+        }
+        if !self.fields.is_empty()
+            && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body)
+        {
+            self.json(&mut value);
+            return Some(self.text(&value.to_string()));
+        }
+        Some(self.text(&String::from_utf8_lossy(body)))
+    }
+
+    pub fn request(&self, r: &Outgoing) -> RequestRecord {
+        RequestRecord {
+            method: r.method.as_str().to_string(),
+            url: self.text(r.url.as_str()),
+            headers: self.headers(&r.headers),
+            body: self.body(&r.body),
+        }
+    }
+
+    pub fn response(&self, r: &Incoming) -> ResponseRecord {
+        // Redacted whole, then cut: a cut never leaves half a secret to escape redaction.
+        let (body, clipped) = match self.body(&r.body) {
+            Some(text) => {
+                let (text, clipped) = clip(text, RECORDED_BODY_BYTES);
+                (Some(text), clipped)
+            }
+            None => (None, false),
+        };
+        let truncated = clipped || r.oversize.is_some();
+        let body_bytes = match &r.oversize {
+            Some(o) => o.declared,
+            None if clipped => Some(r.body.len() as u64),
+            None => None,
+        };
+        ResponseRecord {
+            status: r.status,
+            headers: self.headers(&r.headers),
+            body,
+            latency_ms: r.latency.as_millis() as u64,
+            body_bytes,
+            truncated,
+        }
+    }
+}
+
+/// The forms a secret may take in what smoke writes: as is, percent-encoded (path and form
+/// style), JSON-escaped, and base64 (standard and URL-safe, alone or inside a longer encoded
+/// text such as `user:secret`, where only the characters that depend on the secret alone are
+/// certain). Forms shorter than 6 characters, other than the value itself, are left out: they
+/// would shred unrelated text.
+fn forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut out = vec![value.to_string()];
+    out.push(percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string());
+    out.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    if let Ok(json) = serde_json::to_string(value) {
+        out.push(json[1..json.len() - 1].to_string());
+    }
+    for engine in [&STANDARD, &URL_SAFE] {
+        out.push(engine.encode(value));
+    }
+    // Inside a longer base64 text the secret starts at byte offset 0, 1 or 2 of a 3-byte group.
+    for offset in 0..3usize {
+        let mut bytes = vec![0u8; offset];
+        bytes.extend_from_slice(value.as_bytes());
+        let start = (8 * offset).div_ceil(6);
+        let end = 8 * (offset + value.len()) / 6;
+        for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+            let encoded = engine.encode(&bytes);
+            if let Some(core) = encoded.get(start..end) {
+                out.push(core.to_string());
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|f| (f == value || f.len() >= 6) && seen.insert(f.clone()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model;
+
+    #[test]
+    fn redaction_covers_headers_fields_and_secret_values() {
+        let mut r = Redactor::new();
+        r.field("ssn");
+        r.secret("s3cr3t-token");
+        let record = r.request(&Outgoing {
+            method: model::Method::Post,
+            url: reqwest::Url::parse("http://h/x?token=s3cr3t-token").unwrap(),
+            headers: vec![Pair { name: "Authorization".into(), value: "Bearer s3cr3t-token".into() }],
+            body: br#"{"ssn":"123-45-6789","name":"Ann"}"#.to_vec(),
+            timeout: None,
+        });
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(!text.contains("s3cr3t-token"), "{text}");
+        assert!(!text.contains("123-45-6789"), "{text}");
+        assert!(text.contains("Ann"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_every_encoding() {
+        use base64::Engine as _;
+        let secret = "p@ss w/rd\"42";
+        let mut r = Redactor::new();
+        r.secret(secret);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let texts = [
+            secret.to_string(),
+            percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            serde_json::to_string(secret).unwrap(),
+            b64.encode(secret),
+            b64.encode(format!("ann:{secret}")),
+            b64.encode(format!("an:{secret}")),
+            b64.encode(format!("a:{secret}!")),
+        ];
+        for text in texts {
+            let out = r.text(&format!("before {text} after"));
+            assert!(out.contains(REDACTED), "{text} -> {out}");
+            assert!(!out.contains(&text), "{text} -> {out}");
+        }
+        assert_eq!(r.text("nothing secret here"), "nothing secret here");
+    }
+}
