@@ -609,9 +609,19 @@ async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure> {
             let at = e.location.map(|l| format!(" (at {l})")).unwrap_or_default();
             Failure::new(exit::PLUGIN, format!("plugin {name}: planning failed{at}: {}", e.message))
         })?;
-        let converted = bindings::convert_plan(&name, plan)
+        let mut converted = bindings::convert_plan(&name, plan)
             .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
         let info = l.plugin.info();
+        // A secret the plugin wrote into its plan becomes a reference to its config key.
+        let secrets: Vec<(String, String)> = info
+            .config
+            .iter()
+            .filter(|k| matches!(k.kind, wit::ConfigKind::Secret))
+            .filter_map(|k| {
+                l.config.iter().find(|p| p.name == k.name).map(|p| (p.name.clone(), p.value.clone()))
+            })
+            .collect();
+        converted.reference_secrets(&secrets);
         let reference = PluginRef {
             name: info.name.clone(),
             version: info.version.clone(),
@@ -904,6 +914,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         _ => None,
     };
 
+    // Whatever the service or its commands start is smoke's to stop, even if it daemonizes.
+    crate::target::adopt_orphans();
     // Shares what the run's redactor learns, for the last pass over every output.
     let scrubber = redactor.clone();
     let mut signals = Signals::listen();
@@ -962,6 +974,8 @@ async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> 
         })
         .await;
     }
+    // Nothing the run started outlives it: daemons of the service or of a command included.
+    crate::target::reap_descendants(Duration::from_secs(2)).await;
     if let Some(w) = workspace {
         let temporary = w.is_temporary();
         drop(w);

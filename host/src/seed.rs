@@ -20,23 +20,10 @@ impl SeedFailure {
 }
 
 /// Seeds in an order where every seed comes after its dependencies; ties keep plan order.
-/// Validation has already refused cycles and unknown ids.
+/// Validation has already refused cycles and unknown ids (a cycle would leave them out here).
 pub fn order(seeds: &[Seed]) -> Vec<&Seed> {
-    let mut done: std::collections::BTreeSet<&str> = Default::default();
-    let mut ordered = Vec::with_capacity(seeds.len());
-    while ordered.len() < seeds.len() {
-        let before = ordered.len();
-        for s in seeds {
-            if !done.contains(s.id.as_str()) && s.depends_on.iter().all(|d| done.contains(d.as_str())) {
-                done.insert(&s.id);
-                ordered.push(s);
-            }
-        }
-        if ordered.len() == before {
-            break; // a cycle; validation reports it
-        }
-    }
-    ordered
+    let graph = crate::plan::graph::Graph::new(seeds.iter().map(|s| (s.id.as_str(), s.depends_on.iter())));
+    graph.order().unwrap_or_default().into_iter().map(|i| &seeds[i]).collect()
 }
 
 /// Create every seed; returns the variables they captured.

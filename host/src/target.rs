@@ -14,11 +14,34 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+
+/// A process group to signal: never 0 or 1, which `killpg` would read as "my own group" or
+/// "every process I may signal" (taking the caller's shell with it).
+#[derive(Debug, Clone, Copy)]
+struct Group(Pid);
+
+impl Group {
+    fn of(pid: u32) -> Option<Group> {
+        i32::try_from(pid).ok().filter(|&p| p > 1).map(|p| Group(Pid::from_raw(p)))
+    }
+
+    fn signal(self, signal: Signal) {
+        let _ = killpg(self.0, signal);
+    }
+}
+
+impl std::fmt::Display for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 use tokio::process::Command;
 use tokio::sync::watch;
 
 /// Lines of output kept in memory for error messages.
 const KEPT_LINES: usize = 200;
+/// Bytes of one line kept in memory (the log file gets every byte).
+const KEPT_LINE_BYTES: usize = 4096;
 /// Lines shown when the service or a command fails.
 pub const SHOWN_LINES: usize = 20;
 
@@ -165,28 +188,63 @@ fn last_lines(lines: &Lines, n: usize) -> Vec<String> {
     buf.iter().skip(buf.len().saturating_sub(n)).cloned().collect()
 }
 
-/// Copy a stream line by line into the log file and the in-memory tail.
+/// Copy a stream, as bytes, into the log file (every byte) and the in-memory tail (the last
+/// lines, each cut to a bounded length, escaped for the terminal). Reads until the stream ends,
+/// whatever it holds: closing the pipe early would kill the writer with SIGPIPE.
 fn collect(
     stream: impl AsyncRead + Unpin + Send + 'static,
     lines: Lines,
     log: Option<Arc<tokio::sync::Mutex<tokio::fs::File>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut reader = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            tracing::debug!(target: "smoke::service", "{line}");
+        let mut reader = BufReader::with_capacity(16 << 10, stream);
+        let mut line: Vec<u8> = Vec::new();
+        let mut cut = false;
+        loop {
+            let chunk = match reader.fill_buf().await {
+                Ok([]) | Err(_) => break,
+                Ok(chunk) => chunk,
+            };
             if let Some(log) = &log {
-                let mut file = log.lock().await;
-                let _ = file.write_all(line.as_bytes()).await;
-                let _ = file.write_all(b"\n").await;
+                let _ = log.lock().await.write_all(chunk).await;
             }
-            let mut buf = lines.lock().unwrap_or_else(|e| e.into_inner());
-            if buf.len() == KEPT_LINES {
-                buf.pop_front();
+            let len = chunk.len();
+            for part in chunk.split_inclusive(|&b| b == b'\n') {
+                let (body, ends) = match part.strip_suffix(b"\n") {
+                    Some(body) => (body, true),
+                    None => (part, false),
+                };
+                let room = KEPT_LINE_BYTES.saturating_sub(line.len());
+                line.extend_from_slice(&body[..body.len().min(room)]);
+                cut |= body.len() > room;
+                if ends {
+                    keep(&lines, &line, cut);
+                    line.clear();
+                    cut = false;
+                }
             }
-            buf.push_back(line);
+            reader.consume(len);
+        }
+        if !line.is_empty() {
+            keep(&lines, &line, cut);
         }
     })
+}
+
+/// Remember one line of output (lossy UTF-8, escaped) in the bounded tail.
+fn keep(lines: &Lines, raw: &[u8], cut: bool) {
+    let text = String::from_utf8_lossy(raw);
+    let text = text.strip_suffix('\r').unwrap_or(&text);
+    let mut shown = crate::report::console::escape_line(text).into_owned();
+    if cut {
+        shown.push_str(" … (line cut; the log file has all of it)");
+    }
+    tracing::debug!(target: "smoke::service", "{shown}");
+    let mut buf = lines.lock().unwrap_or_else(|e| e.into_inner());
+    if buf.len() == KEPT_LINES {
+        buf.pop_front();
+    }
+    buf.push_back(shown);
 }
 
 async fn open_log(path: Option<&Path>) -> Option<Arc<tokio::sync::Mutex<tokio::fs::File>>> {
@@ -203,7 +261,7 @@ async fn open_log(path: Option<&Path>) -> Option<Arc<tokio::sync::Mutex<tokio::f
 /// A child in its own process group with its output collected.
 struct Spawned {
     child: tokio::process::Child,
-    pgid: Pid,
+    pgid: Group,
     shown: String,
     lines: Lines,
     readers: Vec<tokio::task::JoinHandle<()>>,
@@ -242,7 +300,11 @@ async fn spawn(
                 format!("{}: {e}", resolved.display())
             }
         })?;
-    let pgid = Pid::from_raw(child.id().map(|id| id as i32).unwrap_or_default());
+    let Some(pgid) = child.id().and_then(Group::of) else {
+        // It exited and was reaped before its pid could be read: nothing is left to signal.
+        let _ = child.kill().await;
+        return Err(format!("{}: exited at once, before it could be watched", resolved.display()));
+    };
     let lines: Lines = Arc::default();
     let file = open_log(log).await;
     let mut readers = Vec::new();
@@ -257,12 +319,12 @@ async fn spawn(
 
 /// Kills a process group when dropped, unless disarmed: a command interrupted mid-way (its
 /// future dropped on Ctrl-C) must not outlive the run.
-struct GroupGuard(Option<Pid>);
+struct GroupGuard(Option<Group>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pgid) = self.0.take() {
-            let _ = killpg(pgid, Signal::SIGKILL);
+            pgid.signal(Signal::SIGKILL);
         }
     }
 }
@@ -287,7 +349,7 @@ pub async fn run_hook(
     let mut guard = GroupGuard(Some(spawned.pgid));
     let waited = tokio::time::timeout(hook.timeout, spawned.child.wait()).await;
     // Nothing a command started may outlive it.
-    let _ = killpg(spawned.pgid, Signal::SIGKILL);
+    spawned.pgid.signal(Signal::SIGKILL);
     guard.0 = None;
     if waited.is_err() {
         let _ = spawned.child.wait().await;
@@ -316,7 +378,7 @@ pub async fn run_hook(
 
 /// A running service under test.
 pub struct Service {
-    pgid: Pid,
+    pgid: Group,
     command: String,
     pub base_url: String,
     lines: Lines,
@@ -422,7 +484,7 @@ impl Service {
             return;
         }
         self.stopped = true;
-        let _ = killpg(self.pgid, Signal::SIGTERM);
+        self.pgid.signal(Signal::SIGTERM);
         let mut status = self.status.clone();
         let exited = async {
             let _ = status.wait_for(Option::is_some).await;
@@ -440,16 +502,122 @@ impl Service {
             ),
         }
         // Whatever else is left in the group (children of the service) goes too.
-        let _ = killpg(self.pgid, Signal::SIGKILL);
+        self.pgid.signal(Signal::SIGKILL);
         let mut status = self.status.clone();
         let _ = tokio::time::timeout(Duration::from_secs(5), status.wait_for(Option::is_some)).await;
+        // And whatever left the group (setsid, a double fork) and was adopted by smoke.
+        reap_descendants(self.grace.min(Duration::from_secs(2))).await;
     }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
         if !self.stopped {
-            let _ = killpg(self.pgid, Signal::SIGKILL);
+            self.pgid.signal(Signal::SIGKILL);
+        }
+    }
+}
+
+/// Make smoke the subreaper of everything it starts (Linux): a process that leaves its group
+/// (`setsid`, a double fork) is then adopted by smoke rather than by init, so it can be found
+/// and stopped. Called once, before anything is started.
+pub fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        tracing::warn!(
+            "target: cannot become the subreaper of started processes ({e}); a service that daemonizes may outlive the run"
+        );
+    }
+}
+
+/// The pids of every living descendant of this process, from /proc (Linux).
+fn descendants() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        if let Some(ppid) = fields.next().and_then(|p| p.parse::<i32>().ok())
+            && state != "Z"
+            && state != "X"
+        {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found = vec![me];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parent_of.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    found.retain(|&p| p != me);
+    found
+}
+
+/// Stop every process descended from smoke (adopted daemons included): SIGTERM, up to `grace`
+/// for them to go, then SIGKILL; reap what was adopted. Warns naming any that survive.
+pub async fn reap_descendants(grace: Duration) {
+    let first = descendants();
+    if first.is_empty() {
+        return;
+    }
+    for &pid in &first {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !descendants().is_empty() {
+        reap_adopted();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..50 {
+        let left = descendants();
+        if left.is_empty() {
+            break;
+        }
+        for &pid in &left {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        reap_adopted();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    reap_adopted();
+    let left = descendants();
+    if !left.is_empty() {
+        let pids: Vec<String> = left.iter().map(i32::to_string).collect();
+        tracing::warn!(
+            "target: process(es) {} started by the run are still alive; stop them by hand",
+            pids.join(", ")
+        );
+    } else {
+        tracing::info!(
+            "target: stopped {} process(es) that had left the service's process group",
+            first.len()
+        );
+    }
+}
+
+/// Collect the exit status of adopted children that have exited (tokio reaps its own).
+fn reap_adopted() {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    // Only pids that are zombies and children of smoke: never a child tokio still waits for
+    // (those are reaped by tokio, and are not zombies for long).
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let mut fields = rest.split_whitespace();
+        let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<i32>().ok()));
+        if state == Some("Z") && ppid == Some(me) {
+            let _ =
+                matches!(waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive));
         }
     }
 }

@@ -215,13 +215,32 @@ fn a_second_run_reuses_the_compiled_artifact() {
     let first = plan();
     assert_eq!(first.code, 0, "{first}");
     assert!(first.stderr.contains("compiled in"), "{first}");
-    let cached: Vec<_> = std::fs::read_dir(dir.path().join("compiled")).unwrap().flatten().collect();
+    let cached: Vec<_> = std::fs::read_dir(dir.path().join("compiled"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
     assert_eq!(cached.len(), 1, "one artifact is cached");
     let second = plan();
     assert_eq!(second.code, 0, "{second}");
     assert!(second.stderr.contains("reused compiled artifact from cache"), "{second}");
     assert!(!second.stderr.contains("compiled in"), "{second}");
     assert_eq!(first.stdout, second.stdout);
+
+    // A damaged artifact (native code!) is never deserialized: its checksum no longer matches,
+    // so it is compiled again, and the run is as good as the first.
+    let mut bytes = std::fs::read(&cached[0]).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&cached[0], &bytes).unwrap();
+    let third = plan();
+    assert_eq!(third.code, 0, "{third}");
+    assert!(third.stderr.contains("does not match its checksum"), "{third}");
+    assert!(third.stderr.contains("compiled in"), "{third}");
+    assert_eq!(first.stdout, third.stdout);
 }
 
 #[test]

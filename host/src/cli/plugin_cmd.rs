@@ -252,7 +252,20 @@ async fn ls(args: LsArgs) -> Result<i32, Failure> {
 fn gc(args: CommonArgs) -> Result<i32, Failure> {
     let settings = registry_settings(&args)?;
     let registry = open_registry(&settings.registry)?;
-    let (removed, freed) = registry.store.gc().map_err(|e| Failure::new(exit::USAGE, e))?;
+    let (mut removed, mut freed) = registry.store.gc().map_err(|e| Failure::new(exit::USAGE, e))?;
+    // Compiled artifacts: kept for components still in the store and for any used in the last
+    // 30 days; those of another smoke version, damaged ones and the rest go.
+    let engine = crate::plugin::engine().map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    let cached: std::collections::BTreeSet<String> = registry
+        .store
+        .entries()
+        .values()
+        .map(|e| e.component.trim_start_matches("sha256:").to_string())
+        .collect();
+    let (compiled, compiled_bytes) =
+        crate::plugin::cache::prune(&engine, &cached, std::time::Duration::from_secs(30 * 24 * 3600));
+    removed.extend(compiled.iter().map(|p| format!("compiled artifact {}", p.display())));
+    freed += compiled_bytes;
     for r in &removed {
         crate::say!("removed {r}");
     }

@@ -3,15 +3,15 @@
 //! The printed plan is a pure function of the plugins and their inputs: no time, no paths.
 
 pub mod coverage;
+pub mod graph;
 pub mod model;
 pub mod validate;
 
-use crate::plugin::bindings::Converted;
-use model::{Plan, PluginRef};
-use std::collections::{BTreeMap, BTreeSet};
+use graph::Graph;
+use model::{Part, Plan, PluginRef};
 
 /// Merge plugins' plans in the order the plugins were given.
-pub fn merge(parts: Vec<(PluginRef, Converted)>) -> Plan {
+pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
     let mut plan =
         Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() };
     for (plugin, part) in parts {
@@ -49,72 +49,43 @@ pub fn select(plan: Plan, patterns: &[String]) -> Plan {
     select_by(plan, |s| patterns.iter().any(|p| matches(s, p)))
 }
 
-/// Keep the scenarios `chosen` picks and, transitively, what they depend on (marked
-/// `dependency_only`), in plan order.
-pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> Plan {
-    let chosen: BTreeSet<String> =
-        plan.scenarios.iter().filter(|s| chosen(s)).map(|s| s.id.clone()).collect();
-    let keep = with_dependencies(&plan, chosen.clone());
-    plan.scenarios.retain(|s| keep.contains(&s.id));
-    for s in &mut plan.scenarios {
-        s.dependency_only = !chosen.contains(&s.id);
-    }
-    plan
+/// The dependency graph of a plan's scenarios.
+pub fn scenario_graph(plan: &Plan) -> Graph {
+    Graph::new(plan.scenarios.iter().map(|s| (s.id.as_str(), s.depends_on.iter())))
 }
 
-/// `ids` and everything they depend on, transitively.
-fn with_dependencies(plan: &Plan, mut ids: BTreeSet<String>) -> BTreeSet<String> {
-    loop {
-        let before = ids.len();
-        for s in &plan.scenarios {
-            if ids.contains(&s.id) {
-                ids.extend(s.depends_on.iter().cloned());
-            }
-        }
-        if ids.len() == before {
-            return ids;
-        }
-    }
+/// Keep the scenarios `chosen` picks and, transitively, what they depend on (marked
+/// `dependency_only`), in plan order. Linear in the plan's size.
+pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> Plan {
+    let picked: Vec<bool> = plan.scenarios.iter().map(&chosen).collect();
+    let keep = scenario_graph(&plan).with_dependencies((0..picked.len()).filter(|&i| picked[i]));
+    let mut i = 0;
+    plan.scenarios.retain_mut(|s| {
+        let kept = keep[i];
+        s.dependency_only = !picked[i];
+        i += 1;
+        kept
+    });
+    plan
 }
 
 /// Part `index` (1-based) of `count`: scenarios connected by dependencies stay together, groups
 /// go to the currently smallest shard, largest group first. Deterministic, so `count` CI jobs
 /// with `--shard 1/N` .. `N/N` run each scenario exactly once.
 pub fn shard(mut plan: Plan, index: usize, count: usize) -> Plan {
-    // Union-find over dependency edges.
-    let position: BTreeMap<&str, usize> =
-        plan.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    let mut parent: Vec<usize> = (0..plan.scenarios.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for (i, s) in plan.scenarios.iter().enumerate() {
-        for d in &s.depends_on {
-            if let Some(&j) = position.get(d.as_str()) {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                parent[a.max(b)] = a.min(b);
-            }
-        }
-    }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..plan.scenarios.len() {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(i);
-    }
-    let mut ordered: Vec<Vec<usize>> = groups.into_values().collect();
-    ordered.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    let mut load = vec![0usize; count];
+    use std::cmp::Reverse;
+    let mut groups = scenario_graph(&plan).groups();
+    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    // Shards by (load, number), smallest first; only shards that receive a group are touched.
+    let mut loads: std::collections::BinaryHeap<Reverse<(usize, usize)>> =
+        (0..count.min(groups.len().max(1))).map(|k| Reverse((0, k))).collect();
     let mut owner = vec![0usize; plan.scenarios.len()];
-    for group in ordered {
-        let target = (0..count).min_by_key(|&k| (load[k], k)).unwrap_or(0);
-        load[target] += group.len();
-        for i in group {
-            owner[i] = target;
+    for group in groups {
+        let Some(Reverse((load, k))) = loads.pop() else { break };
+        for &i in &group {
+            owner[i] = k;
         }
+        loads.push(Reverse((load + group.len(), k)));
     }
     let mut i = 0;
     plan.scenarios.retain(|_| {
@@ -125,11 +96,17 @@ pub fn shard(mut plan: Plan, index: usize, count: usize) -> Plan {
     plan
 }
 
+/// The most shards `--shard` accepts: far more CI jobs than anyone runs.
+pub const MAX_SHARDS: usize = 10_000;
+
 /// Parse `I/N` for `--shard`.
 pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     let parsed =
         text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
     match parsed {
+        Some((_, n)) if n > MAX_SHARDS => {
+            Err(format!("--shard {text:?}: at most {MAX_SHARDS} shards; use as many as there are CI jobs"))
+        }
         Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
         _ => Err(format!("--shard {text:?}: expected I/N with 1 <= I <= N, e.g. 2/3")),
     }
@@ -211,5 +188,7 @@ mod tests {
         assert!(parse_shard("0/3").is_err());
         assert!(parse_shard("4/3").is_err());
         assert!(parse_shard("x").is_err());
+        assert!(parse_shard("1/99999999999999").unwrap_err().contains("at most"));
+        assert!(parse_shard("1/99999999999999999999999").is_err());
     }
 }

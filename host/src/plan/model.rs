@@ -9,6 +9,7 @@ use serde_json::Value;
 
 /// The merged plan of every plugin in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     #[serde(default)]
     pub plugins: Vec<PluginRef>,
@@ -19,8 +20,70 @@ pub struct Plan {
     pub surface: Vec<Endpoint>,
 }
 
+/// One plugin's contribution to a plan, before merging: its pieces, tagged with its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub seeds: Vec<Seed>,
+    pub scenarios: Vec<Scenario>,
+    pub surface: Vec<Endpoint>,
+}
+
+impl Part {
+    /// Replace every occurrence of each secret value in the part's requests and expectations
+    /// with a reference to the config key holding it (`{{config.KEY}}`), resolved only when a
+    /// request is sent: so `smoke plan` and every report show the reference, never the secret.
+    pub fn reference_secrets(&mut self, secrets: &[(String, String)]) {
+        let secrets: Vec<(&str, String)> = secrets
+            .iter()
+            .filter(|(_, value)| value.len() >= 4 && !value.contains("{{"))
+            .map(|(key, value)| (value.as_str(), format!("{{{{config.{key}}}}}")))
+            .collect();
+        if secrets.is_empty() {
+            return;
+        }
+        let swap = |text: &mut String| {
+            for (value, reference) in &secrets {
+                if text.contains(value) {
+                    *text = text.replace(value, reference);
+                }
+            }
+        };
+        fn json(v: &mut Value, swap: &dyn Fn(&mut String)) {
+            match v {
+                Value::String(s) => swap(s),
+                Value::Array(items) => items.iter_mut().for_each(|i| json(i, swap)),
+                Value::Object(map) => map.values_mut().for_each(|i| json(i, swap)),
+                _ => {}
+            }
+        }
+        let steps = self
+            .seeds
+            .iter_mut()
+            .map(|s| &mut s.step)
+            .chain(self.scenarios.iter_mut().flat_map(|s| s.steps.iter_mut()));
+        for step in steps {
+            let r = &mut step.request;
+            swap(&mut r.path);
+            for p in r.query.iter_mut().chain(r.headers.iter_mut()).chain(step.expect.headers.iter_mut()) {
+                swap(&mut p.value);
+            }
+            match &mut r.body {
+                Some(Body::Json(v)) => json(v, &swap),
+                Some(Body::Text(t)) => swap(t),
+                None => {}
+            }
+            for a in &mut step.expect.body {
+                if let JsonTest::Equals(v) = &mut a.test {
+                    json(v, &swap);
+                }
+            }
+        }
+    }
+}
+
 /// Which plugin contributed to the plan, pinned by digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PluginRef {
     pub name: String,
     pub version: String,
@@ -30,6 +93,7 @@ pub struct PluginRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Seed {
     pub id: String,
     #[serde(default)]
@@ -68,6 +132,7 @@ impl ScenarioKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub id: String,
     #[serde(default)]
@@ -87,6 +152,7 @@ pub struct Scenario {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     #[serde(default)]
     pub name: String,
@@ -135,6 +201,7 @@ impl Method {
 
 /// A name/value pair, kept in order (headers and query parameters may repeat).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pair {
     pub name: String,
     pub value: String,
@@ -149,6 +216,7 @@ pub enum Body {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Request {
     pub method: Method,
     pub path: String,
@@ -170,13 +238,55 @@ pub enum JsonTest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "AssertionFile")]
 pub struct JsonAssertion {
     pub pointer: String,
     #[serde(flatten)]
     pub test: JsonTest,
 }
 
+/// A body assertion as a plan file spells it; unknown fields are errors (`flatten` cannot say so).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionFile {
+    pointer: String,
+    test: String,
+    #[serde(default)]
+    value: Option<Value>,
+}
+
+impl TryFrom<AssertionFile> for JsonAssertion {
+    type Error = String;
+
+    fn try_from(a: AssertionFile) -> Result<Self, String> {
+        let test = match (a.test.as_str(), a.value) {
+            ("exists", None) => JsonTest::Exists,
+            ("absent", None) => JsonTest::Absent,
+            ("equals", Some(v)) => JsonTest::Equals(v),
+            ("length", Some(v)) => JsonTest::Length(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| format!("assertion at {:?}: `length` needs a whole number", a.pointer))?,
+            ),
+            ("exists" | "absent", Some(_)) => {
+                return Err(format!("assertion at {:?}: `{}` takes no value", a.pointer, a.test));
+            }
+            ("equals" | "length", None) => {
+                return Err(format!("assertion at {:?}: `{}` needs a value", a.pointer, a.test));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "assertion at {:?}: unknown test {other:?} (exists, absent, equals or length)",
+                    a.pointer
+                ));
+            }
+        };
+        Ok(JsonAssertion { pointer: a.pointer, test })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Expectation {
     pub status: Vec<u16>,
     #[serde(default)]
@@ -199,6 +309,7 @@ pub enum CaptureSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Capture {
     pub name: String,
     pub source: CaptureSource,
@@ -212,6 +323,7 @@ pub enum StatusMatch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatusCount {
     pub status: StatusMatch,
     pub at_least: Option<u32>,
@@ -219,7 +331,7 @@ pub struct StatusCount {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "mode")]
+#[serde(rename_all = "kebab-case", tag = "mode", deny_unknown_fields)]
 pub enum StepMode {
     #[default]
     Once,
@@ -236,6 +348,7 @@ pub enum StepMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Endpoint {
     pub id: String,
     #[serde(default)]

@@ -3,8 +3,9 @@
 //! Unique ids, dependencies that exist, no cycles, a non-empty status set on every step, valid
 //! capture names, and nothing this host cannot yet execute.
 
+use super::graph::Graph;
 use super::model::{Plan, Step, StepMode};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
 pub fn validate(plan: &Plan) -> Vec<String> {
@@ -40,7 +41,7 @@ struct Node<'a> {
 
 /// Ids non-empty and unique, dependencies known, no cycle.
 fn check_graph(kind: &str, nodes: &[Node<'_>], errors: &mut Vec<String>) {
-    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut owner: HashMap<&str, &str> = HashMap::with_capacity(nodes.len());
     for n in nodes {
         if n.id.is_empty() {
             errors.push(format!("a {kind} of plugin {} has an empty id", n.plugin));
@@ -49,17 +50,13 @@ fn check_graph(kind: &str, nodes: &[Node<'_>], errors: &mut Vec<String>) {
             errors.push(format!("{kind} id {:?} is used twice (plugins {other} and {})", n.id, n.plugin));
         }
     }
-    for n in nodes {
-        for d in n.deps {
-            if !owner.contains_key(d.as_str()) {
-                errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", n.id));
-            }
-        }
+    let graph = Graph::new(nodes.iter().map(|n| (n.id, n.deps.iter())));
+    for (i, d) in &graph.unknown {
+        errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", nodes[*i].id));
     }
-    let edges: Vec<(&str, Vec<&str>)> =
-        nodes.iter().map(|n| (n.id, n.deps.iter().map(String::as_str).collect())).collect();
-    if let Some(cycle) = find_cycle(&edges) {
-        errors.push(format!("{kind} dependencies form a cycle: {}", cycle.join(" -> ")));
+    if let Some(cycle) = graph.find_cycle() {
+        let ids: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
+        errors.push(format!("{kind} dependencies form a cycle: {}", ids.join(" -> ")));
     }
 }
 
@@ -67,6 +64,30 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     if step.expect.status.is_empty() {
         errors
             .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
+    }
+    for status in &step.expect.status {
+        if !(100..=599).contains(status) {
+            errors.push(format!("{at}: status {status} does not exist (HTTP statuses are 100 to 599)"));
+        }
+    }
+    if step.timeout_ms == Some(0) {
+        errors.push(format!(
+            "{at}: timeout_ms is 0, which no request can meet; leave it out for the run's timeout"
+        ));
+    }
+    let pointers =
+        step.expect.body.iter().map(|a| &a.pointer).chain(step.captures.iter().filter_map(
+            |c| match &c.source {
+                crate::plan::model::CaptureSource::Body(p) => Some(p),
+                crate::plan::model::CaptureSource::Header(_) => None,
+            },
+        ));
+    for pointer in pointers {
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            errors.push(format!(
+                "{at}: {pointer:?} is not a JSON pointer: it must be empty (the whole body) or start with '/', e.g. \"/{pointer}\""
+            ));
+        }
     }
     if let Some(reason) = off_target(&step.request.path) {
         errors.push(format!("{at}: the path {:?} {reason}", step.request.path));
@@ -110,10 +131,16 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
                 ));
             }
             for bound in mix {
-                if let crate::plan::model::StatusMatch::Class(class) = bound.status
-                    && !(1..=5).contains(&class)
-                {
-                    errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
+                match bound.status {
+                    crate::plan::model::StatusMatch::Class(class) if !(1..=5).contains(&class) => {
+                        errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
+                    }
+                    crate::plan::model::StatusMatch::Code(code) if !(100..=599).contains(&code) => {
+                        errors.push(format!(
+                            "{at}: status {code} does not exist (HTTP statuses are 100 to 599)"
+                        ));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -151,53 +178,9 @@ pub fn off_target(path: &str) -> Option<&'static str> {
     None
 }
 
-/// A dependency cycle, as the ids along it (first id repeated at the end), if there is one.
-fn find_cycle<'a>(edges: &[(&'a str, Vec<&'a str>)]) -> Option<Vec<&'a str>> {
-    let graph: BTreeMap<&str, &Vec<&str>> = edges.iter().map(|(id, deps)| (*id, deps)).collect();
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    for (start, _) in edges {
-        let mut path: Vec<&str> = Vec::new();
-        if visit(start, &graph, &mut path, &mut done) {
-            return Some(path);
-        }
-    }
-    None
-}
-
-fn visit<'a>(
-    id: &'a str,
-    graph: &BTreeMap<&'a str, &Vec<&'a str>>,
-    path: &mut Vec<&'a str>,
-    done: &mut BTreeSet<&'a str>,
-) -> bool {
-    if let Some(pos) = path.iter().position(|p| *p == id) {
-        path.drain(..pos);
-        path.push(id);
-        return true;
-    }
-    if done.contains(id) {
-        return false;
-    }
-    path.push(id);
-    for dep in graph.get(id).map(|d| d.as_slice()).unwrap_or(&[]) {
-        if visit(dep, graph, path, done) {
-            return true;
-        }
-    }
-    path.pop();
-    done.insert(id);
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_a_cycle_and_names_it() {
-        let edges = vec![("a", vec![]), ("b", vec!["a", "d"]), ("c", vec!["b"]), ("d", vec!["c"])];
-        assert_eq!(find_cycle(&edges), Some(vec!["b", "d", "c", "b"]));
-    }
 
     #[test]
     fn paths_that_could_leave_the_target_are_named() {
@@ -209,11 +192,5 @@ mod tests {
         for good in ["/users:search", "/v1/things/{{id}}", "/a?x=1", "/", "/a..b/c"] {
             assert_eq!(off_target(good), None, "{good}");
         }
-    }
-
-    #[test]
-    fn a_diamond_is_not_a_cycle() {
-        let edges = vec![("a", vec![]), ("b", vec!["a"]), ("c", vec!["a"]), ("d", vec!["b", "c"])];
-        assert_eq!(find_cycle(&edges), None);
     }
 }

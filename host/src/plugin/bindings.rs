@@ -159,12 +159,7 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
     })
 }
 
-/// The pieces of one plugin's plan, in the host's model, tagged with the plugin's name.
-pub struct Converted {
-    pub seeds: Vec<model::Seed>,
-    pub scenarios: Vec<model::Scenario>,
-    pub surface: Vec<model::Endpoint>,
-}
+pub use model::Part as Converted;
 
 pub fn convert_plan(plugin: &str, plan: wit::Plan) -> Result<Converted, ConvertError> {
     let mut seeds = Vec::with_capacity(plan.seeds.len());

@@ -1,11 +1,14 @@
 //! The on-disk cache of compiled plugins, keyed by the component's sha256 and the engine's
 //! compatibility hash, so a second run deserializes instead of recompiling.
 //!
-//! Only artifacts this host compiled are ever deserialized: the cache directory is ours and the
-//! key includes the exact component bytes, so a file there was written by `store` below.
+//! Only artifacts this host compiled are ever deserialized: the key includes the exact component
+//! bytes and the engine, and each artifact has a sha256 beside it, checked before the bytes are
+//! deserialized (deserializing damaged native code would be undefined behaviour); a mismatch
+//! means "compile again".
 
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -23,12 +26,43 @@ pub fn digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// A `Hasher` over sha256: stable across Rust releases, unlike `DefaultHasher`, so a cache key
+/// means the same thing to every smoke build with the same engine.
+struct StableHasher(Sha256);
+
+impl Hasher for StableHasher {
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or([0; 8]))
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The engine's part of a cache key: its configuration and version, hashed stably.
+pub fn engine_key(engine: &Engine) -> String {
+    let mut hasher = StableHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 /// The artifact path for a component digest under this engine's configuration and version.
 pub fn artifact_path(dir: &Path, engine: &Engine, digest: &str) -> PathBuf {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let engine_hash = hasher.finish();
-    dir.join("compiled").join(format!("{digest}-{engine_hash:016x}.cwasm"))
+    dir.join("compiled").join(format!("{digest}-{}.cwasm", engine_key(engine)))
+}
+
+/// The checksum file beside an artifact.
+fn checksum_path(artifact: &Path) -> PathBuf {
+    artifact.with_extension("cwasm.sha256")
+}
+
+/// The artifact's bytes if its checksum file vouches for them.
+fn verified(path: &Path) -> Option<Vec<u8>> {
+    let expected = std::fs::read_to_string(checksum_path(path)).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    (hex::encode(Sha256::digest(&bytes)) == expected.trim()).then_some(bytes)
 }
 
 /// How a component was obtained, for the operator's log.
@@ -47,12 +81,28 @@ pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Co
     };
     let path = artifact_path(&dir, engine, digest);
     if path.is_file() {
-        // SAFETY: the file was produced by `Component::serialize` in `store` below, by this
-        // host, for exactly these component bytes (the name carries their sha256) and a
-        // compatible engine (the name carries its compatibility hash).
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok((component, Origin::Cached(path))),
-            Err(e) => tracing::warn!("ignoring unusable cached artifact {}: {e}", path.display()),
+        match verified(&path) {
+            Some(artifact) => {
+                // SAFETY: these bytes were produced by `Component::serialize` in `store` below, by
+                // this host, for exactly these component bytes (the name carries their sha256)
+                // and a compatible engine (the name carries its key), and they are unchanged
+                // since (their sha256 matches the one stored beside them).
+                match unsafe { Component::deserialize(engine, &artifact) } {
+                    Ok(component) => {
+                        // Its modification time says when it was last used (`smoke plugin gc`).
+                        let _ = std::fs::File::options()
+                            .write(true)
+                            .open(&path)
+                            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                        return Ok((component, Origin::Cached(path)));
+                    }
+                    Err(e) => tracing::warn!("ignoring unusable cached artifact {}: {e}", path.display()),
+                }
+            }
+            None => tracing::warn!(
+                "cache: {} does not match its checksum (damaged or from an older smoke); compiling again",
+                path.display()
+            ),
         }
     }
     let component = Component::new(engine, bytes)?;
@@ -66,12 +116,57 @@ pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Co
     Ok((component, Origin::Compiled(stored)))
 }
 
-/// Write atomically (temp file, then rename) so a concurrent run never reads half a file.
+/// Write atomically (a uniquely named temporary file, then rename) so a concurrent run never
+/// reads half a file: the checksum first, then the artifact it vouches for.
 fn store(component: &Component, path: &Path) -> std::io::Result<()> {
     let bytes = component.serialize().map_err(|e| std::io::Error::other(e.to_string()))?;
     let dir = path.parent().ok_or_else(|| std::io::Error::other("artifact path has no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    let write = |target: &Path, content: &[u8]| -> std::io::Result<()> {
+        let mut tmp = tempfile::Builder::new().prefix(".compiling-").tempfile_in(dir)?;
+        tmp.write_all(content)?;
+        tmp.persist(target).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write(&checksum_path(path), hex::encode(Sha256::digest(&bytes)).as_bytes())?;
+    write(path, &bytes)
+}
+
+/// Remove compiled artifacts that no longer serve: those for another engine (an older or newer
+/// smoke), those whose checksum is missing or wrong, and those of components neither in `keep`
+/// (by sha256) nor used within `unused_for`. Returns the paths removed and the bytes freed.
+pub fn prune(
+    engine: &Engine,
+    keep: &std::collections::BTreeSet<String>,
+    unused_for: std::time::Duration,
+) -> (Vec<PathBuf>, u64) {
+    let mut removed = Vec::new();
+    let mut freed = 0;
+    let Some(dir) = cache_dir().map(|d| d.join("compiled")) else { return (removed, freed) };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return (removed, freed) };
+    let suffix = format!("-{}.cwasm", engine_key(engine));
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".cwasm").map(|_| name.as_str()) else { continue };
+        let current = stem.ends_with(&suffix);
+        let digest = stem.split('-').next().unwrap_or("");
+        let used_lately = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < unused_for);
+        let wanted = keep.contains(digest) || used_lately;
+        if current && wanted && verified(&path).is_some() {
+            continue;
+        }
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        if std::fs::remove_file(&path).is_ok() {
+            let _ = std::fs::remove_file(checksum_path(&path));
+            freed += size;
+            removed.push(path);
+        }
+    }
+    (removed, freed)
 }

@@ -54,6 +54,13 @@ impl std::fmt::Display for CallFailure {
 pub enum PluginError {
     #[error("plugin {path}: cannot read it: {source}")]
     Read { path: PathBuf, source: std::io::Error },
+    #[error("plugin {path}: {what}; a plugin is a .wasm component file")]
+    NotAFile { path: PathBuf, what: String },
+    #[error(
+        "plugin {path}: {size} bytes is over the limit of {MAX_COMPONENT_BYTES} bytes for a component; \
+         is it the right file?"
+    )]
+    TooLarge { path: PathBuf, size: u64 },
     #[error(
         "plugin {path}: not a WebAssembly component smoke can load: {message}\n  \
          build plugins with `cargo build --release --target wasm32-wasip2`"
@@ -66,12 +73,13 @@ pub enum PluginError {
     NotSmokePlugin { path: PathBuf, exports: String },
     #[error(
         "plugin {path} was built for WIT package smoke:plugin@{found}, but this smoke supports \
-         smoke:plugin@{WIT_VERSION}.\n  \
+         smoke:plugin@{WIT_VERSION}{}.\n  \
          Rebuild the plugin against smoke-plugin {WIT_VERSION} (set its smoke-plugin dependency \
          to this smoke's version and run `cargo build --release --target wasm32-wasip2`), or run \
-         it with a smoke release that supports smoke:plugin@{found}."
+         it with a smoke release that supports smoke:plugin@{found}.",
+        if *.newer { " (the plugin's is newer)" } else { "" }
     )]
-    WitVersion { path: PathBuf, found: String },
+    WitVersion { path: PathBuf, found: String, newer: bool },
     #[error("plugin {plugin}: cannot be instantiated: {message}")]
     Instantiate { plugin: String, message: String },
     #[error("plugin {plugin}: `{call}` {failure}")]
@@ -135,12 +143,17 @@ pub struct Runtime {
     limits: Limits,
 }
 
+/// The Wasm engine, configured as every run configures it (the compiled cache is keyed by this).
+pub fn engine() -> Result<Engine, String> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))
+}
+
 impl Runtime {
     pub fn new(limits: Limits) -> Result<Self, String> {
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))?;
+        let engine = engine()?;
         spawn_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
@@ -155,8 +168,7 @@ impl Runtime {
     /// Read, compile (or reuse the cache), check the WIT version, pre-instantiate, and ask the
     /// plugin who it is.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
+        let bytes = read_component(path)?;
         let digest = cache::digest(&bytes);
         let started = Instant::now();
         let (component, origin) = cache::load(&self.engine, &bytes, &digest)
@@ -216,23 +228,59 @@ impl Runtime {
             });
         };
         if !compatible(&found, WIT_VERSION) {
-            return Err(PluginError::WitVersion { path: path.to_path_buf(), found });
+            let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
+                (Ok(f), Ok(s)) => f > s,
+                _ => false,
+            };
+            return Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer });
         }
         Ok(found)
     }
 }
 
-/// Semver compatibility as cargo sees it: same major, and for 0.x the same minor.
+/// Whether a plugin built for WIT `found` runs on a host implementing `supported`: the same
+/// release line as cargo sees it (same major, and for 0.x the same minor), and not newer: a
+/// newer patch or minor may use what this host does not have.
 fn compatible(found: &str, supported: &str) -> bool {
-    let parts = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split('.');
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    let (Ok(found), Ok(supported)) = (semver::Version::parse(found), semver::Version::parse(supported))
+    else {
+        return false;
     };
-    match (parts(found), parts(supported)) {
-        (Some((0, a)), Some((0, b))) => a == b,
-        (Some((a, _)), Some((b, _))) => a == b,
-        _ => false,
+    let same_line = match supported.major {
+        0 => found.major == 0 && found.minor == supported.minor,
+        major => found.major == major,
+    };
+    same_line && found <= supported && found.pre.is_empty()
+}
+
+/// The largest component smoke reads: far above any real plugin (a Python one carrying its
+/// interpreter is about 40 MB), far below what would hurt.
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// Read a component file: a regular file under the size limit, read with the limit enforced
+/// (so a file that grows while read, or a device, cannot exhaust memory).
+fn read_component(path: &Path) -> Result<Vec<u8>, PluginError> {
+    use std::io::Read;
+    let read_error = |source| PluginError::Read { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "is a directory"
+        } else {
+            "is not a regular file (a device, a FIFO or a socket)"
+        };
+        return Err(PluginError::NotAFile { path: path.to_path_buf(), what: what.to_string() });
     }
+    if meta.len() > MAX_COMPONENT_BYTES {
+        return Err(PluginError::TooLarge { path: path.to_path_buf(), size: meta.len() });
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes).map_err(read_error)?;
+    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+        return Err(PluginError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64 });
+    }
+    Ok(bytes)
 }
 
 /// Advance the engine's epoch every tick for as long as the engine lives.
@@ -381,10 +429,14 @@ mod tests {
     #[test]
     fn zero_major_versions_need_the_same_minor() {
         assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(compatible("0.1.0", "0.1.3"));
+        assert!(!compatible("0.1.3", "0.1.0"), "a newer patch may use what the host lacks");
         assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(compatible("1.4.0", "1.0.0"));
+        assert!(!compatible("0.0.9", "0.1.0"));
+        assert!(compatible("1.0.0", "1.4.0"));
+        assert!(!compatible("1.4.0", "1.0.0"), "a newer minor may use what the host lacks");
         assert!(!compatible("2.0.0", "1.0.0"));
+        assert!(!compatible("0.1.0-rc.1", "0.1.0"));
         assert!(!compatible("garbage", "0.1.0"));
     }
 }

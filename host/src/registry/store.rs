@@ -109,16 +109,39 @@ impl Store {
         Ok(())
     }
 
+    /// Run `f` holding the store's lock, so concurrent smoke processes never lose each other's
+    /// updates to refs.json, and `gc` never runs beside another process's read-modify-write.
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cache: {}: {e}", self.dir.display()))?;
+        let path = self.dir.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cache: cannot open the lock {}: {e}", path.display()))?;
+        file.lock().map_err(|e| format!("cache: cannot lock {}: {e}", path.display()))?;
+        let result = f();
+        let _ = file.unlock();
+        result
+    }
+
     /// Remember what `reference` resolved to.
     pub fn record(&self, reference: &str, entry: Entry) -> Result<(), String> {
-        let mut entries = self.entries();
-        entries.insert(reference.to_string(), entry);
-        self.save(&entries)
+        self.locked(|| {
+            let mut entries = self.entries();
+            entries.insert(reference.to_string(), entry);
+            self.save(&entries)
+        })
     }
 
     /// Remove blobs no reference points to, references whose blob is gone, and abandoned
     /// downloads. Returns what was removed and the bytes freed.
     pub fn gc(&self) -> Result<(Vec<String>, u64), String> {
+        self.locked(|| self.gc_locked())
+    }
+
+    fn gc_locked(&self) -> Result<(Vec<String>, u64), String> {
         let mut entries = self.entries();
         let mut removed = Vec::new();
         entries.retain(|reference, e| {
@@ -134,6 +157,16 @@ impl Store {
         let mut freed = 0;
         for file in std::fs::read_dir(self.blobs()).into_iter().flatten().flatten() {
             let name = file.file_name().to_string_lossy().into_owned();
+            // A download is another process's until it is an hour old: it may be in progress.
+            let recent = file
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < std::time::Duration::from_secs(3600));
+            if name.starts_with(".download-") && recent || name == ".lock" {
+                continue;
+            }
             if !wanted.contains(&name) {
                 freed += file.metadata().map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(file.path())

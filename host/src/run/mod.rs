@@ -440,18 +440,8 @@ pub async fn execute(
     mut on_done: impl FnMut(usize, ScenarioResult),
 ) {
     let n = plan.scenarios.len();
-    let index: BTreeMap<&str, usize> =
-        plan.scenarios.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut waiting: Vec<usize> = vec![0; n];
-    for (i, s) in plan.scenarios.iter().enumerate() {
-        for d in &s.depends_on {
-            if let Some(&j) = index.get(d.as_str()) {
-                dependents[j].push(i);
-                waiting[i] += 1;
-            }
-        }
-    }
+    let graph = crate::plan::scenario_graph(&plan);
+    let mut waiting: Vec<usize> = (0..n).map(|i| graph.dependencies(i).len()).collect();
     let mut done: Vec<bool> = vec![false; n];
     let mut exported: Vec<Option<Vars>> = vec![None; n];
     let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
@@ -467,8 +457,8 @@ pub async fn execute(
             let scenario = &plan.scenarios[i];
             let mut vars = globals.clone();
             vars.extend(ctx.config_vars(&scenario.plugin));
-            for d in &scenario.depends_on {
-                if let Some(Some(v)) = index.get(d.as_str()).map(|&j| &exported[j]) {
+            for &j in graph.dependencies(i) {
+                if let Some(v) = &exported[j] {
                     vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }
@@ -511,7 +501,7 @@ pub async fn execute(
         done[i] = true;
         exported[i] = Some(out);
         if passed {
-            for &d in &dependents[i] {
+            for &d in graph.dependents(i) {
                 waiting[d] -= 1;
                 if waiting[d] == 0 && !done[d] {
                     ready.insert(d);
@@ -519,7 +509,8 @@ pub async fn execute(
             }
         } else {
             // Skip everything downstream, naming the root cause.
-            let mut stack: Vec<(usize, String)> = dependents[i].iter().map(|&d| (d, id.clone())).collect();
+            let mut stack: Vec<(usize, String)> =
+                graph.dependents(i).iter().map(|&d| (d, id.clone())).collect();
             while let Some((d, cause)) = stack.pop() {
                 if done[d] {
                     continue;
@@ -527,7 +518,7 @@ pub async fn execute(
                 done[d] = true;
                 let skipped_id = plan.scenarios[d].id.clone();
                 on_done(d, ScenarioResult::skipped(&plan.scenarios[d], &cause));
-                stack.extend(dependents[d].iter().map(|&e| (e, skipped_id.clone())));
+                stack.extend(graph.dependents(d).iter().map(|&e| (e, skipped_id.clone())));
             }
         }
     }
