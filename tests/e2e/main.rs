@@ -3,6 +3,7 @@
 //! Each test reads as a line of the foundation's "Done when".
 
 mod engine;
+mod hostile;
 mod matrix;
 mod openapi;
 mod operator;

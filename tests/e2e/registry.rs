@@ -18,15 +18,14 @@ struct Registry {
 }
 
 impl Registry {
-    /// A fresh registry, with htpasswd auth when `auth`; None (and a note) where the binary is
-    /// absent.
-    fn start(auth: bool) -> Option<Registry> {
-        let Ok(binary) = which("docker-registry") else {
-            eprintln!(
-                "SKIPPED: docker-registry is not installed (`make test` installs Debian's docker-registry)"
-            );
-            return None;
-        };
+    /// A fresh registry, with htpasswd auth when `auth`. A test that cannot run must not pass:
+    /// without the binary, it fails saying how to install it.
+    fn start(auth: bool) -> Registry {
+        let binary = which("docker-registry").unwrap_or_else(|_| {
+            panic!(
+                "docker-registry is not installed: `make test` installs it (apt-get install docker-registry)"
+            )
+        });
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
         let storage = dir.path().join("data");
@@ -57,7 +56,7 @@ impl Registry {
             assert!(Instant::now() < deadline, "docker-registry did not listen on {port} within 15 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Registry { child, host: format!("127.0.0.1:{port}"), storage, _dir: dir })
+        Registry { child, host: format!("127.0.0.1:{port}"), storage, _dir: dir }
     }
 
     fn reference(&self, repo_tag: &str) -> String {
@@ -138,7 +137,7 @@ fn blobs(cache: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn push_then_pull_by_tag_and_by_digest_gives_the_same_bytes() {
-    let Some(registry) = Registry::start(false) else { return };
+    let registry = Registry::start(false);
     let dir = tempfile::tempdir().unwrap();
     let ledger = plugin("ledger");
     let tag = registry.reference("smoke/ledger:0.1.0");
@@ -194,7 +193,7 @@ fn push_then_pull_by_tag_and_by_digest_gives_the_same_bytes() {
 
 #[test]
 fn a_tampered_blob_is_refused_and_nothing_is_cached() {
-    let Some(registry) = Registry::start(false) else { return };
+    let registry = Registry::start(false);
     let dir = tempfile::tempdir().unwrap();
     let tag = registry.reference("smoke/ledger:0.1.0");
     let pushed = smoke_run(dir.path(), &["plugin", "push", plugin("ledger").to_str().unwrap(), &tag]);
@@ -220,7 +219,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_cached() {
 
 #[test]
 fn locked_runs_refuse_an_unpinned_reference_and_a_tag_that_moved() {
-    let Some(registry) = Registry::start(false) else { return };
+    let registry = Registry::start(false);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let pushed = smoke_run(
@@ -272,7 +271,7 @@ fn locked_runs_refuse_an_unpinned_reference_and_a_tag_that_moved() {
 
 #[test]
 fn after_one_pull_offline_runs_work_with_the_registry_stopped() {
-    let Some(mut registry) = Registry::start(false) else { return };
+    let mut registry = Registry::start(false);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let tag = registry.reference("smoke/ledger:0.1.0");
@@ -296,7 +295,7 @@ fn after_one_pull_offline_runs_work_with_the_registry_stopped() {
 
 #[test]
 fn credentials_come_from_the_environment_or_docker_config_and_never_appear_in_output() {
-    let Some(registry) = Registry::start(true) else { return };
+    let registry = Registry::start(true);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
     let tag = registry.reference("private/ledger:0.1.0");

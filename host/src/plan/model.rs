@@ -20,6 +20,24 @@ pub struct Plan {
     pub surface: Vec<Endpoint>,
 }
 
+/// The variables a plugin's config gives its own steps: `config.KEY` for each key, and, for a
+/// value shaped as a header (`Name: value`, as the OpenAPI plugin's `auth`), `config.KEY.value`
+/// for the part after the name.
+pub fn config_variables<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (key, value) in pairs {
+        out.push((format!("config.{key}"), value.to_string()));
+        if let Some((name, rest)) = value.split_once(':')
+            && !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !rest.trim().is_empty()
+        {
+            out.push((format!("config.{key}.value"), rest.trim().to_string()));
+        }
+    }
+    out
+}
+
 /// One plugin's contribution to a plan, before merging: its pieces, tagged with its name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
@@ -33,11 +51,14 @@ impl Part {
     /// with a reference to the config key holding it (`{{config.KEY}}`), resolved only when a
     /// request is sent: so `smoke plan` and every report show the reference, never the secret.
     pub fn reference_secrets(&mut self, secrets: &[(String, String)]) {
-        let secrets: Vec<(&str, String)> = secrets
+        let variables = config_variables(secrets.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut secrets: Vec<(&str, String)> = variables
             .iter()
             .filter(|(_, value)| value.len() >= 4 && !value.contains("{{"))
-            .map(|(key, value)| (value.as_str(), format!("{{{{config.{key}}}}}")))
+            .map(|(name, value)| (value.as_str(), format!("{{{{{name}}}}}")))
             .collect();
+        // The whole value before its parts, so `Name: value` is never half-replaced.
+        secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
         if secrets.is_empty() {
             return;
         }

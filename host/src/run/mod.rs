@@ -81,11 +81,11 @@ impl Context {
     /// A plugin's config as `config.KEY` variables, visible to that plugin's steps only, so a
     /// plan can say `Bearer {{config.token}}` and never carry the secret itself.
     pub fn config_vars(&self, plugin: &str) -> impl Iterator<Item = (String, serde_json::Value)> + '_ {
-        self.plugin_config
-            .get(plugin)
+        let pairs =
+            self.plugin_config.get(plugin).into_iter().flatten().map(|p| (p.name.as_str(), p.value.as_str()));
+        crate::plan::model::config_variables(pairs)
             .into_iter()
-            .flatten()
-            .map(|p| (format!("config.{}", p.name), serde_json::Value::String(p.value.clone())))
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
     }
 }
 
