@@ -1,7 +1,9 @@
 //! `smoke plugin push|pull|lock|ls|gc`: publishing plugins to an OCI registry and managing the
 //! lockfile and the local cache.
 
-use super::{Failure, PluginArgs, exit, load_plugin_file, open_registry, overrides};
+use super::options::{PluginArgs, overrides};
+use super::plugins::{load_plugin_file, open_registry};
+use super::{Failure, exit};
 use crate::config::{self, Overrides, PluginSource, Settings};
 use crate::registry::{self, RemoteRef, lock::Pin};
 use clap::{Args, Subcommand};

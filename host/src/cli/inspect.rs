@@ -1,0 +1,59 @@
+//! `smoke inspect`: what a plugin is and what it declares, as text or JSON.
+
+use super::options::InspectArgs;
+use super::plugins::load_plugin_file;
+use super::{Failure, exit};
+use crate::plugin::bindings::wit;
+
+pub(super) async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
+    let plugin = load_plugin_file(&args.plugin).await?;
+    let info = plugin.info();
+    let kind = |k: &wit::ConfigKind| match k {
+        wit::ConfigKind::Text => "text",
+        wit::ConfigKind::Document => "document",
+        wit::ConfigKind::Secret => "secret",
+    };
+    if args.json {
+        let keys: Vec<serde_json::Value> = info
+            .config
+            .iter()
+            .map(|k| {
+                serde_json::json!({"name": k.name, "kind": kind(&k.kind), "required": k.required,
+                    "default": k.default, "description": k.description})
+            })
+            .collect();
+        let value = serde_json::json!({
+            "name": info.name, "version": info.version, "domain": info.domain,
+            "description": info.description, "wit": format!("smoke:plugin@{}", plugin.wit_version),
+            "sha256": plugin.digest, "config": keys,
+            "sensitive_fields": info.sensitive_fields, "sensitive_headers": info.sensitive_headers,
+        });
+        crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return Ok(exit::PASSED);
+    }
+    crate::say!("name:        {}", info.name);
+    crate::say!("version:     {}", info.version);
+    crate::say!("domain:      {}", info.domain);
+    crate::say!("wit:         smoke:plugin@{}", plugin.wit_version);
+    crate::say!("sha256:      {}", plugin.digest);
+    if !info.description.is_empty() {
+        crate::say!("description: {}", info.description);
+    }
+    if info.config.is_empty() {
+        crate::say!("config:      (none)");
+    } else {
+        crate::say!("config:");
+        for k in &info.config {
+            let default = k.default.as_ref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
+            let required = if k.required { " (required)" } else { "" };
+            crate::say!("  {} ({}){required}{default}: {}", k.name, kind(&k.kind), k.description);
+        }
+    }
+    if !info.sensitive_fields.is_empty() {
+        crate::say!("sensitive fields:  {}", info.sensitive_fields.join(", "));
+    }
+    if !info.sensitive_headers.is_empty() {
+        crate::say!("sensitive headers: {}", info.sensitive_headers.join(", "));
+    }
+    Ok(exit::PASSED)
+}

@@ -1,0 +1,119 @@
+//! The command line: parse options once, drive the steps of a run in order, and map every
+//! outcome to the exit codes of DESIGN.md. Nothing below this module decides an exit code.
+//!
+//! One file a command or a stage: [`options`] (every flag), `plugins` (loading), `plan_cmd`,
+//! `run_cmd` and `session` (a run), `inspect`, `doctor`, `plugin_cmd` (registry).
+
+mod doctor;
+mod inspect;
+mod options;
+mod plan_cmd;
+mod plugin_cmd;
+mod plugins;
+mod run_cmd;
+mod session;
+
+use clap::{CommandFactory, FromArgMatches};
+use options::{Cli, Command};
+use std::time::Duration;
+
+/// Exit codes: the contract with CI pipelines.
+pub mod exit {
+    /// Every scenario passed.
+    pub const PASSED: i32 = 0;
+    /// At least one scenario failed, or was skipped because a dependency failed.
+    pub const FAILED: i32 = 1;
+    /// Usage or configuration error.
+    pub const USAGE: i32 = 2;
+    /// The service under test did not start or never became healthy.
+    pub const TARGET: i32 = 3;
+    /// A plugin could not be loaded, has an unsupported WIT version, or failed while planning.
+    pub const PLUGIN: i32 = 4;
+    /// Reset or seeding failed.
+    pub const SEED: i32 = 5;
+    /// Interrupted by SIGINT.
+    pub const SIGINT: i32 = 130;
+    /// Interrupted by SIGTERM.
+    pub const SIGTERM: i32 = 143;
+}
+
+/// A failure that ends the run with a code and a message.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl std::fmt::Display) -> Self {
+        Failure { code, message: message.to_string() }
+    }
+}
+
+/// Parse the command line, run, and return the process exit code.
+pub fn main() -> i32 {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let (verbose, quiet) = match &cli.command {
+        Some(Command::Run(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Plan(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Inspect(a)) => (a.verbose, false),
+        Some(Command::Doctor(a)) => (a.plugins.verbose, a.plugins.quiet),
+        Some(Command::Plugin(_)) => (0, false),
+        None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
+    };
+    init_tracing(verbose, quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            crate::warn_user!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(&matches);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Run(args)) => run_cmd::run(args, sub).await,
+            None => run_cmd::run(cli.run, sub).await,
+            Some(Command::Plan(args)) => plan_cmd::plan_command(args, sub).await,
+            Some(Command::Inspect(args)) => inspect::inspect(args).await,
+            Some(Command::Doctor(args)) => doctor::doctor(args, sub).await,
+            Some(Command::Plugin(command)) => {
+                let sub = sub.subcommand().map(|(_, m)| m).unwrap_or(sub);
+                plugin_cmd::run(command, sub).await
+            }
+        }
+    });
+    // Leave no blocking task (a plugin call at its limit) holding the process open.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            crate::warn_user!("error: {}", crate::report::console::escape(&f.message));
+            f.code
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,smoke::plugin_log=info",
+        (false, 1) => "info,smoke::service=warn",
+        (false, _) => "debug,smoke=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,209 @@
+//! Every flag of the command line, parsed once into typed structs, and the overrides they make
+//! to the config file.
+
+use super::plugin_cmd;
+use crate::config::{self, Overrides};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(super) const ABOUT: &str =
+    "Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.";
+
+pub(super) const LONG_ABOUT: &str = "\
+Smoke-test an HTTP API with domain plugins compiled to WebAssembly components.
+
+A plugin plans seed records and scenarios; smoke starts the service (or uses --base-url), seeds
+it, runs every scenario strictly (a status outside the accepted set fails), and exits non-zero on
+any failure. `smoke --plugin X ...` without a subcommand means `smoke run`.
+
+Exit codes: 0 all passed, 1 a scenario failed or was skipped, 2 usage or config error,
+3 the service did not start or become healthy, 4 a plugin could not be loaded or failed to plan,
+5 seeding failed, 130/143 interrupted by SIGINT/SIGTERM.";
+
+#[derive(Debug, Parser)]
+#[command(name = "smoke", version, about = ABOUT, long_about = LONG_ABOUT, args_conflicts_with_subcommands = true)]
+pub(super) struct Cli {
+    #[command(subcommand)]
+    pub(super) command: Option<Command>,
+    #[command(flatten)]
+    pub(super) run: RunArgs,
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Run the plugins' scenarios against the service (the default command).
+    Run(RunArgs),
+    /// Print the merged plan as JSON on stdout, sending nothing.
+    Plan(PlanArgs),
+    /// Show what a plugin is: name, version, domain, WIT version and what it declares.
+    Inspect(InspectArgs),
+    /// Check that a run could start: config, plugins (load and plan), the start and reset,
+    /// migrate and seed commands, the port; runs no scenario.
+    Doctor(DoctorArgs),
+    /// Publish plugins to an OCI registry, pin them in smoke.lock, manage the local cache.
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct DoctorArgs {
+    #[command(flatten)]
+    pub(super) plugins: PluginArgs,
+    /// Check this running service instead of the config's [target].
+    #[arg(long, value_name = "URL")]
+    pub(super) base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PluginArgs {
+    /// A plugin component (.wasm) to load; repeat for several. Replaces the config's plugins.
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub(super) plugin: Vec<String>,
+    /// Config file [default: ./smoke.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Set a config key of the plugin given just before it (or of the only plugin).
+    #[arg(long = "plugin-config", value_name = "KEY=VALUE")]
+    pub(super) plugin_config: Vec<String>,
+    /// Time limit of one plugin call (info, plan, one check) [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(super) plugin_timeout: Option<Duration>,
+    /// Memory limit of one plugin instance, in MiB [default: 64].
+    #[arg(long, value_name = "MIB")]
+    pub(super) plugin_memory_mib: Option<u64>,
+    /// More detail (-v: steps of the run and plugin logs; -vv: debug). RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(super) verbose: u8,
+    /// Only errors and the summary.
+    #[arg(short, long, global = true)]
+    pub(super) quiet: bool,
+    /// Registry plugins must be pinned in smoke.lock, and the registry must still serve the
+    /// pinned digests (for CI).
+    #[arg(long)]
+    pub(super) locked: bool,
+    /// Never touch the network for plugins: use the cache, and fail when something is missing.
+    #[arg(long)]
+    pub(super) offline: bool,
+    /// Allow plain HTTP to a plugin registry that is not on this machine.
+    #[arg(long)]
+    pub(super) insecure: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct RunArgs {
+    #[command(flatten)]
+    pub(super) plugins: PluginArgs,
+    /// Test a service already running at this URL; start nothing.
+    #[arg(long, value_name = "URL")]
+    pub(super) base_url: Option<String>,
+    /// Scenarios in flight at once [default: 8].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(super) jobs: Option<usize>,
+    #[command(flatten)]
+    pub(super) selection: Selection,
+    /// Run this plan (JSON in the schema `smoke plan` prints) instead of asking the plugins;
+    /// plugins are needed only for steps that ask one to judge.
+    #[arg(long, value_name = "FILE")]
+    pub(super) plan: Option<PathBuf>,
+    /// Time limit of one HTTP request [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(super) request_timeout: Option<Duration>,
+    /// The largest response body read (e.g. 16MiB, 500KB); a larger one fails its step, and
+    /// reports keep its start with the real size noted [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = config::parse_size)]
+    pub(super) max_body: Option<u64>,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_json: Option<PathBuf>,
+    /// Write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_junit: Option<PathBuf>,
+    /// Write the results as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_html: Option<PathBuf>,
+    /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
+    #[arg(long, value_name = "FILE")]
+    pub(super) transcript: Option<PathBuf>,
+    /// Directory for this run's files: service log, command output, reports [default: a new
+    /// directory under the user's state directory, printed at the end].
+    #[arg(long, value_name = "DIR")]
+    pub(super) artifacts: Option<PathBuf>,
+    /// Keep the temporary workdir (`workdir = "temp"`) after the run, for inspection.
+    #[arg(long)]
+    pub(super) keep_workdir: bool,
+    /// Stop the whole run after this long, failing what has not finished (e.g. 10m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(super) timeout: Option<Duration>,
+    /// Plain lines, no progress bar (the default when stdout is not a terminal).
+    #[arg(long)]
+    pub(super) no_progress: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PlanArgs {
+    #[command(flatten)]
+    pub(super) plugins: PluginArgs,
+    #[command(flatten)]
+    pub(super) selection: Selection,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct InspectArgs {
+    /// The plugin component (.wasm).
+    pub(super) plugin: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(super) json: bool,
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(super) verbose: u8,
+}
+
+/// Which part of the plan to run, and how strictly to judge it.
+#[derive(Debug, Clone, Default, Args)]
+pub(super) struct Selection {
+    /// Run only matching scenarios (repeatable): an id glob (`ledger.bundle.*`), `tag:NAME` or
+    /// `kind:KIND` (e.g. `kind:happy-path`). Their dependencies come along.
+    #[arg(long, value_name = "PATTERN")]
+    pub(super) filter: Vec<String>,
+    /// Run part I of N (e.g. 2/3); dependency chains stay whole, so N jobs together run every
+    /// scenario exactly once.
+    #[arg(long, value_name = "I/N")]
+    pub(super) shard: Option<String>,
+    /// Treat coverage gaps (an endpoint without a happy path, a not-found or a validation-error
+    /// scenario) as errors.
+    #[arg(long)]
+    pub(super) strict_plan: bool,
+    /// Run only the scenarios that failed or were skipped in this JSON report (from
+    /// --report-json or a run directory), plus what they depend on.
+    #[arg(long, value_name = "REPORT")]
+    pub(super) rerun_failed: Option<PathBuf>,
+}
+
+/// Build the overrides, pairing each `--plugin-config` with the `--plugin` before it.
+pub(super) fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {
+    let plugin_at: Vec<usize> = matches.indices_of("plugin").map(|i| i.collect()).unwrap_or_default();
+    let config_at: Vec<usize> = matches.indices_of("plugin_config").map(|i| i.collect()).unwrap_or_default();
+    let plugin_config = p
+        .plugin_config
+        .iter()
+        .enumerate()
+        .map(|(n, kv)| {
+            let at = config_at.get(n).copied().unwrap_or(usize::MAX);
+            let owner = plugin_at.iter().rposition(|&i| i < at);
+            (owner, kv.clone())
+        })
+        .collect();
+    Overrides {
+        config: p.config.clone(),
+        plugins: p.plugin.clone(),
+        plugin_config,
+        plugin_timeout: p.plugin_timeout,
+        plugin_memory_mib: p.plugin_memory_mib,
+        locked: p.locked,
+        offline: p.offline,
+        insecure: p.insecure,
+        ..Overrides::default()
+    }
+}

@@ -1,0 +1,194 @@
+//! Step 3 of a run: the merged plan, from the plugins or a plan file, validated, coverage checked,
+//! then selected and sharded; and `smoke plan`, which prints it.
+
+use super::options::{PlanArgs, Selection, overrides};
+use super::plugins::{Loaded, load_plugins};
+use super::{Failure, exit};
+use crate::config::{self, Overrides};
+use crate::http::Redactor;
+use crate::plan::model::{Plan, PluginRef};
+use crate::plugin::bindings::{self, wit};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+/// Ids of the scenarios a JSON report says failed or were skipped (post-run checks excluded).
+pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(exit::USAGE, format!("--rerun-failed: cannot read {}: {e}", path.display()))
+    })?;
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            exit::USAGE,
+            format!("--rerun-failed: {} is not a smoke JSON report: {e}", path.display()),
+        )
+    })?;
+    let scenarios = report["scenarios"].as_array().ok_or_else(|| {
+        Failure::new(exit::USAGE, format!("--rerun-failed: {} has no \"scenarios\" list", path.display()))
+    })?;
+    Ok(scenarios
+        .iter()
+        .filter(|s| s["outcome"] == "failed" || s["outcome"] == "skipped")
+        .filter(|s| s["plugin"] != "smoke")
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect())
+}
+
+/// The merged plan: from the plugins, or from `--plan FILE`; validated, coverage checked,
+/// filtered and sharded.
+pub(super) async fn build_plan(
+    loaded: &[Loaded],
+    selection: &Selection,
+    file: Option<&Path>,
+) -> Result<Plan, Failure> {
+    let plan = match file {
+        Some(path) => read_plan(path, loaded)?,
+        None => plan_from_plugins(loaded).await?,
+    };
+    let errors = crate::plan::validate::validate(&plan);
+    if !errors.is_empty() {
+        return Err(Failure::new(exit::PLUGIN, listing("plan: the plan is invalid", &errors)));
+    }
+    let coverage = crate::plan::coverage::coverage(&plan);
+    if selection.strict_plan && !coverage.gaps.is_empty() {
+        return Err(Failure::new(
+            exit::PLUGIN,
+            listing("plan: coverage gaps (--strict-plan)", &coverage.gaps),
+        ));
+    }
+    for gap in &coverage.gaps {
+        tracing::warn!("coverage: {gap}");
+    }
+    let mut plan = plan;
+    if let Some(report) = &selection.rerun_failed {
+        let ids = failed_in(report)?;
+        plan = crate::plan::select_by(plan, |s| ids.contains(&s.id));
+        tracing::info!(
+            "--rerun-failed: {} scenario(s) failed or were skipped in {}",
+            ids.len(),
+            report.display()
+        );
+    }
+    if !selection.filter.is_empty() {
+        plan = crate::plan::select(plan, &selection.filter);
+        if plan.scenarios.is_empty() {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!("plan: --filter {} matches no scenario", selection.filter.join(" --filter ")),
+            ));
+        }
+    }
+    if let Some(spec) = &selection.shard {
+        let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
+        plan = crate::plan::shard(plan, index, count);
+    }
+    Ok(plan)
+}
+
+pub(super) fn listing(head: &str, items: &[String]) -> String {
+    let mut message = format!("{head} ({} problem(s)):", items.len());
+    for e in items {
+        message.push_str("\n  - ");
+        message.push_str(e);
+    }
+    message
+}
+
+/// A plan written by hand or by another tool, in exactly the schema `smoke plan` prints
+/// (docs/plan-schema.json). Steps asking a plugin to judge need that plugin loaded.
+pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display())))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            exit::PLUGIN,
+            format!(
+                "plan: {}:{}:{}: not a smoke plan: {e} (see docs/plan-schema.json)",
+                path.display(),
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let mut orphans = Vec::new();
+    for s in &plan.scenarios {
+        for (i, step) in s.steps.iter().enumerate() {
+            if step.expect.check.is_some() && !loaded.iter().any(|l| l.plugin.name() == s.plugin) {
+                orphans.push(format!(
+                    "scenario {:?}, step {} ({}) asks plugin {:?} to judge; pass --plugin with it",
+                    s.id,
+                    i + 1,
+                    step.display_name(),
+                    s.plugin
+                ));
+            }
+        }
+    }
+    if !orphans.is_empty() {
+        return Err(Failure::new(
+            exit::PLUGIN,
+            listing(&format!("plan: {} cannot run", path.display()), &orphans),
+        ));
+    }
+    Ok(plan)
+}
+
+pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure> {
+    let mut parts = Vec::new();
+    for l in loaded {
+        let plugin = l.plugin.clone();
+        let input = wit::PlanInput { config: l.config.clone(), documents: l.documents.clone() };
+        let name = plugin.name().to_string();
+        let answer = tokio::task::spawn_blocking(move || plugin.plan(&input))
+            .await
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: plan did not complete: {e}")))?
+            .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        let plan = answer.map_err(|e| {
+            let at = e.location.map(|l| format!(" (at {l})")).unwrap_or_default();
+            Failure::new(exit::PLUGIN, format!("plugin {name}: planning failed{at}: {}", e.message))
+        })?;
+        let mut converted = bindings::convert_plan(&name, plan)
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
+        let info = l.plugin.info();
+        // A secret the plugin wrote into its plan becomes a reference to its config key.
+        let secrets: Vec<(String, String)> = info
+            .config
+            .iter()
+            .filter(|k| matches!(k.kind, wit::ConfigKind::Secret))
+            .filter_map(|k| {
+                l.config.iter().find(|p| p.name == k.name).map(|p| (p.name.clone(), p.value.clone()))
+            })
+            .collect();
+        converted.reference_secrets(&secrets);
+        let reference = PluginRef {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            domain: info.domain.clone(),
+            sha256: l.plugin.digest.clone(),
+            wit: l.plugin.wit_version.clone(),
+        };
+        parts.push((reference, converted));
+    }
+    Ok(crate::plan::merge(parts))
+}
+
+pub(super) async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let o = Overrides { plan_only: true, ..overrides(&args.plugins, matches) };
+    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let mut redactor = Redactor::new();
+    let loaded = load_plugins(&settings, &mut redactor).await?;
+    let plan = build_plan(&loaded, &args.selection, None).await?;
+    crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(crate::plan::to_json(&plan).as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::new(exit::USAGE, format!("cannot write the plan to stdout: {e}")))?;
+    crate::warn_user!(
+        "plan: {} seed(s), {} scenario(s) from {}",
+        plan.seeds.len(),
+        plan.scenarios.len(),
+        plan.plugins.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(", ")
+    );
+    Ok(exit::PASSED)
+}

@@ -1,0 +1,182 @@
+//! Step 2 of a run, as the command line drives it: find each plugin (a file, or a registry
+//! reference pulled into the cache), load it, check its config against what it declares, and read
+//! the documents its config names.
+
+use super::{Failure, exit};
+use crate::config::{self, PluginSource, PluginSpec, Settings};
+use crate::http::Redactor;
+use crate::plugin::bindings::wit;
+use crate::plugin::{Plugin, Runtime};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A plugin loaded and configured for this run.
+pub(super) struct Loaded {
+    pub(super) plugin: Arc<Plugin>,
+    pub(super) config: Vec<wit::Pair>,
+    pub(super) documents: Vec<wit::Document>,
+}
+
+/// The registry, with the run's lockfile and network rules.
+pub(super) fn open_registry(
+    settings: &config::RegistrySettings,
+) -> Result<crate::registry::Registry, Failure> {
+    crate::registry::Registry::open(crate::registry::Options {
+        default: settings.default.clone(),
+        insecure: settings.insecure,
+        locked: settings.locked,
+        offline: settings.offline,
+        lockfile: settings.lockfile.clone(),
+    })
+    .map_err(|e| Failure::new(exit::PLUGIN, e))
+}
+
+/// Where a plugin's component is on disk: the file, or the registry reference resolved into the
+/// cache (pulled and verified if needed).
+pub(super) async fn locate(
+    source: &PluginSource,
+    registry: &mut Option<crate::registry::Registry>,
+    settings: &Settings,
+) -> Result<PathBuf, Failure> {
+    let text = match source {
+        PluginSource::File(path) => return Ok(path.clone()),
+        PluginSource::Registry(text) => text,
+    };
+    if registry.is_none() {
+        *registry = Some(open_registry(&settings.registry)?);
+    }
+    let registry = registry.as_ref().expect("opened above");
+    let reference = registry.parse(text).map_err(|e| Failure::new(exit::USAGE, format!("plugin {e}")))?;
+    let resolved =
+        registry.resolve(&reference).await.map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {e}")))?;
+    tracing::info!(
+        "plugin {reference}: {} component {} ({})",
+        if resolved.pulled { "pulled" } else { "cached" },
+        resolved.component,
+        resolved.path.display()
+    );
+    Ok(resolved.path)
+}
+
+pub(super) async fn load_plugins(
+    settings: &Settings,
+    redactor: &mut Redactor,
+) -> Result<Vec<Loaded>, Failure> {
+    if settings.plugins.is_empty() {
+        // A plan from a file needs no engine.
+        return Ok(Vec::new());
+    }
+    let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
+    let mut registry = None;
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for spec in &settings.plugins {
+        let path = locate(&spec.source, &mut registry, settings).await?;
+        let rt = runtime.clone();
+        let plugin = tokio::task::spawn_blocking(move || rt.load(&path))
+            .await
+            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {}: loading failed: {e}", spec.source)))?
+            .map_err(|e| Failure::new(exit::PLUGIN, e))?;
+        if let Some(other) = loaded.iter().find(|l| l.plugin.name() == plugin.name()) {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "plugins {} and {} are both named {:?}; load each plugin once",
+                    other.plugin.path.display(),
+                    spec.source,
+                    plugin.name()
+                ),
+            ));
+        }
+        let (config, documents) = configure(&plugin, spec, &settings.base_dir, redactor).await?;
+        loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
+    }
+    Ok(loaded)
+}
+
+/// Check the given config against what the plugin declares, apply defaults, read documents.
+pub(super) async fn configure(
+    plugin: &Plugin,
+    spec: &PluginSpec,
+    base_dir: &Path,
+    redactor: &mut Redactor,
+) -> Result<(Vec<wit::Pair>, Vec<wit::Document>), Failure> {
+    let info = plugin.info();
+    let name = plugin.name();
+    for key in spec.config.keys() {
+        if !info.config.iter().any(|k| &k.name == key) {
+            let known: Vec<&str> = info.config.iter().map(|k| k.name.as_str()).collect();
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "plugin {name}: unknown config key {key:?} (it reads: {})",
+                    if known.is_empty() { "nothing".to_string() } else { known.join(", ") }
+                ),
+            ));
+        }
+    }
+    for h in &info.sensitive_headers {
+        redactor.header(h);
+    }
+    for f in &info.sensitive_fields {
+        redactor.field(f);
+    }
+    let mut config = BTreeMap::new();
+    let mut documents = Vec::new();
+    for key in &info.config {
+        let value = match spec.config.get(&key.name).or(key.default.as_ref()) {
+            Some(v) => v.clone(),
+            None if key.required => {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    format!(
+                        "plugin {name}: config key {:?} is required ({}); set it in [plugins.config] or with \
+                         --plugin-config {}=VALUE",
+                        key.name, key.description, key.name
+                    ),
+                ));
+            }
+            None => continue,
+        };
+        match key.kind {
+            wit::ConfigKind::Secret => redactor.secret(&value),
+            wit::ConfigKind::Document => {
+                let content = read_document(&value, base_dir).await.map_err(|e| {
+                    Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
+                })?;
+                documents.push(wit::Document { key: key.name.clone(), source: value.clone(), content });
+            }
+            wit::ConfigKind::Text => {}
+        }
+        config.insert(key.name.clone(), value);
+    }
+    let pairs = config.into_iter().map(|(name, value)| wit::Pair { name, value }).collect();
+    Ok((pairs, documents))
+}
+
+pub(super) async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let client = crate::http::client_builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let response = client.get(source).send().await.map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("fetching {source} returned status {}", response.status().as_u16()));
+        }
+        return response.bytes().await.map(|b| b.to_vec()).map_err(|e| format!("cannot fetch {source}: {e}"));
+    }
+    let path = base_dir.join(source);
+    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Load one plugin file with the default limits, as `inspect` and `plugin push` do.
+pub(super) async fn load_plugin_file(path: &Path) -> Result<Plugin, Failure> {
+    let runtime = Runtime::new(Default::default()).map_err(|e| Failure::new(exit::PLUGIN, e))?;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || runtime.load(&path))
+        .await
+        .map_err(|e| Failure::new(exit::PLUGIN, e))?
+        .map_err(|e| Failure::new(exit::PLUGIN, e))
+}

@@ -1,0 +1,301 @@
+//! `smoke run`: settings, plugins and plan; then the session (target, seeds, scenarios) raced
+//! against signals and the run's time limit; teardown on every path; reports from whatever
+//! finished, written on every exit path.
+
+use super::options::{RunArgs, overrides};
+use super::plan_cmd::{build_plan, failed_in};
+use super::plugins::load_plugins;
+use super::session::{Session, lock};
+use super::{Failure, exit};
+use crate::config::{self, Overrides};
+use crate::http::Redactor;
+use crate::report::{self, RunDir};
+use crate::run::results::{
+    Failure as RunFailure, FailureKind, Outcome, RunReport, ScenarioResult, StageFailure, Summary,
+};
+use crate::target::Workspace;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// SIGINT and SIGTERM, listened for once a service may be running (before that, the default
+/// action is right: nothing needs cleaning up).
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Option<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    /// The next signal, as the exit code it calls for.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => exit::SIGINT,
+            _ = self.term.recv() => exit::SIGTERM,
+        }
+    }
+}
+
+async fn next_signal(signals: &mut Option<Signals>) -> i32 {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let started = Instant::now();
+    let o = Overrides {
+        base_url: args.base_url.clone(),
+        jobs: args.jobs,
+        request_timeout: args.request_timeout,
+        max_body: args.max_body,
+        plan_file: args.plan.is_some(),
+        ..overrides(&args.plugins, matches)
+    };
+    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    if let Some(report) = &args.selection.rerun_failed
+        && failed_in(report)?.is_empty()
+    {
+        crate::say!("nothing to rerun: every scenario in {} passed", report.display());
+        return Ok(exit::PASSED);
+    }
+    let mut redactor = Redactor::new();
+    if let Some((user, password)) = settings
+        .base_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok())
+        .and_then(|u| crate::http::credentials(&u))
+    {
+        redactor.secret(&password);
+        redactor.secret(&format!("{user}:{password}"));
+    }
+    let loaded = load_plugins(&settings, &mut redactor).await?;
+    let plan = Arc::new(build_plan(&loaded, &args.selection, args.plan.as_deref()).await?);
+    tracing::info!(
+        "plan: {} scenario(s) ready after {} ms",
+        plan.scenarios.len(),
+        started.elapsed().as_millis()
+    );
+    let run_dir = RunDir::create(args.artifacts.as_deref(), settings.keep_runs)
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let git_before = match settings.clean_git {
+        true => {
+            Some(crate::checks::git_status(&settings.base_dir).map_err(|e| Failure::new(exit::USAGE, e))?)
+        }
+        false => None,
+    };
+    let workspace = match (&settings.base_url, &settings.target) {
+        (None, Some(target)) => {
+            Some(Workspace::prepare(target, args.keep_workdir).map_err(|e| Failure::new(exit::TARGET, e))?)
+        }
+        _ => None,
+    };
+
+    // Whatever the service or its commands start is smoke's to stop, even if it daemonizes.
+    crate::target::adopt_orphans();
+    // Shares what the run's redactor learns, for the last pass over every output.
+    let scrubber = redactor.clone();
+    let mut signals = Signals::listen();
+    let transcript =
+        args.transcript.as_ref().map(|_| Arc::new(crate::http::transcript::Transcript::default()));
+    let session = Session {
+        args: &args,
+        settings: &settings,
+        loaded: &loaded,
+        plan: plan.clone(),
+        run_dir: &run_dir,
+        workspace: workspace.as_ref(),
+        progress: Arc::default(),
+        service: Arc::default(),
+        transcript: transcript.clone(),
+    };
+    let phase = session.execute(redactor);
+    let timeout = async {
+        match args.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    // How the run ended early, if it did: (label, how unfinished scenarios count, why, code).
+    let (phase_result, ended_early) = tokio::select! {
+        r = phase => (r, None),
+        code = next_signal(&mut signals) => {
+            let name = if code == exit::SIGINT { "SIGINT" } else { "SIGTERM" };
+            crate::warn_user!("interrupted by {name}: stopping");
+            let why = RunFailure::new(FailureKind::Interrupted, format!("not run: the run was interrupted by {name}"));
+            (Ok(()), Some((name, Outcome::Skipped, why, code)))
+        }
+        () = timeout => {
+            let limit = humantime::format_duration(args.timeout.unwrap_or_default()).to_string();
+            crate::warn_user!("the run's --timeout of {limit} expired: stopping");
+            let why = RunFailure::new(FailureKind::RunTimeout, format!("not finished: the run's --timeout of {limit} expired"));
+            (Ok(()), Some(("timeout", Outcome::Failed, why, exit::FAILED)))
+        }
+    };
+
+    // Teardown, on every path: stop the service (a second signal forces it), remove the workdir.
+    let running = lock(&session.service).take();
+    if let Some(mut s) = running {
+        if phase_result.is_ok() && !args.plugins.quiet {
+            let lines = s.last_lines(crate::target::SHOWN_LINES);
+            tracing::info!(
+                "last {} line(s) of the service's output:\n  | {}",
+                lines.len(),
+                lines.join("\n  | ")
+            );
+        }
+        s.stop(async {
+            next_signal(&mut signals).await;
+        })
+        .await;
+    }
+    // Nothing the run started outlives it: daemons of the service or of a command included.
+    crate::target::reap_descendants(Duration::from_secs(2)).await;
+    let progress_so_far = session.progress.clone();
+    drop(session);
+    if let Some(w) = workspace {
+        let temporary = w.is_temporary();
+        drop(w);
+        if temporary {
+            tracing::info!("target: removed the temporary workdir");
+        }
+    }
+    // The report, from whatever finished, on every path: a stage that failed (the target, a
+    // command, seeding) still leaves report.json and every report asked for, saying which.
+    let mut progress = std::mem::take(&mut *lock(&progress_so_far));
+    let stage_failure = match &phase_result {
+        Err(f) => Some(StageFailure { stage: f.stage.to_string(), message: f.failure.message.clone() }),
+        Ok(()) => progress
+            .seed_failure
+            .as_ref()
+            .map(|m| StageFailure { stage: "seeding".to_string(), message: m.clone() }),
+    };
+    let mut finished = std::mem::take(&mut progress.scenarios);
+    finished.resize_with(plan.scenarios.len(), || None);
+    let mut scenarios: Vec<ScenarioResult> = plan
+        .scenarios
+        .iter()
+        .zip(finished)
+        .map(|(s, r)| match (r, &stage_failure, &ended_early) {
+            (Some(r), _, _) => r,
+            (None, Some(stage), _) => {
+                let kind = if stage.stage == "seeding" {
+                    FailureKind::SeedFailed
+                } else {
+                    FailureKind::TargetFailed
+                };
+                let why = format!(
+                    "skipped: {} failed",
+                    if stage.stage == "target" { "starting the service" } else { &stage.stage }
+                );
+                ScenarioResult::not_run(s, Outcome::Skipped, RunFailure::new(kind, why))
+            }
+            (None, None, Some((_, outcome, why, _))) => ScenarioResult::not_run(s, *outcome, why.clone()),
+            (None, None, None) => ScenarioResult::not_run(
+                s,
+                Outcome::Skipped,
+                RunFailure::new(FailureKind::Internal, "not run"),
+            ),
+        })
+        .collect();
+    if let Some(before) = &git_before {
+        match crate::checks::git_changes(&settings.base_dir, before) {
+            Ok(changed) if changed.is_empty() => {}
+            Ok(changed) => scenarios.push(crate::checks::clean_git_failure(&changed)),
+            Err(e) => tracing::warn!("checks: clean-git could not be checked after the run: {e}"),
+        }
+    }
+    let summary = Summary::of(&scenarios);
+    let report = RunReport {
+        schema_version: 2,
+        smoke_version: env!("CARGO_PKG_VERSION").to_string(),
+        base_url: crate::http::shown_url(&progress.base_url),
+        plugins: plan.plugins.clone(),
+        summary,
+        interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
+        duration_ms: started.elapsed().as_millis() as u64,
+        seeds: progress.seeds,
+        scenarios,
+        stage_failure,
+        triage: Vec::new(),
+    };
+    let mut report = report;
+    report::scrub(&mut report, &scrubber);
+    report.triage = report::triage::triage(&report);
+    let writing = Instant::now();
+    write_reports(&args, &report, &run_dir)?;
+    if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
+        let written =
+            t.write(path, &scrubber).and_then(|_| t.write(&run_dir.file("transcript.jsonl"), &scrubber));
+        written.map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the transcript to {}: {e}", path.display()),
+            )
+        })?;
+    }
+    tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
+    if let Err(f) = phase_result {
+        crate::warn_user!("artifacts: {}", run_dir.path.display());
+        return Err(f.failure);
+    }
+    if let Some(message) = progress.seed_failure {
+        crate::say!("artifacts: {}", run_dir.path.display());
+        return Err(Failure::new(exit::SEED, message));
+    }
+    if !args.plugins.quiet {
+        crate::say_raw!("{}", report::console::failures(&report));
+        crate::say_raw!("{}", report::console::triage(&report.triage));
+    }
+    crate::say!("\nartifacts: {}", run_dir.path.display());
+    crate::say!("{}", summary.line());
+    Ok(match ended_early {
+        Some((.., code)) => code,
+        None if summary.all_passed() => exit::PASSED,
+        None => exit::FAILED,
+    })
+}
+
+/// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
+fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
+    let write = |path: &Path, text: &str, what: &str| {
+        std::fs::write(path, text).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the {what} report to {}: {e}", path.display()),
+            )
+        })
+    };
+    let write_json = |path: &Path, pretty: bool| {
+        report::write_json(report, path, pretty).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the JSON report to {}: {e}", path.display()),
+            )
+        })
+    };
+    // The run directory's copy is compact (it can be large); the one asked for is pretty.
+    write_json(&run_dir.file("report.json"), false)?;
+    if let Some(path) = &args.report_json {
+        write_json(path, true)?;
+    }
+    if let Some(path) = &args.report_html {
+        let page = report::html::html(report);
+        write(&run_dir.file("report.html"), &page, "HTML")?;
+        write(path, &page, "HTML")?;
+    }
+    if let Some(path) = &args.report_junit {
+        let xml = report::junit::junit(report);
+        write(&run_dir.file("report.xml"), &xml, "JUnit")?;
+        write(path, &xml, "JUnit")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The stages of `smoke run` between "the plan is ready" and "the results are known": the
+//! commands around the service, the service, seeding, the scenarios. One [`Session`] value
+//! carries what they share, so an interruption can still report what finished and stop what
+//! started.
+
+use super::Failure;
+use super::exit;
+use super::options::RunArgs;
+use super::plugins::Loaded;
+use crate::config::Settings;
+use crate::http::transcript::Transcript;
+use crate::http::{Client, Redactor};
+use crate::plan::model::Plan;
+use crate::report::{self, RunDir};
+use crate::run::results::{ScenarioResult, SeedResult};
+use crate::run::{self, Context};
+use crate::seed;
+use crate::target::{Service, Workspace};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What finished before the run ended, however it ended.
+#[derive(Default)]
+pub(super) struct Progress {
+    pub(super) seeds: Vec<SeedResult>,
+    /// By plan index.
+    pub(super) scenarios: Vec<Option<ScenarioResult>>,
+    pub(super) base_url: String,
+    /// Set when seeding failed: the message, and every scenario counts as skipped.
+    pub(super) seed_failure: Option<String>,
+}
+
+pub(super) type Shared<T> = Arc<std::sync::Mutex<T>>;
+
+pub(super) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A stage of the run that failed before its scenarios could run: which, the exit code, why.
+pub(super) struct StageError {
+    pub(super) stage: &'static str,
+    pub(super) failure: Failure,
+}
+
+impl StageError {
+    fn new(stage: &'static str, code: i32, message: impl std::fmt::Display) -> Self {
+        StageError { stage, failure: Failure::new(code, message) }
+    }
+}
+
+/// One run: its options and settings, its plugins and plan, where it writes, and what it shares
+/// with whoever must stop it (progress so far, the running service).
+pub(super) struct Session<'a> {
+    pub(super) args: &'a RunArgs,
+    pub(super) settings: &'a Settings,
+    pub(super) loaded: &'a [Loaded],
+    pub(super) plan: Arc<Plan>,
+    pub(super) run_dir: &'a RunDir,
+    pub(super) workspace: Option<&'a Workspace>,
+    pub(super) progress: Shared<Progress>,
+    pub(super) service: Shared<Option<Service>>,
+    pub(super) transcript: Option<Arc<Transcript>>,
+}
+
+impl Session<'_> {
+    /// Everything between "plugins planned" and "results known": commands, service, seeds,
+    /// scenarios.
+    pub(super) async fn execute(&self, redactor: Redactor) -> Result<(), StageError> {
+        let (args, settings, loaded, plan, run_dir, workspace) =
+            (self.args, self.settings, self.loaded, &self.plan, self.run_dir, self.workspace);
+        let (progress, service, transcript) = (self.progress.clone(), &self.service, self.transcript.clone());
+        let mut service_exit = None;
+        let base_url = match (&settings.base_url, &settings.target, workspace) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(target), Some(workspace)) => {
+                let port = crate::target::choose_port(target)
+                    .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+                let commands = run_dir.file("commands");
+                let _ = std::fs::create_dir_all(&commands);
+                let hooks = |before: bool| target.hooks.iter().filter(move |h| h.before_start == before);
+                for hook in hooks(true) {
+                    let log = commands.join(format!("{}.log", hook.name));
+                    crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                        .await
+                        .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
+                }
+                let started =
+                    Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
+                        .await
+                        .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+                let url = started.base_url.clone();
+                service_exit = Some(started.exit_watch());
+                *lock(&service) = Some(started);
+                for hook in hooks(false) {
+                    let log = commands.join(format!("{}.log", hook.name));
+                    crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                        .await
+                        .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
+                }
+                url
+            }
+            _ => unreachable!("config::load refuses a config with neither a base URL nor a target"),
+        };
+        let client = Client::new(&base_url, settings.request_timeout, settings.jobs, settings.max_body)
+            .map_err(|e| StageError::new("target", exit::USAGE, e))?;
+        let ctx = Arc::new(Context {
+            client,
+            plugins: loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
+            plugin_config: loaded.iter().map(|l| (l.plugin.name().to_string(), l.config.clone())).collect(),
+            redactor,
+            service_exit,
+            epoch: Instant::now(),
+            captured_by: Context::index_captures(plan),
+            transcript,
+            schemas: Default::default(),
+        });
+        lock(&progress).base_url = ctx.client.base_url().to_string();
+        let quiet = args.plugins.quiet;
+        if !quiet {
+            crate::say!(
+                "smoke: {} scenario(s), {} seed(s) against {}",
+                plan.scenarios.len(),
+                plan.seeds.len(),
+                crate::report::console::escape_line(ctx.client.base_url())
+            );
+        }
+        let vars = match seed::apply(&ctx, &plan.seeds).await {
+            Ok((vars, seeds)) => {
+                lock(&progress).seeds = seeds;
+                vars
+            }
+            Err(failure) => {
+                let message = ctx.redactor.text(&seed_message(failure.failed()));
+                let mut p = lock(&progress);
+                p.seeds = failure.results;
+                p.seed_failure = Some(message);
+                return Ok(());
+            }
+        };
+        let executing = Instant::now();
+        lock(&progress).scenarios = (0..plan.scenarios.len()).map(|_| None).collect();
+        let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
+        // The scheduler runs as a task on the runtime's workers, beside the scenarios it wakes,
+        // rather than on this (the main) thread: a completion then needs no cross-thread wake-up.
+        // Dropping this future (an interruption) aborts it, and with it every scenario in flight.
+        let (shared, jobs) = (plan.clone(), settings.jobs);
+        let scheduler = tokio::spawn(async move {
+            run::execute(ctx, shared, vars, jobs, |i, r| {
+                live.scenario(&r);
+                lock(&progress).scenarios[i] = Some(r);
+            })
+            .await;
+            live
+        });
+        let mut scheduler = AbortOnDrop(scheduler);
+        match (&mut scheduler.0).await {
+            Ok(live) => live.finish(),
+            Err(e) => tracing::error!("the scheduler failed (a bug in smoke; please report it): {e}"),
+        }
+        tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
+        Ok(())
+    }
+}
+
+fn seed_message(failed: &SeedResult) -> String {
+    let step = &failed.step;
+    let mut m = format!("seed: {} (plugin {}) could not be created", failed.id, failed.plugin);
+    if let Some(req) = &step.request {
+        m.push_str(&format!("\n  request:  {} {}", req.method, req.url));
+    }
+    m.push_str(&format!("\n  expected: {}", step.expected));
+    if let Some(resp) = &step.response {
+        m.push_str(&format!("\n  actual:   status {}", resp.status));
+        if let Some(body) = &resp.body {
+            m.push_str(&format!(" {}", body.chars().take(300).collect::<String>()));
+        }
+    }
+    for f in &step.failures {
+        m.push_str(&format!("\n  reason:   {}", f.message));
+    }
+    m.push_str("\n  every scenario was skipped; check that the service starts from a clean state");
+    m
+}
