@@ -57,7 +57,8 @@ pub struct Redactor {
     headers: BTreeSet<String>,
     fields: BTreeSet<String>,
     secrets: Vec<String>,
-    learned: std::sync::Arc<std::sync::RwLock<BTreeSet<String>>>,
+    /// Learned values and their forms, longest first (so a longer form is never half-replaced).
+    learned: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -97,9 +98,7 @@ impl Redactor {
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
-        let mut learned: Vec<&String> = learned.iter().collect();
-        learned.sort_by(|a, b| b.len().cmp(&a.len()));
-        for s in self.secrets.iter().chain(learned) {
+        for s in self.secrets.iter().chain(learned.iter()) {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), REDACTED);
             }
@@ -110,9 +109,15 @@ impl Redactor {
     /// Remember a sensitive value so free text never shows it (short values would shred text).
     fn learn(&self, value: &str) {
         if value.len() >= 4 && value != REDACTED {
-            let known = self.learned.read().unwrap_or_else(|e| e.into_inner()).contains(value);
+            let known = self.learned.read().unwrap_or_else(|e| e.into_inner()).iter().any(|l| l == value);
             if !known {
-                self.learned.write().unwrap_or_else(|e| e.into_inner()).extend(forms(value));
+                let mut learned = self.learned.write().unwrap_or_else(|e| e.into_inner());
+                for form in forms(value) {
+                    if !learned.contains(&form) {
+                        learned.push(form);
+                    }
+                }
+                learned.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
             }
         }
     }
