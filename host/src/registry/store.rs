@@ -181,3 +181,35 @@ impl Store {
         Ok((removed, freed))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_records_lose_no_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store { dir: dir.path().join("registry") });
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for j in 0..10 {
+                        let entry = Entry {
+                            manifest: format!("sha256:m{i}{j}"),
+                            component: format!("sha256:c{i}{j}"),
+                            size: 1,
+                            name: None,
+                            version: None,
+                        };
+                        store.record(&format!("host/repo{i}:{j}"), entry).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(store.entries().len(), 80, "every writer's every record is kept");
+    }
+}

@@ -268,3 +268,16 @@ pub async fn run_hook(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Group;
+
+    #[test]
+    fn no_group_is_made_of_pid_0_or_1_which_killpg_would_read_as_everyone() {
+        assert!(Group::of(0).is_none());
+        assert!(Group::of(1).is_none());
+        assert!(Group::of(u32::MAX).is_none());
+        assert!(Group::of(4242).is_some());
+    }
+}

@@ -1,0 +1,81 @@
+//! What every step of a run shares: the HTTP client, the plugins and their config, the
+//! redactor, the service's exit watch, the transcript and compiled schemas.
+
+use super::expect;
+use crate::http::{Client, Redactor};
+use crate::plan::model::Plan;
+use crate::plugin::Plugin;
+use crate::plugin::bindings::wit;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a step needs besides its own data. Shared by all scenarios of a run.
+pub struct Context {
+    pub client: Client,
+    /// Loaded plugins by name, for `check`.
+    pub plugins: BTreeMap<String, Arc<Plugin>>,
+    /// Each plugin's resolved config, handed to `check`.
+    pub plugin_config: BTreeMap<String, Vec<wit::Pair>>,
+    pub redactor: Redactor,
+    /// Holds `Some(exit status)` once a service smoke started has exited.
+    pub service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    /// When the run started: scenario times are offsets from it.
+    pub epoch: Instant,
+    /// Which seeds and steps capture each variable, to explain an undefined one.
+    pub captured_by: BTreeMap<String, Vec<String>>,
+    /// Every exchange, when `--transcript` asks for it.
+    pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
+    /// Response schemas, compiled once.
+    pub schemas: expect::Schemas,
+}
+
+impl Context {
+    /// Index the plan's captures: variable name to the seeds and steps that capture it.
+    pub fn index_captures(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for s in &plan.seeds {
+            for c in &s.step.captures {
+                by.entry(c.name.clone()).or_default().push(format!("seed {}", s.id));
+            }
+        }
+        for s in &plan.scenarios {
+            for (i, step) in s.steps.iter().enumerate() {
+                for c in &step.captures {
+                    by.entry(c.name.clone()).or_default().push(format!("scenario {}, step {}", s.id, i + 1));
+                }
+            }
+        }
+        by
+    }
+
+    /// Where an undefined variable was expected to come from, and what to do.
+    pub(super) fn explain_undefined(&self, name: &str, scenario_id: &str) -> String {
+        match self.captured_by.get(name) {
+            None if name.starts_with("config.") => {
+                format!("the plugin has no config key {:?}", name.trim_start_matches("config."))
+            }
+            None => "nothing in the plan captures it".to_string(),
+            Some(sources) => format!(
+                "it is captured by {}; {scenario_id} sees only seeds, its own earlier steps and the \
+                 scenarios it depends on (add one to depends_on), and only once they passed",
+                sources.join(", ")
+            ),
+        }
+    }
+
+    /// `Some(status)` if the service under test has exited.
+    pub fn service_exited(&self) -> Option<String> {
+        self.service_exit.as_ref().and_then(|w| w.borrow().clone())
+    }
+
+    /// A plugin's config as `config.KEY` variables, visible to that plugin's steps only, so a
+    /// plan can say `Bearer {{config.token}}` and never carry the secret itself.
+    pub fn config_vars(&self, plugin: &str) -> impl Iterator<Item = (String, serde_json::Value)> + '_ {
+        let pairs =
+            self.plugin_config.get(plugin).into_iter().flatten().map(|p| (p.name.as_str(), p.value.as_str()));
+        crate::plan::model::config_variables(pairs)
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+    }
+}

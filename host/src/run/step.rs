@@ -1,0 +1,317 @@
+//! One step: build the request from its template, send it, judge the response, capture, ask
+//! the plugin where the step says so; a poll step repeats until it holds, a burst step sends
+//! many copies and judges the mix.
+
+use super::results::{Failure, FailureKind, Outcome, StepResult, VerdictRecord};
+use super::template::{self, Vars};
+use super::{Context, burst, expect, request};
+use crate::plan::model::{Step, StepMode};
+use crate::plugin::bindings::{method_to_wit, wit};
+use std::time::{Duration, Instant};
+
+/// Run one step: build, send, judge, capture, and ask the plugin where the step says so; a poll
+/// step repeats that until it holds, a burst step sends many copies and judges the mix.
+/// Captures land in `vars` only when the step passes.
+pub async fn run_step(
+    ctx: &Context,
+    plugin: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    vars: &mut Vars,
+) -> StepResult {
+    let started = Instant::now();
+    let mut result = StepResult::new(index, step);
+    if let Some(status) = ctx.service_exited() {
+        result.fail(Failure::new(
+            FailureKind::ServiceExited,
+            format!("the service under test exited ({status}); nothing was sent"),
+        ));
+        return result;
+    }
+    let outgoing = match request::build(&ctx.client, &step.request, vars) {
+        Ok(mut o) => {
+            o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
+            o
+        }
+        Err(e) => {
+            let (kind, hint) = match &e {
+                request::BuildError::Template(template::TemplateError::Undefined { name }) => {
+                    (FailureKind::Template, format!(": {}", ctx.explain_undefined(name, scenario_id)))
+                }
+                request::BuildError::Template(_) => (FailureKind::Template, String::new()),
+                request::BuildError::OffTarget(_) => (FailureKind::OffTarget, String::new()),
+            };
+            result
+                .fail(Failure::new(kind, ctx.redactor.text(&format!("cannot build the request: {e}{hint}"))));
+            return result;
+        }
+    };
+    result.request = Some(ctx.redactor.request(&outgoing));
+    let call = Call { ctx, plugin, scenario_id, index, step };
+    let outcome = match &step.mode {
+        StepMode::Once => {
+            result.attempts = 1;
+            call.attempt(&outgoing, vars, 1).await
+        }
+        StepMode::Poll { interval_ms, timeout_ms } => {
+            let interval = Duration::from_millis(u64::from(*interval_ms));
+            let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
+            loop {
+                result.attempts += 1;
+                let mut a = call.attempt(&outgoing, vars, result.attempts).await;
+                let out_of_time = Instant::now() + interval >= deadline;
+                if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
+                    if let Some(first) = a.failures.first() {
+                        let kind = first.kind;
+                        let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
+                        a.failures = vec![Failure::new(
+                            kind,
+                            format!(
+                                "did not hold within {} ms ({} attempt(s)); the last attempt: {}",
+                                timeout_ms,
+                                result.attempts,
+                                last.join("; ")
+                            ),
+                        )];
+                    }
+                    break a;
+                }
+                tokio::time::sleep(interval).await;
+            }
+        }
+        StepMode::Burst { count, concurrency, mix } => {
+            let label =
+                Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
+            let (failures, record) = burst::run(ctx, step, &outgoing, *count, *concurrency, mix, label).await;
+            result.attempts = *count;
+            result.burst = Some(record);
+            Attempt { failures, vars: vars.clone(), response: None, verdict: None }
+        }
+    };
+    result.response = outcome.response;
+    result.verdict = outcome.verdict;
+    for f in outcome.failures {
+        result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
+    }
+    if result.outcome == Outcome::Passed {
+        for c in &step.captures {
+            if let Some(v) = outcome.vars.get(&c.name) {
+                result.captured.insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
+            }
+        }
+        *vars = outcome.vars;
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result
+}
+
+/// The failure kind of a send that got no usable response.
+pub fn send_failure_kind(e: &crate::http::SendError) -> FailureKind {
+    use crate::http::SendError;
+    match e {
+        SendError::Timeout(_) => FailureKind::Timeout,
+        SendError::Connect { .. } => FailureKind::Connect,
+        SendError::Reset { .. } => FailureKind::Reset,
+        SendError::Other { .. } => FailureKind::Http,
+    }
+}
+
+/// What one send of a step came to.
+struct Attempt {
+    failures: Vec<Failure>,
+    /// The variables with this attempt's captures.
+    vars: Vars,
+    response: Option<crate::http::ResponseRecord>,
+    verdict: Option<VerdictRecord>,
+}
+
+/// Which step an exchange belongs to, for the transcript.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub scenario: String,
+    pub step: usize,
+    pub step_name: String,
+}
+
+impl Label {
+    /// Record one exchange in the transcript, if there is one.
+    pub fn record(
+        &self,
+        ctx: &Context,
+        seq: u64,
+        attempt: u32,
+        sent: Instant,
+        request: crate::http::RequestRecord,
+        outcome: Result<crate::http::ResponseRecord, String>,
+        retried: Option<String>,
+    ) {
+        let Some(t) = &ctx.transcript else { return };
+        let (response, error) = match outcome {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        t.record(crate::http::transcript::Entry {
+            seq,
+            scenario: self.scenario.clone(),
+            step: self.step,
+            step_name: self.step_name.clone(),
+            attempt,
+            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
+            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
+            request,
+            response,
+            error,
+            retried,
+        });
+    }
+}
+
+/// One step of one scenario, for the pieces of `run_step`.
+struct Call<'a> {
+    ctx: &'a Context,
+    plugin: &'a str,
+    scenario_id: &'a str,
+    index: usize,
+    step: &'a Step,
+}
+
+impl Call<'_> {
+    /// Send once; judge, capture, and ask the plugin where the step says so.
+    async fn attempt(&self, outgoing: &crate::http::Outgoing, vars: &Vars, attempt: u32) -> Attempt {
+        let ctx = self.ctx;
+        let mut step_vars = vars.clone();
+        let seq = ctx.transcript.as_ref().map(|t| t.ticket());
+        let sent = Instant::now();
+        let sent_result = ctx.client.send(outgoing).await;
+        if let Some(seq) = seq {
+            let label = Label {
+                scenario: self.scenario_id.to_string(),
+                step: self.index + 1,
+                step_name: self.step.display_name(),
+            };
+            let outcome = match &sent_result {
+                Ok(r) => Ok(ctx.redactor.response(r)),
+                Err(e) => Err(ctx.redactor.text(&e.to_string())),
+            };
+            let retried = sent_result.as_ref().ok().and_then(|r| r.retried.clone());
+            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), outcome, retried);
+        }
+        let incoming = match sent_result {
+            Ok(r) => r,
+            Err(e) => {
+                // A connection failure is explained by a dead service, if it died.
+                let exited = match ctx.service_exit.clone() {
+                    Some(mut w) => {
+                        tokio::time::timeout(Duration::from_millis(200), w.wait_for(Option::is_some))
+                            .await
+                            .ok()
+                            .and_then(|r| r.ok().and_then(|s| s.clone()))
+                    }
+                    None => None,
+                };
+                let failure = match exited {
+                    Some(status) => Failure::new(
+                        FailureKind::ServiceExited,
+                        format!("the service under test exited ({status}) during this step: {e}"),
+                    ),
+                    None => Failure::new(send_failure_kind(&e), e.to_string()),
+                };
+                return Attempt { failures: vec![failure], vars: step_vars, response: None, verdict: None };
+            }
+        };
+        let response = Some(ctx.redactor.response(&incoming));
+        let mut failures = expect::judge(&self.step.expect, vars, &incoming, &ctx.schemas);
+        if failures.is_empty() {
+            failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
+        }
+        let mut verdict = None;
+        if failures.is_empty()
+            && let Some(argument) = &self.step.expect.check
+        {
+            let plugin = self.plugin;
+            match check(
+                ctx,
+                plugin,
+                self.scenario_id,
+                self.index,
+                self.step,
+                argument,
+                outgoing,
+                &incoming,
+                &step_vars,
+            )
+            .await
+            {
+                Ok(v) => {
+                    if !v.pass {
+                        failures.push(Failure::new(
+                            FailureKind::PluginVerdict,
+                            format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
+                        ));
+                    }
+                    verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        Attempt { failures, vars: step_vars, response, verdict }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check(
+    ctx: &Context,
+    plugin_name: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    argument: &str,
+    outgoing: &crate::http::Outgoing,
+    incoming: &crate::http::Incoming,
+    vars: &Vars,
+) -> Result<wit::Verdict, Failure> {
+    let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
+        return Err(Failure::new(
+            FailureKind::PluginError,
+            format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
+        ));
+    };
+    let pair = |name: &str, value: &str| wit::Pair { name: name.to_string(), value: value.to_string() };
+    let input = wit::CheckInput {
+        config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
+        scenario_id: scenario_id.to_string(),
+        step_name: step.display_name(),
+        step_index: index as u32,
+        argument: argument.to_string(),
+        request: wit::SentRequest {
+            method: method_to_wit(outgoing.method),
+            url: outgoing.url.to_string(),
+            headers: outgoing.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
+            body: outgoing.body.clone(),
+        },
+        response: wit::Response {
+            status: incoming.status,
+            headers: incoming.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
+            body: incoming.body.clone(),
+            latency_ms: incoming.latency.as_millis().min(u32::MAX as u128) as u32,
+        },
+        variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
+    };
+    tokio::task::spawn_blocking(move || plugin.check(&input))
+        .await
+        .map_err(|e| {
+            Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
+        })?
+        .map_err(|e| {
+            let kind = match &e {
+                crate::plugin::PluginError::Call {
+                    failure:
+                        crate::plugin::CallFailure::Timeout(_) | crate::plugin::CallFailure::Memory { .. },
+                    ..
+                } => FailureKind::PluginLimit,
+                _ => FailureKind::PluginError,
+            };
+            Failure::new(kind, e.to_string())
+        })
+}
