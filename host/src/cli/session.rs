@@ -99,7 +99,7 @@ impl Session<'_> {
                         .map_err(|e| StageError::new("target", exit::TARGET, e))?;
                 let url = started.base_url.clone();
                 service_exit = Some(started.exit_watch());
-                *lock(&service) = Some(started);
+                *lock(service) = Some(started);
                 for hook in hooks(false) {
                     let log = commands.join(format!("{}.log", hook.name));
                     crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))

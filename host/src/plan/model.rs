@@ -58,7 +58,7 @@ impl Part {
             .map(|(name, value)| (value.as_str(), format!("{{{{{name}}}}}")))
             .collect();
         // The whole value before its parts, so `Name: value` is never half-replaced.
-        secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         if secrets.is_empty() {
             return;
         }

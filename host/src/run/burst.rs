@@ -40,12 +40,7 @@ pub async fn run(
                 let started = std::time::Instant::now();
                 let sent = ctx.client.send(outgoing).await;
                 if let (Some(seq), Some(request)) = (seq, &record) {
-                    let outcome = match &sent {
-                        Ok(r) => Ok(ctx.redactor.response(r)),
-                        Err(e) => Err(ctx.redactor.text(&e.to_string())),
-                    };
-                    let retried = sent.as_ref().ok().and_then(|r| r.retried.clone());
-                    label.record(ctx, seq, copy + 1, started, request.clone(), outcome, retried);
+                    label.record(ctx, seq, copy + 1, started, request.clone(), &sent);
                 }
                 let status = match &sent {
                     Ok(r) if r.oversize.is_some() => Err(FailureKind::BodyTooLarge),

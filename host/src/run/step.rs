@@ -135,7 +135,8 @@ pub struct Label {
 }
 
 impl Label {
-    /// Record one exchange in the transcript, if there is one.
+    /// Record one exchange in the transcript, if there is one: the response or why there was
+    /// none, redacted, and whether the request had to be sent twice.
     pub fn record(
         &self,
         ctx: &Context,
@@ -143,13 +144,12 @@ impl Label {
         attempt: u32,
         sent: Instant,
         request: crate::http::RequestRecord,
-        outcome: Result<crate::http::ResponseRecord, String>,
-        retried: Option<String>,
+        result: &Result<crate::http::Incoming, crate::http::SendError>,
     ) {
         let Some(t) = &ctx.transcript else { return };
-        let (response, error) = match outcome {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
+        let (response, error, retried) = match result {
+            Ok(r) => (Some(ctx.redactor.response(r)), None, r.retried.clone()),
+            Err(e) => (None, Some(ctx.redactor.text(&e.to_string())), None),
         };
         t.record(crate::http::transcript::Entry {
             seq,
@@ -190,12 +190,7 @@ impl Call<'_> {
                 step: self.index + 1,
                 step_name: self.step.display_name(),
             };
-            let outcome = match &sent_result {
-                Ok(r) => Ok(ctx.redactor.response(r)),
-                Err(e) => Err(ctx.redactor.text(&e.to_string())),
-            };
-            let retried = sent_result.as_ref().ok().and_then(|r| r.retried.clone());
-            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), outcome, retried);
+            label.record(ctx, seq, attempt, sent, ctx.redactor.request(outgoing), &sent_result);
         }
         let incoming = match sent_result {
             Ok(r) => r,

@@ -1,0 +1,445 @@
+//! Step 1 of a run: `smoke.toml` (if any) + CLI flags + `${ENV:-default}` interpolation,
+//! validated into one typed [`Settings`]. Errors name the file, the line and key, and the fix.
+
+mod file;
+mod interpolate;
+
+pub use file::{SizeError, parse_size};
+pub use interpolate::{InterpolationError, interpolate};
+
+use crate::plugin::limits::Limits;
+use file::{File, PortFile, TargetFile};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {path}: cannot read it: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {}{}: key `{key}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Key { path: PathBuf, line: Option<usize>, key: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How the service under test gets its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// A free port chosen by the OS just before start.
+    Auto,
+    Fixed(u16),
+}
+
+/// A command run around the service: reset, migrate or seed.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// `reset`, `migrate` or `seed`: the stage named in errors.
+    pub name: &'static str,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    /// Run before the service starts (else after it is healthy).
+    pub before_start: bool,
+}
+
+/// Where the service and its commands run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    /// The config file's directory.
+    ConfigDir,
+    /// A fresh temporary directory, removed after the run.
+    Temp,
+    /// This directory (relative paths resolve against the config file's directory).
+    Path(PathBuf),
+}
+
+/// How to start the service under test. `{port}` in args, env values and the base URL is
+/// replaced by the port; `PORT` is also set in its environment.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub port: Port,
+    pub health: String,
+    pub startup_timeout: Duration,
+    pub stop_grace: Duration,
+    pub base_url: String,
+    /// Where relative command paths resolve: the config file's directory.
+    pub dir: PathBuf,
+    pub workdir: Workdir,
+    /// Reset, migrate and seed commands, in that order.
+    pub hooks: Vec<Hook>,
+}
+
+/// One plugin to load, with its config.
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    pub source: PluginSource,
+    pub config: BTreeMap<String, String>,
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    File(PathBuf),
+    /// A registry reference as written (`oci://HOST/REPO:TAG`, `NAME@VERSION`).
+    Registry(String),
+}
+
+impl PluginSource {
+    fn of(text: &str, dir: &Path) -> PluginSource {
+        if crate::registry::is_remote(text) {
+            PluginSource::Registry(text.to_string())
+        } else {
+            PluginSource::File(dir.join(text))
+        }
+    }
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::File(p) => write!(f, "{}", p.display()),
+            PluginSource::Registry(r) => f.write_str(r),
+        }
+    }
+}
+
+/// Registry settings: `[registry]` in smoke.toml, `SMOKE_REGISTRY`, and the lockfile beside the
+/// config file.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    pub default: Option<String>,
+    pub insecure: bool,
+    pub locked: bool,
+    pub offline: bool,
+    pub lockfile: PathBuf,
+}
+
+/// Everything a run needs to know, merged and validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: Option<PathBuf>,
+    /// Where relative paths in config values (documents) resolve.
+    pub base_dir: PathBuf,
+    pub plugins: Vec<PluginSpec>,
+    pub registry: RegistrySettings,
+    pub target: Option<Target>,
+    /// A running service to use; when set, nothing is started.
+    pub base_url: Option<String>,
+    pub jobs: usize,
+    pub request_timeout: Duration,
+    /// The largest response body read; a larger one fails its step.
+    pub max_body: u64,
+    pub limits: Limits,
+    /// Fail the run if it leaves the surrounding git checkout with changes.
+    pub clean_git: bool,
+    /// Automatic run directories kept under the state directory (0: all).
+    pub keep_runs: usize,
+}
+
+/// What the command line says, before merging with the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    /// `--plugin` values, in order.
+    pub plugins: Vec<String>,
+    /// `--plugin-config` values with the index of the `--plugin` they follow (None: before any).
+    pub plugin_config: Vec<(Option<usize>, String)>,
+    pub base_url: Option<String>,
+    pub jobs: Option<usize>,
+    pub request_timeout: Option<Duration>,
+    pub max_body: Option<u64>,
+    pub plugin_timeout: Option<Duration>,
+    pub plugin_memory_mib: Option<u64>,
+    /// Planning only (`smoke plan`): no service is needed.
+    pub plan_only: bool,
+    /// The plan comes from a file (`--plan`): plugins are optional.
+    pub plan_file: bool,
+    /// `--locked`, `--offline`, `--insecure` for registry plugins.
+    pub locked: bool,
+    pub offline: bool,
+    pub insecure: bool,
+}
+
+pub const DEFAULT_CONFIG: &str = "smoke.toml";
+
+/// Run directories kept by default: enough to compare a week of CI runs, bounded on disk.
+pub const DEFAULT_KEEP_RUNS: usize = 50;
+
+/// Where the config's values come from: the file and its text, to name the line of a bad value.
+struct Source {
+    path: PathBuf,
+    text: Option<String>,
+}
+
+impl Source {
+    fn line(&self, span: &Range<usize>) -> Option<usize> {
+        let text = self.text.as_ref()?;
+        Some(text.get(..span.start)?.matches('\n').count() + 1)
+    }
+
+    fn error(&self, span: Option<&Range<usize>>, key: &str, message: impl std::fmt::Display) -> ConfigError {
+        ConfigError::Key {
+            path: self.path.clone(),
+            line: span.and_then(|s| self.line(s)),
+            key: key.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A value with `${...}` expanded; an error names its line and key.
+    fn expand(&self, value: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+        interpolate(value.get_ref()).map_err(|e| self.error(Some(&value.span()), key, e))
+    }
+
+    fn expand_all(&self, values: &[Spanned<String>], key: &str) -> Result<Vec<String>, ConfigError> {
+        values.iter().enumerate().map(|(i, v)| self.expand(v, &format!("{key}[{i}]"))).collect()
+    }
+
+    fn expand_map(
+        &self,
+        values: &BTreeMap<String, Spanned<String>>,
+        key: &str,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        values.iter().map(|(k, v)| Ok((k.clone(), self.expand(v, &format!("{key}.{k}"))?))).collect()
+    }
+}
+
+/// Load the config file (explicit, or `./smoke.toml` when it exists) and merge the overrides.
+pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
+    let path = match &o.config {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.is_file()),
+    };
+    let (file, dir, text) = match &path {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+            let file: File = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: p.clone(),
+                message: e.to_string().trim_end().to_string(),
+            })?;
+            let dir =
+                p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+            (file, dir, Some(text))
+        }
+        None => (File::default(), PathBuf::from("."), None),
+    };
+    let source = Source { path: path.clone().unwrap_or_else(|| PathBuf::from("(command line)")), text };
+    let plugins = plugins(o, &file, &source, &dir)?;
+    let target = match &file.target {
+        None => None,
+        Some(t) => Some(target(t, &source, &dir)?),
+    };
+    let base_url = match (&o.base_url, &file.run.base_url) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(u)) => Some(source.expand(u, "run.base-url")?),
+        (None, None) => None,
+    };
+    if plugins.is_empty() && !o.plan_file {
+        return Err(ConfigError::Usage(match &path {
+            Some(p) => format!(
+                "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",
+                p.display()
+            ),
+            None => "no plugin given: pass --plugin FILE.wasm, or --config FILE with a [[plugins]] table \
+                     (no ./smoke.toml here)"
+                .to_string(),
+        }));
+    }
+    if base_url.is_none() && target.is_none() && !o.plan_only {
+        return Err(ConfigError::Usage(
+            "nothing to test: pass --base-url URL for a running service, or a config with a [target] \
+             table that says how to start it"
+                .into(),
+        ));
+    }
+    let jobs = match (o.jobs, &file.run.jobs) {
+        (Some(0), _) => return Err(ConfigError::Usage("--jobs must be at least 1".into())),
+        (Some(n), _) => n,
+        (None, Some(n)) if *n.get_ref() == 0 => {
+            return Err(source.error(Some(&n.span()), "run.jobs", "must be at least 1"));
+        }
+        (None, Some(n)) => *n.get_ref(),
+        (None, None) => 8,
+    };
+    let defaults = Limits::default();
+    let limits = Limits {
+        call_timeout: o.plugin_timeout.or(file.sandbox.call_timeout).unwrap_or(defaults.call_timeout),
+        memory_bytes: o
+            .plugin_memory_mib
+            .or(file.sandbox.memory_mib)
+            .map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),
+    };
+    let default_registry = match std::env::var("SMOKE_REGISTRY") {
+        Ok(r) if !r.is_empty() => Some(r),
+        _ => match &file.registry.default {
+            Some(d) => Some(source.expand(d, "registry.default")?),
+            None => None,
+        },
+    };
+    let registry = RegistrySettings {
+        default: default_registry,
+        insecure: file.registry.insecure || o.insecure,
+        locked: o.locked,
+        offline: o.offline,
+        lockfile: dir.join(crate::registry::lock::FILE_NAME),
+    };
+    Ok(Settings {
+        config_file: path,
+        base_dir: dir,
+        plugins,
+        registry,
+        target,
+        base_url,
+        jobs,
+        request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
+        max_body: o.max_body.or(file.run.max_body).unwrap_or(crate::http::DEFAULT_MAX_BODY),
+        limits,
+        clean_git: file.checks.clean_git,
+        keep_runs: file.run.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
+    })
+}
+
+/// The plugins: the command line's `--plugin`s replace the file's list; each `--plugin-config`
+/// configures the plugin given before it (or the only one).
+fn plugins(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Vec<PluginSpec>, ConfigError> {
+    let mut plugins = Vec::new();
+    if o.plugins.is_empty() {
+        for (i, p) in file.plugins.iter().enumerate() {
+            let config = source.expand_map(&p.config, &format!("plugins[{i}].config"))?;
+            let at = source.expand(&p.path, &format!("plugins[{i}].path"))?;
+            plugins.push(PluginSpec { source: PluginSource::of(&at, dir), config });
+        }
+    } else {
+        for p in &o.plugins {
+            plugins.push(PluginSpec { source: PluginSource::of(p, Path::new("")), config: BTreeMap::new() });
+        }
+    }
+    for (after, kv) in &o.plugin_config {
+        let Some((key, value)) = kv.split_once('=') else {
+            return Err(ConfigError::Usage(format!(
+                "--plugin-config {kv:?}: expected KEY=VALUE, e.g. --plugin-config spec=openapi.yaml"
+            )));
+        };
+        let index = match after {
+            Some(i) => *i,
+            None if plugins.len() == 1 => 0,
+            None => {
+                return Err(ConfigError::Usage(format!(
+                    "--plugin-config {kv}: put it after the --plugin it configures ({} plugins are given)",
+                    plugins.len()
+                )));
+            }
+        };
+        let plugin = plugins.get_mut(index).ok_or_else(|| {
+            ConfigError::Usage(format!("--plugin-config {kv}: no plugin to configure; give --plugin first"))
+        })?;
+        plugin.config.insert(key.trim().to_string(), value.to_string());
+    }
+    Ok(plugins)
+}
+
+/// The `[target]` table: how to start the service, and the commands around it.
+fn target(t: &TargetFile, source: &Source, dir: &Path) -> Result<Target, ConfigError> {
+    let port = match &t.port {
+        None => Port::Auto,
+        Some(p) => match p.get_ref() {
+            PortFile::Fixed(n) => Port::Fixed(*n),
+            PortFile::Word(w) if w == "auto" => Port::Auto,
+            PortFile::Word(w) => {
+                return Err(source.error(
+                    Some(&p.span()),
+                    "target.port",
+                    format!("{w:?} is not a port; use a number or \"auto\""),
+                ));
+            }
+        },
+    };
+    let health = match &t.health {
+        None => "/health".to_string(),
+        Some(h) => {
+            let health = source.expand(h, "target.health")?;
+            if !health.starts_with('/') {
+                return Err(source.error(
+                    Some(&h.span()),
+                    "target.health",
+                    format!("{health:?} must be a path starting with '/', e.g. \"/health\""),
+                ));
+            }
+            health
+        }
+    };
+    let mut hooks = Vec::new();
+    for (name, hook) in [("reset", &t.reset), ("migrate", &t.migrate), ("seed", &t.seed)] {
+        let Some(h) = hook else { continue };
+        let key = |k: &str| format!("target.{name}.{k}");
+        hooks.push(Hook {
+            name,
+            command: source.expand(&h.command, &key("command"))?,
+            args: source.expand_all(&h.args, &key("args"))?,
+            env: source.expand_map(&h.env, &key("env"))?,
+            timeout: h.timeout.unwrap_or(Duration::from_secs(60)),
+            before_start: h.before_start,
+        });
+    }
+    let workdir = match &t.workdir {
+        None => Workdir::ConfigDir,
+        Some(w) if w.get_ref() == "temp" => Workdir::Temp,
+        Some(w) => Workdir::Path(dir.join(source.expand(w, "target.workdir")?)),
+    };
+    let base_url = match &t.base_url {
+        None => "http://127.0.0.1:{port}".to_string(),
+        Some(u) => source.expand(u, "target.base-url")?,
+    };
+    Ok(Target {
+        command: source.expand(&t.command, "target.command")?,
+        args: source.expand_all(&t.args, "target.args")?,
+        env: source.expand_map(&t.env, "target.env")?,
+        port,
+        health,
+        startup_timeout: t.startup_timeout.unwrap_or(Duration::from_secs(30)),
+        stop_grace: t.stop_grace.unwrap_or(Duration::from_secs(5)),
+        base_url,
+        dir: dir.to_path_buf(),
+        workdir,
+        hooks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smoke.toml");
+        std::fs::write(&path, text).unwrap();
+        load(&Overrides { config: Some(path), plan_only: true, ..Overrides::default() })
+    }
+
+    #[test]
+    fn errors_found_after_parsing_name_the_line() {
+        let base = "[[plugins]]\npath = \"p.wasm\"\n\n[target]\ncommand = \"x\"\n";
+        let err = load_text(&format!("{base}port = \"eighty\"\n")).unwrap_err().to_string();
+        assert!(
+            err.ends_with(":6: key `target.port`: \"eighty\" is not a port; use a number or \"auto\""),
+            "{err}"
+        );
+        let err = load_text(&format!("{base}health = \"health\"\n")).unwrap_err().to_string();
+        assert!(err.contains(":6: key `target.health`"), "{err}");
+        let err =
+            load_text(&format!("{base}args = [\"ok\",\n  \"${{SMOKE_TEST_SURELY_UNSET}}\"]\n")).unwrap_err();
+        assert!(err.to_string().contains(":7: key `target.args[1]`: environment variable"), "{err}");
+        let err = load_text("[run]\njobs = 0\n\n[[plugins]]\npath = \"p.wasm\"\n").unwrap_err().to_string();
+        assert!(err.contains(":2: key `run.jobs`: must be at least 1"), "{err}");
+    }
+}
