@@ -8,26 +8,32 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+/// Why the `clean-git` check cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("checks: clean-git needs git: {0}")]
+    NoGit(std::io::Error),
+    #[error("checks: clean-git is on, but {dir} is not inside a git checkout: {stderr}")]
+    NotACheckout { dir: std::path::PathBuf, stderr: String },
+}
+
 /// The checkout's status entries (`git status --porcelain`), one per changed path.
-pub fn git_status(dir: &Path) -> Result<BTreeSet<String>, String> {
+pub fn git_status(dir: &Path) -> Result<BTreeSet<String>, CheckError> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=no"])
         .output()
-        .map_err(|e| format!("checks: clean-git needs git: {e}"))?;
+        .map_err(CheckError::NoGit)?;
     if !output.status.success() {
-        return Err(format!(
-            "checks: clean-git is on, but {} is not inside a git checkout: {}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return Err(CheckError::NotACheckout { dir: dir.to_path_buf(), stderr });
     }
     Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect())
 }
 
 /// Status entries present now that were not present `before`: what the run changed.
-pub fn git_changes(dir: &Path, before: &BTreeSet<String>) -> Result<Vec<String>, String> {
+pub fn git_changes(dir: &Path, before: &BTreeSet<String>) -> Result<Vec<String>, CheckError> {
     Ok(git_status(dir)?.difference(before).cloned().collect())
 }
 

@@ -155,20 +155,53 @@ pub(super) async fn configure(
     Ok((pairs, documents))
 }
 
-pub(super) async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, String> {
+/// A document a plugin's config names that cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum DocumentError {
+    #[error("cannot fetch {url}: {source}")]
+    Fetch { url: String, source: reqwest::Error },
+    #[error("fetching {url} returned status {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} is over the limit of {MAX_DOCUMENT_BYTES} bytes for a document")]
+    TooLarge { url: String },
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+}
+
+/// The largest document read for a plugin (an OpenAPI document of thousands of operations is a
+/// few megabytes).
+const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
+
+/// The bytes of a document: fetched (bounded in time and size) or read from a file.
+pub(super) async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, DocumentError> {
+    use std::io::Read;
     if source.starts_with("http://") || source.starts_with("https://") {
-        let client = crate::http::client_builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let response = client.get(source).send().await.map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        let fetch = |e| DocumentError::Fetch { url: crate::http::shown_url(source), source: e };
+        let client = crate::http::client_builder().timeout(Duration::from_secs(30)).build().map_err(fetch)?;
+        let mut response = client.get(source).send().await.map_err(fetch)?;
         if !response.status().is_success() {
-            return Err(format!("fetching {source} returned status {}", response.status().as_u16()));
+            let status = response.status().as_u16();
+            return Err(DocumentError::Status { url: crate::http::shown_url(source), status });
         }
-        return response.bytes().await.map(|b| b.to_vec()).map_err(|e| format!("cannot fetch {source}: {e}"));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(fetch)? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+                return Err(DocumentError::TooLarge { url: crate::http::shown_url(source) });
+            }
+        }
+        return Ok(bytes);
     }
     let path = base_dir.join(source);
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    let read = |source| DocumentError::Read { path: path.clone(), source };
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(DocumentError::TooLarge { url: path.display().to_string() });
+    }
+    Ok(bytes)
 }
 
 /// Load one plugin file with the default limits, as `inspect` and `plugin push` do.

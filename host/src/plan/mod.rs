@@ -99,16 +99,23 @@ pub fn shard(mut plan: Plan, index: usize, count: usize) -> Plan {
 /// The most shards `--shard` accepts: far more CI jobs than anyone runs.
 pub const MAX_SHARDS: usize = 10_000;
 
+/// A `--shard` that is not `I/N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("--shard {0:?}: at most {MAX_SHARDS} shards; use as many as there are CI jobs")]
+    TooMany(String),
+    #[error("--shard {0:?}: expected I/N with 1 <= I <= N, e.g. 2/3")]
+    Malformed(String),
+}
+
 /// Parse `I/N` for `--shard`.
-pub fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+pub fn parse_shard(text: &str) -> Result<(usize, usize), ShardError> {
     let parsed =
         text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
     match parsed {
-        Some((_, n)) if n > MAX_SHARDS => {
-            Err(format!("--shard {text:?}: at most {MAX_SHARDS} shards; use as many as there are CI jobs"))
-        }
+        Some((_, n)) if n > MAX_SHARDS => Err(ShardError::TooMany(text.to_string())),
         Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
-        _ => Err(format!("--shard {text:?}: expected I/N with 1 <= I <= N, e.g. 2/3")),
+        _ => Err(ShardError::Malformed(text.to_string())),
     }
 }
 
@@ -188,7 +195,7 @@ mod tests {
         assert!(parse_shard("0/3").is_err());
         assert!(parse_shard("4/3").is_err());
         assert!(parse_shard("x").is_err());
-        assert!(parse_shard("1/99999999999999").unwrap_err().contains("at most"));
+        assert!(parse_shard("1/99999999999999").unwrap_err().to_string().contains("at most"));
         assert!(parse_shard("1/99999999999999999999999").is_err());
     }
 }

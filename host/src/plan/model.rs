@@ -276,10 +276,19 @@ struct AssertionFile {
     value: Option<Value>,
 }
 
-impl TryFrom<AssertionFile> for JsonAssertion {
-    type Error = String;
+/// A body assertion in a plan file that does not say a test smoke knows.
+#[derive(Debug, thiserror::Error)]
+#[error("assertion at {pointer:?}: {problem}")]
+pub struct AssertionError {
+    pointer: String,
+    problem: String,
+}
 
-    fn try_from(a: AssertionFile) -> Result<Self, String> {
+impl TryFrom<AssertionFile> for JsonAssertion {
+    type Error = AssertionError;
+
+    fn try_from(a: AssertionFile) -> Result<Self, AssertionError> {
+        let fail = |problem: String| AssertionError { pointer: a.pointer.clone(), problem };
         let test = match (a.test.as_str(), a.value) {
             ("exists", None) => JsonTest::Exists,
             ("absent", None) => JsonTest::Absent,
@@ -287,19 +296,12 @@ impl TryFrom<AssertionFile> for JsonAssertion {
             ("length", Some(v)) => JsonTest::Length(
                 v.as_u64()
                     .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| format!("assertion at {:?}: `length` needs a whole number", a.pointer))?,
+                    .ok_or_else(|| fail("`length` needs a whole number".into()))?,
             ),
-            ("exists" | "absent", Some(_)) => {
-                return Err(format!("assertion at {:?}: `{}` takes no value", a.pointer, a.test));
-            }
-            ("equals" | "length", None) => {
-                return Err(format!("assertion at {:?}: `{}` needs a value", a.pointer, a.test));
-            }
+            (test @ ("exists" | "absent"), Some(_)) => return Err(fail(format!("`{test}` takes no value"))),
+            (test @ ("equals" | "length"), None) => return Err(fail(format!("`{test}` needs a value"))),
             (other, _) => {
-                return Err(format!(
-                    "assertion at {:?}: unknown test {other:?} (exists, absent, equals or length)",
-                    a.pointer
-                ));
+                return Err(fail(format!("unknown test {other:?} (exists, absent, equals or length)")));
             }
         };
         Ok(JsonAssertion { pointer: a.pointer, test })

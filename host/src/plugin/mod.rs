@@ -143,25 +143,35 @@ pub struct Runtime {
     limits: Limits,
 }
 
+/// The engine or its linker cannot be set up (a broken build of smoke, or no memory).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start the Wasm engine: {0}")]
+    Start(String),
+    #[error("cannot link {what}: {message}")]
+    Link { what: &'static str, message: String },
+}
+
 /// The Wasm engine, configured as every run configures it (the compiled cache is keyed by this).
-pub fn engine() -> Result<Engine, String> {
+pub fn engine() -> Result<Engine, EngineError> {
     let mut config = wasmtime::Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
-    Engine::new(&config).map_err(|e| format!("cannot start the Wasm engine: {e}"))
+    Engine::new(&config).map_err(|e| EngineError::Start(format!("{e:#}")))
 }
 
 impl Runtime {
-    pub fn new(limits: Limits) -> Result<Self, String> {
+    pub fn new(limits: Limits) -> Result<Self, EngineError> {
         let engine = engine()?;
         spawn_epoch_ticker(&engine);
 
         let mut linker = Linker::new(&engine);
+        let link = |what| move |e: wasmtime::Error| EngineError::Link { what, message: format!("{e:#}") };
         // WASI is linked so that std-built components instantiate, but the context grants no
         // capability: no env, args, files, sockets or stdin; clocks frozen; randomness fixed.
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| format!("cannot link WASI: {e}"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link("WASI"))?;
         bindings::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
-            .map_err(|e| format!("cannot link the smoke host interface: {e}"))?;
+            .map_err(link("the smoke host interface"))?;
         Ok(Runtime { engine, linker, limits })
     }
 

@@ -55,7 +55,24 @@ fn normalize(key: &str) -> &str {
     key.split('/').next().unwrap_or(key)
 }
 
-pub async fn credentials(registry: &str) -> Result<Credentials, String> {
+/// Credentials that were configured but cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{}: not a Docker config file: {source}", .path.display())]
+    DockerConfig { path: std::path::PathBuf, source: serde_json::Error },
+    #[error("{}: auths.{registry}.auth is not base64 of user:password", .path.display())]
+    BadAuth { path: std::path::PathBuf, registry: String },
+    #[error("credential helper {program} cannot run: {source}")]
+    HelperStart { program: String, source: std::io::Error },
+    #[error("credential helper {program} did not answer within 30 s")]
+    HelperTimeout { program: String },
+    #[error("credential helper {program}: {source}")]
+    HelperFailed { program: String, source: std::io::Error },
+    #[error("credential helper {program} gave an answer that is not its JSON")]
+    HelperAnswer { program: String },
+}
+
+pub async fn credentials(registry: &str) -> Result<Credentials, AuthError> {
     if let (Ok(user), Ok(password)) =
         (std::env::var("SMOKE_REGISTRY_USERNAME"), std::env::var("SMOKE_REGISTRY_PASSWORD"))
     {
@@ -73,7 +90,7 @@ pub async fn credentials(registry: &str) -> Result<Credentials, String> {
     };
     let Ok(text) = std::fs::read_to_string(&path) else { return Ok(anonymous()) };
     let config: DockerConfig = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a Docker config file: {e}", path.display()))?;
+        .map_err(|source| AuthError::DockerConfig { path: path.clone(), source })?;
     let helper = config
         .cred_helpers
         .iter()
@@ -95,10 +112,10 @@ pub async fn credentials(registry: &str) -> Result<Credentials, String> {
         .decode(encoded.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| format!("{}: auths.{registry}.auth is not base64 of user:password", path.display()))?;
+        .ok_or_else(|| AuthError::BadAuth { path: path.clone(), registry: registry.to_string() })?;
     let (user, password) = decoded
         .split_once(':')
-        .ok_or_else(|| format!("{}: auths.{registry}.auth is not base64 of user:password", path.display()))?;
+        .ok_or_else(|| AuthError::BadAuth { path: path.clone(), registry: registry.to_string() })?;
     Ok(Credentials { auth: RegistryAuth::Basic(user.into(), password.into()), source })
 }
 
@@ -107,7 +124,7 @@ fn anonymous() -> Credentials {
 }
 
 /// Ask `docker-credential-<helper> get`, as Docker does.
-async fn from_helper(helper: &str, registry: &str) -> Result<Credentials, String> {
+async fn from_helper(helper: &str, registry: &str) -> Result<Credentials, AuthError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Answer {
@@ -122,21 +139,21 @@ async fn from_helper(helper: &str, registry: &str) -> Result<Credentials, String
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("credential helper {program} cannot run: {e}"))?;
+        .map_err(|source| AuthError::HelperStart { program: program.clone(), source })?;
     if let Some(mut stdin) = child.stdin.take() {
         use tokio::io::AsyncWriteExt;
         let _ = stdin.write_all(registry.as_bytes()).await;
     }
     let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
-        .map_err(|_| format!("credential helper {program} did not answer within 30 s"))?
-        .map_err(|e| format!("credential helper {program}: {e}"))?;
+        .map_err(|_| AuthError::HelperTimeout { program: program.clone() })?
+        .map_err(|source| AuthError::HelperFailed { program: program.clone(), source })?;
     if !output.status.success() {
         // Helpers answer "credentials not found" this way: go anonymous, as Docker does.
         return Ok(anonymous());
     }
     let answer: Answer = serde_json::from_slice(&output.stdout)
-        .map_err(|_| format!("credential helper {program} gave an answer that is not its JSON"))?;
+        .map_err(|_| AuthError::HelperAnswer { program: program.clone() })?;
     let auth = if answer.username == "<token>" {
         RegistryAuth::Bearer(answer.secret)
     } else {

@@ -32,22 +32,32 @@ pub struct Lockfile {
     pins: BTreeMap<String, Pin>,
 }
 
+/// A lockfile that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{}: cannot read it: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a smoke lockfile: {}", .path.display(), .source.to_string().trim_end())]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{}: lockfile version {version} is not supported (this smoke writes version 1)", .path.display())]
+    Version { path: PathBuf, version: u32 },
+    #[error("cannot write the lockfile: {0}")]
+    Serialize(toml::ser::Error),
+    #[error("{}: cannot write it: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
 impl Lockfile {
     /// Read `path`; a missing file is an empty lockfile.
-    pub fn load(path: &Path) -> Result<Lockfile, String> {
+    pub fn load(path: &Path) -> Result<Lockfile, LockError> {
         let pins = match std::fs::read_to_string(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(format!("{}: cannot read it: {e}", path.display())),
+            Err(source) => return Err(LockError::Read { path: path.to_path_buf(), source }),
             Ok(text) => {
-                let file: File = toml::from_str(&text).map_err(|e| {
-                    format!("{}: not a smoke lockfile: {}", path.display(), e.to_string().trim_end())
-                })?;
+                let file: File = toml::from_str(&text)
+                    .map_err(|source| LockError::Parse { path: path.to_path_buf(), source })?;
                 if file.version != 1 {
-                    return Err(format!(
-                        "{}: lockfile version {} is not supported (this smoke writes version 1)",
-                        path.display(),
-                        file.version
-                    ));
+                    return Err(LockError::Version { path: path.to_path_buf(), version: file.version });
                 }
                 file.plugins.into_iter().map(|p| (p.reference.clone(), p)).collect()
             }
@@ -73,11 +83,11 @@ impl Lockfile {
     }
 
     /// Write the lockfile: sorted, so it diffs cleanly.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), LockError> {
         let file = File { version: 1, plugins: self.pins.values().cloned().collect() };
-        let body = toml::to_string(&file).map_err(|e| format!("cannot write the lockfile: {e}"))?;
+        let body = toml::to_string(&file).map_err(LockError::Serialize)?;
         std::fs::write(&self.path, format!("{HEADER}\n{body}"))
-            .map_err(|e| format!("{}: cannot write it: {e}", self.path.display()))
+            .map_err(|source| LockError::Write { path: self.path.clone(), source })
     }
 }
 
@@ -104,6 +114,6 @@ mod tests {
         let again = Lockfile::load(&path).unwrap();
         assert_eq!(again.get("oci://h/a:1").unwrap().manifest, "sha256:m");
         std::fs::write(&path, "version = 7\n").unwrap();
-        assert!(Lockfile::load(&path).unwrap_err().contains("version 7"));
+        assert!(Lockfile::load(&path).unwrap_err().to_string().contains("version 7"));
     }
 }

@@ -67,6 +67,49 @@ fn protocol(r: &RemoteRef, insecure: bool) -> ClientProtocol {
     }
 }
 
+/// Why a registry operation failed, as data. No message holds a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+    #[error(transparent)]
+    Lockfile(#[from] lock::LockError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+    #[error(transparent)]
+    Cache(#[from] store::CacheError),
+    #[error("{reference}: --offline forbids the network")]
+    Offline { reference: String },
+    #[error(
+        "{reference} is not pinned in {lockfile} and --locked forbids resolving it now: run `smoke plugin \
+         lock` and commit the lockfile"
+    )]
+    NotPinned { reference: String, lockfile: String },
+    #[error(
+        "{reference}: the registry now serves manifest {served}, but {lockfile} pins {pinned}; --locked \
+         refuses it (if the change is intended, run `smoke plugin lock`)"
+    )]
+    TagMoved { reference: String, served: String, pinned: String, lockfile: String },
+    #[error(
+        "{reference} (pinned to {component}) is not in the cache and --offline forbids pulling it; run once \
+         without --offline"
+    )]
+    PinnedNotCached { reference: String, component: String },
+    #[error("{reference} is not in the cache and --offline forbids pulling it; run once without --offline")]
+    NotCached { reference: String },
+    #[error(
+        "{reference}: manifest {manifest} holds component {component}, but {lockfile} pins {pinned}; refused"
+    )]
+    PinMismatch { reference: String, manifest: String, component: String, pinned: String, lockfile: String },
+    /// The registry could not be reached or answered with an error (credentials scrubbed).
+    #[error("{reference}: {what}: {detail}")]
+    Remote { reference: String, what: String, detail: String },
+    #[error("{reference}: {detail}")]
+    NotAComponent { reference: String, detail: String },
+    #[error("{reference}: {source}")]
+    Component { reference: String, source: store::CacheError },
+}
+
 /// A registry failure; the message never holds a credential.
 fn scrubbed(message: String, secret: Option<&str>) -> String {
     match secret {
@@ -76,20 +119,20 @@ fn scrubbed(message: String, secret: Option<&str>) -> String {
 }
 
 impl Registry {
-    pub fn open(options: Options) -> Result<Registry, String> {
+    pub fn open(options: Options) -> Result<Registry, RegistryError> {
         let store = store::Store::open()?;
         let lock = lock::Lockfile::load(&options.lockfile)?;
         Ok(Registry { options, store, lock })
     }
 
-    pub fn parse(&self, text: &str) -> Result<RemoteRef, String> {
-        RemoteRef::parse(text, self.options.default.as_deref())
+    pub fn parse(&self, text: &str) -> Result<RemoteRef, RegistryError> {
+        Ok(RemoteRef::parse(text, self.options.default.as_deref())?)
     }
 
     /// A client for `r`'s registry and the credentials to use with it.
-    async fn connect(&self, r: &RemoteRef) -> Result<(oci_client::Client, auth::Credentials), String> {
+    async fn connect(&self, r: &RemoteRef) -> Result<(oci_client::Client, auth::Credentials), RegistryError> {
         if self.options.offline {
-            return Err(format!("{r}: --offline forbids the network"));
+            return Err(RegistryError::Offline { reference: r.to_string() });
         }
         crate::http::ensure_tls_provider();
         let config = ClientConfig {
@@ -109,43 +152,44 @@ impl Registry {
         what: &str,
         e: oci_client::errors::OciDistributionError,
         secret: Option<&str>,
-    ) -> String {
-        let mut message = format!("{r}: {what}: {e}");
+    ) -> RegistryError {
+        let mut detail = e.to_string();
         let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
         while let Some(s) = source {
             let text = s.to_string();
-            if !message.contains(&text) {
-                message.push_str(&format!(": {text}"));
+            if !detail.contains(&text) {
+                detail.push_str(&format!(": {text}"));
             }
             source = s.source();
         }
-        if !r.is_loopback() && !self.options.insecure && message.contains("http") && message.contains("error")
-        {
-            message.push_str(" (a registry that speaks only plain HTTP needs --insecure)");
+        if !r.is_loopback() && !self.options.insecure && detail.contains("http") && detail.contains("error") {
+            detail.push_str(" (a registry that speaks only plain HTTP needs --insecure)");
         }
-        scrubbed(message, secret)
+        RegistryError::Remote {
+            reference: r.to_string(),
+            what: what.to_string(),
+            detail: scrubbed(detail, secret),
+        }
     }
 
     /// Resolve `r` to a verified component in the cache, pulling it if needed.
-    pub async fn resolve(&self, r: &RemoteRef) -> Result<Resolved, String> {
+    pub async fn resolve(&self, r: &RemoteRef) -> Result<Resolved, RegistryError> {
         let key = r.canonical();
         let pinned = self.lock.get(&key).cloned();
         let lockfile = self.lock.path.display().to_string();
         if self.options.locked && pinned.is_none() && r.digest.is_none() {
-            return Err(format!(
-                "{key} is not pinned in {lockfile} and --locked forbids resolving it now: run `smoke \
-                 plugin lock` and commit the lockfile"
-            ));
+            return Err(RegistryError::NotPinned { reference: key, lockfile });
         }
         if let Some(pin) = &pinned {
             if self.options.locked && !self.options.offline && r.tag.is_some() {
                 let served = self.manifest_digest(r).await?;
                 if served != pin.manifest {
-                    return Err(format!(
-                        "{key}: the registry now serves manifest {served}, but {lockfile} pins {}; \
-                         --locked refuses it (if the change is intended, run `smoke plugin lock`)",
-                        pin.manifest
-                    ));
+                    return Err(RegistryError::TagMoved {
+                        reference: key,
+                        served,
+                        pinned: pin.manifest.clone(),
+                        lockfile,
+                    });
                 }
             }
             if let Some(path) = self.store.get(&pin.component) {
@@ -157,18 +201,20 @@ impl Registry {
                 });
             }
             if self.options.offline {
-                return Err(format!(
-                    "{key} (pinned to {}) is not in the cache and --offline forbids pulling it; run once \
-                     without --offline",
-                    pin.component
-                ));
+                return Err(RegistryError::PinnedNotCached {
+                    reference: key,
+                    component: pin.component.clone(),
+                });
             }
             let resolved = self.pull(&r.at(&pin.manifest)).await?;
             if resolved.component != pin.component {
-                return Err(format!(
-                    "{key}: manifest {} holds component {}, but {lockfile} pins {}; refused",
-                    pin.manifest, resolved.component, pin.component
-                ));
+                return Err(RegistryError::PinMismatch {
+                    reference: key,
+                    manifest: pin.manifest.clone(),
+                    component: resolved.component,
+                    pinned: pin.component.clone(),
+                    lockfile,
+                });
             }
             self.remember(&key, &resolved)?;
             return Ok(resolved);
@@ -192,9 +238,7 @@ impl Registry {
             }
         }
         if self.options.offline {
-            return Err(format!(
-                "{key} is not in the cache and --offline forbids pulling it; run once without --offline"
-            ));
+            return Err(RegistryError::NotCached { reference: key });
         }
         let resolved = self.pull(r).await?;
         self.remember(&key, &resolved)?;
@@ -202,7 +246,7 @@ impl Registry {
     }
 
     /// Record in the cache index what `key` resolved to.
-    pub fn remember(&self, key: &str, resolved: &Resolved) -> Result<(), String> {
+    pub fn remember(&self, key: &str, resolved: &Resolved) -> Result<(), RegistryError> {
         self.remember_with(key, resolved, None)
     }
 
@@ -211,12 +255,12 @@ impl Registry {
         key: &str,
         resolved: &Resolved,
         annotations: Option<&BTreeMap<String, String>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RegistryError> {
         let size = std::fs::metadata(&resolved.path).map(|m| m.len()).unwrap_or(0);
         let get = |k: &str| annotations.and_then(|a| a.get(k)).cloned();
         let previous = self.store.entries().get(key).cloned();
         let keep = |mine: Option<String>, old: Option<String>| mine.or(old);
-        self.store.record(
+        Ok(self.store.record(
             key,
             store::Entry {
                 manifest: resolved.manifest.clone(),
@@ -225,11 +269,11 @@ impl Registry {
                 name: keep(get(ANNOTATION_TITLE), previous.as_ref().and_then(|p| p.name.clone())),
                 version: keep(get(ANNOTATION_VERSION), previous.as_ref().and_then(|p| p.version.clone())),
             },
-        )
+        )?)
     }
 
     /// The digest of the manifest the registry serves for `r` now.
-    pub async fn manifest_digest(&self, r: &RemoteRef) -> Result<String, String> {
+    pub async fn manifest_digest(&self, r: &RemoteRef) -> Result<String, RegistryError> {
         let (client, credentials) = self.connect(r).await?;
         client
             .fetch_manifest_digest(&r.oci(), &credentials.auth)
@@ -239,7 +283,7 @@ impl Registry {
 
     /// Pull `r`'s manifest and component; the component's digest is verified while it streams
     /// and again before it enters the cache.
-    pub async fn pull(&self, r: &RemoteRef) -> Result<Resolved, String> {
+    pub async fn pull(&self, r: &RemoteRef) -> Result<Resolved, RegistryError> {
         let (client, credentials) = self.connect(r).await?;
         let secret = credentials.secret();
         let reference = r.oci();
@@ -247,22 +291,24 @@ impl Registry {
             .pull_manifest(&reference, &credentials.auth)
             .await
             .map_err(|e| self.explain(r, "cannot pull its manifest", e, secret))?;
+        let not_a_component =
+            |detail: String| RegistryError::NotAComponent { reference: r.to_string(), detail };
         let OciManifest::Image(image) = manifest else {
-            return Err(format!("{r}: the manifest is an index of images, not one Wasm component"));
+            return Err(not_a_component("the manifest is an index of images, not one Wasm component".into()));
         };
         if image.config.media_type != CONFIG_MEDIA_TYPE {
-            return Err(format!(
-                "{r}: not a Wasm component artifact (config media type {:?}, expected {CONFIG_MEDIA_TYPE})",
+            return Err(not_a_component(format!(
+                "not a Wasm component artifact (config media type {:?}, expected {CONFIG_MEDIA_TYPE})",
                 image.config.media_type
-            ));
+            )));
         }
         let layer = match &image.layers[..] {
             [layer] if layer.media_type == LAYER_MEDIA_TYPE => layer.clone(),
             layers => {
-                return Err(format!(
-                    "{r}: expected exactly one {LAYER_MEDIA_TYPE} layer, found {}",
+                return Err(not_a_component(format!(
+                    "expected exactly one {LAYER_MEDIA_TYPE} layer, found {}",
                     layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", ")
-                ));
+                )));
             }
         };
         let component = layer.digest.clone();
@@ -270,12 +316,19 @@ impl Registry {
             Some(path) => path,
             None => {
                 let temp = self.store.temp()?;
-                let file = tokio::fs::File::from_std(temp.reopen().map_err(|e| format!("cache: {e}"))?);
+                let reopened = temp.reopen().map_err(|source| store::CacheError::Io {
+                    what: "cannot reopen the download",
+                    path: temp.path().to_path_buf(),
+                    source,
+                })?;
+                let file = tokio::fs::File::from_std(reopened);
                 client
                     .pull_blob(&reference, &layer, file)
                     .await
                     .map_err(|e| self.explain(r, &format!("component {component} refused"), e, secret))?;
-                self.store.commit(temp, &component).map_err(|e| format!("{r}: {e}"))?
+                self.store
+                    .commit(temp, &component)
+                    .map_err(|source| RegistryError::Component { reference: r.to_string(), source })?
             }
         };
         let resolved = Resolved { path, manifest: manifest_digest, component, pulled: true };
@@ -286,7 +339,7 @@ impl Registry {
     }
 
     /// Whether `r` (a tag) exists in the registry.
-    pub async fn exists(&self, r: &RemoteRef) -> Result<bool, String> {
+    pub async fn exists(&self, r: &RemoteRef) -> Result<bool, RegistryError> {
         let (client, credentials) = self.connect(r).await?;
         match client.fetch_manifest_digest(&r.oci(), &credentials.auth).await {
             Ok(_) => Ok(true),
@@ -313,7 +366,7 @@ impl Registry {
         bytes: Vec<u8>,
         config: serde_json::Value,
         annotations: BTreeMap<String, String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, RegistryError> {
         let (client, credentials) = self.connect(r).await?;
         let secret = credentials.secret();
         let layers = vec![ImageLayer::new(bytes, LAYER_MEDIA_TYPE.to_string(), None)];
@@ -335,7 +388,7 @@ impl Registry {
     }
 
     /// The tags of `r`'s repository.
-    pub async fn tags(&self, r: &RemoteRef) -> Result<Vec<String>, String> {
+    pub async fn tags(&self, r: &RemoteRef) -> Result<Vec<String>, RegistryError> {
         let (client, credentials) = self.connect(r).await?;
         let response = client
             .list_tags(&r.oci(), &credentials.auth, None, None)

@@ -49,34 +49,63 @@ fn valid_repository(r: &str) -> bool {
         })
 }
 
+/// A plugin reference that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("{text:?} is not a plugin reference: use oci://HOST/REPO:TAG or NAME@VERSION")]
+    NotAReference { text: String },
+    #[error(
+        "{text:?} is a short plugin name, but no default registry is set: set `default` in the \
+         [registry] table of smoke.toml or SMOKE_REGISTRY, or use oci://HOST/REPO:TAG"
+    )]
+    NoDefaultRegistry { text: String },
+    #[error("{text:?} through the default registry {default:?}: {source}")]
+    ThroughDefault { text: String, default: String, source: Box<ReferenceError> },
+    #[error("{text:?}: expected oci://HOST/REPO:TAG")]
+    NoRepository { text: String },
+    #[error("{text:?}: {digest:?} is not a digest (expected sha256:<64 hex digits>)")]
+    BadDigest { text: String, digest: String },
+    #[error(
+        "{text:?}: {repository:?} is not a repository name (lowercase letters, digits, '.', '_', '-', \
+         separated by '/')"
+    )]
+    BadRepository { text: String, repository: String },
+    #[error("{text:?}: {tag:?} is not a tag (letters, digits, '_', '.', '-')")]
+    BadTag { text: String, tag: String },
+    #[error(
+        "{text:?} names no version: add :TAG (e.g. :0.1.0) or @sha256:DIGEST; smoke never assumes `latest`"
+    )]
+    NoVersion { text: String },
+}
+
 impl RemoteRef {
     /// Parse a reference. `default_registry` (`HOST/PATH`, from `[registry] default` or
     /// `SMOKE_REGISTRY`) turns `NAME@VERSION` into `oci://HOST/PATH/NAME:VERSION`.
-    pub fn parse(text: &str, default_registry: Option<&str>) -> Result<RemoteRef, String> {
+    pub fn parse(text: &str, default_registry: Option<&str>) -> Result<RemoteRef, ReferenceError> {
+        let text_of = || text.to_string();
         let Some(rest) = text.strip_prefix("oci://") else {
-            let (name, version) = text.split_once('@').ok_or_else(|| {
-                format!("{text:?} is not a plugin reference: use oci://HOST/REPO:TAG or NAME@VERSION")
-            })?;
+            let (name, version) =
+                text.split_once('@').ok_or_else(|| ReferenceError::NotAReference { text: text_of() })?;
             let Some(default) = default_registry else {
-                return Err(format!(
-                    "{text:?} is a short plugin name, but no default registry is set: set `default` in \
-                     the [registry] table of smoke.toml or SMOKE_REGISTRY, or use oci://HOST/REPO:TAG"
-                ));
+                return Err(ReferenceError::NoDefaultRegistry { text: text_of() });
             };
             let default = default.trim_start_matches("oci://").trim_end_matches('/');
-            return RemoteRef::parse(&format!("oci://{default}/{name}:{version}"), None)
-                .map_err(|e| format!("{text:?} through the default registry {default:?}: {e}"));
+            return RemoteRef::parse(&format!("oci://{default}/{name}:{version}"), None).map_err(|e| {
+                ReferenceError::ThroughDefault {
+                    text: text_of(),
+                    default: default.to_string(),
+                    source: Box::new(e),
+                }
+            });
         };
         let (host, path) = rest
             .split_once('/')
             .filter(|(h, p)| !h.is_empty() && !p.is_empty())
-            .ok_or_else(|| format!("{text:?}: expected oci://HOST/REPO:TAG"))?;
+            .ok_or_else(|| ReferenceError::NoRepository { text: text_of() })?;
         let (name, digest) = match path.split_once('@') {
             Some((name, digest)) if valid_digest(digest) => (name, Some(digest.to_string())),
             Some((_, digest)) => {
-                return Err(format!(
-                    "{text:?}: {digest:?} is not a digest (expected sha256:<64 hex digits>)"
-                ));
+                return Err(ReferenceError::BadDigest { text: text_of(), digest: digest.to_string() });
             }
             None => (path, None),
         };
@@ -85,21 +114,18 @@ impl RemoteRef {
             _ => (name, None),
         };
         if !valid_repository(repository) {
-            return Err(format!(
-                "{text:?}: {repository:?} is not a repository name (lowercase letters, digits, '.', '_', \
-                 '-', separated by '/')"
-            ));
+            return Err(ReferenceError::BadRepository {
+                text: text_of(),
+                repository: repository.to_string(),
+            });
         }
         if let Some(t) = &tag
             && !valid_tag(t)
         {
-            return Err(format!("{text:?}: {t:?} is not a tag (letters, digits, '_', '.', '-')"));
+            return Err(ReferenceError::BadTag { text: text_of(), tag: t.clone() });
         }
         if tag.is_none() && digest.is_none() {
-            return Err(format!(
-                "{text:?} names no version: add :TAG (e.g. :0.1.0) or @sha256:DIGEST; smoke never \
-                 assumes `latest`"
-            ));
+            return Err(ReferenceError::NoVersion { text: text_of() });
         }
         Ok(RemoteRef { registry: host.to_string(), repository: repository.to_string(), tag, digest })
     }
@@ -180,7 +206,7 @@ mod tests {
             ("oci://host", "expected oci://HOST/REPO:TAG"),
             ("ledger@0.1.0", "no default registry"),
         ] {
-            let e = RemoteRef::parse(text, None).unwrap_err();
+            let e = RemoteRef::parse(text, None).unwrap_err().to_string();
             assert!(e.contains(says), "{text}: {e}");
         }
     }

@@ -25,6 +25,22 @@ pub struct Entry {
     pub version: Option<String>,
 }
 
+/// The local store cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("no cache directory: set SMOKE_CACHE_DIR or HOME so pulled plugins can be stored")]
+    NoCacheDir,
+    #[error("cache: {what} {}: {source}", .path.display())]
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the component's digest is {actual}, not {expected}: refused, nothing cached")]
+    Digest { actual: String, expected: String },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CacheError {
+    let path = path.to_path_buf();
+    move |source| CacheError::Io { what, path, source }
+}
+
 pub struct Store {
     dir: PathBuf,
 }
@@ -36,9 +52,8 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 impl Store {
     /// The store under the user cache directory (`$SMOKE_CACHE_DIR` when set).
-    pub fn open() -> Result<Store, String> {
-        let base = crate::plugin::cache::cache_dir()
-            .ok_or("no cache directory: set SMOKE_CACHE_DIR or HOME so pulled plugins can be stored")?;
+    pub fn open() -> Result<Store, CacheError> {
+        let base = crate::plugin::cache::cache_dir().ok_or(CacheError::NoCacheDir)?;
         Ok(Store { dir: base.join("registry") })
     }
 
@@ -68,24 +83,24 @@ impl Store {
     }
 
     /// A fresh temporary file in the store, for a download.
-    pub fn temp(&self) -> Result<tempfile::NamedTempFile, String> {
+    pub fn temp(&self) -> Result<tempfile::NamedTempFile, CacheError> {
         let dir = self.blobs();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cache: cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
         tempfile::Builder::new()
             .prefix(".download-")
             .tempfile_in(&dir)
-            .map_err(|e| format!("cache: cannot create a file in {}: {e}", dir.display()))
+            .map_err(io("cannot create a file in", &dir))
     }
 
     /// Move a finished download into place if its sha256 is `digest`; otherwise it is deleted
     /// and nothing is cached.
-    pub fn commit(&self, temp: tempfile::NamedTempFile, digest: &str) -> Result<PathBuf, String> {
-        let actual = sha256_file(temp.path()).map_err(|e| format!("cache: cannot read the download: {e}"))?;
+    pub fn commit(&self, temp: tempfile::NamedTempFile, digest: &str) -> Result<PathBuf, CacheError> {
+        let actual = sha256_file(temp.path()).map_err(io("cannot read the download", temp.path()))?;
         if actual != digest {
-            return Err(format!("the component's digest is {actual}, not {digest}: refused, nothing cached"));
+            return Err(CacheError::Digest { actual, expected: digest.to_string() });
         }
         let path = self.blob_path(digest);
-        temp.persist(&path).map_err(|e| format!("cache: cannot store {}: {}", path.display(), e.error))?;
+        temp.persist(&path).map_err(|e| io("cannot store", &path)(e.error))?;
         Ok(path)
     }
 
@@ -100,34 +115,36 @@ impl Store {
             .unwrap_or_default()
     }
 
-    fn save(&self, entries: &BTreeMap<String, Entry>) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cache: {}: {e}", self.dir.display()))?;
+    fn save(&self, entries: &BTreeMap<String, Entry>) -> Result<(), CacheError> {
+        std::fs::create_dir_all(&self.dir).map_err(io("cannot create", &self.dir))?;
         let text = serde_json::to_string_pretty(entries).expect("entries serialize");
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| format!("cache: {e}"))?;
-        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| format!("cache: {e}"))?;
-        temp.persist(self.refs_path()).map_err(|e| format!("cache: {}", e.error))?;
+        let mut temp =
+            tempfile::NamedTempFile::new_in(&self.dir).map_err(io("cannot create a file in", &self.dir))?;
+        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(io("cannot write", temp.path()))?;
+        let refs = self.refs_path();
+        temp.persist(&refs).map_err(|e| io("cannot replace", &refs)(e.error))?;
         Ok(())
     }
 
     /// Run `f` holding the store's lock, so concurrent smoke processes never lose each other's
     /// updates to refs.json, and `gc` never runs beside another process's read-modify-write.
-    fn locked<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cache: {}: {e}", self.dir.display()))?;
+    fn locked<T>(&self, f: impl FnOnce() -> Result<T, CacheError>) -> Result<T, CacheError> {
+        std::fs::create_dir_all(&self.dir).map_err(io("cannot create", &self.dir))?;
         let path = self.dir.join(".lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| format!("cache: cannot open the lock {}: {e}", path.display()))?;
-        file.lock().map_err(|e| format!("cache: cannot lock {}: {e}", path.display()))?;
+            .map_err(io("cannot open the lock", &path))?;
+        file.lock().map_err(io("cannot lock", &path))?;
         let result = f();
         let _ = file.unlock();
         result
     }
 
     /// Remember what `reference` resolved to.
-    pub fn record(&self, reference: &str, entry: Entry) -> Result<(), String> {
+    pub fn record(&self, reference: &str, entry: Entry) -> Result<(), CacheError> {
         self.locked(|| {
             let mut entries = self.entries();
             entries.insert(reference.to_string(), entry);
@@ -137,11 +154,11 @@ impl Store {
 
     /// Remove blobs no reference points to, references whose blob is gone, and abandoned
     /// downloads. Returns what was removed and the bytes freed.
-    pub fn gc(&self) -> Result<(Vec<String>, u64), String> {
+    pub fn gc(&self) -> Result<(Vec<String>, u64), CacheError> {
         self.locked(|| self.gc_locked())
     }
 
-    fn gc_locked(&self) -> Result<(Vec<String>, u64), String> {
+    fn gc_locked(&self) -> Result<(Vec<String>, u64), CacheError> {
         let mut entries = self.entries();
         let mut removed = Vec::new();
         entries.retain(|reference, e| {
@@ -169,8 +186,7 @@ impl Store {
             }
             if !wanted.contains(&name) {
                 freed += file.metadata().map(|m| m.len()).unwrap_or(0);
-                std::fs::remove_file(file.path())
-                    .map_err(|e| format!("cache: {}: {e}", file.path().display()))?;
+                std::fs::remove_file(file.path()).map_err(io("cannot remove", &file.path()))?;
                 removed.push(if name.starts_with(".download-") {
                     format!("an abandoned download ({name})")
                 } else {

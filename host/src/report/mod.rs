@@ -74,11 +74,19 @@ pub struct RunDir {
     pub path: std::path::PathBuf,
 }
 
+/// The run directory cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the run directory {}: {source}", .path.display())]
+pub struct RunDirError {
+    pub path: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
 impl RunDir {
     /// `explicit` if given, else a fresh directory under the user's state directory (never
     /// inside the checkout, so a run does not dirty it), pruning the automatic ones beyond the
     /// newest `keep` (0: keep all).
-    pub fn create(explicit: Option<&std::path::Path>, keep: usize) -> Result<RunDir, String> {
+    pub fn create(explicit: Option<&std::path::Path>, keep: usize) -> Result<RunDir, RunDirError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
@@ -93,8 +101,9 @@ impl RunDir {
                 base.join("runs").join(format!("{}-{}", stamp.replace(':', ""), std::process::id()))
             }
         };
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create the run directory {}: {e}", path.display()))?;
+        if let Err(source) = std::fs::create_dir_all(&path) {
+            return Err(RunDirError { path, source });
+        }
         if explicit.is_none()
             && keep > 0
             && let Some(runs) = path.parent()

@@ -17,12 +17,15 @@ pub struct Schemas(Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
 
 impl Schemas {
     /// The compiled validator for a schema, or why it is not a valid schema.
-    pub fn get(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+    pub fn get(
+        &self,
+        schema: &Value,
+    ) -> Result<Arc<jsonschema::Validator>, jsonschema::ValidationError<'static>> {
         let key = schema.to_string();
         if let Some(v) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(v.clone());
         }
-        let compiled = Arc::new(jsonschema::validator_for(schema).map_err(|e| e.to_string())?);
+        let compiled = Arc::new(jsonschema::validator_for(schema)?);
         self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
         Ok(compiled)
     }

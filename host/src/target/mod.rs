@@ -8,8 +8,8 @@
 mod process;
 mod reaper;
 
-pub use process::locate;
 pub use process::run_hook;
+pub use process::{CommandError, locate};
 use process::{Group, Lines, Spawned, last_lines, spawn};
 pub use reaper::{adopt_orphans, reap_descendants};
 
@@ -24,8 +24,12 @@ pub const SHOWN_LINES: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("target: cannot start {command}: {message}")]
-    Spawn { command: String, message: String },
+    #[error("target: cannot start {command}: {source}")]
+    Spawn { command: String, source: CommandError },
+    #[error("target: cannot find a free port on 127.0.0.1: {0}")]
+    NoFreePort(std::io::Error),
+    #[error("target: cannot build the HTTP client for health checks: {0}")]
+    HealthClient(reqwest::Error),
     #[error(
         "target: port {port} is already in use on 127.0.0.1; stop whatever holds it, or set `port = \"auto\"`"
     )]
@@ -38,8 +42,8 @@ pub enum TargetError {
         tail(.output)
     )]
     Unhealthy { url: String, timeout: Duration, last: String, output: Vec<String> },
-    #[error("target: workdir {path}: {message}")]
-    Workdir { path: PathBuf, message: String },
+    #[error("target: workdir {}: {source}", .path.display())]
+    Workdir { path: PathBuf, source: std::io::Error },
 }
 
 /// A reset, migrate or seed command that did not succeed.
@@ -73,10 +77,8 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn prepare(target: &Target, keep: bool) -> Result<Workspace, TargetError> {
-        let fail = |path: &Path, e: std::io::Error| TargetError::Workdir {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
+        let fail =
+            |path: &Path, source: std::io::Error| TargetError::Workdir { path: path.to_path_buf(), source };
         match &target.workdir {
             Workdir::ConfigDir => Ok(Workspace { dir: target.dir.clone(), temp: None }),
             Workdir::Path(p) => {
@@ -113,10 +115,7 @@ pub fn choose_port(target: &Target) -> Result<u16, TargetError> {
         Port::Auto => std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
-            .map_err(|e| TargetError::Spawn {
-                command: target.command.clone(),
-                message: format!("cannot find a free port: {e}"),
-            }),
+            .map_err(TargetError::NoFreePort),
         Port::Fixed(port) => match std::net::TcpListener::bind(("127.0.0.1", port)) {
             Ok(_) => Ok(port),
             Err(_) => Err(TargetError::PortBusy { port }),
@@ -146,7 +145,7 @@ impl Service {
     ) -> Result<Service, TargetError> {
         let spawned = spawn(&target.command, &target.args, &target.env, &target.dir, workdir, port, log)
             .await
-            .map_err(|message| TargetError::Spawn { command: target.command.clone(), message })?;
+            .map_err(|source| TargetError::Spawn { command: target.command.clone(), source })?;
         let Spawned { mut child, pgid, shown, lines, readers } = spawned;
         let (tx, status) = watch::channel(None);
         tokio::spawn(async move {
@@ -192,7 +191,7 @@ impl Service {
         let client = crate::http::client_builder()
             .timeout(Duration::from_secs(2))
             .build()
-            .map_err(|e| TargetError::Spawn { command: self.command.clone(), message: e.to_string() })?;
+            .map_err(TargetError::HealthClient)?;
         let deadline = Instant::now() + timeout;
         let mut last: String;
         loop {

@@ -51,8 +51,23 @@ pub(super) fn resolve_command(command: &str, config_dir: &Path) -> PathBuf {
     }
 }
 
+/// Why a command cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{} is not an executable file", .0.display())]
+    NotExecutable(PathBuf),
+    #[error("{} does not exist (is it built? `make build` builds the examples)", .0.display())]
+    Missing(PathBuf),
+    #[error("{0} is not on PATH")]
+    NotOnPath(String),
+    #[error("{}: {source}{}", .path.display(), if .source.kind() == std::io::ErrorKind::NotFound { " (is it built? `make build` builds the examples)" } else { "" })]
+    Start { path: PathBuf, source: std::io::Error },
+    #[error("{}: exited at once, before it could be watched", .0.display())]
+    Vanished(PathBuf),
+}
+
 /// Where a command would be found, or why it would not: for `smoke doctor`.
-pub fn locate(command: &str, config_dir: &Path) -> Result<PathBuf, String> {
+pub fn locate(command: &str, config_dir: &Path) -> Result<PathBuf, CommandError> {
     use std::os::unix::fs::PermissionsExt;
     let executable =
         |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
@@ -61,9 +76,9 @@ pub fn locate(command: &str, config_dir: &Path) -> Result<PathBuf, String> {
         return if executable(&path) {
             Ok(path)
         } else if path.exists() {
-            Err(format!("{} is not an executable file", path.display()))
+            Err(CommandError::NotExecutable(path))
         } else {
-            Err(format!("{} does not exist (is it built? `make build` builds the examples)", path.display()))
+            Err(CommandError::Missing(path))
         };
     }
     std::env::var_os("PATH")
@@ -71,7 +86,7 @@ pub fn locate(command: &str, config_dir: &Path) -> Result<PathBuf, String> {
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|dir| dir.join(command))
         .find(|p| executable(p))
-        .ok_or_else(|| format!("{command} is not on PATH"))
+        .ok_or_else(|| CommandError::NotOnPath(command.to_string()))
 }
 
 pub(super) type Lines = Arc<Mutex<VecDeque<String>>>;
@@ -168,7 +183,7 @@ pub(super) async fn spawn(
     workdir: &Path,
     port: u16,
     log: Option<&Path>,
-) -> Result<Spawned, String> {
+) -> Result<Spawned, CommandError> {
     let port_text = port.to_string();
     let fill = |s: &str| s.replace("{port}", &port_text);
     let resolved = resolve_command(program, config_dir);
@@ -186,17 +201,11 @@ pub(super) async fn spawn(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{}: {e} (is it built? `make build` builds the examples)", resolved.display())
-            } else {
-                format!("{}: {e}", resolved.display())
-            }
-        })?;
+        .map_err(|source| CommandError::Start { path: resolved.clone(), source })?;
     let Some(pgid) = child.id().and_then(Group::of) else {
         // It exited and was reaped before its pid could be read: nothing is left to signal.
         let _ = child.kill().await;
-        return Err(format!("{}: exited at once, before it could be watched", resolved.display()));
+        return Err(CommandError::Vanished(resolved));
     };
     let lines: Lines = Arc::default();
     let file = open_log(log).await;
@@ -233,10 +242,10 @@ pub async fn run_hook(
     let started = Instant::now();
     let mut spawned = spawn(&hook.command, &hook.args, &hook.env, config_dir, workdir, port, log)
         .await
-        .map_err(|message| HookError {
+        .map_err(|e| HookError {
             stage: hook.name,
             command: hook.command.clone(),
-            outcome: format!("could not start: {message}"),
+            outcome: format!("could not start: {e}"),
             output: Vec::new(),
         })?;
     let mut guard = GroupGuard(Some(spawned.pgid));
