@@ -3,6 +3,7 @@
 //! The printed plan is a pure function of the plugins and their inputs: no time, no paths.
 
 pub mod coverage;
+pub mod exact;
 pub mod graph;
 pub mod model;
 pub mod validate;

@@ -273,7 +273,15 @@ struct AssertionFile {
     pointer: String,
     test: String,
     #[serde(default)]
-    value: Option<Value>,
+    value: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// Why an expected number is refused: no `Value` holds it exactly.
+pub fn inexact_message(number: &str) -> String {
+    format!(
+        "the expected number {number} cannot be held exactly (it is beyond 64-bit integers or double \
+         precision), so it could never be compared exactly; judge it in the plugin's check instead"
+    )
 }
 
 /// A body assertion in a plan file that does not say a test smoke knows.
@@ -289,7 +297,16 @@ impl TryFrom<AssertionFile> for JsonAssertion {
 
     fn try_from(a: AssertionFile) -> Result<Self, AssertionError> {
         let fail = |problem: String| AssertionError { pointer: a.pointer.clone(), problem };
-        let test = match (a.test.as_str(), a.value) {
+        if let Some(raw) = &a.value
+            && let Some(number) = crate::plan::exact::first_inexact_number(raw.get())
+        {
+            return Err(fail(inexact_message(&number)));
+        }
+        let value = match &a.value {
+            Some(raw) => Some(serde_json::from_str::<Value>(raw.get()).map_err(|e| fail(e.to_string()))?),
+            None => None,
+        };
+        let test = match (a.test.as_str(), value) {
             ("exists", None) => JsonTest::Exists,
             ("absent", None) => JsonTest::Absent,
             ("equals", Some(v)) => JsonTest::Equals(v),

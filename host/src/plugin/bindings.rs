@@ -30,6 +30,15 @@ fn parse_json(text: &str, location: impl FnOnce() -> String) -> Result<serde_jso
     })
 }
 
+/// An expected value: JSON every number of which a `Value` holds exactly (else it could never be
+/// compared exactly, and a near miss would pass).
+fn parse_exact(text: &str, location: impl Fn() -> String) -> Result<serde_json::Value, ConvertError> {
+    if let Some(number) = crate::plan::exact::first_inexact_number(text) {
+        return Err(ConvertError { location: location(), message: model::inexact_message(&number) });
+    }
+    parse_json(text, location)
+}
+
 fn excerpt(text: &str) -> String {
     let mut s: String = text.chars().take(80).collect();
     if s.len() < text.len() {
@@ -93,7 +102,7 @@ fn step(s: wit::Step, at: &str) -> Result<model::Step, ConvertError> {
         let test = match a.test {
             wit::JsonTest::Exists => model::JsonTest::Exists,
             wit::JsonTest::Absent => model::JsonTest::Absent,
-            wit::JsonTest::Equals(text) => model::JsonTest::Equals(parse_json(&text, || {
+            wit::JsonTest::Equals(text) => model::JsonTest::Equals(parse_exact(&text, || {
                 format!("{at}: expected value at {:?}", a.pointer)
             })?),
             wit::JsonTest::Length(n) => model::JsonTest::Length(n),

@@ -4,6 +4,7 @@
 //! body that is not JSON fails every body assertion. Each failure says expected versus actual.
 
 use crate::http::Incoming;
+use crate::plan::exact::Exact;
 use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest};
 use crate::run::results::{Failure, FailureKind};
 use crate::run::template::{self, Vars};
@@ -107,7 +108,9 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
         }
     }
     if !expect.body.is_empty() || expect.schema.is_some() {
-        match serde_json::from_slice::<Value>(&response.body) {
+        // Read exactly: numbers keep their text, so 1e400 is JSON and big integers compare exactly.
+        let text = std::str::from_utf8(&response.body).map_err(|e| e.to_string());
+        match text.and_then(|t| Exact::parse(t).map(|b| (t, b)).map_err(|e| e.to_string())) {
             Err(e) => failures.push(Failure::new(
                 if expect.body.is_empty() { FailureKind::Schema } else { FailureKind::Assertion },
                 format!(
@@ -116,14 +119,23 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
                     excerpt(&response.body)
                 ),
             )),
-            Ok(body) => {
+            Ok((text, body)) => {
                 for a in &expect.body {
                     if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
                         failures.push(Failure::new(FailureKind::Assertion, f));
                     }
                 }
                 if let Some(schema) = &expect.schema {
-                    failures.extend(schema_failures(schemas, schema, &body));
+                    match serde_json::from_str::<Value>(text) {
+                        Ok(value) => failures.extend(schema_failures(schemas, schema, &value)),
+                        Err(e) => failures.push(Failure::new(
+                            FailureKind::Schema,
+                            format!(
+                                "the body holds a number the schema validator cannot read ({e}); its schema \
+                                 cannot be checked"
+                            ),
+                        )),
+                    }
                 }
             }
         }
@@ -139,7 +151,7 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
     failures
 }
 
-fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
+fn assertion(body: &Exact, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
     let found = body.pointer(pointer);
     let at = if pointer.is_empty() { "the body".to_string() } else { format!("{pointer:?}") };
     match (test, found) {
@@ -152,13 +164,13 @@ fn assertion(body: &Value, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
                 Err(e) => return Some(format!("{at}: {e}")),
             };
             match found {
-                Some(actual) if *actual == expected => None,
+                Some(actual) if actual.equals(&expected) => None,
                 Some(actual) => Some(format!("{at} is {}, expected {}", short(actual), short(&expected))),
                 None => Some(format!("{at} is missing, expected {}", short(&expected))),
             }
         }
-        (JsonTest::Length(n), Some(Value::Array(items))) if items.len() == *n as usize => None,
-        (JsonTest::Length(n), Some(Value::Array(items))) => {
+        (JsonTest::Length(n), Some(Exact::Array(items))) if items.len() == *n as usize => None,
+        (JsonTest::Length(n), Some(Exact::Array(items))) => {
             Some(format!("{at} has {} item(s), expected {n}", items.len()))
         }
         (JsonTest::Length(n), Some(v)) => Some(format!("{at} is {}, expected an array of {n}", short(v))),
@@ -216,7 +228,7 @@ fn list(statuses: &[u16]) -> String {
     }
 }
 
-fn short(v: &Value) -> String {
+fn short(v: &impl std::fmt::Display) -> String {
     let text = v.to_string();
     if text.chars().count() > 120 {
         format!("{}…", text.chars().take(120).collect::<String>())

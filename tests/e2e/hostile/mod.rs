@@ -544,3 +544,48 @@ fn plugin_gc_spares_a_download_in_progress_and_removes_an_abandoned_one() {
     assert!(fresh.is_file(), "another process's download in progress is kept: {r}");
     assert!(!stale.exists(), "an abandoned download is removed: {r}");
 }
+
+#[test]
+fn numbers_beyond_64_bits_are_json_and_compare_exactly() {
+    let target = Hostile::start(|_| {
+        Reply::json(200, r#"{"huge": 1e400, "big": 18446744073709551617, "small": 1.50}"#)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let step = |id: &str, body: Value| {
+        let mut s = scenario(id, "GET", "/x", 200);
+        s["steps"][0]["expect"]["body"] = body;
+        s
+    };
+    let plan = plan_file(
+        dir.path(),
+        vec![],
+        vec![
+            step(
+                "readable",
+                json!([{"pointer": "/huge", "test": "exists"}, {"pointer": "/small", "test": "equals", "value": 1.5}]),
+            ),
+            step(
+                "near-miss",
+                json!([{"pointer": "/big", "test": "equals", "value": 18446744073709551615u64}]),
+            ),
+        ],
+    );
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &[]));
+    assert_eq!(r.code, 1, "{r}");
+    let report = read_report(dir.path());
+    assert_eq!(find(&report, "readable")["outcome"], "passed", "1e400 is JSON: {r}");
+    let miss = find(&report, "near-miss");
+    assert_eq!(miss["failure"]["kind"], "assertion", "{miss}");
+    assert!(
+        miss["reason"].as_str().unwrap().contains("is 18446744073709551617, expected 18446744073709551615"),
+        "{miss}"
+    );
+
+    // An expected number no value can hold exactly is refused, not rounded.
+    let text = r#"{"scenarios": [{"id": "inexact", "endpoint": "GET /x", "kind": "happy-path", "steps": [{"request": {"method": "GET", "path": "/x"}, "expect": {"status": [200], "body": [{"pointer": "/big", "test": "equals", "value": 18446744073709551617}]}}]}]}"#;
+    std::fs::write(dir.path().join("inexact.json"), text).unwrap();
+    let r = support::run(run_plan(dir.path(), &dir.path().join("inexact.json"), &target.url, &[]));
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("18446744073709551617 cannot be held exactly"), "{r}");
+    assert!(target.seen().len() == 2, "the refused plan sent nothing");
+}
