@@ -89,13 +89,21 @@ fn a_failing_seed_command_exits_5_naming_it_with_its_output() {
     let hooks = "[target.seed]\ncommand = \"sh\"\nargs = [\"-c\", \"echo 'chart import failed: duplicate key' >&2; exit 3\"]\n";
     let config = ledger_config(dir.path(), "[\"--port\", \"{port}\"]", "", hooks, "");
     let mut c = smoke(dir.path());
-    c.arg("run").arg("--config").arg(&config).arg("-v");
+    let artifacts = dir.path().join("run");
+    c.arg("run").arg("--config").arg(&config).arg("-v").arg("--artifacts").arg(&artifacts);
+    c.arg("--report-junit").arg(artifacts.join("r.xml"));
     let r = run(c);
     assert_eq!(r.code, 5, "{r}");
     assert!(r.stderr.contains("seed: `sh -c echo 'chart import failed"), "{r}");
     assert!(r.stderr.contains("failed (exit status: 3)"), "{r}");
     assert!(r.stderr.contains("| chart import failed: duplicate key"), "{r}");
     assert_gone(service_pid(&r.stderr));
+    // The reports are written all the same, saying which stage failed.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["stage_failure"]["stage"], "seed", "{report}");
+    assert!(report["scenarios"].as_array().unwrap().iter().all(|s| s["failure"]["kind"] == "target-failed"));
+    assert!(artifacts.join("r.xml").is_file());
 }
 
 #[test]
