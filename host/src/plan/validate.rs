@@ -168,9 +168,12 @@ pub fn off_target(path: &str) -> Option<&'static str> {
     if path.chars().any(|c| c.is_control() || c == ' ') {
         return Some("holds a space or a control character; percent-encode it");
     }
+    // `.` and `..`, also percent-encoded (`%2e`, `.%2E`...): at most 6 characters.
     let dot = |segment: &str| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
+        segment.len() <= 6 && {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        }
     };
     if path.split('/').any(dot) {
         return Some("holds a '.' or '..' segment, which could climb out of the base path");

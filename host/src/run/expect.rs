@@ -108,9 +108,7 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
         }
     }
     if !expect.body.is_empty() || expect.schema.is_some() {
-        // Read exactly: numbers keep their text, so 1e400 is JSON and big integers compare exactly.
-        let text = std::str::from_utf8(&response.body).map_err(|e| e.to_string());
-        match text.and_then(|t| Exact::parse(t).map(|b| (t, b)).map_err(|e| e.to_string())) {
+        match Body::read(&response.body) {
             Err(e) => failures.push(Failure::new(
                 if expect.body.is_empty() { FailureKind::Schema } else { FailureKind::Assertion },
                 format!(
@@ -119,21 +117,19 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
                     excerpt(&response.body)
                 ),
             )),
-            Ok((text, body)) => {
+            Ok(body) => {
                 for a in &expect.body {
                     if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
                         failures.push(Failure::new(FailureKind::Assertion, f));
                     }
                 }
                 if let Some(schema) = &expect.schema {
-                    match serde_json::from_str::<Value>(text) {
-                        Ok(value) => failures.extend(schema_failures(schemas, schema, &value)),
-                        Err(e) => failures.push(Failure::new(
+                    match &body.value {
+                        Some(value) => failures.extend(schema_failures(schemas, schema, value)),
+                        None => failures.push(Failure::new(
                             FailureKind::Schema,
-                            format!(
-                                "the body holds a number the schema validator cannot read ({e}); its schema \
-                                 cannot be checked"
-                            ),
+                            "the body holds a number beyond what the schema validator reads (beyond 64-bit \
+                             integers or double precision); its schema cannot be checked",
                         )),
                     }
                 }
@@ -151,13 +147,91 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
     failures
 }
 
-fn assertion(body: &Exact, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
-    let found = body.pointer(pointer);
+/// A JSON body, read once as a `Value` (fast) and, only where a number could have lost
+/// precision, exactly: 1e400 and integers beyond 64 bits are JSON and compare exactly.
+struct Body<'a> {
+    text: &'a str,
+    /// `None` when a number is beyond what a `Value` holds.
+    value: Option<Value>,
+    exact: std::cell::OnceCell<Option<Exact>>,
+}
+
+impl<'a> Body<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Body<'a>, String> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        let body = Body { text, value: serde_json::from_str(text).ok(), exact: Default::default() };
+        if body.value.is_none() {
+            // Not a `Value`: either not JSON at all, or JSON with numbers out of range.
+            Exact::parse(text).map_err(|e| e.to_string())?;
+        }
+        Ok(body)
+    }
+
+    fn exact(&self) -> Option<&Exact> {
+        self.exact.get_or_init(|| Exact::parse(self.text).ok()).as_ref()
+    }
+
+    /// What is at `pointer`: from the `Value` when it holds no float (a float may be a rounded
+    /// big integer), else exactly.
+    fn at(&self, pointer: &str) -> Option<Found<'_>> {
+        match self.value.as_ref().map(|v| v.pointer(pointer)) {
+            Some(Some(v)) if !has_float(v) => Some(Found::Value(v)),
+            Some(None) => None,
+            _ => self.exact()?.pointer(pointer).map(Found::Exact),
+        }
+    }
+}
+
+/// A value found in a body, read either way.
+enum Found<'a> {
+    Value(&'a Value),
+    Exact(&'a Exact),
+}
+
+impl Found<'_> {
+    fn equals(&self, expected: &Value) -> bool {
+        match self {
+            Found::Value(v) if !has_float(expected) => *v == expected,
+            Found::Value(v) => Exact::parse(&v.to_string()).is_ok_and(|e| e.equals(expected)),
+            Found::Exact(e) => e.equals(expected),
+        }
+    }
+
+    fn array_len(&self) -> Option<usize> {
+        match self {
+            Found::Value(Value::Array(items)) => Some(items.len()),
+            Found::Exact(Exact::Array(items)) => Some(items.len()),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Found<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::Value(v) => write!(f, "{v}"),
+            Found::Exact(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Whether a value holds a float anywhere (the numbers a `Value` may have rounded).
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(map) => map.values().any(has_float),
+        _ => false,
+    }
+}
+
+fn assertion(body: &Body<'_>, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
+    let found = body.at(pointer);
     let at = if pointer.is_empty() { "the body".to_string() } else { format!("{pointer:?}") };
     match (test, found) {
         (JsonTest::Exists, Some(_)) | (JsonTest::Absent, None) => None,
         (JsonTest::Exists, None) => Some(format!("{at} is missing, expected it to exist")),
-        (JsonTest::Absent, Some(v)) => Some(format!("{at} is {}, expected it to be absent", short(v))),
+        (JsonTest::Absent, Some(v)) => Some(format!("{at} is {}, expected it to be absent", short(&v))),
         (JsonTest::Equals(expected), found) => {
             let expected = match template::render_json(expected, vars) {
                 Ok(v) => v,
@@ -165,15 +239,15 @@ fn assertion(body: &Exact, pointer: &str, test: &JsonTest, vars: &Vars) -> Optio
             };
             match found {
                 Some(actual) if actual.equals(&expected) => None,
-                Some(actual) => Some(format!("{at} is {}, expected {}", short(actual), short(&expected))),
+                Some(actual) => Some(format!("{at} is {}, expected {}", short(&actual), short(&expected))),
                 None => Some(format!("{at} is missing, expected {}", short(&expected))),
             }
         }
-        (JsonTest::Length(n), Some(Exact::Array(items))) if items.len() == *n as usize => None,
-        (JsonTest::Length(n), Some(Exact::Array(items))) => {
-            Some(format!("{at} has {} item(s), expected {n}", items.len()))
+        (JsonTest::Length(n), Some(f)) if f.array_len() == Some(*n as usize) => None,
+        (JsonTest::Length(n), Some(f)) if f.array_len().is_some() => {
+            Some(format!("{at} has {} item(s), expected {n}", f.array_len().unwrap_or_default()))
         }
-        (JsonTest::Length(n), Some(v)) => Some(format!("{at} is {}, expected an array of {n}", short(v))),
+        (JsonTest::Length(n), Some(v)) => Some(format!("{at} is {}, expected an array of {n}", short(&v))),
         (JsonTest::Length(n), None) => Some(format!("{at} is missing, expected an array of {n}")),
     }
 }
@@ -351,6 +425,31 @@ mod tests {
         assert!(f.iter().any(|m| m.starts_with("\"/items/0/price\"") && m.contains("`minimum`")), "{f:?}");
         let ok = response(200, json!({"id": "a", "name": "n"}));
         assert!(judge(&e, &Vars::new(), &ok, &Schemas::default()).is_empty());
+    }
+
+    #[test]
+    fn a_big_integer_read_as_a_float_still_compares_exactly() {
+        let r = Incoming {
+            status: 200,
+            headers: vec![],
+            body: br#"{"big": 18446744073709551617, "f": 0.1, "list": [1, 2]}"#.to_vec(),
+            latency: Duration::ZERO,
+            oversize: None,
+            retried: None,
+        };
+        let rounded: Value = serde_json::from_str("18446744073709551616").unwrap();
+        let check = |pointer: &str, test: JsonTest| {
+            judge(
+                &expect(&[200], vec![JsonAssertion { pointer: pointer.into(), test }]),
+                &Vars::new(),
+                &r,
+                &Schemas::default(),
+            )
+        };
+        assert_eq!(check("/big", JsonTest::Equals(rounded)).len(), 1, "no pass by rounding");
+        assert!(check("/f", JsonTest::Equals(json!(0.1))).is_empty());
+        assert!(check("/list", JsonTest::Length(2)).is_empty());
+        assert_eq!(check("/list", JsonTest::Equals(json!([1.0, 2.0]))), vec![], "1.0 is 1");
     }
 
     #[test]
