@@ -65,8 +65,17 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
                 Err(e) => Err(e.to_string()),
             };
             report(match answer {
-                Ok(status) => Ok(format!("service: {url} answers (status {status})")),
-                Err(e) => Err((exit::TARGET, format!("service: {url} does not answer: {e}"))),
+                Ok(status) => {
+                    Ok(format!("service: {} answers (status {status})", crate::http::shown_url(url)))
+                }
+                Err(e) => Err((
+                    exit::TARGET,
+                    format!(
+                        "service: {} does not answer: {}",
+                        crate::http::shown_url(url),
+                        crate::http::shown_url(&e)
+                    ),
+                )),
             });
         }
         (None, Some(target)) => {

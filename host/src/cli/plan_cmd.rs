@@ -181,7 +181,7 @@ pub(super) async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> 
     crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(crate::plan::to_json(&plan).as_bytes())
+        .write_all(redactor.text(&crate::plan::to_json(&plan)).as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure::new(exit::USAGE, format!("cannot write the plan to stdout: {e}")))?;
     crate::warn_user!(

@@ -90,6 +90,8 @@ pub(super) async fn load_plugins(
             ));
         }
         let (config, documents) = configure(&plugin, spec, &settings.base_dir, redactor).await?;
+        let mut plugin = plugin;
+        plugin.set_redactor(redactor.clone());
         loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
     }
     Ok(loaded)
@@ -140,7 +142,12 @@ pub(super) async fn configure(
             None => continue,
         };
         match key.kind {
-            wit::ConfigKind::Secret => redactor.secret(&value),
+            wit::ConfigKind::Secret => {
+                // The value and every variable derived from it (`config.KEY.value`).
+                for (_, part) in crate::plan::model::config_variables([(key.name.as_str(), value.as_str())]) {
+                    redactor.secret(&part);
+                }
+            }
             wit::ConfigKind::Document => {
                 let content = read_document(&value, base_dir).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))

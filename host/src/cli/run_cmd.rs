@@ -68,12 +68,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         return Ok(exit::PASSED);
     }
     let mut redactor = Redactor::new();
-    if let Some((user, password)) = settings
-        .base_url
-        .as_deref()
-        .and_then(|u| reqwest::Url::parse(u).ok())
-        .and_then(|u| crate::http::credentials(&u))
-    {
+    if let Some((user, password)) = settings.base_url.as_deref().and_then(crate::http::credentials_text) {
         redactor.secret(&password);
         redactor.secret(&format!("{user}:{password}"));
     }

@@ -6,7 +6,7 @@
 mod redact;
 pub mod transcript;
 
-pub use redact::{REDACTED, Redactor, RequestRecord, ResponseRecord};
+pub use redact::{REDACTED, Redactor, RequestRecord, ResponseRecord, escape, escape_line};
 
 use crate::plan::model::{self, Pair};
 use std::time::{Duration, Instant};
@@ -102,6 +102,10 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
 }
 
+/// How a value is encoded into one path segment: everything but unreserved characters.
+pub const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// The default limit of a response body: 16 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
 
@@ -134,7 +138,25 @@ pub fn credentials(url: &reqwest::Url) -> Option<(String, String)> {
     Some((decode(url.username()), decode(url.password().unwrap_or(""))))
 }
 
-/// A URL as it may be shown: without user info.
+/// The user info of a URL as written (`scheme://INFO@host...`), found without parsing it, so
+/// even a URL that does not parse never shows its password.
+fn userinfo_text(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let at = url[start..authority_end].rfind('@')? + start;
+    Some((start, at))
+}
+
+/// `user:password` as written in a URL's user info (percent-decoded), parsed or not.
+pub fn credentials_text(url: &str) -> Option<(String, String)> {
+    let (start, at) = userinfo_text(url)?;
+    let info = &url[start..at];
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let (user, password) = info.split_once(':').unwrap_or((info, ""));
+    Some((decode(user), decode(password)))
+}
+
+/// A URL as it may be shown: without user info, whether it parses or not.
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) if credentials(&u).is_some() => {
@@ -142,7 +164,11 @@ pub fn shown_url(url: &str) -> String {
             let _ = u.set_password(None);
             u.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        Err(_) => match userinfo_text(url) {
+            Some((start, at)) => format!("{}{}", &url[..start], &url[at + 1..]),
+            None => url.to_string(),
+        },
     }
 }
 
@@ -229,7 +255,7 @@ impl Client {
                     "the first try's connection was closed or reset before a response arrived ({message}); \
                      sent again on another connection"
                 );
-                tracing::debug!("{} {}: {first}", request.method.as_str(), request.url);
+                tracing::debug!("{}: {first}", request.method.as_str());
                 let mut incoming = self.send_once(request).await?;
                 incoming.retried = Some(first);
                 Ok(incoming)
@@ -357,6 +383,16 @@ mod tests {
         let c = client("http://ann:p%40ss@127.0.0.1:9/v1?x=1#f");
         assert_eq!(c.base_url(), "http://127.0.0.1:9/v1/");
         assert_eq!(shown_url("http://ann:pw@h:1/x"), "http://h:1/x");
+        assert_eq!(
+            shown_url("http://admin:hunter22@api:99999/x"),
+            "http://api:99999/x",
+            "even when it does not parse"
+        );
+        assert_eq!(
+            credentials_text("http://admin:hunter22@api:99999/"),
+            Some(("admin".into(), "hunter22".into()))
+        );
+        assert_eq!(credentials_text("http://api/x@y"), None);
         let url = reqwest::Url::parse("http://ann:p%40ss@h/").unwrap();
         assert_eq!(credentials(&url), Some(("ann".to_string(), "p@ss".to_string())));
     }

@@ -6,6 +6,8 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 use super::{Incoming, Outgoing};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// What gets written about an exchange: redacted, bodies as text.
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +210,42 @@ impl Redactor {
     }
 }
 
+/// Text from a service, a plan or a plugin made safe for a terminal: every control character
+/// (ESC, OSC, carriage return, backspace...) is shown escaped (`\x1b`), so nothing it holds can
+/// move the cursor, rewrite a line, set the window title or hide what came before. Newlines and
+/// tabs are kept.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    escape_with(text, |c| c == '\n' || c == '\t')
+}
+
+/// [`escape`] for text that must stay on one line: newlines are escaped too.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape_with(text, |c| c == '\t')
+}
+
+fn escape_with(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !keep(c)) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let code = u32::from(c);
+            if code < 0x80 {
+                let _ = write!(out, "\\x{code:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{code:x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The forms a secret may take in what smoke writes: as is, percent-encoded (path and form
 /// style), JSON-escaped, and base64 (standard and URL-safe, alone or inside a longer encoded
 /// text such as `user:secret`, where only the characters that depend on the secret alone are
@@ -218,6 +256,7 @@ fn forms(value: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let mut out = vec![value.to_string()];
     out.push(percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string());
+    out.push(percent_encoding::utf8_percent_encode(value, super::PATH_SEGMENT).to_string());
     out.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
     if let Ok(json) = serde_json::to_string(value) {
         out.push(json[1..json.len() - 1].to_string());
@@ -277,6 +316,7 @@ mod tests {
             secret.to_string(),
             percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
             url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            percent_encoding::utf8_percent_encode(secret, crate::http::PATH_SEGMENT).to_string(),
             serde_json::to_string(secret).unwrap(),
             b64.encode(secret),
             b64.encode(format!("ann:{secret}")),

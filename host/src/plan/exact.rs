@@ -20,11 +20,54 @@ pub enum Exact {
     Object(BTreeMap<String, Exact>),
 }
 
+/// JSON text that cannot be read exactly.
+#[derive(Debug, thiserror::Error)]
+pub enum ExactError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+}
+
+/// The deepest nesting read, as serde_json's own limit: a body of 100,000 `[` must not take the
+/// stack with it.
+pub const MAX_DEPTH: usize = 128;
+
+/// The deepest nesting of arrays and objects in JSON text (strings skipped), found without
+/// recursion.
+fn depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 impl Exact {
     /// Parse JSON text; every number is kept as written.
-    pub fn parse(text: &str) -> Result<Exact, serde_json::Error> {
+    pub fn parse(text: &str) -> Result<Exact, ExactError> {
+        if depth(text) > MAX_DEPTH {
+            return Err(ExactError::TooDeep);
+        }
         let raw: &RawValue = serde_json::from_str(text)?;
-        Exact::from_raw(raw)
+        Ok(Exact::from_raw(raw)?)
     }
 
     fn from_raw(raw: &RawValue) -> Result<Exact, serde_json::Error> {
@@ -59,7 +102,8 @@ impl Exact {
             at = match at {
                 Exact::Object(map) => map.get(&token)?,
                 Exact::Array(items) => {
-                    if token.len() > 1 && token.starts_with('0') {
+                    // As RFC 6901 and serde_json: no sign, no leading zero.
+                    if token.starts_with('+') || (token.len() > 1 && token.starts_with('0')) {
                         return None;
                     }
                     items.get(token.parse::<usize>().ok()?)?
@@ -138,7 +182,7 @@ fn canonical(text: &str) -> Option<(bool, String, i128)> {
     digits = trimmed;
     while digits.ends_with('0') {
         digits.pop();
-        power += 1;
+        power = power.checked_add(1)?;
     }
     if digits.is_empty() {
         return Some((false, String::new(), 0));
@@ -204,6 +248,8 @@ mod tests {
         );
         assert_eq!(body.pointer("/list/2"), None);
         assert_eq!(body.pointer("/list/01"), None);
+        assert_eq!(body.pointer("/list/+1"), None);
+        assert!(!same_number("10e170141183460469231731687303715884105727", "1"));
     }
 
     #[test]
@@ -212,6 +258,16 @@ mod tests {
         assert!(body.pointer("/a~1b").unwrap().equals(&json!({"y": [true, null, "s"], "x": 1})));
         assert!(body.pointer("/m~0n").unwrap().equals(&json!(2)));
         assert!(!body.pointer("/a~1b").unwrap().equals(&json!({"x": 1})));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursion() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(Exact::parse(&deep), Err(ExactError::TooDeep)));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(Exact::parse(&ok).is_ok());
+        assert!(Exact::parse(r#"["[[[[", "\"[["]"#).is_ok(), "brackets in strings do not count");
+        assert_eq!(first_inexact_number(&deep), None);
     }
 
     #[test]

@@ -89,8 +89,13 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             ));
         }
     }
-    if let Some(reason) = off_target(&step.request.path) {
+    if let Some(reason) = off_target_template(&step.request.path) {
         errors.push(format!("{at}: the path {:?} {reason}", step.request.path));
+    }
+    for h in &step.request.headers {
+        if let Some(reason) = off_target_header(&h.name) {
+            errors.push(format!("{at}: the header {:?} {reason}", h.name));
+        }
     }
     for c in &step.captures {
         let valid = !c.name.is_empty()
@@ -124,9 +129,9 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             }
         }
         StepMode::Burst { count, concurrency, mix } => {
-            if *count == 0 || *concurrency == 0 || *count > 100_000 {
+            if *count == 0 || *concurrency == 0 || *count > 100_000 || *concurrency > 1_000 {
                 errors.push(format!(
-                    "{at}: a burst needs 1 to 100000 requests and a concurrency above 0 (count {count}, \
+                    "{at}: a burst needs 1 to 100000 requests and a concurrency of 1 to 1000 (count {count}, \
                      concurrency {concurrency})"
                 ));
             }
@@ -168,17 +173,39 @@ pub fn off_target(path: &str) -> Option<&'static str> {
     if path.chars().any(|c| c.is_control() || c == ' ') {
         return Some("holds a space or a control character; percent-encode it");
     }
-    // `.` and `..`, also percent-encoded (`%2e`, `.%2E`...): at most 6 characters.
+    // `.` and `..` as servers may read them: percent-decoded, and cut at `;` (`..;` is `..` to
+    // servers that drop path parameters first).
     let dot = |segment: &str| {
-        segment.len() <= 6 && {
-            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-            decoded == "." || decoded == ".."
-        }
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        let bare = decoded.split(';').next().unwrap_or("");
+        bare == "." || bare == ".."
     };
     if path.split('/').any(dot) {
         return Some("holds a '.' or '..' segment, which could climb out of the base path");
     }
     None
+}
+
+/// [`off_target`] for a path as a plan writes it, before values are filled in: also no encoded
+/// slash or backslash (`%2f`, `%5c`), which servers that decode before routing read as
+/// separators. (A filled-in value may hold them: it is one segment, encoded by smoke.)
+pub fn off_target_template(path: &str) -> Option<&'static str> {
+    if let Some(reason) = off_target(path) {
+        return Some(reason);
+    }
+    let lower = path.split_once('?').map_or(path, |(p, _)| p).to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") {
+        return Some("holds an encoded '/' or '\\' (%2F, %5C), which servers may read as a separator");
+    }
+    None
+}
+
+/// Why a request header would send the request to another host than the base URL's.
+pub fn off_target_header(name: &str) -> Option<&'static str> {
+    ["host", "forwarded", "x-forwarded-host", ":authority"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+        .then_some("names the host; a plan may not choose it (the base URL does)")
 }
 
 #[cfg(test)]
@@ -187,11 +214,23 @@ mod tests {
 
     #[test]
     fn paths_that_could_leave_the_target_are_named() {
-        for bad in
-            ["//evil/x", "/\\\\evil/x", "/http://other:8080/x", "/a/../admin", "/a/%2E%2e/b", "x", "/a b"]
-        {
+        for bad in [
+            "//evil/x",
+            "/\\\\evil/x",
+            "/http://other:8080/x",
+            "/a/../admin",
+            "/a/%2E%2e/b",
+            "x",
+            "/a b",
+            "/..;/admin",
+        ] {
             assert!(off_target(bad).is_some(), "{bad}");
         }
+        for bad in ["/%2e%2e%2fadmin", "/a%5c..", "/a/%2F"] {
+            assert!(off_target_template(bad).is_some(), "{bad}");
+        }
+        assert!(off_target_header("HOST").is_some() && off_target_header("x-forwarded-host").is_some());
+        assert!(off_target_header("x-request-id").is_none());
         for good in ["/users:search", "/v1/things/{{id}}", "/a?x=1", "/", "/a..b/c"] {
             assert_eq!(off_target(good), None, "{good}");
         }

@@ -217,6 +217,7 @@ impl Runtime {
             engine: self.engine.clone(),
             pre,
             limits: self.limits,
+            redactor: None,
         };
         let info = plugin.call("info", |store, instance| instance.smoke_plugin_guest().call_info(store))?;
         plugin.label = info.name.clone();
@@ -322,9 +323,26 @@ pub struct Plugin {
     engine: Engine,
     pre: bindings::PluginPre<State>,
     limits: Limits,
+    /// Applied to every line the plugin logs, so its logs show no secret and no raw control
+    /// character.
+    redactor: Option<crate::http::Redactor>,
 }
 
 impl Plugin {
+    /// Redact what this plugin logs as the run redacts everything else.
+    pub fn set_redactor(&mut self, redactor: crate::http::Redactor) {
+        self.redactor = Some(redactor);
+    }
+
+    /// A line the plugin logged, as it may be shown.
+    fn shown(&self, line: &str) -> String {
+        let line = crate::http::escape_line(line);
+        match &self.redactor {
+            Some(r) => r.text(&line),
+            None => line.into_owned(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.label
     }
@@ -378,13 +396,13 @@ impl Plugin {
 
         let state = store.into_data();
         for (level, message) in &state.logs {
-            emit(&self.label, *level, message);
+            emit(&self.label, *level, &self.shown(message));
         }
         let stdout_text = String::from_utf8_lossy(&stdout.contents()).into_owned();
         let stderr_text = String::from_utf8_lossy(&stderr.contents()).into_owned();
         for (stream, text) in [("stdout", &stdout_text), ("stderr", &stderr_text)] {
             for line in text.lines() {
-                tracing::info!(target: "smoke::plugin_log", "[{}] {stream}: {line}", self.label);
+                tracing::info!(target: "smoke::plugin_log", "[{}] {stream}: {}", self.label, self.shown(line));
             }
         }
         result.map_err(|error| {

@@ -37,6 +37,9 @@ pub fn build(client: &Client, request: &model::Request, vars: &Vars) -> Result<O
         Some(Body::Text(text)) => template::render(text, vars)?.into_bytes(),
     };
     for h in &request.headers {
+        if let Some(reason) = crate::plan::validate::off_target_header(&h.name) {
+            return Err(BuildError::OffTarget(OffTarget { path: format!("header {}", h.name), reason }));
+        }
         headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
     }
     Ok(Outgoing { method: request.method, url, headers, body, timeout: None })

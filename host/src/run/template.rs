@@ -62,9 +62,9 @@ pub fn render(text: &str, vars: &Vars) -> Result<String, TemplateError> {
 
 /// Render a path: substituted values are percent-encoded so they stay one path segment.
 pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
-    const SEGMENT: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-    render_with(path, vars, |v| percent_encoding::utf8_percent_encode(v, SEGMENT).to_string())
+    render_with(path, vars, |v| {
+        percent_encoding::utf8_percent_encode(v, crate::http::PATH_SEGMENT).to_string()
+    })
 }
 
 /// Render templates inside a JSON value. A string that is exactly `{{name}}` becomes the

@@ -107,11 +107,18 @@ fn a_step_path_that_would_leave_the_target_is_refused_before_anything_is_sent() 
             scenario("authority", "GET", &format!("//{other}/steal"), 200),
             scenario("backslash", "GET", &format!("/\\\\{other}/steal"), 200),
             scenario("climb", "GET", "/api/../../admin", 200),
+            scenario("parameter", "GET", "/..;/admin", 200),
+            scenario("encoded", "GET", "/%2e%2e%2fadmin", 200),
+            json!({
+                "id": "host-header", "endpoint": "GET /x", "kind": "happy-path",
+                "steps": [{"request": {"method": "GET", "path": "/x", "headers": [{"name": "Host", "value": other}]},
+                           "expect": {"status": [200]}}]
+            }),
         ],
     );
     let r = support::run(run_plan(dir.path(), &plan, &format!("{}/api", target.url), &[]));
     assert_eq!(r.code, 4, "{r}");
-    for id in ["absolute", "authority", "backslash", "climb"] {
+    for id in ["absolute", "authority", "backslash", "climb", "parameter", "encoded", "host-header"] {
         assert!(r.stderr.contains(&format!("scenario \"{id}\", step 1")), "{id} is named: {r}");
     }
     assert!(r.stderr.contains("must stay on the base URL"), "{r}");
@@ -218,16 +225,17 @@ fn smoke_plan_prints_a_reference_where_a_plugin_put_a_secret() {
         "paths": {"/things": {"get": {"responses": {"200": {"description": "ok"}, "401": {"description": "no"}}}}}
     })
     .to_string();
-    let target = Hostile::start(move |seen| match (seen.target.as_str(), seen.header("authorization")) {
+    let target = Hostile::start(move |seen| match (seen.target.as_str(), seen.header("x-auth-token")) {
         ("/openapi.json", _) => Reply::json(200, &document),
-        (_, Some("Bearer tok-plan-secret-42")) => Reply::json(200, "{}"),
+        (_, Some("tok-plan-secret-42")) => Reply::json(200, r#"{"echo": "tok-plan-secret-42"}"#),
         _ => Reply::json(401, "{}"),
     });
     let dir = tempfile::tempdir().unwrap();
     let args = |c: &mut Command| {
         c.arg("--plugin").arg(plugin("openapi"));
         c.args(["--plugin-config", &format!("spec={}/openapi.json", target.url)]);
-        c.args(["--plugin-config", "auth=Authorization: Bearer tok-plan-secret-42"]);
+        // A header no one marks sensitive: only the secret's value part identifies it.
+        c.args(["--plugin-config", "auth=X-Auth-Token: tok-plan-secret-42"]);
     };
     let mut c = smoke(dir.path());
     c.arg("plan");
@@ -238,11 +246,15 @@ fn smoke_plan_prints_a_reference_where_a_plugin_put_a_secret() {
     assert!(planned.stdout.contains("{{config.auth.value}}"), "{planned}");
     // The reference is resolved when the request is sent: the service gets the real token.
     let mut c = smoke(dir.path());
-    c.arg("run").args(["--base-url", &target.url]);
+    c.arg("run").args(["--base-url", &target.url, "-v"]);
     args(&mut c);
+    support::every_report(&mut c, &dir.path().join("run"));
     let r = support::run(c);
     assert_eq!(r.code, 0, "{r}");
-    assert!(target.seen().iter().any(|s| s.header("authorization") == Some("Bearer tok-plan-secret-42")));
+    assert!(target.seen().iter().any(|s| s.header("x-auth-token") == Some("tok-plan-secret-42")));
+    for (place, text) in support::everything_written(&[&r], &[dir.path().join("run")]) {
+        assert!(!text.contains("tok-plan-secret-42"), "{place} holds the token");
+    }
 }
 
 #[test]
@@ -588,4 +600,21 @@ fn numbers_beyond_64_bits_are_json_and_compare_exactly() {
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("18446744073709551617 cannot be held exactly"), "{r}");
     assert!(target.seen().len() == 2, "the refused plan sent nothing");
+}
+
+#[test]
+fn a_body_nested_a_hundred_thousand_deep_fails_its_step_without_a_crash() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let target = Hostile::start(move |_| Reply::json(200, &deep));
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = scenario("deep", "GET", "/x", 200);
+    s["steps"][0]["expect"]["body"] = json!([{"pointer": "/0", "test": "exists"}]);
+    let plan = plan_file(dir.path(), vec![], vec![s, scenario("after", "GET", "/y", 200)]);
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &[]));
+    assert_eq!(r.code, 1, "{r}");
+    let report = read_report(dir.path());
+    let deep = find(&report, "deep");
+    assert_eq!(deep["failure"]["kind"], "assertion", "{deep}");
+    assert!(deep["reason"].as_str().unwrap().contains("nested deeper than 128"), "{deep}");
+    assert_eq!(find(&report, "after")["outcome"], "passed");
 }
