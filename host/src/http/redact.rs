@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 use super::{Incoming, Outgoing};
+use crate::plan::exact::Exact;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -166,13 +167,42 @@ impl Redactor {
         if body.is_empty() {
             return None;
         }
-        if !self.fields.is_empty()
-            && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body)
-        {
-            self.json(&mut value);
-            return Some(self.text(&value.to_string()));
+        if !self.fields.is_empty() {
+            if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) {
+                self.json(&mut value);
+                return Some(self.text(&value.to_string()));
+            }
+            // JSON a `Value` cannot hold (a number beyond 64 bits): its fields are masked all the same.
+            if let Ok(mut exact) =
+                std::str::from_utf8(body).map_err(drop).and_then(|t| Exact::parse(t).map_err(drop))
+            {
+                self.exact(&mut exact);
+                return Some(self.text(&exact.to_string()));
+            }
         }
         Some(self.text(&String::from_utf8_lossy(body)))
+    }
+
+    fn exact(&self, value: &mut Exact) {
+        match value {
+            Exact::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if self.fields.contains(k) {
+                        match &*v {
+                            Exact::String(s) => self.learn(s),
+                            Exact::Number(n) => self.learn(n),
+                            Exact::Bool(b) => self.learn(&b.to_string()),
+                            _ => {}
+                        }
+                        *v = Exact::String(REDACTED.into());
+                    } else {
+                        self.exact(v);
+                    }
+                }
+            }
+            Exact::Array(items) => items.iter_mut().for_each(|v| self.exact(v)),
+            _ => {}
+        }
     }
 
     pub fn request(&self, r: &Outgoing) -> RequestRecord {
@@ -303,6 +333,16 @@ mod tests {
         assert!(!text.contains("s3cr3t-token"), "{text}");
         assert!(!text.contains("123-45-6789"), "{text}");
         assert!(text.contains("Ann"));
+    }
+
+    #[test]
+    fn sensitive_fields_are_masked_in_json_a_value_cannot_hold() {
+        let mut r = Redactor::new();
+        r.field("ssn");
+        let shown = r.body(br#"{"ssn": "123-45-6789", "big": 1e400, "n": [{"ssn": 123456789}]}"#).unwrap();
+        assert!(!shown.contains("123-45-6789") && !shown.contains("123456789"), "{shown}");
+        assert!(shown.contains("1e400"), "{shown}");
+        assert_eq!(r.text("later: 123-45-6789"), "later: [REDACTED]");
     }
 
     #[test]
