@@ -113,12 +113,14 @@ fn smoke_plan_prints_identical_json_twice_and_nothing_else() {
 fn a_plugin_built_for_another_wit_version_exits_4_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = smoke(dir.path());
-    c.arg("--plugin").arg(plugin("future-wit")).args(["--base-url", "http://127.0.0.1:9"]);
+    c.arg("--plugin").arg(plugin("future-wit")).args(["--base-url", "http://127.0.0.1:9", "-v"]);
     let r = run(c);
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("smoke:plugin@0.2.0"), "{r}");
     assert!(r.stderr.contains("smoke:plugin@0.1.0"), "{r}");
     assert!(r.stderr.contains("Rebuild the plugin"), "{r}");
+    // Refused from its exports, before anything was compiled.
+    assert!(!r.stderr.contains("compiled in") && !dir.path().join("compiled").exists(), "{r}");
 }
 
 fn misbehave(mode: &str, extra: &[&str]) -> support::Run {
@@ -394,4 +396,18 @@ fn poll_and_burst_steps_are_judged_and_reported_with_attempts_histogram_and_perc
         reason.contains("\"/status\" is \"ok\", expected \"degraded\""),
         "the last response is shown: {reason}"
     );
+}
+
+#[test]
+fn version_and_doctor_name_the_plugin_contract_this_smoke_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("--version");
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("runs plugins built for smoke:plugin@0.1.0"), "{r}");
+    let mut c = smoke(dir.path());
+    c.args(["doctor", "--config", LEDGER_CONFIG]);
+    let r = run(c);
+    assert!(r.stdout.contains("ok    smoke 0.1.0 (runs plugins built for smoke:plugin@0.1.0)"), "{r}");
 }

@@ -31,6 +31,7 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
     };
     let source =
         settings.config_file.as_ref().map_or("(command line)".to_string(), |p| p.display().to_string());
+    report(Ok(format!("smoke {}", super::supported())));
     report(Ok(format!("config: {source}")));
     let mut redactor = Redactor::new();
     match load_plugins(&settings, &mut redactor).await {

@@ -50,9 +50,20 @@ impl Failure {
     }
 }
 
+/// This smoke's version and the plugin contract versions it loads.
+fn supported() -> String {
+    format!(
+        "{} (runs plugins built for smoke:plugin@{})",
+        env!("CARGO_PKG_VERSION"),
+        crate::plugin::bindings::WIT_VERSION
+    )
+}
+
 /// Parse the command line, run, and return the process exit code.
 pub fn main() -> i32 {
-    let matches = Cli::command().get_matches();
+    // `smoke --version` also says which plugin contract this smoke runs.
+    let version: &'static str = Box::leak(supported().into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),

@@ -179,6 +179,9 @@ impl Runtime {
     /// plugin who it is.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
         let bytes = read_component(path)?;
+        // The contract version is read from the component's exports before anything is
+        // compiled, so a plugin for an unsupported version is refused in milliseconds.
+        check_exports(path, &bytes)?;
         let digest = cache::digest(&bytes);
         let started = Instant::now();
         let (component, origin) = cache::load(&self.engine, &bytes, &digest)
@@ -246,6 +249,51 @@ impl Runtime {
             return Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer });
         }
         Ok(found)
+    }
+}
+
+/// The names a component exports at its top level (not those of components or modules nested
+/// in it), read without compiling it.
+fn top_level_exports(bytes: &[u8]) -> Result<Vec<String>, wasmtime::wasmparser::BinaryReaderError> {
+    use wasmtime::wasmparser::{Parser, Payload};
+    let mut exports = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    exports.push(export?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(exports)
+}
+
+/// Refuse, before compiling, a component that is not a smoke plugin or is built for a WIT
+/// version this host does not support.
+fn check_exports(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
+    let exports = top_level_exports(bytes)
+        .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: e.to_string() })?;
+    let found = exports.iter().find_map(|name| {
+        let (interface, version) = name.split_once('@')?;
+        (interface == GUEST_INTERFACE).then(|| version.to_string())
+    });
+    match found {
+        // A core module or an empty component: compiling says what it is.
+        None if exports.is_empty() => Ok(()),
+        None => Err(PluginError::NotSmokePlugin { path: path.to_path_buf(), exports: exports.join(", ") }),
+        Some(v) if compatible(&v, WIT_VERSION) => Ok(()),
+        Some(found) => {
+            let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
+                (Ok(f), Ok(s)) => f > s,
+                _ => false,
+            };
+            Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer })
+        }
     }
 }
 
