@@ -4,7 +4,7 @@
 use crate::plan::model;
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/v0.1.0",
     world: "plugin",
 });
 

@@ -22,7 +22,7 @@
 //! smoke_plugin::export!(Hello);
 //! ```
 //!
-//! The types are the WIT contract's (`wit/plugin.wit`), with builders added so a scenario reads
+//! The types are the WIT contract's (`wit/v0.1.0/plugin.wit`), with builders added so a scenario reads
 //! like a sentence. Plugins have no I/O: config and documents arrive in [`PlanInput`], and state
 //! between steps flows through captured variables (`{{name}}` templates), not plugin memory.
 
@@ -41,7 +41,7 @@ pub mod __private {
     pub use wit_bindgen;
 
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/v0.1.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_guest",
