@@ -124,6 +124,9 @@ pub enum ClientError {
 #[derive(Clone)]
 pub struct Client {
     inner: reqwest::Client,
+    /// The same client without a connection pool: a retry goes over a new connection, never
+    /// over another idle one the server may have closed too.
+    fresh: reqwest::Client,
     base: reqwest::Url,
     timeout: Duration,
     max_body: u64,
@@ -204,17 +207,19 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let inner = client_builder()
-            .timeout(timeout)
-            .default_headers(headers)
-            .pool_max_idle_per_host(concurrency.max(1))
-            .redirect(reqwest::redirect::Policy::none())
-            // One send is one exchange: what the transcript records is what was sent, and a
-            // non-idempotent request is never repeated behind the plan's back (see `send`).
-            .retry(reqwest::retry::never())
-            .build()
-            .map_err(|e| ClientError::Build(e.to_string()))?;
-        Ok(Client { inner, base, timeout, max_body })
+        let build = |idle: usize| {
+            client_builder()
+                .timeout(timeout)
+                .default_headers(headers.clone())
+                .pool_max_idle_per_host(idle)
+                .redirect(reqwest::redirect::Policy::none())
+                // One send is one exchange: what the transcript records is what was sent, and a
+                // non-idempotent request is never repeated behind the plan's back (see `send`).
+                .retry(reqwest::retry::never())
+                .build()
+                .map_err(|e| ClientError::Build(e.to_string()))
+        };
+        Ok(Client { inner: build(concurrency.max(1))?, fresh: build(0)?, base, timeout, max_body })
     }
 
     pub fn base_url(&self) -> &str {
@@ -249,14 +254,14 @@ impl Client {
     /// arrived is sent once more (RFC 9112, section 9.3.1: a server may close an idle keep-alive
     /// connection at any time). A non-idempotent request is never sent twice.
     pub async fn send(&self, request: &Outgoing) -> Result<Incoming, SendError> {
-        match self.send_once(request).await {
+        match self.send_once(&self.inner, request).await {
             Err(SendError::Reset { message, .. }) if request.method.is_idempotent() => {
                 let first = format!(
                     "the first try's connection was closed or reset before a response arrived ({message}); \
                      sent again on another connection"
                 );
                 tracing::debug!("{}: {first}", request.method.as_str());
-                let mut incoming = self.send_once(request).await?;
+                let mut incoming = self.send_once(&self.fresh, request).await?;
                 incoming.retried = Some(first);
                 Ok(incoming)
             }
@@ -264,10 +269,10 @@ impl Client {
         }
     }
 
-    async fn send_once(&self, request: &Outgoing) -> Result<Incoming, SendError> {
+    async fn send_once(&self, client: &reqwest::Client, request: &Outgoing) -> Result<Incoming, SendError> {
         let method =
             reqwest::Method::from_bytes(request.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = self.inner.request(method, request.url.clone());
+        let mut builder = client.request(method, request.url.clone());
         for h in &request.headers {
             builder = builder.header(&h.name, &h.value);
         }
