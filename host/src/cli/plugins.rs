@@ -23,14 +23,7 @@ pub(super) struct Loaded {
 pub(super) fn open_registry(
     settings: &config::RegistrySettings,
 ) -> Result<crate::registry::Registry, Failure> {
-    crate::registry::Registry::open(crate::registry::Options {
-        default: settings.default.clone(),
-        insecure: settings.insecure,
-        locked: settings.locked,
-        offline: settings.offline,
-        lockfile: settings.lockfile.clone(),
-    })
-    .map_err(|e| Failure::new(exit::PLUGIN, e))
+    crate::registry::Registry::open(settings.clone()).map_err(|e| Failure::new(exit::PLUGIN, e))
 }
 
 /// Where a plugin's component is on disk: the file, or the registry reference resolved into the

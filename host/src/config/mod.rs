@@ -112,16 +112,9 @@ impl std::fmt::Display for PluginSource {
     }
 }
 
-/// Registry settings: `[registry]` in smoke.toml, `SMOKE_REGISTRY`, and the lockfile beside the
-/// config file.
-#[derive(Debug, Clone)]
-pub struct RegistrySettings {
-    pub default: Option<String>,
-    pub insecure: bool,
-    pub locked: bool,
-    pub offline: bool,
-    pub lockfile: PathBuf,
-}
+/// Registry settings: `[registry]` in smoke.toml, `SMOKE_REGISTRY`, `--locked`, `--offline`,
+/// `--insecure`, and the lockfile beside the config file: the registry's own options.
+pub use crate::registry::Options as RegistrySettings;
 
 /// Everything a run needs to know, merged and validated.
 #[derive(Debug, Clone)]
