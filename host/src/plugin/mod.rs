@@ -12,7 +12,7 @@ use bindings::wit;
 use limits::{Limits, MemoryLimiter};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -180,8 +180,11 @@ impl Runtime {
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
         let bytes = read_component(path)?;
         // The contract version is read from the component's exports before anything is
-        // compiled, so a plugin for an unsupported version is refused in milliseconds.
-        check_exports(path, &bytes)?;
+        // compiled, so a plugin for an unsupported version is refused in milliseconds. (No
+        // exports at all: a core module, which compiling names as such.)
+        let exports = top_level_exports(&bytes)
+            .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: e.to_string() })?;
+        let declared = if exports.is_empty() { None } else { Some(guest_version(path, &exports)?) };
         let digest = cache::digest(&bytes);
         let started = Instant::now();
         let (component, origin) = cache::load(&self.engine, &bytes, &digest)
@@ -201,10 +204,13 @@ impl Runtime {
                 at.as_ref().map_or("(nowhere: no cache directory)".into(), |p| p.display().to_string())
             ),
         }
-        let wit_version = self.check_version(path, &component)?;
         let ty = component.component_type();
         let imports = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
-        let exports = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let wit_version = match declared {
+            Some(version) => version,
+            None => guest_version(path, &exports)?,
+        };
         let pre =
             self.linker.instantiate_pre(&component).and_then(bindings::PluginPre::new).map_err(|e| {
                 PluginError::Instantiate { plugin: path.display().to_string(), message: format!("{e:#}") }
@@ -226,29 +232,6 @@ impl Runtime {
         plugin.label = info.name.clone();
         plugin.info = Some(info);
         Ok(plugin)
-    }
-
-    /// Find the guest interface among the component's exports and compare its version.
-    fn check_version(&self, path: &Path, component: &Component) -> Result<String, PluginError> {
-        let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
-        let Some(found) = exports.iter().find_map(|name| {
-            let (interface, version) = name.split_once('@')?;
-            (interface == GUEST_INTERFACE).then(|| version.to_string())
-        }) else {
-            return Err(PluginError::NotSmokePlugin {
-                path: path.to_path_buf(),
-                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
-            });
-        };
-        if !compatible(&found, WIT_VERSION) {
-            let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
-                (Ok(f), Ok(s)) => f > s,
-                _ => false,
-            };
-            return Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer });
-        }
-        Ok(found)
     }
 }
 
@@ -273,28 +256,26 @@ fn top_level_exports(bytes: &[u8]) -> Result<Vec<String>, wasmtime::wasmparser::
     Ok(exports)
 }
 
-/// Refuse, before compiling, a component that is not a smoke plugin or is built for a WIT
-/// version this host does not support.
-fn check_exports(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
-    let exports = top_level_exports(bytes)
-        .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: e.to_string() })?;
-    let found = exports.iter().find_map(|name| {
+/// The guest interface's WIT version among a component's exports, if this host runs it; else
+/// why not.
+fn guest_version(path: &Path, exports: &[String]) -> Result<String, PluginError> {
+    let Some(found) = exports.iter().find_map(|name| {
         let (interface, version) = name.split_once('@')?;
         (interface == GUEST_INTERFACE).then(|| version.to_string())
-    });
-    match found {
-        // A core module or an empty component: compiling says what it is.
-        None if exports.is_empty() => Ok(()),
-        None => Err(PluginError::NotSmokePlugin { path: path.to_path_buf(), exports: exports.join(", ") }),
-        Some(v) if compatible(&v, WIT_VERSION) => Ok(()),
-        Some(found) => {
-            let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
-                (Ok(f), Ok(s)) => f > s,
-                _ => false,
-            };
-            Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer })
-        }
+    }) else {
+        return Err(PluginError::NotSmokePlugin {
+            path: path.to_path_buf(),
+            exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+        });
+    };
+    if !compatible(&found, WIT_VERSION) {
+        let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
+            (Ok(f), Ok(s)) => f > s,
+            _ => false,
+        };
+        return Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer });
     }
+    Ok(found)
 }
 
 /// Whether a plugin built for WIT `found` runs on a host implementing `supported`: the same

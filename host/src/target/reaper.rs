@@ -18,11 +18,17 @@ pub fn adopt_orphans() {
     }
 }
 
-/// The pids of every living descendant of this process, from /proc (Linux).
-fn descendants() -> Vec<i32> {
-    let me = std::process::id() as i32;
+/// One process as /proc shows it: pid, parent pid, and whether it is a zombie (exited, not reaped).
+struct Process {
+    pid: i32,
+    ppid: i32,
+    zombie: bool,
+}
+
+/// Every process on the machine, from /proc (Linux).
+fn processes() -> Vec<Process> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    let mut out = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
@@ -30,18 +36,22 @@ fn descendants() -> Vec<i32> {
         let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
         let mut fields = rest.split_whitespace();
         let state = fields.next().unwrap_or("");
-        if let Some(ppid) = fields.next().and_then(|p| p.parse::<i32>().ok())
-            && state != "Z"
-            && state != "X"
-        {
-            parent_of.push((pid, ppid));
+        if let Some(ppid) = fields.next().and_then(|p| p.parse::<i32>().ok()) {
+            out.push(Process { pid, ppid, zombie: matches!(state, "Z" | "X") });
         }
     }
+    out
+}
+
+/// The pids of every living descendant of this process.
+fn descendants() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let living: Vec<Process> = processes().into_iter().filter(|p| !p.zombie).collect();
     let mut found = vec![me];
     let mut i = 0;
     while i < found.len() {
         let parent = found[i];
-        found.extend(parent_of.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        found.extend(living.iter().filter(|p| p.ppid == parent).map(|p| p.pid));
         i += 1;
     }
     found.retain(|&p| p != me);
@@ -92,20 +102,11 @@ pub async fn reap_descendants(grace: Duration) {
 
 /// Collect the exit status of adopted children that have exited (tokio reaps its own).
 fn reap_adopted() {
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::sys::wait::{WaitPidFlag, waitpid};
     // Only pids that are zombies and children of smoke: never a child tokio still waits for
     // (those are reaped by tokio, and are not zombies for long).
     let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else { return };
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
-        let mut fields = rest.split_whitespace();
-        let (state, ppid) = (fields.next(), fields.next().and_then(|p| p.parse::<i32>().ok()));
-        if state == Some("Z") && ppid == Some(me) {
-            let _ =
-                matches!(waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive));
-        }
+    for p in processes().into_iter().filter(|p| p.zombie && p.ppid == me) {
+        let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
     }
 }
