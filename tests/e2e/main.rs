@@ -116,9 +116,9 @@ fn a_plugin_built_for_another_wit_version_exits_4_naming_both_versions() {
     c.arg("--plugin").arg(plugin("future-wit")).args(["--base-url", "http://127.0.0.1:9", "-v"]);
     let r = run(c);
     assert_eq!(r.code, 4, "{r}");
-    assert!(r.stderr.contains("smoke:plugin@0.2.0"), "{r}");
-    assert!(r.stderr.contains("smoke:plugin@0.1.0"), "{r}");
-    assert!(r.stderr.contains("Rebuild the plugin"), "{r}");
+    assert!(r.stderr.contains("built for WIT package smoke:plugin@0.3.0"), "{r}");
+    assert!(r.stderr.contains("this smoke runs smoke:plugin@0.1.0 and smoke:plugin@0.2.0"), "{r}");
+    assert!(r.stderr.contains("Rebuild the plugin for smoke:plugin@0.2.0"), "{r}");
     // Refused from its exports, before anything was compiled.
     assert!(!r.stderr.contains("compiled in") && !dir.path().join("compiled").exists(), "{r}");
 }
@@ -405,9 +405,13 @@ fn version_and_doctor_name_the_plugin_contract_this_smoke_runs() {
     c.arg("--version");
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
-    assert!(r.stdout.contains("runs plugins built for smoke:plugin@0.1.0"), "{r}");
+    assert!(r.stdout.contains("runs plugins built for smoke:plugin@0.1.0 and smoke:plugin@0.2.0"), "{r}");
     let mut c = smoke(dir.path());
     c.args(["doctor", "--config", LEDGER_CONFIG]);
     let r = run(c);
-    assert!(r.stdout.contains("ok    smoke 0.1.0 (runs plugins built for smoke:plugin@0.1.0)"), "{r}");
+    assert!(
+        r.stdout
+            .contains("ok    smoke 0.1.0 (runs plugins built for smoke:plugin@0.1.0 and smoke:plugin@0.2.0)"),
+        "{r}"
+    );
 }

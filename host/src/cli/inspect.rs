@@ -3,15 +3,15 @@
 use super::options::InspectArgs;
 use super::plugins::load_plugin_file;
 use super::{Failure, exit};
-use crate::plugin::bindings::wit;
+use crate::plugin::contract;
 
 pub(super) async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
     let plugin = load_plugin_file(&args.plugin).await?;
     let info = plugin.info();
-    let kind = |k: &wit::ConfigKind| match k {
-        wit::ConfigKind::Text => "text",
-        wit::ConfigKind::Document => "document",
-        wit::ConfigKind::Secret => "secret",
+    let kind = |k: &contract::ConfigKind| match k {
+        contract::ConfigKind::Text => "text",
+        contract::ConfigKind::Document => "document",
+        contract::ConfigKind::Secret => "secret",
     };
     if args.json {
         let keys: Vec<serde_json::Value> = info

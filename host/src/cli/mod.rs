@@ -53,9 +53,9 @@ impl Failure {
 /// This smoke's version and the plugin contract versions it loads.
 fn supported() -> String {
     format!(
-        "{} (runs plugins built for smoke:plugin@{})",
+        "{} (runs plugins built for {})",
         env!("CARGO_PKG_VERSION"),
-        crate::plugin::bindings::WIT_VERSION
+        crate::plugin::contract::supported_phrase()
     )
 }
 

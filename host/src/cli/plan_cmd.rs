@@ -7,7 +7,7 @@ use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use crate::http::Redactor;
 use crate::plan::model::{Plan, PluginRef};
-use crate::plugin::bindings::{self, wit};
+use crate::plugin::contract;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -137,7 +137,7 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
     let mut parts = Vec::new();
     for l in loaded {
         let plugin = l.plugin.clone();
-        let input = wit::PlanInput { config: l.config.clone(), documents: l.documents.clone() };
+        let input = contract::PlanInput { config: l.config.clone(), documents: l.documents.clone() };
         let name = plugin.name().to_string();
         let answer = tokio::task::spawn_blocking(move || plugin.plan(&input))
             .await
@@ -147,14 +147,14 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
             let at = e.location.map(|l| format!(" (at {l})")).unwrap_or_default();
             Failure::new(exit::PLUGIN, format!("plugin {name}: planning failed{at}: {}", e.message))
         })?;
-        let mut converted = bindings::convert_plan(&name, plan)
-            .map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
+        let mut converted =
+            plan.map_err(|e| Failure::new(exit::PLUGIN, format!("plugin {name}: invalid plan: {e}")))?;
         let info = l.plugin.info();
         // A secret the plugin wrote into its plan becomes a reference to its config key.
         let secrets: Vec<(String, String)> = info
             .config
             .iter()
-            .filter(|k| matches!(k.kind, wit::ConfigKind::Secret))
+            .filter(|k| matches!(k.kind, contract::ConfigKind::Secret))
             .filter_map(|k| {
                 l.config.iter().find(|p| p.name == k.name).map(|p| (p.name.clone(), p.value.clone()))
             })

@@ -5,7 +5,7 @@
 use super::{Failure, exit};
 use crate::config::{self, PluginSource, PluginSpec, Settings};
 use crate::http::Redactor;
-use crate::plugin::bindings::wit;
+use crate::plugin::contract;
 use crate::plugin::{Plugin, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +15,8 @@ use std::time::Duration;
 /// A plugin loaded and configured for this run.
 pub(super) struct Loaded {
     pub(super) plugin: Arc<Plugin>,
-    pub(super) config: Vec<wit::Pair>,
-    pub(super) documents: Vec<wit::Document>,
+    pub(super) config: Vec<crate::plan::model::Pair>,
+    pub(super) documents: Vec<contract::Document>,
 }
 
 /// The registry, with the run's lockfile and network rules.
@@ -96,7 +96,7 @@ pub(super) async fn configure(
     spec: &PluginSpec,
     base_dir: &Path,
     redactor: &mut Redactor,
-) -> Result<(Vec<wit::Pair>, Vec<wit::Document>), Failure> {
+) -> Result<(Vec<crate::plan::model::Pair>, Vec<contract::Document>), Failure> {
     let info = plugin.info();
     let name = plugin.name();
     for key in spec.config.keys() {
@@ -135,23 +135,23 @@ pub(super) async fn configure(
             None => continue,
         };
         match key.kind {
-            wit::ConfigKind::Secret => {
+            contract::ConfigKind::Secret => {
                 // The value and every variable derived from it (`config.KEY.value`).
                 for (_, part) in crate::plan::model::config_variables([(key.name.as_str(), value.as_str())]) {
                     redactor.secret(&part);
                 }
             }
-            wit::ConfigKind::Document => {
+            contract::ConfigKind::Document => {
                 let content = read_document(&value, base_dir).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
                 })?;
-                documents.push(wit::Document { key: key.name.clone(), source: value.clone(), content });
+                documents.push(contract::Document { key: key.name.clone(), source: value.clone(), content });
             }
-            wit::ConfigKind::Text => {}
+            contract::ConfigKind::Text => {}
         }
         config.insert(key.name.clone(), value);
     }
-    let pairs = config.into_iter().map(|(name, value)| wit::Pair { name, value }).collect();
+    let pairs = config.into_iter().map(|(name, value)| crate::plan::model::Pair { name, value }).collect();
     Ok((pairs, documents))
 }
 

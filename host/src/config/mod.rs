@@ -265,12 +265,13 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         (None, None) => 8,
     };
     let defaults = Limits::default();
+    let timeout = o.plugin_timeout.or(file.sandbox.call_timeout);
+    let memory_mib = o.plugin_memory_mib.or(file.sandbox.memory_mib);
     let limits = Limits {
-        call_timeout: o.plugin_timeout.or(file.sandbox.call_timeout).unwrap_or(defaults.call_timeout),
-        memory_bytes: o
-            .plugin_memory_mib
-            .or(file.sandbox.memory_mib)
-            .map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),
+        call_timeout: timeout.unwrap_or(defaults.call_timeout),
+        memory_bytes: memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),
+        timeout_pinned: timeout.is_some(),
+        memory_pinned: memory_mib.is_some(),
     };
     let default_registry = match std::env::var("SMOKE_REGISTRY") {
         Ok(r) if !r.is_empty() => Some(r),

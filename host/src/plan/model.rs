@@ -91,7 +91,15 @@ impl Part {
             match &mut r.body {
                 Some(Body::Json(v)) => json(v, &swap),
                 Some(Body::Text(t)) => swap(t),
-                None => {}
+                Some(Body::Form(fields)) => fields.iter_mut().for_each(|f| swap(&mut f.value)),
+                Some(Body::Multipart(parts)) => {
+                    for part in parts {
+                        if let PartContent::Text(t) = &mut part.content {
+                            swap(t);
+                        }
+                    }
+                }
+                Some(Body::Bytes(_)) | None => {}
             }
             for a in &mut step.expect.body {
                 if let JsonTest::Equals(v) = &mut a.test {
@@ -188,8 +196,9 @@ pub struct Step {
     pub timeout_ms: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+/// An HTTP method. In a plan file, its token as sent (`GET`, `PROPFIND`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
 pub enum Method {
     Get,
     Head,
@@ -198,10 +207,12 @@ pub enum Method {
     Patch,
     Delete,
     Options,
+    /// Any other method, by its token (validated as an RFC 9110 token when the plan is checked).
+    Other(String),
 }
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Method::Get => "GET",
             Method::Head => "HEAD",
@@ -210,13 +221,41 @@ impl Method {
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
             Method::Options => "OPTIONS",
+            Method::Other(token) => token,
         }
     }
 
     /// Idempotent methods (RFC 9110, section 9.2.2): sending one twice means what sending it once
-    /// does, so a request lost to a closed connection may be sent again.
-    pub fn is_idempotent(self) -> bool {
-        !matches!(self, Method::Post | Method::Patch)
+    /// does, so a request lost to a closed connection may be sent again. A method smoke does not
+    /// know is never assumed to be.
+    pub fn is_idempotent(&self) -> bool {
+        !matches!(self, Method::Post | Method::Patch | Method::Other(_))
+    }
+}
+
+impl From<String> for Method {
+    /// The seven by their names (methods are case-sensitive: `get` is another method), anything
+    /// else as itself.
+    fn from(token: String) -> Method {
+        match token.as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other(token),
+        }
+    }
+}
+
+impl From<Method> for String {
+    fn from(m: Method) -> String {
+        match m {
+            Method::Other(token) => token,
+            known => known.as_str().to_string(),
+        }
     }
 }
 
@@ -234,6 +273,58 @@ pub enum Body {
     /// Parsed JSON; string leaves may hold `{{var}}` templates.
     Json(Value),
     Text(String),
+    /// Form fields (`application/x-www-form-urlencoded`); names and values templated.
+    Form(Vec<Pair>),
+    /// `multipart/form-data` parts.
+    Multipart(Vec<MultipartPart>),
+    /// Bytes as they are, with their content type.
+    Bytes(RawBody),
+}
+
+/// One part of a multipart body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartPart {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub content: PartContent,
+}
+
+/// A multipart part's content: templated text, or bytes (base64 in a plan file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartContent {
+    Text(String),
+    Bytes(#[serde(with = "base64_bytes")] Vec<u8>),
+}
+
+/// Bytes with their content type (the bytes base64 in a plan file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBody {
+    pub content_type: String,
+    #[serde(with = "base64_bytes")]
+    pub content: Vec<u8>,
+}
+
+/// Bytes as standard base64 text, so a plan file stays JSON.
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| serde::de::Error::custom(format!("not base64: {e}")))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,7 +419,9 @@ impl TryFrom<AssertionFile> for JsonAssertion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
-    pub status: Vec<u16>,
+    /// Accepted statuses: in a plan file a number (`404`) or a class (`"4xx"`).
+    #[serde(with = "status_list")]
+    pub status: Vec<StatusMatch>,
     #[serde(default)]
     pub body: Vec<JsonAssertion>,
     #[serde(default)]
@@ -355,11 +448,68 @@ pub struct Capture {
     pub source: CaptureSource,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "status", content = "value")]
 pub enum StatusMatch {
     Code(u16),
     Class(u8),
+}
+
+impl StatusMatch {
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusMatch::Code(code) => code == status,
+            StatusMatch::Class(class) => status / 100 == u16::from(class),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusMatch::Code(code) => write!(f, "{code}"),
+            StatusMatch::Class(class) => write!(f, "{class}xx"),
+        }
+    }
+}
+
+/// An expectation's statuses as a plan file spells them: `[200, "2xx"]`.
+mod status_list {
+    use super::StatusMatch;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Spelled {
+        Code(u16),
+        Class(String),
+    }
+
+    pub fn serialize<S: Serializer>(list: &[StatusMatch], s: S) -> Result<S::Ok, S::Error> {
+        let spelled: Vec<Spelled> = list
+            .iter()
+            .map(|m| match m {
+                StatusMatch::Code(code) => Spelled::Code(*code),
+                class => Spelled::Class(class.to_string()),
+            })
+            .collect();
+        spelled.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<StatusMatch>, D::Error> {
+        Vec::<Spelled>::deserialize(d)?
+            .into_iter()
+            .map(|s| match s {
+                Spelled::Code(code) => Ok(StatusMatch::Code(code)),
+                Spelled::Class(text) => match text.as_bytes() {
+                    [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(StatusMatch::Class(d - b'0')),
+                    _ => Err(serde::de::Error::custom(format!(
+                        "status {text:?} is neither a number nor a class such as \"4xx\""
+                    ))),
+                },
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

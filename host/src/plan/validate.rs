@@ -4,7 +4,7 @@
 //! capture names, and nothing this host cannot yet execute.
 
 use super::graph::Graph;
-use super::model::{Plan, Step, StepMode};
+use super::model::{Method, Plan, StatusMatch, Step, StepMode};
 use std::collections::HashMap;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
@@ -66,9 +66,12 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
     }
     for status in &step.expect.status {
-        if !(100..=599).contains(status) {
-            errors.push(format!("{at}: status {status} does not exist (HTTP statuses are 100 to 599)"));
-        }
+        check_status(at, *status, errors);
+    }
+    if let Method::Other(token) = &step.request.method
+        && let Some(problem) = bad_method(token)
+    {
+        errors.push(format!("{at}: method {token:?} {problem}"));
     }
     if step.timeout_ms == Some(0) {
         errors.push(format!(
@@ -136,20 +139,45 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
                 ));
             }
             for bound in mix {
-                match bound.status {
-                    crate::plan::model::StatusMatch::Class(class) if !(1..=5).contains(&class) => {
-                        errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
-                    }
-                    crate::plan::model::StatusMatch::Code(code) if !(100..=599).contains(&code) => {
-                        errors.push(format!(
-                            "{at}: status {code} does not exist (HTTP statuses are 100 to 599)"
-                        ));
-                    }
-                    _ => {}
-                }
+                check_status(at, bound.status, errors);
             }
         }
     }
+}
+
+fn check_status(at: &str, status: StatusMatch, errors: &mut Vec<String>) {
+    match status {
+        StatusMatch::Class(class) if !(1..=5).contains(&class) => {
+            errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
+        }
+        StatusMatch::Code(code) if !(100..=599).contains(&code) => {
+            errors.push(format!("{at}: status {code} does not exist (HTTP statuses are 100 to 599)"));
+        }
+        _ => {}
+    }
+}
+
+/// Why a method token other than the seven cannot be sent, if it cannot: RFC 9110 section 9
+/// methods are tokens (letters, digits and ``!#$%&'*+-.^_`|~``), case-sensitive.
+fn bad_method(token: &str) -> Option<&'static str> {
+    if token.is_empty() {
+        return Some("is empty");
+    }
+    if !token.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        return Some("is not an HTTP method token (letters, digits and !#$%&'*+-.^_`|~ only)");
+    }
+    if ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"]
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(token) && *known != token)
+    {
+        return Some(
+            "is a standard method spelled in another case; methods are case-sensitive, write it in capitals",
+        );
+    }
+    if token == "CONNECT" {
+        return Some("opens a tunnel, which smoke does not test");
+    }
+    None
 }
 
 /// Why a request path (a template, before variables are filled in) could leave the base URL's

@@ -7,21 +7,49 @@ use std::time::Duration;
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Limits applied to each plugin call.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Wall-clock budget of one call (`info`, `plan` or one `check`).
     pub call_timeout: Duration,
     /// Linear memory ceiling of one plugin instance, in bytes.
     pub memory_bytes: usize,
+    /// Set by the user (flag or config): a plugin's declared needs do not change it.
+    pub timeout_pinned: bool,
+    pub memory_pinned: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { call_timeout: Duration::from_secs(5), memory_bytes: 64 << 20 }
+        Limits {
+            call_timeout: Duration::from_secs(5),
+            memory_bytes: 64 << 20,
+            timeout_pinned: false,
+            memory_pinned: false,
+        }
     }
 }
 
+/// The most a plugin may declare it needs: enough for an interpreter carried in the component
+/// (Python, JavaScript) and a large document, small enough that a runaway is still stopped soon.
+pub const MAX_NEEDED_MEMORY_MIB: u32 = 1024;
+pub const MAX_NEEDED_CALL_TIMEOUT_MS: u32 = 30_000;
+
 impl Limits {
+    /// These limits raised to what a plugin declared it needs, within the caps; a limit the user
+    /// set stays as set, and a need below the default never lowers it.
+    pub fn with_needs(self, needs: crate::plugin::contract::Needs) -> Limits {
+        let mut out = self;
+        if let Some(mib) = needs.memory_mib.filter(|_| !self.memory_pinned) {
+            let bytes = (mib.min(MAX_NEEDED_MEMORY_MIB) as usize) << 20;
+            out.memory_bytes = out.memory_bytes.max(bytes);
+        }
+        if let Some(ms) = needs.call_timeout_ms.filter(|_| !self.timeout_pinned) {
+            let wanted = Duration::from_millis(u64::from(ms.min(MAX_NEEDED_CALL_TIMEOUT_MS)));
+            out.call_timeout = out.call_timeout.max(wanted);
+        }
+        out
+    }
+
     /// The call timeout in epoch ticks (at least one).
     pub fn deadline_ticks(&self) -> u64 {
         let ticks = self.call_timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
@@ -75,10 +103,29 @@ mod tests {
 
     #[test]
     fn deadline_rounds_up_to_whole_ticks() {
-        let limits = Limits { call_timeout: Duration::from_millis(15), memory_bytes: 1 };
+        let limits = Limits { call_timeout: Duration::from_millis(15), memory_bytes: 1, ..Limits::default() };
         assert_eq!(limits.deadline_ticks(), 2);
-        let tiny = Limits { call_timeout: Duration::from_nanos(1), memory_bytes: 1 };
+        let tiny = Limits { call_timeout: Duration::from_nanos(1), memory_bytes: 1, ..Limits::default() };
         assert_eq!(tiny.deadline_ticks(), 1);
+    }
+
+    #[test]
+    fn declared_needs_raise_limits_within_the_caps_unless_the_user_pinned_them() {
+        use crate::plugin::contract::Needs;
+        let defaults = Limits::default();
+        let python = Needs { memory_mib: Some(256), call_timeout_ms: Some(10_000) };
+        let raised = defaults.with_needs(python);
+        assert_eq!(raised.memory_bytes, 256 << 20);
+        assert_eq!(raised.call_timeout, Duration::from_secs(10));
+        let greedy = Needs { memory_mib: Some(u32::MAX), call_timeout_ms: Some(u32::MAX) };
+        let capped = defaults.with_needs(greedy);
+        assert_eq!(capped.memory_bytes, (MAX_NEEDED_MEMORY_MIB as usize) << 20);
+        assert_eq!(capped.call_timeout, Duration::from_millis(MAX_NEEDED_CALL_TIMEOUT_MS.into()));
+        let modest = Needs { memory_mib: Some(1), call_timeout_ms: Some(1) };
+        assert_eq!(defaults.with_needs(modest), defaults, "a need below the default never lowers it");
+        let pinned = Limits { memory_bytes: 32 << 20, memory_pinned: true, timeout_pinned: true, ..defaults };
+        assert_eq!(pinned.with_needs(python), pinned, "what the user set stays as set");
+        assert_eq!(defaults.with_needs(Needs::default()), defaults);
     }
 
     #[test]

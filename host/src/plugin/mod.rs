@@ -4,11 +4,13 @@
 //! Each call (`info`, `plan`, one `check`) gets its own store and instance: no state survives
 //! between calls, so a verdict can only depend on its input, and a runaway call harms no other.
 
-pub mod bindings;
 pub mod cache;
+pub mod contract;
 pub mod limits;
+pub mod v0_1;
+pub mod v0_2;
 
-use bindings::wit;
+use contract::{GUEST_INTERFACE, Info, Level};
 use limits::{Limits, MemoryLimiter};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -67,17 +69,17 @@ pub enum PluginError {
     )]
     Compile { path: PathBuf, message: String },
     #[error(
-        "plugin {path}: not a smoke plugin: it does not export {GUEST_INTERFACE}@{WIT_VERSION} \
+        "plugin {path}: not a smoke plugin: it does not export {GUEST_INTERFACE} \
          (it exports: {exports})"
     )]
     NotSmokePlugin { path: PathBuf, exports: String },
     #[error(
-        "plugin {path} was built for WIT package smoke:plugin@{found}, but this smoke supports \
-         smoke:plugin@{WIT_VERSION}{}.\n  \
-         Rebuild the plugin against smoke-plugin {WIT_VERSION} (set its smoke-plugin dependency \
-         to this smoke's version and run `cargo build --release --target wasm32-wasip2`), or run \
-         it with a smoke release that supports smoke:plugin@{found}.",
-        if *.newer { " (the plugin's is newer)" } else { "" }
+        "plugin {path} was built for WIT package smoke:plugin@{found}, but this smoke runs {}{}.\n  \
+         Rebuild the plugin for smoke:plugin@{} (with the SDK of this smoke's version: see \
+         docs/compatibility.md), or run it with a smoke release that supports smoke:plugin@{found}.",
+        contract::supported_phrase(),
+        if *.newer { " (the plugin's is newer)" } else { "" },
+        contract::CURRENT
     )]
     WitVersion { path: PathBuf, found: String, newer: bool },
     #[error("plugin {plugin}: cannot be instantiated: {message}")]
@@ -88,14 +90,21 @@ pub enum PluginError {
     Config { plugin: String, message: String },
 }
 
-use bindings::{GUEST_INTERFACE, WIT_VERSION};
-
 /// Store data: the sandbox's WASI context (no capabilities), the limiter and collected logs.
 struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    logs: Vec<(bindings::smoke::plugin::host::Level, String)>,
+    logs: Vec<(Level, String)>,
+}
+
+impl State {
+    fn log(&mut self, level: Level, message: String) {
+        // Bounded, so a chatty plugin cannot exhaust host memory.
+        if self.logs.len() < 10_000 {
+            self.logs.push((level, message));
+        }
+    }
 }
 
 impl WasiView for State {
@@ -104,16 +113,21 @@ impl WasiView for State {
     }
 }
 
-impl bindings::smoke::plugin::host::Host for State {
-    fn log(&mut self, level: bindings::smoke::plugin::host::Level, message: String) {
-        // Bounded, so a chatty plugin cannot exhaust host memory.
-        if self.logs.len() < 10_000 {
-            self.logs.push((level, message));
-        }
+impl v0_1::smoke::plugin::host::Host for State {
+    fn log(&mut self, level: v0_1::smoke::plugin::host::Level, message: String) {
+        State::log(self, v0_1::level(level), message);
     }
 }
 
-impl bindings::smoke::plugin::types::Host for State {}
+impl v0_1::smoke::plugin::types::Host for State {}
+
+impl v0_2::smoke::plugin::host::Host for State {
+    fn log(&mut self, level: v0_2::smoke::plugin::host::Level, message: String) {
+        State::log(self, v0_2::level(level), message);
+    }
+}
+
+impl v0_2::smoke::plugin::types::Host for State {}
 
 /// A clock frozen at the epoch: plugins must not depend on time.
 struct FrozenClock;
@@ -170,8 +184,10 @@ impl Runtime {
         // WASI is linked so that std-built components instantiate, but the context grants no
         // capability: no env, args, files, sockets or stdin; clocks frozen; randomness fixed.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link("WASI"))?;
-        bindings::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
-            .map_err(link("the smoke host interface"))?;
+        v0_1::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(link("the smoke host interface 0.1"))?;
+        v0_2::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+            .map_err(link("the smoke host interface 0.2"))?;
         Ok(Runtime { engine, linker, limits })
     }
 
@@ -207,14 +223,19 @@ impl Runtime {
         let ty = component.component_type();
         let imports = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
         let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
-        let wit_version = match declared {
-            Some(version) => version,
+        let (wit_version, binding) = match declared {
+            Some(found) => found,
             None => guest_version(path, &exports)?,
         };
-        let pre =
-            self.linker.instantiate_pre(&component).and_then(bindings::PluginPre::new).map_err(|e| {
-                PluginError::Instantiate { plugin: path.display().to_string(), message: format!("{e:#}") }
-            })?;
+        let instantiate_error = |e: wasmtime::Error| PluginError::Instantiate {
+            plugin: path.display().to_string(),
+            message: format!("{e:#}"),
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(instantiate_error)?;
+        let pre = match binding {
+            Binding::V0_1 => Pre::V0_1(v0_1::PluginPre::new(pre).map_err(instantiate_error)?),
+            Binding::V0_2 => Pre::V0_2(v0_2::PluginPre::new(pre).map_err(instantiate_error)?),
+        };
         let mut plugin = Plugin {
             label: path.display().to_string(),
             path: path.to_path_buf(),
@@ -228,8 +249,12 @@ impl Runtime {
             limits: self.limits,
             redactor: None,
         };
-        let info = plugin.call("info", |store, instance| instance.smoke_plugin_guest().call_info(store))?;
+        let info = plugin.call("info", |store, instance| match instance {
+            Instance::V0_1(i) => i.smoke_plugin_guest().call_info(store).map(v0_1::info),
+            Instance::V0_2(i) => i.smoke_plugin_guest().call_info(store).map(v0_2::info),
+        })?;
         plugin.label = info.name.clone();
+        plugin.limits = self.limits.with_needs(info.needs);
         plugin.info = Some(info);
         Ok(plugin)
     }
@@ -256,9 +281,29 @@ fn top_level_exports(bytes: &[u8]) -> Result<Vec<String>, wasmtime::wasmparser::
     Ok(exports)
 }
 
-/// The guest interface's WIT version among a component's exports, if this host runs it; else
-/// why not.
-fn guest_version(path: &Path, exports: &[String]) -> Result<String, PluginError> {
+/// Which bound contract version runs a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    V0_1,
+    V0_2,
+}
+
+impl Binding {
+    /// The bound version that runs plugins built for `found`, if any.
+    fn for_version(found: &str) -> Option<Binding> {
+        if compatible(found, v0_1::VERSION) {
+            Some(Binding::V0_1)
+        } else if compatible(found, v0_2::VERSION) {
+            Some(Binding::V0_2)
+        } else {
+            None
+        }
+    }
+}
+
+/// The guest interface's WIT version among a component's exports and the binding that runs it,
+/// if this host runs it; else why not.
+fn guest_version(path: &Path, exports: &[String]) -> Result<(String, Binding), PluginError> {
     let Some(found) = exports.iter().find_map(|name| {
         let (interface, version) = name.split_once('@')?;
         (interface == GUEST_INTERFACE).then(|| version.to_string())
@@ -268,14 +313,17 @@ fn guest_version(path: &Path, exports: &[String]) -> Result<String, PluginError>
             exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
         });
     };
-    if !compatible(&found, WIT_VERSION) {
-        let newer = match (semver::Version::parse(&found), semver::Version::parse(WIT_VERSION)) {
-            (Ok(f), Ok(s)) => f > s,
-            _ => false,
-        };
-        return Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer });
+    match Binding::for_version(&found) {
+        Some(binding) => Ok((found, binding)),
+        None => {
+            let newest = contract::SUPPORTED.last().copied().unwrap_or(contract::CURRENT);
+            let newer = match (semver::Version::parse(&found), semver::Version::parse(newest)) {
+                (Ok(f), Ok(s)) => f > s,
+                _ => false,
+            };
+            Err(PluginError::WitVersion { path: path.to_path_buf(), found, newer })
+        }
     }
-    Ok(found)
 }
 
 /// Whether a plugin built for WIT `found` runs on a host implementing `supported`: the same
@@ -348,9 +396,9 @@ pub struct Plugin {
     /// The component's imports and exports, by name (`wasi:io/streams@0.2.6`...).
     pub imports: Vec<String>,
     pub exports: Vec<String>,
-    info: Option<wit::Info>,
+    info: Option<Info>,
     engine: Engine,
-    pre: bindings::PluginPre<State>,
+    pre: Pre,
     limits: Limits,
     /// Applied to every line the plugin logs, so its logs show no secret and no raw control
     /// character.
@@ -376,23 +424,63 @@ impl Plugin {
         &self.label
     }
 
-    pub fn info(&self) -> &wit::Info {
+    pub fn info(&self) -> &Info {
         self.info.as_ref().expect("info is set by Runtime::load before a Plugin is returned")
     }
 
-    pub fn plan(&self, input: &wit::PlanInput) -> Result<Result<wit::Plan, wit::PlanError>, PluginError> {
-        self.call("plan", |store, instance| instance.smoke_plugin_guest().call_plan(store, input))
+    /// The limits each call of this plugin runs under (the run's, raised to what `info` declared
+    /// it needs, within the host's caps).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
-    pub fn check(&self, input: &wit::CheckInput) -> Result<wit::Verdict, PluginError> {
-        self.call("check", |store, instance| instance.smoke_plugin_guest().call_check(store, input))
+    /// Ask for the plan: the plugin's answer, converted into the plan model (an answer that does
+    /// not make sense as data is a `ConvertError`).
+    pub fn plan(
+        &self,
+        input: &contract::PlanInput,
+    ) -> Result<
+        Result<Result<crate::plan::model::Part, contract::ConvertError>, contract::PlanError>,
+        PluginError,
+    > {
+        let name = self.label.clone();
+        self.call("plan", |store, instance| match instance {
+            Instance::V0_1(i) => i
+                .smoke_plugin_guest()
+                .call_plan(store, &v0_1::plan_input(input))
+                .map(|answer| answer.map(|plan| v0_1::convert_plan(&name, plan)).map_err(v0_1::plan_error)),
+            Instance::V0_2(i) => i
+                .smoke_plugin_guest()
+                .call_plan(store, &v0_2::plan_input(input))
+                .map(|answer| answer.map(|plan| v0_2::convert_plan(&name, plan)).map_err(v0_2::plan_error)),
+        })
+    }
+
+    pub fn check(&self, input: &contract::CheckInput) -> Result<contract::Verdict, PluginError> {
+        if let Pre::V0_1(_) = self.pre {
+            // Refused before a sandbox is made for it.
+            v0_1::check_input(input).map_err(|message| PluginError::Call {
+                plugin: self.label.clone(),
+                call: "check",
+                failure: CallFailure::Trap(message),
+            })?;
+        }
+        self.call("check", |store, instance| match instance {
+            Instance::V0_1(i) => {
+                let input = v0_1::check_input(input).map_err(wasmtime::Error::msg)?;
+                i.smoke_plugin_guest().call_check(store, &input).map(v0_1::verdict)
+            }
+            Instance::V0_2(i) => {
+                i.smoke_plugin_guest().call_check(store, &v0_2::check_input(input)).map(v0_2::verdict)
+            }
+        })
     }
 
     /// Run one call in a fresh sandbox and report its log lines under the plugin's name.
     fn call<R>(
         &self,
         call: &'static str,
-        f: impl FnOnce(&mut Store<State>, &bindings::Plugin) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
@@ -421,7 +509,11 @@ impl Plugin {
         store.set_epoch_deadline(self.limits.deadline_ticks());
         store.epoch_deadline_trap();
 
-        let result = self.pre.instantiate(&mut store).and_then(|instance| f(&mut store, &instance));
+        let instance = match &self.pre {
+            Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
+            Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
+        };
+        let result = instance.and_then(|instance| f(&mut store, instance));
 
         let state = store.into_data();
         for (level, message) in &state.logs {
@@ -462,8 +554,19 @@ fn panic_message(stderr: &str) -> Option<String> {
     Some(format!("{message} (at {location})"))
 }
 
-fn emit(plugin: &str, level: bindings::smoke::plugin::host::Level, message: &str) {
-    use bindings::smoke::plugin::host::Level;
+/// A plugin pre-instantiated under the binding of its contract version.
+enum Pre {
+    V0_1(v0_1::PluginPre<State>),
+    V0_2(v0_2::PluginPre<State>),
+}
+
+/// One call's instance.
+enum Instance {
+    V0_1(v0_1::Plugin),
+    V0_2(v0_2::Plugin),
+}
+
+fn emit(plugin: &str, level: Level, message: &str) {
     match level {
         Level::Debug => tracing::debug!(target: "smoke::plugin_log", "[{plugin}] {message}"),
         Level::Info => tracing::info!(target: "smoke::plugin_log", "[{plugin}] {message}"),

@@ -58,20 +58,6 @@ pub async fn run(
     judge(&step.expect.status, mix, count, concurrency, &samples)
 }
 
-fn matches(m: &StatusMatch, status: u16) -> bool {
-    match m {
-        StatusMatch::Code(code) => *code == status,
-        StatusMatch::Class(class) => status / 100 == u16::from(*class),
-    }
-}
-
-fn describe(m: &StatusMatch) -> String {
-    match m {
-        StatusMatch::Code(code) => code.to_string(),
-        StatusMatch::Class(class) => format!("{class}xx"),
-    }
-}
-
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -85,7 +71,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Judge a burst's samples: every response must have an accepted status, every request must get
 /// a response, and each bound of the mix must hold.
 pub fn judge(
-    accepted: &[u16],
+    accepted: &[StatusMatch],
     mix: &[StatusCount],
     count: u32,
     concurrency: u32,
@@ -113,7 +99,7 @@ pub fn judge(
     }
     let mut outside: BTreeMap<u16, u32> = BTreeMap::new();
     for status in samples.iter().filter_map(|(s, _)| s.ok()) {
-        if !accepted.contains(&status) {
+        if !accepted.iter().any(|m| m.matches(status)) {
             *outside.entry(status).or_default() += 1;
         }
     }
@@ -124,8 +110,8 @@ pub fn judge(
         ));
     }
     for bound in mix {
-        let n = samples.iter().filter(|(s, _)| s.is_ok_and(|s| matches(&bound.status, s))).count() as u32;
-        let what = describe(&bound.status);
+        let n = samples.iter().filter(|(s, _)| s.is_ok_and(|s| bound.status.matches(s))).count() as u32;
+        let what = bound.status.to_string();
         if let Some(least) = bound.at_least
             && n < least
         {
@@ -160,6 +146,10 @@ pub fn judge(
 mod tests {
     use super::*;
 
+    fn codes(list: &[u16]) -> Vec<StatusMatch> {
+        list.iter().copied().map(StatusMatch::Code).collect()
+    }
+
     fn bound(status: StatusMatch, at_least: Option<u32>, at_most: Option<u32>) -> StatusCount {
         StatusCount { status, at_least, at_most }
     }
@@ -177,7 +167,7 @@ mod tests {
     #[test]
     fn a_rate_limited_mix_passes_when_it_has_429s_and_no_5xx() {
         let mix = [bound(StatusMatch::Code(429), Some(1), None), bound(StatusMatch::Class(5), None, Some(0))];
-        let (failures, record) = judge(&[200, 429], &mix, 120, 8, &samples(&[(200, 100), (429, 20)]));
+        let (failures, record) = judge(&codes(&[200, 429]), &mix, 120, 8, &samples(&[(200, 100), (429, 20)]));
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(record.histogram, BTreeMap::from([("200".into(), 100), ("429".into(), 20)]));
     }
@@ -185,7 +175,7 @@ mod tests {
     #[test]
     fn a_missing_rate_limit_and_server_errors_fail_with_counts() {
         let mix = [bound(StatusMatch::Code(429), Some(1), None), bound(StatusMatch::Class(5), None, Some(0))];
-        let (failures, _) = judge(&[200, 429, 503], &mix, 120, 8, &samples(&[(200, 118), (503, 2)]));
+        let (failures, _) = judge(&codes(&[200, 429, 503]), &mix, 120, 8, &samples(&[(200, 118), (503, 2)]));
         let failures: Vec<String> = failures.into_iter().map(|f| f.message).collect();
         assert_eq!(
             failures,
@@ -200,7 +190,7 @@ mod tests {
     fn statuses_outside_the_accepted_set_and_lost_requests_fail() {
         let mut s = samples(&[(200, 3), (404, 1)]);
         s.push((Err(FailureKind::Reset), 5.0));
-        let (failures, record) = judge(&[200], &[], 5, 1, &s);
+        let (failures, record) = judge(&codes(&[200]), &[], 5, 1, &s);
         assert_eq!(failures[0].kind, FailureKind::Reset);
         let failures: Vec<String> = failures.into_iter().map(|f| f.message).collect();
         assert_eq!(

@@ -3,9 +3,9 @@
 
 use super::expect;
 use crate::http::{Client, Redactor};
+use crate::plan::model::Pair;
 use crate::plan::model::Plan;
 use crate::plugin::Plugin;
-use crate::plugin::bindings::wit;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,7 +16,7 @@ pub struct Context {
     /// Loaded plugins by name, for `check`.
     pub plugins: BTreeMap<String, Arc<Plugin>>,
     /// Each plugin's resolved config, handed to `check`.
-    pub plugin_config: BTreeMap<String, Vec<wit::Pair>>,
+    pub plugin_config: BTreeMap<String, Vec<Pair>>,
     pub redactor: Redactor,
     /// Holds `Some(exit status)` once a service smoke started has exited.
     pub service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,

@@ -5,7 +5,7 @@
 
 use crate::http::Incoming;
 use crate::plan::exact::Exact;
-use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest};
+use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest, StatusMatch};
 use crate::run::results::{Failure, FailureKind};
 use crate::run::template::{self, Vars};
 use serde_json::Value;
@@ -77,7 +77,7 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
         ));
         return failures;
     }
-    if !expect.status.contains(&response.status) {
+    if !expect.status.iter().any(|m| m.matches(response.status)) {
         failures.push(Failure::new(
             FailureKind::Status,
             format!(
@@ -291,12 +291,12 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
     failures
 }
 
-fn list(statuses: &[u16]) -> String {
+fn list(statuses: &[StatusMatch]) -> String {
     match statuses {
         [] => "none (the plan accepts no status)".into(),
         [one] => one.to_string(),
         many => {
-            let parts: Vec<String> = many.iter().map(u16::to_string).collect();
+            let parts: Vec<String> = many.iter().map(StatusMatch::to_string).collect();
             format!("one of {}", parts.join(", "))
         }
     }
@@ -348,7 +348,7 @@ mod tests {
 
     fn expect(status: &[u16], body: Vec<JsonAssertion>) -> Expectation {
         Expectation {
-            status: status.to_vec(),
+            status: status.iter().copied().map(StatusMatch::Code).collect(),
             body,
             headers: vec![],
             schema: None,

@@ -26,23 +26,82 @@ pub fn build(client: &Client, request: &model::Request, vars: &Vars) -> Result<O
         }
     }
     let mut headers = Vec::with_capacity(request.headers.len() + 1);
-    let body = match &request.body {
-        None => Vec::new(),
-        Some(Body::Json(value)) => {
-            if !request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
-                headers.push(Pair { name: "content-type".into(), value: "application/json".into() });
+    let (body, content_type) = match &request.body {
+        None => (Vec::new(), None),
+        Some(Body::Json(value)) => (
+            template::render_json(value, vars)?.to_string().into_bytes(),
+            Some("application/json".to_string()),
+        ),
+        Some(Body::Text(text)) => (template::render(text, vars)?.into_bytes(), None),
+        Some(Body::Form(fields)) => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for f in fields {
+                form.append_pair(&template::render(&f.name, vars)?, &template::render(&f.value, vars)?);
             }
-            template::render_json(value, vars)?.to_string().into_bytes()
+            (form.finish().into_bytes(), Some("application/x-www-form-urlencoded".to_string()))
         }
-        Some(Body::Text(text)) => template::render(text, vars)?.into_bytes(),
+        Some(Body::Multipart(parts)) => {
+            let (bytes, boundary) = multipart(parts, vars)?;
+            (bytes, Some(format!("multipart/form-data; boundary={boundary}")))
+        }
+        Some(Body::Bytes(raw)) => (raw.content.clone(), Some(raw.content_type.clone())),
     };
+    if let Some(value) = content_type
+        && !request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(Pair { name: "content-type".into(), value });
+    }
     for h in &request.headers {
         if let Some(reason) = crate::plan::validate::off_target_header(&h.name) {
             return Err(BuildError::OffTarget(OffTarget { path: format!("header {}", h.name), reason }));
         }
         headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
     }
-    Ok(Outgoing { method: request.method, url, headers, body, timeout: None })
+    Ok(Outgoing { method: request.method.clone(), url, headers, body, timeout: None })
+}
+
+/// A `multipart/form-data` body (RFC 7578) and its boundary. The boundary is derived from the
+/// content, so the same plan sends the same bytes, and is never found inside the content.
+fn multipart(parts: &[model::MultipartPart], vars: &Vars) -> Result<(Vec<u8>, String), BuildError> {
+    use sha2::Digest;
+    let mut rendered = Vec::with_capacity(parts.len());
+    let mut hash = sha2::Sha256::new();
+    for p in parts {
+        let content = match &p.content {
+            model::PartContent::Text(text) => template::render(text, vars)?.into_bytes(),
+            model::PartContent::Bytes(bytes) => bytes.clone(),
+        };
+        hash.update(&content);
+        rendered.push((p, content));
+    }
+    let digest = hex::encode(hash.finalize());
+    let mut boundary = format!("smoke-{}", &digest[..24]);
+    while rendered.iter().any(|(_, c)| c.windows(boundary.len()).any(|w| w == boundary.as_bytes())) {
+        boundary.push('x');
+    }
+    // Quoted-string values: a quote or a line break would end the header early.
+    let quoted = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace(['\r', '\n'], " ");
+    let mut out = Vec::new();
+    for (p, content) in rendered {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition =
+            format!("content-disposition: form-data; name=\"{}\"", quoted(&template::render(&p.name, vars)?));
+        if let Some(filename) = &p.filename {
+            disposition.push_str(&format!("; filename=\"{}\"", quoted(&template::render(filename, vars)?)));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let default_type = match p.content {
+            model::PartContent::Text(_) => "text/plain; charset=utf-8",
+            model::PartContent::Bytes(_) => "application/octet-stream",
+        };
+        let content_type = p.content_type.as_deref().unwrap_or(default_type).replace(['\r', '\n'], " ");
+        out.extend_from_slice(format!("content-type: {content_type}\r\n\r\n").as_bytes());
+        out.extend_from_slice(&content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((out, boundary))
 }
 
 #[cfg(test)]

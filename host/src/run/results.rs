@@ -175,7 +175,7 @@ impl StepResult {
 
 fn describe_expectation(step: &Step) -> String {
     let e = &step.expect;
-    let statuses: Vec<String> = e.status.iter().map(u16::to_string).collect();
+    let statuses: Vec<String> = e.status.iter().map(ToString::to_string).collect();
     let mut parts = vec![format!("status {}", statuses.join(" or "))];
     for a in &e.body {
         use crate::plan::model::JsonTest;

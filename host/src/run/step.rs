@@ -5,8 +5,8 @@
 use super::results::{Failure, FailureKind, Outcome, StepResult, VerdictRecord};
 use super::template::{self, Vars};
 use super::{Context, burst, expect, request};
-use crate::plan::model::{Step, StepMode};
-use crate::plugin::bindings::{method_to_wit, wit};
+use crate::plan::model::{Pair, Step, StepMode};
+use crate::plugin::contract;
 use std::time::{Duration, Instant};
 
 /// Run one step: build, send, judge, capture, and ask the plugin where the step says so; a poll
@@ -265,27 +265,27 @@ async fn check(
     outgoing: &crate::http::Outgoing,
     incoming: &crate::http::Incoming,
     vars: &Vars,
-) -> Result<wit::Verdict, Failure> {
+) -> Result<contract::Verdict, Failure> {
     let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
         return Err(Failure::new(
             FailureKind::PluginError,
             format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
         ));
     };
-    let pair = |name: &str, value: &str| wit::Pair { name: name.to_string(), value: value.to_string() };
-    let input = wit::CheckInput {
+    let pair = |name: &str, value: &str| Pair { name: name.to_string(), value: value.to_string() };
+    let input = contract::CheckInput {
         config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
         scenario_id: scenario_id.to_string(),
         step_name: step.display_name(),
         step_index: index as u32,
         argument: argument.to_string(),
-        request: wit::SentRequest {
-            method: method_to_wit(outgoing.method),
+        request: contract::SentRequest {
+            method: outgoing.method.clone(),
             url: outgoing.url.to_string(),
             headers: outgoing.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
             body: outgoing.body.clone(),
         },
-        response: wit::Response {
+        response: contract::Response {
             status: incoming.status,
             headers: incoming.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
             body: incoming.body.clone(),

@@ -1,9 +1,9 @@
-//! A plugin built against `smoke:plugin@0.2.0`, a version this smoke does not support, to
+//! A plugin built against `smoke:plugin@0.3.0`, a version this smoke does not support, to
 //! prove the host rejects it before instantiating, naming both versions.
 
 wit_bindgen::generate!({
     inline: "
-        package smoke:plugin@0.2.0;
+        package smoke:plugin@0.3.0;
         interface guest {
             info: func() -> string;
         }
