@@ -3,7 +3,7 @@
 CARGO       ?= cargo
 WASM        := wasm32-wasip2
 PLUGINS     := ledger workflow ecommerce healthcare openapi
-TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensitive
+TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensitive escape-hatches
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi

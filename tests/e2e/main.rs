@@ -2,6 +2,7 @@
 //!
 //! Each test reads as a line of the foundation's "Done when".
 
+mod compat;
 mod engine;
 mod hostile;
 mod matrix;
@@ -334,7 +335,7 @@ fn inspect_names_the_plugin_its_versions_and_config() {
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     for expected in
-        ["name:        ledger", "domain:      finance", "wit:         smoke:plugin@0.1.0", "token (secret)"]
+        ["name:        ledger", "domain:      finance", "wit:         smoke:plugin@0.2.0", "token (secret)"]
     {
         assert!(r.stdout.contains(expected), "missing {expected:?}:\n{r}");
     }

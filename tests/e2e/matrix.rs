@@ -26,10 +26,16 @@ fn documented(example: &str) -> BTreeMap<String, BTreeSet<String>> {
 /// scenario tagged `fault:<name>`, named on the console); the documented catchers must be
 /// among the scenarios that failed. Returns (faults planted, faults caught).
 fn fault_matrix(example: &str, expected_faults: usize) -> (usize, usize) {
-    let config = format!("examples/{example}/smoke.toml");
+    fault_matrix_of(example, &support::root().join(format!("examples/{example}/smoke.toml")), expected_faults)
+}
+
+/// The fault matrix with the example's config at `config` (a copy may name another build of
+/// its plugin: the 0.1.0 fixtures).
+pub fn fault_matrix_of(example: &str, config: &std::path::Path, expected_faults: usize) -> (usize, usize) {
+    let config = config.to_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut c = smoke(dir.path());
-    c.args(["run", "--config", &config, "--strict-plan"]);
+    c.args(["run", "--config", config, "--strict-plan"]);
     let r = run(c);
     assert_eq!(r.code, 0, "{example}: the correct service must pass:\n{r}");
     assert!(r.stdout.lines().last().unwrap().contains(" 0 failed, 0 skipped"), "{r}");
@@ -50,7 +56,7 @@ fn fault_matrix(example: &str, expected_faults: usize) -> (usize, usize) {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
         let mut c = smoke(dir.path());
-        c.args(["run", "--config", &config, "--report-json"]).arg(&json).env("FAULTS", fault);
+        c.args(["run", "--config", config, "--report-json"]).arg(&json).env("FAULTS", fault);
         let r = run(c);
         assert_eq!(r.code, 1, "{example}: fault {fault} was not caught:\n{r}");
         let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

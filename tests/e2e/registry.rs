@@ -143,7 +143,7 @@ fn push_then_pull_by_tag_and_by_digest_gives_the_same_bytes() {
     let tag = registry.reference("smoke/ledger:0.1.0");
     let pushed = smoke_run(dir.path(), &["plugin", "push", ledger.to_str().unwrap(), &tag]);
     assert_eq!(pushed.code, 0, "{pushed}");
-    assert!(pushed.stdout.contains("pushed ledger 0.1.0 (smoke:plugin@0.1.0)"), "{pushed}");
+    assert!(pushed.stdout.contains("pushed ledger 0.1.0 (smoke:plugin@0.2.0)"), "{pushed}");
     let pinned = field(&pushed.stdout, "pin it:");
 
     // Annotations read from the component are on the manifest, with the Wasm media types.
@@ -158,7 +158,7 @@ fn push_then_pull_by_tag_and_by_digest_gives_the_same_bytes() {
     assert_eq!(m["annotations"]["org.opencontainers.image.title"], "ledger", "{m}");
     assert_eq!(m["annotations"]["org.opencontainers.image.version"], "0.1.0", "{m}");
     assert_eq!(m["annotations"]["dev.smoke.plugin.domain"], "finance", "{m}");
-    assert_eq!(m["annotations"]["dev.smoke.plugin.wit"], "smoke:plugin@0.1.0", "{m}");
+    assert_eq!(m["annotations"]["dev.smoke.plugin.wit"], "smoke:plugin@0.2.0", "{m}");
     assert_eq!(m["layers"][0]["mediaType"], "application/wasm", "{m}");
     assert_eq!(m["config"]["mediaType"], "application/vnd.wasm.config.v0+json", "{m}");
 

@@ -15,8 +15,8 @@
 
 use serde_json::{Value, json};
 use smoke_plugin::{
-    CheckInput, ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, StatusMatch, Step,
-    Verdict, ids,
+    CheckInput, ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, Status, Step, Verdict,
+    ids,
 };
 
 struct Ecommerce;
@@ -165,7 +165,7 @@ fn carts() -> Vec<Scenario> {
                     .expect_status(200)
                     .expect_len("/items", 2)
                     .expect_eq("/total", 2 * WIDGET_PRICE + GADGET_PRICE)
-                    .check(json!({"rule": "totals", "lines": "items"}).to_string()),
+                    .check(json!({"rule": "totals", "lines": "items"})),
             ),
         Scenario::not_found("ecommerce.carts.items.add.not-found", "POST /api/carts/{id}/items")
             .describe("adding to an unknown cart is a 404")
@@ -233,7 +233,7 @@ fn checkouts() -> Vec<Scenario> {
                     .expect_eq("/status", "PENDING")
                     .expect_len("/lines", 2)
                     .expect_eq("/total", 3 * WIDGET_PRICE + 2 * GADGET_PRICE)
-                    .check(json!({"rule": "totals", "lines": "lines"}).to_string())
+                    .check(json!({"rule": "totals", "lines": "lines"}))
                     .capture("total_order_id", "/id"),
             ),
         Scenario::workflow("ecommerce.checkout.stock", endpoint)
@@ -253,7 +253,7 @@ fn checkouts() -> Vec<Scenario> {
                 Step::get("/api/products/{{stocked_id}}")
                     .named("read the stock after checkout")
                     .expect_status(200)
-                    .check(json!({"rule": "stock", "before": "stock_before", "ordered": 3}).to_string()),
+                    .check(json!({"rule": "stock", "before": "stock_before", "ordered": 3})),
             ),
         Scenario::workflow("ecommerce.checkout.fulfilment", endpoint)
             .describe("an order moves from PENDING through PAID to FULFILLED on its own")
@@ -309,9 +309,9 @@ fn checkouts() -> Vec<Scenario> {
                     .expect_status(409)
                     .expect_status(429)
                     .burst(30, 4)
-                    .mix(StatusMatch::Code(201), Some(1), Some(1))
-                    .mix(StatusMatch::Code(429), Some(1), None)
-                    .mix(StatusMatch::Class(5), None, Some(0)),
+                    .mix(Status::Code(201), Some(1), Some(1))
+                    .mix(Status::Code(429), Some(1), None)
+                    .mix(Status::Class(5), None, Some(0)),
             )
             .step(
                 checkout("burst", "burst_cart")
@@ -332,7 +332,7 @@ fn orders() -> Vec<Scenario> {
                 Step::get("/api/orders/{{total_order_id}}")
                     .expect_status(200)
                     .expect_len("/lines", 2)
-                    .check(json!({"rule": "totals", "lines": "lines"}).to_string()),
+                    .check(json!({"rule": "totals", "lines": "lines"})),
             ),
         Scenario::not_found("ecommerce.orders.get.not-found", "GET /api/orders/{id}")
             .describe("an unknown order is a 404")

@@ -74,8 +74,8 @@ fn seeds() -> Vec<Seed> {
     ]
 }
 
-fn masked_check() -> String {
-    json!({"rule": "masked", "field": "ssn"}).to_string()
+fn masked_check() -> Value {
+    json!({"rule": "masked", "field": "ssn"})
 }
 
 fn patients() -> Vec<Scenario> {
@@ -328,7 +328,7 @@ impl Plugin for Healthcare {
         match rule.as_str() {
             "masked" => {
                 let field = argument["field"].as_str().unwrap_or("ssn");
-                let sent = serde_json::from_slice::<Value>(&input.request.body).ok();
+                let sent = serde_json::from_slice::<Value>(&input.request().body).ok();
                 let sent = sent.as_ref().and_then(|b| b[field].as_str());
                 masked(input.response_json().as_ref().and_then(|b| b[field].as_str()), sent)
             }

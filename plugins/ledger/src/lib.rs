@@ -339,8 +339,8 @@ fn idempotent_repost() -> Scenario {
 }
 
 /// The argument for `check` on a snapshot response.
-fn snapshot_check(expected_ledger: i64) -> String {
-    json!({"rule": "snapshot-difference", "expected_ledger": expected_ledger}).to_string()
+fn snapshot_check(expected_ledger: i64) -> Value {
+    json!({"rule": "snapshot-difference", "expected_ledger": expected_ledger})
 }
 
 fn snapshots() -> Vec<Scenario> {

@@ -653,7 +653,7 @@ fn expect_success(mut step: Step, op: &Operation) -> Step {
 
 fn without_header(step: Step, name: &str) -> Step {
     let mut step = step;
-    step.request.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
+    step.http_mut().request.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
     step
 }
 

@@ -3,6 +3,7 @@ use smoke_plugin::{Document, Pair};
 
 fn input(spec: &str, config: &[(&str, &str)]) -> PlanInput {
     PlanInput {
+        host: smoke_plugin::testing::host(),
         config: config.iter().map(|(k, v)| Pair { name: k.to_string(), value: v.to_string() }).collect(),
         documents: vec![Document {
             key: "spec".into(),
@@ -92,9 +93,9 @@ definitions:
     }
     let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").unwrap();
     assert_eq!(get.steps.len(), 2, "a pet is created first");
-    assert_eq!(get.steps[1].request.path, "/v1/pets/{{pet_1}}");
+    assert_eq!(get.steps[1].request().path, "/v1/pets/{{pet_1}}");
     let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
-    assert_eq!(nf.steps.last().unwrap().request.path, "/v1/pets/999999999");
+    assert_eq!(nf.steps.last().unwrap().request().path, "/v1/pets/999999999");
 }
 
 #[test]
@@ -105,9 +106,12 @@ fn server_variables_and_default_responses_are_understood() {
         "content": {"application/json": {"schema": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}}}}}}}}}}"#;
     let plan = OpenApi::plan(input(spec, &[])).unwrap();
     let happy = &plan.scenarios[0];
-    assert_eq!(happy.steps[0].request.path, "/v2/ping");
-    assert_eq!(happy.steps[0].expect.status, vec![200, 201, 202, 204]);
-    assert!(happy.steps[0].expect.schema.is_some(), "the default response's schema is checked");
+    assert_eq!(happy.steps[0].request().path, "/v2/ping");
+    assert_eq!(
+        happy.steps[0].expectation().status,
+        [200, 201, 202, 204].map(smoke_plugin::Status::Code).to_vec()
+    );
+    assert!(happy.steps[0].expectation().schema.is_some(), "the default response's schema is checked");
 }
 
 #[test]
@@ -118,9 +122,9 @@ fn undeclared_path_parameters_are_still_filled() {
       "/pets/{petId}": {"get": {"operationId": "getPet", "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}}}}"#;
     let plan = OpenApi::plan(input(spec, &[])).unwrap();
     let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").unwrap();
-    assert_eq!(get.steps.last().unwrap().request.path, "/pets/{{pet_1}}");
+    assert_eq!(get.steps.last().unwrap().request().path, "/pets/{{pet_1}}");
     let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.not-found").unwrap();
-    assert_eq!(nf.steps.last().unwrap().request.path, "/pets/smoke-missing-999999");
+    assert_eq!(nf.steps.last().unwrap().request().path, "/pets/smoke-missing-999999");
 }
 
 #[test]

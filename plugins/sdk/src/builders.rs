@@ -4,10 +4,13 @@
 //! pass by accident (a step with no accepted status is rejected by the host's plan validation).
 
 use crate::{
-    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint, Expectation,
-    Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll, Request, Scenario,
-    ScenarioKind, Seed, StatusCount, StatusMatch, Step, StepMode, Verdict,
+    Action, Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
+    Exchange, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest, Method,
+    MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody, Response, Scenario,
+    ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, Verdict,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Text sent exactly as written even where it contains `{{`, for services with templates of
@@ -36,7 +39,22 @@ impl Info {
             config: Vec::new(),
             sensitive_fields: Vec::new(),
             sensitive_headers: Vec::new(),
+            needs: Needs { memory_mib: None, call_timeout_ms: None },
         }
+    }
+
+    /// Declare the memory one call needs, in MiB, when the host's default (64 MiB) is too little
+    /// (a plugin carrying an interpreter, a large document). The host caps it.
+    pub fn needs_memory_mib(mut self, mib: u32) -> Self {
+        self.needs.memory_mib = Some(mib);
+        self
+    }
+
+    /// Declare the time one call needs, in milliseconds, when the host's default (5 s) is too
+    /// little. The host caps it.
+    pub fn needs_call_timeout_ms(mut self, ms: u32) -> Self {
+        self.needs.call_timeout_ms = Some(ms);
+        self
     }
 
     pub fn describe(mut self, description: &str) -> Self {
@@ -86,6 +104,12 @@ impl PlanInput {
     /// The document named by a `document` config key.
     pub fn document(&self, key: &str) -> Option<&Document> {
         self.documents.iter().find(|d| d.key == key)
+    }
+
+    /// Whether the host supports an optional feature of the contract (`body.multipart`...), so a
+    /// plugin can leave out what the host lacks instead of failing.
+    pub fn host_supports(&self, feature: &str) -> bool {
+        self.host.features.iter().any(|f| f == feature)
     }
 }
 
@@ -231,21 +255,23 @@ impl Step {
     pub fn new(method: Method, path: &str) -> Self {
         Step {
             name: String::new(),
-            request: Request {
-                method,
-                path: path.into(),
-                query: Vec::new(),
-                headers: Vec::new(),
-                body: None,
-            },
-            expect: Expectation {
-                status: Vec::new(),
-                body: Vec::new(),
-                headers: Vec::new(),
-                schema: None,
-                max_latency_ms: None,
-                check: None,
-            },
+            action: Action::Http(HttpCall {
+                request: HttpRequest {
+                    method,
+                    path: path.into(),
+                    query: Vec::new(),
+                    headers: Vec::new(),
+                    body: None,
+                },
+                expect: HttpExpectation {
+                    status: Vec::new(),
+                    body: Vec::new(),
+                    headers: Vec::new(),
+                    schema: None,
+                    max_latency_ms: None,
+                },
+            }),
+            check: None,
             captures: Vec::new(),
             mode: StepMode::Once,
             timeout_ms: None,
@@ -272,26 +298,80 @@ impl Step {
         Self::new(Method::Delete, path)
     }
 
+    pub fn head(path: &str) -> Self {
+        Self::new(Method::Head, path)
+    }
+
+    pub fn options(path: &str) -> Self {
+        Self::new(Method::Options, path)
+    }
+
+    /// A method beyond the seven, by its token as sent (`PROPFIND`, `QUERY`).
+    pub fn method(token: &str, path: &str) -> Self {
+        Self::new(Method::Other(token.into()), path)
+    }
+
+    /// The HTTP call this step makes.
+    pub fn http(&self) -> &HttpCall {
+        let Action::Http(call) = &self.action;
+        call
+    }
+
+    /// The HTTP call this step makes, to change.
+    pub fn http_mut(&mut self) -> &mut HttpCall {
+        let Action::Http(call) = &mut self.action;
+        call
+    }
+
+    /// The request this step sends.
+    pub fn request(&self) -> &HttpRequest {
+        &self.http().request
+    }
+
+    /// What the response must satisfy.
+    pub fn expectation(&self) -> &HttpExpectation {
+        &self.http().expect
+    }
+
     /// The name shown in reports (defaults to `METHOD path` when empty).
     pub fn named(mut self, name: &str) -> Self {
         self.name = name.into();
         self
     }
 
-    /// A JSON body. Strings that are exactly `"{{var}}"` take the variable's JSON value.
-    pub fn json(mut self, body: impl Into<Value>) -> Self {
-        self.request.body = Some(Body::Json(json_text(body)));
+    fn body(mut self, body: Body) -> Self {
+        self.http_mut().request.body = Some(body);
         self
+    }
+
+    /// A JSON body. Strings that are exactly `"{{var}}"` take the variable's JSON value.
+    pub fn json(self, body: impl Into<Value>) -> Self {
+        self.body(Body::Json(json_text(body)))
     }
 
     /// A raw text body, e.g. deliberately malformed JSON. Set the content type with `header`.
-    pub fn text(mut self, body: &str) -> Self {
-        self.request.body = Some(Body::Text(body.into()));
-        self
+    pub fn text(self, body: &str) -> Self {
+        self.body(Body::Text(body.into()))
+    }
+
+    /// Form fields, sent as `application/x-www-form-urlencoded`; values may be `{{var}}` templates.
+    pub fn form(self, fields: &[(&str, &str)]) -> Self {
+        self.body(Body::Form(fields.iter().map(|(n, v)| pair(*n, *v)).collect()))
+    }
+
+    /// A `multipart/form-data` body; build its parts with [`MultipartPart::text`] and
+    /// [`MultipartPart::file`].
+    pub fn multipart(self, parts: Vec<MultipartPart>) -> Self {
+        self.body(Body::Multipart(parts))
+    }
+
+    /// Bytes sent as they are, with their content type.
+    pub fn bytes(self, content_type: &str, content: impl Into<Vec<u8>>) -> Self {
+        self.body(Body::Bytes(RawBody { content_type: content_type.into(), content: content.into() }))
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.request.headers.push(pair(name, value));
+        self.http_mut().request.headers.push(pair(name, value));
         self
     }
 
@@ -301,20 +381,30 @@ impl Step {
     }
 
     pub fn query(mut self, name: &str, value: &str) -> Self {
-        self.request.query.push(pair(name, value));
+        self.http_mut().request.query.push(pair(name, value));
         self
     }
 
-    /// Accept this status (call again to accept several).
-    pub fn expect_status(mut self, status: u16) -> Self {
-        if !self.expect.status.contains(&status) {
-            self.expect.status.push(status);
+    fn accept(mut self, status: Status) -> Self {
+        let accepted = &mut self.http_mut().expect.status;
+        if !accepted.contains(&status) {
+            accepted.push(status);
         }
         self
     }
 
+    /// Accept this status (call again to accept several).
+    pub fn expect_status(self, status: u16) -> Self {
+        self.accept(Status::Code(status))
+    }
+
+    /// Accept every status of a class by its first digit: `expect_status_class(2)` is any 2xx.
+    pub fn expect_status_class(self, class: u8) -> Self {
+        self.accept(Status::Class(class))
+    }
+
     fn assert_body(mut self, pointer: &str, test: JsonTest) -> Self {
-        self.expect.body.push(JsonAssertion { pointer: pointer.into(), test });
+        self.http_mut().expect.body.push(JsonAssertion { pointer: pointer.into(), test });
         self
     }
 
@@ -338,18 +428,18 @@ impl Step {
 
     /// The response must carry this header; an empty `value` accepts any value.
     pub fn expect_header(mut self, name: &str, value: &str) -> Self {
-        self.expect.headers.push(pair(name, value));
+        self.http_mut().expect.headers.push(pair(name, value));
         self
     }
 
     /// The body must validate against this JSON Schema.
     pub fn expect_schema(mut self, schema: impl Into<Value>) -> Self {
-        self.expect.schema = Some(json_text(schema));
+        self.http_mut().expect.schema = Some(json_text(schema));
         self
     }
 
     pub fn max_latency_ms(mut self, limit: u32) -> Self {
-        self.expect.max_latency_ms = Some(limit);
+        self.http_mut().expect.max_latency_ms = Some(limit);
         self
     }
 
@@ -359,9 +449,16 @@ impl Step {
         self
     }
 
-    /// Ask the plugin's `check` to judge the response, passing `argument`.
-    pub fn check(mut self, argument: impl Into<String>) -> Self {
-        self.expect.check = Some(argument.into());
+    /// Ask the plugin's `check` to judge the response, passing `argument`: any value that
+    /// serializes to JSON (a `serde_json::json!` value or your own `#[derive(Serialize)]` type),
+    /// read back in `check` with [`CheckInput::argument`].
+    ///
+    /// # Panics
+    /// When the argument cannot be serialized to JSON (a map with non-string keys): a bug in the
+    /// plan, found the first time it is built.
+    pub fn check(mut self, argument: impl Serialize) -> Self {
+        let text = serde_json::to_string(&argument).expect("a check argument serializes to JSON");
+        self.check = Some(text);
         self
     }
 
@@ -389,12 +486,34 @@ impl Step {
         self
     }
 
-    /// In a burst: bound how many responses match `status`.
-    pub fn mix(mut self, status: StatusMatch, at_least: Option<u32>, at_most: Option<u32>) -> Self {
+    /// In a burst: bound how many responses have `status`.
+    pub fn mix(mut self, status: Status, at_least: Option<u32>, at_most: Option<u32>) -> Self {
         if let StepMode::Burst(burst) = &mut self.mode {
             burst.mix.push(StatusCount { status, at_least, at_most });
         }
         self
+    }
+}
+
+impl MultipartPart {
+    /// A text field; the value may hold `{{var}}` templates.
+    pub fn text(name: &str, value: &str) -> Self {
+        MultipartPart {
+            name: name.into(),
+            filename: None,
+            content_type: None,
+            content: PartContent::Text(value.into()),
+        }
+    }
+
+    /// A file upload: bytes with a file name and a content type.
+    pub fn file(name: &str, filename: &str, content_type: &str, content: impl Into<Vec<u8>>) -> Self {
+        MultipartPart {
+            name: name.into(),
+            filename: Some(filename.into()),
+            content_type: Some(content_type.into()),
+            content: PartContent::Bytes(content.into()),
+        }
     }
 }
 
@@ -420,22 +539,39 @@ impl CheckInput {
         serde_json::from_str(&pair.value).ok()
     }
 
-    /// The response body parsed as JSON, if it is JSON.
-    pub fn response_json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.response.body).ok()
+    /// The HTTP exchange judged.
+    pub fn http(&self) -> &HttpExchange {
+        let Exchange::Http(exchange) = &self.exchange;
+        exchange
     }
 
-    /// The step's check argument parsed as JSON, if it is JSON.
-    pub fn argument_json(&self) -> Option<Value> {
-        serde_json::from_str(&self.argument).ok()
+    /// The request as sent.
+    pub fn request(&self) -> &SentRequest {
+        &self.http().request
+    }
+
+    /// The response as received.
+    pub fn response(&self) -> &Response {
+        &self.http().response
+    }
+
+    /// The response body parsed as JSON, if it is JSON.
+    pub fn response_json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.response().body).ok()
+    }
+
+    /// The step's check argument read into your type (anything `Deserialize`, or
+    /// `serde_json::Value`), or the failing verdict to return when it does not fit.
+    pub fn argument<T: DeserializeOwned>(&self) -> Result<T, Verdict> {
+        serde_json::from_str(&self.argument).map_err(|e| {
+            Verdict::fail(format!("check argument {} does not fit what check expects: {e}", self.argument))
+        })
     }
 
     /// The argument as `{"rule": NAME, ...}`: the rule's name and the whole argument, or the
     /// failing verdict to return when it is not that.
     pub fn rule(&self) -> Result<(String, Value), Verdict> {
-        let Some(argument) = self.argument_json() else {
-            return Err(Verdict::fail(format!("check argument is not JSON: {:?}", self.argument)));
-        };
+        let argument: Value = self.argument()?;
         match argument["rule"].as_str() {
             Some(rule) => Ok((rule.to_string(), argument)),
             None => Err(Verdict::fail(format!("check argument names no rule: {}", self.argument))),

@@ -22,7 +22,7 @@
 //! smoke_plugin::export!(Hello);
 //! ```
 //!
-//! The types are the WIT contract's (`wit/v0.1.0/plugin.wit`), with builders added so a scenario reads
+//! The types are the WIT contract's (`wit/v0.2.0/plugin.wit`), with builders added so a scenario reads
 //! like a sentence. Plugins have no I/O: config and documents arrive in [`PlanInput`], and state
 //! between steps flows through captured variables (`{{name}}` templates), not plugin memory.
 
@@ -41,7 +41,7 @@ pub mod __private {
     pub use wit_bindgen;
 
     wit_bindgen::generate!({
-        path: "../../wit/v0.1.0",
+        path: "../../wit/v0.2.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_guest",
@@ -52,13 +52,14 @@ pub mod __private {
 }
 
 pub use __private::smoke::plugin::types::{
-    Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint, Expectation,
-    Info, JsonAssertion, JsonTest, Method, Pair, Plan, PlanError, PlanInput, Poll, Request, Response,
-    Scenario, ScenarioKind, Seed, SentRequest, StatusCount, StatusMatch, Step, StepMode, Verdict,
+    Action, Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
+    Exchange, HostInfo, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest,
+    Method, MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody, Response,
+    Scenario, ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, Verdict,
 };
 
 /// The WIT package version this SDK builds plugins for.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// A smoke plugin. Methods are associated functions: a plugin keeps no state between calls.
 pub trait Plugin {
@@ -68,7 +69,8 @@ pub trait Plugin {
     /// The plan for this config: seed records and scenarios. Must be deterministic.
     fn plan(input: PlanInput) -> Result<Plan, PlanError>;
 
-    /// Judge one response for a step whose expectation asked for it (`Step::check`).
+    /// Judge one exchange for a step that asked for it (`Step::check`); read the step's argument
+    /// into your own type with [`CheckInput::argument`].
     ///
     /// The default fails, so a plan that asks for judgement from a plugin that gives none can
     /// never pass by accident.

@@ -1,6 +1,6 @@
 //! Helpers for a plugin's own unit tests (run natively with `cargo test`).
 
-use crate::{Plan, PlanInput, Plugin};
+use crate::{HostInfo, Plan, PlanInput, Plugin};
 
 /// Plan twice with `input` and assert what every plugin owes the host: the same plan both times
 /// (no clock, no randomness), and no scenario id used twice. Returns the plan for further checks.
@@ -18,7 +18,27 @@ pub fn assert_deterministic_plan<P: Plugin>(input: PlanInput) -> Plan {
     a
 }
 
+/// The host as a test sees it: this SDK's contract version and every optional feature of it.
+pub fn host() -> HostInfo {
+    HostInfo {
+        version: "test".into(),
+        contract: crate::WIT_VERSION.into(),
+        features: [
+            "method.other",
+            "body.form",
+            "body.multipart",
+            "body.bytes",
+            "status.class",
+            "mode.poll",
+            "mode.burst",
+            "needs",
+        ]
+        .map(String::from)
+        .to_vec(),
+    }
+}
+
 /// No config and no documents.
 pub fn empty_input() -> PlanInput {
-    PlanInput { config: vec![], documents: vec![] }
+    PlanInput { host: host(), config: vec![], documents: vec![] }
 }

@@ -10,8 +10,7 @@
 
 use serde_json::{Value, json};
 use smoke_plugin::{
-    CheckInput, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, StatusMatch, Step, Verdict, ids,
-    literal,
+    CheckInput, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Seed, Status, Step, Verdict, ids, literal,
 };
 
 struct Workflow;
@@ -288,7 +287,7 @@ fn runs() -> Vec<Scenario> {
     diamond = diamond.step(
         wait_for("diamond", "dia", "COMPLETED")
             .expect_len("/completion_order", 4)
-            .check(json!({"rule": "topological", "graph": diamond_graph}).to_string()),
+            .check(json!({"rule": "topological", "graph": diamond_graph})),
     );
 
     vec![
@@ -395,9 +394,9 @@ fn rate_limit() -> Vec<Scenario> {
                     .expect_status(200)
                     .expect_status(429)
                     .burst(120, 8)
-                    .mix(StatusMatch::Code(200), Some(1), Some(100))
-                    .mix(StatusMatch::Code(429), Some(1), None)
-                    .mix(StatusMatch::Class(5), None, Some(0)),
+                    .mix(Status::Code(200), Some(1), Some(100))
+                    .mix(Status::Code(429), Some(1), None)
+                    .mix(Status::Class(5), None, Some(0)),
             ),
         Scenario::business_rule("workflow.rate-limit.retry-after", "GET /api/agents")
             .describe("a rate-limited client is told when to retry")

@@ -4,7 +4,7 @@
 //! service's. Each test names the behaviour it holds smoke to: the exit code, the failure kind,
 //! the files written, peak memory, and that nothing is left running.
 
-mod server;
+pub(crate) mod server;
 
 use crate::support::{self, Run, plugin, root, smoke};
 use serde_json::{Value, json};

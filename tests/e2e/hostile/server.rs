@@ -19,6 +19,7 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// Its position on its connection (from 1).
     pub nth_on_connection: u32,
+    pub body: Vec<u8>,
 }
 
 impl Seen {
@@ -187,5 +188,5 @@ fn read_request(reader: &mut BufReader<TcpStream>, nth: u32) -> Option<Seen> {
         .min(MAX_REQUEST);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(Seen { method, target, headers, nth_on_connection: nth })
+    Some(Seen { method, target, headers, nth_on_connection: nth, body })
 }

@@ -1,7 +1,7 @@
 //! Poll and burst steps against any service with `GET /health` answering `{"status": "ok"}`:
 //! two scenarios that must pass and two that must fail, so the test suite sees both verdicts.
 
-use smoke_plugin::{Info, Plan, PlanError, PlanInput, Plugin, Scenario, StatusMatch, Step};
+use smoke_plugin::{Info, Plan, PlanError, PlanInput, Plugin, Scenario, Status, Step};
 
 struct Engine;
 
@@ -16,8 +16,8 @@ impl Plugin for Engine {
             .scenario(
                 Scenario::load("engine.burst.healthy", "GET /health")
                     .describe("40 requests, 8 in flight: all 200, none 5xx")
-                    .step(health().burst(40, 8).mix(StatusMatch::Code(200), Some(40), None).mix(
-                        StatusMatch::Class(5),
+                    .step(health().burst(40, 8).mix(Status::Code(200), Some(40), None).mix(
+                        Status::Class(5),
                         None,
                         Some(0),
                     )),
@@ -25,11 +25,7 @@ impl Plugin for Engine {
             .scenario(
                 Scenario::load("engine.burst.expects-rate-limit", "GET /health")
                     .describe("expects a rate limit the service does not have: must fail")
-                    .step(health().expect_status(429).burst(20, 4).mix(
-                        StatusMatch::Code(429),
-                        Some(1),
-                        None,
-                    )),
+                    .step(health().expect_status(429).burst(20, 4).mix(Status::Code(429), Some(1), None)),
             )
             .scenario(
                 Scenario::workflow("engine.poll.holds", "GET /health")

@@ -42,7 +42,11 @@ impl Plugin for Misbehave {
     }
 
     fn check(input: CheckInput) -> Verdict {
-        match input.argument.as_str() {
+        let mode: String = match input.argument() {
+            Ok(mode) => mode,
+            Err(verdict) => return verdict,
+        };
+        match mode.as_str() {
             "loop-in-check" => {
                 let mut n: u64 = 0;
                 loop {
