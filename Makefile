@@ -6,9 +6,16 @@ PLUGINS     := ledger workflow ecommerce healthcare openapi
 TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensitive escape-hatches
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi
+PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi
 
-.PHONY: setup test-deps build plugins test-plugins demo test lint bench
+.PHONY: setup test-deps build plugins test-plugins demo test lint bench python-plugins python-test-plugins
+
+## Plugins written in Python: built with the Python SDK (plugins/sdk-python), installed with its
+## pinned componentize-py into a project-local environment, the way an author installs it.
+PY_ENV      := target/sdk-python-venv
+PY_BUILD    := $(PY_ENV)/bin/smoke-plugin-build
+PY_SDK      := $(wildcard plugins/sdk-python/smoke_plugin/*.py) plugins/sdk-python/smoke_plugin/wit/plugin.wit
+PY_OUT      := target/python
 
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
@@ -40,12 +47,36 @@ $(VENV)/bin/openapi-spec-validator:
 	$(VENV)/bin/pip install --quiet openapi-spec-validator==0.9.0 openapi-schema-validator==0.9.0
 
 ## Host, examples and plugins, release.
-build: setup
+build: setup python-plugins
 	$(CARGO) build --release $(addprefix -p ,$(PACKAGES))
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(PLUGINS))
 
+$(PY_BUILD): plugins/sdk-python/pyproject.toml
+	rm -rf $(PY_ENV)
+	python3 -m venv $(PY_ENV)
+	$(PY_ENV)/bin/pip install --quiet --editable plugins/sdk-python
+
+python-plugins: $(PY_OUT)/iot.wasm
+
+$(PY_OUT)/iot.wasm: $(PY_BUILD) $(PY_SDK) plugins/iot/iot_plugin.py
+	@mkdir -p $(@D)
+	cd plugins/iot && $(CURDIR)/$(PY_BUILD) iot_plugin -o $(CURDIR)/$@
+
+## The guide's minimal Python plugin (built from docs/plugin-guide.md) and one that misbehaves.
+python-test-plugins: $(PY_OUT)/guide.wasm $(PY_OUT)/misbehave.wasm
+
+$(PY_OUT)/guide/app.py: docs/plugin-guide.md tests/tools/guide_block.py
+	python3 tests/tools/guide_block.py python $@
+
+$(PY_OUT)/guide.wasm: $(PY_BUILD) $(PY_SDK) $(PY_OUT)/guide/app.py
+	cd $(PY_OUT)/guide && $(CURDIR)/$(PY_BUILD) app -o $(CURDIR)/$@
+
+$(PY_OUT)/misbehave.wasm: $(PY_BUILD) $(PY_SDK) tests/plugins/py-misbehave/misbehave.py
+	@mkdir -p $(@D)
+	cd tests/plugins/py-misbehave && $(CURDIR)/$(PY_BUILD) misbehave -o $(CURDIR)/$@
+
 ## Plugins that exist only to test the host (misbehaving, wrong WIT version, the guide's example).
-test-plugins: setup
+test-plugins: setup python-test-plugins
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(TEST_PLUGINS))
 
 ## Run the ledger plugin against the ledger example, which smoke starts and stops.
@@ -56,6 +87,7 @@ demo: build
 test: build test-plugins test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
+	cd plugins/iot && $(CURDIR)/$(PY_ENV)/bin/python -m unittest --quiet
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -5,6 +5,7 @@
 mod compat;
 mod engine;
 mod hostile;
+mod languages;
 mod matrix;
 mod openapi;
 mod operator;

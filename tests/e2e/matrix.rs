@@ -33,8 +33,9 @@ fn fault_matrix(example: &str, expected_faults: usize) -> (usize, usize) {
 /// its plugin: the 0.1.0 fixtures).
 pub fn fault_matrix_of(example: &str, config: &std::path::Path, expected_faults: usize) -> (usize, usize) {
     let config = config.to_str().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = smoke(dir.path());
+    // One cache for the matrix's runs: the plugin is compiled once, as a user's second run finds it.
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
     c.args(["run", "--config", config, "--strict-plan"]);
     let r = run(c);
     assert_eq!(r.code, 0, "{example}: the correct service must pass:\n{r}");
@@ -55,7 +56,7 @@ pub fn fault_matrix_of(example: &str, config: &std::path::Path, expected_faults:
     for fault in &faults {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
-        let mut c = smoke(dir.path());
+        let mut c = smoke(cache.path());
         c.args(["run", "--config", config, "--report-json"]).arg(&json).env("FAULTS", fault);
         let r = run(c);
         assert_eq!(r.code, 1, "{example}: fault {fault} was not caught:\n{r}");
@@ -113,6 +114,11 @@ fn clinic_fault_catch_matrix() {
     assert_eq!(fault_matrix("clinic-api", 6), (6, 6));
 }
 
+#[test]
+fn iot_fault_catch_matrix_with_the_python_plugin() {
+    assert_eq!(fault_matrix("iot-api", 7), (7, 7));
+}
+
 /// The Python that `make test-deps` set up with openapi-spec-validator.
 fn validator_python() -> std::path::PathBuf {
     let python = support::root().join("target/test-deps/venv/bin/python");
@@ -142,7 +148,7 @@ fn normalized(endpoint: &str) -> String {
 fn every_example_serves_a_valid_openapi_document_that_its_traffic_conforms_to() {
     let python = validator_python();
     let checker = support::root().join("tests/tools/openapi_conformance.py");
-    for example in ["ledger-api", "workflow-api", "shop-api", "clinic-api"] {
+    for example in ["ledger-api", "workflow-api", "shop-api", "clinic-api", "iot-api"] {
         let file = support::root().join(format!("examples/{example}/openapi.json"));
         let service = support::Example::start(example, "");
         let (status, served) = service.get("/openapi.json");

@@ -208,3 +208,17 @@ pub fn everything_written(runs: &[&Run], paths: &[PathBuf]) -> Vec<(String, Stri
     }
     out
 }
+
+/// A plugin written in Python or TypeScript, built by the Makefile into `target/<language>/`.
+pub fn language_plugin(language: &str, name: &str) -> PathBuf {
+    artifact(&format!("target/{language}/{name}.wasm"))
+}
+
+/// One compiled-plugin cache for the whole test process, for tests that run the same large
+/// component many times (a Python or JavaScript plugin carries its interpreter: compiling one
+/// takes seconds; each test compiling its own would take minutes). Compiling is still tested:
+/// the first run of each plugin fills it.
+pub fn shared_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().expect("a temporary directory")).path()
+}

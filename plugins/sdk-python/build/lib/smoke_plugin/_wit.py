@@ -1,0 +1,179 @@
+"""The SDK's objects to and from the WIT types componentize-py generates (``wit_world``), which
+exist only while a component is built; natively (in a plugin's own tests) nothing here runs."""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+import smoke_plugin as sdk
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import types as t
+
+_METHODS = {
+    "GET": t.Method_Get, "HEAD": t.Method_Head, "POST": t.Method_Post, "PUT": t.Method_Put,
+    "PATCH": t.Method_Patch, "DELETE": t.Method_Delete, "OPTIONS": t.Method_Options,
+}
+_KINDS = {
+    "happy-path": t.ScenarioKind.HAPPY_PATH, "not-found": t.ScenarioKind.NOT_FOUND,
+    "validation-error": t.ScenarioKind.VALIDATION_ERROR, "business-rule": t.ScenarioKind.BUSINESS_RULE,
+    "auth": t.ScenarioKind.AUTH, "workflow": t.ScenarioKind.WORKFLOW, "load": t.ScenarioKind.LOAD,
+}
+_CONFIG_KINDS = {"text": t.ConfigKind.TEXT, "document": t.ConfigKind.DOCUMENT, "secret": t.ConfigKind.SECRET}
+
+
+def _pairs(items) -> list:
+    return [t.Pair(name=str(n), value=str(v)) for n, v in items]
+
+
+def _method(token: str):
+    known = _METHODS.get(token)
+    return known() if known else t.Method_Other(token)
+
+
+def _method_name(m) -> str:
+    if isinstance(m, t.Method_Other):
+        return m.value
+    return next(name for name, cls in _METHODS.items() if isinstance(m, cls))
+
+
+def _status(s: sdk.Status):
+    return t.Status_Code(s.value) if s.kind == "code" else t.Status_Class(s.value)
+
+
+def _body(body):
+    if body is None:
+        return None
+    kind, value = body
+    if kind == "json":
+        return t.Body_Json(value)
+    if kind == "text":
+        return t.Body_Text(value)
+    if kind == "form":
+        return t.Body_Form(_pairs(value))
+    if kind == "multipart":
+        parts = []
+        for p in value:
+            content = t.PartContent_Bytes(p.content) if isinstance(p.content, bytes) else t.PartContent_Text(p.content)
+            parts.append(t.MultipartPart(name=p.name, filename=p.filename, content_type=p.content_type, content=content))
+        return t.Body_Multipart(parts)
+    content_type, data = value
+    return t.Body_Bytes(t.RawBody(content_type=content_type, content=data))
+
+
+def _test(test: str, value):
+    if test == "equals":
+        return t.JsonTest_Equals(value)
+    if test == "length":
+        return t.JsonTest_Length(value)
+    return t.JsonTest_Exists() if test == "exists" else t.JsonTest_Absent()
+
+
+def _mode(mode):
+    if mode[0] == "poll":
+        return t.StepMode_Poll(t.Poll(interval_ms=mode[1], timeout_ms=mode[2]))
+    if mode[0] == "burst":
+        mix = [t.StatusCount(status=_status(s), at_least=lo, at_most=hi) for s, lo, hi in mode[3]]
+        return t.StepMode_Burst(t.Burst(count=mode[1], concurrency=mode[2], mix=mix))
+    return t.StepMode_Once()
+
+
+def _step(s: sdk.Step):
+    request = t.HttpRequest(method=_method(s.method), path=s.path, query=_pairs(s.query),
+                            headers=_pairs(s.headers), body=_body(s.body))
+    expect = t.HttpExpectation(
+        status=[_status(x) for x in s.status],
+        body=[t.JsonAssertion(pointer=p, test=_test(test, v)) for p, test, v in s.assertions],
+        headers=_pairs(s.expect_headers), schema=s.schema, max_latency_ms=s.max_latency)
+    captures = [
+        t.Capture(name=n, source=t.CaptureSource_Body(w) if src == "body" else t.CaptureSource_Header(w))
+        for n, src, w in s.captures
+    ]
+    return t.Step(name=s.name, action=t.Action_Http(t.HttpCall(request=request, expect=expect)),
+                  check=s.check_argument, captures=captures, mode=_mode(s.mode), timeout_ms=s.timeout)
+
+
+def plan_to_wit(plan: sdk.Plan):
+    return t.Plan(
+        seeds=[t.Seed(id=s.id, description=s.description, depends_on=list(s.depends_on), step=_step(s.step))
+               for s in plan.seeds],
+        scenarios=[
+            t.Scenario(id=s.id, endpoint=s.endpoint, kind=_KINDS[s.kind], description=s.description,
+                       depends_on=list(s.depends_on), tags=list(s.tags), steps=[_step(x) for x in s.steps])
+            for s in plan.scenarios
+        ],
+        surface=[t.Endpoint(id=i, has_path_params=p, has_constrained_body=b) for i, p, b in plan.surface],
+    )
+
+
+def info_to_wit(info: sdk.Info):
+    return t.Info(
+        name=info.name, version=info.version, domain=info.domain, description=info.description,
+        config=[t.ConfigKey(name=k.name, description=k.description, kind=_CONFIG_KINDS[k.kind],
+                            required=k.required, default=k.default) for k in info.config],
+        sensitive_fields=list(info.sensitive_fields), sensitive_headers=list(info.sensitive_headers),
+        needs=t.Needs(memory_mib=info.memory_mib, call_timeout_ms=info.call_timeout_ms),
+    )
+
+
+def plan_input_from_wit(i) -> sdk.PlanInput:
+    return sdk.PlanInput(
+        host=sdk.HostInfo(version=i.host.version, contract=i.host.contract, features=list(i.host.features)),
+        config={p.name: p.value for p in i.config},
+        documents=[sdk.Document(key=d.key, source=d.source, content=bytes(d.content)) for d in i.documents],
+    )
+
+
+def check_input_from_wit(i) -> sdk.CheckInput:
+    exchange = i.exchange.value  # http, the one kind of exchange today
+    r, s = exchange.request, exchange.response
+    return sdk.CheckInput(
+        config={p.name: p.value for p in i.config}, scenario_id=i.scenario_id, step_name=i.step_name,
+        step_index=i.step_index, argument_text=i.argument,
+        request=sdk.SentRequest(method=_method_name(r.method), url=r.url,
+                                headers=[(h.name, h.value) for h in r.headers], body=bytes(r.body)),
+        response=sdk.Response(status=s.status, headers=[(h.name, h.value) for h in s.headers],
+                              body=bytes(s.body), latency_ms=s.latency_ms),
+        variables={p.name: json.loads(p.value) for p in i.variables},
+    )
+
+
+def _where(error: BaseException) -> str:
+    """`KeyError: 'x' (at app.py:12)`: an exception as one line, with its innermost frame."""
+    frames = traceback.extract_tb(error.__traceback__)
+    at = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{at}"
+
+
+def guest_class(plugin_cls):
+    """The `Guest` class componentize-py exports, delegating to the plugin."""
+
+    class Guest(exports.Guest):
+        def info(self):
+            return info_to_wit(plugin_cls().info())
+
+        def plan(self, input):
+            try:
+                plan = plugin_cls().plan(plan_input_from_wit(input))
+            except sdk.PlanError as e:
+                raise Err(t.PlanError(message=e.message, location=e.location))
+            except MemoryError:
+                raise  # past the sandbox's memory limit: the host reports the limit
+            except Exception as e:  # a bug in the plugin: a plan error that says where
+                raise Err(t.PlanError(message=f"plan raised {_where(e)}", location=None))
+            return plan_to_wit(plan)
+
+        def check(self, input):
+            try:
+                verdict = plugin_cls().check(check_input_from_wit(input))
+            except sdk.CheckArgumentError as e:
+                return t.Verdict(pass_=False, reason=str(e))
+            except MemoryError:
+                raise  # past the sandbox's memory limit: the host reports the limit
+            except Exception as e:  # a bug in the plugin fails this step, saying where
+                return t.Verdict(pass_=False, reason=f"check raised {_where(e)}")
+            return t.Verdict(pass_=bool(verdict.passed), reason=str(verdict.reason))
+
+    Guest.__name__ = Guest.__qualname__ = "Guest"
+    return Guest

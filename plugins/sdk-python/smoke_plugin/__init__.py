@@ -1,0 +1,568 @@
+"""smoke-plugin: write smoke plugins in Python.
+
+A plugin plans (seed records and scenarios, as data) and judges (a verdict on one exchange, where
+a step asks for it); the smoke host does everything with side effects. Subclass `Plugin`, then
+export it from the module you build::
+
+    from smoke_plugin import Info, Plan, Plugin, Scenario, Step, export
+
+    class Hello(Plugin):
+        def info(self):
+            return Info("hello", "0.1.0", "example")
+
+        def plan(self, input):
+            health = Step.get("/health").expect_status(200).expect_eq("/status", "ok")
+            return Plan().scenario(Scenario.happy_path("hello.health", "GET /health").step(health))
+
+    Guest = export(Hello)
+
+and build it with ``smoke-plugin-build app -o hello.wasm``. Builders mirror the Rust SDK's, and
+nothing here has a default that could make a step pass by accident: a step that accepts no status
+is refused by the host, and `Plugin.check` fails unless a plugin overrides it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, TypeVar
+
+from . import ids, log
+
+__all__ = [
+    "WIT_VERSION", "Plugin", "export", "Info", "ConfigKey", "Plan", "PlanInput", "PlanError", "Document",
+    "HostInfo", "Scenario", "Seed", "Step", "Part", "Status", "Verdict", "CheckInput", "SentRequest",
+    "Response", "CheckArgumentError", "literal", "ids", "log",
+]
+
+#: The WIT package version this SDK builds plugins for.
+WIT_VERSION = "0.2.0"
+
+T = TypeVar("T")
+
+
+def literal(text: str) -> str:
+    """Text sent exactly as written even where it contains ``{{``."""
+    return text.replace("{{", "\\{{")
+
+
+def _json_text(value: Any) -> str:
+    """JSON text of a value: plain JSON data, or a dataclass (its fields)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=False, allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a plugin is
+
+
+@dataclass
+class ConfigKey:
+    name: str
+    description: str
+    kind: str  # "text", "document" or "secret"
+    required: bool = False
+    default: Optional[str] = None
+
+
+@dataclass
+class Info:
+    """Static facts about a plugin: ``Info("ledger", "0.1.0", "finance")``."""
+
+    name: str
+    version: str
+    domain: str
+    description: str = ""
+    config: list[ConfigKey] = field(default_factory=list)
+    sensitive_fields: list[str] = field(default_factory=list)
+    sensitive_headers: list[str] = field(default_factory=list)
+    # The interpreter comes with the component: its heap starts at about 13 MiB and grows with
+    # what a plugin builds, so Python plugins declare more memory than the host's default of
+    # 64 MiB (docs/plugin-guide.md gives the figures). The host caps what is declared.
+    memory_mib: Optional[int] = 128
+    call_timeout_ms: Optional[int] = None
+
+    def describe(self, description: str) -> "Info":
+        self.description = description
+        return self
+
+    def config_key(self, name: str, kind: str, required: bool = False, default: Optional[str] = None,
+                   description: str = "") -> "Info":
+        """Declare a config key: ``kind`` is "text", "document" (a path or URL the host reads) or
+        "secret" (redacted everywhere)."""
+        if kind not in ("text", "document", "secret"):
+            raise ValueError(f"config kind {kind!r}: use 'text', 'document' or 'secret'")
+        self.config.append(ConfigKey(name, description, kind, required, default))
+        return self
+
+    def sensitive_field(self, name: str) -> "Info":
+        self.sensitive_fields.append(name)
+        return self
+
+    def sensitive_header(self, name: str) -> "Info":
+        self.sensitive_headers.append(name)
+        return self
+
+    def needs(self, memory_mib: Optional[int] = None, call_timeout_ms: Optional[int] = None) -> "Info":
+        """Declare what one call needs beyond the defaults this SDK declares."""
+        if memory_mib is not None:
+            self.memory_mib = memory_mib
+        if call_timeout_ms is not None:
+            self.call_timeout_ms = call_timeout_ms
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+@dataclass(frozen=True)
+class Status:
+    """A status (``Status.code(404)``) or a class of them (``Status.class_(5)``: every 5xx)."""
+
+    kind: str  # "code" or "class"
+    value: int
+
+    @staticmethod
+    def code(value: int) -> "Status":
+        return Status("code", value)
+
+    @staticmethod
+    def class_(value: int) -> "Status":
+        return Status("class", value)
+
+
+@dataclass
+class Part:
+    """One part of a multipart body: ``Part.text(name, value)`` or ``Part.file(...)``."""
+
+    name: str
+    content: str | bytes
+    filename: Optional[str] = None
+    content_type: Optional[str] = None
+
+    @staticmethod
+    def text(name: str, value: str) -> "Part":
+        return Part(name, value)
+
+    @staticmethod
+    def file(name: str, filename: str, content_type: str, content: bytes) -> "Part":
+        return Part(name, bytes(content), filename, content_type)
+
+
+@dataclass
+class Step:
+    """One HTTP request with what its response must satisfy: ``Step.get("/x").expect_status(200)``."""
+
+    method: str
+    path: str
+    name: str = ""
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    # ("json", text) | ("text", text) | ("form", [(name, value)]) | ("multipart", [Part])
+    # | ("bytes", (content_type, data))
+    body: Optional[tuple[str, Any]] = None
+    status: list[Status] = field(default_factory=list)
+    assertions: list[tuple[str, str, Any]] = field(default_factory=list)  # (pointer, test, value)
+    expect_headers: list[tuple[str, str]] = field(default_factory=list)
+    schema: Optional[str] = None
+    max_latency: Optional[int] = None
+    check_argument: Optional[str] = None
+    captures: list[tuple[str, str, str]] = field(default_factory=list)  # (name, "body"|"header", where)
+    mode: tuple = ("once",)
+    timeout: Optional[int] = None
+
+    @staticmethod
+    def get(path: str) -> "Step":
+        return Step("GET", path)
+
+    @staticmethod
+    def post(path: str) -> "Step":
+        return Step("POST", path)
+
+    @staticmethod
+    def put(path: str) -> "Step":
+        return Step("PUT", path)
+
+    @staticmethod
+    def patch(path: str) -> "Step":
+        return Step("PATCH", path)
+
+    @staticmethod
+    def delete(path: str) -> "Step":
+        return Step("DELETE", path)
+
+    @staticmethod
+    def head(path: str) -> "Step":
+        return Step("HEAD", path)
+
+    @staticmethod
+    def options(path: str) -> "Step":
+        return Step("OPTIONS", path)
+
+    @staticmethod
+    def method_(token: str, path: str) -> "Step":
+        """A method beyond the seven, by its token as sent (``PROPFIND``)."""
+        return Step(token, path)
+
+    def named(self, name: str) -> "Step":
+        self.name = name
+        return self
+
+    def json(self, body: Any) -> "Step":
+        """A JSON body; a string that is exactly ``"{{var}}"`` takes the variable's JSON value."""
+        self.body = ("json", _json_text(body))
+        return self
+
+    def text(self, body: str) -> "Step":
+        self.body = ("text", body)
+        return self
+
+    def form(self, fields: list[tuple[str, str]] | dict[str, str]) -> "Step":
+        items = list(fields.items()) if isinstance(fields, dict) else list(fields)
+        self.body = ("form", items)
+        return self
+
+    def multipart(self, parts: list[Part]) -> "Step":
+        self.body = ("multipart", list(parts))
+        return self
+
+    def bytes(self, content_type: str, content: bytes) -> "Step":
+        self.body = ("bytes", (content_type, bytes(content)))
+        return self
+
+    def header(self, name: str, value: str) -> "Step":
+        self.headers.append((name, value))
+        return self
+
+    def bearer(self, token: str) -> "Step":
+        return self.header("authorization", f"Bearer {token}")
+
+    def query_param(self, name: str, value: str) -> "Step":
+        self.query.append((name, value))
+        return self
+
+    def expect_status(self, *statuses: int) -> "Step":
+        """Accept these statuses (call again to accept more)."""
+        for s in statuses:
+            if Status.code(s) not in self.status:
+                self.status.append(Status.code(s))
+        return self
+
+    def expect_status_class(self, digit: int) -> "Step":
+        """Accept every status of a class: ``expect_status_class(2)`` is any 2xx."""
+        if Status.class_(digit) not in self.status:
+            self.status.append(Status.class_(digit))
+        return self
+
+    def expect_eq(self, pointer: str, value: Any) -> "Step":
+        self.assertions.append((pointer, "equals", _json_text(value)))
+        return self
+
+    def expect_exists(self, pointer: str) -> "Step":
+        self.assertions.append((pointer, "exists", None))
+        return self
+
+    def expect_absent(self, pointer: str) -> "Step":
+        self.assertions.append((pointer, "absent", None))
+        return self
+
+    def expect_len(self, pointer: str, length: int) -> "Step":
+        self.assertions.append((pointer, "length", int(length)))
+        return self
+
+    def expect_header(self, name: str, value: str = "") -> "Step":
+        self.expect_headers.append((name, value))
+        return self
+
+    def expect_schema(self, schema: Any) -> "Step":
+        self.schema = _json_text(schema)
+        return self
+
+    def max_latency_ms(self, limit: int) -> "Step":
+        self.max_latency = limit
+        return self
+
+    def timeout_ms(self, limit: int) -> "Step":
+        self.timeout = limit
+        return self
+
+    def check(self, argument: Any) -> "Step":
+        """Ask the plugin's `check` to judge, with this argument: JSON data or a dataclass, read
+        back in `check` with ``input.argument`` or ``input.argument_as(YourClass)``."""
+        self.check_argument = _json_text(argument)
+        return self
+
+    def capture(self, name: str, pointer: str) -> "Step":
+        self.captures.append((name, "body", pointer))
+        return self
+
+    def capture_header(self, name: str, header: str) -> "Step":
+        self.captures.append((name, "header", header))
+        return self
+
+    def poll(self, interval_ms: int, timeout_ms: int) -> "Step":
+        self.mode = ("poll", interval_ms, timeout_ms)
+        return self
+
+    def burst(self, count: int, concurrency: int) -> "Step":
+        self.mode = ("burst", count, concurrency, [])
+        return self
+
+    def mix(self, status: Status, at_least: Optional[int] = None, at_most: Optional[int] = None) -> "Step":
+        if self.mode[0] == "burst":
+            self.mode[3].append((status, at_least, at_most))
+        return self
+
+
+KINDS = ("happy-path", "not-found", "validation-error", "business-rule", "auth", "workflow", "load")
+
+
+@dataclass
+class Scenario:
+    id: str
+    kind: str
+    endpoint: str
+    description: str = ""
+    depends_on: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"scenario kind {self.kind!r}: one of {', '.join(KINDS)}")
+
+    @staticmethod
+    def happy_path(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "happy-path", endpoint)
+
+    @staticmethod
+    def not_found(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "not-found", endpoint)
+
+    @staticmethod
+    def validation_error(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "validation-error", endpoint)
+
+    @staticmethod
+    def business_rule(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "business-rule", endpoint)
+
+    @staticmethod
+    def auth(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "auth", endpoint)
+
+    @staticmethod
+    def workflow(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "workflow", endpoint)
+
+    @staticmethod
+    def load(id: str, endpoint: str) -> "Scenario":
+        return Scenario(id, "load", endpoint)
+
+    def describe(self, description: str) -> "Scenario":
+        self.description = description
+        return self
+
+    def depends(self, scenario_id: str) -> "Scenario":
+        self.depends_on.append(scenario_id)
+        return self
+
+    def tag(self, tag: str) -> "Scenario":
+        self.tags.append(tag)
+        return self
+
+    def step(self, step: Step) -> "Scenario":
+        self.steps.append(step)
+        return self
+
+
+@dataclass
+class Seed:
+    """A record created through the API before any scenario; its captures are global variables."""
+
+    id: str
+    step: Step
+    description: str = ""
+    depends_on: list[str] = field(default_factory=list)
+
+    def describe(self, description: str) -> "Seed":
+        self.description = description
+        return self
+
+    def depends(self, seed_id: str) -> "Seed":
+        self.depends_on.append(seed_id)
+        return self
+
+
+@dataclass
+class Plan:
+    seeds: list[Seed] = field(default_factory=list)
+    scenarios: list[Scenario] = field(default_factory=list)
+    surface: list[tuple[str, bool, bool]] = field(default_factory=list)
+
+    def seed(self, seed: Seed) -> "Plan":
+        self.seeds.append(seed)
+        return self
+
+    def scenario(self, scenario: Scenario) -> "Plan":
+        self.scenarios.append(scenario)
+        return self
+
+    def endpoint(self, id: str, has_constrained_body: bool = False) -> "Plan":
+        """Declare an endpoint of the covered surface (``METHOD /path/{param}``)."""
+        self.surface.append((id, "{" in id, has_constrained_body))
+        return self
+
+    def upsert_endpoint(self, id: str, has_constrained_body: bool = False) -> "Plan":
+        """An endpoint that creates what its path names: no not-found scenario is expected."""
+        self.surface.append((id, False, has_constrained_body))
+        return self
+
+
+class PlanError(Exception):
+    """Raise from `plan` to refuse planning: ``raise PlanError("no spec", at="config key spec")``."""
+
+    def __init__(self, message: str, at: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.location = at
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass
+class HostInfo:
+    version: str
+    contract: str
+    features: list[str]
+
+
+@dataclass
+class Document:
+    key: str
+    source: str
+    content: bytes
+
+
+@dataclass
+class PlanInput:
+    host: HostInfo
+    config: dict[str, str] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+
+    def document(self, key: str) -> Optional[Document]:
+        return next((d for d in self.documents if d.key == key), None)
+
+    def host_supports(self, feature: str) -> bool:
+        return feature in self.host.features
+
+
+@dataclass
+class SentRequest:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    latency_ms: int
+
+    def header(self, name: str) -> Optional[str]:
+        return next((v for n, v in self.headers if n.lower() == name.lower()), None)
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class CheckArgumentError(Exception):
+    """The check argument does not fit the type `check` asked for (a failing verdict)."""
+
+
+@dataclass
+class CheckInput:
+    config: dict[str, str]
+    scenario_id: str
+    step_name: str
+    step_index: int
+    argument_text: str
+    request: SentRequest
+    response: Response
+    variables: dict[str, Any]
+
+    @property
+    def argument(self) -> Any:
+        """The step's check argument as JSON data."""
+        return json.loads(self.argument_text)
+
+    def argument_as(self, cls: Callable[..., T]) -> T:
+        """The argument read into a class (a dataclass): its fields are the argument's keys."""
+        value = self.argument
+        if not isinstance(value, dict):
+            raise CheckArgumentError(f"check argument {self.argument_text} is not an object for {cls!r}")
+        try:
+            return cls(**value)
+        except TypeError as e:
+            raise CheckArgumentError(f"check argument {self.argument_text} does not fit {cls!r}: {e}") from e
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    reason: str
+
+    @staticmethod
+    def pass_(reason: str) -> "Verdict":
+        return Verdict(True, reason)
+
+    @staticmethod
+    def fail(reason: str) -> "Verdict":
+        return Verdict(False, reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plugins
+
+
+class Plugin:
+    """Subclass and implement `info` and `plan`; implement `check` when a step asks for it."""
+
+    def info(self) -> Info:
+        raise NotImplementedError("a plugin implements info()")
+
+    def plan(self, input: PlanInput) -> Plan:
+        raise NotImplementedError("a plugin implements plan(input)")
+
+    def check(self, input: CheckInput) -> Verdict:
+        # Fails, so a plan asking for judgement from a plugin that gives none never passes.
+        return Verdict.fail(
+            f"plugin does not implement check (asked to judge {input.argument_text} in scenario {input.scenario_id})"
+        )
+
+
+def export(plugin: type[Plugin]) -> type:
+    """The class componentize-py exports as the plugin (assign it to ``Guest`` in your module).
+
+    Natively (a plugin's own tests) there are no WIT bindings to export through, and the plugin
+    class is returned as it is.
+    """
+    try:
+        from ._wit import guest_class
+    except ModuleNotFoundError as e:
+        if e.name not in ("wit_world", "componentize_py_types"):
+            raise
+        return plugin
+    return guest_class(plugin)
