@@ -8,7 +8,8 @@ TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensit
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi
 
-.PHONY: setup test-deps build plugins test-plugins demo test lint bench python-plugins python-test-plugins
+.PHONY: setup test-deps build plugins test-plugins demo test lint bench python-plugins python-test-plugins \
+	ts-plugins ts-test-plugins node
 
 ## Plugins written in Python: built with the Python SDK (plugins/sdk-python), installed with its
 ## pinned componentize-py into a project-local environment, the way an author installs it.
@@ -16,6 +17,14 @@ PY_ENV      := target/sdk-python-venv
 PY_BUILD    := $(PY_ENV)/bin/smoke-plugin-build
 PY_SDK      := $(wildcard plugins/sdk-python/smoke_plugin/*.py) plugins/sdk-python/smoke_plugin/wit/plugin.wit
 PY_OUT      := target/python
+
+## Plugins written in TypeScript or JavaScript: built with the JavaScript SDK (plugins/sdk-js) and
+## its pinned componentize-js and esbuild, installed from the SDK's lockfile.
+JS_DEPS     := plugins/sdk-js/node_modules/.package-lock.json
+JS_BUILD    := node plugins/sdk-js/bin/build.js
+JS_SDK      := $(wildcard plugins/sdk-js/src/*.js) plugins/sdk-js/bin/build.js plugins/sdk-js/wit/plugin.wit
+ESBUILD     := plugins/sdk-js/node_modules/.bin/esbuild
+TS_OUT      := target/typescript
 
 setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
@@ -47,7 +56,7 @@ $(VENV)/bin/openapi-spec-validator:
 	$(VENV)/bin/pip install --quiet openapi-spec-validator==0.9.0 openapi-schema-validator==0.9.0
 
 ## Host, examples and plugins, release.
-build: setup python-plugins
+build: setup python-plugins ts-plugins
 	$(CARGO) build --release $(addprefix -p ,$(PACKAGES))
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(PLUGINS))
 
@@ -61,6 +70,31 @@ python-plugins: $(PY_OUT)/iot.wasm
 $(PY_OUT)/iot.wasm: $(PY_BUILD) $(PY_SDK) plugins/iot/iot_plugin.py
 	@mkdir -p $(@D)
 	cd plugins/iot && $(CURDIR)/$(PY_BUILD) iot_plugin -o $(CURDIR)/$@
+
+node:
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
+
+$(JS_DEPS): plugins/sdk-js/package-lock.json | node
+	cd plugins/sdk-js && npm ci --no-audit --no-fund --loglevel=error
+
+ts-plugins: $(TS_OUT)/shop-audit.wasm
+
+$(TS_OUT)/shop-audit.wasm: $(JS_DEPS) $(JS_SDK) plugins/shop-audit/plugin.ts
+	@mkdir -p $(@D)
+	$(JS_BUILD) plugins/shop-audit/plugin.ts -o $@
+
+## The guide's minimal TypeScript plugin (built from docs/plugin-guide.md) and one that misbehaves.
+ts-test-plugins: $(TS_OUT)/guide.wasm $(TS_OUT)/misbehave.wasm
+
+$(TS_OUT)/guide/plugin.ts: docs/plugin-guide.md tests/tools/guide_block.py
+	python3 tests/tools/guide_block.py typescript $@
+
+$(TS_OUT)/guide.wasm: $(JS_DEPS) $(JS_SDK) $(TS_OUT)/guide/plugin.ts
+	$(JS_BUILD) $(TS_OUT)/guide/plugin.ts -o $@
+
+$(TS_OUT)/misbehave.wasm: $(JS_DEPS) $(JS_SDK) tests/plugins/js-misbehave/plugin.js
+	@mkdir -p $(@D)
+	$(JS_BUILD) tests/plugins/js-misbehave/plugin.js -o $@
 
 ## The guide's minimal Python plugin (built from docs/plugin-guide.md) and one that misbehaves.
 python-test-plugins: $(PY_OUT)/guide.wasm $(PY_OUT)/misbehave.wasm
@@ -76,7 +110,7 @@ $(PY_OUT)/misbehave.wasm: $(PY_BUILD) $(PY_SDK) tests/plugins/py-misbehave/misbe
 	cd tests/plugins/py-misbehave && $(CURDIR)/$(PY_BUILD) misbehave -o $(CURDIR)/$@
 
 ## Plugins that exist only to test the host (misbehaving, wrong WIT version, the guide's example).
-test-plugins: setup python-test-plugins
+test-plugins: setup python-test-plugins ts-test-plugins
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(TEST_PLUGINS))
 
 ## Run the ledger plugin against the ledger example, which smoke starts and stops.
@@ -88,6 +122,10 @@ test: build test-plugins test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
 	cd plugins/iot && $(CURDIR)/$(PY_ENV)/bin/python -m unittest --quiet
+	$(ESBUILD) plugins/shop-audit/plugin.test.js --bundle --platform=node --format=esm --log-level=warning \
+		--alias:smoke-plugin/testing=./plugins/sdk-js/src/testing.js --alias:smoke-plugin=./plugins/sdk-js/src/index.js \
+		--outfile=$(TS_OUT)/shop-audit.test.mjs
+	node --test $(TS_OUT)/shop-audit.test.mjs
 
 lint:
 	$(CARGO) fmt --all -- --check

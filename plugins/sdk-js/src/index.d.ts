@@ -1,0 +1,171 @@
+// Types of smoke-plugin (contract smoke:plugin@0.2.0), for TypeScript authors and editors.
+
+export declare const WIT_VERSION: '0.2.0';
+
+export declare function literal(text: string): string;
+
+export declare const log: {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+};
+
+export declare const ids: { seed(n: number): string; missing(n: number): string };
+
+export type ConfigKind = 'text' | 'document' | 'secret';
+
+export declare class Info {
+  constructor(name: string, version: string, domain: string);
+  describe(description: string): this;
+  configKey(name: string, kind: ConfigKind, options?: { required?: boolean; default?: string; description?: string }): this;
+  sensitiveField(name: string): this;
+  sensitiveHeader(name: string): this;
+  needsMemoryMib(mib: number): this;
+  needsCallTimeoutMs(ms: number): this;
+}
+
+export type StatusMatch = { tag: 'code'; val: number } | { tag: 'class'; val: number };
+export declare const Status: { code(value: number): StatusMatch; class(value: number): StatusMatch };
+
+export interface MultipartPart {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  content: { tag: 'text'; val: string } | { tag: 'bytes'; val: Uint8Array };
+}
+export declare const Part: {
+  text(name: string, value: string): MultipartPart;
+  file(name: string, filename: string, contentType: string, bytes: ArrayLike<number>): MultipartPart;
+};
+
+/** Any value JSON can hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export declare class Step {
+  constructor(method: string, path: string);
+  static get(path: string): Step;
+  static post(path: string): Step;
+  static put(path: string): Step;
+  static patch(path: string): Step;
+  static delete(path: string): Step;
+  static head(path: string): Step;
+  static options(path: string): Step;
+  static method(token: string, path: string): Step;
+  named(name: string): this;
+  json(value: unknown): this;
+  text(text: string): this;
+  form(fields: [string, string][] | Record<string, string>): this;
+  multipart(parts: MultipartPart[]): this;
+  bytes(contentType: string, bytes: ArrayLike<number>): this;
+  header(name: string, value: string): this;
+  bearer(token: string): this;
+  query(name: string, value: string): this;
+  expectStatus(...codes: number[]): this;
+  expectStatusClass(digit: number): this;
+  expectEq(pointer: string, value: unknown): this;
+  expectExists(pointer: string): this;
+  expectAbsent(pointer: string): this;
+  expectLen(pointer: string, length: number): this;
+  expectHeader(name: string, value?: string): this;
+  expectSchema(schema: unknown): this;
+  maxLatencyMs(limit: number): this;
+  timeout(ms: number): this;
+  /** Ask `check` to judge, with this argument (serialized to JSON), read back with `input.argument<T>()`. */
+  check<T>(argument: T): this;
+  capture(name: string, pointer: string): this;
+  captureHeader(name: string, header: string): this;
+  poll(intervalMs: number, timeoutMs: number): this;
+  burst(count: number, concurrency: number): this;
+  mix(status: StatusMatch, atLeast?: number, atMost?: number): this;
+}
+
+export type ScenarioKind = 'happy-path' | 'not-found' | 'validation-error' | 'business-rule' | 'auth' | 'workflow' | 'load';
+
+export declare class Scenario {
+  constructor(id: string, kind: ScenarioKind, endpoint: string);
+  static happyPath(id: string, endpoint: string): Scenario;
+  static notFound(id: string, endpoint: string): Scenario;
+  static validationError(id: string, endpoint: string): Scenario;
+  static businessRule(id: string, endpoint: string): Scenario;
+  static auth(id: string, endpoint: string): Scenario;
+  static workflow(id: string, endpoint: string): Scenario;
+  static load(id: string, endpoint: string): Scenario;
+  describe(description: string): this;
+  dependsOnScenario(id: string): this;
+  tag(tag: string): this;
+  step(step: Step): this;
+}
+
+export declare class Seed {
+  constructor(id: string, step: Step);
+  describe(description: string): this;
+  dependsOnSeed(id: string): this;
+}
+
+export declare class Plan {
+  seed(seed: Seed): this;
+  scenario(scenario: Scenario): this;
+  endpoint(id: string, hasConstrainedBody?: boolean): this;
+  upsertEndpoint(id: string, hasConstrainedBody?: boolean): this;
+}
+
+export declare class PlanError extends Error {
+  constructor(message: string, location?: string);
+  location?: string;
+}
+
+export interface VerdictValue {
+  pass: boolean;
+  reason: string;
+}
+export declare const Verdict: { pass(reason: string): VerdictValue; fail(reason: string): VerdictValue };
+
+export interface Document {
+  key: string;
+  source: string;
+  content: Uint8Array;
+}
+
+export declare class PlanInput {
+  host: { version: string; contract: string; features: string[] };
+  config: Record<string, string>;
+  documents: Document[];
+  document(key: string): Document | undefined;
+  hostSupports(feature: string): boolean;
+}
+
+export interface Header {
+  name: string;
+  value: string;
+}
+
+export declare class CheckInput {
+  config: Record<string, string>;
+  scenarioId: string;
+  stepName: string;
+  stepIndex: number;
+  argumentText: string;
+  request: { method: string; url: string; headers: Header[]; body: Uint8Array };
+  response: { status: number; headers: Header[]; body: Uint8Array; latencyMs: number };
+  variables: Record<string, Json>;
+  /** The step's check argument, as the type the step gave it. */
+  argument<T = Json>(): T;
+  responseJson<T = Json>(): T | undefined;
+  header(name: string): string | undefined;
+}
+
+export interface PluginDefinition {
+  info(): Info;
+  plan(input: PlanInput): Plan;
+  check?(input: CheckInput): VerdictValue;
+}
+
+/** The WIT `guest` export; opaque to plugin code. */
+export interface Guest {
+  info(): unknown;
+  plan(input: unknown): unknown;
+  check(input: unknown): unknown;
+}
+
+export declare function definePlugin(plugin: PluginDefinition): Guest;

@@ -1,0 +1,407 @@
+// smoke-plugin: write smoke plugins in JavaScript or TypeScript.
+//
+// A plugin plans (seed records and scenarios, as data) and judges (a verdict on one exchange,
+// where a step asks for it); the smoke host does everything with side effects. Export
+// `guest = definePlugin({ info, plan, check })` from the module you build with
+// `smoke-plugin-build`. Builders mirror the Rust SDK's; nothing has a default that could make a
+// step pass by accident (a step accepting no status is refused by the host, and the default
+// `check` fails).
+
+/** The WIT package version this SDK builds plugins for. */
+export const WIT_VERSION = '0.2.0';
+
+const decoder = new TextDecoder();
+
+/** Text sent exactly as written even where it contains `{{`. */
+export function literal(text) {
+  return text.replaceAll('{{', '\\{{');
+}
+
+function jsonText(value) {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`not JSON: ${String(value)}`);
+  return text;
+}
+
+const pair = (name, value) => ({ name: String(name), value: String(value) });
+
+// ---------------------------------------------------------------------------------------------
+// Logging: through the host inside a component (the build wires it), to stderr natively.
+
+let hostLog = null;
+
+/** @internal Called by the entry `smoke-plugin-build` generates. */
+export function __setHostLog(log) {
+  hostLog = log;
+}
+
+function emit(level, message) {
+  if (hostLog) hostLog(level, String(message));
+  else console.error(`[${level}] ${message}`);
+}
+
+export const log = {
+  debug: (m) => emit('debug', m),
+  info: (m) => emit('info', m),
+  warn: (m) => emit('warn', m),
+  error: (m) => emit('error', m),
+};
+
+/** Deterministic ids, the Rust SDK's: a plan must not depend on when it is made. */
+export const ids = {
+  seed: (n) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  missing: (n) => `99999999-9999-4000-8000-${String(n).padStart(12, '0')}`,
+};
+
+// ---------------------------------------------------------------------------------------------
+// What a plugin is
+
+const CONFIG_KINDS = ['text', 'document', 'secret'];
+
+export class Info {
+  constructor(name, version, domain) {
+    this.name = name;
+    this.version = version;
+    this.domain = domain;
+    this.description = '';
+    this.config = [];
+    this.sensitiveFields = [];
+    this.sensitiveHeaders = [];
+    // The engine comes with the component: its heap grows with what a plugin builds, so
+    // JavaScript plugins declare more memory than the host's default of 64 MiB
+    // (docs/plugin-guide.md gives the figures). The host caps what is declared.
+    this.needs = { memoryMib: 128, callTimeoutMs: undefined };
+  }
+
+  describe(description) {
+    this.description = description;
+    return this;
+  }
+
+  /** Declare a config key: kind 'text', 'document' (a path or URL the host reads) or 'secret'. */
+  configKey(name, kind, { required = false, default: fallback, description = '' } = {}) {
+    if (!CONFIG_KINDS.includes(kind)) throw new TypeError(`config kind ${kind}: use ${CONFIG_KINDS.join(', ')}`);
+    this.config.push({ name, description, kind, required, default: fallback });
+    return this;
+  }
+
+  sensitiveField(name) {
+    this.sensitiveFields.push(name);
+    return this;
+  }
+
+  sensitiveHeader(name) {
+    this.sensitiveHeaders.push(name);
+    return this;
+  }
+
+  /** Declare what one call needs beyond what this SDK declares. */
+  needsMemoryMib(mib) {
+    this.needs.memoryMib = mib;
+    return this;
+  }
+
+  needsCallTimeoutMs(ms) {
+    this.needs.callTimeoutMs = ms;
+    return this;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+
+/** A status (`Status.code(404)`) or a class of them (`Status.class(5)`: every 5xx). */
+export const Status = {
+  code: (value) => ({ tag: 'code', val: value }),
+  class: (value) => ({ tag: 'class', val: value }),
+};
+
+const METHODS = { GET: 'get', HEAD: 'head', POST: 'post', PUT: 'put', PATCH: 'patch', DELETE: 'delete', OPTIONS: 'options' };
+
+/** One part of a multipart body. */
+export const Part = {
+  text: (name, value) => ({ name, filename: undefined, contentType: undefined, content: { tag: 'text', val: value } }),
+  file: (name, filename, contentType, bytes) => ({
+    name,
+    filename,
+    contentType,
+    content: { tag: 'bytes', val: Uint8Array.from(bytes) },
+  }),
+};
+
+export class Step {
+  /** A step sending `method` (its token: 'GET', 'PROPFIND') to `path`. */
+  constructor(method, path) {
+    const known = METHODS[method];
+    this.name = '';
+    this.request = {
+      method: known ? { tag: known } : { tag: 'other', val: method },
+      path,
+      query: [],
+      headers: [],
+      body: undefined,
+    };
+    this.expect = { status: [], body: [], headers: [], schema: undefined, maxLatencyMs: undefined };
+    this.checkArgument = undefined;
+    this.captures = [];
+    this.mode = { tag: 'once' };
+    this.timeoutMs = undefined;
+  }
+
+  static get(path) { return new Step('GET', path); }
+  static post(path) { return new Step('POST', path); }
+  static put(path) { return new Step('PUT', path); }
+  static patch(path) { return new Step('PATCH', path); }
+  static delete(path) { return new Step('DELETE', path); }
+  static head(path) { return new Step('HEAD', path); }
+  static options(path) { return new Step('OPTIONS', path); }
+  /** A method beyond the seven, by its token as sent. */
+  static method(token, path) { return new Step(token, path); }
+
+  named(name) { this.name = name; return this; }
+
+  /** A JSON body; a string that is exactly "{{var}}" takes the variable's JSON value. */
+  json(value) { this.request.body = { tag: 'json', val: jsonText(value) }; return this; }
+  text(text) { this.request.body = { tag: 'text', val: text }; return this; }
+  /** Form fields, as [[name, value], ...] or an object. */
+  form(fields) {
+    const entries = Array.isArray(fields) ? fields : Object.entries(fields);
+    this.request.body = { tag: 'form', val: entries.map(([n, v]) => pair(n, v)) };
+    return this;
+  }
+  multipart(parts) { this.request.body = { tag: 'multipart', val: [...parts] }; return this; }
+  bytes(contentType, bytes) {
+    this.request.body = { tag: 'bytes', val: { contentType, content: Uint8Array.from(bytes) } };
+    return this;
+  }
+
+  header(name, value) { this.request.headers.push(pair(name, value)); return this; }
+  bearer(token) { return this.header('authorization', `Bearer ${token}`); }
+  query(name, value) { this.request.query.push(pair(name, value)); return this; }
+
+  #accept(status) {
+    if (!this.expect.status.some((s) => s.tag === status.tag && s.val === status.val)) this.expect.status.push(status);
+    return this;
+  }
+
+  /** Accept these statuses (call again to accept more). */
+  expectStatus(...codes) { for (const c of codes) this.#accept(Status.code(c)); return this; }
+  /** Accept every status of a class: expectStatusClass(2) is any 2xx. */
+  expectStatusClass(digit) { return this.#accept(Status.class(digit)); }
+  expectEq(pointer, value) { this.expect.body.push({ pointer, test: { tag: 'equals', val: jsonText(value) } }); return this; }
+  expectExists(pointer) { this.expect.body.push({ pointer, test: { tag: 'exists' } }); return this; }
+  expectAbsent(pointer) { this.expect.body.push({ pointer, test: { tag: 'absent' } }); return this; }
+  expectLen(pointer, length) { this.expect.body.push({ pointer, test: { tag: 'length', val: length } }); return this; }
+  expectHeader(name, value = '') { this.expect.headers.push(pair(name, value)); return this; }
+  expectSchema(schema) { this.expect.schema = jsonText(schema); return this; }
+  maxLatencyMs(limit) { this.expect.maxLatencyMs = limit; return this; }
+  timeout(ms) { this.timeoutMs = ms; return this; }
+
+  /** Ask the plugin's `check` to judge, with this argument (any JSON value), read back with
+   * `input.argument()`. */
+  check(argument) { this.checkArgument = jsonText(argument); return this; }
+
+  capture(name, pointer) { this.captures.push({ name, source: { tag: 'body', val: pointer } }); return this; }
+  captureHeader(name, header) { this.captures.push({ name, source: { tag: 'header', val: header } }); return this; }
+  poll(intervalMs, timeoutMs) { this.mode = { tag: 'poll', val: { intervalMs, timeoutMs } }; return this; }
+  burst(count, concurrency) { this.mode = { tag: 'burst', val: { count, concurrency, mix: [] } }; return this; }
+  mix(status, atLeast, atMost) {
+    if (this.mode.tag === 'burst') this.mode.val.mix.push({ status, atLeast, atMost });
+    return this;
+  }
+
+  /** @internal The WIT `step`. */
+  toWit() {
+    return {
+      name: this.name,
+      action: { tag: 'http', val: { request: this.request, expect: this.expect } },
+      check: this.checkArgument,
+      captures: this.captures,
+      mode: this.mode,
+      timeoutMs: this.timeoutMs,
+    };
+  }
+}
+
+const KINDS = ['happy-path', 'not-found', 'validation-error', 'business-rule', 'auth', 'workflow', 'load'];
+
+export class Scenario {
+  constructor(id, kind, endpoint) {
+    if (!KINDS.includes(kind)) throw new TypeError(`scenario kind ${kind}: one of ${KINDS.join(', ')}`);
+    Object.assign(this, { id, kind, endpoint, description: '', dependsOn: [], tags: [], steps: [] });
+  }
+
+  static happyPath(id, endpoint) { return new Scenario(id, 'happy-path', endpoint); }
+  static notFound(id, endpoint) { return new Scenario(id, 'not-found', endpoint); }
+  static validationError(id, endpoint) { return new Scenario(id, 'validation-error', endpoint); }
+  static businessRule(id, endpoint) { return new Scenario(id, 'business-rule', endpoint); }
+  static auth(id, endpoint) { return new Scenario(id, 'auth', endpoint); }
+  static workflow(id, endpoint) { return new Scenario(id, 'workflow', endpoint); }
+  static load(id, endpoint) { return new Scenario(id, 'load', endpoint); }
+
+  describe(description) { this.description = description; return this; }
+  dependsOnScenario(id) { this.dependsOn.push(id); return this; }
+  tag(tag) { this.tags.push(tag); return this; }
+  step(step) { this.steps.push(step); return this; }
+
+  /** @internal */
+  toWit() {
+    const { id, endpoint, kind, description, dependsOn, tags } = this;
+    return { id, endpoint, kind, description, dependsOn, tags, steps: this.steps.map((s) => s.toWit()) };
+  }
+}
+
+/** A record created through the API before any scenario; its captures are global variables. */
+export class Seed {
+  constructor(id, step) {
+    Object.assign(this, { id, step, description: '', dependsOn: [] });
+  }
+
+  describe(description) { this.description = description; return this; }
+  dependsOnSeed(id) { this.dependsOn.push(id); return this; }
+
+  /** @internal */
+  toWit() {
+    return { id: this.id, description: this.description, dependsOn: this.dependsOn, step: this.step.toWit() };
+  }
+}
+
+export class Plan {
+  constructor() {
+    this.seeds = [];
+    this.scenarios = [];
+    this.surface = [];
+  }
+
+  seed(seed) { this.seeds.push(seed); return this; }
+  scenario(scenario) { this.scenarios.push(scenario); return this; }
+  /** Declare an endpoint of the covered surface (`METHOD /path/{param}`). */
+  endpoint(id, hasConstrainedBody = false) {
+    this.surface.push({ id, hasPathParams: id.includes('{'), hasConstrainedBody });
+    return this;
+  }
+  /** An endpoint that creates what its path names: no not-found scenario is expected. */
+  upsertEndpoint(id, hasConstrainedBody = false) {
+    this.surface.push({ id, hasPathParams: false, hasConstrainedBody });
+    return this;
+  }
+
+  /** @internal */
+  toWit() {
+    return {
+      seeds: this.seeds.map((s) => s.toWit()),
+      scenarios: this.scenarios.map((s) => s.toWit()),
+      surface: this.surface,
+    };
+  }
+}
+
+/** Throw from `plan` to refuse planning: `throw new PlanError('no spec', 'config key spec')`. */
+export class PlanError extends Error {
+  constructor(message, location) {
+    super(message);
+    this.location = location;
+  }
+}
+
+export const Verdict = {
+  pass: (reason) => ({ pass: true, reason: String(reason) }),
+  fail: (reason) => ({ pass: false, reason: String(reason) }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The input to `plan`, read from the WIT record. */
+export class PlanInput {
+  constructor(wit) {
+    this.host = wit.host;
+    this.config = Object.fromEntries(wit.config.map((p) => [p.name, p.value]));
+    this.documents = wit.documents;
+  }
+
+  document(key) { return this.documents.find((d) => d.key === key); }
+  hostSupports(feature) { return this.host.features.includes(feature); }
+}
+
+/** The input to `check`, read from the WIT record. */
+export class CheckInput {
+  constructor(wit) {
+    this.config = Object.fromEntries(wit.config.map((p) => [p.name, p.value]));
+    this.scenarioId = wit.scenarioId;
+    this.stepName = wit.stepName;
+    this.stepIndex = wit.stepIndex;
+    this.argumentText = wit.argument;
+    const { request, response } = wit.exchange.val; // http, the one kind of exchange today
+    this.request = { ...request, method: request.method.tag === 'other' ? request.method.val : request.method.tag.toUpperCase() };
+    this.response = response;
+    this.variables = Object.fromEntries(wit.variables.map((p) => [p.name, JSON.parse(p.value)]));
+  }
+
+  /** The step's check argument: the value given to `Step.judge`. */
+  argument() { return JSON.parse(this.argumentText); }
+  /** The response body parsed as JSON, or undefined when it is not JSON. */
+  responseJson() {
+    try {
+      return JSON.parse(decoder.decode(this.response.body));
+    } catch {
+      return undefined;
+    }
+  }
+  /** A response header by case-insensitive name. */
+  header(name) {
+    return this.response.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+  }
+}
+
+/** Whether the engine ran out of memory (the sandbox's limit): not the plugin's to catch, so the
+ * host reports the limit. */
+function outOfMemory(error) {
+  return String(error?.message ?? error).includes('out of memory');
+}
+
+/** `TypeError: x is undefined (at plugin.ts:12)`: an error as one line, where it was thrown. */
+function described(error) {
+  if (!(error instanceof Error)) return String(error);
+  const frame = (error.stack ?? '').split('\n').find((l) => l.includes(':'));
+  const at = frame ? ` (at ${frame.replace(/^\s*(at\s+)?[^@(]*[@(]?/, '').replace(/\)$/, '').split('/').pop()})` : '';
+  return `${error.name}: ${error.message}${at}`;
+}
+
+/**
+ * The `guest` export: `export const guest = definePlugin({ info, plan, check })`. `info` returns
+ * an `Info`, `plan(input)` a `Plan`, `check(input)` a `Verdict` (optional: the default fails).
+ */
+export function definePlugin({ info, plan, check }) {
+  if (typeof info !== 'function' || typeof plan !== 'function') {
+    throw new TypeError('definePlugin needs info() and plan(input)');
+  }
+  return {
+    info: () => info(),
+    plan(input) {
+      let result;
+      try {
+        result = plan(new PlanInput(input));
+      } catch (e) {
+        if (outOfMemory(e)) throw e;
+        if (e instanceof PlanError) throw { message: e.message, location: e.location };
+        throw { message: `plan threw ${described(e)}`, location: undefined };
+      }
+      return result.toWit();
+    },
+    check(input) {
+      const checkInput = new CheckInput(input);
+      if (!check) {
+        return Verdict.fail(`plugin does not implement check (asked to judge ${checkInput.argumentText} in scenario ${checkInput.scenarioId})`);
+      }
+      try {
+        const verdict = check(checkInput);
+        return { pass: Boolean(verdict.pass), reason: String(verdict.reason) };
+      } catch (e) {
+        if (outOfMemory(e)) throw e;
+        return Verdict.fail(`check threw ${described(e)}`);
+      }
+    },
+  };
+}
+
