@@ -11,6 +11,7 @@ mod plan_cmd;
 mod plugin_cmd;
 mod plugins;
 mod run_cmd;
+mod scaffold;
 mod session;
 
 use clap::{CommandFactory, FromArgMatches};

@@ -42,7 +42,8 @@ pub(super) enum Command {
     /// Check that a run could start: config, plugins (load and plan), the start and reset,
     /// migrate and seed commands, the port; runs no scenario.
     Doctor(DoctorArgs),
-    /// Publish plugins to an OCI registry, pin them in smoke.lock, manage the local cache.
+    /// Create plugin projects; publish plugins to an OCI registry, pin them in smoke.lock, manage
+    /// the local cache.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
 }

@@ -12,6 +12,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PluginCommand {
+    /// Create a plugin project (Rust, Python or TypeScript) that builds with one command and
+    /// passes against any example service out of the box, with a test of its own.
+    New(super::scaffold::NewArgs),
     /// Publish a plugin component to an OCI registry as a Wasm artifact.
     Push(PushArgs),
     /// Pull a plugin into the cache, verifying its digest, and print where it is.
@@ -87,6 +90,7 @@ fn registry_settings(common: &CommonArgs) -> Result<Settings, Failure> {
 
 pub(super) async fn run(command: PluginCommand, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     match command {
+        PluginCommand::New(a) => super::scaffold::new(a),
         PluginCommand::Push(a) => push(a).await,
         PluginCommand::Pull(a) => pull(a).await,
         PluginCommand::Lock(a) => lock(a, matches).await,
