@@ -163,3 +163,86 @@ fn the_javascript_sdk_ships_the_contract_it_names() {
     let build = std::fs::read_to_string(root().join("plugins/sdk-js/bin/build.js")).unwrap();
     assert!(build.contains("'smoke:plugin/host@0.2.0'"), "the build wires another version's host");
 }
+
+/// `smoke plugin new` for `lang`, then the project's own build and test commands, then the
+/// plugin against the ledger example (passes) and against a server answering 200 to everything
+/// (fails: a scaffold's scenarios can fail).
+fn scaffold_builds_tests_and_runs(lang: &str, explicit_sdk: bool) {
+    use crate::hostile::server::{Hostile, Reply};
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    let name = format!("demo-{lang}");
+    let mut c = smoke(shared_cache());
+    c.args(["plugin", "new", &name, "--lang", lang, "--dir"]).arg(&project);
+    if explicit_sdk {
+        c.arg("--sdk-path").arg(root());
+    }
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains(&format!("created {}", project.display())), "{r}");
+
+    let shell = |program: &str, args: &[&str]| {
+        let mut c = std::process::Command::new(program);
+        c.args(args).current_dir(&project);
+        // Rust scaffolds share one target directory across runs, so only the first builds the SDK.
+        c.env("CARGO_TARGET_DIR", root().join("target/scaffold"));
+        let r = run(c);
+        assert_eq!(r.code, 0, "{lang}: `{program} {}` in the new project:\n{r}", args.join(" "));
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let component = if lang == "rust" {
+        shell(&cargo, &["build", "--release", "--target", "wasm32-wasip2"]);
+        shell(&cargo, &["test", "--release"]);
+        root().join(format!("target/scaffold/wasm32-wasip2/release/{}.wasm", name.replace('-', "_")))
+    } else {
+        shell("make", &[]);
+        shell("make", &["test"]);
+        project.join(format!("{name}.wasm"))
+    };
+    assert!(component.is_file(), "{} was not built", component.display());
+
+    let ledger = Ledger::start("");
+    let mut c = smoke(shared_cache());
+    c.arg("--plugin").arg(&component).args(["--base-url", &ledger.url]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{lang}: {r}");
+    assert!(r.stdout.contains("2 passed, 0 failed"), "{lang}: {r}");
+
+    let yes_man = Hostile::start(|_| Reply::json(200, "{}"));
+    let mut c = smoke(shared_cache());
+    c.arg("--plugin").arg(&component).args(["--base-url", &yes_man.url]);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{lang}: a service answering 200 {{}} to everything must fail: {r}");
+    assert!(r.stdout.contains("0 passed, 2 failed"), "{lang}: {r}");
+}
+
+#[test]
+fn a_rust_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
+    scaffold_builds_tests_and_runs("rust", false);
+}
+
+#[test]
+fn a_python_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
+    scaffold_builds_tests_and_runs("python", true);
+}
+
+#[test]
+fn a_typescript_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
+    scaffold_builds_tests_and_runs("js", true);
+}
+
+#[test]
+fn smoke_plugin_new_refuses_a_bad_name_or_an_existing_directory_writing_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(shared_cache());
+    c.args(["plugin", "new", "Bad_Name", "--lang", "python", "--dir"]).arg(dir.path().join("x"));
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("plugin name \"Bad_Name\" must start with a lowercase letter"), "{r}");
+    assert!(!dir.path().join("x").exists());
+    let mut c = smoke(shared_cache());
+    c.args(["plugin", "new", "fine", "--lang", "rust", "--dir"]).arg(dir.path());
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("already exists; nothing was written"), "{r}");
+}

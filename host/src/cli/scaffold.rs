@@ -59,7 +59,10 @@ fn sdk_root(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
         } else {
             Err(Failure::new(
                 exit::USAGE,
-                format!("--sdk-path {}: not a smoke source tree (it has no plugins/sdk/Cargo.toml)", root.display()),
+                format!(
+                    "--sdk-path {}: not a smoke source tree (it has no plugins/sdk/Cargo.toml)",
+                    root.display()
+                ),
             ))
         };
     }
