@@ -24,6 +24,7 @@ JS_DEPS     := plugins/sdk-js/node_modules/.package-lock.json
 JS_BUILD    := node plugins/sdk-js/bin/build.js
 JS_SDK      := $(wildcard plugins/sdk-js/src/*.js) plugins/sdk-js/bin/build.js plugins/sdk-js/wit/plugin.wit
 ESBUILD     := plugins/sdk-js/node_modules/.bin/esbuild
+# TypeScript plugins are type-checked against the SDK's declarations (index.d.ts) in `make test`.
 TS_OUT      := target/typescript
 
 setup:
@@ -128,15 +129,18 @@ test: build test-plugins test-deps
 		--alias:smoke-plugin/testing=./plugins/sdk-js/src/testing.js --alias:smoke-plugin=./plugins/sdk-js/src/index.js \
 		--outfile=$(TS_OUT)/shop-audit.test.mjs
 	node --test $(TS_OUT)/shop-audit.test.mjs
+	plugins/sdk-js/node_modules/.bin/tsc -p plugins/shop-audit
+	plugins/sdk-js/node_modules/.bin/tsc -p tests/tools/tsconfig.guide.json
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Benchmarks (figures, not pass/fail); installs nginx and oha when missing.
-bench: build
+bench: build test-plugins
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@command -v oha >/dev/null || $(CARGO) install oha --locked
 	bash bench/plugin-load.sh
+	python3 bench/languages.py
 	python3 bench/openapi-plan.py
 	python3 bench/throughput.py

@@ -509,11 +509,17 @@ impl Plugin {
         store.set_epoch_deadline(self.limits.deadline_ticks());
         store.epoch_deadline_trap();
 
+        let started = Instant::now();
         let instance = match &self.pre {
             Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
             Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
         };
         let result = instance.and_then(|instance| f(&mut store, instance));
+        tracing::debug!(
+            "plugin {}: `{call}` took {:.2} ms (instantiate and call)",
+            self.label,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
 
         let state = store.into_data();
         for (level, message) in &state.logs {
