@@ -124,7 +124,9 @@ demo: build
 test: build test-plugins test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
+	cd plugins/sdk-python && $(CURDIR)/$(PY_ENV)/bin/python -m unittest discover --start-directory tests --quiet
 	cd plugins/iot && $(CURDIR)/$(PY_ENV)/bin/python -m unittest --quiet
+	cd plugins/sdk-js && node --test test/
 	$(ESBUILD) plugins/shop-audit/plugin.test.js --bundle --platform=node --format=esm --log-level=warning \
 		--alias:smoke-plugin/testing=./plugins/sdk-js/src/testing.js --alias:smoke-plugin=./plugins/sdk-js/src/index.js \
 		--outfile=$(TS_OUT)/shop-audit.test.mjs

@@ -162,7 +162,7 @@ def judge_summary(body, bounds: tuple[float, float]) -> Verdict:
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         return Verdict.fail("the readings listing has no items")
     values = [item.get("value") for item in body["items"]]
-    if not all(isinstance(v, (int, float)) for v in values):
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return Verdict.fail(f"a reading is not a number: {values}")
     low, high = bounds
     outside = [v for v in values if not low <= v <= high]
@@ -173,7 +173,8 @@ def judge_summary(body, bounds: tuple[float, float]) -> Verdict:
     expected = {"count": len(values), "min": min(values), "max": max(values), "mean": sum(values) / len(values)}
     summary = body.get("summary") or {}
     wrong = [f"{k} is {summary.get(k)!r}, the readings make {v!r}" for k, v in expected.items()
-             if not isinstance(summary.get(k), (int, float)) or abs(summary[k] - v) > 1e-9 * max(1.0, abs(v))]
+             if not isinstance(summary.get(k), (int, float)) or isinstance(summary.get(k), bool)
+             or abs(summary[k] - v) > 1e-9 * max(1.0, abs(v))]
     if wrong:
         return Verdict.fail("the summary disagrees with the readings: " + "; ".join(wrong))
     return Verdict.pass_(f"summary of {len(values)} readings agrees (mean {expected['mean']:g})")

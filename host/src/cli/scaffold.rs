@@ -81,12 +81,21 @@ fn sdk_root(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
 
 /// The files of a new project, by relative path.
 fn files(lang: Lang, name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
+    // The SDK's path goes into TOML, JSON and a URL, each escaped its own way (a space or a quote
+    // in a path must not break the project).
+    let sdk_in = |sub: &str| sdk.join(sub).display().to_string();
+    let rust_dependency = toml::Value::String(sdk_in("plugins/sdk")).to_string();
+    let python_requirement = url::Url::from_file_path(sdk.join("plugins/sdk-python"))
+        .map_or_else(|()| format!("file://{}", sdk_in("plugins/sdk-python")), String::from);
+    let js_dependency = serde_json::Value::String(format!("file:{}", sdk_in("plugins/sdk-js"))).to_string();
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)
             .replace("{{artifact}}", &name.replace('-', "_"))
+            .replace("{{rust_dependency}}", &rust_dependency)
+            .replace("{{python_requirement}}", &python_requirement)
+            .replace("{{js_dependency}}", &js_dependency)
             .replace("{{sdk}}", &sdk.display().to_string())
-            .replace("{{version}}", env!("CARGO_PKG_VERSION"))
     };
     let list: &[(&'static str, &str)] = match lang {
         Lang::Rust => &[
@@ -163,7 +172,7 @@ edition = "2024"
 crate-type = ["cdylib"]
 
 [dependencies]
-smoke-plugin = { path = "{{sdk}}/plugins/sdk" }
+smoke-plugin = { path = {{rust_dependency}} }
 
 # A project of its own, not part of any enclosing workspace.
 [workspace]
@@ -268,7 +277,7 @@ if __name__ == "__main__":
     unittest.main()
 "#;
 
-const PYTHON_REQUIREMENTS: &str = "smoke-plugin @ file://{{sdk}}/plugins/sdk-python\n";
+const PYTHON_REQUIREMENTS: &str = "smoke-plugin @ {{python_requirement}}\n";
 
 const PYTHON_MAKEFILE: &str = "# `make` builds {{name}}.wasm; `make test` runs the plugin's own tests.
 
@@ -346,7 +355,7 @@ const TS_PACKAGE: &str = r#"{
     "test": "esbuild plugin.test.ts --bundle --platform=node --format=esm --packages=external --log-level=warning --outfile=.test/plugin.test.mjs && node --test .test/plugin.test.mjs"
   },
   "dependencies": {
-    "smoke-plugin": "file:{{sdk}}/plugins/sdk-js"
+    "smoke-plugin": {{js_dependency}}
   }
 }
 "#;
@@ -400,9 +409,24 @@ mod tests {
     fn every_template_is_filled() {
         for lang in [Lang::Rust, Lang::Python, Lang::Js] {
             for (path, text) in files(lang, "my-plugin", Path::new("/opt/smoke")) {
-                assert!(!text.contains("{{name}}") && !text.contains("{{sdk}}"), "{path} of {lang:?}");
-                assert!(!text.contains("{{artifact}}"), "{path} of {lang:?}");
+                assert!(!text.contains("{{"), "{path} of {lang:?} keeps a placeholder:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn an_sdk_path_with_a_space_or_a_quote_stays_valid_toml_json_and_url() {
+        let sdk = Path::new("/home/a \"b\"/smoke");
+        let rust = files(Lang::Rust, "p", sdk);
+        let manifest: toml::Table = toml::from_str(&rust[0].1).expect("Cargo.toml parses");
+        assert_eq!(
+            manifest["dependencies"]["smoke-plugin"]["path"].as_str(),
+            Some("/home/a \"b\"/smoke/plugins/sdk")
+        );
+        let js = files(Lang::Js, "p", sdk);
+        let package: serde_json::Value = serde_json::from_str(&js[2].1).expect("package.json parses");
+        assert_eq!(package["dependencies"]["smoke-plugin"], "file:/home/a \"b\"/smoke/plugins/sdk-js");
+        let python = files(Lang::Python, "p", sdk);
+        assert_eq!(python[2].1, "smoke-plugin @ file:///home/a%20%22b%22/smoke/plugins/sdk-python\n");
     }
 }

@@ -86,14 +86,22 @@ impl Part {
             let r = &mut step.request;
             swap(&mut r.path);
             for p in r.query.iter_mut().chain(r.headers.iter_mut()).chain(step.expect.headers.iter_mut()) {
+                swap(&mut p.name);
                 swap(&mut p.value);
             }
             match &mut r.body {
                 Some(Body::Json(v)) => json(v, &swap),
                 Some(Body::Text(t)) => swap(t),
-                Some(Body::Form(fields)) => fields.iter_mut().for_each(|f| swap(&mut f.value)),
+                Some(Body::Form(fields)) => fields.iter_mut().for_each(|f| {
+                    swap(&mut f.name);
+                    swap(&mut f.value);
+                }),
                 Some(Body::Multipart(parts)) => {
                     for part in parts {
+                        swap(&mut part.name);
+                        if let Some(filename) = &mut part.filename {
+                            swap(filename);
+                        }
                         if let PartContent::Text(t) = &mut part.content {
                             swap(t);
                         }
@@ -483,6 +491,9 @@ mod status_list {
     enum Spelled {
         Code(u16),
         Class(String),
+        /// Anything else, refused below with a message saying what a status is.
+        #[serde(skip_serializing)]
+        Other(serde_json::Value),
     }
 
     pub fn serialize<S: Serializer>(list: &[StatusMatch], s: S) -> Result<S::Ok, S::Error> {
@@ -507,6 +518,9 @@ mod status_list {
                         "status {text:?} is neither a number nor a class such as \"4xx\""
                     ))),
                 },
+                Spelled::Other(value) => Err(serde::de::Error::custom(format!(
+                    "status {value} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
+                ))),
             })
             .collect()
     }

@@ -4,7 +4,7 @@
 //! capture names, and nothing this host cannot yet execute.
 
 use super::graph::Graph;
-use super::model::{Method, Plan, StatusMatch, Step, StepMode};
+use super::model::{Body, Method, Plan, StatusMatch, Step, StepMode};
 use std::collections::HashMap;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
@@ -67,6 +67,17 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     }
     for status in &step.expect.status {
         check_status(at, *status, errors);
+    }
+    if let Some(Body::Multipart(parts)) = &step.request.body {
+        if parts.is_empty() {
+            errors.push(format!("{at}: a multipart body needs at least one part"));
+        }
+        if step.request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
+            errors.push(format!(
+                "{at}: a multipart body sets its own content type (with the boundary); leave the \
+                 content-type header out"
+            ));
+        }
     }
     if let Method::Other(token) = &step.request.method
         && let Some(problem) = bad_method(token)
@@ -262,5 +273,57 @@ mod tests {
         for good in ["/users:search", "/v1/things/{{id}}", "/a?x=1", "/", "/a..b/c"] {
             assert_eq!(off_target(good), None, "{good}");
         }
+    }
+
+    #[test]
+    fn steps_using_contract_0_2_escape_hatches_are_checked() {
+        use crate::plan::model::{
+            Body, Expectation, Method, MultipartPart, Pair, PartContent, Request, StatusMatch,
+        };
+        let step = |method: Method, body: Option<Body>, headers: Vec<Pair>, status: Vec<StatusMatch>| Step {
+            name: String::new(),
+            request: Request { method, path: "/x".into(), query: vec![], headers, body },
+            expect: Expectation {
+                status,
+                body: vec![],
+                headers: vec![],
+                schema: None,
+                max_latency_ms: None,
+                check: None,
+            },
+            captures: vec![],
+            mode: StepMode::Once,
+            timeout_ms: None,
+        };
+        let errors = |s: Step| {
+            let mut errors = Vec::new();
+            check_step("here", &s, &mut errors);
+            errors
+        };
+        let ok = vec![StatusMatch::Class(2)];
+        assert!(errors(step(Method::Other("PROPFIND".into()), None, vec![], ok.clone())).is_empty());
+        let part = MultipartPart {
+            name: "a".into(),
+            filename: None,
+            content_type: None,
+            content: PartContent::Text("b".into()),
+        };
+        assert!(
+            errors(step(Method::Post, Some(Body::Multipart(vec![part.clone()])), vec![], ok.clone()))
+                .is_empty()
+        );
+
+        let bad = errors(step(Method::Other("get".into()), None, vec![], vec![StatusMatch::Class(7)]));
+        assert!(bad.iter().any(|e| e.contains("status class 7 does not exist")), "{bad:?}");
+        assert!(bad.iter().any(|e| e.contains("methods are case-sensitive")), "{bad:?}");
+        assert!(
+            errors(step(Method::Other("GE T".into()), None, vec![], ok.clone()))[0]
+                .contains("not an HTTP method token")
+        );
+        let empty = errors(step(Method::Post, Some(Body::Multipart(vec![])), vec![], ok.clone()));
+        assert!(empty[0].contains("at least one part"), "{empty:?}");
+        let typed = vec![Pair { name: "Content-Type".into(), value: "multipart/form-data".into() }];
+        let clash = errors(step(Method::Post, Some(Body::Multipart(vec![part])), typed, ok));
+        assert!(clash[0].contains("leave the content-type header out"), "{clash:?}");
     }
 }

@@ -88,6 +88,8 @@ pub enum PluginError {
     Call { plugin: String, call: &'static str, failure: CallFailure },
     #[error("plugin {plugin}: config: {message}")]
     Config { plugin: String, message: String },
+    #[error("plugin {plugin}: {message}")]
+    Unsupported { plugin: String, message: String },
 }
 
 /// Store data: the sandbox's WASI context (no capabilities), the limiter and collected logs.
@@ -444,7 +446,7 @@ impl Plugin {
         PluginError,
     > {
         let name = self.label.clone();
-        self.call("plan", |store, instance| match instance {
+        let (answer, denied) = self.call_with_denial("plan", |store, instance| match instance {
             Instance::V0_1(i) => i
                 .smoke_plugin_guest()
                 .call_plan(store, &v0_1::plan_input(input))
@@ -453,17 +455,24 @@ impl Plugin {
                 .smoke_plugin_guest()
                 .call_plan(store, &v0_2::plan_input(input))
                 .map(|answer| answer.map(|plan| v0_2::convert_plan(&name, plan)).map_err(v0_2::plan_error)),
-        })
+        })?;
+        // A plugin that ran out of memory may still answer (an interpreter turns the refused
+        // growth into an error its SDK reports as a plan error): the limit is the cause to name.
+        match (answer, denied) {
+            (Err(_), Some(requested)) => Err(PluginError::Call {
+                plugin: self.label.clone(),
+                call: "plan",
+                failure: CallFailure::Memory { limit: self.limits.memory_bytes, requested },
+            }),
+            (answer, _) => Ok(answer),
+        }
     }
 
     pub fn check(&self, input: &contract::CheckInput) -> Result<contract::Verdict, PluginError> {
         if let Pre::V0_1(_) = self.pre {
             // Refused before a sandbox is made for it.
-            v0_1::check_input(input).map_err(|message| PluginError::Call {
-                plugin: self.label.clone(),
-                call: "check",
-                failure: CallFailure::Trap(message),
-            })?;
+            v0_1::check_input(input)
+                .map_err(|message| PluginError::Unsupported { plugin: self.label.clone(), message })?;
         }
         self.call("check", |store, instance| match instance {
             Instance::V0_1(i) => {
@@ -482,6 +491,16 @@ impl Plugin {
         call: &'static str,
         f: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.call_with_denial(call, f).map(|(answer, _)| answer)
+    }
+
+    /// `call`, also saying whether a memory growth past the limit was refused during a call that
+    /// answered anyway (the size asked for).
+    fn call_with_denial<R>(
+        &self,
+        call: &'static str,
+        f: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
+    ) -> Result<(R, Option<usize>), PluginError> {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let wasi = WasiCtxBuilder::new()
@@ -532,7 +551,8 @@ impl Plugin {
                 tracing::info!(target: "smoke::plugin_log", "[{}] {stream}: {}", self.label, self.shown(line));
             }
         }
-        result.map_err(|error| {
+        let denied = state.limiter.denied;
+        result.map(|answer| (answer, denied)).map_err(|error| {
             let trap = error.downcast_ref::<wasmtime::Trap>();
             let failure = if trap == Some(&wasmtime::Trap::Interrupt) {
                 CallFailure::Timeout(self.limits.call_timeout)

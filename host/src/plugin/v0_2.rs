@@ -94,11 +94,17 @@ fn body(b: wit::Body, at: &str) -> Result<model::Body, ConvertError> {
     })
 }
 
-fn step(s: wit::Step, at: &str, json_check: bool) -> Result<model::Step, ConvertError> {
+fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model::Step, ConvertError> {
     let name = s.name;
-    let at = format!("{at}, step {name:?}");
     let wit::Action::Http(call) = s.action;
     let (request, expect) = (call.request, call.expect);
+    // Steps are named in messages as validation names them: by position, and by name or request.
+    let shown = if name.is_empty() {
+        format!("{} {}", method(request.method.clone()).as_str(), request.path)
+    } else {
+        name.clone()
+    };
+    let at = format!("{at}, step {} ({shown})", index + 1);
     let body = request.body.map(|b| body(b, &at)).transpose()?;
     let mut assertions = Vec::with_capacity(expect.body.len());
     for a in expect.body {
@@ -185,7 +191,7 @@ pub(super) fn convert(plugin: &str, plan: wit::Plan, json_check: bool) -> Result
     for s in plan.seeds {
         let at = format!("seed {:?}", s.id);
         seeds.push(model::Seed {
-            step: step(s.step, &at, json_check)?,
+            step: step(s.step, &at, 0, json_check)?,
             id: s.id,
             plugin: plugin.to_string(),
             description: s.description,
@@ -195,7 +201,12 @@ pub(super) fn convert(plugin: &str, plan: wit::Plan, json_check: bool) -> Result
     let mut scenarios = Vec::with_capacity(plan.scenarios.len());
     for s in plan.scenarios {
         let at = format!("scenario {:?}", s.id);
-        let steps = s.steps.into_iter().map(|st| step(st, &at, json_check)).collect::<Result<_, _>>()?;
+        let steps = s
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| step(st, &at, i, json_check))
+            .collect::<Result<_, _>>()?;
         scenarios.push(model::Scenario {
             id: s.id,
             plugin: plugin.to_string(),

@@ -79,8 +79,10 @@ fn multipart(parts: &[model::MultipartPart], vars: &Vars) -> Result<(Vec<u8>, St
     while rendered.iter().any(|(_, c)| c.windows(boundary.len()).any(|w| w == boundary.as_bytes())) {
         boundary.push('x');
     }
-    // Quoted-string values: a quote or a line break would end the header early.
-    let quoted = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace(['\r', '\n'], " ");
+    // Names and file names as browsers send them (the WHATWG form-data encoding RFC 7578
+    // section 2 defers to): a quote or a line break, which would end the header early, is
+    // percent-encoded; everything else is sent as it is.
+    let quoted = |s: &str| s.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A");
     let mut out = Vec::new();
     for (p, content) in rendered {
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
@@ -145,5 +147,40 @@ mod tests {
         let out = build(&client, &request, &vars).unwrap();
         assert_eq!(out.body, br#"{"n":5}"#);
         assert_eq!(out.headers[0].value, "application/json");
+    }
+
+    #[test]
+    fn multipart_names_are_encoded_as_browsers_do_and_the_same_parts_give_the_same_bytes() {
+        let client =
+            Client::new("http://127.0.0.1:9", Duration::from_secs(1), 1, crate::http::DEFAULT_MAX_BODY)
+                .unwrap();
+        let mut vars = Vars::new();
+        vars.insert("who".into(), json!("ann"));
+        let part = |name: &str, filename: Option<&str>, content| model::MultipartPart {
+            name: name.into(),
+            filename: filename.map(Into::into),
+            content_type: None,
+            content,
+        };
+        let request = model::Request {
+            method: model::Method::Post,
+            path: "/up".into(),
+            query: vec![],
+            headers: vec![],
+            body: Some(Body::Multipart(vec![
+                part("a\"b\r\nc\\d", None, model::PartContent::Text("hi {{who}}".into())),
+                part("f", Some("x\".bin"), model::PartContent::Bytes(vec![0, 255])),
+            ])),
+        };
+        let out = build(&client, &request, &vars).unwrap();
+        let again = build(&client, &request, &vars).unwrap();
+        assert_eq!(out.body, again.body, "deterministic");
+        let boundary = out.headers[0].value.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let text = String::from_utf8_lossy(&out.body);
+        assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
+        assert!(text.contains("name=\"a%22b%0D%0Ac\\d\""), "{text}");
+        assert!(text.contains("filename=\"x%22.bin\""), "{text}");
+        assert!(text.contains("\r\n\r\nhi ann\r\n"), "{text}");
+        assert!(text.ends_with(&format!("--{boundary}--\r\n")), "{text}");
     }
 }

@@ -25,6 +25,17 @@ function jsonText(value) {
 
 const pair = (name, value) => ({ name: String(name), value: String(value) });
 
+/** Bytes from a string (UTF-8) or from numbers 0 to 255; anything else is a mistake to report,
+ * not to send as zeros. */
+function toBytes(value) {
+  if (typeof value === 'string') return new TextEncoder().encode(value);
+  const bytes = Array.from(value ?? [], (b) => {
+    if (!Number.isInteger(b) || b < 0 || b > 255) throw new TypeError(`not a byte: ${String(b)}`);
+    return b;
+  });
+  return Uint8Array.from(bytes);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Logging: through the host inside a component (the build wires it), to stderr natively.
 
@@ -125,14 +136,19 @@ export const Part = {
     name,
     filename,
     contentType,
-    content: { tag: 'bytes', val: Uint8Array.from(bytes) },
+    content: { tag: 'bytes', val: toBytes(bytes) },
   }),
 };
 
+/**
+ * One HTTP request with what its response must satisfy. Every builder returns a new step and
+ * leaves the one it was called on as it was, as the Rust SDK's builders consume theirs: a step
+ * kept as a base and extended twice cannot collect both extensions' statuses.
+ */
 export class Step {
   /** A step sending `method` (its token: 'GET', 'PROPFIND') to `path`. */
   constructor(method, path) {
-    const known = METHODS[method];
+    const known = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
     this.name = '';
     this.request = {
       method: known ? { tag: known } : { tag: 'other', val: method },
@@ -158,56 +174,85 @@ export class Step {
   /** A method beyond the seven, by its token as sent. */
   static method(token, path) { return new Step(token, path); }
 
-  named(name) { this.name = name; return this; }
+  /** A copy whose lists and records can change without touching this step. */
+  #copy() {
+    const s = new Step('GET', this.request.path); // constructed, so its private methods work
+    s.name = this.name;
+    s.request = { ...this.request, query: [...this.request.query], headers: [...this.request.headers] };
+    s.expect = {
+      ...this.expect,
+      status: [...this.expect.status],
+      body: [...this.expect.body],
+      headers: [...this.expect.headers],
+    };
+    s.checkArgument = this.checkArgument;
+    s.captures = [...this.captures];
+    s.mode = this.mode.tag === 'burst' ? { tag: 'burst', val: { ...this.mode.val, mix: [...this.mode.val.mix] } } : this.mode;
+    s.timeoutMs = this.timeoutMs;
+    return s;
+  }
+
+  /** A copy changed by `change`. */
+  #with(change) {
+    const s = this.#copy();
+    change(s);
+    return s;
+  }
+
+  named(name) { return this.#with((s) => { s.name = name; }); }
 
   /** A JSON body; a string that is exactly "{{var}}" takes the variable's JSON value. */
-  json(value) { this.request.body = { tag: 'json', val: jsonText(value) }; return this; }
-  text(text) { this.request.body = { tag: 'text', val: text }; return this; }
+  json(value) { return this.#with((s) => { s.request.body = { tag: 'json', val: jsonText(value) }; }); }
+  text(text) { return this.#with((s) => { s.request.body = { tag: 'text', val: String(text) }; }); }
   /** Form fields, as [[name, value], ...] or an object. */
   form(fields) {
     const entries = Array.isArray(fields) ? fields : Object.entries(fields);
-    this.request.body = { tag: 'form', val: entries.map(([n, v]) => pair(n, v)) };
-    return this;
+    return this.#with((s) => { s.request.body = { tag: 'form', val: entries.map(([n, v]) => pair(n, v)) }; });
   }
-  multipart(parts) { this.request.body = { tag: 'multipart', val: [...parts] }; return this; }
+  multipart(parts) { return this.#with((s) => { s.request.body = { tag: 'multipart', val: [...parts] }; }); }
+  /** Bytes sent as they are: a string (sent as UTF-8) or numbers 0 to 255. */
   bytes(contentType, bytes) {
-    this.request.body = { tag: 'bytes', val: { contentType, content: Uint8Array.from(bytes) } };
-    return this;
+    return this.#with((s) => { s.request.body = { tag: 'bytes', val: { contentType, content: toBytes(bytes) } }; });
   }
 
-  header(name, value) { this.request.headers.push(pair(name, value)); return this; }
+  header(name, value) { return this.#with((s) => { s.request.headers.push(pair(name, value)); }); }
   bearer(token) { return this.header('authorization', `Bearer ${token}`); }
-  query(name, value) { this.request.query.push(pair(name, value)); return this; }
+  query(name, value) { return this.#with((s) => { s.request.query.push(pair(name, value)); }); }
 
   #accept(status) {
-    if (!this.expect.status.some((s) => s.tag === status.tag && s.val === status.val)) this.expect.status.push(status);
-    return this;
+    return this.#with((s) => {
+      if (!s.expect.status.some((x) => x.tag === status.tag && x.val === status.val)) s.expect.status.push(status);
+    });
   }
 
   /** Accept these statuses (call again to accept more). */
-  expectStatus(...codes) { for (const c of codes) this.#accept(Status.code(c)); return this; }
+  expectStatus(...codes) { return codes.reduce((s, c) => s.#accept(Status.code(c)), this.#copy()); }
   /** Accept every status of a class: expectStatusClass(2) is any 2xx. */
   expectStatusClass(digit) { return this.#accept(Status.class(digit)); }
-  expectEq(pointer, value) { this.expect.body.push({ pointer, test: { tag: 'equals', val: jsonText(value) } }); return this; }
-  expectExists(pointer) { this.expect.body.push({ pointer, test: { tag: 'exists' } }); return this; }
-  expectAbsent(pointer) { this.expect.body.push({ pointer, test: { tag: 'absent' } }); return this; }
-  expectLen(pointer, length) { this.expect.body.push({ pointer, test: { tag: 'length', val: length } }); return this; }
-  expectHeader(name, value = '') { this.expect.headers.push(pair(name, value)); return this; }
-  expectSchema(schema) { this.expect.schema = jsonText(schema); return this; }
-  maxLatencyMs(limit) { this.expect.maxLatencyMs = limit; return this; }
-  timeout(ms) { this.timeoutMs = ms; return this; }
+  #assert(pointer, test) { return this.#with((s) => { s.expect.body.push({ pointer, test }); }); }
+  expectEq(pointer, value) { return this.#assert(pointer, { tag: 'equals', val: jsonText(value) }); }
+  expectExists(pointer) { return this.#assert(pointer, { tag: 'exists' }); }
+  expectAbsent(pointer) { return this.#assert(pointer, { tag: 'absent' }); }
+  expectLen(pointer, length) { return this.#assert(pointer, { tag: 'length', val: length }); }
+  expectHeader(name, value = '') { return this.#with((s) => { s.expect.headers.push(pair(name, value)); }); }
+  expectSchema(schema) { return this.#with((s) => { s.expect.schema = jsonText(schema); }); }
+  maxLatencyMs(limit) { return this.#with((s) => { s.expect.maxLatencyMs = limit; }); }
+  timeout(ms) { return this.#with((s) => { s.timeoutMs = ms; }); }
 
   /** Ask the plugin's `check` to judge, with this argument (any JSON value), read back with
    * `input.argument()`. */
-  check(argument) { this.checkArgument = jsonText(argument); return this; }
+  check(argument) { return this.#with((s) => { s.checkArgument = jsonText(argument); }); }
 
-  capture(name, pointer) { this.captures.push({ name, source: { tag: 'body', val: pointer } }); return this; }
-  captureHeader(name, header) { this.captures.push({ name, source: { tag: 'header', val: header } }); return this; }
-  poll(intervalMs, timeoutMs) { this.mode = { tag: 'poll', val: { intervalMs, timeoutMs } }; return this; }
-  burst(count, concurrency) { this.mode = { tag: 'burst', val: { count, concurrency, mix: [] } }; return this; }
+  capture(name, pointer) { return this.#with((s) => { s.captures.push({ name, source: { tag: 'body', val: pointer } }); }); }
+  captureHeader(name, header) {
+    return this.#with((s) => { s.captures.push({ name, source: { tag: 'header', val: header } }); });
+  }
+  poll(intervalMs, timeoutMs) { return this.#with((s) => { s.mode = { tag: 'poll', val: { intervalMs, timeoutMs } }; }); }
+  burst(count, concurrency) { return this.#with((s) => { s.mode = { tag: 'burst', val: { count, concurrency, mix: [] } }; }); }
   mix(status, atLeast, atMost) {
-    if (this.mode.tag === 'burst') this.mode.val.mix.push({ status, atLeast, atMost });
-    return this;
+    return this.#with((s) => {
+      if (s.mode.tag === 'burst') s.mode.val.mix.push({ status, atLeast, atMost });
+    });
   }
 
   /** @internal The WIT `step`. */
@@ -379,15 +424,17 @@ export function definePlugin({ info, plan, check }) {
   return {
     info: () => info(),
     plan(input) {
-      let result;
       try {
-        result = plan(new PlanInput(input));
+        const result = plan(new PlanInput(input));
+        if (!(result instanceof Plan)) {
+          throw new TypeError(`plan returned ${result === undefined ? 'nothing' : String(result)}, not a Plan`);
+        }
+        return result.toWit();
       } catch (e) {
         if (outOfMemory(e)) throw e;
         if (e instanceof PlanError) throw { message: e.message, location: e.location };
         throw { message: `plan threw ${described(e)}`, location: undefined };
       }
-      return result.toWit();
     },
     check(input) {
       const checkInput = new CheckInput(input);
@@ -396,7 +443,10 @@ export function definePlugin({ info, plan, check }) {
       }
       try {
         const verdict = check(checkInput);
-        return { pass: Boolean(verdict.pass), reason: String(verdict.reason) };
+        if (typeof verdict?.pass !== 'boolean') {
+          return Verdict.fail(`check returned ${JSON.stringify(verdict)}, not a verdict (Verdict.pass or Verdict.fail)`);
+        }
+        return { pass: verdict.pass, reason: String(verdict.reason) };
       } catch (e) {
         if (outOfMemory(e)) throw e;
         return Verdict.fail(`check threw ${described(e)}`);

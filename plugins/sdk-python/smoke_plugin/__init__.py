@@ -23,6 +23,7 @@ is refused by the host, and `Plugin.check` fails unless a plugin overrides it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ T = TypeVar("T")
 def literal(text: str) -> str:
     """Text sent exactly as written even where it contains ``{{``."""
     return text.replace("{{", "\\{{")
+
+
+def _bytes(content: "str | bytes | bytearray | list[int]") -> bytes:
+    """Bytes from bytes, a list of numbers 0 to 255, or a string (as UTF-8), as the other SDKs."""
+    return content.encode() if isinstance(content, str) else bytes(content)
 
 
 def _json_text(value: Any) -> str:
@@ -149,12 +155,17 @@ class Part:
 
     @staticmethod
     def file(name: str, filename: str, content_type: str, content: bytes) -> "Part":
-        return Part(name, bytes(content), filename, content_type)
+        return Part(name, _bytes(content), filename, content_type)
 
 
 @dataclass
 class Step:
-    """One HTTP request with what its response must satisfy: ``Step.get("/x").expect_status(200)``."""
+    """One HTTP request with what its response must satisfy: ``Step.get("/x").expect_status(200)``.
+
+    Every builder returns a new step and leaves the one it was called on as it was, as the Rust
+    SDK's builders consume theirs: a step kept as a base and extended twice cannot collect both
+    extensions' statuses.
+    """
 
     method: str
     path: str
@@ -173,6 +184,10 @@ class Step:
     captures: list[tuple[str, str, str]] = field(default_factory=list)  # (name, "body"|"header", where)
     mode: tuple = ("once",)
     timeout: Optional[int] = None
+
+    def _copy(self) -> "Step":
+        """Each builder starts with ``self = self._copy()``: it changes and returns a copy."""
+        return copy.deepcopy(self)
 
     @staticmethod
     def get(path: str) -> "Step":
@@ -208,44 +223,54 @@ class Step:
         return Step(token, path)
 
     def named(self, name: str) -> "Step":
+        self = self._copy()
         self.name = name
         return self
 
     def json(self, body: Any) -> "Step":
         """A JSON body; a string that is exactly ``"{{var}}"`` takes the variable's JSON value."""
+        self = self._copy()
         self.body = ("json", _json_text(body))
         return self
 
     def text(self, body: str) -> "Step":
+        self = self._copy()
         self.body = ("text", body)
         return self
 
     def form(self, fields: list[tuple[str, str]] | dict[str, str]) -> "Step":
+        self = self._copy()
         items = list(fields.items()) if isinstance(fields, dict) else list(fields)
         self.body = ("form", items)
         return self
 
     def multipart(self, parts: list[Part]) -> "Step":
+        self = self._copy()
         self.body = ("multipart", list(parts))
         return self
 
     def bytes(self, content_type: str, content: bytes) -> "Step":
-        self.body = ("bytes", (content_type, bytes(content)))
+        self = self._copy()
+        self.body = ("bytes", (content_type, _bytes(content)))
         return self
 
     def header(self, name: str, value: str) -> "Step":
+        self = self._copy()
         self.headers.append((name, value))
         return self
 
     def bearer(self, token: str) -> "Step":
+        self = self._copy()
         return self.header("authorization", f"Bearer {token}")
 
     def query_param(self, name: str, value: str) -> "Step":
+        self = self._copy()
         self.query.append((name, value))
         return self
 
     def expect_status(self, *statuses: int) -> "Step":
         """Accept these statuses (call again to accept more)."""
+        self = self._copy()
         for s in statuses:
             if Status.code(s) not in self.status:
                 self.status.append(Status.code(s))
@@ -253,65 +278,80 @@ class Step:
 
     def expect_status_class(self, digit: int) -> "Step":
         """Accept every status of a class: ``expect_status_class(2)`` is any 2xx."""
+        self = self._copy()
         if Status.class_(digit) not in self.status:
             self.status.append(Status.class_(digit))
         return self
 
     def expect_eq(self, pointer: str, value: Any) -> "Step":
+        self = self._copy()
         self.assertions.append((pointer, "equals", _json_text(value)))
         return self
 
     def expect_exists(self, pointer: str) -> "Step":
+        self = self._copy()
         self.assertions.append((pointer, "exists", None))
         return self
 
     def expect_absent(self, pointer: str) -> "Step":
+        self = self._copy()
         self.assertions.append((pointer, "absent", None))
         return self
 
     def expect_len(self, pointer: str, length: int) -> "Step":
+        self = self._copy()
         self.assertions.append((pointer, "length", int(length)))
         return self
 
     def expect_header(self, name: str, value: str = "") -> "Step":
+        self = self._copy()
         self.expect_headers.append((name, value))
         return self
 
     def expect_schema(self, schema: Any) -> "Step":
+        self = self._copy()
         self.schema = _json_text(schema)
         return self
 
     def max_latency_ms(self, limit: int) -> "Step":
+        self = self._copy()
         self.max_latency = limit
         return self
 
     def timeout_ms(self, limit: int) -> "Step":
+        self = self._copy()
         self.timeout = limit
         return self
 
     def check(self, argument: Any) -> "Step":
         """Ask the plugin's `check` to judge, with this argument: JSON data or a dataclass, read
         back in `check` with ``input.argument`` or ``input.argument_as(YourClass)``."""
+        self = self._copy()
         self.check_argument = _json_text(argument)
         return self
 
     def capture(self, name: str, pointer: str) -> "Step":
+        self = self._copy()
         self.captures.append((name, "body", pointer))
         return self
 
     def capture_header(self, name: str, header: str) -> "Step":
+        self = self._copy()
         self.captures.append((name, "header", header))
         return self
 
     def poll(self, interval_ms: int, timeout_ms: int) -> "Step":
+        self = self._copy()
         self.mode = ("poll", interval_ms, timeout_ms)
         return self
 
     def burst(self, count: int, concurrency: int) -> "Step":
+        self = self._copy()
         self.mode = ("burst", count, concurrency, [])
         return self
 
     def mix(self, status: Status, at_least: Optional[int] = None, at_most: Optional[int] = None) -> "Step":
+        self = self._copy()
         if self.mode[0] == "burst":
             self.mode[3].append((status, at_least, at_most))
         return self
@@ -509,10 +549,14 @@ class CheckInput:
         return json.loads(self.argument_text)
 
     def argument_as(self, cls: Callable[..., T]) -> T:
-        """The argument read into a class (a dataclass): its fields are the argument's keys."""
+        """The argument read into a class (a dataclass): its fields from the argument's keys.
+        Keys the class does not have are ignored, as the Rust SDK's serde ignores them."""
         value = self.argument
         if not isinstance(value, dict):
             raise CheckArgumentError(f"check argument {self.argument_text} is not an object for {cls!r}")
+        if dataclasses.is_dataclass(cls):
+            names = {f.name for f in dataclasses.fields(cls)}
+            value = {k: v for k, v in value.items() if k in names}
         try:
             return cls(**value)
         except TypeError as e:

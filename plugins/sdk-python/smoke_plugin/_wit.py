@@ -156,24 +156,28 @@ def guest_class(plugin_cls):
         def plan(self, input):
             try:
                 plan = plugin_cls().plan(plan_input_from_wit(input))
+                if not isinstance(plan, sdk.Plan):
+                    raise TypeError(f"plan returned {plan!r}, not a Plan")
+                return plan_to_wit(plan)
             except sdk.PlanError as e:
                 raise Err(t.PlanError(message=e.message, location=e.location))
             except MemoryError:
                 raise  # past the sandbox's memory limit: the host reports the limit
             except Exception as e:  # a bug in the plugin: a plan error that says where
                 raise Err(t.PlanError(message=f"plan raised {_where(e)}", location=None))
-            return plan_to_wit(plan)
 
         def check(self, input):
             try:
                 verdict = plugin_cls().check(check_input_from_wit(input))
+                if not isinstance(verdict, sdk.Verdict) or not isinstance(verdict.passed, bool):
+                    return t.Verdict(pass_=False, reason=f"check returned {verdict!r}, not a Verdict")
+                return t.Verdict(pass_=verdict.passed, reason=str(verdict.reason))
             except sdk.CheckArgumentError as e:
                 return t.Verdict(pass_=False, reason=str(e))
             except MemoryError:
                 raise  # past the sandbox's memory limit: the host reports the limit
             except Exception as e:  # a bug in the plugin fails this step, saying where
                 return t.Verdict(pass_=False, reason=f"check raised {_where(e)}")
-            return t.Verdict(pass_=bool(verdict.passed), reason=str(verdict.reason))
 
     Guest.__name__ = Guest.__qualname__ = "Guest"
     return Guest
