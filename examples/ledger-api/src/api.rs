@@ -35,6 +35,7 @@ pub fn router(app: Shared) -> Router {
         .route("/tools/record_transaction_bundle", post(record_transaction_bundle))
         .route("/tools/record_balance_snapshot", post(record_balance_snapshot))
         .route("/tools/create_or_update_obligation", post(create_or_update_obligation))
+        .nest_service("/mcp", crate::mcp::streamable_http(app.clone()))
         .route_layer(middleware::from_fn_with_state(app.clone(), require_token));
     example_support::around(protected, include_str!("../openapi.json")).with_state(app)
 }
@@ -137,43 +138,66 @@ async fn create_account(State(app): State<Shared>, headers: HeaderMap, body: Byt
 }
 
 async fn list_accounts(State(app): State<Shared>) -> ApiResult {
-    let conn = lock(&app);
+    ok(StatusCode::OK, read_accounts(&app)?)
+}
+
+/// The chart of accounts.
+pub fn read_accounts(app: &App) -> Result<Value, ApiError> {
+    let conn = lock(app);
     let items = db::accounts(&conn)?;
-    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
+    Ok(json!({"count": items.len(), "items": items}))
 }
 
 async fn get_account(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
-    let conn = lock(&app);
-    let account = db::account(&conn, &id)?.ok_or_else(|| not_found("account", &id))?;
-    ok(StatusCode::OK, account)
+    ok(StatusCode::OK, read_account(&app, &id)?)
+}
+
+/// An account with its balance.
+pub fn read_account(app: &App, id: &str) -> Result<Value, ApiError> {
+    let conn = lock(app);
+    db::account(&conn, id)?.ok_or_else(|| not_found("account", id))
 }
 
 async fn account_transactions(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
-    let conn = lock(&app);
-    if !db::account_exists(&conn, &id)? {
-        return Err(not_found("account", &id));
+    ok(StatusCode::OK, read_account_transactions(&app, &id)?)
+}
+
+/// The transactions that post to an account.
+pub fn read_account_transactions(app: &App, id: &str) -> Result<Value, ApiError> {
+    let conn = lock(app);
+    if !db::account_exists(&conn, id)? {
+        return Err(not_found("account", id));
     }
-    let items = db::account_transactions(&conn, &id)?;
-    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
+    let items = db::account_transactions(&conn, id)?;
+    Ok(json!({"count": items.len(), "items": items}))
 }
 
 async fn account_snapshots(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
-    let conn = lock(&app);
-    if !db::account_exists(&conn, &id)? {
-        return Err(not_found("account", &id));
+    ok(StatusCode::OK, read_account_snapshots(&app, &id)?)
+}
+
+/// The balance snapshots recorded for an account.
+pub fn read_account_snapshots(app: &App, id: &str) -> Result<Value, ApiError> {
+    let conn = lock(app);
+    if !db::account_exists(&conn, id)? {
+        return Err(not_found("account", id));
     }
-    let items = db::snapshots(&conn, &id)?;
-    ok(StatusCode::OK, json!({"count": items.len(), "items": items}))
+    let items = db::snapshots(&conn, id)?;
+    Ok(json!({"count": items.len(), "items": items}))
 }
 
 async fn get_transaction(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
-    let conn = lock(&app);
-    let tx = db::transaction(&conn, &id)?.ok_or_else(|| not_found("transaction", &id))?;
-    ok(StatusCode::OK, tx)
+    ok(StatusCode::OK, read_transaction(&app, &id)?)
+}
+
+/// A transaction with its postings.
+pub fn read_transaction(app: &App, id: &str) -> Result<Value, ApiError> {
+    let conn = lock(app);
+    db::transaction(&conn, id)?.ok_or_else(|| not_found("transaction", id))
 }
 
 /// The `obligations-hang` fault: reads of obligations never answer.
-async fn maybe_hang(app: &App) {
+pub async fn maybe_hang(app: &App) {
     if app.faults.on("obligations-hang") {
         std::future::pending::<()>().await;
     }
@@ -188,16 +212,27 @@ async fn list_obligations(State(app): State<Shared>, Query(q): Query<HashMap<Str
 
 async fn get_obligation(State(app): State<Shared>, Path(key): Path<String>) -> ApiResult {
     maybe_hang(&app).await;
-    let conn = lock(&app);
-    let o = db::obligation(&conn, &key)?.ok_or_else(|| not_found("obligation", &key))?;
-    ok(StatusCode::OK, o)
+    ok(StatusCode::OK, read_obligation(&app, &key)?)
 }
 
-/// Record balanced double-entry postings. Positive amounts are debits, negative are credits.
+/// An obligation by its key (callers apply `maybe_hang` first).
+pub fn read_obligation(app: &App, key: &str) -> Result<Value, ApiError> {
+    let conn = lock(app);
+    db::obligation(&conn, key)?.ok_or_else(|| not_found("obligation", key))
+}
+
 async fn record_transaction_bundle(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let body = object(&headers, &body)?;
-    let key = text(&body, "idempotency_key")?;
-    let date = date(&body, "date")?;
+    let (status, value) = bundle(&app, &object(&headers, &body)?)?;
+    ok(status, value)
+}
+
+/// What a tool answers: a status (its HTTP one; over MCP, success or a tool error) and a body.
+pub type ToolResult = Result<(StatusCode, Value), ApiError>;
+
+/// Record balanced double-entry postings. Positive amounts are debits, negative are credits.
+pub fn bundle(app: &App, body: &Map<String, Value>) -> ToolResult {
+    let key = text(body, "idempotency_key")?;
+    let date = date(body, "date")?;
     let description = match body.get("description") {
         None | Some(Value::Null) => "",
         Some(Value::String(s)) => s.as_str(),
@@ -229,7 +264,7 @@ async fn record_transaction_bundle(State(app): State<Shared>, headers: HeaderMap
             format!("postings must sum to zero; they sum to {sum}"),
         ));
     }
-    let conn = lock(&app);
+    let conn = lock(app);
     for (i, (account, _)) in postings.iter().enumerate() {
         if !db::account_exists(&conn, account)? {
             if app.faults.on("unknown-account-500") {
@@ -258,12 +293,12 @@ async fn record_transaction_bundle(State(app): State<Shared>, headers: HeaderMap
             ));
         }
         let tx = db::transaction(&conn, &existing)?.ok_or_else(|| not_found("transaction", &existing))?;
-        return ok(StatusCode::OK, with(tx, "replayed", json!(true)));
+        return Ok((StatusCode::OK, with(tx, "replayed", json!(true))));
     }
     let id = new_id();
     db::insert_transaction(&conn, &id, key, &fingerprint, date, description, &postings)?;
     let tx = db::transaction(&conn, &id)?.ok_or_else(|| not_found("transaction", &id))?;
-    ok(StatusCode::CREATED, with(tx, "replayed", json!(false)))
+    Ok((StatusCode::CREATED, with(tx, "replayed", json!(false))))
 }
 
 fn with(mut value: Value, key: &str, extra: Value) -> Value {
@@ -273,17 +308,21 @@ fn with(mut value: Value, key: &str, extra: Value) -> Value {
     value
 }
 
-/// Record an observed balance and report how far it is from the ledger's own balance.
 async fn record_balance_snapshot(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
-    let body = object(&headers, &body)?;
-    let account = text(&body, "account_id")?;
-    let date = date(&body, "date")?;
-    let observed = integer(&body, "balance_minor")?;
+    let (status, value) = snapshot(&app, &object(&headers, &body)?)?;
+    ok(status, value)
+}
+
+/// Record an observed balance and report how far it is from the ledger's own balance.
+pub fn snapshot(app: &App, body: &Map<String, Value>) -> ToolResult {
+    let account = text(body, "account_id")?;
+    let date = date(body, "date")?;
+    let observed = integer(body, "balance_minor")?;
     if app.faults.on("crash-on-snapshot") {
         eprintln!("thread 'main' panicked at src/api.rs: snapshot ledger lookup failed: index out of bounds");
         std::process::exit(101);
     }
-    let conn = lock(&app);
+    let conn = lock(app);
     if !db::account_exists(&conn, account)? {
         return Err(ApiError(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -296,7 +335,7 @@ async fn record_balance_snapshot(State(app): State<Shared>, headers: HeaderMap, 
     if !app.faults.on("snapshot-not-persisted") {
         db::insert_snapshot(&conn, &id, account, date, observed, ledger)?;
     }
-    ok(
+    Ok((
         StatusCode::CREATED,
         json!({
             "id": id,
@@ -306,23 +345,27 @@ async fn record_balance_snapshot(State(app): State<Shared>, headers: HeaderMap, 
             "ledger_balance_minor": ledger,
             "difference_minor": observed - ledger,
         }),
-    )
+    ))
 }
 
-/// Create an obligation, or update the one with the same key.
 async fn create_or_update_obligation(
     State(app): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    let body = object(&headers, &body)?;
-    let key = text(&body, "key")?;
-    let name = text(&body, "name")?;
-    let amount = integer(&body, "amount_minor")?;
+    let (status, value) = obligation(&app, &object(&headers, &body)?)?;
+    ok(status, value)
+}
+
+/// Create an obligation, or update the one with the same key.
+pub fn obligation(app: &App, body: &Map<String, Value>) -> ToolResult {
+    let key = text(body, "key")?;
+    let name = text(body, "name")?;
+    let amount = integer(body, "amount_minor")?;
     if amount <= 0 {
         return Err(invalid(format!("amount_minor must be positive, got {amount}")));
     }
-    let due = date(&body, "due_date")?;
+    let due = date(body, "due_date")?;
     let account = match body.get("account_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -335,7 +378,7 @@ async fn create_or_update_obligation(
             return Err(invalid(format!("status must be \"open\" or \"paid\", got {other}")));
         }
     };
-    let conn = lock(&app);
+    let conn = lock(app);
     if let Some(a) = account
         && !db::account_exists(&conn, a)?
     {
@@ -356,5 +399,5 @@ async fn create_or_update_obligation(
     }
     let o = db::obligation(&conn, key)?.ok_or_else(|| not_found("obligation", key))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    ok(status, with(o, "created", json!(created)))
+    Ok((status, with(o, "created", json!(created))))
 }

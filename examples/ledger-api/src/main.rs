@@ -9,11 +9,14 @@
 //!   ledger-api reset --db PATH          delete every table (the file stays)
 //!   ledger-api migrate --db PATH        create the schema (idempotent)
 //!   ledger-api seed-chart --db PATH     insert the standard chart of accounts (idempotent)
+//!   ledger-api mcp [--db PATH]          serve the tools over MCP on stdin/stdout (the HTTP server
+//!                                       serves them at /mcp too, behind the token)
 //!   ledger-api --list-faults            print the fault switches
 //!   env LEDGER_TOKEN  the bearer token clients must send (default: smoke-ledger-token)
 
 mod api;
 mod db;
+mod mcp;
 
 use std::sync::Arc;
 
@@ -31,8 +34,8 @@ pub const FAULTS: &[(&str, &str)] = &[
 
 pub const DEFAULT_TOKEN: &str = "smoke-ledger-token";
 
-const USAGE: &str =
-    "usage: ledger-api [--port N] [--db PATH] | reset|migrate|seed-chart --db PATH | --list-faults";
+const USAGE: &str = "usage: ledger-api [--port N] [--db PATH] | mcp [--db PATH] | reset|migrate|seed-chart --db PATH \
+                     | --list-faults";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -72,6 +75,10 @@ async fn main() {
         args.next();
         maintain(&command, args);
     }
+    let stdio = args.peek().is_some_and(|a| a == "mcp");
+    if stdio {
+        args.next();
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--list-faults" => {
@@ -101,5 +108,12 @@ async fn main() {
         }
     };
     let state = Arc::new(api::App { db: std::sync::Mutex::new(conn), faults, token });
-    example_support::serve("ledger-api", port, api::router(state), "").await;
+    if stdio {
+        if let Err(e) = mcp::serve_stdio(state).await {
+            eprintln!("ledger-api mcp: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    example_support::serve("ledger-api", port, api::router(state), " (MCP at /mcp)").await;
 }

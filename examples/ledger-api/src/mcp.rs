@@ -1,0 +1,241 @@
+//! The ledger's tools over the Model Context Protocol (rmcp's server side): the same rules, state
+//! and fault switches as the HTTP API, over Streamable HTTP at `/mcp` (behind the same bearer
+//! token) and over stdio (`ledger-api mcp --db FILE`).
+//!
+//! A rule the ledger enforces is a tool error (`isError: true`, with the error as structured
+//! content, as the HTTP API's 4xx body); arguments that are not an object, or a tool that does not
+//! exist, are JSON-RPC errors.
+
+use crate::api::{self, App, ToolResult};
+use example_support::ApiError;
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, InitializeResult, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool, ToolAnnotations,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct LedgerMcp {
+    app: Arc<App>,
+}
+
+impl LedgerMcp {
+    pub fn new(app: Arc<App>) -> Self {
+        LedgerMcp { app }
+    }
+}
+
+fn schema(value: Value) -> Arc<JsonObject> {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => unreachable!("tool schemas are written as objects"),
+    }
+}
+
+const DATE: &str = r"^\d{4}-\d{2}-\d{2}$";
+
+fn id_schema(name: &str, what: &str) -> Arc<JsonObject> {
+    schema(json!({
+        "type": "object",
+        "properties": {name: {"type": "string", "description": what}},
+        "required": [name],
+        "additionalProperties": false,
+    }))
+}
+
+/// Every tool the server lists, with its input schema.
+pub fn tools() -> Vec<Tool> {
+    let write = |read_only: bool, idempotent: bool| {
+        ToolAnnotations::new().read_only(read_only).destructive(false).idempotent(idempotent)
+    };
+    vec![
+        Tool::new(
+            "record_transaction_bundle",
+            "Record balanced double-entry postings (amounts in minor units; debits positive, credits \
+             negative; they must sum to zero). Re-posting with the same idempotency key returns the \
+             original transaction.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "idempotency_key": {"type": "string", "minLength": 1},
+                    "date": {"type": "string", "pattern": DATE},
+                    "description": {"type": "string"},
+                    "postings": {
+                        "type": "array",
+                        "minItems": 2,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "account_id": {"type": "string", "minLength": 1},
+                                "amount_minor": {"type": "integer"},
+                            },
+                            "required": ["account_id", "amount_minor"],
+                        },
+                    },
+                },
+                "required": ["idempotency_key", "date", "postings"],
+            })),
+        )
+        .annotate(write(false, true)),
+        Tool::new(
+            "record_balance_snapshot",
+            "Record an observed account balance on a date; the answer says how far it is from the \
+             ledger's own balance.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "account_id": {"type": "string", "minLength": 1},
+                    "date": {"type": "string", "pattern": DATE},
+                    "balance_minor": {"type": "integer"},
+                },
+                "required": ["account_id", "date", "balance_minor"],
+            })),
+        )
+        .annotate(write(false, false)),
+        Tool::new(
+            "create_or_update_obligation",
+            "Create an obligation (a bill to pay), or update the one with the same key.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string", "minLength": 1},
+                    "name": {"type": "string", "minLength": 1},
+                    "amount_minor": {"type": "integer", "minimum": 1},
+                    "due_date": {"type": "string", "pattern": DATE},
+                    "account_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["open", "paid"]},
+                },
+                "required": ["key", "name", "amount_minor", "due_date"],
+            })),
+        )
+        .annotate(write(false, true)),
+        Tool::new(
+            "list_accounts",
+            "The chart of accounts, with each account's id, code and balance.",
+            schema(json!({"type": "object", "properties": {}, "additionalProperties": false})),
+        )
+        .annotate(write(true, true)),
+        Tool::new("get_account", "An account with its balance.", id_schema("account_id", "the account's id"))
+            .annotate(write(true, true)),
+        Tool::new(
+            "list_account_transactions",
+            "The transactions that post to an account.",
+            id_schema("account_id", "the account's id"),
+        )
+        .annotate(write(true, true)),
+        Tool::new(
+            "list_account_snapshots",
+            "The balance snapshots recorded for an account.",
+            id_schema("account_id", "the account's id"),
+        )
+        .annotate(write(true, true)),
+        Tool::new(
+            "get_transaction",
+            "A transaction with its postings.",
+            id_schema("transaction_id", "its id"),
+        )
+        .annotate(write(true, true)),
+        Tool::new("get_obligation", "An obligation by its key.", id_schema("key", "the obligation's key"))
+            .annotate(write(true, true)),
+    ]
+}
+
+/// An id argument of a read tool.
+fn id<'a>(arguments: &'a Map<String, Value>, name: &str) -> Result<&'a str, ApiError> {
+    example_support::text(arguments, name)
+}
+
+/// Run a tool by name: `None` when there is no such tool.
+async fn run(app: &App, name: &str, arguments: &Map<String, Value>) -> Option<ToolResult> {
+    let read = |value: Result<Value, ApiError>| value.map(|v| (axum::http::StatusCode::OK, v));
+    Some(match name {
+        "record_transaction_bundle" => api::bundle(app, arguments),
+        "record_balance_snapshot" => api::snapshot(app, arguments),
+        "create_or_update_obligation" => api::obligation(app, arguments),
+        "list_accounts" => read(api::read_accounts(app)),
+        "get_account" => read(id(arguments, "account_id").and_then(|a| api::read_account(app, a))),
+        "list_account_transactions" => {
+            read(id(arguments, "account_id").and_then(|a| api::read_account_transactions(app, a)))
+        }
+        "list_account_snapshots" => {
+            read(id(arguments, "account_id").and_then(|a| api::read_account_snapshots(app, a)))
+        }
+        "get_transaction" => {
+            read(id(arguments, "transaction_id").and_then(|t| api::read_transaction(app, t)))
+        }
+        "get_obligation" => {
+            api::maybe_hang(app).await;
+            read(id(arguments, "key").and_then(|k| api::read_obligation(app, k)))
+        }
+        _ => return None,
+    })
+}
+
+impl ServerHandler for LedgerMcp {
+    fn get_info(&self) -> InitializeResult {
+        let mut info = InitializeResult::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("ledger-api", env!("CARGO_PKG_VERSION"));
+        info.instructions = Some(
+            "A double-entry ledger: record transaction bundles, balance snapshots and obligations, \
+             and read back what was persisted. Amounts are integers in minor units."
+                .into(),
+        );
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let arguments = request.arguments.unwrap_or_default();
+        let Some(outcome) = run(&self.app, &request.name, &arguments).await else {
+            return Err(McpError::invalid_params(format!("no tool named {:?}", request.name), None));
+        };
+        let result = match outcome {
+            Ok((_, value)) => CallToolResult::structured(value),
+            Err(ApiError(status, code, message)) => CallToolResult::structured_error(
+                json!({"error": code, "message": message, "status": status.as_u16()}),
+            ),
+        };
+        Ok(result.into())
+    }
+}
+
+/// The Streamable HTTP service mounted at `/mcp`: one session per client, in memory.
+pub fn streamable_http(
+    app: Arc<App>,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    LedgerMcp,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+    StreamableHttpService::new(
+        move || Ok(LedgerMcp::new(app.clone())),
+        Default::default(),
+        StreamableHttpServerConfig::default(),
+    )
+}
+
+/// Serve MCP over stdin/stdout until the client closes stdin; logs go to stderr.
+pub async fn serve_stdio(app: Arc<App>) -> Result<(), String> {
+    use rmcp::ServiceExt;
+    let running = LedgerMcp::new(app)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("cannot start the MCP session: {e}"))?;
+    running.waiting().await.map_err(|e| format!("the MCP session ended with an error: {e}"))?;
+    Ok(())
+}
