@@ -167,3 +167,38 @@ fn a_plan_with_the_new_body_kinds_round_trips_through_a_file_that_the_schema_acc
     assert!(r.stdout.contains("4 passed, 1 failed"), "{r}");
     assert!(r.stdout.contains("FAIL  hatches.class-refuses"), "{r}");
 }
+
+#[test]
+fn a_plan_file_asking_a_plugin_for_what_its_contract_cannot_take_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.args(["plan", "--plugin"]).arg(plugin("escape-hatches"));
+    let planned = run(c);
+    assert_eq!(planned.code, 0, "{planned}");
+    let mut plan: Value = serde_json::from_str(&planned.stdout).unwrap();
+    // A 0.2 plugin's check argument that is not JSON.
+    let form =
+        plan["scenarios"].as_array_mut().unwrap().iter_mut().find(|s| s["id"] == "hatches.form").unwrap();
+    form["steps"][0]["expect"]["check"] = Value::String("not json".into());
+    // A 0.1 plugin asked to judge a method its contract cannot name.
+    plan["scenarios"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": "old.propfind", "plugin": "ledger", "endpoint": "PROPFIND /dav", "kind": "happy-path",
+        "steps": [{"request": {"method": "PROPFIND", "path": "/dav"}, "expect": {"status": ["2xx"], "check": "{}"}}]
+    }));
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plan"]).arg(&file);
+    c.arg("--plugin").arg(plugin("escape-hatches")).arg("--plugin").arg(fixture("ledger"));
+    c.args(["--plugin-config", "token=x", "--base-url", "http://127.0.0.1:9"]);
+    let r = run(c);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr.contains("the check argument for plugin \"hatches\" (smoke:plugin@0.2.0) must be JSON"),
+        "{r}"
+    );
+    assert!(
+        r.stderr.contains("a PROPFIND request, a method its contract (smoke:plugin@0.1.0) cannot name"),
+        "{r}"
+    );
+}

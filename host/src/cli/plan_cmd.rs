@@ -113,13 +113,25 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
     let mut orphans = Vec::new();
     for s in &plan.scenarios {
         for (i, step) in s.steps.iter().enumerate() {
-            if step.expect.check.is_some() && !loaded.iter().any(|l| l.plugin.name() == s.plugin) {
+            let Some(argument) = &step.expect.check else { continue };
+            let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
+            let Some(judge) = loaded.iter().find(|l| l.plugin.name() == s.plugin) else {
+                orphans.push(format!("{at} asks plugin {:?} to judge; pass --plugin with it", s.plugin));
+                continue;
+            };
+            // What the plugin's contract can take, checked before anything is sent.
+            if judge.plugin.wit_version.starts_with("0.1.") {
+                if let crate::plan::model::Method::Other(token) = &step.request.method {
+                    orphans.push(format!(
+                        "{at} asks plugin {:?} to judge a {token} request, a method its contract \
+                         (smoke:plugin@{}) cannot name",
+                        s.plugin, judge.plugin.wit_version
+                    ));
+                }
+            } else if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(argument) {
                 orphans.push(format!(
-                    "scenario {:?}, step {} ({}) asks plugin {:?} to judge; pass --plugin with it",
-                    s.id,
-                    i + 1,
-                    step.display_name(),
-                    s.plugin
+                    "{at}: the check argument for plugin {:?} (smoke:plugin@{}) must be JSON: {e}",
+                    s.plugin, judge.plugin.wit_version
                 ));
             }
         }
