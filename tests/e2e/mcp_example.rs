@@ -74,7 +74,24 @@ impl StdioServer {
     }
 
     fn call(&mut self, tool: &str, arguments: Value) -> Value {
-        self.request("tools/call", json!({"name": tool, "arguments": arguments}))
+        let answer = self.request("tools/call", json!({"name": tool, "arguments": arguments}));
+        // A successful result must be what the tool's declared output schema says.
+        if answer["result"]["isError"] == false {
+            let tools = self.request("tools/list", json!({}));
+            let declared =
+                tools["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == tool).cloned();
+            let schema = declared
+                .and_then(|t| t.get("outputSchema").cloned())
+                .expect("every ledger tool declares its output");
+            let validator =
+                jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{tool}: {e}: {schema}"));
+            let problems: Vec<String> = validator
+                .iter_errors(&answer["result"]["structuredContent"])
+                .map(|e| e.to_string())
+                .collect();
+            assert!(problems.is_empty(), "{tool}: {problems:?}\n{answer}");
+        }
+        answer
     }
 }
 

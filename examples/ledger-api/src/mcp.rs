@@ -38,6 +38,59 @@ fn schema(value: Value) -> Arc<JsonObject> {
 
 const DATE: &str = r"^\d{4}-\d{2}-\d{2}$";
 
+/// A component schema of the ledger's OpenAPI document as a self-contained JSON Schema, which an
+/// MCP output schema must be: references inlined, OpenAPI 3.0's `nullable` spelled as a null type,
+/// and `type: object` at the top.
+fn component(name: &str) -> Value {
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON")
+    });
+    fn inline(value: &Value, schemas: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    let name = reference.rsplit('/').next().unwrap_or_default();
+                    return inline(&schemas[name], schemas);
+                }
+                let mut out: Map<String, Value> = map
+                    .iter()
+                    .filter(|(k, _)| *k != "nullable")
+                    .map(|(k, v)| (k.clone(), inline(v, schemas)))
+                    .collect();
+                if map.get("nullable") == Some(&Value::Bool(true))
+                    && let Some(Value::String(kind)) = out.get("type").cloned()
+                {
+                    out.insert("type".into(), json!([kind, "null"]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|i| inline(i, schemas)).collect()),
+            other => other.clone(),
+        }
+    }
+    let schemas = &DOCUMENT["components"]["schemas"];
+    let mut schema = inline(&schemas[name], schemas);
+    if schema.get("type").is_none() {
+        schema["type"] = json!("object");
+    }
+    schema
+}
+
+/// `{count, items: [NAME]}`, as the ledger lists things.
+fn list_of(name: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["count", "items"],
+        "properties": {"count": {"type": "integer", "minimum": 0}, "items": {"type": "array", "items": component(name)}},
+    })
+}
+
+/// A tool whose successful results conform to `output` (its structured content).
+fn outputs(mut tool: Tool, output: Value) -> Tool {
+    tool.output_schema = Some(schema(output));
+    tool
+}
+
 fn id_schema(name: &str, what: &str) -> Arc<JsonObject> {
     schema(json!({
         "type": "object",
@@ -53,94 +106,129 @@ pub fn tools() -> Vec<Tool> {
         ToolAnnotations::new().read_only(read_only).destructive(false).idempotent(idempotent)
     };
     vec![
-        Tool::new(
-            "record_transaction_bundle",
-            "Record balanced double-entry postings (amounts in minor units; debits positive, credits \
+        outputs(
+            Tool::new(
+                "record_transaction_bundle",
+                "Record balanced double-entry postings (amounts in minor units; debits positive, credits \
              negative; they must sum to zero). Re-posting with the same idempotency key returns the \
              original transaction.",
-            schema(json!({
-                "type": "object",
-                "properties": {
-                    "idempotency_key": {"type": "string", "minLength": 1},
-                    "date": {"type": "string", "pattern": DATE},
-                    "description": {"type": "string"},
-                    "postings": {
-                        "type": "array",
-                        "minItems": 2,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "account_id": {"type": "string", "minLength": 1},
-                                "amount_minor": {"type": "integer"},
+                schema(json!({
+                    "type": "object",
+                    "properties": {
+                        "idempotency_key": {"type": "string", "minLength": 1},
+                        "date": {"type": "string", "pattern": DATE},
+                        "description": {"type": "string"},
+                        "postings": {
+                            "type": "array",
+                            "minItems": 2,
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "account_id": {"type": "string", "minLength": 1},
+                                    "amount_minor": {"type": "integer"},
+                                },
+                                "required": ["account_id", "amount_minor"],
                             },
-                            "required": ["account_id", "amount_minor"],
                         },
                     },
-                },
-                "required": ["idempotency_key", "date", "postings"],
-            })),
-        )
-        .annotate(write(false, true)),
-        Tool::new(
-            "record_balance_snapshot",
-            "Record an observed account balance on a date; the answer says how far it is from the \
+                    "required": ["idempotency_key", "date", "postings"],
+                })),
+            )
+            .annotate(write(false, true)),
+            component("RecordedTransaction"),
+        ),
+        outputs(
+            Tool::new(
+                "record_balance_snapshot",
+                "Record an observed account balance on a date; the answer says how far it is from the \
              ledger's own balance.",
-            schema(json!({
-                "type": "object",
-                "properties": {
-                    "account_id": {"type": "string", "minLength": 1},
-                    "date": {"type": "string", "pattern": DATE},
-                    "balance_minor": {"type": "integer"},
-                },
-                "required": ["account_id", "date", "balance_minor"],
-            })),
-        )
-        .annotate(write(false, false)),
-        Tool::new(
-            "create_or_update_obligation",
-            "Create an obligation (a bill to pay), or update the one with the same key.",
-            schema(json!({
-                "type": "object",
-                "properties": {
-                    "key": {"type": "string", "minLength": 1},
-                    "name": {"type": "string", "minLength": 1},
-                    "amount_minor": {"type": "integer", "minimum": 1},
-                    "due_date": {"type": "string", "pattern": DATE},
-                    "account_id": {"type": "string"},
-                    "status": {"type": "string", "enum": ["open", "paid"]},
-                },
-                "required": ["key", "name", "amount_minor", "due_date"],
-            })),
-        )
-        .annotate(write(false, true)),
-        Tool::new(
-            "list_accounts",
-            "The chart of accounts, with each account's id, code and balance.",
-            schema(json!({"type": "object", "properties": {}, "additionalProperties": false})),
-        )
-        .annotate(write(true, true)),
-        Tool::new("get_account", "An account with its balance.", id_schema("account_id", "the account's id"))
+                schema(json!({
+                    "type": "object",
+                    "properties": {
+                        "account_id": {"type": "string", "minLength": 1},
+                        "date": {"type": "string", "pattern": DATE},
+                        "balance_minor": {"type": "integer"},
+                    },
+                    "required": ["account_id", "date", "balance_minor"],
+                })),
+            )
+            .annotate(write(false, false)),
+            component("Snapshot"),
+        ),
+        outputs(
+            Tool::new(
+                "create_or_update_obligation",
+                "Create an obligation (a bill to pay), or update the one with the same key.",
+                schema(json!({
+                    "type": "object",
+                    "properties": {
+                        "key": {"type": "string", "minLength": 1},
+                        "name": {"type": "string", "minLength": 1},
+                        "amount_minor": {"type": "integer", "minimum": 1},
+                        "due_date": {"type": "string", "pattern": DATE},
+                        "account_id": {"type": "string"},
+                        "status": {"type": "string", "enum": ["open", "paid"]},
+                    },
+                    "required": ["key", "name", "amount_minor", "due_date"],
+                })),
+            )
+            .annotate(write(false, true)),
+            component("UpsertedObligation"),
+        ),
+        outputs(
+            Tool::new(
+                "list_accounts",
+                "The chart of accounts, with each account's id, code and balance.",
+                schema(json!({"type": "object", "properties": {}, "additionalProperties": false})),
+            )
             .annotate(write(true, true)),
-        Tool::new(
-            "list_account_transactions",
-            "The transactions that post to an account.",
-            id_schema("account_id", "the account's id"),
-        )
-        .annotate(write(true, true)),
-        Tool::new(
-            "list_account_snapshots",
-            "The balance snapshots recorded for an account.",
-            id_schema("account_id", "the account's id"),
-        )
-        .annotate(write(true, true)),
-        Tool::new(
-            "get_transaction",
-            "A transaction with its postings.",
-            id_schema("transaction_id", "its id"),
-        )
-        .annotate(write(true, true)),
-        Tool::new("get_obligation", "An obligation by its key.", id_schema("key", "the obligation's key"))
+            list_of("Account"),
+        ),
+        outputs(
+            Tool::new(
+                "get_account",
+                "An account with its balance.",
+                id_schema("account_id", "the account's id"),
+            )
             .annotate(write(true, true)),
+            component("Account"),
+        ),
+        outputs(
+            Tool::new(
+                "list_account_transactions",
+                "The transactions that post to an account.",
+                id_schema("account_id", "the account's id"),
+            )
+            .annotate(write(true, true)),
+            list_of("Transaction"),
+        ),
+        outputs(
+            Tool::new(
+                "list_account_snapshots",
+                "The balance snapshots recorded for an account.",
+                id_schema("account_id", "the account's id"),
+            )
+            .annotate(write(true, true)),
+            list_of("Snapshot"),
+        ),
+        outputs(
+            Tool::new(
+                "get_transaction",
+                "A transaction with its postings.",
+                id_schema("transaction_id", "its id"),
+            )
+            .annotate(write(true, true)),
+            component("Transaction"),
+        ),
+        outputs(
+            Tool::new(
+                "get_obligation",
+                "An obligation by its key.",
+                id_schema("key", "the obligation's key"),
+            )
+            .annotate(write(true, true)),
+            component("Obligation"),
+        ),
     ]
 }
 
