@@ -2,15 +2,7 @@
 //! like any plugin, pass where they should, fail where they should, and are held to the same
 //! sandbox limits, with the limits their SDKs declare.
 
-use crate::support::{Ledger, language_plugin, root, run, shared_cache, smoke};
-
-/// The first fenced block of `lang` in docs/plugin-guide.md.
-fn guide_block(lang: &str) -> String {
-    let guide = std::fs::read_to_string(root().join("docs/plugin-guide.md")).unwrap();
-    let fence = format!("```{lang}\n");
-    let start = guide.find(&fence).unwrap_or_else(|| panic!("the guide has a {lang} block")) + fence.len();
-    guide[start..start + guide[start..].find("```").unwrap()].to_string()
-}
+use crate::support::{Ledger, guide_block, language_plugin, root, run, shared_cache, smoke};
 
 #[test]
 fn the_guides_python_plugin_builds_from_the_page_and_passes() {

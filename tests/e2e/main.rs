@@ -17,7 +17,7 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use support::{Ledger, plugin, root, run, smoke};
+use support::{Ledger, plugin, run, smoke};
 
 const LEDGER_CONFIG: &str = "examples/ledger-api/smoke.toml";
 
@@ -252,9 +252,7 @@ fn a_second_run_reuses_the_compiled_artifact() {
 #[test]
 fn the_plugin_guide_example_compiles_and_runs() {
     // tests/plugins/guide-example compiles the guide's code block verbatim (see its build.rs).
-    let guide = std::fs::read_to_string(root().join("docs/plugin-guide.md")).unwrap();
-    let start = guide.find("```rust\n").expect("the guide has a rust block") + 8;
-    let code = &guide[start..start + guide[start..].find("```").unwrap()];
+    let code = support::guide_block("rust");
     assert!(code.lines().count() <= 20, "the minimal plugin must fit in 20 lines:\n{code}");
     let ledger = Ledger::start("");
     let dir = tempfile::tempdir().unwrap();

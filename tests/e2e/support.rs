@@ -222,3 +222,12 @@ pub fn shared_cache() -> &'static Path {
     static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     CACHE.get_or_init(|| tempfile::tempdir().expect("a temporary directory")).path()
 }
+
+/// The first fenced block of `lang` in docs/plugin-guide.md: the minimal plugin the test suite
+/// builds in that language.
+pub fn guide_block(lang: &str) -> String {
+    let guide = std::fs::read_to_string(root().join("docs/plugin-guide.md")).unwrap();
+    let fence = format!("```{lang}\n");
+    let start = guide.find(&fence).unwrap_or_else(|| panic!("the guide has a {lang} block")) + fence.len();
+    guide[start..start + guide[start..].find("```").unwrap()].to_string()
+}

@@ -469,19 +469,23 @@ impl Plugin {
     }
 
     pub fn check(&self, input: &contract::CheckInput) -> Result<contract::Verdict, PluginError> {
-        if let Pre::V0_1(_) = self.pre {
-            // Refused before a sandbox is made for it.
-            v0_1::check_input(input)
-                .map_err(|message| PluginError::Unsupported { plugin: self.label.clone(), message })?;
-        }
-        self.call("check", |store, instance| match instance {
-            Instance::V0_1(i) => {
-                let input = v0_1::check_input(input).map_err(wasmtime::Error::msg)?;
-                i.smoke_plugin_guest().call_check(store, &input).map(v0_1::verdict)
+        // Converted once, before a sandbox is made: what the plugin's contract cannot take is
+        // refused here.
+        let input = match self.pre {
+            Pre::V0_1(_) => CheckInput::V0_1(
+                v0_1::check_input(input)
+                    .map_err(|message| PluginError::Unsupported { plugin: self.label.clone(), message })?,
+            ),
+            Pre::V0_2(_) => CheckInput::V0_2(v0_2::check_input(input)),
+        };
+        self.call("check", |store, instance| match (instance, &input) {
+            (Instance::V0_1(i), CheckInput::V0_1(input)) => {
+                i.smoke_plugin_guest().call_check(store, input).map(v0_1::verdict)
             }
-            Instance::V0_2(i) => {
-                i.smoke_plugin_guest().call_check(store, &v0_2::check_input(input)).map(v0_2::verdict)
+            (Instance::V0_2(i), CheckInput::V0_2(input)) => {
+                i.smoke_plugin_guest().call_check(store, input).map(v0_2::verdict)
             }
+            _ => unreachable!("an instance and its input both follow the plugin's own binding"),
         })
     }
 
@@ -590,6 +594,12 @@ enum Pre {
 enum Instance {
     V0_1(v0_1::Plugin),
     V0_2(v0_2::Plugin),
+}
+
+/// A `check` input in the plugin's own contract version.
+enum CheckInput {
+    V0_1(v0_1::wit::CheckInput),
+    V0_2(v0_2::wit::CheckInput),
 }
 
 fn emit(plugin: &str, level: Level, message: &str) {
