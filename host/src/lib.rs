@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod mcp;
 pub mod plan;
 pub mod plugin;
 pub mod registry;

@@ -80,11 +80,24 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
             });
         }
         (None, Some(target)) => {
-            report(
-                crate::target::locate(&target.command, &target.dir)
-                    .map(|p| format!("target: start command {}", p.display()))
-                    .map_err(|e| (exit::TARGET, format!("target: start command: {e}"))),
-            );
+            if let Some(command) = &target.command {
+                report(
+                    crate::target::locate(command, &target.dir)
+                        .map(|p| format!("target: start command {}", p.display()))
+                        .map_err(|e| (exit::TARGET, format!("target: start command: {e}"))),
+                );
+            }
+            if let Some(crate::config::Mcp {
+                transport: crate::config::McpTransport::Stdio { command, dir, .. },
+                ..
+            }) = &settings.mcp
+            {
+                report(
+                    crate::target::locate(command, dir)
+                        .map(|p| format!("target: MCP server command {}", p.display()))
+                        .map_err(|e| (exit::TARGET, format!("target: MCP server command: {e}"))),
+                );
+            }
             for hook in &target.hooks {
                 let when = if hook.before_start { "before start" } else { "after healthy" };
                 report(

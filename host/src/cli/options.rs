@@ -99,6 +99,19 @@ pub(super) struct RunArgs {
     /// Test a service already running at this URL; start nothing.
     #[arg(long, value_name = "URL")]
     pub(super) base_url: Option<String>,
+    /// Test the MCP server at this URL over Streamable HTTP: absolute, or a path under the base
+    /// URL (e.g. /mcp). Replaces the config's [target.mcp].
+    #[arg(long, value_name = "URL", conflicts_with = "mcp_command")]
+    pub(super) mcp_url: Option<String>,
+    /// Start this command and test the MCP server it runs over its stdin and stdout (e.g.
+    /// "ledger-api mcp --db ledger.db"; split into words as a shell would). Its stderr goes to
+    /// the run's log; it is stopped when the run ends.
+    #[arg(long, value_name = "COMMAND")]
+    pub(super) mcp_command: Option<String>,
+    /// A header sent with every MCP request over HTTP, as "Name: value" (repeatable), e.g.
+    /// "Authorization: Bearer TOKEN".
+    #[arg(long = "mcp-header", value_name = "NAME: VALUE")]
+    pub(super) mcp_headers: Vec<String>,
     /// Scenarios in flight at once [default: 8].
     #[arg(long, short = 'j', value_name = "N")]
     pub(super) jobs: Option<usize>,

@@ -113,7 +113,7 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
     let mut orphans = Vec::new();
     for s in &plan.scenarios {
         for (i, step) in s.steps.iter().enumerate() {
-            let Some(argument) = &step.expect.check else { continue };
+            let Some(argument) = step.check() else { continue };
             let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
             let Some(judge) = loaded.iter().find(|l| l.plugin.name() == s.plugin) else {
                 orphans.push(format!("{at} asks plugin {:?} to judge; pass --plugin with it", s.plugin));
@@ -121,12 +121,21 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
             };
             // What the plugin's contract can take, checked before anything is sent.
             if judge.plugin.wit_version.starts_with("0.1.") {
-                if let crate::plan::model::Method::Other(token) = &step.request.method {
-                    orphans.push(format!(
-                        "{at} asks plugin {:?} to judge a {token} request, a method its contract \
-                         (smoke:plugin@{}) cannot name",
+                match &step.action {
+                    crate::plan::model::Action::Http(call) => {
+                        if let crate::plan::model::Method::Other(token) = &call.request.method {
+                            orphans.push(format!(
+                                "{at} asks plugin {:?} to judge a {token} request, a method its contract \
+                                 (smoke:plugin@{}) cannot name",
+                                s.plugin, judge.plugin.wit_version
+                            ));
+                        }
+                    }
+                    crate::plan::model::Action::ToolCall(_) => orphans.push(format!(
+                        "{at} asks plugin {:?} to judge a tool call, which its contract (smoke:plugin@{}) \
+                         cannot name",
                         s.plugin, judge.plugin.wit_version
-                    ));
+                    )),
                 }
             } else if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(argument) {
                 orphans.push(format!(

@@ -54,6 +54,14 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let started = Instant::now();
     let o = Overrides {
         base_url: args.base_url.clone(),
+        mcp_url: args.mcp_url.clone(),
+        mcp_command: match &args.mcp_command {
+            None => None,
+            Some(line) => Some(shlex::split(line).ok_or_else(|| {
+                Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes"))
+            })?),
+        },
+        mcp_headers: args.mcp_headers.clone(),
         jobs: args.jobs,
         request_timeout: args.request_timeout,
         max_body: args.max_body,
@@ -109,7 +117,8 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         run_dir: &run_dir,
         workspace: workspace.as_ref(),
         progress: Arc::default(),
-        service: Arc::default(),
+        services: Arc::default(),
+        mcp: Arc::default(),
         transcript: transcript.clone(),
     };
     let phase = session.execute(redactor);
@@ -137,8 +146,12 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     };
 
     // Teardown, on every path: stop the service (a second signal forces it), remove the workdir.
-    let running = lock(&session.service).take();
-    if let Some(mut s) = running {
+    let mcp = lock(&session.mcp).take();
+    if let Some(m) = mcp {
+        m.close().await;
+    }
+    let running = std::mem::take(&mut *lock(&session.services));
+    for mut s in running.into_iter().rev() {
         if phase_result.is_ok() && !args.plugins.quiet {
             let lines = s.last_lines(crate::target::SHOWN_LINES);
             tracing::info!(
@@ -182,14 +195,18 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         .map(|(s, r)| match (r, &stage_failure, &ended_early) {
             (Some(r), _, _) => r,
             (None, Some(stage), _) => {
-                let kind = if stage.stage == "seeding" {
-                    FailureKind::SeedFailed
-                } else {
-                    FailureKind::TargetFailed
+                let kind = match stage.stage.as_str() {
+                    "seeding" => FailureKind::SeedFailed,
+                    "mcp" => FailureKind::McpInitialize,
+                    _ => FailureKind::TargetFailed,
                 };
                 let why = format!(
                     "skipped: {} failed",
-                    if stage.stage == "target" { "starting the service" } else { &stage.stage }
+                    match stage.stage.as_str() {
+                        "target" => "starting the service",
+                        "mcp" => "opening the MCP session",
+                        other => other,
+                    }
                 );
                 ScenarioResult::not_run(s, Outcome::Skipped, RunFailure::new(kind, why))
             }
@@ -213,6 +230,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         schema_version: 2,
         smoke_version: env!("CARGO_PKG_VERSION").to_string(),
         base_url: crate::http::shown_url(&progress.base_url),
+        mcp: progress.mcp.take(),
         plugins: plan.plugins.clone(),
         summary,
         interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),

@@ -7,7 +7,7 @@ use super::Failure;
 use super::exit;
 use super::options::RunArgs;
 use super::plugins::Loaded;
-use crate::config::Settings;
+use crate::config::{McpTransport, Settings};
 use crate::http::transcript::Transcript;
 use crate::http::{Client, Redactor};
 use crate::plan::model::Plan;
@@ -28,6 +28,8 @@ pub(super) struct Progress {
     pub(super) base_url: String,
     /// Set when seeding failed: the message, and every scenario counts as skipped.
     pub(super) seed_failure: Option<String>,
+    /// The MCP server, as it described itself at `initialize`.
+    pub(super) mcp: Option<crate::mcp::ServerRecord>,
 }
 
 pub(super) type Shared<T> = Arc<std::sync::Mutex<T>>;
@@ -67,7 +69,11 @@ pub(super) struct Session<'a> {
     pub(super) run_dir: &'a RunDir,
     pub(super) workspace: Option<&'a Workspace>,
     pub(super) progress: Shared<Progress>,
-    pub(super) service: Shared<Option<Service>>,
+    /// What the run started: the service under test, an MCP server over stdio. Stopped in
+    /// reverse order at the end, on every path.
+    pub(super) services: Shared<Vec<Service>>,
+    /// The MCP session, closed before the services stop.
+    pub(super) mcp: Shared<Option<Arc<crate::mcp::Session>>>,
     pub(super) transcript: Option<Arc<Transcript>>,
 }
 
@@ -77,10 +83,18 @@ impl Session<'_> {
     pub(super) async fn execute(&self, redactor: Redactor) -> Result<(), StageError> {
         let (args, settings, loaded, plan, run_dir, workspace) =
             (self.args, self.settings, self.loaded, &self.plan, self.run_dir, self.workspace);
-        let (progress, service, transcript) = (self.progress.clone(), &self.service, self.transcript.clone());
+        let (progress, services, transcript) =
+            (self.progress.clone(), &self.services, self.transcript.clone());
         let mut service_exit = None;
+        let mut stdio = None;
+        let mcp_stdio = match &settings.mcp {
+            Some(crate::config::Mcp {
+                transport: McpTransport::Stdio { command, args, env, dir }, ..
+            }) => Some((command, args, env, dir)),
+            _ => None,
+        };
         let base_url = match (&settings.base_url, &settings.target, workspace) {
-            (Some(url), _, _) => url.clone(),
+            (Some(url), _, _) => Some(url.clone()),
             (None, Some(target), Some(workspace)) => {
                 let port = crate::target::choose_port(target)
                     .map_err(|e| StageError::new("target", exit::TARGET, e))?;
@@ -93,13 +107,42 @@ impl Session<'_> {
                         .await
                         .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
                 }
-                let started =
-                    Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
-                        .await
-                        .map_err(|e| StageError::new("target", exit::TARGET, e))?;
-                let url = started.base_url.clone();
-                service_exit = Some(started.exit_watch());
-                *lock(service) = Some(started);
+                let url = match &target.command {
+                    Some(_) => {
+                        let started =
+                            Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
+                                .await
+                                .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+                        let url = started.base_url.clone();
+                        service_exit = Some(started.exit_watch());
+                        lock(services).push(started);
+                        Some(url)
+                    }
+                    // The service under test is the MCP server over stdio: it starts where the
+                    // service would, between the commands that prepare it and those that follow.
+                    None => match mcp_stdio {
+                        Some((command, args, env, dir)) => {
+                            let (started, stdin, stdout) = Service::start_stdio(
+                                command,
+                                args,
+                                env,
+                                dir,
+                                &workspace.dir,
+                                target.stop_grace,
+                                Some(&run_dir.file("service.log")),
+                            )
+                            .await
+                            .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+                            service_exit = Some(started.exit_watch());
+                            stdio = Some((started.command().to_string(), stdin, stdout));
+                            lock(services).push(started);
+                            None
+                        }
+                        None => unreachable!(
+                            "config::load refuses a [target] with neither command nor MCP command"
+                        ),
+                    },
+                };
                 for hook in hooks(false) {
                     let log = commands.join(format!("{}.log", hook.name));
                     crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
@@ -108,8 +151,71 @@ impl Session<'_> {
                 }
                 url
             }
+            (None, None, _) if settings.mcp.is_some() => None,
             _ => unreachable!("config::load refuses a config with neither a base URL nor a target"),
         };
+        // An MCP server over stdio given on the command line, beside whatever else runs.
+        if stdio.is_none()
+            && let Some((command, args, env, dir)) = mcp_stdio
+        {
+            let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
+            let workdir = workspace.map(|w| w.dir.clone()).unwrap_or(here);
+            let (started, stdin, stdout) = Service::start_stdio(
+                command,
+                args,
+                env,
+                dir,
+                &workdir,
+                std::time::Duration::from_secs(5),
+                Some(&run_dir.file("mcp-server.log")),
+            )
+            .await
+            .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+            if service_exit.is_none() {
+                service_exit = Some(started.exit_watch());
+            }
+            stdio = Some((started.command().to_string(), stdin, stdout));
+            lock(services).push(started);
+        }
+        let mcp = match &settings.mcp {
+            None => None,
+            Some(m) => {
+                let session = match (&m.transport, stdio) {
+                    (_, Some((command, stdin, stdout))) => {
+                        crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout).await
+                    }
+                    (McpTransport::Http { url, headers }, None) => {
+                        let url = mcp_url(url, base_url.as_deref())
+                            .map_err(|e| StageError::new("mcp", exit::USAGE, e))?;
+                        crate::mcp::Session::http(&url, headers, settings.jobs, settings.max_body, m.timeout)
+                            .await
+                    }
+                    (McpTransport::Stdio { .. }, None) => unreachable!("a stdio server is started above"),
+                };
+                let session = Arc::new(session.map_err(|e| StageError::new("mcp", exit::TARGET, e))?);
+                lock(&progress).mcp = Some(session.record.clone());
+                *lock(&self.mcp) = Some(session.clone());
+                Some(session)
+            }
+        };
+        if base_url.is_none()
+            && let Some((i, s)) =
+                plan.scenarios.iter().enumerate().find(|(_, s)| s.steps.iter().any(|st| st.http().is_some()))
+        {
+            let _ = i;
+            return Err(StageError::new(
+                "target",
+                exit::USAGE,
+                format!(
+                    "scenario {:?} sends HTTP requests, but the run has no HTTP service (only an MCP server \
+                     over stdio): pass --base-url, or select the MCP scenarios with --filter",
+                    s.id
+                ),
+            ));
+        }
+        // Without an HTTP service (an MCP server over stdio only), no HTTP step is in the plan
+        // (refused just above), so the client's base URL is never used.
+        let base_url = base_url.unwrap_or_else(|| "http://127.0.0.1:9/".to_string());
         let client = Client::new(&base_url, settings.request_timeout, settings.jobs, settings.max_body)
             .map_err(|e| StageError::new("target", exit::USAGE, e))?;
         let ctx = Arc::new(Context {
@@ -122,15 +228,27 @@ impl Session<'_> {
             captured_by: Context::index_captures(plan),
             transcript,
             schemas: Default::default(),
+            mcp: mcp.clone(),
         });
-        lock(&progress).base_url = ctx.client.base_url().to_string();
+        // Without an HTTP service, what the run is against is the MCP server.
+        let http =
+            settings.base_url.is_some() || settings.target.as_ref().is_some_and(|t| t.command.is_some());
+        let against = match &mcp {
+            Some(m) if !http => format!("the MCP server {} (over {})", m.record.endpoint, m.record.transport),
+            Some(m) => format!("{} (MCP at {})", ctx.client.base_url(), m.record.endpoint),
+            None => ctx.client.base_url().to_string(),
+        };
+        lock(&progress).base_url = match &mcp {
+            Some(m) if !http => m.record.endpoint.clone(),
+            _ => ctx.client.base_url().to_string(),
+        };
         let quiet = args.plugins.quiet;
         if !quiet {
             crate::say!(
                 "smoke: {} scenario(s), {} seed(s) against {}",
                 plan.scenarios.len(),
                 plan.seeds.len(),
-                crate::report::console::escape_line(ctx.client.base_url())
+                crate::report::console::escape_line(&against)
             );
         }
         let vars = match seed::apply(&ctx, &plan.seeds).await {
@@ -169,6 +287,17 @@ impl Session<'_> {
         tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
         Ok(())
     }
+}
+
+/// The MCP URL: absolute, or a path under the base URL.
+fn mcp_url(url: &str, base_url: Option<&str>) -> Result<String, String> {
+    if !url.starts_with('/') {
+        return Ok(url.to_string());
+    }
+    let Some(base) = base_url else {
+        return Err(format!("the MCP url {url:?} is a path, but the run has no base URL to put it under"));
+    };
+    Ok(format!("{}{url}", base.trim_end_matches('/')))
 }
 
 fn seed_message(failed: &SeedResult) -> String {

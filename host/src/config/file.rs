@@ -57,7 +57,9 @@ pub(super) struct HookFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct TargetFile {
-    pub(super) command: Spanned<String>,
+    /// The HTTP service; optional when `mcp.command` starts the (stdio) server under test.
+    #[serde(default)]
+    pub(super) command: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) args: Vec<Spanned<String>>,
     #[serde(default)]
@@ -77,6 +79,26 @@ pub(super) struct TargetFile {
     pub(super) reset: Option<HookFile>,
     pub(super) migrate: Option<HookFile>,
     pub(super) seed: Option<HookFile>,
+    pub(super) mcp: Option<McpFile>,
+}
+
+/// `[target.mcp]`: the MCP server under test, over Streamable HTTP (`url`) or stdio (`command`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct McpFile {
+    #[serde(default)]
+    pub(super) url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(super) command: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) args: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, Spanned<String>>,
+    /// Time limit of `initialize` and `tools/list`.
+    #[serde(default, with = "duration")]
+    pub(super) timeout: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

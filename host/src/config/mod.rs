@@ -63,7 +63,9 @@ pub enum Workdir {
 /// replaced by the port; `PORT` is also set in its environment.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub command: String,
+    /// The HTTP service to start; `None` when the service under test is the MCP server
+    /// `[target.mcp] command` starts.
+    pub command: Option<String>,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub port: Port,
@@ -76,6 +78,35 @@ pub struct Target {
     pub workdir: Workdir,
     /// Reset, migrate and seed commands, in that order.
     pub hooks: Vec<Hook>,
+}
+
+/// The MCP server under test.
+#[derive(Debug, Clone)]
+pub struct Mcp {
+    pub transport: McpTransport,
+    /// Time limit of `initialize` and of `tools/list`.
+    pub timeout: Duration,
+}
+
+/// How smoke reaches the MCP server.
+#[derive(Debug, Clone)]
+pub enum McpTransport {
+    /// Streamable HTTP at `url`: absolute, or a path under the base URL (`/mcp`).
+    Http { url: String, headers: Vec<(String, String)> },
+    /// smoke starts `command` (in the target's workdir, else the current directory) and speaks
+    /// JSON-RPC over its stdin and stdout; its stderr goes to the service log.
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+        /// Where a relative command path resolves.
+        dir: PathBuf,
+    },
+}
+
+impl Mcp {
+    /// Default time limit of `initialize` and `tools/list`.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 /// One plugin to load, with its config.
@@ -127,6 +158,8 @@ pub struct Settings {
     pub target: Option<Target>,
     /// A running service to use; when set, nothing is started.
     pub base_url: Option<String>,
+    /// The MCP server under test, if any.
+    pub mcp: Option<Mcp>,
     pub jobs: usize,
     pub request_timeout: Duration,
     /// The largest response body read; a larger one fails its step.
@@ -147,6 +180,10 @@ pub struct Overrides {
     /// `--plugin-config` values with the index of the `--plugin` they follow (None: before any).
     pub plugin_config: Vec<(Option<usize>, String)>,
     pub base_url: Option<String>,
+    /// `--mcp-url`, `--mcp-command` (split as a shell would), `--mcp-header`.
+    pub mcp_url: Option<String>,
+    pub mcp_command: Option<Vec<String>>,
+    pub mcp_headers: Vec<String>,
     pub jobs: Option<usize>,
     pub request_timeout: Option<Duration>,
     pub max_body: Option<u64>,
@@ -237,6 +274,28 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         (None, Some(u)) => Some(source.expand(u, "run.base-url")?),
         (None, None) => None,
     };
+    let mcp = mcp(o, &file, &source, &dir)?;
+    if let (Some(t), Some(Mcp { transport: McpTransport::Http { .. }, .. })) = (&target, &mcp)
+        && t.command.is_none()
+    {
+        return Err(source.error(
+            None,
+            "target.command",
+            "[target] has no command to start the service that serves the MCP url; add `command`, or \
+             start the MCP server over stdio with [target.mcp] command",
+        ));
+    }
+    if let Some(t) = &target
+        && t.command.is_none()
+        && !matches!(&mcp, Some(Mcp { transport: McpTransport::Stdio { .. }, .. }))
+    {
+        return Err(source.error(
+            None,
+            "target.command",
+            "[target] needs `command` (how to start the service), or a [target.mcp] table with a `command` \
+             when the service under test is an MCP server over stdio",
+        ));
+    }
     if plugins.is_empty() && !o.plan_file {
         return Err(ConfigError::Usage(match &path {
             Some(p) => format!(
@@ -248,12 +307,22 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
                 .to_string(),
         }));
     }
-    if base_url.is_none() && target.is_none() && !o.plan_only {
+    if base_url.is_none() && target.is_none() && mcp.is_none() && !o.plan_only {
         return Err(ConfigError::Usage(
-            "nothing to test: pass --base-url URL for a running service, or a config with a [target] \
-             table that says how to start it"
+            "nothing to test: pass --base-url URL for a running service, --mcp-url URL or --mcp-command \
+             COMMAND for an MCP server, or a config with a [target] table that says how to start it"
                 .into(),
         ));
+    }
+    if let Some(Mcp { transport: McpTransport::Http { url, .. }, .. }) = &mcp
+        && url.starts_with('/')
+        && base_url.is_none()
+        && target.is_none()
+    {
+        return Err(ConfigError::Usage(format!(
+            "the MCP url {url:?} is a path, but there is no base URL to put it under: pass --base-url, or \
+             give the MCP url whole (http://host:port{url})"
+        )));
     }
     let jobs = match (o.jobs, &file.run.jobs) {
         (Some(0), _) => return Err(ConfigError::Usage("--jobs must be at least 1".into())),
@@ -294,6 +363,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         registry,
         target,
         base_url,
+        mcp,
         jobs,
         request_timeout: o.request_timeout.or(file.run.request_timeout).unwrap_or(Duration::from_secs(30)),
         max_body: o.max_body.or(file.run.max_body).unwrap_or(crate::http::DEFAULT_MAX_BODY),
@@ -340,6 +410,95 @@ fn plugins(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Ve
         plugin.config.insert(key.trim().to_string(), value.to_string());
     }
     Ok(plugins)
+}
+
+/// The MCP server: `--mcp-url` / `--mcp-command` replace the file's `[target.mcp]`.
+fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option<Mcp>, ConfigError> {
+    let headers_from_flags = || -> Result<Vec<(String, String)>, ConfigError> {
+        o.mcp_headers
+            .iter()
+            .map(|h| match h.split_once(':') {
+                Some((name, value)) if !name.trim().is_empty() => {
+                    Ok((name.trim().to_string(), value.trim().to_string()))
+                }
+                _ => Err(ConfigError::Usage(format!(
+                    "--mcp-header {h:?}: expected \"Name: value\", e.g. --mcp-header \"Authorization: Bearer TOKEN\""
+                ))),
+            })
+            .collect()
+    };
+    let file_mcp = file.target.as_ref().and_then(|t| t.mcp.as_ref());
+    let timeout = file_mcp.and_then(|m| m.timeout).unwrap_or(Mcp::DEFAULT_TIMEOUT);
+    if let Some(url) = &o.mcp_url {
+        let mut headers = match file_mcp {
+            Some(m) if m.url.is_some() => {
+                source.expand_map(&m.headers, "target.mcp.headers")?.into_iter().collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        };
+        headers.extend(headers_from_flags()?);
+        return Ok(Some(Mcp { transport: McpTransport::Http { url: url.clone(), headers }, timeout }));
+    }
+    if let Some(words) = &o.mcp_command {
+        let Some((command, args)) = words.split_first() else {
+            return Err(ConfigError::Usage(
+                "--mcp-command is empty: give the command that runs the MCP server".into(),
+            ));
+        };
+        let transport = McpTransport::Stdio {
+            command: command.clone(),
+            args: args.to_vec(),
+            env: BTreeMap::new(),
+            dir: PathBuf::from("."),
+        };
+        return Ok(Some(Mcp { transport, timeout }));
+    }
+    let Some(m) = file_mcp else {
+        if !o.mcp_headers.is_empty() {
+            return Err(ConfigError::Usage(
+                "--mcp-header needs an MCP server over HTTP: add --mcp-url".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let transport = match (&m.url, &m.command) {
+        (Some(url), None) => {
+            let mut headers: Vec<(String, String)> =
+                source.expand_map(&m.headers, "target.mcp.headers")?.into_iter().collect();
+            headers.extend(headers_from_flags()?);
+            McpTransport::Http { url: source.expand(url, "target.mcp.url")?, headers }
+        }
+        (None, Some(command)) => {
+            if !m.headers.is_empty() {
+                return Err(source.error(
+                    None,
+                    "target.mcp.headers",
+                    "headers are sent over HTTP; a server over stdio (`command`) gets none",
+                ));
+            }
+            McpTransport::Stdio {
+                command: source.expand(command, "target.mcp.command")?,
+                args: source.expand_all(&m.args, "target.mcp.args")?,
+                env: source.expand_map(&m.env, "target.mcp.env")?,
+                dir: dir.to_path_buf(),
+            }
+        }
+        (Some(url), Some(_)) => {
+            return Err(source.error(
+                Some(&url.span()),
+                "target.mcp",
+                "give either `url` (Streamable HTTP) or `command` (stdio), not both",
+            ));
+        }
+        (None, None) => {
+            return Err(source.error(
+                None,
+                "target.mcp",
+                "say where the MCP server is: `url` (Streamable HTTP, e.g. \"/mcp\") or `command` (stdio)",
+            ));
+        }
+    };
+    Ok(Some(Mcp { transport, timeout }))
 }
 
 /// The `[target]` table: how to start the service, and the commands around it.
@@ -395,7 +554,7 @@ fn target(t: &TargetFile, source: &Source, dir: &Path) -> Result<Target, ConfigE
         Some(u) => source.expand(u, "target.base-url")?,
     };
     Ok(Target {
-        command: source.expand(&t.command, "target.command")?,
+        command: t.command.as_ref().map(|c| source.expand(c, "target.command")).transpose()?,
         args: source.expand_all(&t.args, "target.args")?,
         env: source.expand_map(&t.env, "target.env")?,
         port,

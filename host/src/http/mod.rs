@@ -6,7 +6,9 @@
 mod redact;
 pub mod transcript;
 
-pub use redact::{REDACTED, Redactor, RequestRecord, ResponseRecord, escape, escape_line};
+pub use redact::{
+    RECORDED_BODY_BYTES, REDACTED, Redactor, RequestRecord, ResponseRecord, escape, escape_line,
+};
 
 use crate::plan::model::{self, Pair};
 use std::time::{Duration, Instant};
@@ -224,6 +226,11 @@ impl Client {
 
     pub fn base_url(&self) -> &str {
         self.base.as_str()
+    }
+
+    /// The run's time limit of one request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The URL of `path` (which may carry a `?query`) under the base URL. The result always has

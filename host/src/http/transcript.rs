@@ -1,4 +1,4 @@
-//! The transcript: every HTTP exchange of a run, one JSON line each, in send order, redacted
+//! The transcript: every HTTP exchange and tool call of a run, one JSON line each, in send order, redacted
 //! like every other output (`--transcript FILE`).
 
 use super::{RequestRecord, ResponseRecord};
@@ -21,8 +21,13 @@ pub struct Entry {
     /// When it was sent, in ms since the run started, and how long it took.
     pub sent_ms: f64,
     pub duration_ms: f64,
-    pub request: RequestRecord,
+    /// The HTTP request, for an HTTP step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
+    /// The JSON-RPC request and answer, for a tool call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<crate::run::results::ToolCallRecord>,
     /// Why there is no response (timeout, connection refused).
     pub error: Option<String>,
     /// Set when the request was sent twice: why the first try failed (a pooled connection the

@@ -83,9 +83,21 @@ impl Part {
             .map(|s| &mut s.step)
             .chain(self.scenarios.iter_mut().flat_map(|s| s.steps.iter_mut()));
         for step in steps {
-            let r = &mut step.request;
+            let call = match &mut step.action {
+                Action::Http(call) => call,
+                Action::ToolCall(call) => {
+                    json(&mut call.arguments, &swap);
+                    for a in &mut call.expect.result {
+                        if let JsonTest::Equals(v) = &mut a.test {
+                            json(v, &swap);
+                        }
+                    }
+                    continue;
+                }
+            };
+            let r = &mut call.request;
             swap(&mut r.path);
-            for p in r.query.iter_mut().chain(r.headers.iter_mut()).chain(step.expect.headers.iter_mut()) {
+            for p in r.query.iter_mut().chain(r.headers.iter_mut()).chain(call.expect.headers.iter_mut()) {
                 swap(&mut p.name);
                 swap(&mut p.value);
             }
@@ -109,7 +121,7 @@ impl Part {
                 }
                 Some(Body::Bytes(_)) | None => {}
             }
-            for a in &mut step.expect.body {
+            for a in &mut call.expect.body {
                 if let JsonTest::Equals(v) = &mut a.test {
                     json(v, &swap);
                 }
@@ -188,20 +200,141 @@ pub struct Scenario {
     pub dependency_only: bool,
 }
 
+/// One action of a scenario with what must hold of its outcome. In a plan file an HTTP step
+/// has `request` and `expect`; a tool call has `tool_call`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "StepFile", into = "StepFile")]
 pub struct Step {
-    #[serde(default)]
     pub name: String,
-    pub request: Request,
-    pub expect: Expectation,
-    #[serde(default)]
+    pub action: Action,
     pub captures: Vec<Capture>,
-    #[serde(default)]
     pub mode: StepMode,
     /// Overrides the run's request timeout for this step.
-    #[serde(default)]
     pub timeout_ms: Option<u32>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Http(HttpCall),
+    ToolCall(ToolCall),
+}
+
+/// An HTTP request and what its response must satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCall {
+    pub request: Request,
+    pub expect: Expectation,
+}
+
+/// A call of a tool of the run's MCP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCall {
+    pub tool: String,
+    /// A JSON object; string leaves may hold `{{var}}` templates.
+    pub arguments: Value,
+    pub expect: ToolExpectation,
+}
+
+/// What a tool call must come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolOutcome {
+    /// A result without `isError`.
+    Success,
+    /// A result with `isError: true`.
+    ToolError,
+    /// A JSON-RPC error or a result with `isError: true`; the call is meant to be wrong, so the
+    /// host does not check it against the server's tool list first.
+    Refused,
+}
+
+impl ToolOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolOutcome::Success => "success",
+            ToolOutcome::ToolError => "a tool error (isError)",
+            ToolOutcome::Refused => "a refusal (a JSON-RPC error or isError)",
+        }
+    }
+}
+
+/// What a tool's result must satisfy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolExpectation {
+    pub outcome: ToolOutcome,
+    /// Assertions on the result's JSON (`structuredContent`, or the JSON of its one text content).
+    #[serde(default)]
+    pub result: Vec<JsonAssertion>,
+    #[serde(default)]
+    pub schema: Option<Value>,
+    #[serde(default)]
+    pub max_latency_ms: Option<u32>,
+    #[serde(default)]
+    pub check: Option<String>,
+}
+
+/// A step as a plan file spells it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
+    #[serde(default)]
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<Request>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expect: Option<Expectation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tool_call: Option<ToolCall>,
+    #[serde(default)]
+    captures: Vec<Capture>,
+    #[serde(default)]
+    mode: StepMode,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
+}
+
+impl TryFrom<StepFile> for Step {
+    type Error = String;
+
+    fn try_from(f: StepFile) -> Result<Step, String> {
+        let action = match (f.request, f.expect, f.tool_call) {
+            (Some(request), Some(expect), None) => Action::Http(HttpCall { request, expect }),
+            (None, None, Some(call)) => Action::ToolCall(call),
+            (Some(_), None, None) => return Err("an HTTP step needs `expect` beside `request`".into()),
+            (None, Some(_), None) => return Err("an HTTP step needs `request` beside `expect`".into()),
+            (None, None, None) => {
+                return Err("a step needs an action: `request` and `expect`, or `tool_call`".into());
+            }
+            (_, _, Some(_)) => {
+                return Err(
+                    "a step is an HTTP call (`request`, `expect`) or a tool call (`tool_call`), not both"
+                        .into(),
+                );
+            }
+        };
+        Ok(Step { name: f.name, action, captures: f.captures, mode: f.mode, timeout_ms: f.timeout_ms })
+    }
+}
+
+impl From<Step> for StepFile {
+    fn from(s: Step) -> StepFile {
+        let (request, expect, tool_call) = match s.action {
+            Action::Http(call) => (Some(call.request), Some(call.expect), None),
+            Action::ToolCall(call) => (None, None, Some(call)),
+        };
+        StepFile {
+            name: s.name,
+            request,
+            expect,
+            tool_call,
+            captures: s.captures,
+            mode: s.mode,
+            timeout_ms: s.timeout_ms,
+        }
+    }
 }
 
 /// An HTTP method. In a plan file, its token as sent (`GET`, `PROPFIND`).
@@ -373,6 +506,18 @@ struct AssertionFile {
     test: String,
     #[serde(default)]
     value: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A JSON value's type in words, for messages.
+pub fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Why an expected number is refused: no `Value` holds it exactly.
@@ -564,12 +709,36 @@ pub struct Endpoint {
 }
 
 impl Step {
-    /// The name shown in reports: the plugin's, else `METHOD path`.
+    /// The name shown in reports: the plugin's, else `METHOD path` or `tool NAME`.
     pub fn display_name(&self) -> String {
-        if self.name.is_empty() {
-            format!("{} {}", self.request.method.as_str(), self.request.path)
-        } else {
-            self.name.clone()
+        match &self.action {
+            _ if !self.name.is_empty() => self.name.clone(),
+            Action::Http(call) => format!("{} {}", call.request.method.as_str(), call.request.path),
+            Action::ToolCall(call) => format!("tool {}", call.tool),
+        }
+    }
+
+    /// The HTTP call, if this step is one.
+    pub fn http(&self) -> Option<&HttpCall> {
+        match &self.action {
+            Action::Http(call) => Some(call),
+            Action::ToolCall(_) => None,
+        }
+    }
+
+    /// The tool call, if this step is one.
+    pub fn tool_call(&self) -> Option<&ToolCall> {
+        match &self.action {
+            Action::ToolCall(call) => Some(call),
+            Action::Http(_) => None,
+        }
+    }
+
+    /// The argument of the plugin's `check`, if the step asks for one.
+    pub fn check(&self) -> Option<&str> {
+        match &self.action {
+            Action::Http(call) => call.expect.check.as_deref(),
+            Action::ToolCall(call) => call.expect.check.as_deref(),
         }
     }
 }

@@ -4,7 +4,9 @@
 //! capture names, and nothing this host cannot yet execute.
 
 use super::graph::Graph;
-use super::model::{Body, Method, Plan, StatusMatch, Step, StepMode};
+use super::model::{
+    Action, Body, HttpCall, Method, Plan, StatusMatch, Step, StepMode, ToolCall, ToolOutcome,
+};
 use std::collections::HashMap;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
@@ -61,54 +63,31 @@ fn check_graph(kind: &str, nodes: &[Node<'_>], errors: &mut Vec<String>) {
 }
 
 fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
-    if step.expect.status.is_empty() {
-        errors
-            .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
-    }
-    for status in &step.expect.status {
-        check_status(at, *status, errors);
-    }
-    if let Some(Body::Multipart(parts)) = &step.request.body {
-        if parts.is_empty() {
-            errors.push(format!("{at}: a multipart body needs at least one part"));
+    let (assertions, schema) = match &step.action {
+        Action::Http(call) => {
+            check_http(at, call, errors);
+            (&call.expect.body, &call.expect.schema)
         }
-        if step.request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
-            errors.push(format!(
-                "{at}: a multipart body sets its own content type (with the boundary); leave the \
-                 content-type header out"
-            ));
+        Action::ToolCall(call) => {
+            check_tool_call(at, step, call, errors);
+            (&call.expect.result, &call.expect.schema)
         }
-    }
-    if let Method::Other(token) = &step.request.method
-        && let Some(problem) = bad_method(token)
-    {
-        errors.push(format!("{at}: method {token:?} {problem}"));
-    }
+    };
     if step.timeout_ms == Some(0) {
         errors.push(format!(
             "{at}: timeout_ms is 0, which no request can meet; leave it out for the run's timeout"
         ));
     }
     let pointers =
-        step.expect.body.iter().map(|a| &a.pointer).chain(step.captures.iter().filter_map(
-            |c| match &c.source {
-                crate::plan::model::CaptureSource::Body(p) => Some(p),
-                crate::plan::model::CaptureSource::Header(_) => None,
-            },
-        ));
+        assertions.iter().map(|a| &a.pointer).chain(step.captures.iter().filter_map(|c| match &c.source {
+            crate::plan::model::CaptureSource::Body(p) => Some(p),
+            crate::plan::model::CaptureSource::Header(_) => None,
+        }));
     for pointer in pointers {
         if !pointer.is_empty() && !pointer.starts_with('/') {
             errors.push(format!(
                 "{at}: {pointer:?} is not a JSON pointer: it must be empty (the whole body) or start with '/', e.g. \"/{pointer}\""
             ));
-        }
-    }
-    if let Some(reason) = off_target_template(&step.request.path) {
-        errors.push(format!("{at}: the path {:?} {reason}", step.request.path));
-    }
-    for h in &step.request.headers {
-        if let Some(reason) = off_target_header(&h.name) {
-            errors.push(format!("{at}: the header {:?} {reason}", h.name));
         }
     }
     for c in &step.captures {
@@ -127,7 +106,7 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             ));
         }
     }
-    if let Some(schema) = &step.expect.schema
+    if let Some(schema) = schema
         && let Err(e) = jsonschema::validator_for(schema)
     {
         errors.push(format!("{at}: the response schema is not a valid JSON Schema: {e}"));
@@ -143,6 +122,9 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             }
         }
         StepMode::Burst { count, concurrency, mix } => {
+            if step.tool_call().is_some() {
+                errors.push(format!("{at}: a burst sends HTTP requests; a tool call cannot be a burst"));
+            }
             if *count == 0 || *concurrency == 0 || *count > 100_000 || *concurrency > 1_000 {
                 errors.push(format!(
                     "{at}: a burst needs 1 to 100000 requests and a concurrency of 1 to 1000 (count {count}, \
@@ -152,6 +134,63 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             for bound in mix {
                 check_status(at, bound.status, errors);
             }
+        }
+    }
+}
+
+fn check_http(at: &str, call: &HttpCall, errors: &mut Vec<String>) {
+    let (request, expect) = (&call.request, &call.expect);
+    if expect.status.is_empty() {
+        errors
+            .push(format!("{at}: the expectation accepts no status; list the statuses that count as a pass"));
+    }
+    for status in &expect.status {
+        check_status(at, *status, errors);
+    }
+    if let Some(Body::Multipart(parts)) = &request.body {
+        if parts.is_empty() {
+            errors.push(format!("{at}: a multipart body needs at least one part"));
+        }
+        if request.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
+            errors.push(format!(
+                "{at}: a multipart body sets its own content type (with the boundary); leave the \
+                 content-type header out"
+            ));
+        }
+    }
+    if let Method::Other(token) = &request.method
+        && let Some(problem) = bad_method(token)
+    {
+        errors.push(format!("{at}: method {token:?} {problem}"));
+    }
+    if let Some(reason) = off_target_template(&request.path) {
+        errors.push(format!("{at}: the path {:?} {reason}", request.path));
+    }
+    for h in &request.headers {
+        if let Some(reason) = off_target_header(&h.name) {
+            errors.push(format!("{at}: the header {:?} {reason}", h.name));
+        }
+    }
+}
+
+fn check_tool_call(at: &str, step: &Step, call: &ToolCall, errors: &mut Vec<String>) {
+    if call.tool.is_empty() && call.expect.outcome != ToolOutcome::Refused {
+        errors.push(format!("{at}: the tool call names no tool"));
+    }
+    if !call.arguments.is_object() {
+        errors.push(format!(
+            "{at}: the arguments of tool {:?} must be a JSON object (MCP passes arguments by name), not {}",
+            call.tool,
+            crate::plan::model::json_type_name(&call.arguments)
+        ));
+    }
+    for c in &step.captures {
+        if let crate::plan::model::CaptureSource::Header(h) = &c.source {
+            errors.push(format!(
+                "{at}: capture {:?} reads header {h:?}, but a tool call's result has no headers; capture from the \
+                 result's JSON instead",
+                c.name
+            ));
         }
     }
 }
@@ -282,15 +321,17 @@ mod tests {
         };
         let step = |method: Method, body: Option<Body>, headers: Vec<Pair>, status: Vec<StatusMatch>| Step {
             name: String::new(),
-            request: Request { method, path: "/x".into(), query: vec![], headers, body },
-            expect: Expectation {
-                status,
-                body: vec![],
-                headers: vec![],
-                schema: None,
-                max_latency_ms: None,
-                check: None,
-            },
+            action: Action::Http(HttpCall {
+                request: Request { method, path: "/x".into(), query: vec![], headers, body },
+                expect: Expectation {
+                    status,
+                    body: vec![],
+                    headers: vec![],
+                    schema: None,
+                    max_latency_ms: None,
+                    check: None,
+                },
+            }),
             captures: vec![],
             mode: StepMode::Once,
             timeout_ms: None,

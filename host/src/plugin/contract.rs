@@ -22,6 +22,7 @@ pub const FEATURES: &[&str] = &[
     "mode.poll",
     "mode.burst",
     "needs",
+    "action.tool-call",
 ];
 
 /// The supported versions as one phrase: `smoke:plugin@0.1.0 and smoke:plugin@0.2.0`.
@@ -110,6 +111,34 @@ pub struct Response {
     pub latency_ms: u32,
 }
 
+/// A JSON-RPC error the server answered with.
+#[derive(Debug, Clone)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    /// JSON text.
+    pub data: Option<String>,
+}
+
+/// A tool call as sent and what came back, for `check`.
+#[derive(Debug, Clone)]
+pub struct ToolExchange {
+    pub tool: String,
+    /// JSON text of the arguments as sent.
+    pub arguments: String,
+    /// JSON text of the result, unless the server answered with an error.
+    pub result: Option<String>,
+    pub error: Option<RpcError>,
+    pub latency_ms: u32,
+}
+
+/// What a step's action sent and got back.
+#[derive(Debug, Clone)]
+pub enum Exchange {
+    Http { request: SentRequest, response: Response },
+    ToolCall(ToolExchange),
+}
+
 /// The input to `check`.
 #[derive(Debug, Clone)]
 pub struct CheckInput {
@@ -118,8 +147,7 @@ pub struct CheckInput {
     pub step_name: String,
     pub step_index: u32,
     pub argument: String,
-    pub request: SentRequest,
-    pub response: Response,
+    pub exchange: Exchange,
     /// Values as JSON text, sorted by name.
     pub variables: Vec<Pair>,
 }

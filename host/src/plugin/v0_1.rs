@@ -213,10 +213,12 @@ pub fn plan_error(e: wit::PlanError) -> contract::PlanError {
     contract::PlanError { message: e.message, location: e.location }
 }
 
-/// Why a check cannot be put to a 0.1 plugin: its request used a method 0.1 cannot name.
+/// Why a check cannot be put to a 0.1 plugin: its request used a method 0.1 cannot name, or it
+/// was not an HTTP call.
 pub fn check_input(input: &contract::CheckInput) -> Result<wit::CheckInput, String> {
-    let r = &input.request;
-    let s = &input.response;
+    let contract::Exchange::Http { request: r, response: s } = &input.exchange else {
+        return Err("a tool call cannot be passed to a plugin built for contract 0.1.0".into());
+    };
     let method = match &r.method {
         model::Method::Get => wit::Method::Get,
         model::Method::Head => wit::Method::Head,

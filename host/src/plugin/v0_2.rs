@@ -94,20 +94,9 @@ fn body(b: wit::Body, at: &str) -> Result<model::Body, ConvertError> {
     })
 }
 
-fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model::Step, ConvertError> {
-    let name = s.name;
-    let wit::Action::Http(call) = s.action;
-    let (request, expect) = (call.request, call.expect);
-    // Steps are named in messages as validation names them: by position, and by name or request.
-    let shown = if name.is_empty() {
-        format!("{} {}", method(request.method.clone()).as_str(), request.path)
-    } else {
-        name.clone()
-    };
-    let at = format!("{at}, step {} ({shown})", index + 1);
-    let body = request.body.map(|b| body(b, &at)).transpose()?;
-    let mut assertions = Vec::with_capacity(expect.body.len());
-    for a in expect.body {
+fn assertions(list: Vec<wit::JsonAssertion>, at: &str) -> Result<Vec<model::JsonAssertion>, ConvertError> {
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
         let test = match a.test {
             wit::JsonTest::Exists => model::JsonTest::Exists,
             wit::JsonTest::Absent => model::JsonTest::Absent,
@@ -116,17 +105,80 @@ fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model:
             })?),
             wit::JsonTest::Length(n) => model::JsonTest::Length(n),
         };
-        assertions.push(model::JsonAssertion { pointer: a.pointer, test });
+        out.push(model::JsonAssertion { pointer: a.pointer, test });
     }
+    Ok(out)
+}
+
+fn http_call(call: wit::HttpCall, check: Option<String>, at: &str) -> Result<model::HttpCall, ConvertError> {
+    let (request, expect) = (call.request, call.expect);
+    let body = request.body.map(|b| body(b, at)).transpose()?;
     let schema = match expect.schema {
         None => None,
         Some(text) => Some(parse_json(&text, || format!("{at}: response schema"))?),
     };
+    Ok(model::HttpCall {
+        request: model::Request {
+            method: method(request.method),
+            path: request.path,
+            query: pairs(request.query),
+            headers: pairs(request.headers),
+            body,
+        },
+        expect: model::Expectation {
+            status: expect.status.into_iter().map(status).collect(),
+            body: assertions(expect.body, at)?,
+            headers: pairs(expect.headers),
+            schema,
+            max_latency_ms: expect.max_latency_ms,
+            check,
+        },
+    })
+}
+
+fn tool_call(call: wit::ToolCall, check: Option<String>, at: &str) -> Result<model::ToolCall, ConvertError> {
+    let expect = call.expect;
+    let schema = match expect.schema {
+        None => None,
+        Some(text) => Some(parse_json(&text, || format!("{at}: result schema"))?),
+    };
+    Ok(model::ToolCall {
+        arguments: parse_json(&call.arguments, || format!("{at}: arguments of tool {:?}", call.tool))?,
+        tool: call.tool,
+        expect: model::ToolExpectation {
+            outcome: match expect.outcome {
+                wit::ToolOutcome::Success => model::ToolOutcome::Success,
+                wit::ToolOutcome::ToolError => model::ToolOutcome::ToolError,
+                wit::ToolOutcome::Refused => model::ToolOutcome::Refused,
+            },
+            result: assertions(expect.result, at)?,
+            schema,
+            max_latency_ms: expect.max_latency_ms,
+            check,
+        },
+    })
+}
+
+fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model::Step, ConvertError> {
+    let name = s.name;
+    // Steps are named in messages as validation names them: by position, and by name or call.
+    let shown = match &s.action {
+        _ if !name.is_empty() => name.clone(),
+        wit::Action::Http(call) => {
+            format!("{} {}", method(call.request.method.clone()).as_str(), call.request.path)
+        }
+        wit::Action::ToolCall(call) => format!("tool {}", call.tool),
+    };
+    let at = format!("{at}, step {} ({shown})", index + 1);
     // The argument is handed back to the plugin as it was written; it must be JSON the SDKs can
     // read into the plugin's own type.
     if let Some(argument) = s.check.as_ref().filter(|_| json_check) {
         parse_json(argument, || format!("{at}: check argument"))?;
     }
+    let action = match s.action {
+        wit::Action::Http(call) => model::Action::Http(http_call(call, s.check, &at)?),
+        wit::Action::ToolCall(call) => model::Action::ToolCall(tool_call(call, s.check, &at)?),
+    };
     let mode = match s.mode {
         wit::StepMode::Once => model::StepMode::Once,
         wit::StepMode::Poll(p) => {
@@ -148,21 +200,7 @@ fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model:
     };
     Ok(model::Step {
         name,
-        request: model::Request {
-            method: method(request.method),
-            path: request.path,
-            query: pairs(request.query),
-            headers: pairs(request.headers),
-            body,
-        },
-        expect: model::Expectation {
-            status: expect.status.into_iter().map(status).collect(),
-            body: assertions,
-            headers: pairs(expect.headers),
-            schema,
-            max_latency_ms: expect.max_latency_ms,
-            check: s.check,
-        },
+        action,
         captures: s
             .captures
             .into_iter()
@@ -284,15 +322,8 @@ pub fn plan_error(e: wit::PlanError) -> contract::PlanError {
 }
 
 pub fn check_input(input: &contract::CheckInput) -> wit::CheckInput {
-    let r = &input.request;
-    let s = &input.response;
-    wit::CheckInput {
-        config: pairs_to_wit(&input.config),
-        scenario_id: input.scenario_id.clone(),
-        step_name: input.step_name.clone(),
-        step_index: input.step_index,
-        argument: input.argument.clone(),
-        exchange: wit::Exchange::Http(wit::HttpExchange {
+    let exchange = match &input.exchange {
+        contract::Exchange::Http { request: r, response: s } => wit::Exchange::Http(wit::HttpExchange {
             request: wit::SentRequest {
                 method: method_to_wit(&r.method),
                 url: r.url.clone(),
@@ -306,6 +337,25 @@ pub fn check_input(input: &contract::CheckInput) -> wit::CheckInput {
                 latency_ms: s.latency_ms,
             },
         }),
+        contract::Exchange::ToolCall(t) => wit::Exchange::ToolCall(wit::ToolExchange {
+            tool: t.tool.clone(),
+            arguments: t.arguments.clone(),
+            result: t.result.clone(),
+            error: t.error.as_ref().map(|e| wit::RpcError {
+                code: e.code,
+                message: e.message.clone(),
+                data: e.data.clone(),
+            }),
+            latency_ms: t.latency_ms,
+        }),
+    };
+    wit::CheckInput {
+        config: pairs_to_wit(&input.config),
+        scenario_id: input.scenario_id.clone(),
+        step_name: input.step_name.clone(),
+        step_index: input.step_index,
+        argument: input.argument.clone(),
+        exchange,
         variables: pairs_to_wit(&input.variables),
     }
 }

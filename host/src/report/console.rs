@@ -143,15 +143,36 @@ fn failures_text(report: &RunReport) -> String {
                 let _ = writeln!(out, "              {}", clip(body, 300));
             }
         }
+        if let Some(call) = &step.tool_call {
+            let _ = writeln!(out, "    call:     tools/call {}", call.tool);
+            let _ = writeln!(out, "              {}", clip(&call.request, 300));
+        }
         let _ = writeln!(out, "    expected: {}", step.expected);
-        match &step.response {
-            Some(resp) => {
+        match (&step.response, &step.tool_call) {
+            (None, Some(call)) => match (&call.result, &call.error) {
+                (Some(result), _) => {
+                    let _ = writeln!(out, "    actual:   result in {} ms", call.latency_ms);
+                    let _ = writeln!(out, "              {}", clip(result, 300));
+                }
+                (None, Some(error)) => {
+                    let _ = writeln!(
+                        out,
+                        "    actual:   error after {} ms: {}",
+                        call.latency_ms,
+                        clip(error, 300)
+                    );
+                }
+                (None, None) => {
+                    let _ = writeln!(out, "    actual:   nothing sent");
+                }
+            },
+            (Some(resp), _) => {
                 let _ = writeln!(out, "    actual:   status {} in {} ms", resp.status, resp.latency_ms);
                 if let Some(body) = &resp.body {
                     let _ = writeln!(out, "              {}", clip(body, 300));
                 }
             }
-            None => {
+            (None, None) => {
                 let _ = writeln!(out, "    actual:   no response");
             }
         }

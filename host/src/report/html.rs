@@ -120,6 +120,15 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
         }
         out.push_str("</pre>");
     }
+    if let Some(call) = &step.tool_call {
+        let _ = write!(out, "<div>tool call: {}</div><pre>{}</pre>", esc(&call.tool), body(&call.request));
+        if let Some(result) = &call.result {
+            let _ = write!(out, "<div>result in {} ms:</div><pre>{}</pre>", call.latency_ms, body(result));
+        }
+        if let Some(error) = &call.error {
+            let _ = write!(out, "<div>error after {} ms:</div><pre>{}</pre>", call.latency_ms, body(error));
+        }
+    }
     if let Some(r) = &step.response {
         let _ = write!(
             out,

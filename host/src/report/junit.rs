@@ -46,7 +46,18 @@ fn details(r: &ScenarioResult) -> String {
         if let Some(req) = &step.request {
             out.push_str(&format!("request: {} {}\n", req.method, req.url));
         }
+        if let Some(call) = &step.tool_call {
+            out.push_str(&format!("tool call: {}\n", call.request));
+        }
         out.push_str(&format!("expected: {}\n", step.expected));
+        if let Some(call) = &step.tool_call {
+            if let Some(result) = &call.result {
+                out.push_str(&format!("actual: result {result}\n"));
+            }
+            if let Some(error) = &call.error {
+                out.push_str(&format!("actual: error {error}\n"));
+            }
+        }
         if let Some(resp) = &step.response {
             out.push_str(&format!("actual: status {}\n", resp.status));
             if let Some(body) = &resp.body {

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 struct Failed<'a> {
     scenario: &'a ScenarioResult,
     method: &'a str,
+    /// The tool, for a tool call.
+    tool: Option<&'a str>,
     status: Option<u16>,
     kind: Option<FailureKind>,
 }
@@ -44,6 +46,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             Some(Failed {
                 scenario: s,
                 method: step.request.as_ref().map_or("", |r| r.method.as_str()),
+                tool: step.tool_call.as_ref().map(|t| t.tool.as_str()),
                 status: step.response.as_ref().map(|r| r.status),
                 kind: s.failure.as_ref().map(|f| f.kind),
             })
@@ -158,6 +161,49 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
         covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
     }
 
+    // Tool calls that do not fit the server's own tool list: the plan or the server's version.
+    let by_kind =
+        |kind: FailureKind| -> Vec<&Failed<'_>> { failed.iter().filter(|f| f.kind == Some(kind)).collect() };
+    let unknown = by_kind(FailureKind::UnknownTool);
+    if !unknown.is_empty() {
+        let mut tools: Vec<&str> = unknown.iter().filter_map(|f| f.tool).collect();
+        tools.dedup();
+        findings.push(Finding {
+            rule: "mcp-unknown-tool",
+            summary: format!(
+                "{} scenario(s) call tools the MCP server does not list ({})",
+                unknown.len(),
+                tools.join(", ")
+            ),
+            scenarios: ids(&unknown),
+            next_step: "check that smoke reached the right server and version: report.json's `mcp.tools` lists what it offers".into(),
+        });
+        covered.extend(unknown.iter().map(|f| f.scenario.id.as_str()));
+    }
+    let invalid = by_kind(FailureKind::InvalidArguments);
+    if !invalid.is_empty() {
+        findings.push(Finding {
+            rule: "mcp-invalid-arguments",
+            summary: format!(
+                "{} scenario(s) built tool arguments the tool's inputSchema refuses: nothing was sent",
+                invalid.len()
+            ),
+            scenarios: ids(&invalid),
+            next_step: "a plan bug, or a tool whose inputSchema changed: compare the plugin's arguments with the schema in report.json's failure".into(),
+        });
+        covered.extend(invalid.iter().map(|f| f.scenario.id.as_str()));
+    }
+    let broken = by_kind(FailureKind::McpProtocol);
+    if !broken.is_empty() {
+        findings.push(Finding {
+            rule: "mcp-protocol",
+            summary: format!("{} tool call(s) got no valid MCP answer (a protocol error or a closed session)", broken.len()),
+            scenarios: ids(&broken),
+            next_step: "read the server's log (service.log in the run directory): a server that prints to stdout or crashes breaks its session".into(),
+        });
+        covered.extend(broken.iter().map(|f| f.scenario.id.as_str()));
+    }
+
     // Timeouts.
     let slow: Vec<&Failed<'_>> = failed.iter().filter(|f| f.kind == Some(FailureKind::Timeout)).collect();
     if slow.len() >= 2 {
@@ -223,6 +269,7 @@ mod tests {
                 headers: vec![],
                 body: None,
             }),
+            tool_call: None,
             response: status.map(|s| ResponseRecord {
                 status: s,
                 headers: vec![],
@@ -273,6 +320,7 @@ mod tests {
             schema_version: 2,
             smoke_version: "0".into(),
             base_url: "http://h/".into(),
+            mcp: None,
             plugins: vec![],
             summary: Summary::of(&scenarios),
             interrupted: None,

@@ -4,7 +4,7 @@
 use super::results::{BurstRecord, Failure, FailureKind};
 use super::{Context, Label};
 use crate::http::Outgoing;
-use crate::plan::model::{StatusCount, StatusMatch, Step};
+use crate::plan::model::{HttpCall, StatusCount, StatusMatch};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,7 +15,7 @@ type Sample = (Result<u16, FailureKind>, f64);
 /// Send the burst and judge it; failures are empty when the mix holds.
 pub async fn run(
     ctx: &Context,
-    step: &Step,
+    http: &HttpCall,
     outgoing: &Outgoing,
     count: u32,
     concurrency: u32,
@@ -55,7 +55,7 @@ pub async fn run(
     for part in copies.await {
         samples.extend(part);
     }
-    judge(&step.expect.status, mix, count, concurrency, &samples)
+    judge(&http.expect.status, mix, count, concurrency, &samples)
 }
 
 /// Nearest-rank percentile of sorted values.

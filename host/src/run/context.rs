@@ -28,6 +28,8 @@ pub struct Context {
     pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
     /// Response schemas, compiled once.
     pub schemas: expect::Schemas,
+    /// The MCP session, when the run has an MCP target.
+    pub mcp: Option<Arc<crate::mcp::Session>>,
 }
 
 impl Context {

@@ -5,7 +5,7 @@
 
 use crate::http::Incoming;
 use crate::plan::exact::Exact;
-use crate::plan::model::{Capture, CaptureSource, Expectation, JsonTest, StatusMatch};
+use crate::plan::model::{Capture, CaptureSource, Expectation, JsonAssertion, JsonTest, StatusMatch};
 use crate::run::results::{Failure, FailureKind};
 use crate::run::template::{self, Vars};
 use serde_json::Value;
@@ -143,6 +143,58 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
             FailureKind::Latency,
             format!("took {} ms, over the limit of {limit} ms", response.latency.as_millis()),
         ));
+    }
+    failures
+}
+
+/// Every way a tool's result JSON fails its assertions and schema.
+pub fn judge_result(
+    assertions: &[JsonAssertion],
+    schema: Option<&Value>,
+    json: &Value,
+    vars: &Vars,
+    schemas: &Schemas,
+) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let text = json.to_string();
+    match Body::read(text.as_bytes()) {
+        Err(e) => failures.push(Failure::new(FailureKind::Assertion, format!("the result is not JSON: {e}"))),
+        Ok(body) => {
+            for a in assertions {
+                if let Some(f) = assertion(&body, &a.pointer, &a.test, vars) {
+                    failures
+                        .push(Failure::new(FailureKind::Assertion, f.replacen("the body", "the result", 1)));
+                }
+            }
+        }
+    }
+    if let Some(schema) = schema {
+        failures.extend(schema_failures(schemas, schema, json));
+    }
+    failures
+}
+
+/// Extract captures from a tool's result JSON into `vars`.
+pub fn capture_result(captures: &[Capture], json: Option<&Value>, vars: &mut Vars) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for c in captures {
+        let CaptureSource::Body(pointer) = &c.source else { continue };
+        match json.and_then(|j| j.pointer(pointer)) {
+            Some(v) => {
+                vars.insert(c.name.clone(), v.clone());
+            }
+            None if json.is_none() => failures.push(Failure::new(
+                FailureKind::Capture,
+                format!(
+                    "cannot capture {:?}: the result holds no JSON (no structuredContent, no JSON text)",
+                    c.name
+                ),
+            )),
+            None => failures.push(Failure::new(
+                FailureKind::Capture,
+                format!("cannot capture {:?}: the result has nothing at {pointer:?}", c.name),
+            )),
+        }
     }
     failures
 }

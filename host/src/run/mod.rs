@@ -9,6 +9,7 @@ pub mod request;
 pub mod results;
 mod step;
 pub mod template;
+mod tool;
 
 pub use context::Context;
 pub use step::{Label, run_step, send_failure_kind};

@@ -74,6 +74,21 @@ pub enum FailureKind {
     Interrupted,
     /// Not finished: the run's `--timeout` expired.
     RunTimeout,
+    /// Skipped: the MCP session could not be opened (initialize or tools/list failed).
+    McpInitialize,
+    /// A tool call names a tool the MCP server does not list: nothing was sent.
+    UnknownTool,
+    /// A tool call's arguments do not match the tool's `inputSchema`: a bug in the plan, nothing
+    /// was sent.
+    InvalidArguments,
+    /// A tool call expected to succeed was refused: a result with `isError: true`, or a JSON-RPC
+    /// error.
+    ToolError,
+    /// A tool call expected to be refused succeeded.
+    ToolAccepted,
+    /// The MCP server broke the protocol: an answer that is not JSON-RPC, a malformed result, a
+    /// closed session.
+    McpProtocol,
     /// A post-run check failed (e.g. `clean-git`).
     PostRunCheck,
     /// smoke itself failed while running the scenario (a bug: please report it).
@@ -125,6 +140,9 @@ pub struct StepResult {
     pub expected: String,
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
+    /// A tool call's JSON-RPC request and answer, when the step is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCallRecord>,
     pub failures: Vec<Failure>,
     /// The plugin's judgement, when the step asked for one.
     pub verdict: Option<VerdictRecord>,
@@ -135,6 +153,19 @@ pub struct StepResult {
     /// A burst's status mix and latencies.
     pub burst: Option<BurstRecord>,
     pub duration_ms: u64,
+}
+
+/// A tool call as recorded: the JSON-RPC request and what came back, redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolCallRecord {
+    pub tool: String,
+    /// The `tools/call` request as sent (JSON text).
+    pub request: String,
+    /// The JSON-RPC result (JSON text), at most [`crate::http::RECORDED_BODY_BYTES`] of it.
+    pub result: Option<String>,
+    /// The JSON-RPC error (JSON text).
+    pub error: Option<String>,
+    pub latency_ms: u64,
 }
 
 /// What a burst of requests came to.
@@ -158,6 +189,7 @@ impl StepResult {
             expected: describe_expectation(step),
             request: None,
             response: None,
+            tool_call: None,
             failures: Vec::new(),
             verdict: None,
             captured: BTreeMap::new(),
@@ -174,25 +206,42 @@ impl StepResult {
 }
 
 fn describe_expectation(step: &Step) -> String {
-    let e = &step.expect;
-    let statuses: Vec<String> = e.status.iter().map(ToString::to_string).collect();
-    let mut parts = vec![format!("status {}", statuses.join(" or "))];
-    for a in &e.body {
-        use crate::plan::model::JsonTest;
-        parts.push(match &a.test {
-            JsonTest::Exists => format!("{} exists", a.pointer),
-            JsonTest::Absent => format!("{} absent", a.pointer),
-            JsonTest::Equals(v) => format!("{} = {v}", a.pointer),
-            JsonTest::Length(n) => format!("{} has {n} items", a.pointer),
-        });
-    }
-    for h in &e.headers {
-        parts.push(format!("header {}", h.name));
-    }
-    if let Some(ms) = e.max_latency_ms {
+    use crate::plan::model::{Action, JsonAssertion, JsonTest};
+    let tests = |list: &[JsonAssertion], parts: &mut Vec<String>| {
+        for a in list {
+            parts.push(match &a.test {
+                JsonTest::Exists => format!("{} exists", a.pointer),
+                JsonTest::Absent => format!("{} absent", a.pointer),
+                JsonTest::Equals(v) => format!("{} = {v}", a.pointer),
+                JsonTest::Length(n) => format!("{} has {n} items", a.pointer),
+            });
+        }
+    };
+    let (mut parts, latency, check) = match &step.action {
+        Action::Http(call) => {
+            let e = &call.expect;
+            let statuses: Vec<String> = e.status.iter().map(ToString::to_string).collect();
+            let mut parts = vec![format!("status {}", statuses.join(" or "))];
+            tests(&e.body, &mut parts);
+            for h in &e.headers {
+                parts.push(format!("header {}", h.name));
+            }
+            (parts, e.max_latency_ms, e.check.is_some())
+        }
+        Action::ToolCall(call) => {
+            let e = &call.expect;
+            let mut parts = vec![format!("tool {}: {}", call.tool, e.outcome.as_str())];
+            tests(&e.result, &mut parts);
+            if e.schema.is_some() {
+                parts.push("result matches the schema".into());
+            }
+            (parts, e.max_latency_ms, e.check.is_some())
+        }
+    };
+    if let Some(ms) = latency {
         parts.push(format!("within {ms} ms"));
     }
-    if e.check.is_some() {
+    if check {
         parts.push("plugin check passes".into());
     }
     parts.join("; ")
@@ -311,6 +360,9 @@ pub struct RunReport {
     pub schema_version: u32,
     pub smoke_version: String,
     pub base_url: String,
+    /// The MCP server, when the run had one: transport, protocol version, server info, tools.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<crate::mcp::ServerRecord>,
     pub plugins: Vec<PluginRef>,
     pub summary: Summary,
     /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.

@@ -5,7 +5,7 @@
 use super::results::{Failure, FailureKind, Outcome, StepResult, VerdictRecord};
 use super::template::{self, Vars};
 use super::{Context, burst, expect, request};
-use crate::plan::model::{Pair, Step, StepMode};
+use crate::plan::model::{Action, HttpCall, Pair, Step, StepMode};
 use crate::plugin::contract;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,15 @@ pub async fn run_step(
         ));
         return result;
     }
-    let outgoing = match request::build(&ctx.client, &step.request, vars) {
+    let http = match &step.action {
+        Action::Http(http) => http,
+        Action::ToolCall(call) => {
+            super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result).await;
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            return result;
+        }
+    };
+    let outgoing = match request::build(&ctx.client, &http.request, vars) {
         Ok(mut o) => {
             o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
             o
@@ -48,7 +56,7 @@ pub async fn run_step(
         }
     };
     result.request = Some(ctx.redactor.request(&outgoing));
-    let call = Call { ctx, plugin, scenario_id, index, step };
+    let call = Call { ctx, plugin, scenario_id, index, step, http };
     let outcome = match &step.mode {
         StepMode::Once => {
             result.attempts = 1;
@@ -83,7 +91,7 @@ pub async fn run_step(
         StepMode::Burst { count, concurrency, mix } => {
             let label =
                 Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
-            let (failures, record) = burst::run(ctx, step, &outgoing, *count, *concurrency, mix, label).await;
+            let (failures, record) = burst::run(ctx, http, &outgoing, *count, *concurrency, mix, label).await;
             result.attempts = *count;
             result.burst = Some(record);
             Attempt { failures, vars: vars.clone(), response: None, verdict: None }
@@ -159,10 +167,38 @@ impl Label {
             attempt,
             sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
             duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
-            request,
+            request: Some(request),
             response,
+            tool_call: None,
             error,
             retried,
+        });
+    }
+
+    /// Record one tool call in the transcript, if there is one.
+    pub fn record_tool_call(
+        &self,
+        ctx: &Context,
+        seq: u64,
+        attempt: u32,
+        sent: Instant,
+        record: super::results::ToolCallRecord,
+        error: Option<String>,
+    ) {
+        let Some(t) = &ctx.transcript else { return };
+        t.record(crate::http::transcript::Entry {
+            seq,
+            scenario: self.scenario.clone(),
+            step: self.step,
+            step_name: self.step_name.clone(),
+            attempt,
+            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
+            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
+            request: None,
+            response: None,
+            tool_call: Some(record),
+            error: error.map(|e| ctx.redactor.text(&e)),
+            retried: None,
         });
     }
 }
@@ -174,6 +210,7 @@ struct Call<'a> {
     scenario_id: &'a str,
     index: usize,
     step: &'a Step,
+    http: &'a HttpCall,
 }
 
 impl Call<'_> {
@@ -216,41 +253,72 @@ impl Call<'_> {
             }
         };
         let response = Some(ctx.redactor.response(&incoming));
-        let mut failures = expect::judge(&self.step.expect, vars, &incoming, &ctx.schemas);
+        let mut failures = expect::judge(&self.http.expect, vars, &incoming, &ctx.schemas);
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
         }
         let mut verdict = None;
         if failures.is_empty()
-            && let Some(argument) = &self.step.expect.check
+            && let Some(argument) = &self.http.expect.check
         {
-            let plugin = self.plugin;
-            match check(
+            let pair = |name: &str, value: &str| Pair { name: name.to_string(), value: value.to_string() };
+            let exchange = contract::Exchange::Http {
+                request: contract::SentRequest {
+                    method: outgoing.method.clone(),
+                    url: outgoing.url.to_string(),
+                    headers: outgoing.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
+                    body: outgoing.body.clone(),
+                },
+                response: contract::Response {
+                    status: incoming.status,
+                    headers: incoming.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
+                    body: incoming.body.clone(),
+                    latency_ms: incoming.latency.as_millis().min(u32::MAX as u128) as u32,
+                },
+            };
+            let (f, v) = judge_by_plugin(
                 ctx,
-                plugin,
+                self.plugin,
                 self.scenario_id,
                 self.index,
                 self.step,
                 argument,
-                outgoing,
-                &incoming,
+                exchange,
                 &step_vars,
             )
-            .await
-            {
-                Ok(v) => {
-                    if !v.pass {
-                        failures.push(Failure::new(
-                            FailureKind::PluginVerdict,
-                            format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
-                        ));
-                    }
-                    verdict = Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) });
-                }
-                Err(e) => failures.push(e),
-            }
+            .await;
+            failures.extend(f);
+            verdict = v;
         }
         Attempt { failures, vars: step_vars, response, verdict }
+    }
+}
+
+/// Ask the plugin's `check` for a verdict on an exchange: the failures it means, and the verdict
+/// to record.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn judge_by_plugin(
+    ctx: &Context,
+    plugin: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    argument: &str,
+    exchange: contract::Exchange,
+    vars: &Vars,
+) -> (Vec<Failure>, Option<VerdictRecord>) {
+    match check(ctx, plugin, scenario_id, index, step, argument, exchange, vars).await {
+        Ok(v) => {
+            let mut failures = Vec::new();
+            if !v.pass {
+                failures.push(Failure::new(
+                    FailureKind::PluginVerdict,
+                    format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
+                ));
+            }
+            (failures, Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) }))
+        }
+        Err(e) => (vec![e], None),
     }
 }
 
@@ -262,8 +330,7 @@ async fn check(
     index: usize,
     step: &Step,
     argument: &str,
-    outgoing: &crate::http::Outgoing,
-    incoming: &crate::http::Incoming,
+    exchange: contract::Exchange,
     vars: &Vars,
 ) -> Result<contract::Verdict, Failure> {
     let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
@@ -279,18 +346,7 @@ async fn check(
         step_name: step.display_name(),
         step_index: index as u32,
         argument: argument.to_string(),
-        request: contract::SentRequest {
-            method: outgoing.method.clone(),
-            url: outgoing.url.to_string(),
-            headers: outgoing.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
-            body: outgoing.body.clone(),
-        },
-        response: contract::Response {
-            status: incoming.status,
-            headers: incoming.headers.iter().map(|h| pair(&h.name, &h.value)).collect(),
-            body: incoming.body.clone(),
-            latency_ms: incoming.latency.as_millis().min(u32::MAX as u128) as u32,
-        },
+        exchange,
         variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
     };
     tokio::task::spawn_blocking(move || plugin.check(&input))

@@ -143,10 +143,53 @@ impl Service {
         port: u16,
         log: Option<&Path>,
     ) -> Result<Service, TargetError> {
-        let spawned = spawn(&target.command, &target.args, &target.env, &target.dir, workdir, port, log)
+        let command = target.command.as_deref().unwrap_or_default();
+        let spawned = spawn(command, &target.args, &target.env, &target.dir, workdir, port, log, false)
             .await
-            .map_err(|source| TargetError::Spawn { command: target.command.clone(), source })?;
-        let Spawned { mut child, pgid, shown, lines, readers } = spawned;
+            .map_err(|source| TargetError::Spawn { command: command.to_string(), source })?;
+        let mut service = Self::watch(spawned, target.stop_grace);
+        service.base_url = target.base_url.replace("{port}", &port.to_string());
+        tracing::info!("target: started `{}` (pid {}) on port {port}", service.command, service.pgid);
+        if let Err(e) = service.wait_healthy(&target.health, target.startup_timeout).await {
+            service.stop(std::future::pending()).await;
+            return Err(e);
+        }
+        Ok(service)
+    }
+
+    /// Start an MCP server that speaks over its stdin and stdout, in `workdir`; its stderr goes
+    /// to the log. Returns its stdin and stdout for the session.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_stdio(
+        command: &str,
+        args: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+        dir: &Path,
+        workdir: &Path,
+        grace: Duration,
+        log: Option<&Path>,
+    ) -> Result<(Service, tokio::process::ChildStdin, tokio::process::ChildStdout), TargetError> {
+        let mut spawned = spawn(command, args, env, dir, workdir, 0, log, true)
+            .await
+            .map_err(|source| TargetError::Spawn { command: command.to_string(), source })?;
+        let pipes = spawned.pipes.take();
+        let mut service = Self::watch(spawned, grace);
+        tracing::info!("target: started MCP server `{}` (pid {}) over stdio", service.command, service.pgid);
+        match pipes {
+            Some((stdin, stdout)) => Ok((service, stdin, stdout)),
+            None => {
+                service.stop(std::future::pending()).await;
+                Err(TargetError::Spawn {
+                    command: command.to_string(),
+                    source: CommandError::Vanished(PathBuf::from(command)),
+                })
+            }
+        }
+    }
+
+    /// Watch a spawned process: its exit status once it exits, after its output is drained.
+    fn watch(spawned: Spawned, grace: Duration) -> Service {
+        let Spawned { mut child, pgid, shown, lines, readers, .. } = spawned;
         let (tx, status) = watch::channel(None);
         tokio::spawn(async move {
             let status = match child.wait().await {
@@ -159,21 +202,12 @@ impl Service {
             }
             let _ = tx.send(Some(status));
         });
-        let mut service = Service {
-            pgid,
-            command: shown,
-            base_url: target.base_url.replace("{port}", &port.to_string()),
-            lines,
-            status,
-            grace: target.stop_grace,
-            stopped: false,
-        };
-        tracing::info!("target: started `{}` (pid {}) on port {port}", service.command, pgid);
-        if let Err(e) = service.wait_healthy(&target.health, target.startup_timeout).await {
-            service.stop(std::future::pending()).await;
-            return Err(e);
-        }
-        Ok(service)
+        Service { pgid, command: shown, base_url: String::new(), lines, status, grace, stopped: false }
+    }
+
+    /// The command line it was started with, as shown.
+    pub fn command(&self) -> &str {
+        &self.command
     }
 
     /// The last `n` lines the service printed.

@@ -169,12 +169,16 @@ async fn open_log(path: Option<&Path>) -> Option<Arc<tokio::sync::Mutex<tokio::f
 /// A child in its own process group with its output collected.
 pub(super) struct Spawned {
     pub(super) child: tokio::process::Child,
+    /// The child's stdin and stdout, when it speaks over them (an MCP server over stdio); its
+    /// stdout is then not collected.
+    pub(super) pipes: Option<(tokio::process::ChildStdin, tokio::process::ChildStdout)>,
     pub(super) pgid: Group,
     pub(super) shown: String,
     pub(super) lines: Lines,
     pub(super) readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn spawn(
     program: &str,
     args: &[String],
@@ -183,6 +187,7 @@ pub(super) async fn spawn(
     workdir: &Path,
     port: u16,
     log: Option<&Path>,
+    stdio: bool,
 ) -> Result<Spawned, CommandError> {
     let port_text = port.to_string();
     let fill = |s: &str| s.replace("{port}", &port_text);
@@ -196,7 +201,7 @@ pub(super) async fn spawn(
         .envs(env.iter().map(|(k, v)| (k.clone(), fill(v))))
         .env("PORT", &port_text)
         .current_dir(workdir)
-        .stdin(Stdio::null())
+        .stdin(if stdio { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -210,13 +215,16 @@ pub(super) async fn spawn(
     let lines: Lines = Arc::default();
     let file = open_log(log).await;
     let mut readers = Vec::new();
-    if let Some(out) = child.stdout.take() {
+    let mut pipes = None;
+    if stdio {
+        pipes = child.stdin.take().zip(child.stdout.take());
+    } else if let Some(out) = child.stdout.take() {
         readers.push(collect(out, lines.clone(), file.clone()));
     }
     if let Some(err) = child.stderr.take() {
         readers.push(collect(err, lines.clone(), file));
     }
-    Ok(Spawned { child, pgid, shown, lines, readers })
+    Ok(Spawned { child, pipes, pgid, shown, lines, readers })
 }
 
 /// Kills a process group when dropped, unless disarmed: a command interrupted mid-way (its
@@ -240,7 +248,7 @@ pub async fn run_hook(
     log: Option<&Path>,
 ) -> Result<(), HookError> {
     let started = Instant::now();
-    let mut spawned = spawn(&hook.command, &hook.args, &hook.env, config_dir, workdir, port, log)
+    let mut spawned = spawn(&hook.command, &hook.args, &hook.env, config_dir, workdir, port, log, false)
         .await
         .map_err(|e| HookError {
             stage: hook.name,

@@ -524,6 +524,230 @@ fn auth() -> Vec<Scenario> {
     ]
 }
 
+/// The same ledger driven as an agent drives it: through its MCP tools. The chart of accounts
+/// comes from the service's own seeding (as in the original story: reset, migrate, chart); each
+/// scenario that reads a balance posts to an account no other scenario touches, so they run
+/// concurrently and every balance is exact.
+mod mcp {
+    use super::*;
+
+    /// Reads answer in milliseconds; a read that takes seconds is a hang.
+    fn read(tool: &str, arguments: Value) -> Step {
+        Step::tool_call(tool, arguments).timeout_ms(READ_TIMEOUT_MS)
+    }
+
+    fn bundle(key: &str, date: &str, postings: Value) -> Value {
+        json!({"idempotency_key": key, "date": date, "postings": postings})
+    }
+
+    /// Find the chart's accounts by code, as an agent would before posting.
+    pub fn seeds() -> Vec<Seed> {
+        let chart =
+            [("cash", "1000"), ("bank", "1100"), ("card", "2000"), ("equity", "3000"), ("groceries", "5000")];
+        let mut step =
+            read("list_accounts", json!({})).named("read the chart of accounts").expect_exists("/count");
+        for (i, (key, code)) in chart.iter().enumerate() {
+            step = step
+                .expect_eq(&format!("/items/{i}/code"), *code)
+                .capture(&format!("{key}_id"), &format!("/items/{i}/id"));
+        }
+        vec![Seed::new("mcp.chart", step).describe("the chart of accounts, as list_accounts shows it")]
+    }
+
+    pub fn scenarios() -> Vec<Scenario> {
+        let tool = |name: &str| format!("tool {name}");
+        vec![
+            Scenario::happy_path("ledger.mcp.bundle.record", &tool("record_transaction_bundle"))
+                .describe("a balanced bundle recorded through the tool is persisted and moves the balance by exactly its amount")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(201), "2026-01-05", json!([posting("cash_id", 100_000), posting("equity_id", -100_000)])),
+                    )
+                    .named("record the bundle")
+                    .expect_eq("/replayed", false)
+                    .expect_len("/postings", 2)
+                    .capture("mcp_tx_id", "/id"),
+                )
+                .step(
+                    read("get_transaction", json!({"transaction_id": "{{mcp_tx_id}}"}))
+                        .named("read the transaction back")
+                        .expect_eq("/id", "{{mcp_tx_id}}")
+                        .expect_eq("/idempotency_key", ids::seed(201))
+                        .expect_eq("/postings/0/amount_minor", 100_000),
+                )
+                .step(
+                    read("get_account", json!({"account_id": "{{cash_id}}"}))
+                        .named("the balance reflects the bundle")
+                        .expect_eq("/balance_minor", 100_000),
+                )
+                .step(
+                    read("list_account_transactions", json!({"account_id": "{{cash_id}}"}))
+                        .named("the account lists the transaction")
+                        .expect_len("/items", 1)
+                        .expect_eq("/items/0/id", "{{mcp_tx_id}}"),
+                ),
+            Scenario::validation_error("ledger.mcp.bundle.unbalanced", &tool("record_transaction_bundle"))
+                .describe("postings that do not sum to zero are refused as a tool error")
+                .tag("fault:unbalanced-accepted")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(202), "2026-01-06", json!([posting("cash_id", 10_000), posting("equity_id", -9_000)])),
+                    )
+                    .expect_tool_error()
+                    .expect_eq("/error", "unbalanced")
+                    .expect_eq("/status", 422),
+                ),
+            Scenario::validation_error("ledger.mcp.bundle.unknown-account", &tool("record_transaction_bundle"))
+                .describe("a posting to an account that does not exist is a tool error saying so, not a server error")
+                .tag("fault:unknown-account-500")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(
+                            &ids::seed(203),
+                            "2026-01-06",
+                            json!([{"account_id": ids::missing(3), "amount_minor": 500}, posting("equity_id", -500)]),
+                        ),
+                    )
+                    .expect_tool_error()
+                    .expect_eq("/error", "unknown_account")
+                    .expect_eq("/status", 422),
+                ),
+            Scenario::business_rule("ledger.mcp.bundle.idempotent-repost", &tool("record_transaction_bundle"))
+                .describe("re-posting with the same idempotency key returns the original transaction and records nothing new")
+                .tag("fault:idempotency-ignored")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(204), "2026-02-01", json!([posting("bank_id", 40_000), posting("equity_id", -40_000)])),
+                    )
+                    .named("first post")
+                    .expect_eq("/replayed", false)
+                    .capture("mcp_first_tx_id", "/id"),
+                )
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(204), "2026-02-01", json!([posting("bank_id", 40_000), posting("equity_id", -40_000)])),
+                    )
+                    .named("re-post with the same key")
+                    .expect_eq("/id", "{{mcp_first_tx_id}}")
+                    .expect_eq("/replayed", true),
+                )
+                .step(
+                    read("get_account", json!({"account_id": "{{bank_id}}"}))
+                        .named("the balance counts the bundle once")
+                        .expect_eq("/balance_minor", 40_000),
+                )
+                .step(
+                    read("list_account_transactions", json!({"account_id": "{{bank_id}}"}))
+                        .named("one transaction, not two")
+                        .expect_len("/items", 1),
+                ),
+            Scenario::business_rule("ledger.mcp.bundle.idempotency-conflict", &tool("record_transaction_bundle"))
+                .describe("reusing an idempotency key for a different bundle is a tool error")
+                .tag("fault:idempotency-ignored")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(205), "2026-02-02", json!([posting("card_id", 2_500), posting("equity_id", -2_500)])),
+                    )
+                    .named("first use of the key"),
+                )
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(205), "2026-02-02", json!([posting("card_id", 9_900), posting("equity_id", -9_900)])),
+                    )
+                    .named("same key, different bundle")
+                    .expect_tool_error()
+                    .expect_eq("/error", "idempotency_conflict"),
+                ),
+            Scenario::happy_path("ledger.mcp.snapshot.record", &tool("record_balance_snapshot"))
+                .describe("a snapshot reports its difference to the ledger balance and is persisted")
+                .tag("fault:snapshot-not-persisted")
+                .tag("fault:crash-on-snapshot")
+                .step(
+                    Step::tool_call(
+                        "record_transaction_bundle",
+                        bundle(&ids::seed(206), "2026-01-10", json!([posting("groceries_id", 25_000), posting("card_id", -25_000)])),
+                    )
+                    .named("fund the account"),
+                )
+                .step(
+                    Step::tool_call(
+                        "record_balance_snapshot",
+                        json!({"account_id": "{{groceries_id}}", "date": "2026-01-31", "balance_minor": 24_000}),
+                    )
+                    .named("record an observed balance 10.00 short")
+                    .expect_eq("/ledger_balance_minor", 25_000)
+                    .check(snapshot_check(25_000))
+                    .capture("mcp_snapshot_id", "/id"),
+                )
+                .step(
+                    read("list_account_snapshots", json!({"account_id": "{{groceries_id}}"}))
+                        .named("the snapshot is stored")
+                        .expect_len("/items", 1)
+                        .expect_eq("/items/0/id", "{{mcp_snapshot_id}}")
+                        .expect_eq("/items/0/difference_minor", -1_000),
+                ),
+            Scenario::validation_error("ledger.mcp.snapshot.unknown-account", &tool("record_balance_snapshot"))
+                .describe("a snapshot of an unknown account is a tool error")
+                .step(
+                    Step::tool_call(
+                        "record_balance_snapshot",
+                        json!({"account_id": ids::missing(5), "date": "2026-01-31", "balance_minor": 1}),
+                    )
+                    .expect_tool_error()
+                    .expect_eq("/error", "unknown_account"),
+                ),
+            Scenario::business_rule("ledger.mcp.obligation.upsert", &tool("create_or_update_obligation"))
+                .describe("an obligation put twice under one key is updated, not duplicated, and reads back updated")
+                .tag("fault:obligation-upsert-duplicates")
+                .tag("fault:obligations-hang")
+                .step(
+                    Step::tool_call(
+                        "create_or_update_obligation",
+                        json!({"key": "mcp-rent-2026-03", "name": "March rent", "amount_minor": 150_000,
+                               "due_date": "2026-03-01", "account_id": "{{bank_id}}"}),
+                    )
+                    .named("create")
+                    .expect_eq("/created", true),
+                )
+                .step(
+                    Step::tool_call(
+                        "create_or_update_obligation",
+                        json!({"key": "mcp-rent-2026-03", "name": "March rent", "amount_minor": 155_000,
+                               "due_date": "2026-03-01", "account_id": "{{bank_id}}"}),
+                    )
+                    .named("update by key")
+                    .expect_eq("/created", false)
+                    .expect_eq("/amount_minor", 155_000),
+                )
+                .step(
+                    read("get_obligation", json!({"key": "mcp-rent-2026-03"}))
+                        .named("read it back")
+                        .expect_eq("/amount_minor", 155_000)
+                        .expect_eq("/status", "open"),
+                ),
+            Scenario::validation_error("ledger.mcp.obligation.invalid-amount", &tool("create_or_update_obligation"))
+                .describe("an obligation for a negative amount is refused")
+                .step(
+                    Step::tool_call(
+                        "create_or_update_obligation",
+                        json!({"key": "mcp-bad", "name": "Bad", "amount_minor": -5, "due_date": "2026-03-01"}),
+                    )
+                    .expect_refused(),
+                ),
+            Scenario::not_found("ledger.mcp.obligation.not-found", &tool("get_obligation"))
+                .describe("reading an unknown obligation is a tool error saying not found")
+                .step(read("get_obligation", json!({"key": ids::missing(7)})).expect_tool_error().expect_eq("/error", "not_found")),
+        ]
+    }
+}
+
 impl Plugin for Ledger {
     fn info() -> Info {
         Info::new("ledger", env!("CARGO_PKG_VERSION"), "finance")
@@ -535,9 +759,32 @@ impl Plugin for Ledger {
                 Some("smoke-ledger-token"),
                 "bearer token for the ledger API",
             )
+            .config_key(
+                "via",
+                ConfigKind::Text,
+                false,
+                Some("http"),
+                "how the ledger is driven: `http` (its HTTP API) or `mcp` (its MCP tools, with an MCP target)",
+            )
     }
 
-    fn plan(_input: PlanInput) -> Result<Plan, PlanError> {
+    fn plan(input: PlanInput) -> Result<Plan, PlanError> {
+        match input.config("via").unwrap_or("http") {
+            "http" => {}
+            "mcp" => {
+                if !input.host_supports("action.tool-call") {
+                    return Err(PlanError::new(
+                        "this smoke cannot call MCP tools; upgrade it, or use via = \"http\"",
+                    )
+                    .at("config key \"via\""));
+                }
+                return Ok(Plan::new().seed(mcp::seeds().remove(0)).scenarios(mcp::scenarios()));
+            }
+            other => {
+                return Err(PlanError::new(format!("via must be \"http\" or \"mcp\", not {other:?}"))
+                    .at("config key \"via\""));
+            }
+        }
         let mut plan = Plan::new();
         for seed in seeds() {
             plan = plan.seed(seed);
@@ -569,7 +816,13 @@ impl Plugin for Ledger {
             Err(verdict) => return verdict,
         };
         match rule.as_str() {
-            "snapshot-difference" => judge_snapshot(&argument, input.response_json()),
+            "snapshot-difference" => {
+                let body = match input.tool_call() {
+                    Some(_) => input.result_json(),
+                    None => input.response_json(),
+                };
+                judge_snapshot(&argument, body)
+            }
             other => Verdict::fail(format!("unknown check rule {other:?}")),
         }
     }
@@ -628,5 +881,23 @@ mod tests {
     #[test]
     fn the_plan_is_deterministic_with_unique_ids() {
         smoke_plugin::testing::assert_deterministic_plan::<Ledger>(smoke_plugin::testing::empty_input());
+    }
+
+    #[test]
+    fn over_mcp_every_step_is_a_tool_call_and_every_tool_fault_has_a_scenario() {
+        let scenarios = mcp::scenarios();
+        assert!(scenarios.iter().flat_map(|s| &s.steps).all(|st| st.tool().is_some()));
+        for fault in [
+            "unbalanced-accepted",
+            "idempotency-ignored",
+            "obligation-upsert-duplicates",
+            "snapshot-not-persisted",
+            "unknown-account-500",
+            "crash-on-snapshot",
+            "obligations-hang",
+        ] {
+            let tag = format!("fault:{fault}");
+            assert!(scenarios.iter().any(|s| s.tags.contains(&tag)), "no MCP scenario is tagged {tag}");
+        }
     }
 }

@@ -52,6 +52,12 @@ export declare class Step {
   static head(path: string): Step;
   static options(path: string): Step;
   static method(token: string, path: string): Step;
+  /** A call of tool `tool` of the run's MCP server with `args`; by default it must succeed. */
+  static toolCall(tool: string, args?: Record<string, unknown>): Step;
+  /** The tool must report an error (`isError: true`). */
+  expectToolError(): this;
+  /** The call must be refused (a JSON-RPC error or `isError: true`); sent unchecked. */
+  expectRefused(): this;
   named(name: string): this;
   json(value: unknown): this;
   text(text: string): this;
@@ -146,12 +152,24 @@ export declare class CheckInput {
   stepName: string;
   stepIndex: number;
   argumentText: string;
-  request: { method: string; url: string; headers: Header[]; body: Uint8Array };
-  response: { status: number; headers: Header[]; body: Uint8Array; latencyMs: number };
+  /** The HTTP request as sent (undefined for a tool call). */
+  request?: { method: string; url: string; headers: Header[]; body: Uint8Array };
+  /** The HTTP response (undefined for a tool call). */
+  response?: { status: number; headers: Header[]; body: Uint8Array; latencyMs: number };
+  /** The tool call (undefined for an HTTP step): the result or the JSON-RPC error. */
+  toolCall?: {
+    tool: string;
+    arguments: Json;
+    result?: { content?: Json[]; structuredContent?: Json; isError?: boolean; [key: string]: Json | undefined };
+    error?: { code: bigint; message: string; data?: Json };
+    latencyMs: number;
+  };
   variables: Record<string, Json>;
   /** The step's check argument, as the type the step gave it. */
   argument<T = Json>(): T;
   responseJson<T = Json>(): T | undefined;
+  /** A tool call's result JSON: its structuredContent, or the JSON its one text content holds. */
+  resultJson<T = Json>(): T | undefined;
   header(name: string): string | undefined;
 }
 

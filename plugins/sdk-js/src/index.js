@@ -162,6 +162,17 @@ export class Step {
     this.captures = [];
     this.mode = { tag: 'once' };
     this.timeoutMs = undefined;
+    /** For a tool call: { tool, arguments (JSON text), outcome }. */
+    this.toolCall = undefined;
+  }
+
+  /** A step calling tool `tool` of the run's MCP server with `args` (an object; strings that are
+   * exactly "{{var}}" take the variable's JSON value). By default the call must succeed; see
+   * `expectToolError` and `expectRefused`. */
+  static toolCall(tool, args = {}) {
+    const s = new Step('POST', '');
+    s.toolCall = { tool, arguments: jsonText(args), outcome: 'success' };
+    return s;
   }
 
   static get(path) { return new Step('GET', path); }
@@ -189,6 +200,7 @@ export class Step {
     s.captures = [...this.captures];
     s.mode = this.mode.tag === 'burst' ? { tag: 'burst', val: { ...this.mode.val, mix: [...this.mode.val.mix] } } : this.mode;
     s.timeoutMs = this.timeoutMs;
+    s.toolCall = this.toolCall && { ...this.toolCall };
     return s;
   }
 
@@ -238,6 +250,15 @@ export class Step {
   expectSchema(schema) { return this.#with((s) => { s.expect.schema = jsonText(schema); }); }
   maxLatencyMs(limit) { return this.#with((s) => { s.expect.maxLatencyMs = limit; }); }
   timeout(ms) { return this.#with((s) => { s.timeoutMs = ms; }); }
+  #outcome(outcome) {
+    if (!this.toolCall) throw new Error(`step ${this.name || this.request.path}: expecting a tool outcome is for tool calls`);
+    return this.#with((s) => { s.toolCall.outcome = outcome; });
+  }
+  /** The tool must report an error (`isError: true`), as a broken business rule should. */
+  expectToolError() { return this.#outcome('tool-error'); }
+  /** The call must be refused (a JSON-RPC error or `isError: true`): for calls meant to be wrong,
+   * which the host then sends unchecked. */
+  expectRefused() { return this.#outcome('refused'); }
 
   /** Ask the plugin's `check` to judge, with this argument (any JSON value), read back with
    * `input.argument()`. */
@@ -259,11 +280,24 @@ export class Step {
   toWit() {
     return {
       name: this.name,
-      action: { tag: 'http', val: { request: this.request, expect: this.expect } },
+      action: this.toolCall ? this.#toolCallWit() : { tag: 'http', val: { request: this.request, expect: this.expect } },
       check: this.checkArgument,
       captures: this.captures,
       mode: this.mode,
       timeoutMs: this.timeoutMs,
+    };
+  }
+
+  #toolCallWit() {
+    const r = this.request;
+    const e = this.expect;
+    if (r.query.length || r.headers.length || r.body || e.status.length || e.headers.length) {
+      throw new Error(`step ${this.name || this.toolCall.tool}: calls tool ${this.toolCall.tool}; headers, query, bodies and statuses are for HTTP steps`);
+    }
+    const { tool, arguments: args, outcome } = this.toolCall;
+    return {
+      tag: 'tool-call',
+      val: { tool, arguments: args, expect: { outcome, result: e.body, schema: e.schema, maxLatencyMs: e.maxLatencyMs } },
     };
   }
 }
@@ -377,9 +411,21 @@ export class CheckInput {
     this.stepName = wit.stepName;
     this.stepIndex = wit.stepIndex;
     this.argumentText = wit.argument;
-    const { request, response } = wit.exchange.val; // http, the one kind of exchange today
-    this.request = { ...request, method: request.method.tag === 'other' ? request.method.val : request.method.tag.toUpperCase() };
-    this.response = response;
+    if (wit.exchange.tag === 'tool-call') {
+      const t = wit.exchange.val;
+      /** The tool call judged: { tool, arguments, result, error, latencyMs }, JSON parsed. */
+      this.toolCall = {
+        tool: t.tool,
+        arguments: JSON.parse(t.arguments),
+        result: t.result === undefined ? undefined : JSON.parse(t.result),
+        error: t.error && { ...t.error, data: t.error.data === undefined ? undefined : JSON.parse(t.error.data) },
+        latencyMs: t.latencyMs,
+      };
+    } else {
+      const { request, response } = wit.exchange.val;
+      this.request = { ...request, method: request.method.tag === 'other' ? request.method.val : request.method.tag.toUpperCase() };
+      this.response = response;
+    }
     this.variables = Object.fromEntries(wit.variables.map((p) => [p.name, JSON.parse(p.value)]));
   }
 
@@ -387,15 +433,29 @@ export class CheckInput {
   argument() { return JSON.parse(this.argumentText); }
   /** The response body parsed as JSON, or undefined when it is not JSON. */
   responseJson() {
+    if (!this.response) return undefined;
     try {
       return JSON.parse(decoder.decode(this.response.body));
     } catch {
       return undefined;
     }
   }
+  /** A tool call's result JSON: its structuredContent, or the JSON its one text content holds. */
+  resultJson() {
+    const result = this.toolCall?.result;
+    if (!result) return undefined;
+    if (Object.hasOwn(result, 'structuredContent')) return result.structuredContent;
+    const texts = (result.content ?? []).filter((c) => c.type === 'text').map((c) => c.text);
+    if (texts.length !== 1) return undefined;
+    try {
+      return JSON.parse(texts[0]);
+    } catch {
+      return undefined;
+    }
+  }
   /** A response header by case-insensitive name. */
   header(name) {
-    return this.response.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+    return this.response?.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
   }
 }
 

@@ -184,6 +184,33 @@ class Step:
     captures: list[tuple[str, str, str]] = field(default_factory=list)  # (name, "body"|"header", where)
     mode: tuple = ("once",)
     timeout: Optional[int] = None
+    # For a tool call: (tool, arguments as JSON text, outcome "success" | "tool-error" | "refused").
+    tool_call: Optional[tuple[str, str, str]] = None
+
+    @staticmethod
+    def call_tool(tool: str, arguments: Any = None) -> "Step":
+        """A call of tool ``tool`` of the run's MCP server with ``arguments`` (a dict; strings that
+        are exactly ``"{{var}}"`` take the variable's JSON value). By default it must succeed; see
+        ``expect_tool_error`` and ``expect_refused``. Assertions and captures read the result's
+        JSON (its structuredContent, or the JSON its one text content holds)."""
+        return Step("", "", tool_call=(tool, _json_text({} if arguments is None else arguments), "success"))
+
+    def _outcome(self, outcome: str) -> "Step":
+        if self.tool_call is None:
+            raise ValueError(f"step {self.name or self.path}: a tool outcome is for tool calls")
+        self = self._copy()
+        tool, arguments, _ = self.tool_call
+        self.tool_call = (tool, arguments, outcome)
+        return self
+
+    def expect_tool_error(self) -> "Step":
+        """The tool must report an error (``isError: true``), as a broken business rule should."""
+        return self._outcome("tool-error")
+
+    def expect_refused(self) -> "Step":
+        """The call must be refused (a JSON-RPC error or ``isError: true``): for calls meant to be
+        wrong, which the host then sends unchecked."""
+        return self._outcome("refused")
 
     def _copy(self) -> "Step":
         """Each builder starts with ``self = self._copy()``: it changes and returns a copy."""
@@ -528,6 +555,16 @@ class Response:
             return None
 
 
+@dataclass
+class ToolExchange:
+    """A tool call as sent and what came back: the JSON-RPC result, or its error."""
+    tool: str
+    arguments: Any
+    result: Any
+    error: Optional[dict]
+    latency_ms: int
+
+
 class CheckArgumentError(Exception):
     """The check argument does not fit the type `check` asked for (a failing verdict)."""
 
@@ -539,9 +576,26 @@ class CheckInput:
     step_name: str
     step_index: int
     argument_text: str
-    request: SentRequest
-    response: Response
+    request: Optional[SentRequest]
+    response: Optional[Response]
     variables: dict[str, Any]
+    tool_call: Optional["ToolExchange"] = None
+
+    def result_json(self) -> Any:
+        """A tool call's result JSON: its structuredContent, or the JSON its one text content
+        holds; None when there is none."""
+        result = self.tool_call.result if self.tool_call else None
+        if not isinstance(result, dict):
+            return None
+        if "structuredContent" in result:
+            return result["structuredContent"]
+        texts = [c.get("text") for c in result.get("content") or [] if c.get("type") == "text"]
+        if len(texts) != 1:
+            return None
+        try:
+            return json.loads(texts[0])
+        except (TypeError, ValueError):
+            return None
 
     @property
     def argument(self) -> Any:

@@ -21,6 +21,7 @@ _KINDS = {
     "auth": t.ScenarioKind.AUTH, "workflow": t.ScenarioKind.WORKFLOW, "load": t.ScenarioKind.LOAD,
 }
 _CONFIG_KINDS = {"text": t.ConfigKind.TEXT, "document": t.ConfigKind.DOCUMENT, "secret": t.ConfigKind.SECRET}
+_OUTCOMES = {"success": t.ToolOutcome.SUCCESS, "tool-error": t.ToolOutcome.TOOL_ERROR, "refused": t.ToolOutcome.REFUSED}
 
 
 def _pairs(items) -> list:
@@ -80,16 +81,27 @@ def _mode(mode):
 
 
 def _step(s: sdk.Step):
+    captures = [
+        t.Capture(name=n, source=t.CaptureSource_Body(w) if src == "body" else t.CaptureSource_Header(w))
+        for n, src, w in s.captures
+    ]
+    if s.tool_call is not None:
+        if s.query or s.headers or s.body is not None or s.status or s.expect_headers:
+            raise ValueError(f"step {s.name or s.tool_call[0]}: calls tool {s.tool_call[0]}; headers, query, "
+                             "bodies and statuses are for HTTP steps")
+        tool, arguments, outcome = s.tool_call
+        expect = t.ToolExpectation(
+            outcome=_OUTCOMES[outcome],
+            result=[t.JsonAssertion(pointer=p, test=_test(test, v)) for p, test, v in s.assertions],
+            schema=s.schema, max_latency_ms=s.max_latency)
+        return t.Step(name=s.name, action=t.Action_ToolCall(t.ToolCall(tool=tool, arguments=arguments, expect=expect)),
+                      check=s.check_argument, captures=captures, mode=_mode(s.mode), timeout_ms=s.timeout)
     request = t.HttpRequest(method=_method(s.method), path=s.path, query=_pairs(s.query),
                             headers=_pairs(s.headers), body=_body(s.body))
     expect = t.HttpExpectation(
         status=[_status(x) for x in s.status],
         body=[t.JsonAssertion(pointer=p, test=_test(test, v)) for p, test, v in s.assertions],
         headers=_pairs(s.expect_headers), schema=s.schema, max_latency_ms=s.max_latency)
-    captures = [
-        t.Capture(name=n, source=t.CaptureSource_Body(w) if src == "body" else t.CaptureSource_Header(w))
-        for n, src, w in s.captures
-    ]
     return t.Step(name=s.name, action=t.Action_Http(t.HttpCall(request=request, expect=expect)),
                   check=s.check_argument, captures=captures, mode=_mode(s.mode), timeout_ms=s.timeout)
 
@@ -126,16 +138,29 @@ def plan_input_from_wit(i) -> sdk.PlanInput:
 
 
 def check_input_from_wit(i) -> sdk.CheckInput:
-    exchange = i.exchange.value  # http, the one kind of exchange today
-    r, s = exchange.request, exchange.response
-    return sdk.CheckInput(
+    common = dict(
         config={p.name: p.value for p in i.config}, scenario_id=i.scenario_id, step_name=i.step_name,
         step_index=i.step_index, argument_text=i.argument,
+        variables={p.name: json.loads(p.value) for p in i.variables},
+    )
+    if isinstance(i.exchange, t.Exchange_ToolCall):
+        x = i.exchange.value
+        error = None
+        if x.error is not None:
+            error = {"code": x.error.code, "message": x.error.message,
+                     "data": None if x.error.data is None else json.loads(x.error.data)}
+        tool_call = sdk.ToolExchange(tool=x.tool, arguments=json.loads(x.arguments),
+                                     result=None if x.result is None else json.loads(x.result),
+                                     error=error, latency_ms=x.latency_ms)
+        return sdk.CheckInput(request=None, response=None, tool_call=tool_call, **common)
+    exchange = i.exchange.value
+    r, s = exchange.request, exchange.response
+    return sdk.CheckInput(
         request=sdk.SentRequest(method=_method_name(r.method), url=r.url,
                                 headers=[(h.name, h.value) for h in r.headers], body=bytes(r.body)),
         response=sdk.Response(status=s.status, headers=[(h.name, h.value) for h in s.headers],
                               body=bytes(s.body), latency_ms=s.latency_ms),
-        variables={p.name: json.loads(p.value) for p in i.variables},
+        **common,
     )
 
 

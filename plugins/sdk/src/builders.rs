@@ -7,7 +7,8 @@ use crate::{
     Action, Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
     Exchange, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest, Method,
     MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody, Response, Scenario,
-    ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, Verdict,
+    ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, ToolCall, ToolExchange,
+    ToolExpectation, ToolOutcome, Verdict,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -311,16 +312,88 @@ impl Step {
         Self::new(Method::Other(token.into()), path)
     }
 
+    /// A step calling tool `tool` of the run's MCP server with `arguments` (a JSON object;
+    /// strings that are exactly `"{{var}}"` take the variable's JSON value). By default the call
+    /// must succeed; see [`Step::expect_tool_error`] and [`Step::expect_refused`].
+    pub fn tool_call(tool: &str, arguments: impl Into<Value>) -> Self {
+        Step {
+            name: String::new(),
+            action: Action::ToolCall(ToolCall {
+                tool: tool.into(),
+                arguments: json_text(arguments),
+                expect: ToolExpectation {
+                    outcome: ToolOutcome::Success,
+                    result: Vec::new(),
+                    schema: None,
+                    max_latency_ms: None,
+                },
+            }),
+            check: None,
+            captures: Vec::new(),
+            mode: StepMode::Once,
+            timeout_ms: None,
+        }
+    }
+
     /// The HTTP call this step makes.
+    ///
+    /// # Panics
+    /// When the step is a tool call: HTTP builders on a tool call are a bug in the plan.
     pub fn http(&self) -> &HttpCall {
-        let Action::Http(call) = &self.action;
-        call
+        match &self.action {
+            Action::Http(call) => call,
+            Action::ToolCall(call) => {
+                panic!("step {:?} calls tool {:?}; it has no HTTP request", self.name, call.tool)
+            }
+        }
     }
 
     /// The HTTP call this step makes, to change.
+    ///
+    /// # Panics
+    /// When the step is a tool call: HTTP builders on a tool call are a bug in the plan.
     pub fn http_mut(&mut self) -> &mut HttpCall {
-        let Action::Http(call) = &mut self.action;
-        call
+        match &mut self.action {
+            Action::Http(call) => call,
+            Action::ToolCall(call) => panic!(
+                "step {:?} calls tool {:?}: headers, query, bodies and statuses are for HTTP steps",
+                self.name, call.tool
+            ),
+        }
+    }
+
+    /// The tool call this step makes, if it is one.
+    pub fn tool(&self) -> Option<&ToolCall> {
+        match &self.action {
+            Action::ToolCall(call) => Some(call),
+            Action::Http(_) => None,
+        }
+    }
+
+    fn tool_mut(&mut self, what: &str) -> &mut ToolCall {
+        match &mut self.action {
+            Action::ToolCall(call) => call,
+            Action::Http(call) => {
+                panic!(
+                    "step {:?} is an HTTP call to {}: {what} is for tool calls",
+                    self.name, call.request.path
+                )
+            }
+        }
+    }
+
+    /// The tool must report an error (`isError: true`): the tool ran and refused, as a broken
+    /// business rule should be.
+    pub fn expect_tool_error(mut self) -> Self {
+        self.tool_mut("expect_tool_error").expect.outcome = ToolOutcome::ToolError;
+        self
+    }
+
+    /// The call must be refused, by a JSON-RPC error or `isError: true`: for calls meant to be
+    /// wrong (invalid arguments, an unknown tool), which the host then sends unchecked.
+    pub fn expect_refused(mut self) -> Self {
+        self.tool_mut("expect_refused").expect.outcome = ToolOutcome::Refused;
+        self
     }
 
     /// The request this step sends.
@@ -404,7 +477,11 @@ impl Step {
     }
 
     fn assert_body(mut self, pointer: &str, test: JsonTest) -> Self {
-        self.http_mut().expect.body.push(JsonAssertion { pointer: pointer.into(), test });
+        let assertion = JsonAssertion { pointer: pointer.into(), test };
+        match &mut self.action {
+            Action::Http(call) => call.expect.body.push(assertion),
+            Action::ToolCall(call) => call.expect.result.push(assertion),
+        }
         self
     }
 
@@ -432,14 +509,21 @@ impl Step {
         self
     }
 
-    /// The body must validate against this JSON Schema.
+    /// The body (for a tool call, the result's JSON) must validate against this JSON Schema.
     pub fn expect_schema(mut self, schema: impl Into<Value>) -> Self {
-        self.http_mut().expect.schema = Some(json_text(schema));
+        let schema = Some(json_text(schema));
+        match &mut self.action {
+            Action::Http(call) => call.expect.schema = schema,
+            Action::ToolCall(call) => call.expect.schema = schema,
+        }
         self
     }
 
     pub fn max_latency_ms(mut self, limit: u32) -> Self {
-        self.http_mut().expect.max_latency_ms = Some(limit);
+        match &mut self.action {
+            Action::Http(call) => call.expect.max_latency_ms = Some(limit),
+            Action::ToolCall(call) => call.expect.max_latency_ms = Some(limit),
+        }
         self
     }
 
@@ -540,9 +624,42 @@ impl CheckInput {
     }
 
     /// The HTTP exchange judged.
+    ///
+    /// # Panics
+    /// When the step was a tool call (read it with [`CheckInput::tool_call`]).
     pub fn http(&self) -> &HttpExchange {
-        let Exchange::Http(exchange) = &self.exchange;
-        exchange
+        match &self.exchange {
+            Exchange::Http(exchange) => exchange,
+            Exchange::ToolCall(t) => {
+                panic!("check was given a call of tool {:?}, not an HTTP exchange", t.tool)
+            }
+        }
+    }
+
+    /// The tool call judged, if the step was one.
+    pub fn tool_call(&self) -> Option<&ToolExchange> {
+        match &self.exchange {
+            Exchange::ToolCall(exchange) => Some(exchange),
+            Exchange::Http(_) => None,
+        }
+    }
+
+    /// A tool call's result JSON: its `structuredContent`, or the JSON its one text content holds.
+    pub fn result_json(&self) -> Option<Value> {
+        let result: Value = serde_json::from_str(self.tool_call()?.result.as_deref()?).ok()?;
+        if let Some(structured) = result.get("structuredContent") {
+            return Some(structured.clone());
+        }
+        let texts: Vec<&str> = result["content"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["type"] == "text")
+            .filter_map(|c| c["text"].as_str())
+            .collect();
+        match texts.as_slice() {
+            [one] => serde_json::from_str(one).ok(),
+            _ => None,
+        }
     }
 
     /// The request as sent.

@@ -1,0 +1,306 @@
+//! MCP targets: one session with the server under test per run, over Streamable HTTP or over a
+//! child process's stdin and stdout, through the official SDK (`rmcp`). The session lists the
+//! server's tools once; each tool call is checked against that list (a tool the server does not
+//! list, arguments its `inputSchema` refuses) before anything is sent, so a plan bug is never
+//! reported as the server's failure.
+
+use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
+use rmcp::service::{RoleClient, RunningService, ServiceError};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the MCP server is, as the run resolved it.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// Streamable HTTP at this URL, with these extra headers on every request.
+    Http { url: String, headers: Vec<(String, String)> },
+    /// The server is the child process smoke started; it speaks over its stdin and stdout.
+    Stdio { command: String },
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Http { url, .. } => write!(f, "{}", crate::http::shown_url(url)),
+            Endpoint::Stdio { command } => write!(f, "stdio of `{command}`"),
+        }
+    }
+}
+
+/// What the server said of itself at `initialize`, for report.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerRecord {
+    /// `http` or `stdio`.
+    pub transport: &'static str,
+    /// The URL, or the command.
+    pub endpoint: String,
+    pub protocol_version: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    /// The tools it lists, by name.
+    pub tools: Vec<String>,
+}
+
+/// A tool as the server lists it, with its schemas compiled.
+pub struct Tool {
+    pub listed: Value,
+    input: Option<Arc<jsonschema::Validator>>,
+    /// Why its input schema could not be compiled, if it could not.
+    input_problem: Option<String>,
+    output: Option<Arc<jsonschema::Validator>>,
+}
+
+/// Why no session could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("MCP initialize with {endpoint} failed: {message}")]
+    Initialize { endpoint: String, message: String },
+    #[error("MCP initialize with {endpoint} got no answer within {} ms", timeout.as_millis())]
+    Timeout { endpoint: String, timeout: Duration },
+    #[error("MCP tools/list on {endpoint} failed: {message}")]
+    ListTools { endpoint: String, message: String },
+    #[error("MCP target: {0}")]
+    Config(String),
+}
+
+/// What one `tools/call` came to.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// The JSON-RPC result (content, structuredContent, isError), as JSON.
+    Result(Value),
+    /// The JSON-RPC error.
+    Error { code: i64, message: String, data: Option<Value> },
+}
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("no answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("the connection to the MCP server is closed")]
+    Closed,
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// One MCP session: initialized, tools listed, ready for calls from every scenario at once.
+pub struct Session {
+    service: tokio::sync::Mutex<Option<RunningService<RoleClient, ClientConfig>>>,
+    peer: rmcp::Peer<RoleClient>,
+    pub record: ServerRecord,
+    tools: BTreeMap<String, Tool>,
+}
+
+fn client_config() -> ClientConfig {
+    ClientConfig::new(ClientCapabilities::default(), Implementation::new("smoke", env!("CARGO_PKG_VERSION")))
+}
+
+impl Session {
+    /// Open a session over Streamable HTTP: `initialize`, `notifications/initialized`, then
+    /// `tools/list` (every page), each within `timeout`.
+    pub async fn http(
+        url: &str,
+        headers: &[(String, String)],
+        jobs: usize,
+        max_body: u64,
+        timeout: Duration,
+    ) -> Result<Session, ConnectError> {
+        use rmcp::transport::StreamableHttpClientTransport;
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        let endpoint = Endpoint::Http { url: url.to_string(), headers: headers.to_vec() };
+        let shown = endpoint.to_string();
+        let mut custom = std::collections::HashMap::new();
+        let mut auth = None;
+        for (name, value) in headers {
+            // The SDK sends the authorization header itself, from the token alone.
+            if name.eq_ignore_ascii_case("authorization") {
+                auth = Some(value.strip_prefix("Bearer ").unwrap_or(value).to_string());
+                continue;
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ConnectError::Config(format!("header {name:?}: {e}")))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|e| ConnectError::Config(format!("header {name:?}: {e}")))?;
+            custom.insert(name, value);
+        }
+        let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
+            .max_concurrent_requests(jobs.max(1))
+            .custom_headers(custom)
+            .max_json_response_size(limit)
+            .max_sse_event_size(limit);
+        if let Some(token) = auth {
+            config = config.auth_header(token);
+        }
+        let client = crate::http::client_builder()
+            .build()
+            .map_err(|e| ConnectError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        Self::open(transport, endpoint, timeout, shown).await
+    }
+
+    /// Open a session over a child's stdout (what it says) and stdin (what it hears).
+    pub async fn stdio(
+        command: &str,
+        stdout: tokio::process::ChildStdout,
+        stdin: tokio::process::ChildStdin,
+        timeout: Duration,
+    ) -> Result<Session, ConnectError> {
+        let endpoint = Endpoint::Stdio { command: command.to_string() };
+        let shown = endpoint.to_string();
+        Self::open((stdout, stdin), endpoint, timeout, shown).await
+    }
+
+    async fn open<T, E, A>(
+        transport: T,
+        endpoint: Endpoint,
+        timeout: Duration,
+        shown: String,
+    ) -> Result<Session, ConnectError>
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        use rmcp::ServiceExt;
+        let started = Instant::now();
+        let service = match tokio::time::timeout(timeout, client_config().serve(transport)).await {
+            Err(_) => return Err(ConnectError::Timeout { endpoint: shown, timeout }),
+            Ok(Err(e)) => return Err(ConnectError::Initialize { endpoint: shown, message: e.to_string() }),
+            Ok(Ok(s)) => s,
+        };
+        let peer = service.peer().clone();
+        let info = service.peer_info();
+        let listed = match tokio::time::timeout(timeout, peer.list_all_tools()).await {
+            Err(_) => {
+                return Err(ConnectError::ListTools {
+                    endpoint: shown,
+                    message: format!("no answer within {} ms", timeout.as_millis()),
+                });
+            }
+            Ok(Err(e)) => return Err(ConnectError::ListTools { endpoint: shown, message: e.to_string() }),
+            Ok(Ok(tools)) => tools,
+        };
+        let mut tools = BTreeMap::new();
+        for t in listed {
+            let name = t.name.to_string();
+            let input_schema = Value::Object((*t.input_schema).clone());
+            let (input, input_problem) = match jsonschema::validator_for(&input_schema) {
+                Ok(v) => (Some(Arc::new(v)), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let output = t
+                .output_schema
+                .as_ref()
+                .and_then(|s| jsonschema::validator_for(&Value::Object((**s).clone())).ok())
+                .map(Arc::new);
+            let listed = serde_json::to_value(&t).unwrap_or(Value::Null);
+            tools.insert(name, Tool { listed, input, input_problem, output });
+        }
+        let (transport, endpoint_text) = match &endpoint {
+            Endpoint::Http { url, .. } => ("http", crate::http::shown_url(url)),
+            Endpoint::Stdio { command } => ("stdio", command.clone()),
+        };
+        let record = ServerRecord {
+            transport,
+            endpoint: endpoint_text,
+            protocol_version: info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default(),
+            name: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.name.clone()),
+            version: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.version.clone()),
+            tools: tools.keys().cloned().collect(),
+        };
+        tracing::info!(
+            "mcp: session with {shown} ({} {}, protocol {}), {} tool(s), ready after {} ms",
+            record.name.as_deref().unwrap_or("unnamed server"),
+            record.version.as_deref().unwrap_or(""),
+            record.protocol_version,
+            record.tools.len(),
+            started.elapsed().as_millis()
+        );
+        Ok(Session { service: tokio::sync::Mutex::new(Some(service)), peer, record, tools })
+    }
+
+    /// The tools the server listed, by name.
+    pub fn tool(&self, name: &str) -> Option<&Tool> {
+        self.tools.get(name)
+    }
+
+    /// Every way `arguments` break the tool's `inputSchema` (at most a few), or why the tool
+    /// cannot be called: the plan's problem, never the server's.
+    pub fn plan_problems(&self, name: &str, arguments: &Value) -> Vec<String> {
+        let Some(tool) = self.tools.get(name) else {
+            let listed: Vec<&str> = self.tools.keys().map(String::as_str).collect();
+            return vec![format!(
+                "the server does not list a tool {name:?} (it lists {})",
+                if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
+            )];
+        };
+        if let Some(problem) = &tool.input_problem {
+            return vec![format!(
+                "the server's inputSchema of tool {name:?} is not a valid JSON Schema: {problem}"
+            )];
+        }
+        let Some(validator) = &tool.input else { return Vec::new() };
+        validator
+            .iter_errors(arguments)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                let at = if at.is_empty() { "the arguments".to_string() } else { format!("argument {at:?}") };
+                format!("{at} do(es) not match the tool's inputSchema: {e}")
+            })
+            .collect()
+    }
+
+    /// Every way `structured` breaks the tool's declared `outputSchema` (none if it declares none).
+    pub fn output_problems(&self, name: &str, structured: &Value) -> Vec<String> {
+        let Some(validator) = self.tools.get(name).and_then(|t| t.output.as_ref()) else { return Vec::new() };
+        validator
+            .iter_errors(structured)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                let at = if at.is_empty() {
+                    "structuredContent".to_string()
+                } else {
+                    format!("structuredContent{at}")
+                };
+                format!("{at} does not match the tool's outputSchema: {e} (rule `{}`)", e.kind().keyword())
+            })
+            .collect()
+    }
+
+    /// Whether the tool declares an `outputSchema`.
+    pub fn declares_output(&self, name: &str) -> bool {
+        self.tools.get(name).is_some_and(|t| t.output.is_some())
+    }
+
+    /// Call a tool once, within `timeout`.
+    pub async fn call(&self, name: &str, arguments: Value, timeout: Duration) -> Result<Answer, CallError> {
+        let arguments = match arguments {
+            Value::Object(map) => Some(map),
+            _ => None,
+        };
+        let mut params = CallToolRequestParams::new(name.to_string());
+        params.arguments = arguments;
+        match tokio::time::timeout(timeout, self.peer.call_tool(params)).await {
+            Err(_) => Err(CallError::Timeout(timeout)),
+            Ok(Ok(result)) => Ok(Answer::Result(serde_json::to_value(&result).unwrap_or(Value::Null))),
+            Ok(Err(ServiceError::McpError(e))) => {
+                Ok(Answer::Error { code: i64::from(e.code.0), message: e.message.to_string(), data: e.data })
+            }
+            Ok(Err(ServiceError::TransportClosed)) => Err(CallError::Closed),
+            Ok(Err(ServiceError::Timeout { timeout })) => Err(CallError::Timeout(timeout)),
+            Ok(Err(e)) => Err(CallError::Protocol(e.to_string())),
+        }
+    }
+
+    /// End the session (for HTTP, the SDK deletes it on the server), within a bound.
+    pub async fn close(&self) {
+        if let Some(service) = self.service.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), service.cancel()).await;
+        }
+    }
+}

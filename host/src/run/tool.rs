@@ -1,0 +1,382 @@
+//! Tool-call steps: arguments from their template, checked against the server's tool list
+//! before anything is sent, one `tools/call` (or a poll of them), the answer judged strictly
+//! (the outcome, the tool's own `outputSchema`, assertions, the step's schema, latency),
+//! captures from the result's JSON, and the plugin's `check` where the step asks for it.
+
+use super::results::{Failure, FailureKind, Outcome, StepResult, ToolCallRecord};
+use super::step::{Label, judge_by_plugin};
+use super::template::{self, Vars};
+use super::{Context, expect};
+use crate::mcp::{Answer, CallError};
+use crate::plan::model::{Step, StepMode, ToolCall, ToolOutcome};
+use crate::plugin::contract;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Run a tool-call step into `result`. Captures land in `vars` only when it passes.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run(
+    ctx: &Context,
+    plugin: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    call: &ToolCall,
+    vars: &mut Vars,
+    result: &mut StepResult,
+) {
+    let started = Instant::now();
+    let Some(session) = ctx.mcp.as_deref() else {
+        result.fail(Failure::new(
+            FailureKind::McpProtocol,
+            format!(
+                "the step calls tool {:?}, but the run has no MCP target: set [target.mcp] in smoke.toml, \
+                 or pass --mcp-url or --mcp-command",
+                call.tool
+            ),
+        ));
+        return;
+    };
+    let arguments = match template::render_json(&call.arguments, vars) {
+        Ok(a) => a,
+        Err(e) => {
+            let hint = match &e {
+                template::TemplateError::Undefined { name } => {
+                    format!(": {}", ctx.explain_undefined(name, scenario_id))
+                }
+                _ => String::new(),
+            };
+            result.fail(Failure::new(
+                FailureKind::Template,
+                ctx.redactor.text(&format!("cannot build the arguments of tool {:?}: {e}{hint}", call.tool)),
+            ));
+            return;
+        }
+    };
+    let request = json!({
+        "jsonrpc": "2.0",
+        "method": "tools/call",
+        "params": { "name": call.tool, "arguments": arguments },
+    });
+    let request_text = ctx.redactor.body(request.to_string().as_bytes()).unwrap_or_default();
+    // A call meant to be wrong is sent as it is; any other is checked against the tool list first.
+    if call.expect.outcome != ToolOutcome::Refused {
+        let problems = session.plan_problems(&call.tool, &arguments);
+        if !problems.is_empty() {
+            let kind = match session.tool(&call.tool) {
+                None => FailureKind::UnknownTool,
+                Some(_) => FailureKind::InvalidArguments,
+            };
+            result.tool_call = Some(ToolCallRecord {
+                tool: call.tool.clone(),
+                request: request_text,
+                result: None,
+                error: None,
+                latency_ms: 0,
+            });
+            let what = match kind {
+                FailureKind::UnknownTool => "nothing was sent",
+                _ => "a bug in the plan, not in the server; nothing was sent",
+            };
+            for p in problems {
+                result.fail(Failure::new(kind, ctx.redactor.text(&format!("{p} ({what})"))));
+            }
+            return;
+        }
+    }
+    let timeout =
+        step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.client.timeout());
+    let label = Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
+    let before: &Vars = vars;
+    let attempt = |n: u32| {
+        let (arguments, request_text, label) = (arguments.clone(), request_text.clone(), &label);
+        async move {
+            let seq = ctx.transcript.as_ref().map(|t| t.ticket());
+            let sent = Instant::now();
+            let answer = session.call(&call.tool, arguments.clone(), timeout).await;
+            let latency = sent.elapsed();
+            let record = record(ctx, call, request_text, &answer, latency);
+            if let Some(seq) = seq {
+                let error = answer.as_ref().err().map(ToString::to_string);
+                label.record_tool_call(ctx, seq, n, sent, record.clone(), error);
+            }
+            let mut judged = judge(ctx, call, &step.captures, &answer, latency, before).await;
+            judged.record = Some(record);
+            if judged.failures.is_empty()
+                && let Some(argument) = &call.expect.check
+            {
+                let exchange = contract::Exchange::ToolCall(exchange(call, &arguments, &answer, latency));
+                let (f, v) =
+                    judge_by_plugin(ctx, plugin, scenario_id, index, step, argument, exchange, &judged.vars)
+                        .await;
+                judged.failures.extend(f);
+                judged.verdict = v;
+            }
+            judged
+        }
+    };
+    let judged = match &step.mode {
+        StepMode::Poll { interval_ms, timeout_ms } => {
+            let interval = Duration::from_millis(u64::from(*interval_ms));
+            let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
+            loop {
+                result.attempts += 1;
+                let mut a = attempt(result.attempts).await;
+                let out_of_time = Instant::now() + interval >= deadline;
+                if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
+                    if let Some(first) = a.failures.first() {
+                        let kind = first.kind;
+                        let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
+                        a.failures = vec![Failure::new(
+                            kind,
+                            format!(
+                                "did not hold within {timeout_ms} ms ({} attempt(s)); the last attempt: {}",
+                                result.attempts,
+                                last.join("; ")
+                            ),
+                        )];
+                    }
+                    break a;
+                }
+                tokio::time::sleep(interval).await;
+            }
+        }
+        // Validation refuses bursts of tool calls.
+        StepMode::Once | StepMode::Burst { .. } => {
+            result.attempts = 1;
+            attempt(1).await
+        }
+    };
+    result.tool_call = judged.record;
+    result.verdict = judged.verdict;
+    for f in judged.failures {
+        result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
+    }
+    if result.outcome == Outcome::Passed {
+        for c in &step.captures {
+            if let Some(v) = judged.vars.get(&c.name) {
+                result.captured.insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
+            }
+        }
+        *vars = judged.vars;
+    }
+}
+
+/// What one call came to.
+struct Judged {
+    failures: Vec<Failure>,
+    /// The variables with this call's captures.
+    vars: Vars,
+    record: Option<ToolCallRecord>,
+    verdict: Option<super::results::VerdictRecord>,
+}
+
+/// The JSON a result's assertions and captures read: `structuredContent`, or else the JSON held
+/// by its one text content.
+pub fn result_json(result: &Value) -> Option<Value> {
+    if let Some(structured) = result.get("structuredContent") {
+        return Some(structured.clone());
+    }
+    let texts: Vec<&str> = result
+        .get("content")?
+        .as_array()?
+        .iter()
+        .filter(|c| c.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|c| c.get("text").and_then(Value::as_str))
+        .collect();
+    match texts.as_slice() {
+        [one] => serde_json::from_str(one).ok(),
+        _ => None,
+    }
+}
+
+/// The text of a result's content, for messages.
+fn content_text(result: &Value) -> String {
+    let texts: Vec<&str> = result
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("text").and_then(Value::as_str))
+        .collect();
+    let text = texts.join(" ");
+    let mut shown: String = text.chars().take(300).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+async fn judge(
+    ctx: &Context,
+    call: &ToolCall,
+    captures: &[crate::plan::model::Capture],
+    answer: &Result<Answer, CallError>,
+    latency: Duration,
+    vars: &Vars,
+) -> Judged {
+    let mut step_vars = vars.clone();
+    let mut failures = Vec::new();
+    let tool = &call.tool;
+    let expected = call.expect.outcome;
+    let result = match answer {
+        Err(e) => {
+            let failure = match e {
+                CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("tool {tool:?}: {e}")),
+                CallError::Closed | CallError::Protocol(_) => match exit_status(ctx).await {
+                    Some(status) => Failure::new(
+                        FailureKind::ServiceExited,
+                        format!("the MCP server exited ({status}) during this call of tool {tool:?}: {e}"),
+                    ),
+                    None => Failure::new(FailureKind::McpProtocol, format!("tool {tool:?}: {e}")),
+                },
+            };
+            return Judged { failures: vec![failure], vars: step_vars, record: None, verdict: None };
+        }
+        Ok(Answer::Error { code, message, .. }) => {
+            if expected != ToolOutcome::Refused {
+                failures.push(Failure::new(
+                    FailureKind::ToolError,
+                    format!(
+                        "tool {tool:?}: the server refused the call with JSON-RPC error {code}: {message} (expected {})",
+                        expected.as_str()
+                    ),
+                ));
+            }
+            None
+        }
+        Ok(Answer::Result(result)) => {
+            let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
+            match (expected, is_error) {
+                (ToolOutcome::Success, true) => failures.push(Failure::new(
+                    FailureKind::ToolError,
+                    format!("tool {tool:?} reported an error (isError): {}", content_text(result)),
+                )),
+                (ToolOutcome::ToolError | ToolOutcome::Refused, false) => failures.push(Failure::new(
+                    FailureKind::ToolAccepted,
+                    format!(
+                        "tool {tool:?} succeeded, expected {}: {}",
+                        expected.as_str(),
+                        content_text(result)
+                    ),
+                )),
+                _ => {}
+            }
+            if !is_error
+                && let Some(session) = ctx.mcp.as_deref()
+                && session.declares_output(tool)
+            {
+                match result.get("structuredContent") {
+                    None => failures.push(Failure::new(
+                        FailureKind::Schema,
+                        format!(
+                            "tool {tool:?} declares an outputSchema, but its result has no structuredContent"
+                        ),
+                    )),
+                    Some(structured) => failures.extend(
+                        session
+                            .output_problems(tool, structured)
+                            .into_iter()
+                            .map(|p| Failure::new(FailureKind::Schema, p)),
+                    ),
+                }
+            }
+            Some(result)
+        }
+    };
+    if !failures.is_empty() {
+        return Judged { failures, vars: step_vars, record: None, verdict: None };
+    }
+    let json = result.and_then(result_json);
+    let e = &call.expect;
+    if !e.result.is_empty() || e.schema.is_some() {
+        match &json {
+            Some(j) => failures.extend(expect::judge_result(&e.result, e.schema.as_ref(), j, vars, &ctx.schemas)),
+            None => failures.push(Failure::new(
+                FailureKind::Assertion,
+                format!(
+                    "tool {tool:?}: the {} holds no JSON (no structuredContent, no text content that is JSON), so \
+                     its assertions cannot hold",
+                    if result.is_some() { "result" } else { "answer (a JSON-RPC error)" }
+                ),
+            )),
+        }
+    }
+    if let Some(limit) = e.max_latency_ms
+        && latency.as_millis() > u128::from(limit)
+    {
+        failures.push(Failure::new(
+            FailureKind::Latency,
+            format!("took {} ms, over the limit of {limit} ms", latency.as_millis()),
+        ));
+    }
+    if failures.is_empty() {
+        failures = expect::capture_result(captures, json.as_ref(), &mut step_vars);
+    }
+    Judged { failures, vars: step_vars, record: None, verdict: None }
+}
+
+/// The exit status of the server, if it exited (given a moment to be noticed).
+async fn exit_status(ctx: &Context) -> Option<String> {
+    let mut w = ctx.service_exit.clone()?;
+    tokio::time::timeout(Duration::from_millis(200), w.wait_for(Option::is_some))
+        .await
+        .ok()
+        .and_then(|r| r.ok().and_then(|s| s.clone()))
+}
+
+fn record(
+    ctx: &Context,
+    call: &ToolCall,
+    request: String,
+    answer: &Result<Answer, CallError>,
+    latency: Duration,
+) -> ToolCallRecord {
+    let clip = |text: String| {
+        let max = crate::http::RECORDED_BODY_BYTES;
+        if text.len() <= max {
+            return text;
+        }
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… (cut)", &text[..end])
+    };
+    let (result, error) = match answer {
+        Ok(Answer::Result(v)) => (ctx.redactor.body(v.to_string().as_bytes()).map(clip), None),
+        Ok(Answer::Error { code, message, data }) => {
+            let e = json!({ "code": code, "message": message, "data": data });
+            (None, ctx.redactor.body(e.to_string().as_bytes()))
+        }
+        Err(e) => (None, Some(ctx.redactor.text(&e.to_string()))),
+    };
+    ToolCallRecord { tool: call.tool.clone(), request, result, error, latency_ms: latency.as_millis() as u64 }
+}
+
+fn exchange(
+    call: &ToolCall,
+    arguments: &Value,
+    answer: &Result<Answer, CallError>,
+    latency: Duration,
+) -> contract::ToolExchange {
+    let (result, error) = match answer {
+        Ok(Answer::Result(v)) => (Some(v.to_string()), None),
+        Ok(Answer::Error { code, message, data }) => (
+            None,
+            Some(contract::RpcError {
+                code: *code,
+                message: message.clone(),
+                data: data.as_ref().map(Value::to_string),
+            }),
+        ),
+        Err(_) => (None, None),
+    };
+    contract::ToolExchange {
+        tool: call.tool.clone(),
+        arguments: arguments.to_string(),
+        result,
+        error,
+        latency_ms: latency.as_millis().min(u32::MAX as u128) as u32,
+    }
+}
