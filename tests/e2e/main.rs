@@ -7,6 +7,7 @@ mod engine;
 mod hostile;
 mod languages;
 mod matrix;
+mod mcp;
 mod mcp_example;
 mod openapi;
 mod operator;

@@ -94,6 +94,31 @@ pub struct Session {
     tools: BTreeMap<String, Tool>,
 }
 
+/// Why `initialize` failed, in words: the transport's own error (not the SDK's type names), and
+/// what to do when the server wants credentials.
+fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
+    use rmcp::service::ClientInitializeError;
+    let mut message = match e {
+        ClientInitializeError::TransportError { error, .. } => {
+            let mut text = error.error.to_string();
+            let mut source = error.error.source();
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    };
+    if e.auth_challenge().is_some() || e.is_authorization_required() {
+        message.push_str(
+            " (the server asks for credentials: send them with --mcp-header \"Authorization: Bearer TOKEN\", or \
+             `headers` in [target.mcp])",
+        );
+    }
+    message
+}
+
 fn client_config() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::default(), Implementation::new("smoke", env!("CARGO_PKG_VERSION")))
 }
@@ -168,7 +193,9 @@ impl Session {
         let started = Instant::now();
         let service = match tokio::time::timeout(timeout, client_config().serve(transport)).await {
             Err(_) => return Err(ConnectError::Timeout { endpoint: shown, timeout }),
-            Ok(Err(e)) => return Err(ConnectError::Initialize { endpoint: shown, message: e.to_string() }),
+            Ok(Err(e)) => {
+                return Err(ConnectError::Initialize { endpoint: shown, message: initialize_failure(&e) });
+            }
             Ok(Ok(s)) => s,
         };
         let peer = service.peer().clone();

@@ -379,7 +379,8 @@ pub struct RunReport {
 /// A stage of the run that failed before scenarios ran (target, a command, seeding).
 #[derive(Debug, Clone, Serialize)]
 pub struct StageFailure {
-    /// `target`, `reset`, `migrate`, `seed` (the command) or `seeding` (the plugins' seeds).
+    /// `target`, `reset`, `migrate`, `seed` (the command), `mcp` (opening the MCP session) or
+    /// `seeding` (the plugins' seeds).
     pub stage: String,
     pub message: String,
 }
@@ -388,7 +389,7 @@ pub struct StageFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Which rule found it: `service-down`, `happy-paths-404`, `auth`, `server-errors`,
-    /// `timeouts`, `same-status`.
+    /// `timeouts`, `same-status`, `mcp-unknown-tool`, `mcp-invalid-arguments`, `mcp-protocol`.
     pub rule: &'static str,
     pub summary: String,
     pub scenarios: Vec<String>,

@@ -1,0 +1,285 @@
+//! MCP targets (issue #14): smoke's own MCP client (rmcp) against the ledger example's tools, over
+//! Streamable HTTP and over stdio. The ledger plugin's agent flow passes on the correct ledger over
+//! both transports and catches every fault that concerns a tool; the command-line flags work
+//! without a config file; a tool call that does not fit the server's tool list is reported as a
+//! plan bug with nothing sent.
+
+use crate::support::{self, assert_valid_report, ledger_api, root, run, smoke};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const HTTP: &str = "examples/ledger-api/mcp.smoke.toml";
+const STDIO: &str = "examples/ledger-api/mcp-stdio.smoke.toml";
+
+fn report(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Every step of every scenario is a tool call recorded with its JSON-RPC request and result.
+fn assert_all_tool_calls(report: &Value) {
+    for s in report["scenarios"].as_array().unwrap() {
+        for step in s["steps"].as_array().unwrap() {
+            assert!(step["request"].is_null() && step["response"].is_null(), "{step}");
+            let call = &step["tool_call"];
+            let request: Value = serde_json::from_str(call["request"].as_str().unwrap()).unwrap();
+            assert_eq!(request["method"], "tools/call", "{call}");
+            assert_eq!(request["params"]["name"], call["tool"], "{call}");
+            assert!(call["result"].is_string() || call["error"].is_string(), "{call}");
+        }
+    }
+}
+
+#[test]
+fn the_ledger_plugin_passes_over_mcp_on_both_transports() {
+    let cache = tempfile::tempdir().unwrap();
+    for (config, transport) in [(HTTP, "http"), (STDIO, "stdio")] {
+        let dir = tempfile::tempdir().unwrap();
+        let (json, transcript) = (dir.path().join("report.json"), dir.path().join("transcript.jsonl"));
+        let mut c = smoke(cache.path());
+        c.args(["run", "--config", config, "--report-json"]).arg(&json).arg("--transcript").arg(&transcript);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{transport}:\n{r}");
+        assert!(r.stdout.lines().last().unwrap().contains("10 passed, 0 failed, 0 skipped"), "{r}");
+        let report = report(&json);
+        assert_valid_report(&report);
+        let mcp = &report["mcp"];
+        assert_eq!(mcp["transport"], transport, "{mcp}");
+        assert_eq!(mcp["name"], "ledger-api", "{mcp}");
+        assert!(mcp["protocol_version"].as_str().is_some_and(|v| v.len() == 10), "a dated version: {mcp}");
+        let tools: BTreeSet<&str> =
+            mcp["tools"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        assert!(tools.contains("record_transaction_bundle") && tools.contains("get_obligation"), "{mcp}");
+        assert_all_tool_calls(&report);
+        // Every tool call is in the transcript, seeds included, with its JSON-RPC request.
+        let lines: Vec<Value> = std::fs::read_to_string(&transcript)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let steps: usize = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["steps"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(lines.len(), steps + 1, "one entry per call, the seed's included");
+        assert!(lines.iter().all(|l| l["tool_call"]["request"].is_string() && l.get("request").is_none()));
+        assert!(lines.iter().any(|l| l["scenario"] == "seed mcp.chart"));
+    }
+}
+
+/// The rows of docs/fault-matrix.md's MCP table: fault -> scenarios named as catching it.
+fn documented_over_mcp() -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(root().join("docs/fault-matrix.md")).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("| `ledger-api` (MCP) |")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let [_, fault, _breaks, caught_by] = cells[..] else { panic!("a malformed row: {line}") };
+        let catchers = caught_by.split(',').map(|c| c.trim().trim_matches('`').to_string()).collect();
+        rows.insert(fault.trim_matches('`').to_string(), catchers);
+    }
+    rows
+}
+
+/// Each documented fault alone, over one transport: exit 1, a failed scenario tagged for it named
+/// on the console, and the documented catchers among the failures.
+fn mcp_fault_matrix(config: &str) {
+    let docs = documented_over_mcp();
+    let mut list = Command::new(ledger_api());
+    list.arg("--list-faults");
+    let all = support::run(list);
+    let all: BTreeSet<&str> = all.stdout.lines().collect();
+    // Every ledger fault is in the table but the one no MCP session can show.
+    let expected: BTreeSet<&str> = all.iter().copied().filter(|f| *f != "auth-not-enforced").collect();
+    assert_eq!(
+        docs.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        expected,
+        "docs/fault-matrix.md's MCP table"
+    );
+    let cache = tempfile::tempdir().unwrap();
+    for (fault, claimed) in &docs {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut c = smoke(cache.path());
+        c.args(["run", "--config", config, "--report-json"]).arg(&json).env("FAULTS", fault);
+        let r = run(c);
+        assert_eq!(r.code, 1, "{config}: fault {fault} was not caught:\n{r}");
+        let report = report(&json);
+        assert_valid_report(&report);
+        let tag = format!("fault:{fault}");
+        let failed: Vec<&Value> =
+            report["scenarios"].as_array().unwrap().iter().filter(|s| s["outcome"] == "failed").collect();
+        let tagged: Vec<&str> = failed
+            .iter()
+            .filter(|s| s["tags"].as_array().unwrap().iter().any(|t| t == &tag))
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert!(!tagged.is_empty(), "{config}: fault {fault}: no failed scenario is tagged {tag}:\n{r}");
+        for id in &tagged {
+            assert!(r.stdout.contains(&format!("FAIL  {id}")), "{config}: {fault}: {id} not named:\n{r}");
+        }
+        let failed: BTreeSet<String> = failed.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+        assert!(
+            claimed.is_subset(&failed),
+            "{config}: {fault}: the table says {claimed:?}, but {failed:?} failed"
+        );
+    }
+}
+
+#[test]
+fn every_tool_fault_of_the_ledger_is_caught_over_streamable_http() {
+    mcp_fault_matrix(HTTP);
+}
+
+#[test]
+fn every_tool_fault_of_the_ledger_is_caught_over_stdio() {
+    mcp_fault_matrix(STDIO);
+}
+
+/// A ledger database migrated and given its chart of accounts.
+fn ledger_db(dir: &Path) -> PathBuf {
+    let db = dir.join("ledger.db");
+    for command in ["migrate", "seed-chart"] {
+        let done = Command::new(ledger_api()).args([command, "--db"]).arg(&db).output().unwrap();
+        assert!(done.status.success(), "{command}: {done:?}");
+    }
+    db
+}
+
+/// `ledger-api --db DB` serving HTTP (and /mcp) on a free port, killed when dropped.
+struct Served(Child, u16);
+
+impl Served {
+    fn start(db: &Path) -> Served {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let child = Command::new(ledger_api())
+            .args(["--port", &port.to_string(), "--db"])
+            .arg(db)
+            .env_remove("LEDGER_TOKEN")
+            .env_remove("FAULTS")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "ledger-api did not listen within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Served(child, port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn mcp_targets_work_from_the_command_line_without_a_config_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let ledger = support::plugin("ledger");
+    // Streamable HTTP, with the token as a header: an absolute URL is enough.
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(&ledger_db(dir.path()));
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plugin"]).arg(&ledger).args(["--plugin-config", "via=mcp", "--mcp-url"]);
+    c.arg(format!("http://127.0.0.1:{}/mcp", served.1));
+    c.args(["--mcp-header", "Authorization: Bearer smoke-ledger-token"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("10 passed, 0 failed"), "{r}");
+    // Without the token, the session cannot open: a named failure, exit 3, every scenario skipped.
+    let dir2 = tempfile::tempdir().unwrap();
+    let json = dir2.path().join("report.json");
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plugin"]).arg(&ledger).args(["--plugin-config", "via=mcp", "--mcp-url"]);
+    c.arg(format!("http://127.0.0.1:{}/mcp", served.1)).arg("--report-json").arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("MCP initialize with http://127.0.0.1:") && r.stderr.contains("failed"), "{r}");
+    let report = report(&json);
+    assert_valid_report(&report);
+    assert_eq!(report["stage_failure"]["stage"], "mcp", "{report}");
+    assert!(
+        report["scenarios"].as_array().unwrap().iter().all(|s| s["failure"]["kind"] == "mcp-initialize"),
+        "{report}"
+    );
+    drop(served);
+
+    // Stdio: smoke starts the server itself and stops it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = ledger_db(dir.path());
+    let command = format!("{} mcp --db {}", ledger_api().display(), db.display());
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plugin"]).arg(&ledger).args(["--plugin-config", "via=mcp", "--mcp-command", &command]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("against the MCP server") && r.stdout.contains("10 passed, 0 failed"), "{r}");
+}
+
+#[test]
+fn a_tool_call_that_does_not_fit_the_servers_tool_list_is_a_plan_bug_and_nothing_is_sent() {
+    let step = |tool: &str, arguments: Value, outcome: &str| json!({"name": tool, "tool_call": {"tool": tool, "arguments": arguments, "expect": {"outcome": outcome}}});
+    let scenario = |id: &str, step: Value| json!({"id": id, "endpoint": "tool x", "kind": "happy-path", "steps": [step]});
+    let plan = json!({"scenarios": [
+        scenario("unknown-tool", step("record_everything", json!({}), "success")),
+        scenario("missing-argument", step("get_account", json!({}), "success")),
+        scenario("wrong-type", step("record_balance_snapshot",
+            json!({"account_id": "a", "date": "2026-01-01", "balance_minor": "ten"}), "success")),
+        // Meant to be wrong, so sent unchecked, and the server refuses it.
+        scenario("refused-on-purpose", step("record_everything", json!({}), "refused")),
+        scenario("read", step("list_accounts", json!({}), "success")),
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_file, json, transcript) =
+        (dir.path().join("plan.json"), dir.path().join("report.json"), dir.path().join("t.jsonl"));
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let db = ledger_db(dir.path());
+    let command = format!("{} mcp --db {}", ledger_api().display(), db.display());
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plan"]).arg(&plan_file).args(["--mcp-command", &command, "--report-json"]).arg(&json);
+    c.arg("--transcript").arg(&transcript);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    let report = report(&json);
+    assert_valid_report(&report);
+    let kind = |id: &str| {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
+        (
+            s["outcome"].as_str().unwrap().to_string(),
+            s["failure"]["kind"].as_str().unwrap_or("").to_string(),
+            s.clone(),
+        )
+    };
+    let (outcome, k, s) = kind("unknown-tool");
+    assert_eq!((outcome.as_str(), k.as_str()), ("failed", "unknown-tool"), "{s}");
+    assert!(
+        s["failure"]["message"].as_str().unwrap().contains("does not list a tool \"record_everything\""),
+        "{s}"
+    );
+    for id in ["missing-argument", "wrong-type"] {
+        let (outcome, k, s) = kind(id);
+        assert_eq!((outcome.as_str(), k.as_str()), ("failed", "invalid-arguments"), "{s}");
+        assert!(s["failure"]["message"].as_str().unwrap().contains("a bug in the plan"), "{s}");
+    }
+    assert_eq!(kind("refused-on-purpose").0, "passed");
+    assert_eq!(kind("read").0, "passed");
+    // Nothing was sent for the plan bugs: the transcript holds only the two calls that went out.
+    let sent: Vec<Value> = std::fs::read_to_string(&transcript)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scenarios: BTreeSet<&str> = sent.iter().map(|l| l["scenario"].as_str().unwrap()).collect();
+    assert_eq!(scenarios, BTreeSet::from(["read", "refused-on-purpose"]), "{sent:?}");
+    let triage: Vec<&str> =
+        report["triage"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert!(triage.contains(&"mcp-unknown-tool") && triage.contains(&"mcp-invalid-arguments"), "{triage:?}");
+}
