@@ -283,3 +283,256 @@ fn a_tool_call_that_does_not_fit_the_servers_tool_list_is_a_plan_bug_and_nothing
         report["triage"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
     assert!(triage.contains(&"mcp-unknown-tool") && triage.contains(&"mcp-invalid-arguments"), "{triage:?}");
 }
+
+/// A plan of three scenarios, each calling the hostile server's `echo` tool once.
+fn echo_plan(dir: &Path) -> PathBuf {
+    let scenario = |n: usize| {
+        json!({"id": format!("echo.{n}"), "endpoint": "tool echo", "kind": "happy-path", "steps": [{
+            "name": "echo", "timeout_ms": 1500,
+            "tool_call": {"tool": "echo", "arguments": {"text": format!("hello {n}")},
+                          "expect": {"outcome": "success", "result": [{"pointer": "/said", "test": "equals", "value": format!("hello {n}")}]}}
+        }]})
+    };
+    let path = dir.join("plan.json");
+    std::fs::write(&path, json!({"scenarios": [scenario(1), scenario(2), scenario(3)]}).to_string()).unwrap();
+    path
+}
+
+/// Run the echo plan against `mcp_server.py MODE` over stdio: the run, its report, the server's pid
+/// and how long the run took.
+fn against_stdio_server(mode: &str) -> (crate::support::Run, Value, u32, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let (pid_file, json) = (dir.path().join("pid"), dir.path().join("report.json"));
+    let script = root().join("tests/e2e/hostile/mcp_server.py");
+    let config = dir.path().join("smoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[target]\nworkdir = \"temp\"\n\n[target.mcp]\ncommand = \"python3\"\nargs = [{:?}, {mode:?}, \"--pid-file\", {:?}]\ntimeout = \"2s\"\n",
+            script.display().to_string(),
+            pid_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    c.args(["run", "--jobs", "1", "--config"]).arg(&config).arg("--plan").arg(echo_plan(dir.path()));
+    c.arg("--report-json").arg(&json);
+    let started = Instant::now();
+    let r = run(c);
+    let took = started.elapsed();
+    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let report =
+        std::fs::read_to_string(&json).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    (r, report, pid, took)
+}
+
+fn failure_kinds(report: &Value) -> Vec<String> {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["failure"]["kind"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_stdio_server_that_never_answers_initialize_fails_the_run_by_name_and_is_stopped() {
+    let (r, report, pid, took) = against_stdio_server("no-initialize");
+    assert_eq!(r.code, 3, "{r}");
+    assert!(
+        r.stderr.contains("MCP initialize with stdio of `python3")
+            && r.stderr.contains("got no answer within 2000 ms"),
+        "{r}"
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_valid_report(&report);
+    assert_eq!(failure_kinds(&report), ["mcp-initialize"; 3]);
+    assert!(support::wait_gone(&[pid], Duration::from_secs(5)).is_empty(), "the server outlived the run");
+}
+
+#[test]
+fn a_stdio_server_that_hangs_on_a_call_times_out_by_name_and_is_stopped() {
+    let (r, report, pid, took) = against_stdio_server("hang-call");
+    assert_eq!(r.code, 1, "{r}");
+    assert_valid_report(&report);
+    assert_eq!(failure_kinds(&report), ["timeout"; 3], "{r}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(support::wait_gone(&[pid], Duration::from_secs(5)).is_empty(), "the server outlived the run");
+}
+
+#[test]
+fn a_stdio_server_that_exits_mid_run_is_named_as_exited() {
+    let (r, report, pid, _) = against_stdio_server("exit-mid-run");
+    assert_eq!(r.code, 1, "{r}");
+    assert_valid_report(&report);
+    assert_eq!(failure_kinds(&report), ["", "service-exited", "service-exited"], "{r}");
+    let second = &report["scenarios"][1]["failure"]["message"];
+    assert!(second.as_str().unwrap().contains("exited (exit status: 3)"), "{second}");
+    assert!(support::wait_gone(&[pid], Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn a_stdio_server_that_prints_non_json_on_stdout_breaks_its_session_by_name() {
+    let (r, report, pid, _) = against_stdio_server("garbage-stdout");
+    assert_eq!(r.code, 1, "{r}");
+    assert_valid_report(&report);
+    assert_eq!(failure_kinds(&report), ["mcp-protocol"; 3], "{r}");
+    let first = report["scenarios"][0]["failure"]["message"].as_str().unwrap();
+    assert!(
+        first.contains("printed \"server ready! (debug print)\" on stdout, which is not JSON-RPC"),
+        "{first}"
+    );
+    assert!(support::wait_gone(&[pid], Duration::from_secs(5)).is_empty(), "the server outlived the run");
+}
+
+#[test]
+fn a_streamable_http_server_answering_plain_json_works_and_its_output_schema_is_held_to() {
+    let script = root().join("tests/e2e/hostile/mcp_server.py");
+    for (mode, code) in [("correct", 0), ("wrong-output", 1)] {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let mut server = Command::new("python3")
+            .arg(&script)
+            .args([mode, "--http", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the test server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = smoke(cache.path());
+        c.args(["run", "--plan"]).arg(echo_plan(dir.path()));
+        c.args(["--mcp-url", &format!("http://127.0.0.1:{port}/mcp"), "--report-json"]).arg(&json);
+        let r = run(c);
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(r.code, code, "{mode}:\n{r}");
+        let report = report(&json);
+        assert_valid_report(&report);
+        assert_eq!(report["mcp"]["name"], format!("hostile-{mode}"));
+        if code == 1 {
+            assert_eq!(failure_kinds(&report), ["schema"; 3], "{r}");
+            let message = report["scenarios"][0]["failure"]["message"].as_str().unwrap();
+            assert!(message.contains("does not match the tool's outputSchema"), "{message}");
+        }
+    }
+}
+
+/// `mcp_server.py MODE --http PORT`, killed when dropped.
+struct HttpTestServer(Child, u16);
+
+impl HttpTestServer {
+    fn start(mode: &str) -> HttpTestServer {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .arg(root().join("tests/e2e/hostile/mcp_server.py"))
+            .args([mode, "--http", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the test server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        HttpTestServer(child, port)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/mcp", self.1)
+    }
+}
+
+impl Drop for HttpTestServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
+    let cache = tempfile::tempdir().unwrap();
+    let mcp = support::plugin("mcp");
+    for config in [HTTP, STDIO] {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut c = smoke(cache.path());
+        c.args(["run", "--config", config, "--plugin"]).arg(&mcp).arg("--report-json").arg(&json);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{config}:\n{r}");
+        let report = report(&json);
+        assert_valid_report(&report);
+        let ids: BTreeSet<&str> =
+            report["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+        // Every tool the ledger lists gets a valid call (none of them is destructive), the ones
+        // with arguments an invalid one too, plus the unknown tool.
+        for tool in report["mcp"]["tools"].as_array().unwrap() {
+            assert!(
+                ids.contains(format!("mcp.{}.valid", tool.as_str().unwrap()).as_str()),
+                "{tool}: {ids:?}"
+            );
+        }
+        assert!(
+            ids.contains("mcp.record_transaction_bundle.invalid") && ids.contains("mcp.unknown-tool"),
+            "{ids:?}"
+        );
+        assert_eq!(ids.len(), 18, "{ids:?}");
+        assert_all_tool_calls(&report);
+    }
+}
+
+#[test]
+fn the_generic_mcp_plugin_catches_invalid_arguments_accepted_and_an_output_schema_not_honoured() {
+    let cache = tempfile::tempdir().unwrap();
+    let mcp = support::plugin("mcp");
+    for (mode, failed, kind) in [
+        ("correct", "", ""),
+        ("accepts-invalid", "mcp.echo.invalid", "tool-accepted"),
+        ("wrong-output", "mcp.echo.valid", "schema"),
+    ] {
+        let server = HttpTestServer::start(mode);
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut c = smoke(cache.path());
+        c.args(["run", "--plugin"]).arg(&mcp).args(["--mcp-url", &server.url(), "--report-json"]).arg(&json);
+        let r = run(c);
+        let report = report(&json);
+        assert_valid_report(&report);
+        let failures: Vec<(&str, &str)> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["outcome"] == "failed")
+            .map(|s| (s["id"].as_str().unwrap(), s["failure"]["kind"].as_str().unwrap()))
+            .collect();
+        if failed.is_empty() {
+            assert_eq!(r.code, 0, "{mode}: no false failure:\n{r}");
+            assert_eq!(report["summary"]["passed"], 3, "{mode}: {report}");
+        } else {
+            assert_eq!(r.code, 1, "{mode}:\n{r}");
+            assert_eq!(failures, [(failed, kind)], "{mode}:\n{r}");
+        }
+    }
+}
+
+#[test]
+fn a_plugin_that_plans_from_the_mcp_server_needs_an_mcp_target() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--base-url", "http://127.0.0.1:9"]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("plugin mcp plans from the MCP server's own tool list")
+            && r.stderr.contains("--mcp-url"),
+        "{r}"
+    );
+}

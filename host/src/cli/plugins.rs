@@ -12,7 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The document value that asks for the run's MCP server's own description (`initialize`'s
+/// result and the tools it lists), which the host reads from the session before planning.
+pub(super) const MCP_SERVER_DOCUMENT: &str = "mcp:server";
+
 /// A plugin loaded and configured for this run.
+#[derive(Clone)]
 pub(super) struct Loaded {
     pub(super) plugin: Arc<Plugin>,
     pub(super) config: Vec<crate::plan::model::Pair>,
@@ -141,6 +146,14 @@ pub(super) async fn configure(
                     redactor.secret(&part);
                 }
             }
+            contract::ConfigKind::Document if value == MCP_SERVER_DOCUMENT => {
+                // Filled in from the MCP session, which planning then waits for.
+                documents.push(contract::Document {
+                    key: key.name.clone(),
+                    source: value.clone(),
+                    content: Vec::new(),
+                });
+            }
             contract::ConfigKind::Document => {
                 let content = read_document(&value, base_dir).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
@@ -212,4 +225,22 @@ pub(super) async fn load_plugin_file(path: &Path) -> Result<Plugin, Failure> {
         .await
         .map_err(|e| Failure::new(exit::PLUGIN, e))?
         .map_err(|e| Failure::new(exit::PLUGIN, e))
+}
+
+/// Whether a plugin reads the MCP server's description, so the plan waits for the session.
+pub(super) fn wants_mcp_server(loaded: &[Loaded]) -> bool {
+    loaded.iter().any(|l| l.documents.iter().any(|d| d.source == MCP_SERVER_DOCUMENT))
+}
+
+/// The plugins with the MCP server's description handed to those that read it.
+pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8]) -> Vec<Loaded> {
+    let mut out = loaded.to_vec();
+    for l in &mut out {
+        for d in &mut l.documents {
+            if d.source == MCP_SERVER_DOCUMENT {
+                d.content = description.to_vec();
+            }
+        }
+    }
+    out
 }

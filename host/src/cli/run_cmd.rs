@@ -9,6 +9,7 @@ use super::session::{Session, lock};
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use crate::http::Redactor;
+use crate::plan::model::Plan;
 use crate::report::{self, RunDir};
 use crate::run::results::{
     Failure as RunFailure, FailureKind, Outcome, RunReport, ScenarioResult, StageFailure, Summary,
@@ -81,7 +82,28 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         redactor.secret(&format!("{user}:{password}"));
     }
     let loaded = load_plugins(&settings, &mut redactor).await?;
-    let plan = Arc::new(build_plan(&loaded, &args.selection, args.plan.as_deref()).await?);
+    // A plugin that reads the MCP server's own description plans once the session is open.
+    let plan_after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(&loaded);
+    if plan_after_mcp && settings.mcp.is_none() {
+        let readers: Vec<&str> = loaded
+            .iter()
+            .filter(|l| super::plugins::wants_mcp_server(std::slice::from_ref(*l)))
+            .map(|l| l.plugin.name())
+            .collect();
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "plugin {} plans from the MCP server's own tool list ({}), but the run has no MCP target: \
+                 pass --mcp-url URL or --mcp-command COMMAND, or add [target.mcp] to the config",
+                readers.join(", "),
+                super::plugins::MCP_SERVER_DOCUMENT
+            ),
+        ));
+    }
+    let plan = Arc::new(match plan_after_mcp {
+        true => Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() },
+        false => build_plan(&loaded, &args.selection, args.plan.as_deref()).await?,
+    });
     tracing::info!(
         "plan: {} scenario(s) ready after {} ms",
         plan.scenarios.len(),
@@ -113,7 +135,8 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         args: &args,
         settings: &settings,
         loaded: &loaded,
-        plan: plan.clone(),
+        plan: Arc::new(std::sync::Mutex::new(plan.clone())),
+        plan_after_mcp,
         run_dir: &run_dir,
         workspace: workspace.as_ref(),
         progress: Arc::default(),
@@ -168,6 +191,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     // Nothing the run started outlives it: daemons of the service or of a command included.
     crate::target::reap_descendants(Duration::from_secs(2)).await;
     let progress_so_far = session.progress.clone();
+    let plan = lock(&session.plan).clone();
     drop(session);
     if let Some(w) = workspace {
         let temporary = w.is_temporary();

@@ -65,7 +65,10 @@ pub(super) struct Session<'a> {
     pub(super) args: &'a RunArgs,
     pub(super) settings: &'a Settings,
     pub(super) loaded: &'a [Loaded],
-    pub(super) plan: Arc<Plan>,
+    /// The plan; replaced once the MCP session is open when `plan_after_mcp`.
+    pub(super) plan: Shared<Arc<Plan>>,
+    /// A plugin reads the MCP server's description (`mcp:server`): plan once the session is open.
+    pub(super) plan_after_mcp: bool,
     pub(super) run_dir: &'a RunDir,
     pub(super) workspace: Option<&'a Workspace>,
     pub(super) progress: Shared<Progress>,
@@ -81,8 +84,7 @@ impl Session<'_> {
     /// Everything between "plugins planned" and "results known": commands, service, seeds,
     /// scenarios.
     pub(super) async fn execute(&self, redactor: Redactor) -> Result<(), StageError> {
-        let (args, settings, loaded, plan, run_dir, workspace) =
-            (self.args, self.settings, self.loaded, &self.plan, self.run_dir, self.workspace);
+        let (args, settings, run_dir, workspace) = (self.args, self.settings, self.run_dir, self.workspace);
         let (progress, services, transcript) =
             (self.progress.clone(), &self.services, self.transcript.clone());
         let mut service_exit = None;
@@ -198,6 +200,16 @@ impl Session<'_> {
                 Some(session)
             }
         };
+        if let (true, Some(session)) = (self.plan_after_mcp, &mcp) {
+            let description = session.description.to_string();
+            let loaded = super::plugins::with_mcp_server(self.loaded, description.as_bytes());
+            let planned = super::plan_cmd::build_plan(&loaded, &args.selection, None)
+                .await
+                .map_err(|failure| StageError { stage: "plan", failure })?;
+            tracing::info!("plan: {} scenario(s) from the MCP server's description", planned.scenarios.len());
+            *lock(&self.plan) = Arc::new(planned);
+        }
+        let plan = &lock(&self.plan).clone();
         if base_url.is_none()
             && let Some((i, s)) =
                 plan.scenarios.iter().enumerate().find(|(_, s)| s.steps.iter().any(|st| st.http().is_some()))
@@ -220,8 +232,12 @@ impl Session<'_> {
             .map_err(|e| StageError::new("target", exit::USAGE, e))?;
         let ctx = Arc::new(Context {
             client,
-            plugins: loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
-            plugin_config: loaded.iter().map(|l| (l.plugin.name().to_string(), l.config.clone())).collect(),
+            plugins: self.loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
+            plugin_config: self
+                .loaded
+                .iter()
+                .map(|l| (l.plugin.name().to_string(), l.config.clone()))
+                .collect(),
             redactor,
             service_exit,
             epoch: Instant::now(),

@@ -91,7 +91,64 @@ pub struct Session {
     service: tokio::sync::Mutex<Option<RunningService<RoleClient, ClientConfig>>>,
     peer: rmcp::Peer<RoleClient>,
     pub record: ServerRecord,
+    /// What the server said of itself and its tools, as JSON: the document a plugin reads with
+    /// `mcp:server` (`protocolVersion`, `serverInfo`, `capabilities`, `instructions`, `tools`).
+    pub description: Value,
     tools: BTreeMap<String, Tool>,
+    /// Over stdio: what the server printed that is not JSON-RPC, which closed the session.
+    stdout_problem: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+fn record_version(info: &Option<Arc<rmcp::model::ServerPeerInfo>>) -> String {
+    info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default()
+}
+
+/// The largest line a stdio server may print: one JSON-RPC message.
+const MAX_LINE: usize = 16 << 20;
+
+/// Copy a stdio server's stdout to the session line by line while every line is JSON; stop at
+/// the first line that is not (or is longer than [`MAX_LINE`]), saying what it was.
+async fn forward_json_lines(
+    stdout: tokio::process::ChildStdout,
+    mut to: tokio::io::DuplexStream,
+    problem: Arc<std::sync::Mutex<Option<String>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::with_capacity(64 << 10, stdout);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut lines).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await;
+        let found = match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.len() > MAX_LINE => Some(format!("a line longer than {} MiB", MAX_LINE >> 20)),
+            Ok(_) => {
+                let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                    Ok(_) => None,
+                    Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
+                    Err(_) => {
+                        let shown: String = String::from_utf8_lossy(text).chars().take(120).collect();
+                        Some(format!("{shown:?}"))
+                    }
+                }
+            }
+        };
+        if let Some(what) = found {
+            let message = format!(
+                "the MCP server printed {what} on stdout, which is not JSON-RPC (a stdio server must print \
+                 nothing else there: logs go to stderr); the session is closed"
+            );
+            tracing::warn!("mcp: {message}");
+            *problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+            let _ = to.shutdown().await;
+            return;
+        }
+        if to.write_all(&line).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Why `initialize` failed, in words: the transport's own error (not the SDK's type names), and
@@ -167,7 +224,9 @@ impl Session {
         Self::open(transport, endpoint, timeout, shown).await
     }
 
-    /// Open a session over a child's stdout (what it says) and stdin (what it hears).
+    /// Open a session over a child's stdout (what it says) and stdin (what it hears). Every line
+    /// it prints must be a JSON-RPC message (the stdio transport allows nothing else on stdout):
+    /// the first that is not closes the session, and every call from then on fails saying so.
     pub async fn stdio(
         command: &str,
         stdout: tokio::process::ChildStdout,
@@ -176,7 +235,20 @@ impl Session {
     ) -> Result<Session, ConnectError> {
         let endpoint = Endpoint::Stdio { command: command.to_string() };
         let shown = endpoint.to_string();
-        Self::open((stdout, stdin), endpoint, timeout, shown).await
+        let problem: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let (reader, writer) = tokio::io::duplex(64 << 10);
+        tokio::spawn(forward_json_lines(stdout, writer, problem.clone()));
+        let mut session =
+            Self::open((reader, stdin), endpoint, timeout, shown.clone()).await.map_err(|e| match problem
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
+                Some(p) => ConnectError::Initialize { endpoint: shown, message: p },
+                None => e,
+            })?;
+        session.stdout_problem = problem;
+        Ok(session)
     }
 
     async fn open<T, E, A>(
@@ -230,10 +302,17 @@ impl Session {
             Endpoint::Http { url, .. } => ("http", crate::http::shown_url(url)),
             Endpoint::Stdio { command } => ("stdio", command.clone()),
         };
+        let description = serde_json::json!({
+            "protocolVersion": record_version(&info),
+            "serverInfo": info.as_ref().and_then(|i| i.server_info.as_ref()),
+            "capabilities": info.as_ref().map(|i| &i.capabilities),
+            "instructions": info.as_ref().and_then(|i| i.instructions.as_ref()),
+            "tools": tools.values().map(|t| &t.listed).collect::<Vec<_>>(),
+        });
         let record = ServerRecord {
             transport,
             endpoint: endpoint_text,
-            protocol_version: info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default(),
+            protocol_version: record_version(&info),
             name: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.name.clone()),
             version: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.version.clone()),
             tools: tools.keys().cloned().collect(),
@@ -246,7 +325,14 @@ impl Session {
             record.tools.len(),
             started.elapsed().as_millis()
         );
-        Ok(Session { service: tokio::sync::Mutex::new(Some(service)), peer, record, tools })
+        Ok(Session {
+            description,
+            service: tokio::sync::Mutex::new(Some(service)),
+            peer,
+            record,
+            tools,
+            stdout_problem: Arc::default(),
+        })
     }
 
     /// The tools the server listed, by name.
@@ -318,10 +404,18 @@ impl Session {
             Ok(Err(ServiceError::McpError(e))) => {
                 Ok(Answer::Error { code: i64::from(e.code.0), message: e.message.to_string(), data: e.data })
             }
-            Ok(Err(ServiceError::TransportClosed)) => Err(CallError::Closed),
+            Ok(Err(ServiceError::TransportClosed)) => match self.stdout_problem() {
+                Some(p) => Err(CallError::Protocol(p)),
+                None => Err(CallError::Closed),
+            },
             Ok(Err(ServiceError::Timeout { timeout })) => Err(CallError::Timeout(timeout)),
             Ok(Err(e)) => Err(CallError::Protocol(e.to_string())),
         }
+    }
+
+    /// What closed a stdio session, if the server printed something other than JSON-RPC.
+    pub fn stdout_problem(&self) -> Option<String> {
+        self.stdout_problem.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// End the session (for HTTP, the SDK deletes it on the server), within a bound.

@@ -248,6 +248,8 @@ pub enum ToolOutcome {
     /// A JSON-RPC error or a result with `isError: true`; the call is meant to be wrong, so the
     /// host does not check it against the server's tool list first.
     Refused,
+    /// A result, with or without `isError`; only a JSON-RPC error fails.
+    Answered,
 }
 
 impl ToolOutcome {
@@ -256,6 +258,7 @@ impl ToolOutcome {
             ToolOutcome::Success => "success",
             ToolOutcome::ToolError => "a tool error (isError)",
             ToolOutcome::Refused => "a refusal (a JSON-RPC error or isError)",
+            ToolOutcome::Answered => "a result (isError or not), no JSON-RPC error",
         }
     }
 }

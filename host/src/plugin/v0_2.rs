@@ -150,6 +150,7 @@ fn tool_call(call: wit::ToolCall, check: Option<String>, at: &str) -> Result<mod
                 wit::ToolOutcome::Success => model::ToolOutcome::Success,
                 wit::ToolOutcome::ToolError => model::ToolOutcome::ToolError,
                 wit::ToolOutcome::Refused => model::ToolOutcome::Refused,
+                wit::ToolOutcome::Answered => model::ToolOutcome::Answered,
             },
             result: assertions(expect.result, at)?,
             schema,

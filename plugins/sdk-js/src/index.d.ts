@@ -58,6 +58,8 @@ export declare class Step {
   expectToolError(): this;
   /** The call must be refused (a JSON-RPC error or `isError: true`); sent unchecked. */
   expectRefused(): this;
+  /** The call must get a result, isError or not; only a JSON-RPC error fails. */
+  expectAnswer(): this;
   named(name: string): this;
   json(value: unknown): this;
   text(text: string): this;

@@ -207,6 +207,10 @@ class Step:
         """The tool must report an error (``isError: true``), as a broken business rule should."""
         return self._outcome("tool-error")
 
+    def expect_answer(self) -> "Step":
+        """The call must get a result, with or without ``isError``; only a JSON-RPC error fails."""
+        return self._outcome("answered")
+
     def expect_refused(self) -> "Step":
         """The call must be refused (a JSON-RPC error or ``isError: true``): for calls meant to be
         wrong, which the host then sends unchecked."""

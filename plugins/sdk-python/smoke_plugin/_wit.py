@@ -21,7 +21,8 @@ _KINDS = {
     "auth": t.ScenarioKind.AUTH, "workflow": t.ScenarioKind.WORKFLOW, "load": t.ScenarioKind.LOAD,
 }
 _CONFIG_KINDS = {"text": t.ConfigKind.TEXT, "document": t.ConfigKind.DOCUMENT, "secret": t.ConfigKind.SECRET}
-_OUTCOMES = {"success": t.ToolOutcome.SUCCESS, "tool-error": t.ToolOutcome.TOOL_ERROR, "refused": t.ToolOutcome.REFUSED}
+_OUTCOMES = {"success": t.ToolOutcome.SUCCESS, "tool-error": t.ToolOutcome.TOOL_ERROR, "refused": t.ToolOutcome.REFUSED,
+             "answered": t.ToolOutcome.ANSWERED}
 
 
 def _pairs(items) -> list:

@@ -389,6 +389,13 @@ impl Step {
         self
     }
 
+    /// The call must get a result, with or without `isError`; only a JSON-RPC error fails it:
+    /// for valid calls whose business outcome the plan cannot know (a generic plugin's).
+    pub fn expect_answer(mut self) -> Self {
+        self.tool_mut("expect_answer").expect.outcome = ToolOutcome::Answered;
+        self
+    }
+
     /// The call must be refused, by a JSON-RPC error or `isError: true`: for calls meant to be
     /// wrong (invalid arguments, an unknown tool), which the host then sends unchecked.
     pub fn expect_refused(mut self) -> Self {

@@ -32,6 +32,7 @@ pub fn host() -> HostInfo {
             "mode.poll",
             "mode.burst",
             "needs",
+            "action.tool-call",
         ]
         .map(String::from)
         .to_vec(),

@@ -1,0 +1,287 @@
+//! The generic MCP plugin: a smoke plan for any MCP server from its own description (what
+//! `initialize` said and what `tools/list` lists), handed over by the host as the document
+//! `mcp:server`. The counterpart of the OpenAPI plugin, sharing its value generator
+//! (`schema-values`).
+//!
+//! Per tool (in name order), unless its annotations say it may destroy data (the MCP default for
+//! a tool that is not read-only) and the config does not allow that:
+//! - a call with arguments generated from its `inputSchema`, which must get a result (an error
+//!   result is the tool's business: a generic plugin cannot know which rule generated data
+//!   breaks); the host validates a successful result's `structuredContent` against the tool's
+//!   `outputSchema`;
+//! - a call with invalid arguments (a required property left out, else a property of the wrong
+//!   type), which must be refused with a JSON-RPC error or `isError: true`.
+//!
+//! And one call of a tool that does not exist, which must be refused. Deterministic: the same
+//! description gives the same plan.
+
+use schema_values::{Resolver, Standalone};
+use serde_json::{Map, Value, json};
+#[cfg(target_family = "wasm")]
+use smoke_plugin::log;
+use smoke_plugin::{ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Step};
+
+struct Mcp;
+
+/// The name of a tool no server has.
+const NO_SUCH_TOOL: &str = "smoke_no_such_tool_2f1c";
+/// A generated call should answer in seconds; a hang is a failure, not a wait.
+const CALL_TIMEOUT_MS: u32 = 10_000;
+
+/// Generated values: no references to other records, unique strings by place.
+struct Values {
+    scenario: String,
+    n: usize,
+}
+
+impl Resolver for Values {
+    fn reference(&mut self, _property: &str, _required: bool) -> Option<Value> {
+        None
+    }
+
+    fn unique(&mut self, hint: &str) -> String {
+        self.n += 1;
+        let hint: String = hint.chars().filter(char::is_ascii_alphanumeric).take(24).collect();
+        format!("smoke-{}-{}-{}", self.scenario, if hint.is_empty() { "value" } else { &hint }, self.n)
+    }
+}
+
+/// A tool as listed.
+struct Tool<'a> {
+    name: &'a str,
+    schema: &'a Value,
+    listed: &'a Value,
+}
+
+impl Tool<'_> {
+    /// Whether the server says (or, by MCP's defaults, leaves it to be assumed) that calling it
+    /// may destroy data: not read-only, and `destructiveHint` not false.
+    fn destructive(&self) -> bool {
+        let hint = |name: &str| self.listed["annotations"][name].as_bool();
+        hint("readOnlyHint") != Some(true) && hint("destructiveHint") != Some(false)
+    }
+
+    fn slug(&self) -> String {
+        self.name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .collect()
+    }
+
+    fn valid_arguments(&self) -> Value {
+        let mut values = Values { scenario: self.slug(), n: 0 };
+        match schema_values::generate(&Standalone(self.schema), self.schema, "", &mut values, 0) {
+            Value::Object(map) => Value::Object(map),
+            // A schema that says nothing of its properties: call with none.
+            _ => json!({}),
+        }
+    }
+
+    /// Arguments the `inputSchema` refuses: the valid ones without the first required property,
+    /// else with a property of a type it does not allow. `None` when neither can be made.
+    fn invalid_arguments(&self) -> Option<(Value, String)> {
+        let schemas = Standalone(self.schema);
+        let schema = schema_values::Schemas::deref(&schemas, self.schema);
+        let Value::Object(valid) = self.valid_arguments() else { return None };
+        if let Some(first) = schema["required"].as_array().and_then(|r| r.first()).and_then(Value::as_str) {
+            let mut args = valid.clone();
+            args.remove(first);
+            return Some((Value::Object(args), format!("without the required argument {first:?}")));
+        }
+        let properties = schema["properties"].as_object()?;
+        for (name, property) in properties {
+            let property = schema_values::Schemas::deref(&schemas, property);
+            let allowed = schema_values::types(property);
+            if allowed.is_empty() {
+                continue;
+            }
+            let wrong = [
+                ("object", json!({"smoke": "not this type"})),
+                ("string", json!("not this type")),
+                ("boolean", json!(true)),
+            ]
+            .into_iter()
+            .find(|(t, _)| !allowed.contains(t));
+            if let Some((kind, value)) = wrong {
+                let mut args: Map<String, Value> = valid.clone();
+                args.insert(name.clone(), value);
+                return Some((Value::Object(args), format!("with {name:?} of the wrong type ({kind})")));
+            }
+        }
+        None
+    }
+}
+
+impl Plugin for Mcp {
+    fn info() -> Info {
+        Info::new("mcp", env!("CARGO_PKG_VERSION"), "agent-tools")
+            .describe("Any MCP server, from its own tool list: valid calls, invalid calls, an unknown tool")
+            .config_key(
+                "server",
+                ConfigKind::Document,
+                false,
+                Some("mcp:server"),
+                "the MCP server's description; `mcp:server` is the run's MCP target's, read by the host",
+            )
+            .config_key(
+                "destructive",
+                ConfigKind::Text,
+                false,
+                Some("false"),
+                "`true` to call tools that may destroy data (not read-only, destructiveHint not false)",
+            )
+            .config_key("skip", ConfigKind::Text, false, Some(""), "tool names to leave out, comma-separated")
+    }
+
+    fn plan(input: PlanInput) -> Result<Plan, PlanError> {
+        if !input.host_supports("action.tool-call") {
+            return Err(PlanError::new("this smoke cannot call MCP tools; upgrade it"));
+        }
+        let Some(document) = input.document("server") else {
+            return Err(PlanError::new("no MCP server description: run with an MCP target (--mcp-url, --mcp-command or [target.mcp])").at("config key \"server\""));
+        };
+        let description: Value = serde_json::from_slice(&document.content).map_err(|e| {
+            PlanError::new(format!("the MCP server description is not JSON: {e}")).at(document.source.clone())
+        })?;
+        let destructive = match input.config("destructive").unwrap_or("false") {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(PlanError::new(format!(
+                    "destructive must be \"true\" or \"false\", not {other:?}"
+                ))
+                .at("config key \"destructive\""));
+            }
+        };
+        let skip: Vec<&str> =
+            input.config("skip").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let mut tools: Vec<Tool> = description["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some(Tool { name: t["name"].as_str()?, schema: &t["inputSchema"], listed: t }))
+            .collect();
+        tools.sort_by(|a, b| a.name.cmp(b.name));
+        let mut plan = Plan::new();
+        let mut left_out = Vec::new();
+        for tool in &tools {
+            if skip.contains(&tool.name) {
+                continue;
+            }
+            if tool.destructive() && !destructive {
+                left_out.push(tool.name);
+                continue;
+            }
+            let endpoint = format!("tool {}", tool.name);
+            let id = format!("mcp.{}", tool.slug());
+            plan = plan.scenario(
+                Scenario::happy_path(&format!("{id}.valid"), &endpoint)
+                    .describe("a call with arguments its inputSchema accepts gets a result (its outputSchema honoured)")
+                    .step(
+                        Step::tool_call(tool.name, tool.valid_arguments())
+                            .named("valid arguments")
+                            .expect_answer()
+                            .timeout_ms(CALL_TIMEOUT_MS),
+                    ),
+            );
+            if let Some((arguments, how)) = tool.invalid_arguments() {
+                plan = plan.scenario(
+                    Scenario::validation_error(&format!("{id}.invalid"), &endpoint)
+                        .describe(&format!("a call {how} is refused"))
+                        .step(
+                            Step::tool_call(tool.name, arguments)
+                                .named(&format!("arguments {how}"))
+                                .expect_refused()
+                                .timeout_ms(CALL_TIMEOUT_MS),
+                        ),
+                );
+            }
+        }
+        if !left_out.is_empty() {
+            warn(&format!(
+                "left out {} tool(s) that may destroy data ({}); set destructive = \"true\" to call them",
+                left_out.len(),
+                left_out.join(", ")
+            ));
+        }
+        plan = plan.scenario(
+            Scenario::not_found("mcp.unknown-tool", &format!("tool {NO_SUCH_TOOL}"))
+                .describe("a call of a tool the server does not list is refused")
+                .step(Step::tool_call(NO_SUCH_TOOL, json!({})).expect_refused().timeout_ms(CALL_TIMEOUT_MS)),
+        );
+        Ok(plan)
+    }
+}
+
+/// A log line for the operator (the host's log import exists only on wasm).
+fn warn(message: &str) {
+    #[cfg(target_family = "wasm")]
+    log::warn(message);
+    #[cfg(not(target_family = "wasm"))]
+    let _ = message;
+}
+
+smoke_plugin::export!(Mcp);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoke_plugin::testing;
+
+    fn input(description: Value, config: &[(&str, &str)]) -> PlanInput {
+        let mut input = testing::empty_input();
+        input.documents.push(smoke_plugin::Document {
+            key: "server".into(),
+            source: "mcp:server".into(),
+            content: description.to_string().into_bytes(),
+        });
+        for (k, v) in config {
+            input.config.push(smoke_plugin::Pair { name: k.to_string(), value: v.to_string() });
+        }
+        input
+    }
+
+    fn description() -> Value {
+        json!({"tools": [
+            {"name": "get_thing", "annotations": {"readOnlyHint": true},
+             "inputSchema": {"type": "object", "properties": {"id": {"type": "string", "minLength": 3}}, "required": ["id"]}},
+            {"name": "set_flag", "annotations": {"readOnlyHint": false, "destructiveHint": false},
+             "inputSchema": {"type": "object", "properties": {"on": {"type": "boolean"}}}},
+            {"name": "drop_all", "inputSchema": {"type": "object"}},
+        ]})
+    }
+
+    #[test]
+    fn each_tool_gets_a_valid_and_an_invalid_call_and_destructive_ones_wait_for_permission() {
+        let plan = testing::assert_deterministic_plan::<Mcp>(input(description(), &[]));
+        let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "mcp.get_thing.valid",
+                "mcp.get_thing.invalid",
+                "mcp.set_flag.valid",
+                "mcp.set_flag.invalid",
+                "mcp.unknown-tool"
+            ]
+        );
+        let args = |i: usize| -> Value {
+            serde_json::from_str(&plan.scenarios[i].steps[0].tool().unwrap().arguments).unwrap()
+        };
+        assert!(args(0)["id"].as_str().is_some_and(|s| s.len() >= 3), "{}", args(0));
+        assert_eq!(args(1), json!({}), "the required id is left out");
+        assert_eq!(args(3)["on"], json!({"smoke": "not this type"}), "a boolean gets an object");
+        let plan = Mcp::plan(input(description(), &[("destructive", "true"), ("skip", "set_flag")])).unwrap();
+        let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["mcp.drop_all.valid", "mcp.get_thing.valid", "mcp.get_thing.invalid", "mcp.unknown-tool"]
+        );
+    }
+
+    #[test]
+    fn without_a_description_the_plan_says_what_to_do() {
+        let e = Mcp::plan(testing::empty_input()).unwrap_err();
+        assert!(e.message.contains("--mcp-url"), "{}", e.message);
+    }
+}
