@@ -39,7 +39,9 @@ PYTEST_SHA256 := 70b98107bd648308a7952b06e6ca9a50bc660be218d53c257cc1fc94fda1018
 
 VENV        := target/test-deps/venv
 
-test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator
+MCP_REF     := target/mcp-reference
+
+test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator $(VENV)/bin/mcp-server-time $(MCP_REF)/node_modules/.bin/mcp-server-everything
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
 	@command -v docker-registry >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry)
@@ -55,6 +57,17 @@ $(JUNIT_XSD):
 $(VENV)/bin/openapi-spec-validator:
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet openapi-spec-validator==0.9.0 openapi-schema-validator==0.9.0
+
+# Public reference MCP servers, for tests/e2e/mcp.rs: the Python time server (stdio) and the
+# TypeScript "everything" server (stdio and Streamable HTTP), pinned.
+$(VENV)/bin/mcp-server-time: $(VENV)/bin/openapi-spec-validator
+	$(VENV)/bin/pip install --quiet mcp-server-time==2026.10.19
+
+$(MCP_REF)/node_modules/.bin/mcp-server-everything: tests/mcp-reference/package.json tests/mcp-reference/package-lock.json | node
+	mkdir -p $(MCP_REF)
+	cp tests/mcp-reference/package.json tests/mcp-reference/package-lock.json $(MCP_REF)/
+	cd $(MCP_REF) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## Host, examples and plugins, release.
 build: setup python-plugins ts-plugins
@@ -146,3 +159,4 @@ bench: build test-plugins
 	python3 bench/languages.py
 	python3 bench/openapi-plan.py
 	python3 bench/throughput.py
+	python3 bench/mcp.py

@@ -515,7 +515,8 @@ fn the_generic_mcp_plugin_catches_invalid_arguments_accepted_and_an_output_schem
             .collect();
         if failed.is_empty() {
             assert_eq!(r.code, 0, "{mode}: no false failure:\n{r}");
-            assert_eq!(report["summary"]["passed"], 3, "{mode}: {report}");
+            // echo valid and invalid, count valid (it takes no arguments), the unknown tool.
+            assert_eq!(report["summary"]["passed"], 4, "{mode}: {report}");
         } else {
             assert_eq!(r.code, 1, "{mode}:\n{r}");
             assert_eq!(failures, [(failed, kind)], "{mode}:\n{r}");
@@ -534,5 +535,114 @@ fn a_plugin_that_plans_from_the_mcp_server_needs_an_mcp_target() {
         r.stderr.contains("plugin mcp plans from the MCP server's own tool list")
             && r.stderr.contains("--mcp-url"),
         "{r}"
+    );
+}
+
+/// A public reference server installed by `make test-deps` (no test passes without it).
+fn reference(path: &str) -> PathBuf {
+    let p = root().join(path);
+    assert!(p.exists(), "{} is missing: `make test-deps` installs the reference MCP servers", p.display());
+    p
+}
+
+/// The generic plugin against a server not in this repository: it plans from the server's own
+/// tool list and runs with no false failure (these servers are correct).
+fn generic_on(target: &[&str], what: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    // Their tools carry no destructiveHint, and these servers destroy nothing.
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--plugin-config", "destructive=true"]);
+    c.args(target).arg("--report-json").arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{what}: a correct server must pass:\n{r}");
+    let report = report(&json);
+    assert_valid_report(&report);
+    let tools = report["mcp"]["tools"].as_array().unwrap().len();
+    assert!(tools >= 2, "{what}: {report}");
+    // A valid call per tool, the unknown tool, and invalid calls where the schema allows one.
+    assert!(report["summary"]["passed"].as_u64().unwrap() as usize > tools, "{what}: {report}");
+    report
+}
+
+#[test]
+fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
+    let time = reference("target/test-deps/venv/bin/mcp-server-time");
+    let report = generic_on(
+        &["--mcp-command", &format!("{} --local-timezone UTC", time.display())],
+        "mcp-server-time",
+    );
+    assert_eq!(report["mcp"]["name"], "mcp-time");
+
+    let everything =
+        reference("target/mcp-reference/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let report = generic_on(
+        &["--mcp-command", &format!("node {} stdio", everything.display())],
+        "everything over stdio",
+    );
+    let stdio_tools = report["mcp"]["tools"].clone();
+
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let mut server = Command::new("node")
+        .arg("--require")
+        .arg(root().join("tests/mcp-reference/loopback.cjs"))
+        .arg(&everything)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the everything server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let report = generic_on(&["--mcp-url", &url], "everything over Streamable HTTP");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        report["mcp"]["tools"], stdio_tools,
+        "the same server lists the same tools over both transports"
+    );
+}
+
+#[test]
+fn a_tool_call_polls_until_its_result_settles_reading_json_from_its_text_content() {
+    let server = HttpTestServer::start("correct");
+    let poll = |id: &str, until: u64, timeout_ms: u64| {
+        json!({"id": id, "endpoint": "tool count", "kind": "workflow", "steps": [{
+            "name": "count", "mode": {"mode": "poll", "interval_ms": 20, "timeout_ms": timeout_ms},
+            "tool_call": {"tool": "count", "arguments": {},
+                          "expect": {"outcome": "success", "result": [{"pointer": "/count", "test": "equals", "value": until}]}},
+            "captures": [{"name": "counted", "source": {"from": "body", "path": "/count"}}]
+        }]})
+    };
+    let plan = json!({"scenarios": [poll("settles", 3, 5000)]});
+    let dir = tempfile::tempdir().unwrap();
+    let (plan_file, json) = (dir.path().join("plan.json"), dir.path().join("report.json"));
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plan"]).arg(&plan_file).args(["--mcp-url", &server.url(), "--report-json"]).arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let settled = report(&json);
+    let step = &settled["scenarios"][0]["steps"][0];
+    assert_eq!(step["attempts"], 3, "{step}");
+    assert_eq!(step["captured"]["counted"], "3", "{step}");
+    // One that never settles fails, naming the last attempt.
+    let plan = json!({"scenarios": [poll("never", 0, 200)]});
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plan"]).arg(&plan_file).args(["--mcp-url", &server.url(), "--report-json"]).arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    let message = report(&json)["scenarios"][0]["failure"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("did not hold within 200 ms") && message.contains("\"/count\" is"),
+        "{message}"
     );
 }

@@ -176,7 +176,7 @@ fn post_mcp(
     token: Option<&str>,
     session: Option<&str>,
     message: &Value,
-) -> (u16, Option<String>, Value) {
+) -> (u16, Option<String>, Value, String) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let body = message.to_string();
@@ -209,16 +209,19 @@ fn post_mcp(
     let text = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let session = head.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.eq_ignore_ascii_case("mcp-session-id").then(|| value.trim().to_string())
-    });
+    let header = |wanted: &str| {
+        head.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
+        })
+    };
+    let (session, content_type) = (header("mcp-session-id"), header("content-type").unwrap_or_default());
     let message = body
         .lines()
         .filter_map(|l| l.strip_prefix("data:").map(str::trim).or(Some(l.trim())))
         .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(|v| v.get("jsonrpc").is_some()))
         .unwrap_or(Value::Null);
-    (status, session, message)
+    (status, session, message, content_type)
 }
 
 #[test]
@@ -226,24 +229,27 @@ fn the_ledger_tools_over_streamable_http_need_the_token_like_the_rest_of_the_api
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "0"}}});
     let ledger = Ledger::start("");
-    let (status, _, _) = post_mcp(ledger.port, None, None, &initialize);
+    let (status, _, _, _) = post_mcp(ledger.port, None, None, &initialize);
     assert_eq!(status, 401, "no token, no MCP");
-    let (status, session, answer) = post_mcp(ledger.port, Some("smoke-ledger-token"), None, &initialize);
+    let (status, session, answer, content_type) =
+        post_mcp(ledger.port, Some("smoke-ledger-token"), None, &initialize);
     assert_eq!(status, 200, "{answer}");
+    // rmcp's server answers with an SSE stream (tests/e2e/mcp.rs has one answering plain JSON).
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
     assert_eq!(answer["result"]["serverInfo"]["name"], "ledger-api", "{answer}");
     let session = session.expect("a Streamable HTTP session id");
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let (status, _, _) = post_mcp(ledger.port, Some("smoke-ledger-token"), Some(&session), &initialized);
+    let (status, _, _, _) = post_mcp(ledger.port, Some("smoke-ledger-token"), Some(&session), &initialized);
     assert_eq!(status, 202);
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "record_transaction_bundle",
         "arguments": bundle("k-1", "a", "b", 500, -400)}});
-    let (status, _, answer) = post_mcp(ledger.port, Some("smoke-ledger-token"), Some(&session), &call);
+    let (status, _, answer, _) = post_mcp(ledger.port, Some("smoke-ledger-token"), Some(&session), &call);
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["result"]["isError"], true, "{answer}");
     assert_eq!(answer["result"]["structuredContent"]["error"], "unbalanced", "{answer}");
     drop(ledger);
 
     let open = Ledger::start("auth-not-enforced");
-    let (status, _, answer) = post_mcp(open.port, None, None, &initialize);
+    let (status, _, answer, _) = post_mcp(open.port, None, None, &initialize);
     assert_eq!(status, 200, "the auth fault opens MCP too: {answer}");
 }

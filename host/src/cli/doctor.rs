@@ -48,13 +48,19 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
                     l.plugin.path.display()
                 )));
             }
-            match build_plan(&loaded, &Selection::default(), None).await {
-                Ok(plan) => report(Ok(format!(
-                    "plan: {} seed(s), {} scenario(s), valid",
-                    plan.seeds.len(),
-                    plan.scenarios.len()
-                ))),
-                Err(f) => report(Err((f.code, f.message))),
+            if super::plugins::wants_mcp_server(&loaded) {
+                report(
+                    Ok("plan: made from the MCP server's tool list once `smoke run` connects".to_string()),
+                );
+            } else {
+                match build_plan(&loaded, &Selection::default(), None).await {
+                    Ok(plan) => report(Ok(format!(
+                        "plan: {} seed(s), {} scenario(s), valid",
+                        plan.seeds.len(),
+                        plan.scenarios.len()
+                    ))),
+                    Err(f) => report(Err((f.code, f.message))),
+                }
             }
         }
     }

@@ -198,6 +198,16 @@ pub(super) async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> 
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
     let loaded = load_plugins(&settings, &mut redactor).await?;
+    if super::plugins::wants_mcp_server(&loaded) {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "a plugin plans from the MCP server's own tool list ({}), which only `smoke run` connects \
+                 to: run it with --mcp-url or --mcp-command (report.json and --transcript show the plan it made)",
+                super::plugins::MCP_SERVER_DOCUMENT
+            ),
+        ));
+    }
     let plan = build_plan(&loaded, &args.selection, None).await?;
     crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     let mut stdout = std::io::stdout().lock();

@@ -81,6 +81,19 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         redactor.secret(&password);
         redactor.secret(&format!("{user}:{password}"));
     }
+    // MCP header values carry credentials (a bearer token): never shown, in any encoding.
+    if let Some(config::Mcp { transport: config::McpTransport::Http { headers, .. }, .. }) = &settings.mcp {
+        let credential = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            name == "cookie" || ["auth", "token", "key", "secret"].iter().any(|w| name.contains(w))
+        };
+        for (_, value) in headers.iter().filter(|(name, _)| credential(name)) {
+            redactor.secret(value);
+            if let Some((_, credential)) = value.split_once(' ') {
+                redactor.secret(credential.trim());
+            }
+        }
+    }
     let loaded = load_plugins(&settings, &mut redactor).await?;
     // A plugin that reads the MCP server's own description plans once the session is open.
     let plan_after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(&loaded);

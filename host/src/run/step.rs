@@ -22,6 +22,11 @@ pub async fn run_step(
 ) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult::new(index, step);
+    if let Action::ToolCall(call) = &step.action {
+        super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result).await;
+        result.duration_ms = started.elapsed().as_millis() as u64;
+        return result;
+    }
     if let Some(status) = ctx.service_exited() {
         result.fail(Failure::new(
             FailureKind::ServiceExited,
@@ -29,14 +34,7 @@ pub async fn run_step(
         ));
         return result;
     }
-    let http = match &step.action {
-        Action::Http(http) => http,
-        Action::ToolCall(call) => {
-            super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result).await;
-            result.duration_ms = started.elapsed().as_millis() as u64;
-            return result;
-        }
-    };
+    let Action::Http(http) = &step.action else { unreachable!("tool calls are run above") };
     let outgoing = match request::build(&ctx.client, &http.request, vars) {
         Ok(mut o) => {
             o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));

@@ -37,6 +37,18 @@ pub(super) async fn run(
         ));
         return;
     };
+    // A session closed by the server's own stdout, or a server gone: nothing can be sent.
+    if let Some(problem) = session.stdout_problem() {
+        result.fail(Failure::new(FailureKind::McpProtocol, format!("nothing was sent: {problem}")));
+        return;
+    }
+    if let Some(status) = ctx.service_exited() {
+        result.fail(Failure::new(
+            FailureKind::ServiceExited,
+            format!("the MCP server exited ({status}); nothing was sent"),
+        ));
+        return;
+    }
     let arguments = match template::render_json(&call.arguments, vars) {
         Ok(a) => a,
         Err(e) => {
@@ -223,6 +235,10 @@ async fn judge(
         Err(e) => {
             let failure = match e {
                 CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("tool {tool:?}: {e}")),
+                // The server's stdout broke the session (it may exit once its stdin closes).
+                CallError::Protocol(_) if ctx.mcp.as_deref().and_then(|m| m.stdout_problem()).is_some() => {
+                    Failure::new(FailureKind::McpProtocol, format!("tool {tool:?}: {e}"))
+                }
                 CallError::Closed | CallError::Protocol(_) => match exit_status(ctx).await {
                     Some(status) => Failure::new(
                         FailureKind::ServiceExited,

@@ -25,8 +25,6 @@ struct Mcp;
 
 /// The name of a tool no server has.
 const NO_SUCH_TOOL: &str = "smoke_no_such_tool_2f1c";
-/// A generated call should answer in seconds; a hang is a failure, not a wait.
-const CALL_TIMEOUT_MS: u32 = 10_000;
 
 /// Generated values: no references to other records, unique strings by place.
 struct Values {
@@ -180,8 +178,7 @@ impl Plugin for Mcp {
                     .step(
                         Step::tool_call(tool.name, tool.valid_arguments())
                             .named("valid arguments")
-                            .expect_answer()
-                            .timeout_ms(CALL_TIMEOUT_MS),
+                            .expect_answer(),
                     ),
             );
             if let Some((arguments, how)) = tool.invalid_arguments() {
@@ -191,8 +188,7 @@ impl Plugin for Mcp {
                         .step(
                             Step::tool_call(tool.name, arguments)
                                 .named(&format!("arguments {how}"))
-                                .expect_refused()
-                                .timeout_ms(CALL_TIMEOUT_MS),
+                                .expect_refused(),
                         ),
                 );
             }
@@ -207,7 +203,7 @@ impl Plugin for Mcp {
         plan = plan.scenario(
             Scenario::not_found("mcp.unknown-tool", &format!("tool {NO_SUCH_TOOL}"))
                 .describe("a call of a tool the server does not list is refused")
-                .step(Step::tool_call(NO_SUCH_TOOL, json!({})).expect_refused().timeout_ms(CALL_TIMEOUT_MS)),
+                .step(Step::tool_call(NO_SUCH_TOOL, json!({})).expect_refused()),
         );
         Ok(plan)
     }

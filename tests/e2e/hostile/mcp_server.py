@@ -4,7 +4,8 @@
 
 Over stdio (the default) it reads JSON-RPC lines on stdin and answers on stdout; with --http it
 serves Streamable HTTP at /mcp, answering every request with plain `application/json` (no SSE).
-It offers one tool, `echo`, whose result's structuredContent is `{"said": <text>}`.
+It offers two tools: `echo`, whose result's structuredContent is `{"said": <text>}`, and `count`,
+which answers how many times it was called as JSON in its one text content (no structuredContent).
 
 Modes:
   correct          behave
@@ -42,9 +43,18 @@ ECHO = {
 }
 
 
+COUNT = {
+    "name": "count",
+    "description": "How many times this tool was called, this one included.",
+    "annotations": {"readOnlyHint": False, "destructiveHint": False},
+    "inputSchema": {"type": "object", "properties": {}},
+}
+COUNTED = 0
+
+
 def answer(message):
     """The answer to one JSON-RPC message: None for notifications and for what is never answered."""
-    global CALLS
+    global CALLS, COUNTED
     method = message.get("method")
     if "id" not in message:
         return None
@@ -58,7 +68,7 @@ def answer(message):
             "serverInfo": {"name": "hostile-" + MODE, "version": "0.0.1"},
         }
     elif method == "tools/list":
-        reply["result"] = {"tools": [ECHO]}
+        reply["result"] = {"tools": [ECHO, COUNT]}
     elif method == "tools/call":
         CALLS += 1
         if MODE == "hang-call":
@@ -69,6 +79,10 @@ def answer(message):
             sys.stdout.write("server ready! (debug print)\n")
             sys.stdout.flush()
         params = message.get("params", {})
+        if params.get("name") == "count":
+            COUNTED += 1
+            reply["result"] = {"content": [{"type": "text", "text": json.dumps({"count": COUNTED})}]}
+            return reply
         if params.get("name") != "echo":
             reply["error"] = {"code": -32602, "message": "no tool named %r" % params.get("name")}
             return reply
