@@ -497,6 +497,8 @@ fn the_generic_mcp_plugin_catches_invalid_arguments_accepted_and_an_output_schem
         ("correct", "", ""),
         ("accepts-invalid", "mcp.echo.invalid", "tool-accepted"),
         ("wrong-output", "mcp.echo.valid", "schema"),
+        // An internal error is a crash, not a refusal of bad input.
+        ("crash-invalid", "mcp.echo.invalid", "tool-error"),
     ] {
         let server = HttpTestServer::start(mode);
         let dir = tempfile::tempdir().unwrap();
@@ -582,6 +584,24 @@ fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
         "everything over stdio",
     );
     let stdio_tools = report["mcp"]["tools"].clone();
+    // It offers resources and prompts: they list and read, and unknown ones are refused.
+    let passed: BTreeSet<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "passed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "mcp.resources.list",
+        "mcp.resources.read.1",
+        "mcp.resources.read.unknown",
+        "mcp.prompts.list",
+        "mcp.prompts.get.1",
+        "mcp.prompts.get.unknown",
+    ] {
+        assert!(passed.contains(id), "{id} did not pass: {passed:?}");
+    }
 
     let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
     let mut server = Command::new("node")

@@ -131,8 +131,8 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
                             ));
                         }
                     }
-                    crate::plan::model::Action::ToolCall(_) => orphans.push(format!(
-                        "{at} asks plugin {:?} to judge a tool call, which its contract (smoke:plugin@{}) \
+                    crate::plan::model::Action::ToolCall(_) | crate::plan::model::Action::McpRequest(_) => orphans.push(format!(
+                        "{at} asks plugin {:?} to judge an MCP call, which its contract (smoke:plugin@{}) \
                          cannot name",
                         s.plugin, judge.plugin.wit_version
                     )),

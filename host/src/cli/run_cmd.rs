@@ -117,6 +117,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         true => Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() },
         false => build_plan(&loaded, &args.selection, args.plan.as_deref()).await?,
     });
+    super::session::fits_targets(&plan, &settings)?;
     tracing::info!(
         "plan: {} scenario(s) ready after {} ms",
         plan.scenarios.len(),

@@ -88,6 +88,8 @@ impl Session<'_> {
         let (progress, services, transcript) =
             (self.progress.clone(), &self.services, self.transcript.clone());
         let mut service_exit = None;
+        // The MCP server's own exit, when smoke started it over stdio.
+        let mut mcp_exit: Option<tokio::sync::watch::Receiver<Option<String>>> = None;
         let mut stdio = None;
         let mcp_stdio = match &settings.mcp {
             Some(crate::config::Mcp {
@@ -136,6 +138,7 @@ impl Session<'_> {
                             .await
                             .map_err(|e| StageError::new("target", exit::TARGET, e))?;
                             service_exit = Some(started.exit_watch());
+                            mcp_exit = Some(started.exit_watch());
                             stdio = Some((started.command().to_string(), stdin, stdout));
                             lock(services).push(started);
                             None
@@ -176,6 +179,7 @@ impl Session<'_> {
             if service_exit.is_none() {
                 service_exit = Some(started.exit_watch());
             }
+            mcp_exit = Some(started.exit_watch());
             stdio = Some((started.command().to_string(), stdin, stdout));
             lock(services).push(started);
         }
@@ -194,7 +198,31 @@ impl Session<'_> {
                     }
                     (McpTransport::Stdio { .. }, None) => unreachable!("a stdio server is started above"),
                 };
-                let session = Arc::new(session.map_err(|e| StageError::new("mcp", exit::TARGET, e))?);
+                let session = match session {
+                    Ok(s) => Arc::new(s),
+                    Err(e) => {
+                        // The server's own side of it: whether it exited, and what it said.
+                        let mut message = e.to_string();
+                        if let Some(exit) = &mcp_exit {
+                            let _ = tokio::time::timeout(
+                                std::time::Duration::from_millis(300),
+                                exit.clone().wait_for(Option::is_some),
+                            )
+                            .await;
+                            if let Some(status) = exit.borrow().clone() {
+                                message.push_str(&format!("; the server exited ({status})"));
+                            }
+                        }
+                        if let Some(server) = lock(services).last().filter(|_| mcp_exit.is_some()) {
+                            let lines = server.last_lines(crate::target::SHOWN_LINES);
+                            if !lines.is_empty() {
+                                message
+                                    .push_str(&format!("; its last output:\n  | {}", lines.join("\n  | ")));
+                            }
+                        }
+                        return Err(StageError::new("mcp", exit::TARGET, message));
+                    }
+                };
                 lock(&progress).mcp = Some(session.record.clone());
                 *lock(&self.mcp) = Some(session.clone());
                 Some(session)
@@ -210,24 +238,15 @@ impl Session<'_> {
             *lock(&self.plan) = Arc::new(planned);
         }
         let plan = &lock(&self.plan).clone();
-        if base_url.is_none()
-            && let Some((i, s)) =
-                plan.scenarios.iter().enumerate().find(|(_, s)| s.steps.iter().any(|st| st.http().is_some()))
-        {
-            let _ = i;
-            return Err(StageError::new(
-                "target",
-                exit::USAGE,
-                format!(
-                    "scenario {:?} sends HTTP requests, but the run has no HTTP service (only an MCP server \
-                     over stdio): pass --base-url, or select the MCP scenarios with --filter",
-                    s.id
-                ),
-            ));
+        // Checked before anything started for a plan made up front; here again for one made
+        // from the MCP server's description.
+        if self.plan_after_mcp {
+            fits_targets(plan, settings).map_err(|f| StageError { stage: "plan", failure: f })?;
         }
         // Without an HTTP service (an MCP server over stdio only), no HTTP step is in the plan
         // (refused just above), so the client's base URL is never used.
         let base_url = base_url.unwrap_or_else(|| "http://127.0.0.1:9/".to_string());
+        let service_exit_for_mcp = service_exit.clone();
         let client = Client::new(&base_url, settings.request_timeout, settings.jobs, settings.max_body)
             .map_err(|e| StageError::new("target", exit::USAGE, e))?;
         let ctx = Arc::new(Context {
@@ -244,6 +263,9 @@ impl Session<'_> {
             captured_by: Context::index_captures(plan),
             transcript,
             schemas: Default::default(),
+            // Tool calls are judged by the MCP server's exit: the stdio server's, else the
+            // service's that serves the MCP url.
+            mcp_exit: mcp_exit.or_else(|| service_exit_for_mcp.clone()),
             mcp: mcp.clone(),
         });
         // Without an HTTP service, what the run is against is the MCP server.
@@ -303,6 +325,39 @@ impl Session<'_> {
         tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
         Ok(())
     }
+}
+
+/// Refuse, before anything starts, a plan whose steps the run's targets cannot carry: MCP calls
+/// with no MCP target, HTTP requests with no HTTP service (only an MCP server over stdio).
+pub(super) fn fits_targets(plan: &Plan, settings: &Settings) -> Result<(), Failure> {
+    let steps = plan.seeds.iter().map(|s| (format!("seed {:?}", s.id), &s.step)).chain(
+        plan.scenarios
+            .iter()
+            .flat_map(|s| s.steps.iter().map(move |st| (format!("scenario {:?}", s.id), st))),
+    );
+    let http = settings.base_url.is_some() || settings.target.as_ref().is_some_and(|t| t.command.is_some());
+    for (at, step) in steps {
+        if step.is_mcp() && settings.mcp.is_none() {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "{at} calls {} over MCP, but the run has no MCP target: pass --mcp-url URL or --mcp-command \
+                     COMMAND, or add [target.mcp] to the config",
+                    step.display_name()
+                ),
+            ));
+        }
+        if !step.is_mcp() && !http {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "{at} sends HTTP requests, but the run has no HTTP service (only an MCP server over stdio): \
+                     pass --base-url, or leave the HTTP scenarios out with --filter"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The MCP URL: absolute, or a path under the base URL.

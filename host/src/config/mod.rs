@@ -440,6 +440,13 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
         return Ok(Some(Mcp { transport: McpTransport::Http { url: url.clone(), headers }, timeout }));
     }
     if let Some(words) = &o.mcp_command {
+        if !o.mcp_headers.is_empty() {
+            return Err(ConfigError::Usage(
+                "--mcp-header is sent over HTTP; an MCP server over stdio (--mcp-command) gets none: pass its \
+                 credentials in its environment or arguments"
+                    .into(),
+            ));
+        }
         let Some((command, args)) = words.split_first() else {
             return Err(ConfigError::Usage(
                 "--mcp-command is empty: give the command that runs the MCP server".into(),
@@ -469,7 +476,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             McpTransport::Http { url: source.expand(url, "target.mcp.url")?, headers }
         }
         (None, Some(command)) => {
-            if !m.headers.is_empty() {
+            if !m.headers.is_empty() || !o.mcp_headers.is_empty() {
                 return Err(source.error(
                     None,
                     "target.mcp.headers",

@@ -51,6 +51,46 @@ pub struct Tool {
     /// Why its input schema could not be compiled, if it could not.
     input_problem: Option<String>,
     output: Option<Arc<jsonschema::Validator>>,
+    /// Why its output schema could not be compiled, if it could not.
+    output_problem: Option<String>,
+}
+
+/// Why a tool call cannot be sent as the plan wrote it.
+pub enum Unfit {
+    /// The server does not list the tool.
+    UnknownTool(String),
+    /// The server's own `inputSchema` is not a JSON Schema: its fault, not the plan's.
+    BadInputSchema(String),
+    /// The arguments break the tool's `inputSchema`: the plan's fault.
+    Arguments(Vec<String>),
+}
+
+/// Most pages and tools read from `tools/list`: a server paging forever is cut off.
+const MAX_TOOL_PAGES: usize = 100;
+const MAX_TOOLS: usize = 10_000;
+
+/// Every page of `tools/list`, bounded in pages and tools, stopping at a repeated cursor.
+async fn list_tools(peer: &rmcp::Peer<RoleClient>) -> Result<Vec<rmcp::model::Tool>, String> {
+    let mut tools = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_TOOL_PAGES {
+        let params =
+            cursor.clone().map(|c| rmcp::model::PaginatedRequestParams::default().with_cursor(Some(c)));
+        let page = peer.list_tools(params).await.map_err(|e| e.to_string())?;
+        tools.extend(page.tools);
+        if tools.len() > MAX_TOOLS {
+            return Err(format!("the server lists more than {MAX_TOOLS} tools"));
+        }
+        match page.next_cursor {
+            Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+            Some(next) => {
+                return Err(format!("the server repeats the page cursor {next:?}: its tool list never ends"));
+            }
+            None => return Ok(tools),
+        }
+    }
+    Err(format!("the server's tool list goes on past {MAX_TOOL_PAGES} pages"))
 }
 
 /// Why no session could be had.
@@ -92,7 +132,8 @@ pub struct Session {
     peer: rmcp::Peer<RoleClient>,
     pub record: ServerRecord,
     /// What the server said of itself and its tools, as JSON: the document a plugin reads with
-    /// `mcp:server` (`protocolVersion`, `serverInfo`, `capabilities`, `instructions`, `tools`).
+    /// `mcp:server` (`protocolVersion`, `serverInfo`, `capabilities`, `instructions`, `tools`, and
+    /// the first `resources` and `prompts` when it offers them, else null).
     pub description: Value,
     tools: BTreeMap<String, Tool>,
     /// Over stdio: what the server printed that is not JSON-RPC, which closed the session.
@@ -102,6 +143,9 @@ pub struct Session {
 fn record_version(info: &Option<Arc<rmcp::model::ServerPeerInfo>>) -> String {
     info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default()
 }
+
+/// How many resources and prompts the description lists (the first page, cut to this).
+const LISTED: usize = 20;
 
 /// The largest line a stdio server may print: one JSON-RPC message.
 const MAX_LINE: usize = 16 << 20;
@@ -125,7 +169,7 @@ async fn forward_json_lines(
             Ok(_) => {
                 let text = line.strip_suffix(b"\n").unwrap_or(&line);
                 let text = text.strip_suffix(b"\r").unwrap_or(text);
-                match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+                match serde_json::from_slice::<rmcp::model::ServerJsonRpcMessage>(text) {
                     Ok(_) => None,
                     Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
                     Err(_) => {
@@ -195,13 +239,8 @@ impl Session {
         let endpoint = Endpoint::Http { url: url.to_string(), headers: headers.to_vec() };
         let shown = endpoint.to_string();
         let mut custom = std::collections::HashMap::new();
-        let mut auth = None;
+        // Every header as given, `Authorization` included (any scheme, not only Bearer).
         for (name, value) in headers {
-            // The SDK sends the authorization header itself, from the token alone.
-            if name.eq_ignore_ascii_case("authorization") {
-                auth = Some(value.strip_prefix("Bearer ").unwrap_or(value).to_string());
-                continue;
-            }
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| ConnectError::Config(format!("header {name:?}: {e}")))?;
             let value = reqwest::header::HeaderValue::from_str(value)
@@ -209,15 +248,14 @@ impl Session {
             custom.insert(name, value);
         }
         let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
-        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
+        let config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
             .max_concurrent_requests(jobs.max(1))
             .custom_headers(custom)
             .max_json_response_size(limit)
             .max_sse_event_size(limit);
-        if let Some(token) = auth {
-            config = config.auth_header(token);
-        }
+        // A redirect would take the session, and its headers, to another origin: never followed.
         let client = crate::http::client_builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConnectError::Config(format!("cannot build the HTTP client: {e}")))?;
         let transport = StreamableHttpClientTransport::with_client(client, config);
@@ -272,14 +310,14 @@ impl Session {
         };
         let peer = service.peer().clone();
         let info = service.peer_info();
-        let listed = match tokio::time::timeout(timeout, peer.list_all_tools()).await {
+        let listed = match tokio::time::timeout(timeout, list_tools(&peer)).await {
             Err(_) => {
                 return Err(ConnectError::ListTools {
                     endpoint: shown,
                     message: format!("no answer within {} ms", timeout.as_millis()),
                 });
             }
-            Ok(Err(e)) => return Err(ConnectError::ListTools { endpoint: shown, message: e.to_string() }),
+            Ok(Err(message)) => return Err(ConnectError::ListTools { endpoint: shown, message }),
             Ok(Ok(tools)) => tools,
         };
         let mut tools = BTreeMap::new();
@@ -290,24 +328,47 @@ impl Session {
                 Ok(v) => (Some(Arc::new(v)), None),
                 Err(e) => (None, Some(e.to_string())),
             };
-            let output = t
-                .output_schema
-                .as_ref()
-                .and_then(|s| jsonschema::validator_for(&Value::Object((**s).clone())).ok())
-                .map(Arc::new);
+            let (output, output_problem) = match &t.output_schema {
+                None => (None, None),
+                Some(schema) => match jsonschema::validator_for(&Value::Object((**schema).clone())) {
+                    Ok(v) => (Some(Arc::new(v)), None),
+                    Err(e) => (None, Some(e.to_string())),
+                },
+            };
             let listed = serde_json::to_value(&t).unwrap_or(Value::Null);
-            tools.insert(name, Tool { listed, input, input_problem, output });
+            tools.insert(name, Tool { listed, input, input_problem, output, output_problem });
         }
         let (transport, endpoint_text) = match &endpoint {
             Endpoint::Http { url, .. } => ("http", crate::http::shown_url(url)),
             Endpoint::Stdio { command } => ("stdio", command.clone()),
         };
+        // The first page of resources and prompts, when the server offers them: what a plugin
+        // may plan reads of (a failing list is left to the plugin's own scenario to catch).
+        let capabilities = info.as_ref().map(|i| &i.capabilities);
+        let mut resources = Value::Null;
+        if capabilities.is_some_and(|c| c.resources.is_some())
+            && let Ok(Ok(page)) = tokio::time::timeout(timeout, peer.list_resources(None)).await
+        {
+            let listed: Vec<Value> =
+                page.resources.iter().take(LISTED).filter_map(|r| serde_json::to_value(r).ok()).collect();
+            resources = Value::Array(listed);
+        }
+        let mut prompts = Value::Null;
+        if capabilities.is_some_and(|c| c.prompts.is_some())
+            && let Ok(Ok(page)) = tokio::time::timeout(timeout, peer.list_prompts(None)).await
+        {
+            let listed: Vec<Value> =
+                page.prompts.iter().take(LISTED).filter_map(|p| serde_json::to_value(p).ok()).collect();
+            prompts = Value::Array(listed);
+        }
         let description = serde_json::json!({
             "protocolVersion": record_version(&info),
             "serverInfo": info.as_ref().and_then(|i| i.server_info.as_ref()),
-            "capabilities": info.as_ref().map(|i| &i.capabilities),
+            "capabilities": capabilities,
             "instructions": info.as_ref().and_then(|i| i.instructions.as_ref()),
             "tools": tools.values().map(|t| &t.listed).collect::<Vec<_>>(),
+            "resources": resources,
+            "prompts": prompts,
         });
         let record = ServerRecord {
             transport,
@@ -342,21 +403,25 @@ impl Session {
 
     /// Every way `arguments` break the tool's `inputSchema` (at most a few), or why the tool
     /// cannot be called: the plan's problem, never the server's.
-    pub fn plan_problems(&self, name: &str, arguments: &Value) -> Vec<String> {
+    pub fn unfit(&self, name: &str, arguments: &Value) -> Option<Unfit> {
         let Some(tool) = self.tools.get(name) else {
-            let listed: Vec<&str> = self.tools.keys().map(String::as_str).collect();
-            return vec![format!(
+            let mut listed: Vec<&str> = self.tools.keys().map(String::as_str).take(30).collect();
+            if self.tools.len() > listed.len() {
+                listed.push("…");
+            }
+            return Some(Unfit::UnknownTool(format!(
                 "the server does not list a tool {name:?} (it lists {})",
                 if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
-            )];
+            )));
         };
         if let Some(problem) = &tool.input_problem {
-            return vec![format!(
-                "the server's inputSchema of tool {name:?} is not a valid JSON Schema: {problem}"
-            )];
+            return Some(Unfit::BadInputSchema(format!(
+                "the server's inputSchema of tool {name:?} is not a valid JSON Schema ({problem}), so no call of it \
+                 can be checked"
+            )));
         }
-        let Some(validator) = &tool.input else { return Vec::new() };
-        validator
+        let validator = tool.input.as_ref()?;
+        let problems: Vec<String> = validator
             .iter_errors(arguments)
             .take(5)
             .map(|e| {
@@ -364,11 +429,17 @@ impl Session {
                 let at = if at.is_empty() { "the arguments".to_string() } else { format!("argument {at:?}") };
                 format!("{at} do(es) not match the tool's inputSchema: {e}")
             })
-            .collect()
+            .collect();
+        (!problems.is_empty()).then_some(Unfit::Arguments(problems))
     }
 
     /// Every way `structured` breaks the tool's declared `outputSchema` (none if it declares none).
     pub fn output_problems(&self, name: &str, structured: &Value) -> Vec<String> {
+        if let Some(problem) = self.tools.get(name).and_then(|t| t.output_problem.as_ref()) {
+            return vec![format!(
+                "the tool's outputSchema is not a valid JSON Schema ({problem}), so its result cannot be held to it"
+            )];
+        }
         let Some(validator) = self.tools.get(name).and_then(|t| t.output.as_ref()) else { return Vec::new() };
         validator
             .iter_errors(structured)
@@ -387,7 +458,7 @@ impl Session {
 
     /// Whether the tool declares an `outputSchema`.
     pub fn declares_output(&self, name: &str) -> bool {
-        self.tools.get(name).is_some_and(|t| t.output.is_some())
+        self.tools.get(name).is_some_and(|t| t.output.is_some() || t.output_problem.is_some())
     }
 
     /// Call a tool once, within `timeout`.
@@ -401,15 +472,36 @@ impl Session {
         match tokio::time::timeout(timeout, self.peer.call_tool(params)).await {
             Err(_) => Err(CallError::Timeout(timeout)),
             Ok(Ok(result)) => Ok(Answer::Result(serde_json::to_value(&result).unwrap_or(Value::Null))),
-            Ok(Err(ServiceError::McpError(e))) => {
+            Ok(Err(e)) => self.failed(e),
+        }
+    }
+
+    /// Send another MCP request (`resources/list`, `prompts/get`...) once, within `timeout`: its
+    /// result as JSON, or the JSON-RPC error.
+    pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Answer, CallError> {
+        let request: rmcp::model::ClientRequest = serde_json::from_value(
+            serde_json::json!({ "method": method, "params": params }),
+        )
+        .map_err(|e| CallError::Protocol(format!("{method} cannot be sent with these params: {e}")))?;
+        match tokio::time::timeout(timeout, self.peer.send_request(request)).await {
+            Err(_) => Err(CallError::Timeout(timeout)),
+            Ok(Ok(result)) => Ok(Answer::Result(serde_json::to_value(&result).unwrap_or(Value::Null))),
+            Ok(Err(e)) => self.failed(e),
+        }
+    }
+
+    /// A call's error as an answer (a JSON-RPC error) or as why there was none.
+    fn failed(&self, e: ServiceError) -> Result<Answer, CallError> {
+        match e {
+            ServiceError::McpError(e) => {
                 Ok(Answer::Error { code: i64::from(e.code.0), message: e.message.to_string(), data: e.data })
             }
-            Ok(Err(ServiceError::TransportClosed)) => match self.stdout_problem() {
+            ServiceError::TransportClosed => match self.stdout_problem() {
                 Some(p) => Err(CallError::Protocol(p)),
                 None => Err(CallError::Closed),
             },
-            Ok(Err(ServiceError::Timeout { timeout })) => Err(CallError::Timeout(timeout)),
-            Ok(Err(e)) => Err(CallError::Protocol(e.to_string())),
+            ServiceError::Timeout { timeout } => Err(CallError::Timeout(timeout)),
+            e => Err(CallError::Protocol(e.to_string())),
         }
     }
 

@@ -85,9 +85,10 @@ impl Part {
         for step in steps {
             let call = match &mut step.action {
                 Action::Http(call) => call,
-                Action::ToolCall(call) => {
-                    json(&mut call.arguments, &swap);
-                    for a in &mut call.expect.result {
+                Action::ToolCall(ToolCall { arguments, expect, .. })
+                | Action::McpRequest(McpRequest { params: arguments, expect, .. }) => {
+                    json(arguments, &swap);
+                    for a in &mut expect.result {
                         if let JsonTest::Equals(v) = &mut a.test {
                             json(v, &swap);
                         }
@@ -218,7 +219,31 @@ pub struct Step {
 pub enum Action {
     Http(HttpCall),
     ToolCall(ToolCall),
+    McpRequest(McpRequest),
 }
+
+/// An MCP request other than a tool call (`resources/list`, `prompts/get`...). Its expectation's
+/// outcome is `success` (a result) or `refused` (a JSON-RPC error); assertions read the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpRequest {
+    pub method: String,
+    /// A JSON object; string leaves may hold `{{var}}` templates.
+    pub params: Value,
+    pub expect: ToolExpectation,
+}
+
+/// The MCP methods a plan may send as requests: reads and checks, nothing that changes the
+/// session (`initialize`, notifications) and not `tools/call` (a tool call's own action).
+pub const MCP_REQUEST_METHODS: &[&str] = &[
+    "ping",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+];
 
 /// An HTTP request and what its response must satisfy.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +316,8 @@ struct StepFile {
     expect: Option<Expectation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tool_call: Option<ToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mcp_request: Option<McpRequest>,
     #[serde(default)]
     captures: Vec<Capture>,
     #[serde(default)]
@@ -303,17 +330,21 @@ impl TryFrom<StepFile> for Step {
     type Error = String;
 
     fn try_from(f: StepFile) -> Result<Step, String> {
-        let action = match (f.request, f.expect, f.tool_call) {
-            (Some(request), Some(expect), None) => Action::Http(HttpCall { request, expect }),
-            (None, None, Some(call)) => Action::ToolCall(call),
-            (Some(_), None, None) => return Err("an HTTP step needs `expect` beside `request`".into()),
-            (None, Some(_), None) => return Err("an HTTP step needs `request` beside `expect`".into()),
-            (None, None, None) => {
-                return Err("a step needs an action: `request` and `expect`, or `tool_call`".into());
-            }
-            (_, _, Some(_)) => {
+        let action = match (f.request, f.expect, f.tool_call, f.mcp_request) {
+            (Some(request), Some(expect), None, None) => Action::Http(HttpCall { request, expect }),
+            (None, None, Some(call), None) => Action::ToolCall(call),
+            (None, None, None, Some(request)) => Action::McpRequest(request),
+            (Some(_), None, None, None) => return Err("an HTTP step needs `expect` beside `request`".into()),
+            (None, Some(_), None, None) => return Err("an HTTP step needs `request` beside `expect`".into()),
+            (None, None, None, None) => {
                 return Err(
-                    "a step is an HTTP call (`request`, `expect`) or a tool call (`tool_call`), not both"
+                    "a step needs an action: `request` and `expect`, `tool_call` or `mcp_request`".into()
+                );
+            }
+            _ => {
+                return Err(
+                    "a step is one action: an HTTP call (`request`, `expect`), a tool call (`tool_call`) \
+                            or an MCP request (`mcp_request`)"
                         .into(),
                 );
             }
@@ -324,15 +355,17 @@ impl TryFrom<StepFile> for Step {
 
 impl From<Step> for StepFile {
     fn from(s: Step) -> StepFile {
-        let (request, expect, tool_call) = match s.action {
-            Action::Http(call) => (Some(call.request), Some(call.expect), None),
-            Action::ToolCall(call) => (None, None, Some(call)),
+        let (request, expect, tool_call, mcp_request) = match s.action {
+            Action::Http(call) => (Some(call.request), Some(call.expect), None, None),
+            Action::ToolCall(call) => (None, None, Some(call), None),
+            Action::McpRequest(r) => (None, None, None, Some(r)),
         };
         StepFile {
             name: s.name,
             request,
             expect,
             tool_call,
+            mcp_request,
             captures: s.captures,
             mode: s.mode,
             timeout_ms: s.timeout_ms,
@@ -718,6 +751,7 @@ impl Step {
             _ if !self.name.is_empty() => self.name.clone(),
             Action::Http(call) => format!("{} {}", call.request.method.as_str(), call.request.path),
             Action::ToolCall(call) => format!("tool {}", call.tool),
+            Action::McpRequest(r) => r.method.clone(),
         }
     }
 
@@ -725,7 +759,7 @@ impl Step {
     pub fn http(&self) -> Option<&HttpCall> {
         match &self.action {
             Action::Http(call) => Some(call),
-            Action::ToolCall(_) => None,
+            Action::ToolCall(_) | Action::McpRequest(_) => None,
         }
     }
 
@@ -733,8 +767,13 @@ impl Step {
     pub fn tool_call(&self) -> Option<&ToolCall> {
         match &self.action {
             Action::ToolCall(call) => Some(call),
-            Action::Http(_) => None,
+            Action::Http(_) | Action::McpRequest(_) => None,
         }
+    }
+
+    /// Whether the step talks to the MCP server (a tool call or another MCP request).
+    pub fn is_mcp(&self) -> bool {
+        !matches!(self.action, Action::Http(_))
     }
 
     /// The argument of the plugin's `check`, if the step asks for one.
@@ -742,6 +781,7 @@ impl Step {
         match &self.action {
             Action::Http(call) => call.expect.check.as_deref(),
             Action::ToolCall(call) => call.expect.check.as_deref(),
+            Action::McpRequest(r) => r.expect.check.as_deref(),
         }
     }
 }

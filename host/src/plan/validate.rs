@@ -5,7 +5,8 @@
 
 use super::graph::Graph;
 use super::model::{
-    Action, Body, HttpCall, Method, Plan, StatusMatch, Step, StepMode, ToolCall, ToolOutcome,
+    Action, Body, HttpCall, MCP_REQUEST_METHODS, McpRequest, Method, Plan, StatusMatch, Step, StepMode,
+    ToolCall, ToolOutcome,
 };
 use std::collections::HashMap;
 
@@ -72,6 +73,10 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             check_tool_call(at, step, call, errors);
             (&call.expect.result, &call.expect.schema)
         }
+        Action::McpRequest(r) => {
+            check_mcp_request(at, step, r, errors);
+            (&r.expect.result, &r.expect.schema)
+        }
     };
     if step.timeout_ms == Some(0) {
         errors.push(format!(
@@ -122,8 +127,8 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
             }
         }
         StepMode::Burst { count, concurrency, mix } => {
-            if step.tool_call().is_some() {
-                errors.push(format!("{at}: a burst sends HTTP requests; a tool call cannot be a burst"));
+            if step.is_mcp() {
+                errors.push(format!("{at}: a burst sends HTTP requests; an MCP call cannot be a burst"));
             }
             if *count == 0 || *concurrency == 0 || *count > 100_000 || *concurrency > 1_000 {
                 errors.push(format!(
@@ -169,6 +174,35 @@ fn check_http(at: &str, call: &HttpCall, errors: &mut Vec<String>) {
     for h in &request.headers {
         if let Some(reason) = off_target_header(&h.name) {
             errors.push(format!("{at}: the header {:?} {reason}", h.name));
+        }
+    }
+}
+
+fn check_mcp_request(at: &str, step: &Step, r: &McpRequest, errors: &mut Vec<String>) {
+    if r.method == "tools/call" {
+        errors.push(format!("{at}: `tools/call` is a tool call: write it as `tool_call`, which the host checks against the tool list"));
+    } else if !MCP_REQUEST_METHODS.contains(&r.method.as_str()) {
+        errors.push(format!(
+            "{at}: MCP method {:?} cannot be sent as a request (one of: {})",
+            r.method,
+            MCP_REQUEST_METHODS.join(", ")
+        ));
+    }
+    if !matches!(r.expect.outcome, ToolOutcome::Success | ToolOutcome::Refused) {
+        errors.push(format!(
+            "{at}: an MCP request succeeds (a result) or is refused (a JSON-RPC error); outcome {:?} is for tool calls",
+            r.expect.outcome.as_str()
+        ));
+    }
+    if !r.params.is_object() {
+        errors.push(format!("{at}: the params of {} must be a JSON object", r.method));
+    }
+    for c in &step.captures {
+        if let crate::plan::model::CaptureSource::Header(h) = &c.source {
+            errors.push(format!(
+                "{at}: capture {:?} reads header {h:?}, but an MCP result has no headers",
+                c.name
+            ));
         }
     }
 }

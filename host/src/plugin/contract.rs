@@ -23,6 +23,7 @@ pub const FEATURES: &[&str] = &[
     "mode.burst",
     "needs",
     "action.tool-call",
+    "action.mcp-request",
 ];
 
 /// The supported versions as one phrase: `smoke:plugin@0.1.0 and smoke:plugin@0.2.0`.
@@ -135,8 +136,13 @@ pub struct ToolExchange {
 /// What a step's action sent and got back.
 #[derive(Debug, Clone)]
 pub enum Exchange {
-    Http { request: SentRequest, response: Response },
+    Http {
+        request: SentRequest,
+        response: Response,
+    },
     ToolCall(ToolExchange),
+    /// An MCP request: its method in `tool`, its params in `arguments`.
+    McpRequest(ToolExchange),
 }
 
 /// The input to `check`.

@@ -217,7 +217,7 @@ pub fn plan_error(e: wit::PlanError) -> contract::PlanError {
 /// was not an HTTP call.
 pub fn check_input(input: &contract::CheckInput) -> Result<wit::CheckInput, String> {
     let contract::Exchange::Http { request: r, response: s } = &input.exchange else {
-        return Err("a tool call cannot be passed to a plugin built for contract 0.1.0".into());
+        return Err("an MCP call cannot be passed to a plugin built for contract 0.1.0".into());
     };
     let method = match &r.method {
         model::Method::Get => wit::Method::Get,

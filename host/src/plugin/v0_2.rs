@@ -169,6 +169,7 @@ fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model:
             format!("{} {}", method(call.request.method.clone()).as_str(), call.request.path)
         }
         wit::Action::ToolCall(call) => format!("tool {}", call.tool),
+        wit::Action::McpRequest(r) => r.method.clone(),
     };
     let at = format!("{at}, step {} ({shown})", index + 1);
     // The argument is handed back to the plugin as it was written; it must be JSON the SDKs can
@@ -179,6 +180,19 @@ fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model:
     let action = match s.action {
         wit::Action::Http(call) => model::Action::Http(http_call(call, s.check, &at)?),
         wit::Action::ToolCall(call) => model::Action::ToolCall(tool_call(call, s.check, &at)?),
+        wit::Action::McpRequest(r) => {
+            // The same shape as a tool call: the method in the tool's place, params as arguments.
+            let call = tool_call(
+                wit::ToolCall { tool: r.method, arguments: r.params, expect: r.expect },
+                s.check,
+                &at,
+            )?;
+            model::Action::McpRequest(model::McpRequest {
+                method: call.tool,
+                params: call.arguments,
+                expect: call.expect,
+            })
+        }
     };
     let mode = match s.mode {
         wit::StepMode::Once => model::StepMode::Once,
@@ -322,6 +336,20 @@ pub fn plan_error(e: wit::PlanError) -> contract::PlanError {
     contract::PlanError { message: e.message, location: e.location }
 }
 
+fn tool_exchange(t: &contract::ToolExchange) -> wit::ToolExchange {
+    wit::ToolExchange {
+        tool: t.tool.clone(),
+        arguments: t.arguments.clone(),
+        result: t.result.clone(),
+        error: t.error.as_ref().map(|e| wit::RpcError {
+            code: e.code,
+            message: e.message.clone(),
+            data: e.data.clone(),
+        }),
+        latency_ms: t.latency_ms,
+    }
+}
+
 pub fn check_input(input: &contract::CheckInput) -> wit::CheckInput {
     let exchange = match &input.exchange {
         contract::Exchange::Http { request: r, response: s } => wit::Exchange::Http(wit::HttpExchange {
@@ -338,17 +366,8 @@ pub fn check_input(input: &contract::CheckInput) -> wit::CheckInput {
                 latency_ms: s.latency_ms,
             },
         }),
-        contract::Exchange::ToolCall(t) => wit::Exchange::ToolCall(wit::ToolExchange {
-            tool: t.tool.clone(),
-            arguments: t.arguments.clone(),
-            result: t.result.clone(),
-            error: t.error.as_ref().map(|e| wit::RpcError {
-                code: e.code,
-                message: e.message.clone(),
-                data: e.data.clone(),
-            }),
-            latency_ms: t.latency_ms,
-        }),
+        contract::Exchange::ToolCall(t) => wit::Exchange::ToolCall(tool_exchange(t)),
+        contract::Exchange::McpRequest(t) => wit::Exchange::McpRequest(tool_exchange(t)),
     };
     wit::CheckInput {
         config: pairs_to_wit(&input.config),

@@ -167,6 +167,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
     let unknown = by_kind(FailureKind::UnknownTool);
     if !unknown.is_empty() {
         let mut tools: Vec<&str> = unknown.iter().filter_map(|f| f.tool).collect();
+        tools.sort();
         tools.dedup();
         findings.push(Finding {
             rule: "mcp-unknown-tool",

@@ -30,6 +30,9 @@ pub struct Context {
     pub schemas: expect::Schemas,
     /// The MCP session, when the run has an MCP target.
     pub mcp: Option<Arc<crate::mcp::Session>>,
+    /// Holds `Some(exit status)` once the MCP server has exited (the stdio server smoke started,
+    /// or the service serving the MCP url).
+    pub mcp_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl Context {
@@ -64,6 +67,11 @@ impl Context {
                 sources.join(", ")
             ),
         }
+    }
+
+    /// `Some(status)` if the MCP server has exited.
+    pub fn mcp_exited(&self) -> Option<String> {
+        self.mcp_exit.as_ref().and_then(|w| w.borrow().clone())
     }
 
     /// `Some(status)` if the service under test has exited.

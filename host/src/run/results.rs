@@ -228,6 +228,19 @@ fn describe_expectation(step: &Step) -> String {
             }
             (parts, e.max_latency_ms, e.check.is_some())
         }
+        Action::McpRequest(r) => {
+            let e = &r.expect;
+            let outcome = match e.outcome {
+                crate::plan::model::ToolOutcome::Refused => "a JSON-RPC error",
+                _ => "a result",
+            };
+            let mut parts = vec![format!("{}: {outcome}", r.method)];
+            tests(&e.result, &mut parts);
+            if e.schema.is_some() {
+                parts.push("result matches the schema".into());
+            }
+            (parts, e.max_latency_ms, e.check.is_some())
+        }
         Action::ToolCall(call) => {
             let e = &call.expect;
             let mut parts = vec![format!("tool {}: {}", call.tool, e.outcome.as_str())];

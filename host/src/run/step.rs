@@ -22,7 +22,12 @@ pub async fn run_step(
 ) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult::new(index, step);
-    if let Action::ToolCall(call) = &step.action {
+    let mcp = match &step.action {
+        Action::Http(_) => None,
+        Action::ToolCall(call) => Some(super::tool::McpCall::Tool(call)),
+        Action::McpRequest(request) => Some(super::tool::McpCall::Request(request)),
+    };
+    if let Some(call) = mcp {
         super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result).await;
         result.duration_ms = started.elapsed().as_millis() as u64;
         return result;
@@ -34,7 +39,7 @@ pub async fn run_step(
         ));
         return result;
     }
-    let Action::Http(http) = &step.action else { unreachable!("tool calls are run above") };
+    let Action::Http(http) = &step.action else { unreachable!("MCP calls are run above") };
     let outgoing = match request::build(&ctx.client, &http.request, vars) {
         Ok(mut o) => {
             o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));

@@ -7,13 +7,66 @@ use super::results::{Failure, FailureKind, Outcome, StepResult, ToolCallRecord};
 use super::step::{Label, judge_by_plugin};
 use super::template::{self, Vars};
 use super::{Context, expect};
-use crate::mcp::{Answer, CallError};
-use crate::plan::model::{Step, StepMode, ToolCall, ToolOutcome};
+use crate::mcp::{Answer, CallError, Unfit};
+use crate::plan::model::{McpRequest, Step, StepMode, ToolCall, ToolExpectation, ToolOutcome};
 use crate::plugin::contract;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// Run a tool-call step into `result`. Captures land in `vars` only when it passes.
+/// A step's MCP action: a tool call, or another request.
+#[derive(Clone, Copy)]
+pub(super) enum McpCall<'a> {
+    Tool(&'a ToolCall),
+    Request(&'a McpRequest),
+}
+
+impl McpCall<'_> {
+    /// The tool's name, or the request's method.
+    fn name(&self) -> &str {
+        match self {
+            McpCall::Tool(c) => &c.tool,
+            McpCall::Request(r) => &r.method,
+        }
+    }
+
+    /// `tool "NAME"` or the method, for messages.
+    fn shown(&self) -> String {
+        match self {
+            McpCall::Tool(c) => format!("tool {:?}", c.tool),
+            McpCall::Request(r) => r.method.clone(),
+        }
+    }
+
+    /// The arguments' or params' template.
+    fn template(&self) -> &Value {
+        match self {
+            McpCall::Tool(c) => &c.arguments,
+            McpCall::Request(r) => &r.params,
+        }
+    }
+
+    fn expect(&self) -> &ToolExpectation {
+        match self {
+            McpCall::Tool(c) => &c.expect,
+            McpCall::Request(r) => &r.expect,
+        }
+    }
+
+    /// The JSON-RPC request, as recorded (its id is the SDK's).
+    fn jsonrpc(&self, filled: &Value) -> Value {
+        match self {
+            McpCall::Tool(c) => json!({
+                "jsonrpc": "2.0",
+                "method": "tools/call",
+                "params": { "name": c.tool, "arguments": filled },
+            }),
+            McpCall::Request(r) => json!({ "jsonrpc": "2.0", "method": r.method, "params": filled }),
+        }
+    }
+}
+
+/// Run a tool-call or MCP-request step into `result`. Captures land in `vars` only when it
+/// passes.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     ctx: &Context,
@@ -21,7 +74,7 @@ pub(super) async fn run(
     scenario_id: &str,
     index: usize,
     step: &Step,
-    call: &ToolCall,
+    call: McpCall<'_>,
     vars: &mut Vars,
     result: &mut StepResult,
 ) {
@@ -30,9 +83,9 @@ pub(super) async fn run(
         result.fail(Failure::new(
             FailureKind::McpProtocol,
             format!(
-                "the step calls tool {:?}, but the run has no MCP target: set [target.mcp] in smoke.toml, \
-                 or pass --mcp-url or --mcp-command",
-                call.tool
+                "the step calls {}, but the run has no MCP target: set [target.mcp] in smoke.toml, or pass \
+                 --mcp-url or --mcp-command",
+                call.shown()
             ),
         ));
         return;
@@ -42,14 +95,14 @@ pub(super) async fn run(
         result.fail(Failure::new(FailureKind::McpProtocol, format!("nothing was sent: {problem}")));
         return;
     }
-    if let Some(status) = ctx.service_exited() {
+    if let Some(status) = ctx.mcp_exited() {
         result.fail(Failure::new(
             FailureKind::ServiceExited,
             format!("the MCP server exited ({status}); nothing was sent"),
         ));
         return;
     }
-    let arguments = match template::render_json(&call.arguments, vars) {
+    let arguments = match template::render_json(call.template(), vars) {
         Ok(a) => a,
         Err(e) => {
             let hint = match &e {
@@ -60,41 +113,46 @@ pub(super) async fn run(
             };
             result.fail(Failure::new(
                 FailureKind::Template,
-                ctx.redactor.text(&format!("cannot build the arguments of tool {:?}: {e}{hint}", call.tool)),
+                ctx.redactor.text(&format!("cannot build the arguments of {}: {e}{hint}", call.shown())),
             ));
             return;
         }
     };
-    let request = json!({
-        "jsonrpc": "2.0",
-        "method": "tools/call",
-        "params": { "name": call.tool, "arguments": arguments },
-    });
+    let request = call.jsonrpc(&arguments);
     let request_text = ctx.redactor.body(request.to_string().as_bytes()).unwrap_or_default();
     // A call meant to be wrong is sent as it is; any other is checked against the tool list first.
-    if call.expect.outcome != ToolOutcome::Refused {
-        let problems = session.plan_problems(&call.tool, &arguments);
-        if !problems.is_empty() {
-            let kind = match session.tool(&call.tool) {
-                None => FailureKind::UnknownTool,
-                Some(_) => FailureKind::InvalidArguments,
-            };
-            result.tool_call = Some(ToolCallRecord {
-                tool: call.tool.clone(),
-                request: request_text,
-                result: None,
-                error: None,
-                latency_ms: 0,
-            });
-            let what = match kind {
-                FailureKind::UnknownTool => "nothing was sent",
-                _ => "a bug in the plan, not in the server; nothing was sent",
-            };
-            for p in problems {
-                result.fail(Failure::new(kind, ctx.redactor.text(&format!("{p} ({what})"))));
+    if let McpCall::Tool(tool) = call
+        && tool.expect.outcome != ToolOutcome::Refused
+        && let Some(unfit) = session.unfit(&tool.tool, &arguments)
+    {
+        result.tool_call = Some(ToolCallRecord {
+            tool: tool.tool.clone(),
+            request: request_text,
+            result: None,
+            error: None,
+            latency_ms: 0,
+        });
+        let failures = match unfit {
+            Unfit::UnknownTool(p) => {
+                vec![Failure::new(FailureKind::UnknownTool, format!("{p} (nothing was sent)"))]
             }
-            return;
+            Unfit::BadInputSchema(p) => {
+                vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug; nothing was sent"))]
+            }
+            Unfit::Arguments(problems) => problems
+                .into_iter()
+                .map(|p| {
+                    Failure::new(
+                        FailureKind::InvalidArguments,
+                        format!("{p} (a bug in the plan, not in the server; nothing was sent)"),
+                    )
+                })
+                .collect(),
+        };
+        for f in failures {
+            result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
         }
+        return;
     }
     let timeout =
         step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.client.timeout());
@@ -105,7 +163,10 @@ pub(super) async fn run(
         async move {
             let seq = ctx.transcript.as_ref().map(|t| t.ticket());
             let sent = Instant::now();
-            let answer = session.call(&call.tool, arguments.clone(), timeout).await;
+            let answer = match call {
+                McpCall::Tool(c) => session.call(&c.tool, arguments.clone(), timeout).await,
+                McpCall::Request(r) => session.request(&r.method, arguments.clone(), timeout).await,
+            };
             let latency = sent.elapsed();
             let record = record(ctx, call, request_text, &answer, latency);
             if let Some(seq) = seq {
@@ -115,9 +176,16 @@ pub(super) async fn run(
             let mut judged = judge(ctx, call, &step.captures, &answer, latency, before).await;
             judged.record = Some(record);
             if judged.failures.is_empty()
-                && let Some(argument) = &call.expect.check
+                && let Some(argument) = &call.expect().check
             {
-                let exchange = contract::Exchange::ToolCall(exchange(call, &arguments, &answer, latency));
+                let exchange = match call {
+                    McpCall::Tool(_) => {
+                        contract::Exchange::ToolCall(exchange(call, &arguments, &answer, latency))
+                    }
+                    McpCall::Request(_) => {
+                        contract::Exchange::McpRequest(exchange(call, &arguments, &answer, latency))
+                    }
+                };
                 let (f, v) =
                     judge_by_plugin(ctx, plugin, scenario_id, index, step, argument, exchange, &judged.vars)
                         .await;
@@ -135,7 +203,7 @@ pub(super) async fn run(
                 result.attempts += 1;
                 let mut a = attempt(result.attempts).await;
                 let out_of_time = Instant::now() + interval >= deadline;
-                if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
+                if a.failures.is_empty() || out_of_time || ctx.mcp_exited().is_some() {
                     if let Some(first) = a.failures.first() {
                         let kind = first.kind;
                         let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
@@ -202,6 +270,52 @@ pub fn result_json(result: &Value) -> Option<Value> {
     }
 }
 
+/// JSON-RPC errors that say the server failed, not that it refused the input: parse error,
+/// invalid request, method not found, internal error.
+const NOT_A_REFUSAL: &[i64] = &[-32700, -32600, -32601, -32603];
+
+fn rpc_error_name(code: i64) -> &'static str {
+    match code {
+        -32700 => "parse error",
+        -32600 => "invalid request",
+        -32601 => "method not found",
+        -32603 => "internal error",
+        _ => "an error",
+    }
+}
+
+/// A recorded result or error, redacted whole and then cut to what a report keeps.
+fn clip_record(text: String) -> String {
+    let max = crate::http::RECORDED_BODY_BYTES;
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut)", &text[..end])
+}
+
+/// Text cut to at most `max` characters for a message.
+fn clip(text: &str, max: usize) -> String {
+    let mut shown: String = text.chars().take(max).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// A JSON value cut for a message.
+fn excerpt(value: &Value) -> String {
+    let text = value.to_string();
+    let mut shown: String = text.chars().take(300).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// The text of a result's content, for messages.
 fn content_text(result: &Value) -> String {
     let texts: Vec<&str> = result
@@ -221,7 +335,7 @@ fn content_text(result: &Value) -> String {
 
 async fn judge(
     ctx: &Context,
-    call: &ToolCall,
+    call: McpCall<'_>,
     captures: &[crate::plan::model::Capture],
     answer: &Result<Answer, CallError>,
     latency: Duration,
@@ -229,37 +343,60 @@ async fn judge(
 ) -> Judged {
     let mut step_vars = vars.clone();
     let mut failures = Vec::new();
-    let tool = &call.tool;
-    let expected = call.expect.outcome;
+    let tool = call.name();
+    let shown = call.shown();
+    let expected = call.expect().outcome;
     let result = match answer {
         Err(e) => {
             let failure = match e {
-                CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("tool {tool:?}: {e}")),
+                CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("{shown}: {e}")),
                 // The server's stdout broke the session (it may exit once its stdin closes).
                 CallError::Protocol(_) if ctx.mcp.as_deref().and_then(|m| m.stdout_problem()).is_some() => {
-                    Failure::new(FailureKind::McpProtocol, format!("tool {tool:?}: {e}"))
+                    Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}"))
                 }
                 CallError::Closed | CallError::Protocol(_) => match exit_status(ctx).await {
                     Some(status) => Failure::new(
                         FailureKind::ServiceExited,
-                        format!("the MCP server exited ({status}) during this call of tool {tool:?}: {e}"),
+                        format!("the MCP server exited ({status}) during this call of {shown}: {e}"),
                     ),
-                    None => Failure::new(FailureKind::McpProtocol, format!("tool {tool:?}: {e}")),
+                    None => Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}")),
                 },
             };
             return Judged { failures: vec![failure], vars: step_vars, record: None, verdict: None };
         }
         Ok(Answer::Error { code, message, .. }) => {
-            if expected != ToolOutcome::Refused {
+            let message = clip(message, 500);
+            if expected == ToolOutcome::Refused && NOT_A_REFUSAL.contains(code) {
                 failures.push(Failure::new(
                     FailureKind::ToolError,
                     format!(
-                        "tool {tool:?}: the server refused the call with JSON-RPC error {code}: {message} (expected {})",
-                        expected.as_str()
+                        "{shown}: the server failed with JSON-RPC error {code} ({}): {message}; a refusal of \
+                         bad input is -32602 (invalid params), a result with isError, or an error of the server's \
+                         own range",
+                        rpc_error_name(*code)
                     ),
+                ));
+            } else if expected != ToolOutcome::Refused {
+                let expected = match call {
+                    McpCall::Tool(_) => expected.as_str(),
+                    McpCall::Request(_) => "a result",
+                };
+                failures.push(Failure::new(
+                    FailureKind::ToolError,
+                    format!("{shown}: the server refused the call with JSON-RPC error {code}: {message} (expected {expected})"),
                 ));
             }
             None
+        }
+        // Any other request's result is its JSON; only a refusal was not wanted.
+        Ok(Answer::Result(result)) if matches!(call, McpCall::Request(_)) => {
+            if expected == ToolOutcome::Refused {
+                failures.push(Failure::new(
+                    FailureKind::ToolAccepted,
+                    format!("{shown} succeeded, expected a JSON-RPC error: {}", excerpt(result)),
+                ));
+            }
+            Some(result)
         }
         Ok(Answer::Result(result)) => {
             let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
@@ -303,8 +440,11 @@ async fn judge(
     if !failures.is_empty() {
         return Judged { failures, vars: step_vars, record: None, verdict: None };
     }
-    let json = result.and_then(result_json);
-    let e = &call.expect;
+    let json = match call {
+        McpCall::Tool(_) => result.and_then(result_json),
+        McpCall::Request(_) => result.cloned(),
+    };
+    let e = call.expect();
     if !e.result.is_empty() || e.schema.is_some() {
         match &json {
             Some(j) => failures.extend(expect::judge_result(&e.result, e.schema.as_ref(), j, vars, &ctx.schemas)),
@@ -334,7 +474,7 @@ async fn judge(
 
 /// The exit status of the server, if it exited (given a moment to be noticed).
 async fn exit_status(ctx: &Context) -> Option<String> {
-    let mut w = ctx.service_exit.clone()?;
+    let mut w = ctx.mcp_exit.clone()?;
     tokio::time::timeout(Duration::from_millis(200), w.wait_for(Option::is_some))
         .await
         .ok()
@@ -343,35 +483,30 @@ async fn exit_status(ctx: &Context) -> Option<String> {
 
 fn record(
     ctx: &Context,
-    call: &ToolCall,
+    call: McpCall<'_>,
     request: String,
     answer: &Result<Answer, CallError>,
     latency: Duration,
 ) -> ToolCallRecord {
-    let clip = |text: String| {
-        let max = crate::http::RECORDED_BODY_BYTES;
-        if text.len() <= max {
-            return text;
-        }
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}… (cut)", &text[..end])
-    };
     let (result, error) = match answer {
-        Ok(Answer::Result(v)) => (ctx.redactor.body(v.to_string().as_bytes()).map(clip), None),
+        Ok(Answer::Result(v)) => (ctx.redactor.body(v.to_string().as_bytes()).map(clip_record), None),
         Ok(Answer::Error { code, message, data }) => {
             let e = json!({ "code": code, "message": message, "data": data });
-            (None, ctx.redactor.body(e.to_string().as_bytes()))
+            (None, ctx.redactor.body(e.to_string().as_bytes()).map(clip_record))
         }
         Err(e) => (None, Some(ctx.redactor.text(&e.to_string()))),
     };
-    ToolCallRecord { tool: call.tool.clone(), request, result, error, latency_ms: latency.as_millis() as u64 }
+    ToolCallRecord {
+        tool: call.name().to_string(),
+        request,
+        result,
+        error,
+        latency_ms: latency.as_millis() as u64,
+    }
 }
 
 fn exchange(
-    call: &ToolCall,
+    call: McpCall<'_>,
     arguments: &Value,
     answer: &Result<Answer, CallError>,
     latency: Duration,
@@ -389,7 +524,7 @@ fn exchange(
         Err(_) => (None, None),
     };
     contract::ToolExchange {
-        tool: call.tool.clone(),
+        tool: call.name().to_string(),
         arguments: arguments.to_string(),
         result,
         error,

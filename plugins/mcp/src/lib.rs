@@ -12,19 +12,22 @@
 //! - a call with invalid arguments (a required property left out, else a property of the wrong
 //!   type), which must be refused with a JSON-RPC error or `isError: true`.
 //!
-//! And one call of a tool that does not exist, which must be refused. Deterministic: the same
-//! description gives the same plan.
+//! And one call of a tool that does not exist, which must be refused. When the server offers
+//! resources or prompts: they list, the first few listed are read or got, and an unknown one is
+//! refused. Deterministic: the same description gives the same plan.
 
 use schema_values::{Resolver, Standalone};
 use serde_json::{Map, Value, json};
 #[cfg(target_family = "wasm")]
 use smoke_plugin::log;
-use smoke_plugin::{ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Step};
+use smoke_plugin::{ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Scenario, Step, literal};
 
 struct Mcp;
 
 /// The name of a tool no server has.
 const NO_SUCH_TOOL: &str = "smoke_no_such_tool_2f1c";
+/// The URI of a resource no server has.
+const NO_SUCH_RESOURCE: &str = "smoke-missing://resource/2f1c";
 
 /// Generated values: no references to other records, unique strings by place.
 struct Values {
@@ -162,6 +165,7 @@ impl Plugin for Mcp {
         tools.sort_by(|a, b| a.name.cmp(b.name));
         let mut plan = Plan::new();
         let mut left_out = Vec::new();
+        let mut taken = std::collections::BTreeSet::new();
         for tool in &tools {
             if skip.contains(&tool.name) {
                 continue;
@@ -171,7 +175,13 @@ impl Plugin for Mcp {
                 continue;
             }
             let endpoint = format!("tool {}", tool.name);
-            let id = format!("mcp.{}", tool.slug());
+            // Tools whose names differ only in what a slug leaves out get numbered ids.
+            let mut id = format!("mcp.{}", tool.slug());
+            let mut n = 1;
+            while !taken.insert(id.clone()) {
+                n += 1;
+                id = format!("mcp.{}-{n}", tool.slug());
+            }
             plan = plan.scenario(
                 Scenario::happy_path(&format!("{id}.valid"), &endpoint)
                     .describe("a call with arguments its inputSchema accepts gets a result (its outputSchema honoured)")
@@ -200,6 +210,13 @@ impl Plugin for Mcp {
                 left_out.join(", ")
             ));
         }
+        let offers = |what: &str| description["capabilities"].get(what).is_some_and(|v| !v.is_null());
+        if offers("resources") {
+            plan = plan.scenarios(resources(&description["resources"]));
+        }
+        if offers("prompts") {
+            plan = plan.scenarios(prompts(&description["prompts"]));
+        }
         plan = plan.scenario(
             Scenario::not_found("mcp.unknown-tool", &format!("tool {NO_SUCH_TOOL}"))
                 .describe("a call of a tool the server does not list is refused")
@@ -207,6 +224,81 @@ impl Plugin for Mcp {
         );
         Ok(plan)
     }
+}
+
+/// How many listed resources are read, and prompts got.
+const READS: usize = 3;
+
+/// For a server that offers resources: they list, the first few (by URI) read, and an unknown
+/// one is refused.
+fn resources(listed: &Value) -> Vec<Scenario> {
+    let mut out = vec![
+        Scenario::happy_path("mcp.resources.list", "resources/list")
+            .describe("the server offers resources, so they list")
+            .step(Step::mcp_request("resources/list", json!({})).expect_exists("/resources")),
+    ];
+    let mut uris: Vec<&str> =
+        listed.as_array().into_iter().flatten().filter_map(|r| r["uri"].as_str()).collect();
+    uris.sort();
+    uris.dedup();
+    for (i, uri) in uris.iter().take(READS).enumerate() {
+        out.push(
+            Scenario::happy_path(&format!("mcp.resources.read.{}", i + 1), "resources/read")
+                .describe(&format!("listed resource {uri} reads"))
+                .step(
+                    Step::mcp_request("resources/read", json!({"uri": literal(uri)}))
+                        .named(&format!("read {uri}"))
+                        .expect_exists("/contents/0"),
+                ),
+        );
+    }
+    out.push(
+        Scenario::not_found("mcp.resources.read.unknown", "resources/read")
+            .describe("reading a resource the server does not have is refused")
+            .step(Step::mcp_request("resources/read", json!({"uri": NO_SUCH_RESOURCE})).expect_refused()),
+    );
+    out
+}
+
+/// For a server that offers prompts: they list, the first few (by name) that need no argument
+/// are got, and an unknown one is refused.
+fn prompts(listed: &Value) -> Vec<Scenario> {
+    let mut out = vec![
+        Scenario::happy_path("mcp.prompts.list", "prompts/list")
+            .describe("the server offers prompts, so they list")
+            .step(Step::mcp_request("prompts/list", json!({})).expect_exists("/prompts")),
+    ];
+    // Only prompts every argument of which is optional: a required one's valid values are for
+    // its description to tell a person, and a guess would be a false failure.
+    let takes_no_guess = |p: &&Value| {
+        p["arguments"].as_array().into_iter().flatten().all(|a| a["required"].as_bool() != Some(true))
+    };
+    let mut prompts: Vec<&Value> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"].is_string())
+        .filter(takes_no_guess)
+        .collect();
+    prompts.sort_by_key(|p| p["name"].as_str());
+    for (i, prompt) in prompts.iter().take(READS).enumerate() {
+        let name = prompt["name"].as_str().unwrap_or_default();
+        out.push(
+            Scenario::happy_path(&format!("mcp.prompts.get.{}", i + 1), "prompts/get")
+                .describe(&format!("listed prompt {name}, which needs no argument, is got"))
+                .step(
+                    Step::mcp_request("prompts/get", json!({"name": literal(name)}))
+                        .named(&format!("get {name}"))
+                        .expect_exists("/messages"),
+                ),
+        );
+    }
+    out.push(
+        Scenario::not_found("mcp.prompts.get.unknown", "prompts/get")
+            .describe("getting a prompt the server does not have is refused")
+            .step(Step::mcp_request("prompts/get", json!({"name": NO_SUCH_TOOL})).expect_refused()),
+    );
+    out
 }
 
 /// A log line for the operator (the host's log import exists only on wasm).
@@ -222,7 +314,7 @@ smoke_plugin::export!(Mcp);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoke_plugin::testing;
+    use smoke_plugin::{Action, testing};
 
     fn input(description: Value, config: &[(&str, &str)]) -> PlanInput {
         let mut input = testing::empty_input();
@@ -273,6 +365,34 @@ mod tests {
             ids,
             ["mcp.drop_all.valid", "mcp.get_thing.valid", "mcp.get_thing.invalid", "mcp.unknown-tool"]
         );
+    }
+
+    #[test]
+    fn offered_resources_and_prompts_are_listed_read_and_an_unknown_one_refused() {
+        let mut d = description();
+        d["capabilities"] = json!({"tools": {}, "resources": {}, "prompts": {}});
+        d["resources"] = json!([{"uri": "b://two", "name": "b"}, {"uri": "a://one", "name": "a"}]);
+        d["prompts"] = json!([
+            {"name": "needs-city", "arguments": [{"name": "city", "required": true}]},
+            {"name": "greet", "arguments": [{"name": "style", "required": false}]},
+        ]);
+        let plan = testing::assert_deterministic_plan::<Mcp>(input(d, &[]));
+        let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+        for id in [
+            "mcp.resources.list",
+            "mcp.resources.read.1",
+            "mcp.resources.read.2",
+            "mcp.resources.read.unknown",
+            "mcp.prompts.list",
+            "mcp.prompts.get.1",
+            "mcp.prompts.get.unknown",
+        ] {
+            assert!(ids.contains(&id), "{id}: {ids:?}");
+        }
+        assert!(!ids.contains(&"mcp.prompts.get.2"), "a prompt with a required argument is not guessed at");
+        let first = plan.scenarios.iter().find(|s| s.id == "mcp.resources.read.1").unwrap();
+        let Action::McpRequest(r) = &first.steps[0].action else { panic!("an MCP request") };
+        assert_eq!((r.method.as_str(), r.params.as_str()), ("resources/read", r#"{"uri":"a://one"}"#));
     }
 
     #[test]

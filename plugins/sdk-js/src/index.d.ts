@@ -54,6 +54,8 @@ export declare class Step {
   static method(token: string, path: string): Step;
   /** A call of tool `tool` of the run's MCP server with `args`; by default it must succeed. */
   static toolCall(tool: string, args?: Record<string, unknown>): Step;
+  /** MCP request `method` ('resources/list', 'prompts/get'...) with `params`; by default it must get a result. */
+  static mcpRequest(method: string, params?: Record<string, unknown>): Step;
   /** The tool must report an error (`isError: true`). */
   expectToolError(): this;
   /** The call must be refused (a JSON-RPC error or `isError: true`); sent unchecked. */
@@ -166,6 +168,8 @@ export declare class CheckInput {
     error?: { code: bigint; message: string; data?: Json };
     latencyMs: number;
   };
+  /** The MCP request (its method in `tool`, its params in `arguments`), for an MCP-request step. */
+  mcpRequest?: CheckInput['toolCall'];
   variables: Record<string, Json>;
   /** The step's check argument, as the type the step gave it. */
   argument<T = Json>(): T;

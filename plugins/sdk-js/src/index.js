@@ -164,6 +164,17 @@ export class Step {
     this.timeoutMs = undefined;
     /** For a tool call: { tool, arguments (JSON text), outcome }. */
     this.toolCall = undefined;
+    /** For another MCP request: { method, params (JSON text), outcome }. */
+    this.mcpRequest = undefined;
+  }
+
+  /** MCP request `method` ('resources/list', 'resources/read', 'prompts/list', 'prompts/get',
+   * 'resources/templates/list', 'completion/complete', 'ping') with `params` to the run's MCP
+   * server; by default it must get a result, whose JSON the assertions read. */
+  static mcpRequest(method, params = {}) {
+    const s = new Step('POST', '');
+    s.mcpRequest = { method, params: jsonText(params), outcome: 'success' };
+    return s;
   }
 
   /** A step calling tool `tool` of the run's MCP server with `args` (an object; strings that are
@@ -201,6 +212,7 @@ export class Step {
     s.mode = this.mode.tag === 'burst' ? { tag: 'burst', val: { ...this.mode.val, mix: [...this.mode.val.mix] } } : this.mode;
     s.timeoutMs = this.timeoutMs;
     s.toolCall = this.toolCall && { ...this.toolCall };
+    s.mcpRequest = this.mcpRequest && { ...this.mcpRequest };
     return s;
   }
 
@@ -251,6 +263,7 @@ export class Step {
   maxLatencyMs(limit) { return this.#with((s) => { s.expect.maxLatencyMs = limit; }); }
   timeout(ms) { return this.#with((s) => { s.timeoutMs = ms; }); }
   #outcome(outcome) {
+    if (this.mcpRequest && outcome === 'refused') return this.#with((s) => { s.mcpRequest.outcome = outcome; });
     if (!this.toolCall) throw new Error(`step ${this.name || this.request.path}: expecting a tool outcome is for tool calls`);
     return this.#with((s) => { s.toolCall.outcome = outcome; });
   }
@@ -282,7 +295,7 @@ export class Step {
   toWit() {
     return {
       name: this.name,
-      action: this.toolCall ? this.#toolCallWit() : { tag: 'http', val: { request: this.request, expect: this.expect } },
+      action: this.toolCall || this.mcpRequest ? this.#toolCallWit() : { tag: 'http', val: { request: this.request, expect: this.expect } },
       check: this.checkArgument,
       captures: this.captures,
       mode: this.mode,
@@ -293,8 +306,16 @@ export class Step {
   #toolCallWit() {
     const r = this.request;
     const e = this.expect;
+    const what = this.toolCall ? `tool ${this.toolCall.tool}` : this.mcpRequest.method;
     if (r.query.length || r.headers.length || r.body || e.status.length || e.headers.length) {
-      throw new Error(`step ${this.name || this.toolCall.tool}: calls tool ${this.toolCall.tool}; headers, query, bodies and statuses are for HTTP steps`);
+      throw new Error(`step ${this.name || what}: calls ${what} over MCP; headers, query, bodies and statuses are for HTTP steps`);
+    }
+    if (this.mcpRequest) {
+      const { method, params, outcome } = this.mcpRequest;
+      return {
+        tag: 'mcp-request',
+        val: { method, params, expect: { outcome, result: e.body, schema: e.schema, maxLatencyMs: e.maxLatencyMs } },
+      };
     }
     const { tool, arguments: args, outcome } = this.toolCall;
     return {
@@ -413,10 +434,11 @@ export class CheckInput {
     this.stepName = wit.stepName;
     this.stepIndex = wit.stepIndex;
     this.argumentText = wit.argument;
-    if (wit.exchange.tag === 'tool-call') {
+    if (wit.exchange.tag === 'tool-call' || wit.exchange.tag === 'mcp-request') {
       const t = wit.exchange.val;
-      /** The tool call judged: { tool, arguments, result, error, latencyMs }, JSON parsed. */
-      this.toolCall = {
+      /** The tool call (or, as `mcpRequest`, the MCP request: its method in `tool`) judged:
+       * { tool, arguments, result, error, latencyMs }, JSON parsed. */
+      this[wit.exchange.tag === 'tool-call' ? 'toolCall' : 'mcpRequest'] = {
         tool: t.tool,
         arguments: JSON.parse(t.arguments),
         result: t.result === undefined ? undefined : JSON.parse(t.result),

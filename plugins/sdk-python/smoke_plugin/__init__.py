@@ -184,8 +184,19 @@ class Step:
     captures: list[tuple[str, str, str]] = field(default_factory=list)  # (name, "body"|"header", where)
     mode: tuple = ("once",)
     timeout: Optional[int] = None
-    # For a tool call: (tool, arguments as JSON text, outcome "success" | "tool-error" | "refused").
+    # For a tool call: (tool, arguments as JSON text, outcome "success" | "tool-error" | "refused"
+    # | "answered").
     tool_call: Optional[tuple[str, str, str]] = None
+    # For another MCP request: (method, params as JSON text, outcome "success" | "refused").
+    request_call: Optional[tuple[str, str, str]] = None
+
+    @staticmethod
+    def mcp_request(method: str, params: Any = None) -> "Step":
+        """MCP request ``method`` (``resources/list``, ``resources/read``, ``prompts/list``,
+        ``prompts/get``, ``resources/templates/list``, ``completion/complete``, ``ping``) with
+        ``params`` (a dict) to the run's MCP server. By default it must get a result, whose JSON the
+        assertions read; see ``expect_refused``."""
+        return Step("", "", request_call=(method, _json_text({} if params is None else params), "success"))
 
     @staticmethod
     def call_tool(tool: str, arguments: Any = None) -> "Step":
@@ -196,6 +207,11 @@ class Step:
         return Step("", "", tool_call=(tool, _json_text({} if arguments is None else arguments), "success"))
 
     def _outcome(self, outcome: str) -> "Step":
+        if self.request_call is not None and outcome == "refused":
+            self = self._copy()
+            method, params, _ = self.request_call
+            self.request_call = (method, params, outcome)
+            return self
         if self.tool_call is None:
             raise ValueError(f"step {self.name or self.path}: a tool outcome is for tool calls")
         self = self._copy()
@@ -584,6 +600,8 @@ class CheckInput:
     response: Optional[Response]
     variables: dict[str, Any]
     tool_call: Optional["ToolExchange"] = None
+    # An MCP request: its method in ``tool``, its params in ``arguments``.
+    mcp_request: Optional["ToolExchange"] = None
 
     def result_json(self) -> Any:
         """A tool call's result JSON: its structuredContent, or the JSON its one text content

@@ -86,16 +86,21 @@ def _step(s: sdk.Step):
         t.Capture(name=n, source=t.CaptureSource_Body(w) if src == "body" else t.CaptureSource_Header(w))
         for n, src, w in s.captures
     ]
-    if s.tool_call is not None:
+    call = s.tool_call or s.request_call
+    if call is not None:
         if s.query or s.headers or s.body is not None or s.status or s.expect_headers:
-            raise ValueError(f"step {s.name or s.tool_call[0]}: calls tool {s.tool_call[0]}; headers, query, "
+            raise ValueError(f"step {s.name or call[0]}: calls {call[0]} over MCP; headers, query, "
                              "bodies and statuses are for HTTP steps")
-        tool, arguments, outcome = s.tool_call
+        tool, arguments, outcome = call
         expect = t.ToolExpectation(
             outcome=_OUTCOMES[outcome],
             result=[t.JsonAssertion(pointer=p, test=_test(test, v)) for p, test, v in s.assertions],
             schema=s.schema, max_latency_ms=s.max_latency)
-        return t.Step(name=s.name, action=t.Action_ToolCall(t.ToolCall(tool=tool, arguments=arguments, expect=expect)),
+        if s.request_call is not None:
+            action = t.Action_McpRequest(t.McpRequest(method=tool, params=arguments, expect=expect))
+        else:
+            action = t.Action_ToolCall(t.ToolCall(tool=tool, arguments=arguments, expect=expect))
+        return t.Step(name=s.name, action=action,
                       check=s.check_argument, captures=captures, mode=_mode(s.mode), timeout_ms=s.timeout)
     request = t.HttpRequest(method=_method(s.method), path=s.path, query=_pairs(s.query),
                             headers=_pairs(s.headers), body=_body(s.body))
@@ -144,7 +149,7 @@ def check_input_from_wit(i) -> sdk.CheckInput:
         step_index=i.step_index, argument_text=i.argument,
         variables={p.name: json.loads(p.value) for p in i.variables},
     )
-    if isinstance(i.exchange, t.Exchange_ToolCall):
+    if isinstance(i.exchange, (t.Exchange_ToolCall, t.Exchange_McpRequest)):
         x = i.exchange.value
         error = None
         if x.error is not None:
@@ -153,6 +158,8 @@ def check_input_from_wit(i) -> sdk.CheckInput:
         tool_call = sdk.ToolExchange(tool=x.tool, arguments=json.loads(x.arguments),
                                      result=None if x.result is None else json.loads(x.result),
                                      error=error, latency_ms=x.latency_ms)
+        if isinstance(i.exchange, t.Exchange_McpRequest):
+            return sdk.CheckInput(request=None, response=None, mcp_request=tool_call, **common)
         return sdk.CheckInput(request=None, response=None, tool_call=tool_call, **common)
     exchange = i.exchange.value
     r, s = exchange.request, exchange.response

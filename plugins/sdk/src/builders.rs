@@ -5,10 +5,10 @@
 
 use crate::{
     Action, Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
-    Exchange, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest, Method,
-    MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody, Response, Scenario,
-    ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, ToolCall, ToolExchange,
-    ToolExpectation, ToolOutcome, Verdict,
+    Exchange, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest,
+    McpRequest, Method, MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody,
+    Response, Scenario, ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, ToolCall,
+    ToolExchange, ToolExpectation, ToolOutcome, Verdict,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -345,6 +345,9 @@ impl Step {
             Action::ToolCall(call) => {
                 panic!("step {:?} calls tool {:?}; it has no HTTP request", self.name, call.tool)
             }
+            Action::McpRequest(r) => {
+                panic!("step {:?} sends MCP {}; it has no HTTP request", self.name, r.method)
+            }
         }
     }
 
@@ -359,6 +362,10 @@ impl Step {
                 "step {:?} calls tool {:?}: headers, query, bodies and statuses are for HTTP steps",
                 self.name, call.tool
             ),
+            Action::McpRequest(r) => panic!(
+                "step {:?} sends MCP {}: headers, query, bodies and statuses are for HTTP steps",
+                self.name, r.method
+            ),
         }
     }
 
@@ -366,16 +373,44 @@ impl Step {
     pub fn tool(&self) -> Option<&ToolCall> {
         match &self.action {
             Action::ToolCall(call) => Some(call),
-            Action::Http(_) => None,
+            Action::Http(_) | Action::McpRequest(_) => None,
         }
     }
 
-    fn tool_mut(&mut self, what: &str) -> &mut ToolCall {
+    /// A step sending MCP request `method` (`resources/list`, `resources/read`, `prompts/list`,
+    /// `prompts/get`, `resources/templates/list`, `completion/complete`, `ping`) with `params` (a
+    /// JSON object, templated like a JSON body) to the run's MCP server. By default it must get
+    /// a result, whose JSON the assertions read; see [`Step::expect_refused`].
+    pub fn mcp_request(method: &str, params: impl Into<Value>) -> Self {
+        Step {
+            name: String::new(),
+            action: Action::McpRequest(McpRequest {
+                method: method.into(),
+                params: json_text(params),
+                expect: ToolExpectation {
+                    outcome: ToolOutcome::Success,
+                    result: Vec::new(),
+                    schema: None,
+                    max_latency_ms: None,
+                },
+            }),
+            check: None,
+            captures: Vec::new(),
+            mode: StepMode::Once,
+            timeout_ms: None,
+        }
+    }
+
+    fn mcp_expect_mut(&mut self, what: &str, requests: bool) -> &mut ToolExpectation {
+        if let (Action::McpRequest(r), false) = (&self.action, requests) {
+            panic!("step {:?} sends MCP {}: {what} is for tool calls", self.name, r.method);
+        }
         match &mut self.action {
-            Action::ToolCall(call) => call,
+            Action::ToolCall(call) => &mut call.expect,
+            Action::McpRequest(r) => &mut r.expect,
             Action::Http(call) => {
                 panic!(
-                    "step {:?} is an HTTP call to {}: {what} is for tool calls",
+                    "step {:?} is an HTTP call to {}: {what} is for MCP calls",
                     self.name, call.request.path
                 )
             }
@@ -385,21 +420,22 @@ impl Step {
     /// The tool must report an error (`isError: true`): the tool ran and refused, as a broken
     /// business rule should be.
     pub fn expect_tool_error(mut self) -> Self {
-        self.tool_mut("expect_tool_error").expect.outcome = ToolOutcome::ToolError;
+        self.mcp_expect_mut("expect_tool_error", false).outcome = ToolOutcome::ToolError;
         self
     }
 
     /// The call must get a result, with or without `isError`; only a JSON-RPC error fails it:
     /// for valid calls whose business outcome the plan cannot know (a generic plugin's).
     pub fn expect_answer(mut self) -> Self {
-        self.tool_mut("expect_answer").expect.outcome = ToolOutcome::Answered;
+        self.mcp_expect_mut("expect_answer", false).outcome = ToolOutcome::Answered;
         self
     }
 
     /// The call must be refused, by a JSON-RPC error or `isError: true`: for calls meant to be
-    /// wrong (invalid arguments, an unknown tool), which the host then sends unchecked.
+    /// wrong (invalid arguments, an unknown tool), which the host then sends unchecked. For an
+    /// MCP request, a JSON-RPC error.
     pub fn expect_refused(mut self) -> Self {
-        self.tool_mut("expect_refused").expect.outcome = ToolOutcome::Refused;
+        self.mcp_expect_mut("expect_refused", true).outcome = ToolOutcome::Refused;
         self
     }
 
@@ -488,6 +524,7 @@ impl Step {
         match &mut self.action {
             Action::Http(call) => call.expect.body.push(assertion),
             Action::ToolCall(call) => call.expect.result.push(assertion),
+            Action::McpRequest(r) => r.expect.result.push(assertion),
         }
         self
     }
@@ -522,6 +559,7 @@ impl Step {
         match &mut self.action {
             Action::Http(call) => call.expect.schema = schema,
             Action::ToolCall(call) => call.expect.schema = schema,
+            Action::McpRequest(r) => r.expect.schema = schema,
         }
         self
     }
@@ -530,6 +568,7 @@ impl Step {
         match &mut self.action {
             Action::Http(call) => call.expect.max_latency_ms = Some(limit),
             Action::ToolCall(call) => call.expect.max_latency_ms = Some(limit),
+            Action::McpRequest(r) => r.expect.max_latency_ms = Some(limit),
         }
         self
     }
@@ -640,6 +679,7 @@ impl CheckInput {
             Exchange::ToolCall(t) => {
                 panic!("check was given a call of tool {:?}, not an HTTP exchange", t.tool)
             }
+            Exchange::McpRequest(t) => panic!("check was given MCP {}, not an HTTP exchange", t.tool),
         }
     }
 
@@ -647,7 +687,16 @@ impl CheckInput {
     pub fn tool_call(&self) -> Option<&ToolExchange> {
         match &self.exchange {
             Exchange::ToolCall(exchange) => Some(exchange),
-            Exchange::Http(_) => None,
+            Exchange::Http(_) | Exchange::McpRequest(_) => None,
+        }
+    }
+
+    /// The MCP request judged, if the step was one: its method in `tool`, its params in
+    /// `arguments`.
+    pub fn mcp_request(&self) -> Option<&ToolExchange> {
+        match &self.exchange {
+            Exchange::McpRequest(exchange) => Some(exchange),
+            Exchange::Http(_) | Exchange::ToolCall(_) => None,
         }
     }
 

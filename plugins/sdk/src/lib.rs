@@ -54,9 +54,9 @@ pub mod __private {
 pub use __private::smoke::plugin::types::{
     Action, Body, Burst, Capture, CaptureSource, CheckInput, ConfigKey, ConfigKind, Document, Endpoint,
     Exchange, HostInfo, HttpCall, HttpExchange, HttpExpectation, HttpRequest, Info, JsonAssertion, JsonTest,
-    Method, MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody, Response,
-    RpcError, Scenario, ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode, ToolCall,
-    ToolExchange, ToolExpectation, ToolOutcome, Verdict,
+    McpRequest, Method, MultipartPart, Needs, Pair, PartContent, Plan, PlanError, PlanInput, Poll, RawBody,
+    Response, RpcError, Scenario, ScenarioKind, Seed, SentRequest, Status, StatusCount, Step, StepMode,
+    ToolCall, ToolExchange, ToolExpectation, ToolOutcome, Verdict,
 };
 
 /// The WIT package version this SDK builds plugins for.

@@ -15,6 +15,7 @@ Modes:
   garbage-stdout   print a line that is not JSON before answering the first `tools/call`
   wrong-output     `echo` declares an outputSchema and answers something else
   accepts-invalid  `echo` answers arguments its inputSchema refuses instead of refusing them
+  crash-invalid    `echo` fails with an internal error (-32603) on arguments it should refuse
 """
 
 import json
@@ -87,6 +88,9 @@ def answer(message):
             reply["error"] = {"code": -32602, "message": "no tool named %r" % params.get("name")}
             return reply
         text = (params.get("arguments") or {}).get("text")
+        if not isinstance(text, str) and MODE == "crash-invalid":
+            reply["error"] = {"code": -32603, "message": "TypeError: text.upper is not a function"}
+            return reply
         if not isinstance(text, str) and MODE != "accepts-invalid":
             reply["error"] = {"code": -32602, "message": "text must be a string"}
             return reply
