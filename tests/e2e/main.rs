@@ -317,7 +317,7 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     ]);
     let r = run(c);
     assert_eq!(r.code, 2, "{r}");
-    assert!(r.stderr.contains("unknown config key \"tokn\" (it reads: token)"), "{r}");
+    assert!(r.stderr.contains("unknown config key \"tokn\" (it reads: token, via)"), "{r}");
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[target]\ncommand = \"x\"\nprot = 3\n").unwrap();

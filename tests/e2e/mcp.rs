@@ -139,6 +139,15 @@ fn every_tool_fault_of_the_ledger_is_caught_over_stdio() {
     mcp_fault_matrix(STDIO);
 }
 
+/// Wait until something listens on 127.0.0.1:`port`, at most `within`.
+fn listening(port: u16, what: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on port {port} within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A ledger database migrated and given its chart of accounts.
 fn ledger_db(dir: &Path) -> PathBuf {
     let db = dir.join("ledger.db");
@@ -164,11 +173,7 @@ impl Served {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "ledger-api did not listen within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        listening(port, "ledger-api", Duration::from_secs(10));
         Served(child, port)
     }
 }
@@ -388,30 +393,16 @@ fn a_stdio_server_that_prints_non_json_on_stdout_breaks_its_session_by_name() {
 
 #[test]
 fn a_streamable_http_server_answering_plain_json_works_and_its_output_schema_is_held_to() {
-    let script = root().join("tests/e2e/hostile/mcp_server.py");
     for (mode, code) in [("correct", 0), ("wrong-output", 1)] {
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
-        let mut server = Command::new("python3")
-            .arg(&script)
-            .args([mode, "--http", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the test server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let server = HttpTestServer::start(mode);
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
         let cache = tempfile::tempdir().unwrap();
         let mut c = smoke(cache.path());
         c.args(["run", "--plan"]).arg(echo_plan(dir.path()));
-        c.args(["--mcp-url", &format!("http://127.0.0.1:{port}/mcp"), "--report-json"]).arg(&json);
+        c.args(["--mcp-url", &server.url(), "--report-json"]).arg(&json);
         let r = run(c);
-        let _ = server.kill();
-        let _ = server.wait();
+        drop(server);
         assert_eq!(r.code, code, "{mode}:\n{r}");
         let report = report(&json);
         assert_valid_report(&report);
@@ -437,11 +428,7 @@ impl HttpTestServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the test server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        listening(port, "the test server", Duration::from_secs(10));
         HttpTestServer(child, port)
     }
 
@@ -614,11 +601,7 @@ fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the everything server did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    listening(port, "the everything server", Duration::from_secs(20));
     let url = format!("http://127.0.0.1:{port}/mcp");
     let report = generic_on(&["--mcp-url", &url], "everything over Streamable HTTP");
     let _ = server.kill();

@@ -277,7 +277,9 @@ if __name__ == "__main__":
     unittest.main()
 "#;
 
-const PYTHON_REQUIREMENTS: &str = "smoke-plugin @ {{python_requirement}}\n";
+// Editable: the SDK is read from the smoke source tree as it is now (a `name @ file://` wheel
+// would be cached by pip under its URL and go stale when the SDK changes).
+const PYTHON_REQUIREMENTS: &str = "-e {{python_requirement}}\n";
 
 const PYTHON_MAKEFILE: &str = "# `make` builds {{name}}.wasm; `make test` runs the plugin's own tests.
 
@@ -427,6 +429,6 @@ mod tests {
         let package: serde_json::Value = serde_json::from_str(&js[2].1).expect("package.json parses");
         assert_eq!(package["dependencies"]["smoke-plugin"], "file:/home/a \"b\"/smoke/plugins/sdk-js");
         let python = files(Lang::Python, "p", sdk);
-        assert_eq!(python[2].1, "smoke-plugin @ file:///home/a%20%22b%22/smoke/plugins/sdk-python\n");
+        assert_eq!(python[2].1, "-e file:///home/a%20%22b%22/smoke/plugins/sdk-python\n");
     }
 }

@@ -66,30 +66,9 @@ pub async fn run_step(
             call.attempt(&outgoing, vars, 1).await
         }
         StepMode::Poll { interval_ms, timeout_ms } => {
-            let interval = Duration::from_millis(u64::from(*interval_ms));
-            let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
-            loop {
-                result.attempts += 1;
-                let mut a = call.attempt(&outgoing, vars, result.attempts).await;
-                let out_of_time = Instant::now() + interval >= deadline;
-                if a.failures.is_empty() || out_of_time || ctx.service_exited().is_some() {
-                    if let Some(first) = a.failures.first() {
-                        let kind = first.kind;
-                        let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
-                        a.failures = vec![Failure::new(
-                            kind,
-                            format!(
-                                "did not hold within {} ms ({} attempt(s)); the last attempt: {}",
-                                timeout_ms,
-                                result.attempts,
-                                last.join("; ")
-                            ),
-                        )];
-                    }
-                    break a;
-                }
-                tokio::time::sleep(interval).await;
-            }
+            let gone = || ctx.service_exited().is_some();
+            let timing = Polling { interval_ms: *interval_ms, timeout_ms: *timeout_ms, started };
+            poll(timing, &mut result.attempts, gone, |n| call.attempt(&outgoing, vars, n)).await
         }
         StepMode::Burst { count, concurrency, mix } => {
             let label =
@@ -125,6 +104,57 @@ pub fn send_failure_kind(e: &crate::http::SendError) -> FailureKind {
         SendError::Connect { .. } => FailureKind::Connect,
         SendError::Reset { .. } => FailureKind::Reset,
         SendError::Other { .. } => FailureKind::Http,
+    }
+}
+
+/// One try of a step, as polling sees it: whatever failed.
+pub(super) trait Tried {
+    fn failures(&mut self) -> &mut Vec<Failure>;
+}
+
+impl Tried for Attempt {
+    fn failures(&mut self) -> &mut Vec<Failure> {
+        &mut self.failures
+    }
+}
+
+/// A poll's timing: every `interval_ms`, for at most `timeout_ms` since the step `started`.
+pub(super) struct Polling {
+    pub(super) interval_ms: u32,
+    pub(super) timeout_ms: u32,
+    pub(super) started: Instant,
+}
+
+/// Try until a try holds, the time is up or `gone()` says the server has gone (counting tries
+/// in `attempts`); the last try's failures then become one, saying how long it was tried.
+pub(super) async fn poll<T: Tried, F: std::future::Future<Output = T>>(
+    timing: Polling,
+    attempts: &mut u32,
+    gone: impl Fn() -> bool,
+    mut attempt: impl FnMut(u32) -> F,
+) -> T {
+    let interval = Duration::from_millis(u64::from(timing.interval_ms));
+    let deadline = timing.started + Duration::from_millis(u64::from(timing.timeout_ms));
+    loop {
+        *attempts += 1;
+        let mut a = attempt(*attempts).await;
+        let out_of_time = Instant::now() + interval >= deadline;
+        if a.failures().is_empty() || out_of_time || gone() {
+            let failures = a.failures();
+            if let Some(first) = failures.first() {
+                let kind = first.kind;
+                let last: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
+                let summary = format!(
+                    "did not hold within {} ms ({} attempt(s)); the last attempt: {}",
+                    timing.timeout_ms,
+                    attempts,
+                    last.join("; ")
+                );
+                *failures = vec![Failure::new(kind, summary)];
+            }
+            return a;
+        }
+        tokio::time::sleep(interval).await;
     }
 }
 

@@ -4,7 +4,7 @@
 //! captures from the result's JSON, and the plugin's `check` where the step asks for it.
 
 use super::results::{Failure, FailureKind, Outcome, StepResult, ToolCallRecord};
-use super::step::{Label, judge_by_plugin};
+use super::step::{Label, Polling, Tried, judge_by_plugin, poll};
 use super::template::{self, Vars};
 use super::{Context, expect};
 use crate::mcp::{Answer, CallError, Unfit};
@@ -197,29 +197,9 @@ pub(super) async fn run(
     };
     let judged = match &step.mode {
         StepMode::Poll { interval_ms, timeout_ms } => {
-            let interval = Duration::from_millis(u64::from(*interval_ms));
-            let deadline = started + Duration::from_millis(u64::from(*timeout_ms));
-            loop {
-                result.attempts += 1;
-                let mut a = attempt(result.attempts).await;
-                let out_of_time = Instant::now() + interval >= deadline;
-                if a.failures.is_empty() || out_of_time || ctx.mcp_exited().is_some() {
-                    if let Some(first) = a.failures.first() {
-                        let kind = first.kind;
-                        let last: Vec<&str> = a.failures.iter().map(|f| f.message.as_str()).collect();
-                        a.failures = vec![Failure::new(
-                            kind,
-                            format!(
-                                "did not hold within {timeout_ms} ms ({} attempt(s)); the last attempt: {}",
-                                result.attempts,
-                                last.join("; ")
-                            ),
-                        )];
-                    }
-                    break a;
-                }
-                tokio::time::sleep(interval).await;
-            }
+            let gone = || ctx.mcp_exited().is_some();
+            let timing = Polling { interval_ms: *interval_ms, timeout_ms: *timeout_ms, started };
+            poll(timing, &mut result.attempts, gone, attempt).await
         }
         // Validation refuses bursts of tool calls.
         StepMode::Once | StepMode::Burst { .. } => {
@@ -239,6 +219,12 @@ pub(super) async fn run(
             }
         }
         *vars = judged.vars;
+    }
+}
+
+impl Tried for Judged {
+    fn failures(&mut self) -> &mut Vec<Failure> {
+        &mut self.failures
     }
 }
 
