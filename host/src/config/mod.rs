@@ -602,4 +602,67 @@ mod tests {
         let err = load_text("[run]\njobs = 0\n\n[[plugins]]\npath = \"p.wasm\"\n").unwrap_err().to_string();
         assert!(err.contains(":2: key `run.jobs`: must be at least 1"), "{err}");
     }
+
+    #[test]
+    fn an_mcp_target_is_one_transport_and_says_which() {
+        let base = "[[plugins]]\npath = \"p.wasm\"\n\n";
+        let both =
+            format!("{base}[target]\ncommand = \"x\"\n\n[target.mcp]\nurl = \"/mcp\"\ncommand = \"y\"\n");
+        assert!(
+            load_text(&both)
+                .unwrap_err()
+                .to_string()
+                .contains("either `url` (Streamable HTTP) or `command` (stdio)")
+        );
+        let neither = format!("{base}[target]\ncommand = \"x\"\n\n[target.mcp]\n");
+        assert!(load_text(&neither).unwrap_err().to_string().contains("say where the MCP server is"));
+        let headers_on_stdio = format!(
+            "{base}[target]\n\n[target.mcp]\ncommand = \"y\"\nheaders = {{ authorization = \"Bearer t\" }}\n"
+        );
+        assert!(load_text(&headers_on_stdio).unwrap_err().to_string().contains("a server over stdio"));
+        // A target without a command is an MCP server over stdio, or nothing.
+        let no_command = format!("{base}[target]\nworkdir = \"temp\"\n");
+        assert!(load_text(&no_command).unwrap_err().to_string().contains("[target] needs `command`"));
+        let url_without_service = format!("{base}[target]\n\n[target.mcp]\nurl = \"/mcp\"\n");
+        assert!(
+            load_text(&url_without_service)
+                .unwrap_err()
+                .to_string()
+                .contains("no command to start the service")
+        );
+        let stdio = load_text(&format!(
+            "{base}[target]\nworkdir = \"temp\"\n\n[target.mcp]\ncommand = \"srv\"\nargs = [\"mcp\"]\ntimeout = \"3s\"\n"
+        ))
+        .unwrap();
+        let mcp = stdio.mcp.expect("an MCP target");
+        assert_eq!(mcp.timeout, Duration::from_secs(3));
+        assert!(
+            matches!(mcp.transport, McpTransport::Stdio { ref command, ref args, .. } if command == "srv" && args == &["mcp"])
+        );
+    }
+
+    #[test]
+    fn the_command_line_names_an_mcp_server_without_a_config() {
+        let o = |url: Option<&str>, command: Option<&[&str]>, headers: &[&str]| Overrides {
+            plugins: vec!["p.wasm".into()],
+            mcp_url: url.map(String::from),
+            mcp_command: command.map(|c| c.iter().map(|w| w.to_string()).collect()),
+            mcp_headers: headers.iter().map(|h| h.to_string()).collect(),
+            ..Overrides::default()
+        };
+        let http = load(&o(Some("http://127.0.0.1:1/mcp"), None, &["Authorization: Bearer t"])).unwrap();
+        let Some(Mcp { transport: McpTransport::Http { url, headers }, .. }) = http.mcp else {
+            panic!("HTTP")
+        };
+        assert_eq!(
+            (url.as_str(), headers),
+            ("http://127.0.0.1:1/mcp", vec![("Authorization".into(), "Bearer t".into())])
+        );
+        let path_only = load(&o(Some("/mcp"), None, &[])).unwrap_err().to_string();
+        assert!(path_only.contains("is a path, but there is no base URL"), "{path_only}");
+        let stdio_headers = load(&o(None, Some(&["srv", "mcp"]), &["X-Key: k"])).unwrap_err().to_string();
+        assert!(stdio_headers.contains("--mcp-header is sent over HTTP"), "{stdio_headers}");
+        let bad_header = load(&o(Some("http://h/mcp"), None, &["no colon"])).unwrap_err().to_string();
+        assert!(bad_header.contains("expected \"Name: value\""), "{bad_header}");
+    }
 }

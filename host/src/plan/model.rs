@@ -785,3 +785,34 @@ impl Step {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_file_step_is_one_action_and_reads_back_as_written() {
+        let tool = serde_json::json!({"name": "t", "tool_call": {"tool": "echo", "arguments": {"text": "{{x}}"},
+            "expect": {"outcome": "tool-error", "result": [{"pointer": "/e", "test": "equals", "value": 1}]}}});
+        let step: Step = serde_json::from_value(tool.clone()).unwrap();
+        assert!(
+            matches!(&step.action, Action::ToolCall(c) if c.tool == "echo" && c.expect.outcome == ToolOutcome::ToolError)
+        );
+        let back = serde_json::to_value(&step).unwrap();
+        assert_eq!(serde_json::from_value::<Step>(back.clone()).unwrap(), step, "{back}");
+        assert_eq!(back["tool_call"]["arguments"], tool["tool_call"]["arguments"]);
+        assert!(back.get("request").is_none() && back.get("mcp_request").is_none(), "{back}");
+        let request: Step =
+            serde_json::from_value(serde_json::json!({"mcp_request": {"method": "resources/list",
+            "params": {}, "expect": {"outcome": "success"}}}))
+            .unwrap();
+        assert_eq!(request.display_name(), "resources/list");
+        assert!(request.is_mcp() && request.tool_call().is_none() && request.http().is_none());
+        let both = serde_json::json!({"request": {"method": "GET", "path": "/"}, "expect": {"status": [200]},
+            "tool_call": tool["tool_call"]});
+        let e = serde_json::from_value::<Step>(both).unwrap_err().to_string();
+        assert!(e.contains("a step is one action"), "{e}");
+        let e = serde_json::from_value::<Step>(serde_json::json!({"name": "x"})).unwrap_err().to_string();
+        assert!(e.contains("a step needs an action"), "{e}");
+    }
+}
