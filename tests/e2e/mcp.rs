@@ -649,3 +649,54 @@ fn a_tool_call_polls_until_its_result_settles_reading_json_from_its_text_content
         "{message}"
     );
 }
+
+#[test]
+fn smoke_plan_takes_the_options_of_smoke_run_and_plans_from_an_mcp_server_it_is_given() {
+    let cache = tempfile::tempdir().unwrap();
+    // `run` swapped for `plan`: the same plan, the run-only options accepted.
+    let plain = {
+        let mut c = smoke(cache.path());
+        c.args(["plan", "--config", "examples/ledger-api/smoke.toml"]);
+        run(c)
+    };
+    assert_eq!(plain.code, 0, "{plain}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(cache.path());
+    c.args([
+        "plan",
+        "--config",
+        "examples/ledger-api/smoke.toml",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--jobs",
+        "4",
+    ]);
+    c.args(["--request-timeout", "5s", "--timeout", "1m", "--report-json"]).arg(dir.path().join("r.json"));
+    let swapped = run(c);
+    assert_eq!(swapped.code, 0, "{swapped}");
+    assert_eq!(swapped.stdout, plain.stdout, "the options of a run do not change the plan");
+    assert!(!dir.path().join("r.json").exists(), "planning writes no report");
+
+    // The generic MCP plugin plans from the server --mcp-command starts.
+    let mcp = support::plugin("mcp");
+    let db = ledger_db(dir.path());
+    let mut c = smoke(cache.path());
+    c.args(["plan", "--plugin"]).arg(&mcp);
+    c.args(["--mcp-command", &format!("{} mcp --db {}", ledger_api().display(), db.display())]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+    let ids: BTreeSet<&str> =
+        plan["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 18, "{ids:?}");
+    assert!(
+        ids.contains("mcp.record_transaction_bundle.valid") && ids.contains("mcp.unknown-tool"),
+        "{ids:?}"
+    );
+    // Without a server to read, it says what to give.
+    let mut c = smoke(cache.path());
+    c.args(["plan", "--plugin"]).arg(&mcp);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("--mcp-url URL, or one to start with --mcp-command"), "{r}");
+}

@@ -2,6 +2,7 @@
 //! to the config file.
 
 use super::plugin_cmd;
+use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,8 +36,11 @@ pub(super) struct Cli {
 pub(super) enum Command {
     /// Run the plugins' scenarios against the service (the default command).
     Run(RunArgs),
-    /// Print the merged plan as JSON on stdout, sending nothing.
-    Plan(PlanArgs),
+    /// Print the merged plan as JSON on stdout, sending nothing. Takes every option of `smoke
+    /// run`, so `run` can be swapped for `plan` in a command line (those only a run uses, such as
+    /// reports and --timeout, are accepted and have no effect). A plugin that plans from an MCP
+    /// server's tool list reads it from the server given by --mcp-url or --mcp-command.
+    Plan(RunArgs),
     /// Show what a plugin is: name, version, domain, WIT version and what it declares.
     Inspect(InspectArgs),
     /// Check that a run could start: config, plugins (load and plan), the start and reset,
@@ -156,14 +160,6 @@ pub(super) struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub(super) struct PlanArgs {
-    #[command(flatten)]
-    pub(super) plugins: PluginArgs,
-    #[command(flatten)]
-    pub(super) selection: Selection,
-}
-
-#[derive(Debug, Clone, Args)]
 pub(super) struct InspectArgs {
     /// The plugin component (.wasm).
     pub(super) plugin: PathBuf,
@@ -196,6 +192,27 @@ pub(super) struct Selection {
 }
 
 /// Build the overrides, pairing each `--plugin-config` with the `--plugin` before it.
+/// What `smoke run` (and `smoke plan`, which takes the same options) says on the command line.
+pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Result<Overrides, Failure> {
+    let mcp_command = match &args.mcp_command {
+        None => None,
+        Some(line) => Some(shlex::split(line).ok_or_else(|| {
+            Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes"))
+        })?),
+    };
+    Ok(Overrides {
+        base_url: args.base_url.clone(),
+        mcp_url: args.mcp_url.clone(),
+        mcp_command,
+        mcp_headers: args.mcp_headers.clone(),
+        jobs: args.jobs,
+        request_timeout: args.request_timeout,
+        max_body: args.max_body,
+        plan_file: args.plan.is_some(),
+        ..overrides(&args.plugins, matches)
+    })
+}
+
 pub(super) fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {
     let plugin_at: Vec<usize> = matches.indices_of("plugin").map(|i| i.collect()).unwrap_or_default();
     let config_at: Vec<usize> = matches.indices_of("plugin_config").map(|i| i.collect()).unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Step 3 of a run: the merged plan, from the plugins or a plan file, validated, coverage checked,
 //! then selected and sharded; and `smoke plan`, which prints it.
 
-use super::options::{PlanArgs, Selection, overrides};
+use super::options::{RunArgs, Selection, run_overrides};
 use super::plugins::{Loaded, load_plugins};
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
@@ -193,22 +193,16 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
     Ok(crate::plan::merge(parts))
 }
 
-pub(super) async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
-    let o = Overrides { plan_only: true, ..overrides(&args.plugins, matches) };
+pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let o = Overrides { plan_only: true, ..run_overrides(&args, matches)? };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut redactor = Redactor::new();
-    let loaded = load_plugins(&settings, &mut redactor).await?;
-    if super::plugins::wants_mcp_server(&loaded) {
-        return Err(Failure::new(
-            exit::USAGE,
-            format!(
-                "a plugin plans from the MCP server's own tool list ({}), which only `smoke run` connects \
-                 to: run it with --mcp-url or --mcp-command (report.json and --transcript show the plan it made)",
-                super::plugins::MCP_SERVER_DOCUMENT
-            ),
-        ));
+    let mut loaded = load_plugins(&settings, &mut redactor).await?;
+    if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
+        let description = describe_mcp_server(&args, &settings).await?;
+        loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
     }
-    let plan = build_plan(&loaded, &args.selection, None).await?;
+    let plan = build_plan(&loaded, &args.selection, args.plan.as_deref()).await?;
     crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -222,4 +216,65 @@ pub(super) async fn plan_command(args: PlanArgs, matches: &clap::ArgMatches) -> 
         plan.plugins.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(", ")
     );
     Ok(exit::PASSED)
+}
+
+/// The MCP server's description for `smoke plan`, from a server given on the command line: one
+/// at --mcp-url (absolute, or under --base-url), or one --mcp-command starts (and this stops).
+async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Result<String, Failure> {
+    use crate::config::{Mcp, McpTransport};
+    let needs = || {
+        Failure::new(
+            exit::USAGE,
+            format!(
+                "a plugin plans from the MCP server's own tool list ({}): give `smoke plan` a running server \
+                 with --mcp-url URL, or one to start with --mcp-command COMMAND",
+                super::plugins::MCP_SERVER_DOCUMENT
+            ),
+        )
+    };
+    let failed = |e: crate::mcp::ConnectError| Failure::new(exit::TARGET, e);
+    match &settings.mcp {
+        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout }) if args.mcp_url.is_some() => {
+            let url = match (url.starts_with('/'), &settings.base_url) {
+                (false, _) => url.clone(),
+                (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
+                (true, None) => return Err(needs()),
+            };
+            let session = crate::mcp::Session::http(&url, headers, 1, settings.max_body, *timeout)
+                .await
+                .map_err(failed)?;
+            let description = session.description.to_string();
+            session.close().await;
+            Ok(description)
+        }
+        Some(Mcp { transport: McpTransport::Stdio { command, args: words, env, dir }, timeout })
+            if args.mcp_command.is_some() =>
+        {
+            let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
+            let (mut server, stdin, stdout) = crate::target::Service::start_stdio(
+                command,
+                words,
+                env,
+                dir,
+                &here,
+                std::time::Duration::from_secs(5),
+                None,
+            )
+            .await
+            .map_err(|e| Failure::new(exit::TARGET, e))?;
+            let shown = server.command().to_string();
+            let session = crate::mcp::Session::stdio(&shown, stdout, stdin, *timeout).await;
+            let description = match session {
+                Ok(session) => {
+                    let d = session.description.to_string();
+                    session.close().await;
+                    Ok(d)
+                }
+                Err(e) => Err(failed(e)),
+            };
+            server.stop(std::future::pending()).await;
+            description
+        }
+        _ => Err(needs()),
+    }
 }

@@ -2,12 +2,12 @@
 //! against signals and the run's time limit; teardown on every path; reports from whatever
 //! finished, written on every exit path.
 
-use super::options::{RunArgs, overrides};
+use super::options::{RunArgs, run_overrides};
 use super::plan_cmd::{build_plan, failed_in};
 use super::plugins::load_plugins;
 use super::session::{Session, lock};
 use super::{Failure, exit};
-use crate::config::{self, Overrides};
+use crate::config;
 use crate::http::Redactor;
 use crate::plan::model::Plan;
 use crate::report::{self, RunDir};
@@ -53,22 +53,7 @@ async fn next_signal(signals: &mut Option<Signals>) -> i32 {
 
 pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let started = Instant::now();
-    let o = Overrides {
-        base_url: args.base_url.clone(),
-        mcp_url: args.mcp_url.clone(),
-        mcp_command: match &args.mcp_command {
-            None => None,
-            Some(line) => Some(shlex::split(line).ok_or_else(|| {
-                Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes"))
-            })?),
-        },
-        mcp_headers: args.mcp_headers.clone(),
-        jobs: args.jobs,
-        request_timeout: args.request_timeout,
-        max_body: args.max_body,
-        plan_file: args.plan.is_some(),
-        ..overrides(&args.plugins, matches)
-    };
+    let o = run_overrides(&args, matches)?;
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
