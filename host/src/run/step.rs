@@ -193,6 +193,17 @@ impl Label {
             Err(e) => (None, Some(ctx.redactor.text(&e.to_string())), None),
         };
         t.record(crate::http::transcript::Entry {
+            request: Some(request),
+            response,
+            error,
+            retried,
+            ..self.entry(ctx, seq, attempt, sent)
+        });
+    }
+
+    /// A transcript entry for this step's exchange sent at `sent`, with nothing recorded yet.
+    fn entry(&self, ctx: &Context, seq: u64, attempt: u32, sent: Instant) -> crate::http::transcript::Entry {
+        crate::http::transcript::Entry {
             seq,
             scenario: self.scenario.clone(),
             step: self.step,
@@ -200,12 +211,12 @@ impl Label {
             attempt,
             sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
             duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
-            request: Some(request),
-            response,
+            request: None,
+            response: None,
             tool_call: None,
-            error,
-            retried,
-        });
+            error: None,
+            retried: None,
+        }
     }
 
     /// Record one tool call in the transcript, if there is one.
@@ -220,18 +231,9 @@ impl Label {
     ) {
         let Some(t) = &ctx.transcript else { return };
         t.record(crate::http::transcript::Entry {
-            seq,
-            scenario: self.scenario.clone(),
-            step: self.step,
-            step_name: self.step_name.clone(),
-            attempt,
-            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
-            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
-            request: None,
-            response: None,
             tool_call: Some(record),
             error: error.map(|e| ctx.redactor.text(&e)),
-            retried: None,
+            ..self.entry(ctx, seq, attempt, sent)
         });
     }
 }

@@ -252,31 +252,36 @@ impl Scenario {
 }
 
 impl Step {
-    /// A step sending `method` to `path` (relative to the base URL; may hold `{{var}}`).
-    pub fn new(method: Method, path: &str) -> Self {
+    /// A step doing `action` once, unnamed, with nothing captured.
+    fn with_action(action: Action) -> Self {
         Step {
             name: String::new(),
-            action: Action::Http(HttpCall {
-                request: HttpRequest {
-                    method,
-                    path: path.into(),
-                    query: Vec::new(),
-                    headers: Vec::new(),
-                    body: None,
-                },
-                expect: HttpExpectation {
-                    status: Vec::new(),
-                    body: Vec::new(),
-                    headers: Vec::new(),
-                    schema: None,
-                    max_latency_ms: None,
-                },
-            }),
+            action,
             check: None,
             captures: Vec::new(),
             mode: StepMode::Once,
             timeout_ms: None,
         }
+    }
+
+    /// A step sending `method` to `path` (relative to the base URL; may hold `{{var}}`).
+    pub fn new(method: Method, path: &str) -> Self {
+        Step::with_action(Action::Http(HttpCall {
+            request: HttpRequest {
+                method,
+                path: path.into(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+            },
+            expect: HttpExpectation {
+                status: Vec::new(),
+                body: Vec::new(),
+                headers: Vec::new(),
+                schema: None,
+                max_latency_ms: None,
+            },
+        }))
     }
 
     pub fn get(path: &str) -> Self {
@@ -316,23 +321,11 @@ impl Step {
     /// strings that are exactly `"{{var}}"` take the variable's JSON value). By default the call
     /// must succeed; see [`Step::expect_tool_error`] and [`Step::expect_refused`].
     pub fn tool_call(tool: &str, arguments: impl Into<Value>) -> Self {
-        Step {
-            name: String::new(),
-            action: Action::ToolCall(ToolCall {
-                tool: tool.into(),
-                arguments: json_text(arguments),
-                expect: ToolExpectation {
-                    outcome: ToolOutcome::Success,
-                    result: Vec::new(),
-                    schema: None,
-                    max_latency_ms: None,
-                },
-            }),
-            check: None,
-            captures: Vec::new(),
-            mode: StepMode::Once,
-            timeout_ms: None,
-        }
+        Step::with_action(Action::ToolCall(ToolCall {
+            tool: tool.into(),
+            arguments: json_text(arguments),
+            expect: success(),
+        }))
     }
 
     /// The HTTP call this step makes.
@@ -382,23 +375,11 @@ impl Step {
     /// JSON object, templated like a JSON body) to the run's MCP server. By default it must get
     /// a result, whose JSON the assertions read; see [`Step::expect_refused`].
     pub fn mcp_request(method: &str, params: impl Into<Value>) -> Self {
-        Step {
-            name: String::new(),
-            action: Action::McpRequest(McpRequest {
-                method: method.into(),
-                params: json_text(params),
-                expect: ToolExpectation {
-                    outcome: ToolOutcome::Success,
-                    result: Vec::new(),
-                    schema: None,
-                    max_latency_ms: None,
-                },
-            }),
-            check: None,
-            captures: Vec::new(),
-            mode: StepMode::Once,
-            timeout_ms: None,
-        }
+        Step::with_action(Action::McpRequest(McpRequest {
+            method: method.into(),
+            params: json_text(params),
+            expect: success(),
+        }))
     }
 
     fn mcp_expect_mut(&mut self, what: &str, requests: bool) -> &mut ToolExpectation {
@@ -623,6 +604,11 @@ impl Step {
         }
         self
     }
+}
+
+/// An MCP call's expectation before any builder: a success, nothing asserted.
+fn success() -> ToolExpectation {
+    ToolExpectation { outcome: ToolOutcome::Success, result: Vec::new(), schema: None, max_latency_ms: None }
 }
 
 impl MultipartPart {
