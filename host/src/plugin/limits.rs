@@ -34,6 +34,10 @@ impl Default for Limits {
 pub const MAX_NEEDED_MEMORY_MIB: u32 = 1024;
 pub const MAX_NEEDED_CALL_TIMEOUT_MS: u32 = 30_000;
 
+/// Memory a `plan` call gets per byte of the documents handed to it, beyond the plugin's limit
+/// (a 13 MB OpenAPI document parsed into a tree, and the plan made from it, fit in 16 times).
+pub const DOCUMENT_MEMORY_FACTOR: usize = 16;
+
 impl Limits {
     /// These limits raised to what a plugin declared it needs, within the caps; a limit the user
     /// set stays as set, and a need below the default never lowers it.
@@ -46,6 +50,20 @@ impl Limits {
         if let Some(ms) = needs.call_timeout_ms.filter(|_| !self.timeout_pinned) {
             let wanted = Duration::from_millis(u64::from(ms.min(MAX_NEEDED_CALL_TIMEOUT_MS)));
             out.call_timeout = out.call_timeout.max(wanted);
+        }
+        out
+    }
+
+    /// These limits for a `plan` call handed `bytes` of documents: a plugin holds a document
+    /// parsed, several times its size, so the memory limit grows by `DOCUMENT_MEMORY_FACTOR` times
+    /// their size, within the cap of a declared need (a runaway is still stopped). A limit the
+    /// user set stays as set.
+    pub fn with_documents(self, bytes: usize) -> Limits {
+        let mut out = self;
+        if !self.memory_pinned && bytes > 0 {
+            let wanted = self.memory_bytes.saturating_add(bytes.saturating_mul(DOCUMENT_MEMORY_FACTOR));
+            let cap = (MAX_NEEDED_MEMORY_MIB as usize) << 20;
+            out.memory_bytes = wanted.min(cap).max(self.memory_bytes);
         }
         out
     }
@@ -126,6 +144,20 @@ mod tests {
         let pinned = Limits { memory_bytes: 32 << 20, memory_pinned: true, timeout_pinned: true, ..defaults };
         assert_eq!(pinned.with_needs(python), pinned, "what the user set stays as set");
         assert_eq!(defaults.with_needs(Needs::default()), defaults);
+    }
+
+    #[test]
+    fn plan_memory_grows_with_the_documents_within_the_cap_unless_pinned() {
+        let defaults = Limits::default();
+        assert_eq!(defaults.with_documents(0), defaults);
+        let big = defaults.with_documents(13 << 20);
+        assert_eq!(big.memory_bytes, (64 << 20) + 16 * (13 << 20));
+        let huge = defaults.with_documents(usize::MAX / 2);
+        assert_eq!(huge.memory_bytes, (MAX_NEEDED_MEMORY_MIB as usize) << 20, "a runaway is still stopped");
+        let pinned = Limits { memory_bytes: 32 << 20, memory_pinned: true, ..defaults };
+        assert_eq!(pinned.with_documents(13 << 20), pinned, "what the user set stays as set");
+        let roomy = Limits { memory_bytes: 2048 << 20, ..defaults };
+        assert_eq!(roomy.with_documents(1 << 20), roomy, "never lowered");
     }
 
     #[test]

@@ -446,7 +446,8 @@ impl Plugin {
         PluginError,
     > {
         let name = self.label.clone();
-        let (answer, denied) = self.call_with_denial("plan", |store, instance| match instance {
+        let limits = self.limits.with_documents(input.documents.iter().map(|d| d.content.len()).sum());
+        let (answer, denied) = self.call_with_denial("plan", limits, |store, instance| match instance {
             Instance::V0_1(i) => i
                 .smoke_plugin_guest()
                 .call_plan(store, &v0_1::plan_input(input))
@@ -462,7 +463,7 @@ impl Plugin {
             (Err(_), Some(requested)) => Err(PluginError::Call {
                 plugin: self.label.clone(),
                 call: "plan",
-                failure: CallFailure::Memory { limit: self.limits.memory_bytes, requested },
+                failure: CallFailure::Memory { limit: limits.memory_bytes, requested },
             }),
             (answer, _) => Ok(answer),
         }
@@ -495,7 +496,7 @@ impl Plugin {
         call: &'static str,
         f: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        self.call_with_denial(call, f).map(|(answer, _)| answer)
+        self.call_with_denial(call, self.limits, f).map(|(answer, _)| answer)
     }
 
     /// `call`, also saying whether a memory growth past the limit was refused during a call that
@@ -503,6 +504,7 @@ impl Plugin {
     fn call_with_denial<R>(
         &self,
         call: &'static str,
+        limits: Limits,
         f: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
     ) -> Result<(R, Option<usize>), PluginError> {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
@@ -524,12 +526,12 @@ impl Plugin {
             State {
                 wasi,
                 table: ResourceTable::new(),
-                limiter: MemoryLimiter::new(self.limits.memory_bytes),
+                limiter: MemoryLimiter::new(limits.memory_bytes),
                 logs: Vec::new(),
             },
         );
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.set_epoch_deadline(limits.deadline_ticks());
         store.epoch_deadline_trap();
 
         let started = Instant::now();
@@ -559,9 +561,9 @@ impl Plugin {
         result.map(|answer| (answer, denied)).map_err(|error| {
             let trap = error.downcast_ref::<wasmtime::Trap>();
             let failure = if trap == Some(&wasmtime::Trap::Interrupt) {
-                CallFailure::Timeout(self.limits.call_timeout)
+                CallFailure::Timeout(limits.call_timeout)
             } else if let Some(requested) = state.limiter.denied {
-                CallFailure::Memory { limit: self.limits.memory_bytes, requested }
+                CallFailure::Memory { limit: limits.memory_bytes, requested }
             } else {
                 tracing::debug!("plugin {}: `{call}` failed: {error:?}", self.label);
                 let what = trap.map_or_else(|| format!("{error:#}").replace('\n', " "), ToString::to_string);

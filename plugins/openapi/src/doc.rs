@@ -98,6 +98,18 @@ pub struct Doc {
     pub root: Value,
     pub version: Version,
     pub operations: Vec<Operation>,
+    /// Operations left out, each with where and why: one odd operation never costs the rest.
+    pub problems: Vec<Problem>,
+}
+
+/// Why an operation was left out of the document's operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `METHOD /path`.
+    pub endpoint: String,
+    /// `spec.json#/paths/~1a/get/...`: where in the document.
+    pub location: String,
+    pub message: String,
 }
 
 /// Parse JSON, else YAML; the error names the line and column.
@@ -154,9 +166,14 @@ impl Doc {
                     ));
                 }
             };
-        check_refs(&root, &root, "#", source)?;
-        let mut doc = Doc { root, version, operations: Vec::new() };
-        doc.operations = doc.read_operations(source)?;
+        // The usual document has no broken reference: one pass says so, and no operation needs
+        // its own check.
+        let mut broken = None;
+        find_broken_ref(&root, &root, "#", &mut |_| false, &mut broken);
+        let mut doc = Doc { root, version, operations: Vec::new(), problems: Vec::new() };
+        let (operations, problems) = doc.read_operations(source, broken.is_some());
+        doc.operations = operations;
+        doc.problems = problems;
         Ok(doc)
     }
 
@@ -199,19 +216,47 @@ impl Doc {
         raw.trim_end_matches('/').to_string()
     }
 
-    fn read_operations(&self, source: &str) -> Result<Vec<Operation>, (String, String)> {
+    /// The first `$ref` an operation reaches (through the references it follows) that names
+    /// nothing, as (message, location).
+    fn broken_ref_in(&self, values: &[(&Value, String)], source: &str) -> Option<(String, String)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut broken = None;
+        for (value, at) in values {
+            find_broken_ref(&self.root, value, at, &mut |r| seen.insert(r.to_string()), &mut broken);
+            if broken.is_some() {
+                break;
+            }
+        }
+        broken.map(|(message, at)| (message, format!("{source}{at}")))
+    }
+
+    fn read_operations(&self, source: &str, has_broken_refs: bool) -> (Vec<Operation>, Vec<Problem>) {
         let base = self.base_path();
         let empty = Map::new();
         let paths = self.root.get("paths").and_then(Value::as_object).unwrap_or(&empty);
         let global_security =
             self.root.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
         let mut out = Vec::new();
+        let mut problems = Vec::new();
         for (path, item) in paths {
+            let item_at = format!("#/paths/{}", path.replace('~', "~0").replace('/', "~1"));
             let item = self.deref(item);
             let shared = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
             for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
                 let Some(op) = item.get(method) else { continue };
-                let at = format!("{source}#/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1"));
+                let endpoint = format!("{} {path}", method.to_uppercase());
+                if has_broken_refs
+                    && let Some((message, location)) = self.broken_ref_in(
+                        &[
+                            (op, format!("{item_at}/{method}")),
+                            (item.get("parameters").unwrap_or(&Value::Null), format!("{item_at}/parameters")),
+                        ],
+                        source,
+                    )
+                {
+                    problems.push(Problem { endpoint, location, message });
+                    continue;
+                }
                 let mut params: Vec<Param> = Vec::new();
                 let mut body = None;
                 let mut unsupported = None;
@@ -318,9 +363,6 @@ impl Doc {
                         responses.push((status.to_uppercase(), schema));
                     }
                 }
-                if responses.is_empty() {
-                    return Err(("the operation declares no responses".into(), format!("{at}/responses")));
-                }
                 let secured = match op.get("security").and_then(Value::as_array) {
                     Some(s) => !s.is_empty() && !s.iter().all(|r| r.as_object().is_some_and(Map::is_empty)),
                     None => global_security,
@@ -350,7 +392,7 @@ impl Doc {
                 });
             }
         }
-        Ok(out)
+        (out, problems)
     }
 }
 
@@ -372,38 +414,51 @@ pub fn slug(text: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-/// Every `$ref` must be local and name something.
-fn check_refs(root: &Value, value: &Value, at: &str, source: &str) -> Result<(), (String, String)> {
+/// Walk `value` (at `at`) for a `$ref` that points outside the document or names nothing, and
+/// into the values the references name when `follow` says to (it sees each reference once);
+/// the first found goes to `broken` as (message, location).
+fn find_broken_ref(
+    root: &Value,
+    value: &Value,
+    at: &str,
+    follow: &mut dyn FnMut(&str) -> bool,
+    broken: &mut Option<(String, String)>,
+) {
+    if broken.is_some() {
+        return;
+    }
     match value {
         Value::Object(map) => {
             if let Some(r) = map.get("$ref").and_then(Value::as_str) {
-                if !r.starts_with('#') {
-                    return Err((
-                        format!("$ref {r:?} points outside the document; bundle it into one file first"),
-                        format!("{source}{at}"),
-                    ));
-                }
-                if pointer(root, r).is_none() {
-                    return Err((
-                        format!("$ref {r:?} names nothing in the document"),
-                        format!("{source}{at}"),
-                    ));
+                let target = if r.starts_with('#') { pointer(root, r) } else { None };
+                match target {
+                    None if !r.starts_with('#') => {
+                        *broken =
+                            Some((format!("$ref {r:?} points to a document that was not read"), at.into()));
+                        return;
+                    }
+                    None => {
+                        *broken = Some((format!("$ref {r:?} names nothing in the document"), at.into()));
+                        return;
+                    }
+                    Some(t) if follow(r) => find_broken_ref(root, t, r, follow, broken),
+                    Some(_) => {}
                 }
             }
             for (k, v) in map {
                 // `examples` hold data, not schemas.
-                if k == "example" || k == "examples" {
+                if k == "example" || k == "examples" || k == "$ref" {
                     continue;
                 }
-                check_refs(root, v, &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), source)?;
+                let at = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                find_broken_ref(root, v, &at, follow, broken);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                check_refs(root, v, &format!("{at}/{i}"), source)?;
+                find_broken_ref(root, v, &format!("{at}/{i}"), follow, broken);
             }
         }
         _ => {}
     }
-    Ok(())
 }

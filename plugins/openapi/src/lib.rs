@@ -85,6 +85,18 @@ impl Plugin for OpenApi {
             .ok_or_else(|| PlanError::new("no `spec` document was given").at("config.spec"))?;
         let doc = doc::Doc::load(&document.content, &document.source)
             .map_err(|(message, location)| PlanError::new(message).at(location))?;
+        for problem in &doc.problems {
+            warn(&format!("{}: left out: {} (at {})", problem.endpoint, problem.message, problem.location));
+        }
+        if doc.operations.is_empty()
+            && let Some(first) = doc.problems.first()
+        {
+            return Err(PlanError::new(format!(
+                "no operation of the document can be planned; the first problem: {}: {}",
+                first.endpoint, first.message
+            ))
+            .at(&first.location));
+        }
         let overrides = overrides(&input)?;
         let generated = plan::Planner::new(&doc, &overrides).generate();
         for (endpoint, why) in &generated.skipped {

@@ -142,3 +142,61 @@ fn a_creator_without_a_readable_id_leaves_its_readers_out_with_the_reason() {
     let (_, why) = generated.skipped.iter().find(|(e, _)| e == "GET /pets/{id}").unwrap();
     assert!(why.contains("declares no response body"), "{why}");
 }
+
+#[test]
+fn one_odd_operation_is_left_out_with_its_location_and_the_rest_is_planned() {
+    // OpenAPI 3.1 allows an operation without `responses`; a dangling `$ref` (reached through
+    // another reference) costs only the operation that uses it.
+    let spec = r##"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {
+      "/ping": {"get": {"operationId": "ping"}},
+      "/pets": {"get": {"operationId": "listPets", "responses": {"200": {"description": "ok",
+          "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}}}}}}},
+                "post": {"operationId": "addPet", "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Bad"}}}},
+                         "responses": {"201": {"description": "ok"}}}}},
+      "components": {"schemas": {
+        "Pet": {"type": "object", "properties": {"name": {"type": "string"}}},
+        "Bad": {"type": "object", "properties": {"owner": {"$ref": "#/components/schemas/Nope"}}}}}}"##;
+    let doc = doc::Doc::load(spec.as_bytes(), "spec.json").unwrap();
+    let endpoints: Vec<String> = doc.operations.iter().map(|o| o.endpoint()).collect();
+    assert_eq!(endpoints, ["GET /pets", "GET /ping"]);
+    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+    let problem = &doc.problems[0];
+    assert_eq!(problem.endpoint, "POST /pets");
+    assert_eq!(problem.location, "spec.json#/components/schemas/Bad/properties/owner");
+    assert!(problem.message.contains("#/components/schemas/Nope"), "{}", problem.message);
+
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let ping = plan.scenarios.iter().find(|s| s.id == "openapi.ping.answers").expect("ping is planned");
+    let statuses = &ping.steps[0].expectation().status;
+    assert_eq!(statuses, &[2, 3, 4].map(smoke_plugin::Status::Class).to_vec(), "any status but a 5xx");
+    assert!(plan.scenarios.iter().any(|s| s.id == "openapi.listPets.happy"));
+    assert!(!plan.scenarios.iter().any(|s| s.id.contains("addPet")));
+}
+
+#[test]
+fn bodies_satisfy_unicode_and_case_insensitive_patterns() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/people": {"post": {"operationId": "addPerson", "requestBody": {"required": true, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["name", "code", "ref"],
+        "properties": {
+          "name": {"type": "string", "pattern": "^\\p{Lu}\\p{L}+(?: \\p{L}+)*$", "minLength": 3},
+          "code": {"type": "string", "pattern": "(?i)^ab-[a-f0-9]{4}$"},
+          "ref": {"type": "string", "pattern": "^(?:INV|ORD)-\\d{3,}$", "maxLength": 10}}}}}},
+        "responses": {"201": {"description": "ok"}, "422": {"description": "invalid"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let happy = plan.scenarios.iter().find(|s| s.id == "openapi.addPerson.happy").unwrap();
+    let body = happy.steps[0].request().body.clone().expect("a body");
+    let smoke_plugin::Body::Json(text) = body else { panic!("a JSON body") };
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (field, pattern) in [
+        ("name", r"^\p{Lu}\p{L}+(?: \p{L}+)*$"),
+        ("code", r"(?i)^ab-[a-f0-9]{4}$"),
+        ("ref", r"^(?:INV|ORD)-\d{3,}$"),
+    ] {
+        let value = body[field].as_str().unwrap();
+        assert!(regex::Regex::new(pattern).unwrap().is_match(value), "{field}: {value:?} matches {pattern}");
+    }
+    assert!(body["name"].as_str().unwrap().chars().count() >= 3);
+    // The invalid-pattern scenarios send a value the pattern does not match.
+    assert!(plan.scenarios.iter().any(|s| s.id == "openapi.addPerson.invalid.code.pattern"));
+}

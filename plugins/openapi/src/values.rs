@@ -4,7 +4,7 @@
 use crate::doc::{Doc, Version};
 use serde_json::{Map, Value, json};
 
-pub use schema_values::{Resolver, generate, pattern_example, type_of};
+pub use schema_values::{Resolver, generate, pattern_example, pattern_matches, type_of};
 
 impl schema_values::Schemas for Doc {
     fn deref<'a>(&'a self, value: &'a Value) -> &'a Value {
@@ -38,8 +38,11 @@ fn convert(doc: &Doc, schema: &Value, depth: usize) -> Value {
         .unwrap_or_default();
     for (k, v) in map {
         match k.as_str() {
+            // Annotations: nothing to validate, and in a big document most of its bytes.
             "$ref" | "nullable" | "discriminator" | "xml" | "externalDocs" | "example" | "examples"
-            | "readOnly" | "writeOnly" | "deprecated" | "x-nullable" => {}
+            | "readOnly" | "writeOnly" | "deprecated" | "x-nullable" | "description" | "title"
+            | "$comment" => {}
+            extension if extension.starts_with("x-") => {}
             "properties" | "patternProperties" | "definitions" | "$defs" => {
                 let props: Map<String, Value> = v
                     .as_object()

@@ -189,7 +189,11 @@ fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Value {
         "uri" | "url" => "https://example.com/".to_string(),
         "ipv4" => "192.0.2.1".to_string(),
         _ => match s.get("pattern").and_then(Value::as_str) {
-            Some(p) => pattern_example(p).unwrap_or_else(|| r.unique(name)),
+            Some(p) => match pattern_example_sized(p, min, max) {
+                // Already as long as it may be: padding could break the match.
+                Some(v) => return Value::String(v),
+                None => r.unique(name),
+            },
             None => r.unique(name),
         },
     };
@@ -203,115 +207,111 @@ fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Value {
     Value::String(text)
 }
 
-/// A string matching a simple regular expression: anchors, literals, escapes (`\d \w \s` and
-/// escaped punctuation), character classes with ranges, groups without alternation, and the
-/// quantifiers `? * + {n} {n,} {n,m}` (taking the least they allow, at least one where `+`).
+/// A string that `pattern` matches, from the parsed regular expression (`regex-syntax`: classes
+/// including Unicode ones such as `\p{L}`, `(?i)`, anchors, groups, alternation, bounded
+/// repetition), checked with the `regex` crate before it is returned. `None` when the pattern is
+/// not one the `regex` crate reads (look-around, back-references) or no value could be made.
 pub fn pattern_example(pattern: &str) -> Option<String> {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    // (start of the last atom in `out`, its text)
-    let mut last: Option<String> = None;
-    while i < chars.len() {
-        let c = chars[i];
-        let atom: Option<String> = match c {
-            '^' | '$' => {
-                i += 1;
-                None
+    pattern_example_sized(pattern, 0, None)
+}
+
+/// `pattern_example`, trying for a length within `min..=max` characters (repetitions grow until
+/// it is long enough); a value of another length if none is found.
+pub fn pattern_example_sized(pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let regex = regex::Regex::new(pattern).ok()?;
+    let mut fallback = None;
+    let mut tries = vec![0, 1, 2, 4, 8, 16, 32, 64, 128, u32::try_from(min).unwrap_or(u32::MAX)];
+    tries.sort_unstable();
+    tries.dedup();
+    for extra in tries {
+        let mut out = String::new();
+        if emit(&hir, extra, &mut out).is_none() || !regex.is_match(&out) {
+            continue;
+        }
+        let len = out.chars().count();
+        if len >= min && max.is_none_or(|m| len <= m) {
+            return Some(out);
+        }
+        if max.is_some_and(|m| len > m) {
+            break;
+        }
+        fallback.get_or_insert(out);
+    }
+    fallback
+}
+
+/// Whether `pattern` matches `value`; `None` when the `regex` crate cannot read the pattern.
+pub fn pattern_matches(pattern: &str, value: &str) -> Option<bool> {
+    regex::Regex::new(pattern).ok().map(|r| r.is_match(value))
+}
+
+/// Append what `hir` matches: the first branch of an alternation, each repetition its least
+/// count (raised towards `extra` where the repetition allows it), for each class a plain
+/// character it holds.
+fn emit(hir: &regex_syntax::hir::Hir, extra: u32, out: &mut String) -> Option<()> {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
+        HirKind::Class(Class::Unicode(class)) => {
+            let ranges: Vec<(char, char)> = class.ranges().iter().map(|r| (r.start(), r.end())).collect();
+            out.push(pick(&ranges)?);
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            let ranges: Vec<(char, char)> = class
+                .ranges()
+                .iter()
+                .filter(|r| r.start() < 0x80)
+                .map(|r| (char::from(r.start()), char::from(r.end().min(0x7f))))
+                .collect();
+            out.push(pick(&ranges)?);
+        }
+        HirKind::Repetition(rep) => {
+            let count = rep.min.max(extra.min(rep.max.unwrap_or(u32::MAX)));
+            // A pattern asking for thousands of repetitions is not worth a value.
+            if count > 4096 {
+                return None;
             }
-            '\\' => {
-                let e = *chars.get(i + 1)?;
-                i += 2;
-                Some(match e {
-                    'd' => "0".into(),
-                    'w' => "a".into(),
-                    's' => " ".into(),
-                    'D' | 'W' | 'S' => "-".into(),
-                    other if other.is_ascii_alphanumeric() => return None,
-                    other => other.to_string(),
-                })
+            for _ in 0..count {
+                emit(&rep.sub, extra, out)?;
             }
-            '[' => {
-                let end = (i + 1..chars.len()).find(|&j| chars[j] == ']' && j > i + 1)?;
-                let class = &chars[i + 1..end];
-                i = end + 1;
-                if class.first() == Some(&'^') {
-                    // Any character outside the class; pick one not in it.
-                    let inside: String = class[1..].iter().collect();
-                    Some(['a', 'Z', '0', '-', '_'].iter().find(|c| !inside.contains(**c))?.to_string())
-                } else if class.first() == Some(&'\\') {
-                    Some(match class.get(1)? {
-                        'd' => "0".into(),
-                        'w' => "a".into(),
-                        other => other.to_string(),
-                    })
-                } else {
-                    Some(class[0].to_string())
-                }
+        }
+        HirKind::Capture(capture) => emit(&capture.sub, extra, out)?,
+        HirKind::Concat(parts) => {
+            for part in parts {
+                emit(part, extra, out)?;
             }
-            '(' => {
-                let mut level = 0;
-                let end = (i..chars.len()).find(|&j| {
-                    match chars[j] {
-                        '(' => level += 1,
-                        ')' => level -= 1,
-                        _ => {}
-                    }
-                    level == 0
-                })?;
-                let inner: String = chars[i + 1..end].iter().collect();
-                if inner.contains('|') {
-                    let first = inner.trim_start_matches("?:").split('|').next()?.to_string();
-                    i = end + 1;
-                    Some(pattern_example(&first)?)
-                } else {
-                    i = end + 1;
-                    Some(pattern_example(inner.trim_start_matches("?:"))?)
-                }
+        }
+        HirKind::Alternation(branches) => {
+            // The first branch that can be written.
+            let start = out.len();
+            if !branches.iter().any(|b| {
+                out.truncate(start);
+                emit(b, extra, out).is_some()
+            }) {
+                return None;
             }
-            '.' => {
-                i += 1;
-                Some("a".into())
-            }
-            '?' | '*' => {
-                // The previous atom is optional: drop it.
-                if let Some(prev) = last.take() {
-                    out.truncate(out.len() - prev.len());
-                }
-                i += 1;
-                None
-            }
-            '+' => {
-                i += 1;
-                None
-            }
-            '{' => {
-                let end = (i..chars.len()).find(|&j| chars[j] == '}')?;
-                let spec: String = chars[i + 1..end].iter().collect();
-                let n: usize = spec.split(',').next()?.trim().parse().ok()?;
-                i = end + 1;
-                let prev = last.take()?;
-                out.truncate(out.len() - prev.len());
-                out.push_str(&prev.repeat(n));
-                None
-            }
-            '|' => return Some(out),
-            other => {
-                i += 1;
-                Some(other.to_string())
-            }
-        };
-        if let Some(a) = atom {
-            out.push_str(&a);
-            last = Some(a);
         }
     }
-    Some(out)
+    Some(())
+}
+
+/// A plain character from a class: a letter or digit people would type, else the first printable
+/// one it holds.
+fn pick(ranges: &[(char, char)]) -> Option<char> {
+    let holds = |c: char| ranges.iter().any(|&(a, b)| a <= c && c <= b);
+    ['a', 'A', '0', 'x', 'Z', '9', '_', '-', '.', ' '].into_iter().find(|&c| holds(c)).or_else(|| {
+        ranges.iter().find_map(|&(a, b)| {
+            let from = a.max(' ');
+            (from <= b).then(|| (from..=b).find(|c| !c.is_control())).flatten()
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pattern_example;
+    use super::{pattern_example, pattern_example_sized};
 
     #[test]
     fn patterns_give_matching_examples() {
@@ -320,5 +320,37 @@ mod tests {
         assert_eq!(pattern_example(r"^\d+$").as_deref(), Some("0"));
         assert_eq!(pattern_example("^(ab|cd)x?$").as_deref(), Some("ab"));
         assert_eq!(pattern_example(r"^\*\*\*-\*\*-[0-9]{4}$").as_deref(), Some("***-**-0000"));
+    }
+
+    /// What the hand-written walker gave up on, or got wrong: each value is checked here again
+    /// with the regex crate, independently of the generator's own check.
+    #[test]
+    fn unicode_classes_case_insensitive_groups_and_anchors_give_matching_values() {
+        for pattern in [
+            r"^\p{L}+$",
+            r"^\p{Lu}\p{Ll}{2,}$",
+            r"(?i)^[a-f]{4}-(?:abc|xyz)$",
+            r"(?i)^ORDER-\d{6}$",
+            r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
+            r"^\+?[1-9]\d{1,14}$",
+            r"^[\p{L}\p{M}' -]{2,50}$",
+            r"\bword\b",
+            r"^(?:[01]\d|2[0-3]):[0-5]\d$",
+            r"^[A-Z]{2}\d{2}[A-Z0-9]{1,30}$",
+        ] {
+            let value = pattern_example(pattern).unwrap_or_else(|| panic!("a value for {pattern}"));
+            let re = regex::Regex::new(pattern).unwrap();
+            assert!(re.is_match(&value), "{pattern} matches {value:?}");
+        }
+        // Look-around is not something the regex crate reads: no value, rather than a wrong one.
+        assert_eq!(pattern_example(r"^(?=.*\d)\w+$"), None);
+    }
+
+    #[test]
+    fn lengths_are_met_by_growing_repetitions() {
+        let value = pattern_example_sized(r"^[a-z]+$", 8, Some(20)).unwrap();
+        assert!((8..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase()), "{value}");
+        let value = pattern_example_sized(r"^\p{L}*$", 3, Some(3)).unwrap();
+        assert_eq!(value.chars().count(), 3, "{value}");
     }
 }
