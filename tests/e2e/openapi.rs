@@ -149,3 +149,39 @@ fn a_13_mb_document_of_1200_operations_plans_with_default_flags() {
     let happy = scenarios.iter().filter(|s| s["id"].as_str().unwrap().ends_with(".happy")).count();
     assert_eq!(happy, 1200, "every operation has its happy path");
 }
+
+#[test]
+fn without_credentials_secured_happy_paths_are_skipped_with_the_reason_and_refusals_still_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = dir.path().join("artifacts");
+    let mut c = smoke(dir.path());
+    // The ledger's document secures everything but /health; `auth=` leaves credentials unset.
+    c.args(["run", "--config", "examples/ledger-api/openapi.smoke.toml", "--plugin-config", "auth="])
+        .arg("--report-json")
+        .arg(artifacts.join("report.json"));
+    let r = run(c);
+    assert_eq!(r.code, 0, "missing credentials are not failures:\n{r}");
+    assert!(
+        r.stdout.contains("0 failed") && r.stdout.contains("skipped (as planned: see the reasons)"),
+        "{r}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("report.json")).unwrap()).unwrap();
+    support::assert_valid_report(&report);
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let skipped: Vec<&serde_json::Value> = scenarios.iter().filter(|s| s["outcome"] == "skipped").collect();
+    assert!(skipped.iter().any(|s| s["id"] == "openapi.createAccount.happy"), "{r}");
+    for s in &skipped {
+        assert_eq!(s["failure"]["kind"], "planned-skip", "{s}");
+        assert!(s["reason"].as_str().unwrap().contains("needs credentials: set `auth`"), "{s}");
+    }
+    // The refusal of a request without credentials is still checked, and passes.
+    let refusal = scenarios.iter().find(|s| s["id"] == "openapi.createAccount.unauthenticated").unwrap();
+    assert_eq!(refusal["outcome"], "passed", "{refusal}");
+    // With FAULTS=auth-not-enforced the same run fails: the check is real.
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", "examples/ledger-api/openapi.smoke.toml", "--plugin-config", "auth=", "-q"])
+        .env("FAULTS", "auth-not-enforced");
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+}

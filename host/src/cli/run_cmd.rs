@@ -302,8 +302,13 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
 
 /// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
 fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
+    // A report asked for in a folder that does not exist yet gets it (CI's `artifacts/`...).
+    let parent = |path: &Path| match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    };
     let write = |path: &Path, text: &str, what: &str| {
-        std::fs::write(path, text).map_err(|e| {
+        parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the {what} report to {}: {e}", path.display()),
@@ -311,7 +316,7 @@ fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result
         })
     };
     let write_json = |path: &Path, pretty: bool| {
-        report::write_json(report, path, pretty).map_err(|e| {
+        parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the JSON report to {}: {e}", path.display()),

@@ -24,6 +24,7 @@ pub const FEATURES: &[&str] = &[
     "needs",
     "action.tool-call",
     "action.mcp-request",
+    "tag.skip",
 ];
 
 /// The supported versions as one phrase: `smoke:plugin@0.1.0 and smoke:plugin@0.2.0`.

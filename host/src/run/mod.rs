@@ -75,6 +75,20 @@ pub async fn execute(
     let mut task_of: std::collections::HashMap<tokio::task::Id, usize> = Default::default();
     let jobs = jobs.max(1);
 
+    // Scenarios the plugin planned as skipped (`skip:REASON`) are reported so, never run; what
+    // depends on them is skipped as on any scenario that did not pass.
+    for i in 0..n {
+        let Some(reason) = planned_skip(&plan.scenarios[i]) else { continue };
+        if done[i] {
+            continue;
+        }
+        ready.remove(&i);
+        done[i] = true;
+        let why = Failure::new(FailureKind::PlannedSkip, format!("skipped: {reason}"));
+        on_done(i, ScenarioResult::not_run(&plan.scenarios[i], Outcome::Skipped, why));
+        skip_dependents(&plan, &graph, i, &mut done, &mut ready, &mut on_done);
+    }
+
     loop {
         while running.len() < jobs
             && let Some(i) = ready.pop_first()
@@ -118,7 +132,6 @@ pub async fn execute(
             }
         };
         let passed = result.outcome == Outcome::Passed;
-        let id = result.id.clone();
         on_done(i, result);
         done[i] = true;
         exported[i] = Some(out);
@@ -130,18 +143,7 @@ pub async fn execute(
                 }
             }
         } else {
-            // Skip everything downstream, naming the root cause.
-            let mut stack: Vec<(usize, String)> =
-                graph.dependents(i).iter().map(|&d| (d, id.clone())).collect();
-            while let Some((d, cause)) = stack.pop() {
-                if done[d] {
-                    continue;
-                }
-                done[d] = true;
-                let skipped_id = plan.scenarios[d].id.clone();
-                on_done(d, ScenarioResult::skipped(&plan.scenarios[d], &cause));
-                stack.extend(graph.dependents(d).iter().map(|&e| (e, skipped_id.clone())));
-            }
+            skip_dependents(&plan, &graph, i, &mut done, &mut ready, &mut on_done);
         }
     }
     // Anything never reached (a cycle, which validation refuses, or a task that panicked).
@@ -151,6 +153,34 @@ pub async fn execute(
             let why = Failure::new(FailureKind::Internal, "skipped: never became ready to run");
             on_done(i, ScenarioResult::not_run(s, Outcome::Skipped, why));
         }
+    }
+}
+
+/// The reason of a scenario planned as skipped: its tag `skip:REASON` (host feature `tag.skip`).
+pub fn planned_skip(scenario: &crate::plan::model::Scenario) -> Option<&str> {
+    scenario.tags.iter().find_map(|t| t.strip_prefix("skip:")).map(str::trim)
+}
+
+/// Skip everything downstream of scenario `i`, which did not pass, naming it as the cause.
+fn skip_dependents(
+    plan: &Plan,
+    graph: &crate::plan::graph::Graph,
+    i: usize,
+    done: &mut [bool],
+    ready: &mut std::collections::BTreeSet<usize>,
+    on_done: &mut impl FnMut(usize, ScenarioResult),
+) {
+    let id = plan.scenarios[i].id.clone();
+    let mut stack: Vec<(usize, String)> = graph.dependents(i).iter().map(|&d| (d, id.clone())).collect();
+    while let Some((d, cause)) = stack.pop() {
+        if done[d] {
+            continue;
+        }
+        done[d] = true;
+        ready.remove(&d);
+        let skipped_id = plan.scenarios[d].id.clone();
+        on_done(d, ScenarioResult::skipped(&plan.scenarios[d], &cause));
+        stack.extend(graph.dependents(d).iter().map(|&e| (e, skipped_id.clone())));
     }
 }
 

@@ -66,6 +66,9 @@ pub enum FailureKind {
     PluginError,
     /// Skipped: a scenario it depends on did not pass.
     Dependency,
+    /// Skipped as planned: the plugin tagged it `skip:REASON` (it cannot run with this
+    /// configuration, e.g. no credentials are configured).
+    PlannedSkip,
     /// Skipped: seeding failed, so nothing ran.
     SeedFailed,
     /// Skipped: the service under test did not start, or a command around it failed.
@@ -342,6 +345,10 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Of the skipped, those the plugin planned as skipped (`skip:REASON`): they do not fail the
+    /// run, as a scenario skipped because a dependency failed does.
+    #[serde(skip)]
+    pub planned: usize,
 }
 
 impl Summary {
@@ -351,7 +358,12 @@ impl Summary {
             match r.outcome {
                 Outcome::Passed => s.passed += 1,
                 Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => s.skipped += 1,
+                Outcome::Skipped => {
+                    s.skipped += 1;
+                    if r.failure.as_ref().is_some_and(|f| f.kind == FailureKind::PlannedSkip) {
+                        s.planned += 1;
+                    }
+                }
             }
         }
         s
@@ -359,11 +371,17 @@ impl Summary {
 
     /// The closing line: `N passed, N failed, N skipped`.
     pub fn line(&self) -> String {
-        format!("{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        let planned = match self.planned {
+            0 => String::new(),
+            n if n == self.skipped => " (as planned: see the reasons)".to_string(),
+            n => format!(" ({n} as planned)"),
+        };
+        format!("{} passed, {} failed, {} skipped{planned}", self.passed, self.failed, self.skipped)
     }
 
+    /// Nothing failed, and nothing was skipped but as planned.
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.skipped == 0
+        self.failed == 0 && self.skipped == self.planned
     }
 }
 

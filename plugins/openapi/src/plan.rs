@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 pub struct Overrides {
     /// Operation ids or `METHOD /path` not to exercise, with a reason.
     pub skip: Vec<String>,
+    /// Whether the host reports scenarios tagged `skip:REASON` as skipped (`tag.skip`); without
+    /// it, scenarios that cannot run are left out with a warning.
+    pub planned_skips: bool,
     /// A header sent with every request (`Authorization: Bearer ...`).
     pub auth: Option<(String, String)>,
     /// Values for parameters by name (ids known to exist, say).
@@ -33,6 +36,8 @@ struct Setup {
     ids: BTreeMap<String, String>,
     counter: usize,
     scenario: String,
+    /// Whether a step made first (a creator, a linked operation) is a secured operation.
+    secured: bool,
 }
 
 fn singular(word: &str) -> String {
@@ -140,6 +145,7 @@ impl<'a> Planner<'a> {
         let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
         let field = self.id_field(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
+        setup.secured |= creator.secured;
         setup.steps.push(
             expect_success(step, creator)
                 .named(&format!("create a {resource} ({})", creator.endpoint()))
@@ -293,6 +299,7 @@ impl<'a> Planner<'a> {
         });
         let Some((from, params)) = source else { return Ok(BTreeMap::new()) };
         let (step, _) = self.request(from, setup, depth + 1, None)?;
+        setup.secured |= from.secured;
         let mut step =
             expect_success(step, from).named(&format!("{} (linked to {})", from.endpoint(), op.id));
         let mut vars = BTreeMap::new();
@@ -325,6 +332,7 @@ impl<'a> Planner<'a> {
             self.creator(collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
         let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
         let (step, body) = self.request(creator, setup, depth + 1, None)?;
+        setup.secured |= creator.secured;
         // A member of a nested collection (`/carts/{id}/items`) may be named by what was sent
         // (`product_id`) rather than by an id in the response.
         let step =
@@ -356,7 +364,13 @@ impl<'a> Planner<'a> {
     }
 
     fn new_setup(&self, scenario: &str) -> Setup {
-        Setup { steps: Vec::new(), ids: BTreeMap::new(), counter: 0, scenario: scenario.to_string() }
+        Setup {
+            steps: Vec::new(),
+            ids: BTreeMap::new(),
+            counter: 0,
+            scenario: scenario.to_string(),
+            secured: false,
+        }
     }
 
     pub fn generate(&self) -> Generated {
@@ -386,7 +400,7 @@ impl<'a> Planner<'a> {
                 Ok(list) => scenarios.extend(list),
                 Err(why) => skipped.push((op.endpoint(), format!("no validation errors: {why}"))),
             }
-            if op.secured && self.overrides.auth.is_some() {
+            if op.secured {
                 match self.unauthenticated(op) {
                     Ok(Some(s)) => scenarios.push(s),
                     Ok(None) => {}
@@ -395,6 +409,19 @@ impl<'a> Planner<'a> {
             }
         }
         Generated { scenarios, skipped }
+    }
+
+    /// A scenario that sends credentials when none are configured cannot pass: it is planned as
+    /// skipped with the reason (host feature `tag.skip`), or left out with it.
+    fn credentials(&self, scenario: Scenario, needs: bool) -> Result<Scenario, String> {
+        if !needs || self.overrides.auth.is_some() {
+            return Ok(scenario);
+        }
+        if self.overrides.planned_skips {
+            Ok(scenario.tag(&format!("skip:{NEEDS_CREDENTIALS}")))
+        } else {
+            Err(NEEDS_CREDENTIALS.to_string())
+        }
     }
 
     fn id(&self, op: &Operation, suffix: &str) -> String {
@@ -430,7 +457,11 @@ impl<'a> Planner<'a> {
         }
         // The name lists every declared status, so an undeclared one is plain in a failure.
         let declared: Vec<&str> = op.responses.iter().map(|(s, _)| s.as_str()).collect();
-        Ok(scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))))
+        let needs = op.secured || setup.secured;
+        self.credentials(
+            scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))),
+            needs,
+        )
     }
 
     /// An operation that declares no responses (OpenAPI 3.1 allows it) promises nothing but
@@ -447,10 +478,11 @@ impl<'a> Planner<'a> {
             "{} declares no responses, and answers without a server error",
             op.endpoint()
         ));
+        let needs = op.secured || setup.secured;
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        Ok(scenario.step(step))
+        self.credentials(scenario.step(step), needs)
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -469,9 +501,10 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        Ok(Some(scenario.step(
-            step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404),
-        )))
+        let needs = op.secured || setup.secured;
+        let scenario = scenario
+            .step(step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404));
+        self.credentials(scenario, needs).map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -481,8 +514,11 @@ impl<'a> Planner<'a> {
         }
         let mut setup = self.new_setup(&format!("{}-auth", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
-        let (name, _) = self.overrides.auth.as_ref().expect("checked by the caller");
-        let step = without_header(step, name);
+        // Without credentials configured, the request carries none already.
+        let step = match &self.overrides.auth {
+            Some((name, _)) => without_header(step, name),
+            None => step,
+        };
         let mut step = step.named(&format!("{} without credentials", op.endpoint()));
         for s in &refused {
             step = step.expect_status(*s);
@@ -494,7 +530,8 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        Ok(Some(scenario.step(step)))
+        let needs = setup.secured;
+        self.credentials(scenario.step(step), needs).map(Some)
     }
 
     /// An object schema with its `allOf` parts merged: their properties and required lists.
@@ -623,7 +660,8 @@ impl<'a> Planner<'a> {
             for s in setup.steps {
                 scenario = scenario.step(s);
             }
-            out.push(scenario.step(step));
+            let needs = op.secured || setup.secured;
+            out.push(self.credentials(scenario.step(step), needs)?);
         }
         Ok(out)
     }
@@ -632,6 +670,10 @@ impl<'a> Planner<'a> {
 /// How many properties of one request body get a scenario for the same kind of constraint
 /// (`missing`, `wrong-type`, `too-long`...).
 const PER_CONSTRAINT_KIND: usize = 3;
+
+/// Why a scenario needing credentials is skipped when none are configured.
+pub const NEEDS_CREDENTIALS: &str =
+    "needs credentials: set `auth` (e.g. --plugin-config 'auth=Authorization: Bearer TOKEN')";
 
 /// The value sent for a string that must not match its `pattern`.
 const NOT_MATCHING: &str = "!~ not matching ~!";

@@ -200,3 +200,45 @@ fn bodies_satisfy_unicode_and_case_insensitive_patterns() {
     // The invalid-pattern scenarios send a value the pattern does not match.
     assert!(plan.scenarios.iter().any(|s| s.id == "openapi.addPerson.invalid.code.pattern"));
 }
+
+#[test]
+fn without_credentials_secured_happy_paths_are_planned_as_skipped_and_the_refusal_is_still_checked() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "security": [{"bearer": []}],
+      "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+      "paths": {
+        "/health": {"get": {"operationId": "health", "security": [], "responses": {"200": {"description": "ok"}}}},
+        "/pets": {"post": {"operationId": "addPet", "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+          "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}},
+                        "401": {"description": "no"}, "422": {"description": "invalid"}}}},
+        "/pets/{id}": {"get": {"operationId": "getPet", "security": [],
+          "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}}}}"#;
+    let skip = format!("skip:{}", plan::NEEDS_CREDENTIALS);
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let tagged = |id: &str| {
+        let s = plan.scenarios.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} is planned"));
+        s.tags.contains(&skip)
+    };
+    assert!(!tagged("openapi.health.happy"), "an open operation runs");
+    assert!(tagged("openapi.addPet.happy"), "a secured one needs credentials");
+    assert!(tagged("openapi.addPet.invalid.name.missing"));
+    // Open itself, but what it reads is created by a secured operation first.
+    assert!(tagged("openapi.getPet.happy"));
+    assert!(!tagged("openapi.getPet.not-found"), "no secured step: it runs");
+    let refusal = plan.scenarios.iter().find(|s| s.id == "openapi.addPet.unauthenticated").unwrap();
+    assert!(!refusal.tags.contains(&skip), "the refusal is checked without credentials");
+    assert!(refusal.steps[0].request().headers.is_empty());
+
+    let with_auth = OpenApi::plan(input(spec, &[("auth", "Authorization: Bearer t")])).unwrap();
+    assert!(
+        with_auth.scenarios.iter().all(|s| !s.tags.contains(&skip)),
+        "credentials configured: nothing skipped"
+    );
+
+    // A host without `tag.skip`: left out instead.
+    let mut old_host = input(spec, &[]);
+    old_host.host.features.retain(|f| f != "tag.skip");
+    let plan = OpenApi::plan(old_host).unwrap();
+    assert!(!plan.scenarios.iter().any(|s| s.id == "openapi.addPet.happy"));
+}

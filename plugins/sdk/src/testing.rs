@@ -33,6 +33,8 @@ pub fn host() -> HostInfo {
             "mode.burst",
             "needs",
             "action.tool-call",
+            "action.mcp-request",
+            "tag.skip",
         ]
         .map(String::from)
         .to_vec(),
