@@ -185,3 +185,35 @@ fn without_credentials_secured_happy_paths_are_skipped_with_the_reason_and_refus
     let r = run(c);
     assert_eq!(r.code, 1, "{r}");
 }
+
+#[test]
+fn a_base_url_with_the_documents_server_path_is_not_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.json");
+    std::fs::write(
+        &path,
+        r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com/v2"}],
+          "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#,
+    )
+    .unwrap();
+    let plan = |extra: &[&str]| {
+        let mut c = smoke(dir.path());
+        c.arg("plan")
+            .arg("--plugin")
+            .arg(plugin("openapi"))
+            .arg("--plugin-config")
+            .arg(format!("spec={}", path.display()));
+        c.args(extra);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{r}");
+        let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        plan["scenarios"][0]["steps"][0]["request"]["path"].as_str().unwrap().to_string()
+    };
+    assert_eq!(plan(&[]), "/v2/ping", "no base URL: the document's server path");
+    assert_eq!(plan(&["--base-url", "http://127.0.0.1:9/"]), "/v2/ping", "served at the root: added");
+    assert_eq!(plan(&["--base-url", "http://127.0.0.1:9/v2"]), "/ping", "the base URL has it: not doubled");
+    assert_eq!(
+        plan(&["--base-url", "http://127.0.0.1:9/v2", "--plugin-config", "base_path=document"]),
+        "/v2/ping"
+    );
+}

@@ -16,6 +16,27 @@ use std::time::Duration;
 /// result and the tools it lists), which the host reads from the session before planning.
 pub(super) const MCP_SERVER_DOCUMENT: &str = "mcp:server";
 
+/// A document source standing for the run's HTTP target: a plugin whose document config key has
+/// this value gets `{"base_url": ..., "base_path": ...}` (empty when the run has no base URL), so
+/// a plan can depend on where the API is served (e.g. not doubling a base path).
+pub(super) const TARGET_DOCUMENT: &str = "smoke:target";
+
+/// The run's HTTP target as `smoke:target` describes it: the base URL as configured (`{port}`
+/// left in) and its path without a trailing `/` (`""` for the root).
+pub(super) fn target_description(settings: &Settings) -> Vec<u8> {
+    let url = settings.base_url.clone().or_else(|| settings.target.as_ref().map(|t| t.base_url.clone()));
+    let description = match url {
+        Some(url) => {
+            let path = url::Url::parse(&url.replace("{port}", "1"))
+                .map(|u| u.path().trim_end_matches('/').to_string())
+                .unwrap_or_default();
+            serde_json::json!({"base_url": url, "base_path": path})
+        }
+        None => serde_json::json!({}),
+    };
+    description.to_string().into_bytes()
+}
+
 /// A plugin loaded and configured for this run.
 #[derive(Clone)]
 pub(super) struct Loaded {
@@ -87,7 +108,8 @@ pub(super) async fn load_plugins(
                 ),
             ));
         }
-        let (config, documents) = configure(&plugin, spec, &settings.base_dir, redactor).await?;
+        let target = target_description(settings);
+        let (config, documents) = configure(&plugin, spec, &settings.base_dir, &target, redactor).await?;
         let mut plugin = plugin;
         plugin.set_redactor(redactor.clone());
         loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
@@ -100,6 +122,7 @@ pub(super) async fn configure(
     plugin: &Plugin,
     spec: &PluginSpec,
     base_dir: &Path,
+    target: &[u8],
     redactor: &mut Redactor,
 ) -> Result<(Vec<crate::plan::model::Pair>, Vec<contract::Document>), Failure> {
     let info = plugin.info();
@@ -152,6 +175,13 @@ pub(super) async fn configure(
                     key: key.name.clone(),
                     source: value.clone(),
                     content: Vec::new(),
+                });
+            }
+            contract::ConfigKind::Document if value == TARGET_DOCUMENT => {
+                documents.push(contract::Document {
+                    key: key.name.clone(),
+                    source: value.clone(),
+                    content: target.to_vec(),
                 });
             }
             contract::ConfigKind::Document => {

@@ -101,10 +101,20 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
                 hits.len()
             ),
             scenarios: ids(&hits),
-            next_step: format!(
-                "check the base URL ({}): does it need or not need a path prefix such as /api?",
-                report.base_url
-            ),
+            next_step: {
+                let mut step = format!(
+                    "check the base URL ({}): does it need or not need a path prefix such as /api?",
+                    report.base_url
+                );
+                // The OpenAPI plugin adds the document's server path unless the base URL has one.
+                if hits.iter().any(|f| f.scenario.plugin == "openapi") {
+                    step.push_str(
+                        " The openapi plugin adds the document's server path when the base URL has none; \
+                         its `base_path` config key sets the prefix (`none`, `document`, or a path such as /v2)",
+                    );
+                }
+                step
+            },
         });
         covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
     } else {
@@ -378,6 +388,15 @@ mod tests {
         let found = triage(&r);
         assert_eq!(found[0].rule, "happy-paths-404");
         assert!(found[0].summary.contains("base URL's path"), "{}", found[0].summary);
+        assert!(!found[0].next_step.contains("base_path"), "{}", found[0].next_step);
+
+        // Planned by the OpenAPI plugin: the hint names its config key.
+        let mut scenarios = r.scenarios.clone();
+        for s in &mut scenarios {
+            s.plugin = "openapi".into();
+        }
+        let found = triage(&report(scenarios));
+        assert!(found[0].next_step.contains("`base_path` config key"), "{}", found[0].next_step);
     }
 
     #[test]

@@ -137,7 +137,14 @@ fn pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
 }
 
 impl Doc {
+    /// Read a document; its operations' paths start with the document's server path.
     pub fn load(bytes: &[u8], source: &str) -> Result<Doc, (String, String)> {
+        Doc::load_based(bytes, source, None)
+    }
+
+    /// Read a document; its operations' paths start with `base` (the document's own server
+    /// path when `None`).
+    pub fn load_based(bytes: &[u8], source: &str, base: Option<&str>) -> Result<Doc, (String, String)> {
         let root = parse(bytes, source)?;
         let Some(top) = root.as_object() else {
             return Err(("the document is not an object".into(), source.to_string()));
@@ -171,7 +178,8 @@ impl Doc {
         let mut broken = None;
         find_broken_ref(&root, &root, "#", &mut |_| false, &mut broken);
         let mut doc = Doc { root, version, operations: Vec::new(), problems: Vec::new() };
-        let (operations, problems) = doc.read_operations(source, broken.is_some());
+        let base = base.map_or_else(|| doc.base_path(), |b| b.trim_end_matches('/').to_string());
+        let (operations, problems) = doc.read_operations(source, &base, broken.is_some());
         doc.operations = operations;
         doc.problems = problems;
         Ok(doc)
@@ -191,7 +199,9 @@ impl Doc {
         value
     }
 
-    fn base_path(&self) -> String {
+    /// The server path the document declares (`servers[0].url`'s path, Swagger's `basePath`),
+    /// without a trailing `/`.
+    pub fn base_path(&self) -> String {
         let raw = match self.version {
             Version::Swagger2 => self.root.get("basePath").and_then(Value::as_str).unwrap_or("").to_string(),
             _ => {
@@ -230,8 +240,12 @@ impl Doc {
         broken.map(|(message, at)| (message, format!("{source}{at}")))
     }
 
-    fn read_operations(&self, source: &str, has_broken_refs: bool) -> (Vec<Operation>, Vec<Problem>) {
-        let base = self.base_path();
+    fn read_operations(
+        &self,
+        source: &str,
+        base: &str,
+        has_broken_refs: bool,
+    ) -> (Vec<Operation>, Vec<Problem>) {
         let empty = Map::new();
         let paths = self.root.get("paths").and_then(Value::as_object).unwrap_or(&empty);
         let global_security =

@@ -4,13 +4,16 @@
 //! Every operation gets a happy path (creating first what its path parameters and `*_id` body
 //! fields name, when the document has an operation that creates it), checked against the
 //! declared response schema; every operation with path parameters a not-found; every request
-//! body one validation error per declared constraint; every secured operation a request without
-//! credentials. What cannot be exercised is logged with the reason, and shows as a coverage gap.
+//! body one validation error per declared constraint (at most three properties per kind of
+//! constraint); every secured operation a request without credentials (and, when no credentials
+//! are configured, its other scenarios planned as skipped with the reason). What cannot be exercised is logged with the reason, and shows as a coverage gap.
 //!
 //! Config: `spec` (the document: a path or URL the host reads once), `auth` (a header sent with
 //! every request, `Authorization: Bearer ...`; a secret), `skip` (operation ids or `METHOD /path`,
 //! comma-separated), `values` (`name=value,...` for parameters and `*_id` fields, e.g. ids known
-//! to exist). The same document and config always give the same plan.
+//! to exist), `base_path` (`auto`: the document's server path unless the run's base URL has a
+//! path of its own, so `http://host/v2` never becomes `/v2/v2/...`). The same document, config and
+//! base URL always give the same plan.
 
 mod doc;
 mod plan;
@@ -45,6 +48,31 @@ fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
     Ok(o)
 }
 
+/// The path operations start with, from the `base_path` config and the run's base URL; `None`
+/// for the document's own server path.
+fn base_path(input: &PlanInput) -> Result<Option<String>, PlanError> {
+    let setting = input.config("base_path").unwrap_or("auto").trim();
+    match setting {
+        "auto" | "" => {
+            // The base URL's own path (`http://host/v2`) already leads to the API: adding the
+            // document's would double it.
+            let target: serde_json::Value = input
+                .document("target")
+                .and_then(|d| serde_json::from_slice(&d.content).ok())
+                .unwrap_or_default();
+            let own = target.get("base_path").and_then(serde_json::Value::as_str).unwrap_or("");
+            Ok((!own.is_empty()).then(String::new))
+        }
+        "document" => Ok(None),
+        "none" => Ok(Some(String::new())),
+        path if path.starts_with('/') => Ok(Some(path.to_string())),
+        other => Err(PlanError::new(format!(
+            "base_path {other:?} is not `auto`, `document`, `none` or a path starting with `/`"
+        ))
+        .at("config.base_path")),
+    }
+}
+
 impl Plugin for OpenApi {
     fn info() -> Info {
         Info::new("openapi", env!("CARGO_PKG_VERSION"), "any HTTP API")
@@ -55,6 +83,21 @@ impl Plugin for OpenApi {
                 true,
                 None,
                 "the OpenAPI document: a path or an http(s) URL",
+            )
+            .config_key(
+                "base_path",
+                ConfigKind::Text,
+                false,
+                Some("auto"),
+                "the path every request starts with: `auto` (the document's server path, unless the base URL \
+                 has a path of its own), `document` (always the document's), `none`, or a path such as `/v2`",
+            )
+            .config_key(
+                "target",
+                ConfigKind::Document,
+                false,
+                Some("smoke:target"),
+                "where the API is served; smoke hands it in (leave as is)",
             )
             .config_key(
                 "auth",
@@ -83,7 +126,8 @@ impl Plugin for OpenApi {
         let document = input
             .document("spec")
             .ok_or_else(|| PlanError::new("no `spec` document was given").at("config.spec"))?;
-        let doc = doc::Doc::load(&document.content, &document.source)
+        let base = base_path(&input)?;
+        let doc = doc::Doc::load_based(&document.content, &document.source, base.as_deref())
             .map_err(|(message, location)| PlanError::new(message).at(location))?;
         for problem in &doc.problems {
             warn(&format!("{}: left out: {} (at {})", problem.endpoint, problem.message, problem.location));

@@ -242,3 +242,34 @@ fn without_credentials_secured_happy_paths_are_planned_as_skipped_and_the_refusa
     let plan = OpenApi::plan(old_host).unwrap();
     assert!(!plan.scenarios.iter().any(|s| s.id == "openapi.addPet.happy"));
 }
+
+#[test]
+fn the_documents_server_path_is_added_only_when_the_base_url_has_none_and_never_doubled() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "servers": [{"url": "https://api.example.com/v2"}],
+      "paths": {"/ping": {"get": {"operationId": "ping", "responses": {"200": {"description": "ok"}}}}}}"#;
+    let path_with = |base_url: Option<&str>, config: &[(&str, &str)]| {
+        let mut i = input(spec, config);
+        if let Some(url) = base_url {
+            let path =
+                url.split_once("://").map(|(_, rest)| rest.find('/').map_or("", |i| &rest[i..])).unwrap();
+            i.documents.push(Document {
+                key: "target".into(),
+                source: "smoke:target".into(),
+                content: serde_json::json!({"base_url": url, "base_path": path.trim_end_matches('/')})
+                    .to_string()
+                    .into_bytes(),
+            });
+        }
+        OpenApi::plan(i).map(|p| p.scenarios[0].steps[0].request().path.clone())
+    };
+    assert_eq!(path_with(None, &[]).unwrap(), "/v2/ping", "no base URL known: the document's path");
+    assert_eq!(path_with(Some("http://127.0.0.1:{port}"), &[]).unwrap(), "/v2/ping");
+    assert_eq!(path_with(Some("http://127.0.0.1:8080/"), &[]).unwrap(), "/v2/ping");
+    assert_eq!(path_with(Some("http://host/v2"), &[]).unwrap(), "/ping", "never /v2/v2");
+    assert_eq!(path_with(Some("http://host/v2/"), &[]).unwrap(), "/ping");
+    assert_eq!(path_with(Some("http://host/v2"), &[("base_path", "document")]).unwrap(), "/v2/ping");
+    assert_eq!(path_with(Some("http://host:1"), &[("base_path", "none")]).unwrap(), "/ping");
+    assert_eq!(path_with(None, &[("base_path", "/api/")]).unwrap(), "/api/ping");
+    let e = path_with(None, &[("base_path", "v3")]).unwrap_err();
+    assert_eq!(e.location.as_deref(), Some("config.base_path"), "{}", e.message);
+}
