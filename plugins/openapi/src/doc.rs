@@ -138,6 +138,7 @@ fn pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
 
 impl Doc {
     /// Read a document; its operations' paths start with the document's server path.
+    #[cfg(test)]
     pub fn load(bytes: &[u8], source: &str) -> Result<Doc, (String, String)> {
         Doc::load_based(bytes, source, None)
     }
