@@ -217,3 +217,75 @@ fn a_base_url_with_the_documents_server_path_is_not_doubled() {
         "/v2/ping"
     );
 }
+
+#[test]
+fn accept_and_form_and_multipart_bodies_are_sent_as_the_document_declares() {
+    // A strict server: 406 for an image asked for without image/png in Accept, 415 for a body in
+    // another media type than declared, 422 for a missing field.
+    let dir = tempfile::tempdir().unwrap();
+    let service = support::root().join("tests/tools/media_service.py");
+    let mut document = std::process::Command::new("python3");
+    document.arg(&service).arg("--document");
+    let d = run(document);
+    assert_eq!(d.code, 0, "{d}");
+    std::fs::write(dir.path().join("media.json"), &d.stdout).unwrap();
+    let config = |fault: &str| {
+        let path = dir.path().join(format!("smoke{fault}.toml"));
+        let fault_args = if fault.is_empty() { String::new() } else { format!(", \"--fault\", {fault:?}") };
+        std::fs::write(
+            &path,
+            format!(
+                "[target]\ncommand = \"python3\"\nargs = [{:?}{fault_args}]\nhealth = \"/health\"\nstop-grace = \"1s\"\n\n\
+                 [[plugins]]\npath = {:?}\n\n[plugins.config]\nspec = \"media.json\"\n",
+                service.display().to_string(),
+                plugin("openapi").display().to_string()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let artifacts = dir.path().join("artifacts");
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--config").arg(config("")).arg("--report-json").arg(artifacts.join("report.json"));
+    let r = run(c);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("report.json")).unwrap()).unwrap();
+    let failed: Vec<String> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] != "passed")
+        .map(|s| format!("{}: {}", s["id"], s["reason"]))
+        .collect();
+    assert_eq!(r.code, 0, "{r}\n{failed:#?}");
+    let passed: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "passed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "openapi.getAvatar.happy",
+        "openapi.login.happy",
+        "openapi.login.invalid.password.missing",
+        "openapi.upload.happy",
+        "openapi.upload.invalid.file.missing",
+    ] {
+        assert!(passed.contains(&id), "{id} passed: {passed:?}\n{r}");
+    }
+    // The same plan fails when the upload breaks: the multipart happy path is a real check.
+    let mut c = smoke(dir.path());
+    c.arg("run")
+        .arg("--config")
+        .arg(config("upload-500"))
+        .arg("--report-json")
+        .arg(artifacts.join("fault.json"));
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(artifacts.join("fault.json")).unwrap()).unwrap();
+    let upload =
+        report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "openapi.upload.happy").unwrap();
+    assert_eq!(upload["outcome"], "failed", "{upload}");
+}

@@ -26,6 +26,16 @@ pub struct Param {
     pub example: Option<Value>,
 }
 
+/// How a request body is sent: the media type the operation declares for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/form-data`.
+    Multipart,
+}
+
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub method: String,
@@ -33,8 +43,11 @@ pub struct Operation {
     pub path: String,
     pub id: String,
     pub params: Vec<Param>,
-    /// The JSON request body's schema, and whether a body is required.
+    /// The request body's schema (an object's, for form and multipart bodies).
     pub body: Option<Value>,
+    pub body_kind: BodyKind,
+    /// The media types its success responses declare (`Accept` sends them).
+    pub produces: Vec<String>,
     /// Status (`"201"`, `"4XX"`, `"default"`) to the JSON schema of the body, if any.
     pub responses: Vec<(String, Option<Value>)>,
     pub secured: bool,
@@ -274,7 +287,11 @@ impl Doc {
                 }
                 let mut params: Vec<Param> = Vec::new();
                 let mut body = None;
+                let mut body_kind = BodyKind::Json;
                 let mut unsupported = None;
+                // Swagger 2.0 form fields, gathered into an object schema.
+                let mut form_fields = Map::new();
+                let mut form_required: Vec<Value> = Vec::new();
                 let own = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
                 for raw in shared.iter().chain(own.iter()) {
                     let p = self.deref(raw);
@@ -288,8 +305,20 @@ impl Doc {
                             continue;
                         }
                         Some("formData") => {
-                            unsupported =
-                                Some("it takes a form body (formData), which smoke does not send".into());
+                            let mut field = p.clone();
+                            if let Some(f) = field.as_object_mut() {
+                                for k in ["name", "in", "required", "description"] {
+                                    f.remove(k);
+                                }
+                                if f.get("type").and_then(Value::as_str) == Some("file") {
+                                    f.insert("type".into(), "string".into());
+                                    f.insert("format".into(), "binary".into());
+                                }
+                            }
+                            if p.get("required").and_then(Value::as_bool) == Some(true) {
+                                form_required.push(Value::String(name.clone()));
+                            }
+                            form_fields.insert(name, field);
                             continue;
                         }
                         _ => continue, // cookies
@@ -305,18 +334,55 @@ impl Doc {
                     params.retain(|q: &Param| !(q.name == name && q.location == location));
                     params.push(Param { name, location, required, schema, example });
                 }
+                let consumes = op
+                    .get("consumes")
+                    .or_else(|| self.root.get("consumes"))
+                    .and_then(Value::as_array)
+                    .map(|c| {
+                        c.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                if !form_fields.is_empty() {
+                    let file = form_fields
+                        .values()
+                        .any(|f| f.get("format").and_then(Value::as_str) == Some("binary"));
+                    body_kind = if file || consumes.iter().any(|c| c.starts_with("multipart/form-data")) {
+                        BodyKind::Multipart
+                    } else {
+                        BodyKind::Form
+                    };
+                    body = Some(serde_json::json!({
+                        "type": "object", "properties": form_fields, "required": form_required
+                    }));
+                }
                 if self.version != Version::Swagger2
                     && let Some(rb) = op.get("requestBody")
                 {
                     let rb = self.deref(rb);
                     let content = rb.get("content").and_then(Value::as_object);
-                    match content.and_then(|c| {
-                        c.iter().find(|(t, _)| t.starts_with("application/json") || t.ends_with("+json"))
-                    }) {
-                        Some((_, media)) => body = media.get("schema").cloned(),
+                    let find = |want: &dyn Fn(&str) -> bool| {
+                        content.and_then(|c| c.iter().find(|(t, _)| want(&t.to_ascii_lowercase())))
+                    };
+                    let chosen = find(&|t| t.starts_with("application/json") || t.contains("+json"))
+                        .map(|m| (BodyKind::Json, m))
+                        .or_else(|| {
+                            find(&|t| t.starts_with("application/x-www-form-urlencoded"))
+                                .map(|m| (BodyKind::Form, m))
+                        })
+                        .or_else(|| {
+                            find(&|t| t.starts_with("multipart/form-data")).map(|m| (BodyKind::Multipart, m))
+                        });
+                    match chosen {
+                        Some((kind, (_, media))) => {
+                            body_kind = kind;
+                            body =
+                                Some(media.get("schema").cloned().unwrap_or_else(|| serde_json::json!({})));
+                        }
                         None if content.is_some_and(|c| !c.is_empty()) => {
                             let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
-                            unsupported = Some(format!("its request body is not JSON ({types:?})"));
+                            unsupported = Some(format!(
+                                "its request body is not JSON, a form or multipart ({types:?}), which smoke does not make up"
+                            ));
                         }
                         None => {}
                     }
@@ -339,6 +405,15 @@ impl Doc {
                 }
                 let mut responses = Vec::new();
                 let mut links = Vec::new();
+                let mut produces: Vec<String> = match self.version {
+                    Version::Swagger2 => op
+                        .get("produces")
+                        .or_else(|| self.root.get("produces"))
+                        .and_then(Value::as_array)
+                        .map(|p| p.iter().filter_map(Value::as_str).map(String::from).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in rs {
                         let r = self.deref(r);
@@ -365,6 +440,15 @@ impl Doc {
                                     })
                                     .unwrap_or_default();
                                 links.push((sanitize(target), params));
+                            }
+                        }
+                        if status.starts_with('2') || status.eq_ignore_ascii_case("default") {
+                            for media in
+                                r.get("content").and_then(Value::as_object).into_iter().flat_map(|c| c.keys())
+                            {
+                                if !produces.contains(media) {
+                                    produces.push(media.clone());
+                                }
                             }
                         }
                         let schema = match self.version {
@@ -400,6 +484,8 @@ impl Doc {
                     id,
                     params,
                     body,
+                    body_kind,
+                    produces,
                     responses,
                     secured,
                     links,

@@ -3,10 +3,10 @@
 //! every constrained request body one validation error per declared constraint, every secured
 //! operation a request without credentials. What cannot be exercised is said, with the reason.
 
-use crate::doc::{Doc, Location, Operation};
+use crate::doc::{BodyKind, Doc, Location, Operation};
 use crate::values::{self, Resolver};
 use serde_json::{Value, json};
-use smoke_plugin::{Scenario, ScenarioKind, Step, literal};
+use smoke_plugin::{MultipartPart, Scenario, ScenarioKind, Step, literal};
 use std::collections::BTreeMap;
 
 /// The user's overrides.
@@ -272,9 +272,61 @@ impl<'a> Planner<'a> {
             return Err(e);
         }
         if let Some(b) = &body {
-            step = step.json(escape_templates(b));
+            step = self.with_body(step, op, b);
+        }
+        if let Some(accept) = accept(op) {
+            step = step.header("Accept", &accept);
         }
         Ok((step, body))
+    }
+
+    /// `step` with `body` sent in the media type `op` declares: JSON, a form, or multipart parts
+    /// (a `format: binary` property as a small file).
+    fn with_body(&self, step: Step, op: &Operation, body: &Value) -> Step {
+        let fields = || -> Vec<(String, Value)> {
+            body.as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), escape_templates(v))).collect())
+                .unwrap_or_default()
+        };
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match op.body_kind {
+            BodyKind::Json => step.json(escape_templates(body)),
+            BodyKind::Form => {
+                let pairs: Vec<(String, String)> =
+                    fields().iter().map(|(k, v)| (k.clone(), text(v))).collect();
+                let borrowed: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                step.form(&borrowed)
+            }
+            BodyKind::Multipart => {
+                let schema = op.body.as_ref().map(|b| self.flatten(b)).unwrap_or_default();
+                let parts = fields()
+                    .iter()
+                    .map(|(k, v)| {
+                        let declared = schema
+                            .pointer(&format!("/properties/{}", k.replace('~', "~0").replace('/', "~1")));
+                        let declared = declared.map(|d| self.doc.deref(d));
+                        let binary = declared.is_some_and(|d| {
+                            matches!(d.get("format").and_then(Value::as_str), Some("binary" | "byte"))
+                                || d.get("contentMediaType").is_some()
+                        });
+                        if binary {
+                            let media = declared
+                                .and_then(|d| d.get("contentMediaType"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("application/octet-stream");
+                            MultipartPart::file(k, &format!("{k}.bin"), media, b"smoke test file\n".to_vec())
+                        } else {
+                            MultipartPart::text(k, &text(v))
+                        }
+                    })
+                    .collect();
+                step.multipart(parts)
+            }
+        }
     }
 
     /// When another operation's success response links to `op` (OpenAPI links), run that one
@@ -640,6 +692,10 @@ impl<'a> Planner<'a> {
             *n += 1;
             *n <= PER_CONSTRAINT_KIND
         });
+        // A form or multipart field is text: only a missing one is surely wrong.
+        if op.body_kind != BodyKind::Json {
+            variants.retain(|(suffix, ..)| suffix.ends_with(".missing"));
+        }
         let mut out = Vec::new();
         for (suffix, what, field, value) in variants {
             let mut setup = self.new_setup(&format!("{}-{}", op.id, suffix.replace('.', "-")));
@@ -650,7 +706,7 @@ impl<'a> Planner<'a> {
                 None => body.remove(&field),
             };
             let mut step =
-                step.json(escape_templates(&Value::Object(body))).named(&format!("{} {what}", op.endpoint()));
+                self.with_body(step, op, &Value::Object(body)).named(&format!("{} {what}", op.endpoint()));
             for s in &expect {
                 step = step.expect_status(*s);
             }
@@ -727,6 +783,23 @@ fn missing_value(doc: &Doc, schema: &Value) -> String {
             None => "smoke-missing-999999".into(),
         },
     }
+}
+
+/// The `Accept` header for what `op` declares its success responses to be: the JSON types when
+/// there are some (the response schema is checked on JSON), else every type declared.
+fn accept(op: &Operation) -> Option<String> {
+    let json: Vec<&str> = op
+        .produces
+        .iter()
+        .map(String::as_str)
+        .filter(|t| {
+            let t = t.to_ascii_lowercase();
+            t.starts_with("application/json") || t.contains("+json")
+        })
+        .collect();
+    let chosen: Vec<&str> =
+        if json.is_empty() { op.produces.iter().map(String::as_str).collect() } else { json };
+    (!chosen.is_empty()).then(|| chosen.join(", "))
 }
 
 /// A setup step passes on what its operation declares as success.

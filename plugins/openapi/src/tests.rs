@@ -228,7 +228,7 @@ fn without_credentials_secured_happy_paths_are_planned_as_skipped_and_the_refusa
     assert!(!tagged("openapi.getPet.not-found"), "no secured step: it runs");
     let refusal = plan.scenarios.iter().find(|s| s.id == "openapi.addPet.unauthenticated").unwrap();
     assert!(!refusal.tags.contains(&skip), "the refusal is checked without credentials");
-    assert!(refusal.steps[0].request().headers.is_empty());
+    assert!(!refusal.steps[0].request().headers.iter().any(|h| h.name.eq_ignore_ascii_case("authorization")));
 
     let with_auth = OpenApi::plan(input(spec, &[("auth", "Authorization: Bearer t")])).unwrap();
     assert!(
@@ -272,4 +272,37 @@ fn the_documents_server_path_is_added_only_when_the_base_url_has_none_and_never_
     assert_eq!(path_with(None, &[("base_path", "/api/")]).unwrap(), "/api/ping");
     let e = path_with(None, &[("base_path", "v3")]).unwrap_err();
     assert_eq!(e.location.as_deref(), Some("config.base_path"), "{}", e.message);
+}
+
+#[test]
+fn swagger_form_data_is_a_form_or_multipart_body_and_produces_is_the_accept_header() {
+    let spec = r#"{"swagger": "2.0", "produces": ["application/json"], "paths": {
+      "/pets/{petId}/photo": {"post": {"operationId": "uploadPhoto", "consumes": ["multipart/form-data"], "produces": ["image/png", "image/jpeg"],
+        "parameters": [{"in": "path", "name": "petId", "required": true, "type": "integer"},
+                       {"in": "formData", "name": "caption", "required": true, "type": "string"},
+                       {"in": "formData", "name": "file", "required": true, "type": "file"}],
+        "responses": {"200": {"description": "ok"}}}},
+      "/login": {"post": {"operationId": "login", "consumes": ["application/x-www-form-urlencoded"],
+        "parameters": [{"in": "formData", "name": "user", "required": true, "type": "string"}],
+        "responses": {"200": {"description": "ok", "schema": {"type": "object"}}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[("values", "petId=7")])).unwrap();
+    let step = |id: &str| {
+        plan.scenarios.iter().find(|s| s.id == id).unwrap().steps.last().unwrap().request().clone()
+    };
+    let upload = step("openapi.uploadPhoto.happy");
+    let Some(smoke_plugin::Body::Multipart(parts)) = &upload.body else {
+        panic!("multipart: {:?}", upload.body)
+    };
+    let names: Vec<(&str, bool)> = parts.iter().map(|p| (p.name.as_str(), p.filename.is_some())).collect();
+    assert_eq!(names, [("caption", false), ("file", true)], "the file field is a file upload");
+    let accept = upload.headers.iter().find(|h| h.name == "Accept").map(|h| h.value.as_str());
+    assert_eq!(accept, Some("image/png, image/jpeg"));
+    let login = step("openapi.login.happy");
+    assert!(
+        matches!(&login.body, Some(smoke_plugin::Body::Form(f)) if f[0].name == "user"),
+        "{:?}",
+        login.body
+    );
+    let accept = login.headers.iter().find(|h| h.name == "Accept").map(|h| h.value.as_str());
+    assert_eq!(accept, Some("application/json"), "the document-wide produces");
 }

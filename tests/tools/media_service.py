@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""A strict little API for the OpenAPI plugin's media-type tests, serving on $PORT its own
+document at /openapi.json. It honours content negotiation as a careful server does: an
+operation producing only PNG answers 406 to a request whose Accept does not allow image/png, a
+form endpoint answers 415 to anything but application/x-www-form-urlencoded, a multipart one
+415 to anything but multipart/form-data, and a missing field is 422. It exits by itself after
+120 s.
+
+  --fault upload-500   the multipart upload answers 500 (so a passing run is shown able to fail)
+  --document           print the OpenAPI document and exit
+"""
+import email.parser
+import email.policy
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+
+if "--document" in sys.argv:
+    PORT = 0
+else:
+    PORT = int(os.environ["PORT"])
+FAULT = sys.argv[sys.argv.index("--fault") + 1] if "--fault" in sys.argv else ""
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+DOCUMENT = {
+    "openapi": "3.0.3",
+    "info": {"title": "media", "version": "1"},
+    "paths": {
+        "/avatar": {"get": {"operationId": "getAvatar", "responses": {
+            "200": {"description": "the picture", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}}},
+        "/login": {"post": {"operationId": "login",
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["user", "password"],
+                "properties": {"user": {"type": "string", "pattern": "^[a-z]{3,8}$"}, "password": {"type": "string", "minLength": 8}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}}}},
+                "415": {"description": "not a form"}, "422": {"description": "a field is missing"}}}},
+        "/uploads": {"post": {"operationId": "upload",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["title", "file"],
+                "properties": {"title": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["size"], "properties": {"size": {"type": "integer", "minimum": 1}}}}}},
+                "415": {"description": "not multipart"}, "422": {"description": "a part is missing"}}}},
+    },
+}
+
+
+def accepts(header, media):
+    kinds = [part.split(";")[0].strip().lower() for part in (header or "").split(",")]
+    major = media.split("/")[0]
+    return media in kinds or f"{major}/*" in kinds or "*/*" in kinds
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body=b"", media="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def do_GET(self):
+        if self.path == "/health":
+            return self.send(200, b"{}")
+        if self.path == "/openapi.json":
+            return self.send(200, json.dumps(DOCUMENT).encode())
+        if self.path == "/avatar":
+            if not accepts(self.headers.get("Accept"), "image/png"):
+                return self.send(406, b'{"error": "only image/png is served here"}')
+            return self.send(200, PNG, "image/png")
+        self.send(404, b"{}")
+
+    def do_POST(self):
+        media = (self.headers.get("Content-Type") or "").lower()
+        raw = self.body()
+        if self.path == "/login":
+            if not media.startswith("application/x-www-form-urlencoded"):
+                return self.send(415, b'{"error": "a form, please"}')
+            fields = urllib.parse.parse_qs(raw.decode())
+            if not fields.get("user") or not fields.get("password"):
+                return self.send(422, b'{"error": "user and password"}')
+            return self.send(200, json.dumps({"token": "t-" + fields["user"][0]}).encode())
+        if self.path == "/uploads":
+            if not media.startswith("multipart/form-data"):
+                return self.send(415, b'{"error": "multipart, please"}')
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + raw
+            )
+            parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
+            title, upload = parts.get("title"), parts.get("file")
+            if title is None or upload is None or upload.get_filename() is None:
+                return self.send(422, b'{"error": "title and a file"}')
+            if FAULT == "upload-500":
+                return self.send(500, b'{"error": "boom"}')
+            return self.send(201, json.dumps({"size": len(upload.get_payload(decode=True))}).encode())
+        self.send(404, b"{}")
+
+
+if "--document" in sys.argv:
+    print(json.dumps(DOCUMENT, indent=1))
+    sys.exit(0)
+threading.Thread(target=lambda: (time.sleep(120), os._exit(0)), daemon=True).start()
+http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
