@@ -289,3 +289,89 @@ fn accept_and_form_and_multipart_bodies_are_sent_as_the_document_declares() {
         report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "openapi.upload.happy").unwrap();
     assert_eq!(upload["outcome"], "failed", "{upload}");
 }
+
+#[test]
+fn a_document_in_several_files_and_at_a_url_is_read_whole() {
+    let shop = Example::start("shop-api", "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("api/schemas")).unwrap();
+    std::fs::create_dir_all(dir.path().join("common")).unwrap();
+    std::fs::write(
+        dir.path().join("api/openapi.yaml"),
+        format!(
+            r##"openapi: 3.0.3
+info: {{title: several files, version: "1"}}
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {{$ref: "schemas/pet.yaml#/Pet"}}
+      responses:
+        "201": {{description: created}}
+        "422": {{$ref: "../common/errors.yaml#/invalid"}}
+  /products:
+    post:
+      operationId: addProduct
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {{$ref: "{shop}/openapi.json#/components/schemas/ProductInput"}}
+      responses:
+        "201": {{description: created}}
+  /toys:
+    get:
+      operationId: listToys
+      responses:
+        "200": {{$ref: "missing.yaml#/toys"}}
+  /secrets:
+    get:
+      operationId: readSecrets
+      responses:
+        "200": {{$ref: "/etc/passwd"}}
+"##,
+            shop = shop.url
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("api/schemas/pet.yaml"),
+        "Pet:\n  type: object\n  required: [name, age]\n  properties:\n    name: {type: string, maxLength: 30}\n    age: {type: integer, minimum: 0}\n    parent: {$ref: '#/Pet'}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("common/errors.yaml"),
+        "invalid:\n  description: invalid\n  content:\n    application/json:\n      schema: {$ref: 'errors.yaml#/Error'}\nError: {type: object}\n",
+    )
+    .unwrap();
+    let mut c = smoke(dir.path());
+    c.current_dir(dir.path())
+        .arg("plan")
+        .arg("--plugin")
+        .arg(plugin("openapi"))
+        .args(["--plugin-config", "spec=api/openapi.yaml"]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ids: Vec<&str> =
+        plan["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    for id in [
+        // From api/schemas/pet.yaml.
+        "openapi.addPet.invalid.age.below-minimum",
+        "openapi.addPet.invalid.name.too-long",
+        // From the document served at a URL.
+        "openapi.addProduct.invalid.price.below-minimum",
+        "openapi.addProduct.invalid.sku.too-short",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}\n{r}");
+    }
+    assert!(!ids.iter().any(|i| i.contains("listToys") || i.contains("readSecrets")), "{ids:?}");
+    assert!(r.stderr.contains("missing.yaml"), "the missing file is named:\n{r}");
+    assert!(r.stderr.contains("GET /toys: left out"), "{r}");
+    assert!(r.stderr.contains("outside the project and the document's folder; not read"), "{r}");
+    assert!(r.stderr.contains("GET /secrets: left out"), "{r}");
+}

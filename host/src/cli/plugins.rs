@@ -188,7 +188,11 @@ pub(super) async fn configure(
                 let content = read_document(&value, base_dir).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
                 })?;
+                let referenced = read_referenced(&value, &content, base_dir).await;
                 documents.push(contract::Document { key: key.name.clone(), source: value.clone(), content });
+                for (source, content) in referenced {
+                    documents.push(contract::Document { key: key.name.clone(), source, content });
+                }
             }
             contract::ConfigKind::Text => {}
         }
@@ -247,6 +251,164 @@ pub(super) async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u
     Ok(bytes)
 }
 
+/// The most documents a document may pull in through `$ref`s, and the most bytes all together.
+const MAX_REFERENCED_DOCUMENTS: usize = 64;
+
+/// The documents `$ref`s of a JSON or YAML document name in other files or at URLs (`common.yaml#/
+/// Pet`, `https://.../pet.json`), read the way the document was, following their own references in
+/// turn: each once (cycles end), at most `MAX_REFERENCED_DOCUMENTS` of them and
+/// `MAX_DOCUMENT_BYTES` in all. Each comes as (source, bytes), its source the reference resolved
+/// against the source of the document that made it (`dir/common.yaml`, a URL), which is how the
+/// plugin finds it again. A document fetched from a URL may name only URLs; a file only files
+/// under the project's directory or the first document's. What cannot be read is a warning: the
+/// operations that need it are the plugin's to leave out.
+pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    if !has_external_ref(content) {
+        return out;
+    }
+    // Absolute and lexically normal, so that "under" means under (an empty prefix would hold all).
+    let absolute = |p: &Path| lexically_normal(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+    let project = absolute(base_dir);
+    let first_dir =
+        absolute(&base_dir.join(source)).parent().map_or_else(|| project.clone(), Path::to_path_buf);
+    let mut seen: std::collections::BTreeSet<String> = [source.to_string()].into();
+    let mut queue: std::collections::VecDeque<(String, Vec<String>)> =
+        [(source.to_string(), external_refs(content))].into();
+    let mut total = content.len();
+    while let Some((from, refs)) = queue.pop_front() {
+        for reference in refs {
+            let Some(target) = resolve_reference(&from, &reference) else {
+                crate::warn_user!(
+                    "{from}: $ref {reference:?} is neither a relative file nor an http(s) URL; not read"
+                );
+                continue;
+            };
+            if !seen.insert(target.clone()) {
+                continue;
+            }
+            let remote = target.starts_with("http://") || target.starts_with("https://");
+            let from_remote = from.starts_with("http://") || from.starts_with("https://");
+            if from_remote && !remote {
+                crate::warn_user!(
+                    "{from}: $ref {reference:?}: a document fetched from a URL may not name a local file; not read"
+                );
+                continue;
+            }
+            if !remote {
+                let path = absolute(&base_dir.join(&target));
+                if !path.starts_with(&project) && !path.starts_with(&first_dir) {
+                    crate::warn_user!(
+                        "{from}: $ref {reference:?} names {}, outside the project and the document's folder; not read",
+                        path.display()
+                    );
+                    continue;
+                }
+            }
+            if out.len() >= MAX_REFERENCED_DOCUMENTS {
+                crate::warn_user!(
+                    "{source}: more than {MAX_REFERENCED_DOCUMENTS} referenced documents; {target} and later ones not read"
+                );
+                return out;
+            }
+            match read_document(&target, base_dir).await {
+                Ok(bytes) if total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
+                    total += bytes.len();
+                    if has_external_ref(&bytes) {
+                        queue.push_back((target.clone(), external_refs(&bytes)));
+                    }
+                    out.push((target, bytes));
+                }
+                Ok(_) => {
+                    crate::warn_user!(
+                        "{source}: the documents it references are over {MAX_DOCUMENT_BYTES} bytes together; {target} not read"
+                    );
+                }
+                Err(e) => crate::warn_user!("{from}: $ref {reference:?}: {e}"),
+            }
+        }
+    }
+    out
+}
+
+/// Whether a document may have a `$ref` to another document: one whose value does not start
+/// with `#` (a cheap scan before parsing).
+fn has_external_ref(content: &[u8]) -> bool {
+    let mut rest = content;
+    while let Some(at) = rest.windows(4).position(|w| w == b"$ref") {
+        let after = &rest[at + 4..];
+        let value = after.iter().position(|b| !matches!(b, b'"' | b'\'' | b':' | b' ' | b'\t'));
+        if value.is_some_and(|i| after[i] != b'#') {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// The distinct documents a JSON or YAML document's `$ref`s name (the part before `#`).
+fn external_refs(content: &[u8]) -> Vec<String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(serde_json::Value::as_str) {
+                    let document = r.split('#').next().unwrap_or("");
+                    if !document.is_empty() && !out.iter().any(|o| o == document) {
+                        out.push(document.to_string());
+                    }
+                }
+                for (k, v) in map {
+                    if k != "example" && k != "examples" {
+                        walk(v, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let value: Option<serde_json::Value> =
+        serde_json::from_slice(content).ok().or_else(|| serde_norway::from_slice(content).ok());
+    let mut out = Vec::new();
+    if let Some(v) = value {
+        walk(&v, &mut out);
+    }
+    out
+}
+
+/// A reference's document resolved against the source of the document that names it: a URL
+/// joined to a URL, a relative path to the naming file's folder (lexically: `a/../b` is `b`).
+/// The plugin resolves references the same way to find the document again.
+pub fn resolve_reference(from: &str, reference: &str) -> Option<String> {
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        return Some(reference.to_string());
+    }
+    if reference.contains("://") {
+        return None;
+    }
+    if from.starts_with("http://") || from.starts_with("https://") {
+        return url::Url::parse(from).ok()?.join(reference).ok().map(String::from);
+    }
+    let dir = Path::new(from).parent().unwrap_or(Path::new(""));
+    Some(lexically_normal(&dir.join(reference)).to_string_lossy().into_owned())
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Load one plugin file with the default limits, as `inspect` and `plugin push` do.
 pub(super) async fn load_plugin_file(path: &Path) -> Result<Plugin, Failure> {
     let runtime = Runtime::new(Default::default()).map_err(|e| Failure::new(exit::PLUGIN, e))?;
@@ -273,4 +435,28 @@ pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8]) -> Vec<Load
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_reference;
+
+    /// The same table as the OpenAPI plugin's `references_resolve_as_the_host_resolves_them`: the
+    /// plugin finds each referenced document by the source the host gives it.
+    #[test]
+    fn references_resolve_as_the_openapi_plugin_resolves_them() {
+        for (from, reference, expected) in [
+            ("openapi.yaml", "common.yaml", "common.yaml"),
+            ("specs/api/openapi.yaml", "../common/pet.yaml", "specs/common/pet.yaml"),
+            ("/abs/api.json", "./schemas/a.json", "/abs/schemas/a.json"),
+            ("specs/a.yaml", "../../up.yaml", "../up.yaml"),
+            ("http://127.0.0.1:8080/v1/api.json", "pet.json", "http://127.0.0.1:8080/v1/pet.json"),
+            ("http://127.0.0.1:8080/v1/api.json", "../shared/e.json", "http://127.0.0.1:8080/shared/e.json"),
+            ("http://h/v1/api.json?x=1", "/root.json", "http://h/root.json"),
+            ("a.json", "https://example.com/s.json", "https://example.com/s.json"),
+        ] {
+            assert_eq!(resolve_reference(from, reference).as_deref(), Some(expected), "{from} + {reference}");
+        }
+        assert_eq!(resolve_reference("a.json", "ftp://x/y"), None);
+    }
 }

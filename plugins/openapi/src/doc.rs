@@ -153,13 +153,23 @@ impl Doc {
     /// Read a document; its operations' paths start with the document's server path.
     #[cfg(test)]
     pub fn load(bytes: &[u8], source: &str) -> Result<Doc, (String, String)> {
-        Doc::load_based(bytes, source, None)
+        Doc::load_based(bytes, source, None, &[])
     }
 
     /// Read a document; its operations' paths start with `base` (the document's own server
     /// path when `None`).
-    pub fn load_based(bytes: &[u8], source: &str, base: Option<&str>) -> Result<Doc, (String, String)> {
-        let root = parse(bytes, source)?;
+    /// `others`: the documents its `$ref`s name, by source as the host resolved them; what they
+    /// hold is bundled into this one, so every reference left is local.
+    pub fn load_based(
+        bytes: &[u8],
+        source: &str,
+        base: Option<&str>,
+        others: &[(&str, &[u8])],
+    ) -> Result<Doc, (String, String)> {
+        let mut root = parse(bytes, source)?;
+        if !others.is_empty() {
+            bundle(&mut root, source, others);
+        }
         let Some(top) = root.as_object() else {
             return Err(("the document is not an object".into(), source.to_string()));
         };
@@ -500,6 +510,123 @@ impl Doc {
 /// An operationId as scenario ids use it: letters, digits, `_`, and `-` for anything else.
 fn sanitize(operation_id: &str) -> String {
     operation_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect()
+}
+
+/// Bring what references to other documents name into `root` (under `x-smoke-bundled`), each
+/// referenced value once (cycles end), and point the references at their copies. A reference to
+/// a document not handed in, or to nothing in it, is left as it is: the operations using it are
+/// left out with the reason.
+fn bundle(root: &mut Value, source: &str, others: &[(&str, &[u8])]) {
+    struct Bundler<'a> {
+        others: &'a [(&'a str, &'a [u8])],
+        parsed: std::collections::HashMap<String, Option<Value>>,
+        /// (document, pointer) to the local reference of its copy.
+        copies: std::collections::HashMap<(String, String), String>,
+        bundled: Map<String, Value>,
+    }
+    impl Bundler<'_> {
+        /// Rewrite the references in `value`, which comes from the document `from`.
+        fn rewrite(&mut self, value: &mut Value, from: &str, main: bool) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(r) = map.get("$ref").and_then(Value::as_str).map(String::from) {
+                        let (document, fragment) = r.split_once('#').unwrap_or((r.as_str(), ""));
+                        let target = if document.is_empty() {
+                            Some(from.to_string())
+                        } else {
+                            resolve(from, document)
+                        };
+                        if !(main && document.is_empty())
+                            && let Some(local) = target.and_then(|t| self.copy(&t, fragment))
+                        {
+                            map.insert("$ref".into(), Value::String(local));
+                        }
+                    }
+                    for (k, v) in map.iter_mut() {
+                        if k != "example" && k != "examples" && k != "$ref" {
+                            self.rewrite(v, from, main);
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite(v, from, main)),
+                _ => {}
+            }
+        }
+
+        fn copy(&mut self, document: &str, fragment: &str) -> Option<String> {
+            let key = (document.to_string(), fragment.to_string());
+            if let Some(local) = self.copies.get(&key) {
+                return Some(local.clone());
+            }
+            if !self.parsed.contains_key(document) {
+                let value = self
+                    .others
+                    .iter()
+                    .find(|(s, _)| *s == document)
+                    .and_then(|(s, bytes)| parse(bytes, s).ok());
+                self.parsed.insert(document.to_string(), value);
+            }
+            let target = self.parsed.get(document)?.as_ref()?;
+            let mut copy =
+                if fragment.is_empty() { target.clone() } else { target.pointer(fragment)?.clone() };
+            let name = format!("{}", self.copies.len());
+            let local = format!("#/x-smoke-bundled/{name}");
+            // Known before its own references are rewritten: a cycle ends here.
+            self.copies.insert(key, local.clone());
+            self.rewrite(&mut copy, document, false);
+            self.bundled.insert(name, copy);
+            Some(local)
+        }
+    }
+    let mut bundler =
+        Bundler { others, parsed: Default::default(), copies: Default::default(), bundled: Map::new() };
+    bundler.rewrite(root, source, true);
+    if let Some(top) = root.as_object_mut()
+        && !bundler.bundled.is_empty()
+    {
+        top.insert("x-smoke-bundled".into(), Value::Object(bundler.bundled));
+    }
+}
+
+/// A reference's document resolved against the source of the document naming it, as the host
+/// resolved it when it read the document: a URL joined to a URL, a relative path to the naming
+/// file's folder, lexically (`a/../b` is `b`).
+pub fn resolve(from: &str, reference: &str) -> Option<String> {
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        return Some(reference.to_string());
+    }
+    if reference.contains("://") {
+        return None;
+    }
+    if let Some(scheme_end) = from.find("://").filter(|_| from.starts_with("http")) {
+        let rest = &from[scheme_end + 3..];
+        let (host, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+        let path = path.split(['?', '#']).next().unwrap_or("/");
+        let joined = if reference.starts_with('/') {
+            reference.to_string()
+        } else {
+            format!("{}{reference}", &path[..=path.rfind('/').unwrap_or(0)])
+        };
+        return Some(format!("{}://{host}{}", &from[..scheme_end], normal(&joined)));
+    }
+    let dir = from.rfind('/').map_or("", |i| &from[..=i]);
+    Some(normal(&format!("{dir}{reference}")))
+}
+
+/// `a/./b/../c` as `a/c` (a leading `/` kept; `..` past the start kept).
+fn normal(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "." => {}
+            "" if !parts.is_empty() => {}
+            ".." if parts.last().is_some_and(|p| !p.is_empty() && *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// `get /carts/{id}` -> `get-carts-id`.

@@ -127,7 +127,14 @@ impl Plugin for OpenApi {
             .document("spec")
             .ok_or_else(|| PlanError::new("no `spec` document was given").at("config.spec"))?;
         let base = base_path(&input)?;
-        let doc = doc::Doc::load_based(&document.content, &document.source, base.as_deref())
+        // The documents its `$ref`s name, which the host read after it.
+        let others: Vec<(&str, &[u8])> = input
+            .documents
+            .iter()
+            .filter(|d| d.key == "spec" && d.source != document.source)
+            .map(|d| (d.source.as_str(), d.content.as_slice()))
+            .collect();
+        let doc = doc::Doc::load_based(&document.content, &document.source, base.as_deref(), &others)
             .map_err(|(message, location)| PlanError::new(message).at(location))?;
         for problem in &doc.problems {
             warn(&format!("{}: left out: {} (at {})", problem.endpoint, problem.message, problem.location));

@@ -306,3 +306,61 @@ fn swagger_form_data_is_a_form_or_multipart_body_and_produces_is_the_accept_head
     let accept = login.headers.iter().find(|h| h.name == "Accept").map(|h| h.value.as_str());
     assert_eq!(accept, Some("application/json"), "the document-wide produces");
 }
+
+#[test]
+fn references_resolve_as_the_host_resolves_them() {
+    for (from, reference, expected) in [
+        ("openapi.yaml", "common.yaml", "common.yaml"),
+        ("specs/api/openapi.yaml", "../common/pet.yaml", "specs/common/pet.yaml"),
+        ("/abs/api.json", "./schemas/a.json", "/abs/schemas/a.json"),
+        ("specs/a.yaml", "../../up.yaml", "../up.yaml"),
+        ("http://127.0.0.1:8080/v1/api.json", "pet.json", "http://127.0.0.1:8080/v1/pet.json"),
+        ("http://127.0.0.1:8080/v1/api.json", "../shared/e.json", "http://127.0.0.1:8080/shared/e.json"),
+        ("http://h/v1/api.json?x=1", "/root.json", "http://h/root.json"),
+        ("a.json", "https://example.com/s.json", "https://example.com/s.json"),
+    ] {
+        assert_eq!(doc::resolve(from, reference).as_deref(), Some(expected), "{from} + {reference}");
+    }
+    assert_eq!(doc::resolve("a.json", "ftp://x/y"), None);
+}
+
+#[test]
+fn external_references_are_bundled_with_cycles_ending_and_missing_ones_left_out() {
+    let main = r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/pets": {"post": {"operationId": "addPet", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "schemas/pet.json#/Pet"}}}},
+                         "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "schemas/pet.json#/Pet"}}}}}}},
+      "/owners": {"get": {"operationId": "listOwners", "responses": {"200": {"$ref": "http://127.0.0.1:9/responses.json#/owners"}}}},
+      "/toys": {"get": {"operationId": "listToys", "responses": {"200": {"$ref": "missing.json#/toys"}}}}}}"##;
+    // pet.json refers back to itself through a local ref and to a sibling file, which refers back.
+    let pet = r##"{"Pet": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "owner": {"$ref": "owner.json"}, "friend": {"$ref": "#/Pet"}}}}"##;
+    let owner = r##"{"type": "object", "properties": {"name": {"type": "string"}, "pets": {"type": "array", "items": {"$ref": "pet.json#/Pet"}}}}"##;
+    let responses = r##"{"owners": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}}}"##;
+    let others: Vec<(&str, &[u8])> = vec![
+        ("schemas/pet.json", pet.as_bytes()),
+        ("schemas/owner.json", owner.as_bytes()),
+        ("http://127.0.0.1:9/responses.json", responses.as_bytes()),
+    ];
+    let doc = doc::Doc::load_based(main.as_bytes(), "spec.json", None, &others).unwrap();
+    let endpoints: Vec<String> = doc.operations.iter().map(|o| o.endpoint()).collect();
+    assert_eq!(endpoints, ["GET /owners", "POST /pets"], "{:?}", doc.problems);
+    assert_eq!(doc.problems.len(), 1);
+    assert_eq!(doc.problems[0].endpoint, "GET /toys");
+    assert!(doc.problems[0].message.contains("missing.json#/toys"), "{}", doc.problems[0].message);
+    let add = doc.operations.iter().find(|o| o.id == "addPet").unwrap();
+    let body = doc.deref(add.body.as_ref().unwrap());
+    assert_eq!(body["required"], serde_json::json!(["name"]), "the schema from pet.json: {body}");
+    let owner = doc.deref(&body["properties"]["owner"]);
+    let pets_item = doc.deref(&owner["properties"]["pets"]["items"]);
+    assert_eq!(pets_item, body, "owner.json's reference back to pet.json is the same copy");
+    // The whole plan is made from it, as from one file.
+    let mut i = input(main, &[]);
+    for (source, content) in &others {
+        i.documents.push(Document {
+            key: "spec".into(),
+            source: source.to_string(),
+            content: content.to_vec(),
+        });
+    }
+    let plan = OpenApi::plan(i).unwrap();
+    assert!(plan.scenarios.iter().any(|s| s.id == "openapi.addPet.invalid.name.missing"));
+}
