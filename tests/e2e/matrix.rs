@@ -12,13 +12,26 @@ fn documented(example: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut rows = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let [service, fault, _breaks, caught_by] = cells[..] else { panic!("a malformed row: {line}") };
+        let [service, fault, _breaks, caught_by, ..] = cells[..] else { panic!("a malformed row: {line}") };
         if service.trim_matches('`') == example {
             let catchers = caught_by.split(',').map(|c| c.trim().trim_matches('`').to_string()).collect();
             rows.insert(fault.trim_matches('`').to_string(), catchers);
         }
     }
     rows
+}
+
+/// The faults of one example that docs/fault-matrix.md says the OpenAPI plugin catches (its
+/// last column: `caught`, `no`, or `not tried`).
+pub fn documented_openapi_catches(example: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(support::root().join("docs/fault-matrix.md")).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| cells.len() == 5 && cells[0].trim_matches('`') == example)
+        .filter(|cells| cells[4] == "caught")
+        .map(|cells| cells[1].trim_matches('`').to_string())
+        .collect()
 }
 
 /// Run the example's plugin against the correct service (every scenario passes, the plan has

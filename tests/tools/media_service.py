@@ -6,7 +6,11 @@ form endpoint answers 415 to anything but application/x-www-form-urlencoded, a m
 415 to anything but multipart/form-data, and a missing field is 422. It exits by itself after
 120 s.
 
-  --fault upload-500   the multipart upload answers 500 (so a passing run is shown able to fail)
+It also keeps notes (create, read, delete), to show that the plugin's state checks can fail:
+
+  --fault upload-500       the multipart upload answers 500 (so a passing run is shown able to fail)
+  --fault note-not-stored  a created note reads back with an empty title
+  --fault delete-ignored   deleting a note answers 204 and keeps it
   --document           print the OpenAPI document and exit
 """
 import email.parser
@@ -46,8 +50,24 @@ DOCUMENT = {
             "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["size"], "properties": {"size": {"type": "integer", "minimum": 1}}}}}},
                 "415": {"description": "not multipart"}, "422": {"description": "a part is missing"}}}},
+        "/notes": {"post": {"operationId": "createNote",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewNote"}}}},
+            "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}},
+                "422": {"description": "invalid"}}}},
+        "/notes/{id}": {
+            "get": {"operationId": "getNote", "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the note", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}},
+                    "404": {"description": "no such note"}}},
+            "delete": {"operationId": "deleteNote", "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"204": {"description": "gone"}, "404": {"description": "no such note"}}}},
     },
+    "components": {"schemas": {
+        "NewNote": {"type": "object", "required": ["title"], "properties": {"title": {"type": "string", "minLength": 1}}},
+        "Note": {"type": "object", "required": ["id", "title"], "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+    }},
 }
+NOTES = {}
+NOTES_LOCK = threading.Lock()
 
 
 def accepts(header, media):
@@ -77,6 +97,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(200, b"{}")
         if self.path == "/openapi.json":
             return self.send(200, json.dumps(DOCUMENT).encode())
+        if self.path.startswith("/notes/"):
+            with NOTES_LOCK:
+                note = NOTES.get(self.path.rsplit("/", 1)[1])
+            if note is None:
+                return self.send(404, b'{"error": "no such note"}')
+            shown = dict(note, title="") if FAULT == "note-not-stored" else note
+            return self.send(200, json.dumps(shown).encode())
         if self.path == "/avatar":
             if not accepts(self.headers.get("Accept"), "image/png"):
                 return self.send(406, b'{"error": "only image/png is served here"}')
@@ -86,6 +113,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         media = (self.headers.get("Content-Type") or "").lower()
         raw = self.body()
+        if self.path == "/notes":
+            try:
+                title = json.loads(raw)["title"]
+            except (ValueError, KeyError, TypeError):
+                return self.send(422, b'{"error": "a title"}')
+            if not isinstance(title, str) or not title:
+                return self.send(422, b'{"error": "a title"}')
+            with NOTES_LOCK:
+                note = {"id": len(NOTES) + 1, "title": title}
+                NOTES[str(note["id"])] = note
+            return self.send(201, json.dumps(note).encode())
         if self.path == "/login":
             if not media.startswith("application/x-www-form-urlencoded"):
                 return self.send(415, b'{"error": "a form, please"}')
@@ -112,5 +150,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 if "--document" in sys.argv:
     print(json.dumps(DOCUMENT, indent=1))
     sys.exit(0)
+def do_DELETE(self):
+    key = self.path.rsplit("/", 1)[1] if self.path.startswith("/notes/") else None
+    with NOTES_LOCK:
+        if key not in NOTES:
+            return self.send(404, b'{"error": "no such note"}')
+        if FAULT != "delete-ignored":
+            del NOTES[key]
+    self.send(204)
+
+
+Handler.do_DELETE = do_DELETE
 threading.Thread(target=lambda: (time.sleep(120), os._exit(0)), daemon=True).start()
 http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()

@@ -13,6 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use example_support::{
     ApiError, ApiResult, Faults, RateLimiter, client_id, integer, not_found, object, reply, text,
@@ -94,7 +95,7 @@ fn router(app: Shared) -> Router {
         .route("/api/products", post(create_product).get(list_products))
         .route("/api/products/{id}", get(get_product))
         .route("/api/carts", post(create_cart))
-        .route("/api/carts/{id}", get(get_cart))
+        .route("/api/carts/{id}", get(get_cart).delete(abandon_cart))
         .route("/api/carts/{id}/items", post(add_item))
         .route("/api/carts/{id}/items/{product_id}", delete(remove_item))
         .route("/api/carts/{id}/checkout", post(checkout))
@@ -178,6 +179,20 @@ async fn get_cart(State(app): State<Shared>, Path(id): Path<String>) -> ApiResul
         Some(c) => reply(StatusCode::OK, c),
         None => app.missing("cart", &id),
     }
+}
+
+/// Abandon an open cart: it is gone (a checked-out cart stays, with its order).
+async fn abandon_cart(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let mut shop = app.shop();
+    let Some(cart) = shop.carts.get(&id) else {
+        drop(shop);
+        return app.missing("cart", &id);
+    };
+    if cart.order.is_some() {
+        return Err(conflict("cart_closed", format!("cart {id} is already checked out")));
+    }
+    shop.carts.remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn add_item(

@@ -156,6 +156,15 @@ fn carts() -> Vec<Scenario> {
             .describe("an unknown cart is a 404")
             .tag("fault:not-found-returns-200")
             .step(Step::get(&format!("/api/carts/{missing_cart}")).expect_status(404)),
+        Scenario::happy_path("ecommerce.carts.abandon", "DELETE /api/carts/{id}")
+            .describe("an abandoned cart is gone")
+            .step(new_cart("gone_cart"))
+            .step(Step::delete("/api/carts/{{gone_cart}}").expect_status(204))
+            .step(Step::get("/api/carts/{{gone_cart}}").expect_status(404)),
+        Scenario::not_found("ecommerce.carts.abandon.not-found", "DELETE /api/carts/{id}")
+            .describe("abandoning an unknown cart is a 404")
+            .tag("fault:not-found-returns-200")
+            .step(Step::delete(&format!("/api/carts/{missing_cart}")).expect_status(404)),
         Scenario::happy_path("ecommerce.carts.items.add", "POST /api/carts/{id}/items")
             .describe("items added to a cart are priced and totalled")
             .step(new_cart("add_cart"))
@@ -376,6 +385,7 @@ impl Plugin for Ecommerce {
             .endpoint("GET /api/products/{id}", false)
             .endpoint("POST /api/carts", false)
             .endpoint("GET /api/carts/{id}", false)
+            .endpoint("DELETE /api/carts/{id}", false)
             .endpoint("POST /api/carts/{id}/items", true)
             .endpoint("DELETE /api/carts/{id}/items/{product_id}", false)
             .endpoint("POST /api/carts/{id}/checkout", false)

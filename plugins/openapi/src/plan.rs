@@ -201,7 +201,13 @@ impl<'a> Planner<'a> {
     ) -> Result<(Step, Option<Value>), String> {
         let mut path = op.path.clone();
         let params = op.path_params();
-        let linked = if missing_last.is_none() && !params.is_empty() {
+        // A resource this scenario made already (a read after a write) is the one to use.
+        let known = params.iter().all(|p| {
+            let prefix = &op.path[..op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
+            let resource = prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default();
+            setup.ids.contains_key(&resource)
+        });
+        let linked = if missing_last.is_none() && !params.is_empty() && !known {
             self.follow_link(op, setup, depth)?
         } else {
             BTreeMap::new()
@@ -452,6 +458,10 @@ impl<'a> Planner<'a> {
                 Ok(list) => scenarios.extend(list),
                 Err(why) => skipped.push((op.endpoint(), format!("no validation errors: {why}"))),
             }
+            match self.stateful(op) {
+                Ok(list) => scenarios.extend(list),
+                Err(why) => skipped.push((op.endpoint(), format!("no state checks: {why}"))),
+            }
             if op.secured {
                 match self.unauthenticated(op) {
                     Ok(Some(s)) => scenarios.push(s),
@@ -461,6 +471,251 @@ impl<'a> Planner<'a> {
             }
         }
         Generated { scenarios, skipped }
+    }
+
+    /// The operation that reads one member of the collection `collection` (`GET /things/{id}`).
+    fn reader(&self, collection: &str) -> Option<&'a Operation> {
+        self.doc.operations.iter().find(|o| {
+            o.method == "GET"
+                && o.unsupported.is_none()
+                && !o.success().is_empty()
+                && o.path.strip_prefix(collection).and_then(|rest| rest.strip_prefix("/{")).is_some_and(
+                    |rest| {
+                        rest.ends_with('}') && !rest.contains('/') && !rest[..rest.len() - 1].contains('{')
+                    },
+                )
+        })
+    }
+
+    /// What the document says about state, checked: a created resource reads back as sent; a
+    /// deleted one is gone; a reference to a resource that does not exist is refused.
+    fn stateful(&self, op: &Operation) -> Result<Vec<Scenario>, String> {
+        let mut out = Vec::new();
+        if op.method == "POST" && !op.path.ends_with('}') && op.body.is_some() {
+            out.extend(self.read_after_write(op)?);
+            out.extend(self.duplicate(op)?);
+        }
+        if op.method == "DELETE" && op.path.ends_with('}') {
+            out.extend(self.delete_then_get(op)?);
+        }
+        if op.body.is_some() && matches!(op.method.as_str(), "POST" | "PUT" | "PATCH") {
+            out.extend(self.unknown_references(op)?);
+        }
+        Ok(out)
+    }
+
+    /// After a create, the member's read answers the scalar properties that were sent.
+    fn read_after_write(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let Some(reader) = self.reader(&op.path) else { return Ok(None) };
+        let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
+        let Ok(field) = self.id_field(op, &resource) else { return Ok(None) };
+        let Some(read_schema) = reader.success_schemas().first().map(|s| self.flatten(s)) else {
+            return Ok(None);
+        };
+        let readable: Vec<String> = read_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| {
+                p.iter()
+                    .filter(|(_, v)| {
+                        self.doc.deref(v).get("writeOnly").and_then(Value::as_bool) != Some(true)
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sent_schema = op.body.as_ref().map(|b| self.flatten(b)).unwrap_or_default();
+        let write_only = |k: &str| {
+            sent_schema
+                .pointer(&format!("/properties/{}", k.replace('~', "~0").replace('/', "~1")))
+                .map(|v| self.doc.deref(v))
+                .and_then(|v| v.get("writeOnly"))
+                .and_then(Value::as_bool)
+                == Some(true)
+        };
+        let mut setup = self.new_setup(&format!("{}-raw", op.id));
+        let (step, body) = self.request(op, &mut setup, 0, None)?;
+        let Some(Value::Object(sent)) = body else { return Ok(None) };
+        let checks: Vec<(String, Value)> = sent
+            .iter()
+            .filter(|(k, v)| {
+                (v.is_string() || v.is_number() || v.is_boolean()) && readable.contains(k) && !write_only(k)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if checks.is_empty() {
+            return Ok(None);
+        }
+        let var = format!("created_{}", resource.replace(['-', '.'], "_"));
+        setup.steps.push(
+            expect_success(step, op)
+                .named(&format!("create a {resource} ({})", op.endpoint()))
+                .capture(&var, &format!("/{field}")),
+        );
+        setup.secured |= op.secured;
+        setup.ids.insert(resource.clone(), var);
+        let (read, _) = self.request(reader, &mut setup, 0, None)?;
+        let mut read = expect_success(read, reader).named(&format!("read it back ({})", reader.endpoint()));
+        for (k, v) in &checks {
+            read =
+                read.expect_eq(&format!("/{}", k.replace('~', "~0").replace('/', "~1")), escape_templates(v));
+        }
+        let needs = op.secured || reader.secured || setup.secured;
+        let mut scenario = Scenario::business_rule(&self.id(op, "read-after-write"), &op.endpoint())
+            .describe(&format!(
+                "a {resource} made by {} reads back from {} as sent",
+                op.endpoint(),
+                reader.endpoint()
+            ));
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        self.credentials(scenario.step(read), needs).map(Some)
+    }
+
+    /// A collection whose create declares 409 has something unique in its members: the same
+    /// create sent twice gets 409 the second time.
+    fn duplicate(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        if !op.statuses().contains(&409) || self.reader(&op.path).is_none() {
+            return Ok(None);
+        }
+        let mut setup = self.new_setup(&format!("{}-twice", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, None)?;
+        let first = expect_success(step.clone(), op).named(&format!("create ({})", op.endpoint()));
+        let again = step.named(&format!("the same create again ({})", op.endpoint())).expect_status(409);
+        let needs = op.secured || setup.secured;
+        let mut scenario = Scenario::business_rule(&self.id(op, "duplicate"), &op.endpoint()).describe(
+            &format!("{} declares 409: the same create sent twice is refused the second time", op.endpoint()),
+        );
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        self.credentials(scenario.step(first).step(again), needs).map(Some)
+    }
+
+    /// After a delete succeeds, reading the member answers its declared not-found status.
+    fn delete_then_get(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let collection = &op.path[..op.path.rfind('/').unwrap_or(0)];
+        let Some(reader) = self.reader(collection).filter(|r| r.path == op.path) else { return Ok(None) };
+        let gone: Vec<u16> = reader.statuses().into_iter().filter(|s| *s == 404 || *s == 410).collect();
+        if gone.is_empty() || op.success().is_empty() {
+            return Ok(None);
+        }
+        let mut setup = self.new_setup(&format!("{}-gone", op.id));
+        let (delete, _) = self.request(op, &mut setup, 0, None)?;
+        let delete = expect_success(delete, op).named(&format!("delete it ({})", op.endpoint()));
+        let (read, _) = self.request(reader, &mut setup, 0, None)?;
+        let mut read = read.named(&format!("read it after the delete ({})", reader.endpoint()));
+        for s in &gone {
+            read = read.expect_status(*s);
+        }
+        let resource = collection.rsplit('/').next().map(singular).unwrap_or_default();
+        let needs = op.secured || reader.secured || setup.secured;
+        let mut scenario =
+            Scenario::business_rule(&self.id(op, "delete-then-get"), &op.endpoint()).describe(&format!(
+                "a {resource} deleted by {} is gone ({} answers {})",
+                op.endpoint(),
+                reader.endpoint(),
+                list(&gone)
+            ));
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        self.credentials(scenario.step(delete).step(read), needs).map(Some)
+    }
+
+    /// A body naming a resource that does not exist (`account_id` set to an id no server has)
+    /// gets a declared 4xx: neither accepted nor a crash.
+    fn unknown_references(&self, op: &Operation) -> Result<Vec<Scenario>, String> {
+        let refused: Vec<u16> =
+            op.statuses().into_iter().filter(|s| matches!(s, 400 | 404 | 409 | 422)).collect();
+        let Some(schema) = op.body.as_ref().map(|b| self.flatten(b)) else { return Ok(Vec::new()) };
+        if refused.is_empty() || op.body_kind != BodyKind::Json {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        // A request made once, to find where its body names other resources (`account_id`, also
+        // inside arrays of objects such as `postings/0/account_id`).
+        let mut probe = self.new_setup(&format!("{}-unknown", op.id));
+        let Ok((_, Some(sample))) = self.request(op, &mut probe, 0, None) else { return Ok(Vec::new()) };
+        let mut found: Vec<(String, String, Value)> = Vec::new();
+        self.references_in(&sample, &schema, "", 0, &mut found);
+        for (pointer, name, sub) in found {
+            let Some(resource) = referenced_resource(&name) else { continue };
+            if out.len() >= PER_CONSTRAINT_KIND {
+                break;
+            }
+            let suffix = pointer.trim_start_matches('/').replace('/', ".");
+            let mut setup = self.new_setup(&format!("{}-unknown-{}", op.id, suffix.replace(['_', '.'], "-")));
+            let Ok((step, Some(mut body))) = self.request(op, &mut setup, 0, None) else { continue };
+            let missing = missing_value(self.doc, &sub);
+            let missing = match values::type_of(self.doc, &sub).as_deref() {
+                Some("integer") | Some("number") => json!(missing.parse::<i64>().unwrap_or(999_999_999)),
+                _ => json!(missing),
+            };
+            let Some(slot) = body.pointer_mut(&pointer) else { continue };
+            *slot = missing;
+            let mut step = self
+                .with_body(step, op, &body)
+                .named(&format!("{} with a {name} that names no {resource}", op.endpoint()));
+            for s in &refused {
+                step = step.expect_status(*s);
+            }
+            let needs = op.secured || setup.secured;
+            let mut scenario =
+                Scenario::business_rule(&self.id(op, &format!("unknown.{suffix}")), &op.endpoint()).describe(
+                    &format!(
+                        "{} refuses a {name} that names no {resource} ({})",
+                        op.endpoint(),
+                        list(&refused)
+                    ),
+                );
+            for s in setup.steps {
+                scenario = scenario.step(s);
+            }
+            out.push(self.credentials(scenario.step(step), needs)?);
+        }
+        Ok(out)
+    }
+
+    /// Where a generated body names a resource the document creates: (JSON pointer, property,
+    /// its schema), in objects and the first item of arrays, a few levels deep.
+    fn references_in(
+        &self,
+        value: &Value,
+        schema: &Value,
+        at: &str,
+        depth: usize,
+        out: &mut Vec<(String, String, Value)>,
+    ) {
+        if depth > 3 {
+            return;
+        }
+        let schema = self.flatten(schema);
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let sub =
+                        schema.pointer(&format!("/properties/{}", k.replace('~', "~0").replace('/', "~1")));
+                    let sub = sub.cloned().unwrap_or_default();
+                    let pointer = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    let is_reference =
+                        referenced_resource(k).is_some_and(|r| self.collection_for(&r).is_some());
+                    if is_reference && (v.is_string() || v.is_number()) {
+                        out.push((pointer, k.clone(), self.doc.deref(&sub).clone()));
+                    } else if v.is_object() || v.is_array() {
+                        self.references_in(v, &sub, &pointer, depth + 1, out);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(first) = items.first() {
+                    let item = schema.get("items").cloned().unwrap_or_default();
+                    self.references_in(first, &item, &format!("{at}/0"), depth + 1, out);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// A scenario that sends credentials when none are configured cannot pass: it is planned as
