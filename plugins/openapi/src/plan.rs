@@ -3,7 +3,7 @@
 //! every constrained request body one validation error per declared constraint, every secured
 //! operation a request without credentials. What cannot be exercised is said, with the reason.
 
-use crate::doc::{BodyKind, Doc, Location, Operation};
+use crate::doc::{BodyKind, Doc, Location, Operation, slug};
 use crate::values::{self, Resolver};
 use serde_json::{Value, json};
 use smoke_plugin::{MultipartPart, Scenario, ScenarioKind, Step, literal};
@@ -32,7 +32,8 @@ pub struct Generated {
 /// A step to create a resource, and where its id ends up.
 struct Setup {
     steps: Vec<Step>,
-    /// Resource (singular, lowercase) to the variable holding its id.
+    /// Resource (singular, lowercase) to its id as a path or body takes it: a variable
+    /// (`{{pet_1}}`) or, for one made by a `PUT` with an id the client names, the id itself.
     ids: BTreeMap<String, String>,
     counter: usize,
     scenario: String,
@@ -84,7 +85,7 @@ impl Resolver for Context<'_, '_> {
         // `request_id`, `external_id`: no collection of that name, so not a reference.
         self.planner.collection_for(&resource)?;
         match self.planner.ensure(&resource, self.setup, self.depth + 1) {
-            Ok(var) => Some(Value::String(format!("{{{{{var}}}}}"))),
+            Ok(id) => Some(Value::String(id)),
             Err(e) => {
                 // A generated id would name nothing: the scenario is dropped, with the reason.
                 if required {
@@ -112,20 +113,23 @@ impl<'a> Planner<'a> {
     }
 
     /// The POST that creates members of `collection` (a path template), if there is one.
+    /// Else a `PUT` of one member (`PUT /things/{id}`), which creates with an id the client names.
     fn creator(&self, collection: &str) -> Option<&'a Operation> {
-        self.doc.operations.iter().find(|o| {
-            o.method == "POST" && o.path == collection && !o.success().is_empty() && o.unsupported.is_none()
+        let usable = |o: &&Operation| !o.success().is_empty() && o.unsupported.is_none();
+        self.doc.operations.iter().filter(usable).find(|o| o.method == "POST" && o.path == collection).or_else(|| {
+            self.doc.operations.iter().filter(usable).find(|o| o.method == "PUT" && member_of(&o.path, collection))
         })
     }
 
     /// The collection path whose creator makes `resource` (`product` -> `/api/products`).
     fn collection_for(&self, resource: &str) -> Option<String> {
-        self.doc
-            .operations
-            .iter()
-            .filter(|o| o.method == "POST" && !o.path.ends_with('}'))
-            .find(|o| o.path.rsplit('/').next().is_some_and(|last| singular(last) == resource))
-            .map(|o| o.path.clone())
+        let named = |path: &str| path.rsplit('/').next().is_some_and(|last| singular(last) == resource);
+        let posted = self.doc.operations.iter().filter(|o| o.method == "POST" && !o.path.ends_with('}'));
+        let put = self.doc.operations.iter().filter(|o| o.method == "PUT" && o.path.ends_with('}')).filter_map(|o| {
+            let collection = &o.path[..o.path.rfind('/')?];
+            member_of(&o.path, collection).then(|| collection.to_string())
+        });
+        posted.map(|o| o.path.clone()).chain(put).find(|c| named(c))
     }
 
     /// Make sure a `resource` exists in this scenario, creating it (and what it needs) first;
@@ -142,6 +146,9 @@ impl<'a> Planner<'a> {
             .ok_or_else(|| format!("no operation creates a {resource}, so no {resource} id is known"))?;
         let creator =
             self.creator(&collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
+        if creator.method == "PUT" {
+            return self.put_create(creator, resource, setup, depth);
+        }
         let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
         let field = self.id_field(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
@@ -151,8 +158,29 @@ impl<'a> Planner<'a> {
                 .named(&format!("create a {resource} ({})", creator.endpoint()))
                 .capture(&var, &format!("/{field}")),
         );
-        setup.ids.insert(resource.to_string(), var.clone());
-        Ok(var)
+        let id = format!("{{{{{var}}}}}");
+        setup.ids.insert(resource.to_string(), id.clone());
+        Ok(id)
+    }
+
+    /// Create a `resource` with `PUT /things/{id}`, naming its id: a deterministic one, distinct
+    /// per scenario, shaped by the parameter's type and format.
+    fn put_create(&self, creator: &Operation, resource: &str, setup: &mut Setup, depth: usize) -> Result<String, String> {
+        setup.counter += 1;
+        // The scenario's name, hashed (FNV-1a), keeps ids of parallel scenarios apart.
+        let hash = setup.scenario.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let n = (hash % 1_000_000_000) * 100 + setup.counter as u64;
+        let param = creator.path_params().last().map(|p| self.doc.deref(&p.schema).clone()).unwrap_or_default();
+        let id = match (values::type_of(self.doc, &param).as_deref(), param.get("format").and_then(Value::as_str)) {
+            (Some("integer" | "number"), _) => (1_000_000_000_000 + n).to_string(),
+            (_, Some("uuid")) => smoke_plugin::ids::seed(n % 1_000_000_000_000),
+            _ => format!("smoke-{}-{}", slug(&setup.scenario), setup.counter),
+        };
+        let (step, _) = self.request(creator, setup, depth + 1, Some(&id))?;
+        setup.secured |= creator.secured;
+        setup.steps.push(expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint())));
+        setup.ids.insert(resource.to_string(), id.clone());
+        Ok(id)
     }
 
     /// Which response field of `creator` holds the new member's id.
@@ -226,7 +254,7 @@ impl<'a> Planner<'a> {
                 let prefix = &op.path[..op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
                 let collection = prefix.trim_end_matches('/');
                 let resource = collection.rsplit('/').next().map(singular).unwrap_or_default();
-                let var = match self.creator(collection) {
+                match self.creator(collection) {
                     Some(_) => self.ensure_in(collection, &resource, &p.name, setup, depth)?,
                     None => {
                         return Err(format!(
@@ -235,8 +263,7 @@ impl<'a> Planner<'a> {
                             p.name, p.name
                         ));
                     }
-                };
-                format!("{{{{{var}}}}}")
+                }
             };
             path = path.replace(&format!("{{{}}}", p.name), &value);
         }
@@ -383,11 +410,14 @@ impl<'a> Planner<'a> {
         setup: &mut Setup,
         depth: usize,
     ) -> Result<String, String> {
-        if let Some(var) = setup.ids.get(resource) {
-            return Ok(var.clone());
+        if let Some(id) = setup.ids.get(resource) {
+            return Ok(id.clone());
         }
         let creator =
             self.creator(collection).ok_or_else(|| format!("nothing creates members of {collection}"))?;
+        if creator.method == "PUT" {
+            return self.put_create(creator, resource, setup, depth);
+        }
         let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
         let (step, body) = self.request(creator, setup, depth + 1, None)?;
         setup.secured |= creator.secured;
@@ -405,8 +435,7 @@ impl<'a> Planner<'a> {
                 })
             })
         });
-        match sent_ref.and_then(|v| v.strip_prefix("{{").and_then(|v| v.strip_suffix("}}")).map(String::from))
-        {
+        match sent_ref.filter(|v| v.starts_with("{{") && v.ends_with("}}")) {
             Some(existing) => {
                 setup.steps.push(step);
                 setup.ids.insert(resource.to_string(), existing.clone());
@@ -415,8 +444,9 @@ impl<'a> Planner<'a> {
             None => {
                 let field = self.id_field(creator, resource)?;
                 setup.steps.push(step.capture(&var, &format!("/{field}")));
-                setup.ids.insert(resource.to_string(), var.clone());
-                Ok(var)
+                let id = format!("{{{{{var}}}}}");
+                setup.ids.insert(resource.to_string(), id.clone());
+                Ok(id)
             }
         }
     }
@@ -553,7 +583,7 @@ impl<'a> Planner<'a> {
                 .capture(&var, &format!("/{field}")),
         );
         setup.secured |= op.secured;
-        setup.ids.insert(resource.clone(), var);
+        setup.ids.insert(resource.clone(), format!("{{{{{var}}}}}"));
         let (read, _) = self.request(reader, &mut setup, 0, None)?;
         let mut read = expect_success(read, reader).named(&format!("read it back ({})", reader.endpoint()));
         for (k, v) in &checks {
@@ -1055,6 +1085,13 @@ fn accept(op: &Operation) -> Option<String> {
     let chosen: Vec<&str> =
         if json.is_empty() { op.produces.iter().map(String::as_str).collect() } else { json };
     (!chosen.is_empty()).then(|| chosen.join(", "))
+}
+
+/// Whether `path` is one member of `collection`: `/things/{id}` of `/things`.
+fn member_of(path: &str, collection: &str) -> bool {
+    path.strip_prefix(collection)
+        .and_then(|rest| rest.strip_prefix("/{"))
+        .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/') && !rest[..rest.len() - 1].contains('{'))
 }
 
 /// A setup step passes on what its operation declares as success.

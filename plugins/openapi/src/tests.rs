@@ -364,3 +364,34 @@ fn external_references_are_bundled_with_cycles_ending_and_missing_ones_left_out(
     let plan = OpenApi::plan(i).unwrap();
     assert!(plan.scenarios.iter().any(|s| s.id == "openapi.addPet.invalid.name.missing"));
 }
+
+#[test]
+fn a_put_that_names_the_id_creates_what_other_operations_need() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/pets/{petId}": {
+        "put": {"operationId": "putPet", "parameters": [{"name": "petId", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+          "responses": {"200": {"description": "stored"}}},
+        "get": {"operationId": "getPet", "parameters": [{"name": "petId", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+          "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}},
+      "/visits": {"post": {"operationId": "addVisit", "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["pet_id"], "properties": {"pet_id": {"type": "string", "format": "uuid"}}}}}},
+        "responses": {"201": {"description": "ok"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").expect("planned");
+    assert_eq!(get.steps.len(), 2, "a pet is put first");
+    let put = get.steps[0].request();
+    assert_eq!(put.method, smoke_plugin::Method::Put);
+    let id = put.path.strip_prefix("/pets/").unwrap();
+    assert!(id.starts_with("00000000-0000-4000-8000-") && id.len() == 36, "a deterministic uuid: {id}");
+    assert_eq!(get.steps[1].request().path, format!("/pets/{id}"), "the same id is read");
+    // A body naming a pet gets the id of one put first.
+    let visit = plan.scenarios.iter().find(|s| s.id == "openapi.addVisit.happy").unwrap();
+    let put_path = visit.steps[0].request().path.clone();
+    let smoke_plugin::Body::Json(body) = visit.steps[1].request().body.clone().unwrap() else { panic!() };
+    assert_eq!(format!("/pets/{}", serde_json::from_str::<serde_json::Value>(&body).unwrap()["pet_id"].as_str().unwrap()), put_path);
+    // Ids differ between scenarios (they may run at once) and not between runs.
+    let again = OpenApi::plan(input(spec, &[])).unwrap();
+    assert_eq!(again.scenarios[0].steps[0].request().path, plan.scenarios[0].steps[0].request().path);
+    assert_ne!(put_path, get.steps[0].request().path);
+}
