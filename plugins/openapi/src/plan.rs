@@ -116,19 +116,31 @@ impl<'a> Planner<'a> {
     /// Else a `PUT` of one member (`PUT /things/{id}`), which creates with an id the client names.
     fn creator(&self, collection: &str) -> Option<&'a Operation> {
         let usable = |o: &&Operation| !o.success().is_empty() && o.unsupported.is_none();
-        self.doc.operations.iter().filter(usable).find(|o| o.method == "POST" && o.path == collection).or_else(|| {
-            self.doc.operations.iter().filter(usable).find(|o| o.method == "PUT" && member_of(&o.path, collection))
-        })
+        self.doc
+            .operations
+            .iter()
+            .filter(usable)
+            .find(|o| o.method == "POST" && o.path == collection)
+            .or_else(|| {
+                self.doc
+                    .operations
+                    .iter()
+                    .filter(usable)
+                    .find(|o| o.method == "PUT" && member_of(&o.path, collection))
+            })
     }
 
     /// The collection path whose creator makes `resource` (`product` -> `/api/products`).
     fn collection_for(&self, resource: &str) -> Option<String> {
         let named = |path: &str| path.rsplit('/').next().is_some_and(|last| singular(last) == resource);
         let posted = self.doc.operations.iter().filter(|o| o.method == "POST" && !o.path.ends_with('}'));
-        let put = self.doc.operations.iter().filter(|o| o.method == "PUT" && o.path.ends_with('}')).filter_map(|o| {
-            let collection = &o.path[..o.path.rfind('/')?];
-            member_of(&o.path, collection).then(|| collection.to_string())
-        });
+        let put =
+            self.doc.operations.iter().filter(|o| o.method == "PUT" && o.path.ends_with('}')).filter_map(
+                |o| {
+                    let collection = &o.path[..o.path.rfind('/')?];
+                    member_of(&o.path, collection).then(|| collection.to_string())
+                },
+            );
         posted.map(|o| o.path.clone()).chain(put).find(|c| named(c))
     }
 
@@ -165,20 +177,34 @@ impl<'a> Planner<'a> {
 
     /// Create a `resource` with `PUT /things/{id}`, naming its id: a deterministic one, distinct
     /// per scenario, shaped by the parameter's type and format.
-    fn put_create(&self, creator: &Operation, resource: &str, setup: &mut Setup, depth: usize) -> Result<String, String> {
+    fn put_create(
+        &self,
+        creator: &Operation,
+        resource: &str,
+        setup: &mut Setup,
+        depth: usize,
+    ) -> Result<String, String> {
         setup.counter += 1;
         // The scenario's name, hashed (FNV-1a), keeps ids of parallel scenarios apart.
-        let hash = setup.scenario.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let hash = setup
+            .scenario
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         let n = (hash % 1_000_000_000) * 100 + setup.counter as u64;
-        let param = creator.path_params().last().map(|p| self.doc.deref(&p.schema).clone()).unwrap_or_default();
-        let id = match (values::type_of(self.doc, &param).as_deref(), param.get("format").and_then(Value::as_str)) {
-            (Some("integer" | "number"), _) => (1_000_000_000_000 + n).to_string(),
-            (_, Some("uuid")) => smoke_plugin::ids::seed(n % 1_000_000_000_000),
-            _ => format!("smoke-{}-{}", slug(&setup.scenario), setup.counter),
-        };
+        let param =
+            creator.path_params().last().map(|p| self.doc.deref(&p.schema).clone()).unwrap_or_default();
+        let id =
+            match (values::type_of(self.doc, &param).as_deref(), param.get("format").and_then(Value::as_str))
+            {
+                (Some("integer" | "number"), _) => (1_000_000_000_000 + n).to_string(),
+                (_, Some("uuid")) => smoke_plugin::ids::seed(n % 1_000_000_000_000),
+                _ => format!("smoke-{}-{}", slug(&setup.scenario), setup.counter),
+            };
         let (step, _) = self.request(creator, setup, depth + 1, Some(&id))?;
         setup.secured |= creator.secured;
-        setup.steps.push(expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint())));
+        setup.steps.push(
+            expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint())),
+        );
         setup.ids.insert(resource.to_string(), id.clone());
         Ok(id)
     }
@@ -1089,9 +1115,9 @@ fn accept(op: &Operation) -> Option<String> {
 
 /// Whether `path` is one member of `collection`: `/things/{id}` of `/things`.
 fn member_of(path: &str, collection: &str) -> bool {
-    path.strip_prefix(collection)
-        .and_then(|rest| rest.strip_prefix("/{"))
-        .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/') && !rest[..rest.len() - 1].contains('{'))
+    path.strip_prefix(collection).and_then(|rest| rest.strip_prefix("/{")).is_some_and(|rest| {
+        rest.ends_with('}') && !rest.contains('/') && !rest[..rest.len() - 1].contains('{')
+    })
 }
 
 /// A setup step passes on what its operation declares as success.

@@ -389,7 +389,13 @@ fn a_put_that_names_the_id_creates_what_other_operations_need() {
     let visit = plan.scenarios.iter().find(|s| s.id == "openapi.addVisit.happy").unwrap();
     let put_path = visit.steps[0].request().path.clone();
     let smoke_plugin::Body::Json(body) = visit.steps[1].request().body.clone().unwrap() else { panic!() };
-    assert_eq!(format!("/pets/{}", serde_json::from_str::<serde_json::Value>(&body).unwrap()["pet_id"].as_str().unwrap()), put_path);
+    assert_eq!(
+        format!(
+            "/pets/{}",
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["pet_id"].as_str().unwrap()
+        ),
+        put_path
+    );
     // Ids differ between scenarios (they may run at once) and not between runs.
     let again = OpenApi::plan(input(spec, &[])).unwrap();
     assert_eq!(again.scenarios[0].steps[0].request().path, plan.scenarios[0].steps[0].request().path);
