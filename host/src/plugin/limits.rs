@@ -38,6 +38,10 @@ pub const MAX_NEEDED_CALL_TIMEOUT_MS: u32 = 30_000;
 /// (a 13 MB OpenAPI document parsed into a tree, and the plan made from it, fit in 16 times).
 pub const DOCUMENT_MEMORY_FACTOR: usize = 16;
 
+/// Time a `plan` call gets per MiB of the documents handed to it, beyond the plugin's limit (a
+/// 47 MB document of a real API takes about 10 s to plan).
+pub const DOCUMENT_MS_PER_MIB: u64 = 250;
+
 impl Limits {
     /// These limits raised to what a plugin declared it needs, within the caps; a limit the user
     /// set stays as set, and a need below the default never lowers it.
@@ -55,15 +59,24 @@ impl Limits {
     }
 
     /// These limits for a `plan` call handed `bytes` of documents: a plugin holds a document
-    /// parsed, several times its size, so the memory limit grows by `DOCUMENT_MEMORY_FACTOR` times
-    /// their size, within the cap of a declared need (a runaway is still stopped). A limit the
-    /// user set stays as set.
+    /// parsed, several times its size, and takes time to read it, so the memory limit grows by
+    /// `DOCUMENT_MEMORY_FACTOR` times their size and the time limit by `DOCUMENT_MS_PER_MIB` per
+    /// MiB, within the caps of a declared need (a runaway is still stopped). A limit the user set
+    /// stays as set.
     pub fn with_documents(self, bytes: usize) -> Limits {
         let mut out = self;
-        if !self.memory_pinned && bytes > 0 {
+        if bytes == 0 {
+            return out;
+        }
+        if !self.memory_pinned {
             let wanted = self.memory_bytes.saturating_add(bytes.saturating_mul(DOCUMENT_MEMORY_FACTOR));
             let cap = (MAX_NEEDED_MEMORY_MIB as usize) << 20;
             out.memory_bytes = wanted.min(cap).max(self.memory_bytes);
+        }
+        if !self.timeout_pinned {
+            let extra = Duration::from_millis((bytes as u64).saturating_mul(DOCUMENT_MS_PER_MIB) >> 20);
+            let cap = Duration::from_millis(u64::from(MAX_NEEDED_CALL_TIMEOUT_MS));
+            out.call_timeout = (self.call_timeout + extra).min(cap).max(self.call_timeout);
         }
         out
     }
@@ -152,12 +165,14 @@ mod tests {
         assert_eq!(defaults.with_documents(0), defaults);
         let big = defaults.with_documents(13 << 20);
         assert_eq!(big.memory_bytes, (64 << 20) + 16 * (13 << 20));
+        assert_eq!(big.call_timeout, Duration::from_millis(5_000 + 13 * 250));
         let huge = defaults.with_documents(usize::MAX / 2);
         assert_eq!(huge.memory_bytes, (MAX_NEEDED_MEMORY_MIB as usize) << 20, "a runaway is still stopped");
-        let pinned = Limits { memory_bytes: 32 << 20, memory_pinned: true, ..defaults };
+        assert_eq!(huge.call_timeout, Duration::from_millis(u64::from(MAX_NEEDED_CALL_TIMEOUT_MS)));
+        let pinned = Limits { memory_bytes: 32 << 20, memory_pinned: true, timeout_pinned: true, ..defaults };
         assert_eq!(pinned.with_documents(13 << 20), pinned, "what the user set stays as set");
         let roomy = Limits { memory_bytes: 2048 << 20, ..defaults };
-        assert_eq!(roomy.with_documents(1 << 20), roomy, "never lowered");
+        assert_eq!(roomy.with_documents(1 << 20).memory_bytes, roomy.memory_bytes, "never lowered");
     }
 
     #[test]

@@ -146,7 +146,31 @@ fn pointer<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
     if fragment.is_empty() {
         return Some(root);
     }
-    root.pointer(fragment)
+    root.pointer(fragment).or_else(|| root.pointer(&percent_decoded(fragment)?))
+}
+
+/// A URI fragment with its `%XX` escapes decoded (`~1companies~1%7BcompanyId%7D`), if it has any
+/// and they make UTF-8.
+fn percent_decoded(fragment: &str) -> Option<String> {
+    if !fragment.contains('%') {
+        return None;
+    }
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = fragment.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl Doc {
@@ -239,15 +263,19 @@ impl Doc {
                     }
                 }
                 let url = url.as_str();
-                // Absolute URLs keep only their path; variables are not expanded.
-                let path = match url.split_once("://") {
-                    Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
-                    None => url,
-                };
+                // Absolute URLs (`https://host/v1`, and `//host/v1` without a scheme) keep only
+                // their path.
+                let path =
+                    match url.split_once("://").map(|(_, rest)| rest).or_else(|| url.strip_prefix("//")) {
+                        Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+                        None => url,
+                    };
                 path.to_string()
             }
         };
-        raw.trim_end_matches('/').to_string()
+        // A server "path" that is not one (`,`, `api.example.com`) is no base path.
+        let path = raw.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+        if path.starts_with('/') { path.to_string() } else { String::new() }
     }
 
     /// The first `$ref` an operation reaches (through the references it follows) that names
@@ -490,7 +518,7 @@ impl Doc {
                 }
                 out.push(Operation {
                     method: method_upper,
-                    path: format!("{base}{path}"),
+                    path: format!("{base}{}{path}", if path.starts_with('/') { "" } else { "/" }),
                     id,
                     params,
                     body,
@@ -567,8 +595,11 @@ fn bundle(root: &mut Value, source: &str, others: &[(&str, &[u8])]) {
                 self.parsed.insert(document.to_string(), value);
             }
             let target = self.parsed.get(document)?.as_ref()?;
-            let mut copy =
-                if fragment.is_empty() { target.clone() } else { target.pointer(fragment)?.clone() };
+            let mut copy = if fragment.is_empty() {
+                target.clone()
+            } else {
+                pointer(target, &format!("#{fragment}"))?.clone()
+            };
             let name = format!("{}", self.copies.len());
             let local = format!("#/x-smoke-bundled/{name}");
             // Known before its own references are rewritten: a cycle ends here.

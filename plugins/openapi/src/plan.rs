@@ -161,7 +161,7 @@ impl<'a> Planner<'a> {
         if creator.method == "PUT" {
             return self.put_create(creator, resource, setup, depth);
         }
-        let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
+        let var = format!("{}_{}", var_part(resource), setup.ids.len() + 1);
         let field = self.id_field(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
         setup.secured |= creator.secured;
@@ -211,8 +211,7 @@ impl<'a> Planner<'a> {
 
     /// Which response field of `creator` holds the new member's id.
     fn id_field(&self, creator: &Operation, resource: &str) -> Result<String, String> {
-        let Some(schema) = creator.success_schemas().first().map(|s| values::response_schema(self.doc, s))
-        else {
+        let Some(schema) = creator.success_schemas().first().map(|s| self.doc.deref(s).clone()) else {
             return Err(format!(
                 "{} declares no response body, so the new {resource}'s id cannot be read from it",
                 creator.endpoint()
@@ -222,6 +221,7 @@ impl<'a> Planner<'a> {
         let mut props: Vec<String> = Vec::new();
         let mut stack = vec![&schema];
         while let Some(s) = stack.pop() {
+            let s = self.doc.deref(s);
             if let Some(p) = s.get("properties").and_then(Value::as_object) {
                 props.extend(p.keys().cloned());
             }
@@ -283,9 +283,14 @@ impl<'a> Planner<'a> {
                 match self.creator(collection) {
                     Some(_) => self.ensure_in(collection, &resource, &p.name, setup, depth)?,
                     None => {
+                        let what = if collection.is_empty() {
+                            "what it names".to_string()
+                        } else {
+                            format!("members of {collection}")
+                        };
                         return Err(format!(
-                            "no operation creates members of {collection}, so no value for path parameter \
-                             {:?} is known (give one with the `values` config, e.g. {}=...)",
+                            "no operation creates {what}, so no value for path parameter {:?} is known (give \
+                             one with the `values` config, e.g. {}=...)",
                             p.name, p.name
                         ));
                     }
@@ -362,7 +367,24 @@ impl<'a> Planner<'a> {
             }
             BodyKind::Multipart => {
                 let schema = op.body.as_ref().map(|b| self.flatten(b)).unwrap_or_default();
-                let parts = fields()
+                let mut fields = fields();
+                if fields.is_empty() {
+                    // Nothing required, and a multipart body has at least one part: every declared
+                    // field, else one file named `file`.
+                    let declared = schema.get("properties").and_then(Value::as_object);
+                    fields = declared
+                        .map(|p| p.keys().map(|k| (k.clone(), json!("smoke"))).collect())
+                        .unwrap_or_default();
+                    if fields.is_empty() {
+                        return step.multipart(vec![MultipartPart::file(
+                            "file",
+                            "file.bin",
+                            "application/octet-stream",
+                            b"smoke test file\n".to_vec(),
+                        )]);
+                    }
+                }
+                let parts = fields
                     .iter()
                     .map(|(k, v)| {
                         let declared = schema
@@ -419,7 +441,7 @@ impl<'a> Planner<'a> {
                 continue;
             }
             setup.counter += 1;
-            let var = format!("link_{}_{}", name.replace(['-', '.'], "_"), setup.counter);
+            let var = format!("link_{}_{}", var_part(name), setup.counter);
             step = step.capture(&var, expression.trim_start_matches("$response.body#"));
             vars.insert(name.clone(), var);
         }
@@ -444,7 +466,7 @@ impl<'a> Planner<'a> {
         if creator.method == "PUT" {
             return self.put_create(creator, resource, setup, depth);
         }
-        let var = format!("{}_{}", resource.replace(['-', '.'], "_"), setup.ids.len() + 1);
+        let var = format!("{}_{}", var_part(resource), setup.ids.len() + 1);
         let (step, body) = self.request(creator, setup, depth + 1, None)?;
         setup.secured |= creator.secured;
         // A member of a nested collection (`/carts/{id}/items`) may be named by what was sent
@@ -602,7 +624,7 @@ impl<'a> Planner<'a> {
         if checks.is_empty() {
             return Ok(None);
         }
-        let var = format!("created_{}", resource.replace(['-', '.'], "_"));
+        let var = format!("created_{}", var_part(&resource));
         setup.steps.push(
             expect_success(step, op)
                 .named(&format!("create a {resource} ({})", op.endpoint()))
@@ -805,9 +827,7 @@ impl<'a> Planner<'a> {
         for s in &success {
             step = step.expect_status(*s);
         }
-        let schemas: Vec<Value> =
-            op.success_schemas().into_iter().map(|sch| values::response_schema(self.doc, sch)).collect();
-        if let Some(schema) = one_schema(schemas) {
+        if let Some(schema) = values::response_schema(self.doc, &op.success_schemas()) {
             step = step.expect_schema(schema);
         }
         let mut scenario = Scenario::happy_path(&id, &op.endpoint()).describe(&format!(
@@ -972,14 +992,20 @@ impl<'a> Planner<'a> {
                     Some(num(if exclusive { max } else { max + step_size })),
                 );
             }
-            if let Some(min) = s.get("minLength").and_then(Value::as_u64).filter(|m| *m > 0) {
+            if let Some(min) = s
+                .get("minLength")
+                .and_then(Value::as_u64)
+                .filter(|m| *m > 0 && *m as usize <= values::MAX_MADE_LENGTH)
+            {
                 add(
                     "too-short",
                     format!("{n} shorter than {min}"),
                     Some(json!("x".repeat(min as usize - 1))),
                 );
             }
-            if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
+            if let Some(max) =
+                s.get("maxLength").and_then(Value::as_u64).filter(|m| (*m as usize) < values::MAX_MADE_LENGTH)
+            {
                 add("too-long", format!("{n} longer than {max}"), Some(json!("x".repeat(max as usize + 1))));
             }
             // Only where the value surely does not match (a pattern the regex crate cannot read,
@@ -1016,6 +1042,10 @@ impl<'a> Planner<'a> {
                 Some(v) => body.insert(field, v),
                 None => body.remove(&field),
             };
+            if body.is_empty() && op.body_kind == BodyKind::Multipart {
+                // A multipart body has at least one part: the missing field cannot be shown so.
+                continue;
+            }
             let mut step =
                 self.with_body(step, op, &Value::Object(body)).named(&format!("{} {what}", op.endpoint()));
             for s in &expect {
@@ -1061,16 +1091,6 @@ fn escape_templates(value: &Value) -> Value {
     }
 }
 
-/// One schema for several success statuses: the same one, or any of them.
-fn one_schema(mut schemas: Vec<Value>) -> Option<Value> {
-    schemas.dedup();
-    match schemas.len() {
-        0 => None,
-        1 => schemas.pop(),
-        _ => Some(json!({"anyOf": schemas})),
-    }
-}
-
 /// A value for a path parameter that no server should know, by its type and format.
 fn missing_value(doc: &Doc, schema: &Value) -> String {
     let s = doc.deref(schema);
@@ -1111,6 +1131,11 @@ fn accept(op: &Operation) -> Option<String> {
     let chosen: Vec<&str> =
         if json.is_empty() { op.produces.iter().map(String::as_str).collect() } else { json };
     (!chosen.is_empty()).then(|| chosen.join(", "))
+}
+
+/// A name as part of a variable name: letters, digits and `_` (`{workspace}` -> `_workspace_`).
+fn var_part(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
 /// Whether `path` is one member of `collection`: `/things/{id}` of `/things`.

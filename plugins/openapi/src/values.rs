@@ -4,7 +4,9 @@
 use crate::doc::{Doc, Version};
 use serde_json::{Map, Value, json};
 
-pub use schema_values::{Resolver, generate, pattern_example, pattern_matches, type_of};
+pub use schema_values::{
+    MAX_MADE_LENGTH, Resolver, generate, pattern_example, pattern_is_readable, pattern_matches, type_of,
+};
 
 impl schema_values::Schemas for Doc {
     fn deref<'a>(&'a self, value: &'a Value) -> &'a Value {
@@ -12,18 +14,76 @@ impl schema_values::Schemas for Doc {
     }
 }
 
-/// A response schema as plain JSON Schema (draft 2020-12 dialect for the host's validator):
-/// references inlined, `nullable` as a `null` type, `writeOnly` properties not required,
-/// OpenAPI-only keywords dropped.
-pub fn response_schema(doc: &Doc, schema: &Value) -> Value {
-    convert(doc, schema, 0)
+/// The response schema for one or several success statuses (any of them) as plain JSON Schema
+/// (draft 2020-12 dialect for the host's validator): each referenced schema converted once under
+/// `$defs` (so a recursive or much-shared schema stays the size it is in the document),
+/// `nullable` as a `null` type, `writeOnly` properties not required, OpenAPI-only keywords and
+/// annotations dropped, patterns the validator cannot read left out. `None` for no schema.
+pub fn response_schema(doc: &Doc, schemas: &[&Value]) -> Option<Value> {
+    let mut defs = Defs::default();
+    let mut converted: Vec<Value> = Vec::new();
+    for schema in schemas {
+        let c = convert(doc, schema, &mut defs, 0);
+        if !converted.contains(&c) {
+            converted.push(c);
+        }
+    }
+    let mut root = match converted.len() {
+        0 => return None,
+        1 => converted.pop()?,
+        _ => json!({"anyOf": converted}),
+    };
+    if !defs.converted.is_empty()
+        && let Some(map) = root.as_object_mut()
+    {
+        map.insert("$defs".into(), Value::Object(defs.converted));
+    }
+    Some(root)
 }
 
-fn convert(doc: &Doc, schema: &Value, depth: usize) -> Value {
-    if depth > 12 {
+/// The referenced schemas converted so far: name under `$defs` by reference, and their contents.
+#[derive(Default)]
+struct Defs {
+    names: std::collections::HashMap<String, String>,
+    converted: Map<String, Value>,
+}
+
+fn convert(doc: &Doc, schema: &Value, defs: &mut Defs, depth: usize) -> Value {
+    if depth > 64 {
         return json!({});
     }
-    let s = doc.deref(schema);
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = match defs.names.get(reference) {
+            Some(name) => name.clone(),
+            None => {
+                let base: String = reference
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("schema")
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+                    .collect();
+                let mut name = base.clone();
+                let mut n = 1;
+                while defs.converted.contains_key(&name) || defs.names.values().any(|v| v == &name) {
+                    n += 1;
+                    name = format!("{base}_{n}");
+                }
+                // Named before it is converted: a reference back to it ends here.
+                defs.names.insert(reference.to_string(), name.clone());
+                let target = doc.deref(schema);
+                let converted = if target.get("$ref").is_some() {
+                    json!({})
+                } else {
+                    convert(doc, target, defs, depth + 1)
+                };
+                defs.converted.insert(name.clone(), converted);
+                name
+            }
+        };
+        return json!({"$ref": format!("#/$defs/{name}")});
+    }
+    let s = schema;
     let Some(map) = s.as_object() else { return s.clone() };
     let mut out = Map::new();
     let write_only: Vec<String> = map
@@ -43,25 +103,31 @@ fn convert(doc: &Doc, schema: &Value, depth: usize) -> Value {
             | "readOnly" | "writeOnly" | "deprecated" | "x-nullable" | "description" | "title"
             | "$comment" => {}
             extension if extension.starts_with("x-") => {}
+            // A pattern the validator cannot read is no check at all, not a broken plan.
+            "pattern" if !v.as_str().is_some_and(pattern_is_readable) => {}
             "properties" | "patternProperties" | "definitions" | "$defs" => {
                 let props: Map<String, Value> = v
                     .as_object()
                     .map(|p| {
                         p.iter()
                             .filter(|(name, _)| !write_only.contains(name))
-                            .map(|(name, sub)| (name.clone(), convert(doc, sub, depth + 1)))
+                            .filter(|(name, _)| k != "patternProperties" || pattern_is_readable(name))
+                            .map(|(name, sub)| (name.clone(), convert(doc, sub, defs, depth + 1)))
                             .collect()
                     })
                     .unwrap_or_default();
                 out.insert(k.clone(), Value::Object(props));
             }
             "items" | "additionalProperties" | "not" | "contains" | "propertyNames" => {
-                out.insert(k.clone(), if v.is_object() { convert(doc, v, depth + 1) } else { v.clone() });
+                out.insert(
+                    k.clone(),
+                    if v.is_object() { convert(doc, v, defs, depth + 1) } else { v.clone() },
+                );
             }
             "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
                 let parts: Vec<Value> = v
                     .as_array()
-                    .map(|a| a.iter().map(|p| convert(doc, p, depth + 1)).collect())
+                    .map(|a| a.iter().map(|p| convert(doc, p, defs, depth + 1)).collect())
                     .unwrap_or_default();
                 out.insert(k.clone(), Value::Array(parts));
             }

@@ -127,7 +127,7 @@ pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resol
             Value::Object(out)
         }
         Some("array") => {
-            let n = s.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+            let n = s.get("minItems").and_then(Value::as_u64).unwrap_or(1).clamp(1, 256) as usize;
             let item = s.get("items").cloned().unwrap_or(json!({}));
             let singular = name.strip_suffix('s').unwrap_or(name);
             (0..n).map(|_| generate(doc, &item, singular, r, depth + 1)).collect()
@@ -198,9 +198,8 @@ fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Value {
         },
     };
     let mut text = text;
-    while text.chars().count() < min {
-        text.push('x');
-    }
+    let short = min.min(MAX_MADE_LENGTH).saturating_sub(text.chars().count());
+    text.extend(std::iter::repeat_n('x', short));
     if let Some(max) = max {
         text = text.chars().take(max).collect();
     }
@@ -218,8 +217,35 @@ pub fn pattern_example(pattern: &str) -> Option<String> {
 /// `pattern_example`, trying for a length within `min..=max` characters (repetitions grow until
 /// it is long enough); a value of another length if none is found.
 pub fn pattern_example_sized(pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
+    // A big document repeats its patterns: each is compiled once.
+    /// (pattern, least length, most length) to the value made for them.
+    type Made = std::collections::HashMap<(String, usize, Option<usize>), Option<String>>;
+    thread_local! {
+        static MADE: std::cell::RefCell<Made> = Default::default();
+    }
+    let key = (pattern.to_string(), min, max);
+    if let Some(made) = MADE.with(|m| m.borrow().get(&key).cloned()) {
+        return made;
+    }
+    let made = make_pattern_example(pattern, min, max);
+    MADE.with(|m| m.borrow_mut().insert(key, made.clone()));
+    made
+}
+
+/// A compiled regular expression, once per pattern; `None` when the `regex` crate cannot read it.
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
+            Default::default();
+    }
+    COMPILED.with(|c| {
+        c.borrow_mut().entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(pattern).ok()).clone()
+    })
+}
+
+fn make_pattern_example(pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
     let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    let regex = regex::Regex::new(pattern).ok()?;
+    let regex = compiled(pattern)?;
     let mut fallback = None;
     let mut tries = vec![0, 1, 2, 4, 8, 16, 32, 64, 128, u32::try_from(min).unwrap_or(u32::MAX)];
     tries.sort_unstable();
@@ -243,8 +269,18 @@ pub fn pattern_example_sized(pattern: &str, min: usize, max: Option<usize>) -> O
 
 /// Whether `pattern` matches `value`; `None` when the `regex` crate cannot read the pattern.
 pub fn pattern_matches(pattern: &str, value: &str) -> Option<bool> {
-    regex::Regex::new(pattern).ok().map(|r| r.is_match(value))
+    compiled(pattern).map(|r| r.is_match(value))
 }
+
+/// Whether the `regex` crate reads `pattern` (as the host's schema validator must): JSON Schema
+/// patterns are ECMA-262, and some (`[\w- ]`, `\p{all}`, look-around) are not read.
+pub fn pattern_is_readable(pattern: &str) -> bool {
+    compiled(pattern).is_some()
+}
+
+/// The longest string made to satisfy `minLength`, and the longest `maxLength` a too-long value
+/// is made for: a document declaring 100 MB strings gets no such value.
+pub const MAX_MADE_LENGTH: usize = 65_536;
 
 /// Append what `hir` matches: the first branch of an alternation, each repetition its least
 /// count (raised towards `extra` where the repetition allows it), for each class a plain
