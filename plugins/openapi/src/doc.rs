@@ -518,7 +518,11 @@ impl Doc {
                 }
                 out.push(Operation {
                     method: method_upper,
-                    path: format!("{base}{}{path}", if path.starts_with('/') { "" } else { "/" }),
+                    path: {
+                        let full = format!("{base}/{}", path.trim_start_matches('/'));
+                        // One leading `/`: `//api` would name another host.
+                        format!("/{}", full.trim_start_matches('/'))
+                    },
                     id,
                     params,
                     body,

@@ -66,6 +66,61 @@ fn referenced_resource(property: &str) -> Option<String> {
 pub struct Planner<'a> {
     doc: &'a Doc,
     overrides: &'a Overrides,
+    index: Index<'a>,
+}
+
+/// What the planner looks up again and again, found once (a document of 11,000 operations
+/// would otherwise be searched millions of times).
+#[derive(Default)]
+struct Index<'a> {
+    /// Collection path to the operation creating its members: a `POST` to it, else a `PUT` of one
+    /// member.
+    creators: std::collections::HashMap<String, &'a Operation>,
+    /// Resource (singular) to its collection path.
+    collections: std::collections::HashMap<String, String>,
+    /// Collection path to the `GET` of one member.
+    readers: std::collections::HashMap<String, &'a Operation>,
+    /// Operation id to the operations whose success responses link to it, with the parameters.
+    links: std::collections::HashMap<String, Vec<(&'a Operation, &'a Vec<(String, String)>)>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(doc: &'a Doc) -> Self {
+        let mut index = Index::default();
+        let usable = |o: &Operation| !o.success().is_empty() && o.unsupported.is_none();
+        let collection_of = |o: &Operation| {
+            let collection = &o.path[..o.path.rfind('/')?];
+            member_of(&o.path, collection).then(|| collection.to_string())
+        };
+        let named = |path: &str| path.rsplit('/').next().map(singular).unwrap_or_default();
+        for o in &doc.operations {
+            if o.method == "POST" && usable(o) {
+                index.creators.entry(o.path.clone()).or_insert(o);
+            }
+            if o.method == "POST" && !o.path.ends_with('}') {
+                index.collections.entry(named(&o.path)).or_insert_with(|| o.path.clone());
+            }
+            if o.method == "GET"
+                && usable(o)
+                && let Some(c) = collection_of(o)
+            {
+                index.readers.entry(c).or_insert(o);
+            }
+            for (target, params) in &o.links {
+                index.links.entry(target.clone()).or_default().push((o, params));
+            }
+        }
+        // A `PUT` of one member creates only where nothing `POST`s.
+        for o in doc.operations.iter().filter(|o| o.method == "PUT" && o.path.ends_with('}')) {
+            if let Some(c) = collection_of(o) {
+                if usable(o) {
+                    index.creators.entry(c.clone()).or_insert(o);
+                }
+                index.collections.entry(named(&c)).or_insert(c);
+            }
+        }
+        index
+    }
 }
 
 /// What building one request needs to know while generating values.
@@ -105,7 +160,7 @@ impl Resolver for Context<'_, '_> {
 
 impl<'a> Planner<'a> {
     pub fn new(doc: &'a Doc, overrides: &'a Overrides) -> Self {
-        Planner { doc, overrides }
+        Planner { doc, overrides, index: Index::of(doc) }
     }
 
     fn skipped_by_config(&self, op: &Operation) -> bool {
@@ -115,33 +170,12 @@ impl<'a> Planner<'a> {
     /// The POST that creates members of `collection` (a path template), if there is one.
     /// Else a `PUT` of one member (`PUT /things/{id}`), which creates with an id the client names.
     fn creator(&self, collection: &str) -> Option<&'a Operation> {
-        let usable = |o: &&Operation| !o.success().is_empty() && o.unsupported.is_none();
-        self.doc
-            .operations
-            .iter()
-            .filter(usable)
-            .find(|o| o.method == "POST" && o.path == collection)
-            .or_else(|| {
-                self.doc
-                    .operations
-                    .iter()
-                    .filter(usable)
-                    .find(|o| o.method == "PUT" && member_of(&o.path, collection))
-            })
+        self.index.creators.get(collection).copied()
     }
 
     /// The collection path whose creator makes `resource` (`product` -> `/api/products`).
     fn collection_for(&self, resource: &str) -> Option<String> {
-        let named = |path: &str| path.rsplit('/').next().is_some_and(|last| singular(last) == resource);
-        let posted = self.doc.operations.iter().filter(|o| o.method == "POST" && !o.path.ends_with('}'));
-        let put =
-            self.doc.operations.iter().filter(|o| o.method == "PUT" && o.path.ends_with('}')).filter_map(
-                |o| {
-                    let collection = &o.path[..o.path.rfind('/')?];
-                    member_of(&o.path, collection).then(|| collection.to_string())
-                },
-            );
-        posted.map(|o| o.path.clone()).chain(put).find(|c| named(c))
+        self.index.collections.get(resource).cloned()
     }
 
     /// Make sure a `resource` exists in this scenario, creating it (and what it needs) first;
@@ -422,13 +456,11 @@ impl<'a> Planner<'a> {
             return Ok(BTreeMap::new());
         }
         let path_names: Vec<String> = op.path_params().iter().map(|p| p.name.clone()).collect();
-        let source = self.doc.operations.iter().find_map(|from| {
-            from.links.iter().find_map(|(target, params)| {
-                let covers = path_names
-                    .iter()
-                    .all(|n| params.iter().any(|(k, e)| k == n && e.starts_with("$response.body#/")));
-                (target == &op.id && covers && from.id != op.id).then_some((from, params))
-            })
+        let source = self.index.links.get(&op.id).into_iter().flatten().copied().find(|(from, params)| {
+            let covers = path_names
+                .iter()
+                .all(|n| params.iter().any(|(k, e)| k == n && e.starts_with("$response.body#/")));
+            covers && from.id != op.id
         });
         let Some((from, params)) = source else { return Ok(BTreeMap::new()) };
         let (step, _) = self.request(from, setup, depth + 1, None)?;
@@ -553,16 +585,7 @@ impl<'a> Planner<'a> {
 
     /// The operation that reads one member of the collection `collection` (`GET /things/{id}`).
     fn reader(&self, collection: &str) -> Option<&'a Operation> {
-        self.doc.operations.iter().find(|o| {
-            o.method == "GET"
-                && o.unsupported.is_none()
-                && !o.success().is_empty()
-                && o.path.strip_prefix(collection).and_then(|rest| rest.strip_prefix("/{")).is_some_and(
-                    |rest| {
-                        rest.ends_with('}') && !rest.contains('/') && !rest[..rest.len() - 1].contains('{')
-                    },
-                )
-        })
+        self.index.readers.get(collection).copied()
     }
 
     /// What the document says about state, checked: a created resource reads back as sent; a

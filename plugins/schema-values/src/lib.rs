@@ -272,10 +272,22 @@ pub fn pattern_matches(pattern: &str, value: &str) -> Option<bool> {
     compiled(pattern).map(|r| r.is_match(value))
 }
 
-/// Whether the `regex` crate reads `pattern` (as the host's schema validator must): JSON Schema
-/// patterns are ECMA-262, and some (`[\w- ]`, `\p{all}`, look-around) are not read.
+/// Whether the `regex` crate reads `pattern` (as the host's schema validator must) within a size
+/// a validator compiles: JSON Schema patterns are ECMA-262, and some (`[\w- ]`, `\p{all}`,
+/// look-around, `\S{1,8192}`) are not read.
 pub fn pattern_is_readable(pattern: &str) -> bool {
+    /// Whether a repetition asks for more than a validator compiles (`\S{1,8192}`).
+    fn huge(hir: &regex_syntax::hir::Hir) -> bool {
+        use regex_syntax::hir::HirKind;
+        match hir.kind() {
+            HirKind::Repetition(r) => r.min > 1000 || r.max.is_some_and(|m| m > 1000) || huge(&r.sub),
+            HirKind::Capture(c) => huge(&c.sub),
+            HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(huge),
+            _ => false,
+        }
+    }
     compiled(pattern).is_some()
+        && regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| !huge(&hir))
 }
 
 /// The longest string made to satisfy `minLength`, and the longest `maxLength` a too-long value
