@@ -69,6 +69,9 @@ pub struct Planner<'a> {
     index: Index<'a>,
 }
 
+/// An operation linking to another, with the parameters it gives (name, `$response.body#/...`).
+type Link<'a> = (&'a Operation, &'a Vec<(String, String)>);
+
 /// What the planner looks up again and again, found once (a document of 11,000 operations
 /// would otherwise be searched millions of times).
 #[derive(Default)]
@@ -81,7 +84,7 @@ struct Index<'a> {
     /// Collection path to the `GET` of one member.
     readers: std::collections::HashMap<String, &'a Operation>,
     /// Operation id to the operations whose success responses link to it, with the parameters.
-    links: std::collections::HashMap<String, Vec<(&'a Operation, &'a Vec<(String, String)>)>>,
+    links: std::collections::HashMap<String, Vec<Link<'a>>>,
 }
 
 impl<'a> Index<'a> {
