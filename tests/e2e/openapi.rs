@@ -349,6 +349,11 @@ paths:
       operationId: readSecrets
       responses:
         "200": {{$ref: "/etc/passwd"}}
+  /linked:
+    get:
+      operationId: readThroughALink
+      responses:
+        "200": {{$ref: "link/passwd"}}
 "##,
             shop = shop.url
         ),
@@ -364,6 +369,8 @@ paths:
         "invalid:\n  description: invalid\n  content:\n    application/json:\n      schema: {$ref: 'errors.yaml#/Error'}\nError: {type: object}\n",
     )
     .unwrap();
+    // A symbolic link inside the document's folder to a folder outside it is outside it.
+    std::os::unix::fs::symlink("/etc", dir.path().join("api/link")).unwrap();
     let mut c = smoke(dir.path());
     c.current_dir(dir.path())
         .arg("plan")
@@ -390,6 +397,14 @@ paths:
     assert!(r.stderr.contains("GET /toys: left out"), "{r}");
     assert!(r.stderr.contains("outside the project and the document's folder; not read"), "{r}");
     assert!(r.stderr.contains("GET /secrets: left out"), "{r}");
+    assert!(r.stderr.contains("GET /linked: left out"), "{r}");
+    assert!(
+        r.stderr.contains(
+            "$ref \"link/passwd\" names /etc/passwd, outside the project and the document's folder"
+        ),
+        "{r}"
+    );
+    assert!(!ids.iter().any(|i| i.contains("readThroughALink")), "{ids:?}");
 }
 
 /// Real-world documents (the APIs.guru directory, pinned in tests/openapi-corpus and installed by

@@ -30,7 +30,8 @@ pub(super) fn target_description(settings: &Settings) -> Vec<u8> {
             let path = url::Url::parse(&url.replace("{port}", "1"))
                 .map(|u| u.path().trim_end_matches('/').to_string())
                 .unwrap_or_default();
-            serde_json::json!({"base_url": url, "base_path": path})
+            // Without user info: a password in the base URL is not the plugin's to see.
+            serde_json::json!({"base_url": crate::http::shown_url(&url), "base_path": path})
         }
         None => serde_json::json!({}),
     };
@@ -267,49 +268,81 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
     if !has_external_ref(content) {
         return out;
     }
-    // Absolute and lexically normal, so that "under" means under (an empty prefix would hold all).
-    let absolute = |p: &Path| lexically_normal(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-    let project = absolute(base_dir);
-    let first_dir =
-        absolute(&base_dir.join(source)).parent().map_or_else(|| project.clone(), Path::to_path_buf);
-    let mut seen: std::collections::BTreeSet<String> = [source.to_string()].into();
+    // Where files may be: the real folders (symbolic links followed), so that "under" means under.
+    let real = |p: &Path| std::fs::canonicalize(p).ok();
+    let allowed: Vec<PathBuf> =
+        [real(base_dir), real(&base_dir.join(source)).and_then(|d| d.parent().map(Path::to_path_buf))]
+            .into_iter()
+            .flatten()
+            .collect();
+    let first = if is_url(source) { source.to_string() } else { normal_source(source) };
+    let mut seen: std::collections::BTreeSet<String> = [first].into();
     let mut queue: std::collections::VecDeque<(String, Vec<String>)> =
         [(source.to_string(), external_refs(content))].into();
     let mut total = content.len();
+    // Every reference tried counts, read or not; and all of them share one deadline.
+    let mut tried = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut warnings = 0;
+    let mut warn = |message: String| {
+        warnings += 1;
+        if warnings <= MAX_REFERENCE_WARNINGS {
+            crate::warn_user!("{message}");
+        } else if warnings == MAX_REFERENCE_WARNINGS + 1 {
+            crate::warn_user!("{}: more references cannot be read; not listed", shown(source));
+        }
+    };
     while let Some((from, refs)) = queue.pop_front() {
         for reference in refs {
+            let shown_from = shown(&from);
             let Some(target) = resolve_reference(&from, &reference) else {
-                crate::warn_user!(
-                    "{from}: $ref {reference:?} is neither a relative file nor an http(s) URL; not read"
-                );
+                warn(format!(
+                    "{shown_from}: $ref {:?} is neither a relative file nor an http(s) URL; not read",
+                    crate::http::escape_line(&reference)
+                ));
                 continue;
             };
             if !seen.insert(target.clone()) {
                 continue;
             }
-            let remote = target.starts_with("http://") || target.starts_with("https://");
-            let from_remote = from.starts_with("http://") || from.starts_with("https://");
-            if from_remote && !remote {
-                crate::warn_user!(
-                    "{from}: $ref {reference:?}: a document fetched from a URL may not name a local file; not read"
-                );
+            tried += 1;
+            if tried > MAX_REFERENCED_DOCUMENTS || std::time::Instant::now() > deadline {
+                warn(format!(
+                    "{}: more than {MAX_REFERENCED_DOCUMENTS} referenced documents, or more than 60 s reading \
+                     them; {} and later ones not read",
+                    shown(source),
+                    shown(&target)
+                ));
+                return out;
+            }
+            if is_url(&from) && !is_url(&target) {
+                warn(format!(
+                    "{shown_from}: $ref {:?}: a document fetched from a URL may not name a local file; not read",
+                    shown(&reference)
+                ));
                 continue;
             }
-            if !remote {
-                let path = absolute(&base_dir.join(&target));
-                if !path.starts_with(&project) && !path.starts_with(&first_dir) {
-                    crate::warn_user!(
-                        "{from}: $ref {reference:?} names {}, outside the project and the document's folder; not read",
-                        path.display()
-                    );
-                    continue;
+            if !is_url(&target) {
+                let path = base_dir.join(&target);
+                match real(&path) {
+                    Some(p) if allowed.iter().any(|a| p.starts_with(a)) => {}
+                    Some(p) => {
+                        warn(format!(
+                            "{shown_from}: $ref {:?} names {}, outside the project and the document's folder; not read",
+                            shown(&reference),
+                            p.display()
+                        ));
+                        continue;
+                    }
+                    None => {
+                        warn(format!(
+                            "{shown_from}: $ref {:?}: cannot read {}",
+                            shown(&reference),
+                            path.display()
+                        ));
+                        continue;
+                    }
                 }
-            }
-            if out.len() >= MAX_REFERENCED_DOCUMENTS {
-                crate::warn_user!(
-                    "{source}: more than {MAX_REFERENCED_DOCUMENTS} referenced documents; {target} and later ones not read"
-                );
-                return out;
             }
             match read_document(&target, base_dir).await {
                 Ok(bytes) if total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
@@ -320,15 +353,36 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
                     out.push((target, bytes));
                 }
                 Ok(_) => {
-                    crate::warn_user!(
-                        "{source}: the documents it references are over {MAX_DOCUMENT_BYTES} bytes together; {target} not read"
-                    );
+                    warn(format!(
+                        "{}: the documents it references are over {MAX_DOCUMENT_BYTES} bytes together; {} not read",
+                        shown(source),
+                        shown(&target)
+                    ));
+                    return out;
                 }
-                Err(e) => crate::warn_user!("{from}: $ref {reference:?}: {e}"),
+                Err(e) => warn(format!("{shown_from}: $ref {:?}: {e}", shown(&reference))),
             }
         }
     }
     out
+}
+
+/// The most warnings about references that cannot be read, before the rest are counted only.
+const MAX_REFERENCE_WARNINGS: usize = 10;
+
+fn is_url(source: &str) -> bool {
+    source.starts_with("http://") || source.starts_with("https://")
+}
+
+/// A source as it may be printed: a URL without its user info, one line.
+fn shown(source: &str) -> String {
+    let text = if is_url(source) { crate::http::shown_url(source) } else { source.to_string() };
+    crate::http::escape_line(&text).into_owned()
+}
+
+/// A file source as `resolve_reference` gives one (`./a/../b.yaml` is `b.yaml`).
+fn normal_source(source: &str) -> String {
+    lexically_normal(Path::new(source)).to_string_lossy().into_owned()
 }
 
 /// Whether a document may have a `$ref` to another document: one whose value does not start

@@ -75,18 +75,33 @@ pub async fn execute(
     let mut task_of: std::collections::HashMap<tokio::task::Id, usize> = Default::default();
     let jobs = jobs.max(1);
 
-    // Scenarios the plugin planned as skipped (`skip:REASON`) are reported so, never run; what
-    // depends on them is skipped as on any scenario that did not pass.
-    for i in 0..n {
-        let Some(reason) = planned_skip(&plan.scenarios[i]) else { continue };
-        if done[i] {
-            continue;
-        }
+    // Scenarios the plugin planned as skipped (`skip:REASON`) are reported so, never run; so is
+    // what depends on them, which cannot run either (their reasons are not failures). All the
+    // tagged ones first, so that the order of the plan does not change how one is reported.
+    let planned: Vec<usize> = (0..n).filter(|&i| planned_skip(&plan.scenarios[i]).is_some()).collect();
+    for &i in &planned {
+        let reason = planned_skip(&plan.scenarios[i]).unwrap_or_default();
         ready.remove(&i);
         done[i] = true;
         let why = Failure::new(FailureKind::PlannedSkip, format!("skipped: {reason}"));
         on_done(i, ScenarioResult::not_run(&plan.scenarios[i], Outcome::Skipped, why));
-        skip_dependents(&plan, &graph, i, &mut done, &mut ready, &mut on_done);
+    }
+    for &i in &planned {
+        let id = plan.scenarios[i].id.clone();
+        let mut stack: Vec<usize> = graph.dependents(i).to_vec();
+        while let Some(d) = stack.pop() {
+            if done[d] {
+                continue;
+            }
+            done[d] = true;
+            ready.remove(&d);
+            let why = Failure::new(
+                FailureKind::PlannedSkip,
+                format!("skipped: it depends on {id}, which was planned as skipped"),
+            );
+            on_done(d, ScenarioResult::not_run(&plan.scenarios[d], Outcome::Skipped, why));
+            stack.extend(graph.dependents(d).iter().copied());
+        }
     }
 
     loop {
@@ -157,8 +172,9 @@ pub async fn execute(
 }
 
 /// The reason of a scenario planned as skipped: its tag `skip:REASON` (host feature `tag.skip`).
+/// A tag `skip:` without a reason is no planned skip: the scenario runs.
 pub fn planned_skip(scenario: &crate::plan::model::Scenario) -> Option<&str> {
-    scenario.tags.iter().find_map(|t| t.strip_prefix("skip:")).map(str::trim)
+    scenario.tags.iter().find_map(|t| t.strip_prefix("skip:")).map(str::trim).filter(|r| !r.is_empty())
 }
 
 /// Skip everything downstream of scenario `i`, which did not pass, naming it as the cause.

@@ -373,15 +373,19 @@ impl Summary {
     pub fn line(&self) -> String {
         let planned = match self.planned {
             0 => String::new(),
+            n if self.passed + self.failed == 0 => {
+                format!(" (all {n} as planned: nothing ran, so nothing was tested; see the reasons)")
+            }
             n if n == self.skipped => " (as planned: see the reasons)".to_string(),
             n => format!(" ({n} as planned)"),
         };
         format!("{} passed, {} failed, {} skipped{planned}", self.passed, self.failed, self.skipped)
     }
 
-    /// Nothing failed, and nothing was skipped but as planned.
+    /// Nothing failed, nothing was skipped but as planned, and something ran: a run whose every
+    /// scenario was planned as skipped tested nothing, and does not pass.
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.skipped == self.planned
+        self.failed == 0 && self.skipped == self.planned && (self.planned == 0 || self.passed > 0)
     }
 }
 

@@ -618,3 +618,50 @@ fn a_body_nested_a_hundred_thousand_deep_fails_its_step_without_a_crash() {
     assert!(deep["reason"].as_str().unwrap().contains("nested deeper than 128"), "{deep}");
     assert_eq!(find(&report, "after")["outcome"], "passed");
 }
+
+/// Scenarios tagged `skip:REASON` are reported skipped as planned, whatever their order in the
+/// plan, and so are those depending on them; they do not fail a run in which something else
+/// passed, but a run in which nothing ran does not pass.
+#[test]
+fn planned_skips_are_reported_with_their_reasons_and_a_run_of_only_skips_does_not_pass() {
+    let shop = support::Example::start("shop-api", "");
+    let dir = tempfile::tempdir().unwrap();
+    let tagged = |id: &str, reason: &str, after: &[&str]| {
+        let mut s = scenario(id, "GET", "/api/products", 200);
+        s["tags"] = json!([format!("skip:{reason}")]);
+        s["depends_on"] = json!(after);
+        s
+    };
+    // `b` depends on `a` and comes first; `c` is untagged and depends on `a`.
+    let mut c_scenario = scenario("c", "GET", "/api/products", 200);
+    c_scenario["depends_on"] = json!(["a"]);
+    let plan = plan_file(
+        dir.path(),
+        vec![],
+        vec![
+            tagged("b", "needs credentials", &["a"]),
+            tagged("a", "needs a sandbox account", &[]),
+            c_scenario,
+            scenario("d", "GET", "/api/products", 200),
+        ],
+    );
+    let r = support::run(run_plan(dir.path(), &plan, &shop.url, &[]));
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("1 passed, 0 failed, 3 skipped (as planned: see the reasons)"), "{r}");
+    let report = read_report(dir.path());
+    for (id, reason) in [
+        ("a", "skipped: needs a sandbox account"),
+        ("b", "skipped: needs credentials"),
+        ("c", "skipped: it depends on a, which was planned as skipped"),
+    ] {
+        let s = find(&report, id);
+        assert_eq!(s["outcome"], "skipped", "{s}");
+        assert_eq!(s["failure"]["kind"], "planned-skip", "{s}");
+        assert_eq!(s["reason"], reason, "{s}");
+    }
+    // Nothing but planned skips: nothing was tested, and the run says so and does not pass.
+    let only = plan_file(dir.path(), vec![], vec![tagged("a", "needs credentials", &[])]);
+    let r = support::run(run_plan(dir.path(), &only, &shop.url, &[]));
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stdout.contains("nothing ran, so nothing was tested"), "{r}");
+}
