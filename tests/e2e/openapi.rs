@@ -8,6 +8,13 @@ use std::collections::BTreeSet;
 /// docs/fault-matrix.md's last column, which this test holds to the truth.
 const EXAMPLES: &[&str] = &["ledger-api", "workflow-api", "shop-api", "clinic-api"];
 
+/// `smoke plan` with the openapi plugin and `config` (`spec=...`).
+fn plan_openapi(cache: &std::path::Path, config: &str) -> std::process::Command {
+    let mut c = smoke(cache);
+    c.arg("plan").arg("--plugin").arg(plugin("openapi")).arg("--plugin-config").arg(config);
+    c
+}
+
 #[test]
 fn the_openapi_plugin_passes_on_every_example_and_catches_what_a_document_can_tell() {
     let mut total = (0, 0);
@@ -83,12 +90,7 @@ fn malformed_documents_fail_planning_with_exit_4_naming_the_location() {
     for (name, text, location) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let mut c = smoke(dir.path());
-        c.arg("plan")
-            .arg("--plugin")
-            .arg(plugin("openapi"))
-            .arg("--plugin-config")
-            .arg(format!("spec={}", path.display()));
+        let c = plan_openapi(dir.path(), &format!("spec={}", path.display()));
         let r = run(c);
         assert_eq!(r.code, 4, "{name}: {r}");
         assert!(r.stderr.contains(location), "{name}: the error names {location}:\n{r}");
@@ -107,12 +109,7 @@ fn one_odd_operation_is_a_warning_naming_its_location_and_the_rest_is_planned() 
                          "responses": {"201": {"description": "ok"}}}}}}"##;
     let path = dir.path().join("odd.json");
     std::fs::write(&path, spec).unwrap();
-    let mut c = smoke(dir.path());
-    c.arg("plan")
-        .arg("--plugin")
-        .arg(plugin("openapi"))
-        .arg("--plugin-config")
-        .arg(format!("spec={}", path.display()));
+    let c = plan_openapi(dir.path(), &format!("spec={}", path.display()));
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     assert!(
@@ -137,12 +134,7 @@ fn a_13_mb_document_of_1200_operations_plans_with_default_flags() {
     assert_eq!(g.code, 0, "{g}");
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size > 12_500_000, "the document is {size} bytes");
-    let mut c = smoke(dir.path());
-    c.arg("plan")
-        .arg("--plugin")
-        .arg(plugin("openapi"))
-        .arg("--plugin-config")
-        .arg(format!("spec={}", path.display()));
+    let c = plan_openapi(dir.path(), &format!("spec={}", path.display()));
     let r = run(c);
     assert_eq!(
         r.code, 0,
@@ -202,12 +194,7 @@ fn a_base_url_with_the_documents_server_path_is_not_doubled() {
     )
     .unwrap();
     let plan = |extra: &[&str]| {
-        let mut c = smoke(dir.path());
-        c.arg("plan")
-            .arg("--plugin")
-            .arg(plugin("openapi"))
-            .arg("--plugin-config")
-            .arg(format!("spec={}", path.display()));
+        let mut c = plan_openapi(dir.path(), &format!("spec={}", path.display()));
         c.args(extra);
         let r = run(c);
         assert_eq!(r.code, 0, "{r}");
@@ -371,12 +358,8 @@ paths:
     .unwrap();
     // A symbolic link inside the document's folder to a folder outside it is outside it.
     std::os::unix::fs::symlink("/etc", dir.path().join("api/link")).unwrap();
-    let mut c = smoke(dir.path());
-    c.current_dir(dir.path())
-        .arg("plan")
-        .arg("--plugin")
-        .arg(plugin("openapi"))
-        .args(["--plugin-config", "spec=api/openapi.yaml"]);
+    let mut c = plan_openapi(dir.path(), "spec=api/openapi.yaml");
+    c.current_dir(dir.path());
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
@@ -434,14 +417,8 @@ fn real_world_documents_plan_with_no_crash_and_no_hang() {
     let dir = tempfile::tempdir().unwrap();
     let (mut planned, mut broken) = (0, Vec::new());
     for document in &sample {
-        let mut c = smoke(dir.path());
-        c.arg("plan")
-            .arg("--plugin")
-            .arg(plugin("openapi"))
-            .arg("--plugin-config")
-            .arg(format!("spec={}", document.display()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
+        let mut c = plan_openapi(dir.path(), &format!("spec={}", document.display()));
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap();
         // Read while it runs: a full pipe would stall it.
         let mut err = child.stderr.take().unwrap();

@@ -76,6 +76,21 @@ impl App {
         }
         Err(not_found(what, id))
     }
+
+    /// The shop, locked, when cart `id` is open; else the answer to give (unknown, or checked out).
+    fn open_cart(&self, id: &str) -> Result<MutexGuard<'_, Shop>, Box<ApiResult>> {
+        let shop = self.shop();
+        match shop.carts.get(id) {
+            None => {
+                drop(shop);
+                Err(Box::new(self.missing("cart", id)))
+            }
+            Some(cart) if cart.order.is_some() => {
+                Err(Box::new(Err(conflict("cart_closed", format!("cart {id} is already checked out")))))
+            }
+            Some(_) => Ok(shop),
+        }
+    }
 }
 
 type Shared = Arc<App>;
@@ -183,14 +198,10 @@ async fn get_cart(State(app): State<Shared>, Path(id): Path<String>) -> ApiResul
 
 /// Abandon an open cart: it is gone (a checked-out cart stays, with its order).
 async fn abandon_cart(State(app): State<Shared>, Path(id): Path<String>) -> ApiResult {
-    let mut shop = app.shop();
-    let Some(cart) = shop.carts.get(&id) else {
-        drop(shop);
-        return app.missing("cart", &id);
+    let mut shop = match app.open_cart(&id) {
+        Ok(shop) => shop,
+        Err(answer) => return *answer,
     };
-    if cart.order.is_some() {
-        return Err(conflict("cart_closed", format!("cart {id} is already checked out")));
-    }
     shop.carts.remove(&id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -204,14 +215,10 @@ async fn add_item(
     let body = object(&headers, &body)?;
     let product_id = text(&body, "product_id")?.to_string();
     let quantity = integer(&body, "quantity", 1, 1_000)?;
-    let mut shop = app.shop();
-    let Some(cart) = shop.carts.get(&id) else {
-        drop(shop);
-        return app.missing("cart", &id);
+    let mut shop = match app.open_cart(&id) {
+        Ok(shop) => shop,
+        Err(answer) => return *answer,
     };
-    if cart.order.is_some() {
-        return Err(conflict("cart_closed", format!("cart {id} is already checked out")));
-    }
     let Some(stock) = shop.products.get(&product_id).map(|p| p.stock) else {
         return Err(ApiError(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -219,14 +226,14 @@ async fn add_item(
             format!("product_id {product_id:?} is not a product"),
         ));
     };
-    let in_cart = cart.items.iter().find(|(p, _)| *p == product_id).map_or(0, |(_, q)| *q);
+    let in_cart = shop.carts[&id].items.iter().find(|(p, _)| *p == product_id).map_or(0, |(_, q)| *q);
     if in_cart + quantity > stock {
         return Err(conflict(
             "insufficient_stock",
             format!("{} requested ({in_cart} already in the cart), {stock} in stock", in_cart + quantity),
         ));
     }
-    let cart = shop.carts.get_mut(&id).expect("looked up above");
+    let cart = shop.carts.get_mut(&id).expect("open_cart found it, and the lock is held");
     match cart.items.iter_mut().find(|(p, _)| *p == product_id) {
         Some((_, q)) => *q += quantity,
         None => cart.items.push((product_id, quantity)),
@@ -236,14 +243,11 @@ async fn add_item(
 }
 
 async fn remove_item(State(app): State<Shared>, Path((id, product_id)): Path<(String, String)>) -> ApiResult {
-    let mut shop = app.shop();
-    let Some(cart) = shop.carts.get_mut(&id) else {
-        drop(shop);
-        return app.missing("cart", &id);
+    let mut shop = match app.open_cart(&id) {
+        Ok(shop) => shop,
+        Err(answer) => return *answer,
     };
-    if cart.order.is_some() {
-        return Err(conflict("cart_closed", format!("cart {id} is already checked out")));
-    }
+    let cart = shop.carts.get_mut(&id).expect("open_cart found it, and the lock is held");
     let before = cart.items.len();
     cart.items.retain(|(p, _)| *p != product_id);
     if cart.items.len() == before {

@@ -539,8 +539,9 @@ impl Doc {
     }
 }
 
-/// An operationId as scenario ids use it: letters, digits, `_`, and `-` for anything else.
-fn sanitize(operation_id: &str) -> String {
+/// A name as scenario ids and variable names use it: letters, digits, `_`, and `-` for anything
+/// else (`{workspace}` -> `-workspace-`).
+pub fn sanitize(operation_id: &str) -> String {
     operation_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect()
 }
 

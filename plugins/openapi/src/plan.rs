@@ -3,7 +3,7 @@
 //! every constrained request body one validation error per declared constraint, every secured
 //! operation a request without credentials. What cannot be exercised is said, with the reason.
 
-use crate::doc::{BodyKind, Doc, Location, Operation, slug};
+use crate::doc::{BodyKind, Doc, Location, Operation, sanitize, slug};
 use crate::values::{self, Resolver};
 use serde_json::{Value, json};
 use smoke_plugin::{MultipartPart, Scenario, ScenarioKind, Step, literal};
@@ -198,7 +198,7 @@ impl<'a> Planner<'a> {
         if creator.method == "PUT" {
             return self.put_create(creator, resource, setup, depth);
         }
-        let var = format!("{}_{}", var_part(resource), setup.ids.len() + 1);
+        let var = format!("{}_{}", sanitize(resource), setup.ids.len() + 1);
         let field = self.id_field(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
         setup.secured |= creator.secured;
@@ -476,7 +476,7 @@ impl<'a> Planner<'a> {
                 continue;
             }
             setup.counter += 1;
-            let var = format!("link_{}_{}", var_part(name), setup.counter);
+            let var = format!("link_{}_{}", sanitize(name), setup.counter);
             step = step.capture(&var, expression.trim_start_matches("$response.body#"));
             vars.insert(name.clone(), var);
         }
@@ -501,7 +501,7 @@ impl<'a> Planner<'a> {
         if creator.method == "PUT" {
             return self.put_create(creator, resource, setup, depth);
         }
-        let var = format!("{}_{}", var_part(resource), setup.ids.len() + 1);
+        let var = format!("{}_{}", sanitize(resource), setup.ids.len() + 1);
         let (step, body) = self.request(creator, setup, depth + 1, None)?;
         setup.secured |= creator.secured;
         // A member of a nested collection (`/carts/{id}/items`) may be named by what was sent
@@ -650,7 +650,7 @@ impl<'a> Planner<'a> {
         if checks.is_empty() {
             return Ok(None);
         }
-        let var = format!("created_{}", var_part(&resource));
+        let var = format!("created_{}", sanitize(&resource));
         setup.steps.push(
             expect_success(step, op)
                 .named(&format!("create a {resource} ({})", op.endpoint()))
@@ -1157,11 +1157,6 @@ fn accept(op: &Operation) -> Option<String> {
     let chosen: Vec<&str> =
         if json.is_empty() { op.produces.iter().map(String::as_str).collect() } else { json };
     (!chosen.is_empty()).then(|| chosen.join(", "))
-}
-
-/// A name as part of a variable name: letters, digits and `_` (`{workspace}` -> `_workspace_`).
-fn var_part(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
 /// Whether `path` is one member of `collection`: `/things/{id}` of `/things`.
