@@ -11,6 +11,10 @@ It also keeps notes (create, read, delete), to show that the plugin's state chec
   --fault upload-500       the multipart upload answers 500 (so a passing run is shown able to fail)
   --fault note-not-stored  a created note reads back with an empty title
   --fault delete-ignored   deleting a note answers 204 and keeps it
+
+and tags, created with no body: a tag's id is only in the `Location` header of its create.
+
+  --fault location-wrong   the Location names a tag that does not exist
   --document           print the OpenAPI document and exit
 """
 import email.parser
@@ -54,6 +58,16 @@ DOCUMENT = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewNote"}}}},
             "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}},
                 "422": {"description": "invalid"}}}},
+        "/tags": {"post": {"operationId": "createTag",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["label"], "properties": {"label": {"type": "string", "minLength": 1}}}}}},
+            "responses": {"201": {"description": "created", "headers": {"Location": {"schema": {"type": "string"}}}},
+                "422": {"description": "invalid"}}}},
+        "/tags/{tag}": {"get": {"operationId": "getTag",
+            "parameters": [{"name": "tag", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the tag", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}}}}},
+                "404": {"description": "no such tag"}}}},
         "/notes/{id}": {
             "get": {"operationId": "getNote", "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "the note", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Note"}}}},
@@ -67,6 +81,7 @@ DOCUMENT = {
     }},
 }
 NOTES = {}
+TAGS = {}
 NOTES_LOCK = threading.Lock()
 
 
@@ -104,6 +119,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(404, b'{"error": "no such note"}')
             shown = dict(note, title="") if FAULT == "note-not-stored" else note
             return self.send(200, json.dumps(shown).encode())
+        if self.path.startswith("/tags/"):
+            with NOTES_LOCK:
+                tag = TAGS.get(urllib.parse.unquote(self.path.rsplit("/", 1)[1]))
+            if tag is None:
+                return self.send(404, b'{"error": "no such tag"}')
+            return self.send(200, json.dumps(tag).encode())
         if self.path == "/avatar":
             if not accepts(self.headers.get("Accept"), "image/png"):
                 return self.send(406, b'{"error": "only image/png is served here"}')
@@ -124,6 +145,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 note = {"id": len(NOTES) + 1, "title": title}
                 NOTES[str(note["id"])] = note
             return self.send(201, json.dumps(note).encode())
+        if self.path == "/tags":
+            try:
+                label = json.loads(raw)["label"]
+            except (ValueError, KeyError, TypeError):
+                return self.send(422, b'{"error": "a label"}')
+            if not isinstance(label, str) or not label:
+                return self.send(422, b'{"error": "a label"}')
+            with NOTES_LOCK:
+                key = f"tag {len(TAGS) + 1}"
+                TAGS[key] = {"label": label}
+            named = "tag 0" if FAULT == "location-wrong" else key
+            self.send_response(201)
+            # An absolute URL, its last segment percent-encoded: what the id is taken from.
+            self.send_header("Location", f"http://127.0.0.1:{PORT}/tags/{urllib.parse.quote(named)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path == "/login":
             if not media.startswith("application/x-www-form-urlencoded"):
                 return self.send(415, b'{"error": "a form, please"}')

@@ -25,6 +25,7 @@ pub const FEATURES: &[&str] = &[
     "action.tool-call",
     "action.mcp-request",
     "tag.skip",
+    "template.last-segment",
 ];
 
 /// The supported versions as one phrase: `smoke:plugin@0.1.0 and smoke:plugin@0.2.0`.

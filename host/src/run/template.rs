@@ -1,6 +1,8 @@
 //! `{{name}}` templates: resolve variables from seeds and earlier captures into requests and
 //! expected values. An undefined variable is an error naming it; a request is never sent with an
 //! unresolved `{{name}}` in it. `\{{` is a literal `{{` (for services with templates of their own).
+//! `{{name|last-segment}}` (host feature `template.last-segment`) is the last path segment of the
+//! value, percent-decoded: the id in a captured `Location: /things/42`.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,6 +18,41 @@ pub enum TemplateError {
     Undefined { name: String },
     #[error("unclosed `{{{{` in {text:?}")]
     Unclosed { text: String },
+    #[error("{{{{{expression}}}}}: {problem}")]
+    Filter { expression: String, problem: String },
+}
+
+/// The filters a template may apply: `{{name|filter}}`.
+pub const FILTERS: &[&str] = &["last-segment"];
+
+/// The value of one template expression, `name` or `name|filter`.
+fn lookup(expression: &str, vars: &Vars) -> Result<Value, TemplateError> {
+    let (name, filter) = match expression.split_once('|') {
+        Some((name, filter)) => (name.trim(), Some(filter.trim())),
+        None => (expression, None),
+    };
+    let value = vars.get(name).ok_or_else(|| TemplateError::Undefined { name: name.to_string() })?;
+    let Some(filter) = filter else { return Ok(value.clone()) };
+    let problem = |problem: String| TemplateError::Filter { expression: expression.to_string(), problem };
+    match filter {
+        "last-segment" => last_segment(&value_text(value))
+            .map(Value::String)
+            .ok_or_else(|| problem(format!("{:?} has no path segment to take", value_text(value)))),
+        other => Err(problem(format!("unknown filter `{other}` (this smoke has: {})", FILTERS.join(", ")))),
+    }
+}
+
+/// The last non-empty path segment of a URL or path, percent-decoded: `/things/42/?x=1` gives
+/// `42`, `https://h/a/b%20c` gives `b c`.
+fn last_segment(text: &str) -> Option<String> {
+    let path = text.split(['?', '#']).next().unwrap_or_default();
+    let path = match path.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, p)| p),
+        None => path,
+    };
+    let segment = path.trim_end_matches('/').rsplit('/').next().filter(|s| !s.is_empty())?;
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8().ok()?;
+    (!decoded.is_empty()).then(|| decoded.into_owned())
 }
 
 /// The text form of a value: strings without quotes, everything else as JSON.
@@ -46,9 +83,8 @@ pub fn render_with(
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or_else(|| TemplateError::Unclosed { text: text.to_string() })?;
-        let name = after[..end].trim();
-        let value = vars.get(name).ok_or_else(|| TemplateError::Undefined { name: name.to_string() })?;
-        out.push_str(&encode(&value_text(value)));
+        let value = lookup(after[..end].trim(), vars)?;
+        out.push_str(&encode(&value_text(&value)));
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -72,9 +108,7 @@ pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
 pub fn render_json(value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match value {
         Value::String(s) => match whole_variable(s) {
-            Some(name) => {
-                vars.get(name).cloned().ok_or_else(|| TemplateError::Undefined { name: name.to_string() })?
-            }
+            Some(expression) => lookup(expression, vars)?,
             None => Value::String(render(s, vars)?),
         },
         Value::Array(items) => {
@@ -131,6 +165,39 @@ mod tests {
         assert_eq!(
             render_json(&body, &vars()).unwrap(),
             json!({"amount": 1250, "memo": "pay 1250", "list": ["a b/c"]})
+        );
+    }
+
+    #[test]
+    fn last_segment_takes_the_id_from_a_location() {
+        let mut v = vars();
+        for (location, id) in [
+            ("/things/42", "42"),
+            ("/things/42/", "42"),
+            ("https://api.example/v2/things/a%20b?x=1#top", "a b"),
+            ("things/7", "7"),
+            ("9", "9"),
+        ] {
+            v.insert("loc".into(), json!(location));
+            assert_eq!(render("{{ loc | last-segment }}", &v).unwrap(), id, "{location}");
+            assert_eq!(render_json(&json!("{{loc|last-segment}}"), &v).unwrap(), json!(id));
+        }
+        // In a path the id is encoded again, as one segment.
+        v.insert("loc".into(), json!("/things/a%2Fb"));
+        assert_eq!(render_path("/x/{{loc|last-segment}}", &v).unwrap(), "/x/a%2Fb");
+        for empty in ["", "/", "https://api.example", "https://api.example/?x=1"] {
+            v.insert("loc".into(), json!(empty));
+            let e = render("{{loc|last-segment}}", &v).unwrap_err();
+            assert!(e.to_string().contains("no path segment"), "{empty:?}: {e}");
+        }
+        let e = render("{{loc|upper}}", &v).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown filter `upper`") && e.to_string().contains("last-segment"),
+            "{e}"
+        );
+        assert_eq!(
+            render("{{nope|last-segment}}", &v),
+            Err(TemplateError::Undefined { name: "nope".into() })
         );
     }
 

@@ -54,6 +54,8 @@ pub struct Operation {
     /// OpenAPI links from this operation's success responses: (target operationId, parameter
     /// name to `$response.body#/pointer`).
     pub links: Vec<(String, Vec<(String, String)>)>,
+    /// Whether a success response declares a `Location` header (the new member's URL).
+    pub location: bool,
     /// Why this operation cannot be exercised, if it cannot (e.g. a form body).
     pub unsupported: Option<String>,
 }
@@ -443,6 +445,7 @@ impl Doc {
                 }
                 let mut responses = Vec::new();
                 let mut links = Vec::new();
+                let mut location = false;
                 let mut produces: Vec<String> = match self.version {
                     Version::Swagger2 => op
                         .get("produces")
@@ -455,6 +458,10 @@ impl Doc {
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in rs {
                         let r = self.deref(r);
+                        location |= status.starts_with('2')
+                            && r.get("headers")
+                                .and_then(Value::as_object)
+                                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("location")));
                         if status.starts_with('2')
                             && let Some(ls) = r.get("links").and_then(Value::as_object)
                         {
@@ -531,6 +538,7 @@ impl Doc {
                     responses,
                     secured,
                     links,
+                    location,
                     unsupported,
                 });
             }

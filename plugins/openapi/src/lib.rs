@@ -26,7 +26,11 @@ use smoke_plugin::{ConfigKind, Info, Plan, PlanError, PlanInput, Plugin};
 struct OpenApi;
 
 fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
-    let mut o = plan::Overrides { planned_skips: input.host_supports("tag.skip"), ..Default::default() };
+    let mut o = plan::Overrides {
+        planned_skips: input.host_supports("tag.skip"),
+        location_ids: input.host_supports("template.last-segment"),
+        ..Default::default()
+    };
     if let Some(skip) = input.config("skip") {
         o.skip = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
     }

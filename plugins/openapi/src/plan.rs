@@ -17,6 +17,9 @@ pub struct Overrides {
     /// Whether the host reports scenarios tagged `skip:REASON` as skipped (`tag.skip`); without
     /// it, scenarios that cannot run are left out with a warning.
     pub planned_skips: bool,
+    /// Whether the host takes an id from a captured `Location` (`{{loc|last-segment}}`, host
+    /// feature `template.last-segment`), for creators that answer with no id in the body.
+    pub location_ids: bool,
     /// A header sent with every request (`Authorization: Bearer ...`).
     pub auth: Option<(String, String)>,
     /// Values for parameters by name (ids known to exist, say).
@@ -27,6 +30,24 @@ pub struct Overrides {
 pub struct Generated {
     pub scenarios: Vec<Scenario>,
     pub skipped: Vec<(String, String)>,
+}
+
+/// Where a creator's response gives the new member's id.
+enum IdFrom {
+    /// A field of the body (`id`, `pet_id`...).
+    Field(String),
+    /// The last segment of the `Location` header.
+    Location,
+}
+
+impl IdFrom {
+    /// Capture the id into `var`; returns the step and the template that gives the id.
+    fn capture(&self, step: Step, var: &str) -> (Step, String) {
+        match self {
+            IdFrom::Field(field) => (step.capture(var, &format!("/{field}")), format!("{{{{{var}}}}}")),
+            IdFrom::Location => (step.capture_header(var, "location"), format!("{{{{{var}|last-segment}}}}")),
+        }
+    }
 }
 
 /// A step to create a resource, and where its id ends up.
@@ -199,15 +220,14 @@ impl<'a> Planner<'a> {
             return self.put_create(creator, resource, setup, depth);
         }
         let var = format!("{}_{}", sanitize(resource), setup.ids.len() + 1);
-        let field = self.id_field(creator, resource)?;
+        let from = self.id_from(creator, resource)?;
         let (step, _) = self.request(creator, setup, depth, None)?;
         setup.secured |= creator.secured;
-        setup.steps.push(
-            expect_success(step, creator)
-                .named(&format!("create a {resource} ({})", creator.endpoint()))
-                .capture(&var, &format!("/{field}")),
+        let (step, id) = from.capture(
+            expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint())),
+            &var,
         );
-        let id = format!("{{{{{var}}}}}");
+        setup.steps.push(step);
         setup.ids.insert(resource.to_string(), id.clone());
         Ok(id)
     }
@@ -244,6 +264,20 @@ impl<'a> Planner<'a> {
         );
         setup.ids.insert(resource.to_string(), id.clone());
         Ok(id)
+    }
+
+    /// Where `creator`'s response gives the new member's id: a body field, else the `Location`
+    /// header when one is declared and the host can take the id from it.
+    fn id_from(&self, creator: &Operation, resource: &str) -> Result<IdFrom, String> {
+        match self.id_field(creator, resource) {
+            Ok(field) => Ok(IdFrom::Field(field)),
+            Err(_) if creator.location && self.overrides.location_ids => Ok(IdFrom::Location),
+            Err(e) if creator.location => Err(format!(
+                "{e}; its Location header would tell, but this smoke cannot take an id from it (host feature \
+                 template.last-segment)"
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     /// Which response field of `creator` holds the new member's id.
@@ -308,8 +342,8 @@ impl<'a> Planner<'a> {
                 && let Some(m) = missing_last
             {
                 m.to_string()
-            } else if let Some(var) = linked.get(&p.name) {
-                format!("{{{{{var}}}}}")
+            } else if let Some(template) = linked.get(&p.name) {
+                template.clone()
             } else if let Some(v) = self.overrides.values.get(&p.name) {
                 v.clone()
             } else {
@@ -447,8 +481,18 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Where a link's runtime expression takes a value from, when this host can take it.
+    fn link_source(&self, expression: &str) -> Option<IdFrom> {
+        if let Some(pointer) = expression.strip_prefix("$response.body#/") {
+            return Some(IdFrom::Field(pointer.to_string()));
+        }
+        let header = expression.strip_prefix("$response.header.")?;
+        (header.eq_ignore_ascii_case("location") && self.overrides.location_ids).then_some(IdFrom::Location)
+    }
+
     /// When another operation's success response links to `op` (OpenAPI links), run that one
-    /// first and take `op`'s path parameters from its response, as the document says.
+    /// first and take `op`'s path parameters from its response, as the document says. Returns
+    /// each parameter's template.
     fn follow_link(
         &self,
         op: &Operation,
@@ -462,7 +506,7 @@ impl<'a> Planner<'a> {
         let source = self.index.links.get(&op.id).into_iter().flatten().copied().find(|(from, params)| {
             let covers = path_names
                 .iter()
-                .all(|n| params.iter().any(|(k, e)| k == n && e.starts_with("$response.body#/")));
+                .all(|n| params.iter().any(|(k, e)| k == n && self.link_source(e).is_some()));
             covers && from.id != op.id
         });
         let Some((from, params)) = source else { return Ok(BTreeMap::new()) };
@@ -475,10 +519,12 @@ impl<'a> Planner<'a> {
             if !path_names.contains(name) {
                 continue;
             }
+            let Some(source) = self.link_source(expression) else { continue };
             setup.counter += 1;
             let var = format!("link_{}_{}", sanitize(name), setup.counter);
-            step = step.capture(&var, expression.trim_start_matches("$response.body#"));
-            vars.insert(name.clone(), var);
+            let (captured, template) = source.capture(step, &var);
+            step = captured;
+            vars.insert(name.clone(), template);
         }
         setup.steps.push(step);
         Ok(vars)
@@ -525,9 +571,8 @@ impl<'a> Planner<'a> {
                 Ok(existing)
             }
             None => {
-                let field = self.id_field(creator, resource)?;
-                setup.steps.push(step.capture(&var, &format!("/{field}")));
-                let id = format!("{{{{{var}}}}}");
+                let (step, id) = self.id_from(creator, resource)?.capture(step, &var);
+                setup.steps.push(step);
                 setup.ids.insert(resource.to_string(), id.clone());
                 Ok(id)
             }
@@ -612,7 +657,7 @@ impl<'a> Planner<'a> {
     fn read_after_write(&self, op: &Operation) -> Result<Option<Scenario>, String> {
         let Some(reader) = self.reader(&op.path) else { return Ok(None) };
         let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
-        let Ok(field) = self.id_field(op, &resource) else { return Ok(None) };
+        let Ok(from) = self.id_from(op, &resource) else { return Ok(None) };
         let Some(read_schema) = reader.success_schemas().first().map(|s| self.flatten(s)) else {
             return Ok(None);
         };
@@ -651,13 +696,13 @@ impl<'a> Planner<'a> {
             return Ok(None);
         }
         let var = format!("created_{}", sanitize(&resource));
-        setup.steps.push(
-            expect_success(step, op)
-                .named(&format!("create a {resource} ({})", op.endpoint()))
-                .capture(&var, &format!("/{field}")),
+        let (step, id) = from.capture(
+            expect_success(step, op).named(&format!("create a {resource} ({})", op.endpoint())),
+            &var,
         );
+        setup.steps.push(step);
         setup.secured |= op.secured;
-        setup.ids.insert(resource.clone(), format!("{{{{{var}}}}}"));
+        setup.ids.insert(resource.clone(), id);
         let (read, _) = self.request(reader, &mut setup, 0, None)?;
         let mut read = expect_success(read, reader).named(&format!("read it back ({})", reader.endpoint()));
         for (k, v) in &checks {

@@ -397,3 +397,48 @@ fn a_put_that_names_the_id_creates_what_other_operations_need() {
     assert_eq!(again.scenarios[0].steps[0].request().path, plan.scenarios[0].steps[0].request().path);
     assert_ne!(put_path, get.steps[0].request().path);
 }
+
+#[test]
+fn an_id_only_in_the_location_header_is_taken_from_it() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/pets": {"post": {"operationId": "addPet",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "created", "headers": {"location": {"schema": {"type": "string"}}}}}}},
+      "/pets/{id}": {"get": {"operationId": "getPet", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}}, "404": {"description": "no"}}}},
+      "/owners": {"post": {"operationId": "addOwner", "responses": {"201": {"description": "created",
+        "links": {"owner": {"operationId": "getOwner", "parameters": {"ownerId": "$response.header.Location"}}}}}}},
+      "/people/{ownerId}": {"get": {"operationId": "getOwner", "parameters": [{"name": "ownerId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}, "404": {"description": "no"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let header_capture = |step: &smoke_plugin::Step| {
+        step.captures.iter().find_map(|c| match &c.source {
+            smoke_plugin::CaptureSource::Header(h) if h == "location" => Some(c.name.clone()),
+            _ => None,
+        })
+    };
+    // A reader gets the id of a pet made first, from its Location.
+    let get = plan.scenarios.iter().find(|s| s.id == "openapi.getPet.happy").expect("planned");
+    let var = header_capture(&get.steps[0]).expect("the create captures its Location");
+    assert_eq!(get.steps[1].request().path, format!("/pets/{{{{{var}|last-segment}}}}"));
+    // So does the read-after-write check.
+    let raw = plan.scenarios.iter().find(|s| s.id == "openapi.addPet.read-after-write").expect("planned");
+    let var = header_capture(&raw.steps[0]).unwrap();
+    assert_eq!(raw.steps[1].request().path, format!("/pets/{{{{{var}|last-segment}}}}"));
+    // A link may name the header as where a parameter comes from.
+    let owner = plan.scenarios.iter().find(|s| s.id == "openapi.getOwner.happy").expect("planned");
+    let var = header_capture(&owner.steps[0]).unwrap();
+    assert_eq!(owner.steps[1].request().path, format!("/people/{{{{{var}|last-segment}}}}"));
+
+    // A host that cannot take the id from a Location: the readers are left out, saying why.
+    let mut old_host = input(spec, &[]);
+    old_host.host.features.retain(|f| f != "template.last-segment");
+    let plan = OpenApi::plan(old_host).unwrap();
+    let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+    assert!(!ids.contains(&"openapi.getPet.happy") && ids.contains(&"openapi.getPet.not-found"), "{ids:?}");
+    let doc = doc::Doc::load(spec.as_bytes(), "spec.json").unwrap();
+    let overrides = plan::Overrides::default();
+    let generated = plan::Planner::new(&doc, &overrides).generate();
+    let (_, why) = generated.skipped.iter().find(|(e, _)| e == "GET /pets/{id}").unwrap();
+    assert!(why.contains("Location header would tell") && why.contains("template.last-segment"), "{why}");
+}

@@ -35,6 +35,7 @@ pub fn host() -> HostInfo {
             "action.tool-call",
             "action.mcp-request",
             "tag.skip",
+            "template.last-segment",
         ]
         .map(String::from)
         .to_vec(),
