@@ -223,12 +223,19 @@ fn every_example_serves_a_valid_openapi_document_that_its_traffic_conforms_to() 
 fn the_conformance_check_fails_a_response_the_document_does_not_allow() {
     // not-found-returns-200 answers 200 with `{}` where a Product is documented.
     let dir = tempfile::tempdir().unwrap();
-    let transcript = dir.path().join("t.jsonl");
+    // In a folder that does not exist yet: it is made.
+    let transcript = dir.path().join("artifacts/t.jsonl");
     let mut c = smoke(dir.path());
     c.args(["run", "--config", "examples/shop-api/smoke.toml", "-q", "--transcript"])
         .arg(&transcript)
+        .arg("--artifacts")
+        .arg(dir.path().join("run"))
         .env("FAULTS", "not-found-returns-200");
     assert_eq!(run(c).code, 1);
+    // The run directory keeps the same transcript, not an empty one.
+    let kept = std::fs::read_to_string(dir.path().join("run/transcript.jsonl")).unwrap();
+    assert!(kept.lines().count() > 10, "{} lines", kept.lines().count());
+    assert_eq!(kept, std::fs::read_to_string(&transcript).unwrap());
     let check = std::process::Command::new(validator_python())
         .arg(support::root().join("tests/tools/openapi_conformance.py"))
         .arg(support::root().join("examples/shop-api/openapi.json"))

@@ -462,3 +462,35 @@ fn real_world_documents_plan_with_no_crash_and_no_hang() {
     let share = planned as f64 / sample.len() as f64;
     assert!(share >= 0.98, "{planned} of {} documents planned", sample.len());
 }
+
+#[test]
+fn a_document_from_a_url_may_name_private_addresses_only_on_its_own_host() {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+    let mut service = std::process::Command::new("python3")
+        .arg(support::root().join("tests/tools/media_service.py"))
+        .env("PORT", port.to_string())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the media service did not listen within 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("plan")
+        .arg("--plugin")
+        .arg(plugin("openapi"))
+        .args(["--plugin-config", &format!("spec=http://127.0.0.1:{port}/docs/remote.json")]);
+    let r = run(c);
+    let (_, requested) = support::http_get(port, "/docs/requested", &[]);
+    let _ = service.kill();
+    let _ = service.wait();
+    assert_eq!(r.code, 0, "{r}");
+    // The part on the document's own host is read; the other host's, a private one, is not.
+    assert!(r.stdout.contains("openapi.getAvatarInfo.happy"), "{r}");
+    assert!(!r.stdout.contains("openapi.getSecret.happy"), "{r}");
+    assert!(r.stderr.contains("localhost") && r.stderr.contains("private address"), "{r}");
+    let requested: Vec<String> = serde_json::from_str(&requested).unwrap();
+    assert_eq!(requested, ["remote.json", "schema.json"]);
+}

@@ -15,6 +15,10 @@ It also keeps notes (create, read, delete), to show that the plugin's state chec
 and tags, created with no body: a tag's id is only in the `Location` header of its create.
 
   --fault location-wrong   the Location names a tag that does not exist
+
+It serves a document split in parts at /docs/remote.json: one part on its own host
+(127.0.0.1), one named by another host that is private too (localhost). /docs/requested lists
+the parts asked for.
   --document           print the OpenAPI document and exit
 """
 import email.parser
@@ -82,6 +86,21 @@ DOCUMENT = {
 }
 NOTES = {}
 TAGS = {}
+REQUESTED = []
+
+
+def remote_documents():
+    def get(operation, schema):
+        return {"get": {"operationId": operation, "responses": {"200": {"description": "ok",
+            "content": {"application/json": {"schema": {"$ref": schema}}}}}}}
+    return {
+        "remote.json": {"openapi": "3.0.3", "info": {"title": "remote", "version": "1"}, "paths": {
+            "/avatar-info": get("getAvatarInfo", f"http://127.0.0.1:{PORT}/docs/schema.json#/Info"),
+            "/secret": get("getSecret", f"http://localhost:{PORT}/docs/secret.json#/Secret"),
+        }},
+        "schema.json": {"Info": {"type": "object"}},
+        "secret.json": {"Secret": {"type": "object"}},
+    }
 NOTES_LOCK = threading.Lock()
 
 
@@ -119,6 +138,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(404, b'{"error": "no such note"}')
             shown = dict(note, title="") if FAULT == "note-not-stored" else note
             return self.send(200, json.dumps(shown).encode())
+        if self.path.startswith("/docs/"):
+            name = self.path[len("/docs/"):]
+            if name == "requested":
+                return self.send(200, json.dumps(REQUESTED).encode())
+            REQUESTED.append(name)
+            document = remote_documents().get(name)
+            if document is None:
+                return self.send(404, b"{}")
+            return self.send(200, json.dumps(document).encode())
         if self.path.startswith("/tags/"):
             with NOTES_LOCK:
                 tag = TAGS.get(urllib.parse.unquote(self.path.rsplit("/", 1)[1]))

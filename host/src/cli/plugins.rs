@@ -322,6 +322,13 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
                 ));
                 continue;
             }
+            if is_url(&from)
+                && is_url(&target)
+                && let Err(why) = may_follow(&from, &target).await
+            {
+                warn(format!("{shown_from}: $ref {:?}: {why}; not read", shown(&reference)));
+                continue;
+            }
             if !is_url(&target) {
                 let path = base_dir.join(&target);
                 match real(&path) {
@@ -365,6 +372,64 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
         }
     }
     out
+}
+
+/// Whether a document fetched from `from` may make smoke fetch `target`: on the same host, or on
+/// a host whose every address is public. A document from elsewhere must not make smoke read a
+/// cloud's metadata service or a private network (the user named `from`, not what it names).
+async fn may_follow(from: &str, target: &str) -> Result<(), String> {
+    let (Ok(from), Ok(target)) = (url::Url::parse(from), url::Url::parse(target)) else {
+        return Err("not a URL".into());
+    };
+    let host = target.host_str().unwrap_or_default();
+    if from.host_str() == Some(host) {
+        return Ok(());
+    }
+    let port = target.port_or_known_default().unwrap_or(80);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<std::net::IpAddr> =
+        match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((bare, port))).await {
+            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+            Ok(Err(e)) => return Err(format!("cannot resolve {host}: {e}")),
+            Err(_) => return Err(format!("cannot resolve {host} within 10 s")),
+        };
+    match addresses.iter().find(|ip| !is_public(**ip)) {
+        Some(ip) => Err(format!(
+            "{host} is another host than the document's and has a private address ({ip}); a document fetched \
+             from a URL may name private addresses only on its own host"
+        )),
+        None if addresses.is_empty() => Err(format!("{host} has no address")),
+        None => Ok(()),
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local (the cloud
+/// metadata address), shared, unspecified or multicast.
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v) => {
+            let [a, b, ..] = v.octets();
+            !(v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || a == 0
+                || (a == 100 && (b & 0xc0) == 64))
+        }
+        std::net::IpAddr::V6(v) => match v.to_ipv4_mapped() {
+            Some(v4) => is_public(v4.into()),
+            None => {
+                let first = v.segments()[0];
+                !(v.is_loopback()
+                    || v.is_unspecified()
+                    || v.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
 }
 
 /// The most warnings about references that cannot be read, before the rest are counted only.
@@ -493,7 +558,41 @@ pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8]) -> Vec<Load
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_reference;
+    use super::{is_public, may_follow, resolve_reference};
+
+    #[test]
+    fn only_public_addresses_count_as_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_document_from_a_url_names_private_addresses_only_on_its_own_host() {
+        let from = "https://specs.example.com/api.yaml";
+        assert!(may_follow("http://127.0.0.1:8080/a.json", "http://127.0.0.1:9090/b.json").await.is_ok());
+        for target in
+            ["http://169.254.169.254/latest/meta-data", "http://[::1]/x.json", "http://10.0.0.8/s.json"]
+        {
+            let e = may_follow(from, target).await.unwrap_err();
+            assert!(e.contains("private address"), "{target}: {e}");
+        }
+    }
 
     /// tests/fixtures/references.json, which the OpenAPI plugin's test reads too: the
     /// plugin finds each referenced document by the source the host gives it.

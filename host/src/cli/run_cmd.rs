@@ -269,8 +269,10 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
     if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
-        let written =
-            t.write(path, &scrubber).and_then(|_| t.write(&run_dir.file("transcript.jsonl"), &scrubber));
+        // Written once (writing hands the entries over), then copied into the run directory.
+        let written = create_parent(path)
+            .and_then(|()| t.write(path, &scrubber))
+            .and_then(|_| std::fs::copy(path, run_dir.file("transcript.jsonl")));
         written.map_err(|e| {
             Failure::new(
                 exit::USAGE,
@@ -300,15 +302,18 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     })
 }
 
-/// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
-fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
-    // A report asked for in a folder that does not exist yet gets it (CI's `artifacts/`...).
-    let parent = |path: &Path| match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+/// A report asked for in a folder that does not exist yet gets it (CI's `artifacts/`...).
+fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
         Some(dir) => std::fs::create_dir_all(dir),
         None => Ok(()),
-    };
+    }
+}
+
+/// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
+fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
     let write = |path: &Path, text: &str, what: &str| {
-        parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
+        create_parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the {what} report to {}: {e}", path.display()),
@@ -316,7 +321,7 @@ fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result
         })
     };
     let write_json = |path: &Path, pretty: bool| {
-        parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
+        create_parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the JSON report to {}: {e}", path.display()),

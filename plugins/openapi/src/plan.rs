@@ -242,11 +242,8 @@ impl<'a> Planner<'a> {
         depth: usize,
     ) -> Result<String, String> {
         setup.counter += 1;
-        // The scenario's name, hashed (FNV-1a), keeps ids of parallel scenarios apart.
-        let hash = setup
-            .scenario
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        // The scenario's name, hashed, keeps ids of parallel scenarios apart.
+        let hash = fnv(&setup.scenario);
         let n = (hash % 1_000_000_000) * 100 + setup.counter as u64;
         let param =
             creator.path_params().last().map(|p| self.doc.deref(&p.schema).clone()).unwrap_or_default();
@@ -381,8 +378,26 @@ impl<'a> Planner<'a> {
         if let Some((name, value)) = &self.overrides.auth {
             step = step.header(name, value);
         }
+        let key = |schema: &Value| self.idempotency_key(&setup.scenario, op, schema);
+        // An idempotency key is sent whenever one is declared, distinct per scenario: scenarios
+        // run at once, and one key sent with two different requests is rightly refused.
+        let header_key = op
+            .params
+            .iter()
+            .find(|p| p.location == Location::Header && is_idempotency_key(&p.name))
+            .map(|p| (p.name.clone(), key(&p.schema)));
+        let body_key = op.body.as_ref().and_then(|b| {
+            let flat = self.flatten(b);
+            let (name, schema) =
+                flat.get("properties")?.as_object()?.iter().find(|(k, _)| is_idempotency_key(k))?;
+            Some((name.clone(), key(schema)))
+        });
         let mut ctx = Context { planner: self, setup, depth, failure: None };
-        for p in op.params.iter().filter(|p| p.required && p.location != Location::Path) {
+        let sent = |p: &&crate::doc::Param| {
+            p.location != Location::Path
+                && (p.required || header_key.as_ref().is_some_and(|(name, _)| *name == p.name))
+        };
+        for p in op.params.iter().filter(sent) {
             if p.location == Location::Header
                 && self.overrides.auth.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&p.name))
             {
@@ -390,6 +405,9 @@ impl<'a> Planner<'a> {
             }
             let value = match (&p.example, self.overrides.values.get(&p.name)) {
                 (_, Some(v)) => Value::String(v.clone()),
+                _ if p.location == Location::Header && is_idempotency_key(&p.name) => {
+                    header_key.as_ref().map(|(_, v)| v.clone()).unwrap_or_default()
+                }
                 (Some(e), None) => e.clone(),
                 (None, None) => values::generate(self.doc, &p.schema, &p.name, &mut ctx, 0),
             };
@@ -402,7 +420,10 @@ impl<'a> Planner<'a> {
                 _ => step.header(&p.name, &text),
             };
         }
-        let body = op.body.as_ref().map(|schema| values::generate(self.doc, schema, "", &mut ctx, 0));
+        let mut body = op.body.as_ref().map(|schema| values::generate(self.doc, schema, "", &mut ctx, 0));
+        if let (Some(Value::Object(fields)), Some((name, value))) = (body.as_mut(), body_key) {
+            fields.insert(name, value);
+        }
         if let Some(e) = ctx.failure {
             return Err(e);
         }
@@ -413,6 +434,21 @@ impl<'a> Planner<'a> {
             step = step.header("Accept", &accept);
         }
         Ok((step, body))
+    }
+
+    /// An idempotency key for `op` in `scenario`: the same in every plan, distinct per scenario,
+    /// shaped by the schema (a UUID where it says so, cut to its `maxLength`).
+    fn idempotency_key(&self, scenario: &str, op: &Operation, schema: &Value) -> Value {
+        let schema = self.doc.deref(schema);
+        let hash = fnv(&format!("{scenario}/{}", op.id));
+        let mut key = match schema.get("format").and_then(Value::as_str) {
+            Some("uuid") => smoke_plugin::ids::seed(hash % 1_000_000_000_000),
+            _ => format!("smoke-{hash:016x}"),
+        };
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+            key.truncate(max.max(1) as usize);
+        }
+        Value::String(key)
     }
 
     /// `step` with `body` sent in the media type `op` declares: JSON, a form, or multipart parts
@@ -650,7 +686,94 @@ impl<'a> Planner<'a> {
         if op.body.is_some() && matches!(op.method.as_str(), "POST" | "PUT" | "PATCH") {
             out.extend(self.unknown_references(op)?);
         }
+        if matches!(op.method.as_str(), "POST" | "PUT") {
+            out.extend(self.repeat(op)?);
+        }
         Ok(out)
+    }
+
+    /// The same request sent twice, where the document says what a repeat does.
+    ///
+    /// - With an idempotency key (an `Idempotency-Key` header, an `idempotency_key` property), the
+    ///   repeat is a replay: it succeeds and names the same member as the first.
+    /// - A create-or-update (201 declared with 200 or 204) whose member the client names (a `PUT`
+    ///   to the member's path, or a body property that the 201's link reads back, such as `key`)
+    ///   updates the second time: it does not answer 201 again.
+    fn repeat(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let success = op.success();
+        let keyed = op.params.iter().any(|p| p.location == Location::Header && is_idempotency_key(&p.name))
+            || op.body.as_ref().is_some_and(|b| {
+                self.flatten(b)
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .is_some_and(|p| p.keys().any(|k| is_idempotency_key(k)))
+            });
+        let sent: Vec<String> = op
+            .body
+            .as_ref()
+            .and_then(|b| {
+                self.flatten(b)
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect())
+            })
+            .unwrap_or_default();
+        let named_by_client = (op.method == "PUT" && op.path.ends_with('}'))
+            || op.links.iter().flat_map(|(_, params)| params).any(|(_, expression)| {
+                expression
+                    .strip_prefix("$response.body#/")
+                    .is_some_and(|field| sent.iter().any(|s| s == field))
+            });
+        let upsert =
+            success.contains(&201) && success.iter().any(|s| matches!(s, 200 | 204)) && named_by_client;
+        if !keyed && !upsert {
+            return Ok(None);
+        }
+        let mut setup = self.new_setup(&format!("{}-repeat", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, None)?;
+        let mut first = expect_success(step.clone(), op).named(&format!("send it ({})", op.endpoint()));
+        let mut again = step.named(&format!("send the same request again ({})", op.endpoint()));
+        let (suffix, description) = if keyed {
+            again = expect_success(again, op);
+            let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
+            match self.id_field(op, &resource) {
+                Ok(field) => {
+                    let var = format!("first_{}", sanitize(&resource));
+                    let pointer = format!("/{}", field.replace('~', "~0").replace('/', "~1"));
+                    first = first.capture(&var, &pointer);
+                    again = again.expect_eq(&pointer, json!(format!("{{{{{var}}}}}")));
+                    (
+                        "idempotent-replay",
+                        format!(
+                            "sent twice with one idempotency key, {} answers the same {field} both times",
+                            op.endpoint()
+                        ),
+                    )
+                }
+                Err(_) => (
+                    "idempotent-replay",
+                    format!("sent twice with one idempotency key, {} succeeds both times", op.endpoint()),
+                ),
+            }
+        } else {
+            for s in success.iter().filter(|s| **s != 201) {
+                again = again.expect_status(*s);
+            }
+            (
+                "upsert",
+                format!(
+                    "{} creates or updates what the client names: the same request again updates, it does not create (201) a second",
+                    op.endpoint()
+                ),
+            )
+        };
+        let needs = op.secured || setup.secured;
+        let mut scenario =
+            Scenario::business_rule(&self.id(op, suffix), &op.endpoint()).describe(&description);
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        self.credentials(scenario.step(first).step(again), needs).map(Some)
     }
 
     /// After a create, the member's read answers the scalar properties that were sent.
@@ -1223,6 +1346,17 @@ fn without_header(step: Step, name: &str) -> Step {
     let mut step = step;
     step.http_mut().request.headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
     step
+}
+
+/// FNV-1a: a stable hash (the same plan every time), for ids and keys distinct per scenario.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// `Idempotency-Key`, `idempotency_key`, `idempotencyKey`, `X-Idempotency-Key`.
+fn is_idempotency_key(name: &str) -> bool {
+    let n: String = name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    n == "idempotencykey" || n == "xidempotencykey"
 }
 
 fn list(statuses: &[u16]) -> String {

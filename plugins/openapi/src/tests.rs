@@ -442,3 +442,40 @@ fn an_id_only_in_the_location_header_is_taken_from_it() {
     let (_, why) = generated.skipped.iter().find(|(e, _)| e == "GET /pets/{id}").unwrap();
     assert!(why.contains("Location header would tell") && why.contains("template.last-segment"), "{why}");
 }
+
+#[test]
+fn repeats_are_checked_where_the_document_says_what_a_repeat_does() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/payments": {"post": {"operationId": "pay",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 12}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "integer"}}}}}},
+        "responses": {"201": {"description": "paid", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}},
+      "/settings": {"post": {"operationId": "setSetting",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "updated"}, "201": {"description": "created",
+          "links": {"read": {"operationId": "getSetting", "parameters": {"name": "$response.body#/name"}}}}}}},
+      "/settings/{name}": {"get": {"operationId": "getSetting", "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}}}},
+      "/notes": {"post": {"operationId": "addNote", "responses": {"200": {"description": "ok"}, "201": {"description": "made"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let find = |id: &str| plan.scenarios.iter().find(|s| s.id == id);
+    let key = |s: &smoke_plugin::Scenario, i: usize| {
+        s.steps[i].request().headers.iter().find(|h| h.name == "Idempotency-Key").map(|h| h.value.clone())
+    };
+    // An optional key is sent anyway, distinct per scenario, within its maxLength.
+    let happy = find("openapi.pay.happy").unwrap();
+    let replay = find("openapi.pay.idempotent-replay").expect("planned");
+    let (a, b) = (key(happy, 0).expect("a key"), key(replay, 0).expect("a key"));
+    assert!(a != b && a.len() <= 12, "{a} {b}");
+    // The replay sends the same key twice and wants the first id back.
+    assert_eq!(key(replay, 1), Some(b));
+    let var = &replay.steps[0].captures[0].name;
+    let wanted = format!("{:?}", replay.steps[1].expectation().body);
+    assert!(wanted.contains("\"/id\"") && wanted.contains(&format!("{{{{{var}}}}}")), "{wanted}");
+    // A create-or-update keyed by what is sent: the repeat must not be a 201.
+    let upsert = find("openapi.setSetting.upsert").expect("planned");
+    let statuses: Vec<_> = upsert.steps[1].expectation().status.clone();
+    assert_eq!(statuses, vec![smoke_plugin::Status::Code(200)]);
+    // 200 and 201 alone say nothing about a repeat (a create whose id the server makes).
+    assert!(find("openapi.addNote.upsert").is_none() && find("openapi.addNote.idempotent-replay").is_none());
+}
