@@ -494,3 +494,26 @@ fn a_document_from_a_url_may_name_private_addresses_only_on_its_own_host() {
     let requested: Vec<String> = serde_json::from_str(&requested).unwrap();
     assert_eq!(requested, ["remote.json", "schema.json"]);
 }
+
+#[test]
+fn a_plan_of_nothing_is_refused_rather_than_passed() {
+    // The one operation declares no 2xx, so nothing can be planned: a run would test nothing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("api.json"),
+        r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/a": {"get": {"responses": {"500": {"description": "always"}}}}}}"#,
+    )
+    .unwrap();
+    let spec = format!("spec={}", dir.path().join("api.json").display());
+    let r = run(plan_openapi(dir.path(), &spec));
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("no scenario was planned, so a run would test nothing"), "{r}");
+    assert!(r.stderr.contains("declares no 2xx"), "the warning says why: {r}");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--base-url", "http://127.0.0.1:9", "--plugin"])
+        .arg(plugin("openapi"))
+        .args(["--plugin-config", &spec]);
+    let r = run(c);
+    assert_eq!(r.code, 4, "{r}");
+}

@@ -49,6 +49,14 @@ pub(super) async fn build_plan(
     if !errors.is_empty() {
         return Err(Failure::new(exit::PLUGIN, listing("plan: the plan is invalid", &errors)));
     }
+    // A run of nothing would pass having tested nothing: say so, rather than exit 0.
+    if plan.scenarios.is_empty() {
+        return Err(Failure::new(
+            exit::PLUGIN,
+            "plan: no scenario was planned, so a run would test nothing (the warnings above say what each \
+             plugin left out, and why)",
+        ));
+    }
     let coverage = crate::plan::coverage::coverage(&plan);
     if selection.strict_plan && !coverage.gaps.is_empty() {
         return Err(Failure::new(

@@ -60,6 +60,9 @@ struct Setup {
     scenario: String,
     /// Whether a step made first (a creator, a linked operation) is a secured operation.
     secured: bool,
+    /// Path parameters no value is known for (the user must give them: `values`); a scenario
+    /// with any is planned as skipped, saying which.
+    unknown: Vec<String>,
 }
 
 fn singular(word: &str) -> String {
@@ -350,6 +353,13 @@ impl<'a> Planner<'a> {
                 let resource = collection.rsplit('/').next().map(singular).unwrap_or_default();
                 match self.creator(collection) {
                     Some(_) => self.ensure_in(collection, &resource, &p.name, setup, depth)?,
+                    // Only the user can say: the scenario is planned as skipped, saying so.
+                    None if self.overrides.planned_skips => {
+                        if !setup.unknown.contains(&p.name) {
+                            setup.unknown.push(p.name.clone());
+                        }
+                        format!("{{{}}}", p.name)
+                    }
                     None => {
                         let what = if collection.is_empty() {
                             "what it names".to_string()
@@ -622,6 +632,7 @@ impl<'a> Planner<'a> {
             counter: 0,
             scenario: scenario.to_string(),
             secured: false,
+            unknown: Vec::new(),
         }
     }
 
@@ -773,7 +784,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs).map(Some)
+        self.credentials(scenario.step(first).step(again), needs, &setup.unknown).map(Some)
     }
 
     /// After a create, the member's read answers the scalar properties that were sent.
@@ -842,7 +853,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(read), needs).map(Some)
+        self.credentials(scenario.step(read), needs, &setup.unknown).map(Some)
     }
 
     /// A collection whose create declares 409 has something unique in its members: the same
@@ -862,7 +873,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs).map(Some)
+        self.credentials(scenario.step(first).step(again), needs, &setup.unknown).map(Some)
     }
 
     /// After a delete succeeds, reading the member answers its declared not-found status.
@@ -893,7 +904,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(delete).step(read), needs).map(Some)
+        self.credentials(scenario.step(delete).step(read), needs, &setup.unknown).map(Some)
     }
 
     /// A body naming a resource that does not exist (`account_id` set to an id no server has)
@@ -945,7 +956,7 @@ impl<'a> Planner<'a> {
             for s in setup.steps {
                 scenario = scenario.step(s);
             }
-            out.push(self.credentials(scenario.step(step), needs)?);
+            out.push(self.credentials(scenario.step(step), needs, &setup.unknown)?);
         }
         Ok(out)
     }
@@ -992,14 +1003,32 @@ impl<'a> Planner<'a> {
 
     /// A scenario that sends credentials when none are configured cannot pass: it is planned as
     /// skipped with the reason (host feature `tag.skip`), or left out with it.
-    fn credentials(&self, scenario: Scenario, needs: bool) -> Result<Scenario, String> {
-        if !needs || self.overrides.auth.is_some() {
+    ///
+    /// So is one that needs path parameters only the user can give (`unknown`): a document whose
+    /// every path starts `/subscriptions/{subscriptionId}` plans its scenarios, each saying what
+    /// to set, rather than nothing.
+    fn credentials(&self, scenario: Scenario, needs: bool, unknown: &[String]) -> Result<Scenario, String> {
+        let mut reasons = Vec::new();
+        if !unknown.is_empty() {
+            let names: Vec<String> = unknown.iter().map(|n| format!("`{n}`")).collect();
+            let example: Vec<String> = unknown.iter().map(|n| format!("{n}=...")).collect();
+            reasons.push(format!(
+                "needs a value for path parameter {} (no operation creates one): set `values` (e.g. \
+                 --plugin-config 'values={}')",
+                names.join(", "),
+                example.join(",")
+            ));
+        }
+        if needs && self.overrides.auth.is_none() {
+            reasons.push(NEEDS_CREDENTIALS.to_string());
+        }
+        if reasons.is_empty() {
             return Ok(scenario);
         }
         if self.overrides.planned_skips {
-            Ok(scenario.tag(&format!("skip:{NEEDS_CREDENTIALS}")))
+            Ok(scenario.tag(&format!("skip:{}", reasons.join("; "))))
         } else {
-            Err(NEEDS_CREDENTIALS.to_string())
+            Err(reasons.join("; "))
         }
     }
 
@@ -1038,6 +1067,7 @@ impl<'a> Planner<'a> {
         self.credentials(
             scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))),
             needs,
+            &setup.unknown,
         )
     }
 
@@ -1059,7 +1089,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(step), needs)
+        self.credentials(scenario.step(step), needs, &setup.unknown)
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1081,7 +1111,7 @@ impl<'a> Planner<'a> {
         let needs = op.secured || setup.secured;
         let scenario = scenario
             .step(step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404));
-        self.credentials(scenario, needs).map(Some)
+        self.credentials(scenario, needs, &setup.unknown).map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1108,7 +1138,7 @@ impl<'a> Planner<'a> {
             scenario = scenario.step(s);
         }
         let needs = setup.secured;
-        self.credentials(scenario.step(step), needs).map(Some)
+        self.credentials(scenario.step(step), needs, &setup.unknown).map(Some)
     }
 
     /// An object schema with its `allOf` parts merged: their properties and required lists.
@@ -1252,7 +1282,7 @@ impl<'a> Planner<'a> {
                 scenario = scenario.step(s);
             }
             let needs = op.secured || setup.secured;
-            out.push(self.credentials(scenario.step(step), needs)?);
+            out.push(self.credentials(scenario.step(step), needs, &setup.unknown)?);
         }
         Ok(out)
     }

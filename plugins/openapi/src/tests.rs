@@ -479,3 +479,28 @@ fn repeats_are_checked_where_the_document_says_what_a_repeat_does() {
     // 200 and 201 alone say nothing about a repeat (a create whose id the server makes).
     assert!(find("openapi.addNote.upsert").is_none() && find("openapi.addNote.idempotent-replay").is_none());
 }
+
+#[test]
+fn path_parameters_only_the_user_can_give_are_planned_as_skipped_saying_which() {
+    let spec = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/subscriptions/{subscriptionId}/vaults": {"get": {"operationId": "listVaults",
+        "parameters": [{"name": "subscriptionId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "ok"}}}},
+      "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "ok"}}}}}}"#;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let list = plan.scenarios.iter().find(|s| s.id == "openapi.listVaults.happy").expect("planned");
+    let reason = list.tags.iter().find_map(|t| t.strip_prefix("skip:")).expect("planned as skipped");
+    assert!(reason.contains("`subscriptionId`") && reason.contains("values=subscriptionId=..."), "{reason}");
+    let health = plan.scenarios.iter().find(|s| s.id == "openapi.health.happy").unwrap();
+    assert!(!health.tags.iter().any(|t| t.starts_with("skip:")), "what can run, runs");
+    // Given the value, it runs with it.
+    let plan = OpenApi::plan(input(spec, &[("values", "subscriptionId=s-1")])).unwrap();
+    let list = plan.scenarios.iter().find(|s| s.id == "openapi.listVaults.happy").unwrap();
+    assert!(!list.tags.iter().any(|t| t.starts_with("skip:")));
+    assert_eq!(list.steps[0].request().path, "/subscriptions/s-1/vaults");
+    // A host without `tag.skip`: left out, with the same reason.
+    let mut old_host = input(spec, &[]);
+    old_host.host.features.retain(|f| f != "tag.skip");
+    let plan = OpenApi::plan(old_host).unwrap();
+    assert!(plan.scenarios.iter().all(|s| s.id != "openapi.listVaults.happy"));
+}
