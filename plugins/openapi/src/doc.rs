@@ -56,6 +56,8 @@ pub struct Operation {
     pub links: Vec<(String, Vec<(String, String)>)>,
     /// Whether a success response declares a `Location` header (the new member's URL).
     pub location: bool,
+    /// What its 409 response says it means, if it declares one.
+    pub conflict: Option<String>,
     /// Why this operation cannot be exercised, if it cannot (e.g. a form body).
     pub unsupported: Option<String>,
 }
@@ -446,6 +448,7 @@ impl Doc {
                 let mut responses = Vec::new();
                 let mut links = Vec::new();
                 let mut location = false;
+                let mut conflict = None;
                 let mut produces: Vec<String> = match self.version {
                     Version::Swagger2 => op
                         .get("produces")
@@ -458,6 +461,11 @@ impl Doc {
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in rs {
                         let r = self.deref(r);
+                        if status == "409" {
+                            conflict = Some(
+                                r.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            );
+                        }
                         location |= status.starts_with('2')
                             && r.get("headers")
                                 .and_then(Value::as_object)
@@ -539,6 +547,7 @@ impl Doc {
                     secured,
                     links,
                     location,
+                    conflict,
                     unsupported,
                 });
             }

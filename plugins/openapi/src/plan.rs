@@ -446,6 +446,17 @@ impl<'a> Planner<'a> {
         Ok((step, body))
     }
 
+    /// Whether `op` takes an idempotency key: a header or a body property.
+    fn idempotency_keyed(&self, op: &Operation) -> bool {
+        op.params.iter().any(|p| p.location == Location::Header && is_idempotency_key(&p.name))
+            || op.body.as_ref().is_some_and(|b| {
+                self.flatten(b)
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .is_some_and(|p| p.keys().any(|k| is_idempotency_key(k)))
+            })
+    }
+
     /// An idempotency key for `op` in `scenario`: the same in every plan, distinct per scenario,
     /// shaped by the schema (a UUID where it says so, cut to its `maxLength`).
     fn idempotency_key(&self, scenario: &str, op: &Operation, schema: &Value) -> Value {
@@ -712,13 +723,7 @@ impl<'a> Planner<'a> {
     ///   updates the second time: it does not answer 201 again.
     fn repeat(&self, op: &Operation) -> Result<Option<Scenario>, String> {
         let success = op.success();
-        let keyed = op.params.iter().any(|p| p.location == Location::Header && is_idempotency_key(&p.name))
-            || op.body.as_ref().is_some_and(|b| {
-                self.flatten(b)
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .is_some_and(|p| p.keys().any(|k| is_idempotency_key(k)))
-            });
+        let keyed = self.idempotency_keyed(op);
         let sent: Vec<String> = op
             .body
             .as_ref()
@@ -858,8 +863,20 @@ impl<'a> Planner<'a> {
 
     /// A collection whose create declares 409 has something unique in its members: the same
     /// create sent twice gets 409 the second time.
+    ///
+    /// Not where a repeat is a replay (an idempotency key), nor where the 409 says it is about
+    /// something else than a duplicate (a version, a state, a lock).
     fn duplicate(&self, op: &Operation) -> Result<Option<Scenario>, String> {
-        if !op.statuses().contains(&409) || self.reader(&op.path).is_none() {
+        let about_something_else = |description: &str| {
+            let d = description.to_ascii_lowercase();
+            ["idempot", "version", "etag", "if-match", "lock", "concurren", "modified", "state", "status"]
+                .iter()
+                .any(|word| d.contains(word))
+        };
+        if op.conflict.as_deref().is_none_or(about_something_else)
+            || self.idempotency_keyed(op)
+            || self.reader(&op.path).is_none()
+        {
             return Ok(None);
         }
         let mut setup = self.new_setup(&format!("{}-twice", op.id));

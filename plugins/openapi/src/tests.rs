@@ -504,3 +504,29 @@ fn path_parameters_only_the_user_can_give_are_planned_as_skipped_saying_which() 
     let plan = OpenApi::plan(old_host).unwrap();
     assert!(plan.scenarios.iter().all(|s| s.id != "openapi.listVaults.happy"));
 }
+
+#[test]
+fn a_duplicate_is_expected_only_where_409_can_mean_one() {
+    let spec = |conflict: &str, key: bool| {
+        let key = if key { r#", "idempotency_key": {"type": "string"}"# } else { "" };
+        format!(
+            r#"{{"openapi": "3.0.3", "info": {{"title": "t", "version": "1"}}, "paths": {{
+          "/pets": {{"post": {{"operationId": "addPet",
+            "requestBody": {{"required": true, "content": {{"application/json": {{"schema": {{"type": "object", "required": ["name"], "properties": {{"name": {{"type": "string"}}{key}}}}}}}}}}},
+            "responses": {{"201": {{"description": "made", "content": {{"application/json": {{"schema": {{"type": "object", "properties": {{"id": {{"type": "string"}}}}}}}}}}}}, "409": {{"description": "{conflict}"}}}}}}}},
+          "/pets/{{id}}": {{"get": {{"operationId": "getPet", "parameters": [{{"name": "id", "in": "path", "required": true, "schema": {{"type": "string"}}}}],
+            "responses": {{"200": {{"description": "ok"}}, "404": {{"description": "no"}}}}}}}}}}}}"#
+        )
+    };
+    let planned = |conflict: &str, key: bool| {
+        OpenApi::plan(input(&spec(conflict, key), &[]))
+            .unwrap()
+            .scenarios
+            .iter()
+            .any(|s| s.id == "openapi.addPet.duplicate")
+    };
+    assert!(planned("Conflict", false));
+    assert!(planned("a pet with that name already exists", false));
+    assert!(!planned("the pet was modified since (version mismatch)", false), "a version conflict");
+    assert!(!planned("Conflict", true), "with an idempotency key a repeat is a replay");
+}
