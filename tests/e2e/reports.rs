@@ -381,3 +381,93 @@ fn a_healthcare_run_writes_no_ssn_date_of_birth_or_token_anywhere() {
         assert!(transcript.contains("[REDACTED]"), "the transcript shows where values were redacted");
     }
 }
+
+#[test]
+fn merged_reports_of_three_shards_equal_a_single_runs_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let outcomes = |report: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
+        report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["id"].as_str().unwrap().to_string(), s["outcome"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let read = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    // A run with failures and skips, whole and in three shards.
+    let whole = dir.path().join("whole.json");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", LEDGER_CONFIG, "-q", "--report-json"])
+        .arg(&whole)
+        .env("FAULTS", "snapshot-not-persisted");
+    assert_eq!(run(c).code, 1);
+    let mut shards = Vec::new();
+    for i in 1..=3 {
+        let json = dir.path().join(format!("shard-{i}.json"));
+        let mut c = smoke(dir.path());
+        c.args(["run", "--config", LEDGER_CONFIG, "-q", "--shard", &format!("{i}/3"), "--report-json"])
+            .arg(&json)
+            .env("FAULTS", "snapshot-not-persisted");
+        run(c);
+        shards.push(json);
+    }
+    let merged = dir.path().join("merged/report.json");
+    let (junit, html) = (dir.path().join("merged/report.xml"), dir.path().join("merged/report.html"));
+    let mut c = smoke(dir.path());
+    // In any order.
+    c.args(["report", "merge"])
+        .args([&shards[2], &shards[0], &shards[1]])
+        .arg("--report-json")
+        .arg(&merged)
+        .arg("--report-junit")
+        .arg(&junit)
+        .arg("--report-html")
+        .arg(&html);
+    let r = run(c);
+    assert_eq!(r.code, 1, "a merge with failures is a failing gate:\n{r}");
+    assert!(r.stdout.contains("(3 reports merged)"), "{r}");
+    let (whole, merged) = (read(&whole), read(&merged));
+    assert_eq!(outcomes(&merged), outcomes(&whole), "the same verdicts as a single run");
+    assert!(
+        outcomes(&whole).values().any(|o| o == "failed") && outcomes(&whole).values().any(|o| o == "skipped")
+    );
+    assert_eq!(merged["summary"], whole["summary"]);
+    let rules = |r: &serde_json::Value| -> Vec<String> {
+        r["triage"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(rules(&merged), rules(&whole), "the same triage");
+    assert_eq!(merged["plan_digest"], whole["plan_digest"]);
+    crate::support::assert_valid_report(&merged);
+    let out = xmllint(&junit_xsd(), &junit);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("ledger.snapshot.record"));
+
+    // Parts that do not make one plan are refused, saying why.
+    let mut c = smoke(dir.path());
+    c.args(["report", "merge"]).args([&shards[0], &shards[1]]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("shard 3/3 missing"), "{r}");
+    let other = dir.path().join("other.json");
+    let mut c = smoke(dir.path());
+    c.args([
+        "run",
+        "--config",
+        LEDGER_CONFIG,
+        "-q",
+        "--filter",
+        "ledger.auth.*",
+        "--shard",
+        "3/3",
+        "--report-json",
+    ])
+    .arg(&other);
+    run(c);
+    let mut c = smoke(dir.path());
+    c.args(["report", "merge"]).args([&shards[0], &shards[1], &other]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("is of another plan"), "{r}");
+}

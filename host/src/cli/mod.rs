@@ -10,6 +10,7 @@ mod options;
 mod plan_cmd;
 mod plugin_cmd;
 mod plugins;
+mod report_cmd;
 mod run_cmd;
 mod scaffold;
 mod session;
@@ -75,6 +76,7 @@ pub fn main() -> i32 {
         Some(Command::Inspect(a)) => (a.verbose, false),
         Some(Command::Doctor(a)) => (a.plugins.verbose, a.plugins.quiet),
         Some(Command::Plugin(_)) => (0, false),
+        Some(Command::Report(_)) => (0, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -97,6 +99,7 @@ pub fn main() -> i32 {
                 let sub = sub.subcommand().map(|(_, m)| m).unwrap_or(sub);
                 plugin_cmd::run(command, sub).await
             }
+            Some(Command::Report(command)) => report_cmd::run(command),
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.

@@ -50,6 +50,34 @@ pub(super) enum Command {
     /// the local cache.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
+    /// Work with reports: merge the JSON reports of a plan's shards into one.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ReportCommand {
+    /// Merge the JSON reports of every shard of one plan (`smoke run --shard I/N --report-json
+    /// ...`) into one report.json, JUnit and HTML, with the triage of a single run. Refuses shards
+    /// of different plans, a shard given twice and a missing shard. Exits 0 when every scenario
+    /// passed, 1 otherwise, so the merge job can be the gate.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct MergeArgs {
+    /// The shards' JSON reports, in any order.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub(super) reports: Vec<PathBuf>,
+    /// Write the merged results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_json: Option<PathBuf>,
+    /// Write the merged results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_junit: Option<PathBuf>,
+    /// Write the merged results as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) report_html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

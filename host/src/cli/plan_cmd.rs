@@ -86,6 +86,11 @@ pub(super) async fn build_plan(
             ));
         }
     }
+    plan.digest = {
+        use sha2::Digest;
+        let bytes = serde_json::to_vec(&plan).expect("a plan serializes");
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
+    };
     if let Some(spec) = &selection.shard {
         let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
         plan = crate::plan::shard(plan, index, count);

@@ -99,7 +99,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         ));
     }
     let plan = Arc::new(match plan_after_mcp {
-        true => Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() },
+        true => Plan::default(),
         false => build_plan(&loaded, &args.selection, args.plan.as_deref()).await?,
     });
     super::session::fits_targets(&plan, &settings)?;
@@ -255,6 +255,13 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         base_url: crate::http::shown_url(&progress.base_url),
         mcp: progress.mcp.take(),
         plugins: plan.plugins.clone(),
+        plan_digest: plan.digest.clone(),
+        shard: args
+            .selection
+            .shard
+            .as_deref()
+            .and_then(|s| crate::plan::parse_shard(s).ok())
+            .map(|(i, n)| format!("{i}/{n}")),
         summary,
         interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
         duration_ms: started.elapsed().as_millis() as u64,
@@ -310,24 +317,26 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Write one report file, its folder made first.
+pub(super) fn write(path: &Path, text: &str, what: &str) -> Result<(), Failure> {
+    create_parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
+        Failure::new(
+            exit::USAGE,
+            format!("report: cannot write the {what} report to {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Write the JSON report, its folder made first.
+pub(super) fn write_json(report: &RunReport, path: &Path, pretty: bool) -> Result<(), Failure> {
+    create_parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
+        Failure::new(exit::USAGE, format!("report: cannot write the JSON report to {}: {e}", path.display()))
+    })
+}
+
 /// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
 fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
-    let write = |path: &Path, text: &str, what: &str| {
-        create_parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
-            Failure::new(
-                exit::USAGE,
-                format!("report: cannot write the {what} report to {}: {e}", path.display()),
-            )
-        })
-    };
-    let write_json = |path: &Path, pretty: bool| {
-        create_parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
-            Failure::new(
-                exit::USAGE,
-                format!("report: cannot write the JSON report to {}: {e}", path.display()),
-            )
-        })
-    };
+    let write_json = |path: &Path, pretty: bool| write_json(report, path, pretty);
     // The run directory's copy is compact (it can be large); the one asked for is pretty.
     write_json(&run_dir.file("report.json"), false)?;
     if let Some(path) = &args.report_json {

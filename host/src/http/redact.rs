@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// What gets written about an exchange: redacted, bodies as text.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RequestRecord {
     pub method: String,
     pub url: String,
@@ -19,7 +19,7 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ResponseRecord {
     pub status: u16,
     pub headers: Vec<Pair>,
@@ -27,10 +27,10 @@ pub struct ResponseRecord {
     pub body: Option<String>,
     pub latency_ms: u64,
     /// The body's real size, when not all of it is recorded and the size is known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_bytes: Option<u64>,
     /// Whether `body` is only the start of the real body.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
 }
 

@@ -31,10 +31,10 @@ impl std::fmt::Display for Endpoint {
 }
 
 /// What the server said of itself at `initialize`, for report.json.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ServerRecord {
     /// `http` or `stdio`.
-    pub transport: &'static str,
+    pub transport: String,
     /// The URL, or the command.
     pub endpoint: String,
     pub protocol_version: String,
@@ -371,7 +371,7 @@ impl Session {
             "prompts": prompts,
         });
         let record = ServerRecord {
-            transport,
+            transport: transport.to_string(),
             endpoint: endpoint_text,
             protocol_version: record_version(&info),
             name: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.name.clone()),

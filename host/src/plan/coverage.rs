@@ -126,6 +126,7 @@ mod tests {
                 scenario("c", "DELETE /items/{id}", ScenarioKind::HappyPath),
             ],
             surface: vec![endpoint("GET /items/{id}", true, false), endpoint("POST /items", false, true)],
+            digest: String::new(),
         };
         let c = coverage(&plan);
         assert_eq!(

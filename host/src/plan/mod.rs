@@ -13,8 +13,7 @@ use model::{Part, Plan, PluginRef};
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
-    let mut plan =
-        Plan { plugins: Vec::new(), seeds: Vec::new(), scenarios: Vec::new(), surface: Vec::new() };
+    let mut plan = Plan::default();
     for (plugin, part) in parts {
         plan.plugins.push(plugin);
         plan.seeds.extend(part.seeds);
@@ -140,7 +139,7 @@ mod tests {
     }
 
     fn plan(scenarios: Vec<Scenario>) -> Plan {
-        Plan { plugins: vec![], seeds: vec![], scenarios, surface: vec![] }
+        Plan { scenarios, ..Plan::default() }
     }
 
     fn ids(p: &Plan) -> Vec<&str> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The merged plan of every plugin in a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     #[serde(default)]
@@ -18,6 +18,11 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     #[serde(default)]
     pub surface: Vec<Endpoint>,
+    /// The sha256 of the plan as selected (`--filter`, `--rerun-failed`) before `--shard` took
+    /// its part: equal in every shard of one plan, so `smoke report merge` can tell shards of
+    /// different plans apart. Not part of the printed plan.
+    #[serde(skip)]
+    pub digest: String,
 }
 
 /// The variables a plugin's config gives its own steps: `config.KEY` for each key, and, for a

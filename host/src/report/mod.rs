@@ -3,6 +3,7 @@
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod triage;
 
 use crate::http::Redactor;

@@ -333,6 +333,8 @@ mod tests {
             base_url: "http://h/".into(),
             mcp: None,
             plugins: vec![],
+            plan_digest: String::new(),
+            shard: None,
             summary: Summary::of(&scenarios),
             interrupted: None,
             duration_ms: 1,

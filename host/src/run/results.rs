@@ -2,10 +2,10 @@
 
 use crate::http::{RequestRecord, ResponseRecord};
 use crate::plan::model::{PluginRef, Scenario, ScenarioKind, Step};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Passed,
@@ -25,7 +25,7 @@ impl Outcome {
 
 /// What kind of failure a step or scenario met: data every report and the triage reason over
 /// (never the message text, which is for people). Listed in docs/report-schema.json.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// Nothing accepted the connection (refused, unreachable, name not found).
@@ -109,7 +109,7 @@ impl FailureKind {
 }
 
 /// One failure: its kind, and what happened in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
@@ -127,14 +127,14 @@ impl std::fmt::Display for Failure {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerdictRecord {
     pub pass: bool,
     pub reason: String,
 }
 
 /// One step's execution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepResult {
     pub index: usize,
     pub name: String,
@@ -144,7 +144,7 @@ pub struct StepResult {
     pub request: Option<RequestRecord>,
     pub response: Option<ResponseRecord>,
     /// A tool call's JSON-RPC request and answer, when the step is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call: Option<ToolCallRecord>,
     pub failures: Vec<Failure>,
     /// The plugin's judgement, when the step asked for one.
@@ -159,7 +159,7 @@ pub struct StepResult {
 }
 
 /// A tool call as recorded: the JSON-RPC request and what came back, redacted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolCallRecord {
     pub tool: String,
     /// The `tools/call` request as sent (JSON text).
@@ -172,7 +172,7 @@ pub struct ToolCallRecord {
 }
 
 /// What a burst of requests came to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BurstRecord {
     pub count: u32,
     pub concurrency: u32,
@@ -264,7 +264,7 @@ fn describe_expectation(step: &Step) -> String {
 }
 
 /// One scenario's execution.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub id: String,
     pub plugin: String,
@@ -280,7 +280,7 @@ pub struct ScenarioResult {
     /// Index of the failing step.
     pub failed_step: Option<usize>,
     /// Selected only because a selected scenario depends on it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dependency_only: bool,
     /// When it started and finished, in ms since the run started (0 if it never ran).
     pub started_ms: u64,
@@ -333,14 +333,14 @@ impl ScenarioResult {
 }
 
 /// A seed's creation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeedResult {
     pub id: String,
     pub plugin: String,
     pub step: StepResult,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub passed: usize,
     pub failed: usize,
@@ -390,15 +390,22 @@ impl Summary {
 }
 
 /// Everything known about a finished run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub schema_version: u32,
     pub smoke_version: String,
     pub base_url: String,
     /// The MCP server, when the run had one: transport, protocol version, server info, tools.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp: Option<crate::mcp::ServerRecord>,
     pub plugins: Vec<PluginRef>,
+    /// The plan's sha256 (`sha256:HEX`) as selected, before `--shard` took its part: the same in
+    /// every shard of one plan (empty when the run ended before planning).
+    #[serde(default)]
+    pub plan_digest: String,
+    /// The part of the plan this run was (`--shard I/N`), if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub summary: Summary,
     /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.
     pub interrupted: Option<String>,
@@ -407,12 +414,14 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioResult>,
     /// Set when the run stopped before its scenarios could run: the stage and why.
     pub stage_failure: Option<StageFailure>,
-    /// What the failures have in common (empty when everything passed).
+    /// What the failures have in common (empty when everything passed); worked out again from
+    /// the scenarios when a report is read back.
+    #[serde(skip_deserializing)]
     pub triage: Vec<Finding>,
 }
 
 /// A stage of the run that failed before scenarios ran (target, a command, seeding).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageFailure {
     /// `target`, `reset`, `migrate`, `seed` (the command), `mcp` (opening the MCP session) or
     /// `seeding` (the plugins' seeds).

@@ -1,0 +1,192 @@
+//! `smoke report merge`: the JSON reports of the shards of one plan, as one report, so that a CI
+//! fan-out ends in the same report.json, JUnit and HTML (and the same triage) as a single run.
+//! Shards of different plans, a shard given twice and a missing shard are refused: a merged
+//! report that silently lacks a part would pass what never ran.
+
+use crate::run::results::{Outcome, RunReport, SeedResult, Summary};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Merge `reports` (each with the file it came from, for messages).
+pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
+    let Some((first_file, first)) = reports.first() else {
+        return Err("no report to merge".into());
+    };
+    if reports.len() == 1 {
+        let (_, only) = reports.into_iter().next().expect("one report");
+        return Ok(finish(only, None));
+    }
+    // One plan: the same digest in every part.
+    for (file, r) in &reports {
+        if r.plan_digest.is_empty() {
+            return Err(format!(
+                "{file} records no plan digest (a report of an older smoke, or of a run that ended before it \
+                 had a plan); run the shards again with this smoke"
+            ));
+        }
+        if r.plan_digest != first.plan_digest {
+            return Err(format!(
+                "{file} is of another plan than {first_file} ({} and {}): merge the shards of one plan, made \
+                 with the same plugins, config and --filter",
+                short(&r.plan_digest),
+                short(&first.plan_digest)
+            ));
+        }
+    }
+    // Every shard once: 1/N to N/N.
+    let mut shards: BTreeMap<usize, &str> = BTreeMap::new();
+    let mut count = None;
+    for (file, r) in &reports {
+        let Some((i, n)) = r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()) else {
+            return Err(format!(
+                "{file} is a whole run, not a shard (--shard I/N): there is nothing to merge it with"
+            ));
+        };
+        match count {
+            None => count = Some(n),
+            Some(c) if c != n => {
+                return Err(format!(
+                    "{file} is shard {i}/{n}, but {first_file} is one of {c} shards: merge the shards of one split"
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(other) = shards.insert(i, file) {
+            return Err(format!("{file} and {other} are both shard {i}/{n}"));
+        }
+    }
+    let count = count.expect("at least two reports");
+    let missing: Vec<String> =
+        (1..=count).filter(|i| !shards.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "shard {} missing: every shard's report is needed, or the merged report would pass what never ran",
+            missing.join(", ")
+        ));
+    }
+    // In shard order, whatever order the files were given in.
+    let mut reports = reports;
+    reports.sort_by_key(|(_, r)| {
+        r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).map(|(i, _)| i)
+    });
+    let mut seen = BTreeSet::new();
+    let mut parts = reports.into_iter();
+    let (_, mut merged) = parts.next().expect("at least two reports");
+    for s in &merged.scenarios {
+        seen.insert(s.id.clone());
+    }
+    let mut seeds: Vec<SeedResult> = std::mem::take(&mut merged.seeds);
+    for (file, r) in parts {
+        for s in &r.scenarios {
+            if !seen.insert(s.id.clone()) {
+                return Err(format!("scenario {} is in {file} and in another shard", s.id));
+            }
+        }
+        merged.scenarios.extend(r.scenarios);
+        // Every shard seeds the service: a seed counts as failed if it failed anywhere.
+        for seed in r.seeds {
+            match seeds.iter_mut().find(|s| s.id == seed.id && s.plugin == seed.plugin) {
+                Some(kept)
+                    if kept.step.outcome == Outcome::Passed && seed.step.outcome != Outcome::Passed =>
+                {
+                    *kept = seed
+                }
+                Some(_) => {}
+                None => seeds.push(seed),
+            }
+        }
+        // The shards ran at once: the merged run took as long as the longest.
+        merged.duration_ms = merged.duration_ms.max(r.duration_ms);
+        merged.interrupted = merged.interrupted.or(r.interrupted);
+        merged.stage_failure = merged.stage_failure.or(r.stage_failure);
+        merged.mcp = merged.mcp.or(r.mcp);
+    }
+    merged.seeds = seeds;
+    Ok(finish(merged, Some(count)))
+}
+
+/// The summary and the triage worked out from the scenarios, as a single run does.
+fn finish(mut report: RunReport, shards: Option<usize>) -> RunReport {
+    report.summary = Summary::of(&report.scenarios);
+    if shards.is_some() {
+        report.shard = None;
+    }
+    report.triage = crate::report::triage::triage(&report);
+    report
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::{Scenario, ScenarioKind};
+    use crate::run::results::ScenarioResult;
+
+    fn shard(i: usize, n: usize, digest: &str, ids: &[&str]) -> (String, RunReport) {
+        let scenarios: Vec<ScenarioResult> = ids
+            .iter()
+            .map(|id| {
+                ScenarioResult::new(&Scenario {
+                    id: id.to_string(),
+                    plugin: "p".into(),
+                    endpoint: "GET /".into(),
+                    kind: ScenarioKind::HappyPath,
+                    description: String::new(),
+                    depends_on: vec![],
+                    tags: vec![],
+                    steps: vec![],
+                    dependency_only: false,
+                })
+            })
+            .collect();
+        let report = RunReport {
+            schema_version: 2,
+            smoke_version: "0".into(),
+            base_url: "http://h/".into(),
+            mcp: None,
+            plugins: vec![],
+            plan_digest: digest.into(),
+            shard: Some(format!("{i}/{n}")),
+            summary: Summary::of(&scenarios),
+            interrupted: None,
+            duration_ms: 10 * i as u64,
+            seeds: vec![],
+            scenarios,
+            stage_failure: None,
+            triage: vec![],
+        };
+        (format!("shard-{i}.json"), report)
+    }
+
+    #[test]
+    fn the_shards_of_one_plan_merge_in_shard_order() {
+        let merged =
+            merge(vec![shard(2, 2, "sha256:a", &["c"]), shard(1, 2, "sha256:a", &["a", "b"])]).unwrap();
+        let ids: Vec<&str> = merged.scenarios.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(merged.summary.passed, 3);
+        assert_eq!((merged.shard, merged.duration_ms), (None, 20));
+    }
+
+    #[test]
+    fn parts_that_do_not_make_one_plan_are_refused_saying_why() {
+        let cases = [
+            (vec![shard(1, 2, "sha256:a", &["a"]), shard(2, 2, "sha256:b", &["b"])], "another plan"),
+            (vec![shard(1, 3, "sha256:a", &["a"]), shard(2, 3, "sha256:a", &["b"])], "shard 3/3 missing"),
+            (vec![shard(1, 2, "sha256:a", &["a"]), shard(1, 2, "sha256:a", &["b"])], "both shard 1/2"),
+            (vec![shard(1, 2, "sha256:a", &["a"]), shard(2, 3, "sha256:a", &["b"])], "one of 2 shards"),
+            (vec![shard(1, 2, "sha256:a", &["a"]), shard(2, 2, "sha256:a", &["a"])], "scenario a is in"),
+            (vec![shard(1, 2, "", &["a"]), shard(2, 2, "", &["b"])], "no plan digest"),
+        ];
+        for (reports, expected) in cases {
+            let e = merge(reports).unwrap_err();
+            assert!(e.contains(expected), "{expected}: {e}");
+        }
+        let (_, mut whole) = shard(1, 1, "sha256:a", &["a"]);
+        whole.shard = None;
+        let e = merge(vec![("whole.json".into(), whole), shard(1, 2, "sha256:a", &["b"])]).unwrap_err();
+        assert!(e.contains("whole.json is a whole run"), "{e}");
+    }
+}
