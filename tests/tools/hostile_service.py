@@ -7,6 +7,8 @@ misbehaves as asked by its arguments, bounded in time (it exits by itself after 
   --daemonize F   start two processes that leave the service's process group (one by setsid,
                   one by a double fork) and sleep; write their pids to F, one per line
   --never-healthy serve /health with 503
+
+GET /sleep/N answers after N ms (at most 5 s), for tests of how long scenarios take.
 """
 import http.server
 import os
@@ -75,6 +77,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health":
             self.reply(503 if "--never-healthy" in args else 200, '{"ok": true}')
+        elif self.path.startswith("/sleep/"):
+            time.sleep(min(int(self.path[len("/sleep/"):]), 5000) / 1000)
+            self.reply(200, '{"slept": true}')
         else:
             self.reply(200, '{"id": "x"}')
 

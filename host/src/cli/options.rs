@@ -209,6 +209,12 @@ pub(super) struct Selection {
     /// scenario exactly once.
     #[arg(long, value_name = "I/N")]
     pub(super) shard: Option<String>,
+    /// Balance the shards by the scenarios' durations in this JSON report of an earlier run (a
+    /// merged one, or any shard's), so that the N parts take about the same time. Still
+    /// deterministic for the same plan and report; a scenario the report lacks counts as the
+    /// median.
+    #[arg(long, value_name = "REPORT", requires = "shard")]
+    pub(super) shard_durations: Option<PathBuf>,
     /// Treat coverage gaps (an endpoint without a happy path, a not-found or a validation-error
     /// scenario) as errors.
     #[arg(long)]

@@ -34,6 +34,20 @@ pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
         .collect())
 }
 
+/// Each scenario's duration in a JSON report, for `--shard-durations`.
+fn durations_in(path: &Path) -> Result<std::collections::BTreeMap<String, u64>, Failure> {
+    let fail =
+        |why: String| Failure::new(exit::USAGE, format!("--shard-durations: {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| fail(format!("not a smoke JSON report: {e}")))?;
+    let scenarios = report["scenarios"].as_array().ok_or_else(|| fail("no \"scenarios\" list".into()))?;
+    Ok(scenarios
+        .iter()
+        .filter_map(|s| Some((s["id"].as_str()?.to_string(), s["duration_ms"].as_u64()?)))
+        .collect())
+}
+
 /// The merged plan: from the plugins, or from `--plan FILE`; validated, coverage checked,
 /// filtered and sharded.
 pub(super) async fn build_plan(
@@ -93,7 +107,8 @@ pub(super) async fn build_plan(
     };
     if let Some(spec) = &selection.shard {
         let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
-        plan = crate::plan::shard(plan, index, count);
+        let durations = selection.shard_durations.as_deref().map(durations_in).transpose()?;
+        plan = crate::plan::shard(plan, index, count, durations.as_ref());
     }
     Ok(plan)
 }

@@ -10,6 +10,7 @@ pub mod validate;
 
 use graph::Graph;
 use model::{Part, Plan, PluginRef};
+use std::collections::BTreeMap;
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
@@ -72,20 +73,34 @@ pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> P
 /// Part `index` (1-based) of `count`: scenarios connected by dependencies stay together, groups
 /// go to the currently smallest shard, largest group first. Deterministic, so `count` CI jobs
 /// with `--shard 1/N` .. `N/N` run each scenario exactly once.
-pub fn shard(mut plan: Plan, index: usize, count: usize) -> Plan {
+///
+/// A group's size is its number of scenarios, or, given `durations` (scenario id to ms, from an
+/// earlier report), the sum of its scenarios' durations, so that the parts take about the same
+/// time; a scenario the report does not have counts as the median of those it has.
+pub fn shard(mut plan: Plan, index: usize, count: usize, durations: Option<&BTreeMap<String, u64>>) -> Plan {
     use std::cmp::Reverse;
-    let mut groups = scenario_graph(&plan).groups();
-    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    let median = durations.map_or(1, |d| {
+        let mut known: Vec<u64> = plan.scenarios.iter().filter_map(|s| d.get(&s.id).copied()).collect();
+        known.sort_unstable();
+        known.get(known.len() / 2).copied().unwrap_or(1)
+    });
+    // Durations of 0 ms still count: a scenario is never free.
+    let weight = |i: usize| -> u64 {
+        durations.map_or(1, |d| d.get(&plan.scenarios[i].id).copied().unwrap_or(median)).max(1)
+    };
+    let mut groups: Vec<(u64, Vec<usize>)> =
+        scenario_graph(&plan).groups().into_iter().map(|g| (g.iter().map(|&i| weight(i)).sum(), g)).collect();
+    groups.sort_by(|(wa, a), (wb, b)| wb.cmp(wa).then(a[0].cmp(&b[0])));
     // Shards by (load, number), smallest first; only shards that receive a group are touched.
-    let mut loads: std::collections::BinaryHeap<Reverse<(usize, usize)>> =
+    let mut loads: std::collections::BinaryHeap<Reverse<(u64, usize)>> =
         (0..count.min(groups.len().max(1))).map(|k| Reverse((0, k))).collect();
     let mut owner = vec![0usize; plan.scenarios.len()];
-    for group in groups {
+    for (weight, group) in groups {
         let Some(Reverse((load, k))) = loads.pop() else { break };
         for &i in &group {
             owner[i] = k;
         }
-        loads.push(Reverse((load + group.len(), k)));
+        loads.push(Reverse((load + weight, k)));
     }
     let mut i = 0;
     plan.scenarios.retain(|_| {
@@ -169,10 +184,54 @@ mod tests {
     }
 
     #[test]
+    fn shards_weighed_by_earlier_durations_take_about_the_same_time() {
+        use ScenarioKind::*;
+        // Skewed: one chain of two slow scenarios, one slow loner, many quick ones.
+        let mut scenarios = vec![
+            scenario("slow-1", &[], &[], HappyPath),
+            scenario("slow-2", &["slow-1"], &[], HappyPath),
+            scenario("slow-3", &[], &[], HappyPath),
+        ];
+        let mut durations: BTreeMap<String, u64> =
+            [("slow-1", 3000), ("slow-2", 3000), ("slow-3", 5000)].map(|(k, v)| (k.to_string(), v)).into();
+        for i in 0..30 {
+            scenarios.push(scenario(&format!("quick-{i:02}"), &[], &[], HappyPath));
+            durations.insert(format!("quick-{i:02}"), 200);
+        }
+        // One the report does not have counts as the median (200).
+        scenarios.push(scenario("new", &[], &[], HappyPath));
+        let total = |p: &Plan| -> u64 {
+            p.scenarios.iter().map(|s| durations.get(&s.id).copied().unwrap_or(200)).sum()
+        };
+        let mut seen = Vec::new();
+        let mut times = Vec::new();
+        for i in 1..=3 {
+            let part = shard(plan(scenarios.clone()), i, 3, Some(&durations));
+            assert_eq!(part, shard(plan(scenarios.clone()), i, 3, Some(&durations)), "deterministic");
+            if part.scenarios.iter().any(|s| s.id == "slow-2") {
+                assert!(part.scenarios.iter().any(|s| s.id == "slow-1"), "the chain stays whole");
+            }
+            times.push(total(&part));
+            seen.extend(part.scenarios.into_iter().map(|s| s.id));
+        }
+        seen.sort();
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!((before, seen.len()), (34, 34), "every scenario exactly once");
+        // Within a quarter of each other; counting scenarios alone is far off on this plan.
+        let (max, min) = (*times.iter().max().unwrap(), *times.iter().min().unwrap());
+        assert!(max * 100 <= min * 125, "{times:?}");
+        let by_count: Vec<u64> =
+            (1..=3).map(|i| total(&shard(plan(scenarios.clone()), i, 3, None))).collect();
+        let (cmax, cmin) = (*by_count.iter().max().unwrap(), *by_count.iter().min().unwrap());
+        assert!(cmax * 100 > cmin * 125, "counting alone is skewed here: {by_count:?}");
+    }
+
+    #[test]
     fn shards_partition_the_plan_and_keep_dependency_chains_whole() {
         let mut seen = Vec::new();
         for i in 1..=3 {
-            let part = shard(sample(), i, 3);
+            let part = shard(sample(), i, 3, None);
             for s in &part.scenarios {
                 for d in &s.depends_on {
                     assert!(
@@ -186,7 +245,7 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, ["a", "b", "c", "d", "e", "f", "g"]);
-        assert_eq!(ids(&shard(sample(), 1, 3)), ["a", "b", "c", "d"]);
+        assert_eq!(ids(&shard(sample(), 1, 3, None)), ["a", "b", "c", "d"]);
     }
 
     #[test]
