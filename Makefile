@@ -158,10 +158,13 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Benchmarks (figures, not pass/fail); installs nginx and oha when missing.
+## Benchmarks (figures, not pass/fail); installs nginx, oha and Hurl when missing (Hurl's build
+## needs libcurl, libxml2 and libclang headers).
 bench: build test-plugins
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@command -v oha >/dev/null || $(CARGO) install oha --locked
+	@command -v hurl >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libxml2-dev libclang-dev pkg-config \
+		&& $(CARGO) install hurl --locked --version 8.0.1)
 	bash bench/plugin-load.sh
 	python3 bench/languages.py
 	python3 bench/openapi-plan.py

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Throughput: smoke running N single-request scenarios (status and one JSON pointer checked)
-against nginx serving a small JSON document on 127.0.0.1, at --jobs 1, 8 and 64, and the raw load
-tool oha sending the same number of requests at the same concurrency. Prints scenarios/s, oha's
-requests/s, the ratio and smoke's peak memory; the last line is for --jobs 64:
+against nginx serving a small JSON document on 127.0.0.1, at --jobs 1, 8 and 64; the raw load
+tool oha sending the same number of requests at the same concurrency; and Hurl (`hurl --test`)
+sending the same requests with the same two assertions, split into files that run JOBS at a time
+(Hurl runs a file's entries one after another). Prints scenarios/s, oha's and Hurl's rates,
+smoke's ratio to each and smoke's peak memory; the last line is for --jobs 64:
 
-    scenarios/s: X, oha: Y, ratio: Z
+    scenarios/s: X, oha: Y, ratio: Z, hurl: H, ratio: W
 
-Figures, not pass/fail. Needs nginx (Debian: nginx-light) and oha (cargo install oha); `make
-bench` installs both when missing. Environment: N (default 10000), JOBS (default "1 8 64"),
+Then smoke alone on plans of BIG scenarios (default "100000 1000000"): rate and peak memory.
+
+Figures, not pass/fail. Needs nginx (Debian: nginx-light), oha and hurl (cargo install); `make
+bench` installs them when missing. Environment: N (default 10000), JOBS (default "1 8 64"),
 REPEAT (default 5): each figure is the median of REPEAT runs, since one run on a shared machine
-can be slowed by a neighbour.
+can be slowed by a neighbour; BIG ("" for none).
 """
 
 import json
@@ -28,6 +32,7 @@ SMOKE = ROOT / "target" / "release" / "smoke"
 N = int(os.environ.get("N", "10000"))
 JOBS = [int(j) for j in os.environ.get("JOBS", "1 8 64").split()]
 REPEAT = int(os.environ.get("REPEAT", "5"))
+BIG = [int(n) for n in os.environ.get("BIG", "100000 1000000").split()]
 BODY = '{"status":"ok","service":"bench","version":1}'
 
 
@@ -75,19 +80,42 @@ http {{
     sys.exit(f"nginx did not listen on {port}; see {work}/logs/error.log")
 
 
-def write_plan(path: Path) -> None:
+def write_plan(path: Path, n: int = N) -> None:
     step = {
         "request": {"method": "GET", "path": "/health.json"},
         "expect": {"status": [200], "body": [{"pointer": "/status", "test": "equals", "value": "ok"}]},
     }
     scenarios = [
         {"id": f"bench.{i:05}", "endpoint": "GET /health.json", "kind": "happy-path", "steps": [step]}
-        for i in range(N)
+        for i in range(n)
     ]
     path.write_text(json.dumps({"scenarios": scenarios}))
 
 
-def run_smoke(plan: Path, url: str, jobs: int, work: Path) -> tuple[float, float]:
+def write_hurl(work: Path, url: str, jobs: int) -> list[Path]:
+    """The same N requests and assertions as Hurl files: one for --jobs 1, else 4 per job."""
+    entry = f"GET {url}/health.json\nHTTP 200\n[Asserts]\njsonpath \"$.status\" == \"ok\"\n\n"
+    count = 1 if jobs == 1 else jobs * 4
+    files = []
+    for k in range(count):
+        path = work / f"hurl-{jobs}-{k:03}.hurl"
+        path.write_text(entry * (N // count + (1 if k < N % count else 0)))
+        files.append(path)
+    return files
+
+
+def run_hurl(files: list[Path], jobs: int) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["hurl", "--test", "--jobs", str(jobs), "--no-output", *map(str, files)], capture_output=True
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"hurl --jobs {jobs} failed:\n{done.stderr.decode()[-2000:]}")
+    return N / elapsed
+
+
+def run_smoke(plan: Path, url: str, jobs: int, work: Path, n: int = N) -> tuple[float, float]:
     """Scenarios per second (whole process, wall clock) and peak RSS in MB."""
     env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"))
     args = [str(SMOKE), "run", "--plan", str(plan), "--base-url", url, "--jobs", str(jobs), "-q"]
@@ -97,9 +125,9 @@ def run_smoke(plan: Path, url: str, jobs: int, work: Path) -> tuple[float, float
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     summary = out.decode().strip().splitlines()[-1] if out.strip() else ""
-    if os.waitstatus_to_exitcode(status) != 0 or not summary.startswith(f"{N} passed, 0 failed"):
+    if os.waitstatus_to_exitcode(status) != 0 or not summary.startswith(f"{n} passed, 0 failed"):
         sys.exit(f"smoke --jobs {jobs} did not pass every scenario: {summary}\n{err.decode()[-2000:]}")
-    return N / elapsed, usage.ru_maxrss / 1024
+    return n / elapsed, usage.ru_maxrss / 1024
 
 
 def run_oha(url: str, jobs: int) -> float:
@@ -112,7 +140,7 @@ def run_oha(url: str, jobs: int) -> float:
 
 
 def main() -> None:
-    for tool in ("nginx", "oha"):
+    for tool in ("nginx", "oha", "hurl"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed; `make bench` installs it")
     if not SMOKE.is_file():
@@ -130,21 +158,38 @@ def main() -> None:
                 f"{N} scenarios (GET, status + one JSON pointer), nginx on 127.0.0.1, "
                 f"{os.cpu_count()} cores, median of {REPEAT} runs"
             )
-            print(f"{'jobs':>5} {'smoke scen/s':>13} {'oha req/s':>11} {'ratio':>6} {'smoke peak MB':>14}")
+            print(
+                f"{'jobs':>5} {'smoke scen/s':>13} {'oha req/s':>11} {'/oha':>6} "
+                f"{'hurl req/s':>11} {'/hurl':>6} {'smoke peak MB':>14}"
+            )
             last = None
             for jobs in JOBS:
-                # Interleaved, so a slow spell of the machine hits both tools alike.
-                smokes, ohas = [], []
+                hurl_files = write_hurl(work, url, jobs)
+                # Interleaved, so a slow spell of the machine hits every tool alike.
+                smokes, ohas, hurls = [], [], []
                 for _ in range(REPEAT):
                     smokes.append(run_smoke(plan, url, jobs, work))
                     ohas.append(run_oha(f"{url}/health.json", jobs))
+                    hurls.append(run_hurl(hurl_files, jobs))
                 rate = statistics.median(r for r, _ in smokes)
                 peak = max(p for _, p in smokes)
-                oha = statistics.median(ohas)
-                last = (rate, oha, rate / oha)
-                print(f"{jobs:>5} {rate:>13.0f} {oha:>11.0f} {rate / oha:>6.2f} {peak:>14.1f}")
+                oha, hurl = statistics.median(ohas), statistics.median(hurls)
+                last = (rate, oha, rate / oha, hurl, rate / hurl)
+                print(
+                    f"{jobs:>5} {rate:>13.0f} {oha:>11.0f} {rate / oha:>6.2f} "
+                    f"{hurl:>11.0f} {rate / hurl:>6.2f} {peak:>14.1f}"
+                )
             if last:
-                print(f"scenarios/s: {last[0]:.0f}, oha: {last[1]:.0f}, ratio: {last[2]:.2f}")
+                print(
+                    f"scenarios/s: {last[0]:.0f}, oha: {last[1]:.0f}, ratio: {last[2]:.2f}, "
+                    f"hurl: {last[3]:.0f}, ratio: {last[4]:.2f}"
+                )
+            for n in BIG:
+                big = work / f"plan-{n}.json"
+                write_plan(big, n)
+                rate, peak = run_smoke(big, url, 64, work, n)
+                big.unlink()
+                print(f"{n} scenarios, --jobs 64: {rate:.0f} scenarios/s, peak {peak:.0f} MB")
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)
