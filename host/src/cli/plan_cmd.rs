@@ -34,6 +34,24 @@ pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
         .collect())
 }
 
+/// The plan's sha256, streamed through the hasher (no copy of the plan's text is made).
+fn digest(plan: &Plan) -> String {
+    use sha2::Digest;
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(sha2::Sha256::new());
+    serde_json::to_writer(std::io::BufWriter::new(&mut hashing), plan).expect("a plan serializes");
+    format!("sha256:{}", hex::encode(hashing.0.finalize()))
+}
+
 /// Each scenario's duration in a JSON report, for `--shard-durations`.
 fn durations_in(path: &Path) -> Result<std::collections::BTreeMap<String, u64>, Failure> {
     let fail =
@@ -100,12 +118,9 @@ pub(super) async fn build_plan(
             ));
         }
     }
-    plan.digest = {
-        use sha2::Digest;
-        let bytes = serde_json::to_vec(&plan).expect("a plan serializes");
-        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
-    };
     if let Some(spec) = &selection.shard {
+        // Only a shard needs it (`smoke report merge`); hashing costs a pass over the plan.
+        plan.digest = digest(&plan);
         let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
         let durations = selection.shard_durations.as_deref().map(durations_in).transpose()?;
         plan = crate::plan::shard(plan, index, count, durations.as_ref());

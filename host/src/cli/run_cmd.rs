@@ -255,7 +255,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         base_url: crate::http::shown_url(&progress.base_url),
         mcp: progress.mcp.take(),
         plugins: plan.plugins.clone(),
-        plan_digest: plan.digest.clone(),
+        plan_digest: args.selection.shard.is_some().then(|| plan.digest.clone()),
         shard: args
             .selection
             .shard

@@ -11,26 +11,13 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
     let Some((first_file, first)) = reports.first() else {
         return Err("no report to merge".into());
     };
-    if reports.len() == 1 {
+    // One whole run (or the only shard of one) is already whole.
+    let whole = |r: &RunReport| {
+        r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).is_none_or(|(_, n)| n == 1)
+    };
+    if reports.len() == 1 && whole(first) {
         let (_, only) = reports.into_iter().next().expect("one report");
-        return Ok(finish(only, None));
-    }
-    // One plan: the same digest in every part.
-    for (file, r) in &reports {
-        if r.plan_digest.is_empty() {
-            return Err(format!(
-                "{file} records no plan digest (a report of an older smoke, or of a run that ended before it \
-                 had a plan); run the shards again with this smoke"
-            ));
-        }
-        if r.plan_digest != first.plan_digest {
-            return Err(format!(
-                "{file} is of another plan than {first_file} ({} and {}): merge the shards of one plan, made \
-                 with the same plugins, config and --filter",
-                short(&r.plan_digest),
-                short(&first.plan_digest)
-            ));
-        }
+        return Ok(finish(only, Some(1)));
     }
     // Every shard once: 1/N to N/N.
     let mut shards: BTreeMap<usize, &str> = BTreeMap::new();
@@ -54,7 +41,24 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
             return Err(format!("{file} and {other} are both shard {i}/{n}"));
         }
     }
-    let count = count.expect("at least two reports");
+    // One plan: the same digest in every part.
+    for (file, r) in &reports {
+        if r.plan_digest.as_deref().unwrap_or_default().is_empty() {
+            return Err(format!(
+                "{file} records no plan digest (a report of an older smoke, or of a run that ended before it \
+                 had a plan); run the shards again with this smoke"
+            ));
+        }
+        if r.plan_digest != first.plan_digest {
+            return Err(format!(
+                "{file} is of another plan than {first_file} ({} and {}): merge the shards of one plan, made \
+                 with the same plugins, config and --filter",
+                short(r.plan_digest.as_deref().unwrap_or_default()),
+                short(first.plan_digest.as_deref().unwrap_or_default())
+            ));
+        }
+    }
+    let count = count.expect("at least one report");
     let missing: Vec<String> =
         (1..=count).filter(|i| !shards.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
     if !missing.is_empty() {
@@ -70,7 +74,7 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
     });
     let mut seen = BTreeSet::new();
     let mut parts = reports.into_iter();
-    let (_, mut merged) = parts.next().expect("at least two reports");
+    let (_, mut merged) = parts.next().expect("at least one report");
     for s in &merged.scenarios {
         seen.insert(s.id.clone());
     }
@@ -108,7 +112,9 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
 fn finish(mut report: RunReport, shards: Option<usize>) -> RunReport {
     report.summary = Summary::of(&report.scenarios);
     if shards.is_some() {
+        // The merged report is of the whole plan, as a single run's is.
         report.shard = None;
+        report.plan_digest = None;
     }
     report.triage = crate::report::triage::triage(&report);
     report
@@ -147,7 +153,7 @@ mod tests {
             base_url: "http://h/".into(),
             mcp: None,
             plugins: vec![],
-            plan_digest: digest.into(),
+            plan_digest: Some(digest.into()),
             shard: Some(format!("{i}/{n}")),
             summary: Summary::of(&scenarios),
             interrupted: None,
@@ -184,6 +190,8 @@ mod tests {
             let e = merge(reports).unwrap_err();
             assert!(e.contains(expected), "{expected}: {e}");
         }
+        let e = merge(vec![shard(2, 3, "sha256:a", &["b"])]).unwrap_err();
+        assert!(e.contains("shard 1/3, 3/3 missing"), "one shard alone: {e}");
         let (_, mut whole) = shard(1, 1, "sha256:a", &["a"]);
         whole.shard = None;
         let e = merge(vec![("whole.json".into(), whole), shard(1, 2, "sha256:a", &["b"])]).unwrap_err();

@@ -333,7 +333,7 @@ mod tests {
             base_url: "http://h/".into(),
             mcp: None,
             plugins: vec![],
-            plan_digest: String::new(),
+            plan_digest: None,
             shard: None,
             summary: Summary::of(&scenarios),
             interrupted: None,

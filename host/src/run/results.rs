@@ -399,10 +399,10 @@ pub struct RunReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp: Option<crate::mcp::ServerRecord>,
     pub plugins: Vec<PluginRef>,
-    /// The plan's sha256 (`sha256:HEX`) as selected, before `--shard` took its part: the same in
-    /// every shard of one plan (empty when the run ended before planning).
-    #[serde(default)]
-    pub plan_digest: String,
+    /// On a shard's report: the plan's sha256 (`sha256:HEX`) as selected, before `--shard` took
+    /// its part, the same in every shard of one plan (empty when the run ended before planning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_digest: Option<String>,
     /// The part of the plan this run was (`--shard I/N`), if it was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
