@@ -1,7 +1,12 @@
 //! The HTML report: one self-contained page (inline CSS, no fetches, works offline). A summary
-//! header, the triage, then scenarios with failures first, grouped by endpoint, each expandable
-//! to its steps. Every string from a response or a plugin is escaped, and a Content Security
-//! Policy lets only this page's own filter script run, so a response body can never execute.
+//! header, the triage, pictures of the run (timeline, latency per endpoint, coverage), then
+//! scenarios with failures first, grouped by endpoint, each expandable to its steps. Every string
+//! from a response or a plugin is escaped, and a Content Security Policy lets only this page's own
+//! script run, so a response body can never execute.
+//!
+//! At scale the page stays quick to open: at most [`RENDERED`] scenarios of each outcome are
+//! rendered with their steps; the rest (a big run's passing scenarios) travel as compact data,
+//! one short row each, that the page's script lists on demand and the filter searches.
 
 use crate::run::results::{Outcome, RunReport, ScenarioResult, StepResult};
 use base64::Engine;
@@ -10,6 +15,10 @@ use std::fmt::Write;
 
 /// Bodies longer than this are cut in the page (the transcript has them whole).
 const BODY_LIMIT: usize = 16 * 1024;
+
+/// Scenarios of one outcome rendered in full, steps and exchanges included; past this, they are
+/// listed on demand from compact rows.
+pub const RENDERED: usize = 1_000;
 
 const STYLE: &str = "
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2125;background:#f6f7f9}
@@ -25,10 +34,27 @@ summary{cursor:pointer}.badge{font-weight:600;margin-right:8px}.muted{color:#576
 pre{background:#f6f8fa;border:1px solid #eaeef2;padding:6px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all}
 .reason{color:#cf222e}#filter{width:360px;padding:6px;margin:12px 0;font:inherit}
 .finding{background:#fff8c5;border:1px solid #d4a72c;border-radius:4px;padding:6px 10px;margin:6px 0}
+svg.chart{width:100%;max-width:800px;height:auto;background:#fff;border:1px solid #d0d7de}
+.area{fill:#8ec5ff;stroke:#0969da;stroke-width:1}.ticks line{stroke:#cf222e;stroke-width:1}
+svg.bars rect{fill:#0969da}table.latency td,table.coverage td{border-bottom:1px solid #eaeef2}
+table.coverage td.pass{color:#1a7f37}table.coverage td.fail{color:#cf222e;font-weight:600}table.coverage td.gap{background:#fafbfc}
+.row{font:13px/1.6 ui-monospace,monospace;background:#fff;border-left:4px solid #1a7f37;margin:2px 0;padding:1px 8px}
+.row.failed{border-left-color:#cf222e}.row.skipped{border-left-color:#bf8700}button{font:inherit;margin:6px 0}
 ";
 
-/// The one script on the page: filter scenarios by text. Allowed by its hash, nothing else is.
-const SCRIPT: &str = "document.getElementById('filter').addEventListener('input',function(e){var q=e.target.value.toLowerCase();document.querySelectorAll('details.scenario').forEach(function(d){d.hidden=q!==''&&d.getAttribute('data-search').indexOf(q)<0;});});";
+/// The one script on the page, allowed by its hash (nothing else is): filter scenarios by text,
+/// and list the scenarios sent as rows (`[id, endpoint, kind, outcome, ms, status]`, endpoint,
+/// kind and outcome as indexes into the row data's tables) on demand, 500 at a time, as text.
+/// It notes when it is done (`data-ready`, ms since the page began to load).
+const SCRIPT: &str = "(function(){\
+var f=document.getElementById('filter'),data=document.getElementById('rows'),list=document.getElementById('row-list'),more=document.getElementById('row-more');\
+var d=data?JSON.parse(data.textContent):{rows:[],endpoints:[],kinds:[],outcomes:[]},rows=d.rows,matches=rows,shown=0;\
+function text(r){return d.outcomes[r[3]].toUpperCase()+'  '+r[0]+' · '+d.endpoints[r[1]]+' · '+d.kinds[r[2]]+' · '+r[4]+' ms'+(r[5]?' · '+r[5]:'');}\
+function render(n){var frag=document.createDocumentFragment(),end=Math.min(matches.length,shown+n);for(var i=shown;i<end;i++){var e=document.createElement('div');e.className='row '+d.outcomes[matches[i][3]];e.textContent=text(matches[i]);frag.appendChild(e);}list.appendChild(frag);shown=end;more.hidden=shown>=matches.length;more.textContent='show '+Math.min(500,matches.length-shown)+' more of '+(matches.length-shown);}\
+if(more){more.addEventListener('click',function(){render(500);});}\
+f.addEventListener('input',function(e){var q=e.target.value.toLowerCase();document.querySelectorAll('details.scenario').forEach(function(s){s.hidden=q!==''&&s.getAttribute('data-search').indexOf(q)<0;});\
+if(list){list.textContent='';shown=0;matches=q===''?rows:rows.filter(function(r){return text(r).toLowerCase().indexOf(q)>=0;});if(q!==''){render(500);}else{more.hidden=false;more.textContent='show '+Math.min(500,rows.length)+' of '+rows.length;}}});\
+document.body.setAttribute('data-ready',String(Math.round(performance.now())));})();";
 
 /// Escape text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -243,33 +269,87 @@ pub fn html(report: &RunReport) -> String {
             );
         }
     }
+    out.push_str(&super::pictures::timeline(report));
+    out.push_str(&super::pictures::latency(report));
+    out.push_str(&super::pictures::coverage(report));
     out.push_str(
-        "<input id=filter type=search placeholder=\"filter by id, endpoint, kind, tag\" aria-label=filter>",
+        "<h2>Scenarios</h2><input id=filter type=search placeholder=\"filter by id, endpoint, kind, tag\" aria-label=filter>",
     );
     // Failures first, then skipped, then passed; within each, grouped by endpoint in plan order.
+    // Past RENDERED of an outcome, the rest are rows, listed on demand.
+    let mut rows: Vec<&ScenarioResult> = Vec::new();
     for (outcome, title) in
         [(Outcome::Failed, "Failed"), (Outcome::Skipped, "Skipped"), (Outcome::Passed, "Passed")]
     {
         let members: Vec<&ScenarioResult> =
             report.scenarios.iter().filter(|s| s.outcome == outcome).collect();
-        if members.is_empty() {
-            continue;
+        let (full, rest) = members.split_at(members.len().min(RENDERED));
+        rows.extend(rest);
+        let mut by_endpoint: Vec<(&str, Vec<&ScenarioResult>)> = Vec::new();
+        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for s in full {
+            let i = *at.entry(s.endpoint.as_str()).or_insert_with(|| {
+                by_endpoint.push((s.endpoint.as_str(), Vec::new()));
+                by_endpoint.len() - 1
+            });
+            by_endpoint[i].1.push(s);
         }
-        let mut endpoints: Vec<&str> = Vec::new();
-        for s in &members {
-            if !endpoints.contains(&s.endpoint.as_str()) {
-                endpoints.push(&s.endpoint);
-            }
-        }
-        for endpoint in endpoints {
+        for (endpoint, members) in by_endpoint {
             let _ = write!(out, "<h2>{title}: {}</h2>", esc(endpoint));
-            for s in members.iter().filter(|s| s.endpoint == endpoint) {
+            for s in members {
                 scenario_html(&mut out, s);
             }
         }
     }
+    if !rows.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>{} more scenarios, listed on demand</h2><div class=muted>the first {RENDERED} of each outcome              are shown above with their steps; these are the rest, one line each (report.json has them              whole)</div><button id=row-more type=button>show {} of {}</button><div id=row-list></div>             <script id=rows type=\"application/json\">{}</script>",
+            rows.len(),
+            rows.len().min(500),
+            rows.len(),
+            row_data(&rows)
+        );
+    }
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
     out
+}
+
+/// The rows as JSON for the page's script, with endpoints, kinds and outcomes as indexes into
+/// tables (a row is some 40 bytes), and `<` escaped so no text can end the script element.
+fn row_data(rows: &[&ScenarioResult]) -> String {
+    let mut endpoints: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let kinds: Vec<&str> = [
+        crate::plan::model::ScenarioKind::HappyPath,
+        crate::plan::model::ScenarioKind::NotFound,
+        crate::plan::model::ScenarioKind::ValidationError,
+        crate::plan::model::ScenarioKind::BusinessRule,
+        crate::plan::model::ScenarioKind::Auth,
+        crate::plan::model::ScenarioKind::Workflow,
+        crate::plan::model::ScenarioKind::Load,
+    ]
+    .map(crate::plan::model::ScenarioKind::as_str)
+    .to_vec();
+    let outcomes = ["passed", "failed", "skipped"];
+    let mut list = Vec::with_capacity(rows.len());
+    for s in rows {
+        let e = *index.entry(s.endpoint.as_str()).or_insert_with(|| {
+            endpoints.push(s.endpoint.as_str());
+            endpoints.len() - 1
+        });
+        let k = kinds.iter().position(|k| *k == s.kind.as_str()).unwrap_or(0);
+        let o = match s.outcome {
+            Outcome::Passed => 0,
+            Outcome::Failed => 1,
+            Outcome::Skipped => 2,
+        };
+        let status = s.steps.iter().rev().find_map(|st| st.response.as_ref()).map_or(0, |r| r.status);
+        list.push(serde_json::json!([s.id, e, k, o, s.duration_ms, status]));
+    }
+    serde_json::json!({"rows": list, "endpoints": endpoints, "kinds": kinds, "outcomes": outcomes})
+        .to_string()
+        .replace('<', "\\u003c")
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod console;
 pub mod html;
 pub mod junit;
 pub mod merge;
+pub mod pictures;
 pub mod triage;
 
 use crate::http::Redactor;
