@@ -24,6 +24,10 @@ pub struct Param {
     pub required: bool,
     pub schema: Value,
     pub example: Option<Value>,
+    /// How an array value is sent: each item as its own `name=item` (`None`, OpenAPI's default
+    /// `form` with `explode`, Swagger's `multi`), or joined by this delimiter (`,` for
+    /// `explode: false`, a header or Swagger's default `csv`; ` `, `|`, tab).
+    pub joined: Option<char>,
 }
 
 /// How a request body is sent: the media type the operation declares for it.
@@ -365,6 +369,34 @@ impl Doc {
                         }
                         _ => continue, // cookies
                     };
+                    // OpenAPI: a header parameter named so SHALL be ignored (the media types and
+                    // the credentials say these); sending it would replace the real header.
+                    if location == Location::Header
+                        && ["accept", "content-type", "authorization"]
+                            .iter()
+                            .any(|h| name.eq_ignore_ascii_case(h))
+                    {
+                        continue;
+                    }
+                    let joined = match self.version {
+                        Version::Swagger2 => match p.get("collectionFormat").and_then(Value::as_str) {
+                            Some("multi") if location == Location::Query => None,
+                            Some("ssv") => Some(' '),
+                            Some("tsv") => Some('\t'),
+                            Some("pipes") => Some('|'),
+                            _ => Some(','),
+                        },
+                        _ => {
+                            let style = p.get("style").and_then(Value::as_str);
+                            let explode = p.get("explode").and_then(Value::as_bool);
+                            match (location, style) {
+                                (Location::Query, Some("spaceDelimited")) => Some(' '),
+                                (Location::Query, Some("pipeDelimited")) => Some('|'),
+                                (Location::Query, None | Some("form")) if explode != Some(false) => None,
+                                _ => Some(','),
+                            }
+                        }
+                    };
                     let schema = match self.version {
                         Version::Swagger2 => p.clone(),
                         _ => p.get("schema").cloned().unwrap_or(Value::Object(Map::new())),
@@ -374,7 +406,7 @@ impl Doc {
                     let example = p.get("example").cloned();
                     // An operation's own parameter replaces a path-level one of the same name and place.
                     params.retain(|q: &Param| !(q.name == name && q.location == location));
-                    params.push(Param { name, location, required, schema, example });
+                    params.push(Param { name, location, required, schema, example, joined });
                 }
                 let consumes = op
                     .get("consumes")
@@ -441,6 +473,7 @@ impl Doc {
                             required: true,
                             schema: Value::Object(Map::new()),
                             example: None,
+                            joined: Some(','),
                         });
                     }
                     rest = &rest[open + close + 1..];
@@ -505,7 +538,15 @@ impl Doc {
                             }
                         }
                         let schema = match self.version {
-                            Version::Swagger2 => r.get("schema").cloned(),
+                            // A JSON schema only for JSON: not a `file`, nor an image or CSV
+                            // the operation `produces`.
+                            Version::Swagger2 => r
+                                .get("schema")
+                                .filter(|s| {
+                                    (produces.is_empty() || produces.iter().any(|t| t.contains("json")))
+                                        && self.deref(s).get("type").and_then(Value::as_str) != Some("file")
+                                })
+                                .cloned(),
                             _ => r.get("content").and_then(Value::as_object).and_then(|c| {
                                 c.iter()
                                     .find(|(t, _)| t.starts_with("application/json") || t.ends_with("+json"))

@@ -337,8 +337,11 @@ impl<'a> Planner<'a> {
         } else {
             BTreeMap::new()
         };
+        // The missing id goes to the last parameter that names something (not an enum, such as
+        // `/export/{format}`).
+        let missing_at = missing_last.and_then(|_| params.iter().rposition(|p| names_something(self.doc, p)));
         for (i, p) in params.iter().enumerate() {
-            let value = if i + 1 == params.len()
+            let value = if Some(i) == missing_at
                 && let Some(m) = missing_last
             {
                 m.to_string()
@@ -346,6 +349,14 @@ impl<'a> Planner<'a> {
                 template.clone()
             } else if let Some(v) = self.overrides.values.get(&p.name) {
                 v.clone()
+            } else if let Some(first) =
+                self.doc.deref(&p.schema).get("enum").and_then(Value::as_array).and_then(|e| e.first())
+            {
+                // The document lists what it may be (`/export/{format}`).
+                match first {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }
             } else {
                 // The segment before {param} names the collection it belongs to.
                 let prefix = &op.path[..op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
@@ -421,13 +432,25 @@ impl<'a> Planner<'a> {
                 (Some(e), None) => e.clone(),
                 (None, None) => values::generate(self.doc, &p.schema, &p.name, &mut ctx, 0),
             };
-            let text = match value {
-                Value::String(s) => s,
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            step = match p.location {
-                Location::Query => step.query(&p.name, &text),
-                _ => step.header(&p.name, &text),
+            // An array goes as the document's style says: `ids=1&ids=2`, or `ids=1,2`.
+            step = match (&value, p.location, p.joined) {
+                (Value::Array(items), Location::Query, None) => {
+                    items.iter().fold(step, |step, item| step.query(&p.name, &text(item)))
+                }
+                (Value::Array(items), location, joined) => {
+                    let delimiter = joined.unwrap_or(',').to_string();
+                    let value = items.iter().map(text).collect::<Vec<_>>().join(&delimiter);
+                    match location {
+                        Location::Query => step.query(&p.name, &value),
+                        _ => step.header(&p.name, &value),
+                    }
+                }
+                (other, Location::Query, _) => step.query(&p.name, &text(other)),
+                (other, _, _) => step.header(&p.name, &text(other)),
             };
         }
         let mut body = op.body.as_ref().map(|schema| values::generate(self.doc, schema, "", &mut ctx, 0));
@@ -1113,7 +1136,10 @@ impl<'a> Planner<'a> {
         if !op.statuses().contains(&404) {
             return Ok(None);
         }
-        let last = op.path_params().last().copied().cloned().expect("called with path parameters");
+        let Some(last) = op.path_params().into_iter().rev().find(|p| names_something(self.doc, p)).cloned()
+        else {
+            return Ok(None);
+        };
         let missing = missing_value(self.doc, &last.schema);
         let mut setup = self.new_setup(&format!("{}-nf", op.id));
         let (step, _) = self.request(op, &mut setup, 0, Some(&missing))?;
@@ -1132,10 +1158,12 @@ impl<'a> Planner<'a> {
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
-        let refused: Vec<u16> = op.statuses().into_iter().filter(|s| *s == 401 || *s == 403).collect();
-        if refused.is_empty() {
+        // Either refusal proves the credentials are checked; documents often name only one of
+        // the two a service answers (401 for none, 403 for wrong ones).
+        if !op.statuses().iter().any(|s| *s == 401 || *s == 403) {
             return Ok(None);
         }
+        let refused = [401, 403];
         let mut setup = self.new_setup(&format!("{}-auth", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
         // Without credentials configured, the request carries none already.
@@ -1338,6 +1366,9 @@ fn missing_value(doc: &Doc, schema: &Value) -> String {
     match (values::type_of(doc, s).as_deref(), s.get("format").and_then(Value::as_str)) {
         (Some("integer") | Some("number"), _) => "999999999".into(),
         (_, Some("uuid")) => smoke_plugin::ids::missing(1),
+        // A date nothing was made for: a value of the right format, so the answer is about it.
+        (_, Some("date")) => "1900-01-01".into(),
+        (_, Some("date-time")) => "1900-01-01T00:00:00Z".into(),
         _ => match s.get("pattern").and_then(Value::as_str).and_then(values::pattern_example) {
             // A pattern-shaped value, with its digits and letters turned to 9s and zs.
             Some(shaped) => shaped
@@ -1355,6 +1386,11 @@ fn missing_value(doc: &Doc, schema: &Value) -> String {
             None => "smoke-missing-999999".into(),
         },
     }
+}
+
+/// Whether a path parameter names something that may not exist: not one of an enum's values.
+fn names_something(doc: &Doc, p: &crate::doc::Param) -> bool {
+    doc.deref(&p.schema).get("enum").is_none()
 }
 
 /// The `Accept` header for what `op` declares its success responses to be: the JSON types when

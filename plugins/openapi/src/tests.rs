@@ -530,3 +530,73 @@ fn a_duplicate_is_expected_only_where_409_can_mean_one() {
     assert!(!planned("the pet was modified since (version mismatch)", false), "a version conflict");
     assert!(!planned("Conflict", true), "with an idempotency key a repeat is a replay");
 }
+
+/// What a spec-faithful mock server (Prism) showed smoke getting wrong on public documents.
+#[test]
+fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
+    let spec = r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/jobs": {"post": {"operationId": "addJob",
+        "parameters": [
+          {"name": "Content-Type", "in": "header", "required": true, "schema": {"type": "string"}},
+          {"name": "Accept", "in": "header", "required": true, "schema": {"type": "string"}},
+          {"name": "Authorization", "in": "header", "required": true, "schema": {"type": "string"}},
+          {"name": "ids", "in": "query", "required": true, "schema": {"type": "array", "minItems": 2, "items": {"type": "integer"}}},
+          {"name": "tags", "in": "query", "required": true, "explode": false, "schema": {"type": "array", "items": {"type": "string", "enum": ["a"]}}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["job", "who", "party", "method"],
+          "properties": {
+            "job": {"allOf": [{"required": ["name"]}, {"$ref": "#/components/schemas/Job"}]},
+            "party": {"allOf": [{"$ref": "#/components/schemas/Id"}, {"type": "string"}]},
+            "who": {"type": "object", "minProperties": 1, "properties": {"email": {"type": "string"}, "phone": {"type": "string"}}},
+            "method": {"oneOf": [{"$ref": "#/components/schemas/Ach"}, {"$ref": "#/components/schemas/Sepa"}]}}}}}},
+        "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+      "/months/{month}/export/{format}": {"get": {"operationId": "exportMonth", "parameters": [
+          {"name": "month", "in": "path", "required": true, "schema": {"type": "string", "format": "date"}},
+          {"name": "format", "in": "path", "required": true, "schema": {"type": "string", "enum": ["csv", "json"]}}],
+        "responses": {"200": {"description": "ok"}, "404": {"description": "no such month"}}}}},
+      "components": {"schemas": {
+        "Job": {"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}},
+        "Id": {"type": "string", "example": "p-1"},
+        "Ach": {"type": "object", "required": ["account"], "properties": {"account": {"type": "string"}, "type": {"type": "string", "enum": ["ach"]}}},
+        "Sepa": {"type": "object", "required": ["account"], "properties": {"account": {"type": "string"}, "type": {"type": "string", "enum": ["sepa"]}}}}}}"##;
+    let plan = OpenApi::plan(input(spec, &[("values", "month=2024-01-01")])).unwrap();
+    let find =
+        |id: &str| plan.scenarios.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} planned"));
+    let add = find("openapi.addJob.happy").steps[0].request();
+    // Header parameters named Accept, Content-Type or Authorization are ignored, as OpenAPI says.
+    let names: Vec<&str> = add.headers.iter().map(|h| h.name.as_str()).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("content-type") || n.eq_ignore_ascii_case("authorization")),
+        "{names:?}"
+    );
+    assert_eq!(add.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("accept")).count(), 1, "{names:?}");
+    // Arrays in the query: one `ids=` per item by default, joined with commas for explode: false.
+    let query: Vec<(&str, &str)> = add.query.iter().map(|q| (q.name.as_str(), q.value.as_str())).collect();
+    assert_eq!(query.iter().filter(|(n, _)| *n == "ids").count(), 2, "{query:?}");
+    assert!(query.contains(&("ids", "1")) && query.contains(&("tags", "a")), "{query:?}");
+    let smoke_plugin::Body::Json(body) = add.body.clone().unwrap() else { panic!() };
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // allOf: one schema from the parts; a `required` in one part fills another's property.
+    assert!(body["job"]["name"].is_string(), "{body}");
+    assert_eq!(body["party"], "p-1", "scalar parts stay scalar: {body}");
+    assert_eq!(body["who"].as_object().map(|o| o.len()), Some(1), "minProperties: {body}");
+    assert_eq!(body["method"]["type"], "ach", "oneOf: the choice's own enum tells it apart: {body}");
+    // Not-found: the missing value goes to the month (a date), not to the enum.
+    let nf = find("openapi.exportMonth.not-found").steps[0].request().path.clone();
+    assert_eq!(nf, "/months/1900-01-01/export/csv");
+    assert_eq!(find("openapi.exportMonth.happy").steps[0].request().path, "/months/2024-01-01/export/csv");
+
+    // Swagger 2: a `file` response and one that produces only CSV get no JSON schema check.
+    let swagger = r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {
+      "/report.csv": {"get": {"operationId": "csv", "produces": ["text/csv"], "responses": {"200": {"description": "ok", "schema": {"type": "string"}}}}},
+      "/blob": {"get": {"operationId": "blob", "produces": ["application/octet-stream"], "responses": {"200": {"description": "ok", "schema": {"type": "file"}}}}},
+      "/list": {"get": {"operationId": "list", "parameters": [{"name": "ids", "in": "query", "required": true, "type": "array", "items": {"type": "string"}, "collectionFormat": "pipes"}],
+        "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"type": "string"}}}}}}}}"#;
+    let plan = OpenApi::plan(input(swagger, &[])).unwrap();
+    let step = |id: &str| plan.scenarios.iter().find(|s| s.id == id).unwrap().steps[0].clone();
+    assert!(step("openapi.csv.happy").expectation().schema.is_none());
+    assert!(step("openapi.blob.happy").expectation().schema.is_none());
+    assert!(step("openapi.list.happy").expectation().schema.is_some(), "JSON keeps its check");
+    assert_eq!(step("openapi.list.happy").request().query.len(), 1);
+}

@@ -88,20 +88,39 @@ pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resol
     if let Some(v) = s.get("enum").and_then(Value::as_array).and_then(|e| e.iter().find(|v| !v.is_null())) {
         return v.clone();
     }
-    if let Some(all) = s.get("allOf").and_then(Value::as_array) {
-        let mut merged = Map::new();
-        for part in all {
-            match generate(doc, part, name, r, depth + 1) {
-                Value::Object(m) => merged.extend(m),
-                other if all.len() == 1 => return other,
-                _ => {}
-            }
-        }
-        return Value::Object(merged);
+    if s.get("allOf").and_then(Value::as_array).is_some() {
+        // One schema from all the parts, then one value from it: a `required` in one part
+        // applies to properties of another, and scalar parts stay scalar.
+        let merged = merge_all_of(doc, s, 0);
+        return generate(doc, &merged, name, r, depth + 1);
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(first) = s.get(key).and_then(Value::as_array).and_then(|c| c.first()) {
-            return generate(doc, first, name, r, depth + 1);
+            let mut value = generate(doc, first, name, r, depth + 1);
+            if let Value::Object(map) = &mut value {
+                // What tells this choice from the others: its discriminator, and its properties
+                // of one possible value (`type: {enum: [ach]}`), even where optional.
+                if let Some(property) = s.pointer("/discriminator/propertyName").and_then(Value::as_str)
+                    && !map.contains_key(property)
+                    && let Some(tag) = discriminator_value(s, first)
+                {
+                    map.insert(property.to_string(), Value::String(tag));
+                }
+                let choice = merge_all_of(doc, doc.deref(first), 0);
+                for (prop, sub) in choice.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                    let sub = doc.deref(sub);
+                    let single = sub.get("const").cloned().or_else(|| {
+                        sub.get("enum")
+                            .and_then(Value::as_array)
+                            .filter(|e| e.len() == 1)
+                            .map(|e| e[0].clone())
+                    });
+                    if let Some(v) = single.filter(|_| !map.contains_key(prop)) {
+                        map.insert(prop.clone(), v);
+                    }
+                }
+            }
+            return value;
         }
     }
     match types(s).first().copied() {
@@ -123,6 +142,18 @@ pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resol
                         out.insert(prop.clone(), generate(doc, sub, prop, r, depth + 1));
                     }
                 }
+                // Unless the object must have more properties than it requires.
+                let least = s.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+                for (prop, sub) in props {
+                    if out.len() >= least {
+                        break;
+                    }
+                    if !out.contains_key(prop)
+                        && doc.deref(sub).get("readOnly").and_then(Value::as_bool) != Some(true)
+                    {
+                        out.insert(prop.clone(), generate(doc, sub, prop, r, depth + 1));
+                    }
+                }
             }
             Value::Object(out)
         }
@@ -137,6 +168,70 @@ pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resol
         Some("string") => string(s, name, r),
         _ => Value::String(r.unique(name)),
     }
+}
+
+/// The parts of an `allOf` (and of theirs) as one schema: properties and `required` joined, the
+/// first word of every other keyword kept. An example of a part is kept only for a value that is
+/// not an object: one part's example object lacks what the other parts require.
+pub fn merge_all_of(doc: &dyn Schemas, schema: &Value, depth: usize) -> Value {
+    let s = doc.deref(schema);
+    let Some(parts) = s.get("allOf").and_then(Value::as_array).filter(|_| depth < 8) else {
+        return s.clone();
+    };
+    let mut merged = Map::new();
+    let mut properties = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    let own = std::iter::once(s.clone()).map(|mut own| {
+        if let Some(o) = own.as_object_mut() {
+            o.remove("allOf");
+        }
+        own
+    });
+    for part in own.chain(parts.iter().map(|p| merge_all_of(doc, p, depth + 1))) {
+        let Value::Object(part) = part else { continue };
+        for (k, v) in part {
+            match k.as_str() {
+                "properties" => {
+                    for (name, sub) in v.as_object().into_iter().flatten() {
+                        properties.entry(name.clone()).or_insert_with(|| sub.clone());
+                    }
+                }
+                "required" => {
+                    for name in v.as_array().into_iter().flatten() {
+                        if !required.contains(name) {
+                            required.push(name.clone());
+                        }
+                    }
+                }
+                _ => {
+                    merged.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    if !properties.is_empty() {
+        merged.insert("properties".into(), Value::Object(properties));
+        merged.entry("type").or_insert_with(|| "object".into());
+    }
+    if !required.is_empty() {
+        merged.insert("required".into(), Value::Array(required));
+    }
+    if types(&Value::Object(merged.clone())).first() == Some(&"object") {
+        for k in ["example", "examples", "default"] {
+            merged.remove(k);
+        }
+    }
+    Value::Object(merged)
+}
+
+/// The discriminator value of `choice` in `parent`: the mapping's key for its `$ref`, else the
+/// `$ref`'s last segment (`#/components/schemas/Cat` is `Cat`).
+fn discriminator_value(parent: &Value, choice: &Value) -> Option<String> {
+    let target = choice.get("$ref").and_then(Value::as_str)?;
+    let mapping = parent.pointer("/discriminator/mapping").and_then(Value::as_object);
+    mapping
+        .and_then(|m| m.iter().find(|(_, v)| v.as_str() == Some(target)).map(|(k, _)| k.clone()))
+        .or_else(|| target.rsplit('/').next().map(String::from))
 }
 
 /// An example as written, except the ids in it (`account_id`...): those name records of the
