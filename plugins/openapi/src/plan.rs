@@ -551,6 +551,11 @@ impl<'a> Planner<'a> {
                                 .and_then(Value::as_str)
                                 .unwrap_or("application/octet-stream");
                             MultipartPart::file(k, &format!("{k}.bin"), media, b"smoke test file\n".to_vec())
+                        } else if v.is_object() || v.is_array() {
+                            // OpenAPI's default for an object or array part: JSON.
+                            let mut part = MultipartPart::text(k, &v.to_string());
+                            part.content_type = Some("application/json".into());
+                            part
                         } else {
                             MultipartPart::text(k, &text(v))
                         }

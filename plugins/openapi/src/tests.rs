@@ -587,6 +587,20 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
     assert_eq!(nf, "/months/1900-01-01/export/csv");
     assert_eq!(find("openapi.exportMonth.happy").steps[0].request().path, "/months/2024-01-01/export/csv");
 
+    // A multipart part that is an object goes as JSON, OpenAPI's default for one.
+    let multipart = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/podcasts": {"post": {"operationId": "addPodcast", "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["podcast", "title"], "properties": {"title": {"type": "string"},
+        "podcast": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}}},
+        "responses": {"201": {"description": "ok"}}}}}}"#;
+    let plan = OpenApi::plan(input(multipart, &[])).unwrap();
+    let add = plan.scenarios.iter().find(|s| s.id == "openapi.addPodcast.happy").unwrap().steps[0].request();
+    let Some(smoke_plugin::Body::Multipart(parts)) = add.body.clone() else { panic!("multipart") };
+    let podcast = parts.iter().find(|p| p.name == "podcast").unwrap();
+    assert_eq!(podcast.content_type.as_deref(), Some("application/json"));
+    let title = parts.iter().find(|p| p.name == "title").unwrap();
+    assert_eq!(title.content_type, None, "text stays text");
+
     // Swagger 2: a `file` response and one that produces only CSV get no JSON schema check.
     let swagger = r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {
       "/report.csv": {"get": {"operationId": "csv", "produces": ["text/csv"], "responses": {"200": {"description": "ok", "schema": {"type": "string"}}}}},
