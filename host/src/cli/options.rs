@@ -69,13 +69,20 @@ pub(super) struct MergeArgs {
     /// The shards' JSON reports, in any order.
     #[arg(required = true, value_name = "REPORT.json")]
     pub(super) reports: Vec<PathBuf>,
-    /// Write the merged results as JSON to FILE.
+    #[command(flatten)]
+    pub(super) files: ReportFiles,
+}
+
+/// The report files a run (or a merge) writes, besides report.json in the run directory.
+#[derive(Debug, Clone, Default, Args)]
+pub(super) struct ReportFiles {
+    /// Write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub(super) report_json: Option<PathBuf>,
-    /// Write the merged results as JUnit XML to FILE.
+    /// Write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub(super) report_junit: Option<PathBuf>,
-    /// Write the merged results as one self-contained HTML page to FILE.
+    /// Write the results as one self-contained HTML page to FILE.
     #[arg(long, value_name = "FILE")]
     pub(super) report_html: Option<PathBuf>,
 }
@@ -160,15 +167,8 @@ pub(super) struct RunArgs {
     /// reports keep its start with the real size noted [default: 16MiB].
     #[arg(long, value_name = "SIZE", value_parser = config::parse_size)]
     pub(super) max_body: Option<u64>,
-    /// Write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(super) report_json: Option<PathBuf>,
-    /// Write the results as JUnit XML to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(super) report_junit: Option<PathBuf>,
-    /// Write the results as one self-contained HTML page to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(super) report_html: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) reports: ReportFiles,
     /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
     #[arg(long, value_name = "FILE")]
     pub(super) transcript: Option<PathBuf>,

@@ -41,13 +41,13 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
     }
     let merged =
         report::merge::merge(reports).map_err(|e| Failure::new(exit::USAGE, format!("report merge: {e}")))?;
-    if let Some(path) = &args.report_json {
+    if let Some(path) = &args.files.report_json {
         write_json(&merged, path, true)?;
     }
-    if let Some(path) = &args.report_junit {
+    if let Some(path) = &args.files.report_junit {
         write(path, &report::junit::junit(&merged), "JUnit")?;
     }
-    if let Some(path) = &args.report_html {
+    if let Some(path) = &args.files.report_html {
         write(path, &report::html::html(&merged), "HTML")?;
     }
     let failures = report::console::failures(&merged);

@@ -339,15 +339,15 @@ fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result
     let write_json = |path: &Path, pretty: bool| write_json(report, path, pretty);
     // The run directory's copy is compact (it can be large); the one asked for is pretty.
     write_json(&run_dir.file("report.json"), false)?;
-    if let Some(path) = &args.report_json {
+    if let Some(path) = &args.reports.report_json {
         write_json(path, true)?;
     }
-    if let Some(path) = &args.report_html {
+    if let Some(path) = &args.reports.report_html {
         let page = report::html::html(report);
         write(&run_dir.file("report.html"), &page, "HTML")?;
         write(path, &page, "HTML")?;
     }
-    if let Some(path) = &args.report_junit {
+    if let Some(path) = &args.reports.report_junit {
         let xml = report::junit::junit(report);
         write(&run_dir.file("report.xml"), &xml, "JUnit")?;
         write(path, &xml, "JUnit")?;
