@@ -91,6 +91,9 @@ pub struct Planner<'a> {
     doc: &'a Doc,
     overrides: &'a Overrides,
     index: Index<'a>,
+    /// Operation id to its body's idempotency-key property (name and schema), worked out once:
+    /// flattening a big body for every request it is built into is slow.
+    body_keys: std::cell::RefCell<std::collections::HashMap<String, Option<(String, Value)>>>,
 }
 
 /// An operation linking to another, with the parameters it gives (name, `$response.body#/...`).
@@ -187,7 +190,7 @@ impl Resolver for Context<'_, '_> {
 
 impl<'a> Planner<'a> {
     pub fn new(doc: &'a Doc, overrides: &'a Overrides) -> Self {
-        Planner { doc, overrides, index: Index::of(doc) }
+        Planner { doc, overrides, index: Index::of(doc), body_keys: Default::default() }
     }
 
     fn skipped_by_config(&self, op: &Operation) -> bool {
@@ -407,12 +410,7 @@ impl<'a> Planner<'a> {
             .iter()
             .find(|p| p.location == Location::Header && is_idempotency_key(&p.name))
             .map(|p| (p.name.clone(), key(&p.schema)));
-        let body_key = op.body.as_ref().and_then(|b| {
-            let flat = self.flatten(b);
-            let (name, schema) =
-                flat.get("properties")?.as_object()?.iter().find(|(k, _)| is_idempotency_key(k))?;
-            Some((name.clone(), key(schema)))
-        });
+        let body_key = self.body_key(op).map(|(name, schema)| (name, key(&schema)));
         let mut ctx = Context { planner: self, setup, depth, failure: None };
         let sent = |p: &&crate::doc::Param| {
             p.location != Location::Path
@@ -472,12 +470,22 @@ impl<'a> Planner<'a> {
     /// Whether `op` takes an idempotency key: a header or a body property.
     fn idempotency_keyed(&self, op: &Operation) -> bool {
         op.params.iter().any(|p| p.location == Location::Header && is_idempotency_key(&p.name))
-            || op.body.as_ref().is_some_and(|b| {
-                self.flatten(b)
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .is_some_and(|p| p.keys().any(|k| is_idempotency_key(k)))
-            })
+            || self.body_key(op).is_some()
+    }
+
+    /// The idempotency-key property of `op`'s body, with its schema.
+    fn body_key(&self, op: &Operation) -> Option<(String, Value)> {
+        if let Some(known) = self.body_keys.borrow().get(&op.id) {
+            return known.clone();
+        }
+        let found = op.body.as_ref().and_then(|b| {
+            let flat = self.flatten(b);
+            let (name, schema) =
+                flat.get("properties")?.as_object()?.iter().find(|(k, _)| is_idempotency_key(k))?;
+            Some((name.clone(), schema.clone()))
+        });
+        self.body_keys.borrow_mut().insert(op.id.clone(), found.clone());
+        found
     }
 
     /// An idempotency key for `op` in `scenario`: the same in every plan, distinct per scenario,
