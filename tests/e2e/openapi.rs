@@ -491,8 +491,12 @@ fn a_document_from_a_url_may_name_private_addresses_only_on_its_own_host() {
     assert!(r.stdout.contains("openapi.getAvatarInfo.happy"), "{r}");
     assert!(!r.stdout.contains("openapi.getSecret.happy"), "{r}");
     assert!(r.stderr.contains("localhost") && r.stderr.contains("private address"), "{r}");
-    let requested: Vec<String> = serde_json::from_str(&requested).unwrap();
-    assert_eq!(requested, ["remote.json", "schema.json"]);
+    // Nor is a redirect followed there from the document's own host.
+    assert!(!r.stdout.contains("openapi.getMoved.happy"), "{r}");
+    assert!(r.stderr.contains("moved.json") && r.stderr.contains("302"), "{r}");
+    let mut requested: Vec<String> = serde_json::from_str(&requested).unwrap();
+    requested.sort();
+    assert_eq!(requested, ["moved.json", "remote.json", "schema.json"]);
 }
 
 #[test]

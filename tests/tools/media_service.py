@@ -97,6 +97,7 @@ def remote_documents():
         "remote.json": {"openapi": "3.0.3", "info": {"title": "remote", "version": "1"}, "paths": {
             "/avatar-info": get("getAvatarInfo", f"http://127.0.0.1:{PORT}/docs/schema.json#/Info"),
             "/secret": get("getSecret", f"http://localhost:{PORT}/docs/secret.json#/Secret"),
+            "/moved": get("getMoved", f"http://127.0.0.1:{PORT}/docs/moved.json#/Secret"),
         }},
         "schema.json": {"Info": {"type": "object"}},
         "secret.json": {"Secret": {"type": "object"}},
@@ -143,6 +144,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if name == "requested":
                 return self.send(200, json.dumps(REQUESTED).encode())
             REQUESTED.append(name)
+            if name == "moved.json":
+                # On the document's own host, but sending smoke to another, private one.
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{PORT}/docs/secret.json")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             document = remote_documents().get(name)
             if document is None:
                 return self.send(404, b"{}")

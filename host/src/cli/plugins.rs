@@ -186,7 +186,7 @@ pub(super) async fn configure(
                 });
             }
             contract::ConfigKind::Document => {
-                let content = read_document(&value, base_dir).await.map_err(|e| {
+                let content = read_document(&value, base_dir, true).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
                 })?;
                 let referenced = read_referenced(&value, &content, base_dir).await;
@@ -220,12 +220,22 @@ pub(super) enum DocumentError {
 /// few megabytes).
 const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 
-/// The bytes of a document: fetched (bounded in time and size) or read from a file.
-pub(super) async fn read_document(source: &str, base_dir: &Path) -> Result<Vec<u8>, DocumentError> {
+/// The bytes of a document: fetched (bounded in time and size) or read from a file. A document
+/// named by another fetched one is fetched without following redirects: `may_follow` judged its
+/// URL, and a redirect could lead anywhere (a private address).
+pub(super) async fn read_document(
+    source: &str,
+    base_dir: &Path,
+    follow_redirects: bool,
+) -> Result<Vec<u8>, DocumentError> {
     use std::io::Read;
     if is_url(source) {
         let fetch = |e| DocumentError::Fetch { url: crate::http::shown_url(source), source: e };
-        let client = crate::http::client_builder().timeout(Duration::from_secs(30)).build().map_err(fetch)?;
+        let mut builder = crate::http::client_builder().timeout(Duration::from_secs(30));
+        if !follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
+        let client = builder.build().map_err(fetch)?;
         let mut response = client.get(source).send().await.map_err(fetch)?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
@@ -351,7 +361,7 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
                     }
                 }
             }
-            match read_document(&target, base_dir).await {
+            match read_document(&target, base_dir, !is_url(&from)).await {
                 Ok(bytes) if total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
                     total += bytes.len();
                     if has_external_ref(&bytes) {
