@@ -58,6 +58,7 @@ pub fn clean_git_failure(changed: &[String]) -> ScenarioResult {
         failure: Some(Failure::new(FailureKind::PostRunCheck, message)),
         failed_step: None,
         dependency_only: false,
+        ready_ms: 0,
         started_ms: 0,
         finished_ms: 0,
         duration_ms: 0,

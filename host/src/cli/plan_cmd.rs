@@ -102,7 +102,7 @@ pub(super) async fn build_plan(
     let mut plan = plan;
     if let Some(report) = &selection.rerun_failed {
         let ids = failed_in(report)?;
-        plan = crate::plan::select_by(plan, |s| ids.contains(&s.id));
+        plan = crate::plan::select_by(plan, |s, i| ids.contains(s.id(i)));
         tracing::info!(
             "--rerun-failed: {} scenario(s) failed or were skipped in {}",
             ids.len(),
@@ -123,7 +123,17 @@ pub(super) async fn build_plan(
         plan.digest = digest(&plan);
         let (index, count) = crate::plan::parse_shard(spec).map_err(|e| Failure::new(exit::USAGE, e))?;
         let durations = selection.shard_durations.as_deref().map(durations_in).transpose()?;
+        let by = match &durations {
+            None => "count".to_string(),
+            Some(d) => {
+                use sha2::Digest;
+                let text = serde_json::to_vec(d).expect("durations serialize");
+                format!("durations sha256:{}", hex::encode(sha2::Sha256::digest(&text)))
+            }
+        };
+        let split = crate::run::results::Split { scenarios: plan.scenarios.len(), by };
         plan = crate::plan::shard(plan, index, count, durations.as_ref());
+        plan.split = Some(split);
     }
     Ok(plan)
 }
@@ -140,9 +150,23 @@ pub(super) fn listing(head: &str, items: &[String]) -> String {
 /// A plan written by hand or by another tool, in exactly the schema `smoke plan` prints
 /// (docs/plan-schema.json). Steps asking a plugin to judge need that plugin loaded.
 pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display())))?;
-    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+    let cannot =
+        |e: std::io::Error| Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    // A small plan is read whole (parsing a slice is quicker); a big one is read as a stream, a
+    // scenario at a time, so its size never lands in memory twice.
+    let parsed: Result<Plan, serde_json::Error> = if size <= 8 << 20 {
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes).map_err(cannot)?;
+        serde_json::from_slice(&bytes)
+    } else {
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 16, file))
+    };
+    let plan = parsed.map_err(|e| {
+        if e.is_io() {
+            return Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display()));
+        }
         Failure::new(
             exit::PLUGIN,
             format!(
@@ -154,7 +178,8 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
         )
     })?;
     let mut orphans = Vec::new();
-    for s in &plan.scenarios {
+    for s in plan.scenarios.iter() {
+        let s = s.map_err(|e| Failure::new(exit::USAGE, format!("plan: {e}")))?;
         for (i, step) in s.steps.iter().enumerate() {
             let Some(argument) = step.check() else { continue };
             let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
@@ -247,9 +272,9 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     }
     let plan = build_plan(&loaded, &args.selection, args.plan.as_deref()).await?;
     crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(redactor.text(&crate::plan::to_json(&plan)).as_bytes())
+    // Streamed, a line at a time through the redactor: a plan of any size is never one string.
+    let mut stdout = redactor.lines(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()));
+    crate::plan::write_json(&plan, &mut stdout)
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure::new(exit::USAGE, format!("cannot write the plan to stdout: {e}")))?;
     crate::warn_user!(

@@ -186,10 +186,10 @@ pub(super) async fn configure(
                 });
             }
             contract::ConfigKind::Document => {
-                let content = read_document(&value, base_dir, true).await.map_err(|e| {
+                let (content, remote) = fetch_document(&value, base_dir, true, None).await.map_err(|e| {
                     Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
                 })?;
-                let referenced = read_referenced(&value, &content, base_dir).await;
+                let referenced = read_referenced(&value, &content, base_dir, remote).await;
                 documents.push(contract::Document { key: key.name.clone(), source: value.clone(), content });
                 for (source, content) in referenced {
                     documents.push(contract::Document { key: key.name.clone(), source, content });
@@ -221,13 +221,17 @@ pub(super) enum DocumentError {
 const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 
 /// The bytes of a document: fetched (bounded in time and size) or read from a file. A document
-/// named by another fetched one is fetched without following redirects: `may_follow` judged its
-/// URL, and a redirect could lead anywhere (a private address).
-pub(super) async fn read_document(
+/// named by another fetched one is fetched without following redirects (`may_follow` judged its
+/// URL, and a redirect could lead anywhere, a private address), with a URL's host reached only at `pinned` addresses when given (what
+/// `may_follow` checked, so a name that resolves elsewhere the second time, DNS rebinding, is
+/// not followed there; and no proxy, which would resolve it again); and the address the response
+/// came from.
+async fn fetch_document(
     source: &str,
     base_dir: &Path,
     follow_redirects: bool,
-) -> Result<Vec<u8>, DocumentError> {
+    pinned: Option<&[std::net::SocketAddr]>,
+) -> Result<(Vec<u8>, Option<std::net::SocketAddr>), DocumentError> {
     use std::io::Read;
     if is_url(source) {
         let fetch = |e| DocumentError::Fetch { url: crate::http::shown_url(source), source: e };
@@ -235,12 +239,26 @@ pub(super) async fn read_document(
         if !follow_redirects {
             builder = builder.redirect(reqwest::redirect::Policy::none());
         }
+        if let (Some(addresses), Some(host)) =
+            (pinned, url::Url::parse(source).ok().and_then(|u| u.host_str().map(String::from)))
+        {
+            let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+            // Port 0: the URL's own port, or its scheme's (an address reached over http may be
+            // asked again over https).
+            let addresses: Vec<std::net::SocketAddr> =
+                addresses.iter().map(|a| std::net::SocketAddr::new(a.ip(), 0)).collect();
+            builder = builder.no_proxy().resolve_to_addrs(&bare, &addresses);
+        }
         let client = builder.build().map_err(fetch)?;
         let mut response = client.get(source).send().await.map_err(fetch)?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             return Err(DocumentError::Status { url: crate::http::shown_url(source), status });
         }
+        // Where it came from, when it came from the host its URL names (not a redirect's).
+        let same_host =
+            response.url().host_str() == url::Url::parse(source).ok().as_ref().and_then(|u| u.host_str());
+        let remote = response.remote_addr().filter(|_| same_host);
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(fetch)? {
             bytes.extend_from_slice(&chunk);
@@ -248,7 +266,7 @@ pub(super) async fn read_document(
                 return Err(DocumentError::TooLarge { url: crate::http::shown_url(source) });
             }
         }
-        return Ok(bytes);
+        return Ok((bytes, remote));
     }
     let path = base_dir.join(source);
     let read = |source| DocumentError::Read { path: path.clone(), source };
@@ -259,7 +277,7 @@ pub(super) async fn read_document(
     if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge { url: path.display().to_string() });
     }
-    Ok(bytes)
+    Ok((bytes, None))
 }
 
 /// The most documents a document may pull in through `$ref`s, and the most bytes all together.
@@ -273,8 +291,20 @@ const MAX_REFERENCED_DOCUMENTS: usize = 64;
 /// plugin finds it again. A document fetched from a URL may name only URLs; a file only files
 /// under the project's directory or the first document's. What cannot be read is a warning: the
 /// operations that need it are the plugin's to leave out.
-pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(super) async fn read_referenced(
+    source: &str,
+    content: &[u8],
+    base_dir: &Path,
+    remote: Option<std::net::SocketAddr>,
+) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    // The address each host was reached at: a document's own host is reached there again, and
+    // another host only at the addresses `may_follow` found public.
+    let host_of = |u: &str| url::Url::parse(u).ok().and_then(|u| u.host_str().map(String::from));
+    let mut reached: std::collections::HashMap<String, Vec<std::net::SocketAddr>> = Default::default();
+    if let (Some(addr), Some(host)) = (remote, host_of(source)) {
+        reached.insert(host, vec![addr]);
+    }
     if !has_external_ref(content) {
         return out;
     }
@@ -332,12 +362,23 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
                 ));
                 continue;
             }
-            if is_url(&from)
-                && is_url(&target)
-                && let Err(why) = may_follow(&from, &target).await
-            {
-                warn(format!("{shown_from}: $ref {:?}: {why}; not read", shown(&reference)));
-                continue;
+            let mut pinned: Option<Vec<std::net::SocketAddr>> = None;
+            if is_url(&from) && is_url(&target) {
+                let target_host = host_of(&target).unwrap_or_default();
+                let known = reached
+                    .get(&target_host)
+                    .filter(|_| host_of(&from).as_deref() == Some(target_host.as_str()));
+                match known {
+                    // Its own host, where the document came from: there again, and nowhere else.
+                    Some(addresses) => pinned = Some(addresses.clone()),
+                    None => match may_follow(&from, &target).await {
+                        Ok(addresses) => pinned = Some(addresses),
+                        Err(why) => {
+                            warn(format!("{shown_from}: $ref {:?}: {why}; not read", shown(&reference)));
+                            continue;
+                        }
+                    },
+                }
             }
             if !is_url(&target) {
                 let path = base_dir.join(&target);
@@ -361,9 +402,12 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
                     }
                 }
             }
-            match read_document(&target, base_dir, !is_url(&from)).await {
-                Ok(bytes) if total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
+            match fetch_document(&target, base_dir, !is_url(&from), pinned.as_deref()).await {
+                Ok((bytes, remote)) if total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
                     total += bytes.len();
+                    if let (Some(addr), Some(host)) = (remote, host_of(&target)) {
+                        reached.entry(host).or_insert_with(|| vec![addr]);
+                    }
                     if has_external_ref(&bytes) {
                         queue.push_back((target.clone(), external_refs(&bytes)));
                     }
@@ -384,41 +428,48 @@ pub(super) async fn read_referenced(source: &str, content: &[u8], base_dir: &Pat
     out
 }
 
-/// Whether a document fetched from `from` may make smoke fetch `target`: on the same host, or on
-/// a host whose every address is public. A document from elsewhere must not make smoke read a
-/// cloud's metadata service or a private network (the user named `from`, not what it names).
-async fn may_follow(from: &str, target: &str) -> Result<(), String> {
+/// Whether a document fetched from `from` may make smoke fetch `target`, on another host: only
+/// if every address of that host is public, and then the addresses to reach it at (the fetch is
+/// pinned to them). A document from elsewhere must not make smoke read a cloud's metadata service
+/// or a private network (the user named `from`, not what it names). A target on `from`'s own
+/// host is reached where `from` was (see `read_referenced`), without asking this.
+async fn may_follow(from: &str, target: &str) -> Result<Vec<std::net::SocketAddr>, String> {
     let (Ok(from), Ok(target)) = (url::Url::parse(from), url::Url::parse(target)) else {
         return Err("not a URL".into());
     };
     let host = target.host_str().unwrap_or_default();
-    if from.host_str() == Some(host) {
-        return Ok(());
-    }
     let port = target.port_or_known_default().unwrap_or(80);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<std::net::IpAddr> =
+    let addresses: Vec<std::net::SocketAddr> =
         match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((bare, port))).await {
-            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+            Ok(Ok(found)) => found.collect(),
             Ok(Err(e)) => return Err(format!("cannot resolve {host}: {e}")),
             Err(_) => return Err(format!("cannot resolve {host} within 10 s")),
         };
-    match addresses.iter().find(|ip| !is_public(**ip)) {
-        Some(ip) => Err(format!(
-            "{host} is another host than the document's and has a private address ({ip}); a document fetched \
-             from a URL may name private addresses only on its own host"
+    let own = from.host_str() == Some(host);
+    match addresses.iter().find(|a| !is_public(a.ip())) {
+        Some(a) if own => Err(format!(
+            "{host} is the document's own host, but it was not reached directly (a redirect) and now has a \
+             private address ({})",
+            a.ip()
+        )),
+        Some(a) => Err(format!(
+            "{host} is another host than the document's and has a private address ({}); a document fetched \
+             from a URL may name private addresses only on its own host",
+            a.ip()
         )),
         None if addresses.is_empty() => Err(format!("{host} has no address")),
-        None => Ok(()),
+        None => Ok(addresses),
     }
 }
 
 /// Whether an address is on the public internet: not loopback, private, link-local (the cloud
-/// metadata address), shared, unspecified or multicast.
+/// metadata address), shared, reserved, benchmarking, unspecified or multicast; an IPv6 address
+/// that carries an IPv4 one (mapped, NAT64, 6to4) is judged by that one.
 fn is_public(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v) => {
-            let [a, b, ..] = v.octets();
+            let [a, b, c, _] = v.octets();
             !(v.is_private()
                 || v.is_loopback()
                 || v.is_link_local()
@@ -426,19 +477,33 @@ fn is_public(ip: std::net::IpAddr) -> bool {
                 || v.is_broadcast()
                 || v.is_multicast()
                 || a == 0
-                || (a == 100 && (b & 0xc0) == 64))
+                || a >= 240
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b & 0xfe) == 18))
         }
-        std::net::IpAddr::V6(v) => match v.to_ipv4_mapped() {
-            Some(v4) => is_public(v4.into()),
-            None => {
-                let first = v.segments()[0];
-                !(v.is_loopback()
-                    || v.is_unspecified()
-                    || v.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
+        std::net::IpAddr::V6(v) => {
+            let s = v.segments();
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            if let Some(v4) = v.to_ipv4_mapped() {
+                return is_public(v4.into());
             }
-        },
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address they carry.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                return is_public(embedded(s[6], s[7]).into());
+            }
+            if s[0] == 0x2002 {
+                return is_public(embedded(s[1], s[2]).into());
+            }
+            !(v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0)
+        }
     }
 }
 
@@ -584,10 +649,16 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:169.254.169.254",
+            "64:ff9b::a00:8",
+            "2002:a9fe:a9fe::1",
+            "fec0::1",
+            "240.0.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }
@@ -595,7 +666,9 @@ mod tests {
     #[tokio::test]
     async fn a_document_from_a_url_names_private_addresses_only_on_its_own_host() {
         let from = "https://specs.example.com/api.yaml";
-        assert!(may_follow("http://127.0.0.1:8080/a.json", "http://127.0.0.1:9090/b.json").await.is_ok());
+        // Its own host is asked about only when it was not reached directly (a redirect).
+        let e = may_follow("http://127.0.0.1:8080/a.json", "http://127.0.0.1:9090/b.json").await.unwrap_err();
+        assert!(e.contains("own host"), "{e}");
         for target in
             ["http://169.254.169.254/latest/meta-data", "http://[::1]/x.json", "http://10.0.0.8/s.json"]
         {

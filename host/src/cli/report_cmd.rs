@@ -1,7 +1,7 @@
 //! `smoke report merge`: one report from the shards of a plan (see `report::merge`).
 
 use super::options::{MergeArgs, ReportCommand};
-use super::run_cmd::{write, write_json};
+use super::run_cmd::{write_json, write_with};
 use super::{Failure, exit};
 use crate::report;
 use crate::run::results::RunReport;
@@ -45,10 +45,10 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
         write_json(&merged, path, true)?;
     }
     if let Some(path) = &args.files.report_junit {
-        write(path, &report::junit::junit(&merged), "JUnit")?;
+        write_with(path, "JUnit", |out| report::junit::write_junit(&merged, out))?;
     }
     if let Some(path) = &args.files.report_html {
-        write(path, &report::html::html(&merged), "HTML")?;
+        write_with(path, "HTML", |out| report::html::write_html(&merged, out))?;
     }
     let failures = report::console::failures(&merged);
     if !failures.is_empty() {

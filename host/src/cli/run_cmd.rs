@@ -11,9 +11,8 @@ use crate::config;
 use crate::http::Redactor;
 use crate::plan::model::Plan;
 use crate::report::{self, RunDir};
-use crate::run::results::{
-    Failure as RunFailure, FailureKind, Outcome, RunReport, ScenarioResult, StageFailure, Summary,
-};
+use crate::run::results::{Failure as RunFailure, FailureKind, Outcome, RunReport, StageFailure};
+use crate::run::spool::{Encoded, Spool};
 use crate::target::Workspace;
 use std::path::Path;
 use std::sync::Arc;
@@ -209,15 +208,11 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             .as_ref()
             .map(|m| StageFailure { stage: "seeding".to_string(), message: m.clone() }),
     };
-    let mut finished = std::mem::take(&mut progress.scenarios);
-    finished.resize_with(plan.scenarios.len(), || None);
-    let mut scenarios: Vec<ScenarioResult> = plan
-        .scenarios
-        .iter()
-        .zip(finished)
-        .map(|(s, r)| match (r, &stage_failure, &ended_early) {
-            (Some(r), _, _) => r,
-            (None, Some(stage), _) => {
+    let mut spool = std::mem::take(&mut progress.spool);
+    spool.reserve(plan.scenarios.len());
+    for i in spool.missing() {
+        let why = match (&stage_failure, &ended_early) {
+            (Some(stage), _) => {
                 let kind = match stage.stage.as_str() {
                     "seeding" => FailureKind::SeedFailed,
                     "mcp" => FailureKind::McpInitialize,
@@ -231,24 +226,28 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
                         other => other,
                     }
                 );
-                ScenarioResult::not_run(s, Outcome::Skipped, RunFailure::new(kind, why))
+                (Outcome::Skipped, RunFailure::new(kind, why))
             }
-            (None, None, Some((_, outcome, why, _))) => ScenarioResult::not_run(s, *outcome, why.clone()),
-            (None, None, None) => ScenarioResult::not_run(
-                s,
-                Outcome::Skipped,
-                RunFailure::new(FailureKind::Internal, "not run"),
-            ),
-        })
-        .collect();
+            (None, Some((_, outcome, why, _))) => (*outcome, why.clone()),
+            (None, None) => (Outcome::Skipped, RunFailure::new(FailureKind::Internal, "not run")),
+        };
+        let mut result = crate::run::not_run(&plan, i, why.0, why.1);
+        let encoded = Encoded::new(&mut result, &scrubber);
+        spool.push(i, &result, encoded);
+    }
     if let Some(before) = &git_before {
         match crate::checks::git_changes(&settings.base_dir, before) {
             Ok(changed) if changed.is_empty() => {}
-            Ok(changed) => scenarios.push(crate::checks::clean_git_failure(&changed)),
+            Ok(changed) => {
+                let mut result = crate::checks::clean_git_failure(&changed);
+                let encoded = Encoded::new(&mut result, &scrubber);
+                spool.push(spool.len(), &result, encoded);
+            }
             Err(e) => tracing::warn!("checks: clean-git could not be checked after the run: {e}"),
         }
     }
-    let summary = Summary::of(&scenarios);
+    spool.rescrub(&scrubber);
+    let summary = spool.summary();
     let report = RunReport {
         schema_version: 2,
         smoke_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -262,11 +261,12 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             .as_deref()
             .and_then(|s| crate::plan::parse_shard(s).ok())
             .map(|(i, n)| format!("{i}/{n}")),
+        split: plan.split.clone(),
         summary,
         interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
         duration_ms: started.elapsed().as_millis() as u64,
         seeds: progress.seeds,
-        scenarios,
+        scenarios: spool,
         stage_failure,
         triage: Vec::new(),
     };
@@ -276,10 +276,11 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
     if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
-        // Written once (writing hands the entries over), then copied into the run directory.
+        // Written once, then copied into the run directory (unless it is that file).
+        let copy = run_dir.file("transcript.jsonl");
         let written = create_parent(path)
             .and_then(|()| t.write(path, &scrubber))
-            .and_then(|_| std::fs::copy(path, run_dir.file("transcript.jsonl")));
+            .and_then(|_| if same_file(path, &copy) { Ok(0) } else { std::fs::copy(path, &copy) });
         written.map_err(|e| {
             Failure::new(
                 exit::USAGE,
@@ -288,6 +289,9 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         })?;
     }
     tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
+    if let Some(peak) = peak_memory_mib() {
+        tracing::info!("memory: peak {peak} MiB");
+    }
     if let Err(f) = phase_result {
         crate::warn_user!("artifacts: {}", run_dir.path.display());
         return Err(f.failure);
@@ -309,6 +313,23 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     })
 }
 
+/// The process's peak resident memory so far, in MiB (Linux: `VmHWM`).
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 /// A report asked for in a folder that does not exist yet gets it (CI's `artifacts/`...).
 fn create_parent(path: &Path) -> std::io::Result<()> {
     match path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -317,40 +338,58 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Write one report file, its folder made first.
-pub(super) fn write(path: &Path, text: &str, what: &str) -> Result<(), Failure> {
-    create_parent(path).and_then(|()| std::fs::write(path, text)).map_err(|e| {
-        Failure::new(
-            exit::USAGE,
-            format!("report: cannot write the {what} report to {}: {e}", path.display()),
-        )
-    })
+/// Write one report file, its folder made first, streamed by `write`.
+pub(super) fn write_with(
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    create_parent(path).and_then(|()| std::fs::File::create(path)).and_then(|mut f| write(&mut f)).map_err(
+        |e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the {what} report to {}: {e}", path.display()),
+            )
+        },
+    )
 }
 
 /// Write the JSON report, its folder made first.
-pub(super) fn write_json(report: &RunReport, path: &Path, pretty: bool) -> Result<(), Failure> {
+pub(super) fn write_json(report: &RunReport<Spool>, path: &Path, pretty: bool) -> Result<(), Failure> {
     create_parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
         Failure::new(exit::USAGE, format!("report: cannot write the JSON report to {}: {e}", path.display()))
     })
 }
 
 /// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
-fn write_reports(args: &RunArgs, report: &RunReport, run_dir: &RunDir) -> Result<(), Failure> {
+fn write_reports(args: &RunArgs, report: &RunReport<Spool>, run_dir: &RunDir) -> Result<(), Failure> {
     let write_json = |path: &Path, pretty: bool| write_json(report, path, pretty);
     // The run directory's copy is compact (it can be large); the one asked for is pretty.
     write_json(&run_dir.file("report.json"), false)?;
     if let Some(path) = &args.reports.report_json {
         write_json(path, true)?;
     }
+    // Written once, in the run directory, and copied where asked: a big run's pages are big.
+    let copy = |name: &str, path: &Path, what: &str| -> Result<(), Failure> {
+        let from = run_dir.file(name);
+        // Asked for the run directory's own file (`--artifacts DIR --report-html DIR/report.html`).
+        if same_file(&from, path) {
+            return Ok(());
+        }
+        create_parent(path).and_then(|()| std::fs::copy(&from, path)).map(drop).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("report: cannot write the {what} report to {}: {e}", path.display()),
+            )
+        })
+    };
     if let Some(path) = &args.reports.report_html {
-        let page = report::html::html(report);
-        write(&run_dir.file("report.html"), &page, "HTML")?;
-        write(path, &page, "HTML")?;
+        write_with(&run_dir.file("report.html"), "HTML", |out| report::html::write_html(report, out))?;
+        copy("report.html", path, "HTML")?;
     }
     if let Some(path) = &args.reports.report_junit {
-        let xml = report::junit::junit(report);
-        write(&run_dir.file("report.xml"), &xml, "JUnit")?;
-        write(path, &xml, "JUnit")?;
+        write_with(&run_dir.file("report.xml"), "JUnit", |out| report::junit::write_junit(report, out))?;
+        copy("report.xml", path, "JUnit")?;
     }
     Ok(())
 }

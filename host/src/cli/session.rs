@@ -12,7 +12,8 @@ use crate::http::transcript::Transcript;
 use crate::http::{Client, Redactor};
 use crate::plan::model::Plan;
 use crate::report::{self, RunDir};
-use crate::run::results::{ScenarioResult, SeedResult};
+use crate::run::results::SeedResult;
+use crate::run::spool::Spool;
 use crate::run::{self, Context};
 use crate::seed;
 use crate::target::{Service, Workspace};
@@ -23,8 +24,8 @@ use std::time::Instant;
 #[derive(Default)]
 pub(super) struct Progress {
     pub(super) seeds: Vec<SeedResult>,
-    /// By plan index.
-    pub(super) scenarios: Vec<Option<ScenarioResult>>,
+    /// Finished scenarios, by plan index.
+    pub(super) spool: Spool,
     pub(super) base_url: String,
     /// Set when seeding failed: the message, and every scenario counts as skipped.
     pub(super) seed_failure: Option<String>,
@@ -260,7 +261,8 @@ impl Session<'_> {
             redactor,
             service_exit,
             epoch: Instant::now(),
-            captured_by: Context::index_captures(plan),
+            plan: plan.clone(),
+            captured_by: Default::default(),
             transcript,
             schemas: Default::default(),
             // Tool calls are judged by the MCP server's exit: the stdio server's, else the
@@ -303,16 +305,16 @@ impl Session<'_> {
             }
         };
         let executing = Instant::now();
-        lock(&progress).scenarios = (0..plan.scenarios.len()).map(|_| None).collect();
+        lock(&progress).spool.reserve(plan.scenarios.len());
         let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
         // The scheduler runs as a task on the runtime's workers, beside the scenarios it wakes,
         // rather than on this (the main) thread: a completion then needs no cross-thread wake-up.
         // Dropping this future (an interruption) aborts it, and with it every scenario in flight.
         let (shared, jobs) = (plan.clone(), settings.jobs);
         let scheduler = tokio::spawn(async move {
-            run::execute(ctx, shared, vars, jobs, |i, r| {
+            run::execute(ctx, shared, vars, jobs, |i, r, encoded| {
                 live.scenario(&r);
-                lock(&progress).scenarios[i] = Some(r);
+                lock(&progress).spool.push(i, &r, encoded);
             })
             .await;
             live
@@ -330,31 +332,47 @@ impl Session<'_> {
 /// Refuse, before anything starts, a plan whose steps the run's targets cannot carry: MCP calls
 /// with no MCP target, HTTP requests with no HTTP service (only an MCP server over stdio).
 pub(super) fn fits_targets(plan: &Plan, settings: &Settings) -> Result<(), Failure> {
-    let steps = plan.seeds.iter().map(|s| (format!("seed {:?}", s.id), &s.step)).chain(
-        plan.scenarios
-            .iter()
-            .flat_map(|s| s.steps.iter().map(move |st| (format!("scenario {:?}", s.id), st))),
-    );
     let http = settings.base_url.is_some() || settings.target.as_ref().is_some_and(|t| t.command.is_some());
-    for (at, step) in steps {
-        if step.is_mcp() && settings.mcp.is_none() {
-            return Err(Failure::new(
-                exit::USAGE,
-                format!(
-                    "{at} calls {} over MCP, but the run has no MCP target: pass --mcp-url URL or --mcp-command \
-                     COMMAND, or add [target.mcp] to the config",
-                    step.display_name()
-                ),
-            ));
+    let no_mcp = |at: String, step: &crate::plan::model::Step| {
+        Failure::new(
+            exit::USAGE,
+            format!(
+                "{at} calls {} over MCP, but the run has no MCP target: pass --mcp-url URL or --mcp-command \
+                 COMMAND, or add [target.mcp] to the config",
+                step.display_name()
+            ),
+        )
+    };
+    let no_http = |at: String| {
+        Failure::new(
+            exit::USAGE,
+            format!(
+                "{at} sends HTTP requests, but the run has no HTTP service (only an MCP server over stdio): \
+                 pass --base-url, or leave the HTTP scenarios out with --filter"
+            ),
+        )
+    };
+    for seed in &plan.seeds {
+        if seed.step.is_mcp() && settings.mcp.is_none() {
+            return Err(no_mcp(format!("seed {:?}", seed.id), &seed.step));
         }
-        if !step.is_mcp() && !http {
-            return Err(Failure::new(
-                exit::USAGE,
-                format!(
-                    "{at} sends HTTP requests, but the run has no HTTP service (only an MCP server over stdio): \
-                     pass --base-url, or leave the HTTP scenarios out with --filter"
-                ),
-            ));
+        if !seed.step.is_mcp() && !http {
+            return Err(no_http(format!("seed {:?}", seed.id)));
+        }
+    }
+    // What each scenario talks to is known without reading it back whole.
+    let scenarios = &plan.scenarios;
+    for i in 0..scenarios.len() {
+        let (mcp, sends_http) = scenarios.talks(i);
+        let at = || format!("scenario {:?}", scenarios.id(i));
+        if mcp && settings.mcp.is_none() {
+            let scenario = scenarios.get(i).map_err(|e| Failure::new(exit::USAGE, format!("plan: {e}")))?;
+            if let Some(step) = scenario.steps.iter().find(|s| s.is_mcp()) {
+                return Err(no_mcp(at(), step));
+            }
+        }
+        if sends_http && !http {
+            return Err(no_http(at()));
         }
     }
     Ok(())

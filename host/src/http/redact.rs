@@ -109,6 +109,17 @@ impl Redactor {
         out
     }
 
+    /// How many forms of sensitive values it has learned so far: a result redacted when this was
+    /// lower may hold one it has learned since.
+    pub fn learned_count(&self) -> usize {
+        self.learned.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn learn_for_test(&self, value: &str) {
+        self.learn(value);
+    }
+
     /// Remember a sensitive value so free text never shows it (short values would shred text).
     fn learn(&self, value: &str) {
         if value.len() >= 4 && value != REDACTED {
@@ -205,6 +216,13 @@ impl Redactor {
         }
     }
 
+    /// A writer that redacts what passes through it a line at a time: for text with no secret
+    /// across a line break, which JSON is (a string never holds a raw newline, and no encoded
+    /// form of a secret has one), this is [`Redactor::text`] of the whole, in bounded memory.
+    pub fn lines<W: std::io::Write>(&self, out: W) -> RedactLines<'_, W> {
+        RedactLines { redactor: self, out, line: Vec::new() }
+    }
+
     pub fn request(&self, r: &Outgoing) -> RequestRecord {
         RequestRecord {
             method: r.method.as_str().to_string(),
@@ -237,6 +255,44 @@ impl Redactor {
             body_bytes,
             truncated,
         }
+    }
+}
+
+/// See [`Redactor::lines`].
+pub struct RedactLines<'a, W: std::io::Write> {
+    redactor: &'a Redactor,
+    out: W,
+    line: Vec<u8>,
+}
+
+impl<W: std::io::Write> RedactLines<'_, W> {
+    fn emit(&mut self) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(&self.line);
+        let shown = self.redactor.text(&text);
+        self.out.write_all(shown.as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactLines<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut rest = bytes;
+        while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..=at]);
+            self.emit()?;
+            rest = &rest[at + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(bytes.len())
+    }
+
+    /// Flushing writes the line so far: call it only at the end.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit()?;
+        }
+        self.out.flush()
     }
 }
 

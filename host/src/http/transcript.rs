@@ -2,6 +2,7 @@
 //! like every other output (`--transcript FILE`).
 
 use super::{RequestRecord, ResponseRecord};
+use crate::plan::spill::{Slot, Spill};
 use serde::Serialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,11 +37,31 @@ pub struct Entry {
     pub retried: Option<String>,
 }
 
-/// Collects entries from concurrent scenarios; written once, sorted by `seq`.
-#[derive(Debug, Default)]
+/// Collects entries from concurrent scenarios, each encoded as it comes into a [`Spill`] (a run
+/// of any size keeps its transcript out of memory); written sorted by `seq`.
+#[derive(Debug)]
 pub struct Transcript {
     next: AtomicU64,
-    entries: Mutex<Vec<Entry>>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    lines: Spill,
+    /// (seq, where its line is), in the order entries came.
+    index: Vec<(u64, Slot)>,
+}
+
+/// Transcript lines kept in memory before the rest go to a temporary file.
+const MEMORY_BUDGET: usize = 8 << 20;
+
+impl Default for Transcript {
+    fn default() -> Self {
+        Transcript {
+            next: AtomicU64::new(0),
+            kept: Mutex::new(Kept { lines: Spill::new(MEMORY_BUDGET), index: Vec::new() }),
+        }
+    }
 }
 
 impl Transcript {
@@ -50,25 +71,33 @@ impl Transcript {
     }
 
     pub fn record(&self, entry: Entry) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+        let line = match serde_json::to_vec(&entry) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::error!("transcript: entry {} cannot be encoded: {e}", entry.seq);
+                return;
+            }
+        };
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        match kept.lines.push(&line) {
+            Ok(slot) => kept.index.push((entry.seq, slot)),
+            Err(e) => tracing::error!("transcript: entry {} cannot be kept: {e}", entry.seq),
+        }
     }
 
     /// Write every entry recorded so far as JSON Lines, in send order, each line passed through
     /// the redactor once more (it may have learned sensitive values since the entry was made).
     pub fn write(&self, path: &std::path::Path, redactor: &super::Redactor) -> std::io::Result<usize> {
         use std::io::Write;
-        let mut entries = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|e| e.into_inner()));
-        entries.sort_by_key(|e| e.seq);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.index.sort_by_key(|(seq, _)| *seq);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        for e in &entries {
-            let line = serde_json::to_string(e)?;
-            out.write_all(redactor.text(&line).as_bytes())?;
+        for (_, slot) in &kept.index {
+            let line = kept.lines.get(*slot).map_err(std::io::Error::other)?;
+            out.write_all(redactor.text(&String::from_utf8_lossy(&line)).as_bytes())?;
             out.write_all(b"\n")?;
         }
         out.flush()?;
-        let count = entries.len();
-        // Put them back: a report written later (or twice) sees the same transcript.
-        *self.entries.lock().unwrap_or_else(|e| e.into_inner()) = entries;
-        Ok(count)
+        Ok(kept.index.len())
     }
 }

@@ -24,25 +24,25 @@ pub struct Coverage {
 }
 
 pub fn coverage(plan: &Plan) -> Coverage {
+    use std::collections::{HashMap, HashSet};
+    let scenarios = &plan.scenarios;
+    // Scenarios by (plugin, endpoint): how many of each kind. One pass, whatever the plan's size.
+    let mut counts: HashMap<(&str, &str), [usize; 4]> = HashMap::new();
+    for i in 0..scenarios.len() {
+        let column = match scenarios.kind(i) {
+            ScenarioKind::HappyPath => 0,
+            ScenarioKind::NotFound => 1,
+            ScenarioKind::ValidationError => 2,
+            _ => 3,
+        };
+        counts.entry((scenarios.plugin(i), scenarios.endpoint(i))).or_default()[column] += 1;
+    }
     let mut c = Coverage::default();
     for e in &plan.surface {
-        let exercising = || plan.scenarios.iter().filter(|s| s.plugin == e.plugin && s.endpoint == e.id);
-        let count = |kind: ScenarioKind| exercising().filter(|s| s.kind == kind).count();
-        let row = Row {
-            endpoint: e.id.clone(),
-            plugin: e.plugin.clone(),
-            happy: count(ScenarioKind::HappyPath),
-            not_found: count(ScenarioKind::NotFound),
-            validation: count(ScenarioKind::ValidationError),
-            other: exercising()
-                .filter(|s| {
-                    !matches!(
-                        s.kind,
-                        ScenarioKind::HappyPath | ScenarioKind::NotFound | ScenarioKind::ValidationError
-                    )
-                })
-                .count(),
-        };
+        let [happy, not_found, validation, other] =
+            counts.get(&(e.plugin.as_str(), e.id.as_str())).copied().unwrap_or_default();
+        let row =
+            Row { endpoint: e.id.clone(), plugin: e.plugin.clone(), happy, not_found, validation, other };
         if row.happy == 0 {
             c.gaps.push(format!("{} ({}): no happy-path scenario", e.id, e.plugin));
         }
@@ -57,13 +57,15 @@ pub fn coverage(plan: &Plan) -> Coverage {
         }
         c.rows.push(row);
     }
-    for s in &plan.scenarios {
-        let declared = plan.surface.iter().any(|e| e.plugin == s.plugin && e.id == s.endpoint);
-        let plugin_declares = plan.surface.iter().any(|e| e.plugin == s.plugin);
-        if plugin_declares && !declared {
+    let declared: HashSet<(&str, &str)> =
+        plan.surface.iter().map(|e| (e.plugin.as_str(), e.id.as_str())).collect();
+    let declaring: HashSet<&str> = plan.surface.iter().map(|e| e.plugin.as_str()).collect();
+    for i in 0..scenarios.len() {
+        let (plugin, endpoint) = (scenarios.plugin(i), scenarios.endpoint(i));
+        if declaring.contains(plugin) && !declared.contains(&(plugin, endpoint)) {
             c.gaps.push(format!(
-                "scenario {} exercises {}, which plugin {} does not declare in its surface",
-                s.id, s.endpoint, s.plugin
+                "scenario {} exercises {endpoint}, which plugin {plugin} does not declare in its surface",
+                scenarios.id(i)
             ));
         }
     }
@@ -124,9 +126,11 @@ mod tests {
                 scenario("a", "GET /items/{id}", ScenarioKind::HappyPath),
                 scenario("b", "POST /items", ScenarioKind::ValidationError),
                 scenario("c", "DELETE /items/{id}", ScenarioKind::HappyPath),
-            ],
+            ]
+            .into(),
             surface: vec![endpoint("GET /items/{id}", true, false), endpoint("POST /items", false, true)],
             digest: String::new(),
+            split: None,
         };
         let c = coverage(&plan);
         assert_eq!(

@@ -2,15 +2,22 @@
 //! ids, cycles), ordering (seeds), selection (`--filter`, `--rerun-failed`), sharding and the
 //! scheduler. Every walk is iterative and linear in the plan's size, so no plan reaches the stack.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-/// Nodes by position (plan order), with edges both ways. Dependencies on ids the plan does not
-/// hold are kept aside for validation to report.
+/// Nodes by position (plan order), with edges both ways, each direction as one list of edges
+/// with offsets (a plan of a million scenarios without dependencies costs two arrays of
+/// offsets). Dependencies on ids the plan does not hold are kept aside for validation to report.
 pub struct Graph {
-    dependencies: Vec<Vec<usize>>,
-    dependents: Vec<Vec<usize>>,
+    /// `dependencies[dep_at[i]..dep_at[i + 1]]` are the nodes `i` depends on.
+    dep_at: Vec<usize>,
+    dependencies: Vec<usize>,
+    /// `dependents[of_at[i]..of_at[i + 1]]` are the nodes that depend on `i`.
+    of_at: Vec<usize>,
+    dependents: Vec<usize>,
     /// (node, id it depends on that is not in the graph).
     pub unknown: Vec<(usize, String)>,
+    /// (node, the earlier node with the same id): a repeated id resolves to its first node.
+    pub duplicates: Vec<(usize, usize)>,
 }
 
 impl Graph {
@@ -20,56 +27,93 @@ impl Graph {
         I: IntoIterator<Item = (&'a str, D)>,
         D: IntoIterator<Item = &'a String>,
     {
-        let nodes: Vec<(&str, Vec<&String>)> =
-            nodes.into_iter().map(|(id, deps)| (id, deps.into_iter().collect())).collect();
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
-        for (i, (id, _)) in nodes.iter().enumerate() {
-            index.entry(id).or_insert(i);
+        // Ids, and every (node, dependency id) edge, in node order.
+        let mut ids: Vec<&str> = Vec::new();
+        let mut wanted: Vec<(usize, &String)> = Vec::new();
+        for (i, (id, deps)) in nodes.into_iter().enumerate() {
+            ids.push(id);
+            wanted.extend(deps.into_iter().map(|d| (i, d)));
         }
-        let mut dependencies = vec![Vec::new(); nodes.len()];
-        let mut dependents = vec![Vec::new(); nodes.len()];
-        let mut unknown = Vec::new();
-        for (i, (_, deps)) in nodes.iter().enumerate() {
-            for d in deps {
-                match index.get(d.as_str()) {
-                    Some(&j) => {
-                        dependencies[i].push(j);
-                        dependents[j].push(i);
-                    }
-                    None => unknown.push((i, (*d).clone())),
-                }
+        let n = ids.len();
+        // Ids sorted, each with its node: found by binary search, repeats side by side (a sorted
+        // list of positions is a fraction of what a hash map of a million ids takes).
+        let mut sorted: Vec<u32> = (0..n as u32).collect();
+        sorted.sort_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]).then(a.cmp(&b)));
+        let mut duplicates = Vec::new();
+        for pair in sorted.windows(2) {
+            if ids[pair[0] as usize] == ids[pair[1] as usize] {
+                // The first of a run of repeats is the earliest node (ties sort by position).
+                let first = sorted[sorted.partition_point(|&k| ids[k as usize] < ids[pair[1] as usize])];
+                duplicates.push((pair[1] as usize, first as usize));
             }
         }
-        Graph { dependencies, dependents, unknown }
+        duplicates.sort_unstable();
+        let find = |id: &str| -> Option<usize> {
+            let at = sorted.partition_point(|&k| ids[k as usize] < id);
+            sorted.get(at).filter(|&&k| ids[k as usize] == id).map(|&k| k as usize)
+        };
+        let mut dep_at = Vec::with_capacity(n + 1);
+        let mut dependencies = Vec::with_capacity(wanted.len());
+        let mut unknown = Vec::new();
+        let mut next = 0;
+        for i in 0..n {
+            dep_at.push(dependencies.len());
+            while next < wanted.len() && wanted[next].0 == i {
+                let d = wanted[next].1;
+                match find(d) {
+                    Some(j) => dependencies.push(j),
+                    None => unknown.push((i, d.clone())),
+                }
+                next += 1;
+            }
+        }
+        dep_at.push(dependencies.len());
+        // The other direction by counting: how many depend on each node, then where each goes.
+        let mut of_at = vec![0usize; n + 1];
+        for &j in &dependencies {
+            of_at[j + 1] += 1;
+        }
+        for i in 0..n {
+            of_at[i + 1] += of_at[i];
+        }
+        let mut fill = of_at.clone();
+        let mut dependents = vec![0usize; dependencies.len()];
+        for i in 0..n {
+            for &j in &dependencies[dep_at[i]..dep_at[i + 1]] {
+                dependents[fill[j]] = i;
+                fill[j] += 1;
+            }
+        }
+        Graph { dep_at, dependencies, of_at, dependents, unknown, duplicates }
     }
 
     pub fn len(&self) -> usize {
-        self.dependencies.len()
+        self.dep_at.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.dependencies.is_empty()
+        self.len() == 0
     }
 
-    /// The nodes that depend on `i` directly.
+    /// The nodes that depend on `i` directly, in plan order.
     pub fn dependents(&self, i: usize) -> &[usize] {
-        &self.dependents[i]
+        &self.dependents[self.of_at[i]..self.of_at[i + 1]]
     }
 
     /// The nodes `i` depends on directly (known ones).
     pub fn dependencies(&self, i: usize) -> &[usize] {
-        &self.dependencies[i]
+        &self.dependencies[self.dep_at[i]..self.dep_at[i + 1]]
     }
 
     /// Every node after its dependencies; among nodes ready at once, plan order first. `None`
     /// when there is a cycle.
     pub fn order(&self) -> Option<Vec<usize>> {
-        let mut waiting: Vec<usize> = self.dependencies.iter().map(Vec::len).collect();
+        let mut waiting: Vec<usize> = (0..self.len()).map(|i| self.dependencies(i).len()).collect();
         let mut ready: BTreeSet<usize> = (0..self.len()).filter(|&i| waiting[i] == 0).collect();
         let mut out = Vec::with_capacity(self.len());
         while let Some(i) = ready.pop_first() {
             out.push(i);
-            for &d in &self.dependents[i] {
+            for &d in self.dependents(i) {
                 waiting[d] -= 1;
                 if waiting[d] == 0 {
                     ready.insert(d);
@@ -97,7 +141,7 @@ impl Graph {
             let mut path: Vec<(usize, usize)> = vec![(start, 0)];
             mark[start] = Mark::OnPath;
             while let Some(&mut (node, ref mut next)) = path.last_mut() {
-                match self.dependencies[node].get(*next) {
+                match self.dependencies(node).get(*next) {
                     Some(&dep) => {
                         *next += 1;
                         match mark[dep] {
@@ -135,7 +179,7 @@ impl Graph {
             }
         }
         while let Some(i) = stack.pop() {
-            for &d in &self.dependencies[i] {
+            for &d in self.dependencies(i) {
                 if !keep[d] {
                     keep[d] = true;
                     stack.push(d);
@@ -159,7 +203,7 @@ impl Graph {
             group_of[start] = g;
             let mut stack = vec![start];
             while let Some(i) = stack.pop() {
-                for &n in self.dependencies[i].iter().chain(&self.dependents[i]) {
+                for &n in self.dependencies(i).iter().chain(self.dependents(i)) {
                     if group_of[n] == usize::MAX {
                         group_of[n] = g;
                         members.push(n);
@@ -226,5 +270,15 @@ mod tests {
         let (g, _) = graph(&[("a", &["ghost"]), ("b", &[]), ("c", &["b"])]);
         assert_eq!(g.unknown, vec![(0, "ghost".to_string())]);
         assert_eq!(g.groups(), vec![vec![0], vec![1, 2]]);
+    }
+
+    #[test]
+    fn a_repeated_id_resolves_to_its_first_node_and_is_named() {
+        let (g, _) = graph(&[("b", &[]), ("a", &[]), ("b", &[]), ("c", &["b", "a"]), ("b", &[])]);
+        assert_eq!(g.duplicates, vec![(2, 0), (4, 0)]);
+        assert_eq!(g.dependencies(3), [0, 1]);
+        assert_eq!(g.dependents(0), [3]);
+        assert_eq!(g.dependents(1), [3]);
+        assert!(g.dependents(2).is_empty() && g.dependents(4).is_empty());
     }
 }

@@ -6,11 +6,14 @@ pub mod coverage;
 pub mod exact;
 pub mod graph;
 pub mod model;
+pub mod spill;
+pub mod store;
 pub mod validate;
 
 use graph::Graph;
 use model::{Part, Plan, PluginRef};
 use std::collections::BTreeMap;
+use store::Scenarios;
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
@@ -18,7 +21,9 @@ pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
     for (plugin, part) in parts {
         plan.plugins.push(plugin);
         plan.seeds.extend(part.seeds);
-        plan.scenarios.extend(part.scenarios);
+        for s in part.scenarios {
+            plan.scenarios.push(s);
+        }
         plan.surface.extend(part.surface);
     }
     plan
@@ -31,42 +36,46 @@ pub fn to_json(plan: &Plan) -> String {
     text
 }
 
-/// Whether a scenario matches a `--filter` pattern: `tag:NAME`, `kind:KIND` (e.g.
+/// [`to_json`], streamed into `out`.
+pub fn write_json(plan: &Plan, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, plan)?;
+    out.write_all(b"\n")
+}
+
+/// Whether scenario `i` matches a `--filter` pattern: `tag:NAME`, `kind:KIND` (e.g.
 /// `kind:happy-path`), or a glob (`*`, `?`) on the id.
-fn matches(s: &model::Scenario, pattern: &str) -> bool {
+fn matches(scenarios: &Scenarios, i: usize, pattern: &str) -> bool {
     if let Some(tag) = pattern.strip_prefix("tag:") {
         let glob = wildmatch::WildMatch::new(tag);
-        s.tags.iter().any(|t| glob.matches(t))
+        scenarios.tags(i).iter().any(|t| glob.matches(t))
     } else if let Some(kind) = pattern.strip_prefix("kind:") {
-        s.kind.as_str() == kind
+        scenarios.kind(i).as_str() == kind
     } else {
-        wildmatch::WildMatch::new(pattern).matches(&s.id)
+        wildmatch::WildMatch::new(pattern).matches(scenarios.id(i))
     }
 }
 
 /// Keep the scenarios matching any of `patterns` and, transitively, the scenarios they depend
 /// on (marked `dependency_only`), in plan order.
 pub fn select(plan: Plan, patterns: &[String]) -> Plan {
-    select_by(plan, |s| patterns.iter().any(|p| matches(s, p)))
+    select_by(plan, |scenarios, i| patterns.iter().any(|p| matches(scenarios, i, p)))
 }
 
 /// The dependency graph of a plan's scenarios.
 pub fn scenario_graph(plan: &Plan) -> Graph {
-    Graph::new(plan.scenarios.iter().map(|s| (s.id.as_str(), s.depends_on.iter())))
+    let s = &plan.scenarios;
+    Graph::new((0..s.len()).map(|i| (s.id(i), s.depends_on(i).iter())))
 }
 
-/// Keep the scenarios `chosen` picks and, transitively, what they depend on (marked
-/// `dependency_only`), in plan order. Linear in the plan's size.
-pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> Plan {
-    let picked: Vec<bool> = plan.scenarios.iter().map(&chosen).collect();
+/// Keep the scenarios `chosen` picks (by position) and, transitively, what they depend on
+/// (marked `dependency_only`), in plan order. Linear in the plan's size.
+pub fn select_by(mut plan: Plan, chosen: impl Fn(&Scenarios, usize) -> bool) -> Plan {
+    let picked: Vec<bool> = (0..plan.scenarios.len()).map(|i| chosen(&plan.scenarios, i)).collect();
     let keep = scenario_graph(&plan).with_dependencies((0..picked.len()).filter(|&i| picked[i]));
-    let mut i = 0;
-    plan.scenarios.retain_mut(|s| {
-        let kept = keep[i];
-        s.dependency_only = !picked[i];
-        i += 1;
-        kept
-    });
+    for (i, &picked) in picked.iter().enumerate() {
+        plan.scenarios.set_dependency_only(i, !picked);
+    }
+    plan.scenarios.retain(&keep);
     plan
 }
 
@@ -80,16 +89,20 @@ pub fn select_by(mut plan: Plan, chosen: impl Fn(&model::Scenario) -> bool) -> P
 pub fn shard(mut plan: Plan, index: usize, count: usize, durations: Option<&BTreeMap<String, u64>>) -> Plan {
     use std::cmp::Reverse;
     let median = durations.map_or(1, |d| {
-        let mut known: Vec<u64> = plan.scenarios.iter().filter_map(|s| d.get(&s.id).copied()).collect();
+        let s = &plan.scenarios;
+        let mut known: Vec<u64> = (0..s.len()).filter_map(|i| d.get(s.id(i)).copied()).collect();
         known.sort_unstable();
         known.get(known.len() / 2).copied().unwrap_or(1)
     });
     // Durations of 0 ms still count: a scenario is never free.
     let weight = |i: usize| -> u64 {
-        durations.map_or(1, |d| d.get(&plan.scenarios[i].id).copied().unwrap_or(median)).max(1)
+        durations.map_or(1, |d| d.get(plan.scenarios.id(i)).copied().unwrap_or(median)).max(1)
     };
-    let mut groups: Vec<(u64, Vec<usize>)> =
-        scenario_graph(&plan).groups().into_iter().map(|g| (g.iter().map(|&i| weight(i)).sum(), g)).collect();
+    let mut groups: Vec<(u64, Vec<usize>)> = scenario_graph(&plan)
+        .groups()
+        .into_iter()
+        .map(|g| (g.iter().fold(0u64, |w, &i| w.saturating_add(weight(i))), g))
+        .collect();
     groups.sort_by(|(wa, a), (wb, b)| wb.cmp(wa).then(a[0].cmp(&b[0])));
     // Shards by (load, number), smallest first; only shards that receive a group are touched.
     let mut loads: std::collections::BinaryHeap<Reverse<(u64, usize)>> =
@@ -100,14 +113,10 @@ pub fn shard(mut plan: Plan, index: usize, count: usize, durations: Option<&BTre
         for &i in &group {
             owner[i] = k;
         }
-        loads.push(Reverse((load + weight, k)));
+        loads.push(Reverse((load.saturating_add(weight), k)));
     }
-    let mut i = 0;
-    plan.scenarios.retain(|_| {
-        let keep = owner[i] + 1 == index;
-        i += 1;
-        keep
-    });
+    let keep: Vec<bool> = owner.iter().map(|&k| k + 1 == index).collect();
+    plan.scenarios.retain(&keep);
     plan
 }
 
@@ -154,11 +163,11 @@ mod tests {
     }
 
     fn plan(scenarios: Vec<Scenario>) -> Plan {
-        Plan { scenarios, ..Plan::default() }
+        Plan { scenarios: scenarios.into(), ..Plan::default() }
     }
 
     fn ids(p: &Plan) -> Vec<&str> {
-        p.scenarios.iter().map(|s| s.id.as_str()).collect()
+        (0..p.scenarios.len()).map(|i| p.scenarios.id(i)).collect()
     }
 
     fn sample() -> Plan {
@@ -178,7 +187,8 @@ mod tests {
     fn selection_by_glob_tag_and_kind_pulls_in_dependencies_marked_as_such() {
         let p = select(sample(), &["d".into()]);
         assert_eq!(ids(&p), ["a", "b", "c", "d"]);
-        assert!(p.scenarios[0].dependency_only && !p.scenarios[3].dependency_only);
+        assert!(p.scenarios.dependency_only(0) && !p.scenarios.dependency_only(3));
+        assert!(p.scenarios.get(0).unwrap().dependency_only, "the scenario says so too");
         assert_eq!(ids(&select(sample(), &["tag:slow".into()])), ["a", "b", "e"]);
         assert_eq!(ids(&select(sample(), &["kind:not-found".into()])), ["a", "c", "f"]);
     }
@@ -200,19 +210,18 @@ mod tests {
         }
         // One the report does not have counts as the median (200).
         scenarios.push(scenario("new", &[], &[], HappyPath));
-        let total = |p: &Plan| -> u64 {
-            p.scenarios.iter().map(|s| durations.get(&s.id).copied().unwrap_or(200)).sum()
-        };
+        let total =
+            |p: &Plan| -> u64 { ids(p).iter().map(|id| durations.get(*id).copied().unwrap_or(200)).sum() };
         let mut seen = Vec::new();
         let mut times = Vec::new();
         for i in 1..=3 {
             let part = shard(plan(scenarios.clone()), i, 3, Some(&durations));
             assert_eq!(part, shard(plan(scenarios.clone()), i, 3, Some(&durations)), "deterministic");
-            if part.scenarios.iter().any(|s| s.id == "slow-2") {
-                assert!(part.scenarios.iter().any(|s| s.id == "slow-1"), "the chain stays whole");
+            if ids(&part).contains(&"slow-2") {
+                assert!(ids(&part).contains(&"slow-1"), "the chain stays whole");
             }
             times.push(total(&part));
-            seen.extend(part.scenarios.into_iter().map(|s| s.id));
+            seen.extend(ids(&part).into_iter().map(String::from));
         }
         seen.sort();
         let before = seen.len();
@@ -232,16 +241,16 @@ mod tests {
         let mut seen = Vec::new();
         for i in 1..=3 {
             let part = shard(sample(), i, 3, None);
-            for s in &part.scenarios {
-                for d in &s.depends_on {
+            for k in 0..part.scenarios.len() {
+                for d in part.scenarios.depends_on(k) {
                     assert!(
-                        part.scenarios.iter().any(|x| &x.id == d),
+                        ids(&part).contains(&d.as_str()),
                         "shard {i} lacks {d}, a dependency of {}",
-                        s.id
+                        part.scenarios.id(k)
                     );
                 }
             }
-            seen.extend(part.scenarios.into_iter().map(|s| s.id));
+            seen.extend(ids(&part).into_iter().map(String::from));
         }
         seen.sort();
         assert_eq!(seen, ["a", "b", "c", "d", "e", "f", "g"]);

@@ -15,7 +15,8 @@ pub struct Plan {
     pub plugins: Vec<PluginRef>,
     #[serde(default)]
     pub seeds: Vec<Seed>,
-    pub scenarios: Vec<Scenario>,
+    /// In plan order; of any number (see [`super::store`]).
+    pub scenarios: super::store::Scenarios,
     #[serde(default)]
     pub surface: Vec<Endpoint>,
     /// The sha256 of the plan as selected (`--filter`, `--rerun-failed`) before `--shard` took
@@ -23,6 +24,9 @@ pub struct Plan {
     /// different plans apart. Not part of the printed plan.
     #[serde(skip)]
     pub digest: String,
+    /// Set on a shard's plan: how the whole was split. Not part of the printed plan.
+    #[serde(skip)]
+    pub split: Option<crate::run::results::Split>,
 }
 
 /// The variables a plugin's config gives its own steps: `config.KEY` for each key, and, for a
@@ -204,6 +208,24 @@ pub struct Scenario {
     /// Not selected by `--filter` itself, but needed by a selected scenario.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dependency_only: bool,
+}
+
+impl Scenario {
+    /// A scenario with no steps, description, tags or dependencies: what a result needs of one
+    /// that did not run (and what tests need).
+    pub fn bare(id: &str, plugin: &str, endpoint: &str, kind: ScenarioKind) -> Scenario {
+        Scenario {
+            id: id.to_string(),
+            plugin: plugin.to_string(),
+            endpoint: endpoint.to_string(),
+            kind,
+            description: String::new(),
+            depends_on: Vec::new(),
+            tags: Vec::new(),
+            steps: Vec::new(),
+            dependency_only: false,
+        }
+    }
 }
 
 /// One action of a scenario with what must hold of its outcome. In a plan file an HTTP step

@@ -8,7 +8,6 @@ use super::model::{
     Action, Body, HttpCall, MCP_REQUEST_METHODS, McpRequest, Method, Plan, StatusMatch, Step, StepMode,
     ToolCall, ToolOutcome,
 };
-use std::collections::HashMap;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
 pub fn validate(plan: &Plan) -> Vec<String> {
@@ -16,23 +15,44 @@ pub fn validate(plan: &Plan) -> Vec<String> {
     for s in &plan.seeds {
         check_step(&format!("seed {:?}", s.id), &s.step, &mut errors);
     }
-    let seeds: Vec<Node> =
-        plan.seeds.iter().map(|s| Node { id: &s.id, plugin: &s.plugin, deps: &s.depends_on }).collect();
-    check_graph("seed", &seeds, &mut errors);
+    let seed = |i: usize| {
+        let s = &plan.seeds[i];
+        Node { id: &s.id, plugin: &s.plugin, deps: &s.depends_on }
+    };
+    check_graph("seed", plan.seeds.len(), seed, &mut errors);
 
-    for s in &plan.scenarios {
+    for s in plan.scenarios.iter() {
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(format!("a scenario cannot be read back: {e}"));
+                continue;
+            }
+        };
         if s.steps.is_empty() {
             errors.push(format!("scenario {:?} has no steps", s.id));
         }
         for (i, step) in s.steps.iter().enumerate() {
-            let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
-            check_step(&at, step, &mut errors);
+            check_step(&StepAt { scenario: &s.id, index: i, step }, step, &mut errors);
         }
     }
-    let scenarios: Vec<Node> =
-        plan.scenarios.iter().map(|s| Node { id: &s.id, plugin: &s.plugin, deps: &s.depends_on }).collect();
-    check_graph("scenario", &scenarios, &mut errors);
+    let all = &plan.scenarios;
+    let scenario = |i: usize| Node { id: all.id(i), plugin: all.plugin(i), deps: all.depends_on(i) };
+    check_graph("scenario", all.len(), scenario, &mut errors);
     errors
+}
+
+/// Where a step is, for messages: written only when there is a problem to name.
+struct StepAt<'a> {
+    scenario: &'a str,
+    index: usize,
+    step: &'a Step,
+}
+
+impl std::fmt::Display for StepAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "scenario {:?}, step {} ({})", self.scenario, self.index + 1, self.step.display_name())
+    }
 }
 
 /// A seed or a scenario, as far as the dependency graph is concerned.
@@ -42,28 +62,33 @@ struct Node<'a> {
     deps: &'a [String],
 }
 
-/// Ids non-empty and unique, dependencies known, no cycle.
-fn check_graph(kind: &str, nodes: &[Node<'_>], errors: &mut Vec<String>) {
-    let mut owner: HashMap<&str, &str> = HashMap::with_capacity(nodes.len());
-    for n in nodes {
-        if n.id.is_empty() {
-            errors.push(format!("a {kind} of plugin {} has an empty id", n.plugin));
-        }
-        if let Some(other) = owner.insert(n.id, n.plugin) {
-            errors.push(format!("{kind} id {:?} is used twice (plugins {other} and {})", n.id, n.plugin));
+/// Ids non-empty and unique, dependencies known, no cycle, over `n` nodes read by position.
+fn check_graph<'a>(kind: &str, n: usize, node: impl Fn(usize) -> Node<'a>, errors: &mut Vec<String>) {
+    for i in 0..n {
+        let node = node(i);
+        if node.id.is_empty() {
+            errors.push(format!("a {kind} of plugin {} has an empty id", node.plugin));
         }
     }
-    let graph = Graph::new(nodes.iter().map(|n| (n.id, n.deps.iter())));
+    let graph = Graph::new((0..n).map(|i| {
+        let node = node(i);
+        (node.id, node.deps.iter())
+    }));
+    for &(i, first) in &graph.duplicates {
+        let (n, other) = (node(i), node(first));
+        errors
+            .push(format!("{kind} id {:?} is used twice (plugins {} and {})", n.id, other.plugin, n.plugin));
+    }
     for (i, d) in &graph.unknown {
-        errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", nodes[*i].id));
+        errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", node(*i).id));
     }
     if let Some(cycle) = graph.find_cycle() {
-        let ids: Vec<&str> = cycle.iter().map(|&i| nodes[i].id).collect();
+        let ids: Vec<&str> = cycle.iter().map(|&i| node(i).id).collect();
         errors.push(format!("{kind} dependencies form a cycle: {}", ids.join(" -> ")));
     }
 }
 
-fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
+fn check_step(at: &dyn std::fmt::Display, step: &Step, errors: &mut Vec<String>) {
     let (assertions, schema) = match &step.action {
         Action::Http(call) => {
             check_http(at, call, errors);
@@ -143,7 +168,7 @@ fn check_step(at: &str, step: &Step, errors: &mut Vec<String>) {
     }
 }
 
-fn check_http(at: &str, call: &HttpCall, errors: &mut Vec<String>) {
+fn check_http(at: &dyn std::fmt::Display, call: &HttpCall, errors: &mut Vec<String>) {
     let (request, expect) = (&call.request, &call.expect);
     if expect.status.is_empty() {
         errors
@@ -178,7 +203,7 @@ fn check_http(at: &str, call: &HttpCall, errors: &mut Vec<String>) {
     }
 }
 
-fn check_mcp_request(at: &str, step: &Step, r: &McpRequest, errors: &mut Vec<String>) {
+fn check_mcp_request(at: &dyn std::fmt::Display, step: &Step, r: &McpRequest, errors: &mut Vec<String>) {
     if r.method == "tools/call" {
         errors.push(format!("{at}: `tools/call` is a tool call: write it as `tool_call`, which the host checks against the tool list"));
     } else if !MCP_REQUEST_METHODS.contains(&r.method.as_str()) {
@@ -207,7 +232,7 @@ fn check_mcp_request(at: &str, step: &Step, r: &McpRequest, errors: &mut Vec<Str
     }
 }
 
-fn check_tool_call(at: &str, step: &Step, call: &ToolCall, errors: &mut Vec<String>) {
+fn check_tool_call(at: &dyn std::fmt::Display, step: &Step, call: &ToolCall, errors: &mut Vec<String>) {
     if call.tool.is_empty() && call.expect.outcome != ToolOutcome::Refused {
         errors.push(format!("{at}: the tool call names no tool"));
     }
@@ -229,7 +254,7 @@ fn check_tool_call(at: &str, step: &Step, call: &ToolCall, errors: &mut Vec<Stri
     }
 }
 
-fn check_status(at: &str, status: StatusMatch, errors: &mut Vec<String>) {
+fn check_status(at: &dyn std::fmt::Display, status: StatusMatch, errors: &mut Vec<String>) {
     match status {
         StatusMatch::Class(class) if !(1..=5).contains(&class) => {
             errors.push(format!("{at}: status class {class} does not exist (1 to 5)"));
@@ -372,7 +397,7 @@ mod tests {
         };
         let errors = |s: Step| {
             let mut errors = Vec::new();
-            check_step("here", &s, &mut errors);
+            check_step(&"here", &s, &mut errors);
             errors
         };
         let ok = vec![StatusMatch::Class(2)];

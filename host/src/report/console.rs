@@ -2,6 +2,7 @@
 //! summary line `N passed, N failed, N skipped`.
 
 use crate::run::results::{Outcome, RunReport, ScenarioResult};
+use crate::run::spool::Spool;
 use std::fmt::Write;
 
 pub use crate::http::{escape, escape_line};
@@ -112,21 +113,33 @@ impl Live {
     }
 }
 
-/// Every failed scenario in plan order: id, step, request, expected versus actual, reason;
-/// everything a service, plan or plugin said is escaped for the terminal.
-pub fn failures(report: &RunReport) -> String {
+/// Failures shown in detail on the console; the rest are counted (the reports have them all).
+pub const SHOWN_FAILURES: usize = 100;
+
+/// The failed scenarios in plan order (the first [`SHOWN_FAILURES`]): id, step, request, expected
+/// versus actual, reason; everything a service, plan or plugin said is escaped for the terminal.
+pub fn failures(report: &RunReport<Spool>) -> String {
     escape(&failures_text(report)).into_owned()
 }
 
-fn failures_text(report: &RunReport) -> String {
+fn failures_text(report: &RunReport<Spool>) -> String {
     let mut out = String::new();
-    let failed: Vec<&ScenarioResult> =
-        report.scenarios.iter().filter(|s| s.outcome == Outcome::Failed).collect();
+    let spool = &report.scenarios;
+    let failed: Vec<usize> =
+        (0..spool.len()).filter(|&i| spool.brief(i).outcome == Outcome::Failed).collect();
     if failed.is_empty() {
         return out;
     }
     let _ = writeln!(out, "\nFailures:");
-    for s in failed {
+    for &i in failed.iter().take(SHOWN_FAILURES) {
+        let s = match spool.result(i) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(out, "\n  {}: its result cannot be read back: {e}", spool.id(i));
+                continue;
+            }
+        };
+        let s = &s;
         let _ = writeln!(out, "\n  {} ({}, {})", s.id, s.kind.as_str(), s.endpoint);
         if !s.description.is_empty() {
             let _ = writeln!(out, "    what:     {}", s.description);
@@ -179,6 +192,13 @@ fn failures_text(report: &RunReport) -> String {
         for f in &step.failures {
             let _ = writeln!(out, "    reason:   {}", f.message.replace('\n', " "));
         }
+    }
+    if failed.len() > SHOWN_FAILURES {
+        let _ = writeln!(
+            out,
+            "\n  ... and {} more failed scenarios: every one is in report.json (and --report-html, --report-junit)",
+            failed.len() - SHOWN_FAILURES
+        );
     }
     out
 }

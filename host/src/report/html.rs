@@ -9,6 +9,7 @@
 //! one short row each, that the page's script lists on demand and the filter searches.
 
 use crate::run::results::{Outcome, RunReport, ScenarioResult, StepResult};
+use crate::run::spool::Spool;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
@@ -35,7 +36,7 @@ pre{background:#f6f8fa;border:1px solid #eaeef2;padding:6px;overflow:auto;max-he
 .reason{color:#cf222e}#filter{width:360px;padding:6px;margin:12px 0;font:inherit}
 .finding{background:#fff8c5;border:1px solid #d4a72c;border-radius:4px;padding:6px 10px;margin:6px 0}
 svg.chart{width:100%;max-width:800px;height:auto;background:#fff;border:1px solid #d0d7de}
-.area{fill:#8ec5ff;stroke:#0969da;stroke-width:1}.ticks line{stroke:#cf222e;stroke-width:1}
+.area{fill:#8ec5ff;stroke:#0969da;stroke-width:1}.queued{fill:#d0d7de}.blocked{fill:#f5d06f}.dep{color:#9a6700}.queue{color:#57606a}.ticks line{stroke:#cf222e;stroke-width:1}
 svg.bars rect{fill:#0969da}table.latency td,table.coverage td{border-bottom:1px solid #eaeef2}
 table.coverage td.pass{color:#1a7f37}table.coverage td.fail{color:#cf222e;font-weight:600}table.coverage td.gap{background:#fafbfc}
 .row{font:13px/1.6 ui-monospace,monospace;background:#fff;border-left:4px solid #1a7f37;margin:2px 0;padding:1px 8px}
@@ -220,10 +221,30 @@ fn scenario_html(out: &mut String, s: &ScenarioResult) {
 }
 
 /// The page, as one string.
-pub fn html(report: &RunReport) -> String {
+pub fn html(report: &RunReport<Spool>) -> String {
+    let mut bytes = Vec::new();
+    write_html(report, &mut bytes).expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the page is UTF-8")
+}
+
+/// What is written of the page so far is handed on past this size.
+const CHUNK: usize = 1 << 20;
+
+/// Hand what `out` holds to `w` once it is big, so the page is never whole in memory.
+fn drain(out: &mut String, w: &mut impl std::io::Write, at_least: usize) -> std::io::Result<()> {
+    if out.len() >= at_least {
+        w.write_all(out.as_bytes())?;
+        out.clear();
+    }
+    Ok(())
+}
+
+/// The page, streamed into `w`.
+pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let s = &report.summary;
-    let mut out = String::with_capacity(64 * 1024 + report.scenarios.len() * 1024);
+    let spool = &report.scenarios;
+    let mut out = String::with_capacity(CHUNK + 64 * 1024);
     let _ = write!(
         out,
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
@@ -277,79 +298,116 @@ pub fn html(report: &RunReport) -> String {
     );
     // Failures first, then skipped, then passed; within each, grouped by endpoint in plan order.
     // Past RENDERED of an outcome, the rest are rows, listed on demand.
-    let mut rows: Vec<&ScenarioResult> = Vec::new();
+    let mut rows: Vec<usize> = Vec::new();
     for (outcome, title) in
         [(Outcome::Failed, "Failed"), (Outcome::Skipped, "Skipped"), (Outcome::Passed, "Passed")]
     {
-        let members: Vec<&ScenarioResult> =
-            report.scenarios.iter().filter(|s| s.outcome == outcome).collect();
+        let members: Vec<usize> = (0..spool.len()).filter(|&i| spool.brief(i).outcome == outcome).collect();
         let (full, rest) = members.split_at(members.len().min(RENDERED));
         rows.extend(rest);
-        let mut by_endpoint: Vec<(&str, Vec<&ScenarioResult>)> = Vec::new();
+        let mut by_endpoint: Vec<(&str, Vec<usize>)> = Vec::new();
         let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for s in full {
-            let i = *at.entry(s.endpoint.as_str()).or_insert_with(|| {
-                by_endpoint.push((s.endpoint.as_str(), Vec::new()));
+        for &i in full {
+            let endpoint = spool.endpoint(i);
+            let k = *at.entry(endpoint).or_insert_with(|| {
+                by_endpoint.push((endpoint, Vec::new()));
                 by_endpoint.len() - 1
             });
-            by_endpoint[i].1.push(s);
+            by_endpoint[k].1.push(i);
         }
         for (endpoint, members) in by_endpoint {
             let _ = write!(out, "<h2>{title}: {}</h2>", esc(endpoint));
-            for s in members {
-                scenario_html(&mut out, s);
+            for i in members {
+                match spool.result(i) {
+                    Ok(s) => scenario_html(&mut out, &s),
+                    Err(e) => {
+                        let _ = write!(
+                            out,
+                            "<div class=reason>{}: cannot read its result back: {}</div>",
+                            esc(spool.id(i)),
+                            esc(&e.to_string())
+                        );
+                    }
+                }
+                drain(&mut out, w, CHUNK)?;
             }
         }
     }
     if !rows.is_empty() {
         let _ = write!(
             out,
-            "<h2>{} more scenarios, listed on demand</h2><div class=muted>the first {RENDERED} of each outcome              are shown above with their steps; these are the rest, one line each (report.json has them              whole)</div><button id=row-more type=button>show {} of {}</button><div id=row-list></div>             <script id=rows type=\"application/json\">{}</script>",
+            "<h2>{} more scenarios, listed on demand</h2><div class=muted>the first {RENDERED} of each outcome \
+             are shown above with their steps; these are the rest, one line each (report.json has them \
+             whole)</div><button id=row-more type=button>show {} of {}</button><div id=row-list></div>\
+             <script id=rows type=\"application/json\">",
             rows.len(),
             rows.len().min(500),
             rows.len(),
-            row_data(&rows)
         );
+        row_data(spool, &rows, &mut out, w)?;
+        out.push_str("</script>");
     }
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
-    out
+    drain(&mut out, w, 0)?;
+    w.flush()
 }
 
 /// The rows as JSON for the page's script, with endpoints, kinds and outcomes as indexes into
 /// tables (a row is some 40 bytes), and `<` escaped so no text can end the script element.
-fn row_data(rows: &[&ScenarioResult]) -> String {
-    let mut endpoints: Vec<&str> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let kinds: Vec<&str> = [
-        crate::plan::model::ScenarioKind::HappyPath,
-        crate::plan::model::ScenarioKind::NotFound,
-        crate::plan::model::ScenarioKind::ValidationError,
-        crate::plan::model::ScenarioKind::BusinessRule,
-        crate::plan::model::ScenarioKind::Auth,
-        crate::plan::model::ScenarioKind::Workflow,
-        crate::plan::model::ScenarioKind::Load,
-    ]
-    .map(crate::plan::model::ScenarioKind::as_str)
-    .to_vec();
+fn row_data(
+    spool: &Spool,
+    rows: &[usize],
+    out: &mut String,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use crate::plan::model::ScenarioKind;
+    let all = [
+        ScenarioKind::HappyPath,
+        ScenarioKind::NotFound,
+        ScenarioKind::ValidationError,
+        ScenarioKind::BusinessRule,
+        ScenarioKind::Auth,
+        ScenarioKind::Workflow,
+        ScenarioKind::Load,
+    ];
+    let kinds: Vec<&str> = all.map(ScenarioKind::as_str).to_vec();
     let outcomes = ["passed", "failed", "skipped"];
-    let mut list = Vec::with_capacity(rows.len());
-    for s in rows {
-        let e = *index.entry(s.endpoint.as_str()).or_insert_with(|| {
-            endpoints.push(s.endpoint.as_str());
+    // The endpoints' table first (it comes before the rows), in the order rows name them.
+    let mut endpoints: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for &i in rows {
+        index.entry(spool.brief(i).endpoint).or_insert_with(|| {
+            endpoints.push(spool.endpoint(i));
             endpoints.len() - 1
         });
-        let k = kinds.iter().position(|k| *k == s.kind.as_str()).unwrap_or(0);
-        let o = match s.outcome {
+    }
+    let safe = |json: String| json.replace('<', "\\u003c");
+    let tables = |v: &[&str]| safe(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
+    let _ = write!(
+        out,
+        "{{\"endpoints\":{},\"kinds\":{},\"outcomes\":{},\"rows\":[",
+        tables(&endpoints),
+        tables(&kinds),
+        tables(&outcomes)
+    );
+    for (n, &i) in rows.iter().enumerate() {
+        let b = spool.brief(i);
+        let e = index.get(&b.endpoint).copied().unwrap_or(0);
+        let k = b.kind.and_then(|k| all.iter().position(|a| *a == k)).unwrap_or(0);
+        let o = match b.outcome {
             Outcome::Passed => 0,
             Outcome::Failed => 1,
             Outcome::Skipped => 2,
         };
-        let status = s.steps.iter().rev().find_map(|st| st.response.as_ref()).map_or(0, |r| r.status);
-        list.push(serde_json::json!([s.id, e, k, o, s.duration_ms, status]));
+        if n > 0 {
+            out.push(',');
+        }
+        let id = safe(serde_json::to_string(spool.id(i)).unwrap_or_else(|_| "\"\"".into()));
+        let _ = write!(out, "[{id},{e},{k},{o},{},{}]", b.duration_ms, b.status);
+        drain(out, w, CHUNK)?;
     }
-    serde_json::json!({"rows": list, "endpoints": endpoints, "kinds": kinds, "outcomes": outcomes})
-        .to_string()
-        .replace('<', "\\u003c")
+    out.push_str("]}");
+    Ok(())
 }
 
 #[cfg(test)]

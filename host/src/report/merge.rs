@@ -4,10 +4,11 @@
 //! report that silently lacks a part would pass what never ran.
 
 use crate::run::results::{Outcome, RunReport, SeedResult, Summary};
+use crate::run::spool::Spool;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Merge `reports` (each with the file it came from, for messages).
-pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
+pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, String> {
     let Some((first_file, first)) = reports.first() else {
         return Err("no report to merge".into());
     };
@@ -67,27 +68,41 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
             missing.join(", ")
         ));
     }
+    // One split: shards split by different durations (or one by count) do not make a whole.
+    for (file, r) in &reports {
+        if r.split != first.split {
+            let by =
+                |r: &RunReport| r.split.as_ref().map_or("an unrecorded split".to_string(), |s| s.by.clone());
+            return Err(format!(
+                "{file} was split by {}, {first_file} by {}: shards split differently hold different parts, so \
+                 some scenarios would be in no shard; give every shard the same --shard-durations report (or none)",
+                by(r),
+                by(first)
+            ));
+        }
+    }
     // In shard order, whatever order the files were given in.
     let mut reports = reports;
     reports.sort_by_key(|(_, r)| {
         r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).map(|(i, _)| i)
     });
     let mut seen = BTreeSet::new();
-    let mut parts = reports.into_iter();
-    let (_, mut merged) = parts.next().expect("at least one report");
-    for s in &merged.scenarios {
-        seen.insert(s.id.clone());
-    }
-    let mut seeds: Vec<SeedResult> = std::mem::take(&mut merged.seeds);
-    for (file, r) in parts {
-        for s in &r.scenarios {
+    let mut merged: Option<RunReport> = None;
+    let mut seeds: Vec<SeedResult> = Vec::new();
+    for (file, mut r) in reports {
+        let shard = r.shard.clone().unwrap_or_default();
+        for s in &mut r.scenarios {
+            // Post-run checks are the run's own, one per shard: named by the shard they ran in.
+            if s.plugin == "smoke" {
+                s.id = format!("{} (shard {shard})", s.id);
+                continue;
+            }
             if !seen.insert(s.id.clone()) {
-                return Err(format!("scenario {} is in {file} and in another shard", s.id));
+                return Err(format!("scenario {} is in {file} twice, or in {file} and another shard", s.id));
             }
         }
-        merged.scenarios.extend(r.scenarios);
         // Every shard seeds the service: a seed counts as failed if it failed anywhere.
-        for seed in r.seeds {
+        for seed in std::mem::take(&mut r.seeds) {
             match seeds.iter_mut().find(|s| s.id == seed.id && s.plugin == seed.plugin) {
                 Some(kept)
                     if kept.step.outcome == Outcome::Passed && seed.step.outcome != Outcome::Passed =>
@@ -98,30 +113,52 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport, String> {
                 None => seeds.push(seed),
             }
         }
-        // The shards ran at once: the merged run took as long as the longest.
-        merged.duration_ms = merged.duration_ms.max(r.duration_ms);
-        merged.interrupted = merged.interrupted.or(r.interrupted);
-        merged.stage_failure = merged.stage_failure.or(r.stage_failure);
-        merged.mcp = merged.mcp.or(r.mcp);
+        match &mut merged {
+            None => merged = Some(r),
+            Some(m) => {
+                m.scenarios.extend(r.scenarios);
+                // The shards ran at once: the merged run took as long as the longest.
+                m.duration_ms = m.duration_ms.max(r.duration_ms);
+                m.interrupted = m.interrupted.take().or(r.interrupted);
+                m.stage_failure = m.stage_failure.take().or(r.stage_failure);
+                m.mcp = m.mcp.take().or(r.mcp);
+            }
+        }
+    }
+    let mut merged = merged.expect("at least one report");
+    // Every scenario of the plan in exactly one shard: none twice (above), none missing.
+    if let Some(split) = &merged.split
+        && seen.len() != split.scenarios
+    {
+        return Err(format!(
+            "the shards hold {} of the plan's {} scenarios: {} are in no shard (a shard's report is not of the \
+             run it names, or the plan changed between shards)",
+            seen.len(),
+            split.scenarios,
+            split.scenarios.abs_diff(seen.len())
+        ));
     }
     merged.seeds = seeds;
     Ok(finish(merged, Some(count)))
 }
 
 /// The summary and the triage worked out from the scenarios, as a single run does.
-fn finish(mut report: RunReport, shards: Option<usize>) -> RunReport {
+fn finish(mut report: RunReport, shards: Option<usize>) -> RunReport<Spool> {
     report.summary = Summary::of(&report.scenarios);
     if shards.is_some() {
         // The merged report is of the whole plan, as a single run's is.
         report.shard = None;
         report.plan_digest = None;
+        report.split = None;
     }
+    let mut report = report.into_spooled();
     report.triage = crate::report::triage::triage(&report);
     report
 }
 
 fn short(digest: &str) -> &str {
-    &digest[..digest.len().min(19)]
+    // At a character boundary: a report's digest is text from a file.
+    digest.char_indices().nth(19).map_or(digest, |(at, _)| &digest[..at])
 }
 
 #[cfg(test)]
@@ -133,19 +170,7 @@ mod tests {
     fn shard(i: usize, n: usize, digest: &str, ids: &[&str]) -> (String, RunReport) {
         let scenarios: Vec<ScenarioResult> = ids
             .iter()
-            .map(|id| {
-                ScenarioResult::new(&Scenario {
-                    id: id.to_string(),
-                    plugin: "p".into(),
-                    endpoint: "GET /".into(),
-                    kind: ScenarioKind::HappyPath,
-                    description: String::new(),
-                    depends_on: vec![],
-                    tags: vec![],
-                    steps: vec![],
-                    dependency_only: false,
-                })
-            })
+            .map(|id| ScenarioResult::new(&Scenario::bare(id, "p", "GET /", ScenarioKind::HappyPath)))
             .collect();
         let report = RunReport {
             schema_version: 2,
@@ -155,6 +180,7 @@ mod tests {
             plugins: vec![],
             plan_digest: Some(digest.into()),
             shard: Some(format!("{i}/{n}")),
+            split: None,
             summary: Summary::of(&scenarios),
             interrupted: None,
             duration_ms: 10 * i as u64,
@@ -170,10 +196,56 @@ mod tests {
     fn the_shards_of_one_plan_merge_in_shard_order() {
         let merged =
             merge(vec![shard(2, 2, "sha256:a", &["c"]), shard(1, 2, "sha256:a", &["a", "b"])]).unwrap();
-        let ids: Vec<&str> = merged.scenarios.iter().map(|s| s.id.as_str()).collect();
+        let ids: Vec<&str> = (0..merged.scenarios.len()).map(|i| merged.scenarios.id(i)).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(merged.summary.passed, 3);
         assert_eq!((merged.shard, merged.duration_ms), (None, 20));
+    }
+
+    fn split(mut part: (String, RunReport), scenarios: usize, by: &str) -> (String, RunReport) {
+        part.1.split = Some(crate::run::results::Split { scenarios, by: by.into() });
+        part
+    }
+
+    #[test]
+    fn shards_of_different_splits_or_missing_a_scenario_are_refused() {
+        // Split by different durations, two shards can each miss what the other took.
+        let e = merge(vec![
+            split(shard(1, 2, "sha256:a", &["a"]), 4, "durations sha256:1"),
+            split(shard(2, 2, "sha256:a", &["b", "d"]), 4, "count"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("was split by count") && e.contains("same --shard-durations"), "{e}");
+        let e = merge(vec![
+            split(shard(1, 2, "sha256:a", &["a"]), 4, "count"),
+            split(shard(2, 2, "sha256:a", &["b", "d"]), 4, "count"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("hold 3 of the plan's 4 scenarios"), "{e}");
+        let whole = merge(vec![
+            split(shard(1, 2, "sha256:a", &["a", "c"]), 4, "count"),
+            split(shard(2, 2, "sha256:a", &["b", "d"]), 4, "count"),
+        ])
+        .unwrap();
+        assert_eq!(whole.scenarios.len(), 4);
+    }
+
+    #[test]
+    fn each_shards_post_run_check_is_kept_under_its_shard() {
+        let check = |mut part: (String, RunReport)| {
+            let mut r = part.1.scenarios[0].clone();
+            r.id = "checks.clean-git".into();
+            r.plugin = "smoke".into();
+            r.outcome = Outcome::Failed;
+            part.1.scenarios.push(r);
+            part
+        };
+        let merged =
+            merge(vec![check(shard(1, 2, "sha256:a", &["a"])), check(shard(2, 2, "sha256:a", &["b"]))])
+                .unwrap();
+        let ids: Vec<&str> = (0..merged.scenarios.len()).map(|i| merged.scenarios.id(i)).collect();
+        assert_eq!(ids, ["a", "checks.clean-git (shard 1/2)", "b", "checks.clean-git (shard 2/2)"]);
+        assert_eq!(merged.summary.failed, 2);
     }
 
     #[test]
@@ -190,6 +262,12 @@ mod tests {
             let e = merge(reports).unwrap_err();
             assert!(e.contains(expected), "{expected}: {e}");
         }
+        let e = merge(vec![shard(1, 2, "sha256:aaaaaaaaaaaaé", &["a"]), shard(2, 2, "sha256:b", &["b"])])
+            .unwrap_err();
+        assert!(e.contains("another plan"), "a digest cut at a character boundary: {e}");
+        let e =
+            merge(vec![shard(1, 2, "sha256:a", &["a", "a"]), shard(2, 2, "sha256:a", &["b"])]).unwrap_err();
+        assert!(e.contains("scenario a is in shard-1.json twice"), "{e}");
         let e = merge(vec![shard(2, 3, "sha256:a", &["b"])]).unwrap_err();
         assert!(e.contains("shard 1/3, 3/3 missing"), "one shard alone: {e}");
         let (_, mut whole) = shard(1, 1, "sha256:a", &["a"]);

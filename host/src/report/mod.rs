@@ -8,64 +8,73 @@ pub mod pictures;
 pub mod triage;
 
 use crate::http::Redactor;
-use crate::run::results::{RunReport, StepResult};
+use crate::run::results::{RunReport, ScenarioResult, StepResult};
+use crate::run::spool::Spool;
 
-/// The last pass before anything is written or printed: every free-text string of the results
-/// goes through the redactor once more, now that it has learned every sensitive value of the run
-/// (a value captured in step 1 may reappear in a failure message of step 3).
-pub fn scrub(report: &mut RunReport, redactor: &Redactor) {
-    fn step(s: &mut StepResult, r: &Redactor) {
-        s.expected = r.text(&s.expected);
-        s.name = r.text(&s.name);
-        for f in &mut s.failures {
-            f.message = r.text(&f.message);
-        }
-        for v in s.captured.values_mut() {
-            *v = r.text(v);
-        }
-        if let Some(v) = &mut s.verdict {
-            v.reason = r.text(&v.reason);
-        }
-        if let Some(q) = &mut s.request {
-            q.url = r.text(&q.url);
-            q.body = q.body.as_deref().map(|b| r.text(b));
-            for h in &mut q.headers {
-                h.value = r.text(&h.value);
-            }
-        }
-        if let Some(p) = &mut s.response {
-            p.body = p.body.as_deref().map(|b| r.text(b));
-            for h in &mut p.headers {
-                h.value = r.text(&h.value);
-            }
+/// Redact one step's free text: every string of it goes through the redactor.
+fn scrub_step(s: &mut StepResult, r: &Redactor) {
+    s.expected = r.text(&s.expected);
+    s.name = r.text(&s.name);
+    for f in &mut s.failures {
+        f.message = r.text(&f.message);
+    }
+    for v in s.captured.values_mut() {
+        *v = r.text(v);
+    }
+    if let Some(v) = &mut s.verdict {
+        v.reason = r.text(&v.reason);
+    }
+    if let Some(q) = &mut s.request {
+        q.url = r.text(&q.url);
+        q.body = q.body.as_deref().map(|b| r.text(b));
+        for h in &mut q.headers {
+            h.value = r.text(&h.value);
         }
     }
-    for seed in &mut report.seeds {
-        step(&mut seed.step, redactor);
-    }
-    if let Some(f) = &mut report.stage_failure {
-        f.message = redactor.text(&f.message);
-    }
-    for s in &mut report.scenarios {
-        s.reason = s.reason.as_deref().map(|t| redactor.text(t));
-        if let Some(f) = &mut s.failure {
-            f.message = redactor.text(&f.message);
-        }
-        for st in &mut s.steps {
-            step(st, redactor);
+    if let Some(p) = &mut s.response {
+        p.body = p.body.as_deref().map(|b| r.text(b));
+        for h in &mut p.headers {
+            h.value = r.text(&h.value);
         }
     }
 }
 
+/// The last pass over a scenario's result before it is kept: every free-text string goes
+/// through the redactor with what it has learned so far (a value captured in step 1 may
+/// reappear in a failure message of step 3). The spool repeats it for results kept before the
+/// redactor learned its last value.
+pub fn scrub_scenario(s: &mut ScenarioResult, redactor: &Redactor) {
+    s.reason = s.reason.as_deref().map(|t| redactor.text(t));
+    if let Some(f) = &mut s.failure {
+        f.message = redactor.text(&f.message);
+    }
+    for st in &mut s.steps {
+        scrub_step(st, redactor);
+    }
+}
+
+/// The same for the rest of a report: seeds and the stage that failed.
+pub fn scrub<S>(report: &mut RunReport<S>, redactor: &Redactor) {
+    for seed in &mut report.seeds {
+        scrub_step(&mut seed.step, redactor);
+    }
+    if let Some(f) = &mut report.stage_failure {
+        f.message = redactor.text(&f.message);
+    }
+}
+
 /// Write the JSON report (the results model, in plan order), streamed through a buffer.
-pub fn write_json(report: &RunReport, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
+pub fn write_json(report: &RunReport<Spool>, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
-    if pretty {
-        serde_json::to_writer_pretty(&mut out, report)?;
+    report.scenarios.set_pretty(pretty);
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut out, report)
     } else {
-        serde_json::to_writer(&mut out, report)?;
-    }
+        serde_json::to_writer(&mut out, report)
+    };
+    report.scenarios.set_pretty(false);
+    written?;
     out.write_all(b"\n")?;
     out.flush()
 }

@@ -3,12 +3,16 @@
 
 use crate::plan::model::ScenarioKind;
 pub use crate::run::results::Finding;
-use crate::run::results::{FailureKind, Outcome, RunReport, ScenarioResult};
+use crate::run::results::{FailureKind, Outcome, RunReport};
+use crate::run::spool::Spool;
 use std::collections::BTreeMap;
 
 /// What a failed scenario's failing step saw.
 struct Failed<'a> {
-    scenario: &'a ScenarioResult,
+    id: &'a str,
+    plugin: &'a str,
+    endpoint: &'a str,
+    scenario_kind: Option<ScenarioKind>,
     method: &'a str,
     /// The tool, for a tool call.
     tool: Option<&'a str>,
@@ -33,22 +37,29 @@ fn prefix(endpoint: &str) -> String {
 }
 
 fn ids(items: &[&Failed<'_>]) -> Vec<String> {
-    items.iter().map(|f| f.scenario.id.clone()).collect()
+    items.iter().map(|f| f.id.to_string()).collect()
 }
 
-pub fn triage(report: &RunReport) -> Vec<Finding> {
-    let failed: Vec<Failed<'_>> = report
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome == Outcome::Failed)
-        .filter_map(|s| {
-            let step = s.steps.get(s.failed_step?)?;
+/// What the failures of a run have in common, from each scenario's brief.
+pub fn triage(report: &RunReport<Spool>) -> Vec<Finding> {
+    let spool = &report.scenarios;
+    let failed: Vec<Failed<'_>> = (0..spool.len())
+        .filter(|&i| spool.brief(i).outcome == Outcome::Failed)
+        .filter_map(|i| {
+            let b = spool.brief(i);
+            // A failure outside any step (a post-run check, a run cut short) has nothing for these rules.
+            if !b.failed_in_step {
+                return None;
+            }
             Some(Failed {
-                scenario: s,
-                method: step.request.as_ref().map_or("", |r| r.method.as_str()),
-                tool: step.tool_call.as_ref().map(|t| t.tool.as_str()),
-                status: step.response.as_ref().map(|r| r.status),
-                kind: s.failure.as_ref().map(|f| f.kind),
+                id: spool.id(i),
+                plugin: spool.plugin(i),
+                endpoint: spool.endpoint(i),
+                scenario_kind: b.kind,
+                method: b.failed_method.map_or("", |m| spool.name(m)),
+                tool: b.failed_tool.map(|t| spool.name(t)),
+                status: b.failed_status,
+                kind: b.failure,
             })
         })
         .collect();
@@ -77,13 +88,16 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
 
     // Every happy path under one prefix got 404: seed data missing, or the base path is wrong.
     let mut happy: BTreeMap<String, (usize, Vec<&Failed<'_>>)> = BTreeMap::new();
-    for s in
-        report.scenarios.iter().filter(|s| s.kind == ScenarioKind::HappyPath && s.outcome != Outcome::Skipped)
-    {
-        happy.entry(prefix(&s.endpoint)).or_default().0 += 1;
+    for i in 0..spool.len() {
+        let b = spool.brief(i);
+        if b.kind == Some(ScenarioKind::HappyPath) && b.outcome != Outcome::Skipped {
+            happy.entry(prefix(spool.endpoint(i))).or_default().0 += 1;
+        }
     }
-    for f in failed.iter().filter(|f| f.scenario.kind == ScenarioKind::HappyPath && f.status == Some(404)) {
-        if let Some(entry) = happy.get_mut(&prefix(&f.scenario.endpoint)) {
+    for f in
+        failed.iter().filter(|f| f.scenario_kind == Some(ScenarioKind::HappyPath) && f.status == Some(404))
+    {
+        if let Some(entry) = happy.get_mut(&prefix(f.endpoint)) {
             entry.1.push(f);
         }
     }
@@ -107,7 +121,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
                     report.base_url
                 );
                 // The OpenAPI plugin adds the document's server path unless the base URL has one.
-                if hits.iter().any(|f| f.scenario.plugin == "openapi") {
+                if hits.iter().any(|f| f.plugin == "openapi") {
                     step.push_str(
                         " The openapi plugin adds the document's server path when the base URL has none; \
                          its `base_path` config key sets the prefix (`none`, `document`, or a path such as /v2)",
@@ -116,7 +130,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
                 step
             },
         });
-        covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(hits.iter().map(|f| f.id));
     } else {
         for (p, hits) in all_404 {
             findings.push(Finding {
@@ -127,7 +141,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
                     "check that the records under {p} exist: the seed step or seed command may not have run"
                 ),
             });
-            covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+            covered.extend(hits.iter().map(|f| f.id));
         }
     }
 
@@ -135,7 +149,8 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
     let writes: Vec<&Failed<'_>> = failed
         .iter()
         .filter(|f| {
-            matches!(f.method, "POST" | "PUT" | "PATCH" | "DELETE") && f.scenario.kind != ScenarioKind::Auth
+            matches!(f.method, "POST" | "PUT" | "PATCH" | "DELETE")
+                && f.scenario_kind != Some(ScenarioKind::Auth)
         })
         .collect();
     let refused: Vec<&Failed<'_>> =
@@ -151,13 +166,13 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             next_step: "check the token the plugin sends (its secret config key) against the service's"
                 .into(),
         });
-        covered.extend(refused.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(refused.iter().map(|f| f.id));
     }
 
     // Server errors, grouped by endpoint prefix.
     let mut errors: BTreeMap<String, Vec<&Failed<'_>>> = BTreeMap::new();
     for f in failed.iter().filter(|f| f.status.is_some_and(|s| s >= 500)) {
-        errors.entry(prefix(&f.scenario.endpoint)).or_default().push(f);
+        errors.entry(prefix(f.endpoint)).or_default().push(f);
     }
     for (p, hits) in &errors {
         let statuses: std::collections::BTreeSet<u16> = hits.iter().filter_map(|f| f.status).collect();
@@ -168,7 +183,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(hits),
             next_step: "a server error is never a client's fault: read the service log (service.log in the run directory)".into(),
         });
-        covered.extend(hits.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(hits.iter().map(|f| f.id));
     }
 
     // Tool calls that do not fit the server's own tool list: the plan or the server's version.
@@ -189,7 +204,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(&unknown),
             next_step: "check that smoke reached the right server and version: report.json's `mcp.tools` lists what it offers".into(),
         });
-        covered.extend(unknown.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(unknown.iter().map(|f| f.id));
     }
     let invalid = by_kind(FailureKind::InvalidArguments);
     if !invalid.is_empty() {
@@ -202,7 +217,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(&invalid),
             next_step: "a plan bug, or a tool whose inputSchema changed: compare the plugin's arguments with the schema in report.json's failure".into(),
         });
-        covered.extend(invalid.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(invalid.iter().map(|f| f.id));
     }
     let broken = by_kind(FailureKind::McpProtocol);
     if !broken.is_empty() {
@@ -212,7 +227,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(&broken),
             next_step: "read the server's log (service.log in the run directory): a server that prints to stdout or crashes breaks its session".into(),
         });
-        covered.extend(broken.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(broken.iter().map(|f| f.id));
     }
 
     // Timeouts.
@@ -224,14 +239,14 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(&slow),
             next_step: "find what they share (an endpoint, a lock, a downstream call); raise --request-timeout only if slowness is expected".into(),
         });
-        covered.extend(slow.iter().map(|f| f.scenario.id.as_str()));
+        covered.extend(slow.iter().map(|f| f.id));
     }
 
     // Anything else sharing a status and an endpoint prefix.
     let mut shared: BTreeMap<(String, u16), Vec<&Failed<'_>>> = BTreeMap::new();
-    for f in failed.iter().filter(|f| !covered.contains(&f.scenario.id.as_str())) {
+    for f in failed.iter().filter(|f| !covered.contains(&f.id)) {
         if let Some(status) = f.status {
-            shared.entry((prefix(&f.scenario.endpoint), status)).or_default().push(f);
+            shared.entry((prefix(f.endpoint), status)).or_default().push(f);
         }
     }
     for ((p, status), hits) in shared.into_iter().filter(|(_, hits)| hits.len() >= 2) {
@@ -241,7 +256,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
             scenarios: ids(&hits),
             next_step: format!(
                 "look at one of them first: the others likely share its cause ({})",
-                hits[0].scenario.id
+                hits[0].id
             ),
         });
     }
@@ -252,7 +267,7 @@ pub fn triage(report: &RunReport) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::http::{RequestRecord, ResponseRecord};
-    use crate::run::results::{Failure, StepResult, Summary};
+    use crate::run::results::{Failure, ScenarioResult, StepResult, Summary};
 
     /// The kind a test failure message stands for, as the runner would have typed it.
     fn kind_of(message: &str) -> FailureKind {
@@ -319,6 +334,7 @@ mod tests {
             failure: failed.then(|| Failure::new(kind_of(failure), failure)),
             failed_step: failed.then_some(0),
             dependency_only: false,
+            ready_ms: 0,
             started_ms: 0,
             finished_ms: 1,
             duration_ms: 1,
@@ -326,23 +342,8 @@ mod tests {
         }
     }
 
-    fn report(scenarios: Vec<ScenarioResult>) -> RunReport {
-        RunReport {
-            schema_version: 2,
-            smoke_version: "0".into(),
-            base_url: "http://h/".into(),
-            mcp: None,
-            plugins: vec![],
-            plan_digest: None,
-            shard: None,
-            summary: Summary::of(&scenarios),
-            interrupted: None,
-            duration_ms: 1,
-            seeds: vec![],
-            scenarios,
-            stage_failure: None,
-            triage: vec![],
-        }
+    fn report(scenarios: Vec<ScenarioResult>) -> RunReport<Spool> {
+        RunReport { summary: Summary::of(&scenarios), ..RunReport::of_scenarios(scenarios) }.into_spooled()
     }
 
     use ScenarioKind::*;
@@ -383,17 +384,17 @@ mod tests {
     #[test]
     fn every_happy_path_404_suggests_a_wrong_base_path() {
         let f = "status 404 is not an accepted status (expected 200)";
-        let r = report(vec![
+        let list = vec![
             scenario("o1", HappyPath, "GET /api/orders", "GET", Some(404), f),
             scenario("o2", HappyPath, "GET /api/orders/{id}", "GET", Some(404), f),
-        ]);
-        let found = triage(&r);
+        ];
+        let found = triage(&report(list.clone()));
         assert_eq!(found[0].rule, "happy-paths-404");
         assert!(found[0].summary.contains("base URL's path"), "{}", found[0].summary);
         assert!(!found[0].next_step.contains("base_path"), "{}", found[0].next_step);
 
         // Planned by the OpenAPI plugin: the hint names its config key.
-        let mut scenarios = r.scenarios.clone();
+        let mut scenarios = list;
         for s in &mut scenarios {
             s.plugin = "openapi".into();
         }

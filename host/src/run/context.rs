@@ -22,8 +22,9 @@ pub struct Context {
     pub service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
     /// When the run started: scenario times are offsets from it.
     pub epoch: Instant,
-    /// Which seeds and steps capture each variable, to explain an undefined one.
-    pub captured_by: BTreeMap<String, Vec<String>>,
+    /// The plan, to explain an undefined variable by what captures it (worked out only then).
+    pub plan: Arc<Plan>,
+    pub captured_by: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
     /// Every exchange, when `--transcript` asks for it.
     pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
     /// Response schemas, compiled once.
@@ -44,7 +45,7 @@ impl Context {
                 by.entry(c.name.clone()).or_default().push(format!("seed {}", s.id));
             }
         }
-        for s in &plan.scenarios {
+        for s in plan.scenarios.iter().flatten() {
             for (i, step) in s.steps.iter().enumerate() {
                 for c in &step.captures {
                     by.entry(c.name.clone()).or_default().push(format!("scenario {}, step {}", s.id, i + 1));
@@ -56,7 +57,8 @@ impl Context {
 
     /// Where an undefined variable was expected to come from, and what to do.
     pub(super) fn explain_undefined(&self, name: &str, scenario_id: &str) -> String {
-        match self.captured_by.get(name) {
+        let captured_by = self.captured_by.get_or_init(|| Self::index_captures(&self.plan));
+        match captured_by.get(name) {
             None if name.starts_with("config.") => {
                 format!("the plugin has no config key {:?}", name.trim_start_matches("config."))
             }

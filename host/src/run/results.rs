@@ -5,9 +5,10 @@ use crate::plan::model::{PluginRef, Scenario, ScenarioKind, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    #[default]
     Passed,
     Failed,
     Skipped,
@@ -282,6 +283,10 @@ pub struct ScenarioResult {
     /// Selected only because a selected scenario depends on it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dependency_only: bool,
+    /// When its dependencies had all passed (it could have started with a free job), in ms since
+    /// the run started (0 for one without dependencies, or that never ran).
+    #[serde(default)]
+    pub ready_ms: u64,
     /// When it started and finished, in ms since the run started (0 if it never ran).
     pub started_ms: u64,
     pub finished_ms: u64,
@@ -303,16 +308,12 @@ impl ScenarioResult {
             failure: None,
             failed_step: None,
             dependency_only: s.dependency_only,
+            ready_ms: 0,
             started_ms: 0,
             finished_ms: 0,
             duration_ms: 0,
             steps: Vec::new(),
         }
-    }
-
-    pub fn skipped(s: &Scenario, cause: &str) -> Self {
-        let why = Failure::new(FailureKind::Dependency, format!("skipped: dependency {cause} did not pass"));
-        Self::not_run(s, Outcome::Skipped, why)
     }
 
     /// A scenario that did not run, with the reason (interruption, seed failure, timeout).
@@ -389,9 +390,10 @@ impl Summary {
     }
 }
 
-/// Everything known about a finished run.
+/// Everything known about a finished run. Its scenarios are a list as read back from a file, or
+/// a [`super::spool::Spool`] as a run writes them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunReport {
+pub struct RunReport<S = Vec<ScenarioResult>> {
     pub schema_version: u32,
     pub smoke_version: String,
     pub base_url: String,
@@ -406,18 +408,55 @@ pub struct RunReport {
     /// The part of the plan this run was (`--shard I/N`), if it was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// On a shard's report: how the plan was split, so a merge can tell a whole from a part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     pub summary: Summary,
     /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.
     pub interrupted: Option<String>,
     pub duration_ms: u64,
     pub seeds: Vec<SeedResult>,
-    pub scenarios: Vec<ScenarioResult>,
+    pub scenarios: S,
     /// Set when the run stopped before its scenarios could run: the stage and why.
     pub stage_failure: Option<StageFailure>,
     /// What the failures have in common (empty when everything passed); worked out again from
     /// the scenarios when a report is read back.
     #[serde(skip_deserializing)]
     pub triage: Vec<Finding>,
+}
+
+#[cfg(test)]
+impl<S> RunReport<S> {
+    /// A report of `scenarios` against `http://h/`, with nothing else in it.
+    pub fn of_scenarios(scenarios: S) -> RunReport<S> {
+        RunReport {
+            schema_version: 2,
+            smoke_version: "0".into(),
+            base_url: "http://h/".into(),
+            mcp: None,
+            plugins: vec![],
+            plan_digest: None,
+            shard: None,
+            split: None,
+            summary: Summary::default(),
+            interrupted: None,
+            duration_ms: 1,
+            seeds: vec![],
+            scenarios,
+            stage_failure: None,
+            triage: vec![],
+        }
+    }
+}
+
+/// How a shard's plan was split: what every shard of one split has in common.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Split {
+    /// Scenarios in the plan as selected, before the split.
+    pub scenarios: usize,
+    /// `count` (scenarios balanced by number) or the sha256 of the durations that weighed them
+    /// (`--shard-durations`): shards split by different durations are parts of different splits.
+    pub by: String,
 }
 
 /// A stage of the run that failed before scenarios ran (target, a command, seeding).
