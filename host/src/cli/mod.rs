@@ -80,7 +80,11 @@ pub fn main() -> i32 {
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // One thread drives every scenario (they run as slots of one task, see `run::execute`): a
+    // current-thread runtime wakes that task without handing it, or the connections' readiness,
+    // between threads. Plugin calls and other blocking work go to the runtime's blocking threads.
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             crate::warn_user!("error: cannot start the async runtime: {e}");

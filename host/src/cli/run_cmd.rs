@@ -306,6 +306,11 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     }
     crate::say!("\nartifacts: {}", run_dir.path.display());
     crate::say!("{}", summary.line());
+    // The process ends next: the plan and the results need not be taken apart a piece at a
+    // time first (for a big run, milliseconds of nothing); the temporary files they may hold
+    // have no name and go with the process.
+    std::mem::forget(report);
+    std::mem::forget(plan);
     Ok(match ended_early {
         Some((.., code)) => code,
         None if summary.all_passed() => exit::PASSED,

@@ -307,9 +307,8 @@ impl Session<'_> {
         let executing = Instant::now();
         lock(&progress).spool.reserve(plan.scenarios.len());
         let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
-        // The scheduler runs as a task on the runtime's workers, beside the scenarios it wakes,
-        // rather than on this (the main) thread: a completion then needs no cross-thread wake-up.
-        // Dropping this future (an interruption) aborts it, and with it every scenario in flight.
+        // The scheduler, with every scenario in flight, is one task: dropping this future (an
+        // interruption) aborts it, and with it every scenario in flight.
         let (shared, jobs) = (plan.clone(), settings.jobs);
         let scheduler = tokio::spawn(async move {
             run::execute(ctx, shared, vars, jobs, |i, r, encoded| {

@@ -3,6 +3,7 @@
 //!
 //! Checks see real values; records (everything written anywhere) see redacted ones.
 
+mod conn;
 mod redact;
 pub mod transcript;
 
@@ -122,16 +123,32 @@ pub enum ClientError {
     Build(String),
 }
 
-/// A shared HTTP client bound to one base URL.
+/// A shared HTTP client bound to one base URL: a plain `http://` one is sent over smoke's own
+/// pool of HTTP/1.1 connections ([`conn`]), anything else (TLS, a proxy from the environment)
+/// through reqwest.
 #[derive(Clone)]
 pub struct Client {
-    inner: reqwest::Client,
-    /// The same client without a connection pool: a retry goes over a new connection, never
-    /// over another idle one the server may have closed too.
-    fresh: reqwest::Client,
+    via: std::sync::Arc<Via>,
     base: reqwest::Url,
     timeout: Duration,
     max_body: u64,
+}
+
+/// How requests are sent.
+enum Via {
+    /// smoke's own HTTP/1.1 connections to a plain `http://` base URL.
+    Direct(conn::Pool),
+    /// reqwest (TLS, a proxy); `fresh` is the same client without a connection pool: a retry
+    /// goes over a new connection, never over another idle one the server may have closed too.
+    Reqwest { inner: reqwest::Client, fresh: reqwest::Client },
+}
+
+/// Whether the environment names a proxy for plain HTTP (reqwest honours it; smoke's own
+/// connections do not, so such a run goes through reqwest).
+fn http_proxy_configured() -> bool {
+    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// `user:password` from a URL's user info, percent-decoded.
@@ -209,19 +226,46 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let build = |idle: usize| {
-            client_builder()
-                .timeout(timeout)
-                .default_headers(headers.clone())
-                .pool_max_idle_per_host(idle)
-                .redirect(reqwest::redirect::Policy::none())
-                // One send is one exchange: what the transcript records is what was sent, and a
-                // non-idempotent request is never repeated behind the plan's back (see `send`).
-                .retry(reqwest::retry::never())
-                .build()
-                .map_err(|e| ClientError::Build(e.to_string()))
+        let via = match (base.scheme(), base.host_str(), base.port_or_known_default()) {
+            ("http", Some(host), Some(port)) if !http_proxy_configured() => {
+                let mut defaults = http::HeaderMap::new();
+                for (name, value) in &headers {
+                    defaults.insert(name.clone(), value.clone());
+                }
+                defaults.insert(
+                    http::header::USER_AGENT,
+                    http::HeaderValue::from_static(concat!("smoke/", env!("CARGO_PKG_VERSION"))),
+                );
+                defaults.insert(http::header::ACCEPT, http::HeaderValue::from_static("*/*"));
+                let authority = match base.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                };
+                let host_header =
+                    http::HeaderValue::from_str(&authority).map_err(|e| ClientError::Build(e.to_string()))?;
+                let defaults = conn::Defaults { host: host_header, headers: defaults };
+                // Idle connections kept: as many as run at once, and room for a burst's.
+                let keep = concurrency.max(1).saturating_mul(2).max(64);
+                Via::Direct(conn::Pool::new(host, port, keep, defaults, max_body))
+            }
+            // Built only when needed: building one reads the system's certificates.
+            _ => {
+                let build = |idle: usize| {
+                    client_builder()
+                        .timeout(timeout)
+                        .default_headers(headers.clone())
+                        .pool_max_idle_per_host(idle)
+                        .redirect(reqwest::redirect::Policy::none())
+                        // One send is one exchange: what the transcript records is what was sent,
+                        // and a non-idempotent request is never repeated behind the plan's back.
+                        .retry(reqwest::retry::never())
+                        .build()
+                        .map_err(|e| ClientError::Build(e.to_string()))
+                };
+                Via::Reqwest { inner: build(concurrency.max(1))?, fresh: build(0)? }
+            }
         };
-        Ok(Client { inner: build(concurrency.max(1))?, fresh: build(0)?, base, timeout, max_body })
+        Ok(Client { via: std::sync::Arc::new(via), base, timeout, max_body })
     }
 
     pub fn base_url(&self) -> &str {
@@ -261,14 +305,22 @@ impl Client {
     /// arrived is sent once more (RFC 9112, section 9.3.1: a server may close an idle keep-alive
     /// connection at any time). A non-idempotent request is never sent twice.
     pub async fn send(&self, request: &Outgoing) -> Result<Incoming, SendError> {
-        match self.send_once(&self.inner, request).await {
+        let limit = request.timeout.unwrap_or(self.timeout);
+        let first = match &*self.via {
+            Via::Direct(pool) => pool.send_once(request, limit, false).await,
+            Via::Reqwest { inner, .. } => self.send_once(inner, request).await,
+        };
+        match first {
             Err(SendError::Reset { message, .. }) if request.method.is_idempotent() => {
                 let first = format!(
                     "the first try's connection was closed or reset before a response arrived ({message}); \
                      sent again on another connection"
                 );
                 tracing::debug!("{}: {first}", request.method.as_str());
-                let mut incoming = self.send_once(&self.fresh, request).await?;
+                let mut incoming = match &*self.via {
+                    Via::Direct(pool) => pool.send_once(request, limit, true).await?,
+                    Via::Reqwest { fresh, .. } => self.send_once(fresh, request).await?,
+                };
                 incoming.retried = Some(first);
                 Ok(incoming)
             }

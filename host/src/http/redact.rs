@@ -100,13 +100,18 @@ impl Redactor {
 
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
+        self.scrub(&mut out);
+        out
+    }
+
+    /// [`Redactor::text`] in place: `text` is rewritten only where a secret appears in it.
+    pub fn scrub(&self, text: &mut String) {
         let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
         for s in self.secrets.iter().chain(learned.iter()) {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
+            if text.contains(s.as_str()) {
+                *text = text.replace(s.as_str(), REDACTED);
             }
         }
-        out
     }
 
     /// How many forms of sensitive values it has learned so far: a result redacted when this was
@@ -137,18 +142,19 @@ impl Redactor {
     }
 
     fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
-        headers
-            .iter()
-            .map(|h| Pair {
-                name: h.name.clone(),
-                value: if self.headers.contains(&h.name.to_ascii_lowercase()) {
-                    self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
-                    REDACTED.to_string()
-                } else {
-                    self.text(&h.value)
-                },
-            })
-            .collect()
+        headers.iter().map(|h| self.header_pair(h.clone())).collect()
+    }
+
+    /// A header as recorded: a sensitive one masked (its value learned), any other redacted.
+    fn header_pair(&self, mut h: Pair) -> Pair {
+        let sensitive = self.headers.iter().any(|name| name.eq_ignore_ascii_case(&h.name));
+        if sensitive {
+            self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
+            h.value = REDACTED.to_string();
+        } else {
+            self.scrub(&mut h.value);
+        }
+        h
     }
 
     fn json(&self, value: &mut serde_json::Value) {
@@ -175,23 +181,34 @@ impl Redactor {
     }
 
     pub fn body(&self, body: &[u8]) -> Option<String> {
+        self.body_owned(body.to_vec())
+    }
+
+    /// [`Redactor::body`] of a body it may keep (as text, when it is UTF-8 and has no
+    /// sensitive field: no copy is made).
+    fn body_owned(&self, body: Vec<u8>) -> Option<String> {
         if body.is_empty() {
             return None;
         }
         if !self.fields.is_empty() {
-            if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) {
+            if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) {
                 self.json(&mut value);
                 return Some(self.text(&value.to_string()));
             }
             // JSON a `Value` cannot hold (a number beyond 64 bits): its fields are masked all the same.
             if let Ok(mut exact) =
-                std::str::from_utf8(body).map_err(drop).and_then(|t| Exact::parse(t).map_err(drop))
+                std::str::from_utf8(&body).map_err(drop).and_then(|t| Exact::parse(t).map_err(drop))
             {
                 self.exact(&mut exact);
                 return Some(self.text(&exact.to_string()));
             }
         }
-        Some(self.text(&String::from_utf8_lossy(body)))
+        let mut text = match String::from_utf8(body) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        self.scrub(&mut text);
+        Some(text)
     }
 
     fn exact(&self, value: &mut Exact) {
@@ -233,8 +250,20 @@ impl Redactor {
     }
 
     pub fn response(&self, r: &Incoming) -> ResponseRecord {
+        self.response_record(r, r.headers.clone(), r.body.clone())
+    }
+
+    /// [`Redactor::response`] of a response no longer needed: its headers and body are kept as
+    /// they are wherever nothing in them is secret.
+    pub fn response_owned(&self, mut r: Incoming) -> ResponseRecord {
+        let (headers, body) = (std::mem::take(&mut r.headers), std::mem::take(&mut r.body));
+        self.response_record(&r, headers, body)
+    }
+
+    fn response_record(&self, r: &Incoming, headers: Vec<Pair>, body: Vec<u8>) -> ResponseRecord {
+        let size = body.len();
         // Redacted whole, then cut: a cut never leaves half a secret to escape redaction.
-        let (body, clipped) = match self.body(&r.body) {
+        let (body, clipped) = match self.body_owned(body) {
             Some(text) => {
                 let (text, clipped) = clip(text, RECORDED_BODY_BYTES);
                 (Some(text), clipped)
@@ -244,12 +273,12 @@ impl Redactor {
         let truncated = clipped || r.oversize.is_some();
         let body_bytes = match &r.oversize {
             Some(o) => o.declared,
-            None if clipped => Some(r.body.len() as u64),
+            None if clipped => Some(size as u64),
             None => None,
         };
         ResponseRecord {
             status: r.status,
-            headers: self.headers(&r.headers),
+            headers: headers.into_iter().map(|h| self.header_pair(h)).collect(),
             body,
             latency_ms: r.latency.as_millis() as u64,
             body_bytes,

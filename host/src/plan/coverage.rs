@@ -26,8 +26,9 @@ pub struct Coverage {
 pub fn coverage(plan: &Plan) -> Coverage {
     use std::collections::{HashMap, HashSet};
     let scenarios = &plan.scenarios;
-    // Scenarios by (plugin, endpoint): how many of each kind. One pass, whatever the plan's size.
-    let mut counts: HashMap<(&str, &str), [usize; 4]> = HashMap::new();
+    // Scenarios by (plugin, endpoint), as the plan numbers them: how many of each kind. One
+    // pass, whatever the plan's size.
+    let mut counts: HashMap<(u32, u32), [usize; 4]> = HashMap::new();
     for i in 0..scenarios.len() {
         let column = match scenarios.kind(i) {
             ScenarioKind::HappyPath => 0,
@@ -35,8 +36,10 @@ pub fn coverage(plan: &Plan) -> Coverage {
             ScenarioKind::ValidationError => 2,
             _ => 3,
         };
-        counts.entry((scenarios.plugin(i), scenarios.endpoint(i))).or_default()[column] += 1;
+        counts.entry(scenarios.name_numbers(i)).or_default()[column] += 1;
     }
+    let counts: HashMap<(&str, &str), [usize; 4]> =
+        counts.into_iter().map(|((p, e), n)| ((scenarios.name(p), scenarios.name(e)), n)).collect();
     let mut c = Coverage::default();
     for e in &plan.surface {
         let [happy, not_found, validation, other] =
@@ -60,12 +63,20 @@ pub fn coverage(plan: &Plan) -> Coverage {
     let declared: HashSet<(&str, &str)> =
         plan.surface.iter().map(|e| (e.plugin.as_str(), e.id.as_str())).collect();
     let declaring: HashSet<&str> = plan.surface.iter().map(|e| e.plugin.as_str()).collect();
+    // Whether each (plugin, endpoint) pair is declared, worked out once per pair.
+    let mut undeclared: HashMap<(u32, u32), bool> = HashMap::new();
     for i in 0..scenarios.len() {
-        let (plugin, endpoint) = (scenarios.plugin(i), scenarios.endpoint(i));
-        if declaring.contains(plugin) && !declared.contains(&(plugin, endpoint)) {
+        let numbers = scenarios.name_numbers(i);
+        let missing = *undeclared.entry(numbers).or_insert_with(|| {
+            let (plugin, endpoint) = (scenarios.name(numbers.0), scenarios.name(numbers.1));
+            declaring.contains(plugin) && !declared.contains(&(plugin, endpoint))
+        });
+        if missing {
             c.gaps.push(format!(
-                "scenario {} exercises {endpoint}, which plugin {plugin} does not declare in its surface",
-                scenarios.id(i)
+                "scenario {} exercises {}, which plugin {} does not declare in its surface",
+                scenarios.id(i),
+                scenarios.endpoint(i),
+                scenarios.plugin(i)
             ));
         }
     }

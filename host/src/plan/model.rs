@@ -204,6 +204,7 @@ pub struct Scenario {
     pub depends_on: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    #[serde(deserialize_with = "tight")]
     pub steps: Vec<Step>,
     /// Not selected by `--filter` itself, but needed by a selected scenario.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -638,7 +639,7 @@ pub struct Expectation {
     /// Accepted statuses: in a plan file a number (`404`) or a class (`"4xx"`).
     #[serde(with = "status_list")]
     pub status: Vec<StatusMatch>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tight")]
     pub body: Vec<JsonAssertion>,
     #[serde(default)]
     pub headers: Vec<Pair>,
@@ -648,6 +649,30 @@ pub struct Expectation {
     pub max_latency_ms: Option<u32>,
     #[serde(default)]
     pub check: Option<String>,
+}
+
+/// A list read with room for its items and no more (serde's own grows to room for four as it
+/// reads; a plan of a million one-step scenarios would hold three million steps of nothing).
+fn tight<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    struct Tight<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Tight<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out: Vec<T> = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if out.len() == out.capacity() {
+                    out.reserve_exact(out.len().max(1));
+                }
+                out.push(item);
+            }
+            out.shrink_to_fit();
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Tight(std::marker::PhantomData))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -694,14 +719,11 @@ mod status_list {
     use super::StatusMatch;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize)]
     #[serde(untagged)]
     enum Spelled {
         Code(u16),
         Class(String),
-        /// Anything else, refused below with a message saying what a status is.
-        #[serde(skip_serializing)]
-        Other(serde_json::Value),
     }
 
     pub fn serialize<S: Serializer>(list: &[StatusMatch], s: S) -> Result<S::Ok, S::Error> {
@@ -715,22 +737,76 @@ mod status_list {
         spelled.serialize(s)
     }
 
+    /// Each status read as it comes (a number or a class), not buffered to try one reading and
+    /// then the other.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<StatusMatch>, D::Error> {
-        Vec::<Spelled>::deserialize(d)?
-            .into_iter()
-            .map(|s| match s {
-                Spelled::Code(code) => Ok(StatusMatch::Code(code)),
-                Spelled::Class(text) => match text.as_bytes() {
+        struct One;
+        impl<'de> serde::de::Visitor<'de> for One {
+            type Value = StatusMatch;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a status: a whole number from 100 to 599, or a class such as \"4xx\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<StatusMatch, E> {
+                u16::try_from(n).map(StatusMatch::Code).map_err(|_| {
+                    E::custom(format!(
+                        "status {n} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
+                    ))
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<StatusMatch, E> {
+                Err(E::custom(format!(
+                    "status {n} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
+                )))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<StatusMatch, E> {
+                Err(E::custom(format!(
+                    "status {n} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<StatusMatch, E> {
+                match text.as_bytes() {
                     [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(StatusMatch::Class(d - b'0')),
-                    _ => Err(serde::de::Error::custom(format!(
+                    _ => Err(E::custom(format!(
                         "status {text:?} is neither a number nor a class such as \"4xx\""
                     ))),
-                },
-                Spelled::Other(value) => Err(serde::de::Error::custom(format!(
-                    "status {value} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
-                ))),
-            })
-            .collect()
+                }
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<StatusMatch, E> {
+                Err(E::custom(format!(
+                    "status {b} is neither a whole number from 100 to 599 nor a class such as \"4xx\""
+                )))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<StatusMatch, E> {
+                Err(E::custom(
+                    "status null is neither a whole number from 100 to 599 nor a class such as \"4xx\"",
+                ))
+            }
+        }
+        struct Status(StatusMatch);
+        impl<'de> Deserialize<'de> for Status {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+                d.deserialize_any(One).map(Status)
+            }
+        }
+        struct List;
+        impl<'de> serde::de::Visitor<'de> for List {
+            type Value = Vec<StatusMatch>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of statuses")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<StatusMatch>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(Status(s)) = seq.next_element()? {
+                    out.push(s);
+                }
+                out.shrink_to_fit();
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(List)
     }
 }
 

@@ -41,18 +41,36 @@ struct Extra {
 pub struct Names {
     names: Vec<Box<str>>,
     index: HashMap<Box<str>, u32>,
+    /// The last two numbers given: lists repeat the same plugin and endpoint, run after run.
+    recent: [u32; 2],
 }
 
 impl Names {
     /// The number of `text`, given it if it is new.
     pub fn add(&mut self, text: &str) -> u32 {
+        for n in self.recent {
+            if self.names.get(n as usize).is_some_and(|name| **name == *text) {
+                return n;
+            }
+        }
         if let Some(&n) = self.index.get(text) {
+            self.recent = [n, self.recent[0]];
             return n;
         }
         let n = self.names.len() as u32;
         self.names.push(text.into());
         self.index.insert(text.into(), n);
+        self.recent = [n, self.recent[0]];
         n
+    }
+
+    /// How many names it holds.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 
     /// The text of number `n`.
@@ -181,6 +199,17 @@ impl Scenarios {
 
     pub fn endpoint(&self, i: usize) -> &str {
         self.names.get(self.heads[i].endpoint)
+    }
+
+    /// Scenario `i`'s plugin and endpoint as numbers into [`Scenarios::name`]: equal numbers,
+    /// equal names.
+    pub fn name_numbers(&self, i: usize) -> (u32, u32) {
+        (self.heads[i].plugin, self.heads[i].endpoint)
+    }
+
+    /// The text of a name number.
+    pub fn name(&self, n: u32) -> &str {
+        self.names.get(n)
     }
 
     pub fn kind(&self, i: usize) -> ScenarioKind {

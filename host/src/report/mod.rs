@@ -13,28 +13,32 @@ use crate::run::spool::Spool;
 
 /// Redact one step's free text: every string of it goes through the redactor.
 fn scrub_step(s: &mut StepResult, r: &Redactor) {
-    s.expected = r.text(&s.expected);
-    s.name = r.text(&s.name);
+    r.scrub(&mut s.expected);
+    r.scrub(&mut s.name);
     for f in &mut s.failures {
-        f.message = r.text(&f.message);
+        r.scrub(&mut f.message);
     }
     for v in s.captured.values_mut() {
-        *v = r.text(v);
+        r.scrub(v);
     }
     if let Some(v) = &mut s.verdict {
-        v.reason = r.text(&v.reason);
+        r.scrub(&mut v.reason);
     }
     if let Some(q) = &mut s.request {
-        q.url = r.text(&q.url);
-        q.body = q.body.as_deref().map(|b| r.text(b));
+        r.scrub(&mut q.url);
+        if let Some(b) = &mut q.body {
+            r.scrub(b);
+        }
         for h in &mut q.headers {
-            h.value = r.text(&h.value);
+            r.scrub(&mut h.value);
         }
     }
     if let Some(p) = &mut s.response {
-        p.body = p.body.as_deref().map(|b| r.text(b));
+        if let Some(b) = &mut p.body {
+            r.scrub(b);
+        }
         for h in &mut p.headers {
-            h.value = r.text(&h.value);
+            r.scrub(&mut h.value);
         }
     }
 }
@@ -44,9 +48,11 @@ fn scrub_step(s: &mut StepResult, r: &Redactor) {
 /// reappear in a failure message of step 3). The spool repeats it for results kept before the
 /// redactor learned its last value.
 pub fn scrub_scenario(s: &mut ScenarioResult, redactor: &Redactor) {
-    s.reason = s.reason.as_deref().map(|t| redactor.text(t));
+    if let Some(t) = &mut s.reason {
+        redactor.scrub(t);
+    }
     if let Some(f) = &mut s.failure {
-        f.message = redactor.text(&f.message);
+        redactor.scrub(&mut f.message);
     }
     for st in &mut s.steps {
         scrub_step(st, redactor);
@@ -59,7 +65,7 @@ pub fn scrub<S>(report: &mut RunReport<S>, redactor: &Redactor) {
         scrub_step(&mut seed.step, redactor);
     }
     if let Some(f) = &mut report.stage_failure {
-        f.message = redactor.text(&f.message);
+        redactor.scrub(&mut f.message);
     }
 }
 
@@ -67,16 +73,81 @@ pub fn scrub<S>(report: &mut RunReport<S>, redactor: &Redactor) {
 pub fn write_json(report: &RunReport<Spool>, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
-    report.scenarios.set_pretty(pretty);
-    let written = if pretty {
-        serde_json::to_writer_pretty(&mut out, report)
+    if pretty {
+        // Pretty throughout: each scenario is read back and written through the serializer.
+        report.scenarios.set_pretty(true);
+        let written = serde_json::to_writer_pretty(&mut out, report);
+        report.scenarios.set_pretty(false);
+        written?;
     } else {
-        serde_json::to_writer(&mut out, report)
-    };
-    report.scenarios.set_pretty(false);
-    written?;
+        write_compact(report, &mut out)?;
+    }
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// The fields of a report before its scenarios, and after them, as its derive writes them.
+#[derive(serde::Serialize)]
+struct Before<'a> {
+    schema_version: u32,
+    smoke_version: &'a str,
+    base_url: &'a str,
+    #[serde(skip_serializing_if = "none")]
+    mcp: &'a Option<crate::mcp::ServerRecord>,
+    plugins: &'a [crate::plan::model::PluginRef],
+    #[serde(skip_serializing_if = "none")]
+    plan_digest: &'a Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    shard: &'a Option<String>,
+    #[serde(skip_serializing_if = "none")]
+    split: &'a Option<crate::run::results::Split>,
+    summary: &'a crate::run::results::Summary,
+    interrupted: &'a Option<String>,
+    duration_ms: u64,
+    seeds: &'a [crate::run::results::SeedResult],
+}
+
+#[derive(serde::Serialize)]
+struct After<'a> {
+    stage_failure: &'a Option<crate::run::results::StageFailure>,
+    triage: &'a [crate::run::results::Finding],
+}
+
+fn none<T>(value: &&Option<T>) -> bool {
+    value.is_none()
+}
+
+/// The compact report with each scenario as the spool holds it (already JSON): the fields
+/// before them, the scenarios, the fields after them; byte for byte what the derive writes
+/// (a test holds it to that), without parsing every scenario again.
+fn write_compact(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let r = report;
+    let before = serde_json::to_vec(&Before {
+        schema_version: r.schema_version,
+        smoke_version: &r.smoke_version,
+        base_url: &r.base_url,
+        mcp: &r.mcp,
+        plugins: &r.plugins,
+        plan_digest: &r.plan_digest,
+        shard: &r.shard,
+        split: &r.split,
+        summary: &r.summary,
+        interrupted: &r.interrupted,
+        duration_ms: r.duration_ms,
+        seeds: &r.seeds,
+    })?;
+    let after = serde_json::to_vec(&After { stage_failure: &r.stage_failure, triage: &r.triage })?;
+    // `{...}` and `{...}`: the first without its closing brace, the second without its opening.
+    out.write_all(&before[..before.len() - 1])?;
+    out.write_all(b",\"scenarios\":[")?;
+    for i in 0..r.scenarios.len() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(&r.scenarios.raw(i).map_err(std::io::Error::other)?)?;
+    }
+    out.write_all(b"],")?;
+    out.write_all(&after[1..])
 }
 
 /// The run directory: every file a run writes (service log, command output, reports) lives
@@ -165,6 +236,51 @@ fn prune(runs: &std::path::Path, keep: usize) {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => tracing::info!("runs: removed the old run directory {}", dir.display()),
             Err(e) => tracing::warn!("runs: cannot remove {}: {e}", dir.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use crate::run::results::{
+        Failure, FailureKind, Finding, Outcome, RunReport, ScenarioResult, Split, StageFailure,
+    };
+
+    #[test]
+    fn the_compact_report_is_byte_for_byte_what_the_derive_writes() {
+        let mut failed = ScenarioResult::new(&crate::plan::model::Scenario::bare(
+            "b",
+            "p",
+            "GET /x",
+            crate::plan::model::ScenarioKind::NotFound,
+        ));
+        failed.outcome = Outcome::Failed;
+        failed.failure = Some(Failure::new(FailureKind::Status, "status 200 \"quoted\" </script>"));
+        let passed = ScenarioResult::new(&crate::plan::model::Scenario::bare(
+            "a",
+            "p",
+            "GET /",
+            crate::plan::model::ScenarioKind::HappyPath,
+        ));
+        for variant in 0..2 {
+            let mut report = RunReport::of_scenarios(vec![passed.clone(), failed.clone()]);
+            if variant == 1 {
+                report.plan_digest = Some("sha256:00".into());
+                report.shard = Some("1/2".into());
+                report.split = Some(Split { scenarios: 4, by: "count".into() });
+                report.interrupted = Some("SIGINT".into());
+                report.stage_failure = Some(StageFailure { stage: "seeding".into(), message: "x".into() });
+            }
+            let mut report = report.into_spooled();
+            report.triage = vec![Finding {
+                rule: "same-status",
+                summary: "s".into(),
+                scenarios: vec!["b".into()],
+                next_step: "n".into(),
+            }];
+            let mut spliced = Vec::new();
+            super::write_compact(&report, &mut spliced).unwrap();
+            assert_eq!(String::from_utf8(spliced).unwrap(), serde_json::to_string(&report).unwrap());
         }
     }
 }

@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use template::Vars;
-use tokio::task::JoinSet;
 
 /// Run one scenario's steps in order, stopping at the first failing step.
 async fn run_scenario(
@@ -120,39 +119,144 @@ impl Ready {
     }
 }
 
+/// What to do next, as the schedule sees it.
+enum Next {
+    /// Run scenario `i` (its plan index), with these variables, ready since `ready_ms`.
+    Run(usize, Arc<Scenario>, Vars, u64),
+    /// Nothing is ready, but scenarios in flight may make some ready.
+    Wait,
+    /// Nothing is ready, and nothing in flight: the run is over.
+    Over,
+}
+
+/// The state of a run's schedule: what is ready, waiting, done; what finished scenarios
+/// captured for their dependents. Every slot reads and updates it between scenarios.
+struct Schedule<'a, F> {
+    ctx: &'a Context,
+    plan: &'a Plan,
+    graph: crate::plan::graph::Graph,
+    globals: Vars,
+    waiting: Vec<u32>,
+    done: Vec<bool>,
+    /// What each finished scenario captured, kept only for those with dependents to hand it to.
+    exported: HashMap<usize, Vars>,
+    ready: Ready,
+    running: usize,
+    on_done: F,
+}
+
+impl<F: FnMut(usize, ScenarioResult, Encoded)> Schedule<'_, F> {
+    /// Report a result made here (of a scenario that did not run).
+    fn report(&mut self, i: usize, mut r: ScenarioResult) {
+        self.done[i] = true;
+        self.ready.remove(i);
+        let encoded = Encoded::new(&mut r, &self.ctx.redactor);
+        (self.on_done)(i, r, encoded);
+    }
+
+    fn next(&mut self) -> Next {
+        while let Some((i, ready_ms)) = self.ready.pop() {
+            let scenario = match self.plan.scenarios.get(i) {
+                Ok(s) => s,
+                Err(e) => {
+                    let why = Failure::new(
+                        FailureKind::Internal,
+                        format!("smoke cannot read this scenario back: {e}"),
+                    );
+                    self.report(i, not_run(self.plan, i, Outcome::Failed, why));
+                    self.skip_dependents(i);
+                    continue;
+                }
+            };
+            let mut vars = self.globals.clone();
+            vars.extend(self.ctx.config_vars(&scenario.plugin));
+            for &j in self.graph.dependencies(i) {
+                if let Some(v) = self.exported.get(&j) {
+                    vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+            self.running += 1;
+            return Next::Run(i, scenario, vars, ready_ms);
+        }
+        if self.running == 0 { Next::Over } else { Next::Wait }
+    }
+
+    /// Scenario `i` finished: report it, and make ready what waited on it (or skip that).
+    fn finish(&mut self, i: usize, result: ScenarioResult, encoded: Encoded, out: Vars) {
+        self.running -= 1;
+        let passed = result.outcome == Outcome::Passed;
+        (self.on_done)(i, result, encoded);
+        self.done[i] = true;
+        if !passed {
+            self.skip_dependents(i);
+            return;
+        }
+        if !out.is_empty() && !self.graph.dependents(i).is_empty() {
+            self.exported.insert(i, out);
+        }
+        let now = self.ctx.epoch.elapsed().as_millis() as u64;
+        for k in 0..self.graph.dependents(i).len() {
+            let d = self.graph.dependents(i)[k];
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 && !self.done[d] {
+                self.ready.insert(d, now);
+            }
+        }
+    }
+
+    /// Skip everything downstream of scenario `i`, which did not pass, naming it as the cause.
+    fn skip_dependents(&mut self, i: usize) {
+        let mut stack: Vec<(usize, usize)> = self.graph.dependents(i).iter().map(|&d| (d, i)).collect();
+        while let Some((d, cause)) = stack.pop() {
+            if self.done[d] {
+                continue;
+            }
+            let why = Failure::new(
+                FailureKind::Dependency,
+                format!("skipped: dependency {} did not pass", self.plan.scenarios.id(cause)),
+            );
+            self.report(d, not_run(self.plan, d, Outcome::Skipped, why));
+            stack.extend(self.graph.dependents(d).iter().map(|&e| (e, d)));
+        }
+    }
+}
+
 /// Execute the plan's scenarios as a dependency graph. `globals` holds the seed captures;
 /// `on_done` receives each result, redacted and encoded, with its plan index as it finishes
 /// (completion order), skipped ones included, exactly once per scenario.
+///
+/// `jobs` slots run scenarios, each taking the next ready one as it finishes the last: all in
+/// this one task, which a response wakes directly (no task per scenario to spawn, join and
+/// wake the scheduler with).
 pub async fn execute(
     ctx: Arc<Context>,
     plan: Arc<Plan>,
     globals: Vars,
     jobs: usize,
-    mut on_done: impl FnMut(usize, ScenarioResult, Encoded),
+    on_done: impl FnMut(usize, ScenarioResult, Encoded),
 ) {
     let n = plan.scenarios.len();
     let graph = crate::plan::scenario_graph(&plan);
-    let mut waiting: Vec<u32> = (0..n).map(|i| graph.dependencies(i).len() as u32).collect();
-    let mut done: Vec<bool> = vec![false; n];
-    // What each finished scenario captured, kept only for those with dependents to hand it to.
-    let mut exported: HashMap<usize, Vars> = HashMap::new();
-    let mut ready = Ready {
+    let waiting: Vec<u32> = (0..n).map(|i| graph.dependencies(i).len() as u32).collect();
+    let ready = Ready {
         initial: (0..n).filter(|&i| waiting[i] == 0).collect(),
         next: 0,
         later: Default::default(),
         since: HashMap::new(),
         removed: vec![false; n],
     };
-    type Finished = (usize, ScenarioResult, Encoded, Vars);
-    let mut running: JoinSet<Finished> = JoinSet::new();
-    // Which scenario each task runs, so a task that panics is still reported as its scenario.
-    let mut task_of: HashMap<tokio::task::Id, usize> = Default::default();
-    let jobs = jobs.max(1);
-    let report =
-        |i: usize, mut r: ScenarioResult, on_done: &mut dyn FnMut(usize, ScenarioResult, Encoded)| {
-            let encoded = Encoded::new(&mut r, &ctx.redactor);
-            on_done(i, r, encoded);
-        };
+    let mut schedule = Schedule {
+        ctx: &ctx,
+        plan: &plan,
+        graph,
+        globals,
+        waiting,
+        done: vec![false; n],
+        exported: HashMap::new(),
+        ready,
+        running: 0,
+        on_done,
+    };
 
     // Scenarios the plugin planned as skipped (`skip:REASON`) are reported so, never run; so is
     // what depends on them, which cannot run either (their reasons are not failures). All the
@@ -160,145 +264,77 @@ pub async fn execute(
     let planned: Vec<usize> = (0..n).filter(|&i| plan.scenarios.planned_skip(i).is_some()).collect();
     for &i in &planned {
         let reason = plan.scenarios.planned_skip(i).unwrap_or_default();
-        ready.remove(i);
-        done[i] = true;
         let why = Failure::new(FailureKind::PlannedSkip, format!("skipped: {reason}"));
-        report(i, not_run(&plan, i, Outcome::Skipped, why), &mut on_done);
+        schedule.report(i, not_run(&plan, i, Outcome::Skipped, why));
     }
     for &i in &planned {
         let id = plan.scenarios.id(i);
-        let mut stack: Vec<usize> = graph.dependents(i).to_vec();
+        let mut stack: Vec<usize> = schedule.graph.dependents(i).to_vec();
         while let Some(d) = stack.pop() {
-            if done[d] {
+            if schedule.done[d] {
                 continue;
             }
-            done[d] = true;
-            ready.remove(d);
             let why = Failure::new(
                 FailureKind::PlannedSkip,
                 format!("skipped: it depends on {id}, which was planned as skipped"),
             );
-            report(d, not_run(&plan, d, Outcome::Skipped, why), &mut on_done);
-            stack.extend(graph.dependents(d).iter().copied());
+            schedule.report(d, not_run(&plan, d, Outcome::Skipped, why));
+            stack.extend(schedule.graph.dependents(d).iter().copied());
         }
     }
 
-    loop {
-        while running.len() < jobs
-            && let Some((i, ready_ms)) = ready.pop()
-        {
-            let scenario = match plan.scenarios.get(i) {
-                Ok(s) => s,
-                Err(e) => {
-                    let why = Failure::new(
-                        FailureKind::Internal,
-                        format!("smoke cannot read this scenario back: {e}"),
-                    );
-                    report(i, not_run(&plan, i, Outcome::Failed, why), &mut on_done);
-                    done[i] = true;
-                    skip_dependents(&plan, &graph, i, &mut done, &mut ready, &mut |d, r| {
-                        report(d, r, &mut on_done)
-                    });
-                    continue;
+    // Only this task's slots take it, in turn (never across an await): it is never contended,
+    // but it keeps the run's future `Send`.
+    let schedule = std::sync::Mutex::new(schedule);
+    let lock = || schedule.lock().unwrap_or_else(|e| e.into_inner());
+    let changed = tokio::sync::Notify::new();
+    let slot = || async {
+        loop {
+            // The borrow ends before anything is awaited: slots take turns within this task.
+            let next = lock().next();
+            match next {
+                Next::Run(i, scenario, vars, ready_ms) => {
+                    use futures_util::FutureExt;
+                    let ran = std::panic::AssertUnwindSafe(run_scenario(&ctx, &scenario, ready_ms, vars))
+                        .catch_unwind()
+                        .await;
+                    let (mut result, out) = match ran {
+                        Ok(finished) => finished,
+                        Err(payload) => {
+                            // A panic in our own code: the scenario fails with the panic's message
+                            // (and its dependents are skipped) rather than hang or hide it.
+                            let message = panic_text(payload.as_ref());
+                            tracing::error!("scenario {}: smoke failed running it: {message}", scenario.id);
+                            let why = Failure::new(
+                                FailureKind::Internal,
+                                format!(
+                                    "smoke failed while running this scenario (a bug in smoke; please report \
+                                     it): {message}"
+                                ),
+                            );
+                            (not_run(&plan, i, Outcome::Failed, why), Vars::new())
+                        }
+                    };
+                    let encoded = Encoded::new(&mut result, &ctx.redactor);
+                    lock().finish(i, result, encoded, out);
+                    changed.notify_waiters();
                 }
-            };
-            let mut vars = globals.clone();
-            vars.extend(ctx.config_vars(&scenario.plugin));
-            for &j in graph.dependencies(i) {
-                if let Some(v) = exported.get(&j) {
-                    vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Next::Wait => changed.notified().await,
+                Next::Over => {
+                    changed.notify_waiters();
+                    return;
                 }
             }
-            let ctx = ctx.clone();
-            let task = running.spawn(async move {
-                let (mut result, out) = run_scenario(&ctx, &scenario, ready_ms, vars).await;
-                let encoded = Encoded::new(&mut result, &ctx.redactor);
-                (i, result, encoded, out)
-            });
-            task_of.insert(task.id(), i);
         }
-        let Some(joined) = running.join_next_with_id().await else {
-            break;
-        };
-        let (i, result, encoded, out) = match joined {
-            Ok((id, finished)) => {
-                task_of.remove(&id);
-                finished
-            }
-            Err(e) => {
-                // A panic in our own code: the scenario fails with the panic's message (and its
-                // dependents are skipped) rather than hang or hide it.
-                let Some(i) = task_of.remove(&e.id()) else { continue };
-                let message = failed_task(e);
-                tracing::error!("scenario {}: smoke failed running it: {message}", plan.scenarios.id(i));
-                let why = Failure::new(
-                    FailureKind::Internal,
-                    format!(
-                        "smoke failed while running this scenario (a bug in smoke; please report it): {message}"
-                    ),
-                );
-                let mut r = not_run(&plan, i, Outcome::Failed, why);
-                let encoded = Encoded::new(&mut r, &ctx.redactor);
-                (i, r, encoded, Vars::new())
-            }
-        };
-        let passed = result.outcome == Outcome::Passed;
-        on_done(i, result, encoded);
-        done[i] = true;
-        if passed {
-            if !out.is_empty() && !graph.dependents(i).is_empty() {
-                exported.insert(i, out);
-            }
-            let now = ctx.epoch.elapsed().as_millis() as u64;
-            for &d in graph.dependents(i) {
-                waiting[d] -= 1;
-                if waiting[d] == 0 && !done[d] {
-                    ready.insert(d, now);
-                }
-            }
-        } else {
-            skip_dependents(&plan, &graph, i, &mut done, &mut ready, &mut |d, r| report(d, r, &mut on_done));
-        }
-    }
-    // Anything never reached (a cycle, which validation refuses, or a task that panicked).
-    for (i, finished) in done.into_iter().enumerate() {
-        if !finished {
+    };
+    futures_util::future::join_all((0..jobs.clamp(1, n.max(1))).map(|_| slot())).await;
+    let mut schedule = schedule.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Anything never reached (a cycle, which validation refuses).
+    for i in 0..n {
+        if !schedule.done[i] {
             let why = Failure::new(FailureKind::Internal, "skipped: never became ready to run");
-            report(i, not_run(&plan, i, Outcome::Skipped, why), &mut on_done);
+            schedule.report(i, not_run(&plan, i, Outcome::Skipped, why));
         }
-    }
-}
-
-/// Skip everything downstream of scenario `i`, which did not pass, naming it as the cause.
-fn skip_dependents(
-    plan: &Plan,
-    graph: &crate::plan::graph::Graph,
-    i: usize,
-    done: &mut [bool],
-    ready: &mut Ready,
-    on_done: &mut dyn FnMut(usize, ScenarioResult),
-) {
-    let mut stack: Vec<(usize, usize)> = graph.dependents(i).iter().map(|&d| (d, i)).collect();
-    while let Some((d, cause)) = stack.pop() {
-        if done[d] {
-            continue;
-        }
-        done[d] = true;
-        ready.remove(d);
-        let why = Failure::new(
-            FailureKind::Dependency,
-            format!("skipped: dependency {} did not pass", plan.scenarios.id(cause)),
-        );
-        on_done(d, not_run(plan, d, Outcome::Skipped, why));
-        stack.extend(graph.dependents(d).iter().map(|&e| (e, d)));
-    }
-}
-
-/// Why a scenario's task ended without a result: the panic's message, or the cancellation.
-fn failed_task(e: tokio::task::JoinError) -> String {
-    match e.try_into_panic() {
-        Ok(payload) => panic_text(payload.as_ref()),
-        Err(e) => e.to_string(),
     }
 }
 
@@ -318,17 +354,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_task_that_panics_is_told_by_its_id_with_its_message() {
+    fn a_scenario_that_panics_is_caught_with_its_message() {
+        use futures_util::FutureExt;
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async {
-            let mut set: JoinSet<()> = JoinSet::new();
-            let id = set.spawn(async { panic!("boom at step 2") }).id();
-            let Some(Err(e)) = set.join_next_with_id().await else { panic!("the task must fail") };
-            assert_eq!(e.id(), id);
-            assert_eq!(failed_task(e), "boom at step 2");
-            let formatted = set.spawn(async { panic!("{} failed", "x") }).id();
-            let Some(Err(e)) = set.join_next_with_id().await else { panic!("the task must fail") };
-            assert_eq!((e.id(), failed_task(e)), (formatted, "x failed".to_string()));
+            let caught =
+                std::panic::AssertUnwindSafe(async { panic!("boom at step 2") }).catch_unwind().await;
+            assert_eq!(panic_text(caught.unwrap_err().as_ref()), "boom at step 2");
+            let caught =
+                std::panic::AssertUnwindSafe(async { panic!("{} failed", "x") }).catch_unwind().await;
+            assert_eq!(panic_text(caught.unwrap_err().as_ref()), "x failed");
         });
     }
 }

@@ -287,7 +287,6 @@ impl Call<'_> {
                 return Attempt { failures: vec![failure], vars: step_vars, response: None, verdict: None };
             }
         };
-        let response = Some(ctx.redactor.response(&incoming));
         let mut failures = expect::judge(&self.http.expect, vars, &incoming, &ctx.schemas);
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
@@ -325,6 +324,8 @@ impl Call<'_> {
             failures.extend(f);
             verdict = v;
         }
+        // Recorded last: the record takes the response's body and headers, needed no more.
+        let response = Some(ctx.redactor.response_owned(incoming));
         Attempt { failures, vars: step_vars, response, verdict }
     }
 }
