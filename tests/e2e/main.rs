@@ -270,7 +270,8 @@ fn base_url_runs_use_a_running_service_and_keep_the_token_out_of_every_output() 
     let dir = tempfile::tempdir().unwrap();
     let (json, junit) = (dir.path().join("r.json"), dir.path().join("r.xml"));
     let mut c = smoke(dir.path());
-    c.arg("--plugin").arg(plugin("ledger")).args(["--base-url", &ledger.url, "-v"]);
+    // Every exchange kept whole (`--exchanges all`), so the redaction is there to see.
+    c.arg("--plugin").arg(plugin("ledger")).args(["--base-url", &ledger.url, "-v", "--exchanges", "all"]);
     c.arg("--report-json").arg(&json).arg("--report-junit").arg(&junit);
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");

@@ -550,3 +550,56 @@ fn the_html_report_of_a_100000_scenario_run_opens_in_chromium_in_under_two_secon
         assert!(!log.contains(problem), "the page logged {problem:?}:\n{log}");
     }
 }
+
+#[test]
+fn passing_steps_keep_their_method_url_status_and_latency_and_failing_ones_their_whole_exchange() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let health = |id: &str, status: u16| {
+        json!({"id": id, "endpoint": "GET /health", "kind": "happy-path",
+               "steps": [{"request": {"method": "GET", "path": "/health"}, "expect": {"status": [status]}}]})
+    };
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, json!({"scenarios": [health("passes", 200), health("fails", 201)]}).to_string())
+        .unwrap();
+    let step = |report: &Value, id: &str| -> Value {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
+        s["steps"][0].clone()
+    };
+    let run_with = |extra: &[&str]| -> Value {
+        let out = dir.path().join(format!("r{}.json", extra.len()));
+        let mut c = smoke(dir.path());
+        c.arg("run").arg("--plan").arg(&plan).args(["--base-url", &ledger.url]).args(extra);
+        c.arg("--report-json").arg(&out);
+        let r = run(c);
+        assert_eq!(r.code, 1, "{r}");
+        let report = report(&out);
+        crate::support::assert_valid_report(&report);
+        report
+    };
+    // By default a passing step keeps its method, URL, status and latency; its headers and
+    // bodies are not kept, and the step says so. A failing step keeps everything.
+    let brief = run_with(&[]);
+    let passed = step(&brief, "passes");
+    assert_eq!(passed["trimmed"], true, "{passed}");
+    assert_eq!(
+        (passed["request"]["method"].as_str(), passed["response"]["status"].as_u64()),
+        (Some("GET"), Some(200))
+    );
+    assert!(passed["request"]["url"].as_str().unwrap().ends_with("/health"), "{passed}");
+    assert!(passed["response"]["headers"].as_array().unwrap().is_empty(), "{passed}");
+    assert!(passed["response"]["body"].is_null() && passed["response"]["latency_ms"].is_u64(), "{passed}");
+    let failed = step(&brief, "fails");
+    assert!(failed.get("trimmed").is_none(), "{failed}");
+    assert!(!failed["response"]["headers"].as_array().unwrap().is_empty(), "{failed}");
+    assert!(failed["response"]["body"].is_string(), "{failed}");
+    // Asked for, or with an HTML report (which shows them), passing steps keep theirs too.
+    let page = dir.path().join("page.html");
+    for extra in [&["--exchanges", "all"][..], &["--report-html", page.to_str().unwrap()][..]] {
+        let whole = run_with(extra);
+        let passed = step(&whole, "passes");
+        assert!(passed.get("trimmed").is_none(), "{extra:?}: {passed}");
+        assert!(!passed["response"]["headers"].as_array().unwrap().is_empty(), "{extra:?}: {passed}");
+        assert!(passed["response"]["body"].is_string(), "{extra:?}: {passed}");
+    }
+}

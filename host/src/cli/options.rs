@@ -87,6 +87,13 @@ pub(super) struct ReportFiles {
     pub(super) report_html: Option<PathBuf>,
 }
 
+/// Which steps' exchanges the reports keep whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Exchanges {
+    Failed,
+    All,
+}
+
 #[derive(Debug, Clone, Args)]
 pub(super) struct DoctorArgs {
     #[command(flatten)]
@@ -169,6 +176,11 @@ pub(super) struct RunArgs {
     pub(super) max_body: Option<u64>,
     #[command(flatten)]
     pub(super) reports: ReportFiles,
+    /// Which steps' request and response headers and bodies the reports keep: `failed` (a
+    /// passing step keeps its method, URL, status and latency) or `all` [default: `all` with
+    /// --report-html, which shows them, else `failed`]. The transcript keeps every exchange.
+    #[arg(long, value_name = "WHICH", value_enum)]
+    pub(super) exchanges: Option<Exchanges>,
     /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
     #[arg(long, value_name = "FILE")]
     pub(super) transcript: Option<PathBuf>,

@@ -269,6 +269,10 @@ impl Session<'_> {
             // service's that serves the MCP url.
             mcp_exit: mcp_exit.or_else(|| service_exit_for_mcp.clone()),
             mcp: mcp.clone(),
+            keep_passing_exchanges: match args.exchanges {
+                Some(which) => which == super::options::Exchanges::All,
+                None => args.reports.report_html.is_some(),
+            },
         });
         // Without an HTTP service, what the run is against is the MCP server.
         let http =

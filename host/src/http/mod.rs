@@ -228,25 +228,27 @@ impl Client {
         }
         let via = match (base.scheme(), base.host_str(), base.port_or_known_default()) {
             ("http", Some(host), Some(port)) if !http_proxy_configured() => {
-                let mut defaults = http::HeaderMap::new();
+                let mut defaults = Vec::new();
                 for (name, value) in &headers {
-                    defaults.insert(name.clone(), value.clone());
+                    let value = value.to_str().map_err(|e| ClientError::Build(e.to_string()))?;
+                    defaults.push((name.as_str().to_string(), value.to_string()));
                 }
-                defaults.insert(
-                    http::header::USER_AGENT,
-                    http::HeaderValue::from_static(concat!("smoke/", env!("CARGO_PKG_VERSION"))),
-                );
-                defaults.insert(http::header::ACCEPT, http::HeaderValue::from_static("*/*"));
-                let authority = match base.port() {
+                defaults.push(("user-agent".into(), concat!("smoke/", env!("CARGO_PKG_VERSION")).into()));
+                defaults.push(("accept".into(), "*/*".into()));
+                let host = match base.port() {
                     Some(port) => format!("{host}:{port}"),
                     None => host.to_string(),
                 };
-                let host_header =
-                    http::HeaderValue::from_str(&authority).map_err(|e| ClientError::Build(e.to_string()))?;
-                let defaults = conn::Defaults { host: host_header, headers: defaults };
+                let defaults = conn::Defaults { host, headers: defaults };
                 // Idle connections kept: as many as run at once, and room for a burst's.
                 let keep = concurrency.max(1).saturating_mul(2).max(64);
-                Via::Direct(conn::Pool::new(host, port, keep, defaults, max_body))
+                Via::Direct(conn::Pool::new(
+                    base.host_str().unwrap_or_default(),
+                    port,
+                    keep,
+                    defaults,
+                    max_body,
+                ))
             }
             // Built only when needed: building one reads the system's certificates.
             _ => {

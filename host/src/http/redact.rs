@@ -145,9 +145,18 @@ impl Redactor {
         headers.iter().map(|h| self.header_pair(h.clone())).collect()
     }
 
+    /// Whether a header's name is one of the sensitive ones (the set holds them lower-cased).
+    fn sensitive_header(&self, name: &str) -> bool {
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.headers.contains(&name.to_ascii_lowercase())
+        } else {
+            self.headers.contains(name)
+        }
+    }
+
     /// A header as recorded: a sensitive one masked (its value learned), any other redacted.
     fn header_pair(&self, mut h: Pair) -> Pair {
-        let sensitive = self.headers.iter().any(|name| name.eq_ignore_ascii_case(&h.name));
+        let sensitive = self.sensitive_header(&h.name);
         if sensitive {
             self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
             h.value = REDACTED.to_string();
@@ -238,6 +247,50 @@ impl Redactor {
     /// form of a secret has one), this is [`Redactor::text`] of the whole, in bounded memory.
     pub fn lines<W: std::io::Write>(&self, out: W) -> RedactLines<'_, W> {
         RedactLines { redactor: self, out, line: Vec::new() }
+    }
+
+    /// The record of a passing step's request when its headers and body are not kept: method
+    /// and URL. What a full record would have taught the redactor (a sensitive header's value)
+    /// it learns all the same.
+    pub fn request_brief(&self, r: &Outgoing) -> RequestRecord {
+        self.learn_headers(&r.headers);
+        RequestRecord {
+            method: r.method.as_str().to_string(),
+            url: self.text(r.url.as_str()),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The record of a passing step's response when its headers and body are not kept: status
+    /// and latency; what is sensitive in them is learned as for a full record.
+    pub fn response_brief(&self, r: &Incoming) -> ResponseRecord {
+        self.learn_headers(&r.headers);
+        if !self.fields.is_empty() && !r.body.is_empty() {
+            if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&r.body) {
+                self.json(&mut value);
+            } else if let Ok(mut exact) =
+                std::str::from_utf8(&r.body).map_err(drop).and_then(|t| Exact::parse(t).map_err(drop))
+            {
+                self.exact(&mut exact);
+            }
+        }
+        ResponseRecord {
+            status: r.status,
+            headers: Vec::new(),
+            body: None,
+            latency_ms: r.latency.as_millis() as u64,
+            body_bytes: None,
+            truncated: false,
+        }
+    }
+
+    fn learn_headers(&self, headers: &[Pair]) {
+        for h in headers {
+            if self.sensitive_header(&h.name) {
+                self.learn(h.value.strip_prefix("Bearer ").unwrap_or(&h.value));
+            }
+        }
     }
 
     pub fn request(&self, r: &Outgoing) -> RequestRecord {

@@ -169,6 +169,11 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
         }
         out.push_str("</pre>");
     }
+    if step.trimmed {
+        out.push_str(
+            "<div class=muted>headers and bodies not kept for this passing step (--exchanges all keeps them)</div>",
+        );
+    }
     if !step.captured.is_empty() {
         out.push_str("<div>captured: ");
         for (k, v) in &step.captured {

@@ -310,6 +310,7 @@ mod tests {
             attempts: 1,
             burst: None,
             duration_ms: 1,
+            trimmed: false,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Context {
     /// Holds `Some(exit status)` once the MCP server has exited (the stdio server smoke started,
     /// or the service serving the MCP url).
     pub mcp_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    /// Whether a passing step's record keeps its request and response headers and bodies
+    /// (`--exchanges all`); a failing step's always does.
+    pub keep_passing_exchanges: bool,
 }
 
 impl Context {

@@ -279,28 +279,38 @@ fn has_float(v: &Value) -> bool {
 
 fn assertion(body: &Body<'_>, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
     let found = body.at(pointer);
-    let at = if pointer.is_empty() { "the body".to_string() } else { format!("{pointer:?}") };
+    // Where, in words: only written when the assertion fails.
+    let at = || if pointer.is_empty() { "the body".to_string() } else { format!("{pointer:?}") };
     match (test, found) {
         (JsonTest::Exists, Some(_)) | (JsonTest::Absent, None) => None,
-        (JsonTest::Exists, None) => Some(format!("{at} is missing, expected it to exist")),
-        (JsonTest::Absent, Some(v)) => Some(format!("{at} is {}, expected it to be absent", short(&v))),
+        (JsonTest::Exists, None) => Some(format!("{} is missing, expected it to exist", at())),
+        (JsonTest::Absent, Some(v)) => Some(format!("{} is {}, expected it to be absent", at(), short(&v))),
         (JsonTest::Equals(expected), found) => {
-            let expected = match template::render_json(expected, vars) {
-                Ok(v) => v,
-                Err(e) => return Some(format!("{at}: {e}")),
+            // A value without a template is compared as it is, not copied to be rendered.
+            let rendered;
+            let expected = if template::has_templates(expected) {
+                rendered = match template::render_json(expected, vars) {
+                    Ok(v) => v,
+                    Err(e) => return Some(format!("{}: {e}", at())),
+                };
+                &rendered
+            } else {
+                expected
             };
             match found {
-                Some(actual) if actual.equals(&expected) => None,
-                Some(actual) => Some(format!("{at} is {}, expected {}", short(&actual), short(&expected))),
-                None => Some(format!("{at} is missing, expected {}", short(&expected))),
+                Some(actual) if actual.equals(expected) => None,
+                Some(actual) => Some(format!("{} is {}, expected {}", at(), short(&actual), short(expected))),
+                None => Some(format!("{} is missing, expected {}", at(), short(expected))),
             }
         }
         (JsonTest::Length(n), Some(f)) if f.array_len() == Some(*n as usize) => None,
         (JsonTest::Length(n), Some(f)) if f.array_len().is_some() => {
-            Some(format!("{at} has {} item(s), expected {n}", f.array_len().unwrap_or_default()))
+            Some(format!("{} has {} item(s), expected {n}", at(), f.array_len().unwrap_or_default()))
         }
-        (JsonTest::Length(n), Some(v)) => Some(format!("{at} is {}, expected an array of {n}", short(&v))),
-        (JsonTest::Length(n), None) => Some(format!("{at} is missing, expected an array of {n}")),
+        (JsonTest::Length(n), Some(v)) => {
+            Some(format!("{} is {}, expected an array of {n}", at(), short(&v)))
+        }
+        (JsonTest::Length(n), None) => Some(format!("{} is missing, expected an array of {n}", at())),
     }
 }
 

@@ -295,9 +295,10 @@ pub async fn execute(
             match next {
                 Next::Run(i, scenario, vars, ready_ms) => {
                     use futures_util::FutureExt;
-                    let ran = std::panic::AssertUnwindSafe(run_scenario(&ctx, &scenario, ready_ms, vars))
-                        .catch_unwind()
-                        .await;
+                    // Boxed once: wrapped and awaited, a future this big (kilobytes) would be
+                    // copied whole at each step.
+                    let scenario_run = Box::pin(run_scenario(&ctx, &scenario, ready_ms, vars));
+                    let ran = std::panic::AssertUnwindSafe(scenario_run).catch_unwind().await;
                     let (mut result, out) = match ran {
                         Ok(finished) => finished,
                         Err(payload) => {

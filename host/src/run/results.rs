@@ -157,6 +157,10 @@ pub struct StepResult {
     /// A burst's status mix and latencies.
     pub burst: Option<BurstRecord>,
     pub duration_ms: u64,
+    /// Set when the reports keep only the method, URL, status and latency of this passing
+    /// step's exchange, not its headers and bodies (`--exchanges all` keeps them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trimmed: bool,
 }
 
 /// A tool call as recorded: the JSON-RPC request and what came back, redacted.
@@ -200,6 +204,7 @@ impl StepResult {
             attempts: 0,
             burst: None,
             duration_ms: 0,
+            trimmed: false,
         }
     }
 
@@ -211,26 +216,41 @@ impl StepResult {
 
 fn describe_expectation(step: &Step) -> String {
     use crate::plan::model::{Action, JsonAssertion, JsonTest};
-    let tests = |list: &[JsonAssertion], parts: &mut Vec<String>| {
-        for a in list {
-            parts.push(match &a.test {
-                JsonTest::Exists => format!("{} exists", a.pointer),
-                JsonTest::Absent => format!("{} absent", a.pointer),
-                JsonTest::Equals(v) => format!("{} = {v}", a.pointer),
-                JsonTest::Length(n) => format!("{} has {n} items", a.pointer),
-            });
+    use std::fmt::Write as _;
+    // One string, written part by part ("status 200 or 201; /id exists; within 500 ms").
+    let mut out = String::with_capacity(64);
+    let mut part = |out: &mut String| {
+        if !out.is_empty() {
+            out.push_str("; ");
         }
     };
-    let (mut parts, latency, check) = match &step.action {
+    let tests = |list: &[JsonAssertion], out: &mut String, part: &mut dyn FnMut(&mut String)| {
+        for a in list {
+            part(out);
+            let _ = match &a.test {
+                JsonTest::Exists => write!(out, "{} exists", a.pointer),
+                JsonTest::Absent => write!(out, "{} absent", a.pointer),
+                JsonTest::Equals(v) => write!(out, "{} = {v}", a.pointer),
+                JsonTest::Length(n) => write!(out, "{} has {n} items", a.pointer),
+            };
+        }
+    };
+    let (latency, check) = match &step.action {
         Action::Http(call) => {
             let e = &call.expect;
-            let statuses: Vec<String> = e.status.iter().map(ToString::to_string).collect();
-            let mut parts = vec![format!("status {}", statuses.join(" or "))];
-            tests(&e.body, &mut parts);
-            for h in &e.headers {
-                parts.push(format!("header {}", h.name));
+            out.push_str("status ");
+            for (i, s) in e.status.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" or ");
+                }
+                let _ = write!(out, "{s}");
             }
-            (parts, e.max_latency_ms, e.check.is_some())
+            tests(&e.body, &mut out, &mut part);
+            for h in &e.headers {
+                part(&mut out);
+                let _ = write!(out, "header {}", h.name);
+            }
+            (e.max_latency_ms, e.check.is_some())
         }
         Action::McpRequest(r) => {
             let e = &r.expect;
@@ -238,30 +258,34 @@ fn describe_expectation(step: &Step) -> String {
                 crate::plan::model::ToolOutcome::Refused => "a JSON-RPC error",
                 _ => "a result",
             };
-            let mut parts = vec![format!("{}: {outcome}", r.method)];
-            tests(&e.result, &mut parts);
+            let _ = write!(out, "{}: {outcome}", r.method);
+            tests(&e.result, &mut out, &mut part);
             if e.schema.is_some() {
-                parts.push("result matches the schema".into());
+                part(&mut out);
+                out.push_str("result matches the schema");
             }
-            (parts, e.max_latency_ms, e.check.is_some())
+            (e.max_latency_ms, e.check.is_some())
         }
         Action::ToolCall(call) => {
             let e = &call.expect;
-            let mut parts = vec![format!("tool {}: {}", call.tool, e.outcome.as_str())];
-            tests(&e.result, &mut parts);
+            let _ = write!(out, "tool {}: {}", call.tool, e.outcome.as_str());
+            tests(&e.result, &mut out, &mut part);
             if e.schema.is_some() {
-                parts.push("result matches the schema".into());
+                part(&mut out);
+                out.push_str("result matches the schema");
             }
-            (parts, e.max_latency_ms, e.check.is_some())
+            (e.max_latency_ms, e.check.is_some())
         }
     };
     if let Some(ms) = latency {
-        parts.push(format!("within {ms} ms"));
+        part(&mut out);
+        let _ = write!(out, "within {ms} ms");
     }
     if check {
-        parts.push("plugin check passes".into());
+        part(&mut out);
+        out.push_str("plugin check passes");
     }
-    parts.join("; ")
+    out
 }
 
 /// One scenario's execution.

@@ -28,7 +28,9 @@ pub async fn run_step(
         Action::McpRequest(request) => Some(super::tool::McpCall::Request(request)),
     };
     if let Some(call) = mcp {
-        super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result).await;
+        // Boxed, as the rarer kinds of step below: a step's future is as big as its biggest
+        // branch, and is moved whole each time one starts.
+        Box::pin(super::tool::run(ctx, plugin, scenario_id, index, step, call, vars, &mut result)).await;
         result.duration_ms = started.elapsed().as_millis() as u64;
         return result;
     }
@@ -58,7 +60,6 @@ pub async fn run_step(
             return result;
         }
     };
-    result.request = Some(ctx.redactor.request(&outgoing));
     let call = Call { ctx, plugin, scenario_id, index, step, http };
     let outcome = match &step.mode {
         StepMode::Once => {
@@ -68,12 +69,13 @@ pub async fn run_step(
         StepMode::Poll { interval_ms, timeout_ms } => {
             let gone = || ctx.service_exited().is_some();
             let timing = Polling { interval_ms: *interval_ms, timeout_ms: *timeout_ms, started };
-            poll(timing, &mut result.attempts, gone, |n| call.attempt(&outgoing, vars, n)).await
+            Box::pin(poll(timing, &mut result.attempts, gone, |n| call.attempt(&outgoing, vars, n))).await
         }
         StepMode::Burst { count, concurrency, mix } => {
             let label =
                 Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
-            let (failures, record) = burst::run(ctx, http, &outgoing, *count, *concurrency, mix, label).await;
+            let (failures, record) =
+                Box::pin(burst::run(ctx, http, &outgoing, *count, *concurrency, mix, label)).await;
             result.attempts = *count;
             result.burst = Some(record);
             Attempt { failures, vars: vars.clone(), response: None, verdict: None }
@@ -84,6 +86,13 @@ pub async fn run_step(
     for f in outcome.failures {
         result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
     }
+    // A passing step's record keeps its method and URL, status and latency, unless the reports
+    // want the headers and bodies too (the response was recorded to match, in `attempt`).
+    result.trimmed = result.outcome == Outcome::Passed && !ctx.keep_passing_exchanges;
+    result.request = Some(match result.trimmed {
+        true => ctx.redactor.request_brief(&outgoing),
+        false => ctx.redactor.request(&outgoing),
+    });
     if result.outcome == Outcome::Passed {
         for c in &step.captures {
             if let Some(v) = outcome.vars.get(&c.name) {
@@ -324,8 +333,12 @@ impl Call<'_> {
             failures.extend(f);
             verdict = v;
         }
-        // Recorded last: the record takes the response's body and headers, needed no more.
-        let response = Some(ctx.redactor.response_owned(incoming));
+        // Recorded last: the record takes the response's body and headers, needed no more. A
+        // passing one is recorded in brief unless the reports want it whole.
+        let response = Some(match failures.is_empty() && !ctx.keep_passing_exchanges {
+            true => ctx.redactor.response_brief(&incoming),
+            false => ctx.redactor.response_owned(incoming),
+        });
         Attempt { failures, vars: step_vars, response, verdict }
     }
 }

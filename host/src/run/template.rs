@@ -103,6 +103,16 @@ pub fn render_path(path: &str, vars: &Vars) -> Result<String, TemplateError> {
     })
 }
 
+/// Whether a JSON value holds a `{{` anywhere (a key or a string), so rendering could change it.
+pub fn has_templates(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(has_templates),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains("{{") || has_templates(v)),
+        _ => false,
+    }
+}
+
 /// Render templates inside a JSON value. A string that is exactly `{{name}}` becomes the
 /// variable's JSON value (keeping numbers numbers); other strings get text substitution.
 pub fn render_json(value: &Value, vars: &Vars) -> Result<Value, TemplateError> {
