@@ -665,3 +665,84 @@ fn planned_skips_are_reported_with_their_reasons_and_a_run_of_only_skips_does_no
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stdout.contains("nothing ran, so nothing was tested"), "{r}");
 }
+
+#[test]
+fn responses_framed_every_way_http_allows_are_read_whole_and_malformed_ones_fail_their_step() {
+    // Each path answers one way; `--jobs 1`, so a connection is reused where the answer allows.
+    let target = Hostile::start(|seen| {
+        let raw = |text: &str, close: bool| Reply::Raw { bytes: text.as_bytes().to_vec(), close };
+        match seen.target.as_str() {
+            "/chunked" => raw(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 7;ext=1\r\n{\"id\": \r\n6\r\n\"c-42\"\r\n1\r\n}\r\n0\r\nx-trailer: yes\r\n\r\n",
+                false,
+            ),
+            "/informational" => raw(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n\
+                 HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"id\": \"i\"}",
+                false,
+            ),
+            "/head" => raw("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n", false),
+            "/empty" => raw("HTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n", false),
+            "/until-close" => {
+                raw("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"id\": \"u\"}", true)
+            }
+            "/bad-chunk" => raw("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", true),
+            "/two-lengths" => {
+                raw("HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab", true)
+            }
+            "/garbage" => raw("SMTP ready\r\n\r\n", true),
+            "/cut" => raw("HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{\"id\"", true),
+            _ => Reply::json(200, r#"{"id": "plain"}"#),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let with_id = |id: &str, method: &str, path: &str, status: u16, value: Option<&str>| {
+        let mut s = scenario(id, method, path, status);
+        if let Some(v) = value {
+            s["steps"][0]["expect"]["body"] = json!([{"pointer": "/id", "test": "equals", "value": v}]);
+        }
+        s
+    };
+    let scenarios = vec![
+        with_id("chunked", "GET", "/chunked", 200, Some("c-42")),
+        with_id("after-chunked", "GET", "/plain", 200, Some("plain")),
+        with_id("informational", "GET", "/informational", 200, Some("i")),
+        with_id("head", "HEAD", "/head", 200, None),
+        with_id("after-head", "GET", "/plain", 200, Some("plain")),
+        with_id("empty", "GET", "/empty", 204, None),
+        with_id("until-close", "GET", "/until-close", 200, Some("u")),
+        with_id("bad-chunk", "GET", "/bad-chunk", 200, None),
+        with_id("two-lengths", "GET", "/two-lengths", 200, None),
+        with_id("garbage", "GET", "/garbage", 200, None),
+        with_id("cut", "GET", "/cut", 200, None),
+    ];
+    let plan = plan_file(dir.path(), vec![], scenarios);
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--jobs", "1"]));
+    assert_eq!(r.code, 1, "{r}");
+    let report = read_report(dir.path());
+    for id in ["chunked", "after-chunked", "informational", "head", "after-head", "empty", "until-close"] {
+        assert_eq!(find(&report, id)["outcome"], "passed", "{id}: {}", find(&report, id));
+    }
+    for (id, says) in [
+        ("bad-chunk", "invalid chunk size"),
+        ("two-lengths", "two different content-lengths"),
+        ("garbage", "invalid response"),
+        ("cut", "connection closed before message completed"),
+    ] {
+        let s = find(&report, id);
+        assert_eq!(
+            (s["outcome"].as_str(), s["failure"]["kind"].as_str()),
+            (Some("failed"), Some("http")),
+            "{id}: {s}"
+        );
+        assert!(s["reason"].as_str().unwrap().contains(says), "{id}: {s}");
+    }
+    // The connection that carried the chunked body, the 1xx answers and the HEAD carried the
+    // next request too: each was read to its exact end.
+    let seen = target.seen();
+    let nth =
+        |path: &str| seen.iter().filter(|s| s.target == path).map(|s| s.nth_on_connection).max().unwrap();
+    assert!(nth("/plain") >= 3, "{seen:?}");
+    assert!(nth("/head") >= 3 && nth("/informational") >= 2, "{seen:?}");
+}

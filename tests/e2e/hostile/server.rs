@@ -37,6 +37,9 @@ pub enum Reply {
     Flood { bytes: u64, chunked: bool },
     /// Read the request, then close the connection without a byte of answer.
     Close,
+    /// These bytes as the whole answer, as they are; the connection stays open, or is closed
+    /// after them when `close`.
+    Raw { bytes: Vec<u8>, close: bool },
 }
 
 impl Reply {
@@ -125,6 +128,11 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool, handler:
                 return;
             }
             Reply::Close => return,
+            Reply::Raw { bytes, close } => {
+                if writer.write_all(&bytes).is_err() || close {
+                    return;
+                }
+            }
         }
     }
 }
