@@ -374,16 +374,20 @@ impl Pool {
     /// The request's bytes: request line, the request's headers (framing ones excepted: the
     /// body's length is the client's to say), the defaults it does not set, the body.
     fn write_request(&self, r: &Outgoing, out: &mut Vec<u8>) -> Result<(), String> {
-        use std::io::Write as _;
         out.clear();
-        let path = r.url.path();
-        let _ = match r.url.query() {
-            Some(q) => write!(out, "{} {path}?{q} HTTP/1.1\r\n", r.method.as_str()),
-            None => write!(out, "{} {path} HTTP/1.1\r\n", r.method.as_str()),
-        };
+        out.extend_from_slice(r.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(&r.url.as_bytes()[r.path_at..]);
+        out.extend_from_slice(b" HTTP/1.1\r\n");
         let set = |name: &str| r.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+        let mut line = |name: &str, value: &str| {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        };
         if !set("host") {
-            let _ = write!(out, "host: {}\r\n", self.defaults.host);
+            line("host", &self.defaults.host);
         }
         for h in &r.headers {
             check_header(&h.name, &h.value)?;
@@ -393,20 +397,15 @@ impl Pool {
                 continue;
             }
             // Names as hyper writes them: lower-case.
-            for b in h.name.bytes() {
-                out.push(b.to_ascii_lowercase());
-            }
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(h.value.as_bytes());
-            out.extend_from_slice(b"\r\n");
+            line(&h.name.to_ascii_lowercase(), &h.value);
         }
         for (name, value) in &self.defaults.headers {
             if !set(name) {
-                let _ = write!(out, "{name}: {value}\r\n");
+                line(name, value);
             }
         }
         if !r.body.is_empty() {
-            let _ = write!(out, "content-length: {}\r\n", r.body.len());
+            line("content-length", &r.body.len().to_string());
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&r.body);

@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub method: model::Method,
-    pub url: reqwest::Url,
+    /// The whole URL, under the base URL ([`Client::url`] made it so).
+    pub url: String,
+    /// Where its path starts: `url[path_at..]` is the request target (path and query).
+    pub path_at: usize,
     pub headers: Vec<Pair>,
     pub body: Vec<u8>,
     /// Overrides the client's timeout for this request.
@@ -87,6 +90,30 @@ pub enum SendError {
 pub struct OffTarget {
     pub path: String,
     pub reason: &'static str,
+}
+
+/// Whether a path (or, with `query`, a query) holds only characters a URL parser keeps as they
+/// are: unreserved and sub-delimiters, `:` `@` `/`, `?` in a query, and `%` escapes.
+fn plain(text: &str, query: bool) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let kept = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) || (query && b == b'?');
+        if b == b'%' {
+            let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !kept {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Install the process's TLS provider (ring) once; every HTTP client, ours or a library's, needs it.
@@ -282,7 +309,7 @@ impl Client {
     /// The URL of `path` (which may carry a `?query`) under the base URL. The result always has
     /// the base's scheme, host, port and path prefix: a path that would change any of them is
     /// refused, whatever a plan or a document says.
-    pub fn url(&self, path: &str) -> Result<reqwest::Url, OffTarget> {
+    pub fn url(&self, path: &str) -> Result<(String, usize), OffTarget> {
         let off = |reason| OffTarget { path: path.to_string(), reason };
         if let Some(reason) = crate::plan::validate::off_target(path) {
             return Err(off(reason));
@@ -291,6 +318,20 @@ impl Client {
             Some((p, q)) => (p, Some(q)),
             None => (path, None),
         };
+        let at = self.base[..url::Position::BeforePath].len();
+        // A path and query of characters the URL parser keeps as they are are joined as text:
+        // what the parser would make of them, without parsing (off_target has refused a `//`
+        // start, `://`, backslashes and dot segments, so the result stays under the base).
+        if plain(path_part, false) && query.is_none_or(|q| plain(q, true)) {
+            let mut url = String::with_capacity(self.base.as_str().len() + path.len());
+            url.push_str(self.base.as_str());
+            url.push_str(path_part.trim_start_matches('/'));
+            if let Some(q) = query {
+                url.push('?');
+                url.push_str(q);
+            }
+            return Ok((url, at));
+        }
         let mut url = self.base.clone();
         url.set_path(&format!("{}{}", self.base.path(), path_part.trim_start_matches('/')));
         url.set_query(query);
@@ -300,7 +341,8 @@ impl Client {
         if !same_origin || !url.path().starts_with(self.base.path()) {
             return Err(off("would leave the base URL"));
         }
-        Ok(url)
+        let at = url[..url::Position::BeforePath].len();
+        Ok((url.into(), at))
     }
 
     /// Send once; an idempotent request whose connection was closed or reset before any response
@@ -333,7 +375,9 @@ impl Client {
     async fn send_once(&self, client: &reqwest::Client, request: &Outgoing) -> Result<Incoming, SendError> {
         let method =
             reqwest::Method::from_bytes(request.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = client.request(method, request.url.clone());
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|e| SendError::Other { url: request.url.clone(), message: e.to_string() })?;
+        let mut builder = client.request(method, url);
         for h in &request.headers {
             builder = builder.header(&h.name, &h.value);
         }
@@ -437,8 +481,22 @@ mod tests {
     #[test]
     fn paths_stay_under_the_base_url_and_colons_keep_the_base_path() {
         let c = client("http://127.0.0.1:9/api");
-        assert_eq!(c.url("/users:search").unwrap().as_str(), "http://127.0.0.1:9/api/users:search");
-        assert_eq!(c.url("/a?x=1").unwrap().as_str(), "http://127.0.0.1:9/api/a?x=1");
+        assert_eq!(c.url("/users:search").unwrap().0, "http://127.0.0.1:9/api/users:search");
+        assert_eq!(c.url("/a?x=1").unwrap(), ("http://127.0.0.1:9/api/a?x=1".to_string(), 18));
+        // Plain paths are joined as text: exactly what the parser makes of them.
+        for path in ["/users:search", "/a/b;c=1/~x", "/x?y=1&z=%20&w=a:b@c/d?e", "/%41%2fB", "/a!$&'()*+,="] {
+            let (url, _) = c.url(path).unwrap();
+            let parsed = reqwest::Url::parse(&format!("http://127.0.0.1:9/api{path}")).unwrap();
+            assert_eq!(url, parsed.as_str(), "{path}");
+        }
+        // Characters the parser encodes go through it: the same URL as it would make.
+        for path in ["/a b%zz", "/\"a\"<x>", "/ü/é?q=ö ü", "/x?#f", "/a%2", "/%41"] {
+            if let Ok((url, at)) = c.url(path) {
+                let parsed = reqwest::Url::parse(&url).unwrap();
+                assert_eq!(parsed.as_str(), url, "{path}");
+                assert!(url[at..].starts_with("/api/"), "{path}: {url}");
+            }
+        }
         for hostile in ["//evil/x", "/\\\\evil/x", "/http://evil:8080/x", "/../x", "/%2e%2E/x"] {
             assert!(c.url(hostile).is_err(), "{hostile}");
         }

@@ -295,25 +295,43 @@ fn bad_method(token: &str) -> Option<&'static str> {
 /// before anything is sent, and again when the URL is built.
 pub fn off_target(path: &str) -> Option<&'static str> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    if !path.starts_with('/') {
+    let bytes = path.as_bytes();
+    if bytes.first() != Some(&b'/') {
         return Some("must start with '/'");
     }
-    if path.starts_with("//") {
+    if bytes.get(1) == Some(&b'/') {
         return Some("starts with '//', which names another host; a path must stay on the base URL");
     }
-    if path.contains('\\') {
+    // One pass over the bytes; the reasons in the order they are told.
+    let (mut backslash, mut absolute, mut control) = (false, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' => backslash = true,
+            b':' if bytes[i + 1..].starts_with(b"//") => absolute = true,
+            b' ' | 0x7f | 0..0x20 => control = true,
+            _ => {}
+        }
+    }
+    // Beyond ASCII, the control characters of Unicode (U+0080 to U+009F) count too.
+    if !control && !path.is_ascii() {
+        control = path.chars().any(char::is_control);
+    }
+    if backslash {
         return Some("holds a backslash, which URL parsers read as '/'; a path must stay on the base URL");
     }
-    if path.contains("://") {
+    if absolute {
         return Some("holds an absolute URL ('://'); a path must stay on the base URL");
     }
-    if path.chars().any(|c| c.is_control() || c == ' ') {
+    if control {
         return Some("holds a space or a control character; percent-encode it");
     }
     // `.` and `..` as servers may read them: percent-decoded, and cut at `;` (`..;` is `..` to
     // servers that drop path parameters first).
     let dot = |segment: &str| {
-        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        let decoded = match segment.contains('%') {
+            true => percent_encoding::percent_decode_str(segment).decode_utf8_lossy(),
+            false => std::borrow::Cow::Borrowed(segment),
+        };
         let bare = decoded.split(';').next().unwrap_or("");
         bare == "." || bare == ".."
     };
@@ -330,8 +348,11 @@ pub fn off_target_template(path: &str) -> Option<&'static str> {
     if let Some(reason) = off_target(path) {
         return Some(reason);
     }
-    let lower = path.split_once('?').map_or(path, |(p, _)| p).to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") {
+    let path = path.split_once('?').map_or(path, |(p, _)| p).as_bytes();
+    let encoded_separator = path
+        .windows(3)
+        .any(|w| w[0] == b'%' && matches!((w[1], w[2].to_ascii_lowercase()), (b'2', b'f') | (b'5', b'c')));
+    if encoded_separator {
         return Some("holds an encoded '/' or '\\' (%2F, %5C), which servers may read as a separator");
     }
     None

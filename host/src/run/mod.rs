@@ -5,6 +5,7 @@
 pub mod burst;
 mod context;
 pub mod expect;
+mod json;
 pub mod request;
 pub mod results;
 pub mod spool;

@@ -18,12 +18,22 @@ pub enum BuildError {
 /// Resolve a request template against the variables.
 pub fn build(client: &Client, request: &model::Request, vars: &Vars) -> Result<Outgoing, BuildError> {
     let path = template::render_path(&request.path, vars)?;
-    let mut url = client.url(&path)?;
+    let (mut url, path_at) = client.url(&path)?;
     if !request.query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
-        for q in &request.query {
-            pairs.append_pair(&template::render(&q.name, vars)?, &template::render(&q.value, vars)?);
+        // Appended form-encoded by the URL parser (the path and origin stay as they are).
+        let mut parsed = url::Url::parse(&url).map_err(|_| {
+            BuildError::OffTarget(OffTarget {
+                path: path.clone(),
+                reason: "is not a valid URL path once joined to the base URL",
+            })
+        })?;
+        {
+            let mut pairs = parsed.query_pairs_mut();
+            for q in &request.query {
+                pairs.append_pair(&template::render(&q.name, vars)?, &template::render(&q.value, vars)?);
+            }
         }
+        url = parsed.into();
     }
     let mut headers = Vec::with_capacity(request.headers.len() + 1);
     let (body, content_type) = match &request.body {
@@ -57,7 +67,7 @@ pub fn build(client: &Client, request: &model::Request, vars: &Vars) -> Result<O
         }
         headers.push(Pair { name: h.name.clone(), value: template::render(&h.value, vars)? });
     }
-    Ok(Outgoing { method: request.method.clone(), url, headers, body, timeout: None })
+    Ok(Outgoing { method: request.method.clone(), url, path_at, headers, body, timeout: None })
 }
 
 /// A `multipart/form-data` body (RFC 7578) and its boundary. The boundary is derived from the
@@ -127,7 +137,8 @@ mod tests {
             body: None,
         };
         let out = build(&client, &request, &vars).unwrap();
-        assert_eq!(out.url.as_str(), "http://127.0.0.1:9/api/accounts/x%2Fy?q=a%26b");
+        assert_eq!(out.url, "http://127.0.0.1:9/api/accounts/x%2Fy?q=a%26b");
+        assert_eq!(&out.url[out.path_at..], "/api/accounts/x%2Fy?q=a%26b");
     }
 
     #[test]

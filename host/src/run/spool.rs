@@ -50,7 +50,8 @@ impl Encoded {
     pub fn new(result: &mut ScenarioResult, redactor: &Redactor) -> Encoded {
         let learned = redactor.learned_count();
         crate::report::scrub_scenario(result, redactor);
-        let bytes = serde_json::to_vec(result).expect("a result always serializes");
+        let mut bytes = Vec::with_capacity(1024);
+        super::json::scenario(&mut bytes, result);
         Encoded { bytes, learned }
     }
 }
@@ -103,7 +104,8 @@ impl Spool {
     pub fn from_results(results: Vec<ScenarioResult>) -> Spool {
         let mut spool = Spool::default();
         for (i, r) in results.into_iter().enumerate() {
-            let bytes = serde_json::to_vec(&r).expect("a result always serializes");
+            let mut bytes = Vec::new();
+            super::json::scenario(&mut bytes, &r);
             spool.push(i, &r, Encoded { bytes, learned: 0 });
         }
         spool
