@@ -159,7 +159,11 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
     let parsed: Result<Plan, serde_json::Error> = if size <= 8 << 20 {
         let mut bytes = Vec::with_capacity(size as usize + 1);
         std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes).map_err(cannot)?;
-        serde_json::from_slice(&bytes)
+        // UTF-8 checked once for the whole text, rather than string by string as it is read.
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(&bytes),
+        }
     } else {
         serde_json::from_reader(std::io::BufReader::with_capacity(1 << 16, file))
     };
