@@ -169,4 +169,5 @@ bench: build test-plugins
 	python3 bench/languages.py
 	python3 bench/openapi-plan.py
 	python3 bench/throughput.py
+	python3 bench/first-request.py
 	python3 bench/mcp.py

@@ -43,8 +43,21 @@ fn processes() -> Vec<Process> {
     out
 }
 
+/// Whether this process has a child at all, living or exited and not yet reaped (the exited one
+/// is left for whoever waits for it). Without a child there is no descendant either: an orphaned
+/// grandchild is adopted by smoke, the nearest subreaper, and so becomes a child.
+fn has_children() -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::All, flags), Err(nix::errno::Errno::ECHILD))
+}
+
 /// The pids of every living descendant of this process.
 fn descendants() -> Vec<i32> {
+    // A run against a service it did not start has no child: no need to read every process.
+    if !has_children() {
+        return Vec::new();
+    }
     let me = std::process::id() as i32;
     let living: Vec<Process> = processes().into_iter().filter(|p| !p.zombie).collect();
     let mut found = vec![me];
@@ -108,5 +121,23 @@ fn reap_adopted() {
     let me = std::process::id() as i32;
     for p in processes().into_iter().filter(|p| p.zombie && p.ppid == me) {
         let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_living_child_and_an_unreaped_one_both_count_and_the_exited_one_stays_waitable() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(has_children());
+        assert!(descendants().contains(&(child.id() as i32)));
+        child.kill().unwrap();
+        // Exited but not reaped: still a child, and its status is still there for its owner.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(has_children());
+        let status = child.wait().unwrap();
+        assert!(!status.success());
     }
 }
