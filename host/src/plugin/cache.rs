@@ -58,11 +58,47 @@ fn checksum_path(artifact: &Path) -> PathBuf {
     artifact.with_extension("cwasm.sha256")
 }
 
-/// The artifact's bytes if its checksum file vouches for them.
-fn verified(path: &Path) -> Option<Vec<u8>> {
+/// The artifact, open, if its checksum file vouches for its bytes. They are hashed as they are
+/// read through one small buffer, not gathered in memory: a cached artifact is then mapped from
+/// this very file (its inode), so nothing else needs them.
+fn verified(path: &Path) -> Option<std::fs::File> {
+    use std::io::Read;
     let expected = std::fs::read_to_string(checksum_path(path)).ok()?;
-    let bytes = std::fs::read(path).ok()?;
-    (hex::encode(Sha256::digest(&bytes)) == expected.trim()).then_some(bytes)
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 << 10];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    (hex::encode(hasher.finalize()) == expected.trim()).then_some(file)
+}
+
+/// Deserialize the artifact open in `file`, mapped from that same file (the kernel's cached pages,
+/// neither read into memory nor copied), through its `/proc/self/fd` name; read whole where that
+/// name does not exist.
+///
+/// # Safety
+///
+/// As [`Component::deserialize_file`]: the file holds what `Component::serialize` made, for a
+/// compatible engine, and is not changed while the component lives. smoke never writes an
+/// artifact in place (a new one is renamed over it), so a mapped one stays as it was checked.
+unsafe fn deserialize(engine: &Engine, mut file: std::fs::File) -> wasmtime::Result<Component> {
+    use std::os::fd::AsRawFd;
+    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    if by_fd.exists() {
+        // SAFETY: passed on from the caller; the name opens the inode that was checked.
+        return unsafe { Component::deserialize_file(engine, &by_fd) };
+    }
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut file)?;
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    // SAFETY: passed on from the caller.
+    unsafe { Component::deserialize(engine, &bytes) }
 }
 
 /// How a component was obtained, for the operator's log.
@@ -87,7 +123,7 @@ pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Co
                 // this host, for exactly these component bytes (the name carries their sha256)
                 // and a compatible engine (the name carries its key), and they are unchanged
                 // since (their sha256 matches the one stored beside them).
-                match unsafe { Component::deserialize(engine, &artifact) } {
+                match unsafe { deserialize(engine, artifact) } {
                     Ok(component) => {
                         // Its modification time says when it was last used (`smoke plugin gc`).
                         let _ = std::fs::File::options()
