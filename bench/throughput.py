@@ -12,7 +12,9 @@ smoke is timed as a whole process (start, plan parsing, the requests, the report
 own timer (the requests alone), so `/oha` is the stricter ratio; `/oha wall` divides by oha's
 whole-process rate instead, like for like.
 
-Then smoke alone on plans of BIG scenarios (default "100000 1000000"): rate and peak memory.
+Then smoke alone on plans of BIG scenarios (default "100000 1000000"): rate and peak memory; and
+for the first of them, the plan run as 3 shards and `smoke report merge` of their reports: its
+time and peak memory.
 
 Figures, not pass/fail. Needs nginx (Debian: nginx-light), oha and hurl (cargo install); `make
 bench` installs them when missing. Environment: N (default 10000), JOBS (default "1 8 64"),
@@ -142,6 +144,31 @@ def run_smoke(plan: Path, url: str, jobs: int, work: Path, n: int = N) -> tuple[
     return n / elapsed, int(peak.group(1)) * 1.048576
 
 
+def merge_shards(plan: Path, url: str, work: Path, n: int) -> tuple[float, float]:
+    """Run the plan as 3 shards, then merge their reports: the merge's seconds and peak MB."""
+    env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"),
+               RUST_LOG="error,smoke::cli=info", NO_COLOR="1")
+    parts = [work / f"shard-{i}.json" for i in (1, 2, 3)]
+    for i, part in enumerate(parts, 1):
+        done = subprocess.run([str(SMOKE), "run", "--plan", str(plan), "--base-url", url, "--jobs", "64", "-q",
+                               "--shard", f"{i}/3", "--report-json", str(part)], env=env, capture_output=True)
+        if done.returncode != 0:
+            sys.exit(f"smoke --shard {i}/3 failed:\n{done.stderr.decode()[-2000:]}")
+    started = time.perf_counter()
+    done = subprocess.run([str(SMOKE), "report", "merge", *map(str, parts), "--report-json", str(work / "merged.json")],
+                          env=env, capture_output=True)
+    seconds = time.perf_counter() - started
+    out, err = done.stdout.decode(), done.stderr.decode()
+    if done.returncode != 0 or f"{n} passed, 0 failed" not in out:
+        sys.exit(f"smoke report merge failed:\n{out[-1000:]}{err[-2000:]}")
+    peak = re.search(r"memory: peak (\d+) MiB", err)
+    if peak is None:
+        sys.exit(f"smoke report merge did not log its peak memory:\n{err[-2000:]}")
+    for part in parts + [work / "merged.json"]:
+        part.unlink()
+    return seconds, int(peak.group(1)) * 1.048576
+
+
 def run_oha(url: str, jobs: int) -> tuple[float, float]:
     """oha's own requests/s (its timer: the requests alone) and N over its whole process's wall
     clock (start, the requests, its summary), the measure smoke is timed by."""
@@ -202,12 +229,15 @@ def main() -> None:
                     f"scenarios/s: {last[0]:.0f}, oha: {last[1]:.0f}, ratio: {last[2]:.2f}, "
                     f"hurl: {last[3]:.0f}, ratio: {last[4]:.2f}"
                 )
-            for n in BIG:
+            for k, n in enumerate(BIG):
                 big = work / f"plan-{n}.json"
                 write_plan(big, n)
                 rate, peak = run_smoke(big, url, 64, work, n)
-                big.unlink()
                 print(f"{n} scenarios, --jobs 64: {rate:.0f} scenarios/s, peak {peak:.0f} MB")
+                if k == 0:
+                    seconds, peak = merge_shards(big, url, work, n)
+                    print(f"{n} scenarios in 3 shards, `smoke report merge`: {seconds:.1f} s, peak {peak:.0f} MB")
+                big.unlink()
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)

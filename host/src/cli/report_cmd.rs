@@ -4,7 +4,6 @@ use super::options::{MergeArgs, ReportCommand};
 use super::run_cmd::{write_json, write_with};
 use super::{Failure, exit};
 use crate::report;
-use crate::run::results::RunReport;
 
 pub(super) fn run(command: ReportCommand) -> Result<i32, Failure> {
     match command {
@@ -13,34 +12,9 @@ pub(super) fn run(command: ReportCommand) -> Result<i32, Failure> {
 }
 
 fn merge(args: &MergeArgs) -> Result<i32, Failure> {
-    let mut reports = Vec::new();
-    for path in &args.reports {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::new(exit::USAGE, format!("report merge: cannot read {shown}: {e}")))?;
-        let report: RunReport = serde_json::from_str(&text).map_err(|e| {
-            Failure::new(
-                exit::USAGE,
-                format!(
-                    "report merge: {shown}:{}:{}: not a smoke JSON report (--report-json) of schema version 2: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        if report.schema_version != 2 {
-            return Err(Failure::new(
-                exit::USAGE,
-                format!(
-                    "report merge: {shown} has schema version {}; this smoke reads 2",
-                    report.schema_version
-                ),
-            ));
-        }
-        reports.push((shown, report));
-    }
-    let merged =
-        report::merge::merge(reports).map_err(|e| Failure::new(exit::USAGE, format!("report merge: {e}")))?;
+    let paths: Vec<&std::path::Path> = args.reports.iter().map(|p| p.as_path()).collect();
+    let merged = report::merge::merge_files(&paths)
+        .map_err(|e| Failure::new(exit::USAGE, format!("report merge: {e}")))?;
     if let Some(path) = &args.files.report_json {
         write_json(&merged, path, true)?;
     }
@@ -49,6 +23,9 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
     }
     if let Some(path) = &args.files.report_html {
         write_with(path, "HTML", |out| report::html::write_html(&merged, out))?;
+    }
+    if let Some(peak) = super::run_cmd::peak_memory_mib() {
+        tracing::info!("memory: peak {peak} MiB");
     }
     let failures = report::console::failures(&merged);
     if !failures.is_empty() {

@@ -319,7 +319,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
 }
 
 /// The process's peak resident memory so far, in MiB (Linux: `VmHWM`).
-fn peak_memory_mib() -> Option<u64> {
+pub(super) fn peak_memory_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

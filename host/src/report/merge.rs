@@ -3,27 +3,167 @@
 //! Shards of different plans, a shard given twice and a missing shard are refused: a merged
 //! report that silently lacks a part would pass what never ran.
 
-use crate::run::results::{Outcome, RunReport, SeedResult, Summary};
+use crate::run::results::{Outcome, RunReport, ScenarioResult, SeedResult, Unread};
 use crate::run::spool::Spool;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
-/// Merge `reports` (each with the file it came from, for messages).
+/// Merge `reports` (each with the file it came from, for messages), held in memory.
 pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, String> {
-    let Some((first_file, first)) = reports.first() else {
+    let mut parts = Vec::new();
+    let mut scenarios = Vec::new();
+    for (file, report) in reports {
+        let (head, held) = report.with_scenarios(Unread);
+        parts.push((file, head));
+        scenarios.push(held);
+    }
+    merge_parts(parts, |part, each| scenarios[part].drain(..).try_for_each(each))
+}
+
+/// Merge the JSON reports in `paths`, read twice and never held whole: once for what each is
+/// (which shard of which plan), once for its scenarios, one at a time, in shard order, into a
+/// spool, as a run keeps its own. Shards of any size merge in about the memory of a run.
+pub fn merge_files(paths: &[&Path]) -> Result<RunReport<Spool>, String> {
+    let mut parts = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        let head: RunReport<Unread> =
+            read_json(path, |d| serde::Deserialize::deserialize(d)).map_err(|e| e.say(path))?;
+        if head.schema_version != 2 {
+            return Err(format!("{shown} has schema version {}; this smoke reads 2", head.schema_version));
+        }
+        parts.push((shown, head));
+    }
+    merge_parts(parts, |part, each| {
+        let path = paths[part];
+        let mut failed = None;
+        let read = read_json(path, |d| {
+            serde::Deserializer::deserialize_map(
+                d,
+                EachScenario { each: &mut |s| each(s).map_err(|e| failed = Some(e)) },
+            )
+        });
+        match (failed, read) {
+            (Some(e), _) => Err(e),
+            (None, read) => read.map_err(|e| e.say(path)),
+        }
+    })
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    Json(serde_json::Error),
+}
+
+impl ReadError {
+    fn say(self, path: &Path) -> String {
+        let shown = path.display();
+        match self {
+            ReadError::Io(e) => format!("cannot read {shown}: {e}"),
+            ReadError::Json(e) => format!(
+                "{shown}:{}:{}: not a smoke JSON report (--report-json) of schema version 2: {e}",
+                e.line(),
+                e.column()
+            ),
+        }
+    }
+}
+
+/// Read the JSON file at `path` with `read`, through a small buffer.
+fn read_json<T>(
+    path: &Path,
+    read: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::IoRead<std::io::BufReader<std::fs::File>>>,
+    ) -> Result<T, serde_json::Error>,
+) -> Result<T, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut d = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let value = read(&mut d).map_err(|e| match e.classify() {
+        serde_json::error::Category::Io => ReadError::Io(std::io::Error::other(e.to_string())),
+        _ => ReadError::Json(e),
+    })?;
+    d.end().map_err(ReadError::Json)?;
+    Ok(value)
+}
+
+/// A report's top level, read for its `scenarios` alone: each is handed on as it is read.
+struct EachScenario<'a> {
+    each: &'a mut dyn FnMut(ScenarioResult) -> Result<(), ()>,
+}
+
+impl<'de> serde::de::Visitor<'de> for EachScenario<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a smoke JSON report")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "scenarios" {
+                map.next_value_seed(Scenarios { each: &mut *self.each })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Scenarios<'a> {
+    each: &'a mut dyn FnMut(ScenarioResult) -> Result<(), ()>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Scenarios<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Scenarios<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of scenario results")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(s) = seq.next_element::<ScenarioResult>()? {
+            // The reason is kept by the caller; this only stops the reading.
+            (self.each)(s).map_err(|()| serde::de::Error::custom("merge refused"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Merge the parts whose heads are `parts`; `scenarios(i, each)` hands every scenario of part `i`
+/// to `each`, in its order, stopping at the first error.
+fn merge_parts(
+    parts: Vec<(String, RunReport<Unread>)>,
+    mut scenarios: impl FnMut(usize, &mut dyn FnMut(ScenarioResult) -> Result<(), String>) -> Result<(), String>,
+) -> Result<RunReport<Spool>, String> {
+    let Some((first_file, first)) = parts.first() else {
         return Err("no report to merge".into());
     };
     // One whole run (or the only shard of one) is already whole.
-    let whole = |r: &RunReport| {
+    let whole = |r: &RunReport<Unread>| {
         r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).is_none_or(|(_, n)| n == 1)
     };
-    if reports.len() == 1 && whole(first) {
-        let (_, only) = reports.into_iter().next().expect("one report");
-        return Ok(finish(only, Some(1)));
+    if parts.len() == 1 && whole(first) {
+        let (_, only) = parts.into_iter().next().expect("one report");
+        let mut spool = Spool::default();
+        scenarios(0, &mut |s| {
+            spool.append(&s);
+            Ok(())
+        })?;
+        return Ok(finish(only.with_scenarios(spool).0, Some(1)));
     }
     // Every shard once: 1/N to N/N.
     let mut shards: BTreeMap<usize, &str> = BTreeMap::new();
     let mut count = None;
-    for (file, r) in &reports {
+    for (file, r) in &parts {
         let Some((i, n)) = r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()) else {
             return Err(format!(
                 "{file} is a whole run, not a shard (--shard I/N): there is nothing to merge it with"
@@ -43,7 +183,7 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         }
     }
     // One plan: the same digest in every part.
-    for (file, r) in &reports {
+    for (file, r) in &parts {
         if r.plan_digest.as_deref().unwrap_or_default().is_empty() {
             return Err(format!(
                 "{file} records no plan digest (a report of an older smoke, or of a run that ended before it \
@@ -69,10 +209,11 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         ));
     }
     // One split: shards split by different durations (or one by count) do not make a whole.
-    for (file, r) in &reports {
+    for (file, r) in &parts {
         if r.split != first.split {
-            let by =
-                |r: &RunReport| r.split.as_ref().map_or("an unrecorded split".to_string(), |s| s.by.clone());
+            let by = |r: &RunReport<Unread>| {
+                r.split.as_ref().map_or("an unrecorded split".to_string(), |s| s.by.clone())
+            };
             return Err(format!(
                 "{file} was split by {}, {first_file} by {}: shards split differently hold different parts, so \
                  some scenarios would be in no shard; give every shard the same --shard-durations report (or none)",
@@ -82,25 +223,28 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         }
     }
     // In shard order, whatever order the files were given in.
-    let mut reports = reports;
-    reports.sort_by_key(|(_, r)| {
-        r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).map(|(i, _)| i)
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&p| {
+        parts[p].1.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).map(|(i, _)| i)
     });
-    let mut seen = BTreeSet::new();
-    let mut merged: Option<RunReport> = None;
+    let mut parts: Vec<Option<(String, RunReport<Unread>)>> = parts.into_iter().map(Some).collect();
+    let mut seen: HashSet<Box<str>> = HashSet::new();
+    let mut spool = Spool::default();
+    let mut merged: Option<RunReport<Unread>> = None;
     let mut seeds: Vec<SeedResult> = Vec::new();
-    for (file, mut r) in reports {
+    for p in order {
+        let (file, mut r) = parts[p].take().expect("each part once");
         let shard = r.shard.clone().unwrap_or_default();
-        for s in &mut r.scenarios {
+        scenarios(p, &mut |mut s| {
             // Post-run checks are the run's own, one per shard: named by the shard they ran in.
             if s.plugin == "smoke" {
                 s.id = format!("{} (shard {shard})", s.id);
-                continue;
-            }
-            if !seen.insert(s.id.clone()) {
+            } else if !seen.insert(s.id.as_str().into()) {
                 return Err(format!("scenario {} is in {file} twice, or in {file} and another shard", s.id));
             }
-        }
+            spool.append(&s);
+            Ok(())
+        })?;
         // Every shard seeds the service: a seed counts as failed if it failed anywhere.
         for seed in std::mem::take(&mut r.seeds) {
             match seeds.iter_mut().find(|s| s.id == seed.id && s.plugin == seed.plugin) {
@@ -116,7 +260,6 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         match &mut merged {
             None => merged = Some(r),
             Some(m) => {
-                m.scenarios.extend(r.scenarios);
                 // The shards ran at once: the merged run took as long as the longest.
                 m.duration_ms = m.duration_ms.max(r.duration_ms);
                 m.interrupted = m.interrupted.take().or(r.interrupted);
@@ -139,19 +282,18 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         ));
     }
     merged.seeds = seeds;
-    Ok(finish(merged, Some(count)))
+    Ok(finish(merged.with_scenarios(spool).0, Some(count)))
 }
 
 /// The summary and the triage worked out from the scenarios, as a single run does.
-fn finish(mut report: RunReport, shards: Option<usize>) -> RunReport<Spool> {
-    report.summary = Summary::of(&report.scenarios);
+fn finish(mut report: RunReport<Spool>, shards: Option<usize>) -> RunReport<Spool> {
+    report.summary = report.scenarios.summary();
     if shards.is_some() {
         // The merged report is of the whole plan, as a single run's is.
         report.shard = None;
         report.plan_digest = None;
         report.split = None;
     }
-    let mut report = report.into_spooled();
     report.triage = crate::report::triage::triage(&report);
     report
 }
@@ -166,6 +308,7 @@ mod tests {
     use super::*;
     use crate::plan::model::{Scenario, ScenarioKind};
     use crate::run::results::ScenarioResult;
+    use crate::run::results::Summary;
 
     fn shard(i: usize, n: usize, digest: &str, ids: &[&str]) -> (String, RunReport) {
         let scenarios: Vec<ScenarioResult> = ids
@@ -246,6 +389,57 @@ mod tests {
         let ids: Vec<&str> = (0..merged.scenarios.len()).map(|i| merged.scenarios.id(i)).collect();
         assert_eq!(ids, ["a", "checks.clean-git (shard 1/2)", "b", "checks.clean-git (shard 2/2)"]);
         assert_eq!(merged.summary.failed, 2);
+    }
+
+    #[test]
+    fn reports_merged_from_files_are_read_a_scenario_at_a_time_to_the_same_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, part: &(String, RunReport)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, serde_json::to_vec_pretty(&part.1).unwrap()).unwrap();
+            path
+        };
+        let mut one = shard(1, 2, "sha256:a", &["a", "b"]);
+        one.1.scenarios[1].outcome = Outcome::Failed;
+        let two = shard(2, 2, "sha256:a", &["c"]);
+        // Given in any order, merged in shard order, with what a merge in memory makes of them.
+        let (p2, p1) = (write("two.json", &two), write("one.json", &one));
+        let from_files = merge_files(&[p2.as_path(), p1.as_path()]).unwrap();
+        let in_memory = merge(vec![two.clone(), one.clone()]).unwrap();
+        let ids = |r: &RunReport<Spool>| {
+            (0..r.scenarios.len()).map(|i| r.scenarios.id(i).to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&from_files), ["a", "b", "c"]);
+        assert_eq!(ids(&from_files), ids(&in_memory));
+        assert_eq!((from_files.summary.passed, from_files.summary.failed), (2, 1));
+        assert_eq!(from_files.scenarios.result(1).unwrap().outcome, Outcome::Failed);
+        assert_eq!(from_files.triage.len(), in_memory.triage.len());
+        // What is wrong with a file is said, naming it.
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, b"{\"schema_version\": 2, \"scenarios\": [oops]}").unwrap();
+        let e = merge_files(&[p1.as_path(), bad.as_path()]).unwrap_err();
+        assert!(e.contains("bad.json:1:") && e.contains("not a smoke JSON report"), "{e}");
+        let mut newer = two.clone();
+        newer.1.schema_version = 3;
+        let newer = write("newer.json", &newer);
+        let e = merge_files(&[p1.as_path(), newer.as_path()]).unwrap_err();
+        assert!(e.contains("newer.json has schema version 3"), "{e}");
+        // A report whose head reads but whose scenario does not is refused as it is reached.
+        let mut odd = serde_json::to_value(&two.1).unwrap();
+        odd["scenarios"][0]["outcome"] = "maybe".into();
+        let odd_path = dir.path().join("odd.json");
+        std::fs::write(&odd_path, serde_json::to_vec_pretty(&odd).unwrap()).unwrap();
+        let e = merge_files(&[p1.as_path(), odd_path.as_path()]).unwrap_err();
+        assert!(
+            e.contains("odd.json:") && e.contains("not a smoke JSON report") && e.contains("maybe"),
+            "{e}"
+        );
+        let e = merge_files(&[p1.as_path(), dir.path().join("absent.json").as_path()]).unwrap_err();
+        assert!(e.contains("cannot read") && e.contains("absent.json"), "{e}");
+        // A scenario in two shards stops the merge as it is read.
+        let again = write("again.json", &shard(2, 2, "sha256:a", &["b"]));
+        let e = merge_files(&[p1.as_path(), again.as_path()]).unwrap_err();
+        assert!(e.contains("scenario b is in") && e.contains("again.json"), "{e}");
     }
 
     #[test]

@@ -449,6 +449,59 @@ pub struct RunReport<S = Vec<ScenarioResult>> {
     pub triage: Vec<Finding>,
 }
 
+impl<S> RunReport<S> {
+    /// The same report with other scenarios, and the ones it had.
+    pub fn with_scenarios<T>(self, scenarios: T) -> (RunReport<T>, S) {
+        let RunReport {
+            schema_version,
+            smoke_version,
+            base_url,
+            mcp,
+            plugins,
+            plan_digest,
+            shard,
+            split,
+            summary,
+            interrupted,
+            duration_ms,
+            seeds,
+            scenarios: had,
+            stage_failure,
+            triage,
+        } = self;
+        let report = RunReport {
+            schema_version,
+            smoke_version,
+            base_url,
+            mcp,
+            plugins,
+            plan_digest,
+            shard,
+            split,
+            summary,
+            interrupted,
+            duration_ms,
+            seeds,
+            scenarios,
+            stage_failure,
+            triage,
+        };
+        (report, had)
+    }
+}
+
+/// A report's scenarios passed over unread: a first look at a report says what it is of without
+/// holding what it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Unread)
+    }
+}
+
 #[cfg(test)]
 impl<S> RunReport<S> {
     /// A report of `scenarios` against `http://h/`, with nothing else in it.

@@ -103,12 +103,17 @@ impl Spool {
     /// A spool of results already redacted (read from reports).
     pub fn from_results(results: Vec<ScenarioResult>) -> Spool {
         let mut spool = Spool::default();
-        for (i, r) in results.into_iter().enumerate() {
-            let mut bytes = Vec::new();
-            super::json::scenario(&mut bytes, &r);
-            spool.push(i, &r, Encoded { bytes, learned: 0 });
+        for r in &results {
+            spool.append(r);
         }
         spool
+    }
+
+    /// Keep a result already redacted (read from a report) after the last one.
+    pub fn append(&mut self, result: &ScenarioResult) {
+        let mut bytes = Vec::new();
+        super::json::scenario(&mut bytes, result);
+        self.push(self.len(), result, Encoded { bytes, learned: 0 });
     }
 
     /// The number of places: the highest index pushed, plus one.
