@@ -12,26 +12,35 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-/// Ids of the scenarios a JSON report says failed or were skipped (post-run checks excluded).
+/// The fields of a report's scenario that `--rerun-failed` and `--shard-durations` read, each as
+/// whatever JSON it is (a field of another type, or none, reads as not there).
+#[derive(serde::Deserialize)]
+struct ScenarioFields {
+    #[serde(default)]
+    id: serde_json::Value,
+    #[serde(default)]
+    plugin: serde_json::Value,
+    #[serde(default)]
+    outcome: serde_json::Value,
+    #[serde(default)]
+    duration_ms: serde_json::Value,
+}
+
+/// Ids of the scenarios a JSON report says failed or were skipped (post-run checks excluded),
+/// read a scenario at a time.
 pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::new(exit::USAGE, format!("--rerun-failed: cannot read {}: {e}", path.display()))
-    })?;
-    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        Failure::new(
-            exit::USAGE,
-            format!("--rerun-failed: {} is not a smoke JSON report: {e}", path.display()),
-        )
-    })?;
-    let scenarios = report["scenarios"].as_array().ok_or_else(|| {
-        Failure::new(exit::USAGE, format!("--rerun-failed: {} has no \"scenarios\" list", path.display()))
-    })?;
-    Ok(scenarios
-        .iter()
-        .filter(|s| s["outcome"] == "failed" || s["outcome"] == "skipped")
-        .filter(|s| s["plugin"] != "smoke")
-        .filter_map(|s| s["id"].as_str().map(String::from))
-        .collect())
+    let mut ids = BTreeSet::new();
+    crate::report::merge::each_scenario(path, &mut |s: ScenarioFields| {
+        if (s.outcome == "failed" || s.outcome == "skipped")
+            && s.plugin != "smoke"
+            && let Some(id) = s.id.as_str()
+        {
+            ids.insert(id.to_string());
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::new(exit::USAGE, format!("--rerun-failed: {e}")))?;
+    Ok(ids)
 }
 
 /// The plan's sha256, streamed through the hasher (no copy of the plan's text is made).
@@ -54,16 +63,15 @@ fn digest(plan: &Plan) -> String {
 
 /// Each scenario's duration in a JSON report, for `--shard-durations`.
 fn durations_in(path: &Path) -> Result<std::collections::BTreeMap<String, u64>, Failure> {
-    let fail =
-        |why: String| Failure::new(exit::USAGE, format!("--shard-durations: {}: {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let report: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| fail(format!("not a smoke JSON report: {e}")))?;
-    let scenarios = report["scenarios"].as_array().ok_or_else(|| fail("no \"scenarios\" list".into()))?;
-    Ok(scenarios
-        .iter()
-        .filter_map(|s| Some((s["id"].as_str()?.to_string(), s["duration_ms"].as_u64()?)))
-        .collect())
+    let mut durations = std::collections::BTreeMap::new();
+    crate::report::merge::each_scenario(path, &mut |s: ScenarioFields| {
+        if let (Some(id), Some(ms)) = (s.id.as_str(), s.duration_ms.as_u64()) {
+            durations.insert(id.to_string(), ms);
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::new(exit::USAGE, format!("--shard-durations: {e}")))?;
+    Ok(durations)
 }
 
 /// The merged plan: from the plugins, or from `--plan FILE`; validated, coverage checked,

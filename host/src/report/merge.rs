@@ -34,20 +34,30 @@ pub fn merge_files(paths: &[&Path]) -> Result<RunReport<Spool>, String> {
         }
         parts.push((shown, head));
     }
-    merge_parts(parts, |part, each| {
-        let path = paths[part];
-        let mut failed = None;
-        let read = read_json(path, |d| {
-            serde::Deserializer::deserialize_map(
-                d,
-                EachScenario { each: &mut |s| each(s).map_err(|e| failed = Some(e)) },
-            )
-        });
-        match (failed, read) {
-            (Some(e), _) => Err(e),
-            (None, read) => read.map_err(|e| e.say(path)),
-        }
-    })
+    merge_parts(parts, |part, each| each_scenario(paths[part], each))
+}
+
+/// Hand each of the `scenarios` of the JSON report at `path` to `each`, read as a `T` (a whole
+/// result, or only the fields wanted) as it is reached: a report of any size is read in about
+/// the memory of one scenario. Stops at the first error `each` returns, and returns it; else says
+/// what is wrong with the file, naming it.
+pub fn each_scenario<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    each: &mut dyn FnMut(T) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut failed = None;
+    let mut found = false;
+    let read = read_json(path, |d| {
+        let visitor =
+            EachScenario { each: &mut |s| each(s).map_err(|e| failed = Some(e)), found: &mut found };
+        serde::Deserializer::deserialize_map(d, visitor)
+    });
+    match (failed, read) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e.say(path)),
+        (None, Ok(())) if !found => Err(format!("{} has no \"scenarios\" list", path.display())),
+        (None, Ok(())) => Ok(()),
+    }
 }
 
 enum ReadError {
@@ -87,11 +97,12 @@ fn read_json<T>(
 }
 
 /// A report's top level, read for its `scenarios` alone: each is handed on as it is read.
-struct EachScenario<'a> {
-    each: &'a mut dyn FnMut(ScenarioResult) -> Result<(), ()>,
+struct EachScenario<'a, T> {
+    each: &'a mut dyn FnMut(T) -> Result<(), ()>,
+    found: &'a mut bool,
 }
 
-impl<'de> serde::de::Visitor<'de> for EachScenario<'_> {
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for EachScenario<'_, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -101,6 +112,7 @@ impl<'de> serde::de::Visitor<'de> for EachScenario<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == "scenarios" {
+                *self.found = true;
                 map.next_value_seed(Scenarios { each: &mut *self.each })?;
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -110,11 +122,11 @@ impl<'de> serde::de::Visitor<'de> for EachScenario<'_> {
     }
 }
 
-struct Scenarios<'a> {
-    each: &'a mut dyn FnMut(ScenarioResult) -> Result<(), ()>,
+struct Scenarios<'a, T> {
+    each: &'a mut dyn FnMut(T) -> Result<(), ()>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Scenarios<'_> {
+impl<'de, T: serde::Deserialize<'de>> serde::de::DeserializeSeed<'de> for Scenarios<'_, T> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -122,7 +134,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Scenarios<'_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Scenarios<'_> {
+impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Scenarios<'_, T> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -130,7 +142,7 @@ impl<'de> serde::de::Visitor<'de> for Scenarios<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(s) = seq.next_element::<ScenarioResult>()? {
+        while let Some(s) = seq.next_element::<T>()? {
             // The reason is kept by the caller; this only stops the reading.
             (self.each)(s).map_err(|()| serde::de::Error::custom("merge refused"))?;
         }
@@ -440,6 +452,40 @@ mod tests {
         let again = write("again.json", &shard(2, 2, "sha256:a", &["b"]));
         let e = merge_files(&[p1.as_path(), again.as_path()]).unwrap_err();
         assert!(e.contains("scenario b is in") && e.contains("again.json"), "{e}");
+    }
+
+    #[test]
+    fn a_reports_scenarios_are_handed_on_one_at_a_time_with_only_the_fields_asked_for() {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let report =
+            r#"{"scenarios": [{"id": "a", "steps": [{"huge": [1, 2, 3]}]}, {"id": "b"}], "after": {}}"#;
+        std::fs::write(&path, report).unwrap();
+        let mut ids = Vec::new();
+        each_scenario(&path, &mut |s: Id| {
+            ids.push(s.id);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, ["a", "b"]);
+        // Stopped by the first error it is handed back.
+        let mut seen = 0;
+        let e = each_scenario(&path, &mut |_: Id| {
+            seen += 1;
+            Err("enough".into())
+        })
+        .unwrap_err();
+        assert_eq!((e.as_str(), seen), ("enough", 1));
+        std::fs::write(&path, r#"{"summary": {}}"#).unwrap();
+        let e = each_scenario(&path, &mut |_: Id| Ok(())).unwrap_err();
+        assert!(e.ends_with("has no \"scenarios\" list"), "{e}");
+        std::fs::write(&path, r#"{"scenarios": [{"id": 7}]}"#).unwrap();
+        let e = each_scenario(&path, &mut |_: Id| Ok(())).unwrap_err();
+        assert!(e.contains("r.json:1:") && e.contains("not a smoke JSON report"), "{e}");
     }
 
     #[test]
