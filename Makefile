@@ -95,8 +95,9 @@ $(PY_OUT)/iot.wasm: $(PY_BUILD) $(PY_SDK) plugins/iot/iot_plugin.py
 node:
 	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
 
-## `npm install` with the committed lockfile (`npm ci` refuses it: npm records only this
-## platform's optional native packages, then calls the lockfile out of sync for the others).
+## `npm install` with the committed lockfile. The lockfile records every platform's optional
+## native packages, so the install leaves it as it is (one that recorded only this platform's
+## was rewritten by every install, and refused by `npm ci`).
 $(JS_DEPS): plugins/sdk-js/package-lock.json | node
 	cd plugins/sdk-js && npm install --no-audit --no-fund --loglevel=error
 
