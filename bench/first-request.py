@@ -25,30 +25,14 @@ import threading
 import time
 from pathlib import Path
 
+from common import free_port, listening
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "target" / "release" / "smoke"
 LEDGER = ROOT / "target" / "release" / "ledger-api"
 PLUGIN = ROOT / "target" / "wasm32-wasip2" / "release" / "ledger.wasm"
 REPEAT = int(os.environ.get("REPEAT", "15"))
 TOKEN = "smoke-ledger-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                sys.exit(f"nothing listened on 127.0.0.1:{port} within 10 s")
-            time.sleep(0.02)
 
 
 class Proxy:
@@ -111,7 +95,8 @@ def start_ledger(work: Path, template: Path, index: int) -> tuple[subprocess.Pop
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_listening(port)
+    if not listening(port):
+        sys.exit(f"ledger-api did not listen on 127.0.0.1:{port} within 10 s")
     return server, port
 
 

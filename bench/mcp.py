@@ -11,14 +11,14 @@ each figure is the median of REPEAT runs.
 
 import json
 import os
-import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import SMOKE_LOG, free_port, listening, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "target" / "release" / "smoke"
@@ -27,12 +27,6 @@ N = int(os.environ.get("N", "2000"))
 JOBS = [int(j) for j in os.environ.get("JOBS", "1 8").split()]
 REPEAT = int(os.environ.get("REPEAT", "3"))
 TOKEN = "smoke-ledger-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ledger_db(work: Path) -> tuple[Path, str]:
@@ -44,7 +38,8 @@ def ledger_db(work: Path) -> tuple[Path, str]:
     server = subprocess.Popen([str(LEDGER), "--port", str(port), "--db", str(db)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_listening(port)
+        if not listening(port):
+            sys.exit(f"nothing listens on port {port}")
         import urllib.request
         request = urllib.request.Request(f"http://127.0.0.1:{port}/accounts",
                                          headers={"authorization": f"Bearer {TOKEN}"})
@@ -54,18 +49,6 @@ def ledger_db(work: Path) -> tuple[Path, str]:
         server.kill()
         server.wait()
     return db, account
-
-
-def wait_listening(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                sys.exit(f"nothing listens on port {port}")
-            time.sleep(0.02)
 
 
 def write_plan(path: Path, account: str) -> None:
@@ -80,10 +63,10 @@ def write_plan(path: Path, account: str) -> None:
 
 
 def run_smoke(plan: Path, target: list[str], jobs: int, work: Path) -> tuple[float, float]:
-    """Tool calls per second (whole process, wall clock) and peak RSS in MB, as smoke reads it of
-    itself (a child's ru_maxrss counts this script's memory too, up to the child's exec)."""
+    """Tool calls per second (whole process, wall clock) and peak RSS in MB, as smoke logs it of
+    itself (see common.peak_mb)."""
     env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"),
-               RUST_LOG="error,smoke::cli::run_cmd=info", NO_COLOR="1")
+               **SMOKE_LOG)
     args = [str(SMOKE), "run", "--plan", str(plan), *target, "--jobs", str(jobs), "-q"]
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True)
@@ -92,10 +75,10 @@ def run_smoke(plan: Path, target: list[str], jobs: int, work: Path) -> tuple[flo
     summary = out.strip().splitlines()[-1] if out.strip() else ""
     if done.returncode != 0 or not summary.startswith(f"{N} passed, 0 failed"):
         sys.exit(f"smoke --jobs {jobs} did not pass every call: {summary}\n{err[-2000:]}")
-    peak = re.search(r"memory: peak (\d+) MiB", err)
+    peak = peak_mb(err)
     if peak is None:
         sys.exit(f"smoke --jobs {jobs} did not log its peak memory:\n{err[-2000:]}")
-    return N / elapsed, int(peak.group(1)) * 1.048576
+    return N / elapsed, peak
 
 
 def main() -> None:
@@ -111,7 +94,8 @@ def main() -> None:
         server = subprocess.Popen([str(LEDGER), "--port", str(port), "--db", str(db)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_listening(port)
+            if not listening(port):
+                sys.exit(f"nothing listens on port {port}")
             transports = {
                 "http": ["--mcp-url", f"http://127.0.0.1:{port}/mcp",
                          "--mcp-header", f"Authorization: Bearer {TOKEN}"],

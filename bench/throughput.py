@@ -24,15 +24,15 @@ can be slowed by a neighbour; BIG ("" for none).
 
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import SMOKE_LOG, free_port, listening, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "target" / "release" / "smoke"
@@ -41,12 +41,6 @@ JOBS = [int(j) for j in os.environ.get("JOBS", "1 8 64").split()]
 REPEAT = int(os.environ.get("REPEAT", "5"))
 BIG = [int(n) for n in os.environ.get("BIG", "100000 1000000").split()]
 BODY = '{"status":"ok","service":"bench","version":1}'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_nginx(work: Path, port: int) -> subprocess.Popen:
@@ -76,13 +70,8 @@ http {{
 }}
 """)
     proc = subprocess.Popen(["nginx", "-p", str(work), "-c", str(conf), "-g", "daemon off;"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
+    if listening(port):
+        return proc
     proc.kill()
     sys.exit(f"nginx did not listen on {port}; see {work}/logs/error.log")
 
@@ -125,11 +114,9 @@ def run_hurl(files: list[Path], jobs: int) -> float:
 def run_smoke(plan: Path, url: str, jobs: int, work: Path, n: int = N) -> tuple[float, float]:
     """Scenarios per second (whole process, wall clock) and peak RSS in MB.
 
-    The peak is the one smoke reads of itself at its end (VmHWM, logged as `memory: peak N MiB`):
-    the child's ru_maxrss would not do, since Linux counts in it the memory of the process it was
-    forked from (this script, holding the plan it wrote) up to its exec."""
+    The peak is the one smoke logs of itself (see common.peak_mb)."""
     env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"),
-               RUST_LOG="error,smoke::cli::run_cmd=info", NO_COLOR="1")
+               **SMOKE_LOG)
     args = [str(SMOKE), "run", "--plan", str(plan), "--base-url", url, "--jobs", str(jobs), "-q"]
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True)
@@ -138,16 +125,16 @@ def run_smoke(plan: Path, url: str, jobs: int, work: Path, n: int = N) -> tuple[
     summary = out.strip().splitlines()[-1] if out.strip() else ""
     if done.returncode != 0 or not summary.startswith(f"{n} passed, 0 failed"):
         sys.exit(f"smoke --jobs {jobs} did not pass every scenario: {summary}\n{err[-2000:]}")
-    peak = re.search(r"memory: peak (\d+) MiB", err)
+    peak = peak_mb(err)
     if peak is None:
         sys.exit(f"smoke --jobs {jobs} did not log its peak memory:\n{err[-2000:]}")
-    return n / elapsed, int(peak.group(1)) * 1.048576
+    return n / elapsed, peak
 
 
 def merge_shards(plan: Path, url: str, work: Path, n: int) -> tuple[float, float]:
     """Run the plan as 3 shards, then merge their reports: the merge's seconds and peak MB."""
     env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"),
-               RUST_LOG="error,smoke::cli=info", NO_COLOR="1")
+               **SMOKE_LOG)
     parts = [work / f"shard-{i}.json" for i in (1, 2, 3)]
     for i, part in enumerate(parts, 1):
         done = subprocess.run([str(SMOKE), "run", "--plan", str(plan), "--base-url", url, "--jobs", "64", "-q",
@@ -161,12 +148,12 @@ def merge_shards(plan: Path, url: str, work: Path, n: int) -> tuple[float, float
     out, err = done.stdout.decode(), done.stderr.decode()
     if done.returncode != 0 or f"{n} passed, 0 failed" not in out:
         sys.exit(f"smoke report merge failed:\n{out[-1000:]}{err[-2000:]}")
-    peak = re.search(r"memory: peak (\d+) MiB", err)
+    peak = peak_mb(err)
     if peak is None:
         sys.exit(f"smoke report merge did not log its peak memory:\n{err[-2000:]}")
     for part in parts + [work / "merged.json"]:
         part.unlink()
-    return seconds, int(peak.group(1)) * 1.048576
+    return seconds, peak
 
 
 def run_oha(url: str, jobs: int) -> tuple[float, float]:

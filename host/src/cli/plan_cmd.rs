@@ -30,7 +30,7 @@ struct ScenarioFields {
 /// read a scenario at a time.
 pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
     let mut ids = BTreeSet::new();
-    crate::report::merge::each_scenario(path, &mut |s: ScenarioFields| {
+    crate::report::read::each_scenario(path, &mut |s: ScenarioFields| {
         if (s.outcome == "failed" || s.outcome == "skipped")
             && s.plugin != "smoke"
             && let Some(id) = s.id.as_str()
@@ -64,7 +64,7 @@ fn digest(plan: &Plan) -> String {
 /// Each scenario's duration in a JSON report, for `--shard-durations`.
 fn durations_in(path: &Path) -> Result<std::collections::BTreeMap<String, u64>, Failure> {
     let mut durations = std::collections::BTreeMap::new();
-    crate::report::merge::each_scenario(path, &mut |s: ScenarioFields| {
+    crate::report::read::each_scenario(path, &mut |s: ScenarioFields| {
         if let (Some(id), Some(ms)) = (s.id.as_str(), s.duration_ms.as_u64()) {
             durations.insert(id.to_string(), ms);
         }

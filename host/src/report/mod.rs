@@ -5,6 +5,7 @@ pub mod html;
 pub mod junit;
 pub mod merge;
 pub mod pictures;
+pub mod read;
 pub mod triage;
 
 use crate::http::Redactor;

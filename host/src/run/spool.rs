@@ -294,40 +294,8 @@ impl Spool {
 impl super::results::RunReport<Vec<ScenarioResult>> {
     /// The same report with its scenarios in a spool, as the report writers read them.
     pub fn into_spooled(self) -> super::results::RunReport<Spool> {
-        let super::results::RunReport {
-            schema_version,
-            smoke_version,
-            base_url,
-            mcp,
-            plugins,
-            plan_digest,
-            shard,
-            split,
-            summary,
-            interrupted,
-            duration_ms,
-            seeds,
-            scenarios,
-            stage_failure,
-            triage,
-        } = self;
-        super::results::RunReport {
-            schema_version,
-            smoke_version,
-            base_url,
-            mcp,
-            plugins,
-            plan_digest,
-            shard,
-            split,
-            summary,
-            interrupted,
-            duration_ms,
-            seeds,
-            scenarios: Spool::from_results(scenarios),
-            stage_failure,
-            triage,
-        }
+        let (report, scenarios) = self.with_scenarios(());
+        report.with_scenarios(Spool::from_results(scenarios)).0
     }
 }
 
