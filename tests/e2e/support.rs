@@ -34,9 +34,12 @@ pub fn example(name: &str) -> PathBuf {
     artifact(&format!("target/release/{name}"))
 }
 
-/// A `smoke` command run from the repository root with its own compiled-plugin cache.
+/// A `smoke` command run from the repository root with its own compiled-plugin cache: this
+/// build's binary, or the one `SMOKE_UNDER_TEST` names (to hold another build to the same tests,
+/// e.g. an earlier one, for a before-and-after).
 pub fn smoke(cache: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_smoke"));
+    let binary = std::env::var_os("SMOKE_UNDER_TEST").unwrap_or_else(|| env!("CARGO_BIN_EXE_smoke").into());
+    let mut c = Command::new(binary);
     c.current_dir(root())
         .env("SMOKE_CACHE_DIR", cache)
         .env("SMOKE_STATE_DIR", cache.join("state"))

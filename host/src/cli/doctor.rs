@@ -88,7 +88,7 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
         (None, Some(target)) => {
             if let Some(command) = &target.command {
                 report(
-                    crate::target::locate(command, &target.dir)
+                    crate::service::locate(command, &target.dir)
                         .map(|p| format!("target: start command {}", p.display()))
                         .map_err(|e| (exit::TARGET, format!("target: start command: {e}"))),
                 );
@@ -99,7 +99,7 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
             }) = &settings.mcp
             {
                 report(
-                    crate::target::locate(command, dir)
+                    crate::service::locate(command, dir)
                         .map(|p| format!("target: MCP server command {}", p.display()))
                         .map_err(|e| (exit::TARGET, format!("target: MCP server command: {e}"))),
                 );
@@ -107,13 +107,13 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
             for hook in &target.hooks {
                 let when = if hook.before_start { "before start" } else { "after healthy" };
                 report(
-                    crate::target::locate(&hook.command, &target.dir)
+                    crate::service::locate(&hook.command, &target.dir)
                         .map(|p| format!("{}: {} ({when})", hook.name, p.display()))
                         .map_err(|e| (exit::SEED, format!("{}: {e}", hook.name))),
                 );
             }
             report(
-                crate::target::choose_port(target)
+                crate::service::choose_port(target)
                     .map(|port| match target.port {
                         config::Port::Auto => format!("target: port auto (e.g. {port} is free)"),
                         config::Port::Fixed(_) => format!("target: port {port} is free"),

@@ -1,7 +1,6 @@
 //! Every flag of the command line, parsed once into typed structs, and the overrides they make
 //! to the config file.
 
-use super::plugin_cmd;
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use clap::{Args, Parser, Subcommand};
@@ -49,7 +48,7 @@ pub(super) enum Command {
     /// Create plugin projects; publish plugins to an OCI registry, pin them in smoke.lock, manage
     /// the local cache.
     #[command(subcommand)]
-    Plugin(plugin_cmd::PluginCommand),
+    Plugin(PluginCommand),
     /// Work with reports: merge the JSON reports of a plan's shards into one.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -197,6 +196,27 @@ pub(super) struct RunArgs {
     /// Plain lines, no progress bar (the default when stdout is not a terminal).
     #[arg(long)]
     pub(super) no_progress: bool,
+    #[command(flatten)]
+    pub(super) tls: TlsArgs,
+}
+
+/// TLS to the service under test (`https://`), which smoke reaches with the platform's trusted
+/// roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured) unless told otherwise.
+#[derive(Debug, Clone, Default, Args)]
+pub(super) struct TlsArgs {
+    /// Also trust the certificate authorities in this PEM file (the service's own CA).
+    #[arg(long, value_name = "FILE")]
+    pub(super) cacert: Option<PathBuf>,
+    /// Present this client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub(super) cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub(super) key: Option<PathBuf>,
+    /// Accept any certificate the service shows: for a test service with a self-signed one.
+    /// Never against production.
+    #[arg(long)]
+    pub(super) insecure_target: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -255,6 +275,10 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         request_timeout: args.request_timeout,
         max_body: args.max_body,
         plan_file: args.plan.is_some(),
+        cacert: args.tls.cacert.clone(),
+        cert: args.tls.cert.clone(),
+        key: args.tls.key.clone(),
+        insecure_target: args.tls.insecure_target,
         ..overrides(&args.plugins, matches)
     })
 }
@@ -283,4 +307,70 @@ pub(super) fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides
         insecure: p.insecure,
         ..Overrides::default()
     }
+}
+
+/// `smoke plugin ...`: the registry and the plugin cache.
+#[derive(Debug, Subcommand)]
+pub(super) enum PluginCommand {
+    /// Create a plugin project (Rust, Python or TypeScript) that builds with one command and
+    /// passes against any example service out of the box, with a test of its own.
+    New(super::scaffold::NewArgs),
+    /// Publish a plugin component to an OCI registry as a Wasm artifact.
+    Push(PushArgs),
+    /// Pull a plugin into the cache, verifying its digest, and print where it is.
+    Pull(PullArgs),
+    /// Pin every registry plugin of the config (or --plugin) to its digests in smoke.lock.
+    Lock(LockArgs),
+    /// List cached plugins, and with --remote the tags a registry holds.
+    Ls(LsArgs),
+    /// Remove cached components no reference uses any more, and abandoned downloads.
+    Gc(CommonArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct CommonArgs {
+    /// Config file, for its [registry] table [default: ./smoke.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Allow plain HTTP to a registry that is not on this machine.
+    #[arg(long)]
+    pub(super) insecure: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PushArgs {
+    /// The plugin component (.wasm).
+    pub(super) file: PathBuf,
+    /// Where to publish it: oci://HOST/REPO:TAG, or NAME@VERSION through the default registry.
+    pub(super) reference: String,
+    /// Replace a tag that already exists.
+    #[arg(long)]
+    pub(super) force: bool,
+    #[command(flatten)]
+    pub(super) common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct PullArgs {
+    /// oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:..., or NAME@VERSION.
+    pub(super) reference: String,
+    #[command(flatten)]
+    pub(super) common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct LockArgs {
+    #[command(flatten)]
+    pub(super) plugins: PluginArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct LsArgs {
+    /// Also ask the registry which tags these repositories hold (oci://HOST/REPO); with none,
+    /// the repositories of the config's registry plugins.
+    #[arg(long)]
+    pub(super) remote: bool,
+    pub(super) repositories: Vec<String>,
+    #[command(flatten)]
+    pub(super) common: CommonArgs,
 }

@@ -6,7 +6,7 @@ use super::plugins::{Loaded, load_plugins};
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use crate::http::Redactor;
-use crate::plan::model::{Plan, PluginRef};
+use crate::plan::{Plan, model::PluginRef};
 use crate::plugin::contract;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -139,7 +139,7 @@ pub(super) async fn build_plan(
                 format!("durations sha256:{}", hex::encode(sha2::Sha256::digest(&text)))
             }
         };
-        let split = crate::run::results::Split { scenarios: plan.scenarios.len(), by };
+        let split = crate::plan::Split { scenarios: plan.scenarios.len(), by };
         plan = crate::plan::shard(plan, index, count, durations.as_ref());
         plan.split = Some(split);
     }
@@ -331,7 +331,7 @@ async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Res
             if args.mcp_command.is_some() =>
         {
             let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
-            let (mut server, stdin, stdout) = crate::target::Service::start_stdio(
+            let (mut server, stdin, stdout) = crate::service::Service::start_stdio(
                 command,
                 words,
                 env,

@@ -1,79 +1,12 @@
 //! `smoke plugin push|pull|lock|ls|gc`: publishing plugins to an OCI registry and managing the
 //! lockfile and the local cache.
 
-use super::options::{PluginArgs, overrides};
+use super::options::{CommonArgs, LockArgs, LsArgs, PluginCommand, PullArgs, PushArgs, overrides};
 use super::plugins::{load_plugin_file, open_registry};
 use super::{Failure, exit};
 use crate::config::{self, Overrides, PluginSource, Settings};
 use crate::registry::{self, RemoteRef, lock::Pin};
-use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-#[derive(Debug, Subcommand)]
-pub(super) enum PluginCommand {
-    /// Create a plugin project (Rust, Python or TypeScript) that builds with one command and
-    /// passes against any example service out of the box, with a test of its own.
-    New(super::scaffold::NewArgs),
-    /// Publish a plugin component to an OCI registry as a Wasm artifact.
-    Push(PushArgs),
-    /// Pull a plugin into the cache, verifying its digest, and print where it is.
-    Pull(PullArgs),
-    /// Pin every registry plugin of the config (or --plugin) to its digests in smoke.lock.
-    Lock(LockArgs),
-    /// List cached plugins, and with --remote the tags a registry holds.
-    Ls(LsArgs),
-    /// Remove cached components no reference uses any more, and abandoned downloads.
-    Gc(CommonArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub(super) struct CommonArgs {
-    /// Config file, for its [registry] table [default: ./smoke.toml when it exists].
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Allow plain HTTP to a registry that is not on this machine.
-    #[arg(long)]
-    insecure: bool,
-}
-
-#[derive(Debug, Clone, Args)]
-pub(super) struct PushArgs {
-    /// The plugin component (.wasm).
-    file: PathBuf,
-    /// Where to publish it: oci://HOST/REPO:TAG, or NAME@VERSION through the default registry.
-    reference: String,
-    /// Replace a tag that already exists.
-    #[arg(long)]
-    force: bool,
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-#[derive(Debug, Clone, Args)]
-pub(super) struct PullArgs {
-    /// oci://HOST/REPO:TAG, oci://HOST/REPO@sha256:..., or NAME@VERSION.
-    reference: String,
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-#[derive(Debug, Clone, Args)]
-pub(super) struct LockArgs {
-    #[command(flatten)]
-    plugins: PluginArgs,
-}
-
-#[derive(Debug, Clone, Args)]
-pub(super) struct LsArgs {
-    /// Also ask the registry which tags these repositories hold (oci://HOST/REPO); with none,
-    /// the repositories of the config's registry plugins.
-    #[arg(long)]
-    remote: bool,
-    repositories: Vec<String>,
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 /// Settings for a command that needs only the [registry] table of the config.
 fn registry_settings(common: &CommonArgs) -> Result<Settings, Failure> {

@@ -19,10 +19,10 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
         write_json(&merged, path, true)?;
     }
     if let Some(path) = &args.files.report_junit {
-        write_with(path, "JUnit", |out| report::junit::write_junit(&merged, out))?;
+        write_with(path, "JUnit", |mut out| report::junit::write_junit(&merged, &mut out))?;
     }
     if let Some(path) = &args.files.report_html {
-        write_with(path, "HTML", |out| report::html::write_html(&merged, out))?;
+        write_with(path, "HTML", |mut out| report::html::write_html(&merged, &mut out))?;
     }
     if let Some(peak) = super::run_cmd::peak_memory_mib() {
         tracing::info!("memory: peak {peak} MiB");

@@ -9,11 +9,11 @@ use super::session::{Session, lock};
 use super::{Failure, exit};
 use crate::config;
 use crate::http::Redactor;
-use crate::plan::model::Plan;
+use crate::plan::Plan;
 use crate::report::{self, RunDir};
 use crate::run::results::{Failure as RunFailure, FailureKind, Outcome, RunReport, StageFailure};
 use crate::run::spool::{Encoded, Spool};
-use crate::target::Workspace;
+use crate::service::Workspace;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,6 +61,11 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         return Ok(exit::PASSED);
     }
     let mut redactor = Redactor::new();
+    // What the environment gave the config's `${...}`: a password in `[target] args` included.
+    for secret in &settings.secrets {
+        redactor.secret(secret);
+    }
+    crate::report::console::redact_output(&redactor);
     if let Some((user, password)) = settings.base_url.as_deref().and_then(crate::http::credentials_text) {
         redactor.secret(&password);
         redactor.secret(&format!("{user}:{password}"));
@@ -123,12 +128,13 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     };
 
     // Whatever the service or its commands start is smoke's to stop, even if it daemonizes.
-    crate::target::adopt_orphans();
+    crate::service::adopt_orphans();
     // Shares what the run's redactor learns, for the last pass over every output.
     let scrubber = redactor.clone();
+    crate::report::console::redact_output(&scrubber);
     let mut signals = Signals::listen();
     let transcript =
-        args.transcript.as_ref().map(|_| Arc::new(crate::http::transcript::Transcript::default()));
+        args.transcript.as_ref().map(|_| Arc::new(crate::run::transcript::Transcript::default()));
     let session = Session {
         args: &args,
         settings: &settings,
@@ -174,7 +180,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let running = std::mem::take(&mut *lock(&session.services));
     for mut s in running.into_iter().rev() {
         if phase_result.is_ok() && !args.plugins.quiet {
-            let lines = s.last_lines(crate::target::SHOWN_LINES);
+            let lines = s.last_lines(crate::service::SHOWN_LINES);
             tracing::info!(
                 "last {} line(s) of the service's output:\n  | {}",
                 lines.len(),
@@ -187,7 +193,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         .await;
     }
     // Nothing the run started outlives it: daemons of the service or of a command included.
-    crate::target::reap_descendants(Duration::from_secs(2)).await;
+    crate::service::reap_descendants(Duration::from_secs(2)).await;
     let progress_so_far = session.progress.clone();
     let plan = lock(&session.plan).clone();
     drop(session);
@@ -271,16 +277,21 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         triage: Vec::new(),
     };
     let mut report = report;
-    report::scrub(&mut report, &scrubber);
+    crate::run::scrub::report(&mut report, &scrubber);
     report.triage = report::triage::triage(&report);
     let writing = Instant::now();
     write_reports(&args, &report, &run_dir)?;
     if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
         // Written once, then copied into the run directory (unless it is that file).
         let copy = run_dir.file("transcript.jsonl");
-        let written = create_parent(path)
-            .and_then(|()| t.write(path, &scrubber))
-            .and_then(|_| if same_file(path, &copy) { Ok(0) } else { std::fs::copy(path, &copy) });
+        let written =
+            crate::files::write_atomically(path, |out| t.write(out, &scrubber).map(drop)).and_then(|()| {
+                if crate::files::same_file(path, &copy) {
+                    Ok(())
+                } else {
+                    crate::files::copy_atomically(path, &copy)
+                }
+            });
         written.map_err(|e| {
             Failure::new(
                 exit::USAGE,
@@ -294,11 +305,11 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     }
     if let Err(f) = phase_result {
         crate::warn_user!("artifacts: {}", run_dir.path.display());
-        return Err(f.failure);
+        return Err(Failure::new(f.failure.code, scrubber.text(&f.failure.message)));
     }
     if let Some(message) = progress.seed_failure {
         crate::say!("artifacts: {}", run_dir.path.display());
-        return Err(Failure::new(exit::SEED, message));
+        return Err(Failure::new(exit::SEED, scrubber.text(&message)));
     }
     if !args.plugins.quiet {
         crate::say_raw!("{}", report::console::failures(&report));
@@ -326,44 +337,24 @@ pub(super) fn peak_memory_mib() -> Option<u64> {
     Some(kib / 1024)
 }
 
-/// Whether two paths name one existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-/// A report asked for in a folder that does not exist yet gets it (CI's `artifacts/`...).
-fn create_parent(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir),
-        None => Ok(()),
-    }
-}
-
-/// Write one report file, its folder made first, streamed by `write`.
+/// Write one report file whole or not at all (a new file renamed into place: a link there is
+/// replaced, never followed), its folder made first, streamed by `write`.
 pub(super) fn write_with(
     path: &Path,
     what: &str,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
-    create_parent(path).and_then(|()| std::fs::File::create(path)).and_then(|mut f| write(&mut f)).map_err(
-        |e| {
-            Failure::new(
-                exit::USAGE,
-                format!("report: cannot write the {what} report to {}: {e}", path.display()),
-            )
-        },
-    )
+    crate::files::write_atomically(path, write).map_err(|e| {
+        Failure::new(
+            exit::USAGE,
+            format!("report: cannot write the {what} report to {}: {e}", path.display()),
+        )
+    })
 }
 
-/// Write the JSON report, its folder made first.
+/// Write the JSON report, as [`write_with`] writes.
 pub(super) fn write_json(report: &RunReport<Spool>, path: &Path, pretty: bool) -> Result<(), Failure> {
-    create_parent(path).and_then(|()| report::write_json(report, path, pretty)).map_err(|e| {
-        Failure::new(exit::USAGE, format!("report: cannot write the JSON report to {}: {e}", path.display()))
-    })
+    write_with(path, "JSON", |out| report::write_json(report, out, pretty))
 }
 
 /// The reports asked for, where asked, plus copies in the run directory (`report.json` always).
@@ -378,10 +369,10 @@ fn write_reports(args: &RunArgs, report: &RunReport<Spool>, run_dir: &RunDir) ->
     let copy = |name: &str, path: &Path, what: &str| -> Result<(), Failure> {
         let from = run_dir.file(name);
         // Asked for the run directory's own file (`--artifacts DIR --report-html DIR/report.html`).
-        if same_file(&from, path) {
+        if crate::files::same_file(&from, path) {
             return Ok(());
         }
-        create_parent(path).and_then(|()| std::fs::copy(&from, path)).map(drop).map_err(|e| {
+        crate::files::copy_atomically(&from, path).map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the {what} report to {}: {e}", path.display()),
@@ -389,11 +380,15 @@ fn write_reports(args: &RunArgs, report: &RunReport<Spool>, run_dir: &RunDir) ->
         })
     };
     if let Some(path) = &args.reports.report_html {
-        write_with(&run_dir.file("report.html"), "HTML", |out| report::html::write_html(report, out))?;
+        write_with(&run_dir.file("report.html"), "HTML", |mut out| {
+            report::html::write_html(report, &mut out)
+        })?;
         copy("report.html", path, "HTML")?;
     }
     if let Some(path) = &args.reports.report_junit {
-        write_with(&run_dir.file("report.xml"), "JUnit", |out| report::junit::write_junit(report, out))?;
+        write_with(&run_dir.file("report.xml"), "JUnit", |mut out| {
+            report::junit::write_junit(report, &mut out)
+        })?;
         copy("report.xml", path, "JUnit")?;
     }
     Ok(())

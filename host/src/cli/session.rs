@@ -8,15 +8,15 @@ use super::exit;
 use super::options::RunArgs;
 use super::plugins::Loaded;
 use crate::config::{McpTransport, Settings};
-use crate::http::transcript::Transcript;
 use crate::http::{Client, Redactor};
-use crate::plan::model::Plan;
+use crate::plan::Plan;
 use crate::report::{self, RunDir};
 use crate::run::results::SeedResult;
 use crate::run::spool::Spool;
+use crate::run::transcript::Transcript;
 use crate::run::{self, Context};
 use crate::seed;
-use crate::target::{Service, Workspace};
+use crate::service::{Service, Workspace};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -101,14 +101,14 @@ impl Session<'_> {
         let base_url = match (&settings.base_url, &settings.target, workspace) {
             (Some(url), _, _) => Some(url.clone()),
             (None, Some(target), Some(workspace)) => {
-                let port = crate::target::choose_port(target)
+                let port = crate::service::choose_port(target)
                     .map_err(|e| StageError::new("target", exit::TARGET, e))?;
                 let commands = run_dir.file("commands");
                 let _ = std::fs::create_dir_all(&commands);
                 let hooks = |before: bool| target.hooks.iter().filter(move |h| h.before_start == before);
                 for hook in hooks(true) {
                     let log = commands.join(format!("{}.log", hook.name));
-                    crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                    crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
                         .await
                         .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
                 }
@@ -151,7 +151,7 @@ impl Session<'_> {
                 };
                 for hook in hooks(false) {
                     let log = commands.join(format!("{}.log", hook.name));
-                    crate::target::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                    crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
                         .await
                         .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
                 }
@@ -215,7 +215,7 @@ impl Session<'_> {
                             }
                         }
                         if let Some(server) = lock(services).last().filter(|_| mcp_exit.is_some()) {
-                            let lines = server.last_lines(crate::target::SHOWN_LINES);
+                            let lines = server.last_lines(crate::service::SHOWN_LINES);
                             if !lines.is_empty() {
                                 message
                                     .push_str(&format!("; its last output:\n  | {}", lines.join("\n  | ")));
@@ -248,8 +248,14 @@ impl Session<'_> {
         // (refused just above), so the client's base URL is never used.
         let base_url = base_url.unwrap_or_else(|| "http://127.0.0.1:9/".to_string());
         let service_exit_for_mcp = service_exit.clone();
-        let client = Client::new(&base_url, settings.request_timeout, settings.jobs, settings.max_body)
-            .map_err(|e| StageError::new("target", exit::USAGE, e))?;
+        let client = Client::with_tls(
+            &base_url,
+            settings.request_timeout,
+            settings.jobs,
+            settings.max_body,
+            &settings.tls,
+        )
+        .map_err(|e| StageError::new("target", exit::USAGE, e))?;
         let ctx = Arc::new(Context {
             client,
             plugins: self.loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),

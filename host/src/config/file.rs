@@ -22,6 +22,22 @@ pub(super) struct File {
     pub(super) checks: ChecksFile,
     #[serde(default)]
     pub(super) registry: RegistryFile,
+    #[serde(default)]
+    pub(super) tls: TlsFile,
+}
+
+/// `[tls]`: how to trust the target over `https://` (paths relative to the config file).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct TlsFile {
+    /// PEM certificates to trust besides the platform's roots.
+    pub(super) cacert: Option<Spanned<String>>,
+    /// A client certificate (PEM) for mutual TLS, and its key.
+    pub(super) cert: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
+    /// Accept any certificate: for a test service with a self-signed one.
+    #[serde(default)]
+    pub(super) insecure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -17,8 +17,8 @@ use toml::Spanned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("config {path}: cannot read it: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("config: {0}")]
+    Read(#[from] crate::files::ReadError),
     #[error("config {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config {}{}: key `{key}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -169,6 +169,11 @@ pub struct Settings {
     pub clean_git: bool,
     /// Automatic run directories kept under the state directory (0: all).
     pub keep_runs: usize,
+    /// TLS to the target: extra CAs, a client certificate, or no verification.
+    pub tls: crate::http::TlsOptions,
+    /// Every value the environment gave to a `${...}` of the config: secrets, redacted wherever
+    /// they would appear (a password in `[target] args` included).
+    pub secrets: Vec<String>,
 }
 
 /// What the command line says, before merging with the file.
@@ -197,6 +202,11 @@ pub struct Overrides {
     pub locked: bool,
     pub offline: bool,
     pub insecure: bool,
+    /// `--cacert`, `--cert`, `--key`, `--insecure-target`.
+    pub cacert: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub insecure_target: bool,
 }
 
 pub const DEFAULT_CONFIG: &str = "smoke.toml";
@@ -204,10 +214,12 @@ pub const DEFAULT_CONFIG: &str = "smoke.toml";
 /// Run directories kept by default: enough to compare a week of CI runs, bounded on disk.
 pub const DEFAULT_KEEP_RUNS: usize = 50;
 
-/// Where the config's values come from: the file and its text, to name the line of a bad value.
+/// Where the config's values come from: the file and its text, to name the line of a bad value;
+/// and what the environment gave to its `${...}`, which are secrets.
 struct Source {
     path: PathBuf,
     text: Option<String>,
+    from_env: std::cell::RefCell<Vec<String>>,
 }
 
 impl Source {
@@ -227,7 +239,8 @@ impl Source {
 
     /// A value with `${...}` expanded; an error names its line and key.
     fn expand(&self, value: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
-        interpolate(value.get_ref()).map_err(|e| self.error(Some(&value.span()), key, e))
+        interpolate(value.get_ref(), &mut self.from_env.borrow_mut())
+            .map_err(|e| self.error(Some(&value.span()), key, e))
     }
 
     fn expand_all(&self, values: &[Spanned<String>], key: &str) -> Result<Vec<String>, ConfigError> {
@@ -251,8 +264,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
     };
     let (file, dir, text) = match &path {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+            let text = crate::files::read_text(p, crate::files::MAX_CONFIG_BYTES, "a config file")?;
             let file: File = toml::from_str(&text).map_err(|e| ConfigError::Parse {
                 path: p.clone(),
                 message: e.to_string().trim_end().to_string(),
@@ -263,7 +275,11 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         }
         None => (File::default(), PathBuf::from("."), None),
     };
-    let source = Source { path: path.clone().unwrap_or_else(|| PathBuf::from("(command line)")), text };
+    let source = Source {
+        path: path.clone().unwrap_or_else(|| PathBuf::from("(command line)")),
+        text,
+        from_env: Default::default(),
+    };
     let plugins = plugins(o, &file, &source, &dir)?;
     let target = match &file.target {
         None => None,
@@ -356,6 +372,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         offline: o.offline,
         lockfile: dir.join(crate::registry::lock::FILE_NAME),
     };
+    let tls = tls(o, &file.tls, &source, &dir)?;
     Ok(Settings {
         config_file: path,
         base_dir: dir,
@@ -370,7 +387,44 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         limits,
         clean_git: file.checks.clean_git,
         keep_runs: file.run.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
+        tls,
+        secrets: source.from_env.into_inner(),
     })
+}
+
+/// TLS to the target: the command line's files, else the config's (relative to its folder), read
+/// here, bounded, so that a bad one is a config error naming it.
+fn tls(
+    o: &Overrides,
+    file: &file::TlsFile,
+    source: &Source,
+    dir: &Path,
+) -> Result<crate::http::TlsOptions, ConfigError> {
+    let pick = |flag: &Option<PathBuf>,
+                key: &Option<Spanned<String>>,
+                name: &str|
+     -> Result<Option<PathBuf>, ConfigError> {
+        Ok(match (flag, key) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(k)) => Some(dir.join(source.expand(k, &format!("tls.{name}"))?)),
+            (None, None) => None,
+        })
+    };
+    let read = |path: PathBuf| -> Result<crate::http::Named, ConfigError> {
+        let bytes = crate::files::read(&path, crate::files::MAX_PEM_BYTES, "a certificate or key")?;
+        Ok(crate::http::Named { shown: path.display().to_string(), bytes })
+    };
+    let cacert = pick(&o.cacert, &file.cacert, "cacert")?.map(read).transpose()?;
+    let identity = match (pick(&o.cert, &file.cert, "cert")?, pick(&o.key, &file.key, "key")?) {
+        (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Usage(
+                "a client certificate needs both --cert FILE and --key FILE (or tls.cert and tls.key)".into(),
+            ));
+        }
+    };
+    Ok(crate::http::TlsOptions { cacert, identity, insecure: o.insecure_target || file.insecure })
 }
 
 /// The plugins: the command line's `--plugin`s replace the file's list; each `--plugin-config`

@@ -1,7 +1,13 @@
-//! HTTP/1.1 to a plain `http://` base URL: a pool of connections, each exchange written and read
-//! by the task that sends it, with the response head parsed by httparse (hyper's parser) and the
-//! body framed as RFC 9112 section 6.3 says. Every read is bounded: the head, a chunk-size line,
-//! trailers, the body (the client's body limit).
+//! HTTP/1.1 to the base URL, plain or over TLS, by one set of rules: a pool of connections, each
+//! exchange written and read by the task that sends it, the response head parsed by httparse
+//! (hyper's parser) and the body framed as RFC 9112 section 6 says, strictly. Every read is
+//! bounded: the head, a chunk-size line, trailers, the body (the client's body limit).
+//!
+//! A connection is reused only while it behaves: one with bytes nobody asked for (more than a
+//! response's framing, or anything arriving while it was idle, checked in the kernel's receive
+//! queue, not a cached readiness) is dropped, so a stray response is never read as the answer to
+//! a later request. A response that arrives while the request's body is still being sent is read
+//! and judged, and the rest of the body is not sent (RFC 9112 section 9.3).
 //!
 //! Why not a general client: a step's request costs little more than its syscalls this way; a
 //! general client's machinery (a connection task, channels, a body stream) costs several times
@@ -9,9 +15,11 @@
 
 use super::{Incoming, Outgoing, Oversize, SendError};
 use crate::plan::model::{Method, Pair};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The most bytes a response head may take (status line and headers).
@@ -24,9 +32,60 @@ const MAX_TRAILERS: usize = 64 << 10;
 /// Bytes read at once.
 const READ: usize = 16 << 10;
 
+/// A connection's byte stream: TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 /// One connection, with what was read past the last response (normally nothing).
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     buf: Vec<u8>,
     out: Vec<u8>,
 }
@@ -40,15 +99,44 @@ pub(super) struct Defaults {
     pub headers: Vec<(String, String)>,
 }
 
+/// TLS to the base URL's host: the configuration and the name its certificate must carry.
+pub(super) struct Tls {
+    pub connector: tokio_rustls::TlsConnector,
+    pub name: rustls::pki_types::ServerName<'static>,
+}
+
 /// Connections to one `host:port`, idle ones kept for the next request.
 pub(super) struct Pool {
     host: String,
     port: u16,
+    tls: Option<Tls>,
     idle: Mutex<Vec<Conn>>,
     /// The most idle connections kept.
     keep: usize,
     defaults: Defaults,
     max_body: u64,
+}
+
+/// A response head that breaks HTTP/1.1's framing rules: the response cannot be read safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum Faulty {
+    #[error("no status")]
+    NoStatus,
+    #[error("invalid content-length {0:?}")]
+    ContentLength(String),
+    #[error("two different content-lengths")]
+    TwoLengths,
+    #[error("an HTTP/1.0 response with Transfer-Encoding (RFC 9112 section 6.1: faulty framing)")]
+    TransferEncodingInHttp10,
+}
+
+/// A request header smoke will not send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum BadHeader {
+    #[error("builder error: invalid header name {0:?}")]
+    Name(String),
+    #[error("builder error: invalid value for header {0}: a line break or NUL in it")]
+    Value(String),
 }
 
 /// Why an exchange failed, before it is typed for the caller (which needs the URL).
@@ -82,6 +170,8 @@ enum Framing {
 struct Head {
     status: u16,
     headers: Vec<Pair>,
+    /// Indices of the headers whose value is not UTF-8 (shown with U+FFFD, equal to no text).
+    not_utf8: Vec<usize>,
     framing: Framing,
     /// Whether the connection may carry another request after this response.
     keep_alive: bool,
@@ -92,41 +182,54 @@ fn has_token(value: &str, token: &str) -> bool {
     value.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+/// One length from Content-Length, perhaps repeated ("5, 5" or two headers): all the same.
+fn content_length(value: &str, length: &mut Option<u64>) -> Result<(), Faulty> {
+    for part in value.split(',') {
+        let part = part.trim();
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Faulty::ContentLength(value.to_string()));
+        }
+        let n: u64 = part.parse().map_err(|_| Faulty::ContentLength(value.to_string()))?;
+        if length.is_some_and(|m| m != n) {
+            return Err(Faulty::TwoLengths);
+        }
+        *length = Some(n);
+    }
+    Ok(())
+}
+
 /// The head of a response, from the bytes of it (complete, as httparse found them).
-fn head(response: &httparse::Response<'_, '_>, method: &Method) -> Result<Head, String> {
-    let status = response.code.ok_or("no status")?;
+fn head(response: &httparse::Response<'_, '_>, method: &Method) -> Result<Head, Faulty> {
+    let status = response.code.ok_or(Faulty::NoStatus)?;
     let http11 = response.version == Some(1);
     let mut headers = Vec::with_capacity(response.headers.len());
+    let mut not_utf8 = Vec::new();
     let (mut chunked, mut transfer_encoding, mut close) = (false, false, !http11);
     let mut length: Option<u64> = None;
     for h in response.headers.iter() {
         let name = h.name.to_ascii_lowercase();
-        let value = String::from_utf8_lossy(h.value).into_owned();
+        let value = match std::str::from_utf8(h.value) {
+            Ok(text) => text.to_string(),
+            Err(_) => {
+                not_utf8.push(headers.len());
+                String::from_utf8_lossy(h.value).into_owned()
+            }
+        };
         match name.as_str() {
             "transfer-encoding" => {
                 transfer_encoding = true;
                 // Chunked only when it is the last coding.
                 chunked = value.rsplit(',').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
             }
-            "content-length" => {
-                // One length, perhaps repeated ("5, 5" or two headers): all the same, or invalid.
-                for part in value.split(',') {
-                    let part = part.trim();
-                    if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(format!("invalid content-length {value:?}"));
-                    }
-                    let n: u64 = part.parse().map_err(|_| format!("invalid content-length {value:?}"))?;
-                    if length.is_some_and(|m| m != n) {
-                        return Err("two different content-lengths".to_string());
-                    }
-                    length = Some(n);
-                }
-            }
+            "content-length" => content_length(&value, &mut length)?,
             "connection" if has_token(&value, "close") => close = true,
             "connection" if !http11 && has_token(&value, "keep-alive") => close = false,
             _ => {}
         }
         headers.push(Pair { name, value });
+    }
+    if transfer_encoding && !http11 {
+        return Err(Faulty::TransferEncodingInHttp10);
     }
     // RFC 9112 section 6.3, in order.
     let framing = match status {
@@ -147,7 +250,28 @@ fn head(response: &httparse::Response<'_, '_>, method: &Method) -> Result<Head, 
     if framing == Framing::Close || (transfer_encoding && length.is_some()) {
         close = true;
     }
-    Ok(Head { status, headers, framing, keep_alive: !close })
+    Ok(Head { status, headers, not_utf8, framing, keep_alive: !close })
+}
+
+/// The size of a chunk from its line: hex digits only (RFC 9112 section 7.1: `1*HEXDIG`), then
+/// nothing, or extensions after optional whitespace and `;`. `+e`, ` e` and `e ` are refused.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let rest = &line[digits..];
+    let after = rest.iter().position(|b| !matches!(b, b' ' | b'\t')).map_or(&[][..], |i| &rest[i..]);
+    if digits == 0 || digits > 16 || !(rest.is_empty() || after.first() == Some(&b';')) {
+        return None;
+    }
+    let text = std::str::from_utf8(&line[..digits]).ok()?;
+    u64::from_str_radix(text, 16).ok()
+}
+
+/// What sending a request came to.
+enum Sent {
+    /// All of it went.
+    Whole,
+    /// The server answered (or closed) before all of it went: sending stopped there.
+    Answered,
 }
 
 impl Conn {
@@ -158,9 +282,73 @@ impl Conn {
         self.stream.read_buf(&mut self.buf).await
     }
 
+    /// Write the request whole, unless the server answers first: whenever a write would block
+    /// (a big body the server is not reading), whatever it sent is read, and a final response
+    /// head (a 413 before the upload is read) stops the sending.
+    async fn send(&mut self, out: &[u8]) -> std::io::Result<Sent> {
+        let mut written = 0;
+        std::future::poll_fn(|cx| {
+            loop {
+                let progress = if written < out.len() {
+                    Pin::new(&mut self.stream).poll_write(cx, &out[written..])
+                } else {
+                    // TLS: records may still wait in rustls's buffer.
+                    Pin::new(&mut self.stream).poll_flush(cx).map_ok(|()| usize::MAX)
+                };
+                match progress {
+                    Poll::Ready(Ok(usize::MAX)) => return Poll::Ready(Ok(Sent::Whole)),
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => {
+                        written += n;
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+                // The write would block: has the server said something meanwhile?
+                let mut chunk = [0u8; 4096];
+                let mut read = ReadBuf::new(&mut chunk);
+                match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+                    Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                        return Poll::Ready(Ok(Sent::Answered));
+                    }
+                    Poll::Ready(Ok(())) => {
+                        self.buf.extend_from_slice(read.filled());
+                        if self.answered() {
+                            return Poll::Ready(Ok(Sent::Answered));
+                        }
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await
+    }
+
+    /// Whether what the server sent while the request was going out is an answer: a final
+    /// response head, or bytes that are no head at all. Informational (1xx) heads are consumed:
+    /// sending goes on after them.
+    fn answered(&mut self) -> bool {
+        loop {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut slots);
+            match response.parse(&self.buf) {
+                Ok(httparse::Status::Complete(used)) => match response.code {
+                    Some(code) if (100..200).contains(&code) && code != 101 => {
+                        self.buf.drain(..used);
+                    }
+                    _ => return true,
+                },
+                Ok(httparse::Status::Partial) => return self.buf.len() > MAX_HEAD,
+                Err(_) => return true,
+            }
+        }
+    }
+
     /// The next final response head (informational 1xx ones skipped), consumed from the buffer.
     async fn read_head(&mut self, method: &Method) -> Result<Head, Broken> {
-        let mut seen_any = false;
+        let mut seen_any = !self.buf.is_empty();
         loop {
             if !self.buf.is_empty() {
                 seen_any = true;
@@ -267,56 +455,68 @@ impl Conn {
                     Err(e) => return Err(Broken::Other(e.to_string())),
                 }
             },
-            Framing::Chunked => {
-                loop {
-                    let line = self.line(MAX_CHUNK_LINE).await?;
-                    let text = String::from_utf8_lossy(&line);
-                    let size_text = text.split(';').next().unwrap_or("").trim();
-                    let size = u64::from_str_radix(size_text, 16)
-                        .ok()
-                        .filter(|_| !size_text.is_empty() && size_text.len() <= 16)
-                        .ok_or_else(|| Broken::Other(format!("invalid chunk size {size_text:?}")))?;
-                    if size == 0 {
-                        break;
-                    }
-                    let room = max.saturating_sub(body.len() as u64);
-                    if size > room {
-                        if !self.take_exact(room as usize, body).await? {
-                            return Err(Broken::Other("connection closed before message completed".into()));
-                        }
-                        return Ok((over(None), false));
-                    }
-                    if !self.take_exact(size as usize, body).await? {
-                        return Err(Broken::Other("connection closed before message completed".into()));
-                    }
-                    if !self.line(2).await?.is_empty() {
-                        return Err(Broken::Other("a chunk is not followed by CRLF".into()));
-                    }
+            Framing::Chunked => self.read_chunked(max, body).await,
+        }
+    }
+
+    /// A chunked body, its chunks joined, and its trailers read and dropped.
+    async fn read_chunked(
+        &mut self,
+        max: u64,
+        body: &mut Vec<u8>,
+    ) -> Result<(Option<Oversize>, bool), Broken> {
+        let cut = || Broken::Other("connection closed before message completed".into());
+        loop {
+            let line = self.line(MAX_CHUNK_LINE).await?;
+            let size = chunk_size(&line).ok_or_else(|| {
+                Broken::Other(format!("invalid chunk size {:?}", String::from_utf8_lossy(&line)))
+            })?;
+            if size == 0 {
+                break;
+            }
+            let room = max.saturating_sub(body.len() as u64);
+            if size > room {
+                if !self.take_exact(room as usize, body).await? {
+                    return Err(cut());
                 }
-                // Trailers, up to the empty line; read and dropped.
-                let mut trailers = 0;
-                loop {
-                    let line = self.line(MAX_CHUNK_LINE).await?;
-                    if line.is_empty() {
-                        return Ok((None, true));
-                    }
-                    trailers += line.len() + 2;
-                    if trailers > MAX_TRAILERS {
-                        return Err(Broken::Other(format!("the trailers are over {MAX_TRAILERS} bytes")));
-                    }
-                }
+                return Ok((Some(Oversize { limit: max, declared: None }), false));
+            }
+            if !self.take_exact(size as usize, body).await? {
+                return Err(cut());
+            }
+            if !self.line(2).await?.is_empty() {
+                return Err(Broken::Other("a chunk is not followed by CRLF".into()));
+            }
+        }
+        let mut trailers = 0;
+        loop {
+            let line = self.line(MAX_CHUNK_LINE).await?;
+            if line.is_empty() {
+                return Ok((None, true));
+            }
+            trailers += line.len() + 2;
+            if trailers > MAX_TRAILERS {
+                return Err(Broken::Other(format!("the trailers are over {MAX_TRAILERS} bytes")));
             }
         }
     }
 
-    /// Whether it can take a request: nothing unread waits on it, and the server has not closed
-    /// it (a read that would block says so without waiting).
-    fn usable(&mut self) -> bool {
+    /// Whether it can take a request: nothing unread waits on it, in smoke's buffer, in TLS's or
+    /// in the kernel's (asked directly: a readiness the runtime cached may be stale), and the
+    /// server has not closed it. Bytes nobody asked for mean the server is out of step with the
+    /// requests; the connection is not trusted with another.
+    fn quiet(&mut self) -> bool {
         if !self.buf.is_empty() {
             return false;
         }
-        let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
+        if let Stream::Tls(tls) = &mut self.stream {
+            match tls.get_mut().1.process_new_packets() {
+                Ok(state) if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() => {}
+                _ => return false,
+            }
+        }
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(self.stream.tcp()).peek(&mut probe) {
             Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
             // Closed (0), or bytes nobody asked for: either way, not for another request.
             Ok(_) => false,
@@ -325,28 +525,50 @@ impl Conn {
 }
 
 /// A header name as RFC 9110 section 5.1 allows (a token), and a value without CR, LF or NUL.
-fn check_header(name: &str, value: &str) -> Result<(), String> {
+fn check_header(name: &str, value: &str) -> Result<(), BadHeader> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if name.is_empty() || !name.bytes().all(token) {
-        return Err(format!("builder error: invalid header name {name:?}"));
+        return Err(BadHeader::Name(name.to_string()));
     }
     if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
-        return Err(format!("builder error: invalid value for header {name}: a line break or NUL in it"));
+        return Err(BadHeader::Value(name.to_string()));
     }
     Ok(())
 }
 
+/// Whether a request with this method and no body says so with `Content-Length: 0`: those
+/// whose method defines a meaning for content (RFC 9110 section 8.6).
+fn says_empty(method: &Method) -> bool {
+    matches!(method, Method::Post | Method::Put | Method::Patch)
+}
+
 impl Pool {
-    pub(super) fn new(host: &str, port: u16, keep: usize, defaults: Defaults, max_body: u64) -> Pool {
+    pub(super) fn new(
+        host: &str,
+        port: u16,
+        tls: Option<Tls>,
+        keep: usize,
+        defaults: Defaults,
+        max_body: u64,
+    ) -> Pool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Pool { host, port, idle: Mutex::new(Vec::new()), keep: keep.max(1), defaults, max_body }
+        Pool { host, port, tls, idle: Mutex::new(Vec::new()), keep: keep.max(1), defaults, max_body }
     }
 
     async fn open(&self, url: &str) -> Result<Conn, SendError> {
         let connect = |e: std::io::Error| SendError::Connect { url: url.to_string(), message: e.to_string() };
-        let stream = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(connect)?;
+        let tcp = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(connect)?;
         // Requests are small and each waits for its answer: nothing is gained by Nagle's delay.
-        stream.set_nodelay(true).map_err(connect)?;
+        tcp.set_nodelay(true).map_err(connect)?;
+        let stream = match &self.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => {
+                let handshake = tls.connector.connect(tls.name.clone(), tcp).await;
+                let tls_stream = handshake
+                    .map_err(|e| SendError::Tls { url: url.to_string(), message: super::root_cause(&e) })?;
+                Stream::Tls(Box::new(tls_stream))
+            }
+        };
         Ok(Conn { stream, buf: Vec::new(), out: Vec::new() })
     }
 
@@ -356,7 +578,7 @@ impl Pool {
             loop {
                 let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let Some(mut c) = next else { break };
-                if c.usable() {
+                if c.quiet() {
                     return Ok(c);
                 }
             }
@@ -373,7 +595,7 @@ impl Pool {
 
     /// The request's bytes: request line, the request's headers (framing ones excepted: the
     /// body's length is the client's to say), the defaults it does not set, the body.
-    fn write_request(&self, r: &Outgoing, out: &mut Vec<u8>) -> Result<(), String> {
+    fn write_request(&self, r: &Outgoing, out: &mut Vec<u8>) -> Result<(), BadHeader> {
         out.clear();
         out.extend_from_slice(r.method.as_str().as_bytes());
         out.push(b' ');
@@ -404,7 +626,7 @@ impl Pool {
                 line(name, value);
             }
         }
-        if !r.body.is_empty() {
+        if !r.body.is_empty() || says_empty(&r.method) {
             line("content-length", &r.body.len().to_string());
         }
         out.extend_from_slice(b"\r\n");
@@ -419,55 +641,87 @@ impl Pool {
         limit: std::time::Duration,
         fresh: bool,
     ) -> Result<Incoming, SendError> {
-        let url = r.url.as_str();
-        let exchange = async {
-            let mut conn = self.take(url, fresh).await?;
-            let mut out = std::mem::take(&mut conn.out);
-            self.write_request(r, &mut out)
-                .map_err(|message| SendError::Other { url: url.to_string(), message })?;
-            let started = Instant::now();
-            // A pooled connection the server has closed fails here, before any response: early.
-            conn.stream.write_all(&out).await.map_err(|e| Broken::Early(e.to_string()).at(url))?;
-            conn.out = out;
-            let head = conn.read_head(&r.method).await.map_err(|b| b.at(url))?;
-            let mut body = Vec::new();
-            let (oversize, usable) =
-                conn.read_body(head.framing, self.max_body, &mut body).await.map_err(|b| b.at(url))?;
-            let latency = started.elapsed();
-            let declared = match head.framing {
-                Framing::Length(n) => Some(n),
-                _ => None,
-            };
-            let oversize = oversize.map(|o| Oversize { declared: o.declared.or(declared), ..o });
-            if usable && head.keep_alive && !fresh {
-                self.give_back(conn);
-            }
-            Ok(Incoming {
-                status: head.status,
-                headers: head.headers,
-                body,
-                latency,
-                oversize,
-                retried: None,
-            })
-        };
-        match tokio::time::timeout(limit, exchange).await {
+        match tokio::time::timeout(limit, self.exchange(r, fresh)).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Timeout(limit)),
         }
     }
+
+    async fn exchange(&self, r: &Outgoing, fresh: bool) -> Result<Incoming, SendError> {
+        let url = r.url.as_str();
+        let mut conn = self.take(url, fresh).await?;
+        let mut out = std::mem::take(&mut conn.out);
+        self.write_request(r, &mut out)
+            .map_err(|e| SendError::Other { url: url.to_string(), message: e.to_string() })?;
+        let started = Instant::now();
+        let sent = conn.send(&out).await;
+        conn.out = out;
+        let whole = match sent {
+            Ok(Sent::Whole) => true,
+            Ok(Sent::Answered) => false,
+            // Sending failed: an answer may still have come first (the server refused the
+            // upload, then closed); if nothing did, this failed before any response (early).
+            Err(e) => match conn.read_head(&r.method).await {
+                Err(Broken::Early(_)) => return Err(Broken::Early(e.to_string()).at(url)),
+                Err(other) => return Err(other.at(url)),
+                Ok(head) => {
+                    return self.finish(conn, head, started, false, fresh).await.map_err(|b| b.at(url));
+                }
+            },
+        };
+        let head = conn.read_head(&r.method).await.map_err(|b| b.at(url))?;
+        self.finish(conn, head, started, whole, fresh).await.map_err(|b| b.at(url))
+    }
+
+    /// Read the body of a response whose head has come, and give the connection back if it is
+    /// fit for another request: the request went whole, the response was framed and read to its
+    /// end, and nothing came after it.
+    async fn finish(
+        &self,
+        mut conn: Conn,
+        head: Head,
+        started: Instant,
+        whole: bool,
+        fresh: bool,
+    ) -> Result<Incoming, Broken> {
+        let mut body = Vec::new();
+        let (oversize, usable) = conn.read_body(head.framing, self.max_body, &mut body).await?;
+        let latency = started.elapsed();
+        let declared = match head.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
+        let oversize = oversize.map(|o| Oversize { declared: o.declared.or(declared), ..o });
+        if whole && usable && head.keep_alive && !fresh && conn.buf.is_empty() {
+            self.give_back(conn);
+        }
+        Ok(Incoming {
+            status: head.status,
+            headers: head.headers,
+            not_utf8: head.not_utf8,
+            body,
+            latency,
+            oversize,
+            retried: None,
+        })
+    }
+}
+
+/// The TLS connector for a pool: the run's configuration and the base URL's host.
+pub(super) fn tls(config: Arc<rustls::ClientConfig>, host: &str) -> Result<Tls, super::tls::TlsError> {
+    Ok(Tls { connector: tokio_rustls::TlsConnector::from(config), name: super::tls::server_name(host)? })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(raw: &[u8], method: &Method) -> Result<Head, String> {
+    fn parse(raw: &[u8], method: &Method) -> Result<Head, Faulty> {
         let mut slots = [httparse::EMPTY_HEADER; 16];
         let mut response = httparse::Response::new(&mut slots);
-        match response.parse(raw).map_err(|e| e.to_string())? {
+        match response.parse(raw).expect("a head httparse reads") {
             httparse::Status::Complete(_) => head(&response, method),
-            httparse::Status::Partial => Err("partial".into()),
+            httparse::Status::Partial => panic!("partial"),
         }
     }
 
@@ -502,12 +756,37 @@ mod tests {
         assert_eq!(h.headers[0].name, "content-length", "names lower-cased");
         for bad in [
             &b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: +14\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
         ] {
             assert!(parse(bad, &get).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_digits_and_nothing_else() {
+        assert_eq!(chunk_size(b"e"), Some(14));
+        assert_eq!(chunk_size(b"1F"), Some(31));
+        assert_eq!(chunk_size(b"e;name=value"), Some(14));
+        assert_eq!(chunk_size(b"e \t; name"), Some(14), "whitespace before an extension");
+        for bad in
+            [&b"+e"[..], b" e ", b"e ", b" e", b"-1", b"0x10", b"", b";ext", b"e g", b"11111111111111111"]
+        {
+            assert_eq!(chunk_size(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn header_values_that_are_not_utf8_are_marked() {
+        let h =
+            parse(b"HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\nX-B: ok\r\nContent-Length: 0\r\n\r\n", &Method::Get)
+                .unwrap();
+        assert_eq!(h.not_utf8, [0]);
+        assert_eq!(h.headers[0].value, "caf\u{fffd}");
     }
 
     #[test]
@@ -516,5 +795,26 @@ mod tests {
         for (name, value) in [("bad name", "v"), ("x", "a\r\nInjected: yes"), ("", "v"), ("x", "nul\0")] {
             assert!(check_header(name, value).is_err(), "{name:?} {value:?}");
         }
+    }
+
+    #[test]
+    fn an_answer_sent_while_the_body_goes_out_stops_the_sending_unless_it_is_informational() {
+        let conn = |bytes: &[u8]| {
+            let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std.local_addr().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let answered = rt.block_on(async {
+                let tcp = TcpStream::connect(addr).await.unwrap();
+                let mut c = Conn { stream: Stream::Plain(tcp), buf: bytes.to_vec(), out: Vec::new() };
+                let a = c.answered();
+                (a, c.buf.len())
+            });
+            drop(std);
+            answered
+        };
+        assert!(conn(b"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n").0);
+        assert_eq!(conn(b"HTTP/1.1 100 Continue\r\n\r\n"), (false, 0), "a 100 is consumed");
+        assert!(!conn(b"HTTP/1.1 41").0, "a partial head: read on");
+        assert!(conn(b"garbage\r\n\r\n").0, "not HTTP: stop, and let the head fail");
     }
 }

@@ -5,11 +5,12 @@
 
 mod conn;
 mod redact;
-pub mod transcript;
+mod tls;
 
 pub use redact::{
     RECORDED_BODY_BYTES, REDACTED, Redactor, RequestRecord, ResponseRecord, escape, escape_line,
 };
+pub use tls::{Named, TlsError, TlsOptions};
 
 use crate::plan::model::{self, Pair};
 use std::time::{Duration, Instant};
@@ -34,6 +35,8 @@ pub struct Outgoing {
 pub struct Incoming {
     pub status: u16,
     pub headers: Vec<Pair>,
+    /// Indices of the headers whose value was not UTF-8: shown with U+FFFD, equal to no text.
+    pub not_utf8: Vec<usize>,
     pub body: Vec<u8>,
     pub latency: Duration,
     /// Set when the body was larger than the limit: reading stopped there.
@@ -66,9 +69,18 @@ impl Incoming {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The first header with this name (case-insensitive).
+    /// The first header with this name (case-insensitive), as shown (a value that is not UTF-8
+    /// with U+FFFD where its bytes are not).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+    }
+
+    /// The first header with this name as text to compare byte for byte: `Err(shown)` when its
+    /// value is not UTF-8, and so equal to no text.
+    pub fn header_text(&self, name: &str) -> Option<Result<&str, &str>> {
+        let at = self.headers.iter().position(|h| h.name.eq_ignore_ascii_case(name))?;
+        let value = self.headers[at].value.as_str();
+        Some(if self.not_utf8.contains(&at) { Err(value) } else { Ok(value) })
     }
 }
 
@@ -80,6 +92,10 @@ pub enum SendError {
     Connect { url: String, message: String },
     #[error("the connection to {url} was closed or reset before a response arrived: {message}")]
     Reset { url: String, message: String },
+    #[error(
+        "TLS with {url} failed: {message} (--cacert FILE trusts the service's CA; --insecure-target trusts any certificate)"
+    )]
+    Tls { url: String, message: String },
     #[error("request to {url} failed: {message}")]
     Other { url: String, message: String },
 }
@@ -148,6 +164,8 @@ pub enum ClientError {
     Scheme { url: String },
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A shared HTTP client bound to one base URL: a plain `http://` one is sent over smoke's own
@@ -170,12 +188,14 @@ enum Via {
     Reqwest { inner: reqwest::Client, fresh: reqwest::Client },
 }
 
-/// Whether the environment names a proxy for plain HTTP (reqwest honours it; smoke's own
+/// Whether the environment names a proxy for this scheme (reqwest honours it; smoke's own
 /// connections do not, so such a run goes through reqwest).
-fn http_proxy_configured() -> bool {
-    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+fn proxy_configured(scheme: &str) -> bool {
+    let names: &[&str] = match scheme {
+        "https" => &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
+        _ => &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"],
+    };
+    names.iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
 /// `user:password` from a URL's user info, percent-decoded.
@@ -221,14 +241,54 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// smoke's own pool of connections to the base URL's host, with what every request carries.
+fn direct(
+    base: &reqwest::Url,
+    host: &str,
+    port: u16,
+    tls: Option<conn::Tls>,
+    headers: &reqwest::header::HeaderMap,
+    concurrency: usize,
+    max_body: u64,
+) -> Result<conn::Pool, ClientError> {
+    let mut defaults = Vec::new();
+    for (name, value) in headers {
+        let value = value.to_str().map_err(|e| ClientError::Build(e.to_string()))?;
+        defaults.push((name.as_str().to_string(), value.to_string()));
+    }
+    defaults.push(("user-agent".into(), concat!("smoke/", env!("CARGO_PKG_VERSION")).into()));
+    defaults.push(("accept".into(), "*/*".into()));
+    let host_header = match base.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let defaults = conn::Defaults { host: host_header, headers: defaults };
+    // Idle connections kept: as many as run at once, and room for a burst's.
+    let keep = concurrency.max(1).saturating_mul(2).max(64);
+    Ok(conn::Pool::new(host, port, tls, keep, defaults, max_body))
+}
+
 impl Client {
-    /// A client for `base_url`. User info in it (`http://user:pass@host`) becomes a basic
-    /// `Authorization` header and is removed from the URL, so no URL smoke shows carries it.
+    /// A client for `base_url`, with the platform's TLS roots for an `https://` one.
     pub fn new(
         base_url: &str,
         timeout: Duration,
         concurrency: usize,
         max_body: u64,
+    ) -> Result<Self, ClientError> {
+        Client::with_tls(base_url, timeout, concurrency, max_body, &TlsOptions::default())
+    }
+
+    /// A client for `base_url`. User info in it (`http://user:pass@host`) becomes a basic
+    /// `Authorization` header and is removed from the URL, so no URL smoke shows carries it.
+    /// `http://` and `https://` go over smoke's own connections ([`conn`]); only a proxy from
+    /// the environment sends through reqwest, with the same TLS settings.
+    pub fn with_tls(
+        base_url: &str,
+        timeout: Duration,
+        concurrency: usize,
+        max_body: u64,
+        tls: &TlsOptions,
     ) -> Result<Self, ClientError> {
         let mut base = reqwest::Url::parse(base_url)
             .map_err(|e| ClientError::BadUrl { url: shown_url(base_url), message: e.to_string() })?;
@@ -253,34 +313,22 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let via = match (base.scheme(), base.host_str(), base.port_or_known_default()) {
-            ("http", Some(host), Some(port)) if !http_proxy_configured() => {
-                let mut defaults = Vec::new();
-                for (name, value) in &headers {
-                    let value = value.to_str().map_err(|e| ClientError::Build(e.to_string()))?;
-                    defaults.push((name.as_str().to_string(), value.to_string()));
-                }
-                defaults.push(("user-agent".into(), concat!("smoke/", env!("CARGO_PKG_VERSION")).into()));
-                defaults.push(("accept".into(), "*/*".into()));
-                let host = match base.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host.to_string(),
+        // Built only for https: it reads the platform's certificates.
+        let tls_config = match base.scheme() {
+            "https" => Some(tls::client_config(tls)?),
+            _ => None,
+        };
+        let via = match (base.host_str(), base.port_or_known_default()) {
+            (Some(host), Some(port)) if !proxy_configured(base.scheme()) => {
+                let connector = match &tls_config {
+                    Some(config) => Some(conn::tls(config.clone(), host)?),
+                    None => None,
                 };
-                let defaults = conn::Defaults { host, headers: defaults };
-                // Idle connections kept: as many as run at once, and room for a burst's.
-                let keep = concurrency.max(1).saturating_mul(2).max(64);
-                Via::Direct(conn::Pool::new(
-                    base.host_str().unwrap_or_default(),
-                    port,
-                    keep,
-                    defaults,
-                    max_body,
-                ))
+                Via::Direct(direct(&base, host, port, connector, &headers, concurrency, max_body)?)
             }
-            // Built only when needed: building one reads the system's certificates.
             _ => {
                 let build = |idle: usize| {
-                    client_builder()
+                    let mut builder = client_builder()
                         .timeout(timeout)
                         .default_headers(headers.clone())
                         .pool_max_idle_per_host(idle)
@@ -288,8 +336,11 @@ impl Client {
                         // One send is one exchange: what the transcript records is what was sent,
                         // and a non-idempotent request is never repeated behind the plan's back.
                         .retry(reqwest::retry::never())
-                        .build()
-                        .map_err(|e| ClientError::Build(e.to_string()))
+                        .http1_only();
+                    if let Some(config) = &tls_config {
+                        builder = builder.use_preconfigured_tls(rustls::ClientConfig::clone(config));
+                    }
+                    builder.build().map_err(|e| ClientError::Build(e.to_string()))
                 };
                 Via::Reqwest { inner: build(concurrency.max(1))?, fresh: build(0)? }
             }
@@ -381,7 +432,9 @@ impl Client {
         for h in &request.headers {
             builder = builder.header(&h.name, &h.value);
         }
-        if !request.body.is_empty() {
+        if !request.body.is_empty()
+            || matches!(request.method, model::Method::Post | model::Method::Put | model::Method::Patch)
+        {
             builder = builder.body(request.body.clone());
         }
         let limit = request.timeout.unwrap_or(self.timeout);
@@ -403,14 +456,15 @@ impl Client {
         let started = Instant::now();
         let mut response = builder.send().await.map_err(classify)?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| Pair {
-                name: name.as_str().to_string(),
-                value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            })
-            .collect();
+        let mut not_utf8 = Vec::new();
+        let mut headers = Vec::with_capacity(response.headers().len());
+        for (name, value) in response.headers() {
+            if std::str::from_utf8(value.as_bytes()).is_err() {
+                not_utf8.push(headers.len());
+            }
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            headers.push(Pair { name: name.as_str().to_string(), value });
+        }
         let declared = response.content_length();
         let mut oversize = None;
         let mut body = Vec::new();
@@ -432,7 +486,7 @@ impl Client {
                 body.extend_from_slice(&chunk);
             }
         }
-        Ok(Incoming { status, headers, body, latency: started.elapsed(), oversize, retried: None })
+        Ok(Incoming { status, headers, not_utf8, body, latency: started.elapsed(), oversize, retried: None })
     }
 }
 
@@ -462,7 +516,7 @@ fn closed_early(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
         cause = next;

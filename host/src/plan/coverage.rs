@@ -2,7 +2,8 @@
 //! needs a happy path; one with path parameters a not-found; one with a constrained body a
 //! validation error. Gaps are warnings, or errors with `--strict-plan`.
 
-use super::model::{Plan, ScenarioKind};
+use super::Plan;
+use super::model::ScenarioKind;
 use std::fmt::Write;
 
 /// One declared endpoint and how many scenarios of each kind exercise it.

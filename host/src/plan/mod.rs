@@ -11,9 +11,31 @@ pub mod store;
 pub mod validate;
 
 use graph::Graph;
-use model::{Part, Plan, PluginRef};
+use model::{Endpoint, Part, PluginRef, Seed};
 use std::collections::BTreeMap;
 use store::Scenarios;
+
+/// The merged plan of every plugin in a run.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    #[serde(default)]
+    pub plugins: Vec<PluginRef>,
+    #[serde(default)]
+    pub seeds: Vec<Seed>,
+    /// In plan order; of any number (see [`store`]).
+    pub scenarios: store::Scenarios,
+    #[serde(default)]
+    pub surface: Vec<Endpoint>,
+    /// The sha256 of the plan as selected (`--filter`, `--rerun-failed`) before `--shard` took
+    /// its part: equal in every shard of one plan, so `smoke report merge` can tell shards of
+    /// different plans apart. Not part of the printed plan.
+    #[serde(skip)]
+    pub digest: String,
+    /// Set on a shard's plan: how the whole was split. Not part of the printed plan.
+    #[serde(skip)]
+    pub split: Option<Split>,
+}
 
 /// Merge plugins' plans in the order the plugins were given.
 pub fn merge(parts: Vec<(PluginRef, Part)>) -> Plan {
@@ -118,6 +140,16 @@ pub fn shard(mut plan: Plan, index: usize, count: usize, durations: Option<&BTre
     let keep: Vec<bool> = owner.iter().map(|&k| k + 1 == index).collect();
     plan.scenarios.retain(&keep);
     plan
+}
+
+/// How a shard's plan was split: what every shard of one split has in common.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Split {
+    /// Scenarios in the plan as selected, before the split.
+    pub scenarios: usize,
+    /// `count` (scenarios balanced by number) or the sha256 of the durations that weighed them
+    /// (`--shard-durations`): shards split by different durations are parts of different splits.
+    pub by: String,
 }
 
 /// The most shards `--shard` accepts: far more CI jobs than anyone runs.

@@ -7,28 +7,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The merged plan of every plugin in a run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plan {
-    #[serde(default)]
-    pub plugins: Vec<PluginRef>,
-    #[serde(default)]
-    pub seeds: Vec<Seed>,
-    /// In plan order; of any number (see [`super::store`]).
-    pub scenarios: super::store::Scenarios,
-    #[serde(default)]
-    pub surface: Vec<Endpoint>,
-    /// The sha256 of the plan as selected (`--filter`, `--rerun-failed`) before `--shard` took
-    /// its part: equal in every shard of one plan, so `smoke report merge` can tell shards of
-    /// different plans apart. Not part of the printed plan.
-    #[serde(skip)]
-    pub digest: String,
-    /// Set on a shard's plan: how the whole was split. Not part of the printed plan.
-    #[serde(skip)]
-    pub split: Option<crate::run::results::Split>,
-}
-
 /// The variables a plugin's config gives its own steps: `config.KEY` for each key, and, for a
 /// value shaped as a header (`Name: value`, as the OpenAPI plugin's `auth`), `config.KEY.value`
 /// for the part after the name.

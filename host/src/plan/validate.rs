@@ -3,10 +3,11 @@
 //! Unique ids, dependencies that exist, no cycles, a non-empty status set on every step, valid
 //! capture names, and nothing this host cannot yet execute.
 
+use super::Plan;
 use super::graph::Graph;
 use super::model::{
-    Action, Body, HttpCall, MCP_REQUEST_METHODS, McpRequest, Method, Plan, StatusMatch, Step, StepMode,
-    ToolCall, ToolOutcome,
+    Action, Body, HttpCall, MCP_REQUEST_METHODS, McpRequest, Method, StatusMatch, Step, StepMode, ToolCall,
+    ToolOutcome,
 };
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.

@@ -7,43 +7,123 @@ use std::fmt::Write;
 
 pub use crate::http::{escape, escape_line};
 
-/// Print to stdout, ignoring a closed pipe (`smoke run | head -1`): the run goes on, writes its
-/// reports and exits by its verdicts.
+/// Print a line to stdout through [`emit`]: a closed pipe (`smoke run | head -1`) is ignored;
+/// the run goes on, writes its reports and exits by its verdicts.
 #[macro_export]
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::console::emit($crate::report::console::To::Out, &format!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// [`say!`] without the newline.
 #[macro_export]
 macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        let _ = write!(out, $($arg)*);
-        let _ = out.flush();
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::console::emit($crate::report::console::To::Out, &format!($($arg)*))
+    };
 }
 
-/// Print to stderr without a newline, ignoring a closed pipe.
+/// Print to stderr without a newline, through [`emit`].
 #[macro_export]
 macro_rules! warn_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::console::emit($crate::report::console::To::Err, &format!($($arg)*))
+    };
 }
 
-/// Print to stderr, ignoring a closed pipe.
+/// Print a line to stderr, through [`emit`].
 #[macro_export]
 macro_rules! warn_user {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::console::emit($crate::report::console::To::Err, &format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Where a line goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    Out,
+    Err,
+}
+
+/// The run's redactor, once it knows the run's secrets: every byte printed passes through it.
+static REDACTOR: std::sync::RwLock<Option<crate::http::Redactor>> = std::sync::RwLock::new(None);
+
+/// Redact everything printed from now on with `redactor` (a clone shares what it learns later).
+pub fn redact_output(redactor: &crate::http::Redactor) {
+    *REDACTOR.write().unwrap_or_else(|e| e.into_inner()) = Some(redactor.clone());
+}
+
+/// Every byte smoke prints goes out here: redacted with what the run knows, with no line a CI
+/// system reads as a command (see [`no_commands`]), and a closed or broken stream ignored (the
+/// run goes on and writes its reports).
+pub fn emit(to: To, text: &str) {
+    use std::io::Write as _;
+    let redacted = match REDACTOR.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        Some(r) => std::borrow::Cow::Owned(r.text(text)),
+        None => std::borrow::Cow::Borrowed(text),
+    };
+    let text = no_commands(&redacted);
+    let _ = match to {
+        To::Out => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        }
+        To::Err => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+}
+
+/// Text in which no line begins (leading blanks aside) with what CI systems execute from a log:
+/// GitHub Actions' workflow commands (`::error ...`, `::add-mask::`), Azure Pipelines' logging
+/// commands (`##vso[`) and the older `##[` form. The first character of such a line is written
+/// as an escape (`\x3a:error`), so the line is shown, never obeyed.
+pub fn no_commands(text: &str) -> std::borrow::Cow<'_, str> {
+    let command = |line: &str| {
+        let t = line.trim_start();
+        t.starts_with("::") || t.starts_with("##[") || t.starts_with("##vso[")
+    };
+    if !text.split('\n').any(command) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if command(line) {
+            let blanks = line.len() - line.trim_start().len();
+            let first = line[blanks..].chars().next().unwrap_or(':');
+            out.push_str(&line[..blanks]);
+            out.push_str(&format!("\\x{:02x}", u32::from(first)));
+            out.push_str(&line[blanks + first.len_utf8()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The log's writer for tracing: each event, as formatted, goes out through [`emit`].
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        emit(To::Err, &String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `PASS  ledger.accounts.list  (3 ms)` or `SKIP  id  (reason)`; the label coloured if asked.
@@ -135,32 +215,40 @@ fn failures_text(report: &RunReport<Spool>) -> String {
         let s = match spool.result(i) {
             Ok(s) => s,
             Err(e) => {
-                let _ = writeln!(out, "\n  {}: its result cannot be read back: {e}", spool.id(i));
+                let _ =
+                    writeln!(out, "\n  {}: its result cannot be read back: {e}", escape_line(spool.id(i)));
                 continue;
             }
         };
         let s = &s;
-        let _ = writeln!(out, "\n  {} ({}, {})", s.id, s.kind.as_str(), s.endpoint);
+        let _ =
+            writeln!(out, "\n  {} ({}, {})", escape_line(&s.id), s.kind.as_str(), escape_line(&s.endpoint));
         if !s.description.is_empty() {
-            let _ = writeln!(out, "    what:     {}", s.description);
+            let _ = writeln!(out, "    what:     {}", escape_line(&s.description));
         }
         let Some(step) = s.failed_step.and_then(|i| s.steps.get(i)) else {
             // A failure outside any step (a post-run check, an interrupted run).
-            let _ = writeln!(out, "    reason:   {}", s.reason.as_deref().unwrap_or("failed"));
+            let _ = writeln!(out, "    reason:   {}", escape_line(s.reason.as_deref().unwrap_or("failed")));
             continue;
         };
-        let _ = writeln!(out, "    step:     {} of {}: {}", step.index + 1, s.steps.len(), step.name);
+        let _ = writeln!(
+            out,
+            "    step:     {} of {}: {}",
+            step.index + 1,
+            s.steps.len(),
+            escape_line(&step.name)
+        );
         if let Some(req) = &step.request {
-            let _ = writeln!(out, "    request:  {} {}", req.method, req.url);
+            let _ = writeln!(out, "    request:  {} {}", escape_line(&req.method), escape_line(&req.url));
             if let Some(body) = &req.body {
                 let _ = writeln!(out, "              {}", clip(body, 300));
             }
         }
         if let Some(call) = &step.tool_call {
-            let _ = writeln!(out, "    call:     tools/call {}", call.tool);
+            let _ = writeln!(out, "    call:     tools/call {}", escape_line(&call.tool));
             let _ = writeln!(out, "              {}", clip(&call.request, 300));
         }
-        let _ = writeln!(out, "    expected: {}", step.expected);
+        let _ = writeln!(out, "    expected: {}", escape_line(&step.expected));
         match (&step.response, &step.tool_call) {
             (None, Some(call)) => match (&call.result, &call.error) {
                 (Some(result), _) => {
@@ -190,7 +278,7 @@ fn failures_text(report: &RunReport<Spool>) -> String {
             }
         }
         for f in &step.failures {
-            let _ = writeln!(out, "    reason:   {}", f.message.replace('\n', " "));
+            let _ = writeln!(out, "    reason:   {}", escape_line(&f.message));
         }
     }
     if failed.len() > SHOWN_FAILURES {
@@ -215,19 +303,22 @@ fn triage_text(findings: &[crate::report::triage::Finding]) -> String {
     }
     let _ = writeln!(out, "\nTriage:");
     for f in findings {
-        let _ = writeln!(out, "  - {}", f.summary);
-        let shown: Vec<&str> = f.scenarios.iter().take(8).map(String::as_str).collect();
+        let _ = writeln!(out, "  - {}", escape_line(&f.summary));
+        let shown: Vec<std::borrow::Cow<'_, str>> =
+            f.scenarios.iter().take(8).map(|id| escape_line(id)).collect();
         let more = f.scenarios.len().saturating_sub(shown.len());
         let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
         let _ = writeln!(out, "    scenarios: {}{tail}", shown.join(", "));
-        let _ = writeln!(out, "    next:      {}", f.next_step);
+        let _ = writeln!(out, "    next:      {}", escape_line(&f.next_step));
     }
     out
 }
 
+/// At most `max` characters of `text`, on one line and escaped, saying how long it was.
 fn clip(text: &str, max: usize) -> String {
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() > max {
+    let cut: String = text.chars().take(max + 1).collect();
+    let one_line = escape_line(&cut.replace('\n', " ")).into_owned();
+    if cut.chars().count() > max {
         format!("{}… ({} bytes)", one_line.chars().take(max).collect::<String>(), text.len())
     } else {
         one_line

@@ -25,6 +25,12 @@ fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A string from a plan, a plugin or a service as one line of XML-safe text: its line breaks
+/// escaped, so it can never pose as another line of a report.
+fn line(text: &str) -> String {
+    xml_safe(&crate::http::escape_line(text)).into_owned()
+}
+
 fn seconds(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
@@ -42,33 +48,34 @@ fn counts(spool: &Spool, members: impl Iterator<Item = usize>) -> (usize, usize,
     })
 }
 
+/// The failed step's details, a line each; every string from elsewhere on one line.
 fn details(r: &ScenarioResult) -> String {
     let mut out = String::new();
     if let Some(step) = r.failed_step.and_then(|i| r.steps.get(i)) {
-        out.push_str(&format!("step {} of {}: {}\n", step.index + 1, r.steps.len(), step.name));
+        out.push_str(&format!("step {} of {}: {}\n", step.index + 1, r.steps.len(), line(&step.name)));
         if let Some(req) = &step.request {
-            out.push_str(&format!("request: {} {}\n", req.method, req.url));
+            out.push_str(&format!("request: {} {}\n", line(&req.method), line(&req.url)));
         }
         if let Some(call) = &step.tool_call {
-            out.push_str(&format!("tool call: {}\n", call.request));
+            out.push_str(&format!("tool call: {}\n", line(&call.request)));
         }
-        out.push_str(&format!("expected: {}\n", step.expected));
+        out.push_str(&format!("expected: {}\n", line(&step.expected)));
         if let Some(call) = &step.tool_call {
             if let Some(result) = &call.result {
-                out.push_str(&format!("actual: result {result}\n"));
+                out.push_str(&format!("actual: result {}\n", line(result)));
             }
             if let Some(error) = &call.error {
-                out.push_str(&format!("actual: error {error}\n"));
+                out.push_str(&format!("actual: error {}\n", line(error)));
             }
         }
         if let Some(resp) = &step.response {
             out.push_str(&format!("actual: status {}\n", resp.status));
             if let Some(body) = &resp.body {
-                out.push_str(&format!("body: {body}\n"));
+                out.push_str(&format!("body: {}\n", line(body)));
             }
         }
         for f in &step.failures {
-            out.push_str(&format!("reason ({}): {}\n", f.kind.name(), f.message));
+            out.push_str(&format!("reason ({}): {}\n", f.kind.name(), line(&f.message)));
         }
     }
     out
@@ -108,7 +115,7 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
         let (tests, failures, skipped, ms) = counts(spool, members());
         let name = spool.name(plugin);
         let mut suite = BytesStart::new("testsuite");
-        suite.push_attribute(("name", xml_safe(name).as_ref()));
+        suite.push_attribute(("name", line(name).as_str()));
         suite.push_attribute(("tests", tests.to_string().as_str()));
         suite.push_attribute(("failures", failures.to_string().as_str()));
         suite.push_attribute(("errors", "0"));
@@ -119,8 +126,8 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
             let b = spool.brief(i);
             let kind = b.kind.map_or("", |k| k.as_str());
             let mut case = BytesStart::new("testcase");
-            case.push_attribute(("name", xml_safe(spool.id(i)).as_ref()));
-            case.push_attribute(("classname", xml_safe(&format!("{name}.{kind}")).as_ref()));
+            case.push_attribute(("name", line(spool.id(i)).as_str()));
+            case.push_attribute(("classname", line(&format!("{name}.{kind}")).as_str()));
             case.push_attribute(("time", seconds(u64::from(b.duration_ms)).as_str()));
             if b.outcome == Outcome::Passed {
                 w.write_event(Event::Empty(case))?;
@@ -145,10 +152,8 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
                 Outcome::Failed => {
                     w.write_event(Event::Start(case))?;
                     let mut failure = BytesStart::new("failure");
-                    failure.push_attribute((
-                        "message",
-                        xml_safe(s.reason.as_deref().unwrap_or("failed")).as_ref(),
-                    ));
+                    failure
+                        .push_attribute(("message", line(s.reason.as_deref().unwrap_or("failed")).as_str()));
                     let kind =
                         s.failure.as_ref().map_or_else(|| s.kind.as_str().to_string(), |f| f.kind.name());
                     failure.push_attribute(("type", kind.as_str()));
@@ -160,10 +165,7 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
                 Outcome::Skipped => {
                     w.write_event(Event::Start(case))?;
                     let mut skip = BytesStart::new("skipped");
-                    skip.push_attribute((
-                        "message",
-                        xml_safe(s.reason.as_deref().unwrap_or("skipped")).as_ref(),
-                    ));
+                    skip.push_attribute(("message", line(s.reason.as_deref().unwrap_or("skipped")).as_str()));
                     w.write_event(Event::Empty(skip))?;
                     w.write_event(Event::End(BytesEnd::new("testcase")))?;
                 }

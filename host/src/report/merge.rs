@@ -245,7 +245,7 @@ mod tests {
     }
 
     fn split(mut part: (String, RunReport), scenarios: usize, by: &str) -> (String, RunReport) {
-        part.1.split = Some(crate::run::results::Split { scenarios, by: by.into() });
+        part.1.split = Some(crate::plan::Split { scenarios, by: by.into() });
         part
     }
 

@@ -4,76 +4,18 @@ pub mod console;
 pub mod html;
 pub mod junit;
 pub mod merge;
-pub mod pictures;
 pub mod read;
 pub mod triage;
 
-use crate::http::Redactor;
-use crate::run::results::{RunReport, ScenarioResult, StepResult};
+use crate::run::results::RunReport;
 use crate::run::spool::Spool;
 
-/// Redact one step's free text: every string of it goes through the redactor.
-fn scrub_step(s: &mut StepResult, r: &Redactor) {
-    r.scrub(&mut s.expected);
-    r.scrub(&mut s.name);
-    for f in &mut s.failures {
-        r.scrub(&mut f.message);
-    }
-    for v in s.captured.values_mut() {
-        r.scrub(v);
-    }
-    if let Some(v) = &mut s.verdict {
-        r.scrub(&mut v.reason);
-    }
-    if let Some(q) = &mut s.request {
-        r.scrub(&mut q.url);
-        if let Some(b) = &mut q.body {
-            r.scrub(b);
-        }
-        for h in &mut q.headers {
-            r.scrub(&mut h.value);
-        }
-    }
-    if let Some(p) = &mut s.response {
-        if let Some(b) = &mut p.body {
-            r.scrub(b);
-        }
-        for h in &mut p.headers {
-            r.scrub(&mut h.value);
-        }
-    }
-}
-
-/// The last pass over a scenario's result before it is kept: every free-text string goes
-/// through the redactor with what it has learned so far (a value captured in step 1 may
-/// reappear in a failure message of step 3). The spool repeats it for results kept before the
-/// redactor learned its last value.
-pub fn scrub_scenario(s: &mut ScenarioResult, redactor: &Redactor) {
-    if let Some(t) = &mut s.reason {
-        redactor.scrub(t);
-    }
-    if let Some(f) = &mut s.failure {
-        redactor.scrub(&mut f.message);
-    }
-    for st in &mut s.steps {
-        scrub_step(st, redactor);
-    }
-}
-
-/// The same for the rest of a report: seeds and the stage that failed.
-pub fn scrub<S>(report: &mut RunReport<S>, redactor: &Redactor) {
-    for seed in &mut report.seeds {
-        scrub_step(&mut seed.step, redactor);
-    }
-    if let Some(f) = &mut report.stage_failure {
-        redactor.scrub(&mut f.message);
-    }
-}
-
-/// Write the JSON report (the results model, in plan order), streamed through a buffer.
-pub fn write_json(report: &RunReport<Spool>, path: &std::path::Path, pretty: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+/// Write the JSON report (the results model, in plan order).
+pub fn write_json(
+    report: &RunReport<Spool>,
+    mut out: &mut dyn std::io::Write,
+    pretty: bool,
+) -> std::io::Result<()> {
     if pretty {
         // Pretty throughout: each scenario is read back and written through the serializer.
         report.scenarios.set_pretty(true);
@@ -83,8 +25,7 @@ pub fn write_json(report: &RunReport<Spool>, path: &std::path::Path, pretty: boo
     } else {
         write_compact(report, &mut out)?;
     }
-    out.write_all(b"\n")?;
-    out.flush()
+    out.write_all(b"\n")
 }
 
 /// The fields of a report before its scenarios, and after them, as its derive writes them.
@@ -101,7 +42,7 @@ struct Before<'a> {
     #[serde(skip_serializing_if = "none")]
     shard: &'a Option<String>,
     #[serde(skip_serializing_if = "none")]
-    split: &'a Option<crate::run::results::Split>,
+    split: &'a Option<crate::plan::Split>,
     summary: &'a crate::run::results::Summary,
     interrupted: &'a Option<String>,
     duration_ms: u64,
@@ -152,53 +93,80 @@ fn write_compact(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> st
 }
 
 /// The run directory: every file a run writes (service log, command output, reports) lives
-/// here, so one path tells an operator where to look.
+/// here, so one path tells an operator where to look. It is this run's alone: one smoke makes is
+/// new and private, and any is locked while the run lasts.
 pub struct RunDir {
     pub path: std::path::PathBuf,
+    _lock: crate::files::DirLock,
 }
 
-/// The run directory cannot be made.
+/// The run directory cannot be made, or is another run's.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot create the run directory {}: {source}", .path.display())]
-pub struct RunDirError {
-    pub path: std::path::PathBuf,
-    pub source: std::io::Error,
+pub enum RunDirError {
+    #[error("cannot create the run directory {}: {source}", .path.display())]
+    Create { path: std::path::PathBuf, source: std::io::Error },
+    #[error("--artifacts: {0}")]
+    Locked(#[from] crate::files::LockError),
 }
 
 impl RunDir {
-    /// `explicit` if given, else a fresh directory under the user's state directory (never
-    /// inside the checkout, so a run does not dirty it), pruning the automatic ones beyond the
-    /// newest `keep` (0: keep all).
+    /// `explicit` if given (made if missing), else a new directory under the user's state
+    /// directory (never inside the checkout, so a run does not dirty it), pruning the automatic
+    /// ones beyond the newest `keep` (0: keep all).
     pub fn create(explicit: Option<&std::path::Path>, keep: usize) -> Result<RunDir, RunDirError> {
         let path = match explicit {
-            Some(p) => p.to_path_buf(),
+            Some(p) => {
+                std::fs::create_dir_all(p)
+                    .map_err(|source| RunDirError::Create { path: p.to_path_buf(), source })?;
+                p.to_path_buf()
+            }
             None => {
-                let base = std::env::var_os("SMOKE_STATE_DIR")
+                let runs = std::env::var_os("SMOKE_STATE_DIR")
                     .map(std::path::PathBuf::from)
                     .or_else(|| {
                         directories::ProjectDirs::from("", "", "smoke")
                             .map(|d| d.state_dir().unwrap_or(d.cache_dir()).to_path_buf())
                     })
-                    .unwrap_or_else(|| std::env::temp_dir().join("smoke"));
-                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-                base.join("runs").join(format!("{}-{}", stamp.replace(':', ""), std::process::id()))
+                    .unwrap_or_else(|| std::env::temp_dir().join("smoke"))
+                    .join("runs");
+                let made = own_directory(&runs)?;
+                if keep > 0 {
+                    prune(&runs, keep);
+                }
+                made
             }
         };
-        if let Err(source) = std::fs::create_dir_all(&path) {
-            return Err(RunDirError { path, source });
-        }
-        if explicit.is_none()
-            && keep > 0
-            && let Some(runs) = path.parent()
-        {
-            prune(runs, keep);
-        }
-        Ok(RunDir { path })
+        let lock = crate::files::lock_dir(&path)?;
+        Ok(RunDir { path, _lock: lock })
     }
 
     pub fn file(&self, name: &str) -> std::path::PathBuf {
         self.path.join(name)
     }
+}
+
+/// A new directory under `runs`, named for this moment and process, private to this user: made
+/// here and now (one that already exists, planted or not, is never taken).
+fn own_directory(runs: &std::path::Path) -> Result<std::path::PathBuf, RunDirError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let create = |path: &std::path::Path, source| RunDirError::Create { path: path.to_path_buf(), source };
+    std::fs::create_dir_all(runs).map_err(|e| create(runs, e))?;
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(':', "");
+    let name = format!("{stamp}-{}", std::process::id());
+    let mut last = None;
+    for attempt in 0..16 {
+        let path = match attempt {
+            0 => runs.join(&name),
+            n => runs.join(format!("{name}{n}")),
+        };
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(create(&path, e)),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+    Err(create(&runs.join(name), e))
 }
 
 /// Whether a directory name is one `RunDir::create` made: `2026-11-22T023127Z-28255`.
@@ -231,7 +199,8 @@ fn prune(runs: &std::path::Path, keep: usize) {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_none_or(|age| age < std::time::Duration::from_secs(3600));
-        if recent {
+        // A run still going holds its directory's lock, however long it runs.
+        if recent || crate::files::lock_dir(&dir).is_err() {
             continue;
         }
         match std::fs::remove_dir_all(&dir) {
@@ -244,7 +213,7 @@ fn prune(runs: &std::path::Path, keep: usize) {
 #[cfg(test)]
 mod json_tests {
     use crate::run::results::{
-        Failure, FailureKind, Finding, Outcome, RunReport, ScenarioResult, Split, StageFailure,
+        Failure, FailureKind, Finding, Outcome, RunReport, ScenarioResult, StageFailure,
     };
 
     #[test]
@@ -268,7 +237,7 @@ mod json_tests {
             if variant == 1 {
                 report.plan_digest = Some("sha256:00".into());
                 report.shard = Some("1/2".into());
-                report.split = Some(Split { scenarios: 4, by: "count".into() });
+                report.split = Some(crate::plan::Split { scenarios: 4, by: "count".into() });
                 report.interrupted = Some("SIGINT".into());
                 report.stage_failure = Some(StageFailure { stage: "seeding".into(), message: "x".into() });
             }

@@ -3,8 +3,8 @@
 
 use super::expect;
 use crate::http::{Client, Redactor};
+use crate::plan::Plan;
 use crate::plan::model::Pair;
-use crate::plan::model::Plan;
 use crate::plugin::Plugin;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ pub struct Context {
     pub plan: Arc<Plan>,
     pub captured_by: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
     /// Every exchange, when `--transcript` asks for it.
-    pub transcript: Option<Arc<crate::http::transcript::Transcript>>,
+    pub transcript: Option<Arc<crate::run::transcript::Transcript>>,
     /// Response schemas, compiled once.
     pub schemas: expect::Schemas,
     /// The MCP session, when the run has an MCP target.

@@ -90,14 +90,21 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
         return failures;
     }
     for h in &expect.headers {
-        match response.header(&h.name) {
+        match response.header_text(&h.name) {
             None => {
                 failures.push(Failure::new(FailureKind::Header, format!("header {:?} is missing", h.name)))
             }
             Some(actual) if !h.value.is_empty() => match template::render(&h.value, vars) {
-                Ok(expected) if expected != actual => failures.push(Failure::new(
+                // Byte for byte: a value that is not UTF-8 equals no text.
+                Ok(expected) if actual != Ok(expected.as_str()) => failures.push(Failure::new(
                     FailureKind::Header,
-                    format!("header {:?} is {actual:?}, expected {expected:?}", h.name),
+                    match actual {
+                        Ok(text) => format!("header {:?} is {text:?}, expected {expected:?}", h.name),
+                        Err(shown) => format!(
+                            "header {:?} is not UTF-8 ({shown:?} with U+FFFD for its other bytes), expected {expected:?}",
+                            h.name
+                        ),
+                    },
                 )),
                 Ok(_) => {}
                 Err(e) => {
@@ -338,10 +345,11 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
                     .cloned()
                     .ok_or_else(|| format!("cannot capture {:?}: body has nothing at {pointer:?}", c.name)),
             },
-            CaptureSource::Header(name) => response
-                .header(name)
-                .map(|v| Value::String(v.to_string()))
-                .ok_or_else(|| format!("cannot capture {:?}: no {name:?} header", c.name)),
+            CaptureSource::Header(name) => match response.header_text(name) {
+                Some(Ok(v)) => Ok(Value::String(v.to_string())),
+                Some(Err(_)) => Err(format!("cannot capture {:?}: the {name:?} header is not UTF-8", c.name)),
+                None => Err(format!("cannot capture {:?}: no {name:?} header", c.name)),
+            },
         };
         match value {
             Ok(v) => {
@@ -395,6 +403,7 @@ mod tests {
 
     fn response(status: u16, body: Value) -> Incoming {
         Incoming {
+            not_utf8: vec![],
             status,
             headers: vec![Pair { name: "Location".into(), value: "/x/1".into() }],
             body: body.to_string().into_bytes(),
@@ -457,6 +466,7 @@ mod tests {
     #[test]
     fn non_json_bodies_fail_body_assertions() {
         let r = Incoming {
+            not_utf8: vec![],
             status: 200,
             headers: vec![],
             body: b"<html>".to_vec(),
@@ -492,6 +502,7 @@ mod tests {
     #[test]
     fn a_big_integer_read_as_a_float_still_compares_exactly() {
         let r = Incoming {
+            not_utf8: vec![],
             status: 200,
             headers: vec![],
             body: br#"{"big": 18446744073709551617, "f": 0.1, "list": [1, 2]}"#.to_vec(),

@@ -6,17 +6,22 @@ pub mod burst;
 mod context;
 pub mod expect;
 mod json;
+mod judge;
+mod poll;
 pub mod request;
 pub mod results;
+pub mod scrub;
 pub mod spool;
 mod step;
 pub mod template;
 mod tool;
+pub mod transcript;
 
 pub use context::Context;
-pub use step::{Label, run_step, send_failure_kind};
+pub use step::{run_step, send_failure_kind};
+pub use transcript::Label;
 
-use crate::plan::model::{Plan, Scenario};
+use crate::plan::{Plan, model::Scenario};
 use results::{Failure, FailureKind, Outcome, ScenarioResult};
 use spool::Encoded;
 use std::collections::HashMap;

@@ -434,7 +434,7 @@ pub struct RunReport<S = Vec<ScenarioResult>> {
     pub shard: Option<String>,
     /// On a shard's report: how the plan was split, so a merge can tell a whole from a part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub split: Option<Split>,
+    pub split: Option<crate::plan::Split>,
     pub summary: Summary,
     /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.
     pub interrupted: Option<String>,
@@ -524,16 +524,6 @@ impl<S> RunReport<S> {
             triage: vec![],
         }
     }
-}
-
-/// How a shard's plan was split: what every shard of one split has in common.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Split {
-    /// Scenarios in the plan as selected, before the split.
-    pub scenarios: usize,
-    /// `count` (scenarios balanced by number) or the sha256 of the durations that weighed them
-    /// (`--shard-durations`): shards split by different durations are parts of different splits.
-    pub by: String,
 }
 
 /// A stage of the run that failed before scenarios ran (target, a command, seeding).

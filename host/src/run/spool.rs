@@ -49,7 +49,7 @@ impl Encoded {
     /// task, so it runs beside other scenarios).
     pub fn new(result: &mut ScenarioResult, redactor: &Redactor) -> Encoded {
         let learned = redactor.learned_count();
-        crate::report::scrub_scenario(result, redactor);
+        super::scrub::scenario(result, redactor);
         let mut bytes = Vec::with_capacity(1024);
         super::json::scenario(&mut bytes, result);
         Encoded { bytes, learned }

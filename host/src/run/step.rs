@@ -2,9 +2,11 @@
 //! the plugin where the step says so; a poll step repeats until it holds, a burst step sends
 //! many copies and judges the mix.
 
+use super::judge::judge_by_plugin;
+use super::poll::{Polling, poll};
 use super::results::{Failure, FailureKind, Outcome, StepResult, VerdictRecord};
 use super::template::{self, Vars};
-use super::{Context, burst, expect, request};
+use super::{Context, Label, burst, expect, request};
 use crate::plan::model::{Action, HttpCall, Pair, Step, StepMode};
 use crate::plugin::contract;
 use std::time::{Duration, Instant};
@@ -112,58 +114,14 @@ pub fn send_failure_kind(e: &crate::http::SendError) -> FailureKind {
         SendError::Timeout(_) => FailureKind::Timeout,
         SendError::Connect { .. } => FailureKind::Connect,
         SendError::Reset { .. } => FailureKind::Reset,
+        SendError::Tls { .. } => FailureKind::Connect,
         SendError::Other { .. } => FailureKind::Http,
     }
 }
 
-/// One try of a step, as polling sees it: whatever failed.
-pub(super) trait Tried {
-    fn failures(&mut self) -> &mut Vec<Failure>;
-}
-
-impl Tried for Attempt {
+impl super::poll::Tried for Attempt {
     fn failures(&mut self) -> &mut Vec<Failure> {
         &mut self.failures
-    }
-}
-
-/// A poll's timing: every `interval_ms`, for at most `timeout_ms` since the step `started`.
-pub(super) struct Polling {
-    pub(super) interval_ms: u32,
-    pub(super) timeout_ms: u32,
-    pub(super) started: Instant,
-}
-
-/// Try until a try holds, the time is up or `gone()` says the server has gone (counting tries
-/// in `attempts`); the last try's failures then become one, saying how long it was tried.
-pub(super) async fn poll<T: Tried, F: std::future::Future<Output = T>>(
-    timing: Polling,
-    attempts: &mut u32,
-    gone: impl Fn() -> bool,
-    mut attempt: impl FnMut(u32) -> F,
-) -> T {
-    let interval = Duration::from_millis(u64::from(timing.interval_ms));
-    let deadline = timing.started + Duration::from_millis(u64::from(timing.timeout_ms));
-    loop {
-        *attempts += 1;
-        let mut a = attempt(*attempts).await;
-        let out_of_time = Instant::now() + interval >= deadline;
-        if a.failures().is_empty() || out_of_time || gone() {
-            let failures = a.failures();
-            if let Some(first) = failures.first() {
-                let kind = first.kind;
-                let last: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
-                let summary = format!(
-                    "did not hold within {} ms ({} attempt(s)); the last attempt: {}",
-                    timing.timeout_ms,
-                    attempts,
-                    last.join("; ")
-                );
-                *failures = vec![Failure::new(kind, summary)];
-            }
-            return a;
-        }
-        tokio::time::sleep(interval).await;
     }
 }
 
@@ -174,77 +132,6 @@ struct Attempt {
     vars: Vars,
     response: Option<crate::http::ResponseRecord>,
     verdict: Option<VerdictRecord>,
-}
-
-/// Which step an exchange belongs to, for the transcript.
-#[derive(Debug, Clone)]
-pub struct Label {
-    pub scenario: String,
-    pub step: usize,
-    pub step_name: String,
-}
-
-impl Label {
-    /// Record one exchange in the transcript, if there is one: the response or why there was
-    /// none, redacted, and whether the request had to be sent twice.
-    pub fn record(
-        &self,
-        ctx: &Context,
-        seq: u64,
-        attempt: u32,
-        sent: Instant,
-        request: crate::http::RequestRecord,
-        result: &Result<crate::http::Incoming, crate::http::SendError>,
-    ) {
-        let Some(t) = &ctx.transcript else { return };
-        let (response, error, retried) = match result {
-            Ok(r) => (Some(ctx.redactor.response(r)), None, r.retried.clone()),
-            Err(e) => (None, Some(ctx.redactor.text(&e.to_string())), None),
-        };
-        t.record(crate::http::transcript::Entry {
-            request: Some(request),
-            response,
-            error,
-            retried,
-            ..self.entry(ctx, seq, attempt, sent)
-        });
-    }
-
-    /// A transcript entry for this step's exchange sent at `sent`, with nothing recorded yet.
-    fn entry(&self, ctx: &Context, seq: u64, attempt: u32, sent: Instant) -> crate::http::transcript::Entry {
-        crate::http::transcript::Entry {
-            seq,
-            scenario: self.scenario.clone(),
-            step: self.step,
-            step_name: self.step_name.clone(),
-            attempt,
-            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
-            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
-            request: None,
-            response: None,
-            tool_call: None,
-            error: None,
-            retried: None,
-        }
-    }
-
-    /// Record one tool call in the transcript, if there is one.
-    pub fn record_tool_call(
-        &self,
-        ctx: &Context,
-        seq: u64,
-        attempt: u32,
-        sent: Instant,
-        record: super::results::ToolCallRecord,
-        error: Option<String>,
-    ) {
-        let Some(t) = &ctx.transcript else { return };
-        t.record(crate::http::transcript::Entry {
-            tool_call: Some(record),
-            error: error.map(|e| ctx.redactor.text(&e)),
-            ..self.entry(ctx, seq, attempt, sent)
-        });
-    }
 }
 
 /// One step of one scenario, for the pieces of `run_step`.
@@ -341,77 +228,4 @@ impl Call<'_> {
         });
         Attempt { failures, vars: step_vars, response, verdict }
     }
-}
-
-/// Ask the plugin's `check` for a verdict on an exchange: the failures it means, and the verdict
-/// to record.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn judge_by_plugin(
-    ctx: &Context,
-    plugin: &str,
-    scenario_id: &str,
-    index: usize,
-    step: &Step,
-    argument: &str,
-    exchange: contract::Exchange,
-    vars: &Vars,
-) -> (Vec<Failure>, Option<VerdictRecord>) {
-    match check(ctx, plugin, scenario_id, index, step, argument, exchange, vars).await {
-        Ok(v) => {
-            let mut failures = Vec::new();
-            if !v.pass {
-                failures.push(Failure::new(
-                    FailureKind::PluginVerdict,
-                    format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
-                ));
-            }
-            (failures, Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) }))
-        }
-        Err(e) => (vec![e], None),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn check(
-    ctx: &Context,
-    plugin_name: &str,
-    scenario_id: &str,
-    index: usize,
-    step: &Step,
-    argument: &str,
-    exchange: contract::Exchange,
-    vars: &Vars,
-) -> Result<contract::Verdict, Failure> {
-    let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
-        return Err(Failure::new(
-            FailureKind::PluginError,
-            format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
-        ));
-    };
-    let pair = |name: &str, value: &str| Pair { name: name.to_string(), value: value.to_string() };
-    let input = contract::CheckInput {
-        config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
-        scenario_id: scenario_id.to_string(),
-        step_name: step.display_name(),
-        step_index: index as u32,
-        argument: argument.to_string(),
-        exchange,
-        variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
-    };
-    tokio::task::spawn_blocking(move || plugin.check(&input))
-        .await
-        .map_err(|e| {
-            Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
-        })?
-        .map_err(|e| {
-            let kind = match &e {
-                crate::plugin::PluginError::Call {
-                    failure:
-                        crate::plugin::CallFailure::Timeout(_) | crate::plugin::CallFailure::Memory { .. },
-                    ..
-                } => FailureKind::PluginLimit,
-                _ => FailureKind::PluginError,
-            };
-            Failure::new(kind, e.to_string())
-        })
 }

@@ -3,8 +3,10 @@
 //! (the outcome, the tool's own `outputSchema`, assertions, the step's schema, latency),
 //! captures from the result's JSON, and the plugin's `check` where the step asks for it.
 
+use super::Label;
+use super::judge::judge_by_plugin;
+use super::poll::{Polling, Tried, poll};
 use super::results::{Failure, FailureKind, Outcome, StepResult, ToolCallRecord};
-use super::step::{Label, Polling, Tried, judge_by_plugin, poll};
 use super::template::{self, Vars};
 use super::{Context, expect};
 use crate::mcp::{Answer, CallError, Unfit};

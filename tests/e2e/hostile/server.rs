@@ -1,11 +1,12 @@
-//! A small hostile HTTP/1.1 server for the hostile-service tests: on 127.0.0.1, one thread per
+//! A small hostile HTTP/1.1 server for the hostile-service tests: on 127.0.0.1, plain or over TLS
+//! (a certificate made for the run, its CA handed to smoke with `--cacert`), one thread per
 //! connection, every read and write bounded in size and time, stopped when dropped. Each request
 //! it sees is recorded; a handler decides the reply, which may be well-behaved or not: a body of
-//! hundreds of megabytes, an endless chunked body, control characters, or a connection closed
-//! without an answer.
+//! hundreds of megabytes, an endless chunked body, control characters, a stray response, or a
+//! connection closed without an answer.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ pub enum Reply {
     /// These bytes as the whole answer, as they are; the connection stays open, or is closed
     /// after them when `close`.
     Raw { bytes: Vec<u8>, close: bool },
+    /// These bytes, then, after `after`, these others: a response the client never asked for.
+    Twice { first: Vec<u8>, after: Duration, then: Vec<u8> },
 }
 
 impl Reply {
@@ -50,13 +53,54 @@ impl Reply {
 
 type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
+/// How the server speaks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Over TLS, with a certificate for 127.0.0.1 signed by a CA made for this server.
+    pub tls: bool,
+    /// Answer as soon as the request head is read, never reading its body (then close): a
+    /// server refusing an upload it will not take.
+    pub before_body: bool,
+}
+
 pub struct Hostile {
     pub port: u16,
     pub url: String,
+    /// The CA that signed the server's certificate (PEM), when over TLS.
+    pub ca_pem: Option<String>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
+
+/// A CA and a certificate for 127.0.0.1 and localhost signed by it: (CA PEM, server config).
+fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "smoke hostile test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (ca_cert.pem(), Arc::new(config))
+}
+
+/// A connection's stream, plain or TLS.
+trait Io: Read + Write + Send {}
+impl<T: Read + Write + Send> Io for T {}
 
 /// How long one connection may live, whatever it does.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
@@ -65,6 +109,22 @@ const MAX_REQUEST: usize = 1 << 20;
 
 impl Hostile {
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
+        Hostile::start_with(Options::default(), handler)
+    }
+
+    /// [`Hostile::start`], over TLS when `tls`.
+    pub fn start_tls(tls: bool, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
+        Hostile::start_with(Options { tls, ..Options::default() }, handler)
+    }
+
+    pub fn start_with(options: Options, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
+        let (ca_pem, config) = match options.tls {
+            true => {
+                let (pem, config) = tls_config();
+                (Some(pem), Some(config))
+            }
+            false => (None, None),
+        };
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -77,13 +137,47 @@ impl Hostile {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (seen, stop, handler) = (seen2.clone(), stop2.clone(), handler.clone());
-                        std::thread::spawn(move || serve(stream, &seen, &stop, handler.as_ref()));
+                        let config = config.clone();
+                        std::thread::spawn(move || {
+                            let _ = stream.set_nonblocking(false);
+                            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                            let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+                            let io: Box<dyn Io> = match config {
+                                Some(c) => match rustls::ServerConnection::new(c) {
+                                    Ok(conn) => Box::new(rustls::StreamOwned::new(conn, stream)),
+                                    Err(_) => return,
+                                },
+                                None => Box::new(stream),
+                            };
+                            serve(io, options, &seen, &stop, handler.as_ref())
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
         });
-        Hostile { port, url: format!("http://127.0.0.1:{port}"), seen, stop, accept: Some(accept) }
+        let scheme = if options.tls { "https" } else { "http" };
+        Hostile {
+            port,
+            url: format!("{scheme}://127.0.0.1:{port}"),
+            ca_pem,
+            seen,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// The smoke arguments that make it trust this server: `--cacert FILE` (written into `dir`)
+    /// over TLS, nothing otherwise.
+    pub fn trust(&self, dir: &std::path::Path) -> Vec<String> {
+        match &self.ca_pem {
+            Some(pem) => {
+                let path = dir.join(format!("ca-{}.pem", self.port));
+                std::fs::write(&path, pem).unwrap();
+                vec!["--cacert".into(), path.display().to_string()]
+            }
+            None => vec![],
+        }
     }
 
     /// Every request seen so far, in arrival order.
@@ -101,43 +195,43 @@ impl Drop for Hostile {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool, handler: &Handler) {
+fn serve(io: Box<dyn Io>, options: Options, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool, handler: &Handler) {
     let born = Instant::now();
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-    let Ok(mut writer) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(io);
     let mut nth = 0;
     while !stop.load(Ordering::Relaxed) && born.elapsed() < CONNECTION_LIFETIME {
-        let Some(request) = read_request(&mut reader, nth + 1) else { return };
+        let Some(request) = read_request(&mut reader, nth + 1, !options.before_body) else { return };
         nth += 1;
         seen.lock().unwrap().push(request.clone());
-        match handler(&request) {
+        let reply = handler(&request);
+        let writer = reader.get_mut();
+        let kept = match reply {
             Reply::Send { status, content_type, body } => {
                 let head = format!(
                     "HTTP/1.1 {status} Hostile\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
                     body.len()
                 );
-                if writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&body)).is_err() {
-                    return;
-                }
+                writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&body)).is_ok()
             }
             Reply::Flood { bytes, chunked } => {
-                flood(&mut writer, bytes, chunked);
-                return;
+                flood(writer, bytes, chunked);
+                false
             }
-            Reply::Close => return,
-            Reply::Raw { bytes, close } => {
-                if writer.write_all(&bytes).is_err() || close {
-                    return;
-                }
+            Reply::Close => false,
+            Reply::Raw { bytes, close } => writer.write_all(&bytes).is_ok() && !close,
+            Reply::Twice { first, after, then } => {
+                let sent = writer.write_all(&first).and_then(|()| writer.flush()).is_ok();
+                std::thread::sleep(after);
+                sent && writer.write_all(&then).is_ok()
             }
+        };
+        if !kept || writer.flush().is_err() || options.before_body {
+            return;
         }
     }
 }
 
-fn flood(writer: &mut TcpStream, bytes: u64, chunked: bool) {
+fn flood(writer: &mut dyn Io, bytes: u64, chunked: bool) {
     let head = if chunked {
         "HTTP/1.1 200 Hostile\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
             .to_string()
@@ -168,10 +262,12 @@ fn flood(writer: &mut TcpStream, bytes: u64, chunked: bool) {
     if chunked {
         let _ = writer.write_all(b"0\r\n\r\n");
     }
+    let _ = writer.flush();
 }
 
-/// One request, or None when the client closed the connection or sent something unreadable.
-fn read_request(reader: &mut BufReader<TcpStream>, nth: u32) -> Option<Seen> {
+/// One request (its body read when `body`), or None when the client closed the connection or
+/// sent something unreadable.
+fn read_request(reader: &mut BufReader<Box<dyn Io>>, nth: u32, body: bool) -> Option<Seen> {
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let before = head.len();
@@ -194,7 +290,7 @@ fn read_request(reader: &mut BufReader<TcpStream>, nth: u32) -> Option<Seen> {
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .unwrap_or(0)
         .min(MAX_REQUEST);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Seen { method, target, headers, nth_on_connection: nth, body })
+    let mut content = vec![0; if body { length } else { 0 }];
+    reader.read_exact(&mut content).ok()?;
+    Some(Seen { method, target, headers, nth_on_connection: nth, body: content })
 }

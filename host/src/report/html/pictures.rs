@@ -2,7 +2,7 @@
 //! time), the latency distribution per endpoint, and coverage (endpoints by scenario kind). Plain
 //! inline SVG and tables, computed once from the results; nothing runs in the page to draw them.
 
-use super::html::esc;
+use super::esc;
 use crate::plan::model::ScenarioKind;
 use crate::run::results::{Outcome, RunReport};
 use crate::run::spool::{Brief, Spool};

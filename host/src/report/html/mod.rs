@@ -8,6 +8,8 @@
 //! rendered with their steps; the rest (a big run's passing scenarios) travel as compact data,
 //! one short row each, that the page's script lists on demand and the filter searches.
 
+mod pictures;
+
 use crate::run::results::{Outcome, RunReport, ScenarioResult, StepResult};
 use crate::run::spool::Spool;
 use base64::Engine;
@@ -59,6 +61,9 @@ document.body.setAttribute('data-ready',String(Math.round(performance.now())));}
 
 /// Escape text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
+    // Control characters (a newline and a tab aside) and bidirectional overrides as escapes, as
+    // on the console: a page shows them, never acts on them or reorders text by them.
+    let text = crate::http::escape(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -295,9 +300,9 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             );
         }
     }
-    out.push_str(&super::pictures::timeline(report));
-    out.push_str(&super::pictures::latency(report));
-    out.push_str(&super::pictures::coverage(report));
+    out.push_str(&pictures::timeline(report));
+    out.push_str(&pictures::latency(report));
+    out.push_str(&pictures::coverage(report));
     out.push_str(
         "<h2>Scenarios</h2><input id=filter type=search placeholder=\"filter by id, endpoint, kind, tag\" aria-label=filter>",
     );

@@ -1,11 +1,12 @@
 //! The transcript: every HTTP exchange and tool call of a run, one JSON line each, in send order, redacted
 //! like every other output (`--transcript FILE`).
 
-use super::{RequestRecord, ResponseRecord};
+use crate::http::{RequestRecord, ResponseRecord};
 use crate::plan::spill::{Slot, Spill};
 use serde::Serialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 /// One exchange.
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +29,7 @@ pub struct Entry {
     pub response: Option<ResponseRecord>,
     /// The JSON-RPC request and answer, for a tool call.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_call: Option<crate::run::results::ToolCallRecord>,
+    pub tool_call: Option<super::results::ToolCallRecord>,
     /// Why there is no response (timeout, connection refused).
     pub error: Option<String>,
     /// Set when the request was sent twice: why the first try failed (a pooled connection the
@@ -87,17 +88,89 @@ impl Transcript {
 
     /// Write every entry recorded so far as JSON Lines, in send order, each line passed through
     /// the redactor once more (it may have learned sensitive values since the entry was made).
-    pub fn write(&self, path: &std::path::Path, redactor: &super::Redactor) -> std::io::Result<usize> {
-        use std::io::Write;
+    pub fn write(
+        &self,
+        out: &mut dyn std::io::Write,
+        redactor: &crate::http::Redactor,
+    ) -> std::io::Result<usize> {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.index.sort_by_key(|(seq, _)| *seq);
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for (_, slot) in &kept.index {
             let line = kept.lines.get(*slot).map_err(std::io::Error::other)?;
             out.write_all(redactor.text(&String::from_utf8_lossy(&line)).as_bytes())?;
             out.write_all(b"\n")?;
         }
-        out.flush()?;
         Ok(kept.index.len())
+    }
+}
+
+/// Which step an exchange belongs to, for the transcript.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub scenario: String,
+    pub step: usize,
+    pub step_name: String,
+}
+
+impl Label {
+    /// Record one exchange in the transcript, if there is one: the response or why there was
+    /// none, redacted, and whether the request had to be sent twice.
+    pub fn record(
+        &self,
+        ctx: &super::Context,
+        seq: u64,
+        attempt: u32,
+        sent: Instant,
+        request: crate::http::RequestRecord,
+        result: &Result<crate::http::Incoming, crate::http::SendError>,
+    ) {
+        let Some(t) = &ctx.transcript else { return };
+        let (response, error, retried) = match result {
+            Ok(r) => (Some(ctx.redactor.response(r)), None, r.retried.clone()),
+            Err(e) => (None, Some(ctx.redactor.text(&e.to_string())), None),
+        };
+        t.record(Entry {
+            request: Some(request),
+            response,
+            error,
+            retried,
+            ..self.entry(ctx, seq, attempt, sent)
+        });
+    }
+
+    /// A transcript entry for this step's exchange sent at `sent`, with nothing recorded yet.
+    fn entry(&self, ctx: &super::Context, seq: u64, attempt: u32, sent: Instant) -> Entry {
+        Entry {
+            seq,
+            scenario: self.scenario.clone(),
+            step: self.step,
+            step_name: self.step_name.clone(),
+            attempt,
+            sent_ms: sent.duration_since(ctx.epoch).as_secs_f64() * 1000.0,
+            duration_ms: sent.elapsed().as_secs_f64() * 1000.0,
+            request: None,
+            response: None,
+            tool_call: None,
+            error: None,
+            retried: None,
+        }
+    }
+
+    /// Record one tool call in the transcript, if there is one.
+    pub fn record_tool_call(
+        &self,
+        ctx: &super::Context,
+        seq: u64,
+        attempt: u32,
+        sent: Instant,
+        record: super::results::ToolCallRecord,
+        error: Option<String>,
+    ) {
+        let Some(t) = &ctx.transcript else { return };
+        t.record(Entry {
+            tool_call: Some(record),
+            error: error.map(|e| ctx.redactor.text(&e)),
+            ..self.entry(ctx, seq, attempt, sent)
+        });
     }
 }

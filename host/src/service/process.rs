@@ -96,13 +96,69 @@ pub(super) fn last_lines(lines: &Lines, n: usize) -> Vec<String> {
     buf.iter().skip(buf.len().saturating_sub(n)).cloned().collect()
 }
 
-/// Copy a stream, as bytes, into the log file (every byte) and the in-memory tail (the last
-/// lines, each cut to a bounded length, escaped for the terminal). Reads until the stream ends,
-/// whatever it holds: closing the pipe early would kill the writer with SIGPIPE.
+/// The most of a process's output its log keeps: the first [`LOG_HEAD`] bytes as they come, and
+/// the last [`LOG_TAIL`] (held in memory, written when the output ends), with a line saying how
+/// much was dropped between them. A process printing without end fills neither disk nor memory.
+pub const LOG_HEAD: u64 = 16 << 20;
+pub const LOG_TAIL: usize = 4 << 20;
+
+/// A log file a process's output goes to, capped at its head and tail.
+pub(super) struct CappedLog {
+    file: tokio::fs::File,
+    written: u64,
+    tail: VecDeque<u8>,
+    dropped: u64,
+    /// Collectors still writing; the tail is written when the last one ends.
+    writers: usize,
+}
+
+impl CappedLog {
+    async fn write(&mut self, mut chunk: &[u8]) {
+        if self.written < LOG_HEAD {
+            let here = chunk.len().min((LOG_HEAD - self.written) as usize);
+            let _ = self.file.write_all(&chunk[..here]).await;
+            self.written += here as u64;
+            chunk = &chunk[here..];
+        }
+        if chunk.len() >= LOG_TAIL {
+            self.dropped += (self.tail.len() + chunk.len() - LOG_TAIL) as u64;
+            self.tail.clear();
+            chunk = &chunk[chunk.len() - LOG_TAIL..];
+        }
+        let over = (self.tail.len() + chunk.len()).saturating_sub(LOG_TAIL);
+        self.tail.drain(..over);
+        self.dropped += over as u64;
+        self.tail.extend(chunk);
+    }
+
+    /// One collector is done; the last writes the tail, after saying what was dropped.
+    async fn done(&mut self) {
+        self.writers = self.writers.saturating_sub(1);
+        if self.writers > 0 {
+            return;
+        }
+        if self.dropped > 0 {
+            let note = format!(
+                "\n[smoke: {} bytes of output dropped here: a log keeps the first {} and the last {} bytes]\n",
+                self.dropped, LOG_HEAD, LOG_TAIL
+            );
+            let _ = self.file.write_all(note.as_bytes()).await;
+        }
+        let (a, b) = self.tail.as_slices();
+        let _ = self.file.write_all(a).await;
+        let _ = self.file.write_all(b).await;
+        let _ = self.file.flush().await;
+        self.tail = VecDeque::new();
+    }
+}
+
+/// Copy a stream, as bytes, into the log file (capped: see [`LOG_HEAD`]) and the in-memory tail
+/// (the last lines, each cut to a bounded length, escaped for the terminal). Reads until the
+/// stream ends, whatever it holds: closing the pipe early would kill the writer with SIGPIPE.
 fn collect(
     stream: impl AsyncRead + Unpin + Send + 'static,
     lines: Lines,
-    log: Option<Arc<tokio::sync::Mutex<tokio::fs::File>>>,
+    log: Option<Arc<tokio::sync::Mutex<CappedLog>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut reader = BufReader::with_capacity(16 << 10, stream);
@@ -114,7 +170,7 @@ fn collect(
                 Ok(chunk) => chunk,
             };
             if let Some(log) = &log {
-                let _ = log.lock().await.write_all(chunk).await;
+                log.lock().await.write(chunk).await;
             }
             let len = chunk.len();
             for part in chunk.split_inclusive(|&b| b == b'\n') {
@@ -136,6 +192,9 @@ fn collect(
         if !line.is_empty() {
             keep(&lines, &line, cut);
         }
+        if let Some(log) = &log {
+            log.lock().await.done().await;
+        }
     })
 }
 
@@ -147,7 +206,7 @@ fn keep(lines: &Lines, raw: &[u8], cut: bool) {
     if cut {
         shown.push_str(" … (line cut; the log file has all of it)");
     }
-    tracing::debug!(target: "smoke::service", "{shown}");
+    tracing::debug!(target: "smoke::service_output", "{shown}");
     let mut buf = lines.lock().unwrap_or_else(|e| e.into_inner());
     if buf.len() == KEPT_LINES {
         buf.pop_front();
@@ -155,10 +214,18 @@ fn keep(lines: &Lines, raw: &[u8], cut: bool) {
     buf.push_back(shown);
 }
 
-async fn open_log(path: Option<&Path>) -> Option<Arc<tokio::sync::Mutex<tokio::fs::File>>> {
+/// The log at `path`, for `writers` collectors: created if missing, appended to, a link there
+/// refused.
+fn open_log(path: Option<&Path>, writers: usize) -> Option<Arc<tokio::sync::Mutex<CappedLog>>> {
     let path = path?;
-    match tokio::fs::OpenOptions::new().create(true).append(true).open(path).await {
-        Ok(f) => Some(Arc::new(tokio::sync::Mutex::new(f))),
+    match crate::files::open_log(path) {
+        Ok(f) => Some(Arc::new(tokio::sync::Mutex::new(CappedLog {
+            file: tokio::fs::File::from_std(f),
+            written: 0,
+            tail: VecDeque::new(),
+            dropped: 0,
+            writers,
+        }))),
         Err(e) => {
             tracing::warn!("cannot write {}: {e}", path.display());
             None
@@ -213,7 +280,7 @@ pub(super) async fn spawn(
         return Err(CommandError::Vanished(resolved));
     };
     let lines: Lines = Arc::default();
-    let file = open_log(log).await;
+    let file = open_log(log, if stdio { 1 } else { 2 });
     let mut readers = Vec::new();
     let mut pipes = None;
     if stdio {

@@ -1,0 +1,81 @@
+//! Judging by the plugin: hand an exchange to the plugin's `check` (on a blocking thread, within
+//! its limits) and turn its verdict, or its failure, into the step's failures.
+
+use super::Context;
+use super::results::{Failure, FailureKind, VerdictRecord};
+use super::template::Vars;
+use crate::plan::model::{Pair, Step};
+use crate::plugin::contract;
+
+/// Ask the plugin's `check` for a verdict on an exchange: the failures it means, and the verdict
+/// to record.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn judge_by_plugin(
+    ctx: &Context,
+    plugin: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    argument: &str,
+    exchange: contract::Exchange,
+    vars: &Vars,
+) -> (Vec<Failure>, Option<VerdictRecord>) {
+    match check(ctx, plugin, scenario_id, index, step, argument, exchange, vars).await {
+        Ok(v) => {
+            let mut failures = Vec::new();
+            if !v.pass {
+                failures.push(Failure::new(
+                    FailureKind::PluginVerdict,
+                    format!("plugin {plugin} judged it a failure: {}", ctx.redactor.text(&v.reason)),
+                ));
+            }
+            (failures, Some(VerdictRecord { pass: v.pass, reason: ctx.redactor.text(&v.reason) }))
+        }
+        Err(e) => (vec![e], None),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check(
+    ctx: &Context,
+    plugin_name: &str,
+    scenario_id: &str,
+    index: usize,
+    step: &Step,
+    argument: &str,
+    exchange: contract::Exchange,
+    vars: &Vars,
+) -> Result<contract::Verdict, Failure> {
+    let Some(plugin) = ctx.plugins.get(plugin_name).cloned() else {
+        return Err(Failure::new(
+            FailureKind::PluginError,
+            format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
+        ));
+    };
+    let pair = |name: &str, value: &str| Pair { name: name.to_string(), value: value.to_string() };
+    let input = contract::CheckInput {
+        config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
+        scenario_id: scenario_id.to_string(),
+        step_name: step.display_name(),
+        step_index: index as u32,
+        argument: argument.to_string(),
+        exchange,
+        variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
+    };
+    tokio::task::spawn_blocking(move || plugin.check(&input))
+        .await
+        .map_err(|e| {
+            Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
+        })?
+        .map_err(|e| {
+            let kind = match &e {
+                crate::plugin::PluginError::Call {
+                    failure:
+                        crate::plugin::CallFailure::Timeout(_) | crate::plugin::CallFailure::Memory { .. },
+                    ..
+                } => FailureKind::PluginLimit,
+                _ => FailureKind::PluginError,
+            };
+            Failure::new(kind, e.to_string())
+        })
+}

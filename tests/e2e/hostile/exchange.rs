@@ -1,0 +1,254 @@
+//! One HTTP exchange, over `http://` and `https://` alike: a service that answers out of turn,
+//! early, or with framing HTTP/1.1 does not allow gets the same strict treatment on both, and a
+//! verdict is always about the response to its own request.
+
+use super::server::{Hostile, Options, Reply};
+use super::{find, plan_file, read_report, run_plan, scenario};
+use crate::support;
+use serde_json::json;
+use std::time::Duration;
+
+/// Both ways to reach a service.
+const SCHEMES: [bool; 2] = [false, true];
+
+fn scheme(tls: bool) -> &'static str {
+    if tls { "https" } else { "http" }
+}
+
+fn raw(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+/// A JSON response with a Content-Length.
+fn response(status: u16, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} Hostile\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A step expecting `status` and the JSON body's `/path` to be `value`.
+fn expecting_path(id: &str, path: &str, value: &str, after: Option<&str>) -> serde_json::Value {
+    let mut s = scenario(id, "GET", path, 200);
+    s["steps"][0]["expect"]["body"] = json!([{"pointer": "/path", "test": "equals", "value": value}]);
+    if let Some(a) = after {
+        s["depends_on"] = json!([a]);
+    }
+    s
+}
+
+#[test]
+fn a_stray_response_never_answers_a_later_request() {
+    for tls in SCHEMES {
+        // `/big` is answered with 4 MiB of JSON, then, 5 ms later (while smoke judges it), a
+        // response nobody asked for; `/glued` is answered with a second response in the same
+        // write, past its framing. Each later request must get its own answer.
+        let big = format!("[{}]", vec![r#"{"a":0}"#; 512 << 10].join(","));
+        let target = Hostile::start_tls(tls, move |seen| match seen.target.as_str() {
+            "/big" => Reply::Twice {
+                first: response(200, &big),
+                after: Duration::from_millis(5),
+                then: response(500, r#"{"path":"stray"}"#),
+            },
+            "/glued" => Reply::Raw {
+                bytes: [response(200, r#"{"path":"/glued"}"#), response(500, r#"{"path":"stray"}"#)].concat(),
+                close: false,
+            },
+            path => Reply::json(200, &json!({"path": path}).to_string()),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = scenario("big", "GET", "/big", 200);
+        first["steps"][0]["expect"]["body"] = json!([{"pointer": "/0/a", "test": "exists"}]);
+        let plan = plan_file(
+            dir.path(),
+            vec![],
+            vec![
+                first,
+                expecting_path("after-big", "/after-big", "/after-big", Some("big")),
+                expecting_path("glued", "/glued", "/glued", Some("after-big")),
+                expecting_path("after-glued", "/after-glued", "/after-glued", Some("glued")),
+            ],
+        );
+        let mut extra = vec!["--jobs".to_string(), "1".to_string()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 0, "{}: {r}", scheme(tls));
+        let report = read_report(dir.path());
+        for id in ["big", "after-big", "glued", "after-glued"] {
+            assert_eq!(
+                find(&report, id)["outcome"],
+                "passed",
+                "{}: {id}: {}",
+                scheme(tls),
+                find(&report, id)
+            );
+        }
+        // The connections that carried bytes nobody asked for were not used again.
+        let seen = target.seen();
+        for path in ["/after-big", "/after-glued"] {
+            let s = seen.iter().find(|s| s.target == path).unwrap();
+            assert_eq!(
+                s.nth_on_connection,
+                1,
+                "{}: {path} went over a fresh connection: {seen:?}",
+                scheme(tls)
+            );
+        }
+    }
+}
+
+#[test]
+fn an_answer_before_the_upload_is_read_is_judged_and_the_request_is_not_sent_again() {
+    for tls in SCHEMES {
+        // The service reads a request's head, refuses it at once (413) and closes, never reading
+        // the 8 MiB body: smoke must see the 413, stop sending, and send nothing twice.
+        let options = Options { tls, before_body: true };
+        let target = Hostile::start_with(options, |_| Reply::Raw {
+            bytes: response(413, r#"{"error":"too large"}"#),
+            close: true,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let upload = |id: &str, method: &str| {
+            json!({
+                "id": id, "endpoint": format!("{method} /upload"), "kind": "validation-error",
+                "steps": [{"request": {"method": method, "path": "/upload",
+                                       "body": {"type": "text", "value": "x".repeat(8 << 20)}},
+                           "expect": {"status": [413]}}]
+            })
+        };
+        let plan = plan_file(dir.path(), vec![], vec![upload("put", "PUT"), upload("post", "POST")]);
+        let mut extra = vec!["--jobs".to_string(), "1".to_string(), "--request-timeout".into(), "20s".into()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 0, "{}: {r}", scheme(tls));
+        assert!(started.elapsed() < Duration::from_secs(15), "{}: no wait for a timeout", scheme(tls));
+        let seen = target.seen();
+        for method in ["PUT", "POST"] {
+            let sent = seen.iter().filter(|s| s.method == method).count();
+            assert_eq!(sent, 1, "{}: the {method} was sent once: {seen:?}", scheme(tls));
+        }
+    }
+}
+
+#[test]
+fn framing_http_1_1_does_not_allow_and_bytes_that_are_not_text_fail_their_step() {
+    for tls in SCHEMES {
+        let target = Hostile::start_tls(tls, |seen| {
+            let close = |text: &str| Reply::Raw { bytes: raw(text), close: true };
+            match seen.target.as_str() {
+                "/plus" => close(
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n+e\r\n{\"id\": \"plus1\"}\r\n0\r\n\r\n",
+                ),
+                "/spaced" => close(
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n e \r\n{\"id\": \"spac1\"}\r\n0\r\n\r\n",
+                ),
+                "/http10" => close(
+                    "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\ncontent-length: 14\r\n\r\n\
+                     e\r\n{\"id\": \"te10\"}\r\n0\r\n\r\n",
+                ),
+                "/latin1" => Reply::Raw {
+                    bytes: [&b"HTTP/1.1 200 OK\r\nx-name: caf\xe9\r\ncontent-length: 2\r\n\r\n{}"[..]]
+                        .concat(),
+                    close: false,
+                },
+                _ => Reply::json(200, "{}"),
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut latin1 = scenario("latin1", "GET", "/latin1", 200);
+        latin1["steps"][0]["expect"]["headers"] = json!([{"name": "X-Name", "value": "caf\u{fffd}"}]);
+        let mut capture = scenario("latin1-capture", "GET", "/latin1", 200);
+        capture["steps"][0]["captures"] =
+            json!([{"name": "who", "source": {"from": "header", "path": "x-name"}}]);
+        let plan = plan_file(
+            dir.path(),
+            vec![],
+            vec![
+                scenario("plus", "GET", "/plus", 200),
+                scenario("spaced", "GET", "/spaced", 200),
+                scenario("http10", "GET", "/http10", 200),
+                latin1,
+                capture,
+            ],
+        );
+        let mut extra = vec!["--jobs".to_string(), "1".to_string()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 1, "{r}");
+        let report = read_report(dir.path());
+        for (id, kind, says) in [
+            ("plus", "http", "invalid chunk size"),
+            ("spaced", "http", "invalid chunk size"),
+            ("http10", "http", "HTTP/1.0 response with Transfer-Encoding"),
+            ("latin1", "header", "is not UTF-8"),
+            ("latin1-capture", "capture", "is not UTF-8"),
+        ] {
+            let s = find(&report, id);
+            assert_eq!(
+                (s["outcome"].as_str(), s["failure"]["kind"].as_str()),
+                (Some("failed"), Some(kind)),
+                "{}: {id}: {s}",
+                scheme(tls)
+            );
+            assert!(s["reason"].as_str().unwrap().contains(says), "{}: {id}: {s}", scheme(tls));
+        }
+    }
+}
+
+#[test]
+fn empty_post_put_and_patch_bodies_say_content_length_zero() {
+    for tls in SCHEMES {
+        let target = Hostile::start_tls(tls, |_| Reply::json(200, "{}"));
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_file(
+            dir.path(),
+            vec![],
+            ["POST", "PUT", "PATCH", "GET", "DELETE"]
+                .iter()
+                .map(|m| scenario(&m.to_lowercase(), m, "/x", 200))
+                .collect(),
+        );
+        let extra = target.trust(dir.path());
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 0, "{r}");
+        for s in target.seen() {
+            let length = s.header("content-length");
+            match s.method.as_str() {
+                "POST" | "PUT" | "PATCH" => assert_eq!(length, Some("0"), "{}: {s:?}", scheme(tls)),
+                _ => assert_eq!(length, None, "{}: {s:?}", scheme(tls)),
+            }
+        }
+    }
+}
+
+#[test]
+fn https_trusts_what_it_is_told_to_and_says_how_when_it_does_not() {
+    let target = Hostile::start_tls(true, |_| Reply::json(200, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_file(dir.path(), vec![], vec![scenario("a", "GET", "/a", 200)]);
+    // A certificate no trusted CA signed: the step fails to connect, and says what to do.
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &[]));
+    assert_eq!(r.code, 1, "{r}");
+    let report = read_report(dir.path());
+    let a = find(&report, "a");
+    assert_eq!(a["failure"]["kind"], "connect", "{a}");
+    let reason = a["reason"].as_str().unwrap();
+    assert!(reason.contains("TLS") && reason.contains("--cacert"), "{reason}");
+    // Its CA given, or every certificate accepted for a test service: it passes.
+    let trust = target.trust(dir.path());
+    let trust: Vec<&str> = trust.iter().map(String::as_str).collect();
+    assert_eq!(support::run(run_plan(dir.path(), &plan, &target.url, &trust)).code, 0);
+    assert_eq!(support::run(run_plan(dir.path(), &plan, &target.url, &["--insecure-target"])).code, 0);
+    // A CA file that is not PEM is a usage error naming it.
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--cacert", bad.to_str().unwrap()]));
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("bad.pem") && r.stderr.contains("no certificate"), "{r}");
+}
