@@ -341,6 +341,11 @@ struct Generator<'a> {
 
 impl Generator<'_> {
     fn fail(&self, why: Why) -> CannotMake {
+        // The place the budget ran out is only where the count happened to end: the value as a
+        // whole is too big.
+        if why == Why::TooBig {
+            return CannotMake { at: String::new(), why };
+        }
         let at = self.at.iter().map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect();
         CannotMake { at, why }
     }
