@@ -69,21 +69,21 @@ impl Tool<'_> {
             .collect()
     }
 
-    fn valid_arguments(&self) -> Value {
+    /// Arguments its `inputSchema` accepts, or where and why none could be made valid.
+    fn valid_arguments(&self) -> Result<Map<String, Value>, schema_values::CannotMake> {
         let mut values = Values { scenario: self.slug(), n: 0 };
-        match schema_values::generate(&Standalone(self.schema), self.schema, "", &mut values, 0) {
-            Value::Object(map) => Value::Object(map),
+        match schema_values::generate(&Standalone(self.schema), self.schema, "", &mut values)? {
+            Value::Object(map) => Ok(map),
             // A schema that says nothing of its properties: call with none.
-            _ => json!({}),
+            _ => Ok(Map::new()),
         }
     }
 
-    /// Arguments the `inputSchema` refuses: the valid ones without the first required property,
-    /// else with a property of a type it does not allow. `None` when neither can be made.
-    fn invalid_arguments(&self) -> Option<(Value, String)> {
+    /// Arguments the `inputSchema` refuses: `valid` without the first required property, else
+    /// with a property of a type it does not allow. `None` when neither can be made.
+    fn invalid_arguments(&self, valid: &Map<String, Value>) -> Option<(Value, String)> {
         let schemas = Standalone(self.schema);
         let schema = schema_values::Schemas::deref(&schemas, self.schema);
-        let Value::Object(valid) = self.valid_arguments() else { return None };
         if let Some(first) = schema["required"].as_array().and_then(|r| r.first()).and_then(Value::as_str) {
             let mut args = valid.clone();
             args.remove(first);
@@ -163,6 +163,8 @@ impl Plugin for Mcp {
             .filter_map(|t| Some(Tool { name: t["name"].as_str()?, schema: &t["inputSchema"], listed: t }))
             .collect();
         tools.sort_by(|a, b| a.name.cmp(b.name));
+        // Whether the host reports scenarios tagged `skip:REASON` as skipped (`tag.skip`).
+        let skips = input.host_supports("tag.skip");
         let mut plan = Plan::new();
         let mut left_out = Vec::new();
         let mut taken = std::collections::BTreeSet::new();
@@ -182,17 +184,33 @@ impl Plugin for Mcp {
                 n += 1;
                 id = format!("mcp.{}-{n}", tool.slug());
             }
-            plan = plan.scenario(
+            // Arguments that cannot be shown to be valid are not sent as valid: both calls are
+            // planned as skipped, saying why (the invalid one would break two rules at once).
+            let (valid, unmade) = match tool.valid_arguments() {
+                Ok(valid) => (valid, None),
+                Err(e) => {
+                    (Map::new(), Some(format!("no valid arguments can be made from its inputSchema: {e}")))
+                }
+            };
+            if let Some(why) = unmade.as_ref().filter(|_| !skips) {
+                warn(&format!("tool {}: left out: {why}", tool.name));
+                continue;
+            }
+            let skipped = |scenario: Scenario| match &unmade {
+                Some(why) => scenario.tag(&format!("skip:{why}")),
+                None => scenario,
+            };
+            plan = plan.scenario(skipped(
                 Scenario::happy_path(&format!("{id}.valid"), &endpoint)
                     .describe("a call with arguments its inputSchema accepts gets a result (its outputSchema honoured)")
                     .step(
-                        Step::tool_call(tool.name, tool.valid_arguments())
+                        Step::tool_call(tool.name, Value::Object(valid.clone()))
                             .named("valid arguments")
                             .expect_answer(),
                     ),
-            );
-            if let Some((arguments, how)) = tool.invalid_arguments() {
-                plan = plan.scenario(
+            ));
+            if let Some((arguments, how)) = tool.invalid_arguments(&valid) {
+                plan = plan.scenario(skipped(
                     Scenario::validation_error(&format!("{id}.invalid"), &endpoint)
                         .describe(&format!("a call {how} is refused"))
                         .step(
@@ -200,7 +218,7 @@ impl Plugin for Mcp {
                                 .named(&format!("arguments {how}"))
                                 .expect_refused(),
                         ),
-                );
+                ));
             }
         }
         if !left_out.is_empty() {
@@ -393,6 +411,62 @@ mod tests {
         let first = plan.scenarios.iter().find(|s| s.id == "mcp.resources.read.1").unwrap();
         let Action::McpRequest(r) = &first.steps[0].action else { panic!("an MCP request") };
         assert_eq!((r.method.as_str(), r.params.as_str()), ("resources/read", r#"{"uri":"a://one"}"#));
+    }
+
+    fn arguments(scenario: &Scenario) -> Value {
+        serde_json::from_str(&scenario.steps[0].tool().expect("a tool call").arguments).unwrap()
+    }
+
+    fn skip_reason(scenario: &Scenario) -> Option<&str> {
+        scenario.tags.iter().find_map(|t| t.strip_prefix("skip:"))
+    }
+
+    fn one_tool(input_schema: Value) -> Value {
+        json!({"tools": [{"name": "sign_up", "annotations": {"readOnlyHint": true}, "inputSchema": input_schema}]})
+    }
+
+    #[test]
+    fn a_password_pattern_written_with_look_aheads_gets_arguments_meeting_each_of_them() {
+        let schema = json!({"type": "object", "required": ["password"], "properties": {
+            "password": {"type": "string", "pattern": r"^(?=.*[A-Z])(?=.*\d).{8,}$"}}});
+        let plan = testing::assert_deterministic_plan::<Mcp>(input(one_tool(schema), &[]));
+        let valid = plan.scenarios.iter().find(|s| s.id == "mcp.sign_up.valid").unwrap();
+        assert_eq!(skip_reason(valid), None);
+        let password = arguments(valid)["password"].as_str().unwrap().to_string();
+        assert!(password.chars().count() >= 8, "{password:?}");
+        assert!(password.chars().any(|c| c.is_ascii_uppercase()), "{password:?} has a capital");
+        assert!(password.chars().any(|c| c.is_ascii_digit()), "{password:?} has a digit");
+    }
+
+    #[test]
+    fn a_tool_whose_arguments_cannot_be_made_valid_is_planned_as_skipped_naming_why() {
+        let pattern = r"^(?=.*[A-Z])(?!.*[A-Z]).+$";
+        let schema = json!({"type": "object", "required": ["code"], "properties": {
+            "code": {"type": "string", "pattern": pattern}}});
+        let plan = testing::assert_deterministic_plan::<Mcp>(input(one_tool(schema.clone()), &[]));
+        for id in ["mcp.sign_up.valid", "mcp.sign_up.invalid"] {
+            let scenario = plan.scenarios.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id}"));
+            let reason = skip_reason(scenario).unwrap_or_else(|| panic!("{id} planned as skipped"));
+            assert!(reason.contains(pattern) && reason.contains("/code"), "{reason}");
+        }
+        assert!(plan.scenarios.iter().any(|s| s.id == "mcp.unknown-tool" && skip_reason(s).is_none()));
+        // A host without planned skips: left out.
+        let mut old_host = input(one_tool(schema), &[]);
+        old_host.host.features.retain(|f| f != "tag.skip");
+        let plan = Mcp::plan(old_host).unwrap();
+        assert!(plan.scenarios.iter().all(|s| !s.id.starts_with("mcp.sign_up.")));
+    }
+
+    #[test]
+    fn a_self_reference_in_all_of_adds_no_constraint_and_the_required_argument_is_sent() {
+        let schema = json!({"type": "object", "properties": {"text": {"type": "string"}},
+            "required": ["text"], "allOf": [{"$ref": "#"}]});
+        let plan = testing::assert_deterministic_plan::<Mcp>(input(one_tool(schema), &[]));
+        let valid = plan.scenarios.iter().find(|s| s.id == "mcp.sign_up.valid").unwrap();
+        assert_eq!(skip_reason(valid), None);
+        assert!(arguments(valid)["text"].is_string(), "{}", arguments(valid));
+        let invalid = plan.scenarios.iter().find(|s| s.id == "mcp.sign_up.invalid").unwrap();
+        assert_eq!(arguments(invalid), json!({}), "the invalid call leaves out the required text");
     }
 
     #[test]

@@ -63,6 +63,10 @@ struct Setup {
     /// Path parameters no value is known for (the user must give them: `values`); a scenario
     /// with any is planned as skipped, saying which.
     unknown: Vec<String>,
+    /// Why a value of a request could not be made valid (a pattern no value was found for, a
+    /// schema that refers to itself without end): a scenario with any is planned as skipped,
+    /// saying why, rather than send a value that may be wrong as a valid one.
+    unmade: Vec<String>,
 }
 
 fn singular(word: &str) -> String {
@@ -159,6 +163,15 @@ struct Context<'p, 'a> {
     setup: &'p mut Setup,
     depth: usize,
     failure: Option<String>,
+}
+
+impl Context<'_, '_> {
+    /// Note that a value of this request could not be made valid, and why.
+    fn unmade(&mut self, why: String) {
+        if !self.setup.unmade.contains(&why) {
+            self.setup.unmade.push(why);
+        }
+    }
 }
 
 impl Resolver for Context<'_, '_> {
@@ -294,8 +307,14 @@ impl<'a> Planner<'a> {
         // With allOf, the properties are in the parts.
         let mut props: Vec<String> = Vec::new();
         let mut stack = vec![&schema];
+        // Each schema once: a part may refer back to the schema it is part of.
+        let mut seen: Vec<*const Value> = Vec::new();
         while let Some(s) = stack.pop() {
             let s = self.doc.deref(s);
+            if seen.contains(&(s as *const Value)) || seen.len() > values::MAX_NODES {
+                continue;
+            }
+            seen.push(s);
             if let Some(p) = s.get("properties").and_then(Value::as_object) {
                 props.extend(p.keys().cloned());
             }
@@ -412,10 +431,45 @@ impl<'a> Planner<'a> {
             .map(|p| (p.name.clone(), key(&p.schema)));
         let body_key = self.body_key(op).map(|(name, schema)| (name, key(&schema)));
         let mut ctx = Context { planner: self, setup, depth, failure: None };
+        step = self.with_parameters(step, op, &mut ctx, header_key.as_ref());
+        let mut body =
+            op.body.as_ref().map(|schema| match values::generate(self.doc, schema, "", &mut ctx) {
+                Ok(body) => body,
+                Err(e) => {
+                    ctx.unmade(format!("no valid request body can be made: {e}"));
+                    // Never sent: the scenario is planned as skipped.
+                    json!({})
+                }
+            });
+        if let (Some(Value::Object(fields)), Some((name, value))) = (body.as_mut(), body_key) {
+            fields.insert(name, value);
+        }
+        if let Some(e) = ctx.failure {
+            return Err(e);
+        }
+        if let Some(b) = &body {
+            step = self.with_body(step, op, b);
+        }
+        if let Some(accept) = accept(op) {
+            step = step.header("Accept", &accept);
+        }
+        Ok((step, body))
+    }
+
+    /// `step` with the query and header parameters `op` requires (and an idempotency key,
+    /// `header_key`, whenever one is declared), each from `values`, its example, or generated.
+    fn with_parameters(
+        &self,
+        step: Step,
+        op: &Operation,
+        ctx: &mut Context,
+        header_key: Option<&(String, Value)>,
+    ) -> Step {
         let sent = |p: &&crate::doc::Param| {
             p.location != Location::Path
                 && (p.required || header_key.as_ref().is_some_and(|(name, _)| *name == p.name))
         };
+        let mut step = step;
         for p in op.params.iter().filter(sent) {
             if p.location == Location::Header
                 && self.overrides.auth.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(&p.name))
@@ -428,7 +482,17 @@ impl<'a> Planner<'a> {
                     header_key.as_ref().map(|(_, v)| v.clone()).unwrap_or_default()
                 }
                 (Some(e), None) => e.clone(),
-                (None, None) => values::generate(self.doc, &p.schema, &p.name, &mut ctx, 0),
+                (None, None) => match values::generate(self.doc, &p.schema, &p.name, ctx) {
+                    Ok(value) => value,
+                    Err(e) => {
+                        let place = if p.location == Location::Query { "query" } else { "header" };
+                        ctx.unmade(format!(
+                            "no valid value can be made for {place} parameter `{}`: {e}",
+                            p.name
+                        ));
+                        Value::Null
+                    }
+                },
             };
             let text = |v: &Value| match v {
                 Value::String(s) => s.clone(),
@@ -451,20 +515,7 @@ impl<'a> Planner<'a> {
                 (other, _, _) => step.header(&p.name, &text(other)),
             };
         }
-        let mut body = op.body.as_ref().map(|schema| values::generate(self.doc, schema, "", &mut ctx, 0));
-        if let (Some(Value::Object(fields)), Some((name, value))) = (body.as_mut(), body_key) {
-            fields.insert(name, value);
-        }
-        if let Some(e) = ctx.failure {
-            return Err(e);
-        }
-        if let Some(b) = &body {
-            step = self.with_body(step, op, b);
-        }
-        if let Some(accept) = accept(op) {
-            step = step.header("Accept", &accept);
-        }
-        Ok((step, body))
+        step
     }
 
     /// Whether `op` takes an idempotency key: a header or a body property.
@@ -680,6 +731,7 @@ impl<'a> Planner<'a> {
             scenario: scenario.to_string(),
             secured: false,
             unknown: Vec::new(),
+            unmade: Vec::new(),
         }
     }
 
@@ -825,7 +877,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs, &setup.unknown).map(Some)
+        self.credentials(scenario.step(first).step(again), needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
     /// After a create, the member's read answers the scalar properties that were sent.
@@ -894,7 +946,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(read), needs, &setup.unknown).map(Some)
+        self.credentials(scenario.step(read), needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
     /// A collection whose create declares 409 has something unique in its members: the same
@@ -926,7 +978,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs, &setup.unknown).map(Some)
+        self.credentials(scenario.step(first).step(again), needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
     /// After a delete succeeds, reading the member answers its declared not-found status.
@@ -957,7 +1009,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(delete).step(read), needs, &setup.unknown).map(Some)
+        self.credentials(scenario.step(delete).step(read), needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
     /// A body naming a resource that does not exist (`account_id` set to an id no server has)
@@ -1009,7 +1061,7 @@ impl<'a> Planner<'a> {
             for s in setup.steps {
                 scenario = scenario.step(s);
             }
-            out.push(self.credentials(scenario.step(step), needs, &setup.unknown)?);
+            out.push(self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)?);
         }
         Ok(out)
     }
@@ -1060,8 +1112,16 @@ impl<'a> Planner<'a> {
     /// So is one that needs path parameters only the user can give (`unknown`): a document whose
     /// every path starts `/subscriptions/{subscriptionId}` plans its scenarios, each saying what
     /// to set, rather than nothing.
-    fn credentials(&self, scenario: Scenario, needs: bool, unknown: &[String]) -> Result<Scenario, String> {
-        let mut reasons = Vec::new();
+    ///
+    /// So is one a value of which could not be made valid (`unmade`, the reasons).
+    fn credentials(
+        &self,
+        scenario: Scenario,
+        needs: bool,
+        unknown: &[String],
+        unmade: &[String],
+    ) -> Result<Scenario, String> {
+        let mut reasons = unmade.to_vec();
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.iter().map(|n| format!("`{n}`")).collect();
             let example: Vec<String> = unknown.iter().map(|n| format!("{n}=...")).collect();
@@ -1121,6 +1181,7 @@ impl<'a> Planner<'a> {
             scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))),
             needs,
             &setup.unknown,
+            &setup.unmade,
         )
     }
 
@@ -1142,7 +1203,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(step), needs, &setup.unknown)
+        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1167,7 +1228,7 @@ impl<'a> Planner<'a> {
         let needs = op.secured || setup.secured;
         let scenario = scenario
             .step(step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404));
-        self.credentials(scenario, needs, &setup.unknown).map(Some)
+        self.credentials(scenario, needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1196,26 +1257,15 @@ impl<'a> Planner<'a> {
             scenario = scenario.step(s);
         }
         let needs = setup.secured;
-        self.credentials(scenario.step(step), needs, &setup.unknown).map(Some)
+        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
-    /// An object schema with its `allOf` parts merged: their properties and required lists.
+    /// An object schema with its `allOf` parts merged: their properties and required lists
+    /// (each part once, a part referring back to one being merged adding nothing, within the
+    /// generator's node budget). A schema that cannot be merged has no properties here: its
+    /// request cannot be made, and says why.
     fn flatten(&self, schema: &Value) -> Value {
-        let s = self.doc.deref(schema);
-        let Some(parts) = s.get("allOf").and_then(Value::as_array) else { return s.clone() };
-        let mut properties = s.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-        let mut required: Vec<Value> =
-            s.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
-        for part in parts {
-            let part = self.flatten(part);
-            if let Some(p) = part.get("properties").and_then(Value::as_object) {
-                properties.extend(p.clone());
-            }
-            if let Some(r) = part.get("required").and_then(Value::as_array) {
-                required.extend(r.iter().cloned());
-            }
-        }
-        json!({"type": "object", "properties": properties, "required": required})
+        values::merge_all_of(self.doc, schema).unwrap_or_else(|_| json!({}))
     }
 
     /// One scenario per constraint the request body's top level declares.
@@ -1340,7 +1390,7 @@ impl<'a> Planner<'a> {
                 scenario = scenario.step(s);
             }
             let needs = op.secured || setup.secured;
-            out.push(self.credentials(scenario.step(step), needs, &setup.unknown)?);
+            out.push(self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)?);
         }
         Ok(out)
     }

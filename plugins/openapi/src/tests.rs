@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::json;
 use smoke_plugin::{Document, Pair};
 
 fn input(spec: &str, config: &[(&str, &str)]) -> PlanInput {
@@ -613,4 +614,133 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
     assert!(step("openapi.blob.happy").expectation().schema.is_none());
     assert!(step("openapi.list.happy").expectation().schema.is_some(), "JSON keeps its check");
     assert_eq!(step("openapi.list.happy").request().query.len(), 1);
+}
+
+/// The scenario's reason for being planned as skipped, if it is.
+fn skip_reason(scenario: &smoke_plugin::Scenario) -> Option<&str> {
+    scenario.tags.iter().find_map(|t| t.strip_prefix("skip:"))
+}
+
+fn json_body(step: &smoke_plugin::Step) -> serde_json::Value {
+    let Some(smoke_plugin::Body::Json(text)) = step.request().body.clone() else { panic!("a JSON body") };
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A password rule written as look-aheads, as most documents write it: at least eight
+/// characters, one of them a capital and one a digit.
+const PASSWORD: &str = r"^(?=.*[A-Z])(?=.*\d).{8,}$";
+
+fn users_spec(password_pattern: &str) -> String {
+    json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/users": {"post": {"operationId": "register",
+        "parameters": [{"name": "invite", "in": "query", "required": true,
+                        "schema": {"type": "string", "pattern": password_pattern}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["username", "password"],
+          "properties": {"username": {"type": "string", "maxLength": 20},
+                         "password": {"type": "string", "pattern": password_pattern}}}}}},
+        "responses": {"201": {"description": "created"}, "400": {"description": "invalid"}}}},
+      "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "ok"}}}}}})
+    .to_string()
+}
+
+#[test]
+fn a_password_pattern_written_with_look_aheads_gets_a_value_meeting_each_of_them() {
+    let plan = smoke_plugin::testing::assert_deterministic_plan::<OpenApi>(input(&users_spec(PASSWORD), &[]));
+    let happy = plan.scenarios.iter().find(|s| s.id == "openapi.register.happy").unwrap();
+    assert_eq!(skip_reason(happy), None, "a value was found, so it runs");
+    let pattern = plan.scenarios.iter().find(|s| s.id == "openapi.register.invalid.password.pattern");
+    assert!(pattern.is_some(), "a value breaking the look-aheads is refused");
+    let step = &happy.steps[0];
+    let invite = step.request().query.iter().find(|q| q.name == "invite").unwrap().value.clone();
+    let password = json_body(step)["password"].as_str().unwrap().to_string();
+    for value in [invite, password] {
+        // The rule read by a person, not by the generator's own regular expression engine.
+        assert!(value.chars().count() >= 8, "{value:?} has eight characters");
+        assert!(value.chars().any(|c| c.is_ascii_uppercase()), "{value:?} has a capital");
+        assert!(value.chars().any(|c| c.is_ascii_digit()), "{value:?} has a digit");
+        assert!(!value.contains('\n'), "{value:?}: `.` is no newline");
+    }
+}
+
+#[test]
+fn a_pattern_no_value_can_be_found_for_plans_what_needs_it_as_skipped_naming_the_pattern() {
+    // A capital is required and forbidden: nothing matches. And one no engine reads.
+    for pattern in [r"^(?=.*[A-Z])(?!.*[A-Z]).{8,}$", r"^(ab$"] {
+        let plan = OpenApi::plan(input(&users_spec(pattern), &[])).unwrap();
+        let happy = plan.scenarios.iter().find(|s| s.id == "openapi.register.happy").expect("planned");
+        let reason = skip_reason(happy).unwrap_or_else(|| panic!("{pattern}: planned as skipped"));
+        assert!(reason.contains(pattern), "{reason}");
+        assert!(reason.contains("query parameter `invite`"), "names where: {reason}");
+        assert!(reason.contains("no valid request body can be made: at /password: "), "{reason}");
+        for scenario in plan.scenarios.iter().filter(|s| s.id.starts_with("openapi.register.")) {
+            assert!(skip_reason(scenario).is_some(), "{}: no unproven value is sent", scenario.id);
+        }
+        let health = plan.scenarios.iter().find(|s| s.id == "openapi.health.happy").unwrap();
+        assert_eq!(skip_reason(health), None, "the rest runs");
+    }
+    // A host without planned skips: left out, saying why.
+    let mut old_host = input(&users_spec(r"^(ab$"), &[]);
+    old_host.host.features.retain(|f| f != "tag.skip");
+    let plan = OpenApi::plan(old_host).unwrap();
+    assert!(plan.scenarios.iter().all(|s| !s.id.starts_with("openapi.register.")));
+    assert!(plan.scenarios.iter().any(|s| s.id == "openapi.health.happy"));
+}
+
+/// A document with one odd request body (`schema`) beside an ordinary operation.
+fn odd_body_spec(schema: serde_json::Value, schemas: serde_json::Value) -> String {
+    json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/odd": {"post": {"operationId": "odd",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": schema}}},
+        "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": schema}}},
+                      "400": {"description": "invalid"}}}},
+      "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "ok",
+        "content": {"application/json": {"schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}}}},
+      "components": {"schemas": schemas}})
+    .to_string()
+}
+
+/// Components `a0`..`a30`, each an object of two required properties that are both the next:
+/// written out, a value would have two thousand million leaves.
+fn billion_laughs() -> serde_json::Value {
+    let mut schemas = serde_json::Map::new();
+    for i in 0..30 {
+        let next = json!({"$ref": format!("#/components/schemas/a{}", i + 1)});
+        schemas.insert(
+            format!("a{i}"),
+            json!({"type": "object", "required": ["l", "r"], "properties": {"l": next, "r": next}}),
+        );
+    }
+    schemas.insert("a30".into(), json!({"type": "string"}));
+    serde_json::Value::Object(schemas)
+}
+
+#[test]
+fn a_request_body_that_refers_to_itself_without_end_costs_only_its_operation() {
+    let looping = json!({"Loop": {"allOf": [{"$ref": "#/components/schemas/Loop"}]}});
+    let spec = odd_body_spec(json!({"$ref": "#/components/schemas/Loop"}), looping);
+    let plan = smoke_plugin::testing::assert_deterministic_plan::<OpenApi>(input(&spec, &[]));
+    let health = plan.scenarios.iter().find(|s| s.id == "openapi.health.happy").expect("the rest is planned");
+    assert_eq!(skip_reason(health), None);
+    let odd = plan.scenarios.iter().find(|s| s.id == "openapi.odd.happy").expect("planned, as skipped");
+    let reason = skip_reason(odd).expect("planned as skipped");
+    assert!(reason.contains("refers to itself"), "{reason}");
+}
+
+#[test]
+fn a_request_body_that_expands_exponentially_costs_only_its_operation_and_a_bounded_plan() {
+    let spec = odd_body_spec(json!({"$ref": "#/components/schemas/a0"}), billion_laughs());
+    let started = std::time::Instant::now();
+    let plan = smoke_plugin::testing::assert_deterministic_plan::<OpenApi>(input(&spec, &[]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(plan.scenarios.iter().any(|s| s.id == "openapi.health.happy" && skip_reason(s).is_none()));
+    let odd = plan.scenarios.iter().find(|s| s.id == "openapi.odd.happy").expect("planned, as skipped");
+    let reason = skip_reason(odd).expect("planned as skipped");
+    assert!(reason.contains("expand past"), "{reason}");
+    // The response schema keeps its references: 31 named schemas, not 2^31 copies.
+    let schema = odd.steps[0].expectation().schema.clone().expect("the response is still checked");
+    let schema: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    assert_eq!(schema["$defs"].as_object().map(|d| d.len()), Some(31), "{schema}");
+    let size = format!("{:?}", plan.scenarios).len();
+    assert!(size < 400_000, "the plan is {size} bytes");
 }

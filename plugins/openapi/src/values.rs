@@ -5,7 +5,8 @@ use crate::doc::{Doc, Version};
 use serde_json::{Map, Value, json};
 
 pub use schema_values::{
-    MAX_MADE_LENGTH, Resolver, generate, pattern_example, pattern_is_readable, pattern_matches, type_of,
+    MAX_MADE_LENGTH, MAX_NODES, Resolver, generate, merge_all_of, pattern_example, pattern_is_readable,
+    pattern_matches, type_of,
 };
 
 impl schema_values::Schemas for Doc {

@@ -1,8 +1,15 @@
 //! Valid values from JSON Schemas, shared by smoke's generic plugins (the OpenAPI plugin's
 //! request bodies and parameters, the MCP plugin's tool arguments): examples and defaults first,
 //! then constraints, and a small generator for the regular expressions `pattern` uses. The same
-//! schema always gives the same value.
+//! schema always gives the same value, and a value that cannot be shown to meet the whole schema
+//! is not given: the caller gets the reason instead (`CannotMake`), to plan around it.
 
+mod pattern;
+mod scalar;
+
+pub use pattern::{
+    MAX_MADE_LENGTH, pattern_example, pattern_example_sized, pattern_is_readable, pattern_matches,
+};
 use serde_json::{Map, Value, json};
 
 /// Where a schema's `$ref`s resolve: an OpenAPI document, or one tool's input schema.
@@ -40,9 +47,93 @@ pub trait Resolver {
     fn unique(&mut self, hint: &str) -> String;
 }
 
+/// How deeply a made value may nest: deeper is a schema no request needs.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many schemas making one value may visit (merging `allOf` parts included): a schema that
+/// expands exponentially (each part naming the next twice) stops here, in milliseconds.
+pub const MAX_NODES: usize = 10_000;
+
+/// No value could be made that the schema surely accepts: where in the value (a JSON pointer,
+/// empty for the value itself), and why. A caller plans what needed the value as skipped, with
+/// this as the reason, rather than send a value that may be wrong as a valid one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannotMake {
+    pub at: String,
+    pub why: Why,
+}
+
+impl std::fmt::Display for CannotMake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.at.is_empty() { write!(f, "{}", self.why) } else { write!(f, "at {}: {}", self.at, self.why) }
+    }
+}
+
+impl std::error::Error for CannotMake {}
+
+/// Why no value was made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Why {
+    #[error("its pattern {pattern:?} is not a regular expression smoke reads, so no value can be checked")]
+    PatternUnread { pattern: String },
+    #[error("no value smoke made matches its pattern {pattern:?}")]
+    PatternUnmatched { pattern: String },
+    #[error("no value smoke made matching its pattern {pattern:?} has {}", length(*min, *max))]
+    PatternLength { pattern: String, min: usize, max: Option<usize> },
+    #[error("no {format} value smoke makes matches its pattern {pattern:?}")]
+    FormatPattern { format: String, pattern: String },
+    #[error("no {format} value smoke makes has {}", length(*min, *max))]
+    FormatLength { format: String, min: usize, max: Option<usize> },
+    #[error("its minLength {min} is more than its maxLength {max}")]
+    Lengths { min: u64, max: u64 },
+    #[error("its minLength {min} is longer than smoke makes a string ({MAX_MADE_LENGTH} characters)")]
+    TooLong { min: u64 },
+    #[error("no number meets {0}")]
+    Number(String),
+    #[error("none of the values its enum or const allows meets its other constraints")]
+    Enum,
+    #[error("its schema refers to itself without end ({reference})")]
+    Endless { reference: String },
+    #[error("its $ref {reference:?} leads to no schema")]
+    Reference { reference: String },
+    #[error("it nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("its value would expand past {MAX_NODES} nodes")]
+    TooBig,
+    #[error("it requires {property:?}, which its additionalProperties: false forbids")]
+    Forbidden { property: String },
+    #[error("its minProperties {least} is more than it declares properties for")]
+    TooFewProperties { least: u64 },
+    #[error("it requires more properties than its maxProperties {most}")]
+    TooManyProperties { most: u64 },
+    #[error("property name {name:?} does not meet its propertyNames")]
+    PropertyName { name: String },
+    #[error("its minItems {min} is more than it allows (maxItems, or the items of its tuple: {max})")]
+    Items { min: u64, max: u64 },
+    #[error("its minItems {min} is more than smoke makes (256)")]
+    TooManyItems { min: u64 },
+    #[error("its items must be unique, and the ones smoke made are not")]
+    NotUnique,
+    #[error("its `{0}` is more than smoke can check a value against")]
+    Unchecked(&'static str),
+    #[error("the value smoke made is one its `not` forbids")]
+    NotAllowed,
+}
+
+/// `between 3 and 8 characters`, `at least 3 characters`.
+fn length(min: usize, max: Option<usize>) -> String {
+    match max {
+        Some(max) => format!("between {min} and {max} characters"),
+        None => format!("at least {min} characters"),
+    }
+}
+
+/// The types a schema declares (`null` left out), or the one its keywords imply (`properties`:
+/// an object, `items`: an array).
 pub fn types(schema: &Value) -> Vec<&str> {
     match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::String(t)) if t != "null" => vec![t.as_str()],
+        Some(Value::String(_)) => vec![],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
         _ => {
             if schema.get("properties").is_some() {
@@ -56,59 +147,350 @@ pub fn types(schema: &Value) -> Vec<&str> {
     }
 }
 
-/// The first type a schema allows, if it says.
-pub fn type_of(doc: &dyn Schemas, schema: &Value) -> Option<String> {
-    let s = doc.deref(schema);
-    types(s).first().map(|t| t.to_string()).or_else(|| {
-        s.get("allOf").and_then(Value::as_array).and_then(|all| all.iter().find_map(|p| type_of(doc, p)))
-    })
+/// The kind of value to make for `s`: its first type, else what its keywords are about (a
+/// `pattern` is about strings, a `minimum` about numbers), `null` where that is all it allows.
+fn kind(s: &Value) -> Option<&str> {
+    if let Some(first) = types(s).first() {
+        return Some(*first);
+    }
+    let has = |keys: &[&str]| keys.iter().any(|k| s.get(*k).is_some());
+    if s.get("type") == Some(&json!("null")) {
+        Some("null")
+    } else if has(&["pattern", "minLength", "maxLength", "format"]) {
+        Some("string")
+    } else if has(&["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]) {
+        Some("number")
+    } else if has(&["minItems", "maxItems", "prefixItems", "uniqueItems"]) {
+        Some("array")
+    } else if has(&["required", "minProperties", "maxProperties", "additionalProperties"]) {
+        Some("object")
+    } else {
+        None
+    }
 }
 
-/// A value `schema` accepts. `for_request`: leave out `readOnly` properties; otherwise leave out
-/// `writeOnly` ones.
-pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resolver, depth: usize) -> Value {
-    let s = doc.deref(schema);
-    if depth > 8 {
-        return Value::Null;
+/// The first type a schema allows, if it says (in it or its `allOf` parts, each schema looked at
+/// once however often it is referred to).
+pub fn type_of(doc: &dyn Schemas, schema: &Value) -> Option<String> {
+    let mut seen: Vec<*const Value> = Vec::new();
+    let mut stack = vec![schema];
+    while let Some(next) = stack.pop() {
+        let s = doc.deref(next);
+        if seen.contains(&(s as *const Value)) || seen.len() > MAX_NODES {
+            continue;
+        }
+        seen.push(s);
+        if let Some(t) = types(s).first() {
+            return Some(t.to_string());
+        }
+        stack.extend(s.get("allOf").and_then(Value::as_array).into_iter().flatten().rev());
     }
-    if !name.is_empty()
-        && let Some(v) = r.reference(name, true)
-    {
-        return v;
+    None
+}
+
+/// A value `schema` accepts, or where and why none could be made. `name` is the property or
+/// parameter it is for (`product_id` may name a resource the resolver makes first).
+pub fn generate(
+    doc: &dyn Schemas,
+    schema: &Value,
+    name: &str,
+    r: &mut dyn Resolver,
+) -> Result<Value, CannotMake> {
+    Generator { doc, r, nodes: 0, refs: Vec::new(), at: Vec::new() }.value(schema, name, 0)
+}
+
+/// The parts of an `allOf` (and of theirs) as one schema: properties and `required` joined, the
+/// first word of every other keyword kept. A part referring back to a schema being merged adds
+/// nothing; a schema that is nothing but such references has no value (it refers to itself
+/// without end). An example of a part is kept only for a value that is not an object: one part's
+/// example object lacks what the other parts require.
+pub fn merge_all_of(doc: &dyn Schemas, schema: &Value) -> Result<Value, CannotMake> {
+    let mut merger = Merger { doc, seen: Vec::new(), nodes: 0, looped: None };
+    merger.merged(schema).map_err(|why| CannotMake { at: String::new(), why })
+}
+
+/// Merges `allOf` parts, within the node budget, noticing references back.
+struct Merger<'a> {
+    doc: &'a dyn Schemas,
+    /// The references being merged, outermost first.
+    seen: Vec<String>,
+    nodes: usize,
+    /// A reference back that was left out, if any.
+    looped: Option<String>,
+}
+
+impl Merger<'_> {
+    fn merged(&mut self, schema: &Value) -> Result<Value, Why> {
+        let merged = self.part(schema, 0)?.unwrap_or_default();
+        let says_something = merged.keys().any(|k| !is_annotation(k));
+        match self.looped.take() {
+            Some(reference) if !says_something => Err(Why::Endless { reference }),
+            _ => Ok(Value::Object(merged)),
+        }
     }
-    if let Some(v) = s.get("example").or_else(|| s.get("default")) {
-        return substitute(v, r);
+
+    /// `schema` with its parts merged; `None` for a reference back to a schema being merged.
+    fn part(&mut self, schema: &Value, depth: usize) -> Result<Option<Map<String, Value>>, Why> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(Why::TooBig);
+        }
+        if depth > MAX_DEPTH {
+            return Err(Why::TooDeep);
+        }
+        let reference = schema.get("$ref").and_then(Value::as_str);
+        if let Some(r) = reference {
+            if self.seen.iter().any(|s| s == r) {
+                self.looped.get_or_insert_with(|| r.to_string());
+                return Ok(None);
+            }
+            self.seen.push(r.to_string());
+        }
+        let s = self.doc.deref(schema);
+        let merged = match s.get("$ref").and_then(Value::as_str) {
+            Some(unresolved) => Err(Why::Reference { reference: unresolved.to_string() }),
+            None => self.parts_of(s, depth),
+        };
+        if reference.is_some() {
+            self.seen.pop();
+        }
+        merged.map(Some)
     }
-    if let Some(v) = s.get("examples").and_then(Value::as_array).and_then(|e| e.first()) {
-        return substitute(v, r);
+
+    fn parts_of(&mut self, s: &Value, depth: usize) -> Result<Map<String, Value>, Why> {
+        let mut own = s.as_object().cloned().unwrap_or_default();
+        let parts = match own.remove("allOf") {
+            Some(Value::Array(parts)) => parts,
+            _ => return Ok(own),
+        };
+        let mut merged = Map::new();
+        let mut properties = Map::new();
+        let mut required: Vec<Value> = Vec::new();
+        let mut all = vec![own];
+        for part in &parts {
+            all.extend(self.part(part, depth + 1)?);
+        }
+        for part in all {
+            for (k, v) in part {
+                match k.as_str() {
+                    "properties" => {
+                        for (name, sub) in v.as_object().into_iter().flatten() {
+                            properties.entry(name.clone()).or_insert_with(|| sub.clone());
+                        }
+                    }
+                    "required" => {
+                        for name in v.as_array().into_iter().flatten() {
+                            if !required.contains(name) {
+                                required.push(name.clone());
+                            }
+                        }
+                    }
+                    _ => {
+                        merged.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+        if !properties.is_empty() {
+            merged.insert("properties".into(), Value::Object(properties));
+            merged.entry("type").or_insert_with(|| "object".into());
+        }
+        if !required.is_empty() {
+            merged.insert("required".into(), Value::Array(required));
+        }
+        if types(&Value::Object(merged.clone())).first() == Some(&"object") {
+            for k in ["example", "examples", "default"] {
+                merged.remove(k);
+            }
+        }
+        Ok(merged)
     }
-    if let Some(v) = s.get("const") {
-        return v.clone();
+}
+
+/// Keywords that say nothing of which values are valid.
+fn is_annotation(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "description"
+            | "title"
+            | "$comment"
+            | "example"
+            | "examples"
+            | "deprecated"
+            | "readOnly"
+            | "writeOnly"
+            | "nullable"
+            | "discriminator"
+            | "xml"
+            | "externalDocs"
+            | "$schema"
+            | "$id"
+            | "$anchor"
+    ) || keyword.starts_with("x-")
+}
+
+/// One value being made: the budget it has used, the references it is inside (one met again is a
+/// value that would contain itself), and where it is (for the reason, when it cannot be made).
+struct Generator<'a> {
+    doc: &'a dyn Schemas,
+    r: &'a mut dyn Resolver,
+    nodes: usize,
+    refs: Vec<String>,
+    at: Vec<String>,
+}
+
+impl Generator<'_> {
+    fn fail(&self, why: Why) -> CannotMake {
+        // The place the budget ran out is only where the count happened to end: the value as a
+        // whole is too big.
+        if why == Why::TooBig {
+            return CannotMake { at: String::new(), why };
+        }
+        let at = self.at.iter().map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect();
+        CannotMake { at, why }
     }
-    if let Some(v) = s.get("enum").and_then(Value::as_array).and_then(|e| e.iter().find(|v| !v.is_null())) {
-        return v.clone();
+
+    /// The value at `segment` (a property name or an index) below this one.
+    fn below(
+        &mut self,
+        segment: String,
+        schema: &Value,
+        name: &str,
+        depth: usize,
+    ) -> Result<Value, CannotMake> {
+        self.at.push(segment);
+        let made = self.value(schema, name, depth + 1);
+        self.at.pop();
+        made
     }
-    if s.get("allOf").and_then(Value::as_array).is_some() {
-        // One schema from all the parts, then one value from it: a `required` in one part
-        // applies to properties of another, and scalar parts stay scalar.
-        let merged = merge_all_of(doc, s, 0);
-        return generate(doc, &merged, name, r, depth + 1);
+
+    fn value(&mut self, schema: &Value, name: &str, depth: usize) -> Result<Value, CannotMake> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(self.fail(Why::TooBig));
+        }
+        if depth > MAX_DEPTH {
+            return Err(self.fail(Why::TooDeep));
+        }
+        let reference = schema.get("$ref").and_then(Value::as_str);
+        if let Some(r) = reference {
+            if self.refs.iter().any(|seen| seen == r) {
+                return Err(self.fail(Why::Endless { reference: r.to_string() }));
+            }
+            self.refs.push(r.to_string());
+        }
+        let doc = self.doc;
+        let s = doc.deref(schema);
+        let made = match s.get("$ref").and_then(Value::as_str) {
+            Some(unresolved) => Err(self.fail(Why::Reference { reference: unresolved.to_string() })),
+            None => self.named(s, name, depth),
+        };
+        if reference.is_some() {
+            self.refs.pop();
+        }
+        made
     }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(first) = s.get(key).and_then(Value::as_array).and_then(|c| c.first()) {
-            let mut value = generate(doc, first, name, r, depth + 1);
+
+    /// A value for the property `name`: the resource it names when the resolver has one, else
+    /// one from the schema.
+    fn named(&mut self, s: &Value, name: &str, depth: usize) -> Result<Value, CannotMake> {
+        if !name.is_empty()
+            && let Some(v) = self.r.reference(name, true)
+        {
+            return Ok(v);
+        }
+        self.documented(s, name, depth)
+    }
+
+    /// The document's own value where it meets the schema, else one made from the constraints.
+    fn documented(&mut self, s: &Value, name: &str, depth: usize) -> Result<Value, CannotMake> {
+        let examples = s.get("examples").and_then(Value::as_array).and_then(|e| e.first());
+        for v in [s.get("example"), s.get("default"), examples].into_iter().flatten() {
+            // Objects and arrays as written (a whole example body is the document's word);
+            // scalars only where they meet the schema (an example breaking its own pattern is
+            // a typo the server refuses).
+            if v.is_object() || v.is_array() || scalar::holds(s, v) {
+                return Ok(substitute(v, self.r));
+            }
+        }
+        self.constrained(s, name, depth)
+    }
+
+    fn constrained(&mut self, s: &Value, name: &str, depth: usize) -> Result<Value, CannotMake> {
+        if let Some(v) = s.get("const") {
+            return if scalar::holds(s, v) { Ok(v.clone()) } else { Err(self.fail(Why::Enum)) };
+        }
+        if let Some(listed) = s.get("enum").and_then(Value::as_array) {
+            let (values, nulls): (Vec<&Value>, Vec<&Value>) = listed.iter().partition(|v| !v.is_null());
+            let found = values.into_iter().chain(nulls).find(|v| scalar::holds(s, v));
+            return found.cloned().ok_or_else(|| self.fail(Why::Enum));
+        }
+        if s.get("allOf").is_some_and(Value::is_array) {
+            // One schema from all the parts, then one value from it: a `required` in one part
+            // applies to properties of another, and scalar parts stay scalar.
+            let mut merger = Merger { doc: self.doc, seen: self.refs.clone(), nodes: 0, looped: None };
+            let merged = merger.merged(s).map_err(|why| self.fail(why))?;
+            self.nodes += merger.nodes;
+            if self.nodes > MAX_NODES {
+                return Err(self.fail(Why::TooBig));
+            }
+            return self.documented(&merged, name, depth + 1);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(choices) = s.get(key).and_then(Value::as_array).filter(|c| !c.is_empty()) {
+                return self.choice(s, key, choices, name, depth);
+            }
+        }
+        let value = match kind(s) {
+            Some("object") => self.object(s, depth)?,
+            Some("array") => self.array(s, name, depth)?,
+            Some("integer" | "number") => scalar::number(s).map_err(|why| self.fail(why))?,
+            Some("boolean") => Value::Bool(true),
+            Some("string") => Value::String(scalar::string(s, name, self.r).map_err(|why| self.fail(why))?),
+            Some("null") => Value::Null,
+            // Any value will do.
+            _ => Value::String(self.r.unique(name)),
+        };
+        self.unchecked(s, &value).map_err(|why| self.fail(why))?;
+        Ok(value)
+    }
+
+    /// A `oneOf` or `anyOf`: the first choice a value can be made for, with the schema's own
+    /// keywords beside it, and what tells it from the others: its discriminator, and its
+    /// properties of one possible value (`type: {enum: [ach]}`), even where optional.
+    fn choice(
+        &mut self,
+        s: &Value,
+        key: &str,
+        choices: &[Value],
+        name: &str,
+        depth: usize,
+    ) -> Result<Value, CannotMake> {
+        let mut own = s.clone();
+        if let Some(o) = own.as_object_mut() {
+            o.remove(key);
+            o.remove("discriminator");
+        }
+        let mut first_failure = None;
+        for choice in choices {
+            let with_own = json!({"allOf": [own, choice]});
+            let mut value = match self.value(&with_own, name, depth + 1) {
+                Ok(value) => value,
+                Err(e) => {
+                    first_failure.get_or_insert(e);
+                    continue;
+                }
+            };
             if let Value::Object(map) = &mut value {
-                // What tells this choice from the others: its discriminator, and its properties
-                // of one possible value (`type: {enum: [ach]}`), even where optional.
                 if let Some(property) = s.pointer("/discriminator/propertyName").and_then(Value::as_str)
                     && !map.contains_key(property)
-                    && let Some(tag) = discriminator_value(s, first)
+                    && let Some(tag) = discriminator_value(s, choice)
                 {
                     map.insert(property.to_string(), Value::String(tag));
                 }
-                let choice = merge_all_of(doc, doc.deref(first), 0);
-                for (prop, sub) in choice.get("properties").and_then(Value::as_object).into_iter().flatten() {
-                    let sub = doc.deref(sub);
+                let chosen = merge_all_of(self.doc, choice).unwrap_or_default();
+                for (prop, sub) in chosen.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                    let sub = self.doc.deref(sub);
                     let single = sub.get("const").cloned().or_else(|| {
                         sub.get("enum")
                             .and_then(Value::as_array)
@@ -120,108 +502,175 @@ pub fn generate(doc: &dyn Schemas, schema: &Value, name: &str, r: &mut dyn Resol
                     }
                 }
             }
-            return value;
+            return Ok(value);
         }
+        Err(first_failure.unwrap_or_else(|| self.fail(Why::Enum)))
     }
-    match types(s).first().copied() {
-        Some("object") => {
-            let required: Vec<&str> = s
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut out = Map::new();
-            if let Some(props) = s.get("properties").and_then(Value::as_object) {
-                for (prop, sub) in props {
-                    let sub_resolved = doc.deref(sub);
-                    if sub_resolved.get("readOnly").and_then(Value::as_bool) == Some(true) {
-                        continue;
-                    }
-                    // Only what is required: optional fields are where APIs differ most.
-                    if required.contains(&prop.as_str()) {
-                        out.insert(prop.clone(), generate(doc, sub, prop, r, depth + 1));
-                    }
-                }
-                // Unless the object must have more properties than it requires.
-                let least = s.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
-                for (prop, sub) in props {
-                    if out.len() >= least {
-                        break;
-                    }
-                    if !out.contains_key(prop)
-                        && doc.deref(sub).get("readOnly").and_then(Value::as_bool) != Some(true)
-                    {
-                        out.insert(prop.clone(), generate(doc, sub, prop, r, depth + 1));
-                    }
-                }
-            }
-            Value::Object(out)
-        }
-        Some("array") => {
-            let n = s.get("minItems").and_then(Value::as_u64).unwrap_or(1).clamp(1, 256) as usize;
-            let item = s.get("items").cloned().unwrap_or(json!({}));
-            let singular = name.strip_suffix('s').unwrap_or(name);
-            (0..n).map(|_| generate(doc, &item, singular, r, depth + 1)).collect()
-        }
-        Some("integer") | Some("number") => number(s),
-        Some("boolean") => Value::Bool(true),
-        Some("string") => string(s, name, r),
-        _ => Value::String(r.unique(name)),
-    }
-}
 
-/// The parts of an `allOf` (and of theirs) as one schema: properties and `required` joined, the
-/// first word of every other keyword kept. An example of a part is kept only for a value that is
-/// not an object: one part's example object lacks what the other parts require.
-pub fn merge_all_of(doc: &dyn Schemas, schema: &Value, depth: usize) -> Value {
-    let s = doc.deref(schema);
-    let Some(parts) = s.get("allOf").and_then(Value::as_array).filter(|_| depth < 8) else {
-        return s.clone();
-    };
-    let mut merged = Map::new();
-    let mut properties = Map::new();
-    let mut required: Vec<Value> = Vec::new();
-    let own = std::iter::once(s.clone()).map(|mut own| {
-        if let Some(o) = own.as_object_mut() {
-            o.remove("allOf");
+    /// An object of the required properties (`readOnly` ones left out), more while it has fewer
+    /// than its `minProperties`, and what those present make `dependentRequired`.
+    fn object(&mut self, s: &Value, depth: usize) -> Result<Value, CannotMake> {
+        let empty = Map::new();
+        let props = s.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+        let mut wanted: Vec<String> = Vec::new();
+        let listed: Vec<&str> = s
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // Declared ones in the document's order of names, then any required but not declared.
+        wanted.extend(props.keys().filter(|p| listed.contains(&p.as_str())).cloned());
+        wanted.extend(listed.iter().filter(|p| !props.contains_key(**p)).map(|p| p.to_string()));
+        let doc = self.doc;
+        let read_only = |sub: &Value| doc.deref(sub).get("readOnly").and_then(Value::as_bool) == Some(true);
+        // Unless the object must have more properties than it requires.
+        let least = s.get("minProperties").and_then(Value::as_u64).unwrap_or(0);
+        let optional = props.iter().filter(|(p, sub)| !wanted.contains(p) && !read_only(sub)).map(|(p, _)| p);
+        let short = (least as usize).saturating_sub(wanted.len());
+        let extra: Vec<String> = optional.take(short).cloned().collect();
+        if wanted.len() + extra.len() < least as usize {
+            return Err(self.fail(Why::TooFewProperties { least }));
         }
-        own
-    });
-    for part in own.chain(parts.iter().map(|p| merge_all_of(doc, p, depth + 1))) {
-        let Value::Object(part) = part else { continue };
-        for (k, v) in part {
-            match k.as_str() {
-                "properties" => {
-                    for (name, sub) in v.as_object().into_iter().flatten() {
-                        properties.entry(name.clone()).or_insert_with(|| sub.clone());
-                    }
-                }
-                "required" => {
-                    for name in v.as_array().into_iter().flatten() {
-                        if !required.contains(name) {
-                            required.push(name.clone());
-                        }
-                    }
-                }
-                _ => {
-                    merged.entry(k).or_insert(v);
-                }
+        wanted.extend(extra);
+        let mut out = Map::new();
+        let mut i = 0;
+        while i < wanted.len() {
+            let prop = wanted[i].clone();
+            i += 1;
+            if out.contains_key(&prop) {
+                continue;
+            }
+            let sub = match props.get(&prop) {
+                Some(sub) if read_only(sub) => continue,
+                Some(sub) => sub.clone(),
+                None => match s.get("additionalProperties") {
+                    Some(Value::Bool(false)) => return Err(self.fail(Why::Forbidden { property: prop })),
+                    Some(schema @ Value::Object(_)) => schema.clone(),
+                    _ => json!({}),
+                },
+            };
+            let value = self.below(prop.clone(), &sub, &prop, depth)?;
+            out.insert(prop.clone(), value);
+            // What a present property makes required (`dependentRequired`, draft 4's array form).
+            for key in ["dependentRequired", "dependencies"] {
+                let needs = s.get(key).and_then(|d| d.get(&prop)).and_then(Value::as_array);
+                wanted.extend(needs.into_iter().flatten().filter_map(Value::as_str).map(String::from));
             }
         }
-    }
-    if !properties.is_empty() {
-        merged.insert("properties".into(), Value::Object(properties));
-        merged.entry("type").or_insert_with(|| "object".into());
-    }
-    if !required.is_empty() {
-        merged.insert("required".into(), Value::Array(required));
-    }
-    if types(&Value::Object(merged.clone())).first() == Some(&"object") {
-        for k in ["example", "examples", "default"] {
-            merged.remove(k);
+        if let Some(most) = s.get("maxProperties").and_then(Value::as_u64).filter(|m| out.len() as u64 > *m) {
+            return Err(self.fail(Why::TooManyProperties { most }));
         }
+        if let Some(names) = s.get("propertyNames") {
+            let names = self.doc.deref(names);
+            if let Some(name) = out.keys().find(|k| !scalar::holds(names, &json!(k))) {
+                return Err(self.fail(Why::PropertyName { name: name.clone() }));
+            }
+        }
+        Ok(Value::Object(out))
     }
-    Value::Object(merged)
+
+    /// An array of `minItems` items (one by default, none when one cannot be made and none are
+    /// required), its tuple's items first.
+    fn array(&mut self, s: &Value, name: &str, depth: usize) -> Result<Value, CannotMake> {
+        let least = s.get("minItems").and_then(Value::as_u64);
+        let most = s.get("maxItems").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let min = least.unwrap_or(0);
+        if min > 256 {
+            return Err(self.fail(Why::TooManyItems { min }));
+        }
+        // A tuple: `prefixItems` (or draft 4's `items` list), then `items` (`additionalItems`).
+        let by_items = s.get("prefixItems").is_none() && s.get("items").is_some_and(Value::is_array);
+        let prefix: &[Value] = match s.get(if by_items { "items" } else { "prefixItems" }) {
+            Some(Value::Array(p)) => p,
+            _ => &[],
+        };
+        let (rest, closed) = match s.get(if by_items { "additionalItems" } else { "items" }) {
+            Some(items @ Value::Object(_)) => (items.clone(), false),
+            Some(Value::Bool(false)) => (json!({}), true),
+            _ => (json!({}), false),
+        };
+        let most = if closed { most.min(prefix.len() as u64) } else { most };
+        if min > most {
+            return Err(self.fail(Why::Items { min, max: most }));
+        }
+        // One item where none are required: an empty list shows little.
+        let n = least.unwrap_or(1).max(1).min(most) as usize;
+        let singular = name.strip_suffix('s').unwrap_or(name);
+        let mut items = Vec::with_capacity(n);
+        for i in 0..n {
+            let item = prefix.get(i).unwrap_or(&rest);
+            match self.below(i.to_string(), item, singular, depth) {
+                Ok(v) => items.push(v),
+                // An empty array is valid, where one item cannot be made (a tree's children).
+                Err(_) if min == 0 && i == 0 => return Ok(Value::Array(Vec::new())),
+                Err(e) => return Err(e),
+            }
+        }
+        if s.get("uniqueItems") == Some(&json!(true))
+            && items.iter().enumerate().any(|(i, v)| items[..i].contains(v))
+        {
+            return Err(self.fail(Why::NotUnique));
+        }
+        Ok(Value::Array(items))
+    }
+
+    /// Keywords a made value is not made to meet: checked where that is simple (`not` of a type,
+    /// an enum, a pattern, `required`), otherwise the value is not given.
+    fn unchecked(&self, s: &Value, value: &Value) -> Result<(), Why> {
+        for keyword in ["if", "contains"] {
+            if s.get(keyword).is_some() {
+                return Err(Why::Unchecked(keyword));
+            }
+        }
+        // A schema a present property brings in (`dependentSchemas`, draft 4's object form).
+        for key in ["dependentSchemas", "dependencies"] {
+            let brought = s.get(key).and_then(Value::as_object).into_iter().flatten();
+            if brought.filter(|(_, d)| d.is_object()).any(|(p, _)| value.get(p).is_some()) {
+                return Err(Why::Unchecked("dependentSchemas"));
+            }
+        }
+        // A property whose name a `patternProperties` pattern matches is held to that schema too.
+        if let (Some(patterns), Some(object)) =
+            (s.get("patternProperties").and_then(Value::as_object), value.as_object())
+            && object.keys().any(|k| patterns.keys().any(|p| pattern_matches(p, k) != Some(false)))
+        {
+            return Err(Why::Unchecked("patternProperties"));
+        }
+        if let Some(not) = s.get("not") {
+            let not = self.doc.deref(not);
+            let simple = not.as_object().is_some_and(|o| {
+                o.keys().all(|k| {
+                    is_annotation(k)
+                        || matches!(
+                            k.as_str(),
+                            "type"
+                                | "enum"
+                                | "const"
+                                | "pattern"
+                                | "minLength"
+                                | "maxLength"
+                                | "format"
+                                | "minimum"
+                                | "maximum"
+                                | "exclusiveMinimum"
+                                | "exclusiveMaximum"
+                                | "multipleOf"
+                                | "required"
+                        )
+                })
+            });
+            let required = not.get("required").and_then(Value::as_array);
+            let has_required =
+                required.is_none_or(|r| r.iter().filter_map(Value::as_str).all(|p| value.get(p).is_some()));
+            if !simple {
+                return Err(Why::Unchecked("not"));
+            }
+            if scalar::holds(not, value) && has_required {
+                return Err(Why::NotAllowed);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The discriminator value of `choice` in `parent`: the mapping's key for its `$ref`, else the
@@ -251,249 +700,5 @@ fn substitute(example: &Value, r: &mut dyn Resolver) -> Value {
     }
 }
 
-fn number(s: &Value) -> Value {
-    let integer = types(s).first() == Some(&"integer");
-    let mut low = s.get("minimum").and_then(Value::as_f64);
-    if let Some(e) = s.get("exclusiveMinimum") {
-        match e {
-            Value::Bool(true) => low = low.map(|l| l + 1.0),
-            Value::Number(n) => low = n.as_f64().map(|l| l + 1.0),
-            _ => {}
-        }
-    }
-    let high = s.get("maximum").and_then(Value::as_f64);
-    // A small positive value inside the bounds: quantities and prices are rarely zero.
-    let mut v = low.map_or(1.0, |l| l.max(1.0));
-    if let Some(h) = high
-        && v > h
-    {
-        v = low.unwrap_or(h);
-    }
-    if integer { json!(v as i64) } else { json!(v) }
-}
-
-fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Value {
-    let min = s.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = s.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
-    let format = s.get("format").and_then(Value::as_str).unwrap_or("");
-    let text = match format {
-        "uuid" => format!("00000000-0000-4000-8000-{:012}", 1),
-        "date" => "2000-01-01".to_string(),
-        "date-time" => "2000-01-01T00:00:00Z".to_string(),
-        "email" => format!("{}@example.com", r.unique("user")),
-        "uri" | "url" => "https://example.com/".to_string(),
-        "ipv4" => "192.0.2.1".to_string(),
-        _ => match s.get("pattern").and_then(Value::as_str) {
-            Some(p) => match pattern_example_sized(p, min, max) {
-                // Already as long as it may be: padding could break the match.
-                Some(v) => return Value::String(v),
-                None => r.unique(name),
-            },
-            None => r.unique(name),
-        },
-    };
-    let mut text = text;
-    let short = min.min(MAX_MADE_LENGTH).saturating_sub(text.chars().count());
-    text.extend(std::iter::repeat_n('x', short));
-    if let Some(max) = max {
-        text = text.chars().take(max).collect();
-    }
-    Value::String(text)
-}
-
-/// A string that `pattern` matches, from the parsed regular expression (`regex-syntax`: classes
-/// including Unicode ones such as `\p{L}`, `(?i)`, anchors, groups, alternation, bounded
-/// repetition), checked with the `regex` crate before it is returned. `None` when the pattern is
-/// not one the `regex` crate reads (look-around, back-references) or no value could be made.
-pub fn pattern_example(pattern: &str) -> Option<String> {
-    pattern_example_sized(pattern, 0, None)
-}
-
-/// `pattern_example`, trying for a length within `min..=max` characters (repetitions grow until
-/// it is long enough); a value of another length if none is found.
-pub fn pattern_example_sized(pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
-    // A big document repeats its patterns: each is compiled once.
-    /// (pattern, least length, most length) to the value made for them.
-    type Made = std::collections::HashMap<(String, usize, Option<usize>), Option<String>>;
-    thread_local! {
-        static MADE: std::cell::RefCell<Made> = Default::default();
-    }
-    let key = (pattern.to_string(), min, max);
-    if let Some(made) = MADE.with(|m| m.borrow().get(&key).cloned()) {
-        return made;
-    }
-    let made = make_pattern_example(pattern, min, max);
-    MADE.with(|m| m.borrow_mut().insert(key, made.clone()));
-    made
-}
-
-/// A compiled regular expression, once per pattern; `None` when the `regex` crate cannot read it.
-fn compiled(pattern: &str) -> Option<regex::Regex> {
-    thread_local! {
-        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
-            Default::default();
-    }
-    COMPILED.with(|c| {
-        c.borrow_mut().entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(pattern).ok()).clone()
-    })
-}
-
-fn make_pattern_example(pattern: &str, min: usize, max: Option<usize>) -> Option<String> {
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    let regex = compiled(pattern)?;
-    let mut fallback = None;
-    let mut tries = vec![0, 1, 2, 4, 8, 16, 32, 64, 128, u32::try_from(min).unwrap_or(u32::MAX)];
-    tries.sort_unstable();
-    tries.dedup();
-    for extra in tries {
-        let mut out = String::new();
-        if emit(&hir, extra, &mut out).is_none() || !regex.is_match(&out) {
-            continue;
-        }
-        let len = out.chars().count();
-        if len >= min && max.is_none_or(|m| len <= m) {
-            return Some(out);
-        }
-        if max.is_some_and(|m| len > m) {
-            break;
-        }
-        fallback.get_or_insert(out);
-    }
-    fallback
-}
-
-/// Whether `pattern` matches `value`; `None` when the `regex` crate cannot read the pattern.
-pub fn pattern_matches(pattern: &str, value: &str) -> Option<bool> {
-    compiled(pattern).map(|r| r.is_match(value))
-}
-
-/// Whether the `regex` crate reads `pattern` (as the host's schema validator must) within a size
-/// a validator compiles: JSON Schema patterns are ECMA-262, and some (`[\w- ]`, `\p{all}`,
-/// look-around, `\S{1,8192}`) are not read.
-pub fn pattern_is_readable(pattern: &str) -> bool {
-    /// Whether a repetition asks for more than a validator compiles (`\S{1,8192}`).
-    fn huge(hir: &regex_syntax::hir::Hir) -> bool {
-        use regex_syntax::hir::HirKind;
-        match hir.kind() {
-            HirKind::Repetition(r) => r.min > 1000 || r.max.is_some_and(|m| m > 1000) || huge(&r.sub),
-            HirKind::Capture(c) => huge(&c.sub),
-            HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(huge),
-            _ => false,
-        }
-    }
-    compiled(pattern).is_some()
-        && regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| !huge(&hir))
-}
-
-/// The longest string made to satisfy `minLength`, and the longest `maxLength` a too-long value
-/// is made for: a document declaring 100 MB strings gets no such value.
-pub const MAX_MADE_LENGTH: usize = 65_536;
-
-/// Append what `hir` matches: the first branch of an alternation, each repetition its least
-/// count (raised towards `extra` where the repetition allows it), for each class a plain
-/// character it holds.
-fn emit(hir: &regex_syntax::hir::Hir, extra: u32, out: &mut String) -> Option<()> {
-    use regex_syntax::hir::{Class, HirKind};
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => {}
-        HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
-        HirKind::Class(Class::Unicode(class)) => {
-            let ranges: Vec<(char, char)> = class.ranges().iter().map(|r| (r.start(), r.end())).collect();
-            out.push(pick(&ranges)?);
-        }
-        HirKind::Class(Class::Bytes(class)) => {
-            let ranges: Vec<(char, char)> = class
-                .ranges()
-                .iter()
-                .filter(|r| r.start() < 0x80)
-                .map(|r| (char::from(r.start()), char::from(r.end().min(0x7f))))
-                .collect();
-            out.push(pick(&ranges)?);
-        }
-        HirKind::Repetition(rep) => {
-            let count = rep.min.max(extra.min(rep.max.unwrap_or(u32::MAX)));
-            // A pattern asking for thousands of repetitions is not worth a value.
-            if count > 4096 {
-                return None;
-            }
-            for _ in 0..count {
-                emit(&rep.sub, extra, out)?;
-            }
-        }
-        HirKind::Capture(capture) => emit(&capture.sub, extra, out)?,
-        HirKind::Concat(parts) => {
-            for part in parts {
-                emit(part, extra, out)?;
-            }
-        }
-        HirKind::Alternation(branches) => {
-            // The first branch that can be written.
-            let start = out.len();
-            if !branches.iter().any(|b| {
-                out.truncate(start);
-                emit(b, extra, out).is_some()
-            }) {
-                return None;
-            }
-        }
-    }
-    Some(())
-}
-
-/// A plain character from a class: a letter or digit people would type, else the first printable
-/// one it holds.
-fn pick(ranges: &[(char, char)]) -> Option<char> {
-    let holds = |c: char| ranges.iter().any(|&(a, b)| a <= c && c <= b);
-    ['a', 'A', '0', 'x', 'Z', '9', '_', '-', '.', ' '].into_iter().find(|&c| holds(c)).or_else(|| {
-        ranges.iter().find_map(|&(a, b)| {
-            let from = a.max(' ');
-            (from <= b).then(|| (from..=b).find(|c| !c.is_control())).flatten()
-        })
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::{pattern_example, pattern_example_sized};
-
-    #[test]
-    fn patterns_give_matching_examples() {
-        assert_eq!(pattern_example("^[0-9]{3}-[0-9]{2}-[0-9]{4}$").as_deref(), Some("000-00-0000"));
-        assert_eq!(pattern_example("^[A-Z]{3}$").as_deref(), Some("AAA"));
-        assert_eq!(pattern_example(r"^\d+$").as_deref(), Some("0"));
-        assert_eq!(pattern_example("^(ab|cd)x?$").as_deref(), Some("ab"));
-        assert_eq!(pattern_example(r"^\*\*\*-\*\*-[0-9]{4}$").as_deref(), Some("***-**-0000"));
-    }
-
-    /// What the hand-written walker gave up on, or got wrong: each value is checked here again
-    /// with the regex crate, independently of the generator's own check.
-    #[test]
-    fn unicode_classes_case_insensitive_groups_and_anchors_give_matching_values() {
-        for pattern in [
-            r"^\p{L}+$",
-            r"^\p{Lu}\p{Ll}{2,}$",
-            r"(?i)^[a-f]{4}-(?:abc|xyz)$",
-            r"(?i)^ORDER-\d{6}$",
-            r"^[^\s@]+@[^\s@]+\.[^\s@]+$",
-            r"^\+?[1-9]\d{1,14}$",
-            r"^[\p{L}\p{M}' -]{2,50}$",
-            r"\bword\b",
-            r"^(?:[01]\d|2[0-3]):[0-5]\d$",
-            r"^[A-Z]{2}\d{2}[A-Z0-9]{1,30}$",
-        ] {
-            let value = pattern_example(pattern).unwrap_or_else(|| panic!("a value for {pattern}"));
-            let re = regex::Regex::new(pattern).unwrap();
-            assert!(re.is_match(&value), "{pattern} matches {value:?}");
-        }
-        // Look-around is not something the regex crate reads: no value, rather than a wrong one.
-        assert_eq!(pattern_example(r"^(?=.*\d)\w+$"), None);
-    }
-
-    #[test]
-    fn lengths_are_met_by_growing_repetitions() {
-        let value = pattern_example_sized(r"^[a-z]+$", 8, Some(20)).unwrap();
-        assert!((8..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_lowercase()), "{value}");
-        let value = pattern_example_sized(r"^\p{L}*$", 3, Some(3)).unwrap();
-        assert_eq!(value.chars().count(), 3, "{value}");
-    }
-}
+mod tests;
