@@ -37,9 +37,10 @@ pub(super) fn failed_in(path: &Path) -> Result<BTreeSet<String>, Failure> {
         {
             ids.insert(id.to_string());
         }
-        Ok(())
+        Ok::<(), std::convert::Infallible>(())
     })
-    .map_err(|e| Failure::new(exit::USAGE, format!("--rerun-failed: {e}")))?;
+    .map_err(|e| Failure::new(exit::USAGE, format!("--rerun-failed: {e}")))?
+    .unwrap_or_else(|never| match never {});
     Ok(ids)
 }
 
@@ -68,9 +69,10 @@ fn durations_in(path: &Path) -> Result<std::collections::BTreeMap<String, u64>, 
         if let (Some(id), Some(ms)) = (s.id.as_str(), s.duration_ms.as_u64()) {
             durations.insert(id.to_string(), ms);
         }
-        Ok(())
+        Ok::<(), std::convert::Infallible>(())
     })
-    .map_err(|e| Failure::new(exit::USAGE, format!("--shard-durations: {e}")))?;
+    .map_err(|e| Failure::new(exit::USAGE, format!("--shard-durations: {e}")))?
+    .unwrap_or_else(|never| match never {});
     Ok(durations)
 }
 
@@ -110,6 +112,25 @@ pub(super) async fn build_plan(
     let mut plan = plan;
     if let Some(report) = &selection.rerun_failed {
         let ids = failed_in(report)?;
+        let planned: BTreeSet<&str> = (0..plan.scenarios.len()).map(|i| plan.scenarios.id(i)).collect();
+        let gone: Vec<&str> = ids.iter().map(String::as_str).filter(|id| !planned.contains(id)).collect();
+        if !gone.is_empty() {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "--rerun-failed: {} scenario(s) that failed or were skipped in {} are not in the plan (renamed \
+                     or removed since that run): {}; run the whole plan, or a --filter of what you mean",
+                    gone.len(),
+                    report.display(),
+                    gone.iter()
+                        .take(20)
+                        .map(|id| crate::http::escape_line(id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        drop(planned);
         plan = crate::plan::select_by(plan, |s, i| ids.contains(s.id(i)));
         tracing::info!(
             "--rerun-failed: {} scenario(s) failed or were skipped in {}",
@@ -142,6 +163,8 @@ pub(super) async fn build_plan(
         let split = crate::plan::Split { scenarios: plan.scenarios.len(), by };
         plan = crate::plan::shard(plan, index, count, durations.as_ref());
         plan.split = Some(split);
+        let ids = crate::plan::ids_digest((0..plan.scenarios.len()).map(|i| plan.scenarios.id(i)));
+        plan.shard_ids = Some(ids);
     }
     Ok(plan)
 }
@@ -160,8 +183,21 @@ pub(super) fn listing(head: &str, items: &[String]) -> String {
 pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure> {
     let cannot =
         |e: std::io::Error| Failure::new(exit::USAGE, format!("plan: cannot read {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let size = file.metadata().map_err(cannot)?.len();
+    // A regular file only (a FIFO or a device is refused, not waited on or read without end).
+    let (file, meta) =
+        crate::files::open_regular(path).map_err(|e| Failure::new(exit::USAGE, format!("plan: {e}")))?;
+    let size = meta.len();
+    if size > crate::files::MAX_PLAN_BYTES {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "plan: {} is over the limit of {} bytes for a plan",
+                path.display(),
+                crate::files::MAX_PLAN_BYTES
+            ),
+        ));
+    }
+    let file = std::io::Read::take(file, crate::files::MAX_PLAN_BYTES);
     // A small plan is read whole (parsing a slice is quicker); a big one is read as a stream, a
     // scenario at a time, so its size never lands in memory twice.
     let parsed: Result<Plan, serde_json::Error> = if size <= 8 << 20 {

@@ -58,8 +58,8 @@ async fn push(args: PushArgs) -> Result<i32, Failure> {
             ),
         ));
     }
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| Failure::new(exit::USAGE, format!("{}: cannot read it: {e}", args.file.display())))?;
+    let bytes = crate::files::read(&args.file, crate::plugin::MAX_COMPONENT_BYTES, "a plugin")
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
     let component = format!("sha256:{}", plugin.digest);
     let wit = format!("smoke:plugin@{}", plugin.wit_version);
     let config = serde_json::json!({

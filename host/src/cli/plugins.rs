@@ -206,14 +206,14 @@ pub(super) async fn configure(
 /// A document a plugin's config names that cannot be had.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum DocumentError {
-    #[error("cannot fetch {url}: {source}")]
+    #[error("cannot fetch {url}: {}", crate::http::root_cause(.source))]
     Fetch { url: String, source: reqwest::Error },
     #[error("fetching {url} returned status {status}")]
     Status { url: String, status: u16 },
     #[error("{url} is over the limit of {MAX_DOCUMENT_BYTES} bytes for a document")]
     TooLarge { url: String },
-    #[error("cannot read {}: {source}", .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    File(#[from] crate::files::ReadError),
 }
 
 /// The largest document read for a plugin (an OpenAPI document of thousands of operations is a
@@ -232,13 +232,14 @@ async fn fetch_document(
     follow_redirects: bool,
     pinned: Option<&[std::net::SocketAddr]>,
 ) -> Result<(Vec<u8>, Option<std::net::SocketAddr>), DocumentError> {
-    use std::io::Read;
     if is_url(source) {
         let fetch = |e| DocumentError::Fetch { url: crate::http::shown_url(source), source: e };
-        let mut builder = crate::http::client_builder().timeout(Duration::from_secs(30));
-        if !follow_redirects {
-            builder = builder.redirect(reqwest::redirect::Policy::none());
-        }
+        // No Referer: a document's URL may carry a token in its query.
+        let mut builder = crate::http::client_builder().timeout(Duration::from_secs(30)).referer(false);
+        builder = builder.redirect(match follow_redirects {
+            true => same_origin_redirects(source),
+            false => reqwest::redirect::Policy::none(),
+        });
         if let (Some(addresses), Some(host)) =
             (pinned, url::Url::parse(source).ok().and_then(|u| u.host_str().map(String::from)))
         {
@@ -269,15 +270,28 @@ async fn fetch_document(
         return Ok((bytes, remote));
     }
     let path = base_dir.join(source);
-    let read = |source| DocumentError::Read { path: path.clone(), source };
-    let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .and_then(|f| f.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(read)?;
-    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
-        return Err(DocumentError::TooLarge { url: path.display().to_string() });
-    }
+    let bytes = crate::files::read(&path, MAX_DOCUMENT_BYTES, "a document")?;
     Ok((bytes, None))
+}
+
+/// A user-named document's redirects are followed on its own origin (scheme, host and port)
+/// only: another origin, or a private address behind one, is not what the user named, and the
+/// URL (a token in its query) would travel there.
+fn same_origin_redirects(source: &str) -> reqwest::redirect::Policy {
+    let origin = url::Url::parse(source).ok().map(|u| u.origin());
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("more than 10 redirects");
+        }
+        if origin.as_ref().is_some_and(|o| *o == attempt.url().origin()) {
+            return attempt.follow();
+        }
+        let to = crate::http::shown_url(attempt.url().as_str());
+        attempt.error(format!(
+            "it redirects to {to}, another origin: smoke follows a document's redirects only on the origin \
+             named (scheme, host and port); name that URL instead if it is the one meant"
+        ))
+    })
 }
 
 /// The most documents a document may pull in through `$ref`s, and the most bytes all together.

@@ -268,6 +268,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             .and_then(|s| crate::plan::parse_shard(s).ok())
             .map(|(i, n)| format!("{i}/{n}")),
         split: plan.split.clone(),
+        shard_ids: plan.shard_ids.clone(),
         summary,
         interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
         duration_ms: started.elapsed().as_millis() as u64,

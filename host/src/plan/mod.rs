@@ -35,6 +35,10 @@ pub struct Plan {
     /// Set on a shard's plan: how the whole was split. Not part of the printed plan.
     #[serde(skip)]
     pub split: Option<Split>,
+    /// Set on a shard's plan: the sha256 of its scenarios' ids, in order
+    /// ([`ids_digest`]). Not part of the printed plan.
+    #[serde(skip)]
+    pub shard_ids: Option<String>,
 }
 
 /// Merge plugins' plans in the order the plugins were given.
@@ -150,6 +154,18 @@ pub struct Split {
     /// `count` (scenarios balanced by number) or the sha256 of the durations that weighed them
     /// (`--shard-durations`): shards split by different durations are parts of different splits.
     pub by: String,
+}
+
+/// The sha256 of scenario ids, in order (`sha256:HEX`): what a shard was given of the plan, so
+/// that a merge can tell that a shard's report holds exactly that.
+pub fn ids_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for id in ids {
+        hash.update(id.as_bytes());
+        hash.update(b"\n");
+    }
+    format!("sha256:{}", hex::encode(hash.finalize()))
 }
 
 /// The most shards `--shard` accepts: far more CI jobs than anyone runs.

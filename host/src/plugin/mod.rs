@@ -59,10 +59,9 @@ pub enum PluginError {
     #[error("plugin {path}: {what}; a plugin is a .wasm component file")]
     NotAFile { path: PathBuf, what: String },
     #[error(
-        "plugin {path}: {size} bytes is over the limit of {MAX_COMPONENT_BYTES} bytes for a component; \
-         is it the right file?"
+        "plugin {path}: over the limit of {MAX_COMPONENT_BYTES} bytes for a component; is it the right file?"
     )]
-    TooLarge { path: PathBuf, size: u64 },
+    TooLarge { path: PathBuf },
     #[error(
         "plugin {path}: not a WebAssembly component smoke can load: {message}\n  \
          build plugins with `cargo build --release --target wasm32-wasip2`"
@@ -350,27 +349,15 @@ pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 /// Read a component file: a regular file under the size limit, read with the limit enforced
 /// (so a file that grows while read, or a device, cannot exhaust memory).
 fn read_component(path: &Path) -> Result<Vec<u8>, PluginError> {
-    use std::io::Read;
-    let read_error = |source| PluginError::Read { path: path.to_path_buf(), source };
-    let meta = std::fs::metadata(path).map_err(read_error)?;
-    if !meta.is_file() {
-        let what = if meta.is_dir() {
-            "is a directory"
-        } else {
-            "is not a regular file (a device, a FIFO or a socket)"
-        };
-        return Err(PluginError::NotAFile { path: path.to_path_buf(), what: what.to_string() });
-    }
-    if meta.len() > MAX_COMPONENT_BYTES {
-        return Err(PluginError::TooLarge { path: path.to_path_buf(), size: meta.len() });
-    }
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes).map_err(read_error)?;
-    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
-        return Err(PluginError::TooLarge { path: path.to_path_buf(), size: bytes.len() as u64 });
-    }
-    Ok(bytes)
+    use crate::files::ReadError;
+    crate::files::read(path, MAX_COMPONENT_BYTES, "a plugin").map_err(|e| match e {
+        ReadError::NotAFile { path, what } => PluginError::NotAFile { path, what: what.to_string() },
+        ReadError::TooLarge { path, .. } => PluginError::TooLarge { path },
+        ReadError::Io { path, source } => PluginError::Read { path, source },
+        ReadError::NotText { path, .. } => {
+            PluginError::Read { path, source: std::io::ErrorKind::InvalidData.into() }
+        }
+    })
 }
 
 /// Advance the engine's epoch every tick for as long as the engine lives.

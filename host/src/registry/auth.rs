@@ -88,7 +88,9 @@ pub async fn credentials(registry: &str) -> Result<Credentials, AuthError> {
             None => return Ok(anonymous()),
         },
     };
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(anonymous()) };
+    let Ok(text) = crate::files::read_text(&path, crate::files::MAX_CONFIG_BYTES, "a Docker config") else {
+        return Ok(anonymous());
+    };
     let config: DockerConfig = serde_json::from_str(&text)
         .map_err(|source| AuthError::DockerConfig { path: path.clone(), source })?;
     let helper = config

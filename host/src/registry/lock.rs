@@ -35,8 +35,8 @@ pub struct Lockfile {
 /// A lockfile that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{}: cannot read it: {source}", .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("lockfile: {0}")]
+    Read(crate::files::ReadError),
     #[error("{}: not a smoke lockfile: {}", .path.display(), .source.to_string().trim_end())]
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("{}: lockfile version {version} is not supported (this smoke writes version 1)", .path.display())]
@@ -50,9 +50,9 @@ pub enum LockError {
 impl Lockfile {
     /// Read `path`; a missing file is an empty lockfile.
     pub fn load(path: &Path) -> Result<Lockfile, LockError> {
-        let pins = match std::fs::read_to_string(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => return Err(LockError::Read { path: path.to_path_buf(), source }),
+        let pins = match crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES, "a lockfile") {
+            Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => BTreeMap::new(),
+            Err(e) => return Err(LockError::Read(e)),
             Ok(text) => {
                 let file: File = toml::from_str(&text)
                     .map_err(|source| LockError::Parse { path: path.to_path_buf(), source })?;

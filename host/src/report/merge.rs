@@ -1,7 +1,8 @@
 //! `smoke report merge`: the JSON reports of the shards of one plan, as one report, so that a CI
 //! fan-out ends in the same report.json, JUnit and HTML (and the same triage) as a single run.
-//! Shards of different plans, a shard given twice and a missing shard are refused: a merged
-//! report that silently lacks a part would pass what never ran.
+//! Shards of different plans, a shard given twice, a missing shard and a shard holding other
+//! scenarios than its split gave it are refused: a merged report that silently lacks a part, or
+//! holds a part that was never planned, would pass what never ran.
 
 use super::read;
 use crate::run::results::{Outcome, RunReport, ScenarioResult, SeedResult, Unread};
@@ -9,8 +10,58 @@ use crate::run::spool::Spool;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+/// Why reports do not merge into one.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("no report to merge")]
+    Nothing,
+    #[error(transparent)]
+    Read(#[from] read::ReadError),
+    #[error("{file} has schema version {version}; this smoke reads 2")]
+    Schema { file: String, version: u32 },
+    #[error("{file} is a whole run, not a shard (--shard I/N): there is nothing to merge it with")]
+    Whole { file: String },
+    #[error("{file} is shard {i}/{n}, but {first} is one of {count} shards: merge the shards of one split")]
+    Count { file: String, i: usize, n: usize, first: String, count: usize },
+    #[error("{file} and {other} are both shard {i}/{n}")]
+    Twice { file: String, other: String, i: usize, n: usize },
+    #[error(
+        "{file} records no {what} (a report of an older smoke, or of a run that ended before it had a \
+         plan); run the shards again with this smoke"
+    )]
+    Unrecorded { file: String, what: &'static str },
+    #[error(
+        "{file} is of another plan than {first} ({digest} and {first_digest}): merge the shards of one \
+         plan, made with the same plugins, config and --filter"
+    )]
+    OtherPlan { file: String, first: String, digest: String, first_digest: String },
+    #[error(
+        "shard {0} missing: every shard's report is needed, or the merged report would pass what never ran"
+    )]
+    Missing(String),
+    #[error(
+        "{file} was split by {by}, {first} by {first_by}: shards split differently hold different parts, \
+         so some scenarios would be in no shard; give every shard the same --shard-durations report (or none)"
+    )]
+    OtherSplit { file: String, by: String, first: String, first_by: String },
+    #[error("scenario {id} is in {file} twice, or in {file} and another shard")]
+    Duplicate { id: String, file: String },
+    #[error(
+        "{file} (shard {shard}) holds other scenarios than its split gave it ({held} of them, in this \
+         order, are not the ones planned): a scenario renamed, added or left out since the run; merge the \
+         reports as the runs wrote them"
+    )]
+    NotItsPart { file: String, shard: String, held: usize },
+    #[error(
+        "the shards hold {held} of the plan's {planned} scenarios: {} are in no shard (a shard's report is \
+         not of the run it names, or the plan changed between shards)",
+        .planned.abs_diff(*.held)
+    )]
+    Incomplete { held: usize, planned: usize },
+}
+
 /// Merge `reports` (each with the file it came from, for messages), held in memory.
-pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, String> {
+pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, MergeError> {
     let mut parts = Vec::new();
     let mut scenarios = Vec::new();
     for (file, report) in reports {
@@ -18,114 +69,135 @@ pub fn merge(reports: Vec<(String, RunReport)>) -> Result<RunReport<Spool>, Stri
         parts.push((file, head));
         scenarios.push(held);
     }
-    merge_parts(parts, |part, each| scenarios[part].drain(..).try_for_each(each))
+    merge_parts(parts, |part, each| Ok(scenarios[part].drain(..).try_for_each(each)))
 }
 
 /// Merge the JSON reports in `paths`, read twice and never held whole: once for what each is
 /// (which shard of which plan), once for its scenarios, one at a time, in shard order, into a
 /// spool, as a run keeps its own. Shards of any size merge in about the memory of a run.
-pub fn merge_files(paths: &[&Path]) -> Result<RunReport<Spool>, String> {
+pub fn merge_files(paths: &[&Path]) -> Result<RunReport<Spool>, MergeError> {
     let mut parts = Vec::new();
     for path in paths {
-        let shown = path.display().to_string();
-        let head: RunReport<Unread> = read::whole(path).map_err(|e| e.say(path))?;
+        let file = path.display().to_string();
+        let head: RunReport<Unread> = read::whole(path)?;
         if head.schema_version != 2 {
-            return Err(format!("{shown} has schema version {}; this smoke reads 2", head.schema_version));
+            return Err(MergeError::Schema { file, version: head.schema_version });
         }
-        parts.push((shown, head));
+        parts.push((file, head));
     }
     merge_parts(parts, |part, each| read::each_scenario(paths[part], each))
 }
+
+/// Hands every scenario of part `i` to `each`, in its order, stopping at `each`'s first error.
+type Scenarios<'a> = dyn FnMut(ScenarioResult) -> Result<(), MergeError> + 'a;
 
 /// Merge the parts whose heads are `parts`; `scenarios(i, each)` hands every scenario of part `i`
 /// to `each`, in its order, stopping at the first error.
 fn merge_parts(
     parts: Vec<(String, RunReport<Unread>)>,
-    mut scenarios: impl FnMut(usize, &mut dyn FnMut(ScenarioResult) -> Result<(), String>) -> Result<(), String>,
-) -> Result<RunReport<Spool>, String> {
-    let Some((first_file, first)) = parts.first() else {
-        return Err("no report to merge".into());
+    mut scenarios: impl FnMut(usize, &mut Scenarios<'_>) -> Result<Result<(), MergeError>, read::ReadError>,
+) -> Result<RunReport<Spool>, MergeError> {
+    let Some((_, first)) = parts.first() else {
+        return Err(MergeError::Nothing);
     };
     // One whole run (or the only shard of one) is already whole.
-    let whole = |r: &RunReport<Unread>| {
-        r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).is_none_or(|(_, n)| n == 1)
-    };
-    if parts.len() == 1 && whole(first) {
+    if parts.len() == 1 && shard_of(first).is_none_or(|(_, n)| n == 1) {
         let (_, only) = parts.into_iter().next().expect("one report");
         let mut spool = Spool::default();
         scenarios(0, &mut |s| {
             spool.append(&s);
             Ok(())
-        })?;
+        })??;
         return Ok(finish(only.with_scenarios(spool).0, Some(1)));
     }
-    // Every shard once: 1/N to N/N.
+    let count = check_parts(&parts)?;
+    let gathered = gather(parts, &mut scenarios)?;
+    let mut merged = gathered.head;
+    // Every scenario of the plan in exactly one shard: none twice (as read), none missing.
+    if let Some(split) = &merged.split
+        && gathered.held != split.scenarios
+    {
+        return Err(MergeError::Incomplete { held: gathered.held, planned: split.scenarios });
+    }
+    merged.seeds = gathered.seeds;
+    Ok(finish(merged.with_scenarios(gathered.spool).0, Some(count)))
+}
+
+/// `I/N` of a report, if it is a shard's.
+fn shard_of(r: &RunReport<Unread>) -> Option<(usize, usize)> {
+    r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok())
+}
+
+/// The rules parts must keep to make one plan, before a scenario is read: each a shard of the
+/// same number, each shard once and none missing, one plan, one split. The number of shards.
+fn check_parts(parts: &[(String, RunReport<Unread>)]) -> Result<usize, MergeError> {
+    let (first_file, first) = &parts[0];
     let mut shards: BTreeMap<usize, &str> = BTreeMap::new();
     let mut count = None;
-    for (file, r) in &parts {
-        let Some((i, n)) = r.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()) else {
-            return Err(format!(
-                "{file} is a whole run, not a shard (--shard I/N): there is nothing to merge it with"
-            ));
+    for (file, r) in parts {
+        let Some((i, n)) = shard_of(r) else {
+            return Err(MergeError::Whole { file: file.clone() });
         };
         match count {
-            None => count = Some(n),
             Some(c) if c != n => {
-                return Err(format!(
-                    "{file} is shard {i}/{n}, but {first_file} is one of {c} shards: merge the shards of one split"
-                ));
+                let first = first_file.clone();
+                return Err(MergeError::Count { file: file.clone(), i, n, first, count: c });
             }
-            Some(_) => {}
+            _ => count = Some(n),
         }
         if let Some(other) = shards.insert(i, file) {
-            return Err(format!("{file} and {other} are both shard {i}/{n}"));
+            return Err(MergeError::Twice { file: file.clone(), other: other.to_string(), i, n });
         }
-    }
-    // One plan: the same digest in every part.
-    for (file, r) in &parts {
-        if r.plan_digest.as_deref().unwrap_or_default().is_empty() {
-            return Err(format!(
-                "{file} records no plan digest (a report of an older smoke, or of a run that ended before it \
-                 had a plan); run the shards again with this smoke"
-            ));
+        let recorded = |value: &Option<String>| value.as_deref().is_some_and(|d| !d.is_empty());
+        if !recorded(&r.plan_digest) {
+            return Err(MergeError::Unrecorded { file: file.clone(), what: "plan digest" });
         }
         if r.plan_digest != first.plan_digest {
-            return Err(format!(
-                "{file} is of another plan than {first_file} ({} and {}): merge the shards of one plan, made \
-                 with the same plugins, config and --filter",
-                short(r.plan_digest.as_deref().unwrap_or_default()),
-                short(first.plan_digest.as_deref().unwrap_or_default())
-            ));
+            return Err(MergeError::OtherPlan {
+                file: file.clone(),
+                first: first_file.clone(),
+                digest: short(r.plan_digest.as_deref().unwrap_or_default()).to_string(),
+                first_digest: short(first.plan_digest.as_deref().unwrap_or_default()).to_string(),
+            });
+        }
+        if r.split != first.split {
+            let by = |r: &RunReport<Unread>| {
+                r.split.as_ref().map_or("an unrecorded split".to_string(), |s| s.by.clone())
+            };
+            return Err(MergeError::OtherSplit {
+                file: file.clone(),
+                by: by(r),
+                first: first_file.clone(),
+                first_by: by(first),
+            });
         }
     }
     let count = count.expect("at least one report");
     let missing: Vec<String> =
         (1..=count).filter(|i| !shards.contains_key(i)).map(|i| format!("{i}/{count}")).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "shard {} missing: every shard's report is needed, or the merged report would pass what never ran",
-            missing.join(", ")
-        ));
+        return Err(MergeError::Missing(missing.join(", ")));
     }
-    // One split: shards split by different durations (or one by count) do not make a whole.
-    for (file, r) in &parts {
-        if r.split != first.split {
-            let by = |r: &RunReport<Unread>| {
-                r.split.as_ref().map_or("an unrecorded split".to_string(), |s| s.by.clone())
-            };
-            return Err(format!(
-                "{file} was split by {}, {first_file} by {}: shards split differently hold different parts, so \
-                 some scenarios would be in no shard; give every shard the same --shard-durations report (or none)",
-                by(r),
-                by(first)
-            ));
-        }
-    }
-    // In shard order, whatever order the files were given in.
+    Ok(count)
+}
+
+/// What the shards hold together: their scenarios in shard order, one head, their seeds.
+struct Gathered {
+    spool: Spool,
+    head: RunReport<Unread>,
+    seeds: Vec<SeedResult>,
+    /// The plan's scenarios read (post-run checks aside).
+    held: usize,
+}
+
+/// Read every shard's scenarios, in shard order whatever order the files came in: each id once
+/// across shards, each shard's ids exactly the ones its split gave it.
+fn gather(
+    parts: Vec<(String, RunReport<Unread>)>,
+    scenarios: &mut impl FnMut(usize, &mut Scenarios<'_>) -> Result<Result<(), MergeError>, read::ReadError>,
+) -> Result<Gathered, MergeError> {
     let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&p| {
-        parts[p].1.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok()).map(|(i, _)| i)
-    });
+    order.sort_by_key(|&p| shard_of(&parts[p].1).map(|(i, _)| i));
     let mut parts: Vec<Option<(String, RunReport<Unread>)>> = parts.into_iter().map(Some).collect();
     let mut seen: HashSet<Box<str>> = HashSet::new();
     let mut spool = Spool::default();
@@ -134,28 +206,27 @@ fn merge_parts(
     for p in order {
         let (file, mut r) = parts[p].take().expect("each part once");
         let shard = r.shard.clone().unwrap_or_default();
+        let mut ids = Vec::new();
         scenarios(p, &mut |mut s| {
             // Post-run checks are the run's own, one per shard: named by the shard they ran in.
             if s.plugin == "smoke" {
                 s.id = format!("{} (shard {shard})", s.id);
             } else if !seen.insert(s.id.as_str().into()) {
-                return Err(format!("scenario {} is in {file} twice, or in {file} and another shard", s.id));
+                return Err(MergeError::Duplicate { id: s.id.clone(), file: file.clone() });
+            } else {
+                ids.push(s.id.clone());
             }
             spool.append(&s);
             Ok(())
-        })?;
-        // Every shard seeds the service: a seed counts as failed if it failed anywhere.
-        for seed in std::mem::take(&mut r.seeds) {
-            match seeds.iter_mut().find(|s| s.id == seed.id && s.plugin == seed.plugin) {
-                Some(kept)
-                    if kept.step.outcome == Outcome::Passed && seed.step.outcome != Outcome::Passed =>
-                {
-                    *kept = seed
-                }
-                Some(_) => {}
-                None => seeds.push(seed),
+        })??;
+        match &r.shard_ids {
+            None => return Err(MergeError::Unrecorded { file, what: "digest of its scenarios' ids" }),
+            Some(d) if *d != crate::plan::ids_digest(ids.iter().map(String::as_str)) => {
+                return Err(MergeError::NotItsPart { file, shard, held: ids.len() });
             }
+            Some(_) => {}
         }
+        keep_seeds(&mut seeds, std::mem::take(&mut r.seeds));
         match &mut merged {
             None => merged = Some(r),
             Some(m) => {
@@ -167,21 +238,21 @@ fn merge_parts(
             }
         }
     }
-    let mut merged = merged.expect("at least one report");
-    // Every scenario of the plan in exactly one shard: none twice (above), none missing.
-    if let Some(split) = &merged.split
-        && seen.len() != split.scenarios
-    {
-        return Err(format!(
-            "the shards hold {} of the plan's {} scenarios: {} are in no shard (a shard's report is not of the \
-             run it names, or the plan changed between shards)",
-            seen.len(),
-            split.scenarios,
-            split.scenarios.abs_diff(seen.len())
-        ));
+    let head = merged.expect("at least one report");
+    Ok(Gathered { spool, head, seeds, held: seen.len() })
+}
+
+/// Every shard seeds the service: a seed counts as failed if it failed anywhere.
+fn keep_seeds(seeds: &mut Vec<SeedResult>, more: Vec<SeedResult>) {
+    for seed in more {
+        match seeds.iter_mut().find(|s| s.id == seed.id && s.plugin == seed.plugin) {
+            Some(kept) if kept.step.outcome == Outcome::Passed && seed.step.outcome != Outcome::Passed => {
+                *kept = seed
+            }
+            Some(_) => {}
+            None => seeds.push(seed),
+        }
     }
-    merged.seeds = seeds;
-    Ok(finish(merged.with_scenarios(spool).0, Some(count)))
 }
 
 /// The summary and the triage worked out from the scenarios, as a single run does.
@@ -192,6 +263,7 @@ fn finish(mut report: RunReport<Spool>, shards: Option<usize>) -> RunReport<Spoo
         report.shard = None;
         report.plan_digest = None;
         report.split = None;
+        report.shard_ids = None;
     }
     report.triage = crate::report::triage::triage(&report);
     report
@@ -223,6 +295,7 @@ mod tests {
             plan_digest: Some(digest.into()),
             shard: Some(format!("{i}/{n}")),
             split: None,
+            shard_ids: Some(crate::plan::ids_digest(ids.iter().copied())),
             summary: Summary::of(&scenarios),
             interrupted: None,
             duration_ms: 10 * i as u64,
@@ -256,13 +329,15 @@ mod tests {
             split(shard(1, 2, "sha256:a", &["a"]), 4, "durations sha256:1"),
             split(shard(2, 2, "sha256:a", &["b", "d"]), 4, "count"),
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("was split by count") && e.contains("same --shard-durations"), "{e}");
         let e = merge(vec![
             split(shard(1, 2, "sha256:a", &["a"]), 4, "count"),
             split(shard(2, 2, "sha256:a", &["b", "d"]), 4, "count"),
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("hold 3 of the plan's 4 scenarios"), "{e}");
         let whole = merge(vec![
             split(shard(1, 2, "sha256:a", &["a", "c"]), 4, "count"),
@@ -316,28 +391,29 @@ mod tests {
         // What is wrong with a file is said, naming it.
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, b"{\"schema_version\": 2, \"scenarios\": [oops]}").unwrap();
-        let e = merge_files(&[p1.as_path(), bad.as_path()]).unwrap_err();
+        let e = merge_files(&[p1.as_path(), bad.as_path()]).unwrap_err().to_string();
         assert!(e.contains("bad.json:1:") && e.contains("not a smoke JSON report"), "{e}");
         let mut newer = two.clone();
         newer.1.schema_version = 3;
         let newer = write("newer.json", &newer);
-        let e = merge_files(&[p1.as_path(), newer.as_path()]).unwrap_err();
+        let e = merge_files(&[p1.as_path(), newer.as_path()]).unwrap_err().to_string();
         assert!(e.contains("newer.json has schema version 3"), "{e}");
         // A report whose head reads but whose scenario does not is refused as it is reached.
         let mut odd = serde_json::to_value(&two.1).unwrap();
         odd["scenarios"][0]["outcome"] = "maybe".into();
         let odd_path = dir.path().join("odd.json");
         std::fs::write(&odd_path, serde_json::to_vec_pretty(&odd).unwrap()).unwrap();
-        let e = merge_files(&[p1.as_path(), odd_path.as_path()]).unwrap_err();
+        let e = merge_files(&[p1.as_path(), odd_path.as_path()]).unwrap_err().to_string();
         assert!(
             e.contains("odd.json:") && e.contains("not a smoke JSON report") && e.contains("maybe"),
             "{e}"
         );
-        let e = merge_files(&[p1.as_path(), dir.path().join("absent.json").as_path()]).unwrap_err();
+        let e =
+            merge_files(&[p1.as_path(), dir.path().join("absent.json").as_path()]).unwrap_err().to_string();
         assert!(e.contains("cannot read") && e.contains("absent.json"), "{e}");
         // A scenario in two shards stops the merge as it is read.
         let again = write("again.json", &shard(2, 2, "sha256:a", &["b"]));
-        let e = merge_files(&[p1.as_path(), again.as_path()]).unwrap_err();
+        let e = merge_files(&[p1.as_path(), again.as_path()]).unwrap_err().to_string();
         assert!(e.contains("scenario b is in") && e.contains("again.json"), "{e}");
     }
 
@@ -352,20 +428,29 @@ mod tests {
             (vec![shard(1, 2, "", &["a"]), shard(2, 2, "", &["b"])], "no plan digest"),
         ];
         for (reports, expected) in cases {
-            let e = merge(reports).unwrap_err();
+            let e = merge(reports).unwrap_err().to_string();
             assert!(e.contains(expected), "{expected}: {e}");
         }
         let e = merge(vec![shard(1, 2, "sha256:aaaaaaaaaaaaé", &["a"]), shard(2, 2, "sha256:b", &["b"])])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("another plan"), "a digest cut at a character boundary: {e}");
-        let e =
-            merge(vec![shard(1, 2, "sha256:a", &["a", "a"]), shard(2, 2, "sha256:a", &["b"])]).unwrap_err();
+        let e = merge(vec![shard(1, 2, "sha256:a", &["a", "a"]), shard(2, 2, "sha256:a", &["b"])])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("scenario a is in shard-1.json twice"), "{e}");
-        let e = merge(vec![shard(2, 3, "sha256:a", &["b"])]).unwrap_err();
+        let e = merge(vec![shard(2, 3, "sha256:a", &["b"])]).unwrap_err().to_string();
+        // A scenario renamed in a shard's report (to an id the plan never had) is not that shard's.
+        let mut renamed = shard(2, 2, "sha256:a", &["b"]);
+        renamed.1.scenarios[0].id = "forged".into();
+        let e2 = merge(vec![shard(1, 2, "sha256:a", &["a"]), renamed]).unwrap_err().to_string();
+        assert!(e2.contains("shard-2.json (shard 2/2) holds other scenarios than its split gave it"), "{e2}");
         assert!(e.contains("shard 1/3, 3/3 missing"), "one shard alone: {e}");
         let (_, mut whole) = shard(1, 1, "sha256:a", &["a"]);
         whole.shard = None;
-        let e = merge(vec![("whole.json".into(), whole), shard(1, 2, "sha256:a", &["b"])]).unwrap_err();
+        let e = merge(vec![("whole.json".into(), whole), shard(1, 2, "sha256:a", &["b"])])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("whole.json is a whole run"), "{e}");
     }
 }

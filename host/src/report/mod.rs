@@ -43,6 +43,8 @@ struct Before<'a> {
     shard: &'a Option<String>,
     #[serde(skip_serializing_if = "none")]
     split: &'a Option<crate::plan::Split>,
+    #[serde(skip_serializing_if = "none")]
+    shard_ids: &'a Option<String>,
     summary: &'a crate::run::results::Summary,
     interrupted: &'a Option<String>,
     duration_ms: u64,
@@ -73,6 +75,7 @@ fn write_compact(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> st
         plan_digest: &r.plan_digest,
         shard: &r.shard,
         split: &r.split,
+        shard_ids: &r.shard_ids,
         summary: &r.summary,
         interrupted: &r.interrupted,
         duration_ms: r.duration_ms,

@@ -435,6 +435,10 @@ pub struct RunReport<S = Vec<ScenarioResult>> {
     /// On a shard's report: how the plan was split, so a merge can tell a whole from a part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<crate::plan::Split>,
+    /// On a shard's report: the sha256 of the ids of the scenarios its split gave it, in order,
+    /// so a merge can tell that the report holds exactly those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_ids: Option<String>,
     pub summary: Summary,
     /// Why the run ended early (`SIGINT`, `SIGTERM`, `timeout`), if it did.
     pub interrupted: Option<String>,
@@ -461,6 +465,7 @@ impl<S> RunReport<S> {
             plan_digest,
             shard,
             split,
+            shard_ids,
             summary,
             interrupted,
             duration_ms,
@@ -478,6 +483,7 @@ impl<S> RunReport<S> {
             plan_digest,
             shard,
             split,
+            shard_ids,
             summary,
             interrupted,
             duration_ms,
@@ -515,6 +521,7 @@ impl<S> RunReport<S> {
             plan_digest: None,
             shard: None,
             split: None,
+            shard_ids: None,
             summary: Summary::default(),
             interrupted: None,
             duration_ms: 1,
