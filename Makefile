@@ -6,7 +6,7 @@ PLUGINS     := ledger workflow ecommerce healthcare openapi mcp
 TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensitive escape-hatches
 # Packages whose tests `make test` runs (natively). Building and testing the same set keeps
 # cargo's feature resolution identical, so nothing is compiled twice.
-PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi mcp schema-values
+PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi mcp schema-values documents
 
 .PHONY: setup test-deps build plugins test-plugins demo test lint bench python-plugins python-test-plugins \
 	ts-plugins ts-test-plugins node

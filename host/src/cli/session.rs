@@ -279,6 +279,7 @@ impl Session<'_> {
                 Some(which) => which == super::options::Exchanges::All,
                 None => args.reports.report_html.is_some(),
             },
+            reused: Default::default(),
         });
         // Without an HTTP service, what the run is against is the MCP server.
         let http =
@@ -320,21 +321,52 @@ impl Session<'_> {
         // The scheduler, with every scenario in flight, is one task: dropping this future (an
         // interruption) aborts it, and with it every scenario in flight.
         let (shared, jobs) = (plan.clone(), settings.jobs);
+        let redactor = ctx.redactor.clone();
+        let spool_of = progress.clone();
         let scheduler = tokio::spawn(async move {
-            run::execute(ctx, shared, vars, jobs, |i, r, encoded| {
+            let doubted = run::execute(ctx, shared, vars, jobs, |i, r, encoded| {
                 live.scenario(&r);
-                lock(&progress).spool.push(i, &r, encoded);
+                lock(&spool_of).spool.push(i, &r, encoded);
             })
             .await;
-            live
+            (live, doubted)
         });
         let mut scheduler = AbortOnDrop(scheduler);
         match (&mut scheduler.0).await {
-            Ok(live) => live.finish(),
+            Ok((live, doubted)) => {
+                live.finish();
+                fail_out_of_step(&mut lock(&progress).spool, &doubted, &redactor);
+            }
             Err(e) => tracing::error!("the scheduler failed (a bug in smoke; please report it): {e}"),
         }
         tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
         Ok(())
+    }
+}
+
+/// Fail the passing verdicts whose answers came over a connection the service was out of step
+/// on: a scenario never passes on what may be another request's answer.
+fn fail_out_of_step(spool: &mut Spool, doubted: &[usize], redactor: &Redactor) {
+    let mut failed = 0;
+    for &i in doubted {
+        if spool.brief(i).outcome != crate::run::results::Outcome::Passed {
+            continue;
+        }
+        match spool.result(i) {
+            Ok(r) => {
+                let mut r = run::out_of_step(r);
+                let encoded = run::spool::Encoded::new(&mut r, redactor);
+                spool.push(i, &r, encoded);
+                failed += 1;
+            }
+            Err(e) => tracing::error!("scenario {}: cannot read it back to fail it: {e}", spool.id(i)),
+        }
+    }
+    if failed > 0 {
+        crate::warn_user!(
+            "the service sent answers nobody asked for on kept-alive connections: {failed} passing verdict(s) \
+             that rode on them are failed, as their answers may be other requests'"
+        );
     }
 }
 

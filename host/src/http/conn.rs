@@ -88,6 +88,20 @@ struct Conn {
     stream: Stream,
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// Its number in the pool, and the exchanges it has carried.
+    id: u64,
+    used: u32,
+}
+
+/// What an idle connection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    /// Nothing: it can take a request.
+    Quiet,
+    /// The server closed it (as it may close an idle kept-alive connection at any time).
+    Closed,
+    /// Bytes nobody asked for: the server is out of step with the requests on it.
+    Unasked,
 }
 
 /// What every request to the base URL carries unless it sets its own: `Host`, `User-Agent`,
@@ -115,6 +129,10 @@ pub(super) struct Pool {
     keep: usize,
     defaults: Defaults,
     max_body: u64,
+    /// Numbers the connections, so a verdict can be traced to the connection it came over.
+    opened: std::sync::atomic::AtomicU64,
+    /// Connections found carrying bytes nobody asked for (dropped at once).
+    out_of_step: Mutex<std::collections::BTreeSet<u64>>,
 }
 
 /// A response head that breaks HTTP/1.1's framing rules: the response cannot be read safely.
@@ -501,25 +519,26 @@ impl Conn {
         }
     }
 
-    /// Whether it can take a request: nothing unread waits on it, in smoke's buffer, in TLS's or
-    /// in the kernel's (asked directly: a readiness the runtime cached may be stale), and the
-    /// server has not closed it. Bytes nobody asked for mean the server is out of step with the
-    /// requests; the connection is not trusted with another.
-    fn quiet(&mut self) -> bool {
+    /// What it holds while idle: nothing unread may wait on it, in smoke's buffer, in TLS's or in
+    /// the kernel's (asked directly: a readiness the runtime cached may be stale). Bytes nobody
+    /// asked for mean the server is out of step with the requests; it is not trusted again.
+    fn idle(&mut self) -> Idle {
         if !self.buf.is_empty() {
-            return false;
+            return Idle::Unasked;
         }
         if let Stream::Tls(tls) = &mut self.stream {
             match tls.get_mut().1.process_new_packets() {
-                Ok(state) if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() => {}
-                _ => return false,
+                Ok(state) if state.plaintext_bytes_to_read() > 0 => return Idle::Unasked,
+                Ok(state) if state.peer_has_closed() => return Idle::Closed,
+                Ok(_) => {}
+                Err(_) => return Idle::Unasked,
             }
         }
         let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
         match socket2::SockRef::from(self.stream.tcp()).peek(&mut probe) {
-            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
-            // Closed (0), or bytes nobody asked for: either way, not for another request.
-            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Idle::Quiet,
+            Ok(0) | Err(_) => Idle::Closed,
+            Ok(_) => Idle::Unasked,
         }
     }
 }
@@ -552,7 +571,44 @@ impl Pool {
         max_body: u64,
     ) -> Pool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Pool { host, port, tls, idle: Mutex::new(Vec::new()), keep: keep.max(1), defaults, max_body }
+        Pool {
+            host,
+            port,
+            tls,
+            idle: Mutex::new(Vec::new()),
+            keep: keep.max(1),
+            defaults,
+            max_body,
+            opened: Default::default(),
+            out_of_step: Default::default(),
+        }
+    }
+
+    /// Remember that connection `id` carried bytes nobody asked for.
+    fn out_of_step(&self, id: u64) {
+        tracing::warn!(
+            "the service sent bytes nobody asked for on a kept-alive connection (#{id}); dropped it"
+        );
+        self.out_of_step.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+    }
+
+    /// Check the idle connections now, and every connection found out of step so far.
+    pub(super) fn audit(&self) -> std::collections::BTreeSet<u64> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found = Vec::new();
+        idle.retain_mut(|c| match c.idle() {
+            Idle::Quiet => true,
+            Idle::Closed => false,
+            Idle::Unasked => {
+                found.push(c.id);
+                false
+            }
+        });
+        drop(idle);
+        for id in found {
+            self.out_of_step(id);
+        }
+        self.out_of_step.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     async fn open(&self, url: &str) -> Result<Conn, SendError> {
@@ -569,7 +625,8 @@ impl Pool {
                 Stream::Tls(Box::new(tls_stream))
             }
         };
-        Ok(Conn { stream, buf: Vec::new(), out: Vec::new() })
+        let id = self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Ok(Conn { stream, buf: Vec::new(), out: Vec::new(), id, used: 0 })
     }
 
     /// An idle connection that can take a request, else a new one; `fresh` always opens one.
@@ -578,8 +635,10 @@ impl Pool {
             loop {
                 let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let Some(mut c) = next else { break };
-                if c.quiet() {
-                    return Ok(c);
+                match c.idle() {
+                    Idle::Quiet => return Ok(c),
+                    Idle::Closed => {}
+                    Idle::Unasked => self.out_of_step(c.id),
                 }
             }
         }
@@ -654,6 +713,7 @@ impl Pool {
         self.write_request(r, &mut out)
             .map_err(|e| SendError::Other { url: url.to_string(), message: e.to_string() })?;
         let started = Instant::now();
+        conn.used = conn.used.saturating_add(1);
         let sent = conn.send(&out).await;
         conn.out = out;
         let whole = match sent {
@@ -692,7 +752,11 @@ impl Pool {
             _ => None,
         };
         let oversize = oversize.map(|o| Oversize { declared: o.declared.or(declared), ..o });
-        if whole && usable && head.keep_alive && !fresh && conn.buf.is_empty() {
+        let connection = Some((conn.id, conn.used));
+        if !conn.buf.is_empty() {
+            // More than the response's framing: whatever it is, nobody asked for it.
+            self.out_of_step(conn.id);
+        } else if whole && usable && head.keep_alive && !fresh {
             self.give_back(conn);
         }
         Ok(Incoming {
@@ -703,6 +767,7 @@ impl Pool {
             latency,
             oversize,
             retried: None,
+            connection,
         })
     }
 }
@@ -805,7 +870,8 @@ mod tests {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let answered = rt.block_on(async {
                 let tcp = TcpStream::connect(addr).await.unwrap();
-                let mut c = Conn { stream: Stream::Plain(tcp), buf: bytes.to_vec(), out: Vec::new() };
+                let mut c =
+                    Conn { stream: Stream::Plain(tcp), buf: bytes.to_vec(), out: Vec::new(), id: 1, used: 0 };
                 let a = c.answered();
                 (a, c.buf.len())
             });

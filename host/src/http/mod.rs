@@ -44,6 +44,9 @@ pub struct Incoming {
     /// Why the first try failed, when a request was sent twice (a pooled connection the server
     /// had already closed).
     pub retried: Option<String>,
+    /// The connection it came over (smoke's own connections) and its place there (1: the first
+    /// response on it).
+    pub connection: Option<(u64, u32)>,
 }
 
 /// A body over the limit: the limit, and its size if the server declared it.
@@ -357,6 +360,16 @@ impl Client {
         self.timeout
     }
 
+    /// The connections that carried bytes nobody asked for (an answer past a response's framing,
+    /// or sent while the connection was idle), idle ones checked now: the service is out of step
+    /// with the requests there, and an answer on them may be another request's.
+    pub fn out_of_step(&self) -> std::collections::BTreeSet<u64> {
+        match &*self.via {
+            Via::Direct(pool) => pool.audit(),
+            Via::Reqwest { .. } => Default::default(),
+        }
+    }
+
     /// The URL of `path` (which may carry a `?query`) under the base URL. The result always has
     /// the base's scheme, host, port and path prefix: a path that would change any of them is
     /// refused, whatever a plan or a document says.
@@ -486,7 +499,8 @@ impl Client {
                 body.extend_from_slice(&chunk);
             }
         }
-        Ok(Incoming { status, headers, not_utf8, body, latency: started.elapsed(), oversize, retried: None })
+        let latency = started.elapsed();
+        Ok(Incoming { status, headers, not_utf8, body, latency, oversize, retried: None, connection: None })
     }
 }
 

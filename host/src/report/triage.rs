@@ -311,6 +311,7 @@ mod tests {
             burst: None,
             duration_ms: 1,
             trimmed: false,
+            connection: None,
         }
     }
 

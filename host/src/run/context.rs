@@ -37,9 +37,34 @@ pub struct Context {
     /// Whether a passing step's record keeps its request and response headers and bodies
     /// (`--exchanges all`); a failing step's always does.
     pub keep_passing_exchanges: bool,
+    /// (connection, scenario) of every answer that came over a reused connection: the verdicts
+    /// to doubt if the service turns out to be out of step on it.
+    pub reused: std::sync::Mutex<Vec<(u64, u32)>>,
 }
 
 impl Context {
+    /// Remember which reused connections scenario `i`'s answers came over.
+    pub fn note_connections(&self, i: usize, result: &super::results::ScenarioResult) {
+        let reused = result.steps.iter().filter_map(|s| s.connection).filter(|&(_, nth)| nth > 1);
+        let mut noted = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        noted.extend(reused.map(|(id, _)| (id, u32::try_from(i).unwrap_or(u32::MAX))));
+    }
+
+    /// Scenarios (plan indices, in order) whose answers came over a connection the service was
+    /// found out of step on: their verdicts cannot be trusted.
+    pub fn out_of_step_verdicts(&self) -> Vec<usize> {
+        let bad = self.client.out_of_step();
+        if bad.is_empty() {
+            return Vec::new();
+        }
+        let noted = self.reused.lock().unwrap_or_else(|e| e.into_inner());
+        let mut scenarios: Vec<usize> =
+            noted.iter().filter(|(id, _)| bad.contains(id)).map(|&(_, i)| i as usize).collect();
+        scenarios.sort_unstable();
+        scenarios.dedup();
+        scenarios
+    }
+
     /// Index the plan's captures: variable name to the seeds and steps that capture it.
     pub fn index_captures(plan: &Plan) -> BTreeMap<String, Vec<String>> {
         let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -410,6 +410,7 @@ mod tests {
             latency: Duration::from_millis(3),
             oversize: None,
             retried: None,
+            connection: None,
         }
     }
 
@@ -473,6 +474,7 @@ mod tests {
             latency: Duration::ZERO,
             oversize: None,
             retried: None,
+            connection: None,
         };
         let a = vec![JsonAssertion { pointer: "/id".into(), test: JsonTest::Exists }];
         assert_eq!(judge(&expect(&[200], a), &Vars::new(), &r, &Schemas::default()).len(), 1);
@@ -509,6 +511,7 @@ mod tests {
             latency: Duration::ZERO,
             oversize: None,
             retried: None,
+            connection: None,
         };
         let rounded: Value = serde_json::from_str("18446744073709551616").unwrap();
         let check = |pointer: &str, test: JsonTest| {

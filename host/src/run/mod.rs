@@ -240,7 +240,7 @@ pub async fn execute(
     globals: Vars,
     jobs: usize,
     on_done: impl FnMut(usize, ScenarioResult, Encoded),
-) {
+) -> Vec<usize> {
     let n = plan.scenarios.len();
     let graph = crate::plan::scenario_graph(&plan);
     let waiting: Vec<u32> = (0..n).map(|i| graph.dependencies(i).len() as u32).collect();
@@ -322,6 +322,7 @@ pub async fn execute(
                             (not_run(&plan, i, Outcome::Failed, why), Vars::new())
                         }
                     };
+                    ctx.note_connections(i, &result);
                     let encoded = Encoded::new(&mut result, &ctx.redactor);
                     lock().finish(i, result, encoded, out);
                     changed.notify_waiters();
@@ -343,6 +344,21 @@ pub async fn execute(
             schedule.report(i, not_run(&plan, i, Outcome::Skipped, why));
         }
     }
+    ctx.out_of_step_verdicts()
+}
+
+/// The failure of a verdict whose answer came over a connection the service was out of step on.
+pub fn out_of_step(mut result: ScenarioResult) -> ScenarioResult {
+    let why = Failure::new(
+        FailureKind::Http,
+        "its answer came over a kept-alive connection on which the service also sent bytes nobody asked \
+         for (a response too many, or one past its framing): the service was out of step with the requests \
+         there, so the answer may be another request's; smoke dropped the connection",
+    );
+    result.outcome = Outcome::Failed;
+    result.reason = Some(why.message.clone());
+    result.failure = Some(why);
+    result
 }
 
 /// The text of a panic's payload.

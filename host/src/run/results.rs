@@ -161,6 +161,11 @@ pub struct StepResult {
     /// step's exchange, not its headers and bodies (`--exchanges all` keeps them).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trimmed: bool,
+    /// The connection its (last) exchange went over and its place there (1: the first): a
+    /// verdict on a connection that later shows answers nobody asked for is not trusted. Not
+    /// part of the report.
+    #[serde(skip)]
+    pub connection: Option<(u64, u32)>,
 }
 
 /// A tool call as recorded: the JSON-RPC request and what came back, redacted.
@@ -205,6 +210,7 @@ impl StepResult {
             burst: None,
             duration_ms: 0,
             trimmed: false,
+            connection: None,
         }
     }
 

@@ -147,6 +147,7 @@ impl Spool {
     /// Keep the result of scenario `i` (a second one for the same place replaces the first).
     pub fn push(&mut self, i: usize, result: &ScenarioResult, encoded: Encoded) {
         self.reserve(i + 1);
+        let replacing = self.entries[i].is_some();
         let slot = match self.spill.push(&encoded.bytes) {
             Ok(slot) => slot,
             Err(e) => {
@@ -167,6 +168,10 @@ impl Spool {
         self.entries[i] = Some(Entry { slot, learned: u32::try_from(encoded.learned).unwrap_or(u32::MAX) });
         self.briefs[i] = self.brief_of(result);
         self.ids[i] = result.id.as_str().into();
+        if replacing {
+            // Its latencies are counted already.
+            return;
+        }
         for step in &result.steps {
             if let Some(r) = &step.response {
                 self.latencies.entry(self.briefs[i].endpoint).or_default().push(ms(r.latency_ms));

@@ -80,11 +80,12 @@ pub async fn run_step(
                 Box::pin(burst::run(ctx, http, &outgoing, *count, *concurrency, mix, label)).await;
             result.attempts = *count;
             result.burst = Some(record);
-            Attempt { failures, vars: vars.clone(), response: None, verdict: None }
+            Attempt { failures, vars: vars.clone(), response: None, verdict: None, connection: None }
         }
     };
     result.response = outcome.response;
     result.verdict = outcome.verdict;
+    result.connection = outcome.connection;
     for f in outcome.failures {
         result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
     }
@@ -132,6 +133,8 @@ struct Attempt {
     vars: Vars,
     response: Option<crate::http::ResponseRecord>,
     verdict: Option<VerdictRecord>,
+    /// The connection the response came over, and its place there.
+    connection: Option<(u64, u32)>,
 }
 
 /// One step of one scenario, for the pieces of `run_step`.
@@ -180,9 +183,16 @@ impl Call<'_> {
                     ),
                     None => Failure::new(send_failure_kind(&e), e.to_string()),
                 };
-                return Attempt { failures: vec![failure], vars: step_vars, response: None, verdict: None };
+                return Attempt {
+                    failures: vec![failure],
+                    vars: step_vars,
+                    response: None,
+                    verdict: None,
+                    connection: None,
+                };
             }
         };
+        let connection = incoming.connection;
         let mut failures = expect::judge(&self.http.expect, vars, &incoming, &ctx.schemas);
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
@@ -226,6 +236,6 @@ impl Call<'_> {
             true => ctx.redactor.response_brief(&incoming),
             false => ctx.redactor.response_owned(incoming),
         });
-        Attempt { failures, vars: step_vars, response, verdict }
+        Attempt { failures, vars: step_vars, response, verdict, connection }
     }
 }

@@ -133,18 +133,12 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Parse JSON, else YAML; the error names the line and column.
+/// Parse JSON, else YAML, within a budget of values (a YAML alias bomb is refused, never
+/// expanded); the error names the line and column.
 fn parse(bytes: &[u8], source: &str) -> Result<Value, (String, String)> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| (format!("the document is not UTF-8: {e}"), source.to_string()))?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        return serde_json::from_str(text)
-            .map_err(|e| (format!("invalid JSON: {e}"), format!("{source}:{}:{}", e.line(), e.column())));
-    }
-    serde_norway::from_str::<Value>(text).map_err(|e| {
-        let at = e.location().map_or(source.to_string(), |l| format!("{source}:{}:{}", l.line(), l.column()));
-        (format!("invalid YAML: {e}"), at)
+    documents::parse(bytes, documents::budget(bytes.len())).map_err(|e| {
+        let at = e.at().map_or(source.to_string(), |(line, column)| format!("{source}:{line}:{column}"));
+        (e.to_string(), at)
     })
 }
 

@@ -41,7 +41,8 @@ pub enum Reply {
     /// These bytes as the whole answer, as they are; the connection stays open, or is closed
     /// after them when `close`.
     Raw { bytes: Vec<u8>, close: bool },
-    /// These bytes, then, after `after`, these others: a response the client never asked for.
+    /// These bytes; then, after `after`, these others (a response the client never asked for),
+    /// written in one piece with the answer to the next request on the connection.
     Twice { first: Vec<u8>, after: Duration, then: Vec<u8> },
 }
 
@@ -199,30 +200,39 @@ fn serve(io: Box<dyn Io>, options: Options, seen: &Mutex<Vec<Seen>>, stop: &Atom
     let born = Instant::now();
     let mut reader = BufReader::new(io);
     let mut nth = 0;
+    // A stray response waiting to go out with the next answer.
+    let mut ahead: Vec<u8> = Vec::new();
     while !stop.load(Ordering::Relaxed) && born.elapsed() < CONNECTION_LIFETIME {
         let Some(request) = read_request(&mut reader, nth + 1, !options.before_body) else { return };
         nth += 1;
         seen.lock().unwrap().push(request.clone());
         let reply = handler(&request);
         let writer = reader.get_mut();
+        let stray = std::mem::take(&mut ahead);
         let kept = match reply {
             Reply::Send { status, content_type, body } => {
                 let head = format!(
                     "HTTP/1.1 {status} Hostile\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
                     body.len()
                 );
-                writer.write_all(head.as_bytes()).and_then(|()| writer.write_all(&body)).is_ok()
+                writer.write_all(&[stray.as_slice(), head.as_bytes(), &body].concat()).is_ok()
             }
             Reply::Flood { bytes, chunked } => {
                 flood(writer, bytes, chunked);
                 false
             }
             Reply::Close => false,
-            Reply::Raw { bytes, close } => writer.write_all(&bytes).is_ok() && !close,
+            Reply::Raw { bytes, close } => {
+                writer.write_all(&[stray.as_slice(), &bytes].concat()).is_ok() && !close
+            }
             Reply::Twice { first, after, then } => {
-                let sent = writer.write_all(&first).and_then(|()| writer.flush()).is_ok();
+                let sent = writer
+                    .write_all(&[stray.as_slice(), &first].concat())
+                    .and_then(|()| writer.flush())
+                    .is_ok();
                 std::thread::sleep(after);
-                sent && writer.write_all(&then).is_ok()
+                ahead = then;
+                sent
             }
         };
         if !kept || writer.flush().is_err() || options.before_body {
