@@ -8,7 +8,8 @@ mod redact;
 mod tls;
 
 pub use redact::{
-    RECORDED_BODY_BYTES, REDACTED, Redactor, RequestRecord, ResponseRecord, escape, escape_line,
+    MAX_MESSAGE_BYTES, RECORDED_BODY_BYTES, REDACTED, Redactor, RequestRecord, ResponseRecord, clip_text,
+    escape, escape_line,
 };
 pub use tls::{Named, TlsError, TlsOptions};
 
@@ -70,6 +71,20 @@ impl Incoming {
     /// The body as JSON, if it is JSON.
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The same response without its body (cheap to make: a copy of its head).
+    pub fn without_body(&self) -> Incoming {
+        Incoming {
+            status: self.status,
+            headers: self.headers.clone(),
+            not_utf8: self.not_utf8.clone(),
+            body: Vec::new(),
+            latency: self.latency,
+            oversize: self.oversize,
+            retried: self.retried.clone(),
+            connection: self.connection,
+        }
     }
 
     /// The first header with this name (case-insensitive), as shown (a value that is not UTF-8

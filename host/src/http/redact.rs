@@ -39,6 +39,22 @@ pub struct ResponseRecord {
 pub const RECORDED_BODY_BYTES: usize = 64 << 10;
 
 /// `text` cut to at most `max` bytes at a character boundary.
+/// The most of one message a plugin or a service put into words that smoke keeps (a verdict's
+/// reason, a failure's message): it is clipped there, once, where it enters.
+pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
+
+/// `text` cut to at most `max` bytes (at a character boundary), saying so and how long it was.
+pub fn clip_text(text: String, max: usize) -> String {
+    let total = text.len();
+    match clip(text, max) {
+        (kept, false) => kept,
+        (mut kept, true) => {
+            kept.push_str(&format!("… (clipped: {total} bytes in all)"));
+            kept
+        }
+    }
+}
+
 fn clip(mut text: String, max: usize) -> (String, bool) {
     if text.len() <= max {
         return (text, false);

@@ -99,11 +99,16 @@ struct State {
     logs: Vec<(Level, String)>,
 }
 
+/// The most of one log line, and of all the lines of one call, a plugin's logs keep.
+const MAX_LOG_LINE_BYTES: usize = 4 << 10;
+const MAX_LOG_BYTES: usize = 1 << 20;
+
 impl State {
     fn log(&mut self, level: Level, message: String) {
-        // Bounded, so a chatty plugin cannot exhaust host memory.
-        if self.logs.len() < 10_000 {
-            self.logs.push((level, message));
+        // Bounded, line and total, so a chatty plugin cannot exhaust host memory.
+        let kept: usize = self.logs.iter().map(|(_, m)| m.len()).sum();
+        if self.logs.len() < 10_000 && kept < MAX_LOG_BYTES {
+            self.logs.push((level, crate::http::clip_text(message, MAX_LOG_LINE_BYTES)));
         }
     }
 }

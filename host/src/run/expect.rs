@@ -3,8 +3,8 @@
 //! Strict by construction: a status outside the accepted set fails, a missing pointer fails, a
 //! body that is not JSON fails every body assertion. Each failure says expected versus actual.
 
+use super::body::Body;
 use crate::http::Incoming;
-use crate::plan::exact::Exact;
 use crate::plan::model::{Capture, CaptureSource, Expectation, JsonAssertion, JsonTest, StatusMatch};
 use crate::run::results::{Failure, FailureKind};
 use crate::run::template::{self, Vars};
@@ -12,9 +12,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Compiled JSON Schemas, by their JSON text: each schema is compiled once per run.
-#[derive(Default)]
-pub struct Schemas(Mutex<HashMap<String, Arc<jsonschema::Validator>>>);
+/// Compiled JSON Schemas, by their JSON text: each schema is compiled once per run. Shared with
+/// the threads that judge big bodies; a schema whose check overran its time is not run again.
+#[derive(Default, Clone)]
+pub struct Schemas {
+    compiled: Arc<Mutex<HashMap<String, Arc<jsonschema::Validator>>>>,
+    overran: Arc<Mutex<std::collections::HashSet<String>>>,
+}
 
 impl Schemas {
     /// The compiled validator for a schema, or why it is not a valid schema.
@@ -23,12 +27,22 @@ impl Schemas {
         schema: &Value,
     ) -> Result<Arc<jsonschema::Validator>, jsonschema::ValidationError<'static>> {
         let key = schema.to_string();
-        if let Some(v) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(v) = self.compiled.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(v.clone());
         }
         let compiled = Arc::new(jsonschema::validator_for(schema)?);
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
         Ok(compiled)
+    }
+
+    /// Remember that checking a body against `schema` took longer than its step allowed.
+    pub fn overran(&self, schema: &Value) {
+        self.overran.lock().unwrap_or_else(|e| e.into_inner()).insert(schema.to_string());
+    }
+
+    fn has_overrun(&self, schema: &Value) -> bool {
+        let overran = self.overran.lock().unwrap_or_else(|e| e.into_inner());
+        !overran.is_empty() && overran.contains(&schema.to_string())
     }
 }
 
@@ -37,6 +51,13 @@ const SCHEMA_ERRORS_SHOWN: usize = 5;
 
 /// Every way `body` breaks `schema`: the JSON pointer, the problem, the rule.
 fn schema_failures(schemas: &Schemas, schema: &Value, body: &Value) -> Vec<Failure> {
+    if schemas.has_overrun(schema) {
+        return vec![Failure::new(
+            FailureKind::Timeout,
+            "checking an earlier response against this schema overran its step's time (a pattern slow \
+             on such bodies?); it is not run again in this run",
+        )];
+    }
     let validator = match schemas.get(schema) {
         Ok(v) => v,
         Err(e) => {
@@ -115,7 +136,7 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
         }
     }
     if !expect.body.is_empty() || expect.schema.is_some() {
-        match Body::read(&response.body) {
+        match Body::read(&response.body, expect.schema.is_some()) {
             Err(e) => failures.push(Failure::new(
                 if expect.body.is_empty() { FailureKind::Schema } else { FailureKind::Assertion },
                 format!(
@@ -131,7 +152,7 @@ pub fn judge(expect: &Expectation, vars: &Vars, response: &Incoming, schemas: &S
                     }
                 }
                 if let Some(schema) = &expect.schema {
-                    match &body.value {
+                    match body.value() {
                         Some(value) => failures.extend(schema_failures(schemas, schema, value)),
                         None => failures.push(Failure::new(
                             FailureKind::Schema,
@@ -164,7 +185,7 @@ pub fn judge_result(
 ) -> Vec<Failure> {
     let mut failures = Vec::new();
     let text = json.to_string();
-    match Body::read(text.as_bytes()) {
+    match Body::read(text.as_bytes(), false) {
         Err(e) => failures.push(Failure::new(FailureKind::Assertion, format!("the result is not JSON: {e}"))),
         Ok(body) => {
             for a in assertions {
@@ -204,84 +225,6 @@ pub fn capture_result(captures: &[Capture], json: Option<&Value>, vars: &mut Var
         }
     }
     failures
-}
-
-/// A JSON body, read once as a `Value` (fast) and, only where a number could have lost
-/// precision, exactly: 1e400 and integers beyond 64 bits are JSON and compare exactly.
-struct Body<'a> {
-    text: &'a str,
-    /// `None` when a number is beyond what a `Value` holds.
-    value: Option<Value>,
-    exact: std::cell::OnceCell<Option<Exact>>,
-}
-
-impl<'a> Body<'a> {
-    fn read(bytes: &'a [u8]) -> Result<Body<'a>, String> {
-        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-        let body = Body { text, value: serde_json::from_str(text).ok(), exact: Default::default() };
-        if body.value.is_none() {
-            // Not a `Value`: either not JSON at all, or JSON with numbers out of range.
-            Exact::parse(text).map_err(|e| e.to_string())?;
-        }
-        Ok(body)
-    }
-
-    fn exact(&self) -> Option<&Exact> {
-        self.exact.get_or_init(|| Exact::parse(self.text).ok()).as_ref()
-    }
-
-    /// What is at `pointer`: from the `Value` when it holds no float (a float may be a rounded
-    /// big integer), else exactly.
-    fn at(&self, pointer: &str) -> Option<Found<'_>> {
-        match self.value.as_ref().map(|v| v.pointer(pointer)) {
-            Some(Some(v)) if !has_float(v) => Some(Found::Value(v)),
-            Some(None) => None,
-            _ => self.exact()?.pointer(pointer).map(Found::Exact),
-        }
-    }
-}
-
-/// A value found in a body, read either way.
-enum Found<'a> {
-    Value(&'a Value),
-    Exact(&'a Exact),
-}
-
-impl Found<'_> {
-    fn equals(&self, expected: &Value) -> bool {
-        match self {
-            Found::Value(v) if !has_float(expected) => *v == expected,
-            Found::Value(v) => Exact::parse(&v.to_string()).is_ok_and(|e| e.equals(expected)),
-            Found::Exact(e) => e.equals(expected),
-        }
-    }
-
-    fn array_len(&self) -> Option<usize> {
-        match self {
-            Found::Value(Value::Array(items)) => Some(items.len()),
-            Found::Exact(Exact::Array(items)) => Some(items.len()),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Found<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Found::Value(v) => write!(f, "{v}"),
-            Found::Exact(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// Whether a value holds a float anywhere (the numbers a `Value` may have rounded).
-fn has_float(v: &Value) -> bool {
-    match v {
-        Value::Number(n) => n.is_f64(),
-        Value::Array(items) => items.iter().any(has_float),
-        Value::Object(map) => map.values().any(has_float),
-        _ => false,
-    }
 }
 
 fn assertion(body: &Body<'_>, pointer: &str, test: &JsonTest, vars: &Vars) -> Option<String> {
@@ -325,10 +268,9 @@ fn assertion(body: &Body<'_>, pointer: &str, test: &JsonTest, vars: &Vars) -> Op
 /// otherwise run with a hole in them.
 pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Vec<Failure> {
     let mut failures = Vec::new();
-    let body = if captures.iter().any(|c| matches!(c.source, CaptureSource::Body(_))) {
-        response.json()
-    } else {
-        None
+    let body = match captures.iter().any(|c| matches!(c.source, CaptureSource::Body(_))) {
+        true => Body::read(&response.body, false).ok(),
+        false => None,
     };
     for c in captures {
         let value = match &c.source {
@@ -341,8 +283,7 @@ pub fn capture(captures: &[Capture], response: &Incoming, vars: &mut Vars) -> Ve
                     continue;
                 }
                 Some(b) => b
-                    .pointer(pointer)
-                    .cloned()
+                    .capture(pointer)
                     .ok_or_else(|| format!("cannot capture {:?}: body has nothing at {pointer:?}", c.name)),
             },
             CaptureSource::Header(name) => match response.header_text(name) {
@@ -386,9 +327,9 @@ pub fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".into();
     }
-    let text = String::from_utf8_lossy(body);
+    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]);
     let mut s: String = text.chars().take(200).collect();
-    if s.len() < text.len() {
+    if s.len() < body.len() {
         s.push('…');
     }
     s

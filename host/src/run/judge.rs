@@ -21,7 +21,9 @@ pub(super) async fn judge_by_plugin(
     vars: &Vars,
 ) -> (Vec<Failure>, Option<VerdictRecord>) {
     match check(ctx, plugin, scenario_id, index, step, argument, exchange, vars).await {
-        Ok(v) => {
+        Ok(mut v) => {
+            // What the plugin said, kept once at a bounded size (with room for the failure's words).
+            v.reason = crate::http::clip_text(v.reason, crate::http::MAX_MESSAGE_BYTES / 2);
             let mut failures = Vec::new();
             if !v.pass {
                 failures.push(Failure::new(

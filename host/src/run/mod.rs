@@ -2,6 +2,7 @@
 //! strictly, the plugin's `check` called where asked; scenarios as a dependency graph, up to
 //! `jobs` at once, a failure skipping its dependents with the reason; results in plan order.
 
+mod body;
 pub mod burst;
 mod context;
 pub mod expect;

@@ -117,8 +117,10 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failure saying `message`, clipped to [`crate::http::MAX_MESSAGE_BYTES`]: what a plugin or
+    /// a service says goes into messages, and is kept once, at a bounded size.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure { kind, message: message.into() }
+        Failure { kind, message: crate::http::clip_text(message.into(), crate::http::MAX_MESSAGE_BYTES) }
     }
 }
 

@@ -137,6 +137,52 @@ struct Attempt {
     connection: Option<(u64, u32)>,
 }
 
+/// Bodies judged on the runtime's own thread; a bigger one is judged on a blocking thread, within
+/// the step's time: a schema pattern slow on a big body (`a[ab]{999}[^ab]` on 4 MiB runs for
+/// tens of seconds) must stall neither the other scenarios nor a signal, and fails its step.
+const JUDGED_INLINE: usize = 64 << 10;
+
+/// Judge `incoming` against `expect` (see [`expect::judge`]), within `limit` for a big body.
+async fn judge(
+    ctx: &Context,
+    expect: &crate::plan::model::Expectation,
+    vars: &Vars,
+    incoming: crate::http::Incoming,
+    limit: Duration,
+) -> (Vec<Failure>, crate::http::Incoming) {
+    if incoming.body.len() <= JUDGED_INLINE {
+        return (expect::judge(expect, vars, &incoming, &ctx.schemas), incoming);
+    }
+    // What the record keeps of it, should the judging not come back in time.
+    let size = incoming.body.len();
+    let kept = crate::http::Incoming {
+        body: incoming.body[..crate::http::RECORDED_BODY_BYTES.min(incoming.body.len())].to_vec(),
+        ..incoming.without_body()
+    };
+    let (shared, vars, schemas) = (expect.clone(), vars.clone(), ctx.schemas.clone());
+    let judging = tokio::task::spawn_blocking(move || {
+        let failures = expect::judge(&shared, &vars, &incoming, &schemas);
+        (failures, incoming)
+    });
+    match tokio::time::timeout(limit, judging).await {
+        Ok(Ok(judged)) => judged,
+        Ok(Err(e)) => {
+            (vec![Failure::new(FailureKind::Internal, format!("judging the response failed: {e}"))], kept)
+        }
+        Err(_) => {
+            if let Some(schema) = &expect.schema {
+                ctx.schemas.overran(schema);
+            }
+            let limit = humantime::format_duration(limit);
+            let why = format!(
+                "judging the response ({size} bytes) took longer than the step's {limit}: a schema pattern \
+                 slow on such a body?"
+            );
+            (vec![Failure::new(FailureKind::Timeout, why)], kept)
+        }
+    }
+}
+
 /// One step of one scenario, for the pieces of `run_step`.
 struct Call<'a> {
     ctx: &'a Context,
@@ -193,7 +239,8 @@ impl Call<'_> {
             }
         };
         let connection = incoming.connection;
-        let mut failures = expect::judge(&self.http.expect, vars, &incoming, &ctx.schemas);
+        let limit = outgoing.timeout.unwrap_or(ctx.client.timeout());
+        let (mut failures, incoming) = judge(ctx, &self.http.expect, vars, incoming, limit).await;
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);
         }

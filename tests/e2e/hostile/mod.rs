@@ -4,6 +4,7 @@
 //! service's. Each test names the behaviour it holds smoke to: the exit code, the failure kind,
 //! the files written, peak memory, and that nothing is left running.
 
+mod bounds;
 mod documents;
 mod exchange;
 mod output;

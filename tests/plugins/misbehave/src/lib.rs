@@ -1,7 +1,7 @@
 //! A plugin that misbehaves on request, to prove the sandbox contains it.
 //!
 //! Config `mode`: `loop-in-check` spins forever in `check`; `grow-in-check` allocates without
-//! bound in `check`; `trap-in-plan` panics in `plan`; `none` behaves. Its plan has one scenario
+//! bound in `check`; `huge-verdict` fails with a 48 MB reason; `trap-in-plan` panics in `plan`; `none` behaves. Its plan has one scenario
 //! that asks for `check` and one that does not, so a test can see the run go on.
 
 use smoke_plugin::{
@@ -19,7 +19,7 @@ impl Plugin for Misbehave {
                 ConfigKind::Text,
                 false,
                 Some("none"),
-                "loop-in-check, grow-in-check, trap-in-plan or none",
+                "loop-in-check, grow-in-check, huge-verdict, trap-in-plan or none",
             )
     }
 
@@ -59,6 +59,8 @@ impl Plugin for Misbehave {
                     hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
                 }
             }
+            // A 48 MB reason: smoke keeps it once, clipped.
+            "huge-verdict" => Verdict::fail("x".repeat(48 << 20)),
             _ => Verdict::pass("behaving"),
         }
     }
