@@ -263,79 +263,90 @@ fn smoke_plan_prints_a_reference_where_a_plugin_put_a_secret() {
 
 #[test]
 fn control_characters_from_a_service_or_plan_reach_neither_the_terminal_nor_the_xml() {
-    let target = Hostile::start(|_| Reply::Send {
-        status: 200,
-        content_type: "text/plain",
-        body: b"\x1b]0;pwned\x07\r\x1b[2KPASS  everything (0 ms)\x00\x08\xc2\x9b31m".to_vec(),
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let plan = plan_file(dir.path(), vec![], vec![scenario("esc\u{1b}[31mape", "GET", "/x", 201)]);
-    let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--no-progress"]));
-    assert_eq!(r.code, 1, "{r}");
-    for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
-        let raw: Vec<char> = text.chars().filter(|c| c.is_control() && *c != '\n').collect();
-        assert!(raw.is_empty(), "{stream} holds raw control characters {raw:?}:\n{text}");
-    }
-    assert!(r.stdout.contains("\\x1b]0;pwned"), "shown escaped: {r}");
-    let xml = std::fs::read_to_string(dir.path().join("run/r.xml")).unwrap();
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("the JUnit file is not well-formed XML: {e}\n{xml}"),
+    for tls in [false, true] {
+        let target = Hostile::start_tls(tls, |_| Reply::Send {
+            status: 200,
+            content_type: "text/plain",
+            body: b"\x1b]0;pwned\x07\r\x1b[2KPASS  everything (0 ms)\x00\x08\xc2\x9b31m".to_vec(),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_file(dir.path(), vec![], vec![scenario("esc\u{1b}[31mape", "GET", "/x", 201)]);
+        let mut extra = vec!["--no-progress".to_string()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 1, "{r}");
+        for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            let raw: Vec<char> = text.chars().filter(|c| c.is_control() && *c != '\n').collect();
+            assert!(raw.is_empty(), "{stream} holds raw control characters {raw:?}:\n{text}");
         }
+        assert!(r.stdout.contains("\\x1b]0;pwned"), "shown escaped: {r}");
+        let xml = std::fs::read_to_string(dir.path().join("run/r.xml")).unwrap();
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("the JUnit file is not well-formed XML: {e}\n{xml}"),
+            }
+        }
+        let lint = Command::new("xmllint").arg("--noout").arg(dir.path().join("run/r.xml")).output();
+        let lint = lint.expect("xmllint is installed by `make test`");
+        assert!(lint.status.success(), "xmllint: {}", String::from_utf8_lossy(&lint.stderr));
     }
-    let lint = Command::new("xmllint").arg("--noout").arg(dir.path().join("run/r.xml")).output();
-    let lint = lint.expect("xmllint is installed by `make test`");
-    assert!(lint.status.success(), "xmllint: {}", String::from_utf8_lossy(&lint.stderr));
 }
 
 #[test]
 fn huge_and_endless_bodies_fail_their_step_with_memory_and_reports_bounded() {
-    let target = Hostile::start(|seen| match seen.target.as_str() {
-        "/huge" => Reply::Flood { bytes: 200_000_000, chunked: false },
-        "/endless" => Reply::Flood { bytes: u64::MAX, chunked: true },
-        "/big-but-allowed" => Reply::Flood { bytes: 2_000_000, chunked: true },
-        _ => Reply::json(404, "{}"),
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let plan = plan_file(
-        dir.path(),
-        vec![],
-        vec![
-            scenario("huge", "GET", "/huge", 200),
-            scenario("endless", "GET", "/endless", 200),
-            scenario("allowed", "GET", "/big-but-allowed", 200),
-        ],
-    );
-    let started = Instant::now();
-    let (r, peak_mib) = run_measured(run_plan(dir.path(), &plan, &target.url, &[]));
-    assert_eq!(r.code, 1, "{r}");
-    assert!(started.elapsed() < Duration::from_secs(60), "bounded in time");
-    let report = read_report(dir.path());
-    for id in ["huge", "endless"] {
-        let s = find(&report, id);
-        assert_eq!(s["failure"]["kind"], "body-too-large", "{s}");
-        assert_eq!(s["steps"][0]["response"]["truncated"], true, "{s}");
-    }
-    assert_eq!(find(&report, "huge")["steps"][0]["response"]["body_bytes"], 200_000_000);
-    assert_eq!(find(&report, "allowed")["outcome"], "passed");
-    let allowed = &find(&report, "allowed")["steps"][0]["response"];
-    assert_eq!(
-        (allowed["truncated"].clone(), allowed["body_bytes"].clone()),
-        (json!(true), json!(2_000_000))
-    );
-    let size = std::fs::metadata(dir.path().join("run/report.json")).unwrap().len();
-    assert!(size < 1 << 20, "report.json is {size} bytes");
-    assert!(peak_mib < 150, "peak memory {peak_mib} MiB");
+    for tls in [false, true] {
+        let target = Hostile::start_tls(tls, |seen| match seen.target.as_str() {
+            "/huge" => Reply::Flood { bytes: 200_000_000, chunked: false },
+            "/endless" => Reply::Flood { bytes: u64::MAX, chunked: true },
+            "/big-but-allowed" => Reply::Flood { bytes: 2_000_000, chunked: true },
+            _ => Reply::json(404, "{}"),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_file(
+            dir.path(),
+            vec![],
+            vec![
+                scenario("huge", "GET", "/huge", 200),
+                scenario("endless", "GET", "/endless", 200),
+                scenario("allowed", "GET", "/big-but-allowed", 200),
+            ],
+        );
+        let started = Instant::now();
+        let trust = target.trust(dir.path());
+        let trust: Vec<&str> = trust.iter().map(String::as_str).collect();
+        let (r, peak_mib) = run_measured(run_plan(dir.path(), &plan, &target.url, &trust));
+        assert_eq!(r.code, 1, "{r}");
+        assert!(started.elapsed() < Duration::from_secs(60), "bounded in time");
+        let report = read_report(dir.path());
+        for id in ["huge", "endless"] {
+            let s = find(&report, id);
+            assert_eq!(s["failure"]["kind"], "body-too-large", "{s}");
+            assert_eq!(s["steps"][0]["response"]["truncated"], true, "{s}");
+        }
+        assert_eq!(find(&report, "huge")["steps"][0]["response"]["body_bytes"], 200_000_000);
+        assert_eq!(find(&report, "allowed")["outcome"], "passed");
+        let allowed = &find(&report, "allowed")["steps"][0]["response"];
+        assert_eq!(
+            (allowed["truncated"].clone(), allowed["body_bytes"].clone()),
+            (json!(true), json!(2_000_000))
+        );
+        let size = std::fs::metadata(dir.path().join("run/report.json")).unwrap().len();
+        assert!(size < 1 << 20, "report.json is {size} bytes");
+        assert!(peak_mib < 150, "peak memory {peak_mib} MiB");
 
-    // The limit is the user's to set.
-    let small = tempfile::tempdir().unwrap();
-    let plan = plan_file(small.path(), vec![], vec![scenario("allowed", "GET", "/big-but-allowed", 200)]);
-    let r = support::run(run_plan(small.path(), &plan, &target.url, &["--max-body", "1MiB"]));
-    assert_eq!(r.code, 1, "{r}");
-    assert!(r.stdout.contains("over the limit of 1048576 bytes"), "{r}");
+        // The limit is the user's to set.
+        let small = tempfile::tempdir().unwrap();
+        let plan = plan_file(small.path(), vec![], vec![scenario("allowed", "GET", "/big-but-allowed", 200)]);
+        let mut limited = vec!["--max-body", "1MiB"];
+        limited.extend(trust.iter().copied());
+        let r = support::run(run_plan(small.path(), &plan, &target.url, &limited));
+        assert_eq!(r.code, 1, "{r}");
+        assert!(r.stdout.contains("over the limit of 1048576 bytes"), "{r}");
+    }
 }
 
 #[test]
@@ -392,33 +403,40 @@ fn a_plugin_that_is_not_a_regular_file_is_refused_before_it_is_read() {
 
 #[test]
 fn a_server_closing_kept_alive_connections_costs_no_idempotent_request_and_never_repeats_a_post() {
-    // Each connection answers its first request; a second request on it is read and the
-    // connection closed without a byte, as a server with a short keep-alive timeout does.
-    let target = Hostile::start(|seen| match seen.nth_on_connection {
-        1 => Reply::json(200, "{}"),
-        _ => Reply::Close,
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let mut scenarios: Vec<Value> = (0..40).map(|i| scenario(&format!("get{i}"), "GET", "/x", 200)).collect();
-    scenarios.push(json!({
-        "id": "post", "endpoint": "POST /x", "kind": "happy-path", "depends_on": ["get39"],
-        "steps": [{"request": {"method": "POST", "path": "/x"}, "expect": {"status": [200]}}]
-    }));
-    let plan = plan_file(dir.path(), vec![], scenarios);
-    let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--jobs", "1"]));
-    let report = read_report(dir.path());
-    let gets_passed = (0..40).filter(|i| find(&report, &format!("get{i}"))["outcome"] == "passed").count();
-    assert_eq!(gets_passed, 40, "every GET passes: {r}");
-    let transcript = std::fs::read_to_string(dir.path().join("run/t.jsonl")).unwrap();
-    let retried = transcript.lines().filter(|l| l.contains("\"retried\"")).count();
-    assert!(retried >= 1, "the transcript shows the retries:\n{transcript}");
-    // A POST that may have reached the server is never sent twice.
-    let posts = target.seen().iter().filter(|s| s.method == "POST").count();
-    assert_eq!(posts, 1);
-    let post = find(&report, "post");
-    if post["outcome"] == "failed" {
-        assert_eq!(post["failure"]["kind"], "reset", "{post}");
-        assert_eq!(r.code, 1);
+    for tls in [false, true] {
+        // Each connection answers its first request; a second request on it is read and the
+        // connection closed without a byte, as a server with a short keep-alive timeout does.
+        let target = Hostile::start_tls(tls, |seen| match seen.nth_on_connection {
+            1 => Reply::json(200, "{}"),
+            _ => Reply::Close,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut scenarios: Vec<Value> =
+            (0..40).map(|i| scenario(&format!("get{i}"), "GET", "/x", 200)).collect();
+        scenarios.push(json!({
+            "id": "post", "endpoint": "POST /x", "kind": "happy-path", "depends_on": ["get39"],
+            "steps": [{"request": {"method": "POST", "path": "/x"}, "expect": {"status": [200]}}]
+        }));
+        let plan = plan_file(dir.path(), vec![], scenarios);
+        let mut extra = vec!["--jobs".to_string(), "1".to_string()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        let report = read_report(dir.path());
+        let gets_passed =
+            (0..40).filter(|i| find(&report, &format!("get{i}"))["outcome"] == "passed").count();
+        assert_eq!(gets_passed, 40, "every GET passes: {r}");
+        let transcript = std::fs::read_to_string(dir.path().join("run/t.jsonl")).unwrap();
+        let retried = transcript.lines().filter(|l| l.contains("\"retried\"")).count();
+        assert!(retried >= 1, "the transcript shows the retries:\n{transcript}");
+        // A POST that may have reached the server is never sent twice.
+        let posts = target.seen().iter().filter(|s| s.method == "POST").count();
+        assert_eq!(posts, 1);
+        let post = find(&report, "post");
+        if post["outcome"] == "failed" {
+            assert_eq!(post["failure"]["kind"], "reset", "{post}");
+            assert_eq!(r.code, 1);
+        }
     }
 }
 
@@ -672,81 +690,87 @@ fn planned_skips_are_reported_with_their_reasons_and_a_run_of_only_skips_does_no
 
 #[test]
 fn responses_framed_every_way_http_allows_are_read_whole_and_malformed_ones_fail_their_step() {
-    // Each path answers one way; `--jobs 1`, so a connection is reused where the answer allows.
-    let target = Hostile::start(|seen| {
-        let raw = |text: &str, close: bool| Reply::Raw { bytes: text.as_bytes().to_vec(), close };
-        match seen.target.as_str() {
-            "/chunked" => raw(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
-                 7;ext=1\r\n{\"id\": \r\n6\r\n\"c-42\"\r\n1\r\n}\r\n0\r\nx-trailer: yes\r\n\r\n",
-                false,
-            ),
-            "/informational" => raw(
-                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n\
-                 HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"id\": \"i\"}",
-                false,
-            ),
-            "/head" => raw("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n", false),
-            "/empty" => raw("HTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n", false),
-            "/until-close" => {
-                raw("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"id\": \"u\"}", true)
+    for tls in [false, true] {
+        // Each path answers one way; `--jobs 1`, so a connection is reused where the answer allows.
+        let target = Hostile::start_tls(tls, |seen| {
+            let raw = |text: &str, close: bool| Reply::Raw { bytes: text.as_bytes().to_vec(), close };
+            match seen.target.as_str() {
+                "/chunked" => raw(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+                     7;ext=1\r\n{\"id\": \r\n6\r\n\"c-42\"\r\n1\r\n}\r\n0\r\nx-trailer: yes\r\n\r\n",
+                    false,
+                ),
+                "/informational" => raw(
+                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n\
+                     HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"id\": \"i\"}",
+                    false,
+                ),
+                "/head" => raw("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n", false),
+                "/empty" => raw("HTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n", false),
+                "/until-close" => {
+                    raw("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"id\": \"u\"}", true)
+                }
+                "/bad-chunk" => raw("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", true),
+                "/two-lengths" => {
+                    raw("HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab", true)
+                }
+                "/garbage" => raw("SMTP ready\r\n\r\n", true),
+                "/cut" => raw("HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{\"id\"", true),
+                _ => Reply::json(200, r#"{"id": "plain"}"#),
             }
-            "/bad-chunk" => raw("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n", true),
-            "/two-lengths" => {
-                raw("HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab", true)
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let with_id = |id: &str, method: &str, path: &str, status: u16, value: Option<&str>| {
+            let mut s = scenario(id, method, path, status);
+            if let Some(v) = value {
+                s["steps"][0]["expect"]["body"] = json!([{"pointer": "/id", "test": "equals", "value": v}]);
             }
-            "/garbage" => raw("SMTP ready\r\n\r\n", true),
-            "/cut" => raw("HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{\"id\"", true),
-            _ => Reply::json(200, r#"{"id": "plain"}"#),
+            s
+        };
+        let scenarios = vec![
+            with_id("chunked", "GET", "/chunked", 200, Some("c-42")),
+            with_id("after-chunked", "GET", "/plain", 200, Some("plain")),
+            with_id("informational", "GET", "/informational", 200, Some("i")),
+            with_id("head", "HEAD", "/head", 200, None),
+            with_id("after-head", "GET", "/plain", 200, Some("plain")),
+            with_id("empty", "GET", "/empty", 204, None),
+            with_id("until-close", "GET", "/until-close", 200, Some("u")),
+            with_id("bad-chunk", "GET", "/bad-chunk", 200, None),
+            with_id("two-lengths", "GET", "/two-lengths", 200, None),
+            with_id("garbage", "GET", "/garbage", 200, None),
+            with_id("cut", "GET", "/cut", 200, None),
+        ];
+        let plan = plan_file(dir.path(), vec![], scenarios);
+        let mut extra = vec!["--jobs".to_string(), "1".to_string()];
+        extra.extend(target.trust(dir.path()));
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &extra));
+        assert_eq!(r.code, 1, "{r}");
+        let report = read_report(dir.path());
+        for id in ["chunked", "after-chunked", "informational", "head", "after-head", "empty", "until-close"]
+        {
+            assert_eq!(find(&report, id)["outcome"], "passed", "{id}: {}", find(&report, id));
         }
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let with_id = |id: &str, method: &str, path: &str, status: u16, value: Option<&str>| {
-        let mut s = scenario(id, method, path, status);
-        if let Some(v) = value {
-            s["steps"][0]["expect"]["body"] = json!([{"pointer": "/id", "test": "equals", "value": v}]);
+        for (id, says) in [
+            ("bad-chunk", "invalid chunk size"),
+            ("two-lengths", "two different content-lengths"),
+            ("garbage", "invalid response"),
+            ("cut", "connection closed before message completed"),
+        ] {
+            let s = find(&report, id);
+            assert_eq!(
+                (s["outcome"].as_str(), s["failure"]["kind"].as_str()),
+                (Some("failed"), Some("http")),
+                "{id}: {s}"
+            );
+            assert!(s["reason"].as_str().unwrap().contains(says), "{id}: {s}");
         }
-        s
-    };
-    let scenarios = vec![
-        with_id("chunked", "GET", "/chunked", 200, Some("c-42")),
-        with_id("after-chunked", "GET", "/plain", 200, Some("plain")),
-        with_id("informational", "GET", "/informational", 200, Some("i")),
-        with_id("head", "HEAD", "/head", 200, None),
-        with_id("after-head", "GET", "/plain", 200, Some("plain")),
-        with_id("empty", "GET", "/empty", 204, None),
-        with_id("until-close", "GET", "/until-close", 200, Some("u")),
-        with_id("bad-chunk", "GET", "/bad-chunk", 200, None),
-        with_id("two-lengths", "GET", "/two-lengths", 200, None),
-        with_id("garbage", "GET", "/garbage", 200, None),
-        with_id("cut", "GET", "/cut", 200, None),
-    ];
-    let plan = plan_file(dir.path(), vec![], scenarios);
-    let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--jobs", "1"]));
-    assert_eq!(r.code, 1, "{r}");
-    let report = read_report(dir.path());
-    for id in ["chunked", "after-chunked", "informational", "head", "after-head", "empty", "until-close"] {
-        assert_eq!(find(&report, id)["outcome"], "passed", "{id}: {}", find(&report, id));
+        // The connection that carried the chunked body, the 1xx answers and the HEAD carried the
+        // next request too: each was read to its exact end.
+        let seen = target.seen();
+        let nth =
+            |path: &str| seen.iter().filter(|s| s.target == path).map(|s| s.nth_on_connection).max().unwrap();
+        assert!(nth("/plain") >= 3, "{seen:?}");
+        assert!(nth("/head") >= 3 && nth("/informational") >= 2, "{seen:?}");
     }
-    for (id, says) in [
-        ("bad-chunk", "invalid chunk size"),
-        ("two-lengths", "two different content-lengths"),
-        ("garbage", "invalid response"),
-        ("cut", "connection closed before message completed"),
-    ] {
-        let s = find(&report, id);
-        assert_eq!(
-            (s["outcome"].as_str(), s["failure"]["kind"].as_str()),
-            (Some("failed"), Some("http")),
-            "{id}: {s}"
-        );
-        assert!(s["reason"].as_str().unwrap().contains(says), "{id}: {s}");
-    }
-    // The connection that carried the chunked body, the 1xx answers and the HEAD carried the
-    // next request too: each was read to its exact end.
-    let seen = target.seen();
-    let nth =
-        |path: &str| seen.iter().filter(|s| s.target == path).map(|s| s.nth_on_connection).max().unwrap();
-    assert!(nth("/plain") >= 3, "{seen:?}");
-    assert!(nth("/head") >= 3 && nth("/informational") >= 2, "{seen:?}");
 }

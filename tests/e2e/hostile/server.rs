@@ -100,8 +100,20 @@ fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
 }
 
 /// A connection's stream, plain or TLS.
-trait Io: Read + Write + Send {}
-impl<T: Read + Write + Send> Io for T {}
+trait Io: Read + Write + Send {
+    /// Say the stream ends here, as a well-behaved server does before it closes (TLS's
+    /// close_notify; nothing over plain TCP).
+    fn end(&mut self) {}
+}
+
+impl Io for std::net::TcpStream {}
+
+impl Io for rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream> {
+    fn end(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
 
 /// How long one connection may live, whatever it does.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
@@ -218,10 +230,10 @@ fn serve(io: Box<dyn Io>, options: Options, seen: &Mutex<Vec<Seen>>, stop: &Atom
                 writer.write_all(&[stray.as_slice(), head.as_bytes(), &body].concat()).is_ok()
             }
             Reply::Flood { bytes, chunked } => {
-                flood(writer, bytes, chunked);
+                flood(writer.as_mut(), bytes, chunked);
                 false
             }
-            Reply::Close => false,
+            Reply::Close => return,
             Reply::Raw { bytes, close } => {
                 writer.write_all(&[stray.as_slice(), &bytes].concat()).is_ok() && !close
             }
@@ -236,6 +248,9 @@ fn serve(io: Box<dyn Io>, options: Options, seen: &Mutex<Vec<Seen>>, stop: &Atom
             }
         };
         if !kept || writer.flush().is_err() || options.before_body {
+            // Closed by the server after an answer, as it meant to: say so (an abrupt close,
+            // `Reply::Close`, has already returned).
+            writer.end();
             return;
         }
     }
