@@ -8,7 +8,7 @@ TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensit
 # cargo's feature resolution identical, so nothing is compiled twice.
 PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi mcp schema-values documents
 
-.PHONY: setup test-deps build plugins test-plugins demo test lint bench python-plugins python-test-plugins \
+.PHONY: setup test-deps build plugins test-plugins demo test lint house bench python-plugins python-test-plugins \
 	ts-plugins ts-test-plugins node
 
 ## Plugins written in Python: built with the Python SDK (plugins/sdk-python), installed with its
@@ -142,7 +142,7 @@ demo: build
 	./target/release/smoke run --config examples/ledger-api/smoke.toml
 
 ## Every test: unit tests beside the code, end-to-end tests in tests/ with the real binary.
-test: build test-plugins test-deps
+test: build test-plugins test-deps house
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
 	cd plugins/sdk-python && $(CURDIR)/$(PY_ENV)/bin/python -m unittest discover --start-directory tests --quiet
@@ -155,9 +155,15 @@ test: build test-plugins test-deps
 	plugins/sdk-js/node_modules/.bin/tsc -p plugins/shop-audit
 	plugins/sdk-js/node_modules/.bin/tsc -p tests/tools/tsconfig.guide.json
 
-lint:
+## rustfmt, clippy, and the house rules (tests/tools/house.py: tracked path names, import circles,
+## function length, no `Result<_, String>`), with the rules' own tests.
+lint: house
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+house:
+	python3 -m unittest --quiet tests/tools/test_house.py
+	python3 tests/tools/house.py
 
 ## Benchmarks (figures, not pass/fail); installs nginx, oha and Hurl when missing (Hurl's build
 ## needs libcurl, libxml2 and libclang headers).

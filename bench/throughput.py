@@ -12,6 +12,9 @@ smoke is timed as a whole process (start, plan parsing, the requests, the report
 own timer (the requests alone), so `/oha` is the stricter ratio; `/oha wall` divides by oha's
 whole-process rate instead, like for like.
 
+The same over HTTPS (TLS 1.3 to nginx, a CA and certificate made for the run, smoke given the CA
+with --cacert, oha told not to verify): smoke's rate, oha's and the ratio at each --jobs.
+
 Then smoke alone on plans of BIG scenarios (default "100000 1000000"): rate and peak memory; and
 for the first of them, the plan run as 3 shards and `smoke report merge` of their reports: its
 time and peak memory.
@@ -43,7 +46,20 @@ BIG = [int(n) for n in os.environ.get("BIG", "100000 1000000").split()]
 BODY = '{"status":"ok","service":"bench","version":1}'
 
 
-def start_nginx(work: Path, port: int) -> subprocess.Popen:
+def make_certificates(work: Path) -> None:
+    """A CA, and a certificate for 127.0.0.1 it signs (ca.pem, cert.pem, key.pem in `work`)."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=work)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=smoke bench CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "key.pem", "-out", "cert.csr", "-subj", "/CN=127.0.0.1")
+    (work / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", "cert.pem", "-days", "2", "-extfile", "ext.cnf")
+
+
+def start_nginx(work: Path, port: int, tls_port: int) -> subprocess.Popen:
     for d in ("logs", "tmp"):
         (work / d).mkdir(exist_ok=True)
     conf = work / "nginx.conf"
@@ -67,10 +83,20 @@ http {{
             return 200 '{BODY}';
         }}
     }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {work}/cert.pem;
+        ssl_certificate_key {work}/key.pem;
+        ssl_protocols TLSv1.3;
+        location = /health.json {{
+            default_type application/json;
+            return 200 '{BODY}';
+        }}
+    }}
 }}
 """)
     proc = subprocess.Popen(["nginx", "-p", str(work), "-c", str(conf), "-g", "daemon off;"])
-    if listening(port):
+    if listening(port) and listening(tls_port):
         return proc
     proc.kill()
     sys.exit(f"nginx did not listen on {port}; see {work}/logs/error.log")
@@ -118,6 +144,8 @@ def run_smoke(plan: Path, url: str, jobs: int, work: Path, n: int = N) -> tuple[
     env = dict(os.environ, SMOKE_STATE_DIR=str(work / "state"), SMOKE_CACHE_DIR=str(work / "cache"),
                **SMOKE_LOG)
     args = [str(SMOKE), "run", "--plan", str(plan), "--base-url", url, "--jobs", str(jobs), "-q"]
+    if url.startswith("https:"):
+        args += ["--cacert", str(work / "ca.pem")]
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True)
     elapsed = time.perf_counter() - started
@@ -160,8 +188,9 @@ def run_oha(url: str, jobs: int) -> tuple[float, float]:
     """oha's own requests/s (its timer: the requests alone) and N over its whole process's wall
     clock (start, the requests, its summary), the measure smoke is timed by."""
     started = time.perf_counter()
+    insecure = ["--insecure"] if url.startswith("https:") else []
     out = subprocess.run(
-        ["oha", "-n", str(N), "-c", str(jobs), "--no-tui", "--output-format", "json", url],
+        ["oha", "-n", str(N), "-c", str(jobs), "--no-tui", "--output-format", "json", *insecure, url],
         check=True,
         capture_output=True,
     ).stdout
@@ -177,8 +206,9 @@ def main() -> None:
         sys.exit(f"{SMOKE} is missing; run `make build`")
     with tempfile.TemporaryDirectory(prefix="smoke-bench-") as tmp:
         work = Path(tmp)
-        port = free_port()
-        nginx = start_nginx(work, port)
+        port, tls_port = free_port(), free_port()
+        make_certificates(work)
+        nginx = start_nginx(work, port, tls_port)
         try:
             url = f"http://127.0.0.1:{port}"
             plan = work / "plan.json"
@@ -216,6 +246,23 @@ def main() -> None:
                     f"scenarios/s: {last[0]:.0f}, oha: {last[1]:.0f}, ratio: {last[2]:.2f}, "
                     f"hurl: {last[3]:.0f}, ratio: {last[4]:.2f}"
                 )
+            tls_url = f"https://127.0.0.1:{tls_port}"
+            last_tls = (0.0, 0.0, 0.0)
+            run_oha(f"{tls_url}/health.json", 8)  # warm-up
+            print(f"HTTPS (TLS 1.3, {N} scenarios, median of {REPEAT} runs)")
+            print(f"{'jobs':>5} {'smoke scen/s':>13} {'oha req/s':>11} {'/oha':>6} {'smoke peak MB':>14} {'/oha wall':>10}")
+            for jobs in JOBS:
+                smokes, ohas = [], []
+                for _ in range(REPEAT):
+                    smokes.append(run_smoke(plan, tls_url, jobs, work))
+                    ohas.append(run_oha(f"{tls_url}/health.json", jobs))
+                rate = statistics.median(r for r, _ in smokes)
+                peak = max(p for _, p in smokes)
+                oha = statistics.median(r for r, _ in ohas)
+                oha_wall = statistics.median(w for _, w in ohas)
+                print(f"{jobs:>5} {rate:>13.0f} {oha:>11.0f} {rate / oha:>6.2f} {peak:>14.1f} {rate / oha_wall:>10.2f}")
+                last_tls = (rate, oha, rate / oha)
+            print(f"https scenarios/s: {last_tls[0]:.0f}, oha: {last_tls[1]:.0f}, ratio: {last_tls[2]:.2f}")
             for k, n in enumerate(BIG):
                 big = work / f"plan-{n}.json"
                 write_plan(big, n)

@@ -1,10 +1,12 @@
 //! The command line: parse options once, drive the steps of a run in order, and map every
-//! outcome to the exit codes of DESIGN.md. Nothing below this module decides an exit code.
+//! outcome to the exit codes (docs/architecture.md, the runbook). Nothing below this module decides
+//! an exit code.
 //!
 //! One file a command or a stage: [`options`] (every flag), `plugins` (loading), `plan_cmd`,
 //! `run_cmd` and `session` (a run), `inspect`, `doctor`, `plugin_cmd` (registry).
 
 mod doctor;
+mod documents;
 mod inspect;
 mod options;
 mod plan_cmd;

@@ -52,20 +52,79 @@ async fn next_signal(signals: &mut Option<Signals>) -> i32 {
 
 pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let started = Instant::now();
-    let o = run_overrides(&args, matches)?;
-    let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let settings = config::load(&run_overrides(&args, matches)?).map_err(|e| Failure::new(exit::USAGE, e))?;
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
     {
         crate::say!("nothing to rerun: every scenario in {} passed", report.display());
         return Ok(exit::PASSED);
     }
+    let mut redactor = secrets(&settings);
+    let loaded = load_plugins(&settings, &mut redactor).await?;
+    let (plan, plan_after_mcp) = planned(&args, &settings, &loaded).await?;
+    tracing::info!(
+        "plan: {} scenario(s) ready after {} ms",
+        plan.scenarios.len(),
+        started.elapsed().as_millis()
+    );
+    let ground = Ground::prepare(&args, &settings)?;
+    // Whatever the service or its commands start is smoke's to stop, even if it daemonizes.
+    crate::service::adopt_orphans();
+    // Shares what the run's redactor learns, for the last pass over every output.
+    let scrubber = redactor.clone();
+    crate::report::console::redact_output(&scrubber);
+    let mut signals = Signals::listen();
+    let transcript =
+        args.transcript.as_ref().map(|_| Arc::new(crate::run::transcript::Transcript::default()));
+    let session = Session {
+        args: &args,
+        settings: &settings,
+        loaded: &loaded,
+        plan: Arc::new(std::sync::Mutex::new(plan)),
+        plan_after_mcp,
+        run_dir: &ground.run_dir,
+        workspace: ground.workspace.as_ref(),
+        progress: Arc::default(),
+        services: Arc::default(),
+        mcp: Arc::default(),
+        transcript: transcript.clone(),
+    };
+    let (phase, ended_early) = race(&session, redactor, &args, &mut signals).await;
+    teardown(&session, phase.is_ok(), &args, &mut signals).await;
+    let (progress, plan) = (session.progress.clone(), lock(&session.plan).clone());
+    drop(session);
+    let ground = ground.finish();
+    let mut progress = std::mem::take(&mut *lock(&progress));
+    let ending = Ending { phase: &phase, early: ended_early.as_ref(), started };
+    let report = assemble(&args, &settings, &plan, &mut progress, &ground, &ending, &scrubber);
+    let writing = Instant::now();
+    write_reports(&args, &report, &ground.run_dir)?;
+    if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
+        write_transcript(path, t, &ground.run_dir, &scrubber)?;
+    }
+    tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
+    if let Some(peak) = peak_memory_mib() {
+        tracing::info!("memory: peak {peak} MiB");
+    }
+    let code =
+        conclude(&args, report, phase, progress.seed_failure, ended_early, &ground.run_dir, &scrubber)?;
+    // The process ends next: the plan need not be taken apart a piece at a time first (for a big
+    // run, milliseconds of nothing); the temporary files it may hold have no name.
+    std::mem::forget(plan);
+    Ok(code)
+}
+
+/// How the run ended early, if it did: its label, how unfinished scenarios count, why, the code.
+type EndedEarly = (&'static str, Outcome, RunFailure, i32);
+
+/// The run's redactor, knowing the secrets the settings hold: what the environment gave the
+/// config's `${...}` (a password in `[target] args` included), the base URL's password, and the
+/// credentials in MCP headers. Everything printed passes through it from now on.
+fn secrets(settings: &config::Settings) -> Redactor {
     let mut redactor = Redactor::new();
-    // What the environment gave the config's `${...}`: a password in `[target] args` included.
     for secret in &settings.secrets {
         redactor.secret(secret);
     }
-    crate::report::console::redact_output(&redactor);
     if let Some((user, password)) = settings.base_url.as_deref().and_then(crate::http::credentials_text) {
         redactor.secret(&password);
         redactor.secret(&format!("{user}:{password}"));
@@ -83,9 +142,18 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             }
         }
     }
-    let loaded = load_plugins(&settings, &mut redactor).await?;
-    // A plugin that reads the MCP server's own description plans once the session is open.
-    let plan_after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(&loaded);
+    crate::report::console::redact_output(&redactor);
+    redactor
+}
+
+/// The plan (empty when a plugin plans from the MCP server's own description, once the session
+/// is open), and whether that is so.
+async fn planned(
+    args: &RunArgs,
+    settings: &config::Settings,
+    loaded: &[super::plugins::Loaded],
+) -> Result<(Arc<Plan>, bool), Failure> {
+    let plan_after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(loaded);
     if plan_after_mcp && settings.mcp.is_none() {
         let readers: Vec<&str> = loaded
             .iter()
@@ -104,61 +172,69 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     }
     let plan = Arc::new(match plan_after_mcp {
         true => Plan::default(),
-        false => build_plan(&loaded, &args.selection, args.plan.as_deref()).await?,
+        false => build_plan(loaded, &args.selection, args.plan.as_deref()).await?,
     });
-    super::session::fits_targets(&plan, &settings)?;
-    tracing::info!(
-        "plan: {} scenario(s) ready after {} ms",
-        plan.scenarios.len(),
-        started.elapsed().as_millis()
-    );
-    let run_dir = RunDir::create(args.artifacts.as_deref(), settings.keep_runs)
-        .map_err(|e| Failure::new(exit::USAGE, e))?;
-    let git_before = match settings.clean_git {
-        true => {
-            Some(crate::checks::git_status(&settings.base_dir).map_err(|e| Failure::new(exit::USAGE, e))?)
-        }
-        false => None,
-    };
-    let workspace = match (&settings.base_url, &settings.target) {
-        (None, Some(target)) => {
-            Some(Workspace::prepare(target, args.keep_workdir).map_err(|e| Failure::new(exit::TARGET, e))?)
-        }
-        _ => None,
-    };
+    super::session::fits_targets(&plan, settings)?;
+    Ok((plan, plan_after_mcp))
+}
 
-    // Whatever the service or its commands start is smoke's to stop, even if it daemonizes.
-    crate::service::adopt_orphans();
-    // Shares what the run's redactor learns, for the last pass over every output.
-    let scrubber = redactor.clone();
-    crate::report::console::redact_output(&scrubber);
-    let mut signals = Signals::listen();
-    let transcript =
-        args.transcript.as_ref().map(|_| Arc::new(crate::run::transcript::Transcript::default()));
-    let session = Session {
-        args: &args,
-        settings: &settings,
-        loaded: &loaded,
-        plan: Arc::new(std::sync::Mutex::new(plan.clone())),
-        plan_after_mcp,
-        run_dir: &run_dir,
-        workspace: workspace.as_ref(),
-        progress: Arc::default(),
-        services: Arc::default(),
-        mcp: Arc::default(),
-        transcript: transcript.clone(),
-    };
-    let phase = session.execute(redactor);
+/// Where the run stands on the machine: its directory, the checkout's state before it (for
+/// `clean-git`), the service's working directory.
+struct Ground {
+    run_dir: RunDir,
+    git_before: Option<std::collections::BTreeSet<String>>,
+    workspace: Option<Workspace>,
+}
+
+impl Ground {
+    fn prepare(args: &RunArgs, settings: &config::Settings) -> Result<Ground, Failure> {
+        let run_dir = RunDir::create(args.artifacts.as_deref(), settings.keep_runs)
+            .map_err(|e| Failure::new(exit::USAGE, e))?;
+        let git_before = match settings.clean_git {
+            true => Some(
+                crate::checks::git_status(&settings.base_dir).map_err(|e| Failure::new(exit::USAGE, e))?,
+            ),
+            false => None,
+        };
+        let workspace = match (&settings.base_url, &settings.target) {
+            (None, Some(target)) => Some(
+                Workspace::prepare(target, args.keep_workdir).map_err(|e| Failure::new(exit::TARGET, e))?,
+            ),
+            _ => None,
+        };
+        Ok(Ground { run_dir, git_before, workspace })
+    }
+
+    /// Remove the temporary workdir (the rest stays for the report).
+    fn finish(mut self) -> Ground {
+        if let Some(w) = self.workspace.take() {
+            let temporary = w.is_temporary();
+            drop(w);
+            if temporary {
+                tracing::info!("target: removed the temporary workdir");
+            }
+        }
+        self
+    }
+}
+
+/// The session raced against signals and the run's time limit: what it came to, and how the
+/// run ended early if it did.
+async fn race(
+    session: &Session<'_>,
+    redactor: Redactor,
+    args: &RunArgs,
+    signals: &mut Option<Signals>,
+) -> (Result<(), super::session::StageError>, Option<EndedEarly>) {
     let timeout = async {
         match args.timeout {
             Some(t) => tokio::time::sleep(t).await,
             None => std::future::pending().await,
         }
     };
-    // How the run ended early, if it did: (label, how unfinished scenarios count, why, code).
-    let (phase_result, ended_early) = tokio::select! {
-        r = phase => (r, None),
-        code = next_signal(&mut signals) => {
+    tokio::select! {
+        r = session.execute(redactor) => (r, None),
+        code = next_signal(signals) => {
             let name = if code == exit::SIGINT { "SIGINT" } else { "SIGTERM" };
             crate::warn_user!("interrupted by {name}: stopping");
             let why = RunFailure::new(FailureKind::Interrupted, format!("not run: the run was interrupted by {name}"));
@@ -170,16 +246,19 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             let why = RunFailure::new(FailureKind::RunTimeout, format!("not finished: the run's --timeout of {limit} expired"));
             (Ok(()), Some(("timeout", Outcome::Failed, why, exit::FAILED)))
         }
-    };
+    }
+}
 
-    // Teardown, on every path: stop the service (a second signal forces it), remove the workdir.
+/// Teardown, on every path: close the MCP session, stop the services in reverse order (a second
+/// signal forces them), and leave nothing the run started behind.
+async fn teardown(session: &Session<'_>, phase_ok: bool, args: &RunArgs, signals: &mut Option<Signals>) {
     let mcp = lock(&session.mcp).take();
     if let Some(m) = mcp {
         m.close().await;
     }
     let running = std::mem::take(&mut *lock(&session.services));
     for mut s in running.into_iter().rev() {
-        if phase_result.is_ok() && !args.plugins.quiet {
+        if phase_ok && !args.plugins.quiet {
             let lines = s.last_lines(crate::service::SHOWN_LINES);
             tracing::info!(
                 "last {} line(s) of the service's output:\n  | {}",
@@ -188,26 +267,34 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
             );
         }
         s.stop(async {
-            next_signal(&mut signals).await;
+            next_signal(signals).await;
         })
         .await;
     }
     // Nothing the run started outlives it: daemons of the service or of a command included.
     crate::service::reap_descendants(Duration::from_secs(2)).await;
-    let progress_so_far = session.progress.clone();
-    let plan = lock(&session.plan).clone();
-    drop(session);
-    if let Some(w) = workspace {
-        let temporary = w.is_temporary();
-        drop(w);
-        if temporary {
-            tracing::info!("target: removed the temporary workdir");
-        }
-    }
-    // The report, from whatever finished, on every path: a stage that failed (the target, a
-    // command, seeding) still leaves report.json and every report asked for, saying which.
-    let mut progress = std::mem::take(&mut *lock(&progress_so_far));
-    let stage_failure = match &phase_result {
+}
+
+/// How the session ended, for the report.
+struct Ending<'a> {
+    phase: &'a Result<(), super::session::StageError>,
+    early: Option<&'a EndedEarly>,
+    started: Instant,
+}
+
+/// The report, from whatever finished, on every path: a stage that failed (the target, a
+/// command, seeding) still leaves report.json and every report asked for, saying which; what
+/// did not run says why; the post-run checks are added; everything is redacted once more.
+fn assemble(
+    args: &RunArgs,
+    settings: &config::Settings,
+    plan: &Plan,
+    progress: &mut super::session::Progress,
+    ground: &Ground,
+    ending: &Ending<'_>,
+    scrubber: &Redactor,
+) -> RunReport<Spool> {
+    let stage_failure = match ending.phase {
         Err(f) => Some(StageFailure { stage: f.stage.to_string(), message: f.failure.message.clone() }),
         Ok(()) => progress
             .seed_failure
@@ -217,98 +304,101 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let mut spool = std::mem::take(&mut progress.spool);
     spool.reserve(plan.scenarios.len());
     for i in spool.missing() {
-        let why = match (&stage_failure, &ended_early) {
-            (Some(stage), _) => {
-                let kind = match stage.stage.as_str() {
-                    "seeding" => FailureKind::SeedFailed,
-                    "mcp" => FailureKind::McpInitialize,
-                    _ => FailureKind::TargetFailed,
-                };
-                let why = format!(
-                    "skipped: {} failed",
-                    match stage.stage.as_str() {
-                        "target" => "starting the service",
-                        "mcp" => "opening the MCP session",
-                        other => other,
-                    }
-                );
-                (Outcome::Skipped, RunFailure::new(kind, why))
-            }
-            (None, Some((_, outcome, why, _))) => (*outcome, why.clone()),
-            (None, None) => (Outcome::Skipped, RunFailure::new(FailureKind::Internal, "not run")),
-        };
-        let mut result = crate::run::not_run(&plan, i, why.0, why.1);
-        let encoded = Encoded::new(&mut result, &scrubber);
+        let (outcome, why) = not_run_because(stage_failure.as_ref(), ending.early);
+        let mut result = crate::run::not_run(plan, i, outcome, why);
+        let encoded = Encoded::new(&mut result, scrubber);
         spool.push(i, &result, encoded);
     }
-    if let Some(before) = &git_before {
+    if let Some(before) = &ground.git_before {
         match crate::checks::git_changes(&settings.base_dir, before) {
             Ok(changed) if changed.is_empty() => {}
             Ok(changed) => {
                 let mut result = crate::checks::clean_git_failure(&changed);
-                let encoded = Encoded::new(&mut result, &scrubber);
+                let encoded = Encoded::new(&mut result, scrubber);
                 spool.push(spool.len(), &result, encoded);
             }
             Err(e) => tracing::warn!("checks: clean-git could not be checked after the run: {e}"),
         }
     }
-    spool.rescrub(&scrubber);
-    let summary = spool.summary();
-    let report = RunReport {
+    spool.rescrub(scrubber);
+    let shard = args.selection.shard.as_deref().and_then(|s| crate::plan::parse_shard(s).ok());
+    let mut report = RunReport {
         schema_version: 2,
         smoke_version: env!("CARGO_PKG_VERSION").to_string(),
         base_url: crate::http::shown_url(&progress.base_url),
         mcp: progress.mcp.take(),
         plugins: plan.plugins.clone(),
-        plan_digest: args.selection.shard.is_some().then(|| plan.digest.clone()),
-        shard: args
-            .selection
-            .shard
-            .as_deref()
-            .and_then(|s| crate::plan::parse_shard(s).ok())
-            .map(|(i, n)| format!("{i}/{n}")),
+        plan_digest: shard.is_some().then(|| plan.digest.clone()),
+        shard: shard.map(|(i, n)| format!("{i}/{n}")),
         split: plan.split.clone(),
         shard_ids: plan.shard_ids.clone(),
-        summary,
-        interrupted: ended_early.as_ref().map(|(name, ..)| name.to_string()),
-        duration_ms: started.elapsed().as_millis() as u64,
-        seeds: progress.seeds,
+        summary: spool.summary(),
+        interrupted: ending.early.map(|(name, ..)| name.to_string()),
+        duration_ms: ending.started.elapsed().as_millis() as u64,
+        seeds: std::mem::take(&mut progress.seeds),
         scenarios: spool,
         stage_failure,
         triage: Vec::new(),
     };
-    let mut report = report;
-    crate::run::scrub::report(&mut report, &scrubber);
+    crate::run::scrub::report(&mut report, scrubber);
     report.triage = report::triage::triage(&report);
-    let writing = Instant::now();
-    write_reports(&args, &report, &run_dir)?;
-    if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
-        // Written once, then copied into the run directory (unless it is that file).
-        let copy = run_dir.file("transcript.jsonl");
-        let written =
-            crate::files::write_atomically(path, |out| t.write(out, &scrubber).map(drop)).and_then(|()| {
-                if crate::files::same_file(path, &copy) {
-                    Ok(())
-                } else {
-                    crate::files::copy_atomically(path, &copy)
-                }
-            });
-        written.map_err(|e| {
+    report
+}
+
+/// Why a scenario that has no result did not run: a stage failed first, or the run ended early.
+fn not_run_because(stage: Option<&StageFailure>, early: Option<&EndedEarly>) -> (Outcome, RunFailure) {
+    match (stage, early) {
+        (Some(stage), _) => {
+            let (kind, what) = match stage.stage.as_str() {
+                "seeding" => (FailureKind::SeedFailed, "seeding"),
+                "mcp" => (FailureKind::McpInitialize, "opening the MCP session"),
+                "target" => (FailureKind::TargetFailed, "starting the service"),
+                other => (FailureKind::TargetFailed, other),
+            };
+            (Outcome::Skipped, RunFailure::new(kind, format!("skipped: {what} failed")))
+        }
+        (None, Some((_, outcome, why, _))) => (*outcome, why.clone()),
+        (None, None) => (Outcome::Skipped, RunFailure::new(FailureKind::Internal, "not run")),
+    }
+}
+
+/// The transcript, written once where asked and copied into the run directory (unless it is
+/// that file).
+fn write_transcript(
+    path: &Path,
+    transcript: &crate::run::transcript::Transcript,
+    run_dir: &RunDir,
+    scrubber: &Redactor,
+) -> Result<(), Failure> {
+    let copy = run_dir.file("transcript.jsonl");
+    crate::files::write_atomically(path, |out| transcript.write(out, scrubber).map(drop))
+        .and_then(|()| match crate::files::same_file(path, &copy) {
+            true => Ok(()),
+            false => crate::files::copy_atomically(path, &copy),
+        })
+        .map_err(|e| {
             Failure::new(
                 exit::USAGE,
                 format!("report: cannot write the transcript to {}: {e}", path.display()),
             )
-        })?;
-    }
-    tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
-    if let Some(peak) = peak_memory_mib() {
-        tracing::info!("memory: peak {peak} MiB");
-    }
-    if let Err(f) = phase_result {
+        })
+}
+
+/// What the console says last, and the exit code: a stage's failure, seeding's, or the verdicts.
+fn conclude(
+    args: &RunArgs,
+    report: RunReport<Spool>,
+    phase: Result<(), super::session::StageError>,
+    seed_failure: Option<String>,
+    ended_early: Option<EndedEarly>,
+    run_dir: &RunDir,
+    scrubber: &Redactor,
+) -> Result<i32, Failure> {
+    if let Err(f) = phase {
         crate::warn_user!("artifacts: {}", run_dir.path.display());
         return Err(Failure::new(f.failure.code, scrubber.text(&f.failure.message)));
     }
-    if let Some(message) = progress.seed_failure {
+    if let Some(message) = seed_failure {
         crate::say!("artifacts: {}", run_dir.path.display());
         return Err(Failure::new(exit::SEED, scrubber.text(&message)));
     }
@@ -317,12 +407,10 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         crate::say_raw!("{}", report::console::triage(&report.triage));
     }
     crate::say!("\nartifacts: {}", run_dir.path.display());
+    let summary = report.summary;
     crate::say!("{}", summary.line());
-    // The process ends next: the plan and the results need not be taken apart a piece at a
-    // time first (for a big run, milliseconds of nothing); the temporary files they may hold
-    // have no name and go with the process.
+    // The results need not be taken apart a piece at a time: the process ends next.
     std::mem::forget(report);
-    std::mem::forget(plan);
     Ok(match ended_early {
         Some((.., code)) => code,
         None if summary.all_passed() => exit::PASSED,

@@ -81,183 +81,237 @@ pub(super) struct Session<'a> {
     pub(super) transcript: Option<Arc<Transcript>>,
 }
 
+/// What starting the run's processes came to: where the HTTP service is, the watches on the
+/// service's and the MCP server's exits, and the MCP server's pipes when it speaks over stdio.
+#[derive(Default)]
+struct Started {
+    base_url: Option<String>,
+    service_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    mcp_exit: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    stdio: Option<(String, tokio::process::ChildStdin, tokio::process::ChildStdout)>,
+}
+
+/// The MCP server over stdio the config names: its command, arguments, environment, and the
+/// folder a relative command resolves in.
+struct StdioServer<'a> {
+    command: &'a str,
+    args: &'a [String],
+    env: &'a std::collections::BTreeMap<String, String>,
+    dir: &'a std::path::Path,
+}
+
+/// The MCP server over stdio the config names, if it does.
+fn stdio_server(settings: &Settings) -> Option<StdioServer<'_>> {
+    match &settings.mcp {
+        Some(crate::config::Mcp { transport: McpTransport::Stdio { command, args, env, dir }, .. }) => {
+            Some(StdioServer { command, args, env, dir })
+        }
+        _ => None,
+    }
+}
+
 impl Session<'_> {
-    /// Everything between "plugins planned" and "results known": commands, service, seeds,
-    /// scenarios.
+    /// Everything between "plugins planned" and "results known", in stages: the target (its
+    /// commands, the service, an MCP server over stdio), the MCP session, the plan made from the
+    /// server's description when a plugin asks for it, the seeds, the scenarios.
     pub(super) async fn execute(&self, redactor: Redactor) -> Result<(), StageError> {
-        let (args, settings, run_dir, workspace) = (self.args, self.settings, self.run_dir, self.workspace);
-        let (progress, services, transcript) =
-            (self.progress.clone(), &self.services, self.transcript.clone());
-        let mut service_exit = None;
-        // The MCP server's own exit, when smoke started it over stdio.
-        let mut mcp_exit: Option<tokio::sync::watch::Receiver<Option<String>>> = None;
-        let mut stdio = None;
-        let mcp_stdio = match &settings.mcp {
-            Some(crate::config::Mcp {
-                transport: McpTransport::Stdio { command, args, env, dir }, ..
-            }) => Some((command, args, env, dir)),
-            _ => None,
-        };
-        let base_url = match (&settings.base_url, &settings.target, workspace) {
-            (Some(url), _, _) => Some(url.clone()),
-            (None, Some(target), Some(workspace)) => {
-                let port = crate::service::choose_port(target)
-                    .map_err(|e| StageError::new("target", exit::TARGET, e))?;
-                let commands = run_dir.file("commands");
-                let _ = std::fs::create_dir_all(&commands);
-                let hooks = |before: bool| target.hooks.iter().filter(move |h| h.before_start == before);
-                for hook in hooks(true) {
-                    let log = commands.join(format!("{}.log", hook.name));
-                    crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
-                        .await
-                        .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
-                }
-                let url = match &target.command {
-                    Some(_) => {
-                        let started =
-                            Service::start(target, &workspace.dir, port, Some(&run_dir.file("service.log")))
-                                .await
-                                .map_err(|e| StageError::new("target", exit::TARGET, e))?;
-                        let url = started.base_url.clone();
-                        service_exit = Some(started.exit_watch());
-                        lock(services).push(started);
-                        Some(url)
-                    }
-                    // The service under test is the MCP server over stdio: it starts where the
-                    // service would, between the commands that prepare it and those that follow.
-                    None => match mcp_stdio {
-                        Some((command, args, env, dir)) => {
-                            let (started, stdin, stdout) = Service::start_stdio(
-                                command,
-                                args,
-                                env,
-                                dir,
-                                &workspace.dir,
-                                target.stop_grace,
-                                Some(&run_dir.file("service.log")),
-                            )
-                            .await
-                            .map_err(|e| StageError::new("target", exit::TARGET, e))?;
-                            service_exit = Some(started.exit_watch());
-                            mcp_exit = Some(started.exit_watch());
-                            stdio = Some((started.command().to_string(), stdin, stdout));
-                            lock(services).push(started);
-                            None
-                        }
-                        None => unreachable!(
-                            "config::load refuses a [target] with neither command nor MCP command"
-                        ),
-                    },
-                };
-                for hook in hooks(false) {
-                    let log = commands.join(format!("{}.log", hook.name));
-                    crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
-                        .await
-                        .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
-                }
-                url
+        let mut started = self.start_target().await?;
+        self.start_stdio_beside(&mut started).await?;
+        let mcp = self.open_mcp(&mut started).await?;
+        self.plan_from_mcp(mcp.as_ref()).await?;
+        let plan = lock(&self.plan).clone();
+        let ctx = self.context(&plan, &started, mcp, redactor)?;
+        self.announce(&ctx, &plan);
+        let Some(vars) = self.seed(&ctx, &plan).await else { return Ok(()) };
+        self.scenarios(ctx, plan, vars).await;
+        Ok(())
+    }
+
+    /// The target: a running service (`--base-url`), or the commands before it, the service (or
+    /// the MCP server over stdio that is the service under test), the commands after it.
+    async fn start_target(&self) -> Result<Started, StageError> {
+        let settings = self.settings;
+        let mut started = Started::default();
+        let (target, workspace) = match (&settings.base_url, &settings.target, self.workspace) {
+            (Some(url), _, _) => {
+                started.base_url = Some(url.clone());
+                return Ok(started);
             }
-            (None, None, _) if settings.mcp.is_some() => None,
+            (None, Some(target), Some(workspace)) => (target, workspace),
+            (None, None, _) if settings.mcp.is_some() => return Ok(started),
             _ => unreachable!("config::load refuses a config with neither a base URL nor a target"),
         };
-        // An MCP server over stdio given on the command line, beside whatever else runs.
-        if stdio.is_none()
-            && let Some((command, args, env, dir)) = mcp_stdio
-        {
-            let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
-            let workdir = workspace.map(|w| w.dir.clone()).unwrap_or(here);
-            let (started, stdin, stdout) = Service::start_stdio(
-                command,
-                args,
-                env,
-                dir,
-                &workdir,
-                std::time::Duration::from_secs(5),
-                Some(&run_dir.file("mcp-server.log")),
-            )
-            .await
-            .map_err(|e| StageError::new("target", exit::TARGET, e))?;
-            if service_exit.is_none() {
-                service_exit = Some(started.exit_watch());
+        let port =
+            crate::service::choose_port(target).map_err(|e| StageError::new("target", exit::TARGET, e))?;
+        self.hooks(target, &workspace.dir, port, true).await?;
+        match &target.command {
+            Some(_) => {
+                let log = self.run_dir.file("service.log");
+                let service = Service::start(target, &workspace.dir, port, Some(&log))
+                    .await
+                    .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+                started.base_url = Some(service.base_url.clone());
+                started.service_exit = Some(service.exit_watch());
+                lock(&self.services).push(service);
             }
-            mcp_exit = Some(started.exit_watch());
-            stdio = Some((started.command().to_string(), stdin, stdout));
-            lock(services).push(started);
+            // The service under test is the MCP server over stdio: it starts where the service
+            // would, between the commands that prepare it and those that follow.
+            None => self.start_stdio(&mut started, &workspace.dir, target.stop_grace, "service.log").await?,
         }
-        let mcp = match &settings.mcp {
-            None => None,
-            Some(m) => {
-                let session = match (&m.transport, stdio) {
-                    (_, Some((command, stdin, stdout))) => {
-                        crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout).await
-                    }
-                    (McpTransport::Http { url, headers }, None) => {
-                        let url = mcp_url(url, base_url.as_deref())
-                            .map_err(|e| StageError::new("mcp", exit::USAGE, e))?;
-                        crate::mcp::Session::http(&url, headers, settings.jobs, settings.max_body, m.timeout)
-                            .await
-                    }
-                    (McpTransport::Stdio { .. }, None) => unreachable!("a stdio server is started above"),
-                };
-                let session = match session {
-                    Ok(s) => Arc::new(s),
-                    Err(e) => {
-                        // The server's own side of it: whether it exited, and what it said.
-                        let mut message = e.to_string();
-                        if let Some(exit) = &mcp_exit {
-                            let _ = tokio::time::timeout(
-                                std::time::Duration::from_millis(300),
-                                exit.clone().wait_for(Option::is_some),
-                            )
-                            .await;
-                            if let Some(status) = exit.borrow().clone() {
-                                message.push_str(&format!("; the server exited ({status})"));
-                            }
-                        }
-                        if let Some(server) = lock(services).last().filter(|_| mcp_exit.is_some()) {
-                            let lines = server.last_lines(crate::service::SHOWN_LINES);
-                            if !lines.is_empty() {
-                                message
-                                    .push_str(&format!("; its last output:\n  | {}", lines.join("\n  | ")));
-                            }
-                        }
-                        return Err(StageError::new("mcp", exit::TARGET, message));
-                    }
-                };
-                lock(&progress).mcp = Some(session.record.clone());
-                *lock(&self.mcp) = Some(session.clone());
-                Some(session)
+        self.hooks(target, &workspace.dir, port, false).await?;
+        Ok(started)
+    }
+
+    /// The reset, migrate and seed commands that run before the service starts, or after.
+    async fn hooks(
+        &self,
+        target: &crate::config::Target,
+        workdir: &std::path::Path,
+        port: u16,
+        before: bool,
+    ) -> Result<(), StageError> {
+        let commands = self.run_dir.file("commands");
+        let _ = std::fs::create_dir_all(&commands);
+        for hook in target.hooks.iter().filter(|h| h.before_start == before) {
+            let log = commands.join(format!("{}.log", hook.name));
+            crate::service::run_hook(hook, &target.dir, workdir, port, Some(&log))
+                .await
+                .map_err(|e| StageError::new(hook.name, exit::SEED, e))?;
+        }
+        Ok(())
+    }
+
+    /// Start the config's MCP server over stdio, logging to `log` in the run directory.
+    async fn start_stdio(
+        &self,
+        started: &mut Started,
+        workdir: &std::path::Path,
+        grace: std::time::Duration,
+        log: &str,
+    ) -> Result<(), StageError> {
+        let Some(StdioServer { command, args, env, dir }) = stdio_server(self.settings) else {
+            unreachable!("config::load refuses a [target] with neither command nor MCP command")
+        };
+        let (server, stdin, stdout) =
+            Service::start_stdio(command, args, env, dir, workdir, grace, Some(&self.run_dir.file(log)))
+                .await
+                .map_err(|e| StageError::new("target", exit::TARGET, e))?;
+        if started.service_exit.is_none() {
+            started.service_exit = Some(server.exit_watch());
+        }
+        started.mcp_exit = Some(server.exit_watch());
+        started.stdio = Some((server.command().to_string(), stdin, stdout));
+        lock(&self.services).push(server);
+        Ok(())
+    }
+
+    /// An MCP server over stdio given on the command line, beside whatever else runs.
+    async fn start_stdio_beside(&self, started: &mut Started) -> Result<(), StageError> {
+        if started.stdio.is_some() || stdio_server(self.settings).is_none() {
+            return Ok(());
+        }
+        let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        let workdir = self.workspace.map(|w| w.dir.clone()).unwrap_or(here);
+        self.start_stdio(started, &workdir, std::time::Duration::from_secs(5), "mcp-server.log").await
+    }
+
+    /// The MCP session, when the run has an MCP target; a server that cannot be talked to is a
+    /// stage failure that says whether it exited and what it said last.
+    async fn open_mcp(&self, started: &mut Started) -> Result<Option<Arc<crate::mcp::Session>>, StageError> {
+        let settings = self.settings;
+        let Some(m) = &settings.mcp else { return Ok(None) };
+        // The server's pipes are the session's alone.
+        let stdio = started.stdio.take();
+        let session = match (&m.transport, stdio) {
+            (_, Some((command, stdin, stdout))) => {
+                crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout).await
+            }
+            (McpTransport::Http { url, headers }, None) => {
+                let url = mcp_url(url, started.base_url.as_deref())
+                    .map_err(|e| StageError::new("mcp", exit::USAGE, e))?;
+                crate::mcp::Session::http(&url, headers, settings.jobs, settings.max_body, m.timeout).await
+            }
+            (McpTransport::Stdio { .. }, None) => unreachable!("a stdio server is started before"),
+        };
+        let session = match session {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                return Err(StageError::new(
+                    "mcp",
+                    exit::TARGET,
+                    self.why_mcp_failed(e.to_string(), started).await,
+                ));
             }
         };
-        if let (true, Some(session)) = (self.plan_after_mcp, &mcp) {
-            let description = session.description.to_string();
-            let loaded = super::plugins::with_mcp_server(self.loaded, description.as_bytes());
-            let planned = super::plan_cmd::build_plan(&loaded, &args.selection, None)
-                .await
-                .map_err(|failure| StageError { stage: "plan", failure })?;
-            tracing::info!("plan: {} scenario(s) from the MCP server's description", planned.scenarios.len());
-            *lock(&self.plan) = Arc::new(planned);
+        lock(&self.progress).mcp = Some(session.record.clone());
+        *lock(&self.mcp) = Some(session.clone());
+        Ok(Some(session))
+    }
+
+    /// Why the MCP session could not open, with the server's own side of it: whether it exited,
+    /// and what it said last.
+    async fn why_mcp_failed(&self, mut message: String, started: &Started) -> String {
+        let Some(exit) = &started.mcp_exit else { return message };
+        let waited = exit.clone();
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(300), async move {
+            let mut w = waited;
+            let _ = w.wait_for(Option::is_some).await;
+        })
+        .await;
+        if let Some(status) = exit.borrow().clone() {
+            message.push_str(&format!("; the server exited ({status})"));
         }
-        let plan = &lock(&self.plan).clone();
-        // Checked before anything started for a plan made up front; here again for one made
-        // from the MCP server's description.
-        if self.plan_after_mcp {
-            fits_targets(plan, settings).map_err(|f| StageError { stage: "plan", failure: f })?;
+        if let Some(server) = lock(&self.services).last() {
+            let lines = server.last_lines(crate::service::SHOWN_LINES);
+            if !lines.is_empty() {
+                message.push_str(&format!("; its last output:\n  | {}", lines.join("\n  | ")));
+            }
         }
-        // Without an HTTP service (an MCP server over stdio only), no HTTP step is in the plan
-        // (refused just above), so the client's base URL is never used.
-        let base_url = base_url.unwrap_or_else(|| "http://127.0.0.1:9/".to_string());
-        let service_exit_for_mcp = service_exit.clone();
-        let client = Client::with_tls(
-            &base_url,
-            settings.request_timeout,
-            settings.jobs,
-            settings.max_body,
-            &settings.tls,
-        )
-        .map_err(|e| StageError::new("target", exit::USAGE, e))?;
-        let ctx = Arc::new(Context {
+        message
+    }
+
+    /// The plan, made now from the MCP server's description when a plugin reads it; checked
+    /// against the run's targets as a plan made up front was.
+    async fn plan_from_mcp(&self, mcp: Option<&Arc<crate::mcp::Session>>) -> Result<(), StageError> {
+        let (true, Some(session)) = (self.plan_after_mcp, mcp) else { return Ok(()) };
+        let description = session.description.to_string();
+        let loaded = super::plugins::with_mcp_server(self.loaded, description.as_bytes());
+        let planned = super::plan_cmd::build_plan(&loaded, &self.args.selection, None)
+            .await
+            .map_err(|failure| StageError { stage: "plan", failure })?;
+        tracing::info!("plan: {} scenario(s) from the MCP server's description", planned.scenarios.len());
+        fits_targets(&planned, self.settings).map_err(|f| StageError { stage: "plan", failure: f })?;
+        *lock(&self.plan) = Arc::new(planned);
+        Ok(())
+    }
+
+    /// What every step shares.
+    fn context(
+        &self,
+        plan: &Arc<Plan>,
+        started: &Started,
+        mcp: Option<Arc<crate::mcp::Session>>,
+        redactor: Redactor,
+    ) -> Result<Arc<Context>, StageError> {
+        let (args, settings) = (self.args, self.settings);
+        // Without an HTTP service (an MCP server over stdio only) there is no client: no HTTP step
+        // is in the plan (`fits_targets` refused it).
+        let client = match &started.base_url {
+            Some(url) => Some(
+                Client::with_tls(
+                    url,
+                    settings.request_timeout,
+                    settings.jobs,
+                    settings.max_body,
+                    &settings.tls,
+                )
+                .map_err(|e| StageError::new("target", exit::USAGE, e))?,
+            ),
+            None => None,
+        };
+        Ok(Arc::new(Context {
             client,
+            request_timeout: settings.request_timeout,
             plugins: self.loaded.iter().map(|l| (l.plugin.name().to_string(), l.plugin.clone())).collect(),
             plugin_config: self
                 .loaded
@@ -265,36 +319,38 @@ impl Session<'_> {
                 .map(|l| (l.plugin.name().to_string(), l.config.clone()))
                 .collect(),
             redactor,
-            service_exit,
+            service_exit: started.service_exit.clone(),
             epoch: Instant::now(),
             plan: plan.clone(),
             captured_by: Default::default(),
-            transcript,
+            transcript: self.transcript.clone(),
             schemas: Default::default(),
             // Tool calls are judged by the MCP server's exit: the stdio server's, else the
             // service's that serves the MCP url.
-            mcp_exit: mcp_exit.or_else(|| service_exit_for_mcp.clone()),
-            mcp: mcp.clone(),
+            mcp_exit: started.mcp_exit.clone().or_else(|| started.service_exit.clone()),
+            mcp,
             keep_passing_exchanges: match args.exchanges {
                 Some(which) => which == super::options::Exchanges::All,
                 None => args.reports.report_html.is_some(),
             },
             reused: Default::default(),
-        });
-        // Without an HTTP service, what the run is against is the MCP server.
-        let http =
-            settings.base_url.is_some() || settings.target.as_ref().is_some_and(|t| t.command.is_some());
-        let against = match &mcp {
-            Some(m) if !http => format!("the MCP server {} (over {})", m.record.endpoint, m.record.transport),
-            Some(m) => format!("{} (MCP at {})", ctx.client.base_url(), m.record.endpoint),
-            None => ctx.client.base_url().to_string(),
+        }))
+    }
+
+    /// Say what the run is against, and record it.
+    fn announce(&self, ctx: &Context, plan: &Plan) {
+        let base_url = ctx.client.as_ref().map(|c| c.base_url().to_string());
+        let (against, recorded) = match (&ctx.mcp, base_url) {
+            (Some(m), None) => (
+                format!("the MCP server {} (over {})", m.record.endpoint, m.record.transport),
+                m.record.endpoint.clone(),
+            ),
+            (Some(m), Some(url)) => (format!("{url} (MCP at {})", m.record.endpoint), url),
+            (None, Some(url)) => (url.clone(), url),
+            (None, None) => (String::from("nothing"), String::new()),
         };
-        lock(&progress).base_url = match &mcp {
-            Some(m) if !http => m.record.endpoint.clone(),
-            _ => ctx.client.base_url().to_string(),
-        };
-        let quiet = args.plugins.quiet;
-        if !quiet {
+        lock(&self.progress).base_url = recorded;
+        if !self.args.plugins.quiet {
             crate::say!(
                 "smoke: {} scenario(s), {} seed(s) against {}",
                 plan.scenarios.len(),
@@ -302,25 +358,35 @@ impl Session<'_> {
                 crate::report::console::escape_line(&against)
             );
         }
-        let vars = match seed::apply(&ctx, &plan.seeds).await {
+    }
+
+    /// The plugins' seeds, created in order: the variables they captured, or `None` when one
+    /// failed (every scenario is then skipped, and the run says why).
+    async fn seed(&self, ctx: &Context, plan: &Plan) -> Option<run::template::Vars> {
+        match seed::apply(ctx, &plan.seeds).await {
             Ok((vars, seeds)) => {
-                lock(&progress).seeds = seeds;
-                vars
+                lock(&self.progress).seeds = seeds;
+                Some(vars)
             }
             Err(failure) => {
                 let message = ctx.redactor.text(&seed_message(failure.failed()));
-                let mut p = lock(&progress);
+                let mut p = lock(&self.progress);
                 p.seeds = failure.results;
                 p.seed_failure = Some(message);
-                return Ok(());
+                None
             }
-        };
+        }
+    }
+
+    /// The scenarios, with the live console, in one task that an interruption aborts (and with it
+    /// every scenario in flight); then what rode on a connection the service was out of step on.
+    async fn scenarios(&self, ctx: Arc<Context>, plan: Arc<Plan>, vars: run::template::Vars) {
         let executing = Instant::now();
+        let progress = self.progress.clone();
         lock(&progress).spool.reserve(plan.scenarios.len());
-        let live = report::console::Live::new(plan.scenarios.len(), quiet, args.no_progress);
-        // The scheduler, with every scenario in flight, is one task: dropping this future (an
-        // interruption) aborts it, and with it every scenario in flight.
-        let (shared, jobs) = (plan.clone(), settings.jobs);
+        let live =
+            report::console::Live::new(plan.scenarios.len(), self.args.plugins.quiet, self.args.no_progress);
+        let (shared, jobs, total) = (plan.clone(), self.settings.jobs, plan.scenarios.len());
         let redactor = ctx.redactor.clone();
         let spool_of = progress.clone();
         let scheduler = tokio::spawn(async move {
@@ -339,8 +405,7 @@ impl Session<'_> {
             }
             Err(e) => tracing::error!("the scheduler failed (a bug in smoke; please report it): {e}"),
         }
-        tracing::info!("scenarios: {} done in {} ms", plan.scenarios.len(), executing.elapsed().as_millis());
-        Ok(())
+        tracing::info!("scenarios: {total} done in {} ms", executing.elapsed().as_millis());
     }
 }
 
@@ -419,32 +484,38 @@ pub(super) fn fits_targets(plan: &Plan, settings: &Settings) -> Result<(), Failu
     Ok(())
 }
 
+/// An MCP url that is a path, in a run with no base URL to put it under.
+#[derive(Debug, thiserror::Error)]
+#[error("the MCP url {0:?} is a path, but the run has no base URL to put it under")]
+struct PathWithoutBase(String);
+
 /// The MCP URL: absolute, or a path under the base URL.
-fn mcp_url(url: &str, base_url: Option<&str>) -> Result<String, String> {
+fn mcp_url(url: &str, base_url: Option<&str>) -> Result<String, PathWithoutBase> {
     if !url.starts_with('/') {
         return Ok(url.to_string());
     }
     let Some(base) = base_url else {
-        return Err(format!("the MCP url {url:?} is a path, but the run has no base URL to put it under"));
+        return Err(PathWithoutBase(url.to_string()));
     };
     Ok(format!("{}{url}", base.trim_end_matches('/')))
 }
 
 fn seed_message(failed: &SeedResult) -> String {
+    use crate::http::escape_line as line;
     let step = &failed.step;
-    let mut m = format!("seed: {} (plugin {}) could not be created", failed.id, failed.plugin);
+    let mut m = format!("seed: {} (plugin {}) could not be created", line(&failed.id), line(&failed.plugin));
     if let Some(req) = &step.request {
-        m.push_str(&format!("\n  request:  {} {}", req.method, req.url));
+        m.push_str(&format!("\n  request:  {} {}", line(&req.method), line(&req.url)));
     }
-    m.push_str(&format!("\n  expected: {}", step.expected));
+    m.push_str(&format!("\n  expected: {}", line(&step.expected)));
     if let Some(resp) = &step.response {
         m.push_str(&format!("\n  actual:   status {}", resp.status));
         if let Some(body) = &resp.body {
-            m.push_str(&format!(" {}", body.chars().take(300).collect::<String>()));
+            m.push_str(&format!(" {}", line(&body.chars().take(300).collect::<String>())));
         }
     }
     for f in &step.failures {
-        m.push_str(&format!("\n  reason:   {}", f.message));
+        m.push_str(&format!("\n  reason:   {}", line(&f.message)));
     }
     m.push_str("\n  every scenario was skipped; check that the service starts from a clean state");
     m

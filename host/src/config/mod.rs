@@ -291,55 +291,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         (None, None) => None,
     };
     let mcp = mcp(o, &file, &source, &dir)?;
-    if let (Some(t), Some(Mcp { transport: McpTransport::Http { .. }, .. })) = (&target, &mcp)
-        && t.command.is_none()
-    {
-        return Err(source.error(
-            None,
-            "target.command",
-            "[target] has no command to start the service that serves the MCP url; add `command`, or \
-             start the MCP server over stdio with [target.mcp] command",
-        ));
-    }
-    if let Some(t) = &target
-        && t.command.is_none()
-        && !matches!(&mcp, Some(Mcp { transport: McpTransport::Stdio { .. }, .. }))
-    {
-        return Err(source.error(
-            None,
-            "target.command",
-            "[target] needs `command` (how to start the service), or a [target.mcp] table with a `command` \
-             when the service under test is an MCP server over stdio",
-        ));
-    }
-    if plugins.is_empty() && !o.plan_file {
-        return Err(ConfigError::Usage(match &path {
-            Some(p) => format!(
-                "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",
-                p.display()
-            ),
-            None => "no plugin given: pass --plugin FILE.wasm, or --config FILE with a [[plugins]] table \
-                     (no ./smoke.toml here)"
-                .to_string(),
-        }));
-    }
-    if base_url.is_none() && target.is_none() && mcp.is_none() && !o.plan_only {
-        return Err(ConfigError::Usage(
-            "nothing to test: pass --base-url URL for a running service, --mcp-url URL or --mcp-command \
-             COMMAND for an MCP server, or a config with a [target] table that says how to start it"
-                .into(),
-        ));
-    }
-    if let Some(Mcp { transport: McpTransport::Http { url, .. }, .. }) = &mcp
-        && url.starts_with('/')
-        && base_url.is_none()
-        && target.is_none()
-    {
-        return Err(ConfigError::Usage(format!(
-            "the MCP url {url:?} is a path, but there is no base URL to put it under: pass --base-url, or \
-             give the MCP url whole (http://host:port{url})"
-        )));
-    }
+    something_to_test(o, &source, path.as_deref(), &plugins, &target, &base_url, &mcp)?;
     let jobs = match (o.jobs, &file.run.jobs) {
         (Some(0), _) => return Err(ConfigError::Usage("--jobs must be at least 1".into())),
         (Some(n), _) => n,
@@ -425,6 +377,70 @@ fn tls(
         }
     };
     Ok(crate::http::TlsOptions { cacert, identity, insecure: o.insecure_target || file.insecure })
+}
+
+/// Refuse settings that name nothing to test, or a target that cannot be started or reached:
+/// a [target] without a command (unless an MCP server over stdio is the service), no plugin and
+/// no plan, no service at all, an MCP url that is a path with no base URL to put it under.
+fn something_to_test(
+    o: &Overrides,
+    source: &Source,
+    path: Option<&Path>,
+    plugins: &[PluginSpec],
+    target: &Option<Target>,
+    base_url: &Option<String>,
+    mcp: &Option<Mcp>,
+) -> Result<(), ConfigError> {
+    if let (Some(t), Some(Mcp { transport: McpTransport::Http { .. }, .. })) = (target, mcp)
+        && t.command.is_none()
+    {
+        return Err(source.error(
+            None,
+            "target.command",
+            "[target] has no command to start the service that serves the MCP url; add `command`, or \
+             start the MCP server over stdio with [target.mcp] command",
+        ));
+    }
+    if let Some(t) = target
+        && t.command.is_none()
+        && !matches!(mcp, Some(Mcp { transport: McpTransport::Stdio { .. }, .. }))
+    {
+        return Err(source.error(
+            None,
+            "target.command",
+            "[target] needs `command` (how to start the service), or a [target.mcp] table with a `command` \
+             when the service under test is an MCP server over stdio",
+        ));
+    }
+    if plugins.is_empty() && !o.plan_file {
+        return Err(ConfigError::Usage(match path {
+            Some(p) => format!(
+                "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",
+                p.display()
+            ),
+            None => "no plugin given: pass --plugin FILE.wasm, or --config FILE with a [[plugins]] table \
+                     (no ./smoke.toml here)"
+                .to_string(),
+        }));
+    }
+    if base_url.is_none() && target.is_none() && mcp.is_none() && !o.plan_only {
+        return Err(ConfigError::Usage(
+            "nothing to test: pass --base-url URL for a running service, --mcp-url URL or --mcp-command \
+             COMMAND for an MCP server, or a config with a [target] table that says how to start it"
+                .into(),
+        ));
+    }
+    if let Some(Mcp { transport: McpTransport::Http { url, .. }, .. }) = mcp
+        && url.starts_with('/')
+        && base_url.is_none()
+        && target.is_none()
+    {
+        return Err(ConfigError::Usage(format!(
+            "the MCP url {url:?} is a path, but there is no base URL to put it under: pass --base-url, or \
+             give the MCP url whole (http://host:port{url})"
+        )));
+    }
+    Ok(())
 }
 
 /// The plugins: the command line's `--plugin`s replace the file's list; each `--plugin-config`

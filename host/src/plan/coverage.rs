@@ -143,6 +143,7 @@ mod tests {
             surface: vec![endpoint("GET /items/{id}", true, false), endpoint("POST /items", false, true)],
             digest: String::new(),
             split: None,
+            shard_ids: None,
         };
         let c = coverage(&plan);
         assert_eq!(

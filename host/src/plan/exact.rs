@@ -35,7 +35,7 @@ pub const MAX_DEPTH: usize = 128;
 
 /// The deepest nesting of arrays and objects in JSON text (strings skipped), found without
 /// recursion.
-fn depth(text: &str) -> usize {
+pub(crate) fn depth(text: &str) -> usize {
     let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for b in text.bytes() {
         if in_string {

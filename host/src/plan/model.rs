@@ -332,28 +332,34 @@ struct StepFile {
     timeout_ms: Option<u32>,
 }
 
-impl TryFrom<StepFile> for Step {
-    type Error = String;
+/// A step in a plan file that is not one action.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+pub enum StepShape {
+    #[error("an HTTP step needs `expect` beside `request`")]
+    NoExpect,
+    #[error("an HTTP step needs `request` beside `expect`")]
+    NoRequest,
+    #[error("a step needs an action: `request` and `expect`, `tool_call` or `mcp_request`")]
+    NoAction,
+    #[error(
+        "a step is one action: an HTTP call (`request`, `expect`), a tool call (`tool_call`) or an MCP \
+         request (`mcp_request`)"
+    )]
+    Several,
+}
 
-    fn try_from(f: StepFile) -> Result<Step, String> {
+impl TryFrom<StepFile> for Step {
+    type Error = StepShape;
+
+    fn try_from(f: StepFile) -> Result<Step, StepShape> {
         let action = match (f.request, f.expect, f.tool_call, f.mcp_request) {
             (Some(request), Some(expect), None, None) => Action::Http(HttpCall { request, expect }),
             (None, None, Some(call), None) => Action::ToolCall(call),
             (None, None, None, Some(request)) => Action::McpRequest(request),
-            (Some(_), None, None, None) => return Err("an HTTP step needs `expect` beside `request`".into()),
-            (None, Some(_), None, None) => return Err("an HTTP step needs `request` beside `expect`".into()),
-            (None, None, None, None) => {
-                return Err(
-                    "a step needs an action: `request` and `expect`, `tool_call` or `mcp_request`".into()
-                );
-            }
-            _ => {
-                return Err(
-                    "a step is one action: an HTTP call (`request`, `expect`), a tool call (`tool_call`) \
-                            or an MCP request (`mcp_request`)"
-                        .into(),
-                );
-            }
+            (Some(_), None, None, None) => return Err(StepShape::NoExpect),
+            (None, Some(_), None, None) => return Err(StepShape::NoRequest),
+            (None, None, None, None) => return Err(StepShape::NoAction),
+            _ => return Err(StepShape::Several),
         };
         Ok(Step { name: f.name, action, captures: f.captures, mode: f.mode, timeout_ms: f.timeout_ms })
     }

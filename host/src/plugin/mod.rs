@@ -465,10 +465,9 @@ impl Plugin {
         // Converted once, before a sandbox is made: what the plugin's contract cannot take is
         // refused here.
         let input = match self.pre {
-            Pre::V0_1(_) => CheckInput::V0_1(
-                v0_1::check_input(input)
-                    .map_err(|message| PluginError::Unsupported { plugin: self.label.clone(), message })?,
-            ),
+            Pre::V0_1(_) => CheckInput::V0_1(v0_1::check_input(input).map_err(|e| {
+                PluginError::Unsupported { plugin: self.label.clone(), message: e.to_string() }
+            })?),
             Pre::V0_2(_) => CheckInput::V0_2(v0_2::check_input(input)),
         };
         self.call("check", |store, instance| match (instance, &input) {

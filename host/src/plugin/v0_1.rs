@@ -213,11 +213,20 @@ pub fn plan_error(e: wit::PlanError) -> contract::PlanError {
     contract::PlanError { message: e.message, location: e.location }
 }
 
-/// Why a check cannot be put to a 0.1 plugin: its request used a method 0.1 cannot name, or it
-/// was not an HTTP call.
-pub fn check_input(input: &contract::CheckInput) -> Result<wit::CheckInput, String> {
+/// Why a check cannot be put to a 0.1 plugin.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unsayable {
+    #[error("an MCP call cannot be passed to a plugin built for contract 0.1.0")]
+    McpCall,
+    #[error("method {0} cannot be passed to a plugin built for contract 0.1.0")]
+    Method(String),
+}
+
+/// The check as a 0.1 plugin takes it; it cannot take a request with a method 0.1 cannot name,
+/// nor anything but an HTTP call.
+pub fn check_input(input: &contract::CheckInput) -> Result<wit::CheckInput, Unsayable> {
     let contract::Exchange::Http { request: r, response: s } = &input.exchange else {
-        return Err("an MCP call cannot be passed to a plugin built for contract 0.1.0".into());
+        return Err(Unsayable::McpCall);
     };
     let method = match &r.method {
         model::Method::Get => wit::Method::Get,
@@ -227,9 +236,7 @@ pub fn check_input(input: &contract::CheckInput) -> Result<wit::CheckInput, Stri
         model::Method::Patch => wit::Method::Patch,
         model::Method::Delete => wit::Method::Delete,
         model::Method::Options => wit::Method::Options,
-        model::Method::Other(token) => {
-            return Err(format!("method {token} cannot be passed to a plugin built for contract 0.1.0"));
-        }
+        model::Method::Other(token) => return Err(Unsayable::Method(token.clone())),
     };
     Ok(wit::CheckInput {
         config: pairs_from(&input.config),

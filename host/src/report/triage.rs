@@ -5,7 +5,7 @@ use crate::plan::model::ScenarioKind;
 pub use crate::run::results::Finding;
 use crate::run::results::{FailureKind, Outcome, RunReport};
 use crate::run::spool::Spool;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// What a failed scenario's failing step saw.
 struct Failed<'a> {
@@ -40,7 +40,8 @@ fn ids(items: &[&Failed<'_>]) -> Vec<String> {
     items.iter().map(|f| f.id.to_string()).collect()
 }
 
-/// What the failures of a run have in common, from each scenario's brief.
+/// What the failures of a run have in common, from each scenario's brief: the rules of
+/// [`Triage`], in order, each over what the ones before left unexplained.
 pub fn triage(report: &RunReport<Spool>) -> Vec<Finding> {
     let spool = &report.scenarios;
     let failed: Vec<Failed<'_>> = (0..spool.len())
@@ -63,204 +64,258 @@ pub fn triage(report: &RunReport<Spool>) -> Vec<Finding> {
             })
         })
         .collect();
-    let mut findings = Vec::new();
     if failed.is_empty() {
-        return findings;
+        return Vec::new();
     }
-    let mut covered: Vec<&str> = Vec::new();
+    let mut t = Triage { report, failed: &failed, findings: Vec::new(), covered: HashSet::new() };
+    if t.service_down() {
+        return t.findings;
+    }
+    t.happy_paths_404();
+    t.auth();
+    t.server_errors();
+    t.mcp();
+    t.timeouts();
+    t.same_status();
+    t.findings
+}
 
-    // The service is down: nothing answered at all.
-    let unreachable: Vec<&Failed<'_>> = failed
-        .iter()
-        .filter(|f| {
-            f.status.is_none() && matches!(f.kind, Some(FailureKind::Connect | FailureKind::ServiceExited))
-        })
-        .collect();
-    if !unreachable.is_empty() && unreachable.len() == failed.len() && report.summary.passed == 0 {
-        findings.push(Finding {
+/// The rules, over a run's failures: what each found, and the scenarios explained so far.
+struct Triage<'r, 'f> {
+    report: &'r RunReport<Spool>,
+    failed: &'f [Failed<'r>],
+    findings: Vec<Finding>,
+    covered: HashSet<&'r str>,
+}
+
+impl<'r> Triage<'r, '_> {
+    fn found(&mut self, finding: Finding, hits: &[&Failed<'r>]) {
+        self.covered.extend(hits.iter().map(|f| f.id));
+        self.findings.push(finding);
+    }
+
+    /// The service is down: nothing answered at all. Nothing else is worth saying then.
+    fn service_down(&mut self) -> bool {
+        let unreachable: Vec<&Failed<'_>> = self
+            .failed
+            .iter()
+            .filter(|f| {
+                f.status.is_none()
+                    && matches!(f.kind, Some(FailureKind::Connect | FailureKind::ServiceExited))
+            })
+            .collect();
+        if unreachable.is_empty() || unreachable.len() != self.failed.len() || self.report.summary.passed != 0
+        {
+            return false;
+        }
+        self.findings.push(Finding {
             rule: "service-down",
-            summary: format!("every request failed to connect ({} scenario(s)): the service is down or not at the base URL", unreachable.len()),
+            summary: format!(
+                "every request failed to connect ({} scenario(s)): the service is down or not at the base URL",
+                unreachable.len()
+            ),
             scenarios: ids(&unreachable),
-            next_step: format!("check that the service runs at {} (the run directory's service.log has its output)", report.base_url),
+            next_step: format!(
+                "check that the service runs at {} (the run directory's service.log has its output)",
+                self.report.base_url
+            ),
         });
-        return findings;
+        true
     }
 
-    // Every happy path under one prefix got 404: seed data missing, or the base path is wrong.
-    let mut happy: BTreeMap<String, (usize, Vec<&Failed<'_>>)> = BTreeMap::new();
-    for i in 0..spool.len() {
-        let b = spool.brief(i);
-        if b.kind == Some(ScenarioKind::HappyPath) && b.outcome != Outcome::Skipped {
-            happy.entry(prefix(spool.endpoint(i))).or_default().0 += 1;
+    /// Every happy path under one prefix got 404: seed data missing, or the base path is wrong.
+    fn happy_paths_404(&mut self) {
+        let spool = &self.report.scenarios;
+        let mut happy: BTreeMap<String, (usize, Vec<&Failed<'r>>)> = BTreeMap::new();
+        for i in 0..spool.len() {
+            let b = spool.brief(i);
+            if b.kind == Some(ScenarioKind::HappyPath) && b.outcome != Outcome::Skipped {
+                happy.entry(prefix(spool.endpoint(i))).or_default().0 += 1;
+            }
         }
-    }
-    for f in
-        failed.iter().filter(|f| f.scenario_kind == Some(ScenarioKind::HappyPath) && f.status == Some(404))
-    {
-        if let Some(entry) = happy.get_mut(&prefix(f.endpoint)) {
-            entry.1.push(f);
+        for f in self
+            .failed
+            .iter()
+            .filter(|f| f.scenario_kind == Some(ScenarioKind::HappyPath) && f.status == Some(404))
+        {
+            if let Some(entry) = happy.get_mut(&prefix(f.endpoint)) {
+                entry.1.push(f);
+            }
         }
-    }
-    let all_404: Vec<(&String, &Vec<&Failed<'_>>)> = happy
-        .iter()
-        .filter(|(_, (total, hits))| *total >= 2 && hits.len() == *total)
-        .map(|(p, (_, hits))| (p, hits))
-        .collect();
-    if !all_404.is_empty() && all_404.len() == happy.len() {
-        let hits: Vec<&Failed<'_>> = all_404.iter().flat_map(|(_, h)| h.iter().copied()).collect();
-        findings.push(Finding {
+        let all_404: Vec<(String, Vec<&Failed<'r>>)> = happy
+            .iter()
+            .filter(|(_, (total, hits))| *total >= 2 && hits.len() == *total)
+            .map(|(p, (_, hits))| (p.clone(), hits.clone()))
+            .collect();
+        if all_404.is_empty() || all_404.len() != happy.len() {
+            for (p, hits) in all_404 {
+                let finding = Finding {
+                    rule: "happy-paths-404",
+                    summary: format!("all {} happy paths on {p} got 404: seed data missing?", hits.len()),
+                    scenarios: ids(&hits),
+                    next_step: format!(
+                        "check that the records under {p} exist: the seed step or seed command may not have run"
+                    ),
+                };
+                self.found(finding, &hits);
+            }
+            return;
+        }
+        let hits: Vec<&Failed<'r>> = all_404.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+        let mut next_step = format!(
+            "check the base URL ({}): does it need or not need a path prefix such as /api?",
+            self.report.base_url
+        );
+        // The OpenAPI plugin adds the document's server path unless the base URL has one.
+        if hits.iter().any(|f| f.plugin == "openapi") {
+            next_step.push_str(
+                " The openapi plugin adds the document's server path when the base URL has none; its \
+                 `base_path` config key sets the prefix (`none`, `document`, or a path such as /v2)",
+            );
+        }
+        let finding = Finding {
             rule: "happy-paths-404",
             summary: format!(
                 "every happy path got 404 ({} scenario(s)): the base URL's path is probably wrong",
                 hits.len()
             ),
             scenarios: ids(&hits),
-            next_step: {
-                let mut step = format!(
-                    "check the base URL ({}): does it need or not need a path prefix such as /api?",
-                    report.base_url
-                );
-                // The OpenAPI plugin adds the document's server path unless the base URL has one.
-                if hits.iter().any(|f| f.plugin == "openapi") {
-                    step.push_str(
-                        " The openapi plugin adds the document's server path when the base URL has none; \
-                         its `base_path` config key sets the prefix (`none`, `document`, or a path such as /v2)",
-                    );
-                }
-                step
-            },
-        });
-        covered.extend(hits.iter().map(|f| f.id));
-    } else {
-        for (p, hits) in all_404 {
-            findings.push(Finding {
-                rule: "happy-paths-404",
-                summary: format!("all {} happy paths on {p} got 404: seed data missing?", hits.len()),
-                scenarios: ids(hits),
+            next_step,
+        };
+        self.found(finding, &hits);
+    }
+
+    /// Writes refused as unauthorized (not in scenarios that test auth on purpose).
+    fn auth(&mut self) {
+        let writes: Vec<&Failed<'r>> = self
+            .failed
+            .iter()
+            .filter(|f| {
+                matches!(f.method, "POST" | "PUT" | "PATCH" | "DELETE")
+                    && f.scenario_kind != Some(ScenarioKind::Auth)
+            })
+            .collect();
+        let refused: Vec<&Failed<'r>> =
+            writes.iter().copied().filter(|f| matches!(f.status, Some(401 | 403))).collect();
+        if refused.len() >= 2 && refused.len() == writes.len() {
+            let finding = Finding {
+                rule: "auth",
+                summary: format!(
+                    "all {} failing writes got 401/403: the credentials are missing, wrong or lack permission",
+                    refused.len()
+                ),
+                scenarios: ids(&refused),
+                next_step: "check the token the plugin sends (its secret config key) against the service's"
+                    .into(),
+            };
+            self.found(finding, &refused);
+        }
+    }
+
+    /// Server errors, grouped by endpoint prefix.
+    fn server_errors(&mut self) {
+        let mut errors: BTreeMap<String, Vec<&Failed<'r>>> = BTreeMap::new();
+        for f in self.failed.iter().filter(|f| f.status.is_some_and(|s| s >= 500)) {
+            errors.entry(prefix(f.endpoint)).or_default().push(f);
+        }
+        for (p, hits) in errors {
+            let statuses: std::collections::BTreeSet<u16> = hits.iter().filter_map(|f| f.status).collect();
+            let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
+            let finding = Finding {
+                rule: "server-errors",
+                summary: format!("{} scenario(s) on {p} got a server error ({})", hits.len(), statuses.join(", ")),
+                scenarios: ids(&hits),
+                next_step: "a server error is never a client's fault: read the service log (service.log in the run directory)".into(),
+            };
+            self.found(finding, &hits);
+        }
+    }
+
+    /// The failures of one kind.
+    fn of_kind(&self, kind: FailureKind) -> Vec<&'_ Failed<'r>> {
+        self.failed.iter().filter(|f| f.kind == Some(kind)).collect()
+    }
+
+    /// Tool calls that do not fit the server's own tool list (the plan, or the server's
+    /// version), arguments the tool's schema refuses, and calls with no valid MCP answer.
+    fn mcp(&mut self) {
+        let unknown = self.of_kind(FailureKind::UnknownTool);
+        if !unknown.is_empty() {
+            let mut tools: Vec<&str> = unknown.iter().filter_map(|f| f.tool).collect();
+            tools.sort();
+            tools.dedup();
+            let finding = Finding {
+                rule: "mcp-unknown-tool",
+                summary: format!("{} scenario(s) call tools the MCP server does not list ({})", unknown.len(), tools.join(", ")),
+                scenarios: ids(&unknown),
+                next_step: "check that smoke reached the right server and version: report.json's `mcp.tools` lists what it offers".into(),
+            };
+            let ids: Vec<&'r str> = unknown.iter().map(|f| f.id).collect();
+            self.findings.push(finding);
+            self.covered.extend(ids);
+        }
+        let invalid = self.of_kind(FailureKind::InvalidArguments);
+        if !invalid.is_empty() {
+            let finding = Finding {
+                rule: "mcp-invalid-arguments",
+                summary: format!("{} scenario(s) built tool arguments the tool's inputSchema refuses: nothing was sent", invalid.len()),
+                scenarios: ids(&invalid),
+                next_step: "a plan bug, or a tool whose inputSchema changed: compare the plugin's arguments with the schema in report.json's failure".into(),
+            };
+            let ids: Vec<&'r str> = invalid.iter().map(|f| f.id).collect();
+            self.findings.push(finding);
+            self.covered.extend(ids);
+        }
+        let broken = self.of_kind(FailureKind::McpProtocol);
+        if !broken.is_empty() {
+            let finding = Finding {
+                rule: "mcp-protocol",
+                summary: format!("{} tool call(s) got no valid MCP answer (a protocol error or a closed session)", broken.len()),
+                scenarios: ids(&broken),
+                next_step: "read the server's log (service.log in the run directory): a server that prints to stdout or crashes breaks its session".into(),
+            };
+            let ids: Vec<&'r str> = broken.iter().map(|f| f.id).collect();
+            self.findings.push(finding);
+            self.covered.extend(ids);
+        }
+    }
+
+    /// Scenarios that got no response in time.
+    fn timeouts(&mut self) {
+        let slow = self.of_kind(FailureKind::Timeout);
+        if slow.len() >= 2 {
+            let finding = Finding {
+                rule: "timeouts",
+                summary: format!("{} scenario(s) got no response in time: the service hangs or is overloaded", slow.len()),
+                scenarios: ids(&slow),
+                next_step: "find what they share (an endpoint, a lock, a downstream call); raise --request-timeout only if slowness is expected".into(),
+            };
+            let ids: Vec<&'r str> = slow.iter().map(|f| f.id).collect();
+            self.findings.push(finding);
+            self.covered.extend(ids);
+        }
+    }
+
+    /// Anything else sharing a status and an endpoint prefix.
+    fn same_status(&mut self) {
+        let mut shared: BTreeMap<(String, u16), Vec<&Failed<'r>>> = BTreeMap::new();
+        for f in self.failed.iter().filter(|f| !self.covered.contains(f.id)) {
+            if let Some(status) = f.status {
+                shared.entry((prefix(f.endpoint), status)).or_default().push(f);
+            }
+        }
+        for ((p, status), hits) in shared.into_iter().filter(|(_, hits)| hits.len() >= 2) {
+            self.findings.push(Finding {
+                rule: "same-status",
+                summary: format!("{} failures on {p} all got status {status}", hits.len()),
+                scenarios: ids(&hits),
                 next_step: format!(
-                    "check that the records under {p} exist: the seed step or seed command may not have run"
+                    "look at one of them first: the others likely share its cause ({})",
+                    hits[0].id
                 ),
             });
-            covered.extend(hits.iter().map(|f| f.id));
         }
     }
-
-    // Writes refused as unauthorized (not in scenarios that test auth on purpose).
-    let writes: Vec<&Failed<'_>> = failed
-        .iter()
-        .filter(|f| {
-            matches!(f.method, "POST" | "PUT" | "PATCH" | "DELETE")
-                && f.scenario_kind != Some(ScenarioKind::Auth)
-        })
-        .collect();
-    let refused: Vec<&Failed<'_>> =
-        writes.iter().copied().filter(|f| matches!(f.status, Some(401 | 403))).collect();
-    if refused.len() >= 2 && refused.len() == writes.len() {
-        findings.push(Finding {
-            rule: "auth",
-            summary: format!(
-                "all {} failing writes got 401/403: the credentials are missing, wrong or lack permission",
-                refused.len()
-            ),
-            scenarios: ids(&refused),
-            next_step: "check the token the plugin sends (its secret config key) against the service's"
-                .into(),
-        });
-        covered.extend(refused.iter().map(|f| f.id));
-    }
-
-    // Server errors, grouped by endpoint prefix.
-    let mut errors: BTreeMap<String, Vec<&Failed<'_>>> = BTreeMap::new();
-    for f in failed.iter().filter(|f| f.status.is_some_and(|s| s >= 500)) {
-        errors.entry(prefix(f.endpoint)).or_default().push(f);
-    }
-    for (p, hits) in &errors {
-        let statuses: std::collections::BTreeSet<u16> = hits.iter().filter_map(|f| f.status).collect();
-        let statuses: Vec<String> = statuses.iter().map(u16::to_string).collect();
-        findings.push(Finding {
-            rule: "server-errors",
-            summary: format!("{} scenario(s) on {p} got a server error ({})", hits.len(), statuses.join(", ")),
-            scenarios: ids(hits),
-            next_step: "a server error is never a client's fault: read the service log (service.log in the run directory)".into(),
-        });
-        covered.extend(hits.iter().map(|f| f.id));
-    }
-
-    // Tool calls that do not fit the server's own tool list: the plan or the server's version.
-    let by_kind =
-        |kind: FailureKind| -> Vec<&Failed<'_>> { failed.iter().filter(|f| f.kind == Some(kind)).collect() };
-    let unknown = by_kind(FailureKind::UnknownTool);
-    if !unknown.is_empty() {
-        let mut tools: Vec<&str> = unknown.iter().filter_map(|f| f.tool).collect();
-        tools.sort();
-        tools.dedup();
-        findings.push(Finding {
-            rule: "mcp-unknown-tool",
-            summary: format!(
-                "{} scenario(s) call tools the MCP server does not list ({})",
-                unknown.len(),
-                tools.join(", ")
-            ),
-            scenarios: ids(&unknown),
-            next_step: "check that smoke reached the right server and version: report.json's `mcp.tools` lists what it offers".into(),
-        });
-        covered.extend(unknown.iter().map(|f| f.id));
-    }
-    let invalid = by_kind(FailureKind::InvalidArguments);
-    if !invalid.is_empty() {
-        findings.push(Finding {
-            rule: "mcp-invalid-arguments",
-            summary: format!(
-                "{} scenario(s) built tool arguments the tool's inputSchema refuses: nothing was sent",
-                invalid.len()
-            ),
-            scenarios: ids(&invalid),
-            next_step: "a plan bug, or a tool whose inputSchema changed: compare the plugin's arguments with the schema in report.json's failure".into(),
-        });
-        covered.extend(invalid.iter().map(|f| f.id));
-    }
-    let broken = by_kind(FailureKind::McpProtocol);
-    if !broken.is_empty() {
-        findings.push(Finding {
-            rule: "mcp-protocol",
-            summary: format!("{} tool call(s) got no valid MCP answer (a protocol error or a closed session)", broken.len()),
-            scenarios: ids(&broken),
-            next_step: "read the server's log (service.log in the run directory): a server that prints to stdout or crashes breaks its session".into(),
-        });
-        covered.extend(broken.iter().map(|f| f.id));
-    }
-
-    // Timeouts.
-    let slow: Vec<&Failed<'_>> = failed.iter().filter(|f| f.kind == Some(FailureKind::Timeout)).collect();
-    if slow.len() >= 2 {
-        findings.push(Finding {
-            rule: "timeouts",
-            summary: format!("{} scenario(s) got no response in time: the service hangs or is overloaded", slow.len()),
-            scenarios: ids(&slow),
-            next_step: "find what they share (an endpoint, a lock, a downstream call); raise --request-timeout only if slowness is expected".into(),
-        });
-        covered.extend(slow.iter().map(|f| f.id));
-    }
-
-    // Anything else sharing a status and an endpoint prefix.
-    let mut shared: BTreeMap<(String, u16), Vec<&Failed<'_>>> = BTreeMap::new();
-    for f in failed.iter().filter(|f| !covered.contains(&f.id)) {
-        if let Some(status) = f.status {
-            shared.entry((prefix(f.endpoint), status)).or_default().push(f);
-        }
-    }
-    for ((p, status), hits) in shared.into_iter().filter(|(_, hits)| hits.len() >= 2) {
-        findings.push(Finding {
-            rule: "same-status",
-            summary: format!("{} failures on {p} all got status {status}", hits.len()),
-            scenarios: ids(&hits),
-            next_step: format!(
-                "look at one of them first: the others likely share its cause ({})",
-                hits[0].id
-            ),
-        });
-    }
-    findings
 }
 
 #[cfg(test)]

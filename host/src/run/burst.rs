@@ -15,10 +15,10 @@ type Sample = (Result<u16, FailureKind>, f64);
 /// Send the burst and judge it; failures are empty when the mix holds.
 pub async fn run(
     ctx: &Context,
+    client: &crate::http::Client,
     http: &HttpCall,
     outgoing: &Outgoing,
-    count: u32,
-    concurrency: u32,
+    (count, concurrency): (u32, u32),
     mix: &[StatusCount],
     label: Label,
 ) -> (Vec<Failure>, BurstRecord) {
@@ -38,7 +38,7 @@ pub async fn run(
                 }
                 let seq = ctx.transcript.as_ref().map(|t| t.ticket());
                 let started = std::time::Instant::now();
-                let sent = ctx.client.send(outgoing).await;
+                let sent = client.send(outgoing).await;
                 if let (Some(seq), Some(request)) = (seq, &record) {
                     label.record(ctx, seq, copy + 1, started, request.clone(), &sent);
                 }

@@ -12,7 +12,11 @@ use std::time::Instant;
 
 /// Everything a step needs besides its own data. Shared by all scenarios of a run.
 pub struct Context {
-    pub client: Client,
+    /// The HTTP client to the service under test; none when the run has no HTTP service (an MCP
+    /// server over stdio alone), and then no step sends HTTP (the plan was refused otherwise).
+    pub client: Option<Client>,
+    /// The run's time limit of one request or call.
+    pub request_timeout: std::time::Duration,
     /// Loaded plugins by name, for `check`.
     pub plugins: BTreeMap<String, Arc<Plugin>>,
     /// Each plugin's resolved config, handed to `check`.
@@ -53,7 +57,8 @@ impl Context {
     /// Scenarios (plan indices, in order) whose answers came over a connection the service was
     /// found out of step on: their verdicts cannot be trusted.
     pub fn out_of_step_verdicts(&self) -> Vec<usize> {
-        let bad = self.client.out_of_step();
+        let Some(client) = &self.client else { return Vec::new() };
+        let bad = client.out_of_step();
         if bad.is_empty() {
             return Vec::new();
         }

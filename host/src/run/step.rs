@@ -44,7 +44,14 @@ pub async fn run_step(
         return result;
     }
     let Action::Http(http) = &step.action else { unreachable!("MCP calls are run above") };
-    let outgoing = match request::build(&ctx.client, &http.request, vars) {
+    let Some(client) = &ctx.client else {
+        result.fail(Failure::new(
+            FailureKind::Internal,
+            "the step sends HTTP, but the run has no HTTP service (a plan like this is refused before the run)",
+        ));
+        return result;
+    };
+    let outgoing = match request::build(client, &http.request, vars) {
         Ok(mut o) => {
             o.timeout = step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
             o
@@ -62,7 +69,7 @@ pub async fn run_step(
             return result;
         }
     };
-    let call = Call { ctx, plugin, scenario_id, index, step, http };
+    let call = Call { ctx, client, plugin, scenario_id, index, step, http };
     let outcome = match &step.mode {
         StepMode::Once => {
             result.attempts = 1;
@@ -77,7 +84,7 @@ pub async fn run_step(
             let label =
                 Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
             let (failures, record) =
-                Box::pin(burst::run(ctx, http, &outgoing, *count, *concurrency, mix, label)).await;
+                Box::pin(burst::run(ctx, client, http, &outgoing, (*count, *concurrency), mix, label)).await;
             result.attempts = *count;
             result.burst = Some(record);
             Attempt { failures, vars: vars.clone(), response: None, verdict: None, connection: None }
@@ -186,6 +193,7 @@ async fn judge(
 /// One step of one scenario, for the pieces of `run_step`.
 struct Call<'a> {
     ctx: &'a Context,
+    client: &'a crate::http::Client,
     plugin: &'a str,
     scenario_id: &'a str,
     index: usize,
@@ -200,7 +208,7 @@ impl Call<'_> {
         let mut step_vars = vars.clone();
         let seq = ctx.transcript.as_ref().map(|t| t.ticket());
         let sent = Instant::now();
-        let sent_result = ctx.client.send(outgoing).await;
+        let sent_result = self.client.send(outgoing).await;
         if let Some(seq) = seq {
             let label = Label {
                 scenario: self.scenario_id.to_string(),
@@ -239,7 +247,7 @@ impl Call<'_> {
             }
         };
         let connection = incoming.connection;
-        let limit = outgoing.timeout.unwrap_or(ctx.client.timeout());
+        let limit = outgoing.timeout.unwrap_or(ctx.request_timeout);
         let (mut failures, incoming) = judge(ctx, &self.http.expect, vars, incoming, limit).await;
         if failures.is_empty() {
             failures = expect::capture(&self.step.captures, &incoming, &mut step_vars);

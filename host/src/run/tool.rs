@@ -157,7 +157,7 @@ pub(super) async fn run(
         return;
     }
     let timeout =
-        step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.client.timeout());
+        step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.request_timeout);
     let label = Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
     let before: &Vars = vars;
     let attempt = |n: u32| {

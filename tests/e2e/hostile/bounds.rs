@@ -62,7 +62,12 @@ fn a_schema_pattern_slow_on_a_big_body_fails_its_step_in_time() {
     let report = read_report(dir.path());
     for id in ["slow", "slow-again"] {
         let s = find(&report, id);
-        assert_eq!(s["failure"]["kind"], "timeout", "{id}: {}", &s["reason"].to_string()[..200.min(s["reason"].to_string().len())]);
+        assert_eq!(
+            s["failure"]["kind"],
+            "timeout",
+            "{id}: {}",
+            &s["reason"].to_string()[..200.min(s["reason"].to_string().len())]
+        );
     }
     assert_eq!(find(&report, "quick")["outcome"], "passed");
 }

@@ -28,16 +28,6 @@ fn response(status: u16, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A step expecting `status` and the JSON body's `/path` to be `value`.
-fn expecting_path(id: &str, path: &str, value: &str, after: Option<&str>) -> serde_json::Value {
-    let mut s = scenario(id, "GET", path, 200);
-    s["steps"][0]["expect"]["body"] = json!([{"pointer": "/path", "test": "equals", "value": value}]);
-    if let Some(a) = after {
-        s["depends_on"] = json!([a]);
-    }
-    s
-}
-
 #[test]
 fn a_stray_response_never_passes_as_the_answer_to_a_later_request() {
     for tls in SCHEMES {

@@ -1,4 +1,4 @@
-//! Hostile services and inputs (DESIGN.md, "Hostile services and inputs"): a broken or
+//! Hostile services and inputs (docs/architecture.md, "Hostile services and inputs"): a broken or
 //! malicious service, plan, document or plugin file must never make smoke crash, hang, leak a
 //! secret, send a request elsewhere, grow without bound, or report a failure that is not the
 //! service's. Each test names the behaviour it holds smoke to: the exit code, the failure kind,
