@@ -178,16 +178,19 @@ fn arguments(ctx: &Context, scenario_id: &str, call: McpCall<'_>, vars: &Vars) -
 }
 
 /// Why a tool call cannot be sent as it is, checked against the server's tool list: `None` for a
-/// call that fits, an MCP request, or a call meant to be wrong (sent as it is).
+/// call that fits, or an MCP request. A call meant to be wrong is sent as it is, unless the server
+/// lists the tool wrongly.
 fn unfit(session: &crate::mcp::Session, call: McpCall<'_>, arguments: &Value) -> Option<Vec<Failure>> {
     let McpCall::Tool(tool) = call else { return None };
-    if tool.expect.outcome == ToolOutcome::Refused {
-        return None;
-    }
-    Some(match session.unfit(&tool.tool, arguments)? {
+    let unfit = match tool.expect.outcome {
+        ToolOutcome::Refused => Unfit::Listing(session.listing_problem(&tool.tool)?),
+        _ => session.unfit(&tool.tool, arguments)?,
+    };
+    Some(match unfit {
         Unfit::UnknownTool(p) => {
             vec![Failure::new(FailureKind::UnknownTool, format!("{p} (nothing was sent)"))]
         }
+        Unfit::Listing(p) => vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug"))],
         Unfit::BadInputSchema(p) => {
             vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug; nothing was sent"))]
         }
@@ -403,11 +406,14 @@ async fn judge(
     Judged { failures, vars: step_vars, record: None, verdict: None }
 }
 
-/// Why a call got no answer, by kind: a timeout, a server that exited, a broken session.
+/// Why a call got no answer, by kind: a timeout, a server that exited, an HTTP answer that is not
+/// MCP, a broken session.
 async fn no_answer(ctx: &Context, call: McpCall<'_>, e: &CallError) -> Failure {
     let shown = call.shown();
     match e {
         CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("{shown}: {e}")),
+        // An HTTP answer that is not MCP (a redirect, a sign-in page): a transport failure.
+        CallError::NotMcp(_) => Failure::new(FailureKind::Http, format!("{shown}: {e}")),
         // The server's stdout broke the session (it may exit once its stdin closes).
         CallError::Protocol(_) if ctx.mcp.as_deref().and_then(|m| m.stdout_problem()).is_some() => {
             Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}"))
