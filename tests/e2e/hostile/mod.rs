@@ -5,6 +5,7 @@
 //! the files written, peak memory, and that nothing is left running.
 
 mod exchange;
+mod mcp;
 mod output;
 pub(crate) mod server;
 
