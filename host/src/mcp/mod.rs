@@ -1,14 +1,22 @@
 //! MCP targets: one session with the server under test per run, over Streamable HTTP or over a
 //! child process's stdin and stdout, through the official SDK (`rmcp`). The session lists the
 //! server's tools once; each tool call is checked against that list (a tool the server does not
-//! list, arguments its `inputSchema` refuses) before anything is sent, so a plan bug is never
-//! reported as the server's failure.
+//! list, or lists wrongly, arguments its `inputSchema` refuses) before anything is sent, so a plan
+//! bug is never reported as the server's failure.
+
+mod http;
+mod tools;
+
+pub use http::{Answered, EXPECTED};
+pub use tools::{
+    ListError, MAX_LISTED_BYTES, MAX_SCHEMA_BYTES, MAX_TOOL_PAGES, MAX_TOOLS, Pages, SchemaProblem, Tool,
+    Tools,
+};
 
 use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,53 +52,17 @@ pub struct ServerRecord {
     pub tools: Vec<String>,
 }
 
-/// A tool as the server lists it, with its schemas compiled.
-pub struct Tool {
-    pub listed: Value,
-    input: Option<Arc<jsonschema::Validator>>,
-    /// Why its input schema could not be compiled, if it could not.
-    input_problem: Option<String>,
-    output: Option<Arc<jsonschema::Validator>>,
-    /// Why its output schema could not be compiled, if it could not.
-    output_problem: Option<String>,
-}
-
 /// Why a tool call cannot be sent as the plan wrote it.
 pub enum Unfit {
     /// The server does not list the tool.
     UnknownTool(String),
+    /// The server lists the tool wrongly (an entry MCP does not allow, a name listed twice): its
+    /// fault, not the plan's.
+    Listing(String),
     /// The server's own `inputSchema` is not a JSON Schema: its fault, not the plan's.
     BadInputSchema(String),
     /// The arguments break the tool's `inputSchema`: the plan's fault.
     Arguments(Vec<String>),
-}
-
-/// Most pages and tools read from `tools/list`: a server paging forever is cut off.
-const MAX_TOOL_PAGES: usize = 100;
-const MAX_TOOLS: usize = 10_000;
-
-/// Every page of `tools/list`, bounded in pages and tools, stopping at a repeated cursor.
-async fn list_tools(peer: &rmcp::Peer<RoleClient>) -> Result<Vec<rmcp::model::Tool>, String> {
-    let mut tools = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    for _ in 0..MAX_TOOL_PAGES {
-        let params =
-            cursor.clone().map(|c| rmcp::model::PaginatedRequestParams::default().with_cursor(Some(c)));
-        let page = peer.list_tools(params).await.map_err(|e| e.to_string())?;
-        tools.extend(page.tools);
-        if tools.len() > MAX_TOOLS {
-            return Err(format!("the server lists more than {MAX_TOOLS} tools"));
-        }
-        match page.next_cursor {
-            Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-            Some(next) => {
-                return Err(format!("the server repeats the page cursor {next:?}: its tool list never ends"));
-            }
-            None => return Ok(tools),
-        }
-    }
-    Err(format!("the server's tool list goes on past {MAX_TOOL_PAGES} pages"))
 }
 
 /// Why no session could be had.
@@ -98,10 +70,15 @@ async fn list_tools(peer: &rmcp::Peer<RoleClient>) -> Result<Vec<rmcp::model::To
 pub enum ConnectError {
     #[error("MCP initialize with {endpoint} failed: {message}")]
     Initialize { endpoint: String, message: String },
+    #[error(
+        "MCP {request} with {endpoint} got no MCP answer: the server answered {answered}, not {EXPECTED}: {}",
+        answered.hint()
+    )]
+    NotMcp { request: &'static str, endpoint: String, answered: Answered },
     #[error("MCP initialize with {endpoint} got no answer within {} ms", timeout.as_millis())]
     Timeout { endpoint: String, timeout: Duration },
-    #[error("MCP tools/list on {endpoint} failed: {message}")]
-    ListTools { endpoint: String, message: String },
+    #[error("MCP tools/list on {endpoint} failed: {error}")]
+    ListTools { endpoint: String, error: ListError },
     #[error("MCP target: {0}")]
     Config(String),
 }
@@ -124,6 +101,40 @@ pub enum CallError {
     Closed,
     #[error("{0}")]
     Protocol(String),
+    /// Over HTTP, the server answered a POST with something that is not MCP.
+    #[error("the server answered a POST with {answered}, not {EXPECTED}: {hint}", answered = .0, hint = .0.hint())]
+    NotMcp(Answered),
+}
+
+/// What the server said of itself and its tools: the document a plugin reads with `mcp:server`
+/// (`protocolVersion`, `serverInfo`, `capabilities`, `instructions`, `tools`, and the first
+/// `resources` and `prompts` when it offers them, else null). Shown (`to_string`) as that JSON,
+/// written from the one copy of each tool the session keeps.
+pub struct Description {
+    /// Everything but the tools.
+    about: serde_json::Map<String, Value>,
+    tools: Arc<Tools>,
+}
+
+impl Serialize for Description {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.about.len() + 1))?;
+        for (key, value) in &self.about {
+            map.serialize_entry(key, value)?;
+        }
+        let listed: Vec<&serde_json::value::RawValue> =
+            self.tools.by_name.values().map(Tool::listed).collect();
+        map.serialize_entry("tools", &listed)?;
+        map.end()
+    }
+}
+
+impl std::fmt::Display for Description {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Maps with string keys, and JSON already checked: nothing here fails to serialize.
+        f.write_str(&serde_json::to_string(self).unwrap_or_else(|_| "null".to_string()))
+    }
 }
 
 /// One MCP session: initialized, tools listed, ready for calls from every scenario at once.
@@ -131,13 +142,12 @@ pub struct Session {
     service: tokio::sync::Mutex<Option<RunningService<RoleClient, ClientConfig>>>,
     peer: rmcp::Peer<RoleClient>,
     pub record: ServerRecord,
-    /// What the server said of itself and its tools, as JSON: the document a plugin reads with
-    /// `mcp:server` (`protocolVersion`, `serverInfo`, `capabilities`, `instructions`, `tools`, and
-    /// the first `resources` and `prompts` when it offers them, else null).
-    pub description: Value,
-    tools: BTreeMap<String, Tool>,
+    pub description: Description,
+    tools: Arc<Tools>,
     /// Over stdio: what the server printed that is not JSON-RPC, which closed the session.
     stdout_problem: Arc<std::sync::Mutex<Option<String>>>,
+    /// Over HTTP: answers that were not MCP.
+    http_seen: Option<Arc<http::Seen>>,
 }
 
 fn record_version(info: &Option<Arc<rmcp::model::ServerPeerInfo>>) -> String {
@@ -150,12 +160,22 @@ const LISTED: usize = 20;
 /// The largest line a stdio server may print: one JSON-RPC message.
 const MAX_LINE: usize = 16 << 20;
 
-/// Copy a stdio server's stdout to the session line by line while every line is JSON; stop at
+/// What a line on a stdio server's stdout must be to be passed on: a JSON object with a
+/// `jsonrpc` member (the SDK reads the rest; reading it whole here too would hold a large answer
+/// twice).
+#[derive(serde::Deserialize)]
+struct JsonRpcLine {
+    #[allow(dead_code)]
+    jsonrpc: serde::de::IgnoredAny,
+}
+
+/// Copy a stdio server's stdout to the session line by line while every line is JSON-RPC; stop at
 /// the first line that is not (or is longer than [`MAX_LINE`]), saying what it was.
 async fn forward_json_lines(
     stdout: tokio::process::ChildStdout,
     mut to: tokio::io::DuplexStream,
     problem: Arc<std::sync::Mutex<Option<String>>>,
+    pages: Arc<Pages>,
 ) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let mut lines = tokio::io::BufReader::with_capacity(64 << 10, stdout);
@@ -169,7 +189,7 @@ async fn forward_json_lines(
             Ok(_) => {
                 let text = line.strip_suffix(b"\n").unwrap_or(&line);
                 let text = text.strip_suffix(b"\r").unwrap_or(text);
-                match serde_json::from_slice::<rmcp::model::ServerJsonRpcMessage>(text) {
+                match serde_json::from_slice::<JsonRpcLine>(text) {
                     Ok(_) => None,
                     Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
                     Err(_) => {
@@ -184,15 +204,48 @@ async fn forward_json_lines(
                 "the MCP server printed {what} on stdout, which is not JSON-RPC (a stdio server must print \
                  nothing else there: logs go to stderr); the session is closed"
             );
-            tracing::warn!("mcp: {message}");
+            tracing::warn!("mcp: {}", crate::http::escape_line(&message));
             *problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
             let _ = to.shutdown().await;
             return;
         }
-        if to.write_all(&line).await.is_err() {
+        // A page of the tool list goes on without its entries, which are kept as listed.
+        let slim = pages
+            .listing()
+            .then(|| std::str::from_utf8(&line).ok().and_then(|l| pages.take_page(l)))
+            .flatten();
+        let written = match slim {
+            Some(slim) => to.write_all(format!("{slim}\n").as_bytes()).await,
+            None => to.write_all(&line).await,
+        };
+        if written.is_err() {
             return;
         }
+        // A large answer's buffer is not kept for the rest of the session.
+        if line.capacity() > 1 << 20 {
+            line = Vec::new();
+        }
     }
+}
+
+/// An SDK error in words: a transport's own error and its causes, not the SDK's type names.
+fn service_words(e: &ServiceError) -> String {
+    match e {
+        ServiceError::TransportSend(e) => error_chain(e.error.as_ref()),
+        ServiceError::McpError(e) => format!("JSON-RPC error {}: {}", e.code.0, e.message),
+        other => other.to_string(),
+    }
+}
+
+/// An error and its sources, joined with `: `.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// Why `initialize` failed, in words: the transport's own error (not the SDK's type names), and
@@ -200,15 +253,7 @@ async fn forward_json_lines(
 fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
     use rmcp::service::ClientInitializeError;
     let mut message = match e {
-        ClientInitializeError::TransportError { error, .. } => {
-            let mut text = error.error.to_string();
-            let mut source = error.error.source();
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            text
-        }
+        ClientInitializeError::TransportError { error, .. } => error_chain(error.error.as_ref()),
         other => other.to_string(),
     };
     if e.auth_challenge().is_some() || e.is_authorization_required() {
@@ -222,6 +267,26 @@ fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
 
 fn client_config() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::default(), Implementation::new("smoke", env!("CARGO_PKG_VERSION")))
+}
+
+/// The first page of resources or prompts, when the server offers them: what a plugin may plan
+/// reads of (a failing list is left to the plugin's own scenario to catch).
+async fn first_listed(peer: &rmcp::Peer<RoleClient>, what: &str, timeout: Duration) -> Value {
+    let listed = match what {
+        "resources" => match tokio::time::timeout(timeout, peer.list_resources(None)).await {
+            Ok(Ok(page)) => {
+                page.resources.iter().take(LISTED).filter_map(|r| serde_json::to_value(r).ok()).collect()
+            }
+            _ => return Value::Null,
+        },
+        _ => match tokio::time::timeout(timeout, peer.list_prompts(None)).await {
+            Ok(Ok(page)) => {
+                page.prompts.iter().take(LISTED).filter_map(|p| serde_json::to_value(p).ok()).collect()
+            }
+            _ => return Value::Null,
+        },
+    };
+    Value::Array(listed)
 }
 
 impl Session {
@@ -247,6 +312,7 @@ impl Session {
                 .map_err(|e| ConnectError::Config(format!("header {name:?}: {e}")))?;
             custom.insert(name, value);
         }
+        let again: reqwest::header::HeaderMap = custom.iter().map(|(n, v)| (n.clone(), v.clone())).collect();
         let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
         let config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
             .max_concurrent_requests(jobs.max(1))
@@ -254,12 +320,29 @@ impl Session {
             .max_json_response_size(limit)
             .max_sse_event_size(limit);
         // A redirect would take the session, and its headers, to another origin: never followed.
-        let client = crate::http::client_builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let pages = Arc::new(Pages::default());
+        let client = http::Watched::new(pages.clone())
             .map_err(|e| ConnectError::Config(format!("cannot build the HTTP client: {e}")))?;
-        let transport = StreamableHttpClientTransport::with_client(client, config);
-        Self::open(transport, endpoint, timeout, shown).await
+        let seen = client.seen.clone();
+        let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
+        match Self::open(transport, endpoint, timeout, shown.clone(), &pages).await {
+            Ok(mut session) => {
+                session.http_seen = Some(seen);
+                Ok(session)
+            }
+            // What came back instead of MCP, when that is why: looked at once more for
+            // `initialize` (the first answer is gone by now), as noted for `tools/list`.
+            Err(e) => match (&e, seen.failure()) {
+                (ConnectError::Initialize { .. }, Some(noted)) => {
+                    let answered = client.look(url, again, timeout).await.unwrap_or(noted);
+                    Err(ConnectError::NotMcp { request: "initialize", endpoint: shown, answered })
+                }
+                (ConnectError::ListTools { .. }, Some(answered)) => {
+                    Err(ConnectError::NotMcp { request: "tools/list", endpoint: shown, answered })
+                }
+                _ => Err(e),
+            },
+        }
     }
 
     /// Open a session over a child's stdout (what it says) and stdin (what it hears). Every line
@@ -274,14 +357,12 @@ impl Session {
         let endpoint = Endpoint::Stdio { command: command.to_string() };
         let shown = endpoint.to_string();
         let problem: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let pages = Arc::new(Pages::default());
         let (reader, writer) = tokio::io::duplex(64 << 10);
-        tokio::spawn(forward_json_lines(stdout, writer, problem.clone()));
-        let mut session =
-            Self::open((reader, stdin), endpoint, timeout, shown.clone()).await.map_err(|e| match problem
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-            {
+        tokio::spawn(forward_json_lines(stdout, writer, problem.clone(), pages.clone()));
+        let mut session = Self::open((reader, stdin), endpoint, timeout, shown.clone(), &pages)
+            .await
+            .map_err(|e| match problem.lock().unwrap_or_else(|e| e.into_inner()).clone() {
                 Some(p) => ConnectError::Initialize { endpoint: shown, message: p },
                 None => e,
             })?;
@@ -294,6 +375,7 @@ impl Session {
         endpoint: Endpoint,
         timeout: Duration,
         shown: String,
+        pages: &Pages,
     ) -> Result<Session, ConnectError>
     where
         T: rmcp::transport::IntoTransport<RoleClient, E, A>,
@@ -310,117 +392,98 @@ impl Session {
         };
         let peer = service.peer().clone();
         let info = service.peer_info();
-        let listed = match tokio::time::timeout(timeout, list_tools(&peer)).await {
+        let tools = match tokio::time::timeout(timeout, tools::list(&peer, pages)).await {
             Err(_) => {
-                return Err(ConnectError::ListTools {
-                    endpoint: shown,
-                    message: format!("no answer within {} ms", timeout.as_millis()),
-                });
+                let error = ListError::Timeout(timeout);
+                return Err(ConnectError::ListTools { endpoint: shown, error });
             }
-            Ok(Err(message)) => return Err(ConnectError::ListTools { endpoint: shown, message }),
-            Ok(Ok(tools)) => tools,
+            Ok(Err(error)) => return Err(ConnectError::ListTools { endpoint: shown, error }),
+            Ok(Ok(tools)) => Arc::new(tools),
         };
-        let mut tools = BTreeMap::new();
-        for t in listed {
-            let name = t.name.to_string();
-            let input_schema = Value::Object((*t.input_schema).clone());
-            let (input, input_problem) = match jsonschema::validator_for(&input_schema) {
-                Ok(v) => (Some(Arc::new(v)), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            let (output, output_problem) = match &t.output_schema {
-                None => (None, None),
-                Some(schema) => match jsonschema::validator_for(&Value::Object((**schema).clone())) {
-                    Ok(v) => (Some(Arc::new(v)), None),
-                    Err(e) => (None, Some(e.to_string())),
-                },
-            };
-            let listed = serde_json::to_value(&t).unwrap_or(Value::Null);
-            tools.insert(name, Tool { listed, input, input_problem, output, output_problem });
-        }
         let (transport, endpoint_text) = match &endpoint {
             Endpoint::Http { url, .. } => ("http", crate::http::shown_url(url)),
             Endpoint::Stdio { command } => ("stdio", command.clone()),
         };
-        // The first page of resources and prompts, when the server offers them: what a plugin
-        // may plan reads of (a failing list is left to the plugin's own scenario to catch).
         let capabilities = info.as_ref().map(|i| &i.capabilities);
-        let mut resources = Value::Null;
-        if capabilities.is_some_and(|c| c.resources.is_some())
-            && let Ok(Ok(page)) = tokio::time::timeout(timeout, peer.list_resources(None)).await
-        {
-            let listed: Vec<Value> =
-                page.resources.iter().take(LISTED).filter_map(|r| serde_json::to_value(r).ok()).collect();
-            resources = Value::Array(listed);
+        let offers = |what: &str| match what {
+            "resources" => capabilities.is_some_and(|c| c.resources.is_some()),
+            _ => capabilities.is_some_and(|c| c.prompts.is_some()),
+        };
+        let mut about = serde_json::Map::new();
+        about.insert("protocolVersion".into(), Value::String(record_version(&info)));
+        let server_info = info.as_ref().and_then(|i| i.server_info.as_ref());
+        about.insert("serverInfo".into(), serde_json::to_value(server_info).unwrap_or(Value::Null));
+        about.insert("capabilities".into(), serde_json::to_value(capabilities).unwrap_or(Value::Null));
+        let instructions = info.as_ref().and_then(|i| i.instructions.as_ref());
+        about.insert("instructions".into(), serde_json::to_value(instructions).unwrap_or(Value::Null));
+        for what in ["resources", "prompts"] {
+            let listed = if offers(what) { first_listed(&peer, what, timeout).await } else { Value::Null };
+            about.insert(what.into(), listed);
         }
-        let mut prompts = Value::Null;
-        if capabilities.is_some_and(|c| c.prompts.is_some())
-            && let Ok(Ok(page)) = tokio::time::timeout(timeout, peer.list_prompts(None)).await
-        {
-            let listed: Vec<Value> =
-                page.prompts.iter().take(LISTED).filter_map(|p| serde_json::to_value(p).ok()).collect();
-            prompts = Value::Array(listed);
-        }
-        let description = serde_json::json!({
-            "protocolVersion": record_version(&info),
-            "serverInfo": info.as_ref().and_then(|i| i.server_info.as_ref()),
-            "capabilities": capabilities,
-            "instructions": info.as_ref().and_then(|i| i.instructions.as_ref()),
-            "tools": tools.values().map(|t| &t.listed).collect::<Vec<_>>(),
-            "resources": resources,
-            "prompts": prompts,
-        });
         let record = ServerRecord {
             transport: transport.to_string(),
             endpoint: endpoint_text,
             protocol_version: record_version(&info),
-            name: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.name.clone()),
-            version: info.as_ref().and_then(|i| i.server_info.as_ref()).map(|s| s.version.clone()),
-            tools: tools.keys().cloned().collect(),
+            name: server_info.map(|s| s.name.clone()),
+            version: server_info.map(|s| s.version.clone()),
+            tools: tools.names().map(str::to_string).collect(),
         };
         tracing::info!(
             "mcp: session with {shown} ({} {}, protocol {}), {} tool(s), ready after {} ms",
-            record.name.as_deref().unwrap_or("unnamed server"),
-            record.version.as_deref().unwrap_or(""),
-            record.protocol_version,
+            crate::http::escape_line(record.name.as_deref().unwrap_or("unnamed server")),
+            crate::http::escape_line(record.version.as_deref().unwrap_or("")),
+            crate::http::escape_line(&record.protocol_version),
             record.tools.len(),
             started.elapsed().as_millis()
         );
+        warn_of(&tools);
         Ok(Session {
-            description,
+            description: Description { about, tools: tools.clone() },
             service: tokio::sync::Mutex::new(Some(service)),
             peer,
             record,
             tools,
             stdout_problem: Arc::default(),
+            http_seen: None,
         })
     }
 
     /// The tools the server listed, by name.
     pub fn tool(&self, name: &str) -> Option<&Tool> {
-        self.tools.get(name)
+        self.tools.by_name.get(name)
+    }
+
+    /// Why the server's listing of a tool is not one MCP allows (an entry of the wrong shape, a
+    /// name listed twice), if it is not.
+    pub fn listing_problem(&self, name: &str) -> Option<String> {
+        self.tool(name).and_then(|t| t.problem.clone())
     }
 
     /// Every way `arguments` break the tool's `inputSchema` (at most a few), or why the tool
-    /// cannot be called: the plan's problem, never the server's.
+    /// cannot be called: the plan's problem, or the server's listing.
     pub fn unfit(&self, name: &str, arguments: &Value) -> Option<Unfit> {
-        let Some(tool) = self.tools.get(name) else {
-            let mut listed: Vec<&str> = self.tools.keys().map(String::as_str).take(30).collect();
-            if self.tools.len() > listed.len() {
-                listed.push("…");
+        let Some(tool) = self.tool(name) else {
+            let mut listed: Vec<String> = self.tools.names().take(30).map(|n| format!("{n:?}")).collect();
+            if self.tools.by_name.len() > listed.len() {
+                listed.push("…".to_string());
             }
             return Some(Unfit::UnknownTool(format!(
                 "the server does not list a tool {name:?} (it lists {})",
                 if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
             )));
         };
-        if let Some(problem) = &tool.input_problem {
-            return Some(Unfit::BadInputSchema(format!(
-                "the server's inputSchema of tool {name:?} is not a valid JSON Schema ({problem}), so no call of it \
-                 can be checked"
-            )));
+        if let Some(problem) = self.listing_problem(name) {
+            return Some(Unfit::Listing(problem));
         }
-        let validator = tool.input.as_ref()?;
+        let schemas = self.tools.schemas(tool);
+        let validator = match &schemas.input {
+            Ok(v) => v,
+            Err(problem) => {
+                return Some(Unfit::BadInputSchema(format!(
+                    "the server's inputSchema of tool {name:?} {problem}, so no call of it can be checked"
+                )));
+            }
+        };
         let problems: Vec<String> = validator
             .iter_errors(arguments)
             .take(5)
@@ -435,12 +498,16 @@ impl Session {
 
     /// Every way `structured` breaks the tool's declared `outputSchema` (none if it declares none).
     pub fn output_problems(&self, name: &str, structured: &Value) -> Vec<String> {
-        if let Some(problem) = self.tools.get(name).and_then(|t| t.output_problem.as_ref()) {
-            return vec![format!(
-                "the tool's outputSchema is not a valid JSON Schema ({problem}), so its result cannot be held to it"
-            )];
-        }
-        let Some(validator) = self.tools.get(name).and_then(|t| t.output.as_ref()) else { return Vec::new() };
+        let Some(schemas) = self.tool(name).map(|t| self.tools.schemas(t)) else { return Vec::new() };
+        let validator = match &schemas.output {
+            None => return Vec::new(),
+            Some(Err(problem)) => {
+                return vec![format!(
+                    "the tool's outputSchema {problem}, so its result cannot be held to it"
+                )];
+            }
+            Some(Ok(v)) => v,
+        };
         validator
             .iter_errors(structured)
             .take(5)
@@ -458,7 +525,7 @@ impl Session {
 
     /// Whether the tool declares an `outputSchema`.
     pub fn declares_output(&self, name: &str) -> bool {
-        self.tools.get(name).is_some_and(|t| t.output.is_some() || t.output_problem.is_some())
+        self.tool(name).is_some_and(Tool::declares_output)
     }
 
     /// Call a tool once, within `timeout`.
@@ -492,16 +559,20 @@ impl Session {
 
     /// A call's error as an answer (a JSON-RPC error) or as why there was none.
     fn failed(&self, e: ServiceError) -> Result<Answer, CallError> {
+        let not_mcp = || self.http_seen.as_ref().and_then(|s| s.failure()).map(CallError::NotMcp);
         match e {
             ServiceError::McpError(e) => {
                 Ok(Answer::Error { code: i64::from(e.code.0), message: e.message.to_string(), data: e.data })
             }
             ServiceError::TransportClosed => match self.stdout_problem() {
                 Some(p) => Err(CallError::Protocol(p)),
-                None => Err(CallError::Closed),
+                None => Err(not_mcp().unwrap_or(CallError::Closed)),
             },
             ServiceError::Timeout { timeout } => Err(CallError::Timeout(timeout)),
-            e => Err(CallError::Protocol(e.to_string())),
+            e @ ServiceError::TransportSend(_) => {
+                Err(not_mcp().unwrap_or(CallError::Protocol(service_words(&e))))
+            }
+            e => Err(CallError::Protocol(service_words(&e))),
         }
     }
 
@@ -515,5 +586,22 @@ impl Session {
         if let Some(service) = self.service.lock().await.take() {
             let _ = tokio::time::timeout(Duration::from_secs(2), service.cancel()).await;
         }
+    }
+}
+
+/// Say once, when the session opens, which entries of the tool list are wrong: their calls fail
+/// naming why, and every other tool is judged.
+fn warn_of(tools: &Tools) {
+    const SHOWN: usize = 20;
+    let (problems, unnamed) = tools.problems();
+    let mut more = unnamed;
+    for (i, problem) in problems.enumerate() {
+        match i < SHOWN {
+            true => tracing::warn!("mcp: {}", crate::http::escape_line(problem)),
+            false => more += 1,
+        }
+    }
+    if more > 0 {
+        tracing::warn!("mcp: and {more} more wrong tools/list entries (each call of one fails saying why)");
     }
 }

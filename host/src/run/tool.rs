@@ -67,8 +67,10 @@ impl McpCall<'_> {
     }
 }
 
-/// Run a tool-call or MCP-request step into `result`. Captures land in `vars` only when it
-/// passes.
+/// Run a tool-call or MCP-request step into `result`, stage by stage: a session ready to call
+/// ([`ready`]), the arguments built ([`arguments`]), the call checked against the server's tool
+/// list ([`unfit`]), the call made and judged, once or polled ([`Attempt`]), and what it came to
+/// recorded ([`settle`]). Captures land in `vars` only when it passes.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     ctx: &Context,
@@ -81,8 +83,64 @@ pub(super) async fn run(
     result: &mut StepResult,
 ) {
     let started = Instant::now();
+    let prepared =
+        ready(ctx, call).and_then(|session| Ok((session, arguments(ctx, scenario_id, call, vars)?)));
+    let (session, arguments) = match prepared {
+        Ok(ready) => ready,
+        Err(failure) => return result.fail(failure),
+    };
+    let request = call.jsonrpc(&arguments);
+    let request_text = ctx.redactor.body(request.to_string().as_bytes()).unwrap_or_default();
+    if let Some(failures) = unfit(session, call, &arguments) {
+        result.tool_call = Some(ToolCallRecord {
+            tool: call.name().to_string(),
+            request: request_text,
+            result: None,
+            error: None,
+            latency_ms: 0,
+        });
+        for f in failures {
+            result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
+        }
+        return;
+    }
+    let attempt = Attempt {
+        ctx,
+        plugin,
+        scenario_id,
+        index,
+        step,
+        call,
+        session,
+        arguments: &arguments,
+        request_text: &request_text,
+        before: vars,
+        label: Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() },
+        timeout: step
+            .timeout_ms
+            .map(|ms| Duration::from_millis(u64::from(ms)))
+            .unwrap_or(ctx.request_timeout),
+    };
+    let judged = match &step.mode {
+        StepMode::Poll { interval_ms, timeout_ms } => {
+            let gone = || ctx.mcp_exited().is_some();
+            let timing = Polling { interval_ms: *interval_ms, timeout_ms: *timeout_ms, started };
+            poll(timing, &mut result.attempts, gone, |n| attempt.once(n)).await
+        }
+        // Validation refuses bursts of tool calls.
+        StepMode::Once | StepMode::Burst { .. } => {
+            result.attempts = 1;
+            attempt.once(1).await
+        }
+    };
+    settle(ctx, step, judged, vars, result);
+}
+
+/// The session to call, or why nothing can be sent: no MCP target, a session closed by the
+/// server's own stdout, a server gone.
+fn ready<'a>(ctx: &'a Context, call: McpCall<'_>) -> Result<&'a crate::mcp::Session, Failure> {
     let Some(session) = ctx.mcp.as_deref() else {
-        result.fail(Failure::new(
+        return Err(Failure::new(
             FailureKind::McpProtocol,
             format!(
                 "the step calls {}, but the run has no MCP target: set [target.mcp] in smoke.toml, or pass \
@@ -90,125 +148,128 @@ pub(super) async fn run(
                 call.shown()
             ),
         ));
-        return;
     };
-    // A session closed by the server's own stdout, or a server gone: nothing can be sent.
     if let Some(problem) = session.stdout_problem() {
-        result.fail(Failure::new(FailureKind::McpProtocol, format!("nothing was sent: {problem}")));
-        return;
+        return Err(Failure::new(FailureKind::McpProtocol, format!("nothing was sent: {problem}")));
     }
     if let Some(status) = ctx.mcp_exited() {
-        result.fail(Failure::new(
+        return Err(Failure::new(
             FailureKind::ServiceExited,
             format!("the MCP server exited ({status}); nothing was sent"),
         ));
-        return;
     }
-    let arguments = match template::render_json(call.template(), vars) {
-        Ok(a) => a,
-        Err(e) => {
-            let hint = match &e {
-                template::TemplateError::Undefined { name } => {
-                    format!(": {}", ctx.explain_undefined(name, scenario_id))
-                }
-                _ => String::new(),
-            };
-            result.fail(Failure::new(
-                FailureKind::Template,
-                ctx.redactor.text(&format!("cannot build the arguments of {}: {e}{hint}", call.shown())),
-            ));
-            return;
-        }
-    };
-    let request = call.jsonrpc(&arguments);
-    let request_text = ctx.redactor.body(request.to_string().as_bytes()).unwrap_or_default();
-    // A call meant to be wrong is sent as it is; any other is checked against the tool list first.
-    if let McpCall::Tool(tool) = call
-        && tool.expect.outcome != ToolOutcome::Refused
-        && let Some(unfit) = session.unfit(&tool.tool, &arguments)
-    {
-        result.tool_call = Some(ToolCallRecord {
-            tool: tool.tool.clone(),
-            request: request_text,
-            result: None,
-            error: None,
-            latency_ms: 0,
-        });
-        let failures = match unfit {
-            Unfit::UnknownTool(p) => {
-                vec![Failure::new(FailureKind::UnknownTool, format!("{p} (nothing was sent)"))]
+    Ok(session)
+}
+
+/// The arguments (or params) from their template.
+fn arguments(ctx: &Context, scenario_id: &str, call: McpCall<'_>, vars: &Vars) -> Result<Value, Failure> {
+    template::render_json(call.template(), vars).map_err(|e| {
+        let hint = match &e {
+            template::TemplateError::Undefined { name } => {
+                format!(": {}", ctx.explain_undefined(name, scenario_id))
             }
-            Unfit::BadInputSchema(p) => {
-                vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug; nothing was sent"))]
-            }
-            Unfit::Arguments(problems) => problems
-                .into_iter()
-                .map(|p| {
-                    Failure::new(
-                        FailureKind::InvalidArguments,
-                        format!("{p} (a bug in the plan, not in the server; nothing was sent)"),
-                    )
-                })
-                .collect(),
+            _ => String::new(),
         };
-        for f in failures {
-            result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
+        Failure::new(
+            FailureKind::Template,
+            ctx.redactor.text(&format!("cannot build the arguments of {}: {e}{hint}", call.shown())),
+        )
+    })
+}
+
+/// Why a tool call cannot be sent as it is, checked against the server's tool list: `None` for a
+/// call that fits, or an MCP request. A call meant to be wrong is sent as it is, unless the server
+/// lists the tool wrongly.
+fn unfit(session: &crate::mcp::Session, call: McpCall<'_>, arguments: &Value) -> Option<Vec<Failure>> {
+    let McpCall::Tool(tool) = call else { return None };
+    let unfit = match tool.expect.outcome {
+        ToolOutcome::Refused => Unfit::Listing(session.listing_problem(&tool.tool)?),
+        _ => session.unfit(&tool.tool, arguments)?,
+    };
+    Some(match unfit {
+        Unfit::UnknownTool(p) => {
+            vec![Failure::new(FailureKind::UnknownTool, format!("{p} (nothing was sent)"))]
         }
-        return;
-    }
-    let timeout =
-        step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.request_timeout);
-    let label = Label { scenario: scenario_id.to_string(), step: index + 1, step_name: step.display_name() };
-    let before: &Vars = vars;
-    let attempt = |n: u32| {
-        let (arguments, request_text, label) = (arguments.clone(), request_text.clone(), &label);
-        async move {
-            let seq = ctx.transcript.as_ref().map(|t| t.ticket());
-            let sent = Instant::now();
-            let answer = match call {
-                McpCall::Tool(c) => session.call(&c.tool, arguments.clone(), timeout).await,
-                McpCall::Request(r) => session.request(&r.method, arguments.clone(), timeout).await,
+        Unfit::Listing(p) => vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug"))],
+        Unfit::BadInputSchema(p) => {
+            vec![Failure::new(FailureKind::Schema, format!("{p}: the server's bug; nothing was sent"))]
+        }
+        Unfit::Arguments(problems) => problems
+            .into_iter()
+            .map(|p| {
+                Failure::new(
+                    FailureKind::InvalidArguments,
+                    format!("{p} (a bug in the plan, not in the server; nothing was sent)"),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// One call of a step, with everything it needs: made, recorded, judged, and handed to the
+/// plugin's `check` when the step asks and the rest passed.
+struct Attempt<'a> {
+    ctx: &'a Context,
+    plugin: &'a str,
+    scenario_id: &'a str,
+    index: usize,
+    step: &'a Step,
+    call: McpCall<'a>,
+    session: &'a crate::mcp::Session,
+    arguments: &'a Value,
+    request_text: &'a str,
+    /// The variables before this step.
+    before: &'a Vars,
+    label: Label,
+    timeout: Duration,
+}
+
+impl Attempt<'_> {
+    async fn once(&self, n: u32) -> Judged {
+        let (ctx, call, timeout) = (self.ctx, self.call, self.timeout);
+        let seq = ctx.transcript.as_ref().map(|t| t.ticket());
+        let sent = Instant::now();
+        let answer = match call {
+            McpCall::Tool(c) => self.session.call(&c.tool, self.arguments.clone(), timeout).await,
+            McpCall::Request(r) => self.session.request(&r.method, self.arguments.clone(), timeout).await,
+        };
+        let latency = sent.elapsed();
+        let record = record(ctx, call, self.request_text.to_string(), &answer, latency);
+        if let Some(seq) = seq {
+            let error = answer.as_ref().err().map(ToString::to_string);
+            self.label.record_tool_call(ctx, seq, n, sent, record.clone(), error);
+        }
+        let mut judged = judge(ctx, call, &self.step.captures, &answer, latency, self.before).await;
+        judged.record = Some(record);
+        if judged.failures.is_empty()
+            && let Some(argument) = &call.expect().check
+        {
+            let exchange = exchange(call, self.arguments, &answer, latency);
+            let exchange = match call {
+                McpCall::Tool(_) => contract::Exchange::ToolCall(exchange),
+                McpCall::Request(_) => contract::Exchange::McpRequest(exchange),
             };
-            let latency = sent.elapsed();
-            let record = record(ctx, call, request_text, &answer, latency);
-            if let Some(seq) = seq {
-                let error = answer.as_ref().err().map(ToString::to_string);
-                label.record_tool_call(ctx, seq, n, sent, record.clone(), error);
-            }
-            let mut judged = judge(ctx, call, &step.captures, &answer, latency, before).await;
-            judged.record = Some(record);
-            if judged.failures.is_empty()
-                && let Some(argument) = &call.expect().check
-            {
-                let exchange = match call {
-                    McpCall::Tool(_) => {
-                        contract::Exchange::ToolCall(exchange(call, &arguments, &answer, latency))
-                    }
-                    McpCall::Request(_) => {
-                        contract::Exchange::McpRequest(exchange(call, &arguments, &answer, latency))
-                    }
-                };
-                let (f, v) =
-                    judge_by_plugin(ctx, plugin, scenario_id, index, step, argument, exchange, &judged.vars)
-                        .await;
-                judged.failures.extend(f);
-                judged.verdict = v;
-            }
-            judged
+            let (ctx, step) = (self.ctx, self.step);
+            let (f, v) = judge_by_plugin(
+                ctx,
+                self.plugin,
+                self.scenario_id,
+                self.index,
+                step,
+                argument,
+                exchange,
+                &judged.vars,
+            )
+            .await;
+            judged.failures.extend(f);
+            judged.verdict = v;
         }
-    };
-    let judged = match &step.mode {
-        StepMode::Poll { interval_ms, timeout_ms } => {
-            let gone = || ctx.mcp_exited().is_some();
-            let timing = Polling { interval_ms: *interval_ms, timeout_ms: *timeout_ms, started };
-            poll(timing, &mut result.attempts, gone, attempt).await
-        }
-        // Validation refuses bursts of tool calls.
-        StepMode::Once | StepMode::Burst { .. } => {
-            result.attempts = 1;
-            attempt(1).await
-        }
-    };
+        judged
+    }
+}
+
+/// Record what the step came to in `result`, redacted; its captures, when it passed, in `vars`.
+fn settle(ctx: &Context, step: &Step, judged: Judged, vars: &mut Vars, result: &mut StepResult) {
     result.tool_call = judged.record;
     result.verdict = judged.verdict;
     for f in judged.failures {
@@ -321,6 +382,9 @@ fn content_text(result: &Value) -> String {
     shown
 }
 
+/// Judge one answer, stage by stage: a call with no answer ([`no_answer`]), a JSON-RPC error
+/// ([`rpc_error`]), a result's outcome and `outputSchema` ([`outcome`]), then what the step asks
+/// of the result's JSON ([`content`]).
 async fn judge(
     ctx: &Context,
     call: McpCall<'_>,
@@ -330,104 +394,126 @@ async fn judge(
     vars: &Vars,
 ) -> Judged {
     let mut step_vars = vars.clone();
-    let mut failures = Vec::new();
-    let tool = call.name();
-    let shown = call.shown();
-    let expected = call.expect().outcome;
-    let result = match answer {
-        Err(e) => {
-            let failure = match e {
-                CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("{shown}: {e}")),
-                // The server's stdout broke the session (it may exit once its stdin closes).
-                CallError::Protocol(_) if ctx.mcp.as_deref().and_then(|m| m.stdout_problem()).is_some() => {
-                    Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}"))
-                }
-                CallError::Closed | CallError::Protocol(_) => match exit_status(ctx).await {
-                    Some(status) => Failure::new(
-                        FailureKind::ServiceExited,
-                        format!("the MCP server exited ({status}) during this call of {shown}: {e}"),
-                    ),
-                    None => Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}")),
-                },
-            };
-            return Judged { failures: vec![failure], vars: step_vars, record: None, verdict: None };
-        }
-        Ok(Answer::Error { code, message, .. }) => {
-            let message = clip(message, 500);
-            if expected == ToolOutcome::Refused && NOT_A_REFUSAL.contains(code) {
-                failures.push(Failure::new(
-                    FailureKind::ToolError,
-                    format!(
-                        "{shown}: the server failed with JSON-RPC error {code} ({}): {message}; a refusal of \
-                         bad input is -32602 (invalid params), a result with isError, or an error of the server's \
-                         own range",
-                        rpc_error_name(*code)
-                    ),
-                ));
-            } else if expected != ToolOutcome::Refused {
-                let expected = match call {
-                    McpCall::Tool(_) => expected.as_str(),
-                    McpCall::Request(_) => "a result",
-                };
-                failures.push(Failure::new(
-                    FailureKind::ToolError,
-                    format!("{shown}: the server refused the call with JSON-RPC error {code}: {message} (expected {expected})"),
-                ));
-            }
-            None
-        }
-        // Any other request's result is its JSON; only a refusal was not wanted.
-        Ok(Answer::Result(result)) if matches!(call, McpCall::Request(_)) => {
-            if expected == ToolOutcome::Refused {
-                failures.push(Failure::new(
-                    FailureKind::ToolAccepted,
-                    format!("{shown} succeeded, expected a JSON-RPC error: {}", excerpt(result)),
-                ));
-            }
-            Some(result)
-        }
-        Ok(Answer::Result(result)) => {
-            let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
-            match (expected, is_error) {
-                (ToolOutcome::Success, true) => failures.push(Failure::new(
-                    FailureKind::ToolError,
-                    format!("tool {tool:?} reported an error (isError): {}", content_text(result)),
-                )),
-                (ToolOutcome::ToolError | ToolOutcome::Refused, false) => failures.push(Failure::new(
-                    FailureKind::ToolAccepted,
-                    format!(
-                        "tool {tool:?} succeeded, expected {}: {}",
-                        expected.as_str(),
-                        content_text(result)
-                    ),
-                )),
-                _ => {}
-            }
-            if !is_error
-                && let Some(session) = ctx.mcp.as_deref()
-                && session.declares_output(tool)
-            {
-                match result.get("structuredContent") {
-                    None => failures.push(Failure::new(
-                        FailureKind::Schema,
-                        format!(
-                            "tool {tool:?} declares an outputSchema, but its result has no structuredContent"
-                        ),
-                    )),
-                    Some(structured) => failures.extend(
-                        session
-                            .output_problems(tool, structured)
-                            .into_iter()
-                            .map(|p| Failure::new(FailureKind::Schema, p)),
-                    ),
-                }
-            }
-            Some(result)
-        }
+    let (result, failures) = match answer {
+        Err(e) => (None, vec![no_answer(ctx, call, e).await]),
+        Ok(Answer::Error { code, message, .. }) => (None, rpc_error(call, *code, message)),
+        Ok(Answer::Result(result)) => (Some(result), outcome(ctx, call, result)),
     };
-    if !failures.is_empty() {
-        return Judged { failures, vars: step_vars, record: None, verdict: None };
+    let failures = match (answer, failures.is_empty()) {
+        (Ok(_), true) => content(ctx, call, captures, result, latency, vars, &mut step_vars),
+        _ => failures,
+    };
+    Judged { failures, vars: step_vars, record: None, verdict: None }
+}
+
+/// Why a call got no answer, by kind: a timeout, a server that exited, an HTTP answer that is not
+/// MCP, a broken session.
+async fn no_answer(ctx: &Context, call: McpCall<'_>, e: &CallError) -> Failure {
+    let shown = call.shown();
+    match e {
+        CallError::Timeout(_) => Failure::new(FailureKind::Timeout, format!("{shown}: {e}")),
+        // An HTTP answer that is not MCP (a redirect, a sign-in page): a transport failure.
+        CallError::NotMcp(_) => Failure::new(FailureKind::Http, format!("{shown}: {e}")),
+        // The server's stdout broke the session (it may exit once its stdin closes).
+        CallError::Protocol(_) if ctx.mcp.as_deref().and_then(|m| m.stdout_problem()).is_some() => {
+            Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}"))
+        }
+        CallError::Closed | CallError::Protocol(_) => match exit_status(ctx).await {
+            Some(status) => Failure::new(
+                FailureKind::ServiceExited,
+                format!("the MCP server exited ({status}) during this call of {shown}: {e}"),
+            ),
+            None => Failure::new(FailureKind::McpProtocol, format!("{shown}: {e}")),
+        },
     }
+}
+
+/// A JSON-RPC error: a failure unless the call was meant to be refused and the error is a
+/// refusal, not the server failing.
+fn rpc_error(call: McpCall<'_>, code: i64, message: &str) -> Vec<Failure> {
+    let (shown, expected) = (call.shown(), call.expect().outcome);
+    let message = clip(message, 500);
+    if expected == ToolOutcome::Refused && NOT_A_REFUSAL.contains(&code) {
+        return vec![Failure::new(
+            FailureKind::ToolError,
+            format!(
+                "{shown}: the server failed with JSON-RPC error {code} ({}): {message}; a refusal of bad input is \
+                 -32602 (invalid params), a result with isError, or an error of the server's own range",
+                rpc_error_name(code)
+            ),
+        )];
+    }
+    if expected == ToolOutcome::Refused {
+        return Vec::new();
+    }
+    let expected = match call {
+        McpCall::Tool(_) => expected.as_str(),
+        McpCall::Request(_) => "a result",
+    };
+    vec![Failure::new(
+        FailureKind::ToolError,
+        format!(
+            "{shown}: the server refused the call with JSON-RPC error {code}: {message} (expected {expected})"
+        ),
+    )]
+}
+
+/// A result: the outcome expected (a request's result is its JSON, only a refusal was not
+/// wanted), and a tool's successful result held to its `outputSchema`.
+fn outcome(ctx: &Context, call: McpCall<'_>, result: &Value) -> Vec<Failure> {
+    let (tool, shown, expected) = (call.name(), call.shown(), call.expect().outcome);
+    let mut failures = Vec::new();
+    if let McpCall::Request(_) = call {
+        if expected == ToolOutcome::Refused {
+            failures.push(Failure::new(
+                FailureKind::ToolAccepted,
+                format!("{shown} succeeded, expected a JSON-RPC error: {}", excerpt(result)),
+            ));
+        }
+        return failures;
+    }
+    let is_error = result.get("isError").and_then(Value::as_bool).unwrap_or(false);
+    match (expected, is_error) {
+        (ToolOutcome::Success, true) => failures.push(Failure::new(
+            FailureKind::ToolError,
+            format!("tool {tool:?} reported an error (isError): {}", content_text(result)),
+        )),
+        (ToolOutcome::ToolError | ToolOutcome::Refused, false) => failures.push(Failure::new(
+            FailureKind::ToolAccepted,
+            format!("tool {tool:?} succeeded, expected {}: {}", expected.as_str(), content_text(result)),
+        )),
+        _ => {}
+    }
+    let Some(session) = ctx.mcp.as_deref().filter(|s| !is_error && s.declares_output(tool)) else {
+        return failures;
+    };
+    match result.get("structuredContent") {
+        None => failures.push(Failure::new(
+            FailureKind::Schema,
+            format!("tool {tool:?} declares an outputSchema, but its result has no structuredContent"),
+        )),
+        Some(structured) => failures.extend(
+            session
+                .output_problems(tool, structured)
+                .into_iter()
+                .map(|p| Failure::new(FailureKind::Schema, p)),
+        ),
+    }
+    failures
+}
+
+/// What the step asks of the result's JSON (`structuredContent`, or the JSON of its one text
+/// content; a request's whole result): assertions, schema, latency, then captures into `step_vars`.
+fn content(
+    ctx: &Context,
+    call: McpCall<'_>,
+    captures: &[crate::plan::model::Capture],
+    result: Option<&Value>,
+    latency: Duration,
+    vars: &Vars,
+    step_vars: &mut Vars,
+) -> Vec<Failure> {
+    let mut failures = Vec::new();
     let json = match call {
         McpCall::Tool(_) => result.and_then(result_json),
         McpCall::Request(_) => result.cloned(),
@@ -439,8 +525,9 @@ async fn judge(
             None => failures.push(Failure::new(
                 FailureKind::Assertion,
                 format!(
-                    "tool {tool:?}: the {} holds no JSON (no structuredContent, no text content that is JSON), so \
-                     its assertions cannot hold",
+                    "tool {:?}: the {} holds no JSON (no structuredContent, no text content that is JSON), so its \
+                     assertions cannot hold",
+                    call.name(),
                     if result.is_some() { "result" } else { "answer (a JSON-RPC error)" }
                 ),
             )),
@@ -455,9 +542,9 @@ async fn judge(
         ));
     }
     if failures.is_empty() {
-        failures = expect::capture_result(captures, json.as_ref(), &mut step_vars);
+        failures = expect::capture_result(captures, json.as_ref(), step_vars);
     }
-    Judged { failures, vars: step_vars, record: None, verdict: None }
+    failures
 }
 
 /// The exit status of the server, if it exited (given a moment to be noticed).

@@ -1,9 +1,10 @@
 """A small MCP server that misbehaves on request, for smoke's hostile-server tests.
 
-    mcp_server.py MODE [--http PORT] [--pid-file FILE]
+    mcp_server.py MODE [--http PORT [--sse]] [--pid-file FILE]
 
 Over stdio (the default) it reads JSON-RPC lines on stdin and answers on stdout; with --http it
-serves Streamable HTTP at /mcp, answering every request with plain `application/json` (no SSE).
+serves Streamable HTTP at /mcp, answering every request with plain `application/json`, or with
+--sse as a `text/event-stream` of one event.
 It offers two tools: `echo`, whose result's structuredContent is `{"said": <text>}`, and `count`,
 which answers how many times it was called as JSON in its one text content (no structuredContent).
 
@@ -16,6 +17,20 @@ Modes:
   wrong-output     `echo` declares an outputSchema and answers something else
   accepts-invalid  `echo` answers arguments its inputSchema refuses instead of refusing them
   crash-invalid    `echo` fails with an internal error (-32603) on arguments it should refuse
+  redirect         (--http) answer every POST with 307 to a login page, as a gateway in front of it
+  login-page       (--http) answer every POST with 200 and a `text/html` sign-in page
+  redirect-calls   (--http) behave until a `tools/call`, then answer every POST with 307 to a
+                   login page, as a gateway whose session with the client expired
+  duplicate-tools  list `echo` twice, the second time with another description and inputSchema
+  invalid-tool     list, over two pages (nextCursor), `echo`, a tool `broken` whose inputSchema
+                   is `true`, an entry without a name, then `count`
+  huge-schema      `echo`'s inputSchema also holds 10 MB of optional properties
+  many-tools       list 100,000 tools `t0`...`t99999` (one page) besides `echo` and `count`
+  hostile-names    also list tools whose names and descriptions hold a newline followed by
+                   `::error`, ANSI escapes and other control characters (and so does the
+                   server's name and version); a call of one of them answers `isError` with
+                   the same text
+  stderr-flood     write 100 MB to stderr (in lines) before reading stdin, then behave
 """
 
 import json
@@ -52,6 +67,39 @@ COUNT = {
 }
 COUNTED = 0
 
+# Names a terminal or a CI log would obey if printed raw.
+HOSTILE_NAMES = [
+    "evil\n::error file=x::pwned",
+    "red\x1b[31mALERT\x1b[0m",
+    "bell\x07\x08\r::warning::overwritten",
+]
+
+
+def tools():
+    """Every tool the mode lists, page by page: a list of pages."""
+    if MODE == "duplicate-tools":
+        other = dict(ECHO, description="Say it back, louder.", inputSchema={"type": "object", "properties": {"loud": {"type": "boolean"}}})
+        return [[ECHO, COUNT, other]]
+    if MODE == "invalid-tool":
+        broken = {"name": "broken", "description": "Its schema is not an object.", "inputSchema": True}
+        return [[ECHO, broken, {"description": "I have no name", "inputSchema": {"type": "object"}}], [COUNT]]
+    if MODE == "huge-schema":
+        filler = "x" * 80
+        properties = {"p%06d" % i: {"type": "string", "description": filler} for i in range(90_000)}
+        properties.update(ECHO["inputSchema"]["properties"])
+        return [[dict(ECHO, inputSchema=dict(ECHO["inputSchema"], properties=properties)), COUNT]]
+    if MODE == "many-tools":
+        many = [{"name": "t%d" % i, "inputSchema": {"type": "object"}} for i in range(100_000)]
+        return [[ECHO, COUNT] + many]
+    if MODE == "hostile-names":
+        hostile = [
+            {"name": name, "description": "line one\n::error::from the description\x1b[2J",
+             "annotations": {"readOnlyHint": True}, "inputSchema": {"type": "object"}}
+            for name in HOSTILE_NAMES
+        ]
+        return [[ECHO, COUNT] + hostile]
+    return [[ECHO, COUNT]]
+
 
 def answer(message):
     """The answer to one JSON-RPC message: None for notifications and for what is never answered."""
@@ -66,10 +114,20 @@ def answer(message):
         reply["result"] = {
             "protocolVersion": message["params"]["protocolVersion"],
             "capabilities": {"tools": {}},
-            "serverInfo": {"name": "hostile-" + MODE, "version": "0.0.1"},
+            "serverInfo": {"name": "hostile-" + MODE, "version": "0.0.1"}
+            if MODE != "hostile-names"
+            else {"name": "hostile\n::error::server\x1b[2J", "version": "0.0.1\x1b]0;title\x07"},
         }
     elif method == "tools/list":
-        reply["result"] = {"tools": [ECHO, COUNT]}
+        pages = tools()
+        cursor = (message.get("params") or {}).get("cursor")
+        n = int(cursor) if cursor and cursor.isdigit() else 0
+        if n >= len(pages):
+            reply["error"] = {"code": -32602, "message": "no page %r" % cursor}
+            return reply
+        reply["result"] = {"tools": pages[n]}
+        if n + 1 < len(pages):
+            reply["result"]["nextCursor"] = str(n + 1)
     elif method == "tools/call":
         CALLS += 1
         if MODE == "hang-call":
@@ -80,6 +138,10 @@ def answer(message):
             sys.stdout.write("server ready! (debug print)\n")
             sys.stdout.flush()
         params = message.get("params", {})
+        if params.get("name") in HOSTILE_NAMES:
+            said = "%s\n::error::from a result\x1b[31m" % params["name"]
+            reply["result"] = {"content": [{"type": "text", "text": said}], "isError": True}
+            return reply
         if params.get("name") == "count":
             COUNTED += 1
             reply["result"] = {"content": [{"type": "text", "text": json.dumps({"count": COUNTED})}]}
@@ -107,6 +169,13 @@ def answer(message):
 
 
 def stdio():
+    if MODE == "stderr-flood":
+        line = b"flooding stderr " + b"." * 1000 + b"\n"
+        block = line * 1024
+        for _ in range(100 * 1000 * 1000 // len(block) + 1):
+            sys.stderr.buffer.write(block)
+        sys.stderr.buffer.write(b"flood done\n")
+        sys.stderr.flush()
     for line in sys.stdin:
         reply = answer(json.loads(line))
         if reply is not None:
@@ -124,6 +193,17 @@ def http(port):
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            called = MODE == "redirect-calls" and b'"tools/call"' in body
+            if MODE in ("redirect", "login-page") or called:
+                page = b"<html><head><title>Sign in</title></head>\n<body><form action=/login>\x1b[31m::error::forged</form></body></html>"
+                self.send_response(200 if MODE == "login-page" else 307)
+                if MODE != "login-page":
+                    self.send_header("location", "http://127.0.0.1:%d/login?next=/mcp" % port)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
             reply = answer(json.loads(body))
             if reply is None:
                 if "id" in json.loads(body):
@@ -134,7 +214,11 @@ def http(port):
                 return
             data = json.dumps(reply).encode()
             self.send_response(200)
-            self.send_header("content-type", "application/json")
+            if "--sse" in ARGS:
+                data = b"event: message\ndata: " + data + b"\n\n"
+                self.send_header("content-type", "text/event-stream")
+            else:
+                self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

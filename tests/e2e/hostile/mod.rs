@@ -7,6 +7,7 @@
 mod bounds;
 mod documents;
 mod exchange;
+mod mcp;
 mod output;
 pub(crate) mod server;
 
