@@ -122,7 +122,8 @@ pub fn main() -> i32 {
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn,smoke::plugin_log=info",
+        // The MCP SDK's own errors repeat, in its types' names, what smoke reports itself.
+        (false, 0) => "warn,smoke::plugin_log=info,rmcp=off",
         (false, 1) => "info,smoke::service_output=warn",
         (false, _) => "debug,smoke=debug",
     };

@@ -4,6 +4,7 @@
 //! Checks see real values; records (everything written anywhere) see redacted ones.
 
 mod conn;
+pub mod reach;
 mod redact;
 mod tls;
 

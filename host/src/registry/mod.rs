@@ -6,6 +6,7 @@
 //! names; plain HTTP only to a registry on this machine or with `--insecure`.
 
 pub mod auth;
+mod blob;
 pub mod lock;
 pub mod reference;
 pub mod store;
@@ -321,11 +322,15 @@ impl Registry {
                     path: temp.path().to_path_buf(),
                     source,
                 })?;
-                let file = tokio::fs::File::from_std(reopened);
-                client
-                    .pull_blob(&reference, &layer, file)
-                    .await
-                    .map_err(|e| self.explain(r, &format!("component {component} refused"), e, secret))?;
+                let mut file = tokio::fs::File::from_std(reopened);
+                let scheme = if r.is_loopback() || self.options.insecure { "http" } else { "https" };
+                blob::download(&client, r, &credentials, &component, scheme, &mut file).await.map_err(
+                    |e| RegistryError::Remote {
+                        reference: r.to_string(),
+                        what: format!("component {component} refused"),
+                        detail: scrubbed(e.to_string(), secret),
+                    },
+                )?;
                 self.store
                     .commit(temp, &component)
                     .map_err(|source| RegistryError::Component { reference: r.to_string(), source })?

@@ -104,6 +104,29 @@ pub fn no_commands(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A log event whose lines after the first are indented: a field holding a line break (text from
+/// a service, a plugin or a server) continues the event, and never poses as a line of its own.
+fn indented(event: &str) -> std::borrow::Cow<'_, str> {
+    let body = event.strip_suffix('\n').unwrap_or(event);
+    if !body.contains('\n') || body.split('\n').skip(1).all(|l| l.starts_with([' ', '\t'])) {
+        return std::borrow::Cow::Borrowed(event);
+    }
+    let mut out = String::with_capacity(event.len() + 16);
+    for (i, line) in body.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.starts_with([' ', '\t']) {
+                out.push_str("  ");
+            }
+        }
+        out.push_str(line);
+    }
+    if body.len() < event.len() {
+        out.push('\n');
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The log's writer for tracing: each event, as formatted, goes out through [`emit`].
 pub struct LogWriter;
 
@@ -117,7 +140,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        emit(To::Err, &String::from_utf8_lossy(buf));
+        emit(To::Err, &indented(&String::from_utf8_lossy(buf)));
         Ok(buf.len())
     }
 
@@ -328,6 +351,17 @@ fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_printed_line_is_a_ci_command_and_no_log_field_starts_a_line_of_its_own() {
+        assert_eq!(
+            no_commands("ok\n  ::error ::x\n##vso[task]\n::add-mask::y"),
+            "ok\n  \\x3a:error ::x\n\\x23#vso[task]\n\\x3a:add-mask::y"
+        );
+        assert!(matches!(no_commands("a :: b\n"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(indented(" WARN x: a\nPASS  forged\n"), " WARN x: a\n  PASS  forged\n");
+        assert_eq!(indented(" INFO lines:\n  | kept\n"), " INFO lines:\n  | kept\n");
+    }
 
     #[test]
     fn control_characters_never_reach_the_terminal_raw() {

@@ -9,6 +9,7 @@ mod documents;
 mod exchange;
 mod mcp;
 mod output;
+mod registry;
 pub(crate) mod server;
 
 use crate::support::{self, Run, plugin, root, smoke};
