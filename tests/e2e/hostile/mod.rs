@@ -91,6 +91,8 @@ fn run_measured(mut c: Command) -> (Run, u64) {
         assert!(Instant::now() < deadline, "smoke did not finish within 120 s");
         std::thread::sleep(Duration::from_millis(5));
     };
+    // Shown with `--nocapture`: the figures the closing notes and the runbook quote.
+    eprintln!("smoke {:?}: peak {} MiB", c.get_args().collect::<Vec<_>>(), peak_kib / 1024);
     let run = Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.join().unwrap()).into_owned(),
