@@ -163,6 +163,8 @@ enum Broken {
     Early(String),
     /// Anything else: a malformed or cut response, an I/O error mid-way.
     Other(String),
+    /// TLS refused the exchange: not something a request sent again would change.
+    Tls(String),
 }
 
 impl Broken {
@@ -170,6 +172,16 @@ impl Broken {
         match self {
             Broken::Early(message) => SendError::Reset { url: url.to_string(), message },
             Broken::Other(message) => SendError::Other { url: url.to_string(), message },
+            Broken::Tls(message) => SendError::Tls { url: url.to_string(), message },
+        }
+    }
+
+    /// What an I/O error reading a response means: TLS refused (an alert after the handshake,
+    /// such as a client certificate the server wants), else `cut` of its words.
+    fn of(e: &std::io::Error, cut: impl FnOnce(String) -> Broken) -> Broken {
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            Some(tls) => Broken::Tls(tls.to_string()),
+            None => cut(e.to_string()),
         }
     }
 }
@@ -394,7 +406,7 @@ impl Conn {
             match self.fill().await {
                 Ok(0) => return Err(cut("connection closed before message completed".to_string())),
                 Ok(_) => {}
-                Err(e) => return Err(cut(e.to_string())),
+                Err(e) => return Err(Broken::of(&e, cut)),
             }
         }
     }
@@ -722,7 +734,7 @@ impl Pool {
             // Sending failed: an answer may still have come first (the server refused the
             // upload, then closed); if nothing did, this failed before any response (early).
             Err(e) => match conn.read_head(&r.method).await {
-                Err(Broken::Early(_)) => return Err(Broken::Early(e.to_string()).at(url)),
+                Err(Broken::Early(_)) => return Err(Broken::of(&e, Broken::Early).at(url)),
                 Err(other) => return Err(other.at(url)),
                 Ok(head) => {
                     return self.finish(conn, head, started, false, fresh).await.map_err(|b| b.at(url));

@@ -99,7 +99,7 @@ fn an_answer_before_the_upload_is_read_is_judged_and_the_request_is_not_sent_aga
     for tls in SCHEMES {
         // The service reads a request's head, refuses it at once (413) and closes, never reading
         // the 8 MiB body: smoke must see the 413, stop sending, and send nothing twice.
-        let options = Options { tls, before_body: true };
+        let options = Options { tls, before_body: true, ..Options::default() };
         let target = Hostile::start_with(options, |_| Reply::Raw {
             bytes: response(413, r#"{"error":"too large"}"#),
             close: true,
@@ -246,4 +246,34 @@ fn https_trusts_what_it_is_told_to_and_says_how_when_it_does_not() {
     let r = support::run(run_plan(dir.path(), &plan, &target.url, &["--cacert", bad.to_str().unwrap()]));
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("bad.pem") && r.stderr.contains("no certificate"), "{r}");
+}
+
+#[test]
+fn a_service_asking_for_a_client_certificate_gets_the_one_given() {
+    let options = Options { tls: true, client_certificates: true, ..Options::default() };
+    let target = Hostile::start_with(options, |_| Reply::json(200, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_file(dir.path(), vec![], vec![scenario("a", "GET", "/a", 200)]);
+    let mut trust = target.trust(dir.path());
+    // Without one, the handshake fails: the step cannot connect, and says TLS.
+    let args: Vec<&str> = trust.iter().map(String::as_str).collect();
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &args));
+    assert_eq!(r.code, 1, "{r}");
+    let report = read_report(dir.path());
+    assert_eq!(find(&report, "a")["failure"]["kind"], "connect", "{report}");
+    // With the certificate its CA signed, it passes.
+    let (cert, key) = target.client.clone().unwrap();
+    let (cert_file, key_file) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    trust.extend([
+        "--cert".to_string(),
+        cert_file.display().to_string(),
+        "--key".into(),
+        key_file.display().to_string(),
+    ]);
+    let args: Vec<&str> = trust.iter().map(String::as_str).collect();
+    let r = support::run(run_plan(dir.path(), &plan, &target.url, &args));
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(target.seen().len(), 1, "only the run with the certificate got through");
 }

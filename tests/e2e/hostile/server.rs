@@ -62,6 +62,8 @@ pub struct Options {
     /// Answer as soon as the request head is read, never reading its body (then close): a
     /// server refusing an upload it will not take.
     pub before_body: bool,
+    /// Over TLS, ask every client for a certificate the server's CA signed (mutual TLS).
+    pub client_certificates: bool,
 }
 
 pub struct Hostile {
@@ -69,13 +71,24 @@ pub struct Hostile {
     pub url: String,
     /// The CA that signed the server's certificate (PEM), when over TLS.
     pub ca_pem: Option<String>,
+    /// A client certificate and key (PEM) the server accepts, when it asks for one.
+    pub client: Option<(String, String)>,
     seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
 
-/// A CA and a certificate for 127.0.0.1 and localhost signed by it: (CA PEM, server config).
-fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
+/// What a TLS server is made of: its CA (PEM), its config, and, when it asks clients for a
+/// certificate, one its CA signed (certificate and key, PEM).
+struct Made {
+    ca_pem: String,
+    config: Arc<rustls::ServerConfig>,
+    client: Option<(String, String)>,
+}
+
+/// A CA and a certificate for 127.0.0.1 and localhost signed by it; with `clients`, the server
+/// asks every client for a certificate that CA signed, and one is made.
+fn tls_config(clients: bool) -> Made {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -87,16 +100,36 @@ fn tls_config() -> (String, Arc<rustls::ServerConfig>) {
     let issuer = rcgen::Issuer::new(ca, ca_key);
     let cert = params.signed_by(&key, &issuer).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
+        .unwrap();
+    let (builder, client) = match clients {
+        false => (builder.with_no_client_auth(), None),
+        true => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca_cert.der().clone()).unwrap();
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .unwrap();
+            let client_key = KeyPair::generate().unwrap();
+            let client_cert = CertificateParams::new(vec!["smoke-client".to_string()])
+                .unwrap()
+                .signed_by(&client_key, &issuer)
+                .unwrap();
+            (
+                builder.with_client_cert_verifier(verifier),
+                Some((client_cert.pem(), client_key.serialize_pem())),
+            )
+        }
+    };
+    let config = builder
         .with_single_cert(
             vec![cert.der().clone()],
             rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
         )
         .unwrap();
-    (ca_cert.pem(), Arc::new(config))
+    Made { ca_pem: ca_cert.pem(), config: Arc::new(config), client }
 }
 
 /// A connection's stream, plain or TLS.
@@ -131,12 +164,12 @@ impl Hostile {
     }
 
     pub fn start_with(options: Options, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Hostile {
-        let (ca_pem, config) = match options.tls {
+        let (ca_pem, config, client) = match options.tls {
             true => {
-                let (pem, config) = tls_config();
-                (Some(pem), Some(config))
+                let made = tls_config(options.client_certificates);
+                (Some(made.ca_pem), Some(made.config), made.client)
             }
-            false => (None, None),
+            false => (None, None, None),
         };
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
@@ -174,6 +207,7 @@ impl Hostile {
             port,
             url: format!("{scheme}://127.0.0.1:{port}"),
             ca_pem,
+            client,
             seen,
             stop,
             accept: Some(accept),
