@@ -17,3 +17,4 @@ pub mod report;
 pub mod run;
 pub mod seed;
 pub mod service;
+pub mod text;

@@ -6,16 +6,16 @@ use super::plan_cmd::build_plan;
 use super::plugins::load_plugins;
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
-use crate::http::Redactor;
 use std::time::Duration;
 
 /// Each check of `smoke doctor`, printed as it completes; the first failure decides the code.
 pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let mut code = exit::PASSED;
+    // What a plugin or a service said is one line here, whatever it holds.
     let mut report = |ok: Result<String, (i32, String)>| match ok {
-        Ok(what) => crate::say!("ok    {what}"),
+        Ok(what) => crate::say!("ok    {}", crate::http::escape_line(&what)),
         Err((c, what)) => {
-            crate::say!("FAIL  {what}");
+            crate::say!("FAIL  {}", crate::http::escape_line(&what));
             if code == exit::PASSED {
                 code = c;
             }
@@ -33,7 +33,8 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
         settings.config_file.as_ref().map_or("(command line)".to_string(), |p| p.display().to_string());
     report(Ok(format!("smoke {}", super::supported())));
     report(Ok(format!("config: {source}")));
-    let mut redactor = Redactor::new();
+    // The environment's values in the config are secrets here too: nothing printed holds them.
+    let mut redactor = super::secrets(&settings);
     match load_plugins(&settings, &mut redactor).await {
         Err(f) => report(Err((f.code, f.message))),
         Ok(loaded) => {

@@ -31,29 +31,36 @@ pub(super) async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
         crate::say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         return Ok(exit::PASSED);
     }
-    crate::say!("name:        {}", info.name);
-    crate::say!("version:     {}", info.version);
-    crate::say!("domain:      {}", info.domain);
+    // Everything a plugin declares is its author's words: one line each, escaped.
+    use crate::http::escape_line as line;
+    crate::say!("name:        {}", line(&info.name));
+    crate::say!("version:     {}", line(&info.version));
+    crate::say!("domain:      {}", line(&info.domain));
     crate::say!("wit:         smoke:plugin@{}", plugin.wit_version);
     crate::say!("sha256:      {}", plugin.digest);
     if !info.description.is_empty() {
-        crate::say!("description: {}", info.description);
+        crate::say!("description: {}", line(&info.description));
     }
     if info.config.is_empty() {
         crate::say!("config:      (none)");
     } else {
         crate::say!("config:");
         for k in &info.config {
-            let default = k.default.as_ref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
+            let default = k.default.as_ref().map(|d| format!(" [default: {}]", line(d))).unwrap_or_default();
             let required = if k.required { " (required)" } else { "" };
-            crate::say!("  {} ({}){required}{default}: {}", k.name, kind(&k.kind), k.description);
+            crate::say!(
+                "  {} ({}){required}{default}: {}",
+                line(&k.name),
+                kind(&k.kind),
+                line(&k.description)
+            );
         }
     }
     if !info.sensitive_fields.is_empty() {
-        crate::say!("sensitive fields:  {}", info.sensitive_fields.join(", "));
+        crate::say!("sensitive fields:  {}", line(&info.sensitive_fields.join(", ")));
     }
     if !info.sensitive_headers.is_empty() {
-        crate::say!("sensitive headers: {}", info.sensitive_headers.join(", "));
+        crate::say!("sensitive headers: {}", line(&info.sensitive_headers.join(", ")));
     }
     Ok(exit::PASSED)
 }

@@ -113,7 +113,10 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(f) => {
-            crate::warn_user!("error: {}", crate::report::console::escape(&f.message));
+            // Its lines after the first are indented: whatever a plan, a plugin or a document put
+            // into the message, no line of it poses as one of smoke's own.
+            let message = crate::report::console::escape(&f.message);
+            crate::warn_user!("error: {}", crate::report::console::indented(&message));
             f.code
         }
     }
@@ -132,10 +135,43 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(crate::report::console::LogWriter)
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none(),
-        )
+        // Plain: every control character a field holds is escaped on the way out (`LogWriter`).
+        .with_ansi(false)
         .without_time()
         .with_target(false)
         .try_init();
+}
+
+/// The run's redactor, knowing the secrets the settings hold: what the environment gave the
+/// config's `${...}` (a password in `[target] args` included), the base URL's password, and the
+/// credentials in MCP headers. Everything printed passes through it from now on.
+fn secrets(settings: &crate::config::Settings) -> crate::http::Redactor {
+    let mut redactor = crate::http::Redactor::new();
+    for secret in &settings.secrets {
+        redactor.secret(secret);
+    }
+    if let Some((user, password)) = settings.base_url.as_deref().and_then(crate::http::credentials_text) {
+        redactor.secret(&password);
+        redactor.secret(&format!("{user}:{password}"));
+    }
+    // MCP header values carry credentials (a bearer token): never shown, in any encoding.
+    if let Some(crate::config::Mcp { transport: crate::config::McpTransport::Http { headers, .. }, .. }) =
+        &settings.mcp
+    {
+        let credential = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            name == "cookie"
+                || ["auth", "token", "key", "secret", "pass", "credential", "signature", "session"]
+                    .iter()
+                    .any(|w| name.contains(w))
+        };
+        for (_, value) in headers.iter().filter(|(name, _)| credential(name)) {
+            redactor.secret(value);
+            if let Some((_, credential)) = value.split_once(' ') {
+                redactor.secret(credential.trim());
+            }
+        }
+    }
+    crate::report::console::redact_output(&redactor);
+    redactor
 }

@@ -5,7 +5,6 @@ use super::options::{RunArgs, Selection, run_overrides};
 use super::plugins::{Loaded, load_plugins};
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
-use crate::http::Redactor;
 use crate::plan::{Plan, model::PluginRef};
 use crate::plugin::contract;
 use std::collections::BTreeSet;
@@ -230,7 +229,8 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
         let s = s.map_err(|e| Failure::new(exit::USAGE, format!("plan: {e}")))?;
         for (i, step) in s.steps.iter().enumerate() {
             let Some(argument) = step.check() else { continue };
-            let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, step.display_name());
+            let name = step.display_name();
+            let at = format!("scenario {:?}, step {} ({})", s.id, i + 1, crate::http::escape_line(&name));
             let Some(judge) = loaded.iter().find(|l| l.plugin.name() == s.plugin) else {
                 orphans.push(format!("{at} asks plugin {:?} to judge; pass --plugin with it", s.plugin));
                 continue;
@@ -312,7 +312,8 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
 pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let o = Overrides { plan_only: true, ..run_overrides(&args, matches)? };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
-    let mut redactor = Redactor::new();
+    // The environment's values in the config are secrets here too: nothing printed holds them.
+    let mut redactor = super::secrets(&settings);
     let mut loaded = load_plugins(&settings, &mut redactor).await?;
     if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
         let description = describe_mcp_server(&args, &settings).await?;

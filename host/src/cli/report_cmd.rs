@@ -36,7 +36,9 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
         crate::say!("{triage}");
     }
     if let Some(stage) = &merged.stage_failure {
-        crate::say!("a shard's {} failed: {}", stage.stage, stage.message);
+        let (stage, message) =
+            (crate::http::escape_line(&stage.stage), crate::http::escape_line(&stage.message));
+        crate::say!("a shard's {stage} failed: {message}");
     }
     crate::say!("{} ({} reports merged)", merged.summary.line(), args.reports.len());
     let passed =

@@ -59,9 +59,26 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         crate::say!("nothing to rerun: every scenario in {} passed", report.display());
         return Ok(exit::PASSED);
     }
-    let mut redactor = secrets(&settings);
-    let loaded = load_plugins(&settings, &mut redactor).await?;
-    let (plan, plan_after_mcp) = planned(&args, &settings, &loaded).await?;
+    let mut redactor = super::secrets(&settings);
+    // The run's --timeout holds from the start: a document that never arrives ends it too.
+    let loading = async {
+        let loaded = load_plugins(&settings, &mut redactor).await?;
+        let (plan, plan_after_mcp) = planned(&args, &settings, &loaded).await?;
+        Ok::<_, Failure>((loaded, plan, plan_after_mcp))
+    };
+    let (loaded, plan, plan_after_mcp) = match args.timeout {
+        None => loading.await?,
+        Some(limit) => tokio::time::timeout(limit, loading).await.map_err(|_| {
+            Failure::new(
+                exit::FAILED,
+                format!(
+                    "the run's --timeout of {} expired while the plugins and their documents were loaded; \
+                     nothing was run",
+                    humantime::format_duration(limit)
+                ),
+            )
+        })??,
+    };
     tracing::info!(
         "plan: {} scenario(s) ready after {} ms",
         plan.scenarios.len(),
@@ -98,16 +115,19 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let ending = Ending { phase: &phase, early: ended_early.as_ref(), started };
     let report = assemble(&args, &settings, &plan, &mut progress, &ground, &ending, &scrubber);
     let writing = Instant::now();
-    write_reports(&args, &report, &ground.run_dir)?;
-    if let (Some(path), Some(t)) = (&args.transcript, &transcript) {
-        write_transcript(path, t, &ground.run_dir, &scrubber)?;
-    }
+    // A report that cannot be written is an error, said after the verdict, never instead of it.
+    let written =
+        write_reports(&args, &report, &ground.run_dir).and_then(|()| match (&args.transcript, &transcript) {
+            (Some(path), Some(t)) => write_transcript(path, t, &ground.run_dir, &scrubber),
+            _ => Ok(()),
+        });
     tracing::info!("report: written in {} ms", writing.elapsed().as_millis());
     if let Some(peak) = peak_memory_mib() {
         tracing::info!("memory: peak {peak} MiB");
     }
-    let code =
-        conclude(&args, report, phase, progress.seed_failure, ended_early, &ground.run_dir, &scrubber)?;
+    let code = conclude(&args, report, phase, progress.seed_failure, ended_early, &ground.run_dir, &scrubber);
+    written?;
+    let code = code?;
     // The process ends next: the plan need not be taken apart a piece at a time first (for a big
     // run, milliseconds of nothing); the temporary files it may hold have no name.
     std::mem::forget(plan);
@@ -116,35 +136,6 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
 
 /// How the run ended early, if it did: its label, how unfinished scenarios count, why, the code.
 type EndedEarly = (&'static str, Outcome, RunFailure, i32);
-
-/// The run's redactor, knowing the secrets the settings hold: what the environment gave the
-/// config's `${...}` (a password in `[target] args` included), the base URL's password, and the
-/// credentials in MCP headers. Everything printed passes through it from now on.
-fn secrets(settings: &config::Settings) -> Redactor {
-    let mut redactor = Redactor::new();
-    for secret in &settings.secrets {
-        redactor.secret(secret);
-    }
-    if let Some((user, password)) = settings.base_url.as_deref().and_then(crate::http::credentials_text) {
-        redactor.secret(&password);
-        redactor.secret(&format!("{user}:{password}"));
-    }
-    // MCP header values carry credentials (a bearer token): never shown, in any encoding.
-    if let Some(config::Mcp { transport: config::McpTransport::Http { headers, .. }, .. }) = &settings.mcp {
-        let credential = |name: &str| {
-            let name = name.to_ascii_lowercase();
-            name == "cookie" || ["auth", "token", "key", "secret"].iter().any(|w| name.contains(w))
-        };
-        for (_, value) in headers.iter().filter(|(name, _)| credential(name)) {
-            redactor.secret(value);
-            if let Some((_, credential)) = value.split_once(' ') {
-                redactor.secret(credential.trim());
-            }
-        }
-    }
-    crate::report::console::redact_output(&redactor);
-    redactor
-}
 
 /// The plan (empty when a plugin plans from the MCP server's own description, once the session
 /// is open), and whether that is so.

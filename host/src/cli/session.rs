@@ -171,7 +171,11 @@ impl Session<'_> {
         before: bool,
     ) -> Result<(), StageError> {
         let commands = self.run_dir.file("commands");
-        let _ = std::fs::create_dir_all(&commands);
+        // The run's own folder: a link planted in its place is removed, never written through.
+        if std::fs::symlink_metadata(&commands).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = std::fs::remove_file(&commands);
+        }
+        let _ = std::fs::create_dir(&commands);
         for hook in target.hooks.iter().filter(|h| h.before_start == before) {
             let log = commands.join(format!("{}.log", hook.name));
             crate::service::run_hook(hook, &target.dir, workdir, port, Some(&log))
@@ -445,7 +449,7 @@ pub(super) fn fits_targets(plan: &Plan, settings: &Settings) -> Result<(), Failu
             format!(
                 "{at} calls {} over MCP, but the run has no MCP target: pass --mcp-url URL or --mcp-command \
                  COMMAND, or add [target.mcp] to the config",
-                step.display_name()
+                crate::http::escape_line(&step.display_name())
             ),
         )
     };

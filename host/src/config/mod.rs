@@ -304,6 +304,22 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
     let defaults = Limits::default();
     let timeout = o.plugin_timeout.or(file.sandbox.call_timeout);
     let memory_mib = o.plugin_memory_mib.or(file.sandbox.memory_mib);
+    // A limit of nothing is a mistake, not a limit: say so rather than fail obscurely later.
+    if memory_mib == Some(0) {
+        return Err(ConfigError::Usage(
+            "the plugin memory limit (--plugin-memory-mib, sandbox.memory-mib) must be at least 1 MiB".into(),
+        ));
+    }
+    if timeout.is_some_and(|t| t.is_zero()) {
+        return Err(ConfigError::Usage(
+            "the plugin call timeout (--plugin-timeout, sandbox.call-timeout) must be more than 0".into(),
+        ));
+    }
+    if o.request_timeout.or(file.run.request_timeout).is_some_and(|t| t.is_zero()) {
+        return Err(ConfigError::Usage(
+            "the request timeout (--request-timeout, run.request-timeout) must be more than 0".into(),
+        ));
+    }
     let limits = Limits {
         call_timeout: timeout.unwrap_or(defaults.call_timeout),
         memory_bytes: memory_mib.map_or(defaults.memory_bytes, |mib| (mib as usize).saturating_mul(1 << 20)),

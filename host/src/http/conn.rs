@@ -31,6 +31,9 @@ const MAX_CHUNK_LINE: usize = 4 << 10;
 const MAX_TRAILERS: usize = 64 << 10;
 /// Bytes read at once.
 const READ: usize = 16 << 10;
+/// A request bigger than this goes over a new connection: its body may still be going out when
+/// an answer arrives, and on a kept-alive connection a stray response could then pass for it.
+const FRESH_FOR_BYTES: usize = 256 << 10;
 
 /// A connection's byte stream: TCP, or TLS over it.
 enum Stream {
@@ -431,12 +434,17 @@ impl Conn {
         }
     }
 
-    /// One line (without its CRLF) of at most `max` bytes, consumed from the buffer.
+    /// One line (without its CRLF) of at most `max` bytes, consumed from the buffer; a line
+    /// that ends with a bare LF is refused (RFC 9112 lets a recipient take it; a strict one does
+    /// not, and says so rather than wait for a CR that will not come).
     async fn line(&mut self, max: usize) -> Result<Vec<u8>, Broken> {
         loop {
-            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = self.buf[..end].to_vec();
-                self.buf.drain(..end + 2);
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                if end == 0 || self.buf[end - 1] != b'\r' {
+                    return Err(Broken::Other("a chunked body's line ends with a bare LF, not CRLF".into()));
+                }
+                let line = self.buf[..end - 1].to_vec();
+                self.buf.drain(..end + 1);
                 return Ok(line);
             }
             if self.buf.len() > max {
@@ -720,7 +728,7 @@ impl Pool {
 
     async fn exchange(&self, r: &Outgoing, fresh: bool) -> Result<Incoming, SendError> {
         let url = r.url.as_str();
-        let mut conn = self.take(url, fresh).await?;
+        let mut conn = self.take(url, fresh || r.body.len() > FRESH_FOR_BYTES).await?;
         let mut out = std::mem::take(&mut conn.out);
         self.write_request(r, &mut out)
             .map_err(|e| SendError::Other { url: url.to_string(), message: e.to_string() })?;

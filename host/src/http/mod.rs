@@ -8,9 +8,9 @@ pub mod reach;
 mod redact;
 mod tls;
 
+pub use crate::text::{escape, escape_line};
 pub use redact::{
     MAX_MESSAGE_BYTES, RECORDED_BODY_BYTES, REDACTED, Redactor, RequestRecord, ResponseRecord, clip_text,
-    escape, escape_line,
 };
 pub use tls::{Named, TlsError, TlsOptions};
 
@@ -94,19 +94,44 @@ impl Incoming {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 
-    /// The first header with this name as text to compare byte for byte: `Err(shown)` when its
-    /// value is not UTF-8, and so equal to no text.
-    pub fn header_text(&self, name: &str) -> Option<Result<&str, &str>> {
-        let at = self.headers.iter().position(|h| h.name.eq_ignore_ascii_case(name))?;
-        let value = self.headers[at].value.as_str();
-        Some(if self.not_utf8.contains(&at) { Err(value) } else { Ok(value) })
+    /// The value of the field with this name as text to compare byte for byte: every line of it
+    /// joined by `, ` (RFC 9110 section 5.3), so a field sent twice (`X-Frame-Options: DENY`
+    /// and `ALLOWALL`) is judged whole, never by its first line alone; `Err(shown)` when a line
+    /// is not UTF-8, and so equal to no text.
+    pub fn header_text(&self, name: &str) -> Option<Result<std::borrow::Cow<'_, str>, NotUtf8>> {
+        let lines: Vec<usize> =
+            (0..self.headers.len()).filter(|&i| self.headers[i].name.eq_ignore_ascii_case(name)).collect();
+        let value = match lines.as_slice() {
+            [] => return None,
+            [one] => std::borrow::Cow::Borrowed(self.headers[*one].value.as_str()),
+            many => std::borrow::Cow::Owned(
+                many.iter().map(|&i| self.headers[i].value.as_str()).collect::<Vec<_>>().join(", "),
+            ),
+        };
+        Some(match lines.iter().any(|i| self.not_utf8.contains(i)) {
+            true => Err(NotUtf8 { shown: value.into_owned() }),
+            false => Ok(value),
+        })
     }
+}
+
+/// A header field with a line that is not UTF-8, and so equal to no text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not UTF-8 ({shown:?} with U+FFFD for its other bytes)")]
+pub struct NotUtf8 {
+    /// The field's value, with U+FFFD where its bytes are not UTF-8.
+    pub shown: String,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
     #[error("no response within {} (timed out)", humantime::format_duration(*.0))]
     Timeout(Duration),
+    #[error(
+        "the response's head came (status {status}) but its body did not end within {} (timed out)",
+        humantime::format_duration(*.limit)
+    )]
+    BodyTimeout { limit: Duration, status: u16 },
     #[error("could not connect to {url}: {message} (is the service running?)")]
     Connect { url: String, message: String },
     #[error("the connection to {url} was closed or reset before a response arrived: {message}")]
@@ -209,12 +234,49 @@ enum Via {
 
 /// Whether the environment names a proxy for this scheme (reqwest honours it; smoke's own
 /// connections do not, so such a run goes through reqwest).
-fn proxy_configured(scheme: &str) -> bool {
+fn proxy_configured(scheme: &str, host: &str) -> bool {
     let names: &[&str] = match scheme {
         "https" => &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
         _ => &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"],
     };
-    names.iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    let set = names.iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    let no_proxy =
+        ["no_proxy", "NO_PROXY"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()));
+    set && !no_proxy.is_some_and(|list| bypasses(&list, host))
+}
+
+/// Whether a `NO_PROXY` list names `host`, as curl and reqwest read one: `*`, the host itself, a
+/// domain and its subdomains (`example.com`, `.example.com`), an address, or a network
+/// (`10.0.0.0/8`).
+fn bypasses(list: &str, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let ip: Option<std::net::IpAddr> = host.parse().ok();
+    list.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        if let (Some(ip), Some((network, bits))) = (ip, entry.split_once('/')) {
+            return in_network(ip, network, bits);
+        }
+        let domain = entry.trim_start_matches('.');
+        host == domain || host.ends_with(&format!(".{domain}"))
+    })
+}
+
+/// Whether `ip` is in the network `network/bits`.
+fn in_network(ip: std::net::IpAddr, network: &str, bits: &str) -> bool {
+    use std::net::IpAddr;
+    let (Ok(network), Ok(bits)) = (network.parse::<IpAddr>(), bits.parse::<u32>()) else { return false };
+    let (a, b, width) = match (ip, network) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    shift == width || (a >> shift) == (b >> shift)
 }
 
 /// `user:password` from a URL's user info, percent-decoded.
@@ -338,7 +400,7 @@ impl Client {
             _ => None,
         };
         let via = match (base.host_str(), base.port_or_known_default()) {
-            (Some(host), Some(port)) if !proxy_configured(base.scheme()) => {
+            (Some(host), Some(port)) if !proxy_configured(base.scheme(), host) => {
                 let connector = match &tls_config {
                     Some(config) => Some(conn::tls(config.clone(), host)?),
                     None => None,
@@ -583,6 +645,27 @@ mod tests {
         }
         for hostile in ["//evil/x", "/\\\\evil/x", "/http://evil:8080/x", "/../x", "/%2e%2E/x"] {
             assert!(c.url(hostile).is_err(), "{hostile}");
+        }
+    }
+
+    #[test]
+    fn no_proxy_lists_name_hosts_domains_and_networks() {
+        for (list, host) in [
+            ("127.0.0.1", "127.0.0.1"),
+            ("localhost,127.0.0.1", "localhost"),
+            ("*", "anything"),
+            ("example.com", "api.example.com"),
+            (".example.com", "api.example.com"),
+            ("10.0.0.0/8", "10.1.2.3"),
+            ("::1", "[::1]"),
+            ("fd00::/8", "fd12::1"),
+        ] {
+            assert!(bypasses(list, host), "{list} names {host}");
+        }
+        for (list, host) in
+            [("example.com", "notexample.com"), ("10.0.0.0/8", "11.0.0.1"), ("", "x"), ("a.b", "b")]
+        {
+            assert!(!bypasses(list, host), "{list} does not name {host}");
         }
     }
 

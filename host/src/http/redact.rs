@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use super::{Incoming, Outgoing};
 use crate::plan::exact::Exact;
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// What gets written about an exchange: redacted, bodies as text.
@@ -38,7 +37,6 @@ pub struct ResponseRecord {
 /// that a run against a service returning huge bodies writes reports of a sane size.
 pub const RECORDED_BODY_BYTES: usize = 64 << 10;
 
-/// `text` cut to at most `max` bytes at a character boundary.
 /// The most of one message a plugin or a service put into words that smoke keeps (a verdict's
 /// reason, a failure's message): it is clipped there, once, where it enters.
 pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
@@ -67,6 +65,87 @@ fn clip(mut text: String, max: usize) -> (String, bool) {
     (text, true)
 }
 
+/// The forms of secret values to find in text, indexed by how they end (their last eight bytes,
+/// or four for a shorter form: every form is at least four): a text is scanned once, whatever the
+/// number of forms, so a run that learns a new cookie from every response redacts as fast at its
+/// end as at its start. (By how they end, since learned values share beginnings more often than
+/// endings: `cookie-value-1`, `cookie-value-2`; a token's `eyJhbGci...`.)
+#[derive(Debug, Clone, Default)]
+struct Forms {
+    by_end: std::collections::HashMap<u64, Vec<String>>,
+    short: std::collections::HashMap<u32, Vec<String>>,
+    /// The values whose forms are here, to skip one seen before at once.
+    values: std::collections::HashSet<String>,
+    count: usize,
+}
+
+fn tail8(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("eight bytes"))
+}
+
+fn tail4(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().expect("four bytes"))
+}
+
+impl Forms {
+    /// Add `value`'s forms; false when it was here already.
+    fn add(&mut self, value: &str) -> bool {
+        if !self.values.insert(value.to_string()) {
+            return false;
+        }
+        for form in forms(value) {
+            let bytes = form.as_bytes();
+            let same = match bytes.len() {
+                0..4 => continue,
+                4..8 => self.short.entry(tail4(bytes)).or_default(),
+                _ => self.by_end.entry(tail8(bytes)).or_default(),
+            };
+            if !same.contains(&form) {
+                same.push(form);
+                self.count += 1;
+            }
+        }
+        true
+    }
+
+    /// Replace every form found in `text`, in one pass: where found ones overlap, the one that
+    /// starts first wins, and of those the longest.
+    fn scrub(&self, text: &mut String) {
+        if self.count == 0 || text.len() < 4 {
+            return;
+        }
+        let bytes = text.as_bytes();
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for end in 4..=bytes.len() {
+            let window = &bytes[..end];
+            let candidates = self.short.get(&tail4(window)).into_iter().flatten();
+            let longer = (end >= 8).then(|| self.by_end.get(&tail8(window))).flatten().into_iter().flatten();
+            for form in candidates.chain(longer) {
+                if window.ends_with(form.as_bytes()) {
+                    found.push((end - form.len(), end));
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut out = String::with_capacity(text.len());
+        let mut kept = 0;
+        for (start, end) in found {
+            if start < kept {
+                continue;
+            }
+            // A form is whole UTF-8, so where it starts and ends are character boundaries.
+            out.push_str(&text[kept..start]);
+            out.push_str(REDACTED);
+            kept = end;
+        }
+        out.push_str(&text[kept..]);
+        *text = out;
+    }
+}
+
 /// Removes secrets before anything is recorded: sensitive headers, sensitive JSON fields, and
 /// secret values (tokens from config) wherever they appear. Values seen in sensitive fields and
 /// headers are learned, so they are also removed where they reappear in free text (an expected
@@ -75,9 +154,9 @@ fn clip(mut text: String, max: usize) -> (String, bool) {
 pub struct Redactor {
     headers: BTreeSet<String>,
     fields: BTreeSet<String>,
-    secrets: Vec<String>,
-    /// Learned values and their forms, longest first (so a longer form is never half-replaced).
-    learned: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
+    secrets: Forms,
+    /// Learned values and their forms.
+    learned: std::sync::Arc<std::sync::RwLock<Forms>>,
 }
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -99,19 +178,12 @@ impl Redactor {
         self.fields.insert(name.to_string());
     }
 
-    /// A secret value: replaced wherever it appears, in every encoding it may take. Very short
-    /// values are ignored, since replacing them would shred unrelated text.
+    /// A secret value: replaced wherever it appears, in every encoding it may take. Values under
+    /// four bytes are ignored, since replacing them would shred unrelated text.
     pub fn secret(&mut self, value: &str) {
-        if value.len() < 4 {
-            return;
+        if value.len() >= 4 {
+            self.secrets.add(value);
         }
-        for form in forms(value) {
-            if !self.secrets.contains(&form) {
-                self.secrets.push(form);
-            }
-        }
-        // Longest first, so a longer form is never left half-replaced by a shorter one.
-        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     }
 
     pub fn text(&self, text: &str) -> String {
@@ -122,18 +194,14 @@ impl Redactor {
 
     /// [`Redactor::text`] in place: `text` is rewritten only where a secret appears in it.
     pub fn scrub(&self, text: &mut String) {
-        let learned = self.learned.read().unwrap_or_else(|e| e.into_inner());
-        for s in self.secrets.iter().chain(learned.iter()) {
-            if text.contains(s.as_str()) {
-                *text = text.replace(s.as_str(), REDACTED);
-            }
-        }
+        self.secrets.scrub(text);
+        self.learned.read().unwrap_or_else(|e| e.into_inner()).scrub(text);
     }
 
     /// How many forms of sensitive values it has learned so far: a result redacted when this was
     /// lower may hold one it has learned since.
     pub fn learned_count(&self) -> usize {
-        self.learned.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.learned.read().unwrap_or_else(|e| e.into_inner()).count
     }
 
     #[cfg(test)]
@@ -143,18 +211,13 @@ impl Redactor {
 
     /// Remember a sensitive value so free text never shows it (short values would shred text).
     fn learn(&self, value: &str) {
-        if value.len() >= 4 && value != REDACTED {
-            let known = self.learned.read().unwrap_or_else(|e| e.into_inner()).iter().any(|l| l == value);
-            if !known {
-                let mut learned = self.learned.write().unwrap_or_else(|e| e.into_inner());
-                for form in forms(value) {
-                    if !learned.contains(&form) {
-                        learned.push(form);
-                    }
-                }
-                learned.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-            }
+        if value.len() < 4 || value == REDACTED {
+            return;
         }
+        if self.learned.read().unwrap_or_else(|e| e.into_inner()).values.contains(value) {
+            return;
+        }
+        self.learned.write().unwrap_or_else(|e| e.into_inner()).add(value);
     }
 
     fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
@@ -394,42 +457,6 @@ impl<W: std::io::Write> std::io::Write for RedactLines<'_, W> {
     }
 }
 
-/// Text from a service, a plan or a plugin made safe for a terminal: every control character
-/// (ESC, OSC, carriage return, backspace...) is shown escaped (`\x1b`), so nothing it holds can
-/// move the cursor, rewrite a line, set the window title or hide what came before. Newlines and
-/// tabs are kept.
-pub fn escape(text: &str) -> Cow<'_, str> {
-    escape_with(text, |c| c == '\n' || c == '\t')
-}
-
-/// [`escape`] for text that must stay on one line: newlines are escaped too.
-pub fn escape_line(text: &str) -> Cow<'_, str> {
-    escape_with(text, |c| c == '\t')
-}
-
-fn escape_with(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && !keep(c)) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            let code = u32::from(c);
-            if code < 0x80 {
-                let _ = write!(out, "\\x{code:02x}");
-            } else {
-                let _ = write!(out, "\\u{{{code:x}}}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// The forms a secret may take in what smoke writes: as is, percent-encoded (path and form
 /// style), JSON-escaped, and base64 (standard and URL-safe, alone or inside a longer encoded
 /// text such as `user:secret`, where only the characters that depend on the secret alone are
@@ -439,12 +466,20 @@ fn forms(value: &str) -> Vec<String> {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let mut out = vec![value.to_string()];
-    out.push(percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string());
-    out.push(percent_encoding::utf8_percent_encode(value, super::PATH_SEGMENT).to_string());
-    out.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    for encoded in [
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string(),
+        percent_encoding::utf8_percent_encode(value, super::PATH_SEGMENT).to_string(),
+        url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+    ] {
+        // Lower-case hex too, as some services write it.
+        out.push(lower_hex_escapes(&encoded, '%'));
+        out.push(encoded);
+    }
     if let Ok(json) = serde_json::to_string(value) {
         out.push(json[1..json.len() - 1].to_string());
     }
+    out.extend(json_forms(value));
+    out.extend(html_forms(value));
     for engine in [&STANDARD, &URL_SAFE] {
         out.push(engine.encode(value));
     }
@@ -466,10 +501,123 @@ fn forms(value: &str) -> Vec<String> {
     out
 }
 
+/// `%2F` as `%2f` (and likewise for another escape character).
+fn lower_hex_escapes(text: &str, escape: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == escape {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
+/// The JSON string escapes services write besides serde's: every non-ASCII character as
+/// `\uXXXX` (Python's `json.dumps`, PHP), in lower or upper hex; `<`, `>` and `&` as
+/// `\u003c`... (Go's HTML-safe encoder); `/` as `\/` (PHP).
+fn json_forms(value: &str) -> Vec<String> {
+    let escape = |ascii: bool, html: bool, slash: bool, upper: bool| {
+        let mut out = String::with_capacity(value.len() + 8);
+        let unit = |u: u16, out: &mut String| match upper {
+            true => {
+                let _ = write!(out, "\\u{u:04X}");
+            }
+            false => {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        };
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '/' if slash => out.push_str("\\/"),
+                '<' | '>' | '&' if html => unit(c as u16, &mut out),
+                '\u{2028}' | '\u{2029}' if html => unit(c as u16, &mut out),
+                c if (c as u32) < 0x20 => unit(c as u16, &mut out),
+                c if ascii && !c.is_ascii() => {
+                    let mut buf = [0u16; 2];
+                    for u in c.encode_utf16(&mut buf) {
+                        unit(*u, &mut out);
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for ascii in [false, true] {
+        for html in [false, true] {
+            for slash in [false, true] {
+                for upper in [false, true] {
+                    out.push(escape(ascii, html, slash, upper));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The value as HTML writes it: `&amp;`, `&lt;`, `&gt;`, `&quot;`, and `'` as `&#39;` or
+/// `&#x27;`.
+fn html_forms(value: &str) -> Vec<String> {
+    let entity = |apostrophe: &str| {
+        let mut out = String::with_capacity(value.len() + 8);
+        for c in value.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str(apostrophe),
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    vec![entity("&#39;"), entity("&#x27;")]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::model;
+
+    #[test]
+    fn a_secret_is_found_in_the_encodings_services_write() {
+        let mut r = Redactor::new();
+        let secret = "p\u{e4}<ss/w&rd+Xy";
+        r.secret(secret);
+        for shown in [
+            "p\\u00e4<ss/w&rd+Xy",            // Python's json.dumps
+            "p\u{e4}\\u003css/w\\u0026rd+Xy", // Go's HTML-safe JSON
+            "p\\u00e4<ss\\/w&rd+Xy",          // PHP
+            "p%c3%a4%3css%2fw%26rd%2bXy",     // percent-encoding, lower-case hex
+            "p\u{e4}&lt;ss/w&amp;rd+Xy",      // HTML
+        ] {
+            let text = format!("said: {shown} (end)");
+            assert_eq!(r.text(&text), "said: [REDACTED] (end)", "{shown}");
+        }
+    }
+
+    #[test]
+    fn many_learned_values_are_all_found_and_the_longest_form_wins() {
+        let r = Redactor::new();
+        for i in 0..20_000 {
+            r.learn_for_test(&format!("cookie-value-{i:06}"));
+        }
+        r.learn_for_test("cookie-value-000001-and-more");
+        let text = "a cookie-value-000001-and-more b cookie-value-019999 c cookie-value-9".repeat(200);
+        let shown = r.text(&text);
+        assert!(shown.starts_with("a [REDACTED] b [REDACTED] c cookie-value-9"), "{}", &shown[..80]);
+        assert_eq!(shown.matches("[REDACTED]").count(), 400, "every learned value, every time");
+        assert!(!shown.contains("cookie-value-0"), "{}", &shown[..200]);
+    }
 
     #[test]
     fn redaction_covers_headers_fields_and_secret_values() {

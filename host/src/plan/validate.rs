@@ -9,6 +9,7 @@ use super::model::{
     Action, Body, HttpCall, MCP_REQUEST_METHODS, McpRequest, Method, StatusMatch, Step, StepMode, ToolCall,
     ToolOutcome,
 };
+use crate::text::escape_line;
 
 /// Every problem found, each naming where it is. Empty means the plan is valid.
 pub fn validate(plan: &Plan) -> Vec<String> {
@@ -52,7 +53,9 @@ struct StepAt<'a> {
 
 impl std::fmt::Display for StepAt<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "scenario {:?}, step {} ({})", self.scenario, self.index + 1, self.step.display_name())
+        let name = self.step.display_name();
+        let name = escape_line(&name);
+        write!(f, "scenario {:?}, step {} ({name})", self.scenario, self.index + 1)
     }
 }
 
@@ -68,7 +71,7 @@ fn check_graph<'a>(kind: &str, n: usize, node: impl Fn(usize) -> Node<'a>, error
     for i in 0..n {
         let node = node(i);
         if node.id.is_empty() {
-            errors.push(format!("a {kind} of plugin {} has an empty id", node.plugin));
+            errors.push(format!("a {kind} of plugin {} has an empty id", escape_line(node.plugin)));
         }
     }
     let graph = Graph::new((0..n).map(|i| {
@@ -77,14 +80,14 @@ fn check_graph<'a>(kind: &str, n: usize, node: impl Fn(usize) -> Node<'a>, error
     }));
     for &(i, first) in &graph.duplicates {
         let (n, other) = (node(i), node(first));
-        errors
-            .push(format!("{kind} id {:?} is used twice (plugins {} and {})", n.id, other.plugin, n.plugin));
+        let (first, then) = (escape_line(other.plugin), escape_line(n.plugin));
+        errors.push(format!("{kind} id {:?} is used twice (plugins {first} and {then})", n.id));
     }
     for (i, d) in &graph.unknown {
         errors.push(format!("{kind} {:?} depends on {d:?}, which is not a {kind} in the plan", node(*i).id));
     }
     if let Some(cycle) = graph.find_cycle() {
-        let ids: Vec<&str> = cycle.iter().map(|&i| node(i).id).collect();
+        let ids: Vec<_> = cycle.iter().map(|&i| escape_line(node(i).id)).collect();
         errors.push(format!("{kind} dependencies form a cycle: {}", ids.join(" -> ")));
     }
 }
@@ -221,7 +224,7 @@ fn check_mcp_request(at: &dyn std::fmt::Display, step: &Step, r: &McpRequest, er
         ));
     }
     if !r.params.is_object() {
-        errors.push(format!("{at}: the params of {} must be a JSON object", r.method));
+        errors.push(format!("{at}: the params of {:?} must be a JSON object", r.method));
     }
     for c in &step.captures {
         if let crate::plan::model::CaptureSource::Header(h) = &c.source {

@@ -171,7 +171,7 @@ fn step(s: wit::Step, at: &str, index: usize, json_check: bool) -> Result<model:
         wit::Action::ToolCall(call) => format!("tool {}", call.tool),
         wit::Action::McpRequest(r) => r.method.clone(),
     };
-    let at = format!("{at}, step {} ({shown})", index + 1);
+    let at = format!("{at}, step {} ({})", index + 1, crate::http::escape_line(&shown));
     // The argument is handed back to the plugin as it was written; it must be JSON the SDKs can
     // read into the plugin's own type.
     if let Some(argument) = s.check.as_ref().filter(|_| json_check) {

@@ -81,9 +81,10 @@ pub fn emit(to: To, text: &str) {
 pub fn no_commands(text: &str) -> std::borrow::Cow<'_, str> {
     let command = |line: &str| {
         let t = line.trim_start();
-        t.starts_with("::") || t.starts_with("##[") || t.starts_with("##vso[")
+        t.starts_with("::") || t.starts_with("##[")
     };
-    if !text.split('\n').any(command) {
+    // Azure Pipelines obeys `##vso[` anywhere in a line.
+    if !text.split('\n').any(command) && !text.contains("##vso[") {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -91,14 +92,15 @@ pub fn no_commands(text: &str) -> std::borrow::Cow<'_, str> {
         if i > 0 {
             out.push('\n');
         }
-        if command(line) {
+        let line = line.replace("##vso[", "\\x23#vso[");
+        if command(&line) {
             let blanks = line.len() - line.trim_start().len();
             let first = line[blanks..].chars().next().unwrap_or(':');
             out.push_str(&line[..blanks]);
             out.push_str(&format!("\\x{:02x}", u32::from(first)));
             out.push_str(&line[blanks + first.len_utf8()..]);
         } else {
-            out.push_str(line);
+            out.push_str(&line);
         }
     }
     std::borrow::Cow::Owned(out)
@@ -106,7 +108,7 @@ pub fn no_commands(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// A log event whose lines after the first are indented: a field holding a line break (text from
 /// a service, a plugin or a server) continues the event, and never poses as a line of its own.
-fn indented(event: &str) -> std::borrow::Cow<'_, str> {
+pub fn indented(event: &str) -> std::borrow::Cow<'_, str> {
     let body = event.strip_suffix('\n').unwrap_or(event);
     if !body.contains('\n') || body.split('\n').skip(1).all(|l| l.starts_with([' ', '\t'])) {
         return std::borrow::Cow::Borrowed(event);
@@ -140,7 +142,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        emit(To::Err, &indented(&String::from_utf8_lossy(buf)));
+        let text = String::from_utf8_lossy(buf);
+        // Control characters a field holds (a CR would end the line for a terminal or a CI log) are
+        // escapes; a line break continues the event, indented.
+        emit(To::Err, &indented(&escape(&text)));
         Ok(buf.len())
     }
 

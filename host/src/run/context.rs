@@ -41,17 +41,18 @@ pub struct Context {
     /// Whether a passing step's record keeps its request and response headers and bodies
     /// (`--exchanges all`); a failing step's always does.
     pub keep_passing_exchanges: bool,
-    /// (connection, scenario) of every answer that came over a reused connection: the verdicts
-    /// to doubt if the service turns out to be out of step on it.
+    /// (connection, scenario) of every answer that came over smoke's own connections: the
+    /// verdicts to doubt if the service turns out to be out of step on one.
     pub reused: std::sync::Mutex<Vec<(u64, u32)>>,
 }
 
 impl Context {
-    /// Remember which reused connections scenario `i`'s answers came over.
+    /// Remember which connections scenario `i`'s answers came over (the first answer on a
+    /// connection too: a server may answer before it is asked).
     pub fn note_connections(&self, i: usize, result: &super::results::ScenarioResult) {
-        let reused = result.steps.iter().filter_map(|s| s.connection).filter(|&(_, nth)| nth > 1);
+        let carried = result.steps.iter().filter_map(|s| s.connection);
         let mut noted = self.reused.lock().unwrap_or_else(|e| e.into_inner());
-        noted.extend(reused.map(|(id, _)| (id, u32::try_from(i).unwrap_or(u32::MAX))));
+        noted.extend(carried.map(|(id, _)| (id, u32::try_from(i).unwrap_or(u32::MAX))));
     }
 
     /// Scenarios (plan indices, in order) whose answers came over a connection the service was

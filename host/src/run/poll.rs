@@ -48,3 +48,22 @@ pub(super) async fn poll<T: Tried, F: std::future::Future<Output = T>>(
         tokio::time::sleep(interval).await;
     }
 }
+
+/// When a poll step must be over: `timeout_ms` after it started (none for other steps).
+pub(super) fn poll_deadline(mode: &crate::plan::model::StepMode, started: Instant) -> Option<Instant> {
+    match mode {
+        crate::plan::model::StepMode::Poll { timeout_ms, .. } => {
+            Some(started + Duration::from_millis(u64::from(*timeout_ms)))
+        }
+        _ => None,
+    }
+}
+
+/// A try's time: its own limit, cut to what is left of the poll (at least a millisecond), so no
+/// try runs past the poll's end.
+pub(super) fn within(limit: Duration, deadline: Option<Instant>) -> Duration {
+    match deadline {
+        Some(end) => limit.min(end.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))),
+        None => limit,
+    }
+}

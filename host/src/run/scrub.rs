@@ -41,6 +41,10 @@ fn step(s: &mut StepResult, r: &Redactor) {
 /// reappear in a failure message of step 3). The spool repeats it for results kept before the
 /// redactor learned its last value.
 pub fn scenario(s: &mut ScenarioResult, redactor: &Redactor) {
+    // What the plan said of it too: a secret written into an id or a description is no less one.
+    redactor.scrub(&mut s.id);
+    redactor.scrub(&mut s.endpoint);
+    redactor.scrub(&mut s.description);
     if let Some(t) = &mut s.reason {
         redactor.scrub(t);
     }

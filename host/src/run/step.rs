@@ -69,7 +69,8 @@ pub async fn run_step(
             return result;
         }
     };
-    let call = Call { ctx, client, plugin, scenario_id, index, step, http };
+    let deadline = super::poll::poll_deadline(&step.mode, started);
+    let call = Call { ctx, client, plugin, scenario_id, index, step, http, deadline };
     let outcome = match &step.mode {
         StepMode::Once => {
             result.attempts = 1;
@@ -119,7 +120,7 @@ pub async fn run_step(
 pub fn send_failure_kind(e: &crate::http::SendError) -> FailureKind {
     use crate::http::SendError;
     match e {
-        SendError::Timeout(_) => FailureKind::Timeout,
+        SendError::Timeout(_) | SendError::BodyTimeout { .. } => FailureKind::Timeout,
         SendError::Connect { .. } => FailureKind::Connect,
         SendError::Reset { .. } => FailureKind::Reset,
         SendError::Tls { .. } => FailureKind::Connect,
@@ -194,6 +195,8 @@ async fn judge(
 struct Call<'a> {
     ctx: &'a Context,
     client: &'a crate::http::Client,
+    /// A poll's end: no try runs past it.
+    deadline: Option<Instant>,
     plugin: &'a str,
     scenario_id: &'a str,
     index: usize,
@@ -208,7 +211,18 @@ impl Call<'_> {
         let mut step_vars = vars.clone();
         let seq = ctx.transcript.as_ref().map(|t| t.ticket());
         let sent = Instant::now();
-        let sent_result = self.client.send(outgoing).await;
+        let sent_result = match self.deadline {
+            // A try of a poll: within what is left of the poll.
+            Some(_) => {
+                let limit =
+                    super::poll::within(outgoing.timeout.unwrap_or(ctx.request_timeout), self.deadline);
+                match tokio::time::timeout(limit, self.client.send(outgoing)).await {
+                    Ok(sent) => sent,
+                    Err(_) => Err(crate::http::SendError::Timeout(limit)),
+                }
+            }
+            None => self.client.send(outgoing).await,
+        };
         if let Some(seq) = seq {
             let label = Label {
                 scenario: self.scenario_id.to_string(),

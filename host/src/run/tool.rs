@@ -5,7 +5,7 @@
 
 use super::Label;
 use super::judge::judge_by_plugin;
-use super::poll::{Polling, Tried, poll};
+use super::poll::{Polling, Tried, poll, poll_deadline, within};
 use super::results::{Failure, FailureKind, Outcome, StepResult, ToolCallRecord};
 use super::template::{self, Vars};
 use super::{Context, expect};
@@ -120,6 +120,7 @@ pub(super) async fn run(
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms)))
             .unwrap_or(ctx.request_timeout),
+        deadline: poll_deadline(&step.mode, started),
     };
     let judged = match &step.mode {
         StepMode::Poll { interval_ms, timeout_ms } => {
@@ -222,11 +223,14 @@ struct Attempt<'a> {
     before: &'a Vars,
     label: Label,
     timeout: Duration,
+    /// A poll's end: no try runs past it.
+    deadline: Option<Instant>,
 }
 
 impl Attempt<'_> {
     async fn once(&self, n: u32) -> Judged {
-        let (ctx, call, timeout) = (self.ctx, self.call, self.timeout);
+        let (ctx, call) = (self.ctx, self.call);
+        let timeout = within(self.timeout, self.deadline);
         let seq = ctx.transcript.as_ref().map(|t| t.ticket());
         let sent = Instant::now();
         let answer = match call {

@@ -227,3 +227,185 @@ fn a_shard_whose_scenario_was_renamed_does_not_merge() {
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("holds other scenarios than its split gave it"), "{r}");
 }
+
+/// Lines a string must never become: smoke's own, or a CI system's commands.
+fn forged_line(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("PASS  forged")
+        || t.starts_with("42 passed")
+        || command_line(line)
+        || line.contains("##vso[")
+}
+
+#[test]
+fn a_plans_errors_never_forge_a_line() {
+    let target = Hostile::start(|_| Reply::json(200, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "\nPASS  forged.scenario  (1 ms)\n42 passed, 0 failed, 0 skipped\n::error::pwned\nsee ##vso[task.complete]";
+    let with = |mut s: serde_json::Value, field: &str, value: serde_json::Value| {
+        s[field] = value;
+        s
+    };
+    let variants = [
+        // A step name in a problem's place (an off-target path).
+        vec![json!({"id": "a", "endpoint": "GET /x", "kind": "happy-path",
+            "steps": [{"name": format!("n{forged}"), "request": {"method": "GET", "path": "//evil/x"}, "expect": {"status": [200]}}]})],
+        // Plugin names beside a duplicate id.
+        vec![
+            with(scenario("d", "GET", "/x", 200), "plugin", json!(format!("p{forged}"))),
+            scenario("d", "GET", "/x", 200),
+        ],
+        // The ids of a cycle.
+        vec![
+            with(scenario(&format!("a{forged}"), "GET", "/x", 200), "depends_on", json!(["b"])),
+            with(scenario("b", "GET", "/x", 200), "depends_on", json!([format!("a{forged}")])),
+        ],
+    ];
+    for scenarios in variants {
+        let plan = plan_file(dir.path(), vec![], scenarios);
+        let r = support::run(run_plan(dir.path(), &plan, &target.url, &[]));
+        assert_eq!(r.code, 4, "{r}");
+        for line in r.stdout.lines().chain(r.stderr.lines()) {
+            assert!(!forged_line(line), "a forged line: {line:?}\n{r}");
+        }
+    }
+    assert!(target.seen().is_empty());
+}
+
+#[test]
+fn smoke_plan_and_doctor_keep_the_environments_secrets() {
+    let secret = "doc-token-5e2c9a";
+    // The document's URL carries the secret and answers 404: the error names the URL.
+    let target = Hostile::start(|_| Reply::json(404, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nbase-url = {:?}\n\n[[plugins]]\npath = {:?}\n[plugins.config]\nspec = \"{}/openapi.json?access_token=${{DOC_TOKEN}}\"\n",
+            target.url,
+            plugin("openapi").display().to_string(),
+            target.url
+        ),
+    )
+    .unwrap();
+    for command in ["plan", "doctor", "run"] {
+        let mut c = smoke(dir.path());
+        c.arg(command).arg("--config").arg(&config).env("DOC_TOKEN", secret);
+        let r = support::run(c);
+        assert_ne!(r.code, 0, "{command}: {r}");
+        assert!(!r.to_string().contains(secret), "{command} shows the secret: {r}");
+        assert!(r.to_string().contains("[REDACTED]"), "{command} names the URL, redacted: {r}");
+    }
+}
+
+#[test]
+fn a_carriage_return_in_a_services_line_never_ends_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // The service's last lines are shown when it fails to start; one holds a bare CR.
+    let config = dir.path().join("smoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[target]\ncommand = \"sh\"\nargs = [\"-c\", \"printf 'started\\\\r::error title=forged::pwned\\\\n'; exit 1\"]\n\
+             startup-timeout = \"2s\"\n\n[[plugins]]\npath = {:?}\n",
+            plugin("guide-example").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--config").arg(&config).arg("-v");
+    let r = support::run(c);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("started"), "the service's line is shown: {r}");
+    assert!(!r.stderr.contains('\r'), "a raw CR on stderr: {:?}", r.stderr);
+    for line in r.stderr.lines() {
+        assert!(!command_line(line), "{line:?}");
+    }
+}
+
+#[test]
+fn a_link_planted_for_the_commands_folder_is_never_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, run.join("commands")).unwrap();
+    let config = dir.path().join("smoke.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[target]\ncommand = \"sh\"\nargs = [\"-c\", \"exit 1\"]\nstartup-timeout = \"2s\"\n\n[target.reset]\ncommand = \"sh\"\nargs = [\"-c\", \"echo resetting\"]\nbefore-start = true\n\n[[plugins]]\npath = {:?}\n",
+            plugin("guide-example").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--config").arg(&config).arg("--artifacts").arg(&run);
+    let r = support::run(c);
+    assert_eq!(r.code, 3, "{r}");
+    assert!(std::fs::read_dir(&elsewhere).unwrap().next().is_none(), "nothing was written through the link");
+    assert!(run.join("commands/reset.log").is_file(), "the log is in the run's own folder");
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_said_after_the_verdict() {
+    let target = Hostile::start(|_| Reply::json(500, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan_file(dir.path(), vec![], vec![scenario("a", "GET", "/a", 200)]);
+    let mut c = smoke(dir.path());
+    // The HTML report is asked for where a directory is.
+    c.arg("run")
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--base-url", &target.url])
+        .arg("--report-html")
+        .arg(dir.path());
+    let r = support::run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stdout.contains("Failures:") && r.stdout.contains("0 passed, 1 failed"),
+        "the verdict is shown: {r}"
+    );
+    assert!(r.stderr.contains("cannot write the HTML report"), "{r}");
+}
+
+#[test]
+fn the_runs_timeout_holds_while_documents_load() {
+    // The document's server takes the connection and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--plugin").arg(plugin("openapi"));
+    c.args(["--plugin-config", &format!("spec=http://127.0.0.1:{port}/openapi.json")]);
+    c.args(["--base-url", &format!("http://127.0.0.1:{port}"), "--timeout", "2s"]);
+    let started = Instant::now();
+    let r = support::run(c);
+    drop(listener);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stderr.contains("--timeout of 2s expired"), "{r}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn limits_of_nothing_are_refused_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, says) in [
+        ("--plugin-memory-mib", "0", "at least 1 MiB"),
+        ("--request-timeout", "0s", "more than 0"),
+        ("--plugin-timeout", "0s", "more than 0"),
+    ] {
+        let mut c = smoke(dir.path());
+        c.arg("run").arg("--plugin").arg(plugin("guide-example")).args([
+            "--base-url",
+            "http://127.0.0.1:9",
+            flag,
+            value,
+        ]);
+        let r = support::run(c);
+        assert_eq!(r.code, 2, "{flag}: {r}");
+        assert!(r.stderr.contains(says), "{flag}: {r}");
+    }
+}

@@ -55,8 +55,11 @@ impl Reply {
 type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 /// How the server speaks.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Bytes written as soon as a connection is accepted, before any request is read: an answer
+    /// nobody asked for (yet).
+    pub greeting: Option<Vec<u8>>,
     /// Over TLS, with a certificate for 127.0.0.1 signed by a CA made for this server.
     pub tls: bool,
     /// Answer as soon as the request head is read, never reading its body (then close): a
@@ -178,12 +181,14 @@ impl Hostile {
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
         let (seen2, stop2) = (seen.clone(), stop.clone());
+        let scheme = if options.tls { "https" } else { "http" };
         let accept = std::thread::spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (seen, stop, handler) = (seen2.clone(), stop2.clone(), handler.clone());
                         let config = config.clone();
+                        let options = options.clone();
                         std::thread::spawn(move || {
                             let _ = stream.set_nonblocking(false);
                             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -202,7 +207,6 @@ impl Hostile {
                 }
             }
         });
-        let scheme = if options.tls { "https" } else { "http" };
         Hostile {
             port,
             url: format!("{scheme}://127.0.0.1:{port}"),
@@ -244,6 +248,12 @@ impl Drop for Hostile {
 
 fn serve(io: Box<dyn Io>, options: Options, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool, handler: &Handler) {
     let born = Instant::now();
+    let mut io = io;
+    if let Some(greeting) = &options.greeting
+        && (io.write_all(greeting).is_err() || io.flush().is_err())
+    {
+        return;
+    }
     let mut reader = BufReader::new(io);
     let mut nth = 0;
     // A stray response waiting to go out with the next answer.

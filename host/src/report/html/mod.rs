@@ -78,6 +78,12 @@ pub fn esc(text: &str) -> String {
     out
 }
 
+/// [`esc`] for text that stays on one line (an id, a name, a description): its line breaks are
+/// escapes, so nothing of it lands at the start of a line of the page.
+pub fn esc_line(text: &str) -> String {
+    esc(&crate::http::escape_line(text))
+}
+
 /// A body for display: pretty-printed when JSON, cut past the limit, escaped.
 fn body(text: &str) -> String {
     let pretty = serde_json::from_str::<serde_json::Value>(text)
@@ -100,7 +106,7 @@ fn body(text: &str) -> String {
 }
 
 fn headers(list: &[crate::plan::model::Pair]) -> String {
-    list.iter().map(|h| format!("{}: {}\n", esc(&h.name), esc(&h.value))).collect()
+    list.iter().map(|h| format!("{}: {}\n", esc_line(&h.name), esc_line(&h.value))).collect()
 }
 
 fn step_html(out: &mut String, step: &StepResult, total: usize) {
@@ -108,7 +114,7 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
         out,
         "<div class=step><b>step {} of {total}: {}</b> <span class={}>{}</span> <span class=muted>{} ms",
         step.index + 1,
-        esc(&step.name),
+        esc_line(&step.name),
         class(step.outcome),
         step.outcome.label(),
         step.duration_ms
@@ -116,16 +122,21 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
     if step.attempts > 1 && step.burst.is_none() {
         let _ = write!(out, ", {} attempts", step.attempts);
     }
-    let _ = write!(out, "</span><div>expected: {}</div>", esc(&step.expected));
+    let _ = write!(out, "</span><div>expected: {}</div>", esc_line(&step.expected));
     for f in &step.failures {
-        let _ = write!(out, "<div class=reason>{} <small>({})</small></div>", esc(&f.message), f.kind.name());
+        let _ = write!(
+            out,
+            "<div class=reason>{} <small>({})</small></div>",
+            esc_line(&f.message),
+            f.kind.name()
+        );
     }
     if let Some(v) = &step.verdict {
         let _ = write!(
             out,
             "<div>plugin verdict: {} ({})</div>",
             if v.pass { "pass" } else { "fail" },
-            esc(&v.reason)
+            esc_line(&v.reason)
         );
     }
     if let Some(b) = &step.burst {
@@ -143,8 +154,8 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
         let _ = write!(
             out,
             "<div>request:</div><pre>{} {}\n{}",
-            esc(&r.method),
-            esc(&r.url),
+            esc_line(&r.method),
+            esc_line(&r.url),
             headers(&r.headers)
         );
         if let Some(b) = &r.body {
@@ -153,7 +164,8 @@ fn step_html(out: &mut String, step: &StepResult, total: usize) {
         out.push_str("</pre>");
     }
     if let Some(call) = &step.tool_call {
-        let _ = write!(out, "<div>tool call: {}</div><pre>{}</pre>", esc(&call.tool), body(&call.request));
+        let _ =
+            write!(out, "<div>tool call: {}</div><pre>{}</pre>", esc_line(&call.tool), body(&call.request));
         if let Some(result) = &call.result {
             let _ = write!(out, "<div>result in {} ms:</div><pre>{}</pre>", call.latency_ms, body(result));
         }
@@ -209,20 +221,20 @@ fn scenario_html(out: &mut String, s: &ScenarioResult) {
     let _ = write!(
         out,
         "<details class=\"scenario {outcome}\" data-search=\"{}\"{}><summary><span class=\"badge {}\">{}</span>{} <span class=muted>{} · {} · {} ms</span></summary>",
-        esc(&search),
+        esc_line(&search),
         if s.outcome == Outcome::Failed { " open" } else { "" },
         class(s.outcome),
         s.outcome.label(),
-        esc(&s.id),
+        esc_line(&s.id),
         esc(s.kind.as_str()),
-        esc(&s.description),
+        esc_line(&s.description),
         s.duration_ms
     );
     if let Some(reason) = &s.reason {
-        let _ = write!(out, "<div class=reason>{}</div>", esc(reason));
+        let _ = write!(out, "<div class=reason>{}</div>", esc_line(reason));
     }
     if !s.tags.is_empty() {
-        let _ = write!(out, "<div class=muted>tags: {}</div>", esc(&s.tags.join(", ")));
+        let _ = write!(out, "<div class=muted>tags: {}</div>", esc_line(&s.tags.join(", ")));
     }
     for step in &s.steps {
         step_html(out, step, s.steps.len());
@@ -267,7 +279,7 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
         s.failed,
         s.skipped,
         report.duration_ms as f64 / 1000.0,
-        esc(&report.base_url),
+        esc_line(&report.base_url),
         report
             .interrupted
             .as_ref()
@@ -279,11 +291,11 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
         let _ = write!(
             out,
             "<tr><td>plugin {}</td><td>{}</td><td>{}</td><td>smoke:plugin@{}</td><td title=\"{}\">sha256 {}…</td></tr>",
-            esc(&p.name),
-            esc(&p.version),
-            esc(&p.domain),
-            esc(&p.wit),
-            esc(&p.sha256),
+            esc_line(&p.name),
+            esc_line(&p.version),
+            esc_line(&p.domain),
+            esc_line(&p.wit),
+            esc_line(&p.sha256),
             esc(p.sha256.get(..12).unwrap_or(&p.sha256))
         );
     }
@@ -294,9 +306,9 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             let _ = write!(
                 out,
                 "<div class=finding><b>{}</b><div class=muted>scenarios: {}</div><div>next: {}</div></div>",
-                esc(&f.summary),
-                esc(&f.scenarios.join(", ")),
-                esc(&f.next_step)
+                esc_line(&f.summary),
+                esc_line(&f.scenarios.join(", ")),
+                esc_line(&f.next_step)
             );
         }
     }
@@ -326,7 +338,7 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             by_endpoint[k].1.push(i);
         }
         for (endpoint, members) in by_endpoint {
-            let _ = write!(out, "<h2>{title}: {}</h2>", esc(endpoint));
+            let _ = write!(out, "<h2>{title}: {}</h2>", esc_line(endpoint));
             for i in members {
                 match spool.result(i) {
                     Ok(s) => scenario_html(&mut out, &s),

@@ -2,7 +2,7 @@
 //! time), the latency distribution per endpoint, and coverage (endpoints by scenario kind). Plain
 //! inline SVG and tables, computed once from the results; nothing runs in the page to draw them.
 
-use super::esc;
+use super::esc_line;
 use crate::plan::model::ScenarioKind;
 use crate::run::results::{Outcome, RunReport};
 use crate::run::spool::{Brief, Spool};
@@ -171,7 +171,7 @@ pub fn latency(report: &RunReport<Spool>) -> String {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><svg class=bars \
              viewBox=\"0 0 {} 20\" width=\"{}\" height=\"20\">{bars}</svg></td></tr>",
-            esc(endpoint),
+            esc_line(endpoint),
             ms.len(),
             percentile(&ms, 50.0),
             percentile(&ms, 95.0),
@@ -217,7 +217,7 @@ pub fn coverage(report: &RunReport<Spool>) -> String {
     }
     out.push_str("</tr>");
     for (endpoint, cells) in table {
-        let _ = write!(out, "<tr><td>{}</td>", esc(endpoint));
+        let _ = write!(out, "<tr><td>{}</td>", esc_line(endpoint));
         for k in &kinds {
             match cells.get(k) {
                 Some((n, 0)) => {
