@@ -22,7 +22,8 @@ time and peak memory.
 Figures, not pass/fail. Needs nginx (Debian: nginx-light), oha and hurl (cargo install); `make
 bench` installs them when missing. Environment: N (default 10000), JOBS (default "1 8 64"),
 REPEAT (default 5): each figure is the median of REPEAT runs, since one run on a shared machine
-can be slowed by a neighbour; BIG ("" for none).
+can be slowed by a neighbour; BIG ("" for none); SMOKE_UNDER_TEST (another build of smoke to
+measure, as the tests take it).
 """
 
 import json
@@ -38,7 +39,7 @@ from pathlib import Path
 from common import SMOKE_LOG, free_port, listening, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-SMOKE = ROOT / "target" / "release" / "smoke"
+SMOKE = Path(os.environ.get("SMOKE_UNDER_TEST") or ROOT / "target" / "release" / "smoke")
 N = int(os.environ.get("N", "10000"))
 JOBS = [int(j) for j in os.environ.get("JOBS", "1 8 64").split()]
 REPEAT = int(os.environ.get("REPEAT", "5"))

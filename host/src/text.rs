@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 /// Text from a service, a plan or a plugin made safe for a terminal: every control character
 /// (ESC, OSC, carriage return, backspace...) is shown escaped (`\x1b`), so nothing it holds can
-/// move the cursor, rewrite a line, set the window title or hide what came before. Newlines and
-/// tabs are kept.
+/// move the cursor, rewrite a line, set the window title or hide what came before; so are the
+/// characters some readers take for a line's end (U+0085, U+2028, U+2029) and those that reorder
+/// text (bidirectional overrides). Newlines and tabs are kept.
 pub fn escape(text: &str) -> Cow<'_, str> {
     escape_with(text, |c| c == '\n' || c == '\t')
 }
@@ -20,7 +21,8 @@ pub fn escape_line(text: &str) -> Cow<'_, str> {
 
 fn escape_with(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
-        (c.is_control() && !keep(c)) || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        (c.is_control() && !keep(c))
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);

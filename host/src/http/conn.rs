@@ -4,9 +4,9 @@
 //! bounded: the head, a chunk-size line, trailers, the body (the client's body limit).
 //!
 //! A connection is reused only while it behaves: one with bytes nobody asked for (more than a
-//! response's framing, or anything arriving while it was idle, checked in the kernel's receive
-//! queue, not a cached readiness) is dropped, so a stray response is never read as the answer to
-//! a later request. A response that arrives while the request's body is still being sent is read
+//! response's framing, or anything arriving while it was idle) is dropped, and every verdict that
+//! rode on it is failed at the end of the run, when the idle ones are checked in the kernel's
+//! receive queue once more. A response that arrives while the request's body is still being sent is read
 //! and judged, and the rest of the body is not sent (RFC 9112 section 9.3).
 //!
 //! Why not a general client: a step's request costs little more than its syscalls this way; a
@@ -136,6 +136,9 @@ pub(super) struct Pool {
     opened: std::sync::atomic::AtomicU64,
     /// Connections found carrying bytes nobody asked for (dropped at once).
     out_of_step: Mutex<std::collections::BTreeSet<u64>>,
+    /// How long the service takes to answer, in microseconds: a moving average of the
+    /// exchanges' latencies, which sizes the end-of-run grace.
+    answers_in: std::sync::atomic::AtomicU64,
 }
 
 /// A response head that breaks HTTP/1.1's framing rules: the response cannot be read safely.
@@ -540,9 +543,14 @@ impl Conn {
     }
 
     /// What it holds while idle: nothing unread may wait on it, in smoke's buffer, in TLS's or in
-    /// the kernel's (asked directly: a readiness the runtime cached may be stale). Bytes nobody
-    /// asked for mean the server is out of step with the requests; it is not trusted again.
-    fn idle(&mut self) -> Idle {
+    /// the kernel's. Bytes nobody asked for mean the server is out of step with the requests; it
+    /// is not trusted again. `Ask::Kernel` asks the kernel directly (a syscall); `Ask::Ready`
+    /// asks it only when the runtime's readiness says bytes or an end arrived since the last
+    /// read, which costs nothing on the way to each request. The readiness may lag the kernel
+    /// by a turn of the runtime; a stray it misses then is found later (on the connection's next
+    /// use, or by the end-of-run audit, which asks the kernel), and every verdict that rode on
+    /// the connection fails all the same.
+    fn idle(&mut self, ask: Ask) -> Idle {
         if !self.buf.is_empty() {
             return Idle::Unasked;
         }
@@ -554,13 +562,28 @@ impl Conn {
                 Err(_) => return Idle::Unasked,
             }
         }
-        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        match socket2::SockRef::from(self.stream.tcp()).peek(&mut probe) {
+        let tcp = self.stream.tcp();
+        let peek = || {
+            let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+            socket2::SockRef::from(tcp).peek(&mut probe)
+        };
+        let seen = match ask {
+            Ask::Kernel => peek(),
+            Ask::Ready => tcp.try_io(tokio::io::Interest::READABLE, peek),
+        };
+        match seen {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Idle::Quiet,
             Ok(0) | Err(_) => Idle::Closed,
             Ok(_) => Idle::Unasked,
         }
     }
+}
+
+/// How [`Conn::idle`] asks the kernel.
+#[derive(Clone, Copy)]
+enum Ask {
+    Kernel,
+    Ready,
 }
 
 /// A header name as RFC 9110 section 5.1 allows (a token), and a value without CR, LF or NUL.
@@ -601,6 +624,7 @@ impl Pool {
             max_body,
             opened: Default::default(),
             out_of_step: Default::default(),
+            answers_in: Default::default(),
         }
     }
 
@@ -612,11 +636,20 @@ impl Pool {
         self.out_of_step.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
     }
 
+    /// How long to wait, once no request is left, for an answer nobody asked for to show on an
+    /// idle connection: a service one answer ahead sends its last answer about one answer's time
+    /// after the last request, so four times the usual answer's time, 2 to 20 ms.
+    pub(super) fn grace(&self) -> std::time::Duration {
+        let usual = self.answers_in.load(std::sync::atomic::Ordering::Relaxed);
+        std::time::Duration::from_micros(usual.saturating_mul(4))
+            .clamp(std::time::Duration::from_millis(2), std::time::Duration::from_millis(20))
+    }
+
     /// Check the idle connections now, and every connection found out of step so far.
     pub(super) fn audit(&self) -> std::collections::BTreeSet<u64> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let mut found = Vec::new();
-        idle.retain_mut(|c| match c.idle() {
+        idle.retain_mut(|c| match c.idle(Ask::Kernel) {
             Idle::Quiet => true,
             Idle::Closed => false,
             Idle::Unasked => {
@@ -655,7 +688,7 @@ impl Pool {
             loop {
                 let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
                 let Some(mut c) = next else { break };
-                match c.idle() {
+                match c.idle(Ask::Ready) {
                     Idle::Quiet => return Ok(c),
                     Idle::Closed => {}
                     Idle::Unasked => self.out_of_step(c.id),
@@ -767,6 +800,11 @@ impl Pool {
         let mut body = Vec::new();
         let (oversize, usable) = conn.read_body(head.framing, self.max_body, &mut body).await?;
         let latency = started.elapsed();
+        // A moving average over about the last 16 answers (racing updates lose one at worst).
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let usual = self.answers_in.load(std::sync::atomic::Ordering::Relaxed);
+        let usual = if usual == 0 { micros } else { (usual - usual / 16).saturating_add(micros / 16) };
+        self.answers_in.store(usual, std::sync::atomic::Ordering::Relaxed);
         let declared = match head.framing {
             Framing::Length(n) => Some(n),
             _ => None,

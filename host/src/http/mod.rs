@@ -438,6 +438,16 @@ impl Client {
         self.timeout
     }
 
+    /// How long to wait, once no request is left, before [`Client::out_of_step`] looks at the idle
+    /// connections: a few times the service's usual answer time (zero through a proxy, which has
+    /// no such check).
+    pub fn grace(&self) -> Duration {
+        match &*self.via {
+            Via::Direct(pool) => pool.grace(),
+            Via::Reqwest { .. } => Duration::ZERO,
+        }
+    }
+
     /// The connections that carried bytes nobody asked for (an answer past a response's framing,
     /// or sent while the connection was idle), idle ones checked now: the service is out of step
     /// with the requests there, and an answer on them may be another request's.

@@ -75,7 +75,11 @@ pub enum ConnectError {
         answered.hint()
     )]
     NotMcp { request: &'static str, endpoint: String, answered: Answered },
-    #[error("MCP initialize with {endpoint} got no answer within {} ms", timeout.as_millis())]
+    #[error(
+        "MCP initialize with {endpoint} got no answer within {} ms (the limit of `initialize` and `tools/list` is \
+         `timeout` in the config's [target.mcp])",
+        timeout.as_millis()
+    )]
     Timeout { endpoint: String, timeout: Duration },
     #[error("MCP tools/list on {endpoint} failed: {error}")]
     ListTools { endpoint: String, error: ListError },

@@ -370,9 +370,9 @@ mod tests {
 
     #[test]
     fn control_characters_never_reach_the_terminal_raw() {
-        let hostile = "ok\x1b]0;pwned\x07\r\x1b[2KPASS\u{9b}31m\u{202e}x";
+        let hostile = "ok\x1b]0;pwned\x07\r\x1b[2KPASS\u{9b}31m\u{202e}x\u{2028}::error::y";
         let shown = escape(hostile);
-        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'), "{shown:?}");
+        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}' || c == '\u{2028}'), "{shown:?}");
         assert_eq!(escape_line("a\nb"), "a\\x0ab");
         assert_eq!(escape("a\nb\tc"), "a\nb\tc");
         assert!(matches!(escape("plain text"), std::borrow::Cow::Borrowed(_)));

@@ -27,7 +27,7 @@ use results::{Failure, FailureKind, Outcome, ScenarioResult};
 use spool::Encoded;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use template::Vars;
 
 /// Run one scenario's steps in order, stopping at the first failing step.
@@ -345,10 +345,11 @@ pub async fn execute(
             schedule.report(i, not_run(&plan, i, Outcome::Skipped, why));
         }
     }
-    // A moment for an answer nobody asked for to show on an idle connection (a twentieth of the
-    // run so far, 5 to 20 ms): a service one answer ahead shows it once no request is left.
-    let grace = (ctx.epoch.elapsed() / 20).clamp(Duration::from_millis(5), Duration::from_millis(20));
-    if ctx.client.is_some() {
+    // A moment for an answer nobody asked for to show on an idle connection: a service one
+    // answer ahead shows it once no request is left.
+    if let Some(client) = &ctx.client {
+        let grace = client.grace();
+        tracing::debug!("run: {} ms for answers nobody asked for to show", grace.as_secs_f64() * 1000.0);
         tokio::time::sleep(grace).await;
     }
     ctx.out_of_step_verdicts()
