@@ -121,6 +121,7 @@ impl Session<'_> {
         self.plan_from_mcp(mcp.as_ref()).await?;
         let plan = lock(&self.plan).clone();
         let ctx = self.context(&plan, &started, mcp, redactor)?;
+        self.reach(&ctx).await?;
         self.announce(&ctx, &plan);
         let Some(vars) = self.seed(&ctx, &plan).await else { return Ok(()) };
         self.scenarios(ctx, plan, vars).await;
@@ -339,6 +340,27 @@ impl Session<'_> {
             },
             reused: Default::default(),
         }))
+    }
+
+    /// A running service named by `--base-url` must accept a connection before any scenario is
+    /// sent: a target that is down is one failure of the run (exit 3), not one per scenario. A
+    /// service smoke started was already found healthy.
+    async fn reach(&self, ctx: &Context) -> Result<(), StageError> {
+        let (Some(_), Some(client)) = (&self.settings.base_url, &ctx.client) else { return Ok(()) };
+        client.reach().await.map_err(|e| {
+            let why = match e {
+                crate::http::SendError::Connect { message, .. } => message,
+                crate::http::SendError::Timeout(limit) => {
+                    format!("no connection within {} (--request-timeout)", humantime::format_duration(limit))
+                }
+                other => other.to_string(),
+            };
+            let message = format!(
+                "nothing accepts a connection at {} ({why}): is the service running there? No scenario was sent",
+                crate::http::shown_url(client.base_url())
+            );
+            StageError::new("target", exit::TARGET, ctx.redactor.text(&message))
+        })
     }
 
     /// Say what the run is against, and record it.

@@ -682,6 +682,16 @@ impl Pool {
         Ok(Conn { stream, buf: Vec::new(), out: Vec::new(), id, used: 0 })
     }
 
+    /// Whether the service accepts a connection within `limit` (nothing is sent on it).
+    pub(super) async fn reach(&self, url: &str, limit: std::time::Duration) -> Result<(), SendError> {
+        let connect = TcpStream::connect((self.host.as_str(), self.port));
+        match tokio::time::timeout(limit, connect).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(SendError::Connect { url: url.to_string(), message: e.to_string() }),
+            Err(_) => Err(SendError::Timeout(limit)),
+        }
+    }
+
     /// An idle connection that can take a request, else a new one; `fresh` always opens one.
     async fn take(&self, url: &str, fresh: bool) -> Result<Conn, SendError> {
         if !fresh {

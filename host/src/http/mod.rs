@@ -497,6 +497,16 @@ impl Client {
         Ok((url.into(), at))
     }
 
+    /// Whether the target accepts a connection, within the request time limit: a target that
+    /// does not fails the run once, before any scenario. Through a proxy nothing is asked (the
+    /// proxy answers for the target).
+    pub async fn reach(&self) -> Result<(), SendError> {
+        match &*self.via {
+            Via::Direct(pool) => pool.reach(self.base.as_str(), self.timeout).await,
+            Via::Reqwest { .. } => Ok(()),
+        }
+    }
+
     /// Send once; an idempotent request whose connection was closed or reset before any response
     /// arrived is sent once more (RFC 9112, section 9.3.1: a server may close an idle keep-alive
     /// connection at any time). A non-idempotent request is never sent twice.

@@ -116,7 +116,7 @@ impl<'r> Triage<'r, '_> {
             ),
             scenarios: ids(&unreachable),
             next_step: format!(
-                "check that the service runs at {} (the run directory's service.log has its output)",
+                "check that the service runs at {} (where smoke started it, the run directory's service.log has its output)",
                 self.report.base_url
             ),
         });
@@ -225,7 +225,7 @@ impl<'r> Triage<'r, '_> {
                 rule: "server-errors",
                 summary: format!("{} scenario(s) on {p} got a server error ({})", hits.len(), statuses.join(", ")),
                 scenarios: ids(&hits),
-                next_step: "a server error is never a client's fault: read the service log (service.log in the run directory)".into(),
+                next_step: "a server error is never a client's fault: read the service's log (service.log in the run directory, where smoke started it)".into(),
             };
             self.found(finding, &hits);
         }
@@ -272,7 +272,7 @@ impl<'r> Triage<'r, '_> {
                 rule: "mcp-protocol",
                 summary: format!("{} tool call(s) got no valid MCP answer (a protocol error or a closed session)", broken.len()),
                 scenarios: ids(&broken),
-                next_step: "read the server's log (service.log in the run directory): a server that prints to stdout or crashes breaks its session".into(),
+                next_step: "read the server's log (service.log or mcp-server.log in the run directory, where smoke started it): a server that prints to stdout or crashes breaks its session".into(),
             };
             let ids: Vec<&'r str> = broken.iter().map(|f| f.id).collect();
             self.findings.push(finding);

@@ -532,6 +532,30 @@ fn reports_are_written_when_the_target_or_seeding_fails() {
 }
 
 #[test]
+fn a_base_url_where_nothing_listens_is_one_failure_of_the_run_with_exit_3_and_reports() {
+    // A port nothing listens on: taken from the OS, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios: Vec<Value> = (0..20).map(|i| scenario(&format!("s{i}"), "GET", "/x", 200)).collect();
+    let plan = plan_file(dir.path(), vec![], scenarios);
+    let r = support::run(run_plan(dir.path(), &plan, &url, &[]));
+    assert_eq!(r.code, 3, "the target is down, not the tests failed:\n{r}");
+    assert!(r.stderr.contains(&format!("nothing accepts a connection at {url}/")), "{r}");
+    assert!(r.stderr.contains("No scenario was sent"), "{r}");
+    // One failure, not one block a scenario.
+    assert!(!r.stdout.contains("FAIL ") && !r.stdout.contains("Failures:"), "{r}");
+    assert!(r.to_string().lines().count() < 12, "a down target is said in a few lines:\n{r}");
+    let report = read_report(dir.path());
+    assert_eq!(report["stage_failure"]["stage"], "target", "{report}");
+    assert_eq!(find(&report, "s0")["failure"]["kind"], "target-failed", "{report}");
+    assert_eq!(report["triage"], json!([]), "no triage points at a log that does not exist");
+    for file in ["r.xml", "r.html", "t.jsonl"] {
+        assert!(dir.path().join("run").join(file).is_file(), "{file} is written");
+    }
+}
+
+#[test]
 fn plans_with_unknown_fields_or_impossible_values_are_refused_naming_where() {
     let dir = tempfile::tempdir().unwrap();
     let mut typo = scenario("typo", "GET", "/x", 200);
