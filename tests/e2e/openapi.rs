@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 /// The examples whose own document the OpenAPI plugin is tried on; the faults it catches are
 /// docs/fault-matrix.md's last column, which this test holds to the truth.
-const EXAMPLES: &[&str] = &["ledger-api", "workflow-api", "shop-api", "clinic-api"];
+const EXAMPLES: &[&str] = &["ledger-api", "workflow-api", "shop-api", "clinic-api", "iot-api"];
 
 /// `smoke plan` with the openapi plugin and `config` (`spec=...`).
 fn plan_openapi(cache: &std::path::Path, config: &str) -> std::process::Command {

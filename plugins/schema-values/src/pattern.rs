@@ -146,6 +146,56 @@ pub(crate) fn matching(pattern: &str, min: usize, max: Option<usize>) -> Result<
     made
 }
 
+/// `base` (a value `pattern` matches) made distinct by `key` (a string unique to one scenario and
+/// place): a number drawn from the key written over the value's end, after it or before it, in
+/// digits, letters or hex, as long as the pattern and the lengths allow (the longest first, so
+/// values collide least). `None` when the pattern allows no such change: `base` is then all
+/// there is.
+pub(crate) fn distinct(
+    pattern: &str,
+    base: &str,
+    key: &str,
+    min: usize,
+    max: Option<usize>,
+) -> Option<String> {
+    let matcher = matcher(pattern)?;
+    // FNV-1a: the same key gives the same value on every run and machine.
+    let number =
+        key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let chars: Vec<char> = base.chars().collect();
+    let fits = |text: &str| {
+        let len = text.chars().count();
+        len >= min && max.is_none_or(|m| len <= m) && matcher.is_match(text)
+    };
+    const ALPHABETS: [&str; 4] =
+        ["0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789abcdef"];
+    for width in (1..=8).rev() {
+        for alphabet in ALPHABETS {
+            let digits: Vec<char> = alphabet.chars().collect();
+            let mut n = number;
+            let mut code: Vec<char> = (0..width)
+                .map(|_| {
+                    let d = digits[(n % digits.len() as u64) as usize];
+                    n /= digits.len() as u64;
+                    d
+                })
+                .collect();
+            code.reverse();
+            let code: String = code.into_iter().collect();
+            let mut tries = Vec::with_capacity(3);
+            if width <= chars.len() {
+                tries.push(chars[..chars.len() - width].iter().collect::<String>() + &code);
+            }
+            tries.push(format!("{base}{code}"));
+            tries.push(format!("{code}{base}"));
+            if let Some(found) = tries.into_iter().find(|t| t != base && fits(t)) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
 fn make(pattern: &str, min: usize, max: Option<usize>) -> Result<String, Why> {
     let unread = || Why::PatternUnread { pattern: pattern.to_string() };
     let matcher = matcher(pattern).ok_or_else(unread)?;

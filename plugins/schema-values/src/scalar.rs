@@ -42,7 +42,25 @@ pub(crate) fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Result<Stri
         });
     }
     if let Some(pattern) = pattern {
-        return matching(pattern, min, max);
+        // Distinct in each scenario and place, as strings without a pattern are: a serial, a
+        // code or a slug a service keeps unique must not be the same in every create.
+        let base = matching(pattern, min, max)?;
+        // A pattern shaped like a date or a time (`^\d{4}-\d{2}-\d{2}$`) gets a real one, as
+        // its format would: `0000-00-00` matches, and no service takes it.
+        // (Shaped as the pattern's own value is: a pattern that takes any text takes a date too.)
+        let shape = |text: &str| -> String {
+            text.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect()
+        };
+        for shaped in ["2000-01-01", "2000-01-01T00:00:00Z", "00:00:00"] {
+            if shape(shaped) == shape(&base) && fits(shaped) && matches(shaped) {
+                return Ok(shaped.to_string());
+            }
+        }
+        let unique = r.unique(name);
+        if fits(&unique) && matches(&unique) {
+            return Ok(unique);
+        }
+        return Ok(crate::pattern::distinct(pattern, &base, &unique, min, max).unwrap_or(base));
     }
     let mut text = r.unique(name);
     let short = min.saturating_sub(text.chars().count());

@@ -91,7 +91,8 @@ fn patterns_no_value_is_found_for_say_where_and_which() {
         r#"at /a~1b: its pattern "^(x$" is not a regular expression smoke reads, so no value can be checked"#
     );
     // A pattern without a type is about strings.
-    assert_eq!(make(json!({"pattern": "^[0-9]{3}$"})).unwrap(), json!("000"));
+    let made = make(json!({"pattern": "^[0-9]{3}$"})).unwrap();
+    assert_eq!(pattern_matches("^[0-9]{3}$", made.as_str().unwrap()), Some(true), "{made}");
 }
 
 #[test]
@@ -192,4 +193,53 @@ fn the_same_schema_gives_the_same_value() {
     let s = json!({"type": "object", "required": ["p", "n"], "properties": {
         "p": {"type": "string", "pattern": r"^(?=.*[A-Z])(?=.*\d).{8,}$"}, "n": {"type": "string"}}});
     assert_eq!(make(s.clone()).unwrap(), make(s).unwrap());
+}
+
+/// A string with a pattern is distinct in each scenario and place, as one without is: a
+/// service that keeps serials or codes unique refuses the second create of the same one.
+#[test]
+fn strings_with_a_pattern_differ_from_one_place_to_the_next_and_still_match_it() {
+    for (pattern, min, max) in [
+        ("^[A-Za-z0-9-]+$", 1, Some(64)),
+        ("^[A-Z]{3}-\\d{4}$", 0, None),
+        ("^v\\d+\\.\\d+\\.\\d+$", 0, None),
+        ("^[a-z]+$", 2, Some(12)),
+        ("^(?=.*[A-Z])(?=.*\\d)[A-Za-z\\d]{8,}$", 0, None),
+    ] {
+        let schema = json!({"type": "string", "pattern": pattern, "minLength": min, "maxLength": max});
+        let schema = if max.is_none() { json!({"type": "string", "pattern": pattern}) } else { schema };
+        let mut names = Names(0);
+        let values: Vec<String> = (0..50)
+            .map(|_| {
+                let v = generate(&Standalone(&schema), &schema, "serial", &mut names).unwrap();
+                v.as_str().unwrap().to_string()
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = values.iter().collect();
+        assert_eq!(distinct.len(), values.len(), "{pattern}: {values:?}");
+        for v in &values {
+            assert_eq!(pattern_matches(pattern, v), Some(true), "{pattern}: {v}");
+            let len = v.chars().count();
+            assert!(len >= min && max.is_none_or(|m| len <= m), "{pattern}: {v}");
+        }
+        // The same place of the same scenario gets the same value: plans stay byte-identical.
+        let again = generate(&Standalone(&schema), &schema, "serial", &mut Names(0)).unwrap();
+        assert_eq!(again, json!(values[0]), "{pattern}");
+    }
+    // A pattern of one value has one value.
+    let only = json!({"type": "string", "pattern": "^ok$"});
+    assert_eq!(make(only.clone()).unwrap(), json!("ok"));
+}
+
+/// A pattern shaped like a date or a time gets a real one: `0000-00-00` matches `\d{4}-\d{2}-\d{2}`
+/// and no service takes it.
+#[test]
+fn a_date_shaped_pattern_gets_a_real_date() {
+    for (pattern, want) in [
+        ("^\\d{4}-\\d{2}-\\d{2}$", "2000-01-01"),
+        ("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "2000-01-01T00:00:00Z"),
+        ("^\\d{2}:\\d{2}:\\d{2}$", "00:00:00"),
+    ] {
+        assert_eq!(make(json!({"type": "string", "pattern": pattern})).unwrap(), json!(want), "{pattern}");
+    }
 }
