@@ -473,7 +473,55 @@ fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
         );
         assert_eq!(ids.len(), 18, "{ids:?}");
         assert_all_tool_calls(&report);
+        // The happy paths succeed, not merely answer: ids come from what the ledger itself
+        // listed or made, dates are dates, and a bundle balances as the tool's example shows.
+        let valid: Vec<&Value> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["id"].as_str().unwrap().ends_with(".valid"))
+            .collect();
+        let passed = valid.iter().filter(|s| s["outcome"] == "passed").count();
+        assert!(
+            passed >= 8 && valid.len() == 9,
+            "{config}: {passed} of {} happy paths passed: {valid:?}",
+            valid.len()
+        );
+        let get_account = valid.iter().find(|s| s["id"] == "mcp.get_account.valid").unwrap();
+        assert_eq!(get_account["steps"][0]["name"], "account from list_accounts", "{get_account}");
+        for s in &valid {
+            let text = s.to_string();
+            assert!(!text.contains("0000-00"), "a date that is no date: {s}");
+        }
     }
+}
+
+#[test]
+fn a_server_answering_every_call_with_an_error_does_not_pass_and_says_what_was_not_tested() {
+    let cache = tempfile::tempdir().unwrap();
+    let server = HttpTestServer::start("error-always");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut c = smoke(cache.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args([
+        "--mcp-url",
+        &server.url(),
+        "--report-json",
+    ]);
+    c.arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 1, "an error to every valid call is no pass:\n{r}");
+    let report = report(&json);
+    assert_valid_report(&report);
+    for id in ["mcp.echo.valid", "mcp.count.valid"] {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
+        assert_eq!(s["outcome"], "skipped", "{s}");
+        assert_eq!(s["failure"]["kind"], "not-tested", "{s}");
+        assert!(s["reason"].as_str().unwrap().contains("service unavailable"), "the tool's own words: {s}");
+    }
+    assert!(r.stdout.contains("SKIP  mcp.echo.valid  (not tested: tool \"echo\" answered an error"), "{r}");
+    let last = r.stdout.lines().last().unwrap();
+    assert!(last.contains("2 not tested") && last.contains("nothing was tested"), "{r}");
 }
 
 #[test]

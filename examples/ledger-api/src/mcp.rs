@@ -121,6 +121,12 @@ pub fn tools() -> Vec<Tool> {
                         "postings": {
                             "type": "array",
                             "minItems": 2,
+                            // A valid bundle, as a client would be shown one: a debit and the credit
+                            // that balances it (ids from list_accounts).
+                            "examples": [[
+                                {"account_id": "ACCOUNT_ID", "amount_minor": 2500},
+                                {"account_id": "ACCOUNT_ID", "amount_minor": -2500},
+                            ]],
                             "items": {
                                 "type": "object",
                                 "properties": {

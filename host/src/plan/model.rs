@@ -279,7 +279,9 @@ pub enum ToolOutcome {
     /// A JSON-RPC error or a result with `isError: true`; the call is meant to be wrong, so the
     /// host does not check it against the server's tool list first.
     Refused,
-    /// A result, with or without `isError`; only a JSON-RPC error fails.
+    /// A result whose business outcome the plan cannot know: a JSON-RPC error fails; a result
+    /// with `isError` is no pass either: the scenario is skipped as not tested, with the tool's
+    /// message.
     Answered,
 }
 
@@ -289,7 +291,7 @@ impl ToolOutcome {
             ToolOutcome::Success => "success",
             ToolOutcome::ToolError => "a tool error (isError)",
             ToolOutcome::Refused => "a refusal (a JSON-RPC error or isError)",
-            ToolOutcome::Answered => "a result (isError or not), no JSON-RPC error",
+            ToolOutcome::Answered => "a result (isError: not tested), no JSON-RPC error",
         }
     }
 }

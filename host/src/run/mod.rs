@@ -45,6 +45,8 @@ async fn run_scenario(
     for (index, step) in scenario.steps.iter().enumerate() {
         let step_result = run_step(ctx, &scenario.plugin, &scenario.id, index, step, &mut vars).await;
         let failed = step_result.outcome == Outcome::Failed;
+        // Every failure "not tested": the scenario is skipped as not tested, not failed.
+        let untested = failed && step_result.failures.iter().all(|f| f.kind == FailureKind::NotTested);
         if !failed {
             for c in &step.captures {
                 if let Some(v) = vars.get(&c.name) {
@@ -53,6 +55,10 @@ async fn run_scenario(
             }
         }
         result.steps.push(step_result);
+        if untested {
+            result.untested_at(index);
+            break;
+        }
         if failed {
             result.fail_at(index);
             break;

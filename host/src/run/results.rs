@@ -70,6 +70,11 @@ pub enum FailureKind {
     /// Skipped as planned: the plugin tagged it `skip:REASON` (it cannot run with this
     /// configuration, e.g. no credentials are configured).
     PlannedSkip,
+    /// Skipped, not tested: a call whose business outcome the plan could not know (a generic
+    /// plugin's valid call) was answered with a tool error, so what it would test was not
+    /// tested; the tool's message says why. It fails nothing by itself, but a run whose every
+    /// happy path ended so does not pass.
+    NotTested,
     /// Skipped: seeding failed, so nothing ran.
     SeedFailed,
     /// Skipped: the service under test did not start, or a command around it failed.
@@ -357,6 +362,12 @@ impl ScenarioResult {
         r
     }
 
+    /// The scenario was not tested at step `index`: it is skipped, with that step's reason.
+    pub fn untested_at(&mut self, index: usize) {
+        self.fail_at(index);
+        self.outcome = Outcome::Skipped;
+    }
+
     pub fn fail_at(&mut self, index: usize) {
         self.outcome = Outcome::Failed;
         self.failed_step = Some(index);
@@ -382,28 +393,53 @@ pub struct Summary {
     /// run, as a scenario skipped because a dependency failed does.
     #[serde(skip)]
     pub planned: usize,
+    /// Of the skipped, those not tested (`not-tested`: a tool answered an error to a call whose
+    /// outcome the plan could not know). They fail nothing by themselves.
+    #[serde(skip)]
+    pub not_tested: usize,
+    /// Happy paths that passed: a run with calls not tested and no happy path passed tested
+    /// nothing it set out to, and does not pass.
+    #[serde(skip)]
+    pub happy_passed: usize,
 }
 
 impl Summary {
     pub fn of(results: &[ScenarioResult]) -> Self {
         let mut s = Summary::default();
         for r in results {
-            match r.outcome {
-                Outcome::Passed => s.passed += 1,
-                Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => {
-                    s.skipped += 1;
-                    if r.failure.as_ref().is_some_and(|f| f.kind == FailureKind::PlannedSkip) {
-                        s.planned += 1;
-                    }
-                }
-            }
+            s.count(r.outcome, r.failure.as_ref().map(|f| f.kind), r.kind == ScenarioKind::HappyPath);
         }
         s
     }
 
+    /// Count one scenario: its outcome, the kind of its failure, whether it is a happy path.
+    pub fn count(&mut self, outcome: Outcome, failure: Option<FailureKind>, happy: bool) {
+        match outcome {
+            Outcome::Passed => {
+                self.passed += 1;
+                self.happy_passed += usize::from(happy);
+            }
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => {
+                self.skipped += 1;
+                match failure {
+                    Some(FailureKind::PlannedSkip) => self.planned += 1,
+                    Some(FailureKind::NotTested) => self.not_tested += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// The closing line: `N passed, N failed, N skipped`.
     pub fn line(&self) -> String {
+        let untested = match self.not_tested {
+            0 => String::new(),
+            n if self.happy_passed == 0 => format!(
+                "; {n} not tested (a tool answered an error) and no happy path passed: nothing was tested"
+            ),
+            n => format!("; {n} not tested (a tool answered an error: see the reasons)"),
+        };
         let planned = match self.planned {
             0 => String::new(),
             n if self.passed + self.failed == 0 => {
@@ -412,13 +448,17 @@ impl Summary {
             n if n == self.skipped => " (as planned: see the reasons)".to_string(),
             n => format!(" ({n} as planned)"),
         };
-        format!("{} passed, {} failed, {} skipped{planned}", self.passed, self.failed, self.skipped)
+        format!("{} passed, {} failed, {} skipped{planned}{untested}", self.passed, self.failed, self.skipped)
     }
 
-    /// Nothing failed, nothing was skipped but as planned, and something ran: a run whose every
-    /// scenario was planned as skipped tested nothing, and does not pass.
+    /// Nothing failed, nothing was skipped but as planned or as not tested, and something ran: a
+    /// run whose every scenario was planned as skipped tested nothing, and does not pass; nor
+    /// does one with calls not tested and no happy path passed.
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.skipped == self.planned && (self.planned == 0 || self.passed > 0)
+        self.failed == 0
+            && self.skipped == self.planned + self.not_tested
+            && (self.planned == 0 || self.passed > 0)
+            && (self.not_tested == 0 || self.happy_passed > 0)
     }
 }
 

@@ -251,16 +251,7 @@ impl Spool {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for b in &self.briefs {
-            match b.outcome {
-                Outcome::Passed => s.passed += 1,
-                Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => {
-                    s.skipped += 1;
-                    if b.failure == Some(FailureKind::PlannedSkip) {
-                        s.planned += 1;
-                    }
-                }
-            }
+            s.count(b.outcome, b.failure, b.kind == Some(ScenarioKind::HappyPath));
         }
         s
     }

@@ -482,6 +482,15 @@ fn outcome(ctx: &Context, call: McpCall<'_>, result: &Value) -> Vec<Failure> {
             FailureKind::ToolError,
             format!("tool {tool:?} reported an error (isError): {}", content_text(result)),
         )),
+        // The plan could not know the business outcome: an error answer is no pass, and no
+        // failure either. What the call would test was not tested.
+        (ToolOutcome::Answered, true) => failures.push(Failure::new(
+            FailureKind::NotTested,
+            format!(
+                "not tested: tool {tool:?} answered an error (isError) to arguments made from its inputSchema: {}",
+                content_text(result)
+            ),
+        )),
         (ToolOutcome::ToolError | ToolOutcome::Refused, false) => failures.push(Failure::new(
             FailureKind::ToolAccepted,
             format!("tool {tool:?} succeeded, expected {}: {}", expected.as_str(), content_text(result)),
@@ -547,6 +556,18 @@ fn content(
     }
     if failures.is_empty() {
         failures = expect::capture_result(captures, json.as_ref(), step_vars);
+        // A call whose outcome the plan could not know (one taking an id for the next call):
+        // nothing to take (an empty list) is not the server's fault, and tests nothing.
+        if e.outcome == ToolOutcome::Answered {
+            for f in &mut failures {
+                if f.kind == FailureKind::Capture {
+                    *f = Failure::new(
+                        FailureKind::NotTested,
+                        format!("not tested: tool {:?} gave nothing to go on: {}", call.name(), f.message),
+                    );
+                }
+            }
+        }
     }
     failures
 }

@@ -5,16 +5,19 @@
 //!
 //! Per tool (in name order), unless its annotations say it may destroy data (the MCP default for
 //! a tool that is not read-only) and the config does not allow that:
-//! - a call with arguments generated from its `inputSchema`, which must get a result (an error
-//!   result is the tool's business: a generic plugin cannot know which rule generated data
-//!   breaks); the host validates a successful result's `structuredContent` against the tool's
-//!   `outputSchema`;
+//! - a call with arguments generated from its `inputSchema`, ids in them taken from what the
+//!   server's own list or create tools return ([`sources`]), which must get a result: a JSON-RPC
+//!   error fails it, an error result is reported as not tested (a generic plugin cannot know
+//!   which rule generated data breaks), never as a pass; the host validates a successful
+//!   result's `structuredContent` against the tool's `outputSchema`;
 //! - a call with invalid arguments (a required property left out, else a property of the wrong
 //!   type), which must be refused with a JSON-RPC error or `isError: true`.
 //!
 //! And one call of a tool that does not exist, which must be refused. When the server offers
 //! resources or prompts: they list, the first few listed are read or got, and an unknown one is
 //! refused. Deterministic: the same description gives the same plan.
+
+mod sources;
 
 use schema_values::{Resolver, Standalone};
 use serde_json::{Map, Value, json};
@@ -60,6 +63,24 @@ impl Tool<'_> {
     fn destructive(&self) -> bool {
         let hint = |name: &str| self.listed["annotations"][name].as_bool();
         hint("readOnlyHint") != Some(true) && hint("destructiveHint") != Some(false)
+    }
+
+    /// The tool as [`sources`] sees it.
+    fn callable(&self) -> sources::Callable<'_> {
+        let schemas = Standalone(self.schema);
+        let schema = schema_values::Schemas::deref(&schemas, self.schema);
+        sources::Callable {
+            name: self.name,
+            output: &self.listed["outputSchema"],
+            read_only: self.listed["annotations"]["readOnlyHint"].as_bool() == Some(true),
+            arguments: self.valid_arguments().ok(),
+            required: schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| Some(r.as_str()?.to_string()))
+                .collect(),
+        }
     }
 
     fn slug(&self) -> String {
@@ -168,6 +189,12 @@ impl Plugin for Mcp {
         let mut plan = Plan::new();
         let mut left_out = Vec::new();
         let mut taken = std::collections::BTreeSet::new();
+        // What a valid call's ids may be taken from: the tools it may call.
+        let callable: Vec<sources::Callable> = tools
+            .iter()
+            .filter(|t| !skip.contains(&t.name) && (destructive || !t.destructive()))
+            .map(Tool::callable)
+            .collect();
         for tool in &tools {
             if skip.contains(&tool.name) {
                 continue;
@@ -200,14 +227,18 @@ impl Plugin for Mcp {
                 Some(why) => scenario.tag(&format!("skip:{why}")),
                 None => scenario,
             };
+            // Ids the server gave out, where another tool lists or makes what an argument names.
+            let (first, arguments) =
+                sources::before(&callable, tool.name, Value::Object(valid.clone()), &mut Vec::new(), 0);
+            let mut happy = Scenario::happy_path(&format!("{id}.valid"), &endpoint).describe(
+                "a call with arguments its inputSchema accepts (ids the server gave out) gets a result, \
+                 not an error (its outputSchema honoured)",
+            );
+            for step in first {
+                happy = happy.step(step);
+            }
             plan = plan.scenario(skipped(
-                Scenario::happy_path(&format!("{id}.valid"), &endpoint)
-                    .describe("a call with arguments its inputSchema accepts gets a result (its outputSchema honoured)")
-                    .step(
-                        Step::tool_call(tool.name, Value::Object(valid.clone()))
-                            .named("valid arguments")
-                            .expect_answer(),
-                    ),
+                happy.step(Step::tool_call(tool.name, arguments).named("valid arguments").expect_answer()),
             ));
             if let Some((arguments, how)) = tool.invalid_arguments(&valid) {
                 plan = plan.scenario(skipped(

@@ -60,7 +60,7 @@ export declare class Step {
   expectToolError(): this;
   /** The call must be refused (a JSON-RPC error or `isError: true`); sent unchecked. */
   expectRefused(): this;
-  /** The call must get a result, isError or not; only a JSON-RPC error fails. */
+  /** A JSON-RPC error fails it; a result with isError is reported as not tested (skipped). */
   expectAnswer(): this;
   named(name: string): this;
   json(value: unknown): this;

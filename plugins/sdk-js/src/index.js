@@ -272,7 +272,8 @@ export class Step {
   /** The call must be refused (a JSON-RPC error or `isError: true`): for calls meant to be wrong,
    * which the host then sends unchecked. */
   expectRefused() { return this.#outcome('refused'); }
-  /** The call must get a result, with or without `isError`; only a JSON-RPC error fails. */
+  /** For a call whose business outcome the plan cannot know: a JSON-RPC error fails it; a result
+   * with `isError` is reported as not tested (skipped, with the tool's message). */
   expectAnswer() { return this.#outcome('answered'); }
 
   /** Ask the plugin's `check` to judge, with this argument (any JSON value), read back with

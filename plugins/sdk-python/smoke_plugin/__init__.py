@@ -224,7 +224,8 @@ class Step:
         return self._outcome("tool-error")
 
     def expect_answer(self) -> "Step":
-        """The call must get a result, with or without ``isError``; only a JSON-RPC error fails."""
+        """For a call whose business outcome the plan cannot know: a JSON-RPC error fails it; a
+        result with ``isError`` is reported as not tested (skipped, with the tool's message)."""
         return self._outcome("answered")
 
     def expect_refused(self) -> "Step":

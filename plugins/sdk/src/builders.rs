@@ -405,8 +405,10 @@ impl Step {
         self
     }
 
-    /// The call must get a result, with or without `isError`; only a JSON-RPC error fails it:
-    /// for valid calls whose business outcome the plan cannot know (a generic plugin's).
+    /// For valid calls whose business outcome the plan cannot know (a generic plugin's): a
+    /// JSON-RPC error fails it; a result with `isError` is no pass either: the scenario is
+    /// reported as skipped, not tested, with the tool's message (a run whose every happy path
+    /// ended so does not pass).
     pub fn expect_answer(mut self) -> Self {
         self.mcp_expect_mut("expect_answer", false).outcome = ToolOutcome::Answered;
         self

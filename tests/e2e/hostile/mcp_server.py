@@ -31,6 +31,8 @@ Modes:
                    server's name and version); a call of one of them answers `isError` with
                    the same text
   stderr-flood     write 100 MB to stderr (in lines) before reading stdin, then behave
+  error-always     answer every call of a tool it lists with `isError` ("service unavailable"),
+                   whatever its arguments
 """
 
 import json
@@ -138,6 +140,10 @@ def answer(message):
             sys.stdout.write("server ready! (debug print)\n")
             sys.stdout.flush()
         params = message.get("params", {})
+        if MODE == "error-always" and params.get("name") in ("echo", "count"):
+            said = "service unavailable: try again later"
+            reply["result"] = {"content": [{"type": "text", "text": said}], "isError": True}
+            return reply
         if params.get("name") in HOSTILE_NAMES:
             said = "%s\n::error::from a result\x1b[31m" % params["name"]
             reply["result"] = {"content": [{"type": "text", "text": said}], "isError": True}
