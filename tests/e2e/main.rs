@@ -14,6 +14,7 @@ mod operator;
 mod registry;
 mod reports;
 mod support;
+mod verdicts;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

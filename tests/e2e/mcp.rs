@@ -522,6 +522,14 @@ fn a_server_answering_every_call_with_an_error_does_not_pass_and_says_what_was_n
     assert!(r.stdout.contains("SKIP  mcp.echo.valid  (not tested: tool \"echo\" answered an error"), "{r}");
     let last = r.stdout.lines().last().unwrap();
     assert!(last.contains("2 not tested") && last.contains("nothing was tested"), "{r}");
+    // The report's "not tested" ledger names each tool's happy path, in the tool's words.
+    let ledger = report["not_tested"].as_array().unwrap();
+    for tool in ["tool echo", "tool count"] {
+        let e = ledger.iter().find(|e| e["endpoint"] == tool && e["kind"] == "happy-path");
+        let reason = e.and_then(|e| e["reason"].as_str()).unwrap_or_default();
+        assert!(reason.contains("service unavailable"), "{tool}: {ledger:?}");
+    }
+    assert!(r.stdout.contains("Not tested: 2 check(s) on 2 endpoint(s)"), "{r}");
 }
 
 #[test]

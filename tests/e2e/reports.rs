@@ -176,7 +176,7 @@ fn rerun_failed_runs_exactly_the_failed_set_plus_dependencies() {
 }
 
 /// Render a page in headless Chromium; returns the DOM after scripts ran, and Chromium's log.
-fn chromium_dom(page: &std::path::Path, profile: &std::path::Path) -> (String, String) {
+pub(crate) fn chromium_dom(page: &std::path::Path, profile: &std::path::Path) -> (String, String) {
     chromium(page, profile, true)
 }
 

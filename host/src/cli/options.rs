@@ -86,6 +86,21 @@ pub(super) struct ReportFiles {
     pub(super) report_html: Option<PathBuf>,
 }
 
+/// A `--require` value that names no kind of check.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a kind of check; the kinds are {1}")]
+pub(super) struct UnknownKind(String, String);
+
+/// A scenario kind as `--require` names it.
+fn parse_kind(text: &str) -> Result<crate::plan::model::ScenarioKind, UnknownKind> {
+    use crate::plan::model::ScenarioKind as K;
+    let all = [K::HappyPath, K::NotFound, K::ValidationError, K::BusinessRule, K::Auth, K::Workflow, K::Load];
+    all.into_iter().find(|k| k.as_str() == text.trim()).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|k| k.as_str()).collect();
+        UnknownKind(text.to_string(), names.join(", "))
+    })
+}
+
 /// Which steps' exchanges the reports keep whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum Exchanges {
@@ -196,6 +211,12 @@ pub(super) struct RunArgs {
     /// Plain lines, no progress bar (the default when stdout is not a terminal).
     #[arg(long)]
     pub(super) no_progress: bool,
+    /// Fail the run (exit 1), listing them, when an endpoint or tool did not get a check of one
+    /// of these kinds that applies to it (comma-separated: happy-path, not-found,
+    /// validation-error, business-rule, auth, workflow, load), as the report's "not tested"
+    /// ledger says: e.g. `--require auth,not-found`.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = parse_kind)]
+    pub(super) require: Vec<crate::plan::model::ScenarioKind>,
     #[command(flatten)]
     pub(super) tls: TlsArgs,
 }

@@ -330,9 +330,20 @@ fn assemble(
         scenarios: spool,
         stage_failure,
         triage: Vec::new(),
+        not_tested: Vec::new(),
     };
     crate::run::scrub::report(&mut report, scrubber);
     report.triage = report::triage::triage(&report);
+    if report.stage_failure.is_none() {
+        // What a plugin or a tool said, redacted as every other text of the report is.
+        report.not_tested = report::ledger::of_run(plan, &report.scenarios)
+            .into_iter()
+            .map(|mut e| {
+                e.reason = scrubber.text(&e.reason);
+                e
+            })
+            .collect();
+    }
     report
 }
 
@@ -396,17 +407,41 @@ fn conclude(
     if !args.plugins.quiet {
         crate::say_raw!("{}", report::console::failures(&report));
         crate::say_raw!("{}", report::console::triage(&report.triage));
+        crate::say_raw!("{}", report::console::escape(&report::ledger::summary(&report.not_tested)));
+    }
+    let missing = report::ledger::missing(&report.not_tested, &args.require);
+    if !missing.is_empty() {
+        crate::say_raw!("{}", report::console::escape(&required_text(&args.require, &missing)));
     }
     crate::say!("\nartifacts: {}", run_dir.path.display());
     let summary = report.summary;
     crate::say!("{}", summary.line());
+    let required_missing = !missing.is_empty();
     // The results need not be taken apart a piece at a time: the process ends next.
     std::mem::forget(report);
     Ok(match ended_early {
         Some((.., code)) => code,
-        None if summary.all_passed() => exit::PASSED,
+        None if summary.all_passed() && !required_missing => exit::PASSED,
         None => exit::FAILED,
     })
+}
+
+/// What `--require` found missing: per endpoint, the kinds it asked for and why each is missing.
+fn required_text(
+    required: &[crate::plan::model::ScenarioKind],
+    missing: &[&crate::run::results::NotTested],
+) -> String {
+    let kinds: Vec<&str> = required.iter().map(|k| k.as_str()).collect();
+    let mut out = format!(
+        "\n--require {}: {} check(s) missing, so the run does not pass:\n",
+        kinds.join(","),
+        missing.len()
+    );
+    for e in missing {
+        let line = format!("{} ({}): no {}: {}", e.endpoint, e.plugin, e.kind, e.reason);
+        out.push_str(&format!("  {}\n", crate::text::escape_line(&line)));
+    }
+    out
 }
 
 /// The process's peak resident memory so far, in MiB (Linux: `VmHWM`).

@@ -122,6 +122,21 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
         suite.push_attribute(("skipped", skipped.to_string().as_str()));
         suite.push_attribute(("time", seconds(ms).as_str()));
         w.write_event(Event::Start(suite))?;
+        // The "not tested" ledger of this plugin's endpoints, as properties (first, as the
+        // schema orders a suite's children).
+        let ledger: Vec<&crate::run::results::NotTested> =
+            report.not_tested.iter().filter(|e| e.plugin == name).collect();
+        if !ledger.is_empty() {
+            w.write_event(Event::Start(BytesStart::new("properties")))?;
+            for e in ledger {
+                let mut property = BytesStart::new("property");
+                property.push_attribute(("name", "not-tested"));
+                let value = line(&format!("{} {}: {}", e.endpoint, e.kind, e.reason));
+                property.push_attribute(("value", value.as_str()));
+                w.write_event(Event::Empty(property))?;
+            }
+            w.write_event(Event::End(BytesEnd::new("properties")))?;
+        }
         for i in members() {
             let b = spool.brief(i);
             let kind = b.kind.map_or("", |k| k.as_str());

@@ -235,6 +235,7 @@ fn gather(
                 m.interrupted = m.interrupted.take().or(r.interrupted);
                 m.stage_failure = m.stage_failure.take().or(r.stage_failure);
                 m.mcp = m.mcp.take().or(r.mcp);
+                m.not_tested.append(&mut r.not_tested);
             }
         }
     }
@@ -266,6 +267,9 @@ fn finish(mut report: RunReport<Spool>, shards: Option<usize>) -> RunReport<Spoo
         report.shard_ids = None;
     }
     report.triage = crate::report::triage::triage(&report);
+    // A kind one shard did not test may have been tested by another.
+    report.not_tested =
+        crate::report::ledger::settle(std::mem::take(&mut report.not_tested), &report.scenarios);
     report
 }
 
@@ -303,6 +307,7 @@ mod tests {
             scenarios,
             stage_failure: None,
             triage: vec![],
+            not_tested: Vec::new(),
         };
         (format!("shard-{i}.json"), report)
     }

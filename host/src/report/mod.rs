@@ -3,6 +3,7 @@
 pub mod console;
 pub mod html;
 pub mod junit;
+pub mod ledger;
 pub mod merge;
 pub mod read;
 pub mod triage;
@@ -55,6 +56,8 @@ struct Before<'a> {
 struct After<'a> {
     stage_failure: &'a Option<crate::run::results::StageFailure>,
     triage: &'a [crate::run::results::Finding],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_tested: &'a [crate::run::results::NotTested],
 }
 
 fn none<T>(value: &&Option<T>) -> bool {
@@ -81,7 +84,11 @@ fn write_compact(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> st
         duration_ms: r.duration_ms,
         seeds: &r.seeds,
     })?;
-    let after = serde_json::to_vec(&After { stage_failure: &r.stage_failure, triage: &r.triage })?;
+    let after = serde_json::to_vec(&After {
+        stage_failure: &r.stage_failure,
+        triage: &r.triage,
+        not_tested: &r.not_tested,
+    })?;
     // `{...}` and `{...}`: the first without its closing brace, the second without its opening.
     out.write_all(&before[..before.len() - 1])?;
     out.write_all(b",\"scenarios\":[")?;

@@ -499,6 +499,9 @@ pub struct RunReport<S = Vec<ScenarioResult>> {
     /// the scenarios when a report is read back.
     #[serde(skip_deserializing)]
     pub triage: Vec<Finding>,
+    /// What was not tested, per endpoint or tool and kind of check, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_tested: Vec<NotTested>,
 }
 
 impl<S> RunReport<S> {
@@ -521,6 +524,7 @@ impl<S> RunReport<S> {
             scenarios: had,
             stage_failure,
             triage,
+            not_tested,
         } = self;
         let report = RunReport {
             schema_version,
@@ -539,6 +543,7 @@ impl<S> RunReport<S> {
             scenarios,
             stage_failure,
             triage,
+            not_tested,
         };
         (report, had)
     }
@@ -577,6 +582,7 @@ impl<S> RunReport<S> {
             scenarios,
             stage_failure: None,
             triage: vec![],
+            not_tested: vec![],
         }
     }
 }
@@ -588,6 +594,19 @@ pub struct StageFailure {
     /// `seeding` (the plugins' seeds).
     pub stage: String,
     pub message: String,
+}
+
+/// A kind of check an endpoint or tool did not get, and why, in words a user can act on (the
+/// "not tested" ledger of a report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotTested {
+    pub plugin: String,
+    /// `METHOD /path` or `tool NAME`, as the scenarios name it.
+    pub endpoint: String,
+    /// A scenario kind (`not-found`, `auth`, `validation-error`, `happy-path`, ...).
+    pub kind: String,
+    pub reason: String,
 }
 
 /// Something the failures of a run have in common, found by a triage rule.

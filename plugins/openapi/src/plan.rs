@@ -747,34 +747,76 @@ impl<'a> Planner<'a> {
                 skipped.push((op.endpoint(), why.clone()));
                 continue;
             }
-            match self.happy(op) {
-                Ok(s) => scenarios.push(s),
-                Err(why) => skipped.push((op.endpoint(), format!("no happy path: {why}"))),
-            }
-            if !op.path_params().is_empty() {
-                match self.not_found(op) {
-                    Ok(Some(s)) => scenarios.push(s),
-                    Ok(None) => {}
-                    Err(why) => skipped.push((op.endpoint(), format!("no not-found: {why}"))),
+            let (mine, not_planned) = self.operation(op);
+            for (kind, why) in &not_planned {
+                if let Some(why) = why.strip_prefix(SAY) {
+                    let what = match *kind {
+                        "happy-path" => "no happy path",
+                        "validation-error" => "no validation errors",
+                        "business-rule" => "no state checks",
+                        "auth" => "no auth check",
+                        _ => "no not-found",
+                    };
+                    skipped.push((op.endpoint(), format!("{what}: {why}")));
                 }
             }
-            match self.invalid(op) {
-                Ok(list) => scenarios.extend(list),
-                Err(why) => skipped.push((op.endpoint(), format!("no validation errors: {why}"))),
-            }
-            match self.stateful(op) {
-                Ok(list) => scenarios.extend(list),
-                Err(why) => skipped.push((op.endpoint(), format!("no state checks: {why}"))),
-            }
-            if op.secured {
-                match self.unauthenticated(op) {
-                    Ok(Some(s)) => scenarios.push(s),
-                    Ok(None) => {}
-                    Err(why) => skipped.push((op.endpoint(), format!("no auth check: {why}"))),
-                }
-            }
+            scenarios.extend(with_not_planned(mine, &not_planned));
         }
         Generated { scenarios, skipped }
+    }
+
+    /// The scenarios of one operation, and the kinds of check it gets none of, with why (a reason
+    /// starting with [`SAY`] is also logged as a coverage warning).
+    fn operation(&self, op: &Operation) -> (Vec<Scenario>, Vec<(&'static str, String)>) {
+        let mut mine = Vec::new();
+        let mut not_planned = Vec::new();
+        let said = |kind: &'static str, why: String| (kind, format!("{SAY}{why}"));
+        match self.happy(op) {
+            Ok(s) => mine.push(s),
+            Err(why) => not_planned.push(said("happy-path", why)),
+        }
+        let params = op.path_params();
+        if !params.is_empty() {
+            match self.not_found(op) {
+                Ok(Some(s)) => mine.push(s),
+                Ok(None) if !op.statuses().contains(&404) => not_planned.push((
+                    "not-found",
+                    format!(
+                        "it declares no 404, so a request naming a {} that does not exist has no documented answer \
+                         to check (declare 404 in the document to have it checked)",
+                        params.last().map_or("record", |p| p.name.as_str())
+                    ),
+                )),
+                Ok(None) => not_planned.push((
+                    "not-found",
+                    "none of its path parameters names a record (an id, a key, a name)".to_string(),
+                )),
+                Err(why) => not_planned.push(said("not-found", why)),
+            }
+        }
+        match self.invalid(op) {
+            Ok(list) => mine.extend(list),
+            Err(why) => not_planned.push(said("validation-error", why)),
+        }
+        match self.stateful(op) {
+            Ok(list) => mine.extend(list),
+            Err(why) => not_planned.push(said("business-rule", why)),
+        }
+        if op.secured {
+            match self.unauthenticated(op) {
+                Ok(Some(s)) => mine.push(s),
+                Ok(None) => {}
+                Err(why) => not_planned.push(said("auth", why)),
+            }
+        } else {
+            not_planned.push((
+                "auth",
+                "the document declares no security for it, so no request without credentials was sent \
+                 (declare securitySchemes and security to have it checked)"
+                    .to_string(),
+            ));
+        }
+        (mine, not_planned)
     }
 
     /// The operation that reads one member of the collection `collection` (`GET /things/{id}`).
@@ -1233,10 +1275,9 @@ impl<'a> Planner<'a> {
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
         // Either refusal proves the credentials are checked; documents often name only one of
-        // the two a service answers (401 for none, 403 for wrong ones).
-        if !op.statuses().iter().any(|s| *s == 401 || *s == 403) {
-            return Ok(None);
-        }
+        // the two a service answers (401 for none, 403 for wrong ones), and generated ones (as
+        // FastAPI's) neither: a secured operation must refuse a request without credentials
+        // whether or not the document lists the status.
         let refused = [401, 403];
         let mut setup = self.new_setup(&format!("{}-auth", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
@@ -1503,6 +1544,24 @@ fn fnv(text: &str) -> u64 {
 fn is_idempotency_key(name: &str) -> bool {
     let n: String = name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
     n == "idempotencykey" || n == "xidempotencykey"
+}
+
+/// The start of a reason that is also a coverage warning (something went wrong planning it),
+/// as opposed to what the document does not say.
+const SAY: &str = "cannot be planned: ";
+
+/// The operation's scenarios, the first tagged `not-planned:KIND:REASON` for each kind of check
+/// it gets none of: the host's "not tested" ledger reads them.
+fn with_not_planned(mut mine: Vec<Scenario>, not_planned: &[(&str, String)]) -> Vec<Scenario> {
+    if mine.is_empty() || not_planned.is_empty() {
+        return mine;
+    }
+    let mut first = mine.remove(0);
+    for (kind, why) in not_planned {
+        first = first.tag(&format!("not-planned:{kind}:{why}"));
+    }
+    mine.insert(0, first);
+    mine
 }
 
 fn list(statuses: &[u16]) -> String {

@@ -27,7 +27,9 @@ const STYLE: &str = "
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2125;background:#f6f7f9}
 header{background:#1d2125;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;font-size:20px}
 .counts span{margin-right:14px}.pass{color:#1a7f37}.fail{color:#cf222e}.skip{color:#9a6700}
-header .pass{color:#6ee7a0}header .fail{color:#ff9aa2}header .skip{color:#f5d06f}
+header .pass{color:#6ee7a0}header .fail{color:#ff9aa2}header .skip{color:#f5d06f}header .zero{color:#c9d1d9}
+.verdict{font-size:18px;font-weight:700;padding:12px 24px;color:#fff}.verdict.passed{background:#1a7f37}.verdict.failed{background:#cf222e}.verdict.nothing{background:#9a6700}
+.verdict span{font-weight:400;font-size:14px;margin-left:10px}table.untested td{border-bottom:1px solid #eaeef2}
 main{padding:16px 24px}h2{font-size:15px;margin:22px 0 6px;color:#57606a}
 table{border-collapse:collapse}td,th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}
 details.scenario{background:#fff;border:1px solid #d0d7de;border-left:4px solid #d0d7de;border-radius:4px;margin:6px 0;padding:6px 10px}
@@ -272,11 +274,14 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\">\
          <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>smoke: {}</title><style>{STYLE}</style></head><body>\
-         <header><h1>smoke report</h1><div class=counts><span class=pass>{} passed</span><span class=fail>{} failed</span>\
-         <span class=skip>{} skipped</span><span>{:.2} s</span><span>{}</span>{}</div>",
+         <header><h1>smoke report</h1><div class=counts><span class={}>{} passed</span><span class={}>{} failed</span>\
+         <span class={}>{} skipped</span><span>{:.2} s</span><span>{}</span>{}</div>",
         esc(&s.line()),
+        colour(s.passed, "pass"),
         s.passed,
+        colour(s.failed, "fail"),
         s.failed,
+        colour(s.skipped, "skip"),
         s.skipped,
         report.duration_ms as f64 / 1000.0,
         esc_line(&report.base_url),
@@ -299,7 +304,9 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             esc(p.sha256.get(..12).unwrap_or(&p.sha256))
         );
     }
-    out.push_str("</table></header><main>");
+    out.push_str("</table></header>");
+    out.push_str(&verdict(report));
+    out.push_str("<main>");
     if !report.triage.is_empty() {
         out.push_str("<h2>Triage</h2>");
         for f in &report.triage {
@@ -312,9 +319,6 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             );
         }
     }
-    out.push_str(&pictures::timeline(report));
-    out.push_str(&pictures::latency(report));
-    out.push_str(&pictures::coverage(report));
     out.push_str(
         "<h2>Scenarios</h2><input id=filter type=search placeholder=\"filter by id, endpoint, kind, tag\" aria-label=filter>",
     );
@@ -325,6 +329,13 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
         [(Outcome::Failed, "Failed"), (Outcome::Skipped, "Skipped"), (Outcome::Passed, "Passed")]
     {
         let members: Vec<usize> = (0..spool.len()).filter(|&i| spool.brief(i).outcome == outcome).collect();
+        if outcome == Outcome::Skipped {
+            // After the failures: what was not tested, then the pictures of the run.
+            out.push_str(&not_tested(report));
+            out.push_str(&pictures::coverage(report));
+            out.push_str(&pictures::timeline(report));
+            out.push_str(&pictures::latency(report));
+        }
         let (full, rest) = members.split_at(members.len().min(RENDERED));
         rows.extend(rest);
         let mut by_endpoint: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -372,6 +383,63 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
     let _ = writeln!(out, "</main><script>{SCRIPT}</script></body></html>");
     drain(&mut out, w, 0)?;
     w.flush()
+}
+
+/// A count's class: its colour when there are some, neutral when there are none.
+fn colour(count: usize, class: &'static str) -> &'static str {
+    if count == 0 { "zero" } else { class }
+}
+
+/// The banner the page opens on: passed, failed, or nothing tested, and why in a few words.
+fn verdict(report: &RunReport<Spool>) -> String {
+    let s = &report.summary;
+    let (class, word, why) = if report.stage_failure.is_some() || report.interrupted.is_some() {
+        ("failed", "FAILED", "the run did not finish: see why below".to_string())
+    } else if s.failed > 0 {
+        ("failed", "FAILED", format!("{} scenario(s) failed", s.failed))
+    } else if s.passed == 0 || (s.not_tested > 0 && s.happy_passed == 0) {
+        ("nothing", "NOTHING TESTED", "no scenario passed: see what was skipped and not tested".to_string())
+    } else if !s.all_passed() {
+        let blocked = s.skipped.saturating_sub(s.planned + s.not_tested);
+        ("failed", "FAILED", format!("{blocked} scenario(s) skipped because something before them failed"))
+    } else {
+        ("passed", "PASSED", format!("{} scenario(s) passed", s.passed))
+    };
+    let untested = match report.not_tested.len() {
+        0 => String::new(),
+        n => format!("; {n} check(s) not tested (below)"),
+    };
+    let stage = report
+        .stage_failure
+        .as_ref()
+        .map(|f| format!("<div class=reason>{}: {}</div>", esc_line(&f.stage), esc_line(&f.message)))
+        .unwrap_or_default();
+    format!(
+        "<div id=verdict class=\"verdict {class}\">{word}<span>{}{untested}</span></div>{stage}",
+        esc(&why)
+    )
+}
+
+/// The "not tested" ledger: per endpoint, each kind of check it did not get, and why.
+fn not_tested(report: &RunReport<Spool>) -> String {
+    if report.not_tested.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<section id=not-tested><h2>Not tested: {} check(s)</h2><table class=untested><tr><th>endpoint</th><th>kind</th><th>why</th></tr>",
+        report.not_tested.len()
+    );
+    for e in &report.not_tested {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc_line(&e.endpoint),
+            esc_line(&e.kind),
+            esc_line(&e.reason)
+        );
+    }
+    out.push_str("</table></section>");
+    out
 }
 
 /// The rows as JSON for the page's script, with endpoints, kinds and outcomes as indexes into

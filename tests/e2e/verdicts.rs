@@ -1,0 +1,215 @@
+//! Honest verdicts (docs/architecture.md, "Honest verdicts"): a green run says what it did not
+//! test, a gate can demand what it needs (`--require`), and a guess answered with an error is
+//! never a pass.
+
+use crate::hostile::server::{Hostile, Reply};
+use crate::support::{self, plugin, run, smoke};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A document as FastAPI generates it: no 404, no 401 or 403, no security scheme; each
+/// operation declares its success and 422.
+fn fastapi_document() -> Value {
+    let error = json!({"description": "Validation Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}});
+    let todo = json!({"description": "Successful Response",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Todo"}}}});
+    let id = json!([{"name": "todo_id", "in": "path", "required": true,
+        "schema": {"type": "integer", "title": "Todo Id"}}]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "FastAPI", "version": "0.1.0"},
+        "paths": {
+            "/todos": {
+                "get": {"operationId": "list_todos_todos_get", "responses": {"200": {"description": "Successful Response",
+                    "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Todo"}}}}}}},
+                "post": {"operationId": "create_todo_todos_post",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TodoIn"}}}},
+                    "responses": {"200": todo, "422": error}}
+            },
+            "/todos/{todo_id}": {
+                "get": {"operationId": "get_todo_todos__todo_id__get", "parameters": id, "responses": {"200": todo, "422": error}}
+            }
+        },
+        "components": {"schemas": {
+            "TodoIn": {"type": "object", "title": "TodoIn", "required": ["title"],
+                "properties": {"title": {"type": "string", "title": "Title"}}},
+            "Todo": {"type": "object", "title": "Todo", "required": ["id", "title"],
+                "properties": {"id": {"type": "integer", "title": "Id"}, "title": {"type": "string", "title": "Title"}}},
+            "HTTPValidationError": {"type": "object", "properties": {"detail": {"type": "array", "items": {"type": "object"}}}}
+        }}
+    })
+}
+
+/// The service `doc` describes, keeping todos in memory; with `token`, every request but the
+/// document's without `Authorization: Bearer TOKEN` is refused with 401.
+fn fastapi_service(doc: Value, token: Option<&'static str>) -> Hostile {
+    let doc = doc.to_string();
+    let todos: Arc<Mutex<Vec<Value>>> = Arc::default();
+    Hostile::start(move |seen| {
+        let mut todos = todos.lock().unwrap();
+        let path = seen.target.split('?').next().unwrap_or_default();
+        let invalid = || Reply::json(422, r#"{"detail":[{"loc":["body","title"],"msg":"Field required"}]}"#);
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        if path != "/openapi.json" && bearer.is_some() && seen.header("authorization") != bearer.as_deref() {
+            return Reply::json(401, r#"{"detail":"Not authenticated"}"#);
+        }
+        match (seen.method.as_str(), path) {
+            ("GET", "/openapi.json") => Reply::json(200, &doc),
+            ("GET", "/todos") => Reply::json(200, &Value::Array(todos.clone()).to_string()),
+            ("POST", "/todos") => {
+                let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
+                let Some(title) = body["title"].as_str() else { return invalid() };
+                let todo = json!({"id": todos.len() + 1, "title": title});
+                todos.push(todo.clone());
+                Reply::json(200, &todo.to_string())
+            }
+            ("GET", p) if p.starts_with("/todos/") => match p["/todos/".len()..].parse::<usize>() {
+                Ok(n) if n >= 1 && n <= todos.len() => Reply::json(200, &todos[n - 1].to_string()),
+                Ok(_) => Reply::json(404, r#"{"detail":"Not Found"}"#),
+                Err(_) => Reply::json(422, r#"{"detail":[{"loc":["path","todo_id"]}]}"#),
+            },
+            _ => Reply::json(404, r#"{"detail":"Not Found"}"#),
+        }
+    })
+}
+
+fn openapi_run(dir: &std::path::Path, url: &str, extra: &[&str]) -> (support::Run, Value) {
+    let json = dir.join("report.json");
+    let mut c = smoke(dir);
+    c.arg("run").arg("--plugin").arg(plugin("openapi"));
+    c.args(["--plugin-config", &format!("spec={url}/openapi.json"), "--base-url", url]);
+    c.args(extra).arg("--report-json").arg(&json);
+    let r = run(c);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    support::assert_valid_report(&report);
+    (r, report)
+}
+
+fn kinds_of(report: &Value, endpoint: &str) -> Vec<String> {
+    report["not_tested"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["endpoint"] == endpoint)
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_document_without_404_or_401_says_what_was_not_tested_and_require_makes_it_fail() {
+    let service = fastapi_service(fastapi_document(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = openapi_run(dir.path(), &service.url, &[]);
+    assert_eq!(r.code, 0, "the service is correct for what was tested:\n{r}");
+    // Per operation: no not-found where a path names a record and no 404 is declared, no auth
+    // check where no security is declared.
+    assert_eq!(kinds_of(&report, "GET /todos/{todo_id}"), ["auth", "not-found"], "{report}");
+    assert_eq!(kinds_of(&report, "GET /todos"), ["auth"], "{report}");
+    assert_eq!(kinds_of(&report, "POST /todos"), ["auth"], "{report}");
+    let entry = report["not_tested"].as_array().unwrap().iter().find(|e| e["kind"] == "not-found").unwrap();
+    assert!(entry["reason"].as_str().unwrap().contains("declares no 404"), "{entry}");
+    // The console ends with a short account of it.
+    assert!(r.stdout.contains("Not tested: 4 check(s) on 3 endpoint(s)"), "{r}");
+    assert!(r.stdout.contains("not-found         GET /todos/{todo_id}: it declares no 404"), "{r}");
+
+    // A gate that needs not-found checks fails, naming what is missing.
+    let (r, _) = openapi_run(dir.path(), &service.url, &["--require", "not-found"]);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stdout.contains("--require not-found: 1 check(s) missing, so the run does not pass"), "{r}");
+    assert!(r.stdout.contains("GET /todos/{todo_id} (openapi): no not-found: it declares no 404"), "{r}");
+    // One asking for what was tested passes; a kind smoke does not know is refused.
+    let (r, _) = openapi_run(dir.path(), &service.url, &["--require", "happy-path,validation-error"]);
+    assert_eq!(r.code, 0, "{r}");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--require", "notfound", "--base-url", &service.url]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(
+        r.stderr.contains("\"notfound\" is not a kind of check; the kinds are happy-path, not-found"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_secured_operation_is_probed_without_credentials_though_its_document_lists_no_401() {
+    let mut doc = fastapi_document();
+    doc["components"]["securitySchemes"] = json!({"HTTPBearer": {"type": "http", "scheme": "bearer"}});
+    doc["security"] = json!([{"HTTPBearer": []}]);
+    // Correct: every request without the token is refused.
+    let service = fastapi_service(doc.clone(), Some("t0ken-1"));
+    let dir = tempfile::tempdir().unwrap();
+    let auth = ["--plugin-config", "auth=Authorization: Bearer t0ken-1"];
+    let (r, report) = openapi_run(dir.path(), &service.url, &auth);
+    let probes: Vec<&Value> =
+        report["scenarios"].as_array().unwrap().iter().filter(|s| s["kind"] == "auth").collect();
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(probes.len(), 3, "one probe per operation:\n{r}");
+    assert!(probes.iter().all(|s| s["outcome"] == "passed"), "{r}");
+    assert!(kinds_of(&report, "GET /todos").is_empty(), "{report}");
+    // The same service with its check of the token gone: the probes fail.
+    let open = fastapi_service(doc, None);
+    let (r, report) = openapi_run(dir.path(), &open.url, &auth);
+    assert_eq!(r.code, 1, "{r}");
+    let failed: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(!failed.is_empty() && failed.iter().all(|k| *k == "auth"), "{failed:?}\n{r}");
+}
+
+#[test]
+fn the_html_report_opens_on_its_verdict_and_shows_what_was_not_tested() {
+    let service = fastapi_service(fastapi_document(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let (r, _) = openapi_run(dir.path(), &service.url, &["--report-html", page.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r}");
+    let (dom, log) = crate::reports::chromium_dom(&page, &dir.path().join("profile"));
+    assert!(!log.contains("Uncaught") && !log.contains("Refused to"), "{log}");
+    // The first thing under the header: the verdict.
+    let header_end = dom.find("</header>").expect("a header");
+    assert!(
+        dom[header_end..].starts_with("</header><div id=\"verdict\" class=\"verdict passed\">PASSED"),
+        "{}",
+        &dom[header_end..(header_end + 300).min(dom.len())]
+    );
+    assert!(dom.contains("4 check(s) not tested (below)"), "{dom}");
+    // No failure: its count is neutral, not red.
+    assert!(dom.contains("<span class=\"zero\">0 failed</span>"), "{dom}");
+    // The ledger, before the coverage table and the pictures.
+    let ledger = dom.find("<section id=\"not-tested\">").expect("a not-tested section");
+    let section = &dom[ledger..dom[ledger..].find("</section>").map_or(dom.len(), |e| ledger + e)];
+    assert!(
+        section.contains("<td>GET /todos/{todo_id}</td><td>not-found</td><td>it declares no 404"),
+        "{section}"
+    );
+    assert!(section.contains("<td>POST /todos</td><td>auth</td>"), "{section}");
+    if let Some(coverage) = dom.find("Coverage") {
+        assert!(ledger < coverage, "not tested comes before coverage");
+    }
+
+    // A failing run's page says so first.
+    let mut doc = fastapi_document();
+    doc["components"]["securitySchemes"] = json!({"HTTPBearer": {"type": "http", "scheme": "bearer"}});
+    doc["security"] = json!([{"HTTPBearer": []}]);
+    let open = fastapi_service(doc, None);
+    let page = dir.path().join("failed.html");
+    let (r, _) = openapi_run(
+        dir.path(),
+        &open.url,
+        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--report-html", page.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1, "{r}");
+    let (dom, _) = crate::reports::chromium_dom(&page, &dir.path().join("profile2"));
+    assert!(
+        dom.contains("<div id=\"verdict\" class=\"verdict failed\">FAILED<span>3 scenario(s) failed"),
+        "{dom}"
+    );
+    let (verdict, failed) =
+        (dom.find("id=\"verdict\"").unwrap(), dom.find("<details class=\"scenario failed\"").unwrap());
+    assert!(verdict < failed, "the verdict comes before the failures");
+}
