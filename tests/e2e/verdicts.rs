@@ -213,3 +213,60 @@ fn the_html_report_opens_on_its_verdict_and_shows_what_was_not_tested() {
         (dom.find("id=\"verdict\"").unwrap(), dom.find("<details class=\"scenario failed\"").unwrap());
     assert!(verdict < failed, "the verdict comes before the failures");
 }
+
+#[test]
+fn a_service_smoke_starts_serves_its_own_document_to_the_plugin() {
+    // No document file anywhere: `spec = "/openapi.json"` is a path on the service, read once
+    // it is healthy.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("smoke.toml");
+    let text = format!(
+        "[target]\ncommand = {:?}\nargs = [\"--port\", \"{{port}}\"]\nport = \"auto\"\nhealth = \"/health\"\n\n\
+         [[plugins]]\npath = {:?}\n\n[plugins.config]\nspec = \"/openapi.json\"\n",
+        support::example("iot-api").display().to_string(),
+        plugin("openapi").display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    assert!(!dir.path().join("openapi.json").exists());
+    let mut c = smoke(dir.path());
+    c.arg("run").arg("--config").arg(&config);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("27 passed, 0 failed, 0 skipped"), "{r}");
+
+    // `smoke plan` cannot start the service: it says where the plan will come from.
+    let mut c = smoke(dir.path());
+    c.arg("plan").arg("--config").arg(&config);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.is_empty(), "{r}");
+    assert!(
+        r.stderr.contains("plan: made from the document the service serves (spec = \"/openapi.json\")"),
+        "{r}"
+    );
+    // Given a running one, it plans from that one's document.
+    let iot = support::Example::start("iot-api", "");
+    let mut c = smoke(dir.path());
+    c.arg("plan").arg("--config").arg(&config).args(["--base-url", &iot.url]);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let plan: Value = serde_json::from_str(&r.stdout).expect("a plan");
+    assert_eq!(plan["scenarios"].as_array().map(Vec::len), Some(27), "{r}");
+}
+
+#[test]
+fn a_document_url_answering_a_web_page_says_so() {
+    let login = Hostile::start(|_| Reply::Send {
+        status: 200,
+        content_type: "text/html; charset=utf-8",
+        body: b"<!DOCTYPE html><html><body><form>Sign in</form></body></html>".to_vec(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("plan").arg("--plugin").arg(plugin("openapi"));
+    c.args(["--plugin-config", &format!("spec={}/openapi.json", login.url)]);
+    let r = run(c);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("answered an HTML page, not a document: a sign-in page?"), "{r}");
+    assert!(!r.stderr.contains("YAML"), "not a parse error of the page: {r}");
+}

@@ -49,20 +49,7 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
                     l.plugin.path.display()
                 )));
             }
-            if super::plugins::wants_mcp_server(&loaded) {
-                report(
-                    Ok("plan: made from the MCP server's tool list once `smoke run` connects".to_string()),
-                );
-            } else {
-                match build_plan(&loaded, &Selection::default(), None).await {
-                    Ok(plan) => report(Ok(format!(
-                        "plan: {} seed(s), {} scenario(s), valid",
-                        plan.seeds.len(),
-                        plan.scenarios.len()
-                    ))),
-                    Err(f) => report(Err((f.code, f.message))),
-                }
-            }
+            report(plan_check(&loaded).await);
         }
     }
     match (&settings.base_url, &settings.target) {
@@ -126,4 +113,23 @@ pub(super) async fn doctor(args: DoctorArgs, matches: &clap::ArgMatches) -> Resu
     }
     crate::say!("{}", if code == exit::PASSED { "doctor: ready to run" } else { "doctor: not ready" });
     Ok(code)
+}
+
+/// Whether the plugins plan a valid plan, or when they will: once the service serves its
+/// document, once the MCP server lists its tools.
+async fn plan_check(loaded: &[super::plugins::Loaded]) -> Result<String, (i32, String)> {
+    if super::plugins::wants_service_documents(loaded) {
+        return Ok(
+            "plan: made from the document the service serves once `smoke run` has started it".to_string()
+        );
+    }
+    if super::plugins::wants_mcp_server(loaded) {
+        return Ok("plan: made from the MCP server's tool list once `smoke run` connects".to_string());
+    }
+    match build_plan(loaded, &Selection::default(), None).await {
+        Ok(plan) => {
+            Ok(format!("plan: {} seed(s), {} scenario(s), valid", plan.seeds.len(), plan.scenarios.len()))
+        }
+        Err(f) => Err((f.code, f.message)),
+    }
 }

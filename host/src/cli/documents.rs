@@ -16,6 +16,11 @@ pub(super) enum DocumentError {
     Status { url: String, status: u16 },
     #[error("{url} is over the limit of {MAX_DOCUMENT_BYTES} bytes for a document")]
     TooLarge { url: String },
+    #[error(
+        "{url} answered an HTML page, not a document: a sign-in page? (name the document's own URL; \
+         one the service serves to smoke-test it must not need a browser)"
+    )]
+    Html { url: String },
     #[error(transparent)]
     File(#[from] crate::files::ReadError),
 }
@@ -64,6 +69,11 @@ pub(super) async fn fetch_document(
         let same_host =
             response.url().host_str() == url::Url::parse(source).ok().as_ref().and_then(|u| u.host_str());
         let remote = response.remote_addr().filter(|_| same_host);
+        let html = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(fetch)? {
             bytes.extend_from_slice(&chunk);
@@ -71,11 +81,22 @@ pub(super) async fn fetch_document(
                 return Err(DocumentError::TooLarge { url: crate::http::shown_url(source) });
             }
         }
+        if html || looks_like_html(&bytes) {
+            return Err(DocumentError::Html { url: crate::http::shown_url(source) });
+        }
         return Ok((bytes, remote));
     }
     let path = base_dir.join(source);
     let bytes = crate::files::read(&path, MAX_DOCUMENT_BYTES, "a document")?;
     Ok((bytes, None))
+}
+
+/// Whether a body is an HTML page (`<!doctype html`, `<html`), whatever its content type says: an
+/// OpenAPI or JSON document never starts so.
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let start: Vec<u8> =
+        bytes.iter().skip_while(|b| b.is_ascii_whitespace()).take(15).map(u8::to_ascii_lowercase).collect();
+    start.starts_with(b"<!doctype html") || start.starts_with(b"<html")
 }
 
 /// A user-named document's redirects are followed on its own origin (scheme, host and port)

@@ -319,6 +319,25 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
         let description = describe_mcp_server(&args, &settings).await?;
         loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
     }
+    if args.plan.is_none() && super::plugins::wants_service_documents(&loaded) {
+        match &settings.base_url {
+            Some(url) => {
+                loaded = super::plugins::with_service_documents(&loaded, url, &settings.base_dir).await?
+            }
+            None => {
+                let named: Vec<String> = super::plugins::service_documents(&loaded)
+                    .into_iter()
+                    .map(|(key, said)| format!("{key} = {said:?}"))
+                    .collect();
+                crate::warn_user!(
+                    "plan: made from the document the service serves ({}) once `smoke run` has started it; \
+                     give --base-url URL of a running one to see the plan here",
+                    named.join(", ")
+                );
+                return Ok(exit::PASSED);
+            }
+        }
+    }
     let plan = build_plan(&loaded, &args.selection, args.plan.as_deref()).await?;
     crate::warn_raw!("{}", crate::plan::coverage::table(&crate::plan::coverage::coverage(&plan)));
     // Streamed, a line at a time through the redactor: a plan of any size is never one string.

@@ -21,6 +21,85 @@ pub(super) const MCP_SERVER_DOCUMENT: &str = "mcp:server";
 /// a plan can depend on where the API is served (e.g. not doubling a base path).
 pub(super) const TARGET_DOCUMENT: &str = "smoke:target";
 
+/// The start of a document source standing for a path on the service under test (`/openapi.json`)
+/// or a URL naming its `{port}`: fetched once the service is healthy, and planned then.
+pub(super) const SERVICE_DOCUMENT: &str = "service:";
+
+/// Whether a document config value names the service's own document: a path under the target
+/// (`/openapi.json`, where no such file exists) or a URL naming `{port}`, when the run has one.
+fn on_service(value: &str, base_dir: &Path, settings: &Settings) -> bool {
+    let has_target =
+        settings.base_url.is_some() || settings.target.as_ref().is_some_and(|t| t.command.is_some());
+    let url = value.starts_with("http://") || value.starts_with("https://");
+    has_target
+        && ((url && value.contains("{port}"))
+            || (value.starts_with('/') && !value.starts_with("//") && !base_dir.join(value).exists()))
+}
+
+/// Whether a plugin reads a document the service serves, so the plan waits for the service.
+pub(super) fn wants_service_documents(loaded: &[Loaded]) -> bool {
+    loaded.iter().any(|l| l.documents.iter().any(|d| d.source.starts_with(SERVICE_DOCUMENT)))
+}
+
+/// The service's documents the plugins read, each as `(config key, what the config said)`.
+pub(super) fn service_documents(loaded: &[Loaded]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = loaded
+        .iter()
+        .flat_map(|l| l.documents.iter())
+        .filter_map(|d| Some((d.key.clone(), d.source.strip_prefix(SERVICE_DOCUMENT)?.to_string())))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The plugins with the documents the service at `base_url` serves, fetched now (and the
+/// documents they refer to): a path under the base URL, or a URL with `{port}` the service's.
+pub(super) async fn with_service_documents(
+    loaded: &[Loaded],
+    base_url: &str,
+    base_dir: &Path,
+) -> Result<Vec<Loaded>, Failure> {
+    let base = url::Url::parse(base_url).map_err(|e| {
+        Failure::new(exit::USAGE, format!("the base URL {}: {e}", crate::http::shown_url(base_url)))
+    })?;
+    let port = base.port_or_known_default().unwrap_or(80).to_string();
+    let mut out = loaded.to_vec();
+    for l in &mut out {
+        let name = l.plugin.name().to_string();
+        let mut documents = Vec::with_capacity(l.documents.len());
+        for d in std::mem::take(&mut l.documents) {
+            let Some(said) = d.source.strip_prefix(SERVICE_DOCUMENT) else {
+                documents.push(d);
+                continue;
+            };
+            let url = match said.starts_with('/') {
+                true => format!("{}{said}", base_url.trim_end_matches('/')),
+                false => said.replace("{port}", &port),
+            };
+            // The service does not serve what the config says it does: the target's failure.
+            let failed = |e: &dyn std::fmt::Display| {
+                Failure::new(
+                    exit::TARGET,
+                    format!("plugin {name}: config key {:?}: the service's own document: {e}", d.key),
+                )
+            };
+            let (content, remote) =
+                fetch_document(&url, base_dir, true, None).await.map_err(|e| failed(&e))?;
+            let referenced = read_referenced(&url, &content, base_dir, remote).await;
+            tracing::info!(
+                "plan: plugin {name} reads the service's document {}",
+                crate::http::shown_url(&url)
+            );
+            documents.push(contract::Document { key: d.key.clone(), source: url, content });
+            for (source, content) in referenced {
+                documents.push(contract::Document { key: d.key.clone(), source, content });
+            }
+        }
+        l.documents = documents;
+    }
+    Ok(out)
+}
+
 /// The run's HTTP target as `smoke:target` describes it: the base URL as configured (`{port}`
 /// left in) and its path without a trailing `/` (`""` for the root).
 pub(super) fn target_description(settings: &Settings) -> Vec<u8> {
@@ -110,7 +189,7 @@ pub(super) async fn load_plugins(
             ));
         }
         let target = target_description(settings);
-        let (config, documents) = configure(&plugin, spec, &settings.base_dir, &target, redactor).await?;
+        let (config, documents) = configure(&plugin, spec, settings, &target, redactor).await?;
         let mut plugin = plugin;
         plugin.set_redactor(redactor.clone());
         loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
@@ -122,12 +201,13 @@ pub(super) async fn load_plugins(
 pub(super) async fn configure(
     plugin: &Plugin,
     spec: &PluginSpec,
-    base_dir: &Path,
+    settings: &Settings,
     target: &[u8],
     redactor: &mut Redactor,
 ) -> Result<(Vec<crate::plan::model::Pair>, Vec<contract::Document>), Failure> {
     let info = plugin.info();
     let name = plugin.name();
+    let base_dir = settings.base_dir.as_path();
     for key in spec.config.keys() {
         if !info.config.iter().any(|k| &k.name == key) {
             let known: Vec<&str> = info.config.iter().map(|k| k.name.as_str()).collect();
@@ -183,6 +263,14 @@ pub(super) async fn configure(
                     key: key.name.clone(),
                     source: value.clone(),
                     content: target.to_vec(),
+                });
+            }
+            contract::ConfigKind::Document if on_service(&value, base_dir, settings) => {
+                // Fetched once the service is up, which planning then waits for.
+                documents.push(contract::Document {
+                    key: key.name.clone(),
+                    source: format!("{SERVICE_DOCUMENT}{value}"),
+                    content: Vec::new(),
                 });
             }
             contract::ConfigKind::Document => {

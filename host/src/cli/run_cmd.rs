@@ -63,10 +63,10 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     // The run's --timeout holds from the start: a document that never arrives ends it too.
     let loading = async {
         let loaded = load_plugins(&settings, &mut redactor).await?;
-        let (plan, plan_after_mcp) = planned(&args, &settings, &loaded).await?;
-        Ok::<_, Failure>((loaded, plan, plan_after_mcp))
+        let (plan, plan_later) = planned(&args, &settings, &loaded).await?;
+        Ok::<_, Failure>((loaded, plan, plan_later))
     };
-    let (loaded, plan, plan_after_mcp) = match args.timeout {
+    let (loaded, plan, plan_later) = match args.timeout {
         None => loading.await?,
         Some(limit) => tokio::time::timeout(limit, loading).await.map_err(|_| {
             Failure::new(
@@ -98,7 +98,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
         settings: &settings,
         loaded: &loaded,
         plan: Arc::new(std::sync::Mutex::new(plan)),
-        plan_after_mcp,
+        plan_later,
         run_dir: &ground.run_dir,
         workspace: ground.workspace.as_ref(),
         progress: Arc::default(),
@@ -138,14 +138,15 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
 type EndedEarly = (&'static str, Outcome, RunFailure, i32);
 
 /// The plan (empty when a plugin plans from the MCP server's own description, once the session
-/// is open), and whether that is so.
+/// is open, or from a document the service serves, once it is up), and whether that is so.
 async fn planned(
     args: &RunArgs,
     settings: &config::Settings,
     loaded: &[super::plugins::Loaded],
 ) -> Result<(Arc<Plan>, bool), Failure> {
-    let plan_after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(loaded);
-    if plan_after_mcp && settings.mcp.is_none() {
+    let after_mcp = args.plan.is_none() && super::plugins::wants_mcp_server(loaded);
+    let plan_later = after_mcp || (args.plan.is_none() && super::plugins::wants_service_documents(loaded));
+    if after_mcp && settings.mcp.is_none() {
         let readers: Vec<&str> = loaded
             .iter()
             .filter(|l| super::plugins::wants_mcp_server(std::slice::from_ref(*l)))
@@ -161,12 +162,12 @@ async fn planned(
             ),
         ));
     }
-    let plan = Arc::new(match plan_after_mcp {
+    let plan = Arc::new(match plan_later {
         true => Plan::default(),
         false => build_plan(loaded, &args.selection, args.plan.as_deref()).await?,
     });
     super::session::fits_targets(&plan, settings)?;
-    Ok((plan, plan_after_mcp))
+    Ok((plan, plan_later))
 }
 
 /// Where the run stands on the machine: its directory, the checkout's state before it (for

@@ -66,10 +66,11 @@ pub(super) struct Session<'a> {
     pub(super) args: &'a RunArgs,
     pub(super) settings: &'a Settings,
     pub(super) loaded: &'a [Loaded],
-    /// The plan; replaced once the MCP session is open when `plan_after_mcp`.
+    /// The plan; made once the target is up when `plan_later`.
     pub(super) plan: Shared<Arc<Plan>>,
-    /// A plugin reads the MCP server's description (`mcp:server`): plan once the session is open.
-    pub(super) plan_after_mcp: bool,
+    /// A plugin reads the MCP server's description (`mcp:server`) or a document the service
+    /// serves: plan once the session is open and the service is up.
+    pub(super) plan_later: bool,
     pub(super) run_dir: &'a RunDir,
     pub(super) workspace: Option<&'a Workspace>,
     pub(super) progress: Shared<Progress>,
@@ -118,7 +119,7 @@ impl Session<'_> {
         let mut started = self.start_target().await?;
         self.start_stdio_beside(&mut started).await?;
         let mcp = self.open_mcp(&mut started).await?;
-        self.plan_from_mcp(mcp.as_ref()).await?;
+        self.plan_late(mcp.as_ref(), &started).await?;
         let plan = lock(&self.plan).clone();
         let ctx = self.context(&plan, &started, mcp, redactor)?;
         self.reach(&ctx).await?;
@@ -275,16 +276,35 @@ impl Session<'_> {
         message
     }
 
-    /// The plan, made now from the MCP server's description when a plugin reads it; checked
-    /// against the run's targets as a plan made up front was.
-    async fn plan_from_mcp(&self, mcp: Option<&Arc<crate::mcp::Session>>) -> Result<(), StageError> {
-        let (true, Some(session)) = (self.plan_after_mcp, mcp) else { return Ok(()) };
-        let description = session.description.to_string();
-        let loaded = super::plugins::with_mcp_server(self.loaded, description.as_bytes());
+    /// The plan, made now from what the target says when a plugin reads it: the MCP server's
+    /// description, a document the service serves. Checked against the run's targets as a plan
+    /// made up front was.
+    async fn plan_late(
+        &self,
+        mcp: Option<&Arc<crate::mcp::Session>>,
+        started: &Started,
+    ) -> Result<(), StageError> {
+        if !self.plan_later {
+            return Ok(());
+        }
+        let mut loaded = self.loaded.to_vec();
+        if let Some(session) = mcp {
+            let description = session.description.to_string();
+            loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
+        }
+        if super::plugins::wants_service_documents(&loaded) {
+            let Some(base_url) = &started.base_url else {
+                let message = "a plugin reads a document the service serves, but the run has no HTTP service";
+                return Err(StageError::new("plan", exit::USAGE, message));
+            };
+            loaded = super::plugins::with_service_documents(&loaded, base_url, &self.settings.base_dir)
+                .await
+                .map_err(|failure| StageError { stage: "plan", failure })?;
+        }
         let planned = super::plan_cmd::build_plan(&loaded, &self.args.selection, None)
             .await
             .map_err(|failure| StageError { stage: "plan", failure })?;
-        tracing::info!("plan: {} scenario(s) from the MCP server's description", planned.scenarios.len());
+        tracing::info!("plan: {} scenario(s) from what the target said", planned.scenarios.len());
         fits_targets(&planned, self.settings).map_err(|f| StageError { stage: "plan", failure: f })?;
         *lock(&self.plan) = Arc::new(planned);
         Ok(())

@@ -86,7 +86,7 @@ impl Plugin for OpenApi {
                 ConfigKind::Document,
                 true,
                 None,
-                "the OpenAPI document: a path or an http(s) URL",
+                "the OpenAPI document: a path, an http(s) URL, or a path on the service (`/openapi.json`)",
             )
             .config_key(
                 "base_path",
