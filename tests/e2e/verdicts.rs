@@ -81,7 +81,8 @@ fn openapi_run(dir: &std::path::Path, url: &str, extra: &[&str]) -> (support::Ru
     c.args(["--plugin-config", &format!("spec={url}/openapi.json"), "--base-url", url]);
     c.args(extra).arg("--report-json").arg(&json);
     let r = run(c);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| panic!("no report ({e}):\n{r}"));
+    let report: Value = serde_json::from_str(&text).unwrap();
     support::assert_valid_report(&report);
     (r, report)
 }
@@ -144,7 +145,7 @@ fn a_secured_operation_is_probed_without_credentials_though_its_document_lists_n
     let probes: Vec<&Value> =
         report["scenarios"].as_array().unwrap().iter().filter(|s| s["kind"] == "auth").collect();
     assert_eq!(r.code, 0, "{r}");
-    assert_eq!(probes.len(), 3, "one probe per operation:\n{r}");
+    assert_eq!(probes.len(), 6, "no token, and a wrong one, per operation:\n{r}");
     assert!(probes.iter().all(|s| s["outcome"] == "passed"), "{r}");
     assert!(kinds_of(&report, "GET /todos").is_empty(), "{report}");
     // The same service with its check of the token gone: the probes fail.
@@ -206,7 +207,7 @@ fn the_html_report_opens_on_its_verdict_and_shows_what_was_not_tested() {
     assert_eq!(r.code, 1, "{r}");
     let (dom, _) = crate::reports::chromium_dom(&page, &dir.path().join("profile2"));
     assert!(
-        dom.contains("<div id=\"verdict\" class=\"verdict failed\">FAILED<span>3 scenario(s) failed"),
+        dom.contains("<div id=\"verdict\" class=\"verdict failed\">FAILED<span>6 scenario(s) failed"),
         "{dom}"
     );
     let (verdict, failed) =
@@ -269,4 +270,210 @@ fn a_document_url_answering_a_web_page_says_so() {
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("answered an HTML page, not a document: a sign-in page?"), "{r}");
     assert!(!r.stderr.contains("YAML"), "not a parse error of the page: {r}");
+}
+
+/// A storage service as real ones are: every answer in a `data` envelope, buckets keyed by their
+/// `name`, a collection-wide DELETE, a bearer token whose 401 the document does not list.
+fn buckets_document() -> Value {
+    let bucket = json!({"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9-]{2,40}$"},
+        "description": {"type": "string"}}});
+    let one = json!({"type": "object", "properties": {"data": {"$ref": "#/components/schemas/Bucket"}}});
+    let answer = |status: &str, schema: Value| json!({status: {"description": "ok", "content": {"application/json": {"schema": schema}}}});
+    let mut created = answer("201", one.clone());
+    created["409"] = json!({"description": "a bucket of that name exists"});
+    let mut found = answer("200", one.clone());
+    found["404"] = json!({"description": "no such bucket"});
+    let name = json!([{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "buckets", "version": "1"},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/buckets": {
+                "get": {"operationId": "listBuckets", "responses": answer("200", json!({"type": "object",
+                    "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Bucket"}}}}))},
+                "post": {"operationId": "createBucket", "requestBody": body(json!({"$ref": "#/components/schemas/Bucket"})),
+                    "responses": created},
+                "delete": {"operationId": "deleteAllBuckets", "description": "Delete every bucket.",
+                    "responses": {"204": {"description": "all gone"}}}
+            },
+            "/v1/buckets/{name}": {
+                "parameters": name,
+                "get": {"operationId": "getBucket", "responses": found.clone()},
+                "put": {"operationId": "updateBucket", "requestBody": body(json!({"type": "object",
+                    "properties": {"description": {"type": "string"}}})), "responses": found},
+                "delete": {"operationId": "deleteBucket", "responses": {"204": {"description": "gone"},
+                    "404": {"description": "no such bucket"}}}
+            }
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Bucket": bucket}
+        }
+    })
+}
+
+fn buckets_service() -> Hostile {
+    let doc = buckets_document().to_string();
+    let store: Arc<Mutex<std::collections::BTreeMap<String, Value>>> = Arc::default();
+    store
+        .lock()
+        .unwrap()
+        .insert("precious".into(), json!({"name": "precious", "description": "the user's own"}));
+    Hostile::start(move |seen| {
+        let path = seen.target.split('?').next().unwrap_or_default().to_string();
+        if path == "/openapi.json" {
+            return Reply::json(200, &doc);
+        }
+        if seen.header("authorization") != Some("Bearer t0ken-1") {
+            return Reply::json(401, r#"{"error":"unauthorized"}"#);
+        }
+        let mut store = store.lock().unwrap();
+        let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
+        let data = |v: &Value| json!({"data": v}).to_string();
+        let none = || Reply::Send { status: 204, content_type: "application/json", body: Vec::new() };
+        match (seen.method.as_str(), path.strip_prefix("/v1/buckets")) {
+            ("GET", Some("")) => {
+                Reply::json(200, &json!({"data": store.values().collect::<Vec<_>>()}).to_string())
+            }
+            ("POST", Some("")) => {
+                let named = |n: &&str| {
+                    n.len() >= 3
+                        && n.len() <= 41
+                        && n.starts_with(|c: char| c.is_ascii_lowercase())
+                        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                };
+                let Some(name) = body["name"].as_str().filter(named) else {
+                    return Reply::json(422, r#"{"error":"name: 3-41 of a-z, 0-9 and -, a letter first"}"#);
+                };
+                if !(body["description"].is_null() || body["description"].is_string()) {
+                    return Reply::json(422, r#"{"error":"description must be text"}"#);
+                }
+                if store.contains_key(name) {
+                    return Reply::json(409, r#"{"error":"exists"}"#);
+                }
+                let mut bucket = json!({"name": name});
+                if let Some(d) = body["description"].as_str() {
+                    bucket["description"] = json!(d);
+                }
+                store.insert(name.to_string(), bucket.clone());
+                Reply::json(201, &data(&bucket))
+            }
+            ("DELETE", Some("")) => {
+                store.clear();
+                none()
+            }
+            (method, Some(rest)) if rest.starts_with('/') => {
+                let name = &rest[1..];
+                match (method, store.get(name).cloned()) {
+                    (_, None) => Reply::json(404, r#"{"error":"no such bucket"}"#),
+                    ("GET", Some(b)) => Reply::json(200, &data(&b)),
+                    ("PUT", Some(mut b)) => {
+                        match &body["description"] {
+                            Value::Null => {}
+                            Value::String(d) => b["description"] = json!(d),
+                            _ => return Reply::json(422, r#"{"error":"description must be text"}"#),
+                        }
+                        store.insert(name.to_string(), b.clone());
+                        Reply::json(200, &data(&b))
+                    }
+                    ("DELETE", Some(_)) => {
+                        store.remove(name);
+                        none()
+                    }
+                    _ => Reply::json(405, "{}"),
+                }
+            }
+            _ => Reply::json(404, "{}"),
+        }
+    })
+}
+
+/// `GET path` with these headers, the body read to its Content-Length (the test server keeps
+/// connections open).
+fn get_framed(port: u16, path: &str, headers: &[(&str, &str)]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n").unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the connection closed early");
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
+                })
+                .expect("a Content-Length");
+            if body.len() >= length {
+                return body[..length].to_string();
+            }
+        }
+    }
+}
+
+#[test]
+fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resource_gets_its_whole_plan() {
+    let service = buckets_service();
+    let auth = [("authorization", "Bearer t0ken-1")];
+    let names = || {
+        let body = get_framed(service.port, "/v1/buckets", &auth);
+        let list: Value = serde_json::from_str(&body).unwrap();
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(), ["precious"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) =
+        openapi_run(dir.path(), &service.url, &["--plugin-config", "auth=Authorization: Bearer t0ken-1"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(names().contains(&"precious".to_string()), "the user's bucket was deleted:\n{r}");
+    let outcome = |id: &str| {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id);
+        s.unwrap_or_else(|| panic!("no {id}:\n{r}"))["outcome"].as_str().unwrap().to_string()
+    };
+    // The collection-wide DELETE is not sent, and the report says why.
+    assert_eq!(outcome("openapi.deleteAllBuckets.happy"), "skipped");
+    let ledger = report["not_tested"].as_array().unwrap();
+    let entry = ledger.iter().find(|e| e["endpoint"] == "DELETE /v1/buckets").expect("in the ledger");
+    assert!(entry["reason"].as_str().unwrap().contains("destructive=true"), "{entry}");
+    // The enveloped, name-keyed bucket: created, read, updated, deleted, read back as gone.
+    for id in [
+        "openapi.createBucket.happy",
+        "openapi.getBucket.happy",
+        "openapi.updateBucket.happy",
+        "openapi.deleteBucket.happy",
+        "openapi.getBucket.not-found",
+        "openapi.createBucket.read-after-write",
+    ] {
+        assert_eq!(outcome(id), "passed", "{id}:\n{r}");
+    }
+    // Refused without a token and with a wrong one, though no 401 is listed.
+    for op in ["listBuckets", "createBucket", "getBucket", "updateBucket", "deleteBucket"] {
+        assert_eq!(outcome(&format!("openapi.{op}.unauthenticated")), "passed", "{op}:\n{r}");
+        assert_eq!(outcome(&format!("openapi.{op}.wrong-token")), "passed", "{op}:\n{r}");
+    }
+
+    // Allowed to destroy, it tests the collection's DELETE too.
+    let (r, report) = openapi_run(
+        dir.path(),
+        &service.url,
+        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--plugin-config", "destructive=true"],
+    );
+    let s =
+        report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "openapi.deleteAllBuckets.happy");
+    assert_eq!(s.map(|s| s["outcome"].clone()), Some(json!("passed")), "{r}");
 }

@@ -49,6 +49,14 @@ fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
             o.values.insert(k.trim().to_string(), v.trim().to_string());
         }
     }
+    o.destructive = match input.config("destructive").unwrap_or("false").trim() {
+        "true" => true,
+        "false" | "" => false,
+        other => {
+            return Err(PlanError::new(format!("destructive must be \"true\" or \"false\", not {other:?}"))
+                .at("config.destructive"));
+        }
+    };
     Ok(o)
 }
 
@@ -116,6 +124,13 @@ impl Plugin for OpenApi {
                 false,
                 Some(""),
                 "operation ids or `METHOD /path` not to exercise",
+            )
+            .config_key(
+                "destructive",
+                ConfigKind::Text,
+                false,
+                Some("false"),
+                "`true` to send DELETEs that may destroy what the run did not create (a collection, a record named in `values`)",
             )
             .config_key(
                 "values",

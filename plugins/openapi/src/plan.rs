@@ -24,6 +24,9 @@ pub struct Overrides {
     pub auth: Option<(String, String)>,
     /// Values for parameters by name (ids known to exist, say).
     pub values: BTreeMap<String, String>,
+    /// Whether a DELETE may destroy what the run did not create: a whole collection, a record
+    /// the user named.
+    pub destructive: bool,
 }
 
 /// Everything the generated plan holds, plus what was left out and why.
@@ -296,7 +299,10 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Which response field of `creator` holds the new member's id.
+    /// Where in `creator`'s response the new member's id is: a JSON pointer without its leading
+    /// `/` (`id`, `data/id`): a field named as ids are (`id`, `RESOURCE_id`, `key`, `uuid`, or
+    /// `name` or `slug` where the member's path names it so: `/buckets/{name}`), at the top or
+    /// inside an envelope (`data`, `item`, `result`, or the one object property there is).
     fn id_field(&self, creator: &Operation, resource: &str) -> Result<String, String> {
         let Some(schema) = creator.success_schemas().first().map(|s| self.doc.deref(s).clone()) else {
             return Err(format!(
@@ -304,10 +310,74 @@ impl<'a> Planner<'a> {
                 creator.endpoint()
             ));
         };
-        // With allOf, the properties are in the parts.
-        let mut props: Vec<String> = Vec::new();
-        let mut stack = vec![&schema];
-        // Each schema once: a part may refer back to the schema it is part of.
+        let props = self.properties_of(&schema);
+        if props.is_empty() {
+            // A free-form object: `id` is the convention.
+            return Ok("id".into());
+        }
+        // What the member's own path calls it (`/buckets/{name}`), when that is a name or slug.
+        let keyed_by = self
+            .reader(&creator.path)
+            .and_then(|r| r.path_params().last().map(|p| p.name.to_ascii_lowercase()))
+            .unwrap_or_default();
+        let mut candidates = vec![
+            "id".to_string(),
+            format!("{resource}_id"),
+            format!("{resource}Id"),
+            "key".into(),
+            "uuid".into(),
+        ];
+        for field in ["name", "slug"] {
+            if keyed_by.ends_with(field) {
+                candidates.push(field.into());
+            }
+        }
+        let find = |props: &[(String, Value)]| {
+            candidates.iter().find(|c| props.iter().any(|(name, _)| name == *c)).cloned()
+        };
+        if let Some(field) = find(&props) {
+            return Ok(escape_pointer(&field));
+        }
+        // An envelope: `{"data": {...}}`, or the one object property there is.
+        let objects: Vec<&(String, Value)> =
+            props.iter().filter(|(_, v)| !self.properties_of(v).is_empty()).collect();
+        let envelope = objects
+            .iter()
+            .find(|(name, _)| ["data", "item", "result"].contains(&name.as_str()))
+            .or_else(|| (objects.len() == 1).then(|| &objects[0]));
+        if let Some((name, inner)) = envelope
+            && let Some(field) = find(&self.properties_of(inner))
+        {
+            return Ok(format!("{}/{}", escape_pointer(name), escape_pointer(&field)));
+        }
+        Err(format!(
+            "the response of {} has no id field (id, {resource}_id, key, uuid, at its top or in an envelope: data, item, result)",
+            creator.endpoint()
+        ))
+    }
+
+    /// The envelope a response wraps its record in, when the record's fields (`fields`, what a
+    /// create sends) are not at its top: its `data`, `item` or `result` property, or the one
+    /// object property there is; its name and schema.
+    fn envelope(&self, schema: &Value, fields: &[(String, Value)]) -> Option<(String, Value)> {
+        let props = self.properties_of(schema);
+        if fields.iter().any(|(f, _)| props.iter().any(|(p, _)| p == f)) {
+            return None;
+        }
+        let objects: Vec<&(String, Value)> =
+            props.iter().filter(|(_, v)| !self.properties_of(v).is_empty()).collect();
+        objects
+            .iter()
+            .find(|(name, _)| ["data", "item", "result"].contains(&name.as_str()))
+            .or_else(|| (objects.len() == 1).then(|| &objects[0]))
+            .map(|(name, v)| (name.clone(), v.clone()))
+    }
+
+    /// The properties of an object schema, its `allOf`, `anyOf` and `oneOf` parts' included, each
+    /// schema once (a part may refer back to the schema it is part of).
+    fn properties_of(&self, schema: &Value) -> Vec<(String, Value)> {
+        let mut props: Vec<(String, Value)> = Vec::new();
+        let mut stack = vec![schema];
         let mut seen: Vec<*const Value> = Vec::new();
         while let Some(s) = stack.pop() {
             let s = self.doc.deref(s);
@@ -316,25 +386,13 @@ impl<'a> Planner<'a> {
             }
             seen.push(s);
             if let Some(p) = s.get("properties").and_then(Value::as_object) {
-                props.extend(p.keys().cloned());
+                props.extend(p.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             for key in ["allOf", "anyOf", "oneOf"] {
                 stack.extend(s.get(key).and_then(Value::as_array).into_iter().flatten());
             }
         }
-        if props.is_empty() {
-            // A free-form object: `id` is the convention.
-            return Ok("id".into());
-        }
-        ["id".to_string(), format!("{resource}_id"), format!("{resource}Id"), "key".into(), "uuid".into()]
-            .into_iter()
-            .find(|candidate| props.contains(candidate))
-            .ok_or_else(|| {
-                format!(
-                    "the response of {} has no id field (id, {resource}_id, key, uuid)",
-                    creator.endpoint()
-                )
-            })
+        props
     }
 
     /// Build the request of `op`: path parameters from resources created first (or `missing`
@@ -747,6 +805,25 @@ impl<'a> Planner<'a> {
                 skipped.push((op.endpoint(), why.clone()));
                 continue;
             }
+            if let Some(why) = self.destroys_what_it_did_not_create(op) {
+                let reason = format!(
+                    "{why}: not sent, since a smoke test never destroys data it did not create (set \
+                     --plugin-config destructive=true to test it)"
+                );
+                if self.overrides.planned_skips {
+                    let s = Scenario::happy_path(&self.id(op, "happy"), &op.endpoint())
+                        .describe(&format!("{} answers as documented", op.endpoint()))
+                        .step(
+                            expect_success(Step::delete(&op.path), op)
+                                .named(&format!("{} (not sent)", op.endpoint())),
+                        )
+                        .tag(&format!("skip:{reason}"));
+                    scenarios.push(s);
+                } else {
+                    skipped.push((op.endpoint(), reason));
+                }
+                continue;
+            }
             let (mine, not_planned) = self.operation(op);
             for (kind, why) in &not_planned {
                 if let Some(why) = why.strip_prefix(SAY) {
@@ -763,6 +840,33 @@ impl<'a> Planner<'a> {
             scenarios.extend(with_not_planned(mine, &not_planned));
         }
         Generated { scenarios, skipped }
+    }
+
+    /// Why a DELETE would destroy what the run did not create, unless `destructive` allows it: one
+    /// on a collection (no path parameter names a member), or on a record whose id the user gave
+    /// (`values`) rather than one a scenario creates.
+    fn destroys_what_it_did_not_create(&self, op: &Operation) -> Option<String> {
+        if op.method != "DELETE" || self.overrides.destructive {
+            return None;
+        }
+        let params = op.path_params();
+        let Some(last) = params.iter().rev().find(|p| names_something(self.doc, p)) else {
+            return Some("a DELETE on a collection, with no id of a record the run made".to_string());
+        };
+        if self.overrides.values.contains_key(&last.name) {
+            return Some(format!(
+                "it would delete the record `{}` names (values), which the run did not make",
+                last.name
+            ));
+        }
+        let prefix = &op.path[..op.path.find(&format!("{{{}}}", last.name)).unwrap_or(0)];
+        match self.creator(prefix.trim_end_matches('/')) {
+            Some(_) => None,
+            None => Some(format!(
+                "no operation creates what `{}` names, so it would delete a record the run did not make",
+                last.name
+            )),
+        }
     }
 
     /// The scenarios of one operation, and the kinds of check it gets none of, with why (a reason
@@ -803,10 +907,12 @@ impl<'a> Planner<'a> {
             Err(why) => not_planned.push(said("business-rule", why)),
         }
         if op.secured {
-            match self.unauthenticated(op) {
-                Ok(Some(s)) => mine.push(s),
-                Ok(None) => {}
-                Err(why) => not_planned.push(said("auth", why)),
+            for probe in [self.unauthenticated(op), self.wrong_token(op)] {
+                match probe {
+                    Ok(Some(s)) => mine.push(s),
+                    Ok(None) => {}
+                    Err(why) => not_planned.push(said("auth", why)),
+                }
             }
         } else {
             not_planned.push((
@@ -885,7 +991,7 @@ impl<'a> Planner<'a> {
             match self.id_field(op, &resource) {
                 Ok(field) => {
                     let var = format!("first_{}", sanitize(&resource));
-                    let pointer = format!("/{}", field.replace('~', "~0").replace('/', "~1"));
+                    let pointer = format!("/{field}");
                     first = first.capture(&var, &pointer);
                     again = again.expect_eq(&pointer, json!(format!("{{{{{var}}}}}")));
                     (
@@ -929,6 +1035,12 @@ impl<'a> Planner<'a> {
         let Ok(from) = self.id_from(op, &resource) else { return Ok(None) };
         let Some(read_schema) = reader.success_schemas().first().map(|s| self.flatten(s)) else {
             return Ok(None);
+        };
+        // What the member's read holds, inside its envelope when it has one (`{"data": {...}}`).
+        let sent_props = op.body.as_ref().map(|b| self.properties_of(b)).unwrap_or_default();
+        let (at, read_schema) = match self.envelope(&read_schema, &sent_props) {
+            Some((name, inner)) => (format!("/{}", escape_pointer(&name)), self.flatten(&inner)),
+            None => (String::new(), read_schema),
         };
         let readable: Vec<String> = read_schema
             .get("properties")
@@ -975,8 +1087,7 @@ impl<'a> Planner<'a> {
         let (read, _) = self.request(reader, &mut setup, 0, None)?;
         let mut read = expect_success(read, reader).named(&format!("read it back ({})", reader.endpoint()));
         for (k, v) in &checks {
-            read =
-                read.expect_eq(&format!("/{}", k.replace('~', "~0").replace('/', "~1")), escape_templates(v));
+            read = read.expect_eq(&format!("{at}/{}", escape_pointer(k)), escape_templates(v));
         }
         let needs = op.secured || reader.secured || setup.secured;
         let mut scenario = Scenario::business_rule(&self.id(op, "read-after-write"), &op.endpoint())
@@ -1274,26 +1385,46 @@ impl<'a> Planner<'a> {
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        self.refused_credentials(op, false)
+    }
+
+    /// The same with a wrong token in place of the configured one (when one is configured).
+    fn wrong_token(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        match self.overrides.auth {
+            Some(_) => self.refused_credentials(op, true),
+            None => Ok(None),
+        }
+    }
+
+    /// A request without credentials, or (`wrong`) with a wrong token, refused with 401 or 403.
+    fn refused_credentials(&self, op: &Operation, wrong: bool) -> Result<Option<Scenario>, String> {
         // Either refusal proves the credentials are checked; documents often name only one of
         // the two a service answers (401 for none, 403 for wrong ones), and generated ones (as
         // FastAPI's) neither: a secured operation must refuse a request without credentials
         // whether or not the document lists the status.
         let refused = [401, 403];
-        let mut setup = self.new_setup(&format!("{}-auth", op.id));
+        let (suffix, how) = match wrong {
+            true => ("wrong-token", "with a wrong token"),
+            false => ("unauthenticated", "without credentials"),
+        };
+        let mut setup = self.new_setup(&format!("{}-{suffix}", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
         // Without credentials configured, the request carries none already.
         let step = match &self.overrides.auth {
+            Some((name, value)) if wrong => {
+                // The configured one's scheme (`Bearer`), another token.
+                let scheme = value.split_once(' ').map(|(s, _)| format!("{s} ")).unwrap_or_default();
+                without_header(step, name).header(name, &format!("{scheme}smoke-wrong-token-0000"))
+            }
             Some((name, _)) => without_header(step, name),
             None => step,
         };
-        let mut step = step.named(&format!("{} without credentials", op.endpoint()));
+        let mut step = step.named(&format!("{} {how}", op.endpoint()));
         for s in &refused {
             step = step.expect_status(*s);
         }
-        let mut scenario =
-            Scenario::new(&self.id(op, "unauthenticated"), ScenarioKind::Auth, &op.endpoint()).describe(
-                &format!("{} refuses a request without credentials ({})", op.endpoint(), list(&refused)),
-            );
+        let mut scenario = Scenario::new(&self.id(op, suffix), ScenarioKind::Auth, &op.endpoint())
+            .describe(&format!("{} refuses a request {how} ({})", op.endpoint(), list(&refused)));
         for s in setup.steps {
             scenario = scenario.step(s);
         }
@@ -1562,6 +1693,11 @@ fn with_not_planned(mut mine: Vec<Scenario>, not_planned: &[(&str, String)]) -> 
     }
     mine.insert(0, first);
     mine
+}
+
+/// A JSON pointer's segment for a property name (`~` and `/` escaped).
+fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
 }
 
 fn list(statuses: &[u16]) -> String {
