@@ -62,6 +62,8 @@ pub struct Operation {
     pub location: bool,
     /// What its 409 response says it means, if it declares one.
     pub conflict: Option<String>,
+    /// What its 403 response says it means, if it declares one.
+    pub forbidden: Option<String>,
     /// Why this operation cannot be exercised, if it cannot (e.g. a form body).
     pub unsupported: Option<String>,
 }
@@ -476,6 +478,7 @@ impl Doc {
                 let mut links = Vec::new();
                 let mut location = false;
                 let mut conflict = None;
+                let mut forbidden = None;
                 let mut produces: Vec<String> = match self.version {
                     Version::Swagger2 => op
                         .get("produces")
@@ -488,6 +491,11 @@ impl Doc {
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in rs {
                         let r = self.deref(r);
+                        if status == "403" {
+                            forbidden = Some(
+                                r.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            );
+                        }
                         if status == "409" {
                             conflict = Some(
                                 r.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -583,6 +591,7 @@ impl Doc {
                     links,
                     location,
                     conflict,
+                    forbidden,
                     unsupported,
                 });
             }

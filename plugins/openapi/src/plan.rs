@@ -1379,8 +1379,14 @@ impl<'a> Planner<'a> {
             scenario = scenario.step(s);
         }
         let needs = op.secured || setup.secured;
-        let scenario = scenario
-            .step(step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404));
+        let mut step =
+            step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404);
+        // A 403 the document says is also for what does not exist ("does not exist or is not
+        // accessible", as storage services hide what a caller may not see) is as good an answer.
+        if op.forbidden.as_deref().is_some_and(covers_missing) {
+            step = step.expect_status(403);
+        }
+        let scenario = scenario.step(step);
         self.credentials(scenario, needs, &setup.unknown, &setup.unmade).map(Some)
     }
 
@@ -1693,6 +1699,14 @@ fn with_not_planned(mut mine: Vec<Scenario>, not_planned: &[(&str, String)]) -> 
     }
     mine.insert(0, first);
     mine
+}
+
+/// Whether a 403's description says it is (also) the answer for what does not exist.
+fn covers_missing(description: &str) -> bool {
+    let d = description.to_ascii_lowercase();
+    ["not exist", "does not exist", "not found", "no such", "not accessible", "or is not"]
+        .iter()
+        .any(|w| d.contains(w))
 }
 
 /// A JSON pointer's segment for a property name (`~` and `/` escaped).

@@ -744,3 +744,29 @@ fn a_request_body_that_expands_exponentially_costs_only_its_operation_and_a_boun
     let size = format!("{:?}", plan.scenarios).len();
     assert!(size < 400_000, "the plan is {size} bytes");
 }
+
+#[test]
+fn a_not_found_probe_takes_a_403_the_document_says_is_for_what_does_not_exist() {
+    let doc = |forbidden: &str| {
+        json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+          "paths": {
+            "/things": {"post": {"operationId": "addThing", "responses": {"201": {"description": "ok",
+                "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}},
+            "/things/{id}": {"get": {"operationId": "getThing", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+              "responses": {"200": {"description": "ok"}, "404": {"description": "no such thing"},
+                            "403": {"description": forbidden}}}}}})
+        .to_string()
+    };
+    let statuses = |forbidden: &str| {
+        let plan = OpenApi::plan(input(&doc(forbidden), &[])).unwrap();
+        let nf = plan.scenarios.iter().find(|s| s.id == "openapi.getThing.not-found").unwrap();
+        nf.steps.last().unwrap().expectation().status.clone()
+    };
+    use smoke_plugin::Status::Code;
+    assert_eq!(statuses("The thing does not exist or is not accessible to you"), [Code(404), Code(403)]);
+    assert_eq!(
+        statuses("You may not read it"),
+        [Code(404)],
+        "a 403 about permissions only is no answer for missing"
+    );
+}
