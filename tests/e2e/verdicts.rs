@@ -477,3 +477,46 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
         report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "openapi.deleteAllBuckets.happy");
     assert_eq!(s.map(|s| s["outcome"].clone()), Some(json!("passed")), "{r}");
 }
+
+#[test]
+fn read_only_sends_no_write_to_any_example_and_still_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    for example in ["ledger-api", "workflow-api", "shop-api", "clinic-api", "iot-api"] {
+        for config in ["smoke.toml", "openapi.smoke.toml"] {
+            let log = dir.path().join(format!("{example}-{config}.log"));
+            let mut c = smoke(dir.path());
+            c.args(["run", "--read-only", "-q", "--config", &format!("examples/{example}/{config}")]);
+            c.env("EXAMPLE_REQUEST_LOG", &log);
+            let r = run(c);
+            assert_eq!(r.code, 0, "{example} {config}: read-only still passes:\n{r}");
+            let sent = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(!sent.is_empty(), "{example} {config}: something was sent");
+            for line in sent.lines() {
+                let method = line.split(' ').next().unwrap_or_default();
+                assert!(["GET", "HEAD", "OPTIONS"].contains(&method), "{example} {config} sent {line:?}");
+            }
+        }
+    }
+    // Over MCP: only the tools the server marks read-only are called; the others are named.
+    let json = dir.path().join("mcp.json");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--read-only", "-q", "--config", "examples/ledger-api/mcp.smoke.toml", "--report-json"])
+        .arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let reasons: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "skipped")
+        .filter_map(|s| s["reason"].as_str())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r
+                .contains("call tool record_transaction_bundle, which the server does not mark read-only")),
+        "{reasons:?}"
+    );
+}

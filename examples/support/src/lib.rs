@@ -225,7 +225,9 @@ pub fn client_id(headers: &HeaderMap) -> &str {
 }
 
 /// What every example serves around its own API: `GET /health`, `GET /openapi.json` (its OpenAPI
-/// document, as it is) and a JSON 404 for any other route.
+/// document, as it is) and a JSON 404 for any other route. With `EXAMPLE_REQUEST_LOG=FILE` in its
+/// environment, each request's method and path is appended to FILE as it arrives (the tests read
+/// it to see what a run sent).
 pub fn around<S: Clone + Send + Sync + 'static>(api: Router<S>, openapi_document: &'static str) -> Router<S> {
     let openapi = move || async move {
         ([(header::CONTENT_TYPE, "application/json")], openapi_document).into_response()
@@ -235,6 +237,22 @@ pub fn around<S: Clone + Send + Sync + 'static>(api: Router<S>, openapi_document
         .route("/openapi.json", axum::routing::get(openapi))
         .merge(api)
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such route".into()) })
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// Append `METHOD /path` to the file `EXAMPLE_REQUEST_LOG` names, if it names one.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(file) = std::env::var_os("EXAMPLE_REQUEST_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+            // One write a line: requests in flight at once never interleave theirs.
+            let _ = f.write_all(format!("{} {}\n", request.method(), request.uri().path()).as_bytes());
+        }
+    }
+    next.run(request).await
 }
 
 /// An integer field: required, within `min..=max`.

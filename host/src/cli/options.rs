@@ -211,6 +211,11 @@ pub(super) struct RunArgs {
     /// Plain lines, no progress bar (the default when stdout is not a terminal).
     #[arg(long)]
     pub(super) no_progress: bool,
+    /// Send nothing that may write, for smoke-testing production after a deploy: only GET, HEAD
+    /// and OPTIONS requests and tools the MCP server marks read-only; a scenario with any other
+    /// step, or one that needs a seed (none is created), is skipped, naming it.
+    #[arg(long)]
+    pub(super) read_only: bool,
     /// Fail the run (exit 1), listing them, when an endpoint or tool did not get a check of one
     /// of these kinds that applies to it (comma-separated: happy-path, not-found,
     /// validation-error, business-rule, auth, workflow, load), as the report's "not tested"

@@ -359,6 +359,7 @@ impl Session<'_> {
                 None => args.reports.report_html.is_some(),
             },
             reused: Default::default(),
+            read_only: args.read_only,
         }))
     }
 
@@ -409,6 +410,11 @@ impl Session<'_> {
     /// The plugins' seeds, created in order: the variables they captured, or `None` when one
     /// failed (every scenario is then skipped, and the run says why).
     async fn seed(&self, ctx: &Context, plan: &Plan) -> Option<run::template::Vars> {
+        if ctx.read_only && !plan.seeds.is_empty() {
+            // Seeds create records: none is, and what needs one is skipped, saying so.
+            tracing::info!("--read-only: {} seed(s) not created", plan.seeds.len());
+            return Some(run::template::Vars::new());
+        }
         match seed::apply(ctx, &plan.seeds).await {
             Ok((vars, seeds)) => {
                 lock(&self.progress).seeds = seeds;

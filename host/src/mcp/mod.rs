@@ -532,6 +532,11 @@ impl Session {
         self.tool(name).is_some_and(Tool::declares_output)
     }
 
+    /// Whether the server lists tool `name` as one that only reads (`readOnlyHint: true`).
+    pub fn read_only(&self, name: &str) -> bool {
+        self.tool(name).is_some_and(Tool::read_only)
+    }
+
     /// Call a tool once, within `timeout`.
     pub async fn call(&self, name: &str, arguments: Value, timeout: Duration) -> Result<Answer, CallError> {
         let arguments = match arguments {

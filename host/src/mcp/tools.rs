@@ -111,6 +111,24 @@ impl Tool {
         serde_json::from_str(self.listed.get()).unwrap_or(Declared { input: None, output: None })
     }
 
+    /// Whether the server says it only reads (`annotations.readOnlyHint: true`).
+    pub fn read_only(&self) -> bool {
+        #[derive(Deserialize)]
+        struct Hints {
+            #[serde(rename = "readOnlyHint")]
+            read_only: Option<bool>,
+        }
+        #[derive(Deserialize)]
+        struct Listed {
+            annotations: Option<Hints>,
+        }
+        serde_json::from_str::<Listed>(self.listed.get())
+            .ok()
+            .and_then(|l| l.annotations)
+            .and_then(|h| h.read_only)
+            == Some(true)
+    }
+
     /// Whether it declares an `outputSchema` (read without compiling it).
     pub fn declares_output(&self) -> bool {
         self.declared().output.is_some_and(|o| o.get() != "null")

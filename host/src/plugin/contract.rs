@@ -25,6 +25,8 @@ pub const FEATURES: &[&str] = &[
     "action.tool-call",
     "action.mcp-request",
     "tag.skip",
+    "tag.not-planned",
+    "tag.seeded",
     "template.last-segment",
 ];
 

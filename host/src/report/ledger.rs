@@ -51,9 +51,12 @@ pub fn of_run(plan: &Plan, spool: &Spool) -> Vec<NotTested> {
         let kind = scenarios.kind(i).as_str();
         match brief.failure {
             Some(FailureKind::PlannedSkip) => {
-                if let Some(reason) = scenarios.planned_skip(i) {
-                    add(plugin, endpoint, kind, reason);
-                }
+                // The plugin's reason, or the run's (--read-only).
+                let reason = match scenarios.planned_skip(i) {
+                    Some(r) => r.to_string(),
+                    None => spool.result(i).ok().and_then(|r| r.reason).unwrap_or_default(),
+                };
+                add(plugin, endpoint, kind, reason.strip_prefix("skipped: ").unwrap_or(&reason));
             }
             Some(FailureKind::NotTested) => {
                 let reason = spool.result(i).ok().and_then(|r| r.reason).unwrap_or_default();

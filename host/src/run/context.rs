@@ -44,6 +44,8 @@ pub struct Context {
     /// (connection, scenario) of every answer that came over smoke's own connections: the
     /// verdicts to doubt if the service turns out to be out of step on one.
     pub reused: std::sync::Mutex<Vec<(u64, u32)>>,
+    /// `--read-only`: no step that may write is sent (a scenario with one is skipped, naming it).
+    pub read_only: bool,
 }
 
 impl Context {

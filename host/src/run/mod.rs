@@ -22,6 +22,7 @@ pub use context::Context;
 pub use step::{run_step, send_failure_kind};
 pub use transcript::Label;
 
+use crate::plan::model as plan_model;
 use crate::plan::{Plan, model::Scenario};
 use results::{Failure, FailureKind, Outcome, ScenarioResult};
 use spool::Encoded;
@@ -217,6 +218,41 @@ impl<F: FnMut(usize, ScenarioResult, Encoded)> Schedule<'_, F> {
         }
     }
 
+    /// Report the scenarios not to be sent as skipped, never run: those the plugin planned as
+    /// skipped (`skip:REASON`) and, with --read-only, those with a step that may write; and what
+    /// depends on them, which cannot run either (their reasons are not failures). All of them
+    /// first, so that the order of the plan does not change how one is reported.
+    fn skip_planned(&mut self, ctx: &Context) {
+        let (plan, n) = (self.plan, self.plan.scenarios.len());
+        let read_only = ReadOnly::of(ctx, plan);
+        let reasons: Vec<Option<String>> = (0..n)
+            .map(|i| {
+                plan.scenarios.planned_skip(i).map(String::from).or_else(|| read_only.reason(ctx, plan, i))
+            })
+            .collect();
+        let planned: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
+        for &i in &planned {
+            let reason = reasons[i].as_deref().unwrap_or_default();
+            let why = Failure::new(FailureKind::PlannedSkip, format!("skipped: {reason}"));
+            self.report(i, not_run(plan, i, Outcome::Skipped, why));
+        }
+        for &i in &planned {
+            let id = plan.scenarios.id(i);
+            let mut stack: Vec<usize> = self.graph.dependents(i).to_vec();
+            while let Some(d) = stack.pop() {
+                if self.done[d] {
+                    continue;
+                }
+                let why = Failure::new(
+                    FailureKind::PlannedSkip,
+                    format!("skipped: it depends on {id}, which was planned as skipped"),
+                );
+                self.report(d, not_run(plan, d, Outcome::Skipped, why));
+                stack.extend(self.graph.dependents(d).iter().copied());
+            }
+        }
+    }
+
     /// Skip everything downstream of scenario `i`, which did not pass, naming it as the cause.
     fn skip_dependents(&mut self, i: usize) {
         let mut stack: Vec<(usize, usize)> = self.graph.dependents(i).iter().map(|&d| (d, i)).collect();
@@ -271,30 +307,7 @@ pub async fn execute(
         on_done,
     };
 
-    // Scenarios the plugin planned as skipped (`skip:REASON`) are reported so, never run; so is
-    // what depends on them, which cannot run either (their reasons are not failures). All the
-    // tagged ones first, so that the order of the plan does not change how one is reported.
-    let planned: Vec<usize> = (0..n).filter(|&i| plan.scenarios.planned_skip(i).is_some()).collect();
-    for &i in &planned {
-        let reason = plan.scenarios.planned_skip(i).unwrap_or_default();
-        let why = Failure::new(FailureKind::PlannedSkip, format!("skipped: {reason}"));
-        schedule.report(i, not_run(&plan, i, Outcome::Skipped, why));
-    }
-    for &i in &planned {
-        let id = plan.scenarios.id(i);
-        let mut stack: Vec<usize> = schedule.graph.dependents(i).to_vec();
-        while let Some(d) = stack.pop() {
-            if schedule.done[d] {
-                continue;
-            }
-            let why = Failure::new(
-                FailureKind::PlannedSkip,
-                format!("skipped: it depends on {id}, which was planned as skipped"),
-            );
-            schedule.report(d, not_run(&plan, d, Outcome::Skipped, why));
-            stack.extend(schedule.graph.dependents(d).iter().copied());
-        }
-    }
+    schedule.skip_planned(&ctx);
 
     // Only this task's slots take it, in turn (never across an await): it is never contended,
     // but it keeps the run's future `Send`.
@@ -359,6 +372,77 @@ pub async fn execute(
         tokio::time::sleep(grace).await;
     }
     ctx.out_of_step_verdicts()
+}
+
+/// The tag of a scenario that reads what the plan's seeds make without naming a variable they
+/// capture (a list holding the seeded records): with `--read-only`, which creates no seed, it is
+/// skipped.
+pub const SEEDED: &str = "seeded";
+
+/// `--read-only`: what may not be sent, and why.
+struct ReadOnly {
+    on: bool,
+    /// The variables seeds capture: with --read-only no seed is created (they write), so a
+    /// scenario that needs one cannot run.
+    seeded: Vec<String>,
+}
+
+impl ReadOnly {
+    fn of(ctx: &Context, plan: &Plan) -> ReadOnly {
+        let seeded = match ctx.read_only {
+            true => plan.seeds.iter().flat_map(|s| s.step.captures.iter().map(|c| c.name.clone())).collect(),
+            false => Vec::new(),
+        };
+        ReadOnly { on: ctx.read_only, seeded }
+    }
+
+    /// Why scenario `i` is not sent under --read-only: a step that may write (a method other
+    /// than GET, HEAD and OPTIONS; a tool the server does not mark read-only), or a variable
+    /// only a seed gives.
+    fn reason(&self, ctx: &Context, plan: &Plan, i: usize) -> Option<String> {
+        if !self.on {
+            return None;
+        }
+        let s = plan.scenarios.get(i).ok()?;
+        for (n, step) in s.steps.iter().enumerate() {
+            let writes = match &step.action {
+                plan_model::Action::Http(call) => {
+                    let m = &call.request.method;
+                    (!matches!(
+                        m,
+                        plan_model::Method::Get | plan_model::Method::Head | plan_model::Method::Options
+                    ))
+                    .then(|| format!("send {} {}", m.as_str(), call.request.path))
+                }
+                plan_model::Action::ToolCall(call) => {
+                    (!ctx.mcp.as_ref().is_some_and(|m| m.read_only(&call.tool)))
+                        .then(|| format!("call tool {}, which the server does not mark read-only", call.tool))
+                }
+                plan_model::Action::McpRequest(_) => None,
+            };
+            if let Some(what) = writes {
+                return Some(format!(
+                    "--read-only: step {} would {what}, which may write; only GET, HEAD, OPTIONS and read-only \
+                     tools are sent",
+                    n + 1
+                ));
+            }
+        }
+        if !plan.seeds.is_empty() && s.tags.iter().any(|t| t == SEEDED) {
+            return Some(
+                "--read-only: it reads what the seeds make (tag `seeded`), and no seed is created".into(),
+            );
+        }
+        if !self.seeded.is_empty() {
+            let text = serde_json::to_string(&s.steps).unwrap_or_default();
+            if let Some(var) = self.seeded.iter().find(|v| text.contains(&format!("{{{{{v}"))) {
+                return Some(format!(
+                    "--read-only: it needs {{{{{var}}}}}, which a seed captures, and no seed is created"
+                ));
+            }
+        }
+        None
+    }
 }
 
 /// The failure of a verdict whose answer came over a connection the service was out of step on.

@@ -97,6 +97,8 @@ fn products() -> Vec<Scenario> {
             ),
         Scenario::happy_path("ecommerce.products.list", "GET /api/products")
             .describe("products list as a collection holding the seeded ones")
+            // It reads what the seeds made (`--read-only` creates none).
+            .tag("seeded")
             .step(Step::get("/api/products").expect_status(200).expect_exists("/items/1/id")),
         Scenario::happy_path("ecommerce.products.get", "GET /api/products/{id}")
             .describe("a seeded product reads back with its price in minor units")

@@ -35,6 +35,8 @@ pub fn host() -> HostInfo {
             "action.tool-call",
             "action.mcp-request",
             "tag.skip",
+            "tag.not-planned",
+            "tag.seeded",
             "template.last-segment",
         ]
         .map(String::from)

@@ -103,6 +103,8 @@ fn agents() -> Vec<Scenario> {
             ),
         Scenario::happy_path("workflow.agents.list", "GET /api/agents")
             .describe("agents list as a collection")
+            // It reads what the seeds made (`--read-only` creates none).
+            .tag("seeded")
             .step(get(c, "/api/agents").expect_status(200).expect_exists("/items/3/id")),
         Scenario::happy_path("workflow.agents.get", "GET /api/agents/{id}")
             .describe("a seeded agent reads back by id")
