@@ -440,7 +440,13 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
     let (r, report) =
         openapi_run(dir.path(), &service.url, &["--plugin-config", "auth=Authorization: Bearer t0ken-1"]);
     assert_eq!(r.code, 0, "{r}");
-    assert!(names().contains(&"precious".to_string()), "the user's bucket was deleted:\n{r}");
+    // The user's bucket is there, and nothing the run made is left: each scenario deleted what
+    // it made.
+    assert_eq!(names(), ["precious"], "{r}");
+    assert!(
+        r.stdout.contains("clean up: delete the bucket it made")
+            || report.to_string().contains("clean up: delete the bucket it made")
+    );
     let outcome = |id: &str| {
         let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id);
         s.unwrap_or_else(|| panic!("no {id}:\n{r}"))["outcome"].as_str().unwrap().to_string()
@@ -466,6 +472,20 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
         assert_eq!(outcome(&format!("openapi.{op}.unauthenticated")), "passed", "{op}:\n{r}");
         assert_eq!(outcome(&format!("openapi.{op}.wrong-token")), "passed", "{op}:\n{r}");
     }
+
+    // So a second run right after the first finds what the first found, and passes.
+    let (again, _) =
+        openapi_run(dir.path(), &service.url, &["--plugin-config", "auth=Authorization: Bearer t0ken-1"]);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(names(), ["precious"]);
+    // Asked to keep what it makes, it does.
+    let (kept, _) = openapi_run(
+        dir.path(),
+        &service.url,
+        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--plugin-config", "keep_data=true"],
+    );
+    assert_eq!(kept.code, 0, "{kept}");
+    assert!(names().len() > 1, "keep_data keeps the buckets made");
 
     // Allowed to destroy, it tests the collection's DELETE too.
     let (r, report) = openapi_run(

@@ -85,6 +85,7 @@ DOCUMENT = {
     }},
 }
 NOTES = {}
+NOTES_MADE = 0
 TAGS = {}
 REQUESTED = []
 
@@ -177,8 +178,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(422, b'{"error": "a title"}')
             if not isinstance(title, str) or not title:
                 return self.send(422, b'{"error": "a title"}')
+            global NOTES_MADE
             with NOTES_LOCK:
-                note = {"id": len(NOTES) + 1, "title": title}
+                # Ids are never reused, as a database's are not: a note deleted keeps its id.
+                NOTES_MADE += 1
+                note = {"id": NOTES_MADE, "title": title}
                 NOTES[str(note["id"])] = note
             return self.send(201, json.dumps(note).encode())
         if self.path == "/tags":

@@ -49,6 +49,14 @@ fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
             o.values.insert(k.trim().to_string(), v.trim().to_string());
         }
     }
+    o.keep_data = match input.config("keep_data").unwrap_or("false").trim() {
+        "true" => true,
+        "false" | "" => false,
+        other => {
+            return Err(PlanError::new(format!("keep_data must be \"true\" or \"false\", not {other:?}"))
+                .at("config.keep_data"));
+        }
+    };
     o.destructive = match input.config("destructive").unwrap_or("false").trim() {
         "true" => true,
         "false" | "" => false,
@@ -131,6 +139,13 @@ impl Plugin for OpenApi {
                 false,
                 Some("false"),
                 "`true` to send DELETEs that may destroy what the run did not create (a collection, a record named in `values`)",
+            )
+            .config_key(
+                "keep_data",
+                ConfigKind::Text,
+                false,
+                Some("false"),
+                "`true` to keep what scenarios make (by default each deletes it at its end, where the document has a DELETE)",
             )
             .config_key(
                 "values",

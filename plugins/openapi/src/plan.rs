@@ -27,6 +27,8 @@ pub struct Overrides {
     /// Whether a DELETE may destroy what the run did not create: a whole collection, a record
     /// the user named.
     pub destructive: bool,
+    /// Whether what scenarios make is kept (no clean-up deletes at their ends).
+    pub keep_data: bool,
 }
 
 /// Everything the generated plan holds, plus what was left out and why.
@@ -56,6 +58,9 @@ impl IdFrom {
 /// A step to create a resource, and where its id ends up.
 struct Setup {
     steps: Vec<Step>,
+    /// The resources this scenario made (in order), which it deletes at its end where the
+    /// document has a DELETE for them.
+    made: Vec<String>,
     /// Resource (singular, lowercase) to its id as a path or body takes it: a variable
     /// (`{{pet_1}}`) or, for one made by a `PUT` with an id the client names, the id itself.
     ids: BTreeMap<String, String>,
@@ -117,6 +122,8 @@ struct Index<'a> {
     collections: std::collections::HashMap<String, String>,
     /// Collection path to the `GET` of one member.
     readers: std::collections::HashMap<String, &'a Operation>,
+    /// Collection path to the `DELETE` of one member.
+    deleters: std::collections::HashMap<String, &'a Operation>,
     /// Operation id to the operations whose success responses link to it, with the parameters.
     links: std::collections::HashMap<String, Vec<Link<'a>>>,
 }
@@ -142,6 +149,12 @@ impl<'a> Index<'a> {
                 && let Some(c) = collection_of(o)
             {
                 index.readers.entry(c).or_insert(o);
+            }
+            if o.method == "DELETE"
+                && !o.success().is_empty()
+                && let Some(c) = collection_of(o)
+            {
+                index.deleters.entry(c).or_insert(o);
             }
             for (target, params) in &o.links {
                 index.links.entry(target.clone()).or_default().push((o, params));
@@ -251,6 +264,7 @@ impl<'a> Planner<'a> {
         );
         setup.steps.push(step);
         setup.ids.insert(resource.to_string(), id.clone());
+        setup.made.push(resource.to_string());
         Ok(id)
     }
 
@@ -282,6 +296,7 @@ impl<'a> Planner<'a> {
             expect_success(step, creator).named(&format!("create a {resource} ({})", creator.endpoint())),
         );
         setup.ids.insert(resource.to_string(), id.clone());
+        setup.made.push(resource.to_string());
         Ok(id)
     }
 
@@ -776,6 +791,7 @@ impl<'a> Planner<'a> {
                 let (step, id) = self.id_from(creator, resource)?.capture(step, &var);
                 setup.steps.push(step);
                 setup.ids.insert(resource.to_string(), id.clone());
+                setup.made.push(resource.to_string());
                 Ok(id)
             }
         }
@@ -784,6 +800,7 @@ impl<'a> Planner<'a> {
     fn new_setup(&self, scenario: &str) -> Setup {
         Setup {
             steps: Vec::new(),
+            made: Vec::new(),
             ids: BTreeMap::new(),
             counter: 0,
             scenario: scenario.to_string(),
@@ -1025,7 +1042,14 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(
+            scenario.step(first).step(again),
+            needs,
+            &setup.unknown,
+            &setup.unmade,
+            (&setup.ids, &setup.made),
+        )
+        .map(Some)
     }
 
     /// After a create, the member's read answers the scalar properties that were sent.
@@ -1084,6 +1108,7 @@ impl<'a> Planner<'a> {
         setup.steps.push(step);
         setup.secured |= op.secured;
         setup.ids.insert(resource.clone(), id);
+        setup.made.push(resource.clone());
         let (read, _) = self.request(reader, &mut setup, 0, None)?;
         let mut read = expect_success(read, reader).named(&format!("read it back ({})", reader.endpoint()));
         for (k, v) in &checks {
@@ -1099,7 +1124,8 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(read), needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(scenario.step(read), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
+            .map(Some)
     }
 
     /// A collection whose create declares 409 has something unique in its members: the same
@@ -1123,6 +1149,7 @@ impl<'a> Planner<'a> {
         let mut setup = self.new_setup(&format!("{}-twice", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
         let first = expect_success(step.clone(), op).named(&format!("create ({})", op.endpoint()));
+        let first = self.to_clean_up(op, first, &mut setup);
         let again = step.named(&format!("the same create again ({})", op.endpoint())).expect_status(409);
         let needs = op.secured || setup.secured;
         let mut scenario = Scenario::business_rule(&self.id(op, "duplicate"), &op.endpoint()).describe(
@@ -1131,7 +1158,14 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(first).step(again), needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(
+            scenario.step(first).step(again),
+            needs,
+            &setup.unknown,
+            &setup.unmade,
+            (&setup.ids, &setup.made),
+        )
+        .map(Some)
     }
 
     /// After a delete succeeds, reading the member answers its declared not-found status.
@@ -1162,7 +1196,14 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(delete).step(read), needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(
+            scenario.step(delete).step(read),
+            needs,
+            &setup.unknown,
+            &setup.unmade,
+            (&setup.ids, &setup.made),
+        )
+        .map(Some)
     }
 
     /// A body naming a resource that does not exist (`account_id` set to an id no server has)
@@ -1214,7 +1255,13 @@ impl<'a> Planner<'a> {
             for s in setup.steps {
                 scenario = scenario.step(s);
             }
-            out.push(self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)?);
+            out.push(self.credentials(
+                scenario.step(step),
+                needs,
+                &setup.unknown,
+                &setup.unmade,
+                (&setup.ids, &setup.made),
+            )?);
         }
         Ok(out)
     }
@@ -1259,6 +1306,74 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// `step`, a create of `op` (a `POST` to a collection the document deletes members of), taking
+    /// the new member's id, so the scenario deletes it at its end ([`Planner::cleaned`]).
+    fn to_clean_up(&self, op: &Operation, step: Step, setup: &mut Setup) -> Step {
+        let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
+        if op.method != "POST"
+            || op.path.ends_with('}')
+            || self.overrides.keep_data
+            || !self.index.deleters.contains_key(&op.path)
+            || setup.ids.contains_key(&resource)
+        {
+            return step;
+        }
+        let Ok(from) = self.id_from(op, &resource) else { return step };
+        let (step, id) = from.capture(step, &format!("made_{}", sanitize(&resource)));
+        setup.ids.insert(resource.clone(), id);
+        setup.made.push(resource);
+        step
+    }
+
+    /// `scenario` with, at its end, the deletes of what it made (`made`, ids in `ids`), the last
+    /// made first, where the document has a DELETE of such a member and every parameter of its
+    /// path is known: a run leaves no record behind. Each accepts the DELETE's success, 404 or 410
+    /// (the scenario may have deleted it itself), or a 4xx the DELETE declares (a refusal the
+    /// document foresees: what it keeps is the service's word). Not with `keep_data`.
+    fn cleaned(&self, mut scenario: Scenario, ids: &BTreeMap<String, String>, made: &[String]) -> Scenario {
+        if self.overrides.keep_data {
+            return scenario;
+        }
+        for resource in made.iter().rev() {
+            let Some(deleter) =
+                self.collection_for(resource).and_then(|c| self.index.deleters.get(&c).copied())
+            else {
+                continue;
+            };
+            if deleter.params.iter().any(|p| p.required && p.location != Location::Path) {
+                continue;
+            }
+            let mut path = deleter.path.clone();
+            let mut known = true;
+            for p in deleter.path_params() {
+                let prefix = &deleter.path[..deleter.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
+                let owner = prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default();
+                match ids.get(&owner) {
+                    Some(id) => path = path.replace(&format!("{{{}}}", p.name), id),
+                    None => known = false,
+                }
+            }
+            if !known {
+                continue;
+            }
+            // Gone already (the scenario deleted it), or a refusal the document declares (a
+            // checked-out cart is kept): the scenario's verdict is not the clean-up's.
+            let mut step = expect_success(Step::delete(&path), deleter).expect_status(404).expect_status(410);
+            for declared in
+                deleter.statuses().into_iter().filter(|s| (400..500).contains(s) && ![404, 410].contains(s))
+            {
+                step = step.expect_status(declared);
+            }
+            if let Some((name, value)) = &self.overrides.auth {
+                step = step.header(name, value);
+            }
+            scenario = scenario.step(
+                step.named(&format!("clean up: delete the {resource} it made ({})", deleter.endpoint())),
+            );
+        }
+        scenario
+    }
+
     /// A scenario that sends credentials when none are configured cannot pass: it is planned as
     /// skipped with the reason (host feature `tag.skip`), or left out with it.
     ///
@@ -1273,7 +1388,9 @@ impl<'a> Planner<'a> {
         needs: bool,
         unknown: &[String],
         unmade: &[String],
+        made: (&BTreeMap<String, String>, &[String]),
     ) -> Result<Scenario, String> {
+        let scenario = self.cleaned(scenario, made.0, made.1);
         let mut reasons = unmade.to_vec();
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.iter().map(|n| format!("`{n}`")).collect();
@@ -1319,6 +1436,7 @@ impl<'a> Planner<'a> {
         if let Some(schema) = values::response_schema(self.doc, &op.success_schemas()) {
             step = step.expect_schema(schema);
         }
+        let step = self.to_clean_up(op, step, &mut setup);
         let mut scenario = Scenario::happy_path(&id, &op.endpoint()).describe(&format!(
             "{} answers {} as documented",
             op.endpoint(),
@@ -1335,6 +1453,7 @@ impl<'a> Planner<'a> {
             needs,
             &setup.unknown,
             &setup.unmade,
+            (&setup.ids, &setup.made),
         )
     }
 
@@ -1356,7 +1475,7 @@ impl<'a> Planner<'a> {
         for s in setup.steps {
             scenario = scenario.step(s);
         }
-        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)
+        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1387,7 +1506,7 @@ impl<'a> Planner<'a> {
             step = step.expect_status(403);
         }
         let scenario = scenario.step(step);
-        self.credentials(scenario, needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(scenario, needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made)).map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1435,7 +1554,8 @@ impl<'a> Planner<'a> {
             scenario = scenario.step(s);
         }
         let needs = setup.secured;
-        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade).map(Some)
+        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
+            .map(Some)
     }
 
     /// An object schema with its `allOf` parts merged: their properties and required lists
@@ -1568,7 +1688,13 @@ impl<'a> Planner<'a> {
                 scenario = scenario.step(s);
             }
             let needs = op.secured || setup.secured;
-            out.push(self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade)?);
+            out.push(self.credentials(
+                scenario.step(step),
+                needs,
+                &setup.unknown,
+                &setup.unmade,
+                (&setup.ids, &setup.made),
+            )?);
         }
         Ok(out)
     }
