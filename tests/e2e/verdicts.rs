@@ -540,3 +540,19 @@ fn read_only_sends_no_write_to_any_example_and_still_passes() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn the_html_report_of_an_mcp_run_names_the_server_and_the_tools_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let mut c = smoke(dir.path());
+    c.args(["run", "-q", "--config", "examples/ledger-api/mcp.smoke.toml", "--plugin"]).arg(plugin("mcp"));
+    c.args(["--plugin-config", "skip=get_account", "--report-html"]).arg(&page);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let server = html.find("<div id=mcp-server>MCP server ").expect("the server is named");
+    let line = &html[server..html[server..].find("</div>").map_or(html.len(), |e| server + e)];
+    assert!(line.contains("protocol 20") && line.contains("over http at http://127.0.0.1:"), "{line}");
+    assert!(html.contains("<div id=tools-left-out>tools no scenario called: get_account</div>"), "{html}");
+}

@@ -263,14 +263,12 @@ fn drain(out: &mut String, w: &mut impl std::io::Write, at_least: usize) -> std:
     Ok(())
 }
 
-/// The page, streamed into `w`.
-pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std::io::Result<()> {
+/// The page's head and header: the counts, the plugins, the MCP server.
+fn head(report: &RunReport<Spool>, out: &mut String) {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let s = &report.summary;
-    let spool = &report.scenarios;
-    let mut out = String::with_capacity(CHUNK + 64 * 1024);
     let _ = write!(
-        out,
+        *out,
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\">\
          <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>smoke: {}</title><style>{STYLE}</style></head><body>\
@@ -304,7 +302,16 @@ pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std
             esc(p.sha256.get(..12).unwrap_or(&p.sha256))
         );
     }
-    out.push_str("</table></header>");
+    out.push_str("</table>");
+    out.push_str(&mcp_server(report));
+    out.push_str("</header>");
+}
+
+/// The page, streamed into `w`.
+pub fn write_html(report: &RunReport<Spool>, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    let spool = &report.scenarios;
+    let mut out = String::with_capacity(CHUNK + 64 * 1024);
+    head(report, &mut out);
     out.push_str(&verdict(report));
     out.push_str("<main>");
     if !report.triage.is_empty() {
@@ -417,6 +424,31 @@ fn verdict(report: &RunReport<Spool>) -> String {
     format!(
         "<div id=verdict class=\"verdict {class}\">{word}<span>{}{untested}</span></div>{stage}",
         esc(&why)
+    )
+}
+
+/// The MCP server the run was against: its name, version, protocol revision and transport, and
+/// the tools it lists that no scenario called.
+fn mcp_server(report: &RunReport<Spool>) -> String {
+    let Some(m) = &report.mcp else { return String::new() };
+    let spool = &report.scenarios;
+    let called: std::collections::HashSet<&str> =
+        (0..spool.len()).filter_map(|i| spool.endpoint(i).strip_prefix("tool ")).collect();
+    let left: Vec<&str> = m.tools.iter().map(String::as_str).filter(|t| !called.contains(t)).collect();
+    let left = match left.is_empty() {
+        true => String::new(),
+        false => {
+            format!("<div id=tools-left-out>tools no scenario called: {}</div>", esc_line(&left.join(", ")))
+        }
+    };
+    format!(
+        "<div id=mcp-server>MCP server {} {}, protocol {}, over {} at {}; {} tool(s) listed</div>{left}",
+        esc_line(m.name.as_deref().unwrap_or("(no name)")),
+        esc_line(m.version.as_deref().unwrap_or("")),
+        esc_line(&m.protocol_version),
+        esc_line(&m.transport),
+        esc_line(&m.endpoint),
+        m.tools.len()
     )
 }
 
