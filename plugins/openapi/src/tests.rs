@@ -770,3 +770,33 @@ fn a_not_found_probe_takes_a_403_the_document_says_is_for_what_does_not_exist() 
         "a 403 about permissions only is no answer for missing"
     );
 }
+
+#[test]
+fn operations_that_declare_only_error_responses_get_their_error_scenarios() {
+    let spec = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "paths": {
+        "/things": {"post": {"operationId": "addThing",
+          "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+            "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 5}}}}}},
+          "responses": {"400": {"description": "bad input"}}}},
+        "/things/{id}": {"get": {"operationId": "getThing",
+          "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+          "responses": {"404": {"description": "no such thing"}}}}}})
+    .to_string();
+    let plan = OpenApi::plan(input(&spec, &[])).unwrap();
+    let ids: Vec<&str> = plan.scenarios.iter().map(|s| s.id.as_str()).collect();
+    for id in [
+        "openapi.addThing.invalid.name.missing",
+        "openapi.addThing.invalid.name.too-long",
+        "openapi.getThing.not-found",
+    ] {
+        assert!(ids.contains(&id), "{id}: {ids:?}");
+    }
+    // And say what they do not get.
+    let first = plan.scenarios.iter().find(|s| s.id == "openapi.addThing.invalid.name.missing").unwrap();
+    assert!(
+        first.tags.iter().any(|t| t.starts_with("not-planned:happy-path:") && t.contains("no 2xx")),
+        "{:?}",
+        first.tags
+    );
+}
