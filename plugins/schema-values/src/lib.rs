@@ -114,6 +114,8 @@ pub enum Why {
     TooManyItems { min: u64 },
     #[error("its items must be unique, and the ones smoke made are not")]
     NotUnique,
+    #[error("no value smoke made matches exactly one of its oneOf branches (each it made matches several)")]
+    OneOfAmbiguous,
     #[error("its `{0}` is more than smoke can check a value against")]
     Unchecked(&'static str),
     #[error("the value smoke made is one its `not` forbids")]
@@ -472,7 +474,8 @@ impl Generator<'_> {
             o.remove("discriminator");
         }
         let mut first_failure = None;
-        for choice in choices {
+        let mut ambiguous = false;
+        for (at, choice) in choices.iter().enumerate() {
             let with_own = json!({"allOf": [own, choice]});
             let mut value = match self.value(&with_own, name, depth + 1) {
                 Ok(value) => value,
@@ -482,8 +485,8 @@ impl Generator<'_> {
                 }
             };
             if let Value::Object(map) = &mut value {
+                // The branch's tag, even over a value made for a required property of that name.
                 if let Some(property) = s.pointer("/discriminator/propertyName").and_then(Value::as_str)
-                    && !map.contains_key(property)
                     && let Some(tag) = discriminator_value(s, choice)
                 {
                     map.insert(property.to_string(), Value::String(tag));
@@ -502,9 +505,82 @@ impl Generator<'_> {
                     }
                 }
             }
+            // A `oneOf` value matches exactly one branch: one that several take is refused by a
+            // strict server. Made to name what only its branch declares, else the next branch.
+            // (A discriminator tells the branches apart by itself.)
+            if key == "oneOf" && s.get("discriminator").is_none() && self.matching(choices, &value) > 1 {
+                if let Some(distinct) = self.distinguished(choices, at, value, depth) {
+                    return Ok(distinct);
+                }
+                ambiguous = true;
+                continue;
+            }
             return Ok(value);
         }
+        if ambiguous {
+            return Err(self.fail(Why::OneOfAmbiguous));
+        }
         Err(first_failure.unwrap_or_else(|| self.fail(Why::Enum)))
+    }
+
+    /// How many of `choices` an object `value` meets, as far as its shape tells: every property
+    /// the branch requires present, every present one the branch declares holding to it (its
+    /// type, enum, const, bounds), none it forbids (`additionalProperties: false`). A value that
+    /// is not an object is counted against scalar branches by [`scalar::holds`].
+    fn matching(&self, choices: &[Value], value: &Value) -> usize {
+        choices.iter().filter(|c| self.shallow_match(c, value)).count()
+    }
+
+    fn shallow_match(&self, choice: &Value, value: &Value) -> bool {
+        let Ok(branch) = merge_all_of(self.doc, choice) else { return true };
+        let Value::Object(map) = value else { return scalar::holds(&branch, value) };
+        if !types(&branch).is_empty() && !types(&branch).contains(&"object") {
+            return false;
+        }
+        let props = branch.get("properties").and_then(Value::as_object);
+        let required = branch.get("required").and_then(Value::as_array).into_iter().flatten();
+        if required.filter_map(Value::as_str).any(|r| !map.contains_key(r)) {
+            return false;
+        }
+        for (k, v) in map {
+            match props.and_then(|p| p.get(k)) {
+                Some(sub) if !v.is_object() && !v.is_array() && !scalar::holds(self.doc.deref(sub), v) => {
+                    return false;
+                }
+                Some(_) => {}
+                None if branch.get("additionalProperties") == Some(&json!(false)) => return false,
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// `value`, made for branch `at`, with a property only that branch declares added (made from
+    /// its schema), when that makes it match that branch alone.
+    fn distinguished(&mut self, choices: &[Value], at: usize, value: Value, depth: usize) -> Option<Value> {
+        let Value::Object(map) = &value else { return None };
+        let mine = merge_all_of(self.doc, &choices[at]).ok()?;
+        let declared = |c: &Value| -> Vec<String> {
+            merge_all_of(self.doc, c)
+                .ok()
+                .and_then(|b| {
+                    b.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect())
+                })
+                .unwrap_or_default()
+        };
+        let others: Vec<String> =
+            choices.iter().enumerate().filter(|(i, _)| *i != at).flat_map(|(_, c)| declared(c)).collect();
+        let props = mine.get("properties").and_then(Value::as_object)?.clone();
+        for (prop, sub) in props.iter().filter(|(p, _)| !map.contains_key(*p) && !others.contains(p)) {
+            let Ok(made) = self.value(sub, prop, depth + 1) else { continue };
+            let mut more = map.clone();
+            more.insert(prop.clone(), made);
+            let more = Value::Object(more);
+            if self.matching(choices, &more) == 1 && self.shallow_match(&choices[at], &more) {
+                return Some(more);
+            }
+        }
+        None
     }
 
     /// An object of the required properties (`readOnly` ones left out), more while it has fewer

@@ -243,3 +243,22 @@ fn a_date_shaped_pattern_gets_a_real_date() {
         assert_eq!(make(json!({"type": "string", "pattern": pattern})).unwrap(), json!(want), "{pattern}");
     }
 }
+
+/// A `oneOf` value matches exactly one branch; a discriminator takes its branch's tag.
+#[test]
+fn a_one_of_value_matches_exactly_one_branch_and_a_discriminator_names_its_branch() {
+    // `{}` would match both: the value names what only its branch declares.
+    let schema = json!({"oneOf": [
+        {"type": "object", "properties": {"card": {"type": "string"}}, "additionalProperties": false},
+        {"type": "object", "properties": {"iban": {"type": "string"}}, "additionalProperties": false}]});
+    let made = make(schema).unwrap();
+    let keys: Vec<&String> = made.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 1, "{made}");
+    // Branches nothing can tell apart: no value is sent as valid.
+    let twins = json!({"oneOf": [{"type": "object"}, {"type": "object"}]});
+    assert_eq!(why(twins).1, Why::OneOfAmbiguous);
+    // A required discriminator property gets the branch's name, not a made-up string.
+    let tagged = json!({"oneOf": [{"$ref": "#/$defs/Cat"}], "discriminator": {"propertyName": "pet_type"},
+        "$defs": {"Cat": {"type": "object", "required": ["pet_type"], "properties": {"pet_type": {"type": "string"}}}}});
+    assert_eq!(make(tagged).unwrap()["pet_type"], json!("Cat"));
+}
