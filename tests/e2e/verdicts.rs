@@ -556,3 +556,43 @@ fn the_html_report_of_an_mcp_run_names_the_server_and_the_tools_left_out() {
     assert!(line.contains("protocol 20") && line.contains("over http at http://127.0.0.1:"), "{line}");
     assert!(html.contains("<div id=tools-left-out>tools no scenario called: get_account</div>"), "{html}");
 }
+
+#[test]
+fn a_validation_refusal_that_names_another_field_is_not_a_pass() {
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "paths": {"/things": {"post": {"operationId": "addThing",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                "required": ["owner", "size"],
+                "properties": {"owner": {"type": "string"}, "size": {"type": "integer"}}}}}},
+            "responses": {"201": {"description": "made"}, "422": {"description": "invalid"}}}}}})
+    .to_string();
+    // It refuses every bad body, always blaming `owner` (as a service that checks one field and
+    // reports a stale error would).
+    let service = Hostile::start(move |seen| {
+        if seen.target == "/openapi.json" {
+            return Reply::json(200, &doc);
+        }
+        let body: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
+        match (body["owner"].as_str(), body["size"].as_i64()) {
+            (Some(_), Some(_)) => Reply::json(201, "{}"),
+            _ => Reply::json(422, r#"{"detail": [{"loc": ["body", "owner"], "msg": "Field required"}]}"#),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (r, report) = openapi_run(dir.path(), &service.url, &[]);
+    assert_eq!(r.code, 1, "{r}");
+    let outcome = |id: &str| {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id);
+        s.unwrap_or_else(|| panic!("no {id}:\n{r}")).clone()
+    };
+    assert_eq!(outcome("openapi.addThing.invalid.owner.missing")["outcome"], "passed", "{r}");
+    let wrong = outcome("openapi.addThing.invalid.size.missing");
+    assert_eq!(wrong["outcome"], "failed", "{r}");
+    assert!(
+        wrong["reason"]
+            .as_str()
+            .unwrap()
+            .contains("refused for another reason: the answer names owner but not size"),
+        "{wrong}"
+    );
+}

@@ -19,9 +19,10 @@ mod doc;
 mod plan;
 mod values;
 
+use serde_json::Value;
 #[cfg(target_family = "wasm")]
 use smoke_plugin::log;
-use smoke_plugin::{ConfigKind, Info, Plan, PlanError, PlanInput, Plugin};
+use smoke_plugin::{CheckInput, ConfigKind, Info, Plan, PlanError, PlanInput, Plugin, Verdict};
 
 struct OpenApi;
 
@@ -156,6 +157,17 @@ impl Plugin for OpenApi {
             )
     }
 
+    fn check(input: CheckInput) -> Verdict {
+        let (rule, argument) = match input.rule() {
+            Ok(r) => r,
+            Err(verdict) => return verdict,
+        };
+        match rule.as_str() {
+            REFUSED_FOR => judge_refusal(&argument, input.response_json()),
+            other => Verdict::fail(format!("unknown check rule {other:?}")),
+        }
+    }
+
     fn plan(input: PlanInput) -> Result<Plan, PlanError> {
         let document = input
             .document("spec")
@@ -199,6 +211,64 @@ impl Plugin for OpenApi {
         }
         Ok(plan)
     }
+}
+
+/// The `check` rule of a validation scenario: the refusal names the field it broke, where it
+/// names fields at all.
+pub(crate) const REFUSED_FOR: &str = "refused-for";
+
+/// The fields an error answer names, in the forms services use: FastAPI's and pydantic's
+/// `detail[].loc`, RFC 9457's `invalid-params[].name` and `errors[].pointer`, `errors[]` with a
+/// `field`, `name`, `path`, `property` or `param`, and `errors` (or `fields`) keyed by field.
+/// Empty when it names none (the answer says only a message).
+fn fields_named(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let last = |text: &str| text.rsplit(['/', '.', '#']).find(|s| !s.is_empty()).unwrap_or(text).to_string();
+    for key in ["detail", "errors", "invalid-params", "invalid_params", "violations", "fields"] {
+        match body.get(key) {
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if let Some(loc) = item.get("loc").and_then(Value::as_array) {
+                        // Without where it was (`body`, `query`...): the field itself.
+                        let places = ["body", "query", "path", "header", "cookie"];
+                        out.extend(
+                            loc.iter()
+                                .filter_map(Value::as_str)
+                                .filter(|s| !places.contains(s))
+                                .map(String::from),
+                        );
+                    }
+                    for k in ["field", "name", "path", "property", "param", "pointer", "propertyPath"] {
+                        if let Some(v) = item.get(k).and_then(Value::as_str) {
+                            out.push(last(v));
+                        }
+                    }
+                }
+            }
+            Some(Value::Object(map)) if key == "errors" || key == "fields" => out.extend(map.keys().cloned()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A refusal of a body with `field` broken names `field`, when it names fields at all.
+fn judge_refusal(argument: &Value, body: Option<Value>) -> Verdict {
+    let Some(field) = argument.get("field").and_then(Value::as_str) else {
+        return Verdict::fail("check argument lacks the field");
+    };
+    let named = body.as_ref().map(fields_named).unwrap_or_default();
+    if named.is_empty() {
+        return Verdict::pass("the refusal names no field; its status is what counts");
+    }
+    if named.iter().any(|n| n == field) {
+        return Verdict::pass(format!("the refusal names {field}"));
+    }
+    Verdict::fail(format!(
+        "refused for another reason: the answer names {} but not {field}, the field this scenario broke \
+         (the service may check fields in another order; the request had only this one wrong)",
+        named.join(", ")
+    ))
 }
 
 /// A log line for the operator (the host's log import exists only on wasm).

@@ -1665,6 +1665,7 @@ impl<'a> Planner<'a> {
         }
         let mut out = Vec::new();
         for (suffix, what, field, value) in variants {
+            let broken = field.clone();
             let mut setup = self.new_setup(&format!("{}-{}", op.id, suffix.replace('.', "-")));
             let (step, body) = self.request(op, &mut setup, 0, None)?;
             let Some(Value::Object(mut body)) = body else { continue };
@@ -1681,6 +1682,8 @@ impl<'a> Planner<'a> {
             for s in &expect {
                 step = step.expect_status(*s);
             }
+            // Refused for the right reason: an answer that names fields names this one.
+            step = step.check(json!({"rule": crate::REFUSED_FOR, "field": broken}));
             let mut scenario =
                 Scenario::validation_error(&self.id(op, &format!("invalid.{suffix}")), &op.endpoint())
                     .describe(&format!("{} refuses a body with {what} ({})", op.endpoint(), list(&expect)));

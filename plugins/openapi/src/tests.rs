@@ -800,3 +800,17 @@ fn operations_that_declare_only_error_responses_get_their_error_scenarios() {
         first.tags
     );
 }
+
+#[test]
+fn a_refusal_is_judged_by_the_fields_it_names() {
+    use serde_json::Value;
+    let judge = |body: Value| crate::judge_refusal(&json!({"field": "title"}), Some(body)).pass;
+    // FastAPI, RFC 9457, errors keyed by field, errors with a pointer.
+    assert!(judge(json!({"detail": [{"loc": ["body", "title"], "msg": "Field required"}]})));
+    assert!(!judge(json!({"detail": [{"loc": ["body", "done"], "msg": "bad"}]})));
+    assert!(judge(json!({"type": "about:blank", "invalid-params": [{"name": "title", "reason": "x"}]})));
+    assert!(!judge(json!({"errors": {"owner": ["is required"]}})));
+    assert!(judge(json!({"errors": [{"pointer": "#/title", "detail": "x"}]})));
+    // An answer that names no field is judged by its status alone.
+    assert!(judge(json!({"error": "invalid", "message": "title is required"})));
+}
