@@ -596,3 +596,38 @@ fn a_validation_refusal_that_names_another_field_is_not_a_pass() {
         "{wrong}"
     );
 }
+
+#[test]
+fn a_document_behind_the_users_token_is_fetched_with_it_on_the_targets_origin_only() {
+    let doc = fastapi_document().to_string();
+    // The document needs the token; without it, the sign-in page.
+    let service = Hostile::start(move |seen| match seen.header("authorization") {
+        Some("Bearer t0ken-1") => Reply::json(200, &doc),
+        _ => Reply::Send { status: 200, content_type: "text/html", body: b"<html>Sign in</html>".to_vec() },
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |spec: &str, base: &str| {
+        let mut c = smoke(dir.path());
+        c.arg("plan").arg("--plugin").arg(plugin("openapi")).args(["--base-url", base]);
+        c.args([
+            "--plugin-config",
+            &format!("spec={spec}"),
+            "--plugin-config",
+            "auth=Authorization: Bearer t0ken-1",
+        ]);
+        run(c)
+    };
+    let r = plan(&format!("{}/openapi.json", service.url), &service.url);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("openapi.create_todo_todos_post.happy"), "{r}");
+    // The same document on another origin than the target's: the token does not go there.
+    let elsewhere = Hostile::start(|_| Reply::Send {
+        status: 200,
+        content_type: "text/html",
+        body: b"<html>Sign in</html>".to_vec(),
+    });
+    let r = plan(&format!("{}/openapi.json", elsewhere.url), &service.url);
+    assert_eq!(r.code, 4, "{r}");
+    assert!(r.stderr.contains("answered an HTML page"), "{r}");
+    assert!(elsewhere.seen().iter().all(|s| s.header("authorization").is_none()), "the token went elsewhere");
+}

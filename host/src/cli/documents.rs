@@ -34,12 +34,14 @@ const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 /// URL, and a redirect could lead anywhere, a private address), with a URL's host reached only at `pinned` addresses when given (what
 /// `may_follow` checked, so a name that resolves elsewhere the second time, DNS rebinding, is
 /// not followed there; and no proxy, which would resolve it again); and the address the response
-/// came from.
+/// came from. `credentials` (headers) go with the request: the caller gives them only for a URL
+/// on the target's own origin, and redirects never leave it.
 pub(super) async fn fetch_document(
     source: &str,
     base_dir: &Path,
     follow_redirects: bool,
     pinned: Option<&[std::net::SocketAddr]>,
+    credentials: &[(String, String)],
 ) -> Result<(Vec<u8>, Option<std::net::SocketAddr>), DocumentError> {
     if is_url(source) {
         let fetch = |e| DocumentError::Fetch { url: crate::http::shown_url(source), source: e };
@@ -60,7 +62,11 @@ pub(super) async fn fetch_document(
             builder = builder.no_proxy().resolve_to_addrs(&bare, &addresses);
         }
         let client = builder.build().map_err(fetch)?;
-        let mut response = client.get(source).send().await.map_err(fetch)?;
+        let mut request = client.get(source);
+        for (name, value) in credentials {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let mut response = request.send().await.map_err(fetch)?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             return Err(DocumentError::Status { url: crate::http::shown_url(source), status });
@@ -89,6 +95,14 @@ pub(super) async fn fetch_document(
     let path = base_dir.join(source);
     let bytes = crate::files::read(&path, MAX_DOCUMENT_BYTES, "a document")?;
     Ok((bytes, None))
+}
+
+/// Whether two URLs share an origin (scheme, host and port).
+pub(super) fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
 }
 
 /// Whether a body is an HTML page (`<!doctype html`, `<html`), whatever its content type says: an
@@ -310,7 +324,7 @@ impl<'a> References<'a> {
         target: String,
         pinned: Option<&[std::net::SocketAddr]>,
     ) -> Next {
-        match fetch_document(&target, self.base_dir, !is_url(from), pinned).await {
+        match fetch_document(&target, self.base_dir, !is_url(from), pinned, &[]).await {
             Ok((bytes, remote)) if self.total + bytes.len() <= MAX_DOCUMENT_BYTES as usize => {
                 self.total += bytes.len();
                 if let (Some(addr), Some(host)) = (remote, host_of(&target)) {

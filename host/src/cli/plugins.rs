@@ -36,6 +36,28 @@ fn on_service(value: &str, base_dir: &Path, settings: &Settings) -> bool {
             || (value.starts_with('/') && !value.starts_with("//") && !base_dir.join(value).exists()))
 }
 
+/// The plugin's secret config values that are headers (`Authorization: Bearer TOKEN`): the
+/// user's credentials for the target, sent with a document fetched from the target's origin.
+fn header_secrets(plugin: &Plugin, config: &[crate::plan::model::Pair]) -> Vec<(String, String)> {
+    let given: BTreeMap<String, String> = config.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+    header_secrets_of(&plugin.info().config, &given)
+}
+
+fn header_secrets_of(
+    keys: &[contract::ConfigKey],
+    given: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let token =
+        |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    keys.iter()
+        .filter(|k| matches!(k.kind, contract::ConfigKind::Secret))
+        .filter_map(|k| given.get(&k.name))
+        .filter_map(|v| v.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .filter(|(n, v)| token(n) && !v.is_empty())
+        .collect()
+}
+
 /// Whether a plugin reads a document the service serves, so the plan waits for the service.
 pub(super) fn wants_service_documents(loaded: &[Loaded]) -> bool {
     loaded.iter().any(|l| l.documents.iter().any(|d| d.source.starts_with(SERVICE_DOCUMENT)))
@@ -83,8 +105,10 @@ pub(super) async fn with_service_documents(
                     format!("plugin {name}: config key {:?}: the service's own document: {e}", d.key),
                 )
             };
+            // On the service itself: the user's credentials go with it.
+            let credentials = header_secrets(&l.plugin, &l.config);
             let (content, remote) =
-                fetch_document(&url, base_dir, true, None).await.map_err(|e| failed(&e))?;
+                fetch_document(&url, base_dir, true, None, &credentials).await.map_err(|e| failed(&e))?;
             let referenced = read_referenced(&url, &content, base_dir, remote).await;
             tracing::info!(
                 "plan: plugin {name} reads the service's document {}",
@@ -274,9 +298,17 @@ pub(super) async fn configure(
                 });
             }
             contract::ConfigKind::Document => {
-                let (content, remote) = fetch_document(&value, base_dir, true, None).await.map_err(|e| {
-                    Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
-                })?;
+                // The user's credentials go to the target's own origin only.
+                let on_target =
+                    settings.base_url.as_deref().is_some_and(|b| super::documents::same_origin(b, &value));
+                let credentials = match on_target {
+                    true => header_secrets_of(&info.config, &spec.config),
+                    false => Vec::new(),
+                };
+                let (content, remote) =
+                    fetch_document(&value, base_dir, true, None, &credentials).await.map_err(|e| {
+                        Failure::new(exit::PLUGIN, format!("plugin {name}: config key {:?}: {e}", key.name))
+                    })?;
                 let referenced = read_referenced(&value, &content, base_dir, remote).await;
                 documents.push(contract::Document { key: key.name.clone(), source: value.clone(), content });
                 for (source, content) in referenced {
