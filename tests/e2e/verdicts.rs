@@ -631,3 +631,29 @@ fn a_document_behind_the_users_token_is_fetched_with_it_on_the_targets_origin_on
     assert!(r.stderr.contains("answered an HTML page"), "{r}");
     assert!(elsewhere.seen().iter().all(|s| s.header("authorization").is_none()), "the token went elsewhere");
 }
+
+#[test]
+fn text_where_a_path_takes_an_integer_is_refused_not_crashed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "openapi.get_todo_todos__todo_id__get.invalid.todo_id.not-a-number";
+    // The FastAPI-style service refuses it (422).
+    let service = fastapi_service(fastapi_document(), None);
+    let (r, report) = openapi_run(dir.path(), &service.url, &[]);
+    assert_eq!(r.code, 0, "{r}");
+    let probe = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned();
+    assert_eq!(probe.map(|s| s["outcome"].clone()), Some(json!("passed")), "{r}");
+    // One that crashes on it fails the probe.
+    let doc = fastapi_document().to_string();
+    let crashing = Hostile::start(move |seen| match seen.target.as_str() {
+        "/openapi.json" => Reply::json(200, &doc),
+        "/todos/not-a-number" => Reply::json(500, r#"{"detail":"ValueError: invalid literal for int()"}"#),
+        "/todos" if seen.method == "GET" => Reply::json(200, "[]"),
+        "/todos" => Reply::json(200, r#"{"id": 1, "title": "a"}"#),
+        _ => Reply::json(200, r#"{"id": 1, "title": "a"}"#),
+    });
+    let (r, report) = openapi_run(dir.path(), &crashing.url, &[]);
+    assert_eq!(r.code, 1, "{r}");
+    let probe = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap().clone();
+    assert_eq!(probe["outcome"], "failed", "{probe}");
+    assert!(probe["reason"].as_str().unwrap().contains("status 500"), "{probe}");
+}

@@ -919,6 +919,11 @@ impl<'a> Planner<'a> {
             Ok(list) => mine.extend(list),
             Err(why) => not_planned.push(said("validation-error", why)),
         }
+        match self.not_a_number(op) {
+            Ok(Some(s)) => mine.push(s),
+            Ok(None) => {}
+            Err(why) => not_planned.push(said("validation-error", why)),
+        }
         match self.stateful(op) {
             Ok(list) => mine.extend(list),
             Err(why) => not_planned.push(said("business-rule", why)),
@@ -1507,6 +1512,39 @@ impl<'a> Planner<'a> {
         }
         let scenario = scenario.step(step);
         self.credentials(scenario, needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made)).map(Some)
+    }
+
+    /// A path that names a record by an integer (`/things/{id}`, `id` an integer) with text in
+    /// its place: refused (400, 404 or 422), never a crash or a success.
+    fn not_a_number(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let params = op.path_params();
+        let Some(last) = params.iter().rev().find(|p| names_something(self.doc, p)) else { return Ok(None) };
+        if values::type_of(self.doc, &last.schema).as_deref() != Some("integer") {
+            return Ok(None);
+        }
+        let refused = [400, 404, 422];
+        let mut setup = self.new_setup(&format!("{}-nan", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, Some("not-a-number"))?;
+        let mut step = step.named(&format!("{} with {} not a number", op.endpoint(), last.name));
+        for s in &refused {
+            step = step.expect_status(*s);
+        }
+        let mut scenario = Scenario::validation_error(
+            &self.id(op, &format!("invalid.{}.not-a-number", last.name)),
+            &op.endpoint(),
+        )
+        .describe(&format!(
+            "{} with text where {} is an integer is refused ({})",
+            op.endpoint(),
+            last.name,
+            list(&refused)
+        ));
+        for s in setup.steps {
+            scenario = scenario.step(s);
+        }
+        let needs = op.secured || setup.secured;
+        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
+            .map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
