@@ -478,15 +478,6 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
         openapi_run(dir.path(), &service.url, &["--plugin-config", "auth=Authorization: Bearer t0ken-1"]);
     assert_eq!(again.code, 0, "{again}");
     assert_eq!(names(), ["precious"]);
-    // Asked to keep what it makes, it does.
-    let (kept, _) = openapi_run(
-        dir.path(),
-        &service.url,
-        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--plugin-config", "keep_data=true"],
-    );
-    assert_eq!(kept.code, 0, "{kept}");
-    assert!(names().len() > 1, "keep_data keeps the buckets made");
-
     // Allowed to destroy, it tests the collection's DELETE too.
     let (r, report) = openapi_run(
         dir.path(),
@@ -496,6 +487,18 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
     let s =
         report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "openapi.deleteAllBuckets.happy");
     assert_eq!(s.map(|s| s["outcome"].clone()), Some(json!("passed")), "{r}");
+    // It ran after everything that reads the buckets, so nothing else lost its bucket to it.
+    assert_eq!(r.code, 0, "{r}");
+    assert!(names().is_empty(), "it deleted every bucket");
+
+    // Asked to keep what it makes, it does.
+    let (kept, _) = openapi_run(
+        dir.path(),
+        &service.url,
+        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--plugin-config", "keep_data=true"],
+    );
+    assert_eq!(kept.code, 0, "{kept}");
+    assert!(!names().is_empty(), "keep_data keeps the buckets made");
 }
 
 #[test]

@@ -856,7 +856,36 @@ impl<'a> Planner<'a> {
             }
             scenarios.extend(with_not_planned(mine, &not_planned));
         }
+        self.last_of_all(&mut scenarios);
         Generated { scenarios, skipped }
+    }
+
+    /// With `destructive`, a DELETE on a collection runs after every scenario under that
+    /// collection's path (it depends on each): it deletes what they read. (One of them failing
+    /// skips it, in a run that fails anyway.)
+    fn last_of_all(&self, scenarios: &mut [Scenario]) {
+        if !self.overrides.destructive {
+            return;
+        }
+        let path_of = |endpoint: &str| endpoint.split_once(' ').map_or(String::new(), |(_, p)| p.to_string());
+        for op in self.doc.operations.iter().filter(|o| o.method == "DELETE") {
+            if op.path_params().iter().any(|p| names_something(self.doc, p)) {
+                continue;
+            }
+            let own = format!("openapi.{}.", op.id);
+            let under = |endpoint: &str| {
+                let path = path_of(endpoint);
+                path == op.path || path.starts_with(&format!("{}/", op.path.trim_end_matches('/')))
+            };
+            let before: Vec<String> = scenarios
+                .iter()
+                .filter(|s| !s.id.starts_with(&own) && under(&s.endpoint))
+                .map(|s| s.id.clone())
+                .collect();
+            for s in scenarios.iter_mut().filter(|s| s.id.starts_with(&own)) {
+                s.depends_on.extend(before.iter().cloned());
+            }
+        }
     }
 
     /// Why a DELETE would destroy what the run did not create, unless `destructive` allows it: one
