@@ -50,23 +50,19 @@ fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
             o.values.insert(k.trim().to_string(), v.trim().to_string());
         }
     }
-    o.keep_data = match input.config("keep_data").unwrap_or("false").trim() {
-        "true" => true,
-        "false" | "" => false,
-        other => {
-            return Err(PlanError::new(format!("keep_data must be \"true\" or \"false\", not {other:?}"))
-                .at("config.keep_data"));
-        }
-    };
-    o.destructive = match input.config("destructive").unwrap_or("false").trim() {
-        "true" => true,
-        "false" | "" => false,
-        other => {
-            return Err(PlanError::new(format!("destructive must be \"true\" or \"false\", not {other:?}"))
-                .at("config.destructive"));
-        }
-    };
+    o.keep_data = flag(input, "keep_data")?;
+    o.destructive = flag(input, "destructive")?;
     Ok(o)
+}
+
+/// A `true`/`false` config key (`false` when not given).
+fn flag(input: &PlanInput, key: &str) -> Result<bool, PlanError> {
+    match input.config(key).unwrap_or("false").trim() {
+        "true" => Ok(true),
+        "false" | "" => Ok(false),
+        other => Err(PlanError::new(format!("{key} must be \"true\" or \"false\", not {other:?}"))
+            .at(format!("config.{key}"))),
+    }
 }
 
 /// The path operations start with, from the `base_path` config and the run's base URL; `None`

@@ -354,16 +354,10 @@ impl<'a> Planner<'a> {
             return Ok(escape_pointer(&field));
         }
         // An envelope: `{"data": {...}}`, or the one object property there is.
-        let objects: Vec<&(String, Value)> =
-            props.iter().filter(|(_, v)| !self.properties_of(v).is_empty()).collect();
-        let envelope = objects
-            .iter()
-            .find(|(name, _)| ["data", "item", "result"].contains(&name.as_str()))
-            .or_else(|| (objects.len() == 1).then(|| &objects[0]));
-        if let Some((name, inner)) = envelope
-            && let Some(field) = find(&self.properties_of(inner))
+        if let Some((name, inner)) = self.envelope(&schema, &[])
+            && let Some(field) = find(&self.properties_of(&inner))
         {
-            return Ok(format!("{}/{}", escape_pointer(name), escape_pointer(&field)));
+            return Ok(format!("{}/{}", escape_pointer(&name), escape_pointer(&field)));
         }
         Err(format!(
             "the response of {} has no id field (id, {resource}_id, key, uuid, at its top or in an envelope: data, item, result)",
@@ -1071,19 +1065,8 @@ impl<'a> Planner<'a> {
             )
         };
         let needs = op.secured || setup.secured;
-        let mut scenario =
-            Scenario::business_rule(&self.id(op, suffix), &op.endpoint()).describe(&description);
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
-        self.credentials(
-            scenario.step(first).step(again),
-            needs,
-            &setup.unknown,
-            &setup.unmade,
-            (&setup.ids, &setup.made),
-        )
-        .map(Some)
+        let scenario = Scenario::business_rule(&self.id(op, suffix), &op.endpoint()).describe(&description);
+        self.assemble(scenario, setup, vec![first, again], needs).map(Some)
     }
 
     /// After a create, the member's read answers the scalar properties that were sent.
@@ -1149,17 +1132,10 @@ impl<'a> Planner<'a> {
             read = read.expect_eq(&format!("{at}/{}", escape_pointer(k)), escape_templates(v));
         }
         let needs = op.secured || reader.secured || setup.secured;
-        let mut scenario = Scenario::business_rule(&self.id(op, "read-after-write"), &op.endpoint())
-            .describe(&format!(
-                "a {resource} made by {} reads back from {} as sent",
-                op.endpoint(),
-                reader.endpoint()
-            ));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
-        self.credentials(scenario.step(read), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
-            .map(Some)
+        let scenario = Scenario::business_rule(&self.id(op, "read-after-write"), &op.endpoint()).describe(
+            &format!("a {resource} made by {} reads back from {} as sent", op.endpoint(), reader.endpoint()),
+        );
+        self.assemble(scenario, setup, vec![read], needs).map(Some)
     }
 
     /// A collection whose create declares 409 has something unique in its members: the same
@@ -1186,20 +1162,11 @@ impl<'a> Planner<'a> {
         let first = self.to_clean_up(op, first, &mut setup);
         let again = step.named(&format!("the same create again ({})", op.endpoint())).expect_status(409);
         let needs = op.secured || setup.secured;
-        let mut scenario = Scenario::business_rule(&self.id(op, "duplicate"), &op.endpoint()).describe(
-            &format!("{} declares 409: the same create sent twice is refused the second time", op.endpoint()),
-        );
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
-        self.credentials(
-            scenario.step(first).step(again),
-            needs,
-            &setup.unknown,
-            &setup.unmade,
-            (&setup.ids, &setup.made),
-        )
-        .map(Some)
+        let scenario = Scenario::business_rule(&self.id(op, "duplicate"), &op.endpoint()).describe(&format!(
+            "{} declares 409: the same create sent twice is refused the second time",
+            op.endpoint()
+        ));
+        self.assemble(scenario, setup, vec![first, again], needs).map(Some)
     }
 
     /// After a delete succeeds, reading the member answers its declared not-found status.
@@ -1220,24 +1187,14 @@ impl<'a> Planner<'a> {
         }
         let resource = collection.rsplit('/').next().map(singular).unwrap_or_default();
         let needs = op.secured || reader.secured || setup.secured;
-        let mut scenario =
+        let scenario =
             Scenario::business_rule(&self.id(op, "delete-then-get"), &op.endpoint()).describe(&format!(
                 "a {resource} deleted by {} is gone ({} answers {})",
                 op.endpoint(),
                 reader.endpoint(),
                 list(&gone)
             ));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
-        self.credentials(
-            scenario.step(delete).step(read),
-            needs,
-            &setup.unknown,
-            &setup.unmade,
-            (&setup.ids, &setup.made),
-        )
-        .map(Some)
+        self.assemble(scenario, setup, vec![delete, read], needs).map(Some)
     }
 
     /// A body naming a resource that does not exist (`account_id` set to an id no server has)
@@ -1278,7 +1235,7 @@ impl<'a> Planner<'a> {
                 step = step.expect_status(*s);
             }
             let needs = op.secured || setup.secured;
-            let mut scenario =
+            let scenario =
                 Scenario::business_rule(&self.id(op, &format!("unknown.{suffix}")), &op.endpoint()).describe(
                     &format!(
                         "{} refuses a {name} that names no {resource} ({})",
@@ -1286,16 +1243,7 @@ impl<'a> Planner<'a> {
                         list(&refused)
                     ),
                 );
-            for s in setup.steps {
-                scenario = scenario.step(s);
-            }
-            out.push(self.credentials(
-                scenario.step(step),
-                needs,
-                &setup.unknown,
-                &setup.unmade,
-                (&setup.ids, &setup.made),
-            )?);
+            out.push(self.assemble(scenario, setup, vec![step], needs)?);
         }
         Ok(out)
     }
@@ -1357,6 +1305,23 @@ impl<'a> Planner<'a> {
         setup.ids.insert(resource.clone(), id);
         setup.made.push(resource);
         step
+    }
+
+    /// The scenario whole: what `setup` made first, then `steps`, then the deletes of what it
+    /// made ([`Planner::cleaned`]); planned as skipped where it needs credentials or values
+    /// ([`Planner::credentials`]).
+    fn assemble(
+        &self,
+        mut scenario: Scenario,
+        setup: Setup,
+        steps: Vec<Step>,
+        needs: bool,
+    ) -> Result<Scenario, String> {
+        for s in setup.steps.into_iter().chain(steps) {
+            scenario = scenario.step(s);
+        }
+        let scenario = self.cleaned(scenario, &setup.ids, &setup.made);
+        self.credentials(scenario, needs, &setup.unknown, &setup.unmade)
     }
 
     /// `scenario` with, at its end, the deletes of what it made (`made`, ids in `ids`), the last
@@ -1422,9 +1387,7 @@ impl<'a> Planner<'a> {
         needs: bool,
         unknown: &[String],
         unmade: &[String],
-        made: (&BTreeMap<String, String>, &[String]),
     ) -> Result<Scenario, String> {
-        let scenario = self.cleaned(scenario, made.0, made.1);
         let mut reasons = unmade.to_vec();
         if !unknown.is_empty() {
             let names: Vec<String> = unknown.iter().map(|n| format!("`{n}`")).collect();
@@ -1471,24 +1434,16 @@ impl<'a> Planner<'a> {
             step = step.expect_schema(schema);
         }
         let step = self.to_clean_up(op, step, &mut setup);
-        let mut scenario = Scenario::happy_path(&id, &op.endpoint()).describe(&format!(
+        let scenario = Scenario::happy_path(&id, &op.endpoint()).describe(&format!(
             "{} answers {} as documented",
             op.endpoint(),
             list(&success)
         ));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
         // The name lists every declared status, so an undeclared one is plain in a failure.
         let declared: Vec<&str> = op.responses.iter().map(|(s, _)| s.as_str()).collect();
         let needs = op.secured || setup.secured;
-        self.credentials(
-            scenario.step(step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")))),
-            needs,
-            &setup.unknown,
-            &setup.unmade,
-            (&setup.ids, &setup.made),
-        )
+        let step = step.named(&format!("{} (declares {})", op.endpoint(), declared.join(", ")));
+        self.assemble(scenario, setup, vec![step], needs)
     }
 
     /// An operation that declares no responses (OpenAPI 3.1 allows it) promises nothing but
@@ -1501,15 +1456,12 @@ impl<'a> Planner<'a> {
             .expect_status_class(3)
             .expect_status_class(4)
             .named(&format!("{} (declares no responses: must not answer 5xx)", op.endpoint()));
-        let mut scenario = Scenario::happy_path(&self.id(op, "answers"), &op.endpoint()).describe(&format!(
+        let scenario = Scenario::happy_path(&self.id(op, "answers"), &op.endpoint()).describe(&format!(
             "{} declares no responses, and answers without a server error",
             op.endpoint()
         ));
         let needs = op.secured || setup.secured;
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
-        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
+        self.assemble(scenario, setup, vec![step], needs)
     }
 
     fn not_found(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1523,14 +1475,11 @@ impl<'a> Planner<'a> {
         let missing = missing_value(self.doc, &last.schema);
         let mut setup = self.new_setup(&format!("{}-nf", op.id));
         let (step, _) = self.request(op, &mut setup, 0, Some(&missing))?;
-        let mut scenario = Scenario::not_found(&self.id(op, "not-found"), &op.endpoint()).describe(&format!(
+        let scenario = Scenario::not_found(&self.id(op, "not-found"), &op.endpoint()).describe(&format!(
             "{} with a {} that cannot exist answers 404",
             op.endpoint(),
             last.name
         ));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
         let needs = op.secured || setup.secured;
         let mut step =
             step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404);
@@ -1539,8 +1488,7 @@ impl<'a> Planner<'a> {
         if op.forbidden.as_deref().is_some_and(covers_missing) {
             step = step.expect_status(403);
         }
-        let scenario = scenario.step(step);
-        self.credentials(scenario, needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made)).map(Some)
+        self.assemble(scenario, setup, vec![step], needs).map(Some)
     }
 
     /// A path that names a record by an integer (`/things/{id}`, `id` an integer) with text in
@@ -1558,7 +1506,7 @@ impl<'a> Planner<'a> {
         for s in &refused {
             step = step.expect_status(*s);
         }
-        let mut scenario = Scenario::validation_error(
+        let scenario = Scenario::validation_error(
             &self.id(op, &format!("invalid.{}.not-a-number", last.name)),
             &op.endpoint(),
         )
@@ -1568,12 +1516,8 @@ impl<'a> Planner<'a> {
             last.name,
             list(&refused)
         ));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
         let needs = op.secured || setup.secured;
-        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
-            .map(Some)
+        self.assemble(scenario, setup, vec![step], needs).map(Some)
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -1615,14 +1559,10 @@ impl<'a> Planner<'a> {
         for s in &refused {
             step = step.expect_status(*s);
         }
-        let mut scenario = Scenario::new(&self.id(op, suffix), ScenarioKind::Auth, &op.endpoint())
+        let scenario = Scenario::new(&self.id(op, suffix), ScenarioKind::Auth, &op.endpoint())
             .describe(&format!("{} refuses a request {how} ({})", op.endpoint(), list(&refused)));
-        for s in setup.steps {
-            scenario = scenario.step(s);
-        }
         let needs = setup.secured;
-        self.credentials(scenario.step(step), needs, &setup.unknown, &setup.unmade, (&setup.ids, &setup.made))
-            .map(Some)
+        self.assemble(scenario, setup, vec![step], needs).map(Some)
     }
 
     /// An object schema with its `allOf` parts merged: their properties and required lists
@@ -1751,20 +1691,11 @@ impl<'a> Planner<'a> {
             }
             // Refused for the right reason: an answer that names fields names this one.
             step = step.check(json!({"rule": crate::REFUSED_FOR, "field": broken}));
-            let mut scenario =
+            let scenario =
                 Scenario::validation_error(&self.id(op, &format!("invalid.{suffix}")), &op.endpoint())
                     .describe(&format!("{} refuses a body with {what} ({})", op.endpoint(), list(&expect)));
-            for s in setup.steps {
-                scenario = scenario.step(s);
-            }
             let needs = op.secured || setup.secured;
-            out.push(self.credentials(
-                scenario.step(step),
-                needs,
-                &setup.unknown,
-                &setup.unmade,
-                (&setup.ids, &setup.made),
-            )?);
+            out.push(self.assemble(scenario, setup, vec![step], needs)?);
         }
         Ok(out)
     }
