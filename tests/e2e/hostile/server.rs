@@ -191,6 +191,10 @@ impl Hostile {
                         let options = options.clone();
                         std::thread::spawn(move || {
                             let _ = stream.set_nonblocking(false);
+                            // An answer goes out when written, as from any server that means its
+                            // answers to arrive: with Nagle's delay a 413 sent before the upload is
+                            // read could wait for an ACK, then be thrown away by the close's reset.
+                            let _ = stream.set_nodelay(true);
                             let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
                             let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
                             let io: Box<dyn Io> = match config {
