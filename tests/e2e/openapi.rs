@@ -72,7 +72,7 @@ fn a_url_spec_needs_no_config_file_and_plans_are_byte_identical() {
     c.arg("--plugin").arg(&openapi).args(["--plugin-config", &spec, "--base-url", &shop.url, "-q"]);
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
-    assert!(r.stdout.contains("40 passed, 0 failed"), "{r}");
+    assert!(r.stdout.contains("42 passed, 0 failed"), "{r}");
 }
 
 #[test]

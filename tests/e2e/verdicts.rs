@@ -233,7 +233,7 @@ fn a_service_smoke_starts_serves_its_own_document_to_the_plugin() {
     c.arg("run").arg("--config").arg(&config);
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
-    assert!(r.stdout.contains("27 passed, 0 failed, 0 skipped"), "{r}");
+    assert!(r.stdout.contains("28 passed, 0 failed, 0 skipped"), "{r}");
 
     // `smoke plan` cannot start the service: it says where the plan will come from.
     let mut c = smoke(dir.path());
@@ -252,7 +252,7 @@ fn a_service_smoke_starts_serves_its_own_document_to_the_plugin() {
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     let plan: Value = serde_json::from_str(&r.stdout).expect("a plan");
-    assert_eq!(plan["scenarios"].as_array().map(Vec::len), Some(27), "{r}");
+    assert_eq!(plan["scenarios"].as_array().map(Vec::len), Some(28), "{r}");
 }
 
 #[test]

@@ -28,6 +28,8 @@ pub struct Param {
     /// `form` with `explode`, Swagger's `multi`), or joined by this delimiter (`,` for
     /// `explode: false`, a header or Swagger's default `csv`; ` `, `|`, tab).
     pub joined: Option<char>,
+    /// What the document says it is.
+    pub description: String,
 }
 
 /// How a request body is sent: the media type the operation declares for it.
@@ -60,10 +62,8 @@ pub struct Operation {
     pub links: Vec<(String, Vec<(String, String)>)>,
     /// Whether a success response declares a `Location` header (the new member's URL).
     pub location: bool,
-    /// What its 409 response says it means, if it declares one.
-    pub conflict: Option<String>,
-    /// What its 403 response says it means, if it declares one.
-    pub forbidden: Option<String>,
+    /// What its 4xx responses say they mean: status and description.
+    pub refusals: Vec<(u16, String)>,
     /// Why this operation cannot be exercised, if it cannot (e.g. a form body).
     pub unsupported: Option<String>,
 }
@@ -77,6 +77,11 @@ impl Operation {
         let mut params: Vec<&Param> = self.params.iter().filter(|p| p.location == Location::Path).collect();
         params.sort_by_key(|p| self.path.find(&format!("{{{}}}", p.name)).unwrap_or(usize::MAX));
         params
+    }
+
+    /// What its response with `status` (a 4xx) says it means, if it declares one.
+    pub fn said(&self, status: u16) -> Option<&str> {
+        self.refusals.iter().find(|(s, _)| *s == status).map(|(_, d)| d.as_str())
     }
 
     /// Declared statuses, as numbers (`2XX` ranges and `default` left out).
@@ -400,9 +405,11 @@ impl Doc {
                     let required =
                         p.get("required").and_then(Value::as_bool).unwrap_or(location == Location::Path);
                     let example = p.get("example").cloned();
+                    let description =
+                        p.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
                     // An operation's own parameter replaces a path-level one of the same name and place.
                     params.retain(|q: &Param| !(q.name == name && q.location == location));
-                    params.push(Param { name, location, required, schema, example, joined });
+                    params.push(Param { name, location, required, schema, example, joined, description });
                 }
                 let consumes = op
                     .get("consumes")
@@ -470,6 +477,7 @@ impl Doc {
                             schema: Value::Object(Map::new()),
                             example: None,
                             joined: Some(','),
+                            description: String::new(),
                         });
                     }
                     rest = &rest[open + close + 1..];
@@ -477,8 +485,7 @@ impl Doc {
                 let mut responses = Vec::new();
                 let mut links = Vec::new();
                 let mut location = false;
-                let mut conflict = None;
-                let mut forbidden = None;
+                let mut refusals = Vec::new();
                 let mut produces: Vec<String> = match self.version {
                     Version::Swagger2 => op
                         .get("produces")
@@ -491,15 +498,10 @@ impl Doc {
                 if let Some(rs) = op.get("responses").and_then(Value::as_object) {
                     for (status, r) in rs {
                         let r = self.deref(r);
-                        if status == "403" {
-                            forbidden = Some(
-                                r.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            );
-                        }
-                        if status == "409" {
-                            conflict = Some(
-                                r.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            );
+                        if let Ok(code @ 400..=499) = status.parse::<u16>() {
+                            let description =
+                                r.get("description").and_then(Value::as_str).unwrap_or_default();
+                            refusals.push((code, description.to_string()));
                         }
                         location |= status.starts_with('2')
                             && r.get("headers")
@@ -590,8 +592,7 @@ impl Doc {
                     secured,
                     links,
                     location,
-                    conflict,
-                    forbidden,
+                    refusals,
                     unsupported,
                 });
             }

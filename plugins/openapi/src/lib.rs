@@ -160,6 +160,10 @@ impl Plugin for OpenApi {
         };
         match rule.as_str() {
             REFUSED_FOR => judge_refusal(&argument, input.response_json()),
+            LISTED => {
+                let id = argument["variable"].as_str().and_then(|name| input.variable(name));
+                judge_listed(&argument, id, input.response_json())
+            }
             other => Verdict::fail(format!("unknown check rule {other:?}")),
         }
     }
@@ -206,6 +210,47 @@ impl Plugin for OpenApi {
             };
         }
         Ok(plan)
+    }
+}
+
+/// The `check` rule of a list read after a create: the new member is in it.
+pub(crate) const LISTED: &str = "listed";
+
+/// The list at `list` (a JSON pointer) of the answer, `body`, holds a member whose `field` is
+/// `id`: the value of the argument's `variable`, the id the create answered.
+fn judge_listed(argument: &Value, id: Option<Value>, body: Option<Value>) -> Verdict {
+    let (Some(at), Some(field), Some(variable)) =
+        (argument["list"].as_str(), argument["field"].as_str(), argument["variable"].as_str())
+    else {
+        return Verdict::fail("check argument lacks the list, the field or the variable");
+    };
+    let Some(id) = id else {
+        return Verdict::fail(format!(
+            "the create's answer gave no {field} (variable {variable} is not set)"
+        ));
+    };
+    let Some(body) = body else { return Verdict::fail("the list's answer is not JSON") };
+    let Some(members) = body.pointer(at).and_then(Value::as_array) else {
+        let place = if at.is_empty() { "the answer".to_string() } else { format!("the answer's {at}") };
+        return Verdict::fail(format!("{place} is not a list"));
+    };
+    let same = |v: &Value| v == &id || (as_text(v).is_some() && as_text(v) == as_text(&id));
+    match members.iter().position(|m| m.get(field).is_some_and(same)) {
+        Some(i) => Verdict::pass(format!("{field} {id} is member {} of {}", i + 1, members.len())),
+        None => Verdict::fail(format!(
+            "the new member ({field} {id}) is not in the list: {} member(s), none with that {field} \
+             (acknowledged but not stored?)",
+            members.len()
+        )),
+    }
+}
+
+/// A string or number as text (an id may be answered as one and listed as the other).
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

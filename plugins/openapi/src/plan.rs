@@ -416,11 +416,7 @@ impl<'a> Planner<'a> {
         let mut path = op.path.clone();
         let params = op.path_params();
         // A resource this scenario made already (a read after a write) is the one to use.
-        let known = params.iter().all(|p| {
-            let prefix = &op.path[..op.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
-            let resource = prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default();
-            setup.ids.contains_key(&resource)
-        });
+        let known = params.iter().all(|p| setup.ids.contains_key(&owner_of(&op.path, &p.name)));
         let linked = if missing_last.is_none() && !params.is_empty() && !known {
             self.follow_link(op, setup, depth)?
         } else {
@@ -843,6 +839,7 @@ impl<'a> Planner<'a> {
                         "validation-error" => "no validation errors",
                         "business-rule" => "no state checks",
                         "auth" => "no auth check",
+                        "load" => "no rate-limit probe",
                         _ => "no not-found",
                     };
                     skipped.push((op.endpoint(), format!("{what}: {why}")));
@@ -951,6 +948,11 @@ impl<'a> Planner<'a> {
             Ok(list) => mine.extend(list),
             Err(why) => not_planned.push(said("business-rule", why)),
         }
+        match self.rate_limited(op) {
+            Ok(Some(s)) => mine.push(s),
+            Ok(None) => {}
+            Err(why) => not_planned.push(("load", why)),
+        }
         if op.secured {
             for probe in [self.unauthenticated(op), self.wrong_token(op)] {
                 match probe {
@@ -981,10 +983,14 @@ impl<'a> Planner<'a> {
         let mut out = Vec::new();
         if op.method == "POST" && !op.path.ends_with('}') && op.body.is_some() {
             out.extend(self.read_after_write(op)?);
+            out.extend(self.listed(op)?);
             out.extend(self.duplicate(op)?);
         }
         if op.method == "DELETE" && op.path.ends_with('}') {
             out.extend(self.delete_then_get(op)?);
+        }
+        if matches!(op.method.as_str(), "POST" | "PUT" | "PATCH") {
+            out.extend(self.empty_refused(op)?);
         }
         if op.body.is_some() && matches!(op.method.as_str(), "POST" | "PUT" | "PATCH") {
             out.extend(self.unknown_references(op)?);
@@ -1138,6 +1144,94 @@ impl<'a> Planner<'a> {
         self.assemble(scenario, setup, vec![read], needs).map(Some)
     }
 
+    /// A record a create made is in the list that holds it: the `GET` on the create's own path
+    /// (`POST /devices/{id}/readings`, then `GET /devices/{id}/readings`), or an operation the
+    /// create's success response links to (OpenAPI links) whose answer is a list. Only a list
+    /// scoped by a record this scenario made (the readings of its own device): the list of a
+    /// whole collection may be paged, with the new member on a later page.
+    fn listed(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
+        let Ok(IdFrom::Field(pointer)) = self.id_from(op, &resource) else { return Ok(None) };
+        let field = pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+        let get = |id: &str, path: Option<&str>| {
+            self.doc.operations.iter().find(|o| {
+                o.method == "GET" && path.is_none_or(|p| o.path == p) && (path.is_some() || o.id == id)
+            })
+        };
+        let candidates = get("", Some(&op.path)).map(|o| (o, &[][..])).into_iter().chain(
+            op.links.iter().filter_map(|(target, params)| Some((get(target, None)?, params.as_slice()))),
+        );
+        for (lister, params) in candidates {
+            let members = lister.success_schemas().first().and_then(|s| self.list_in(s));
+            let Some((at, members)) = members.filter(|_| !lister.path_params().is_empty()) else { continue };
+            let props = self.properties_of(&members);
+            if !props.is_empty() && !props.iter().any(|(name, _)| *name == field) {
+                continue;
+            }
+            let mut setup = self.new_setup(&format!("{}-listed", op.id));
+            let (step, _) = self.request(op, &mut setup, 0, None)?;
+            let var = format!("listed_{}", sanitize(&resource));
+            let mut step = expect_success(step, op)
+                .named(&format!("create a {resource} ({})", op.endpoint()))
+                .capture(&var, &format!("/{pointer}"));
+            // The list's path: what the link takes from the create's answer, else the records
+            // this scenario made (never a record made for the list alone: not where it went).
+            for (name, expression) in params {
+                let owner = owner_of(&lister.path, name);
+                if let Some(IdFrom::Field(from)) = self.link_source(expression)
+                    && !setup.ids.contains_key(&owner)
+                {
+                    setup.counter += 1;
+                    let linked = format!("link_{}_{}", sanitize(name), setup.counter);
+                    step = step.capture(&linked, &format!("/{from}"));
+                    setup.ids.insert(owner, format!("{{{{{linked}}}}}"));
+                }
+            }
+            if !lister.path_params().iter().all(|p| setup.ids.contains_key(&owner_of(&lister.path, &p.name)))
+            {
+                continue;
+            }
+            setup.steps.push(step);
+            setup.secured |= op.secured;
+            setup.ids.insert(resource.clone(), format!("{{{{{var}}}}}"));
+            setup.made.push(resource.clone());
+            let (list, _) = self.request(lister, &mut setup, 0, None)?;
+            let list = expect_success(list, lister)
+                .named(&format!("list them ({})", lister.endpoint()))
+                .check(json!({"rule": crate::LISTED, "list": at, "field": field, "variable": var}));
+            let needs = op.secured || lister.secured || setup.secured;
+            let scenario =
+                Scenario::business_rule(&self.id(op, "listed"), &op.endpoint()).describe(&format!(
+                    "a {resource} made by {} is in the list {} answers",
+                    op.endpoint(),
+                    lister.endpoint()
+                ));
+            return self.assemble(scenario, setup, vec![list], needs).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Where a list answer holds its members, and their schema: the answer itself when it is an
+    /// array, else its array property named `items`, `data` or `results`, or its one array
+    /// property. A JSON pointer.
+    fn list_in(&self, schema: &Value) -> Option<(String, Value)> {
+        let items = |array: &Value| self.doc.deref(array).get("items").cloned().unwrap_or_else(|| json!({}));
+        let schema = self.flatten(schema);
+        if schema.get("type").and_then(Value::as_str) == Some("array") {
+            return Some((String::new(), items(&schema)));
+        }
+        let arrays: Vec<(String, Value)> = self
+            .properties_of(&schema)
+            .into_iter()
+            .filter(|(_, v)| self.doc.deref(v).get("type").and_then(Value::as_str) == Some("array"))
+            .collect();
+        let (name, array) = arrays
+            .iter()
+            .find(|(name, _)| ["items", "data", "results"].contains(&name.as_str()))
+            .or_else(|| (arrays.len() == 1).then(|| &arrays[0]))?;
+        Some((format!("/{}", escape_pointer(name)), items(array)))
+    }
+
     /// A collection whose create declares 409 has something unique in its members: the same
     /// create sent twice gets 409 the second time.
     ///
@@ -1150,7 +1244,7 @@ impl<'a> Planner<'a> {
                 .iter()
                 .any(|word| d.contains(word))
         };
-        if op.conflict.as_deref().is_none_or(about_something_else)
+        if op.said(409).is_none_or(about_something_else)
             || self.idempotency_keyed(op)
             || self.reader(&op.path).is_none()
         {
@@ -1167,6 +1261,82 @@ impl<'a> Planner<'a> {
             op.endpoint()
         ));
         self.assemble(scenario, setup, vec![first, again], needs).map(Some)
+    }
+
+    /// An operation on a record, which the document says refuses an empty one (a 4xx described
+    /// as "the cart is empty"), sent on a record fresh from a creator that takes nothing (so
+    /// holds nothing): it must answer that status, not act on nothing.
+    fn empty_refused(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let empty =
+            |d: &str| d.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "empty");
+        let Some((status, description)) = op.refusals.iter().find(|(_, d)| empty(d)) else { return Ok(None) };
+        let Some(param) = op.path_params().last().copied() else { return Ok(None) };
+        let collection =
+            op.path[..op.path.find(&format!("{{{}}}", param.name)).unwrap_or(0)].trim_end_matches('/');
+        let Some(creator) = self.creator(collection).filter(|c| c.method == "POST" && c.body.is_none())
+        else {
+            return Ok(None);
+        };
+        let resource = owner_of(&op.path, &param.name);
+        let mut setup = self.new_setup(&format!("{}-empty", op.id));
+        self.ensure_in(collection, &resource, &param.name, &mut setup, 0)?;
+        let (step, _) = self.request(op, &mut setup, 0, None)?;
+        let step = step
+            .named(&format!("{} on a {resource} just made, with nothing in it", op.endpoint()))
+            .expect_status(*status);
+        let scenario = Scenario::business_rule(&self.id(op, "empty"), &op.endpoint()).describe(&format!(
+            "{} on an empty {resource} (made by {}, which takes nothing) answers {status}, as the document says: {description:?}",
+            op.endpoint(),
+            creator.endpoint()
+        ));
+        let needs = op.secured || setup.secured;
+        self.assemble(scenario, setup, vec![step], needs).map(Some)
+    }
+
+    /// A client past its rate limit is refused with 429, where the document declares 429 and
+    /// names the header that tells the limit who the client is (`X-Client-Id`): the request is
+    /// repeated from a client of the probe's own, every 5 ms for at most 10 s, until a 429 comes.
+    /// One probe per limit (operations whose 429s say the same share one budget), on a read where
+    /// one shares it. Without such a header a probe would limit every client at this address
+    /// (the other scenarios, other users): not planned, saying so (the `Err`).
+    fn rate_limited(&self, op: &Operation) -> Result<Option<Scenario>, String> {
+        let Some(said) = op.said(429) else { return Ok(None) };
+        let sharing: Vec<&Operation> = self
+            .doc
+            .operations
+            .iter()
+            .filter(|o| o.said(429) == Some(said) && o.unsupported.is_none() && !self.skipped_by_config(o))
+            .collect();
+        let chosen = sharing
+            .iter()
+            .find(|o| o.method == "GET" && o.path_params().is_empty())
+            .or_else(|| sharing.iter().find(|o| o.method == "GET"))
+            .or(sharing.first());
+        if chosen.is_none_or(|c| c.id != op.id) {
+            return Ok(None);
+        }
+        let Some(client) = op.params.iter().find(|p| p.location == Location::Header && names_the_client(p))
+        else {
+            return Err(format!(
+                "it declares 429 ({said:?}), but no header naming the client to the limit (such as X-Client-Id): \
+                 a probe would limit every client at this address, so none was sent"
+            ));
+        };
+        let mut setup = self.new_setup(&format!("{}-rate-limited", op.id));
+        let (step, _) = self.request(op, &mut setup, 0, None)?;
+        let probe = format!("smoke-rate-limit-probe-{}", sanitize(&op.id));
+        let step = without_header(step, &client.name)
+            .header(&client.name, &probe)
+            .named(&format!("{} from one client, again and again (up to 10 s)", op.endpoint()))
+            .expect_status(429)
+            .poll(5, 10_000);
+        let scenario = Scenario::load(&self.id(op, "rate-limited"), &op.endpoint()).describe(&format!(
+            "{} declares 429 ({said:?}): one client ({} {probe}) repeating it is refused with 429 within 10 s",
+            op.endpoint(),
+            client.name
+        ));
+        let needs = op.secured || setup.secured;
+        self.assemble(scenario, setup, vec![step], needs).map(Some)
     }
 
     /// After a delete succeeds, reading the member answers its declared not-found status.
@@ -1345,9 +1515,7 @@ impl<'a> Planner<'a> {
             let mut path = deleter.path.clone();
             let mut known = true;
             for p in deleter.path_params() {
-                let prefix = &deleter.path[..deleter.path.find(&format!("{{{}}}", p.name)).unwrap_or(0)];
-                let owner = prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default();
-                match ids.get(&owner) {
+                match ids.get(&owner_of(&deleter.path, &p.name)) {
                     Some(id) => path = path.replace(&format!("{{{}}}", p.name), id),
                     None => known = false,
                 }
@@ -1485,7 +1653,7 @@ impl<'a> Planner<'a> {
             step.named(&format!("{} with an unknown {}", op.endpoint(), last.name)).expect_status(404);
         // A 403 the document says is also for what does not exist ("does not exist or is not
         // accessible", as storage services hide what a caller may not see) is as good an answer.
-        if op.forbidden.as_deref().is_some_and(covers_missing) {
+        if op.said(403).is_some_and(covers_missing) {
             step = step.expect_status(403);
         }
         self.assemble(scenario, setup, vec![step], needs).map(Some)
@@ -1655,6 +1823,23 @@ impl<'a> Planner<'a> {
             if s.get("enum").is_some() {
                 add("not-in-enum", format!("{n} outside its enum"), Some(json!("not-an-allowed-value")));
             }
+            // A date or time its description says must lie ahead (or behind): one on the other side.
+            let format =
+                s.get("format").and_then(Value::as_str).filter(|f| ["date", "date-time"].contains(f));
+            let description = s.get("description").and_then(Value::as_str).unwrap_or_default();
+            if let (Some(format), Some(future)) = (format, must_lie(description)) {
+                let (suffix, when, date) = if future {
+                    ("in-the-past", "past", "2001-02-03")
+                } else {
+                    ("in-the-future", "future", "2999-02-03")
+                };
+                let value = if format == "date" { date.to_string() } else { format!("{date}T04:05:06Z") };
+                add(
+                    suffix,
+                    format!("{n} in the {when} (its description: {description:?})"),
+                    Some(json!(value)),
+                );
+            }
         }
         // At most a few properties per kind of constraint (by name): a body of forty
         // bounded strings is not forty times more likely to miss a check, and a big document
@@ -1776,6 +1961,37 @@ fn accept(op: &Operation) -> Option<String> {
     let chosen: Vec<&str> =
         if json.is_empty() { op.produces.iter().map(String::as_str).collect() } else { json };
     (!chosen.is_empty()).then(|| chosen.join(", "))
+}
+
+/// The resource a path parameter names: the segment before it, singular (`/accounts/{id}/x`,
+/// `id`: `account`).
+fn owner_of(path: &str, param: &str) -> String {
+    let prefix = &path[..path.find(&format!("{{{param}}}")).unwrap_or(0)];
+    prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default()
+}
+
+/// Whether a header parameter tells a rate limit who the client is: named so (`X-Client-Id`,
+/// `Client-Id`) or described as being for the rate limit.
+fn names_the_client(p: &crate::doc::Param) -> bool {
+    let name = p.name.to_ascii_lowercase();
+    let description = p.description.to_ascii_lowercase();
+    ["x-client-id", "client-id"].contains(&name.as_str())
+        || ["rate limit", "rate-limit", "ratelimit"].iter().any(|w| description.contains(w))
+}
+
+/// Whether a date's description says it must lie in the future (`Some(true)`: "in the future",
+/// "a future date") or in the past (`Some(false)`), and not both.
+fn must_lie(description: &str) -> Option<bool> {
+    let d = description
+        .to_ascii_lowercase()
+        .replace("not in the past", "future")
+        .replace("not in the future", "past");
+    let said = |word: &str| d.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == word);
+    match (said("future"), said("past")) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
 }
 
 /// Whether `path` is one member of `collection`: `/things/{id}` of `/things`.

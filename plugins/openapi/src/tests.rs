@@ -814,3 +814,158 @@ fn a_refusal_is_judged_by_the_fields_it_names() {
     // An answer that names no field is judged by its status alone.
     assert!(judge(json!({"error": "invalid", "message": "title is required"})));
 }
+
+#[test]
+fn a_create_is_looked_for_in_the_list_its_own_path_or_its_link_names() {
+    let spec = r##"{"openapi": "3.0.3", "paths": {
+      "/devices": {"post": {"operationId": "addDevice",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}}}}},
+      "/devices/{id}": {"get": {"operationId": "getDevice", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "it", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}}}}},
+      "/devices/{id}/readings": {
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "post": {"operationId": "addReading",
+          "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["value"], "properties": {"value": {"type": "number"}}}}}},
+          "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Made"}}}}}},
+        "get": {"operationId": "listReadings",
+          "responses": {"200": {"description": "them", "content": {"application/json": {"schema": {"type": "object", "properties": {"count": {"type": "integer"}, "items": {"type": "array", "items": {"$ref": "#/components/schemas/Made"}}}}}}}}}},
+      "/record_snapshot": {"post": {"operationId": "recordSnapshot",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["device_id"], "properties": {"device_id": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "recorded", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}, "device_id": {"type": "string"}}}}},
+          "links": {"snapshots": {"operationId": "listSnapshots", "parameters": {"id": "$response.body#/device_id"}}}}}}},
+      "/devices/{id}/snapshots": {"get": {"operationId": "listSnapshots", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "them", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Made"}}}}}}}}},
+      "components": {"schemas": {"Made": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}}"##;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let paths = |id: &str| {
+        let s = plan.scenarios.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} planned"));
+        s.steps
+            .iter()
+            .map(|st| format!("{:?} {}", st.request().method, st.request().path))
+            .collect::<Vec<_>>()
+    };
+    let check = |id: &str| {
+        let s = plan.scenarios.iter().find(|s| s.id == id).unwrap();
+        serde_json::from_str::<serde_json::Value>(s.steps.last().unwrap().check.as_deref().unwrap()).unwrap()
+    };
+    // Its own path: the readings of the device the scenario made.
+    assert_eq!(
+        paths("openapi.addReading.listed"),
+        [
+            "Method::Post /devices",
+            "Method::Post /devices/{{device_1}}/readings",
+            "Method::Get /devices/{{device_1}}/readings"
+        ]
+    );
+    assert_eq!(check("openapi.addReading.listed")["list"], "/items");
+    // A link: the list named by what the create answered (an array answer: the list is its top).
+    let linked = paths("openapi.recordSnapshot.listed");
+    assert_eq!(linked.last().unwrap(), "Method::Get /devices/{{device_1}}/snapshots", "{linked:?}");
+    assert_eq!(check("openapi.recordSnapshot.listed")["list"], "");
+    // A whole collection's list may be paged: not looked in.
+    assert!(plan.scenarios.iter().all(|s| s.id != "openapi.addDevice.listed"));
+}
+
+#[test]
+fn a_list_passes_only_with_the_new_member_in_it() {
+    let argument = json!({"rule": "listed", "list": "/items", "field": "id", "variable": "listed_reading"});
+    let judge = |id: Option<serde_json::Value>, body: serde_json::Value| {
+        crate::judge_listed(&argument, id, Some(body))
+    };
+    let two = json!({"items": [{"id": "a"}, {"id": "b"}]});
+    assert!(judge(Some(json!("b")), two.clone()).pass);
+    let missing = judge(Some(json!("c")), two.clone());
+    assert!(!missing.pass && missing.reason.contains("not in the list: 2 member(s)"), "{}", missing.reason);
+    // An id answered as a number and listed as text is the same member.
+    assert!(judge(Some(json!(7)), json!({"items": [{"id": "7"}]})).pass);
+    assert!(!judge(Some(json!("a")), json!({"items": {"id": "a"}})).pass, "not a list");
+    assert!(!judge(None, two).pass, "no id was captured");
+}
+
+#[test]
+fn a_date_said_to_lie_ahead_or_behind_is_probed_from_the_other_side() {
+    let spec = r##"{"openapi": "3.0.3", "paths": {"/visits": {"post": {"operationId": "book",
+      "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["at", "born"], "properties": {
+        "at": {"type": "string", "format": "date-time", "description": "UTC, in the future"},
+        "born": {"type": "string", "format": "date", "description": "not in the future"},
+        "seen": {"type": "string", "format": "date", "description": "in the past or the future"},
+        "note": {"type": "string", "description": "in the future"}}}}}},
+      "responses": {"201": {"description": "booked"}, "422": {"description": "invalid"}}}}}}"##;
+    let plan = OpenApi::plan(input(spec, &[])).unwrap();
+    let sent = |id: &str, field: &str| {
+        let s = plan.scenarios.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("{id} planned"));
+        json_body(s.steps.last().unwrap())[field].clone()
+    };
+    assert_eq!(sent("openapi.book.invalid.at.in-the-past", "at"), "2001-02-03T04:05:06Z");
+    assert_eq!(sent("openapi.book.invalid.born.in-the-future", "born"), "2999-02-03");
+    // Both sides said, or no date: nothing to probe.
+    let probed: Vec<&str> =
+        plan.scenarios.iter().map(|s| s.id.as_str()).filter(|id| id.contains(".in-the-")).collect();
+    assert_eq!(probed.len(), 2, "{probed:?}");
+}
+
+#[test]
+fn an_action_the_document_says_refuses_an_empty_record_is_sent_on_a_fresh_one() {
+    let spec = |creator_body: &str| {
+        format!(
+            r##"{{"openapi": "3.0.3", "paths": {{
+          "/carts": {{"post": {{"operationId": "openCart", {creator_body}
+            "responses": {{"201": {{"description": "made", "content": {{"application/json": {{"schema": {{"type": "object", "properties": {{"id": {{"type": "string"}}}}}}}}}}}}}}}}}},
+          "/carts/{{id}}": {{"get": {{"operationId": "getCart", "parameters": [{{"name": "id", "in": "path", "required": true, "schema": {{"type": "string"}}}}],
+            "responses": {{"200": {{"description": "it"}}, "404": {{"description": "none"}}}}}}}},
+          "/carts/{{id}}/checkout": {{"post": {{"operationId": "checkout", "parameters": [{{"name": "id", "in": "path", "required": true, "schema": {{"type": "string"}}}}],
+            "responses": {{"201": {{"description": "ordered"}}, "422": {{"description": "the cart is empty"}}}}}}}}}}}}"##
+        )
+    };
+    let plan = OpenApi::plan(input(&spec(""), &[])).unwrap();
+    let empty = plan.scenarios.iter().find(|s| s.id == "openapi.checkout.empty").expect("planned");
+    let last = empty.steps.last().unwrap();
+    assert_eq!(last.request().path, "/carts/{{cart_1}}/checkout");
+    assert_eq!(last.expectation().status, [smoke_plugin::Status::Code(422)]);
+    assert_eq!(empty.steps.len(), 2, "the cart made, then the checkout: nothing put in it");
+    // A creator that takes a body may fill what it makes: no such probe.
+    let filled = spec(
+        r#""requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"items": {"type": "array"}}}}}},"#,
+    );
+    let plan = OpenApi::plan(input(&filled, &[])).unwrap();
+    assert!(plan.scenarios.iter().all(|s| s.id != "openapi.checkout.empty"));
+}
+
+#[test]
+fn a_rate_limit_is_probed_once_per_budget_from_a_client_of_its_own() {
+    let op = |id: &str, client: bool| {
+        let header = if client {
+            r#"{"name": "X-Client-Id", "in": "header", "schema": {"type": "string"}}"#
+        } else {
+            r#"{"name": "X-Trace", "in": "header", "schema": {"type": "string"}}"#
+        };
+        format!(
+            r#"{{"operationId": "{id}", "parameters": [{header}],
+              "responses": {{"200": {{"description": "ok"}}, "429": {{"description": "more than the client's requests this minute"}}}}}}"#
+        )
+    };
+    let spec = |client: bool| {
+        format!(
+            r#"{{"openapi": "3.0.3", "paths": {{"/a": {{"get": {}, "post": {}}}, "/b": {{"get": {}}}}}}}"#,
+            op("listA", client),
+            op("makeA", client),
+            op("listB", client)
+        )
+    };
+    let plan = OpenApi::plan(input(&spec(true), &[])).unwrap();
+    let probes: Vec<&smoke_plugin::Scenario> =
+        plan.scenarios.iter().filter(|s| s.id.ends_with(".rate-limited")).collect();
+    assert_eq!(probes.len(), 1, "one budget, one probe");
+    let step = probes[0].steps.last().unwrap();
+    assert_eq!(step.request().method, smoke_plugin::Method::Get, "on a read");
+    assert_eq!(step.expectation().status, [smoke_plugin::Status::Code(429)]);
+    assert!(matches!(step.mode, smoke_plugin::StepMode::Poll(_)), "repeated until limited, bounded");
+    let client = step.request().headers.iter().find(|h| h.name == "X-Client-Id").expect("its own client");
+    assert!(client.value.starts_with("smoke-rate-limit-probe-"), "{}", client.value);
+    // No header naming the client: every client at this address would be limited. Not sent, said.
+    let plan = OpenApi::plan(input(&spec(false), &[])).unwrap();
+    assert!(plan.scenarios.iter().all(|s| !s.id.ends_with(".rate-limited")));
+    let said = plan.scenarios.iter().flat_map(|s| &s.tags).find(|t| t.starts_with("not-planned:load:"));
+    assert!(said.is_some_and(|t| t.contains("no header naming the client")), "{said:?}");
+}
