@@ -1267,17 +1267,24 @@ impl<'a> Planner<'a> {
     /// as "the cart is empty"), sent on a record fresh from a creator that takes nothing (so
     /// holds nothing): it must answer that status, not act on nothing.
     fn empty_refused(&self, op: &Operation) -> Result<Option<Scenario>, String> {
-        let empty =
-            |d: &str| d.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "empty");
+        // Only an operation that sends nothing (so "empty" is not about its body), where the
+        // refusal says the record itself is empty ("the cart is empty").
+        let Some(param) = op.path_params().last().copied().filter(|_| op.body.is_none()) else {
+            return Ok(None);
+        };
+        let resource = owner_of(&op.path, &param.name);
+        let empty = |d: &str| {
+            let words: Vec<String> =
+                d.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphabetic()).map(singular).collect();
+            words.iter().any(|w| w == "empty") && words.contains(&resource)
+        };
         let Some((status, description)) = op.refusals.iter().find(|(_, d)| empty(d)) else { return Ok(None) };
-        let Some(param) = op.path_params().last().copied() else { return Ok(None) };
         let collection =
             op.path[..op.path.find(&format!("{{{}}}", param.name)).unwrap_or(0)].trim_end_matches('/');
         let Some(creator) = self.creator(collection).filter(|c| c.method == "POST" && c.body.is_none())
         else {
             return Ok(None);
         };
-        let resource = owner_of(&op.path, &param.name);
         let mut setup = self.new_setup(&format!("{}-empty", op.id));
         self.ensure_in(collection, &resource, &param.name, &mut setup, 0)?;
         let (step, _) = self.request(op, &mut setup, 0, None)?;
