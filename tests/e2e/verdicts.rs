@@ -491,14 +491,41 @@ fn nothing_the_run_did_not_create_is_deleted_and_an_enveloped_name_keyed_resourc
     assert_eq!(r.code, 0, "{r}");
     assert!(names().is_empty(), "it deleted every bucket");
 
-    // Asked to keep what it makes, it does.
+    // Asked to keep what it makes (`--keep-data`, which sets the plugin's `keep_data`), it does.
     let (kept, _) = openapi_run(
         dir.path(),
         &service.url,
-        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--plugin-config", "keep_data=true"],
+        &["--plugin-config", "auth=Authorization: Bearer t0ken-1", "--keep-data"],
     );
     assert_eq!(kept.code, 0, "{kept}");
-    assert!(!names().is_empty(), "keep_data keeps the buckets made");
+    assert!(!names().is_empty(), "--keep-data keeps the buckets made");
+}
+
+#[test]
+fn keep_data_tells_a_plugin_that_cannot_keep_or_delete_so() {
+    // The ledger plugin reads no `keep_data`: the flag changes nothing for it, and says so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = smoke(dir.path());
+    c.arg("plan")
+        .arg("--config")
+        .arg(support::root().join("examples/ledger-api/smoke.toml"))
+        .arg("--keep-data");
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("--keep-data: plugin ledger reads no `keep_data` config key"), "{r}");
+    // The OpenAPI plugin's plan keeps its clean-up steps out with it, and has them without.
+    let steps = |extra: &[&str]| {
+        let mut c = smoke(dir.path());
+        c.arg("plan")
+            .arg("--config")
+            .arg(support::root().join("examples/shop-api/openapi.smoke.toml"))
+            .args(extra);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{r}");
+        r.stdout.matches("clean up").count()
+    };
+    assert!(steps(&[]) > 0);
+    assert_eq!(steps(&["--keep-data"]), 0);
 }
 
 #[test]

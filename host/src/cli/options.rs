@@ -216,6 +216,11 @@ pub(super) struct RunArgs {
     /// step, or one that needs a seed (none is created), is skipped, naming it.
     #[arg(long)]
     pub(super) read_only: bool,
+    /// Keep what the scenarios make: by default each plugin that can (one that reads a
+    /// `keep_data` config key, as the OpenAPI plugin does) deletes it at the scenario's end, in
+    /// reverse order of creation; this sets `keep_data=true` for each of them.
+    #[arg(long)]
+    pub(super) keep_data: bool,
     /// Fail the run (exit 1), listing them, when an endpoint or tool did not get a check of one
     /// of these kinds that applies to it (comma-separated: happy-path, not-found,
     /// validation-error, business-rule, auth, workflow, load), as the report's "not tested"
@@ -301,6 +306,7 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         request_timeout: args.request_timeout,
         max_body: args.max_body,
         plan_file: args.plan.is_some(),
+        keep_data: args.keep_data,
         cacert: args.tls.cacert.clone(),
         cert: args.tls.cert.clone(),
         key: args.tls.key.clone(),

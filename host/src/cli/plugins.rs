@@ -221,6 +221,11 @@ pub(super) async fn load_plugins(
     Ok(loaded)
 }
 
+/// The config key by which a plugin that deletes what its scenarios make is told to keep it
+/// (`--keep-data`), and the value that says so.
+const KEEP_DATA_KEY: &str = "keep_data";
+const KEEP_DATA: &str = "true";
+
 /// Check the given config against what the plugin declares, apply defaults, read documents.
 pub(super) async fn configure(
     plugin: &Plugin,
@@ -252,8 +257,21 @@ pub(super) async fn configure(
     }
     let mut config = BTreeMap::new();
     let mut documents = Vec::new();
+    let keep = settings.keep_data.then(|| KEEP_DATA.to_string()).filter(|_| {
+        let reads = info.config.iter().any(|k| k.name == KEEP_DATA_KEY);
+        if !reads {
+            tracing::warn!(
+                "--keep-data: plugin {name} reads no `{KEEP_DATA_KEY}` config key, so what it makes is as it leaves it"
+            );
+        }
+        reads
+    });
     for key in &info.config {
-        let value = match spec.config.get(&key.name).or(key.default.as_ref()) {
+        let given = match &keep {
+            Some(value) if key.name == KEEP_DATA_KEY => Some(value),
+            _ => spec.config.get(&key.name),
+        };
+        let value = match given.or(key.default.as_ref()) {
             Some(v) => v.clone(),
             None if key.required => {
                 return Err(Failure::new(

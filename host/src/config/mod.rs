@@ -174,6 +174,8 @@ pub struct Settings {
     /// Every value the environment gave to a `${...}` of the config: secrets, redacted wherever
     /// they would appear (a password in `[target] args` included).
     pub secrets: Vec<String>,
+    /// `--keep-data`: each plugin that reads a `keep_data` config key gets `true`.
+    pub keep_data: bool,
 }
 
 /// What the command line says, before merging with the file.
@@ -198,6 +200,8 @@ pub struct Overrides {
     pub plan_only: bool,
     /// The plan comes from a file (`--plan`): plugins are optional.
     pub plan_file: bool,
+    /// `--keep-data`: each plugin that reads a `keep_data` config key gets `true`.
+    pub keep_data: bool,
     /// `--locked`, `--offline`, `--insecure` for registry plugins.
     pub locked: bool,
     pub offline: bool,
@@ -357,6 +361,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         keep_runs: file.run.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
         tls,
         secrets: source.from_env.into_inner(),
+        keep_data: o.keep_data,
     })
 }
 
