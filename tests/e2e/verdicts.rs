@@ -687,3 +687,69 @@ fn text_where_a_path_takes_an_integer_is_refused_not_crashed_on() {
     assert_eq!(probe["outcome"], "failed", "{probe}");
     assert!(probe["reason"].as_str().unwrap().contains("status 500"), "{probe}");
 }
+
+#[test]
+fn query_parameters_are_probed_from_their_schemas_and_a_server_that_ignores_them_fails() {
+    let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "paths": {"/things": {"get": {"operationId": "listThings",
+            "parameters": [
+                {"name": "level", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+                {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+            "responses": {"200": {"description": "them", "content": {"application/json": {"schema": {"type": "array"}}}},
+                          "422": {"description": "invalid"}}}}}})
+    .to_string();
+    let serve = |strict: bool| {
+        let doc = doc.clone();
+        Hostile::start(move |seen| {
+            if seen.target == "/openapi.json" {
+                return Reply::json(200, &doc);
+            }
+            let query = seen.target.split_once('?').map_or("", |(_, q)| q);
+            for (name, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+                let bad = match name {
+                    "level" => value.parse::<i64>().map_or(true, |n| !(1..=50).contains(&n)),
+                    "order" => !["asc", "desc"].contains(&value),
+                    // A page size is clamped, as servers do: only text is refused.
+                    "limit" => value.parse::<i64>().is_err(),
+                    _ => false,
+                };
+                if strict && bad {
+                    return Reply::json(
+                        422,
+                        &format!(r#"{{"detail": [{{"loc": ["query", "{name}"], "msg": "bad"}}]}}"#),
+                    );
+                }
+            }
+            Reply::json(200, "[]")
+        })
+    };
+    let probes = [
+        "openapi.listThings.invalid.query.level.wrong-type",
+        "openapi.listThings.invalid.query.level.below-minimum",
+        "openapi.listThings.invalid.query.level.above-maximum",
+        "openapi.listThings.invalid.query.order.not-in-enum",
+        "openapi.listThings.invalid.query.limit.wrong-type",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let strict = serve(true);
+    let (r, report) = openapi_run(dir.path(), &strict.url, &[]);
+    assert_eq!(r.code, 0, "{r}");
+    let ids: Vec<&str> =
+        report["scenarios"].as_array().unwrap().iter().filter_map(|s| s["id"].as_str()).collect();
+    for id in probes {
+        assert!(ids.contains(&id), "{id} planned: {ids:?}");
+    }
+    assert!(
+        !ids.iter().any(|id| id.contains("query.limit.above-maximum")),
+        "a page size may be clamped: {ids:?}"
+    );
+    // A server that reads none of them serves every probe: each fails.
+    let lax = serve(false);
+    let (r, report) = openapi_run(dir.path(), &lax.url, &[]);
+    assert_eq!(r.code, 1, "{r}");
+    for id in probes {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
+        assert_eq!(s["outcome"], "failed", "{id}: {r}");
+    }
+}

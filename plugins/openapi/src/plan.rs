@@ -944,6 +944,10 @@ impl<'a> Planner<'a> {
             Ok(None) => {}
             Err(why) => not_planned.push(said("validation-error", why)),
         }
+        match self.invalid_query(op) {
+            Ok(list) => mine.extend(list),
+            Err(why) => not_planned.push(said("validation-error", why)),
+        }
         match self.stateful(op) {
             Ok(list) => mine.extend(list),
             Err(why) => not_planned.push(said("business-rule", why)),
@@ -1695,6 +1699,81 @@ impl<'a> Planner<'a> {
         self.assemble(scenario, setup, vec![step], needs).map(Some)
     }
 
+    /// One scenario per constraint a query parameter's schema declares that a value surely
+    /// breaks: text for a number (`wrong-type`), a value outside its `enum`, a number below its
+    /// `minimum` or above its `maximum`. Not the bounds of a page size (`limit`, `per_page`...),
+    /// which servers commonly clamp rather than refuse; not booleans, which many read leniently.
+    /// Refused with 400 or 422 (those declared, if any), naming the parameter where the refusal
+    /// names any.
+    fn invalid_query(&self, op: &Operation) -> Result<Vec<Scenario>, String> {
+        let declared: Vec<u16> = op.statuses().into_iter().filter(|s| *s == 400 || *s == 422).collect();
+        let expect = if declared.is_empty() { vec![400, 422] } else { declared };
+        // (the parameter, the rule, what is wrong, the value sent)
+        let mut variants: Vec<(&str, &str, String, String)> = Vec::new();
+        for p in op.params.iter().filter(|p| p.location == Location::Query) {
+            let schema = self.doc.deref(&p.schema);
+            let kind = values::type_of(self.doc, &p.schema);
+            let number = matches!(kind.as_deref(), Some("integer" | "number"));
+            let n = p.name.as_str();
+            if number {
+                variants.push((n, "wrong-type", format!("{n} not a number"), "not-a-number".into()));
+            }
+            if schema.get("enum").and_then(Value::as_array).is_some_and(|e| !e.is_empty()) {
+                variants.push((
+                    n,
+                    "not-in-enum",
+                    format!("{n} outside its enum"),
+                    "not-an-allowed-value".into(),
+                ));
+            }
+            if number && !page_size(n) {
+                let integer = kind.as_deref() == Some("integer");
+                let step_size = if integer { 1.0 } else { 0.5 };
+                let text = |v: f64| if integer { (v as i64).to_string() } else { v.to_string() };
+                if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+                    let exclusive = schema.get("exclusiveMinimum") == Some(&Value::Bool(true));
+                    let v = if exclusive { min } else { min - step_size };
+                    variants.push((n, "below-minimum", format!("{n} below its minimum {min}"), text(v)));
+                }
+                if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+                    let exclusive = schema.get("exclusiveMaximum") == Some(&Value::Bool(true));
+                    let v = if exclusive { max } else { max + step_size };
+                    variants.push((n, "above-maximum", format!("{n} above its maximum {max}"), text(v)));
+                }
+            }
+        }
+        let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        variants.retain(|(_, rule, ..)| {
+            let n = per_kind.entry(rule).or_default();
+            *n += 1;
+            *n <= PER_CONSTRAINT_KIND
+        });
+        let mut out = Vec::new();
+        for (name, rule, what, value) in variants {
+            let mut setup = self.new_setup(&format!("{}-query-{name}-{rule}", op.id));
+            let (step, _) = self.request(op, &mut setup, 0, None)?;
+            let mut step = step.named(&format!("{} with {what}", op.endpoint()));
+            step.http_mut().request.query.retain(|q| q.name != name);
+            let mut step = step.query(name, &value);
+            for s in &expect {
+                step = step.expect_status(*s);
+            }
+            step = step.check(json!({"rule": crate::REFUSED_FOR, "field": name}));
+            let scenario = Scenario::validation_error(
+                &self.id(op, &format!("invalid.query.{name}.{rule}")),
+                &op.endpoint(),
+            )
+            .describe(&format!(
+                "{} refuses a request with {what} ({})",
+                op.endpoint(),
+                list(&expect)
+            ));
+            let needs = op.secured || setup.secured;
+            out.push(self.assemble(scenario, setup, vec![step], needs)?);
+        }
+        Ok(out)
+    }
+
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
         self.refused_credentials(op, false)
     }
@@ -1975,6 +2054,27 @@ fn accept(op: &Operation) -> Option<String> {
 fn owner_of(path: &str, param: &str) -> String {
     let prefix = &path[..path.find(&format!("{{{param}}}")).unwrap_or(0)];
     prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default()
+}
+
+/// Whether a query parameter sets a page's size, which servers commonly clamp to its bounds
+/// rather than refuse (`limit`, `per_page`, `pageSize`, `max_results`, `top`...).
+fn page_size(name: &str) -> bool {
+    let n: String = name.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    [
+        "limit",
+        "perpage",
+        "pagesize",
+        "size",
+        "count",
+        "top",
+        "first",
+        "last",
+        "maxresults",
+        "maxitems",
+        "take",
+        "pagelimit",
+    ]
+    .contains(&n.as_str())
 }
 
 /// Whether a header parameter tells a rate limit who the client is: named so (`X-Client-Id`,
