@@ -52,6 +52,8 @@ pub struct Operation {
     /// The request body's schema (an object's, for form and multipart bodies).
     pub body: Option<Value>,
     pub body_kind: BodyKind,
+    /// A multipart body's `encoding`: part name to the content type the document gives it.
+    pub part_types: Vec<(String, String)>,
     /// The media types its success responses declare (`Accept` sends them).
     pub produces: Vec<String>,
     /// Status (`"201"`, `"4XX"`, `"default"`) to the JSON schema of the body, if any.
@@ -335,6 +337,7 @@ impl Doc {
                 let mut params: Vec<Param> = Vec::new();
                 let mut body = None;
                 let mut body_kind = BodyKind::Json;
+                let mut part_types = Vec::new();
                 let mut unsupported = None;
                 // Swagger 2.0 form fields, gathered into an object schema.
                 let mut form_fields = Map::new();
@@ -452,6 +455,19 @@ impl Doc {
                     match chosen {
                         Some((kind, (_, media))) => {
                             body_kind = kind;
+                            if kind == BodyKind::Multipart
+                                && let Some(encoding) = media.get("encoding").and_then(Value::as_object)
+                            {
+                                part_types = encoding
+                                    .iter()
+                                    .filter_map(|(name, e)| {
+                                        let types = self.deref(e).get("contentType")?.as_str()?;
+                                        // A list (`image/png, image/jpeg`): the first is sent.
+                                        let first = types.split(',').next()?.trim();
+                                        (!first.is_empty()).then(|| (name.clone(), first.to_string()))
+                                    })
+                                    .collect();
+                            }
                             body =
                                 Some(media.get("schema").cloned().unwrap_or_else(|| serde_json::json!({})));
                         }
@@ -587,6 +603,7 @@ impl Doc {
                     params,
                     body,
                     body_kind,
+                    part_types,
                     produces,
                     responses,
                     secured,

@@ -667,19 +667,31 @@ impl<'a> Planner<'a> {
                             matches!(d.get("format").and_then(Value::as_str), Some("binary" | "byte"))
                                 || d.get("contentMediaType").is_some()
                         });
+                        // What the document's `encoding` says the part is, else OpenAPI's
+                        // defaults: a file for binary, JSON for an object or an array, text.
+                        let encoded =
+                            op.part_types.iter().find(|(name, _)| name == k).map(|(_, t)| t.as_str());
+                        let json_type = |t: &str| {
+                            let t = t.to_ascii_lowercase();
+                            t.starts_with("application/json") || t.contains("+json")
+                        };
                         if binary {
-                            let media = declared
-                                .and_then(|d| d.get("contentMediaType"))
-                                .and_then(Value::as_str)
+                            let media = encoded
+                                .or_else(|| {
+                                    declared.and_then(|d| d.get("contentMediaType")).and_then(Value::as_str)
+                                })
                                 .unwrap_or("application/octet-stream");
                             MultipartPart::file(k, &format!("{k}.bin"), media, b"smoke test file\n".to_vec())
-                        } else if v.is_object() || v.is_array() {
-                            // OpenAPI's default for an object or array part: JSON.
+                        } else if encoded.is_some_and(json_type)
+                            || (encoded.is_none() && (v.is_object() || v.is_array()))
+                        {
                             let mut part = MultipartPart::text(k, &v.to_string());
-                            part.content_type = Some("application/json".into());
+                            part.content_type = Some(encoded.unwrap_or("application/json").to_string());
                             part
                         } else {
-                            MultipartPart::text(k, &text(v))
+                            let mut part = MultipartPart::text(k, &text(v));
+                            part.content_type = encoded.map(String::from);
+                            part
                         }
                     })
                     .collect();

@@ -601,6 +601,19 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
     assert_eq!(podcast.content_type.as_deref(), Some("application/json"));
     let title = parts.iter().find(|p| p.name == "title").unwrap();
     assert_eq!(title.content_type, None, "text stays text");
+    // The document's `encoding` types a part: a number sent as JSON, an object as XML's text.
+    let encoded = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+      "/podcasts": {"post": {"operationId": "addPodcast", "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["podcast", "title"], "properties": {"title": {"type": "integer"},
+        "podcast": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}},
+        "encoding": {"title": {"contentType": "application/json"}, "podcast": {"contentType": "application/xml"}}}}},
+        "responses": {"201": {"description": "ok"}}}}}}"#;
+    let plan = OpenApi::plan(input(&encoded, &[])).unwrap();
+    let add = plan.scenarios.iter().find(|s| s.id == "openapi.addPodcast.happy").unwrap().steps[0].request();
+    let Some(smoke_plugin::Body::Multipart(parts)) = add.body.clone() else { panic!("multipart: {encoded}") };
+    let part = |name: &str| parts.iter().find(|p| p.name == name).unwrap().clone();
+    assert_eq!(part("title").content_type.as_deref(), Some("application/json"), "{encoded}");
+    assert_eq!(part("podcast").content_type.as_deref(), Some("application/xml"), "{encoded}");
 
     // Swagger 2: a `file` response and one that produces only CSV get no JSON schema check.
     let swagger = r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {
