@@ -608,7 +608,7 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
         "podcast": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}},
         "encoding": {"title": {"contentType": "application/json"}, "podcast": {"contentType": "application/xml"}}}}},
         "responses": {"201": {"description": "ok"}}}}}}"#;
-    let plan = OpenApi::plan(input(&encoded, &[])).unwrap();
+    let plan = OpenApi::plan(input(encoded, &[])).unwrap();
     let add = plan.scenarios.iter().find(|s| s.id == "openapi.addPodcast.happy").unwrap().steps[0].request();
     let Some(smoke_plugin::Body::Multipart(parts)) = add.body.clone() else { panic!("multipart: {encoded}") };
     let part = |name: &str| parts.iter().find(|p| p.name == name).unwrap().clone();
