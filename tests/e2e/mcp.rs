@@ -420,10 +420,15 @@ struct HttpTestServer(Child, u16);
 
 impl HttpTestServer {
     fn start(mode: &str) -> HttpTestServer {
+        HttpTestServer::start_with(mode, &[])
+    }
+
+    fn start_with(mode: &str, extra: &[&str]) -> HttpTestServer {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
         let child = Command::new("python3")
             .arg(root().join("tests/e2e/hostile/mcp_server.py"))
             .args([mode, "--http", &port.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -755,4 +760,41 @@ fn smoke_plan_takes_the_options_of_smoke_run_and_plans_from_an_mcp_server_it_is_
     let r = run(c);
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("--mcp-url URL, or one to start with --mcp-command"), "{r}");
+}
+
+#[test]
+fn what_the_generic_mcp_plugin_makes_is_deleted_at_the_end_unless_kept() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("notes.json");
+    let server = HttpTestServer::start_with("notes", &["--state", state.to_str().unwrap()]);
+    let notes = || -> Vec<Value> { serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap() };
+    let run_it = |extra: &[&str]| {
+        let json = dir.path().join("report.json");
+        let mut c = smoke(cache.path());
+        c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args([
+            "--mcp-url",
+            &server.url(),
+            "--report-json",
+        ]);
+        c.arg(&json).args(extra);
+        (run(c), report(&json))
+    };
+    let (r, report) = run_it(&[]);
+    assert_eq!(r.code, 0, "{r}");
+    // Each scenario made its own note (`get_note` too, rather than one another scenario deletes
+    // meanwhile), and deleted it last, with delete_note, which is otherwise left out.
+    for id in ["mcp.create_note.valid", "mcp.get_note.valid"] {
+        let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
+        assert_eq!(s["outcome"], "passed", "{s}");
+        let steps = s["steps"].as_array().unwrap();
+        let last = steps.last().unwrap()["name"].as_str().unwrap_or_default();
+        assert_eq!(last, "clean up: delete_note what create_note made", "{s}");
+    }
+    assert!(report["scenarios"].as_array().unwrap().iter().all(|s| s["id"] != "mcp.delete_note.valid"));
+    assert_eq!(notes(), Vec::<Value>::new(), "nothing left behind:\n{r}");
+    // Kept when asked.
+    let (r, _) = run_it(&["--keep-data"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(notes().len(), 2, "{r}");
 }

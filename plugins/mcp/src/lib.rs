@@ -153,6 +153,14 @@ impl Plugin for Mcp {
                 "`true` to call tools that may destroy data (not read-only, destructiveHint not false)",
             )
             .config_key("skip", ConfigKind::Text, false, Some(""), "tool names to leave out, comma-separated")
+            .config_key(
+                "keep_data",
+                ConfigKind::Text,
+                false,
+                Some("false"),
+                "`true` to keep what calls make (by default a record a create tool made is deleted at the \
+                 scenario's end, where the server lists a delete tool for it)",
+            )
     }
 
     fn plan(input: PlanInput) -> Result<Plan, PlanError> {
@@ -165,16 +173,14 @@ impl Plugin for Mcp {
         let description: Value = serde_json::from_slice(&document.content).map_err(|e| {
             PlanError::new(format!("the MCP server description is not JSON: {e}")).at(document.source.clone())
         })?;
-        let destructive = match input.config("destructive").unwrap_or("false") {
-            "true" => true,
-            "false" => false,
-            other => {
-                return Err(PlanError::new(format!(
-                    "destructive must be \"true\" or \"false\", not {other:?}"
-                ))
-                .at("config key \"destructive\""));
-            }
+        let flag = |key: &str| match input.config(key).unwrap_or("false") {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(PlanError::new(format!("{key} must be \"true\" or \"false\", not {other:?}"))
+                .at(&format!("config key {key:?}"))),
         };
+        let destructive = flag("destructive")?;
+        let keep_data = flag("keep_data")?;
         let skip: Vec<&str> =
             input.config("skip").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         let mut tools: Vec<Tool> = description["tools"]
@@ -195,6 +201,10 @@ impl Plugin for Mcp {
             .filter(|t| !skip.contains(&t.name) && (destructive || !t.destructive()))
             .map(Tool::callable)
             .collect();
+        // What may delete a record a scenario made: a delete tool, destructive or not (only
+        // ever called on what the scenario made).
+        let all: Vec<sources::Callable> =
+            tools.iter().filter(|t| !skip.contains(&t.name)).map(Tool::callable).collect();
         for tool in &tools {
             if skip.contains(&tool.name) {
                 continue;
@@ -228,8 +238,9 @@ impl Plugin for Mcp {
                 None => scenario,
             };
             // Ids the server gave out, where another tool lists or makes what an argument names.
+            let mut found = sources::Found::default();
             let (first, arguments) =
-                sources::before(&callable, tool.name, Value::Object(valid.clone()), &mut Vec::new(), 0);
+                sources::before(&callable, &all, tool.name, Value::Object(valid.clone()), &mut found, 0);
             let mut happy = Scenario::happy_path(&format!("{id}.valid"), &endpoint).describe(
                 "a call with arguments its inputSchema accepts (ids the server gave out) gets a result, \
                  not an error (its outputSchema honoured)",
@@ -237,9 +248,17 @@ impl Plugin for Mcp {
             for step in first {
                 happy = happy.step(step);
             }
-            plan = plan.scenario(skipped(
-                happy.step(Step::tool_call(tool.name, arguments).named("valid arguments").expect_answer()),
-            ));
+            let call = Step::tool_call(tool.name, arguments).named("valid arguments").expect_answer();
+            happy = happy.step(sources::made_by(&all, tool.name, call, &mut found));
+            // What the scenario made goes, the last made first, unless kept.
+            for made in found.made.iter().rev().filter(|_| !keep_data) {
+                let arguments = json!({ made.argument.as_str(): format!("{{{{{}}}}}", made.var) });
+                happy = happy.step(
+                    Step::tool_call(&made.deleter, arguments)
+                        .named(&format!("clean up: {} what {} made", made.deleter, made.maker)),
+                );
+            }
+            plan = plan.scenario(skipped(happy));
             if let Some((arguments, how)) = tool.invalid_arguments(&valid) {
                 plan = plan.scenario(skipped(
                     Scenario::validation_error(&format!("{id}.invalid"), &endpoint)

@@ -119,10 +119,13 @@ fn pointer(tool: &Callable<'_>, key: &str, list: bool) -> Option<String> {
     })
 }
 
-/// The tool to take a `noun`'s id from, and where in its result: a list tool taking no required
-/// argument, else one that makes such a record, else a list tool that needs arguments.
+/// The tool to take a `noun`'s id from, and where in its result: one that makes such a record
+/// where a tool of `all` deletes it (the scenario then has its own, deleted at its end, never
+/// one another scenario is deleting meanwhile), else a list tool taking no required argument,
+/// else one that makes such a record, else a list tool that needs arguments.
 fn source<'t>(
     tools: &'t [Callable<'t>],
+    all: &[Callable<'_>],
     asking: &str,
     noun: &str,
     key: &str,
@@ -146,21 +149,84 @@ fn source<'t>(
         let joined = w.join("_");
         w.first().is_some_and(|v| MAKERS.contains(&v.as_str())) && (joined.contains(noun))
     });
-    lists(false)
-        .into_iter()
-        .find_map(|t| Some((t, pointer(t, key, true)?)))
+    let own = makers.clone().filter(|t| deleter(all, t.name).is_some());
+    own.clone()
+        .find_map(|t| Some((t, pointer(t, key, false)?)))
+        .or_else(|| lists(false).into_iter().find_map(|t| Some((t, pointer(t, key, true)?))))
         .or_else(|| makers.clone().find_map(|t| Some((t, pointer(t, key, false)?))))
         .or_else(|| lists(true).into_iter().find_map(|t| Some((t, pointer(t, key, true)?))))
 }
 
+/// What the calls before a valid call found, and made.
+#[derive(Default)]
+pub struct Found {
+    /// Each record's noun and the variable holding the id taken for it.
+    taken: Vec<(String, String)>,
+    /// The records made, in order: each deleted at the scenario's end (unless `keep_data`).
+    pub made: Vec<Made>,
+}
+
+/// A record a call made, and how to delete it: the tool, the argument naming the record, and
+/// the variable holding its id.
+pub struct Made {
+    pub deleter: String,
+    pub argument: String,
+    pub var: String,
+    pub maker: String,
+}
+
+/// The tool that deletes what tool `maker` makes (`delete_note` or `remove_note` for
+/// `create_note`: the same thing after the verb) by one required argument naming the record,
+/// and where `maker`'s result holds that id (a field its `outputSchema` requires, so a result
+/// without it fails already): the deleter's name, its argument and the pointer.
+fn deleter<'t>(all: &'t [Callable<'_>], maker: &str) -> Option<(&'t str, String, String)> {
+    let maker = all.iter().find(|t| t.name == maker)?;
+    let w = words(maker.name);
+    let (verb, thing) = w.split_first()?;
+    if !MAKERS.contains(&verb.as_str()) || thing.is_empty() {
+        return None;
+    }
+    let thing = thing.join("_");
+    all.iter().find_map(|d| {
+        let dw = words(d.name);
+        let (verb, what) = dw.split_first()?;
+        if !["delete", "remove"].contains(&verb.as_str()) || what.join("_") != thing {
+            return None;
+        }
+        let [argument] = d.required.as_slice() else { return None };
+        if names_a_record(d.name, argument)? != thing {
+            return None;
+        }
+        let at = pointer(maker, argument, false)?;
+        let required = maker.output["required"].as_array()?;
+        required.iter().any(|r| r.as_str() == Some(&at[1..])).then(|| (d.name, argument.clone(), at))
+    })
+}
+
+/// `step`, a call of tool `maker`, capturing the id of what it makes where a tool of `all`
+/// deletes such records (noted in `found.made`, to delete at the scenario's end).
+pub fn made_by(all: &[Callable<'_>], maker: &str, step: Step, found: &mut Found) -> Step {
+    let Some((deleter, argument, at)) = deleter(all, maker) else { return step };
+    let var = format!("made_{}", found.made.len() + 1);
+    found.made.push(Made {
+        deleter: deleter.to_string(),
+        argument,
+        var: var.clone(),
+        maker: maker.to_string(),
+    });
+    step.capture(&var, &at)
+}
+
 /// The calls that go before tool `tool`'s valid call, and its arguments with each record's id
 /// taken from them (`{{NAME}}` templates the host resolves). `depth`: how many calls deep the
-/// ids of those calls are themselves taken (one more, at most).
+/// ids of those calls are themselves taken (one more, at most). `all`: every tool that may be
+/// called to delete what one of them made.
 pub fn before(
     tools: &[Callable<'_>],
+    all: &[Callable<'_>],
     tool: &str,
     mut arguments: Value,
-    taken: &mut Vec<(String, String)>,
+    found: &mut Found,
     depth: usize,
 ) -> (Vec<Step>, Value) {
     let mut steps = Vec::new();
@@ -168,24 +234,23 @@ pub fn before(
     collect_keys(&arguments, &mut keys);
     for key in keys {
         let Some(noun) = names_a_record(tool, &key) else { continue };
-        let var = match taken.iter().find(|(n, _)| n == &noun) {
+        let var = match found.taken.iter().find(|(n, _)| n == &noun) {
             Some((_, var)) => var.clone(),
             None => {
-                let Some((from, at)) = source(tools, tool, &noun, &key) else { continue };
+                let Some((from, at)) = source(tools, all, tool, &noun, &key) else { continue };
                 if depth >= 2 {
                     continue;
                 }
                 let var = format!("taken_{}", noun.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
                 let given = Value::Object(from.arguments.clone().unwrap_or_default());
-                let (first, given) = before(tools, from.name, given, taken, depth + 1);
+                let (first, given) = before(tools, all, from.name, given, found, depth + 1);
                 steps.extend(first);
-                steps.push(
-                    Step::tool_call(from.name, given)
-                        .named(&format!("{noun} from {}", from.name))
-                        .expect_answer()
-                        .capture(&var, &at),
-                );
-                taken.push((noun.clone(), var.clone()));
+                let step = Step::tool_call(from.name, given)
+                    .named(&format!("{noun} from {}", from.name))
+                    .expect_answer()
+                    .capture(&var, &at);
+                steps.push(made_by(all, from.name, step, found));
+                found.taken.push((noun.clone(), var.clone()));
                 var
             }
         };

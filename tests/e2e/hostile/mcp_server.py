@@ -33,6 +33,9 @@ Modes:
   stderr-flood     write 100 MB to stderr (in lines) before reading stdin, then behave
   error-always     answer every call of a tool it lists with `isError` ("service unavailable"),
                    whatever its arguments
+  notes            a store of notes instead: `create_note` (its result the note, `id` required),
+                   `get_note` and `delete_note` by id, `list_notes`; with --state FILE it writes
+                   the notes there (a JSON list) whenever they change
 """
 
 import json
@@ -77,8 +80,62 @@ HOSTILE_NAMES = [
 ]
 
 
+NOTE = {"type": "object", "properties": {"id": {"type": "string"}, "text": {"type": "string"}}, "required": ["id", "text"]}
+NOTE_TOOLS = [
+    {"name": "create_note", "annotations": {"readOnlyHint": False, "destructiveHint": False},
+     "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+     "outputSchema": NOTE},
+    {"name": "get_note", "annotations": {"readOnlyHint": True},
+     "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+     "outputSchema": NOTE},
+    {"name": "list_notes", "annotations": {"readOnlyHint": True}, "inputSchema": {"type": "object", "properties": {}},
+     "outputSchema": {"type": "object", "properties": {"items": {"type": "array", "items": NOTE}}, "required": ["items"]}},
+    {"name": "delete_note", "annotations": {"readOnlyHint": False, "destructiveHint": True},
+     "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}},
+]
+NOTES = {}
+
+
+def notes(name, arguments):
+    """The result of a call of a notes tool, or None for a tool it does not have."""
+    def result(value, error=False):
+        out = {"content": [{"type": "text", "text": json.dumps(value)}]}
+        if error:
+            out["isError"] = True
+        elif isinstance(value, dict):
+            out["structuredContent"] = value
+        return out
+    if name == "create_note":
+        note = {"id": "n%d" % (len(NOTES) + 1), "text": str(arguments.get("text"))}
+        while note["id"] in NOTES or note["id"] in GONE:
+            note["id"] = "n%d" % (int(note["id"][1:]) + 1)
+        NOTES[note["id"]] = note
+    elif name == "list_notes":
+        return result({"items": list(NOTES.values())})
+    elif name in ("get_note", "delete_note"):
+        note = NOTES.get(arguments.get("id"))
+        if note is None:
+            return result("no note %r" % arguments.get("id"), error=True)
+        if name == "get_note":
+            return result(note)
+        GONE.add(note["id"])
+        del NOTES[note["id"]]
+        note = {"deleted": note["id"]}
+    else:
+        return None
+    if "--state" in ARGS:
+        with open(ARGS[ARGS.index("--state") + 1], "w") as f:
+            json.dump(list(NOTES.values()), f)
+    return result(note)
+
+
+GONE = set()
+
+
 def tools():
     """Every tool the mode lists, page by page: a list of pages."""
+    if MODE == "notes":
+        return [NOTE_TOOLS]
     if MODE == "duplicate-tools":
         other = dict(ECHO, description="Say it back, louder.", inputSchema={"type": "object", "properties": {"loud": {"type": "boolean"}}})
         return [[ECHO, COUNT, other]]
@@ -140,6 +197,18 @@ def answer(message):
             sys.stdout.write("server ready! (debug print)\n")
             sys.stdout.flush()
         params = message.get("params", {})
+        if MODE == "notes":
+            arguments = params.get("arguments") or {}
+            wants = {"create_note": "text", "get_note": "id", "delete_note": "id"}.get(params.get("name"))
+            if (wants and wants not in arguments) or not isinstance(arguments.get("text", ""), str) \
+                    or not isinstance(arguments.get("id", ""), str):
+                reply["error"] = {"code": -32602, "message": "text and id are strings"}
+                return reply
+            reply["result"] = notes(params.get("name"), arguments)
+            if reply["result"] is None:
+                del reply["result"]
+                reply["error"] = {"code": -32602, "message": "no tool named %r" % params.get("name")}
+            return reply
         if MODE == "error-always" and params.get("name") in ("echo", "count"):
             said = "service unavailable: try again later"
             reply["result"] = {"content": [{"type": "text", "text": said}], "isError": True}
