@@ -177,7 +177,7 @@ impl Plugin for Mcp {
             "true" => Ok(true),
             "false" => Ok(false),
             other => Err(PlanError::new(format!("{key} must be \"true\" or \"false\", not {other:?}"))
-                .at(&format!("config key {key:?}"))),
+                .at(format!("config key {key:?}"))),
         };
         let destructive = flag("destructive")?;
         let keep_data = flag("keep_data")?;

@@ -281,6 +281,8 @@ fn fields_named(body: &Value) -> Vec<String> {
                     }
                     for k in ["field", "name", "path", "property", "param", "pointer", "propertyPath"] {
                         if let Some(v) = item.get(k).and_then(Value::as_str) {
+                            // Whole too: a name may hold a dot (`created.gte`).
+                            out.push(v.to_string());
                             out.push(last(v));
                         }
                     }

@@ -669,8 +669,12 @@ impl<'a> Planner<'a> {
                         });
                         // What the document's `encoding` says the part is, else OpenAPI's
                         // defaults: a file for binary, JSON for an object or an array, text.
-                        let encoded =
-                            op.part_types.iter().find(|(name, _)| name == k).map(|(_, t)| t.as_str());
+                        // A wildcard (`image/*`) names no type a part can be sent as.
+                        let encoded = op
+                            .part_types
+                            .iter()
+                            .find(|(name, t)| name == k && !t.contains('*'))
+                            .map(|(_, t)| t.as_str());
                         let json_type = |t: &str| {
                             let t = t.to_ascii_lowercase();
                             t.starts_with("application/json") || t.contains("+json")
@@ -682,11 +686,12 @@ impl<'a> Planner<'a> {
                                 })
                                 .unwrap_or("application/octet-stream");
                             MultipartPart::file(k, &format!("{k}.bin"), media, b"smoke test file\n".to_vec())
-                        } else if encoded.is_some_and(json_type)
-                            || (encoded.is_none() && (v.is_object() || v.is_array()))
-                        {
+                        } else if encoded.is_some_and(json_type) || v.is_object() || v.is_array() {
+                            // An object or array part is JSON, whatever other type the document
+                            // gives it (its text would be JSON, labelled something else).
                             let mut part = MultipartPart::text(k, &v.to_string());
-                            part.content_type = Some(encoded.unwrap_or("application/json").to_string());
+                            let json = encoded.filter(|t| json_type(t)).unwrap_or("application/json");
+                            part.content_type = Some(json.to_string());
                             part
                         } else {
                             let mut part = MultipartPart::text(k, &text(v));
@@ -1167,6 +1172,17 @@ impl<'a> Planner<'a> {
     /// whole collection may be paged, with the new member on a later page.
     fn listed(&self, op: &Operation) -> Result<Option<Scenario>, String> {
         let resource = op.path.rsplit('/').next().map(singular).unwrap_or_default();
+        // Stored when answered: not accepted for later (202 alone), nor answered by a container
+        // holding a list of its own (`POST /carts/{id}/items` answering the cart: its id is the
+        // cart's).
+        let holds_a_list = |s: &&Value| {
+            self.properties_of(s)
+                .iter()
+                .any(|(_, v)| schema_values::types(self.doc.deref(v)).contains(&"array"))
+        };
+        if op.success().iter().all(|s| *s == 202) || op.success_schemas().iter().any(holds_a_list) {
+            return Ok(None);
+        }
         let Ok(IdFrom::Field(pointer)) = self.id_from(op, &resource) else { return Ok(None) };
         let field = pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
         let get = |id: &str, path: Option<&str>| {
@@ -1178,10 +1194,19 @@ impl<'a> Planner<'a> {
             op.links.iter().filter_map(|(target, params)| Some((get(target, None)?, params.as_slice()))),
         );
         for (lister, params) in candidates {
+            // A list of what the create makes (`.../snapshots` for `record_balance_snapshot`),
+            // scoped by a path parameter, filtered by nothing the plan would make up, never one
+            // keyed by the new record itself (`/orders/{id}/items` linked from an order's create).
+            let what = lister.path.rsplit('/').next().map(singular).unwrap_or_default();
+            let by_itself =
+                params.iter().any(|(_, e)| e.strip_prefix("$response.body#/") == Some(pointer.as_str()));
+            let filtered = lister.params.iter().any(|p| p.required && p.location != Location::Path);
+            if what.is_empty() || !resource.ends_with(&what) || by_itself || filtered {
+                continue;
+            }
             let members = lister.success_schemas().first().and_then(|s| self.list_in(s));
             let Some((at, members)) = members.filter(|_| !lister.path_params().is_empty()) else { continue };
-            let props = self.properties_of(&members);
-            if !props.is_empty() && !props.iter().any(|(name, _)| *name == field) {
+            if !self.properties_of(&members).iter().any(|(name, _)| *name == field) {
                 continue;
             }
             let mut setup = self.new_setup(&format!("{}-listed", op.id));
@@ -1289,28 +1314,41 @@ impl<'a> Planner<'a> {
             return Ok(None);
         };
         let resource = owner_of(&op.path, &param.name);
+        // "Empty", about the record, and not negated ("the queue is not empty", "non-empty").
         let empty = |d: &str| {
-            let words: Vec<String> =
-                d.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphabetic()).map(singular).collect();
-            words.iter().any(|w| w == "empty") && words.contains(&resource)
+            let d = d.to_ascii_lowercase();
+            let words: Vec<String> = d.split(|c: char| !c.is_ascii_alphabetic()).map(singular).collect();
+            let negated = ["not empty", "non-empty", "nonempty", "non empty", "isn't empty", "not be empty"]
+                .iter()
+                .any(|n| d.contains(n));
+            words.iter().any(|w| w == "empty") && words.contains(&resource) && !negated
         };
-        let Some((status, description)) = op.refusals.iter().find(|(_, d)| empty(d)) else { return Ok(None) };
+        let refusals: Vec<&(u16, String)> = op.refusals.iter().filter(|(_, d)| empty(d)).collect();
+        let Some((_, description)) = refusals.first() else { return Ok(None) };
         let collection =
             op.path[..op.path.find(&format!("{{{}}}", param.name)).unwrap_or(0)].trim_end_matches('/');
-        let Some(creator) = self.creator(collection).filter(|c| c.method == "POST" && c.body.is_none())
-        else {
-            return Ok(None);
+        // A creator given nothing at all (no body, no required query or header): what it makes
+        // holds nothing.
+        let given_nothing = |c: &&Operation| {
+            c.method == "POST"
+                && c.body.is_none()
+                && !c.params.iter().any(|p| p.required && p.location != Location::Path)
         };
+        let Some(creator) = self.creator(collection).filter(given_nothing) else { return Ok(None) };
         let mut setup = self.new_setup(&format!("{}-empty", op.id));
         self.ensure_in(collection, &resource, &param.name, &mut setup, 0)?;
         let (step, _) = self.request(op, &mut setup, 0, None)?;
-        let step = step
-            .named(&format!("{} on a {resource} just made, with nothing in it", op.endpoint()))
-            .expect_status(*status);
+        let mut step =
+            step.named(&format!("{} on a {resource} just made, with nothing in it", op.endpoint()));
+        let statuses: Vec<u16> = refusals.iter().map(|(s, _)| *s).collect();
+        for status in &statuses {
+            step = step.expect_status(*status);
+        }
         let scenario = Scenario::business_rule(&self.id(op, "empty"), &op.endpoint()).describe(&format!(
-            "{} on an empty {resource} (made by {}, which takes nothing) answers {status}, as the document says: {description:?}",
+            "{} on an empty {resource} (made by {}, which takes nothing) answers {}, as the document says: {description:?}",
             op.endpoint(),
-            creator.endpoint()
+            creator.endpoint(),
+            list(&statuses)
         ));
         let needs = op.secured || setup.secured;
         self.assemble(scenario, setup, vec![step], needs).map(Some)
@@ -1330,16 +1368,37 @@ impl<'a> Planner<'a> {
             .iter()
             .filter(|o| o.said(429) == Some(said) && o.unsupported.is_none() && !self.skipped_by_config(o))
             .collect();
+        // Repeated hundreds of times, so never one that could make a record each time: a read,
+        // else an operation on one record whose repeat the document says is a conflict (409).
+        let repeatable = |o: &&&Operation| {
+            matches!(o.method.as_str(), "GET" | "HEAD")
+                || (!o.path_params().is_empty() && o.statuses().contains(&409))
+        };
         let chosen = sharing
             .iter()
+            .filter(repeatable)
             .find(|o| o.method == "GET" && o.path_params().is_empty())
-            .or_else(|| sharing.iter().find(|o| o.method == "GET"))
-            .or(sharing.first());
-        if chosen.is_none_or(|c| c.id != op.id) {
+            .or_else(|| sharing.iter().filter(repeatable).find(|o| o.method == "GET"))
+            .or_else(|| sharing.iter().find(repeatable));
+        let Some(chosen) = chosen else {
+            return match sharing.first().is_some_and(|first| first.id == op.id) {
+                true => Err(format!(
+                    "it declares 429 ({said:?}), but repeating it could make a record each time (not a read, nor \
+                     an operation on one record whose repeat is a conflict), so no probe was sent"
+                )),
+                false => Ok(None),
+            };
+        };
+        if chosen.id != op.id {
             return Ok(None);
         }
-        let Some(client) = op.params.iter().find(|p| p.location == Location::Header && names_the_client(p))
-        else {
+        let auth = self.overrides.auth.as_ref().map(|(name, _)| name.to_ascii_lowercase());
+        let client = op.params.iter().find(|p| {
+            p.location == Location::Header
+                && names_the_client(p)
+                && auth.as_deref() != Some(&p.name.to_ascii_lowercase())
+        });
+        let Some(client) = client else {
             return Err(format!(
                 "it declares 429 ({said:?}), but no header naming the client to the limit (such as X-Client-Id): \
                  a probe would limit every client at this address, so none was sent"
@@ -1347,7 +1406,13 @@ impl<'a> Planner<'a> {
         };
         let mut setup = self.new_setup(&format!("{}-rate-limited", op.id));
         let (step, _) = self.request(op, &mut setup, 0, None)?;
-        let probe = format!("smoke-rate-limit-probe-{}", sanitize(&op.id));
+        let probe = match self.doc.deref(&client.schema).get("format").and_then(Value::as_str) {
+            Some("uuid") => {
+                let h = fnv(&op.id);
+                format!("{:08x}-0000-4000-8000-{:012x}", h >> 32, h & 0xffff_ffff_ffff)
+            }
+            _ => format!("smoke-rate-limit-probe-{}", sanitize(&op.id)),
+        };
         let step = without_header(step, &client.name)
             .header(&client.name, &probe)
             .named(&format!("{} from one client, again and again (up to 10 s)", op.endpoint()))
@@ -1718,40 +1783,37 @@ impl<'a> Planner<'a> {
     /// Refused with 400 or 422 (those declared, if any), naming the parameter where the refusal
     /// names any.
     fn invalid_query(&self, op: &Operation) -> Result<Vec<Scenario>, String> {
+        // Many servers ignore an odd optional filter: a refusal is expected only where the
+        // document declares one.
         let declared: Vec<u16> = op.statuses().into_iter().filter(|s| *s == 400 || *s == 422).collect();
-        let expect = if declared.is_empty() { vec![400, 422] } else { declared };
+        let expect = match (declared.is_empty(), op.responses.iter().any(|(s, _)| s == "4XX")) {
+            (false, _) => declared,
+            (true, true) => vec![400, 422],
+            (true, false) => return Ok(Vec::new()),
+        };
         // (the parameter, the rule, what is wrong, the value sent)
         let mut variants: Vec<(&str, &str, String, String)> = Vec::new();
         for p in op.params.iter().filter(|p| p.location == Location::Query) {
             let schema = self.doc.deref(&p.schema);
-            let kind = values::type_of(self.doc, &p.schema);
+            // One type, said plainly: a schema that also allows text (`[integer, string]`, an
+            // `anyOf`) accepts what a probe would send.
+            let plain = schema_values::types(schema).len() == 1
+                && ["anyOf", "oneOf", "allOf", "not"].iter().all(|k| schema.get(k).is_none());
+            let kind = values::type_of(self.doc, &p.schema).filter(|_| plain);
             let number = matches!(kind.as_deref(), Some("integer" | "number"));
             let n = p.name.as_str();
             if number {
                 variants.push((n, "wrong-type", format!("{n} not a number"), "not-a-number".into()));
             }
-            if schema.get("enum").and_then(Value::as_array).is_some_and(|e| !e.is_empty()) {
-                variants.push((
-                    n,
-                    "not-in-enum",
-                    format!("{n} outside its enum"),
-                    "not-an-allowed-value".into(),
-                ));
+            let texts = |e: &Vec<Value>| !e.is_empty() && e.iter().all(Value::is_string);
+            if kind.as_deref() == Some("string")
+                && schema.get("enum").and_then(Value::as_array).is_some_and(texts)
+            {
+                let what = format!("{n} outside its enum");
+                variants.push((n, "not-in-enum", what, "not-an-allowed-value".into()));
             }
             if number && !page_size(n) {
-                let integer = kind.as_deref() == Some("integer");
-                let step_size = if integer { 1.0 } else { 0.5 };
-                let text = |v: f64| if integer { (v as i64).to_string() } else { v.to_string() };
-                if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                    let exclusive = schema.get("exclusiveMinimum") == Some(&Value::Bool(true));
-                    let v = if exclusive { min } else { min - step_size };
-                    variants.push((n, "below-minimum", format!("{n} below its minimum {min}"), text(v)));
-                }
-                if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                    let exclusive = schema.get("exclusiveMaximum") == Some(&Value::Bool(true));
-                    let v = if exclusive { max } else { max + step_size };
-                    variants.push((n, "above-maximum", format!("{n} above its maximum {max}"), text(v)));
-                }
+                variants.extend(self.out_of_bounds(n, schema, kind.as_deref() == Some("integer")));
             }
         }
         let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
@@ -1784,6 +1846,35 @@ impl<'a> Planner<'a> {
             out.push(self.assemble(scenario, setup, vec![step], needs)?);
         }
         Ok(out)
+    }
+
+    /// A number just beyond each bound of `schema` (3.0's `exclusiveMinimum: true` beside
+    /// `minimum`, or 3.1's number alone), where it can be held exactly: beyond 2^53 a bound and
+    /// the value beside it are one double. As (name, rule, what is wrong, the value).
+    fn out_of_bounds<'n>(
+        &self,
+        n: &'n str,
+        schema: &Value,
+        integer: bool,
+    ) -> Vec<(&'n str, &'n str, String, String)> {
+        let exact = |key: &str| schema.get(key).and_then(Value::as_f64).filter(|v| v.abs() < 9.0e15);
+        let bound = |inclusive: &str, exclusive: &str| {
+            exact(inclusive)
+                .map(|m| (m, schema.get(exclusive) == Some(&Value::Bool(true))))
+                .or_else(|| exact(exclusive).map(|m| (m, true)))
+        };
+        let step_size = if integer { 1.0 } else { 0.5 };
+        let text = |v: f64| if integer { (v as i64).to_string() } else { v.to_string() };
+        let mut out = Vec::new();
+        if let Some((min, exclusive)) = bound("minimum", "exclusiveMinimum") {
+            let v = if exclusive { min } else { min - step_size };
+            out.push((n, "below-minimum", format!("{n} below its minimum {min}"), text(v)));
+        }
+        if let Some((max, exclusive)) = bound("maximum", "exclusiveMaximum") {
+            let v = if exclusive { max } else { max + step_size };
+            out.push((n, "above-maximum", format!("{n} above its maximum {max}"), text(v)));
+        }
+        out
     }
 
     fn unauthenticated(&self, op: &Operation) -> Result<Option<Scenario>, String> {
@@ -2068,47 +2159,64 @@ fn owner_of(path: &str, param: &str) -> String {
     prefix.trim_end_matches('/').rsplit('/').next().map(singular).unwrap_or_default()
 }
 
-/// Whether a query parameter sets a page's size, which servers commonly clamp to its bounds
-/// rather than refuse (`limit`, `per_page`, `pageSize`, `max_results`, `top`...).
+/// Whether a query parameter sets a page's size or place, which servers commonly clamp to
+/// their bounds rather than refuse (`limit`, `per_page`, `pageSize`, `max_results`, `page`,
+/// `offset`...).
 fn page_size(name: &str) -> bool {
     let n: String = name.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    [
+    let exact =
+        ["size", "count", "top", "first", "last", "take", "page", "offset", "skip", "start", "cursor"];
+    let within = [
         "limit",
         "perpage",
         "pagesize",
-        "size",
-        "count",
-        "top",
-        "first",
-        "last",
         "maxresults",
         "maxitems",
-        "take",
-        "pagelimit",
-    ]
-    .contains(&n.as_str())
+        "itemsperpage",
+        "resultsperpage",
+        "pagenumber",
+    ];
+    exact.contains(&n.as_str()) || within.iter().any(|w| n.contains(w))
 }
 
 /// Whether a header parameter tells a rate limit who the client is: named so (`X-Client-Id`,
 /// `Client-Id`) or described as being for the rate limit.
+/// Never a credential (a name with `key`, `token`, `auth`, `secret`, `session` or `cookie`):
+/// replacing it would only be refused.
 fn names_the_client(p: &crate::doc::Param) -> bool {
     let name = p.name.to_ascii_lowercase();
     let description = p.description.to_ascii_lowercase();
-    ["x-client-id", "client-id"].contains(&name.as_str())
-        || ["rate limit", "rate-limit", "ratelimit"].iter().any(|w| description.contains(w))
+    let credential = ["key", "token", "auth", "secret", "session", "cookie"].iter().any(|w| name.contains(w));
+    !credential
+        && (["x-client-id", "client-id"].contains(&name.as_str())
+            || ["rate limit", "rate-limit", "ratelimit"].iter().any(|w| description.contains(w)))
 }
 
 /// Whether a date's description says it must lie in the future (`Some(true)`: "in the future",
-/// "a future date") or in the past (`Some(false)`), and not both.
-fn must_lie(description: &str) -> Option<bool> {
-    let d = description
-        .to_ascii_lowercase()
-        .replace("not in the past", "future")
-        .replace("not in the future", "past");
-    let said = |word: &str| d.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == word);
-    match (said("future"), said("past")) {
-        (true, false) => Some(true),
-        (false, true) => Some(false),
+/// "a future date", "not in the past") or in the past (`Some(false)`). Any other negation or
+/// mention of both ("must not be in the future", "cannot be in the past", "past due", "in the
+/// past or the future") says nothing sure: `None`.
+pub(crate) fn must_lie(description: &str) -> Option<bool> {
+    let d = description.to_ascii_lowercase();
+    let words: Vec<&str> =
+        d.split(|c: char| !c.is_ascii_alphabetic() && c != '\'').filter(|w| !w.is_empty()).collect();
+    let said = |word: &str| words.contains(&word);
+    let (future, past) = (said("future"), said("past"));
+    let negated = ["not", "cannot", "can't", "never", "no", "due", "nor", "except"].iter().any(|w| said(w));
+    match (future, past, negated) {
+        (true, false, false) => Some(true),
+        (false, true, false) => Some(false),
+        // Only the plain negations, each alone: "not in the past" is the future.
+        (false, true, true)
+            if d.contains("not in the past") && words.iter().filter(|w| **w == "not").count() == 1 =>
+        {
+            Some(true)
+        }
+        (true, false, true)
+            if d.contains("not in the future") && words.iter().filter(|w| **w == "not").count() == 1 =>
+        {
+            Some(false)
+        }
         _ => None,
     }
 }

@@ -601,7 +601,7 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
     assert_eq!(podcast.content_type.as_deref(), Some("application/json"));
     let title = parts.iter().find(|p| p.name == "title").unwrap();
     assert_eq!(title.content_type, None, "text stays text");
-    // The document's `encoding` types a part: a number sent as JSON, an object as XML's text.
+    // The document's `encoding` types a part: a number sent as JSON.
     let encoded = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
       "/podcasts": {"post": {"operationId": "addPodcast", "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["podcast", "title"], "properties": {"title": {"type": "integer"},
@@ -613,7 +613,11 @@ fn requests_follow_the_document_where_a_mock_server_found_them_wrong() {
     let Some(smoke_plugin::Body::Multipart(parts)) = add.body.clone() else { panic!("multipart: {encoded}") };
     let part = |name: &str| parts.iter().find(|p| p.name == name).unwrap().clone();
     assert_eq!(part("title").content_type.as_deref(), Some("application/json"), "{encoded}");
-    assert_eq!(part("podcast").content_type.as_deref(), Some("application/xml"), "{encoded}");
+    assert_eq!(
+        part("podcast").content_type.as_deref(),
+        Some("application/json"),
+        "an object's text is JSON, whatever else the encoding says"
+    );
 
     // Swagger 2: a `file` response and one that produces only CSV get no JSON schema check.
     let swagger = r#"{"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {
@@ -912,6 +916,15 @@ fn a_date_said_to_lie_ahead_or_behind_is_probed_from_the_other_side() {
     };
     assert_eq!(sent("openapi.book.invalid.at.in-the-past", "at"), "2001-02-03T04:05:06Z");
     assert_eq!(sent("openapi.book.invalid.born.in-the-future", "born"), "2999-02-03");
+    // Negations other than the plain ones say nothing sure.
+    for unsure in
+        ["Must not be in the future", "cannot be in the past", "past due date", "in the past or the future"]
+    {
+        assert_eq!(crate::plan::must_lie(unsure), None, "{unsure}");
+    }
+    assert_eq!(crate::plan::must_lie("UTC, in the future"), Some(true));
+    assert_eq!(crate::plan::must_lie("not in the future"), Some(false));
+    assert_eq!(crate::plan::must_lie("A future date."), Some(true));
     // Both sides said, or no date: nothing to probe.
     let probed: Vec<&str> =
         plan.scenarios.iter().map(|s| s.id.as_str()).filter(|id| id.contains(".in-the-")).collect();
@@ -985,4 +998,73 @@ fn a_rate_limit_is_probed_once_per_budget_from_a_client_of_its_own() {
     assert!(plan.scenarios.iter().all(|s| !s.id.ends_with(".rate-limited")));
     let said = plan.scenarios.iter().flat_map(|s| &s.tags).find(|t| t.starts_with("not-planned:load:"));
     assert!(said.is_some_and(|t| t.contains("no header naming the client")), "{said:?}");
+}
+
+#[test]
+fn the_new_probes_hold_back_where_a_correct_server_may_answer_otherwise() {
+    let ids = |spec: &str| -> Vec<String> {
+        OpenApi::plan(input(spec, &[])).unwrap().scenarios.into_iter().map(|s| s.id).collect()
+    };
+    // A list keyed by the new record itself, or filtered by a required query, is not where a
+    // create is looked for.
+    let orders = r##"{"openapi": "3.0.3", "paths": {
+      "/orders": {"post": {"operationId": "addOrder", "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}}}},
+        "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}},
+          "links": {"items": {"operationId": "orderItems", "parameters": {"orderId": "$response.body#/id"}}}}}}},
+      "/orders/{orderId}/items": {"get": {"operationId": "orderItems", "parameters": [{"name": "orderId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "them", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}}}}},
+        "post": {"operationId": "addItem", "parameters": [{"name": "orderId", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"sku": {"type": "string"}}}}}},
+          "responses": {"201": {"description": "added", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}}}}},
+      "components": {"schemas": {"Item": {"type": "object", "properties": {"id": {"type": "string"}}}}}}"##;
+    let planned = ids(orders);
+    assert!(!planned.contains(&"openapi.addOrder.listed".to_string()), "{planned:?}");
+    assert!(planned.contains(&"openapi.addItem.listed".to_string()), "{planned:?}");
+    let filtered = orders.replace(
+        r#""parameters": [{"name": "orderId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200""#,
+        r#""parameters": [{"name": "orderId", "in": "path", "required": true, "schema": {"type": "string"}}, {"name": "since", "in": "query", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200""#,
+    );
+    assert_ne!(filtered, orders);
+    assert!(!ids(&filtered).contains(&"openapi.addItem.listed".to_string()));
+
+    // A query parameter that also takes text, or an operation that declares no refusal, gets no
+    // probe; 3.1's numeric exclusiveMinimum does.
+    let query = |schema: &str, refusal: &str| {
+        format!(
+            r#"{{"openapi": "3.1.0", "paths": {{"/a": {{"get": {{"operationId": "list", "parameters": [{{"name": "level", "in": "query", "schema": {schema}}}],
+              "responses": {{"200": {{"description": "ok"}}{refusal}}}}}}}}}}}"#
+        )
+    };
+    let refused = r#", "422": {"description": "invalid"}"#;
+    assert!(
+        ids(&query(r#"{"type": ["integer", "string"]}"#, refused))
+            .iter()
+            .all(|id| !id.contains(".invalid.query."))
+    );
+    assert!(ids(&query(r#"{"type": "integer"}"#, "")).iter().all(|id| !id.contains(".invalid.query.")));
+    let bounded = ids(&query(r#"{"type": "integer", "exclusiveMinimum": 0}"#, refused));
+    assert!(bounded.contains(&"openapi.list.invalid.query.level.below-minimum".to_string()), "{bounded:?}");
+
+    // "Not empty" is no refusal of an empty record.
+    let queue = r##"{"openapi": "3.0.3", "paths": {
+      "/queues": {"post": {"operationId": "openQueue", "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}},
+      "/queues/{id}/close": {"post": {"operationId": "close", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "closed"}, "409": {"description": "the queue is not empty"}}}}}}"##;
+    assert!(!ids(queue).contains(&"openapi.close.empty".to_string()));
+
+    // A rate limit is never probed through a credential, nor by repeating a create.
+    let limited = |header: &str, method: &str| {
+        format!(
+            r#"{{"openapi": "3.0.3", "paths": {{"/a": {{"{method}": {{"operationId": "op", "parameters": [{{"name": "{header}", "in": "header", "description": "rate limited per key", "schema": {{"type": "string"}}}}],
+              "responses": {{"200": {{"description": "ok"}}, "429": {{"description": "slow down"}}}}}}}}}}}}"#
+        )
+    };
+    assert!(ids(&limited("X-Api-Key", "get")).iter().all(|id| !id.ends_with(".rate-limited")));
+    assert!(ids(&limited("X-Client", "get")).contains(&"openapi.op.rate-limited".to_string()));
+    let plan = OpenApi::plan(input(&limited("X-Client", "post"), &[])).unwrap();
+    assert!(plan.scenarios.iter().all(|s| !s.id.ends_with(".rate-limited")));
+    let said = plan.scenarios.iter().flat_map(|s| &s.tags).find(|t| t.starts_with("not-planned:load:"));
+    assert!(said.is_some_and(|t| t.contains("could make a record each time")), "{said:?}");
 }
