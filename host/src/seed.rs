@@ -28,7 +28,8 @@ pub fn order(seeds: &[Seed]) -> Vec<&Seed> {
 
 /// Create every seed; returns the variables they captured.
 pub async fn apply(ctx: &Context, seeds: &[Seed]) -> Result<(Vars, Vec<SeedResult>), SeedFailure> {
-    let mut vars = Vars::new();
+    // `smoke.run` first: seeds and scenarios see it.
+    let mut vars = crate::run::template::run_vars();
     let mut results = Vec::with_capacity(seeds.len());
     for seed in order(seeds) {
         let mut local = vars.clone();

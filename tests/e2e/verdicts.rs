@@ -753,3 +753,21 @@ fn query_parameters_are_probed_from_their_schemas_and_a_server_that_ignores_them
         assert_eq!(s["outcome"], "failed", "{id}: {r}");
     }
 }
+
+#[test]
+fn a_second_run_against_the_same_service_passes_as_the_first_did() {
+    // The records a first run leaves (where the document has no DELETE) must not make the next
+    // run's creates duplicates: free strings and idempotency keys end with the run's token.
+    let dir = tempfile::tempdir().unwrap();
+    for example in ["ledger-api", "workflow-api", "shop-api", "clinic-api", "iot-api"] {
+        let service = support::Example::start(example, "");
+        let config = support::root().join(format!("examples/{example}/openapi.smoke.toml"));
+        for nth in ["first", "second"] {
+            let mut c = smoke(dir.path());
+            c.arg("run").arg("--config").arg(&config).args(["--base-url", &service.url, "-q"]);
+            let r = run(c);
+            assert_eq!(r.code, 0, "{example}, {nth} run: {r}");
+            assert!(r.stdout.contains(" passed, 0 failed, 0 skipped") || example == "workflow-api", "{r}");
+        }
+    }
+}

@@ -413,7 +413,7 @@ impl Session<'_> {
         if ctx.read_only && !plan.seeds.is_empty() {
             // Seeds create records: none is, and what needs one is skipped, saying so.
             tracing::info!("--read-only: {} seed(s) not created", plan.seeds.len());
-            return Some(run::template::Vars::new());
+            return Some(run::template::run_vars());
         }
         match seed::apply(ctx, &plan.seeds).await {
             Ok((vars, seeds)) => {

@@ -139,6 +139,13 @@ fn check_step(at: &dyn std::fmt::Display, step: &Step, errors: &mut Vec<String>)
                 c.name
             ));
         }
+        if c.name.starts_with("smoke.") {
+            errors.push(format!(
+                "{at}: capture name {:?} is reserved: `smoke.*` names what the host gives every step \
+                 (`smoke.run`)",
+                c.name
+            ));
+        }
     }
     if let Some(schema) = schema
         && let Err(e) = jsonschema::validator_for(schema)

@@ -28,6 +28,7 @@ pub const FEATURES: &[&str] = &[
     "tag.not-planned",
     "tag.seeded",
     "template.last-segment",
+    "template.run",
 ];
 
 /// The supported versions as one phrase: `smoke:plugin@0.1.0 and smoke:plugin@0.2.0`.

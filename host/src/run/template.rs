@@ -22,6 +22,29 @@ pub enum TemplateError {
     Filter { expression: String, problem: String },
 }
 
+/// The variable every step sees (host feature `template.run`): a token new in each run, as long
+/// as its template `{{smoke.run}}` (13 characters), so a value a plugin made to fit a length
+/// still fits. A plugin appends it to what must be unique across runs against one service (a
+/// SKU, a code), which must not collide with what an earlier run left.
+pub const RUN: &str = "smoke.run";
+
+/// The variables every step starts with: `smoke.run`, this run's token (13 lowercase letters
+/// and digits, from the clock and the process id).
+pub fn run_vars() -> Vars {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut n = nanos ^ (u128::from(std::process::id()) << 64);
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let token: String = (0..13)
+        .map(|_| {
+            let d = digits[(n % 36) as usize] as char;
+            n /= 36;
+            d
+        })
+        .collect();
+    Vars::from([(RUN.to_string(), Value::String(token))])
+}
+
 /// The filters a template may apply: `{{name|filter}}`.
 pub const FILTERS: &[&str] = &["last-segment"];
 
@@ -209,6 +232,16 @@ mod tests {
             render("{{nope|last-segment}}", &v),
             Err(TemplateError::Undefined { name: "nope".into() })
         );
+    }
+
+    #[test]
+    fn the_run_token_is_as_long_as_its_template_and_new_in_each_run() {
+        let a = run_vars();
+        let token = render("{{smoke.run}}", &a).unwrap();
+        assert_eq!(token.len(), "{{smoke.run}}".len());
+        assert!(token.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{token}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_ne!(render("{{smoke.run}}", &run_vars()).unwrap(), token);
     }
 
     #[test]

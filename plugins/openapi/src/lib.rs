@@ -30,6 +30,7 @@ fn overrides(input: &PlanInput) -> Result<plan::Overrides, PlanError> {
     let mut o = plan::Overrides {
         planned_skips: input.host_supports("tag.skip"),
         location_ids: input.host_supports("template.last-segment"),
+        run_token: input.host_supports("template.run"),
         ..Default::default()
     };
     if let Some(skip) = input.config("skip") {

@@ -20,6 +20,9 @@ pub struct Overrides {
     /// Whether the host takes an id from a captured `Location` (`{{loc|last-segment}}`, host
     /// feature `template.last-segment`), for creators that answer with no id in the body.
     pub location_ids: bool,
+    /// Whether the host renders `{{smoke.run}}` (`template.run`): free strings end with it, so
+    /// a second run against the same service makes no duplicates of the first's records.
+    pub run_token: bool,
     /// A header sent with every request (`Authorization: Bearer ...`).
     pub auth: Option<(String, String)>,
     /// Values for parameters by name (ids known to exist, say).
@@ -215,7 +218,14 @@ impl Resolver for Context<'_, '_> {
         let base = if hint.is_empty() { "value" } else { hint };
         format!("smoke-{}-{}-{}", self.setup.scenario, base.to_ascii_lowercase(), self.setup.counter)
     }
+
+    fn per_run(&self) -> Option<&str> {
+        self.planner.overrides.run_token.then_some(RUN_TOKEN)
+    }
 }
+
+/// The host's token of this run (host feature `template.run`), as a template.
+const RUN_TOKEN: &str = "{{smoke.run}}";
 
 impl<'a> Planner<'a> {
     pub fn new(doc: &'a Doc, overrides: &'a Overrides) -> Self {
@@ -611,8 +621,16 @@ impl<'a> Planner<'a> {
             Some("uuid") => smoke_plugin::ids::seed(hash % 1_000_000_000_000),
             _ => format!("smoke-{hash:016x}"),
         };
-        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-            key.truncate(max.max(1) as usize);
+        let max = schema.get("maxLength").and_then(Value::as_u64).map(|m| m.max(1) as usize);
+        // New in each run where it fits (a uuid cannot hold it): a key the service keeps from an
+        // earlier run, for another body, would be a conflict.
+        let with_run = format!("{key}-{RUN_TOKEN}");
+        let uuid = schema.get("format").and_then(Value::as_str) == Some("uuid");
+        if self.overrides.run_token && !uuid && max.is_none_or(|m| with_run.len() <= m) {
+            key = with_run;
+        }
+        if let Some(max) = max {
+            key.truncate(max);
         }
         Value::String(key)
     }
@@ -2092,7 +2110,8 @@ fn escape_templates(value: &Value) -> Value {
         Value::String(s)
             if s.contains("{{") && !(s.starts_with("{{") && s.ends_with("}}") && !s[2..].contains("{{")) =>
         {
-            Value::String(literal(s))
+            // The run's token stays a template.
+            Value::String(literal(s).replace(&literal(RUN_TOKEN), RUN_TOKEN))
         }
         Value::Array(items) => Value::Array(items.iter().map(escape_templates).collect()),
         Value::Object(map) => {

@@ -45,6 +45,12 @@ pub trait Resolver {
     fn reference(&mut self, property: &str, required: bool) -> Option<Value>;
     /// A string unique to this scenario and place, for names, codes and SKUs.
     fn unique(&mut self, hint: &str) -> String;
+    /// A template the host renders to a token new in each run, as long as the template (`{{smoke.run}}`,
+    /// host feature `template.run`), appended to a free string where it fits: a unique value must
+    /// not collide with what an earlier run against the same service left. `None`: none.
+    fn per_run(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// How deeply a made value may nest: deeper is a schema no request needs.

@@ -58,11 +58,27 @@ pub(crate) fn string(s: &Value, name: &str, r: &mut dyn Resolver) -> Result<Stri
         }
         let unique = r.unique(name);
         if fits(&unique) && matches(&unique) {
+            // With the run's token where the pattern takes any token the host may render (13
+            // lowercase letters and digits: tried on three such) and it fits.
+            if let Some(run) = r.per_run() {
+                let with = |token: &str| format!("{unique}-{token}");
+                let samples = ["0123456789abc", "zzzzzzzzzzzzz", "0000000000000"];
+                if samples.iter().all(|t| t.len() == run.len() && fits(&with(t)) && matches(&with(t))) {
+                    return Ok(with(run));
+                }
+            }
             return Ok(unique);
         }
         return Ok(crate::pattern::distinct(pattern, &base, &unique, min, max).unwrap_or(base));
     }
     let mut text = r.unique(name);
+    // Unique across runs too, where the caller has a token for it and it fits.
+    if let Some(run) = r.per_run() {
+        let longer = format!("{text}-{run}");
+        if max.is_none_or(|max| longer.chars().count() <= max) {
+            text = longer;
+        }
+    }
     let short = min.saturating_sub(text.chars().count());
     text.extend(std::iter::repeat_n('x', short));
     if let Some(max) = max {

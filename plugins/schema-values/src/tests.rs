@@ -262,3 +262,29 @@ fn a_one_of_value_matches_exactly_one_branch_and_a_discriminator_names_its_branc
         "$defs": {"Cat": {"type": "object", "required": ["pet_type"], "properties": {"pet_type": {"type": "string"}}}}});
     assert_eq!(make(tagged).unwrap()["pet_type"], json!("Cat"));
 }
+
+#[test]
+fn a_free_string_ends_with_the_run_token_where_it_fits_and_its_pattern_takes_one() {
+    struct Run(usize);
+    impl Resolver for Run {
+        fn reference(&mut self, _property: &str, _required: bool) -> Option<Value> {
+            None
+        }
+        fn unique(&mut self, hint: &str) -> String {
+            self.0 += 1;
+            format!("smoke-{hint}-{}", self.0)
+        }
+        fn per_run(&self) -> Option<&str> {
+            Some("{{smoke.run}}")
+        }
+    }
+    let made = |schema: Value| generate(&Standalone(&schema), &schema, "code", &mut Run(0)).unwrap();
+    assert_eq!(made(json!({"type": "string"})), json!("smoke-code-1-{{smoke.run}}"));
+    assert_eq!(
+        made(json!({"type": "string", "pattern": "^[a-z0-9-]+$"})),
+        json!("smoke-code-1-{{smoke.run}}")
+    );
+    // No room, or a pattern a token may not match: unique in the run only.
+    assert_eq!(made(json!({"type": "string", "maxLength": 20})), json!("smoke-code-1"));
+    assert_eq!(made(json!({"type": "string", "pattern": "^[a-z-]+[0-9]$"})), json!("smoke-code-1"));
+}

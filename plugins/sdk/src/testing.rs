@@ -38,6 +38,7 @@ pub fn host() -> HostInfo {
             "tag.not-planned",
             "tag.seeded",
             "template.last-segment",
+            "template.run",
         ]
         .map(String::from)
         .to_vec(),
