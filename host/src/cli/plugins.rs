@@ -164,7 +164,24 @@ pub(super) async fn locate(
     settings: &Settings,
 ) -> Result<PathBuf, Failure> {
     let text = match source {
+        PluginSource::File(path)
+            if !path.exists() && path.extension().is_none() && path.components().count() <= 2 =>
+        {
+            // A bare name that is no file: perhaps a bundled plugin's, misspelt.
+            let available = crate::plugin::bundled::available();
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "plugin {}: no such file, nor a plugin this smoke bundles ({})",
+                    path.display(),
+                    if available.is_empty() { "none".to_string() } else { available.join(", ") }
+                ),
+            ));
+        }
         PluginSource::File(path) => return Ok(path.clone()),
+        PluginSource::Bundled(name) => {
+            return crate::plugin::bundled::file(name).map_err(|e| Failure::new(exit::PLUGIN, e.to_string()));
+        }
         PluginSource::Registry(text) => text,
     };
     if registry.is_none() {

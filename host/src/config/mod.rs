@@ -122,12 +122,18 @@ pub enum PluginSource {
     File(PathBuf),
     /// A registry reference as written (`oci://HOST/REPO:TAG`, `NAME@VERSION`).
     Registry(String),
+    /// A plugin built into this binary, by name (`openapi`, `mcp`).
+    Bundled(String),
 }
 
 impl PluginSource {
+    /// A registry reference, else a bundled plugin's name (unless a file of that name is there),
+    /// else a file.
     fn of(text: &str, dir: &Path) -> PluginSource {
         if crate::registry::is_remote(text) {
             PluginSource::Registry(text.to_string())
+        } else if crate::plugin::bundled::NAMES.contains(&text) && !dir.join(text).exists() {
+            PluginSource::Bundled(text.to_string())
         } else {
             PluginSource::File(dir.join(text))
         }
@@ -139,6 +145,7 @@ impl std::fmt::Display for PluginSource {
         match self {
             PluginSource::File(p) => write!(f, "{}", p.display()),
             PluginSource::Registry(r) => f.write_str(r),
+            PluginSource::Bundled(name) => write!(f, "{name} (bundled)"),
         }
     }
 }

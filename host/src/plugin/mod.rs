@@ -4,6 +4,7 @@
 //! Each call (`info`, `plan`, one `check`) gets its own store and instance: no state survives
 //! between calls, so a verdict can only depend on its input, and a runaway call harms no other.
 
+pub mod bundled;
 pub mod cache;
 pub mod contract;
 pub mod limits;
