@@ -410,6 +410,21 @@ fn version_and_doctor_name_the_plugin_contract_this_smoke_runs() {
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stdout.contains("runs plugins built for smoke:plugin@0.1.0 and smoke:plugin@0.2.0"), "{r}");
+    // And which plugins it bundles, by the digest `smoke inspect` reports for each.
+    for name in ["openapi", "mcp"] {
+        let mut c = smoke(dir.path());
+        c.args(["inspect", "--json", name]).env("SMOKE_CACHE_DIR", dir.path().join("cache"));
+        let inspected = run(c);
+        assert_eq!(inspected.code, 0, "{inspected}");
+        let info: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
+        assert_eq!(info["name"], name);
+        let line = format!(
+            "  {name} {} sha256:{}",
+            info["version"].as_str().unwrap(),
+            info["sha256"].as_str().unwrap()
+        );
+        assert!(r.stdout.contains(&line), "{line:?} in:\n{r}");
+    }
     let mut c = smoke(dir.path());
     c.args(["doctor", "--config", LEDGER_CONFIG]);
     let r = run(c);

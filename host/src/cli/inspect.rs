@@ -6,7 +6,16 @@ use super::{Failure, exit};
 use crate::plugin::contract;
 
 pub(super) async fn inspect(args: InspectArgs) -> Result<i32, Failure> {
-    let plugin = load_plugin_file(&args.plugin).await?;
+    // A bundled plugin's name, unless a file of that name is here.
+    let bundled =
+        args.plugin.to_str().filter(|n| crate::plugin::bundled::NAMES.contains(n) && !args.plugin.exists());
+    let path = match bundled {
+        Some(name) => {
+            crate::plugin::bundled::file(name).map_err(|e| Failure::new(exit::PLUGIN, e.to_string()))?
+        }
+        None => args.plugin.clone(),
+    };
+    let plugin = load_plugin_file(&path).await?;
     let info = plugin.info();
     let kind = |k: &contract::ConfigKind| match k {
         contract::ConfigKind::Text => "text",

@@ -63,11 +63,33 @@ fn supported() -> String {
     )
 }
 
+/// The plugins built into this smoke, each with its component's sha256 (`smoke --version`).
+/// Their version is this smoke's: they are built from the same workspace.
+fn bundled() -> String {
+    let names = crate::plugin::bundled::available();
+    if names.is_empty() {
+        return "bundled plugins: none (built before them)".to_string();
+    }
+    let each: Vec<String> = names
+        .iter()
+        .filter_map(|n| {
+            let bytes = crate::plugin::bundled::component(n)?;
+            Some(format!(
+                "  {n} {} sha256:{}",
+                env!("CARGO_PKG_VERSION"),
+                crate::plugin::cache::digest(bytes)
+            ))
+        })
+        .collect();
+    format!("bundled plugins:\n{}", each.join("\n"))
+}
+
 /// Parse the command line, run, and return the process exit code.
 pub fn main() -> i32 {
     // `smoke --version` also says which plugin contract this smoke runs.
     let version: &'static str = Box::leak(supported().into_boxed_str());
-    let matches = Cli::command().version(version).get_matches();
+    let long: &'static str = Box::leak(format!("{version}\n{}", bundled()).into_boxed_str());
+    let matches = Cli::command().version(version).long_version(long).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),

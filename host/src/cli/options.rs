@@ -252,7 +252,7 @@ pub(super) struct TlsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(super) struct InspectArgs {
-    /// The plugin component (.wasm).
+    /// The plugin component (.wasm), or the name of one built into smoke (`openapi`, `mcp`).
     pub(super) plugin: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
