@@ -506,17 +506,8 @@ fn a_server_answering_every_call_with_an_error_does_not_pass_and_says_what_was_n
     let cache = tempfile::tempdir().unwrap();
     let server = HttpTestServer::start("error-always");
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("report.json");
-    let mut c = smoke(cache.path());
-    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args([
-        "--mcp-url",
-        &server.url(),
-        "--report-json",
-    ]);
-    c.arg(&json);
-    let r = run(c);
+    let (r, report) = generic_over_http(cache.path(), dir.path(), &server.url(), &[]);
     assert_eq!(r.code, 1, "an error to every valid call is no pass:\n{r}");
-    let report = report(&json);
     assert_valid_report(&report);
     for id in ["mcp.echo.valid", "mcp.count.valid"] {
         let s = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap();
@@ -597,6 +588,16 @@ fn reference(path: &str) -> PathBuf {
 
 /// The generic plugin against a server not in this repository: it plans from the server's own
 /// tool list and runs with no false failure (these servers are correct).
+/// The generic MCP plugin run against the server at `url` (cache in `cache`, report.json in
+/// `dir`), with `extra` arguments: the run and its report.
+fn generic_over_http(cache: &Path, dir: &Path, url: &str, extra: &[&str]) -> (crate::support::Run, Value) {
+    let json = dir.join("report.json");
+    let mut c = smoke(cache);
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--mcp-url", url, "--report-json"]);
+    c.arg(&json).args(extra);
+    (run(c), report(&json))
+}
+
 fn generic_on(target: &[&str], what: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
@@ -769,17 +770,7 @@ fn what_the_generic_mcp_plugin_makes_is_deleted_at_the_end_unless_kept() {
     let state = dir.path().join("notes.json");
     let server = HttpTestServer::start_with("notes", &["--state", state.to_str().unwrap()]);
     let notes = || -> Vec<Value> { serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap() };
-    let run_it = |extra: &[&str]| {
-        let json = dir.path().join("report.json");
-        let mut c = smoke(cache.path());
-        c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args([
-            "--mcp-url",
-            &server.url(),
-            "--report-json",
-        ]);
-        c.arg(&json).args(extra);
-        (run(c), report(&json))
-    };
+    let run_it = |extra: &[&str]| generic_over_http(cache.path(), dir.path(), &server.url(), extra);
     let (r, report) = run_it(&[]);
     assert_eq!(r.code, 0, "{r}");
     // Each scenario made its own note (`get_note` too, rather than one another scenario deletes
