@@ -1834,12 +1834,7 @@ impl<'a> Planner<'a> {
                 variants.extend(self.out_of_bounds(n, schema, kind.as_deref() == Some("integer")));
             }
         }
-        let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        variants.retain(|(_, rule, ..)| {
-            let n = per_kind.entry(rule).or_default();
-            *n += 1;
-            *n <= PER_CONSTRAINT_KIND
-        });
+        at_most_per_kind(&mut variants, |(_, rule, ..)| rule.to_string());
         let mut out = Vec::new();
         for (name, rule, what, value) in variants {
             let mut setup = self.new_setup(&format!("{}-query-{name}-{rule}", op.id));
@@ -2051,12 +2046,8 @@ impl<'a> Planner<'a> {
         // At most a few properties per kind of constraint (by name): a body of forty
         // bounded strings is not forty times more likely to miss a check, and a big document
         // must give a plan a smoke run can afford.
-        let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
-        variants.retain(|(suffix, ..)| {
-            let kind = suffix.rsplit('.').next().unwrap_or_default().to_string();
-            let n = per_kind.entry(kind).or_default();
-            *n += 1;
-            *n <= PER_CONSTRAINT_KIND
+        at_most_per_kind(&mut variants, |(suffix, ..)| {
+            suffix.rsplit('.').next().unwrap_or_default().to_string()
         });
         // A form or multipart field is text: only a missing one is surely wrong.
         if op.body_kind != BodyKind::Json {
@@ -2091,6 +2082,16 @@ impl<'a> Planner<'a> {
         }
         Ok(out)
     }
+}
+
+/// Keep the first [`PER_CONSTRAINT_KIND`] variants of each kind (`kind` of a variant), in order.
+fn at_most_per_kind<T>(variants: &mut Vec<T>, kind: impl Fn(&T) -> String) {
+    let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
+    variants.retain(|v| {
+        let n = per_kind.entry(kind(v)).or_default();
+        *n += 1;
+        *n <= PER_CONSTRAINT_KIND
+    });
 }
 
 /// How many properties of one request body get a scenario for the same kind of constraint
