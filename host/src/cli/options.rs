@@ -61,6 +61,21 @@ pub(super) enum ReportCommand {
     /// of different plans, a shard given twice and a missing shard. Exits 0 when every scenario
     /// passed, 1 otherwise, so the merge job can be the gate.
     Merge(MergeArgs),
+    /// GitHub Actions' view of a JSON report: append a Markdown job summary (verdict, failures,
+    /// what was not tested) to --summary FILE ($GITHUB_STEP_SUMMARY), and print an `::error`
+    /// workflow command per failed scenario. Exits 0 when the run passed, 1 when it did not, as
+    /// the run did.
+    Github(GithubArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct GithubArgs {
+    /// A JSON report (`--report-json`, or a run directory's report.json).
+    #[arg(value_name = "REPORT.json")]
+    pub(super) report: PathBuf,
+    /// Append the Markdown summary to FILE.
+    #[arg(long, value_name = "FILE", env = "GITHUB_STEP_SUMMARY")]
+    pub(super) summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

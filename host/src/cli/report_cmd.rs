@@ -1,6 +1,7 @@
-//! `smoke report merge`: one report from the shards of a plan (see `report::merge`).
+//! `smoke report merge`: one report from the shards of a plan (see `report::merge`);
+//! `smoke report github`: a report as GitHub Actions shows one (see `report::github`).
 
-use super::options::{MergeArgs, ReportCommand};
+use super::options::{GithubArgs, MergeArgs, ReportCommand};
 use super::run_cmd::{write_json, write_with};
 use super::{Failure, exit};
 use crate::report;
@@ -8,7 +9,29 @@ use crate::report;
 pub(super) fn run(command: ReportCommand) -> Result<i32, Failure> {
     match command {
         ReportCommand::Merge(args) => merge(&args),
+        ReportCommand::Github(args) => github(&args),
     }
+}
+
+fn github(args: &GithubArgs) -> Result<i32, Failure> {
+    use std::io::Write as _;
+    let report = report::merge::merge_files(&[args.report.as_path()])
+        .map_err(|e| Failure::new(exit::USAGE, format!("report github: {e}")))?;
+    if let Some(path) = &args.summary {
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(report::github::summary(&report).as_bytes()));
+        written.map_err(|e| {
+            Failure::new(exit::USAGE, format!("report github: cannot append to {}: {e}", path.display()))
+        })?;
+    }
+    // Workflow commands are meant here: written as they are, not through the console's filter.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(report::github::annotations(&report).as_bytes());
+    let _ = out.flush();
+    Ok(if report::github::passed(&report) { exit::PASSED } else { exit::FAILED })
 }
 
 fn merge(args: &MergeArgs) -> Result<i32, Failure> {
@@ -41,7 +64,5 @@ fn merge(args: &MergeArgs) -> Result<i32, Failure> {
         crate::say!("a shard's {stage} failed: {message}");
     }
     crate::say!("{} ({} reports merged)", merged.summary.line(), args.reports.len());
-    let passed =
-        merged.summary.all_passed() && merged.stage_failure.is_none() && merged.interrupted.is_none();
-    Ok(if passed { exit::PASSED } else { exit::FAILED })
+    Ok(if report::github::passed(&merged) { exit::PASSED } else { exit::FAILED })
 }

@@ -1,13 +1,18 @@
 //! `smoke plugin new NAME --lang rust|python|js`: a plugin project that builds with one command,
 //! has a test of its own, and passes against any of the example services out of the box.
 //!
-//! The project depends on the SDK of this smoke's source tree by path (the SDKs are not
-//! published to crates.io, PyPI or npm yet), found next to the smoke binary or given with
-//! `--sdk-path`.
+//! The project depends on the released SDK by version (`smoke-plugin` on crates.io, PyPI and
+//! npm), the one this smoke speaks the contract of. `--sdk-from DIR` points it at the SDK packages
+//! in DIR instead (what `make dist` writes in `dist/`: a wheel, an npm tarball, a crate), for a
+//! release not published yet or a machine with no registry. Nothing is written outside the new
+//! project, and no smoke source tree is needed.
 
 use super::{Failure, exit};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
+
+/// The SDKs' version: smoke's own (they are released together, with the contract).
+const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(super) enum Lang {
@@ -27,10 +32,10 @@ pub(super) struct NewArgs {
     /// Where to create the project [default: ./NAME]; must not exist yet.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// The smoke source tree whose SDKs the project uses [default: the one this smoke was built
-    /// in].
-    #[arg(long, value_name = "DIR", env = "SMOKE_SDK_PATH")]
-    sdk_path: Option<PathBuf>,
+    /// Use the SDK package in DIR (a release's files, e.g. smoke's `dist/`) instead of the
+    /// registry's: smoke_plugin-V-py3-none-any.whl, smoke-plugin-V.tgz or smoke-plugin-V.crate.
+    #[arg(long, value_name = "DIR", env = "SMOKE_SDK_FROM")]
+    sdk_from: Option<PathBuf>,
 }
 
 /// Why a name cannot name a plugin, if it cannot.
@@ -48,46 +53,69 @@ fn bad_name(name: &str) -> Option<&'static str> {
     }
 }
 
-/// The smoke source tree holding the SDKs: given, or the one this binary was built in
-/// (`ROOT/target/release/smoke`).
-fn sdk_root(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
-    let has_sdks = |root: &Path| root.join("plugins/sdk/Cargo.toml").is_file();
-    if let Some(root) = given {
-        let root = std::path::absolute(&root).unwrap_or(root);
-        return if has_sdks(&root) {
-            Ok(root)
-        } else {
-            Err(Failure::new(
-                exit::USAGE,
-                format!(
-                    "--sdk-path {}: not a smoke source tree (it has no plugins/sdk/Cargo.toml)",
-                    root.display()
-                ),
-            ))
-        };
-    }
-    let exe = std::env::current_exe().ok().and_then(|e| e.canonicalize().ok());
-    let found = exe.as_deref().and_then(|e| e.ancestors().skip(1).find(|dir| has_sdks(dir)));
-    found.map(Path::to_path_buf).ok_or_else(|| {
-        Failure::new(
-            exit::USAGE,
-            format!(
-                "cannot find the smoke SDKs near this smoke ({}); pass --sdk-path with a smoke source tree",
-                exe.map_or("its path is unknown".into(), |e| e.display().to_string())
-            ),
-        )
-    })
+/// Where the project's SDK comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sdk {
+    /// The registry of the language, by version.
+    Released,
+    /// A package file (absolute): the wheel, the npm tarball, or the crate.
+    File(PathBuf),
 }
 
-/// The files of a new project, by relative path.
-fn files(lang: Lang, name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
-    // The SDK's path goes into TOML, JSON and a URL, each escaped its own way (a space or a quote
-    // in a path must not break the project).
-    let sdk_in = |sub: &str| sdk.join(sub).display().to_string();
-    let rust_dependency = toml::Value::String(sdk_in("plugins/sdk")).to_string();
-    let python_requirement = url::Url::from_file_path(sdk.join("plugins/sdk-python"))
-        .map_or_else(|()| format!("file://{}", sdk_in("plugins/sdk-python")), String::from);
-    let js_dependency = serde_json::Value::String(format!("file:{}", sdk_in("plugins/sdk-js"))).to_string();
+/// The SDK package file for `lang` in `dir`, named as `make dist` names it.
+fn sdk_file(lang: Lang, dir: &Path) -> Result<PathBuf, Failure> {
+    let name = match lang {
+        Lang::Rust => format!("smoke-plugin-{SDK_VERSION}.crate"),
+        Lang::Python => format!("smoke_plugin-{SDK_VERSION}-py3-none-any.whl"),
+        Lang::Js => format!("smoke-plugin-{SDK_VERSION}.tgz"),
+    };
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let file = dir.join(&name);
+    if file.is_file() {
+        Ok(file)
+    } else {
+        Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "--sdk-from {}: it holds no {name} (the SDK package this smoke {SDK_VERSION} writes \
+                 projects for; `make dist` builds it into dist/)",
+                dir.display()
+            ),
+        ))
+    }
+}
+
+/// `major.minor` of a version: what a dependency on the SDK asks for.
+fn minor(version: &str) -> &str {
+    version.match_indices('.').nth(1).map_or(version, |(i, _)| &version[..i])
+}
+
+/// The files of a new project, by relative path. A path goes into TOML, JSON and a URL, each
+/// escaped its own way (a space or a quote in it must not break the project).
+fn files(lang: Lang, name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
+    let (rust_dependency, python_requirement, js_dependency, sdk_said) = match sdk {
+        Sdk::Released => (
+            toml::Value::String(minor(SDK_VERSION).into()).to_string(),
+            format!("smoke-plugin~={SDK_VERSION}"),
+            serde_json::Value::String(format!("^{SDK_VERSION}")).to_string(),
+            format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
+        ),
+        Sdk::File(file) => {
+            let unpacked = format!("sdk/smoke-plugin-{SDK_VERSION}");
+            let url = url::Url::from_file_path(file)
+                .map_or_else(|()| format!("file://{}", file.display()), String::from);
+            (
+                format!(
+                    "{{ version = {}, path = {} }}",
+                    toml::Value::String(minor(SDK_VERSION).into()),
+                    toml::Value::String(unpacked)
+                ),
+                format!("smoke-plugin @ {url}"),
+                serde_json::Value::String(format!("file:{}", file.display())).to_string(),
+                format!("{} (--sdk-from)", file.display()),
+            )
+        }
+    };
     let fill = |template: &str| {
         template
             .replace("{{name}}", name)
@@ -95,7 +123,8 @@ fn files(lang: Lang, name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
             .replace("{{rust_dependency}}", &rust_dependency)
             .replace("{{python_requirement}}", &python_requirement)
             .replace("{{js_dependency}}", &js_dependency)
-            .replace("{{sdk}}", &sdk.display().to_string())
+            .replace("{{sdk}}", &sdk_said)
+            .replace("{{guide}}", GUIDE)
     };
     let list: &[(&'static str, &str)] = match lang {
         Lang::Rust => &[
@@ -116,7 +145,6 @@ fn files(lang: Lang, name: &str, sdk: &Path) -> Vec<(&'static str, String)> {
             ("plugin.ts", TS_PLUGIN),
             ("plugin.test.ts", TS_TEST),
             ("package.json", TS_PACKAGE),
-            (".npmrc", "install-links=true\n"),
             ("Makefile", TS_MAKEFILE),
             ("README.md", TS_README),
             (".gitignore", "node_modules/\n.test/\n*.wasm\n"),
@@ -129,7 +157,10 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
     if let Some(problem) = bad_name(&args.name) {
         return Err(Failure::new(exit::USAGE, format!("plugin name {:?} {problem}", args.name)));
     }
-    let sdk = sdk_root(args.sdk_path)?;
+    let sdk = match &args.sdk_from {
+        Some(from) => Sdk::File(sdk_file(args.lang, from)?),
+        None => Sdk::Released,
+    };
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
     if dir.exists() {
         return Err(Failure::new(
@@ -148,6 +179,9 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
         write(&path, &text)
             .map_err(|e| Failure::new(exit::USAGE, format!("cannot write {}: {e}", path.display())))?;
     }
+    if let (Lang::Rust, Sdk::File(crate_file)) = (args.lang, &sdk) {
+        unpack_crate(crate_file, &dir.join("sdk"))?;
+    }
     let (build, test) = match args.lang {
         Lang::Rust => ("cargo build --release --target wasm32-wasip2", "cargo test"),
         Lang::Python | Lang::Js => ("make", "make test"),
@@ -156,12 +190,43 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
         Lang::Rust => format!("target/wasm32-wasip2/release/{}.wasm", args.name.replace('-', "_")),
         Lang::Python | Lang::Js => format!("{}.wasm", args.name),
     };
-    crate::say!("created {} ({:?}, SDK from {})", dir.display(), args.lang, sdk.display());
+    let from = match &sdk {
+        Sdk::Released => format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
+        Sdk::File(file) => file.display().to_string(),
+    };
+    crate::say!("created {} ({:?}, SDK {from})", dir.display(), args.lang);
     crate::say!("  build: cd {} && {build}", dir.display());
     crate::say!("  test:  {test}");
     crate::say!("  run:   smoke --plugin {artifact} --base-url http://127.0.0.1:8080");
     Ok(exit::PASSED)
 }
+
+/// A Rust project's SDK from a `.crate` (a gzipped tar): unpacked into the project's `sdk/`,
+/// which its Cargo.toml names by path (cargo reads no crate file from disk).
+fn unpack_crate(crate_file: &Path, into: &Path) -> Result<(), Failure> {
+    let failed = |why: String| {
+        Failure::new(
+            exit::USAGE,
+            format!("cannot unpack {} into {}: {why}", crate_file.display(), into.display()),
+        )
+    };
+    std::fs::create_dir_all(into).map_err(|e| failed(e.to_string()))?;
+    let out = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(crate_file)
+        .arg("-C")
+        .arg(into)
+        .output()
+        .map_err(|e| failed(format!("cannot run tar: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed(format!("tar {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
+    }
+}
+
+/// Where an author reads how to write a plugin.
+const GUIDE: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/plugin-guide.md");
 
 const RUST_MANIFEST: &str = r#"[package]
 name = "{{name}}"
@@ -172,7 +237,7 @@ edition = "2024"
 crate-type = ["cdylib"]
 
 [dependencies]
-smoke-plugin = { path = {{rust_dependency}} }
+smoke-plugin = {{rust_dependency}}
 
 # A project of its own, not part of any enclosing workspace.
 [workspace]
@@ -230,8 +295,8 @@ cargo test                                       # the plugin's own tests, nativ
 smoke --plugin target/wasm32-wasip2/release/{{artifact}}.wasm --base-url http://127.0.0.1:8080
 ```
 
-`rustup target add wasm32-wasip2` once if the target is missing. The SDK comes from
-{{sdk}}/plugins/sdk; its guide is {{sdk}}/docs/plugin-guide.md.
+`rustup target add wasm32-wasip2` once if the target is missing. The SDK: {{sdk}}.
+How to write a plugin: {{guide}}.
 "#;
 
 const PYTHON_PLUGIN: &str = r#""""{{name}}: a smoke plugin. Plan scenarios in `plan`; judge what only logic can in `check`."""
@@ -277,9 +342,7 @@ if __name__ == "__main__":
     unittest.main()
 "#;
 
-// Editable: the SDK is read from the smoke source tree as it is now (a `name @ file://` wheel
-// would be cached by pip under its URL and go stale when the SDK changes).
-const PYTHON_REQUIREMENTS: &str = "-e {{python_requirement}}\n";
+const PYTHON_REQUIREMENTS: &str = "{{python_requirement}}\n";
 
 const PYTHON_MAKEFILE: &str = "# `make` builds {{name}}.wasm; `make test` runs the plugin's own tests.
 
@@ -309,7 +372,7 @@ make test     # the plugin's own tests, natively
 smoke --plugin {{name}}.wasm --base-url http://127.0.0.1:8080
 ```
 
-The SDK comes from {{sdk}}/plugins/sdk-python; its guide is {{sdk}}/docs/plugin-guide.md.
+The SDK: {{sdk}}. How to write a plugin: {{guide}}.
 "#;
 
 const TS_PLUGIN: &str = r#"// {{name}}: a smoke plugin. Plan scenarios in `plan`; judge what only logic can in `check`.
@@ -388,7 +451,7 @@ make test     # the plugin's own tests, natively (node --test)
 smoke --plugin {{name}}.wasm --base-url http://127.0.0.1:8080
 ```
 
-The SDK comes from {{sdk}}/plugins/sdk-js; its guide is {{sdk}}/docs/plugin-guide.md.
+The SDK: {{sdk}}. How to write a plugin: {{guide}}.
 "#;
 
 #[cfg(test)]
@@ -410,25 +473,54 @@ mod tests {
     #[test]
     fn every_template_is_filled() {
         for lang in [Lang::Rust, Lang::Python, Lang::Js] {
-            for (path, text) in files(lang, "my-plugin", Path::new("/opt/smoke")) {
-                assert!(!text.contains("{{"), "{path} of {lang:?} keeps a placeholder:\n{text}");
+            for sdk in [Sdk::Released, Sdk::File(PathBuf::from("/opt/dist/sdk"))] {
+                for (path, text) in files(lang, "my-plugin", &sdk) {
+                    assert!(!text.contains("{{"), "{path} of {lang:?} keeps a placeholder:\n{text}");
+                }
             }
         }
     }
 
     #[test]
-    fn an_sdk_path_with_a_space_or_a_quote_stays_valid_toml_json_and_url() {
-        let sdk = Path::new("/home/a \"b\"/smoke");
-        let rust = files(Lang::Rust, "p", sdk);
+    fn a_project_asks_for_the_released_sdk_of_this_smoke_by_version() {
+        let v = SDK_VERSION;
+        let rust = files(Lang::Rust, "p", &Sdk::Released);
         let manifest: toml::Table = toml::from_str(&rust[0].1).expect("Cargo.toml parses");
-        assert_eq!(
-            manifest["dependencies"]["smoke-plugin"]["path"].as_str(),
-            Some("/home/a \"b\"/smoke/plugins/sdk")
-        );
-        let js = files(Lang::Js, "p", sdk);
+        assert_eq!(manifest["dependencies"]["smoke-plugin"].as_str(), Some(minor(v)));
+        let js = files(Lang::Js, "p", &Sdk::Released);
         let package: serde_json::Value = serde_json::from_str(&js[2].1).expect("package.json parses");
-        assert_eq!(package["dependencies"]["smoke-plugin"], "file:/home/a \"b\"/smoke/plugins/sdk-js");
-        let python = files(Lang::Python, "p", sdk);
-        assert_eq!(python[2].1, "-e file:///home/a%20%22b%22/smoke/plugins/sdk-python\n");
+        assert_eq!(package["dependencies"]["smoke-plugin"], format!("^{v}"));
+        let python = files(Lang::Python, "p", &Sdk::Released);
+        assert_eq!(python[2].1, format!("smoke-plugin~={v}\n"));
+        assert_eq!(minor("0.2.0"), "0.2");
+        assert_eq!(minor("12.34.56-rc.1"), "12.34");
+    }
+
+    #[test]
+    fn an_sdk_file_with_a_space_or_a_quote_in_its_path_stays_valid_toml_json_and_url() {
+        let file = |name: &str| Sdk::File(PathBuf::from(format!("/home/a \"b\"/dist/{name}")));
+        let rust = files(Lang::Rust, "p", &file("smoke-plugin.crate"));
+        let manifest: toml::Table = toml::from_str(&rust[0].1).expect("Cargo.toml parses");
+        let path = format!("sdk/smoke-plugin-{SDK_VERSION}");
+        assert_eq!(manifest["dependencies"]["smoke-plugin"]["path"].as_str(), Some(path.as_str()));
+        let js = files(Lang::Js, "p", &file("smoke-plugin.tgz"));
+        let package: serde_json::Value = serde_json::from_str(&js[2].1).expect("package.json parses");
+        assert_eq!(package["dependencies"]["smoke-plugin"], "file:/home/a \"b\"/dist/smoke-plugin.tgz");
+        let python = files(Lang::Python, "p", &file("smoke_plugin.whl"));
+        assert_eq!(python[2].1, "smoke-plugin @ file:///home/a%20%22b%22/dist/smoke_plugin.whl\n");
+    }
+
+    #[test]
+    fn sdk_from_a_directory_without_the_package_says_which_file_it_wanted() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = sdk_file(Lang::Python, dir.path()).unwrap_err();
+        assert!(
+            e.message.contains(&format!("holds no smoke_plugin-{SDK_VERSION}-py3-none-any.whl")),
+            "{}",
+            e.message
+        );
+        let wheel = dir.path().join(format!("smoke_plugin-{SDK_VERSION}-py3-none-any.whl"));
+        std::fs::write(&wheel, b"").unwrap();
+        assert_eq!(sdk_file(Lang::Python, dir.path()).unwrap(), wheel);
     }
 }

@@ -185,11 +185,16 @@ pub fn ensure_tls_provider() {
     });
 }
 
-/// A reqwest client builder with the TLS provider (ring) installed first. Every HTTP client of
-/// the host comes from here: reqwest refuses to build one without a provider.
+/// A reqwest client builder with the TLS provider (ring) installed first and the platform's
+/// roots ([`tls::platform_config`]; a client for the target replaces them with its own). Every
+/// HTTP client of the host comes from here: reqwest refuses to build one without a provider, and
+/// its own verifier refuses to build one on a machine with no certificate authorities, even for
+/// plain HTTP.
 pub fn client_builder() -> reqwest::ClientBuilder {
     ensure_tls_provider();
-    reqwest::Client::builder().user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
+    reqwest::Client::builder()
+        .user_agent(concat!("smoke/", env!("CARGO_PKG_VERSION")))
+        .use_preconfigured_tls(rustls::ClientConfig::clone(&tls::platform_config()))
 }
 
 /// How a value is encoded into one path segment: everything but unreserved characters.

@@ -107,6 +107,34 @@ fn roots(cacert: Option<&Named>) -> Result<rustls::RootCertStore, TlsError> {
     Ok(store)
 }
 
+/// The rustls configuration of smoke's other HTTP clients (documents, registries, MCP over HTTP,
+/// health checks): the platform's roots, HTTP/2 and HTTP/1.1. With no roots on this machine (an
+/// empty container) the store is empty: plain HTTP works, and an `https://` URL fails its
+/// handshake naming the unknown issuer, instead of every client refusing to be built.
+pub fn platform_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut store = rustls::RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _ignored) = store.add_parsable_certificates(native.certs);
+            if added == 0 {
+                tracing::debug!(
+                    "no platform certificate authorities (SSL_CERT_FILE is unset?): HTTPS will fail"
+                );
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions")
+                .with_root_certificates(store)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            Arc::new(config)
+        })
+        .clone()
+}
+
 /// The name a certificate must be for: the URL's host, a DNS name or an IP address.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');

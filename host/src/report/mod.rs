@@ -1,6 +1,7 @@
 //! Step 7 of a run: reports, each a function from the results to bytes.
 
 pub mod console;
+pub mod github;
 pub mod html;
 pub mod junit;
 pub mod ledger;

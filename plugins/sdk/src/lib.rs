@@ -22,8 +22,8 @@
 //! smoke_plugin::export!(Hello);
 //! ```
 //!
-//! The types are the WIT contract's (`wit/v0.2.0/plugin.wit`), with builders added so a scenario reads
-//! like a sentence. Plugins have no I/O: config and documents arrive in [`PlanInput`], and state
+//! The types are the WIT contract's (`wit/plugin.wit`: smoke:plugin@0.2.0, shipped in this crate),
+//! with builders added so a scenario reads like a sentence. Plugins have no I/O: config and documents arrive in [`PlanInput`], and state
 //! between steps flows through captured variables (`{{name}}` templates), not plugin memory.
 
 // The generated export macro names this crate by its public path.
@@ -41,7 +41,7 @@ pub mod __private {
     pub use wit_bindgen;
 
     wit_bindgen::generate!({
-        path: "../../wit/v0.2.0",
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_guest",
