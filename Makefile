@@ -138,11 +138,13 @@ test-plugins: setup python-test-plugins ts-test-plugins
 	$(CARGO) build --release --target $(WASM) $(addprefix -p ,$(TEST_PLUGINS))
 
 ## Run the ledger plugin against the ledger example, which smoke starts and stops. Builds only
-## what the demo needs (smoke, the ledger example, its plugin); `make test` builds everything.
+## what the demo needs (smoke, the ledger example, its plugin), in the `demo` profile, which
+## builds in a third of the time of `release` (a few minutes on a fresh 2-core machine);
+## `make test` builds everything, in release.
 demo: setup
 	$(CARGO) build --release --target $(WASM) -p ledger
-	$(CARGO) build --release -p smoke -p ledger-api
-	./target/release/smoke run --config examples/ledger-api/smoke.toml
+	$(CARGO) build --profile demo -p smoke -p ledger-api
+	LEDGER_API_BIN=../../target/demo/ledger-api ./target/demo/smoke run --config examples/ledger-api/smoke.toml
 
 ## Release artifacts (docs/install.md): static musl binaries for x86_64 and aarch64 as .tar.gz,
 ## SHA256SUMS, install.sh, container images (OCI archives), and the SDK packages, in dist/.

@@ -10,7 +10,8 @@
 set -eu
 
 REPOSITORY="https://github.com/smoke-dev/smoke"
-prefix="${HOME:?HOME is not set; pass --prefix}/.local"
+prefix=""
+prefix_given=false
 base_url=""
 version=""
 
@@ -37,12 +38,18 @@ while [ $# -gt 0 ]; do
         --version=*) version="${1#*=}"; shift ;;
         --base-url) [ $# -ge 2 ] || die "--base-url needs a value"; base_url="$2"; shift 2 ;;
         --base-url=*) base_url="${1#*=}"; shift ;;
-        --prefix) [ $# -ge 2 ] || die "--prefix needs a value"; prefix="$2"; shift 2 ;;
-        --prefix=*) prefix="${1#*=}"; shift ;;
+        --prefix) [ $# -ge 2 ] || die "--prefix needs a value"; prefix="$2"; prefix_given=true; shift 2 ;;
+        --prefix=*) prefix="${1#*=}"; prefix_given=true; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
+
+if [ "$prefix_given" = false ]; then
+    [ -n "${HOME:-}" ] || die "HOME is not set; pass --prefix DIR"
+    prefix="$HOME/.local"
+fi
+[ -n "$prefix" ] || die "--prefix is empty"
 
 if [ -z "$base_url" ]; then
     if [ -n "$version" ]; then
@@ -85,11 +92,19 @@ sha256() { # FILE
 }
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fetch "$base_url/SHA256SUMS" "$work/SHA256SUMS" || die "cannot download $base_url/SHA256SUMS"
-expected="$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1; exit }' "$work/SHA256SUMS")"
-[ -n "$expected" ] || die "$base_url/SHA256SUMS lists no $archive"
+# Lines are "HASH  NAME" (or "HASH *NAME"); CRLF line ends and upper-case hex are accepted.
+expected="$(tr -d '\r' <"$work/SHA256SUMS" |
+    awk -v f="$archive" 'NF == 2 && ($2 == f || $2 == "*" f) { print tolower($1); exit }')"
+case "$expected" in
+    "") die "$base_url/SHA256SUMS lists no $archive" ;;
+    *[!0-9a-f]*) die "$base_url/SHA256SUMS lists a malformed sha256 for $archive: $expected" ;;
+esac
+[ "${#expected}" -eq 64 ] || die "$base_url/SHA256SUMS lists a malformed sha256 for $archive: $expected"
 fetch "$base_url/$archive" "$work/$archive" || die "cannot download $base_url/$archive"
 actual="$(sha256 "$work/$archive")"
 if [ "$actual" != "$expected" ]; then
@@ -97,17 +112,23 @@ if [ "$actual" != "$expected" ]; then
 fi
 
 mkdir -p "$work/unpacked"
-tar -xzf "$work/$archive" -C "$work/unpacked" || die "cannot unpack $archive"
+tar --no-same-owner -xzf "$work/$archive" -C "$work/unpacked" || die "cannot unpack $archive"
 binary="$(find "$work/unpacked" -type f -name smoke | head -n 1)"
 [ -n "$binary" ] || die "$archive holds no smoke binary"
 
-mkdir -p "$prefix/bin" || die "cannot create $prefix/bin"
-# Copy beside the target, then rename: a running smoke is never half-overwritten.
-cp "$binary" "$prefix/bin/.smoke.new.$$"
-chmod 0755 "$prefix/bin/.smoke.new.$$"
-mv -f "$prefix/bin/.smoke.new.$$" "$prefix/bin/smoke"
+version_line="$("$binary" --version 2>/dev/null | head -n 1)" ||
+    die "the unpacked smoke does not run here ($(uname -m)); nothing was installed"
+[ -n "$version_line" ] || die "the unpacked smoke does not run here ($(uname -m)); nothing was installed"
 
-echo "installed $("$prefix/bin/smoke" --version | head -n 1) to $prefix/bin/smoke (sha256 of $archive: $actual)"
+mkdir -p "$prefix/bin" 2>/dev/null || die "cannot create $prefix/bin (choose another --prefix, or run with the rights to write it)"
+[ ! -d "$prefix/bin/smoke" ] || die "$prefix/bin/smoke is a directory; nothing was installed"
+# Copy beside the target, then rename: a running smoke is never half-overwritten.
+cp "$binary" "$prefix/bin/.smoke.new.$$" 2>/dev/null ||
+    die "cannot write $prefix/bin (choose another --prefix, or run with the rights to write it)"
+chmod 0755 "$prefix/bin/.smoke.new.$$"
+mv -f "$prefix/bin/.smoke.new.$$" "$prefix/bin/smoke" || die "cannot replace $prefix/bin/smoke"
+
+echo "installed $version_line to $prefix/bin/smoke (sha256 of $archive: $actual)"
 case ":${PATH:-}:" in
     *":$prefix/bin:"*) ;;
     *) echo "note: $prefix/bin is not on PATH; add it, e.g. export PATH=\"$prefix/bin:\$PATH\"" ;;

@@ -17,5 +17,12 @@ else
     fi
     sh "$(dirname "$0")/../install.sh" "${args[@]}"
 fi
+# What was installed or restored is the version asked for (a stale cache, or a download URL
+# serving another release, is an error, not a silent substitute).
+installed="$("$dir/bin/smoke" --version | head -n 1)"
+if [ "$SMOKE_VERSION" != latest ] && [[ "$installed" != "smoke $SMOKE_VERSION "* ]]; then
+    echo "::error title=smoke action::asked for smoke $SMOKE_VERSION, got: ${installed//%/%25}"
+    exit 2
+fi
 echo "$dir/bin" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
 echo "path=$dir/bin/smoke" >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"

@@ -7,20 +7,25 @@
 set -euo pipefail
 
 smoke="${SMOKE:?SMOKE is not set}"
-reports="${RUNNER_TEMP:?RUNNER_TEMP is not set}/smoke-reports"
-mkdir -p "$reports"
+# A directory of this step's own: two uses of the Action in one job keep their reports apart.
+mkdir -p "${RUNNER_TEMP:?RUNNER_TEMP is not set}"
+reports="$(mktemp -d "$RUNNER_TEMP/smoke-reports.XXXXXX")"
 args=(run --report-json "$reports/report.json" --report-junit "$reports/smoke.xml" --report-html "$reports/smoke.html")
 [ -z "${INPUT_CONFIG:-}" ] || args+=(--config "$INPUT_CONFIG")
 [ -z "${INPUT_PLUGIN:-}" ] || args+=(--plugin "$INPUT_PLUGIN")
 [ -z "${INPUT_BASE_URL:-}" ] || args+=(--base-url "$INPUT_BASE_URL")
 [ -z "${INPUT_SHARD:-}" ] || args+=(--shard "$INPUT_SHARD")
-if [ -n "${INPUT_ARGS:-}" ]; then
-    # xargs splits on blanks and honours quotes, without a shell: nothing in it is run.
-    mapfile -d '' extra < <(printf '%s' "$INPUT_ARGS" | xargs printf '%s\0')
+if [[ "${INPUT_ARGS:-}" =~ [^[:space:]] ]]; then
+    # xargs splits on blanks and honours quotes, without a shell: nothing in it is run. An
+    # unbalanced quote is an error, never a shorter command line.
+    if ! printf '%s' "$INPUT_ARGS" | xargs -r printf '%s\0' >"$reports/args" 2>"$reports/args.err"; then
+        echo "::error title=smoke action::the args input cannot be split: $(tr '\n%' '  ' <"$reports/args.err")"
+        exit 2
+    fi
+    mapfile -d '' extra <"$reports/args"
     args+=("${extra[@]}")
 fi
 
-rm -f "$reports/report.json"
 set +e
 "$smoke" "${args[@]}"
 code=$?

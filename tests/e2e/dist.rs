@@ -246,8 +246,9 @@ fn the_container_image_runs_smoke_and_the_bundled_openapi_plugin_against_a_servi
 }
 
 /// The Action's steps (tests/tools/run_action.py runs them as a runner would) with `plugin:
-/// openapi` against shop-api, installing from the dist server.
-fn action(fresh: &Fresh, server: &Hostile, shop: &Example) -> (Run, String) {
+/// openapi` against shop-api, installing from the dist server; `more` is appended to the `args`
+/// input.
+fn action(fresh: &Fresh, server: &Hostile, shop: &Example, more: &str) -> (Run, String) {
     let temp = fresh.home().join("runner-temp");
     std::fs::create_dir_all(&temp).unwrap();
     let summary = temp.join("step-summary.md");
@@ -255,11 +256,10 @@ fn action(fresh: &Fresh, server: &Hostile, shop: &Example) -> (Run, String) {
     let mut c = fresh.command(root().join("target/test-deps/venv/bin/python"));
     c.arg(root().join("tests/tools/run_action.py"))
         .arg(root())
-        .arg(format!("version={}", env!("CARGO_PKG_VERSION")))
         .arg(format!("download-url={}", server.url))
         .arg("plugin=openapi")
         .arg(format!("base-url={}", shop.url))
-        .arg(format!("args=--plugin-config 'spec={}/openapi.json' -q", shop.url))
+        .arg(format!("args=--plugin-config 'spec={}/openapi.json' -q {more}", shop.url))
         .env("RUNNER_TEMP", &temp)
         .env("RUNNER_TOOL_CACHE", fresh.home().join("tool-cache"))
         .env("RUNNER_OS", "Linux")
@@ -272,13 +272,15 @@ fn action(fresh: &Fresh, server: &Hostile, shop: &Example) -> (Run, String) {
     (r, summary)
 }
 
+/// With no `version` input the Action installs its own version (its Cargo.toml's), from the
+/// local server as `download-url`.
 #[test]
 fn the_github_action_installs_runs_summarises_annotates_and_exits_with_smokes_code() {
     let fresh = Fresh::new();
     let server = serve_dist(false);
 
     let broken = Example::start("shop-api", "negative-price-accepted");
-    let (r, summary) = action(&fresh, &server, &broken);
+    let (r, summary) = action(&fresh, &server, &broken, "");
     assert_eq!(r.code, 1, "{r}");
     assert!(summary.starts_with("## smoke: FAIL"), "{summary}");
     let failed = summary
@@ -294,11 +296,21 @@ fn the_github_action_installs_runs_summarises_annotates_and_exits_with_smokes_co
     assert!(r.stdout.contains("installed smoke"), "{r}");
 
     let shop = Example::start("shop-api", "");
-    let (r, summary) = action(&fresh, &server, &shop);
+    let (r, summary) = action(&fresh, &server, &shop, "");
     assert_eq!(r.code, 0, "{r}");
     assert!(summary.starts_with("## smoke: PASS"), "{summary}");
     assert!(!r.stdout.contains("::error"), "{r}");
     assert!(r.stdout.contains("restored from the cache"), "the second run uses the installed release: {r}");
+
+    // smoke's own code, whatever it is: a usage error (2) writes no report, and says so.
+    let (r, summary) = action(&fresh, &server, &shop, "--no-such-flag");
+    assert_eq!(r.code, 2, "{r}");
+    assert!(summary.contains("smoke exited 2 before writing a report"), "{summary}");
+    assert!(r.stdout.contains("::error title=smoke::smoke exited 2"), "{r}");
+    // An unbalanced quote in `args` stops the step rather than run a shorter command line.
+    let (r, _) = action(&fresh, &server, &shop, "'--require auth");
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stdout.contains("::error title=smoke action::the args input cannot be split"), "{r}");
 }
 
 /// An empty container, or a machine with no certificate authorities, still fetches a document

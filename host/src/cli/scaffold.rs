@@ -90,12 +90,18 @@ fn minor(version: &str) -> &str {
     version.match_indices('.').nth(1).map_or(version, |(i, _)| &version[..i])
 }
 
+/// The Cargo requirement on the SDK: `major.minor`, or the exact version of a pre-release (Cargo
+/// matches a pre-release only when the requirement names it).
+fn cargo_requirement(version: &str) -> String {
+    if version.contains('-') { format!("={version}") } else { minor(version).to_string() }
+}
+
 /// The files of a new project, by relative path. A path goes into TOML, JSON and a URL, each
 /// escaped its own way (a space or a quote in it must not break the project).
 fn files(lang: Lang, name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
     let (rust_dependency, python_requirement, js_dependency, sdk_said) = match sdk {
         Sdk::Released => (
-            toml::Value::String(minor(SDK_VERSION).into()).to_string(),
+            toml::Value::String(cargo_requirement(SDK_VERSION)).to_string(),
             format!("smoke-plugin~={SDK_VERSION}"),
             serde_json::Value::String(format!("^{SDK_VERSION}")).to_string(),
             format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
@@ -107,7 +113,7 @@ fn files(lang: Lang, name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
             (
                 format!(
                     "{{ version = {}, path = {} }}",
-                    toml::Value::String(minor(SDK_VERSION).into()),
+                    toml::Value::String(cargo_requirement(SDK_VERSION)),
                     toml::Value::String(unpacked)
                 ),
                 format!("smoke-plugin @ {url}"),
@@ -168,20 +174,32 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
             format!("{} already exists; nothing was written (choose another --dir)", dir.display()),
         ));
     }
-    let write = |path: &Path, text: &str| {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(path, text)
+    // Written into a directory beside the project, renamed into place when whole: a failure
+    // leaves no half-written project behind.
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     };
+    let cannot = |what: &Path, e: std::io::Error| {
+        Failure::new(exit::USAGE, format!("cannot write {}: {e}", what.display()))
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| cannot(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".smoke-plugin-new-")
+        .tempdir_in(&parent)
+        .map_err(|e| cannot(&parent, e))?;
     for (relative, text) in files(args.lang, &args.name, &sdk) {
-        let path = dir.join(relative);
-        write(&path, &text)
-            .map_err(|e| Failure::new(exit::USAGE, format!("cannot write {}: {e}", path.display())))?;
+        let path = staging.path().join(relative);
+        let parent = path.parent().expect("a file of the project is in it");
+        std::fs::create_dir_all(parent)
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|e| cannot(&dir.join(relative), e))?;
     }
     if let (Lang::Rust, Sdk::File(crate_file)) = (args.lang, &sdk) {
-        unpack_crate(crate_file, &dir.join("sdk"))?;
+        unpack_crate(crate_file, &staging.path().join("sdk"))?;
     }
+    std::fs::rename(staging.path(), &dir).map_err(|e| cannot(&dir, e))?;
+    let _kept = staging.keep();
     let (build, test) = match args.lang {
         Lang::Rust => ("cargo build --release --target wasm32-wasip2", "cargo test"),
         Lang::Python | Lang::Js => ("make", "make test"),
@@ -202,7 +220,9 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
 }
 
 /// A Rust project's SDK from a `.crate` (a gzipped tar): unpacked into the project's `sdk/`,
-/// which its Cargo.toml names by path (cargo reads no crate file from disk).
+/// which its Cargo.toml names by path (cargo reads no crate file from disk). Only regular files
+/// and directories under `smoke-plugin-VERSION/` are accepted (a link, a device or a path outside
+/// it refuses the whole file), and owners and modes are not restored from it.
 fn unpack_crate(crate_file: &Path, into: &Path) -> Result<(), Failure> {
     let failed = |why: String| {
         Failure::new(
@@ -210,18 +230,34 @@ fn unpack_crate(crate_file: &Path, into: &Path) -> Result<(), Failure> {
             format!("cannot unpack {} into {}: {why}", crate_file.display(), into.display()),
         )
     };
+    let tar = |args: &[&str]| {
+        let out = std::process::Command::new("tar")
+            .args(args)
+            .arg(crate_file)
+            .output()
+            .map_err(|e| failed(format!("cannot run tar: {e}")))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(failed(format!("tar {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
+        }
+    };
+    let top = format!("smoke-plugin-{SDK_VERSION}/");
+    let kinds = tar(&["-tvzf"])?;
+    let names = tar(&["-tzf"])?;
+    for (kind, name) in kinds.lines().zip(names.lines()) {
+        let plain = kind.starts_with('-') || kind.starts_with('d');
+        if !plain || !name.starts_with(&top) || name.split('/').any(|part| part == "..") {
+            return Err(failed(format!("it holds {name:?}, not a file or directory under {top}")));
+        }
+    }
     std::fs::create_dir_all(into).map_err(|e| failed(e.to_string()))?;
-    let out = std::process::Command::new("tar")
-        .arg("-xzf")
-        .arg(crate_file)
-        .arg("-C")
-        .arg(into)
-        .output()
-        .map_err(|e| failed(format!("cannot run tar: {e}")))?;
-    if out.status.success() {
+    let into_arg = into.to_str().ok_or_else(|| failed("the path is not UTF-8".into()))?;
+    tar(&["--no-same-owner", "--no-same-permissions", "-C", into_arg, "-xzf"])?;
+    if into.join(&top).join("Cargo.toml").is_file() {
         Ok(())
     } else {
-        Err(failed(format!("tar {}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim())))
+        Err(failed(format!("it has no {top}Cargo.toml")))
     }
 }
 
@@ -486,14 +522,19 @@ mod tests {
         let v = SDK_VERSION;
         let rust = files(Lang::Rust, "p", &Sdk::Released);
         let manifest: toml::Table = toml::from_str(&rust[0].1).expect("Cargo.toml parses");
-        assert_eq!(manifest["dependencies"]["smoke-plugin"].as_str(), Some(minor(v)));
+        assert_eq!(manifest["dependencies"]["smoke-plugin"].as_str(), Some(cargo_requirement(v).as_str()));
         let js = files(Lang::Js, "p", &Sdk::Released);
         let package: serde_json::Value = serde_json::from_str(&js[2].1).expect("package.json parses");
         assert_eq!(package["dependencies"]["smoke-plugin"], format!("^{v}"));
         let python = files(Lang::Python, "p", &Sdk::Released);
         assert_eq!(python[2].1, format!("smoke-plugin~={v}\n"));
         assert_eq!(minor("0.2.0"), "0.2");
-        assert_eq!(minor("12.34.56-rc.1"), "12.34");
+        assert_eq!(cargo_requirement("0.2.0"), "0.2");
+        assert_eq!(
+            cargo_requirement("0.3.0-rc.1"),
+            "=0.3.0-rc.1",
+            "Cargo matches a pre-release only by name"
+        );
     }
 
     #[test]
@@ -522,5 +563,48 @@ mod tests {
         let wheel = dir.path().join(format!("smoke_plugin-{SDK_VERSION}-py3-none-any.whl"));
         std::fs::write(&wheel, b"").unwrap();
         assert_eq!(sdk_file(Lang::Python, dir.path()).unwrap(), wheel);
+    }
+
+    /// A `.crate` made with tar from `files` (paths under a directory), and `link` as a symlink.
+    fn crate_file(dir: &Path, top: &str, link: Option<&str>) -> PathBuf {
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join(top)).unwrap();
+        std::fs::write(src.join(top).join("Cargo.toml"), "[package]\n").unwrap();
+        if let Some(target) = link {
+            std::os::unix::fs::symlink(target, src.join(top).join("escape")).unwrap();
+        }
+        let file = dir.join("sdk.crate");
+        let ok = std::process::Command::new("tar")
+            .arg("-czf")
+            .arg(&file)
+            .arg("-C")
+            .arg(&src)
+            .arg(top)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tar made the crate");
+        file
+    }
+
+    #[test]
+    fn a_crate_unpacks_only_plain_files_under_its_own_directory() {
+        let top = format!("smoke-plugin-{SDK_VERSION}");
+        let dir = tempfile::tempdir().unwrap();
+        let good = crate_file(&dir.path().join("good"), &top, None);
+        unpack_crate(&good, &dir.path().join("into-good")).expect("a plain crate unpacks");
+        assert!(dir.path().join("into-good").join(&top).join("Cargo.toml").is_file());
+
+        let linked = crate_file(&dir.path().join("linked"), &top, Some("/etc"));
+        let e = unpack_crate(&linked, &dir.path().join("into-linked")).unwrap_err();
+        assert!(e.message.contains("escape"), "{}", e.message);
+        assert!(
+            !dir.path().join("into-linked").join(&top).exists(),
+            "nothing is unpacked from a refused crate"
+        );
+
+        let other = crate_file(&dir.path().join("other"), "something-else-1.0.0", None);
+        let e = unpack_crate(&other, &dir.path().join("into-other")).unwrap_err();
+        assert!(e.message.contains(&format!("not a file or directory under {top}/")), "{}", e.message);
     }
 }

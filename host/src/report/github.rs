@@ -2,9 +2,9 @@
 //! failures, what was not tested) for `$GITHUB_STEP_SUMMARY`, and an `::error` workflow command
 //! per failed scenario, so the failure shows on the run's page and the pull request.
 //!
-//! Everything in them that a service, plan or plugin said is escaped: in the summary, Markdown and
-//! HTML have no effect (no link, image or table break a service could inject); in an annotation,
-//! nothing ends the command early or starts another one.
+//! Everything in them that a service, plan or plugin said is escaped: in the summary it is shown
+//! in code spans, where Markdown, HTML and autolinks have no effect (no link, image or table break
+//! a service could inject); in an annotation, nothing ends the command early or starts another.
 
 use crate::run::results::{Outcome, RunReport};
 use crate::run::spool::Spool;
@@ -34,10 +34,10 @@ pub fn summary(report: &RunReport<Spool>) -> String {
     );
     if let Some(stage) = &report.stage_failure {
         let _ =
-            writeln!(out, "**The run stopped at `{}`:** {}\n", code(&stage.stage), markdown(&stage.message));
+            writeln!(out, "**The run stopped at `{}`:** `{}`\n", code(&stage.stage), code(&stage.message));
     }
     if let Some(why) = &report.interrupted {
-        let _ = writeln!(out, "**Interrupted:** {}\n", markdown(why));
+        let _ = writeln!(out, "**Interrupted:** `{}`\n", code(why));
     }
     failures_table(report, &mut out);
     not_tested_table(report, &mut out);
@@ -58,19 +58,19 @@ fn failures_table(report: &RunReport<Spool>, out: &mut String) {
             Ok(s) => {
                 let _ = writeln!(
                     out,
-                    "| `{}` | {} | `{}` | {} |",
+                    "| `{}` | {} | `{}` | `{}` |",
                     code(&s.id),
                     s.kind.as_str(),
                     code(&s.endpoint),
-                    markdown(&reason(&s))
+                    code(&reason(&s))
                 );
             }
             Err(e) => {
                 let _ = writeln!(
                     out,
-                    "| `{}` | | | cannot be read back: {} |",
+                    "| `{}` | | | cannot be read back: `{}` |",
                     code(spool.id(i)),
-                    markdown(&e.to_string())
+                    code(&e.to_string())
                 );
             }
         }
@@ -88,8 +88,7 @@ fn not_tested_table(report: &RunReport<Spool>, out: &mut String) {
     let _ = writeln!(out, "### Not tested ({})\n", report.not_tested.len());
     let _ = writeln!(out, "| endpoint | check | why |\n|---|---|---|");
     for e in report.not_tested.iter().take(SHOWN) {
-        let _ =
-            writeln!(out, "| `{}` | {} | {} |", code(&e.endpoint), markdown(&e.kind), markdown(&e.reason));
+        let _ = writeln!(out, "| `{}` | `{}` | `{}` |", code(&e.endpoint), code(&e.kind), code(&e.reason));
     }
     if report.not_tested.len() > SHOWN {
         let _ = writeln!(
@@ -154,13 +153,15 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Text inside a Markdown code span in a table: no backtick ends the span, no `|` the cell.
+/// Text for a Markdown code span, in a table or not: no backtick ends the span, no `|` the cell.
+/// Inside a span nothing is a link, an image, HTML or emphasis, autolinks included.
 fn code(text: &str) -> String {
     line(text).replace('`', "'").replace('|', "¦")
 }
 
-/// Text as Markdown that renders as itself: punctuation Markdown reads is backslash-escaped (with
-/// `[` and `]` escaped, no `(...)` can make a link), and HTML's `<`, `>` and `&` are entities.
+/// smoke's own words as Markdown that renders as itself: punctuation Markdown reads is
+/// backslash-escaped, and HTML's `<`, `>` and `&` are entities. (What others said goes in code
+/// spans: a URL or an e-mail address here would still be autolinked.)
 fn markdown(text: &str) -> String {
     let mut out = String::new();
     for c in line(text).chars() {
@@ -193,11 +194,43 @@ mod tests {
     }
 
     #[test]
-    fn markdown_from_a_service_renders_as_text() {
-        let said = markdown("![x](https://evil/pixel.png) <img src=x> | a");
-        assert!(!said.contains("!["), "{said}");
-        assert!(!said.contains("<img"), "{said}");
-        assert!(said.contains("\\|"), "{said}");
-        assert_eq!(code("a`b|c"), "a'b¦c");
+    fn what_a_service_says_goes_in_code_spans_that_nothing_ends() {
+        let mut report: RunReport<Spool> = RunReport {
+            schema_version: 2,
+            smoke_version: "0".into(),
+            base_url: "http://x/".into(),
+            mcp: None,
+            plugins: vec![],
+            plan_digest: None,
+            shard: None,
+            split: None,
+            shard_ids: None,
+            summary: Default::default(),
+            interrupted: None,
+            duration_ms: 0,
+            seeds: vec![],
+            scenarios: Spool::default(),
+            stage_failure: None,
+            triage: vec![],
+            not_tested: vec![],
+        };
+        let hostile = "see https://1558991410/pixel or a@b.com ![x](y) <img src=x> ` | x\n# h";
+        report.not_tested.push(crate::run::results::NotTested {
+            plugin: "p".into(),
+            endpoint: hostile.into(),
+            kind: hostile.into(),
+            reason: hostile.into(),
+        });
+        report.stage_failure =
+            Some(crate::run::results::StageFailure { stage: "seed".into(), message: hostile.into() });
+        let summary = summary(&report);
+        let said = code(hostile);
+        assert!(!said.contains('`') && !said.contains('|') && !said.contains('\n'), "{said}");
+        let row = summary.lines().find(|l| l.starts_with("| `see")).expect("the not-tested row");
+        assert_eq!(row, format!("| `{said}` | `{said}` | `{said}` |"));
+        assert!(summary.contains(&format!(":** `{said}`")), "{summary}");
+        // smoke's own words, outside code spans, render as themselves.
+        let own = markdown("![x](https://evil/pixel.png) <img src=x> | a");
+        assert!(!own.contains("![") && !own.contains("<img") && own.contains("\\|"), "{own}");
     }
 }
