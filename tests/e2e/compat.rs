@@ -22,7 +22,8 @@ fn config_with_fixture(example: &str, plugin_name: &str, dir: &Path) -> PathBuf 
     assert!(text.contains(&built), "examples/{example}/smoke.toml names {built}");
     let text = text
         .replace(&built, &format!("{:?}", fixture(plugin_name).display().to_string()))
-        .replace("\"../../", &format!("\"{}/", root.display()));
+        .replace("\"../../", &format!("\"{}/", root.display()))
+        .replace(":-../../", &format!(":-{}/", root.display()));
     let path = dir.join("smoke.toml");
     std::fs::write(&path, text).unwrap();
     path
