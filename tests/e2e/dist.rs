@@ -117,6 +117,44 @@ impl Fresh {
     }
 }
 
+/// install.sh on a machine with wget and no curl: a PATH of only the tools it uses.
+fn install_with_wget_only(fresh: &Fresh, url: &str, prefix: &Path) -> Run {
+    let bin = fresh.home().join("wget-only-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let tools = [
+        "sh",
+        "uname",
+        "mktemp",
+        "rm",
+        "awk",
+        "tr",
+        "wget",
+        "sha256sum",
+        "cut",
+        "tar",
+        "gzip",
+        "find",
+        "head",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "cat",
+    ];
+    for tool in tools {
+        let found = ["/usr/bin", "/bin"].iter().map(|d| Path::new(d).join(tool)).find(|p| p.exists());
+        let found = found.unwrap_or_else(|| panic!("{tool} is not installed"));
+        let link = bin.join(tool);
+        if !link.exists() {
+            std::os::unix::fs::symlink(found, link).unwrap();
+        }
+    }
+    assert!(!bin.join("curl").exists());
+    let mut c = fresh.command(bin.join("sh"));
+    c.env("PATH", &bin).arg(dist().join("install.sh")).args(["--base-url", url, "--prefix"]).arg(prefix);
+    run(c)
+}
+
 /// The Python that runs this project's tools, by its real path (a pyenv shim needs the HOME it
 /// was installed under).
 fn python3() -> String {
@@ -156,6 +194,10 @@ fn from_dist_alone_install_refuse_a_tampered_archive_run_openapi_and_build_pytho
     assert!(!refused_prefix.join("bin/smoke").exists(), "a refused archive was installed");
 
     let server = serve_dist(false);
+    let r = install_with_wget_only(&fresh, &server.url, &fresh.home().join("wget-prefix"));
+    assert_eq!(r.code, 0, "install.sh with wget and no curl: {r}");
+    assert!(fresh.home().join("wget-prefix/bin/smoke").is_file(), "{r}");
+
     let r = fresh.install(&server.url, &fresh.home().join(".local"));
     assert_eq!(r.code, 0, "{r}");
     assert!(r.stdout.contains(&format!("to {}", fresh.bin().join("smoke").display())), "{r}");
