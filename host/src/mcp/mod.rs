@@ -269,8 +269,13 @@ fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
     message
 }
 
+/// What smoke says of itself at `initialize`. The revision it offers is the newest that has an
+/// `initialize` handshake (rmcp's default is the newest of all, 2026-07-28, which replaced the
+/// handshake with `server/discover`: offering it in an `initialize` is a contradiction a strict
+/// server refuses, and a lenient one echoes).
 fn client_config() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::default(), Implementation::new("smoke", env!("CARGO_PKG_VERSION")))
+        .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
 }
 
 /// The first page of resources or prompts, when the server offers them: what a plugin may plan

@@ -143,6 +143,24 @@ fn a_server_answering_the_mcp_post_with_a_redirect_or_a_page_is_named_with_what_
     assert!(!r.stdout.contains("Transport [") && !r.stdout.contains("prints to stdout"), "{r}");
 }
 
+/// `initialize` offers a revision that has an `initialize` handshake: never 2026-07-28, which
+/// replaced it with `server/discover` (this server echoes the revision it is offered, and
+/// report.json records what was negotiated).
+#[test]
+fn initialize_offers_only_a_revision_that_has_an_initialize_handshake() {
+    let served = Served::start("plain", &[]);
+    for target in [vec!["--mcp-command".to_string(), stdio("plain")], vec!["--mcp-url".into(), served.url()]]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan(dir.path(), &echo_and_count());
+        let target: Vec<&str> = target.iter().map(String::as_str).collect();
+        let r = support::run(run_against(dir.path(), &plan, &target, &[]));
+        assert_eq!(r.code, 0, "{target:?}: {r}");
+        let report = read_report(dir.path());
+        assert_eq!(report["mcp"]["protocol_version"], "2025-11-25", "{target:?}: {}", report["mcp"]);
+    }
+}
+
 #[test]
 fn a_tool_listed_twice_fails_its_calls_naming_it_and_the_other_tools_are_judged() {
     let listed_twice =
