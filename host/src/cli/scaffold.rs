@@ -62,6 +62,16 @@ enum Sdk {
     File(PathBuf),
 }
 
+impl Sdk {
+    /// Where the SDK comes from, in words.
+    fn said(&self) -> String {
+        match self {
+            Sdk::Released => format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
+            Sdk::File(file) => file.display().to_string(),
+        }
+    }
+}
+
 /// The SDK package file for `lang` in `dir`, named as `make dist` names it.
 fn sdk_file(lang: Lang, dir: &Path) -> Result<PathBuf, Failure> {
     let name = match lang {
@@ -104,7 +114,7 @@ fn files(lang: Lang, name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
             toml::Value::String(cargo_requirement(SDK_VERSION)).to_string(),
             format!("smoke-plugin~={SDK_VERSION}"),
             serde_json::Value::String(format!("^{SDK_VERSION}")).to_string(),
-            format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
+            sdk.said(),
         ),
         Sdk::File(file) => {
             let unpacked = format!("sdk/smoke-plugin-{SDK_VERSION}");
@@ -118,7 +128,7 @@ fn files(lang: Lang, name: &str, sdk: &Sdk) -> Vec<(&'static str, String)> {
                 ),
                 format!("smoke-plugin @ {url}"),
                 serde_json::Value::String(format!("file:{}", file.display())).to_string(),
-                format!("{} (--sdk-from)", file.display()),
+                format!("{} (--sdk-from)", sdk.said()),
             )
         }
     };
@@ -208,11 +218,7 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
         Lang::Rust => format!("target/wasm32-wasip2/release/{}.wasm", args.name.replace('-', "_")),
         Lang::Python | Lang::Js => format!("{}.wasm", args.name),
     };
-    let from = match &sdk {
-        Sdk::Released => format!("smoke-plugin {}.x from the registry", minor(SDK_VERSION)),
-        Sdk::File(file) => file.display().to_string(),
-    };
-    crate::say!("created {} ({:?}, SDK {from})", dir.display(), args.lang);
+    crate::say!("created {} ({:?}, SDK {})", dir.display(), args.lang, sdk.said());
     crate::say!("  build: cd {} && {build}", dir.display());
     crate::say!("  test:  {test}");
     crate::say!("  run:   smoke --plugin {artifact} --base-url http://127.0.0.1:8080");

@@ -195,25 +195,7 @@ mod tests {
 
     #[test]
     fn what_a_service_says_goes_in_code_spans_that_nothing_ends() {
-        let mut report: RunReport<Spool> = RunReport {
-            schema_version: 2,
-            smoke_version: "0".into(),
-            base_url: "http://x/".into(),
-            mcp: None,
-            plugins: vec![],
-            plan_digest: None,
-            shard: None,
-            split: None,
-            shard_ids: None,
-            summary: Default::default(),
-            interrupted: None,
-            duration_ms: 0,
-            seeds: vec![],
-            scenarios: Spool::default(),
-            stage_failure: None,
-            triage: vec![],
-            not_tested: vec![],
-        };
+        let mut report = RunReport::of_scenarios(Spool::default());
         let hostile = "see https://1558991410/pixel or a@b.com ![x](y) <img src=x> ` | x\n# h";
         report.not_tested.push(crate::run::results::NotTested {
             plugin: "p".into(),
