@@ -62,7 +62,7 @@ $(VENV)/bin/openapi-spec-validator:
 # Public reference MCP servers, for tests/e2e/mcp.rs: the Python time server (stdio) and the
 # TypeScript "everything" server (stdio and Streamable HTTP), pinned.
 $(VENV)/bin/mcp-server-time: $(VENV)/bin/openapi-spec-validator
-	$(VENV)/bin/pip install --quiet mcp-server-time==2026.10.19
+	$(VENV)/bin/pip install --quiet mcp-server-time==2026.10.19 mcp==2.3.0
 
 $(MCP_REF)/node_modules/.bin/mcp-server-everything: tests/mcp-reference/package.json tests/mcp-reference/package-lock.json | node
 	mkdir -p $(MCP_REF)

@@ -10,6 +10,7 @@ mod languages;
 mod matrix;
 mod mcp;
 mod mcp_example;
+mod mcp_revisions;
 mod openapi;
 mod operator;
 mod registry;

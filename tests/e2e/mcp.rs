@@ -140,7 +140,7 @@ fn every_tool_fault_of_the_ledger_is_caught_over_stdio() {
 }
 
 /// Wait until something listens on 127.0.0.1:`port`, at most `within`.
-fn listening(port: u16, what: &str, within: Duration) {
+pub(crate) fn listening(port: u16, what: &str, within: Duration) {
     let deadline = Instant::now() + within;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "{what} did not listen on port {port} within {within:?}");
@@ -207,7 +207,13 @@ fn mcp_targets_work_from_the_command_line_without_a_config_file() {
     c.arg(format!("http://127.0.0.1:{}/mcp", served.1)).arg("--report-json").arg(&json);
     let r = run(c);
     assert_eq!(r.code, 3, "{r}");
-    assert!(r.stderr.contains("MCP initialize with http://127.0.0.1:") && r.stderr.contains("failed"), "{r}");
+    // The first request, server/discover, is refused for want of the token: smoke says so, and
+    // does not try `initialize` (it would be refused the same way).
+    assert!(
+        r.stderr.contains("MCP server/discover with http://127.0.0.1:") && r.stderr.contains("failed"),
+        "{r}"
+    );
+    assert!(r.stderr.contains("--mcp-header \"Authorization: Bearer TOKEN\""), "{r}");
     let report = report(&json);
     assert_valid_report(&report);
     assert_eq!(report["stage_failure"]["stage"], "mcp", "{report}");
@@ -347,7 +353,8 @@ fn a_stdio_server_that_never_answers_initialize_fails_the_run_by_name_and_is_sto
     assert_eq!(r.code, 3, "{r}");
     assert!(
         r.stderr.contains("MCP initialize with stdio of `python3")
-            && r.stderr.contains("got no answer within 2000 ms"),
+            && r.stderr.contains("got no answer within 2000 ms")
+            && r.stderr.contains("before it, server/discover was refused: JSON-RPC error: -32601"),
         "{r}"
     );
     assert!(took < Duration::from_secs(15), "took {took:?}");
@@ -598,7 +605,9 @@ fn generic_over_http(cache: &Path, dir: &Path, url: &str, extra: &[&str]) -> (cr
     (run(c), report(&json))
 }
 
-fn generic_on(target: &[&str], what: &str) -> Value {
+/// The generic MCP plugin run against a public server (`target` says where): the run and its
+/// report, checked against the schema.
+fn generic_run(target: &[&str]) -> (crate::support::Run, Value) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let cache = tempfile::tempdir().unwrap();
@@ -607,9 +616,14 @@ fn generic_on(target: &[&str], what: &str) -> Value {
     c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--plugin-config", "destructive=true"]);
     c.args(target).arg("--report-json").arg(&json);
     let r = run(c);
-    assert_eq!(r.code, 0, "{what}: a correct server must pass:\n{r}");
     let report = report(&json);
     assert_valid_report(&report);
+    (r, report)
+}
+
+fn generic_on(target: &[&str], what: &str) -> Value {
+    let (r, report) = generic_run(target);
+    assert_eq!(r.code, 0, "{what}: a correct server must pass:\n{r}");
     let tools = report["mcp"]["tools"].as_array().unwrap().len();
     assert!(tools >= 2, "{what}: {report}");
     // A valid call per tool, the unknown tool, and invalid calls where the schema allows one.
@@ -620,11 +634,31 @@ fn generic_on(target: &[&str], what: &str) -> Value {
 #[test]
 fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
     let time = reference("target/test-deps/venv/bin/mcp-server-time");
-    let report = generic_on(
-        &["--mcp-command", &format!("{} --local-timezone UTC", time.display())],
-        "mcp-server-time",
-    );
+    let time = format!("{} --local-timezone UTC", time.display());
+    let report = generic_on(&["--mcp-command", &time, "--mcp-protocol", "2025-11-25"], "mcp-server-time");
     assert_eq!(report["mcp"]["name"], "mcp-time");
+    assert_eq!(
+        (&report["mcp"]["protocol_version"], &report["mcp"]["handshake"]),
+        (&json!("2025-11-25"), &json!("initialize"))
+    );
+    // It speaks 2026-07-28 too, which smoke prefers; there the SDK it is built on (Python `mcp`
+    // 2.3.0) answers `prompts/get` of a prompt it does not have with -32603 (internal error), not
+    // the -32602 MCP prescribes: the one failure, a true one.
+    let (r, report) = generic_run(&["--mcp-command", &time]);
+    assert_eq!(
+        (&report["mcp"]["protocol_version"], &report["mcp"]["handshake"]),
+        (&json!("2026-07-28"), &json!("server/discover")),
+        "{report}"
+    );
+    let failed: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!((r.code, failed), (1, vec!["mcp.prompts.get.unknown"]), "{r}");
+    assert!(r.stdout.contains("JSON-RPC error -32603 (internal error)"), "{r}");
 
     let everything =
         reference("target/mcp-reference/node_modules/@modelcontextprotocol/server-everything/dist/index.js");

@@ -89,7 +89,10 @@ async fn main() {
             "--db" => db_path = args.next().unwrap_or_else(|| usage()),
             "--help" | "-h" => {
                 println!("{USAGE}");
-                println!("env: FAULTS (comma-separated fault names), LEDGER_TOKEN (default {DEFAULT_TOKEN})");
+                println!(
+                    "env: FAULTS (comma-separated fault names), LEDGER_TOKEN (default {DEFAULT_TOKEN}), MCP_PROTOCOL \
+                     (the MCP revisions it speaks, comma-separated; default every one)"
+                );
                 return;
             }
             other => {

@@ -11,8 +11,9 @@ use example_support::ApiError;
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, InitializeResult, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, DiscoverResult, Implementation,
+    InitializeResult, JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
+    ServerCapabilities, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
@@ -21,11 +22,25 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct LedgerMcp {
     app: Arc<App>,
+    /// The protocol revisions it speaks: every one rmcp knows, or only those `MCP_PROTOCOL`
+    /// names (comma-separated), to stand for a server of one generation.
+    revisions: Arc<Vec<ProtocolVersion>>,
 }
 
 impl LedgerMcp {
     pub fn new(app: Arc<App>) -> Self {
-        LedgerMcp { app }
+        let named = std::env::var("MCP_PROTOCOL").unwrap_or_default();
+        let revisions: Vec<ProtocolVersion> = ProtocolVersion::KNOWN_VERSIONS
+            .iter()
+            .filter(|v| named.trim().is_empty() || named.split(',').any(|n| n.trim() == v.as_str()))
+            .cloned()
+            .collect();
+        LedgerMcp { app, revisions: Arc::new(revisions) }
+    }
+
+    /// Whether it speaks a revision that begins with `server/discover`.
+    fn discovers(&self) -> bool {
+        self.revisions.iter().any(|v| !v.has_initialize())
     }
 }
 
@@ -279,6 +294,18 @@ impl ServerHandler for LedgerMcp {
                 .into(),
         );
         info
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Owned(self.revisions.to_vec())
+    }
+
+    /// A server of the initialize generation only does not know `server/discover`.
+    async fn discover(&self, _context: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError> {
+        if !self.discovers() {
+            return Err(McpError::method_not_found::<rmcp::model::DiscoverRequestMethod>());
+        }
+        Ok(DiscoverResult::from_server_info(self.revisions.to_vec(), self.get_info()))
     }
 
     async fn list_tools(

@@ -187,6 +187,11 @@ pub(super) struct RunArgs {
     /// "Authorization: Bearer TOKEN".
     #[arg(long = "mcp-header", value_name = "NAME: VALUE")]
     pub(super) mcp_headers: Vec<String>,
+    /// The MCP protocol revision to speak: `auto` (the default: server/discover, the 2026-07-28
+    /// way, then the initialize handshake when the server does not take it) or one revision, e.g.
+    /// 2026-07-28 or 2025-11-25, which the server must then speak.
+    #[arg(long, value_name = "REVISION")]
+    pub(super) mcp_protocol: Option<String>,
     /// Scenarios in flight at once [default: 8].
     #[arg(long, short = 'j', value_name = "N")]
     pub(super) jobs: Option<usize>,
@@ -317,6 +322,7 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         mcp_url: args.mcp_url.clone(),
         mcp_command,
         mcp_headers: args.mcp_headers.clone(),
+        mcp_protocol: args.mcp_protocol.clone(),
         jobs: args.jobs,
         request_timeout: args.request_timeout,
         max_body: args.max_body,

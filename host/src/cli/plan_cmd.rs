@@ -370,22 +370,26 @@ async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Res
     };
     let failed = |e: crate::mcp::ConnectError| Failure::new(exit::TARGET, e);
     match &settings.mcp {
-        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout }) if args.mcp_url.is_some() => {
+        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout, revision })
+            if args.mcp_url.is_some() =>
+        {
             let url = match (url.starts_with('/'), &settings.base_url) {
                 (false, _) => url.clone(),
                 (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
                 (true, None) => return Err(needs()),
             };
-            let session = crate::mcp::Session::http(&url, headers, 1, settings.max_body, *timeout)
+            let session = crate::mcp::Session::http(&url, headers, 1, settings.max_body, *timeout, revision)
                 .await
                 .map_err(failed)?;
             let description = session.description.to_string();
             session.close().await;
             Ok(description)
         }
-        Some(Mcp { transport: McpTransport::Stdio { command, args: words, env, dir }, timeout })
-            if args.mcp_command.is_some() =>
-        {
+        Some(Mcp {
+            transport: McpTransport::Stdio { command, args: words, env, dir },
+            timeout,
+            revision,
+        }) if args.mcp_command.is_some() => {
             let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
             let (mut server, stdin, stdout) = crate::service::Service::start_stdio(
                 command,
@@ -399,7 +403,7 @@ async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Res
             .await
             .map_err(|e| Failure::new(exit::TARGET, e))?;
             let shown = server.command().to_string();
-            let session = crate::mcp::Session::stdio(&shown, stdout, stdin, *timeout).await;
+            let session = crate::mcp::Session::stdio(&shown, stdout, stdin, *timeout, revision).await;
             let description = match session {
                 Ok(session) => {
                     let d = session.description.to_string();

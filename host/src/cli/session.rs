@@ -230,12 +230,20 @@ impl Session<'_> {
         let stdio = started.stdio.take();
         let session = match (&m.transport, stdio) {
             (_, Some((command, stdin, stdout))) => {
-                crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout).await
+                crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout, &m.revision).await
             }
             (McpTransport::Http { url, headers }, None) => {
                 let url = mcp_url(url, started.base_url.as_deref())
                     .map_err(|e| StageError::new("mcp", exit::USAGE, e))?;
-                crate::mcp::Session::http(&url, headers, settings.jobs, settings.max_body, m.timeout).await
+                crate::mcp::Session::http(
+                    &url,
+                    headers,
+                    settings.jobs,
+                    settings.max_body,
+                    m.timeout,
+                    &m.revision,
+                )
+                .await
             }
             (McpTransport::Stdio { .. }, None) => unreachable!("a stdio server is started before"),
         };

@@ -115,6 +115,9 @@ pub(super) struct McpFile {
     /// Time limit of `initialize` and `tools/list`.
     #[serde(default, with = "duration")]
     pub(super) timeout: Option<Duration>,
+    /// The protocol revision: `auto` (the default) or one revision.
+    #[serde(default)]
+    pub(super) protocol: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

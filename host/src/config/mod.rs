@@ -86,6 +86,8 @@ pub struct Mcp {
     pub transport: McpTransport,
     /// Time limit of `initialize` and of `tools/list`.
     pub timeout: Duration,
+    /// The protocol revision to speak (`--mcp-protocol`, `protocol`): `auto` by default.
+    pub revision: crate::mcp::Revision,
 }
 
 /// How smoke reaches the MCP server.
@@ -198,6 +200,8 @@ pub struct Overrides {
     pub mcp_url: Option<String>,
     pub mcp_command: Option<Vec<String>>,
     pub mcp_headers: Vec<String>,
+    /// `--mcp-protocol`.
+    pub mcp_protocol: Option<String>,
     pub jobs: Option<usize>,
     pub request_timeout: Option<Duration>,
     pub max_body: Option<u64>,
@@ -527,6 +531,18 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
     };
     let file_mcp = file.target.as_ref().and_then(|t| t.mcp.as_ref());
     let timeout = file_mcp.and_then(|m| m.timeout).unwrap_or(Mcp::DEFAULT_TIMEOUT);
+    let revision = match (&o.mcp_protocol, file_mcp.and_then(|m| m.protocol.as_ref())) {
+        (Some(given), _) => given.parse().map_err(|e| ConfigError::Usage(format!("--mcp-protocol: {e}")))?,
+        (None, Some(given)) => {
+            given.as_ref().parse().map_err(|e| source.error(Some(&given.span()), "target.mcp.protocol", e))?
+        }
+        (None, None) => crate::mcp::Revision::Auto,
+    };
+    if o.mcp_protocol.is_some() && o.mcp_url.is_none() && o.mcp_command.is_none() && file_mcp.is_none() {
+        return Err(ConfigError::Usage(
+            "--mcp-protocol needs an MCP server: add --mcp-url or --mcp-command".into(),
+        ));
+    }
     if let Some(url) = &o.mcp_url {
         let mut headers = match file_mcp {
             Some(m) if m.url.is_some() => {
@@ -535,7 +551,11 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             _ => Vec::new(),
         };
         headers.extend(headers_from_flags()?);
-        return Ok(Some(Mcp { transport: McpTransport::Http { url: url.clone(), headers }, timeout }));
+        return Ok(Some(Mcp {
+            transport: McpTransport::Http { url: url.clone(), headers },
+            timeout,
+            revision,
+        }));
     }
     if let Some(words) = &o.mcp_command {
         if !o.mcp_headers.is_empty() {
@@ -556,7 +576,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             env: BTreeMap::new(),
             dir: PathBuf::from("."),
         };
-        return Ok(Some(Mcp { transport, timeout }));
+        return Ok(Some(Mcp { transport, timeout, revision }));
     }
     let Some(m) = file_mcp else {
         if !o.mcp_headers.is_empty() {
@@ -603,7 +623,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             ));
         }
     };
-    Ok(Some(Mcp { transport, timeout }))
+    Ok(Some(Mcp { transport, timeout, revision }))
 }
 
 /// The `[target]` table: how to start the service, and the commands around it.

@@ -5,15 +5,19 @@
 //! bug is never reported as the server's failure.
 
 mod http;
+mod lifecycle;
+mod stdio;
 mod tools;
 
 pub use http::{Answered, EXPECTED};
+pub use lifecycle::{Handshake, Revision, UnknownRevision};
 pub use tools::{
     ListError, MAX_LISTED_BYTES, MAX_SCHEMA_BYTES, MAX_TOOL_PAGES, MAX_TOOLS, Pages, SchemaProblem, Tool,
     Tools,
 };
 
-use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
+use lifecycle::{Begun, Plan, Refused};
+use rmcp::model::{CallToolRequestParams, ClientConfig};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use serde::Serialize;
 use serde_json::Value;
@@ -46,6 +50,12 @@ pub struct ServerRecord {
     /// The URL, or the command.
     pub endpoint: String,
     pub protocol_version: String,
+    /// How the session began: `server/discover` or `initialize`.
+    #[serde(default)]
+    pub handshake: String,
+    /// Why it began with `initialize` after `server/discover` was tried, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
     pub name: Option<String>,
     pub version: Option<String>,
     /// The tools it lists, by name.
@@ -68,19 +78,20 @@ pub enum Unfit {
 /// Why no session could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("MCP initialize with {endpoint} failed: {message}")]
-    Initialize { endpoint: String, message: String },
+    #[error("MCP {request} with {endpoint} failed: {message}")]
+    Initialize { request: &'static str, endpoint: String, message: String },
     #[error(
         "MCP {request} with {endpoint} got no MCP answer: the server answered {answered}, not {EXPECTED}: {}",
         answered.hint()
     )]
     NotMcp { request: &'static str, endpoint: String, answered: Answered },
     #[error(
-        "MCP initialize with {endpoint} got no answer within {} ms (the limit of `initialize` and `tools/list` is \
-         `timeout` in the config's [target.mcp])",
-        timeout.as_millis()
+        "MCP {request} with {endpoint} got no answer within {} ms (the limit of the handshake and `tools/list` is \
+         `timeout` in the config's [target.mcp]){}",
+        timeout.as_millis(),
+        before.as_ref().map(|b| format!("; before it, {b}")).unwrap_or_default()
     )]
-    Timeout { endpoint: String, timeout: Duration },
+    Timeout { request: &'static str, endpoint: String, timeout: Duration, before: Option<String> },
     #[error("MCP tools/list on {endpoint} failed: {error}")]
     ListTools { endpoint: String, error: ListError },
     #[error("MCP target: {0}")]
@@ -154,83 +165,8 @@ pub struct Session {
     http_seen: Option<Arc<http::Seen>>,
 }
 
-fn record_version(info: &Option<Arc<rmcp::model::ServerPeerInfo>>) -> String {
-    info.as_ref().map(|i| i.protocol_version.to_string()).unwrap_or_default()
-}
-
 /// How many resources and prompts the description lists (the first page, cut to this).
 const LISTED: usize = 20;
-
-/// The largest line a stdio server may print: one JSON-RPC message.
-const MAX_LINE: usize = 16 << 20;
-
-/// What a line on a stdio server's stdout must be to be passed on: a JSON object with a
-/// `jsonrpc` member (the SDK reads the rest; reading it whole here too would hold a large answer
-/// twice).
-#[derive(serde::Deserialize)]
-struct JsonRpcLine {
-    #[allow(dead_code)]
-    jsonrpc: serde::de::IgnoredAny,
-}
-
-/// Copy a stdio server's stdout to the session line by line while every line is JSON-RPC; stop at
-/// the first line that is not (or is longer than [`MAX_LINE`]), saying what it was.
-async fn forward_json_lines(
-    stdout: tokio::process::ChildStdout,
-    mut to: tokio::io::DuplexStream,
-    problem: Arc<std::sync::Mutex<Option<String>>>,
-    pages: Arc<Pages>,
-) {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    let mut lines = tokio::io::BufReader::with_capacity(64 << 10, stdout);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let read = (&mut lines).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await;
-        let found = match read {
-            Ok(0) | Err(_) => return,
-            Ok(_) if line.len() > MAX_LINE => Some(format!("a line longer than {} MiB", MAX_LINE >> 20)),
-            Ok(_) => {
-                let text = line.strip_suffix(b"\n").unwrap_or(&line);
-                let text = text.strip_suffix(b"\r").unwrap_or(text);
-                match serde_json::from_slice::<JsonRpcLine>(text) {
-                    Ok(_) => None,
-                    Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
-                    Err(_) => {
-                        let shown: String = String::from_utf8_lossy(text).chars().take(120).collect();
-                        Some(format!("{shown:?}"))
-                    }
-                }
-            }
-        };
-        if let Some(what) = found {
-            let message = format!(
-                "the MCP server printed {what} on stdout, which is not JSON-RPC (a stdio server must print \
-                 nothing else there: logs go to stderr); the session is closed"
-            );
-            tracing::warn!("mcp: {}", crate::http::escape_line(&message));
-            *problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
-            let _ = to.shutdown().await;
-            return;
-        }
-        // A page of the tool list goes on without its entries, which are kept as listed.
-        let slim = pages
-            .listing()
-            .then(|| std::str::from_utf8(&line).ok().and_then(|l| pages.take_page(l)))
-            .flatten();
-        let written = match slim {
-            Some(slim) => to.write_all(format!("{slim}\n").as_bytes()).await,
-            None => to.write_all(&line).await,
-        };
-        if written.is_err() {
-            return;
-        }
-        // A large answer's buffer is not kept for the rest of the session.
-        if line.capacity() > 1 << 20 {
-            line = Vec::new();
-        }
-    }
-}
 
 /// An SDK error in words: a transport's own error and its causes, not the SDK's type names.
 fn service_words(e: &ServiceError) -> String {
@@ -256,8 +192,16 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// what to do when the server wants credentials.
 fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
     use rmcp::service::ClientInitializeError;
+    let names = |versions: &[rmcp::model::ProtocolVersion]| {
+        versions.iter().map(|v| format!("{:?}", v.as_str())).collect::<Vec<_>>().join(", ")
+    };
     let mut message = match e {
         ClientInitializeError::TransportError { error, .. } => error_chain(error.error.as_ref()),
+        ClientInitializeError::NoCompatibleProtocolVersion { client_supported, server_supported } => format!(
+            "the server speaks protocol revision(s) [{}], smoke asked for [{}]",
+            names(server_supported),
+            names(client_supported)
+        ),
         other => other.to_string(),
     };
     if e.auth_challenge().is_some() || e.is_authorization_required() {
@@ -269,13 +213,40 @@ fn initialize_failure(e: &rmcp::service::ClientInitializeError) -> String {
     message
 }
 
-/// What smoke says of itself at `initialize`. The revision it offers is the newest that has an
-/// `initialize` handshake (rmcp's default is the newest of all, 2026-07-28, which replaced the
-/// handshake with `server/discover`: offering it in an `initialize` is a contradiction a strict
-/// server refuses, and a lenient one echoes).
-fn client_config() -> ClientConfig {
-    ClientConfig::new(ClientCapabilities::default(), Implementation::new("smoke", env!("CARGO_PKG_VERSION")))
-        .with_protocol_version(rmcp::model::ProtocolVersion::LATEST_WITH_INITIALIZE)
+/// Why a session did not begin, in words.
+fn refused_words(refused: &Refused, timeout: Duration) -> String {
+    match refused {
+        Refused::Timeout => format!("no answer within {} ms", timeout.as_millis()),
+        Refused::Error(e) => initialize_failure(e),
+        Refused::Said(said) => said.clone(),
+    }
+}
+
+/// The failure of a session that did not begin with the request it began with, and what came of
+/// the `server/discover` before it, if one was tried.
+fn not_begun(
+    plan: &Plan,
+    refused: Refused,
+    endpoint: String,
+    timeout: Duration,
+    before: Option<String>,
+) -> ConnectError {
+    let request = plan.request();
+    match (refused, before) {
+        (Refused::Timeout, before) => ConnectError::Timeout { request, endpoint, timeout, before },
+        (other, before) => {
+            let mut message = refused_words(&other, timeout);
+            if let Some(before) = before {
+                message.push_str(&format!(" ({before})"));
+            }
+            if let Some(pinned) = plan.pinned() {
+                message.push_str(&format!(
+                    " (--mcp-protocol {pinned} asks for that revision only; `auto` finds the one the server speaks)"
+                ));
+            }
+            ConnectError::Initialize { request, endpoint, message }
+        }
+    }
 }
 
 /// The first page of resources or prompts, when the server offers them: what a plugin may plan
@@ -307,6 +278,7 @@ impl Session {
         jobs: usize,
         max_body: u64,
         timeout: Duration,
+        revision: &Revision,
     ) -> Result<Session, ConnectError> {
         use rmcp::transport::StreamableHttpClientTransport;
         use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -330,11 +302,36 @@ impl Session {
             .max_sse_event_size(limit);
         // A redirect would take the session, and its headers, to another origin: never followed.
         let pages = Arc::new(Pages::default());
-        let client = http::Watched::new(pages.clone())
-            .map_err(|e| ConnectError::Config(format!("cannot build the HTTP client: {e}")))?;
+        // Each attempt on a client of its own: what one saw that was not MCP is not the other's.
+        let attempt = |plan: Plan| {
+            let (pages, config, url) = (pages.clone(), config.clone(), url.to_string());
+            async move {
+                let client = http::Watched::new(pages)
+                    .map_err(|e| ConnectError::Config(format!("cannot build the HTTP client: {e}")))?;
+                let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
+                let begun = plan.begin(transport, timeout).await;
+                Ok::<_, ConnectError>((client, url, begun))
+            }
+        };
+        let first = Plan::first(revision);
+        let (mut client, _, mut begun) = attempt(first.clone()).await?;
+        let (mut plan, mut fallback) = (first, None);
+        if let Err(refused) = &begun
+            && plan.may_fall_back()
+            && refused.falls_back()
+        {
+            // A legacy server may refuse a request without a session with an HTTP error, which
+            // ends the SDK's connection: `initialize` goes on a fresh one.
+            fallback = Some(format!("server/discover was refused: {}", refused_words(refused, timeout)));
+            plan = Plan::initialize();
+            (client, _, begun) = attempt(plan.clone()).await?;
+        }
         let seen = client.seen.clone();
-        let transport = StreamableHttpClientTransport::with_client(client.clone(), config);
-        match Self::open(transport, endpoint, timeout, shown.clone(), &pages).await {
+        let opened = match begun {
+            Ok(begun) => Self::open(begun, endpoint, timeout, shown.clone(), &pages, fallback).await,
+            Err(refused) => Err(not_begun(&plan, refused, shown.clone(), timeout, fallback)),
+        };
+        match opened {
             Ok(mut session) => {
                 session.http_seen = Some(seen);
                 Ok(session)
@@ -342,9 +339,9 @@ impl Session {
             // What came back instead of MCP, when that is why: looked at once more for
             // `initialize` (the first answer is gone by now), as noted for `tools/list`.
             Err(e) => match (&e, seen.failure()) {
-                (ConnectError::Initialize { .. }, Some(noted)) => {
+                (ConnectError::Initialize { request, .. }, Some(noted)) => {
                     let answered = client.look(url, again, timeout).await.unwrap_or(noted);
-                    Err(ConnectError::NotMcp { request: "initialize", endpoint: shown, answered })
+                    Err(ConnectError::NotMcp { request, endpoint: shown, answered })
                 }
                 (ConnectError::ListTools { .. }, Some(answered)) => {
                     Err(ConnectError::NotMcp { request: "tools/list", endpoint: shown, answered })
@@ -362,43 +359,51 @@ impl Session {
         stdout: tokio::process::ChildStdout,
         stdin: tokio::process::ChildStdin,
         timeout: Duration,
+        revision: &Revision,
     ) -> Result<Session, ConnectError> {
         let endpoint = Endpoint::Stdio { command: command.to_string() };
         let shown = endpoint.to_string();
         let problem: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
         let pages = Arc::new(Pages::default());
-        let (reader, writer) = tokio::io::duplex(64 << 10);
-        tokio::spawn(forward_json_lines(stdout, writer, problem.clone(), pages.clone()));
-        let mut session = Self::open((reader, stdin), endpoint, timeout, shown.clone(), &pages)
-            .await
-            .map_err(|e| match problem.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-                Some(p) => ConnectError::Initialize { endpoint: shown, message: p },
+        let relay = stdio::Relay::start(stdout, stdin, problem.clone(), pages.clone());
+        let mut plan = Plan::first(revision);
+        let mut begun = plan.begin(relay.connect(), timeout).await;
+        let mut fallback = None;
+        if let Err(refused) = &begun
+            && plan.may_fall_back()
+            && refused.falls_back()
+            && problem.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+        {
+            fallback = Some(format!("server/discover was refused: {}", refused_words(refused, timeout)));
+            plan = Plan::initialize();
+            begun = plan.begin(relay.connect(), timeout).await;
+        }
+        // No connection follows this one: stdin closes when it does.
+        drop(relay);
+        let opened = match begun {
+            Ok(begun) => Self::open(begun, endpoint, timeout, shown.clone(), &pages, fallback).await,
+            Err(refused) => Err(not_begun(&plan, refused, shown.clone(), timeout, fallback)),
+        };
+        let mut session =
+            opened.map_err(|e| match problem.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                Some(p) => ConnectError::Initialize { request: plan.request(), endpoint: shown, message: p },
                 None => e,
             })?;
         session.stdout_problem = problem;
         Ok(session)
     }
 
-    async fn open<T, E, A>(
-        transport: T,
+    /// List the tools of a session begun, and what the server says of itself.
+    async fn open(
+        begun: Begun,
         endpoint: Endpoint,
         timeout: Duration,
         shown: String,
         pages: &Pages,
-    ) -> Result<Session, ConnectError>
-    where
-        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
-        E: std::error::Error + Send + Sync + 'static,
-    {
-        use rmcp::ServiceExt;
+        fallback: Option<String>,
+    ) -> Result<Session, ConnectError> {
         let started = Instant::now();
-        let service = match tokio::time::timeout(timeout, client_config().serve(transport)).await {
-            Err(_) => return Err(ConnectError::Timeout { endpoint: shown, timeout }),
-            Ok(Err(e)) => {
-                return Err(ConnectError::Initialize { endpoint: shown, message: initialize_failure(&e) });
-            }
-            Ok(Ok(s)) => s,
-        };
+        let Begun { service, handshake, negotiated } = begun;
         let peer = service.peer().clone();
         let info = service.peer_info();
         let tools = match tokio::time::timeout(timeout, tools::list(&peer, pages)).await {
@@ -419,7 +424,7 @@ impl Session {
             _ => capabilities.is_some_and(|c| c.prompts.is_some()),
         };
         let mut about = serde_json::Map::new();
-        about.insert("protocolVersion".into(), Value::String(record_version(&info)));
+        about.insert("protocolVersion".into(), Value::String(negotiated.to_string()));
         let server_info = info.as_ref().and_then(|i| i.server_info.as_ref());
         about.insert("serverInfo".into(), serde_json::to_value(server_info).unwrap_or(Value::Null));
         about.insert("capabilities".into(), serde_json::to_value(capabilities).unwrap_or(Value::Null));
@@ -432,7 +437,9 @@ impl Session {
         let record = ServerRecord {
             transport: transport.to_string(),
             endpoint: endpoint_text,
-            protocol_version: record_version(&info),
+            protocol_version: negotiated.to_string(),
+            handshake: handshake.method().to_string(),
+            fallback,
             name: server_info.map(|s| s.name.clone()),
             version: server_info.map(|s| s.version.clone()),
             tools: tools.names().map(str::to_string).collect(),

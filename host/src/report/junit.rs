@@ -124,15 +124,26 @@ pub fn write_junit(report: &RunReport<Spool>, out: &mut impl std::io::Write) -> 
         w.write_event(Event::Start(suite))?;
         // The "not tested" ledger of this plugin's endpoints, as properties (first, as the
         // schema orders a suite's children).
+        // Then the MCP server's protocol revision and how the session began.
         let ledger: Vec<&crate::run::results::NotTested> =
             report.not_tested.iter().filter(|e| e.plugin == name).collect();
-        if !ledger.is_empty() {
+        let mut properties: Vec<(&str, String)> = Vec::new();
+        for e in ledger {
+            properties.push(("not-tested", format!("{} {}: {}", e.endpoint, e.kind, e.reason)));
+        }
+        if let Some(m) = &report.mcp {
+            properties.push(("mcp-protocol", m.protocol_version.clone()));
+            properties.push(("mcp-handshake", m.handshake.clone()));
+            if let Some(why) = &m.fallback {
+                properties.push(("mcp-fallback", why.clone()));
+            }
+        }
+        if !properties.is_empty() {
             w.write_event(Event::Start(BytesStart::new("properties")))?;
-            for e in ledger {
+            for (key, value) in properties {
                 let mut property = BytesStart::new("property");
-                property.push_attribute(("name", "not-tested"));
-                let value = line(&format!("{} {}: {}", e.endpoint, e.kind, e.reason));
-                property.push_attribute(("value", value.as_str()));
+                property.push_attribute(("name", key));
+                property.push_attribute(("value", line(&value).as_str()));
                 w.write_event(Event::Empty(property))?;
             }
             w.write_event(Event::End(BytesEnd::new("properties")))?;

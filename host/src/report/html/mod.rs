@@ -441,8 +441,13 @@ fn mcp_server(report: &RunReport<Spool>) -> String {
             format!("<div id=tools-left-out>tools no scenario called: {}</div>", esc_line(&left.join(", ")))
         }
     };
+    let began = match (m.handshake.is_empty(), &m.fallback) {
+        (true, _) => String::new(),
+        (false, None) => format!(" (by {})", esc_line(&m.handshake)),
+        (false, Some(why)) => format!(" (by {}: {})", esc_line(&m.handshake), esc_line(why)),
+    };
     format!(
-        "<div id=mcp-server>MCP server {} {}, protocol {}, over {} at {}; {} tool(s) listed</div>{left}",
+        "<div id=mcp-server>MCP server {} {}, protocol {}{began}, over {} at {}; {} tool(s) listed</div>{left}",
         esc_line(m.name.as_deref().unwrap_or("(no name)")),
         esc_line(m.version.as_deref().unwrap_or("")),
         esc_line(&m.protocol_version),

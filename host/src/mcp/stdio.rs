@@ -1,0 +1,132 @@
+//! A stdio server's pipes, relayed: its stdout checked line by line (nothing but JSON-RPC may
+//! appear there), and both pipes handed to a new SDK connection when a session is begun again on
+//! the same process (`initialize` after a `server/discover` the server did not take).
+
+use super::Pages;
+use std::sync::Arc;
+use tokio::io::DuplexStream;
+use tokio::sync::mpsc;
+
+/// The pipes of one server process, for one SDK connection after another.
+pub struct Relay {
+    sinks: mpsc::UnboundedSender<DuplexStream>,
+    feeds: mpsc::UnboundedSender<DuplexStream>,
+}
+
+impl Relay {
+    /// Relay `stdout` (checked) and `stdin`; what closed the session, when the server printed
+    /// something that is not JSON-RPC, goes to `problem`.
+    pub fn start(
+        stdout: tokio::process::ChildStdout,
+        stdin: tokio::process::ChildStdin,
+        problem: Arc<std::sync::Mutex<Option<String>>>,
+        pages: Arc<Pages>,
+    ) -> Relay {
+        let (sinks, sinks_rx) = mpsc::unbounded_channel();
+        let (feeds, feeds_rx) = mpsc::unbounded_channel();
+        tokio::spawn(forward_json_lines(stdout, sinks_rx, problem, pages));
+        tokio::spawn(feed(feeds_rx, stdin));
+        Relay { sinks, feeds }
+    }
+
+    /// A connection for the SDK: what it reads and what it writes. The one before it is done
+    /// with once the SDK drops it.
+    pub fn connect(&self) -> (DuplexStream, DuplexStream) {
+        let (reads, sink) = tokio::io::duplex(64 << 10);
+        let (writes, feed) = tokio::io::duplex(64 << 10);
+        let _ = self.sinks.send(sink);
+        let _ = self.feeds.send(feed);
+        (reads, writes)
+    }
+}
+
+/// Copy what each connection writes to the server's stdin in turn; when the relay is dropped
+/// and the last connection closes, close stdin (the server's signal to end).
+async fn feed(mut feeds: mpsc::UnboundedReceiver<DuplexStream>, mut stdin: tokio::process::ChildStdin) {
+    while let Some(mut from) = feeds.recv().await {
+        if tokio::io::copy(&mut from, &mut stdin).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The largest line a stdio server may print: one JSON-RPC message.
+const MAX_LINE: usize = 16 << 20;
+
+/// What a line on a stdio server's stdout must be to be passed on: a JSON object with a
+/// `jsonrpc` member (the SDK reads the rest; reading it whole here too would hold a large answer
+/// twice).
+#[derive(serde::Deserialize)]
+struct JsonRpcLine {
+    #[allow(dead_code)]
+    jsonrpc: serde::de::IgnoredAny,
+}
+
+/// Copy a stdio server's stdout line by line, while every line is JSON-RPC, to the connection
+/// the session now reads (`sinks` hands over the next one when a handshake is tried again; a line
+/// that comes while none reads is dropped); stop at the first line that is not JSON-RPC (or is
+/// longer than [`MAX_LINE`]), saying what it was.
+async fn forward_json_lines(
+    stdout: tokio::process::ChildStdout,
+    mut sinks: mpsc::UnboundedReceiver<DuplexStream>,
+    problem: Arc<std::sync::Mutex<Option<String>>>,
+    pages: Arc<Pages>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::with_capacity(64 << 10, stdout);
+    let mut line = Vec::new();
+    let mut to: Option<DuplexStream> = None;
+    loop {
+        line.clear();
+        let read = (&mut lines).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await;
+        let found = match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.len() > MAX_LINE => Some(format!("a line longer than {} MiB", MAX_LINE >> 20)),
+            Ok(_) => {
+                let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                let text = text.strip_suffix(b"\r").unwrap_or(text);
+                match serde_json::from_slice::<JsonRpcLine>(text) {
+                    Ok(_) => None,
+                    Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
+                    Err(_) => {
+                        let shown: String = String::from_utf8_lossy(text).chars().take(120).collect();
+                        Some(format!("{shown:?}"))
+                    }
+                }
+            }
+        };
+        if let Some(what) = found {
+            let message = format!(
+                "the MCP server printed {what} on stdout, which is not JSON-RPC (a stdio server must print \
+                 nothing else there: logs go to stderr); the session is closed"
+            );
+            tracing::warn!("mcp: {}", crate::http::escape_line(&message));
+            *problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+            if let Some(to) = to.as_mut() {
+                let _ = to.shutdown().await;
+            }
+            return;
+        }
+        while let Ok(next) = sinks.try_recv() {
+            to = Some(next);
+        }
+        let Some(sink) = to.as_mut() else { continue };
+        // A page of the tool list goes on without its entries, which are kept as listed.
+        let slim = pages
+            .listing()
+            .then(|| std::str::from_utf8(&line).ok().and_then(|l| pages.take_page(l)))
+            .flatten();
+        let written = match slim {
+            Some(slim) => sink.write_all(format!("{slim}\n").as_bytes()).await,
+            None => sink.write_all(&line).await,
+        };
+        if written.is_err() {
+            // The session that read it is gone; the next attempt's reads from here.
+            to = None;
+        }
+        // A large answer's buffer is not kept for the rest of the session.
+        if line.capacity() > 1 << 20 {
+            line = Vec::new();
+        }
+    }
+}
