@@ -86,10 +86,16 @@ pub enum ConnectError {
     )]
     NotMcp { request: &'static str, endpoint: String, answered: Answered },
     #[error(
-        "MCP {request} with {endpoint} got no answer within {} ms (the limit of the handshake and `tools/list` is \
-         `timeout` in the config's [target.mcp]){}",
+        "MCP {request} with {endpoint} got no answer within {} ms (the limit of each handshake request and of \
+         `tools/list` is `timeout` in the config's [target.mcp]){}{}",
         timeout.as_millis(),
-        before.as_ref().map(|b| format!("; before it, {b}")).unwrap_or_default()
+        before.as_ref().map(|b| format!("; before it, {b}")).unwrap_or_default(),
+        if *request == Handshake::Discover.method() {
+            "; a server that answers only `initialize` (MCP 2025-11-25 and before) is reached with --mcp-protocol \
+             2025-11-25"
+        } else {
+            ""
+        }
     )]
     Timeout { request: &'static str, endpoint: String, timeout: Duration, before: Option<String> },
     #[error("MCP tools/list on {endpoint} failed: {error}")]
@@ -222,6 +228,14 @@ fn refused_words(refused: &Refused, timeout: Duration) -> String {
     }
 }
 
+/// Why `server/discover` was followed by `initialize`, for the record.
+fn discover_not_taken(refused: &Refused, timeout: Duration) -> String {
+    match refused {
+        Refused::Timeout => format!("server/discover got no answer within {} ms", timeout.as_millis()),
+        other => format!("server/discover was refused: {}", refused_words(other, timeout)),
+    }
+}
+
 /// The failure of a session that did not begin with the request it began with, and what came of
 /// the `server/discover` before it, if one was tried.
 fn not_begun(
@@ -322,7 +336,7 @@ impl Session {
         {
             // A legacy server may refuse a request without a session with an HTTP error, which
             // ends the SDK's connection: `initialize` goes on a fresh one.
-            fallback = Some(format!("server/discover was refused: {}", refused_words(refused, timeout)));
+            fallback = Some(discover_not_taken(refused, timeout));
             plan = Plan::initialize();
             (client, _, begun) = attempt(plan.clone()).await?;
         }
@@ -365,16 +379,19 @@ impl Session {
         let shown = endpoint.to_string();
         let problem: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
         let pages = Arc::new(Pages::default());
-        let relay = stdio::Relay::start(stdout, stdin, problem.clone(), pages.clone());
+        let (relay, first) = stdio::Relay::start(stdout, stdin, problem.clone(), pages.clone());
         let mut plan = Plan::first(revision);
-        let mut begun = plan.begin(relay.connect(), timeout).await;
+        let mut begun = plan.begin(first, timeout).await;
         let mut fallback = None;
+        // Not after no answer at all: the same process may yet answer server/discover, and its
+        // late answer would be taken for the answer to `initialize` (both are request 0).
         if let Err(refused) = &begun
             && plan.may_fall_back()
             && refused.falls_back()
+            && !matches!(refused, Refused::Timeout)
             && problem.lock().unwrap_or_else(|e| e.into_inner()).is_none()
         {
-            fallback = Some(format!("server/discover was refused: {}", refused_words(refused, timeout)));
+            fallback = Some(discover_not_taken(refused, timeout));
             plan = Plan::initialize();
             begun = plan.begin(relay.connect(), timeout).await;
         }

@@ -21,16 +21,19 @@ impl Relay {
         stdin: tokio::process::ChildStdin,
         problem: Arc<std::sync::Mutex<Option<String>>>,
         pages: Arc<Pages>,
-    ) -> Relay {
+    ) -> (Relay, (DuplexStream, DuplexStream)) {
         let (sinks, sinks_rx) = mpsc::unbounded_channel();
         let (feeds, feeds_rx) = mpsc::unbounded_channel();
+        let relay = Relay { sinks, feeds };
+        // The first connection is there before anything is read: no early line is dropped.
+        let first = relay.connect();
         tokio::spawn(forward_json_lines(stdout, sinks_rx, problem, pages));
         tokio::spawn(feed(feeds_rx, stdin));
-        Relay { sinks, feeds }
+        (relay, first)
     }
 
-    /// A connection for the SDK: what it reads and what it writes. The one before it is done
-    /// with once the SDK drops it.
+    /// A connection for the SDK after the first: what it reads and what it writes. The one before
+    /// it is done with once the SDK drops it.
     pub fn connect(&self) -> (DuplexStream, DuplexStream) {
         let (reads, sink) = tokio::io::duplex(64 << 10);
         let (writes, feed) = tokio::io::duplex(64 << 10);
