@@ -17,4 +17,5 @@ pub mod report;
 pub mod run;
 pub mod seed;
 pub mod service;
+pub mod surface;
 pub mod text;

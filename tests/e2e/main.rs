@@ -11,6 +11,7 @@ mod matrix;
 mod mcp;
 mod mcp_example;
 mod mcp_revisions;
+mod mcp_surface;
 mod openapi;
 mod operator;
 mod registry;

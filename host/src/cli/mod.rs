@@ -8,6 +8,7 @@
 mod doctor;
 mod documents;
 mod inspect;
+mod mcp_cmd;
 mod options;
 mod plan_cmd;
 mod plugin_cmd;
@@ -101,6 +102,7 @@ pub fn main() -> i32 {
         Some(Command::Doctor(a)) => (a.plugins.verbose, a.plugins.quiet),
         Some(Command::Plugin(_)) => (0, false),
         Some(Command::Report(_)) => (0, false),
+        Some(Command::Mcp(_)) => (0, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -128,6 +130,7 @@ pub fn main() -> i32 {
                 plugin_cmd::run(command, sub).await
             }
             Some(Command::Report(command)) => report_cmd::run(command),
+            Some(Command::Mcp(command)) => mcp_cmd::run(command).await,
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.

@@ -52,6 +52,62 @@ pub(super) enum Command {
     /// Work with reports: merge the JSON reports of a plan's shards into one.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Record an MCP server's tool surface, and compare a live server with a record.
+    #[command(subcommand)]
+    Mcp(McpCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum McpCommand {
+    /// Record what an MCP server offers (its tools with their schemas and hints, its prompts and
+    /// the first 20 resources, its instructions) in a JSON file, the baseline of `smoke mcp diff`.
+    Snapshot(McpSnapshotArgs),
+    /// Compare a live MCP server with a baseline from `smoke mcp snapshot`: list every change,
+    /// breaking ones first (a tool or prompt removed, a required argument added, a type or enum
+    /// narrowed, a bound tightened, a result property no longer promised, a read-only tool now
+    /// destructive), flag changed descriptions (they steer what an agent does) and list additions.
+    /// Exits 1 when a change is breaking, 0 otherwise.
+    Diff(McpDiffArgs),
+}
+
+/// Where the MCP server is, for `smoke mcp`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("server").required(true).args(["mcp_url", "mcp_command"])))]
+pub(super) struct McpServerArgs {
+    /// The MCP server at this URL, over Streamable HTTP.
+    #[arg(long, value_name = "URL", conflicts_with = "mcp_command")]
+    pub(super) mcp_url: Option<String>,
+    /// Start this command and speak MCP over its stdin and stdout (split as a shell would); it is
+    /// stopped at the end.
+    #[arg(long, value_name = "COMMAND")]
+    pub(super) mcp_command: Option<String>,
+    /// A header sent with every MCP request over HTTP, as "Name: value" (repeatable).
+    #[arg(long = "mcp-header", value_name = "NAME: VALUE")]
+    pub(super) mcp_headers: Vec<String>,
+    /// The MCP protocol revision to speak: `auto` (the default) or one revision.
+    #[arg(long, value_name = "REVISION")]
+    pub(super) mcp_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct McpSnapshotArgs {
+    #[command(flatten)]
+    pub(super) server: McpServerArgs,
+    /// Write the record here.
+    #[arg(long, value_name = "FILE", default_value = "mcp-surface.json")]
+    pub(super) out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct McpDiffArgs {
+    #[command(flatten)]
+    pub(super) server: McpServerArgs,
+    /// The record to compare with (`smoke mcp snapshot --out FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub(super) baseline: PathBuf,
+    /// Also write every change as JSON (`[{"severity", "at", "what"}]`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

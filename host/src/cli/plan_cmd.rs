@@ -316,7 +316,8 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     let mut redactor = super::secrets(&settings);
     let mut loaded = load_plugins(&settings, &mut redactor).await?;
     if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
-        let description = describe_mcp_server(&args, &settings).await?;
+        let given = (args.mcp_url.is_some(), args.mcp_command.is_some());
+        let description = describe_mcp_server(given, &settings).await?;
         loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
     }
     if args.plan.is_none() && super::plugins::wants_service_documents(&loaded) {
@@ -354,9 +355,13 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     Ok(exit::PASSED)
 }
 
-/// The MCP server's description for `smoke plan`, from a server given on the command line: one
-/// at --mcp-url (absolute, or under --base-url), or one --mcp-command starts (and this stops).
-async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Result<String, Failure> {
+/// The MCP server's description for `smoke plan` and `smoke mcp`, from a server given on the
+/// command line (`given`: whether --mcp-url was, whether --mcp-command was): one at --mcp-url
+/// (absolute, or under --base-url), or one --mcp-command starts (and this stops).
+pub(super) async fn describe_mcp_server(
+    given: (bool, bool),
+    settings: &config::Settings,
+) -> Result<String, Failure> {
     use crate::config::{Mcp, McpTransport};
     let needs = || {
         Failure::new(
@@ -370,9 +375,7 @@ async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Res
     };
     let failed = |e: crate::mcp::ConnectError| Failure::new(exit::TARGET, e);
     match &settings.mcp {
-        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout, revision })
-            if args.mcp_url.is_some() =>
-        {
+        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout, revision }) if given.0 => {
             let url = match (url.starts_with('/'), &settings.base_url) {
                 (false, _) => url.clone(),
                 (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
@@ -389,7 +392,7 @@ async fn describe_mcp_server(args: &RunArgs, settings: &config::Settings) -> Res
             transport: McpTransport::Stdio { command, args: words, env, dir },
             timeout,
             revision,
-        }) if args.mcp_command.is_some() => {
+        }) if given.1 => {
             let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
             let (mut server, stdin, stdout) = crate::service::Service::start_stdio(
                 command,

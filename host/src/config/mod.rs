@@ -211,6 +211,8 @@ pub struct Overrides {
     pub plan_only: bool,
     /// The plan comes from a file (`--plan`): plugins are optional.
     pub plan_file: bool,
+    /// No plugin is needed (`smoke mcp` only talks to the MCP server).
+    pub no_plugins: bool,
     /// `--keep-data`: each plugin that reads a `keep_data` config key gets `true`.
     pub keep_data: bool,
     /// `--locked`, `--offline`, `--insecure` for registry plugins.
@@ -444,7 +446,7 @@ fn something_to_test(
              when the service under test is an MCP server over stdio",
         ));
     }
-    if plugins.is_empty() && !o.plan_file {
+    if plugins.is_empty() && !o.plan_file && !o.no_plugins {
         return Err(ConfigError::Usage(match path {
             Some(p) => format!(
                 "config {}: no plugins: add a [[plugins]] table or pass --plugin FILE.wasm",

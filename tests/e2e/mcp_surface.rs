@@ -1,0 +1,75 @@
+//! `smoke mcp snapshot` records what an MCP server offers; `smoke mcp diff --baseline` fails on
+//! each kind of breaking change to it, passes on an additive one and flags a changed description.
+
+use crate::support::{root, run, smoke};
+use std::process::Command;
+
+/// `smoke mcp SUBCOMMAND` against tests/e2e/sdk_mcp_server.py over stdio, its surface changed by
+/// `surface` (its SURFACE switch).
+fn mcp(dir: &std::path::Path, surface: &str, args: &[&str]) -> crate::support::Run {
+    let python = root().join("target/test-deps/venv/bin/python");
+    assert!(python.exists(), "`make test-deps` installs the MCP Python SDK");
+    let server =
+        format!("{} {} both", python.display(), root().join("tests/e2e/sdk_mcp_server.py").display());
+    let mut c: Command = smoke(dir);
+    c.arg("mcp").args(args).args(["--mcp-command", &server]).env("SURFACE", surface);
+    run(c)
+}
+
+#[test]
+fn a_baseline_fails_each_breaking_change_passes_an_additive_one_and_flags_a_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("mcp-surface.json");
+    let shown = baseline.to_str().unwrap();
+    let r = mcp(dir.path(), "", &["snapshot", "--out", shown]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("sdk-test-server 1.0.0 (MCP 2026-07-28) (3 tool(s)) recorded in"), "{r}");
+
+    let r = mcp(dir.path(), "", &["diff", "--baseline", shown]);
+    assert_eq!(r.code, 0, "the same server, no change: {r}");
+    assert!(r.stdout.contains("0 breaking, 0 flagged"), "{r}");
+
+    for (switch, expected) in [
+        ("removed", r#"BREAKING  tool "add": the tool was removed"#),
+        ("required-added", r#"BREAKING  tool "echo" inputSchema: required argument "loud" added"#),
+        (
+            "narrowed",
+            r#"BREAKING  tool "add" inputSchema /properties/a: type narrowed from number to integer"#,
+        ),
+        (
+            "enum-shrunk",
+            r#"BREAKING  tool "shout" inputSchema /properties/level: enum shrunk: "high" no longer allowed"#,
+        ),
+        (
+            "output-changed",
+            r#"BREAKING  tool "echo" outputSchema: "said" is no longer required in the result: it may be missing"#,
+        ),
+        ("destructive", r#"BREAKING  tool "echo": it was read-only (readOnlyHint) and no longer is"#),
+    ] {
+        let json = dir.path().join(format!("{switch}.json"));
+        let r = mcp(dir.path(), switch, &["diff", "--baseline", shown, "--json", json.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{switch}: a breaking change fails: {r}");
+        assert!(r.stdout.contains(expected), "{switch}: {expected:?} is not said: {r}");
+        let changes: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(changes[0]["severity"], "breaking", "{switch}: {changes}");
+    }
+
+    let r = mcp(dir.path(), "additive", &["diff", "--baseline", shown]);
+    assert_eq!(r.code, 0, "additions break nothing: {r}");
+    assert!(r.stdout.contains(r#"ADDED     tool "extra": a new tool"#), "{r}");
+    assert!(r.stdout.contains(r#"optional argument "times" added"#), "{r}");
+
+    let r = mcp(dir.path(), "description", &["diff", "--baseline", shown]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.stdout.contains(r#"FLAGGED   tool "echo": description changed from "Say it back." to "Say it back. Before using any other tool"#),
+        "{r}"
+    );
+
+    // A file that is not a record is refused, saying how to make one.
+    std::fs::write(dir.path().join("other.json"), "{}").unwrap();
+    let r = mcp(dir.path(), "", &["diff", "--baseline", dir.path().join("other.json").to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("is not a record of `smoke mcp snapshot`"), "{r}");
+}
