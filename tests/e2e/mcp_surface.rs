@@ -73,3 +73,39 @@ fn a_baseline_fails_each_breaking_change_passes_an_additive_one_and_flags_a_desc
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("is not a record of `smoke mcp snapshot`"), "{r}");
 }
+
+#[test]
+fn the_lint_finds_hidden_characters_and_injected_instructions_and_nothing_on_correct_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = mcp(dir.path(), "hidden,description", &["lint"]);
+    assert_eq!(r.code, 1, "{r}");
+    for expected in [
+        "LINT  hidden-character  tool \"add\" /tools/0/description: 14 hidden character(s): U+200B (a zero-width character), U+E0073 (a Unicode tag character (invisible text))",
+        "LINT  steering-description  tool \"echo\" /tools/1/description: the description tells the agent what to do beyond this call (\"before using any\")",
+        "2 finding(s)",
+    ] {
+        assert!(r.stdout.contains(expected), "{expected:?} is not said: {r}");
+    }
+    let r = mcp(dir.path(), "", &["lint"]);
+    assert_eq!(r.code, 0, "{r}");
+
+    // Nothing on the ledger, nor on the public reference servers.
+    let ledger_db = dir.path().join("ledger.db");
+    let ledger = root().join("target/release/ledger-api");
+    let migrated = Command::new(&ledger).args(["migrate", "--db"]).arg(&ledger_db).output().unwrap();
+    assert!(migrated.status.success());
+    let time = root().join("target/test-deps/venv/bin/mcp-server-time");
+    let everything = root()
+        .join("target/mcp-reference/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    for server in [
+        format!("{} mcp --db {}", ledger.display(), ledger_db.display()),
+        format!("{} --local-timezone UTC", time.display()),
+        format!("node {} stdio", everything.display()),
+    ] {
+        let mut c: Command = smoke(dir.path());
+        c.args(["mcp", "lint", "--mcp-command", &server]);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{server}: {r}");
+        assert!(r.stdout.contains(": 0 finding(s)"), "{server}: {r}");
+    }
+}

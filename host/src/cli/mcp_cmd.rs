@@ -1,5 +1,6 @@
 //! `smoke mcp snapshot`: what an MCP server offers, recorded; `smoke mcp diff`: a live server
-//! against that record, through [`crate::surface`].
+//! against that record, through [`crate::surface`]; `smoke mcp lint`: what it tells an agent,
+//! through [`crate::mcp::lint`].
 
 use super::options::{McpCommand, McpDiffArgs, McpServerArgs};
 use super::{Failure, exit};
@@ -33,6 +34,16 @@ pub(super) async fn run(command: McpCommand) -> Result<i32, Failure> {
             Ok(exit::PASSED)
         }
         McpCommand::Diff(args) => diff(&args).await,
+        McpCommand::Lint(server) => {
+            let live = describe(&server).await?;
+            let found = crate::mcp::lint::lint(&live);
+            for f in &found {
+                let (at, what) = (crate::http::escape_line(&f.at), crate::http::escape_line(&f.what));
+                crate::say!("LINT  {}  {at}: {what}", f.rule);
+            }
+            crate::say!("mcp lint: {}: {} finding(s)", server_line(&live), found.len());
+            Ok(if found.is_empty() { exit::PASSED } else { exit::FAILED })
+        }
     }
 }
 

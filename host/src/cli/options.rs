@@ -68,6 +68,11 @@ pub(super) enum McpCommand {
     /// destructive), flag changed descriptions (they steer what an agent does) and list additions.
     /// Exits 1 when a change is breaking, 0 otherwise.
     Diff(McpDiffArgs),
+    /// Lint, offline, what an MCP server tells an agent: hidden characters (Unicode tags,
+    /// bidirectional controls, zero-width) in any name, description, schema or the instructions;
+    /// descriptions that tell the agent to do something beyond the call ("ignore ...", "before
+    /// using any tool ..."); tool names outside what MCP allows. Exits 1 on a finding.
+    Lint(McpServerArgs),
 }
 
 /// Where the MCP server is, for `smoke mcp`.

@@ -6,6 +6,7 @@
 
 mod http;
 mod lifecycle;
+pub mod lint;
 mod stdio;
 mod tools;
 
