@@ -605,6 +605,16 @@ fn generic_over_http(cache: &Path, dir: &Path, url: &str, extra: &[&str]) -> (cr
     (run(c), report(&json))
 }
 
+/// The ids of a report's scenarios with this outcome, in report order.
+fn ids_with<'a>(report: &'a Value, outcome: &'a str) -> impl Iterator<Item = &'a str> {
+    report["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(move |s| s["outcome"] == outcome)
+        .map(|s| s["id"].as_str().unwrap_or_default())
+}
+
 /// The generic MCP plugin run against a public server (`target` says where): the run and its
 /// report, checked against the schema.
 fn generic_run(target: &[&str]) -> (crate::support::Run, Value) {
@@ -650,13 +660,7 @@ fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
         (&json!("2026-07-28"), &json!("server/discover")),
         "{report}"
     );
-    let failed: Vec<&str> = report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["outcome"] == "failed")
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let failed: Vec<&str> = ids_with(&report, "failed").collect();
     assert_eq!((r.code, failed), (1, vec!["mcp.prompts.get.unknown"]), "{r}");
     assert!(r.stdout.contains("JSON-RPC error -32603 (internal error)"), "{r}");
 
@@ -668,13 +672,7 @@ fn the_generic_plugin_runs_on_public_reference_servers_with_no_false_failure() {
     );
     let stdio_tools = report["mcp"]["tools"].clone();
     // It offers resources and prompts: they list and read, and unknown ones are refused.
-    let passed: BTreeSet<&str> = report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["outcome"] == "passed")
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let passed: BTreeSet<&str> = ids_with(&report, "passed").collect();
     for id in [
         "mcp.resources.list",
         "mcp.resources.read.1",

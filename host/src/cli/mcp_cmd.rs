@@ -61,12 +61,7 @@ fn server_line(description: &Value) -> String {
 
 /// What the server says of itself, as `smoke plan` hands it to a plugin.
 async fn describe(server: &McpServerArgs) -> Result<Value, Failure> {
-    let mcp_command = match &server.mcp_command {
-        None => None,
-        Some(line) => Some(shlex::split(line).ok_or_else(|| {
-            Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes"))
-        })?),
-    };
+    let mcp_command = super::options::mcp_command_words(server.mcp_command.as_deref())?;
     let o = Overrides {
         mcp_url: server.mcp_url.clone(),
         mcp_command,

@@ -369,15 +369,19 @@ pub(super) struct Selection {
     pub(super) rerun_failed: Option<PathBuf>,
 }
 
+/// `--mcp-command`, split into words as a shell would.
+pub(super) fn mcp_command_words(line: Option<&str>) -> Result<Option<Vec<String>>, Failure> {
+    line.map(|line| {
+        shlex::split(line)
+            .ok_or_else(|| Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes")))
+    })
+    .transpose()
+}
+
 /// Build the overrides, pairing each `--plugin-config` with the `--plugin` before it.
 /// What `smoke run` (and `smoke plan`, which takes the same options) says on the command line.
 pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Result<Overrides, Failure> {
-    let mcp_command = match &args.mcp_command {
-        None => None,
-        Some(line) => Some(shlex::split(line).ok_or_else(|| {
-            Failure::new(exit::USAGE, format!("--mcp-command {line:?}: unbalanced quotes"))
-        })?),
-    };
+    let mcp_command = mcp_command_words(args.mcp_command.as_deref())?;
     Ok(Overrides {
         base_url: args.base_url.clone(),
         mcp_url: args.mcp_url.clone(),

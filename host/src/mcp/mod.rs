@@ -11,7 +11,7 @@ mod stdio;
 mod tools;
 
 pub use http::{Answered, EXPECTED};
-pub use lifecycle::{Handshake, Revision, UnknownRevision};
+pub use lifecycle::{Handshake, Revision};
 pub use tools::{
     ListError, MAX_LISTED_BYTES, MAX_SCHEMA_BYTES, MAX_TOOL_PAGES, MAX_TOOLS, Pages, SchemaProblem, Tool,
     Tools,
