@@ -10,6 +10,7 @@ mod languages;
 mod matrix;
 mod mcp;
 mod mcp_example;
+mod mcp_protocol;
 mod mcp_revisions;
 mod mcp_surface;
 mod openapi;

@@ -10,12 +10,21 @@ Over stdio (the default), or Streamable HTTP at http://127.0.0.1:PORT/mcp. REVIS
                written before 2026-07-28 answers it
   both         the SDK as it comes: either
 
+VIOLATE (comma-separated) breaks one rule of the protocol each, for smoke's protocol checks:
+  no-method-not-found  an unknown method is answered -32603 (internal error), not -32601
+  bad-pagination       tools/list has a second page, which lists a tool the first did
+  missing-resources    it declares resources (it has one) but answers resources/list -32601
+  no-origin-check      over HTTP, a request from any Origin is served (no DNS-rebinding defence)
+  stdout-noise         over stdio, it prints a line that is not JSON-RPC on stdout at start
+  no-result-type       results carry no `resultType` (which 2026-07-28 requires)
+
 Its tools: `echo` (read-only; its result's structuredContent is {"said": text}), `add` (a number
 a and an integer b; structuredContent {"sum": a + b}) and `shout` (a `level`, "low" or "high"). It has no prompts and refuses `prompts/get`
 with -32602 as MCP prescribes (the SDK itself raises a ValueError there, which its 2026-07-28 path
 answers as -32603, internal error).
 """
 
+import dataclasses
 import io
 import json
 import os
@@ -25,11 +34,43 @@ from typing import Literal, TypedDict
 
 from mcp.server import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
+from pydantic import BaseModel
 
 REVISIONS = sys.argv[1]
 if REVISIONS not in ("2026-07-28", "2025-11-25", "both"):
     sys.exit(f"usage: {sys.argv[0]} 2026-07-28|2025-11-25|both [--http PORT]")
+
+
+VIOLATE = set(filter(None, os.environ.get("VIOLATE", "").split(",")))
+
+
+async def violations(ctx, call_next):
+    """Break the rules VIOLATE names."""
+    if "missing-resources" in VIOLATE and ctx.method == "resources/list":
+        raise MCPError(-32601, "Method not found", ctx.method)
+    cursor = (ctx.params or {}).get("cursor") if ctx.method == "tools/list" else None
+    if "bad-pagination" in VIOLATE and cursor == "page-2":
+        params = {k: v for k, v in (ctx.params or {}).items() if k != "cursor"}
+        ctx = dataclasses.replace(ctx, params=params)
+    try:
+        result = await call_next(ctx)
+    except MCPError as e:
+        if "no-method-not-found" in VIOLATE and e.code == -32601:
+            raise MCPError(-32603, "Internal error") from e
+        raise
+    if isinstance(result, BaseModel):
+        result = result.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if "bad-pagination" in VIOLATE and ctx.method == "tools/list" and isinstance(result, dict):
+        if cursor is None:
+            result["nextCursor"] = "page-2"
+        else:
+            result["tools"] = result.get("tools", [])[:1]
+            result.pop("nextCursor", None)
+    if "no-result-type" in VIOLATE and ctx.method != "server/discover" and isinstance(result, dict):
+        result.pop("resultType", None)
+    return result
 
 
 async def one_generation(ctx, call_next):
@@ -68,7 +109,14 @@ def without_discover_on_stdin():
     sys.stdin = io.TextIOWrapper(os.fdopen(read, "rb"), encoding="utf-8")
 
 
-server = MCPServer(name="sdk-test-server", version="1.0.0", middleware=[one_generation])
+server = MCPServer(name="sdk-test-server", version="1.0.0", middleware=[one_generation, violations])
+
+if "missing-resources" in VIOLATE:
+
+    @server.resource("note://first", description="A note.")
+    def first_note() -> str:
+        return "the first note"
+
 
 # SURFACE (comma-separated) changes what it offers, for `smoke mcp diff`: removed (no `add`),
 # required-added (`echo` also requires `loud`), narrowed (`add`'s `a` an integer, not a number),
@@ -148,8 +196,16 @@ def shout(level: Literal["low"] if "enum-shrunk" in SURFACE else Literal["low", 
 
 if "--http" in sys.argv:
     port = int(sys.argv[sys.argv.index("--http") + 1])
-    server.run("streamable-http", host="127.0.0.1", port=port, streamable_http_path="/mcp")
+    security = (
+        TransportSecuritySettings(enable_dns_rebinding_protection=False) if "no-origin-check" in VIOLATE else None
+    )
+    server.run(
+        "streamable-http", host="127.0.0.1", port=port, streamable_http_path="/mcp", transport_security=security
+    )
 else:
+    if "stdout-noise" in VIOLATE:
+        sys.stdout.write("sdk-test-server: ready (a debug print on stdout)\n")
+        sys.stdout.flush()
     if REVISIONS == "2025-11-25":
         without_discover_on_stdin()
     server.run("stdio")

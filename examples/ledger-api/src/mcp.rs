@@ -308,6 +308,23 @@ impl ServerHandler for LedgerMcp {
         Ok(DiscoverResult::from_server_info(self.revisions.to_vec(), self.get_info()))
     }
 
+    /// The SDK hands on, as a custom request, any request it could not read: a method it does not
+    /// know (-32601), or one of MCP's own methods with params that do not fit it, which is no
+    /// unknown method but invalid params (-32602).
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, McpError> {
+        const OURS: &[&str] = &["tools/call", "tools/list", "ping", "server/discover", "initialize"];
+        match OURS.contains(&request.method.as_str()) {
+            true => {
+                Err(McpError::invalid_params(format!("the params of {} do not fit it", request.method), None))
+            }
+            false => Err(McpError::new(rmcp::model::ErrorCode::METHOD_NOT_FOUND, request.method, None)),
+        }
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -346,7 +363,14 @@ pub fn streamable_http(
     StreamableHttpService::new(
         move || Ok(LedgerMcp::new(app.clone())),
         Default::default(),
-        StreamableHttpServerConfig::default(),
+        // A page on another site must not reach this server through a browser (DNS rebinding):
+        // a request from any Origin but a local one is refused with 403. The SDK checks none
+        // unless told which to allow.
+        StreamableHttpServerConfig::default().with_allowed_origins([
+            "http://localhost:*",
+            "http://127.0.0.1:*",
+            "http://[::1]:*",
+        ]),
     )
 }
 

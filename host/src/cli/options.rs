@@ -253,6 +253,11 @@ pub(super) struct RunArgs {
     /// 2026-07-28 or 2025-11-25, which the server must then speak.
     #[arg(long, value_name = "REVISION")]
     pub(super) mcp_protocol: Option<String>,
+    /// Leave out the host's checks of the MCP protocol itself (unknown method, pagination, a
+    /// foreign Origin, stdout...; docs/mcp.md lists them), which the generic MCP plugin's plan
+    /// gets by default.
+    #[arg(long)]
+    pub(super) no_protocol_checks: bool,
     /// Scenarios in flight at once [default: 8].
     #[arg(long, short = 'j', value_name = "N")]
     pub(super) jobs: Option<usize>,
@@ -388,6 +393,7 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         mcp_command,
         mcp_headers: args.mcp_headers.clone(),
         mcp_protocol: args.mcp_protocol.clone(),
+        no_protocol_checks: args.no_protocol_checks,
         jobs: args.jobs,
         request_timeout: args.request_timeout,
         max_body: args.max_body,

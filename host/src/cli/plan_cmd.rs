@@ -247,7 +247,9 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
                             ));
                         }
                     }
-                    crate::plan::model::Action::ToolCall(_) | crate::plan::model::Action::McpRequest(_) => orphans.push(format!(
+                    crate::plan::model::Action::ToolCall(_)
+                    | crate::plan::model::Action::McpRequest(_)
+                    | crate::plan::model::Action::McpCheck(_) => orphans.push(format!(
                         "{at} asks plugin {:?} to judge an MCP call, which its contract (smoke:plugin@{}) \
                          cannot name",
                         s.plugin, judge.plugin.wit_version
@@ -297,6 +299,9 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
             })
             .collect();
         converted.reference_secrets(&secrets);
+        if let Some(description) = &l.protocol_checks {
+            converted.scenarios.extend(crate::mcp::conformance::scenarios(description, info.name.as_str()));
+        }
         let reference = PluginRef {
             name: info.name.clone(),
             version: info.version.clone(),
@@ -318,7 +323,8 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
         let given = (args.mcp_url.is_some(), args.mcp_command.is_some());
         let description = describe_mcp_server(given, &settings).await?;
-        loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
+        let checks = super::plugins::protocol_checks(&loaded, &settings);
+        loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), checks);
     }
     if args.plan.is_none() && super::plugins::wants_service_documents(&loaded) {
         match &settings.base_url {
@@ -375,7 +381,7 @@ pub(super) async fn describe_mcp_server(
     };
     let failed = |e: crate::mcp::ConnectError| Failure::new(exit::TARGET, e);
     match &settings.mcp {
-        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout, revision }) if given.0 => {
+        Some(Mcp { transport: McpTransport::Http { url, headers }, timeout, revision, .. }) if given.0 => {
             let url = match (url.starts_with('/'), &settings.base_url) {
                 (false, _) => url.clone(),
                 (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
@@ -392,6 +398,7 @@ pub(super) async fn describe_mcp_server(
             transport: McpTransport::Stdio { command, args: words, env, dir },
             timeout,
             revision,
+            ..
         }) if given.1 => {
             let here = std::env::current_dir().unwrap_or_else(|_| ".".into());
             let (mut server, stdin, stdout) = crate::service::Service::start_stdio(
@@ -406,7 +413,14 @@ pub(super) async fn describe_mcp_server(
             .await
             .map_err(|e| Failure::new(exit::TARGET, e))?;
             let shown = server.command().to_string();
-            let session = crate::mcp::Session::stdio(&shown, stdout, stdin, *timeout, revision).await;
+            let session = crate::mcp::Session::stdio(
+                &shown,
+                (stdout, stdin),
+                *timeout,
+                revision,
+                crate::mcp::Noise::Close,
+            )
+            .await;
             let description = match session {
                 Ok(session) => {
                     let d = session.description.to_string();

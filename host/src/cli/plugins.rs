@@ -147,6 +147,17 @@ pub(super) struct Loaded {
     pub(super) plugin: Arc<Plugin>,
     pub(super) config: Vec<crate::plan::model::Pair>,
     pub(super) documents: Vec<contract::Document>,
+    /// The MCP server's description, when the host's protocol checks join this plugin's plan
+    /// (the generic MCP plugin's, unless they are turned off).
+    pub(super) protocol_checks: Option<serde_json::Value>,
+}
+
+impl Loaded {
+    /// Whether this is the generic MCP plugin (`--plugin mcp`, bundled, or a build of it: a
+    /// plugin named `mcp`).
+    pub(super) fn is_generic_mcp(&self) -> bool {
+        self.plugin.name() == "mcp"
+    }
 }
 
 /// The registry, with the run's lockfile and network rules.
@@ -233,7 +244,7 @@ pub(super) async fn load_plugins(
         let (config, documents) = configure(&plugin, spec, settings, &target, redactor).await?;
         let mut plugin = plugin;
         plugin.set_redactor(redactor.clone());
-        loaded.push(Loaded { plugin: Arc::new(plugin), config, documents });
+        loaded.push(Loaded { plugin: Arc::new(plugin), config, documents, protocol_checks: None });
     }
     Ok(loaded)
 }
@@ -373,15 +384,27 @@ pub(super) fn wants_mcp_server(loaded: &[Loaded]) -> bool {
     loaded.iter().any(|l| l.documents.iter().any(|d| d.source == MCP_SERVER_DOCUMENT))
 }
 
-/// The plugins with the MCP server's description handed to those that read it.
-pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8]) -> Vec<Loaded> {
+/// The plugins with the MCP server's description handed to those that read it, and to the
+/// generic MCP plugin the host's protocol checks when `checks`.
+pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8], checks: bool) -> Vec<Loaded> {
     let mut out = loaded.to_vec();
     for l in &mut out {
+        let mut reads = false;
         for d in &mut l.documents {
             if d.source == MCP_SERVER_DOCUMENT {
                 d.content = description.to_vec();
+                reads = true;
             }
+        }
+        if checks && reads && l.is_generic_mcp() {
+            l.protocol_checks = serde_json::from_slice(description).ok();
         }
     }
     out
+}
+
+/// Whether the run's MCP session gets the host's protocol checks: the config leaves them on and
+/// the generic MCP plugin is loaded.
+pub(super) fn protocol_checks(loaded: &[Loaded], settings: &config::Settings) -> bool {
+    settings.mcp.as_ref().is_some_and(|m| m.protocol_checks) && loaded.iter().any(Loaded::is_generic_mcp)
 }

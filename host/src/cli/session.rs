@@ -230,7 +230,12 @@ impl Session<'_> {
         let stdio = started.stdio.take();
         let session = match (&m.transport, stdio) {
             (_, Some((command, stdin, stdout))) => {
-                crate::mcp::Session::stdio(&command, stdout, stdin, m.timeout, &m.revision).await
+                let noise = match super::plugins::protocol_checks(self.loaded, settings) {
+                    // The check `stdout` fails on what is noted; the session goes on.
+                    true => crate::mcp::Noise::Note,
+                    false => crate::mcp::Noise::Close,
+                };
+                crate::mcp::Session::stdio(&command, (stdout, stdin), m.timeout, &m.revision, noise).await
             }
             (McpTransport::Http { url, headers }, None) => {
                 let url = mcp_url(url, started.base_url.as_deref())
@@ -298,7 +303,8 @@ impl Session<'_> {
         let mut loaded = self.loaded.to_vec();
         if let Some(session) = mcp {
             let description = session.description.to_string();
-            loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes());
+            let checks = super::plugins::protocol_checks(&loaded, self.settings);
+            loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), checks);
         }
         if super::plugins::wants_service_documents(&loaded) {
             let Some(base_url) = &started.base_url else {

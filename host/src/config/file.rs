@@ -118,6 +118,9 @@ pub(super) struct McpFile {
     /// The protocol revision: `auto` (the default) or one revision.
     #[serde(default)]
     pub(super) protocol: Option<Spanned<String>>,
+    /// The host's protocol checks beside the generic MCP plugin's scenarios (default true).
+    #[serde(default)]
+    pub(super) protocol_checks: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

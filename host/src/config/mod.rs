@@ -88,6 +88,9 @@ pub struct Mcp {
     pub timeout: Duration,
     /// The protocol revision to speak (`--mcp-protocol`, `protocol`): `auto` by default.
     pub revision: crate::mcp::Revision,
+    /// Whether the generic MCP plugin's plan gets the host's protocol checks (on unless
+    /// `--no-protocol-checks` or `protocol_checks = false`).
+    pub protocol_checks: bool,
 }
 
 /// How smoke reaches the MCP server.
@@ -202,6 +205,8 @@ pub struct Overrides {
     pub mcp_headers: Vec<String>,
     /// `--mcp-protocol`.
     pub mcp_protocol: Option<String>,
+    /// `--no-protocol-checks`.
+    pub no_protocol_checks: bool,
     pub jobs: Option<usize>,
     pub request_timeout: Option<Duration>,
     pub max_body: Option<u64>,
@@ -540,6 +545,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
         }
         (None, None) => crate::mcp::Revision::Auto,
     };
+    let protocol_checks = !o.no_protocol_checks && file_mcp.and_then(|m| m.protocol_checks).unwrap_or(true);
     if o.mcp_protocol.is_some() && o.mcp_url.is_none() && o.mcp_command.is_none() && file_mcp.is_none() {
         return Err(ConfigError::Usage(
             "--mcp-protocol needs an MCP server: add --mcp-url or --mcp-command".into(),
@@ -557,6 +563,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             transport: McpTransport::Http { url: url.clone(), headers },
             timeout,
             revision,
+            protocol_checks,
         }));
     }
     if let Some(words) = &o.mcp_command {
@@ -578,7 +585,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             env: BTreeMap::new(),
             dir: PathBuf::from("."),
         };
-        return Ok(Some(Mcp { transport, timeout, revision }));
+        return Ok(Some(Mcp { transport, timeout, revision, protocol_checks }));
     }
     let Some(m) = file_mcp else {
         if !o.mcp_headers.is_empty() {
@@ -625,7 +632,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             ));
         }
     };
-    Ok(Some(Mcp { transport, timeout, revision }))
+    Ok(Some(Mcp { transport, timeout, revision, protocol_checks }))
 }
 
 /// The `[target]` table: how to start the service, and the commands around it.

@@ -167,6 +167,55 @@ pub struct Watched {
     pages: Arc<super::Pages>,
     /// Whether the server answers with plain JSON (so a page of the tool list is read here).
     answers_json: Arc<AtomicBool>,
+    /// What the SDK sent with its POSTs: what a protocol check sends beside its own request.
+    pub sent: Arc<Mutex<Sent>>,
+}
+
+/// What the SDK sent with its last POST that a request of smoke's own repeats: the session, the
+/// credentials and the headers (those of the session, not those that mirror one message's body),
+/// and the `_meta` of its requests (the revision and capabilities, in 2026-07-28).
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub session_id: Option<String>,
+    pub auth: Option<String>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub meta: Option<serde_json::Value>,
+}
+
+impl Sent {
+    /// Note a POST the SDK sends.
+    fn note(
+        &mut self,
+        message: &ClientJsonRpcMessage,
+        session_id: Option<&str>,
+        auth: Option<&str>,
+        headers: &HashMap<HeaderName, HeaderValue>,
+    ) {
+        self.session_id = session_id.map(str::to_string);
+        self.auth = auth.map(str::to_string);
+        self.headers = headers
+            .iter()
+            .filter(|(name, _)| {
+                let name = name.as_str();
+                name != "mcp-method" && name != "mcp-name" && !name.starts_with("mcp-param-")
+            })
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        if self.meta.is_none()
+            && let ClientJsonRpcMessage::Request(r) = message
+            && !matches!(r.request, ClientRequest::CallToolRequest(_))
+            && let Ok(value) = serde_json::to_value(r)
+            && let Some(serde_json::Value::Object(meta)) = value.pointer("/params/_meta")
+        {
+            // The session's fields, not this request's own (its progress token).
+            let session: serde_json::Map<_, _> = meta
+                .iter()
+                .filter(|(k, _)| k.starts_with("io.modelcontextprotocol/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            self.meta = (!session.is_empty()).then_some(serde_json::Value::Object(session));
+        }
+    }
 }
 
 impl Watched {
@@ -183,7 +232,7 @@ impl Watched {
             attempt.stop()
         });
         let client = crate::http::client_builder().redirect(policy).build()?;
-        Ok(Watched { client, seen, pages, answers_json: Arc::default() })
+        Ok(Watched { client, seen, pages, answers_json: Arc::default(), sent: Arc::default() })
     }
 
     /// POST an `initialize` to `url` once more, reading at most a few KiB of the answer, to show
@@ -238,6 +287,93 @@ impl Watched {
 }
 
 impl Watched {
+    /// POST `body` to `url` as smoke's own request, with the session's headers and `extra` (which
+    /// replace those of the same name; an empty value removes one), and read the answer within
+    /// `timeout`: at most [`RAW_BYTES`] of it, and of an event stream, up to the event answering
+    /// `body`'s id.
+    pub async fn raw_post(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        extra: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Raw, RawError> {
+        let sent = lock(&self.sent).clone();
+        let mut headers = HeaderMap::new();
+        for (name, value) in &sent.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let value = |v: &str| HeaderValue::from_str(v).map_err(|_| RawError::Header(v.to_string()));
+        if let Some(id) = &sent.session_id {
+            headers.insert(SESSION_ID, value(id)?);
+        }
+        if let Some(token) = &sent.auth {
+            headers.insert(reqwest::header::AUTHORIZATION, value(&format!("Bearer {token}"))?);
+        }
+        headers
+            .insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+        for (name, given) in extra {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| RawError::Header(name.to_string()))?;
+            match given.is_empty() {
+                true => drop(headers.remove(&name)),
+                false => drop(headers.insert(name, value(given)?)),
+            }
+        }
+        let request = self.client.post(url).headers(headers).json(body).timeout(timeout);
+        let mut response = request.send().await.map_err(|e| RawError::Send(error_chain_of(&e)))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let session_id =
+            response.headers().get(SESSION_ID).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let sse =
+            content_type.as_deref().is_some_and(|t| t.to_ascii_lowercase().starts_with("text/event-stream"));
+        let id = body.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        let mut read = Vec::new();
+        let started = std::time::Instant::now();
+        let answer = loop {
+            if sse && let Some(answer) = answer_in_events(&read, &id) {
+                break Some(answer);
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, response.chunk()).await {
+                Ok(Ok(Some(chunk))) if read.len() + chunk.len() <= RAW_BYTES => {
+                    read.extend_from_slice(&chunk)
+                }
+                Ok(Ok(Some(_))) => return Err(RawError::TooLong),
+                Ok(Ok(None)) => {
+                    break if sse {
+                        answer_in_events(&read, &id)
+                    } else {
+                        serde_json::from_slice(&read).ok()
+                    };
+                }
+                Ok(Err(e)) => return Err(RawError::Send(error_chain_of(&e))),
+                Err(_) if sse => break None,
+                Err(_) => return Err(RawError::Timeout(timeout)),
+            }
+        };
+        Ok(Raw { status, content_type, session_id, answer, body: snippet(&read) })
+    }
+
+    /// DELETE session `id` at `url` (ending it), with the session's credentials and headers:
+    /// the status it was answered with.
+    pub async fn raw_delete(&self, url: &str, id: &str, timeout: Duration) -> Result<u16, RawError> {
+        let sent = lock(&self.sent).clone();
+        let mut request = self.client.delete(url).timeout(timeout).header(SESSION_ID, id);
+        for (name, value) in &sent.headers {
+            request = request.header(name, value);
+        }
+        if let Some(token) = &sent.auth {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| RawError::Send(error_chain_of(&e)))?;
+        Ok(response.status().as_u16())
+    }
+
     /// POST a page request of `tools/list` here rather than through the SDK, which would read a
     /// large page as several trees at once: a plain JSON answer is read within the JSON limit,
     /// its entries kept as listed, and the SDK is handed the page without them. `None` when the
@@ -303,6 +439,60 @@ impl Watched {
     }
 }
 
+/// The most of an answer to smoke's own request that is read.
+pub const RAW_BYTES: usize = 1 << 20;
+
+/// An answer to smoke's own POST: its status and content type, the JSON-RPC message answering
+/// the request when one was found, and the start of the body.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// The session it names (`Mcp-Session-Id`), if it does.
+    pub session_id: Option<String>,
+    pub answer: Option<serde_json::Value>,
+    pub body: Option<String>,
+}
+
+/// Why smoke's own POST got no answer to judge.
+#[derive(Debug, thiserror::Error)]
+pub enum RawError {
+    #[error("a header value cannot be sent: {0:?}")]
+    Header(String),
+    #[error("{0}")]
+    Send(String),
+    #[error("the answer is longer than {} KiB", RAW_BYTES >> 10)]
+    TooLong,
+    #[error("no whole answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
+}
+
+/// The JSON-RPC message with `id` among the whole events of an event stream read so far.
+fn answer_in_events(read: &[u8], id: &serde_json::Value) -> Option<serde_json::Value> {
+    let text = String::from_utf8_lossy(read).replace("\r\n", "\n");
+    let whole = text.rfind("\n\n")?;
+    text[..whole].split("\n\n").find_map(|event| {
+        let data: Vec<&str> = event
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect();
+        let message: serde_json::Value = serde_json::from_str(&data.join("\n")).ok()?;
+        (message.get("id") == Some(id)).then_some(message)
+    })
+}
+
+/// An HTTP client error with its causes.
+fn error_chain_of(e: &reqwest::Error) -> String {
+    let mut words = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        words.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    words
+}
+
 /// Whether a message asks for a page of the tool list.
 fn lists_tools(message: &ClientJsonRpcMessage) -> bool {
     matches!(message, ClientJsonRpcMessage::Request(r) if matches!(r.request, ClientRequest::ListToolsRequest(_)))
@@ -357,6 +547,7 @@ impl StreamableHttpClient for Watched {
         custom_headers: HashMap<HeaderName, HeaderValue>,
         limits: StreamableHttpResponseLimits,
     ) -> Result<StreamableHttpPostResponse, StreamableHttpError<reqwest::Error>> {
+        lock(&self.sent).note(&message, session_id.as_deref(), auth_header.as_deref(), &custom_headers);
         if lists_tools(&message)
             && self.pages.listing()
             && self.answers_json.load(Ordering::Acquire)

@@ -4,14 +4,17 @@
 //! list, or lists wrongly, arguments its `inputSchema` refuses) before anything is sent, so a plan
 //! bug is never reported as the server's failure.
 
+pub mod conformance;
 mod http;
 mod lifecycle;
 pub mod lint;
+mod raw;
 mod stdio;
 mod tools;
 
 pub use http::{Answered, EXPECTED};
 pub use lifecycle::{Handshake, Revision};
+pub use stdio::Noise;
 pub use tools::{
     ListError, MAX_LISTED_BYTES, MAX_SCHEMA_BYTES, MAX_TOOL_PAGES, MAX_TOOLS, Pages, SchemaProblem, Tool,
     Tools,
@@ -166,10 +169,12 @@ pub struct Session {
     pub record: ServerRecord,
     pub description: Description,
     tools: Arc<Tools>,
-    /// Over stdio: what the server printed that is not JSON-RPC, which closed the session.
-    stdout_problem: Arc<std::sync::Mutex<Option<String>>>,
+    /// Over stdio: what the server printed that is not JSON-RPC.
+    printed: Arc<std::sync::Mutex<stdio::Printed>>,
     /// Over HTTP: answers that were not MCP.
     http_seen: Option<Arc<http::Seen>>,
+    /// Over HTTP: the session's client and URL, for requests of smoke's own (protocol checks).
+    http_client: Option<(http::Watched, String)>,
 }
 
 /// How many resources and prompts the description lists (the first page, cut to this).
@@ -349,6 +354,7 @@ impl Session {
         match opened {
             Ok(mut session) => {
                 session.http_seen = Some(seen);
+                session.http_client = Some((client, url.to_string()));
                 Ok(session)
             }
             // What came back instead of MCP, when that is why: looked at once more for
@@ -368,19 +374,21 @@ impl Session {
 
     /// Open a session over a child's stdout (what it says) and stdin (what it hears). Every line
     /// it prints must be a JSON-RPC message (the stdio transport allows nothing else on stdout):
-    /// the first that is not closes the session, and every call from then on fails saying so.
+    /// the first that is not closes the session, and every call from then on fails saying so;
+    /// or, with [`Noise::Note`], is dropped and noted for the protocol check `stdout`.
     pub async fn stdio(
         command: &str,
-        stdout: tokio::process::ChildStdout,
-        stdin: tokio::process::ChildStdin,
+        (stdout, stdin): (tokio::process::ChildStdout, tokio::process::ChildStdin),
         timeout: Duration,
         revision: &Revision,
+        noise: Noise,
     ) -> Result<Session, ConnectError> {
         let endpoint = Endpoint::Stdio { command: command.to_string() };
         let shown = endpoint.to_string();
-        let problem: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let printed: Arc<std::sync::Mutex<stdio::Printed>> = Arc::default();
+        let problem = || printed.lock().unwrap_or_else(|e| e.into_inner()).closed.clone();
         let pages = Arc::new(Pages::default());
-        let (relay, first) = stdio::Relay::start(stdout, stdin, problem.clone(), pages.clone());
+        let (relay, first) = stdio::Relay::start(stdout, stdin, printed.clone(), noise, pages.clone());
         let mut plan = Plan::first(revision);
         let mut begun = plan.begin(first, timeout).await;
         let mut fallback = None;
@@ -390,7 +398,7 @@ impl Session {
             && plan.may_fall_back()
             && refused.falls_back()
             && !matches!(refused, Refused::Timeout)
-            && problem.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+            && problem().is_none()
         {
             fallback = Some(discover_not_taken(refused, timeout));
             plan = Plan::initialize();
@@ -402,12 +410,11 @@ impl Session {
             Ok(begun) => Self::open(begun, endpoint, timeout, shown.clone(), &pages, fallback).await,
             Err(refused) => Err(not_begun(&plan, refused, shown.clone(), timeout, fallback)),
         };
-        let mut session =
-            opened.map_err(|e| match problem.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-                Some(p) => ConnectError::Initialize { request: plan.request(), endpoint: shown, message: p },
-                None => e,
-            })?;
-        session.stdout_problem = problem;
+        let mut session = opened.map_err(|e| match problem() {
+            Some(p) => ConnectError::Initialize { request: plan.request(), endpoint: shown, message: p },
+            None => e,
+        })?;
+        session.printed = printed;
         Ok(session)
     }
 
@@ -443,6 +450,7 @@ impl Session {
         };
         let mut about = serde_json::Map::new();
         about.insert("protocolVersion".into(), Value::String(negotiated.to_string()));
+        about.insert("transport".into(), Value::String(transport.to_string()));
         let server_info = info.as_ref().and_then(|i| i.server_info.as_ref());
         about.insert("serverInfo".into(), serde_json::to_value(server_info).unwrap_or(Value::Null));
         about.insert("capabilities".into(), serde_json::to_value(capabilities).unwrap_or(Value::Null));
@@ -477,8 +485,9 @@ impl Session {
             peer,
             record,
             tools,
-            stdout_problem: Arc::default(),
+            printed: Arc::default(),
             http_seen: None,
+            http_client: None,
         })
     }
 
@@ -596,6 +605,18 @@ impl Session {
         }
     }
 
+    /// Send any request, `method` with `params` as they are (a method the SDK does not know,
+    /// params a method does not take), once, within `timeout`.
+    pub async fn custom(&self, method: &str, params: Value, timeout: Duration) -> Result<Answer, CallError> {
+        let request =
+            rmcp::model::ClientRequest::CustomRequest(rmcp::model::CustomRequest::new(method, Some(params)));
+        match tokio::time::timeout(timeout, self.peer.send_request(request)).await {
+            Err(_) => Err(CallError::Timeout(timeout)),
+            Ok(Ok(result)) => Ok(Answer::Result(serde_json::to_value(&result).unwrap_or(Value::Null))),
+            Ok(Err(e)) => self.failed(e),
+        }
+    }
+
     /// A call's error as an answer (a JSON-RPC error) or as why there was none.
     fn failed(&self, e: ServiceError) -> Result<Answer, CallError> {
         let not_mcp = || self.http_seen.as_ref().and_then(|s| s.failure()).map(CallError::NotMcp);
@@ -617,7 +638,17 @@ impl Session {
 
     /// What closed a stdio session, if the server printed something other than JSON-RPC.
     pub fn stdout_problem(&self) -> Option<String> {
-        self.stdout_problem.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.printed.lock().unwrap_or_else(|e| e.into_inner()).closed.clone()
+    }
+
+    /// What a stdio server printed that is not JSON-RPC and was dropped ([`Noise::Note`]): the
+    /// first line, and how many more.
+    pub fn stdout_noise(&self) -> Option<String> {
+        let printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
+        printed.noted.as_ref().map(|(first, count)| match count {
+            1 => first.clone(),
+            n => format!("{first}, and {} more such line(s)", n - 1),
+        })
     }
 
     /// End the session (for HTTP, the SDK deletes it on the server), within a bound.

@@ -3,9 +3,27 @@
 //! the same process (`initialize` after a `server/discover` the server did not take).
 
 use super::Pages;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
+
+/// What a line on stdout that is not JSON-RPC does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noise {
+    /// It closes the session: every call from then on fails, saying what was printed.
+    Close,
+    /// It is noted (the protocol check `stdout` fails on it) and dropped; the session goes on.
+    Note,
+}
+
+/// What a stdio server printed that is not JSON-RPC: what closed its session, or the lines noted.
+#[derive(Debug, Default)]
+pub struct Printed {
+    /// What closed the session.
+    pub closed: Option<String>,
+    /// The first line noted, and how many were.
+    pub noted: Option<(String, usize)>,
+}
 
 /// The pipes of one server process, for one SDK connection after another.
 pub struct Relay {
@@ -14,12 +32,13 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Relay `stdout` (checked) and `stdin`; what closed the session, when the server printed
-    /// something that is not JSON-RPC, goes to `problem`.
+    /// Relay `stdout` (checked) and `stdin`; what the server printed that is not JSON-RPC goes
+    /// to `printed`, and closes the session or is dropped as `noise` says.
     pub fn start(
         stdout: tokio::process::ChildStdout,
         stdin: tokio::process::ChildStdin,
-        problem: Arc<std::sync::Mutex<Option<String>>>,
+        printed: Arc<Mutex<Printed>>,
+        noise: Noise,
         pages: Arc<Pages>,
     ) -> (Relay, (DuplexStream, DuplexStream)) {
         let (sinks, sinks_rx) = mpsc::unbounded_channel();
@@ -27,7 +46,7 @@ impl Relay {
         let relay = Relay { sinks, feeds };
         // The first connection is there before anything is read: no early line is dropped.
         let first = relay.connect();
-        tokio::spawn(forward_json_lines(stdout, sinks_rx, problem, pages));
+        tokio::spawn(forward_json_lines(stdout, sinks_rx, (printed, noise), pages));
         tokio::spawn(feed(feeds_rx, stdin));
         (relay, first)
     }
@@ -67,12 +86,12 @@ struct JsonRpcLine {
 
 /// Copy a stdio server's stdout line by line, while every line is JSON-RPC, to the connection
 /// the session now reads (`sinks` hands over the next one when a handshake is tried again; a line
-/// that comes while none reads is dropped); stop at the first line that is not JSON-RPC (or is
-/// longer than [`MAX_LINE`]), saying what it was.
+/// that comes while none reads is dropped). A line that is not JSON-RPC (or is longer than
+/// [`MAX_LINE`]) is noted and dropped, or stops the relay, saying what it was.
 async fn forward_json_lines(
     stdout: tokio::process::ChildStdout,
     mut sinks: mpsc::UnboundedReceiver<DuplexStream>,
-    problem: Arc<std::sync::Mutex<Option<String>>>,
+    (printed, noise): (Arc<Mutex<Printed>>, Noise),
     pages: Arc<Pages>,
 ) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -99,12 +118,24 @@ async fn forward_json_lines(
             }
         };
         if let Some(what) = found {
-            let message = format!(
+            let said = format!(
                 "the MCP server printed {what} on stdout, which is not JSON-RPC (a stdio server must print \
-                 nothing else there: logs go to stderr); the session is closed"
+                 nothing else there: logs go to stderr)"
             );
+            if noise == Noise::Note && line.len() <= MAX_LINE {
+                let mut printed = printed.lock().unwrap_or_else(|e| e.into_inner());
+                match printed.noted.as_mut() {
+                    Some((_, count)) => *count += 1,
+                    None => {
+                        tracing::warn!("mcp: {}; the line is dropped", crate::http::escape_line(&said));
+                        printed.noted = Some((said, 1));
+                    }
+                }
+                continue;
+            }
+            let message = format!("{said}; the session is closed");
             tracing::warn!("mcp: {}", crate::http::escape_line(&message));
-            *problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+            printed.lock().unwrap_or_else(|e| e.into_inner()).closed = Some(message);
             if let Some(to) = to.as_mut() {
                 let _ = to.shutdown().await;
             }

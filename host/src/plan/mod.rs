@@ -6,6 +6,7 @@ pub mod coverage;
 pub mod exact;
 pub mod graph;
 pub mod model;
+pub mod protocol;
 pub mod spill;
 pub mod store;
 pub mod validate;

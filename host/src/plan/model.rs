@@ -82,6 +82,7 @@ impl Part {
                     }
                     continue;
                 }
+                Action::McpCheck(_) => continue,
             };
             let r = &mut call.request;
             swap(&mut r.path);
@@ -152,6 +153,8 @@ pub enum ScenarioKind {
     Auth,
     Workflow,
     Load,
+    /// A check of the MCP protocol itself, planned by the host (`mcp_check`), not by a plugin.
+    Protocol,
 }
 
 impl ScenarioKind {
@@ -164,6 +167,7 @@ impl ScenarioKind {
             ScenarioKind::Auth => "auth",
             ScenarioKind::Workflow => "workflow",
             ScenarioKind::Load => "load",
+            ScenarioKind::Protocol => "protocol",
         }
     }
 }
@@ -226,6 +230,15 @@ pub enum Action {
     Http(HttpCall),
     ToolCall(ToolCall),
     McpRequest(McpRequest),
+    McpCheck(McpCheck),
+}
+
+/// One of the host's checks of the MCP protocol (docs/mcp.md, "Protocol checks"), by name: what
+/// it sends and what it requires are the host's, not the plan's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpCheck {
+    pub check: String,
 }
 
 /// An MCP request other than a tool call (`resources/list`, `prompts/get`...). Its expectation's
@@ -326,6 +339,8 @@ struct StepFile {
     tool_call: Option<ToolCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mcp_request: Option<McpRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mcp_check: Option<McpCheck>,
     #[serde(default)]
     captures: Vec<Capture>,
     #[serde(default)]
@@ -341,11 +356,11 @@ pub enum StepShape {
     NoExpect,
     #[error("an HTTP step needs `request` beside `expect`")]
     NoRequest,
-    #[error("a step needs an action: `request` and `expect`, `tool_call` or `mcp_request`")]
+    #[error("a step needs an action: `request` and `expect`, `tool_call`, `mcp_request` or `mcp_check`")]
     NoAction,
     #[error(
-        "a step is one action: an HTTP call (`request`, `expect`), a tool call (`tool_call`) or an MCP \
-         request (`mcp_request`)"
+        "a step is one action: an HTTP call (`request`, `expect`), a tool call (`tool_call`), an MCP \
+         request (`mcp_request`) or a protocol check (`mcp_check`)"
     )]
     Several,
 }
@@ -354,13 +369,14 @@ impl TryFrom<StepFile> for Step {
     type Error = StepShape;
 
     fn try_from(f: StepFile) -> Result<Step, StepShape> {
-        let action = match (f.request, f.expect, f.tool_call, f.mcp_request) {
-            (Some(request), Some(expect), None, None) => Action::Http(HttpCall { request, expect }),
-            (None, None, Some(call), None) => Action::ToolCall(call),
-            (None, None, None, Some(request)) => Action::McpRequest(request),
-            (Some(_), None, None, None) => return Err(StepShape::NoExpect),
-            (None, Some(_), None, None) => return Err(StepShape::NoRequest),
-            (None, None, None, None) => return Err(StepShape::NoAction),
+        let action = match (f.request, f.expect, f.tool_call, f.mcp_request, f.mcp_check) {
+            (Some(request), Some(expect), None, None, None) => Action::Http(HttpCall { request, expect }),
+            (None, None, Some(call), None, None) => Action::ToolCall(call),
+            (None, None, None, Some(request), None) => Action::McpRequest(request),
+            (None, None, None, None, Some(check)) => Action::McpCheck(check),
+            (Some(_), None, None, None, None) => return Err(StepShape::NoExpect),
+            (None, Some(_), None, None, None) => return Err(StepShape::NoRequest),
+            (None, None, None, None, None) => return Err(StepShape::NoAction),
             _ => return Err(StepShape::Several),
         };
         Ok(Step { name: f.name, action, captures: f.captures, mode: f.mode, timeout_ms: f.timeout_ms })
@@ -369,17 +385,21 @@ impl TryFrom<StepFile> for Step {
 
 impl From<Step> for StepFile {
     fn from(s: Step) -> StepFile {
-        let (request, expect, tool_call, mcp_request) = match s.action {
-            Action::Http(call) => (Some(call.request), Some(call.expect), None, None),
-            Action::ToolCall(call) => (None, None, Some(call), None),
-            Action::McpRequest(r) => (None, None, None, Some(r)),
-        };
+        let (mut request, mut expect, mut tool_call, mut mcp_request, mut mcp_check) =
+            (None, None, None, None, None);
+        match s.action {
+            Action::Http(call) => (request, expect) = (Some(call.request), Some(call.expect)),
+            Action::ToolCall(call) => tool_call = Some(call),
+            Action::McpRequest(r) => mcp_request = Some(r),
+            Action::McpCheck(c) => mcp_check = Some(c),
+        }
         StepFile {
             name: s.name,
             request,
             expect,
             tool_call,
             mcp_request,
+            mcp_check,
             captures: s.captures,
             mode: s.mode,
             timeout_ms: s.timeout_ms,
@@ -855,6 +875,7 @@ impl Step {
             Action::Http(call) => format!("{} {}", call.request.method.as_str(), call.request.path),
             Action::ToolCall(call) => format!("tool {}", call.tool),
             Action::McpRequest(r) => r.method.clone(),
+            Action::McpCheck(c) => format!("protocol check {}", c.check),
         }
     }
 
@@ -862,7 +883,7 @@ impl Step {
     pub fn http(&self) -> Option<&HttpCall> {
         match &self.action {
             Action::Http(call) => Some(call),
-            Action::ToolCall(_) | Action::McpRequest(_) => None,
+            Action::ToolCall(_) | Action::McpRequest(_) | Action::McpCheck(_) => None,
         }
     }
 
@@ -870,7 +891,7 @@ impl Step {
     pub fn tool_call(&self) -> Option<&ToolCall> {
         match &self.action {
             Action::ToolCall(call) => Some(call),
-            Action::Http(_) | Action::McpRequest(_) => None,
+            Action::Http(_) | Action::McpRequest(_) | Action::McpCheck(_) => None,
         }
     }
 
@@ -885,6 +906,7 @@ impl Step {
             Action::Http(call) => call.expect.check.as_deref(),
             Action::ToolCall(call) => call.expect.check.as_deref(),
             Action::McpRequest(r) => r.expect.check.as_deref(),
+            Action::McpCheck(_) => None,
         }
     }
 }

@@ -276,6 +276,7 @@ fn compact(s: &mut Scenario) {
             }
             Action::ToolCall(call) => call.expect.result.shrink_to_fit(),
             Action::McpRequest(r) => r.expect.result.shrink_to_fit(),
+            Action::McpCheck(_) => {}
         }
     }
 }
@@ -323,6 +324,10 @@ fn weight(s: &Scenario) -> usize {
             Action::McpRequest(r) => {
                 total += r.method.len() + value(&r.params);
                 (&r.expect.result, &r.expect.schema)
+            }
+            Action::McpCheck(c) => {
+                total += c.check.len();
+                continue;
             }
         };
         for a in assertions {

@@ -106,6 +106,20 @@ fn check_step(at: &dyn std::fmt::Display, step: &Step, errors: &mut Vec<String>)
             check_mcp_request(at, step, r, errors);
             (&r.expect.result, &r.expect.schema)
         }
+        Action::McpCheck(c) => {
+            if super::protocol::check(&c.check).is_none() {
+                let known: Vec<&str> = super::protocol::CHECKS.iter().map(|c| c.name).collect();
+                errors.push(format!(
+                    "{at}: smoke has no protocol check {:?} (one of: {})",
+                    c.check,
+                    known.join(", ")
+                ));
+            }
+            if !step.captures.is_empty() || step.mode != StepMode::Once {
+                errors.push(format!("{at}: a protocol check (`mcp_check`) runs once and captures nothing"));
+            }
+            return;
+        }
     };
     if step.timeout_ms == Some(0) {
         errors.push(format!(

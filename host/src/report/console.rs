@@ -273,8 +273,8 @@ fn failures_text(report: &RunReport<Spool>) -> String {
             }
         }
         if let Some(call) = &step.tool_call {
-            let _ = writeln!(out, "    call:     tools/call {}", escape_line(&call.tool));
-            let _ = writeln!(out, "              {}", clip(&call.request, 300));
+            // The step line names the tool, method or check; this is what was sent.
+            let _ = writeln!(out, "    call:     {}", clip(&call.request, 300));
         }
         let _ = writeln!(out, "    expected: {}", escape_line(&step.expected));
         match (&step.response, &step.tool_call) {

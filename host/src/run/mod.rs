@@ -9,6 +9,7 @@ pub mod expect;
 mod json;
 mod judge;
 mod poll;
+mod protocol;
 pub mod request;
 pub mod results;
 pub mod scrub;
@@ -46,8 +47,13 @@ async fn run_scenario(
     for (index, step) in scenario.steps.iter().enumerate() {
         let step_result = run_step(ctx, &scenario.plugin, &scenario.id, index, step, &mut vars).await;
         let failed = step_result.outcome == Outcome::Failed;
-        // Every failure "not tested": the scenario is skipped as not tested, not failed.
-        let untested = failed && step_result.failures.iter().all(|f| f.kind == FailureKind::NotTested);
+        // Every failure "not tested" (or a check that does not apply after all): the scenario is
+        // skipped, not failed.
+        let untested = failed
+            && step_result
+                .failures
+                .iter()
+                .all(|f| matches!(f.kind, FailureKind::NotTested | FailureKind::PlannedSkip));
         if !failed {
             for c in &step.captures {
                 if let Some(v) = vars.get(&c.name) {
@@ -418,7 +424,7 @@ impl ReadOnly {
                     (!ctx.mcp.as_ref().is_some_and(|m| m.read_only(&call.tool)))
                         .then(|| format!("call tool {}, which the server does not mark read-only", call.tool))
                 }
-                plan_model::Action::McpRequest(_) => None,
+                plan_model::Action::McpRequest(_) | plan_model::Action::McpCheck(_) => None,
             };
             if let Some(what) = writes {
                 return Some(format!(

@@ -68,7 +68,8 @@ pub enum FailureKind {
     /// Skipped: a scenario it depends on did not pass.
     Dependency,
     /// Skipped as planned: the plugin tagged it `skip:REASON` (it cannot run with this
-    /// configuration, e.g. no credentials are configured).
+    /// configuration, e.g. no credentials are configured), or a protocol check found it does not
+    /// apply to this server (one that keeps no session).
     PlannedSkip,
     /// Skipped, not tested: a call whose business outcome the plan could not know (a generic
     /// plugin's valid call) was answered with a tool error, so what it would test was not
@@ -278,6 +279,13 @@ fn describe_expectation(step: &Step) -> String {
                 out.push_str("result matches the schema");
             }
             (e.max_latency_ms, e.check.is_some())
+        }
+        Action::McpCheck(c) => {
+            match crate::plan::protocol::check(&c.check) {
+                Some(check) => out.push_str(check.requires),
+                None => out.push_str(&c.check),
+            }
+            return out;
         }
         Action::ToolCall(call) => {
             let e = &call.expect;

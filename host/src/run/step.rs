@@ -28,6 +28,11 @@ pub async fn run_step(
         Action::Http(_) => None,
         Action::ToolCall(call) => Some(super::tool::McpCall::Tool(call)),
         Action::McpRequest(request) => Some(super::tool::McpCall::Request(request)),
+        Action::McpCheck(check) => {
+            Box::pin(super::protocol::run(ctx, step, check, &mut result)).await;
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            return result;
+        }
     };
     if let Some(call) = mcp {
         // Boxed, as the rarer kinds of step below: a step's future is as big as its biggest

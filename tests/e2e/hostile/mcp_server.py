@@ -197,6 +197,9 @@ def answer(message):
             sys.stdout.write("server ready! (debug print)\n")
             sys.stdout.flush()
         params = message.get("params", {})
+        if not isinstance(params.get("arguments", {}), dict):
+            reply["error"] = {"code": -32602, "message": "arguments must be an object"}
+            return reply
         if MODE == "notes":
             arguments = params.get("arguments") or {}
             wants = {"create_note": "text", "get_note": "id", "delete_note": "id"}.get(params.get("name"))
@@ -266,8 +269,24 @@ def http(port):
         def log_message(self, *args):
             pass
 
+        def refuse(self, status, why):
+            data = why.encode()
+            self.send_response(status)
+            self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            # What every Streamable HTTP server owes a client, whatever its mode: a page on another
+            # site is refused (DNS rebinding), and so is a revision the server does not know.
+            origin = self.headers.get("origin")
+            if origin and not origin.startswith(("http://127.0.0.1:", "http://localhost:")):
+                return self.refuse(403, "foreign Origin")
+            version = self.headers.get("mcp-protocol-version")
+            if version and version not in ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2026-07-28"):
+                return self.refuse(400, "unsupported MCP-Protocol-Version")
             called = MODE == "redirect-calls" and b'"tools/call"' in body
             if MODE in ("redirect", "login-page") or called:
                 page = b"<html><head><title>Sign in</title></head>\n<body><form action=/login>\x1b[31m::error::forged</form></body></html>"

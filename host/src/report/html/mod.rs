@@ -496,6 +496,7 @@ fn row_data(
         ScenarioKind::Auth,
         ScenarioKind::Workflow,
         ScenarioKind::Load,
+        ScenarioKind::Protocol,
     ];
     let kinds: Vec<&str> = all.map(ScenarioKind::as_str).to_vec();
     let outcomes = ["passed", "failed", "skipped"];

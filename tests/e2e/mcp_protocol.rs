@@ -1,0 +1,183 @@
+//! The host's protocol checks (`mcp.protocol.*`, kind `protocol`): planned with the generic MCP
+//! plugin for what the server is (its revision, transport, declared capabilities), passed by the
+//! ledger over both transports in both revisions, and each failed exactly by the switch of
+//! tests/e2e/sdk_mcp_server.py that breaks the rule it enforces.
+
+use crate::mcp_revisions::{SdkServer, python};
+use crate::support::{self, assert_valid_report, root, run, smoke};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+const HTTP: &str = "examples/ledger-api/mcp.smoke.toml";
+const STDIO: &str = "examples/ledger-api/mcp-stdio.smoke.toml";
+
+/// The protocol checks a run planned, by name, with their outcomes.
+fn checks(report: &Value) -> Vec<(String, String)> {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "protocol")
+        .map(|s| {
+            let id = s["id"].as_str().unwrap();
+            let name = id.strip_prefix("mcp.protocol.").unwrap_or_else(|| panic!("{id}"));
+            (name.to_string(), s["outcome"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn report_of(path: &std::path::Path) -> Value {
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_valid_report(&report);
+    report
+}
+
+#[test]
+fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions() {
+    let cache = tempfile::tempdir().unwrap();
+    for (config, transport) in [(HTTP, "http"), (STDIO, "stdio")] {
+        for pin in ["2026-07-28", "2025-11-25"] {
+            let dir = tempfile::tempdir().unwrap();
+            let (json, junit) = (dir.path().join("report.json"), dir.path().join("junit.xml"));
+            let mut c = smoke(cache.path());
+            c.args(["run", "--config", config, "--plugin"]).arg(support::plugin("mcp"));
+            c.args(["--mcp-protocol", pin, "--filter", "tag:protocol", "--report-json"]).arg(&json);
+            c.arg("--report-junit").arg(&junit);
+            let r = run(c);
+            let what = format!("{transport} {pin}");
+            assert_eq!(r.code, 0, "{what}:\n{r}");
+            let report = report_of(&json);
+            let got: BTreeSet<String> = checks(&report)
+                .into_iter()
+                .map(|(name, outcome)| {
+                    assert_eq!(outcome, "passed", "{what}: {name}");
+                    name
+                })
+                .collect();
+            let mut expected = vec!["unknown-method", "invalid-params", "pagination"];
+            expected.push(if pin == "2026-07-28" { "result-type" } else { "ping" });
+            match (transport, pin) {
+                ("stdio", _) => expected.push("stdout"),
+                (_, "2026-07-28") => {
+                    expected.extend(["origin", "protocol-version-header", "json-or-sse", "method-header"])
+                }
+                _ => expected.extend(["origin", "protocol-version-header", "json-or-sse", "ended-session"]),
+            }
+            let expected: BTreeSet<String> = expected.into_iter().map(String::from).collect();
+            assert_eq!(got, expected, "{what}");
+            // Each is a JUnit case of its own, with its kind.
+            let xml = std::fs::read_to_string(&junit).unwrap();
+            assert!(xml.contains(r#"name="mcp.protocol.unknown-method""#), "{what}: {xml}");
+        }
+    }
+}
+
+/// The generic plugin's protocol checks alone against the SDK server of `revisions` over
+/// `transport`, with its VIOLATE switch `violate`: the exit code, the checks' outcomes, and what
+/// the run said.
+fn violated(revisions: &str, transport: &str, violate: &str) -> (i32, Vec<(String, String)>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args([
+        "--filter",
+        "tag:protocol",
+        "--report-json",
+    ]);
+    c.arg(&json).env("VIOLATE", violate);
+    let _server = match transport {
+        "http" => {
+            let server = SdkServer::start_with(revisions, &[("VIOLATE", violate)]);
+            c.args(["--mcp-url", &format!("http://127.0.0.1:{}/mcp", server.1)]);
+            Some(server)
+        }
+        _ => {
+            let script = root().join("tests/e2e/sdk_mcp_server.py");
+            c.args(["--mcp-command", &format!("{} {} {revisions}", python().display(), script.display())]);
+            None
+        }
+    };
+    let r = run(c);
+    let report = report_of(&json);
+    (r.code, checks(&report), r.to_string())
+}
+
+#[test]
+fn each_violation_of_the_test_server_fails_exactly_the_check_of_its_rule() {
+    // A correct server passes them all, in both revisions, over both transports.
+    for transport in ["stdio", "http"] {
+        for revisions in ["2026-07-28", "2025-11-25"] {
+            let (code, checks, said) = violated(revisions, transport, "");
+            assert_eq!(code, 0, "{transport} {revisions}: {said}");
+            assert!(checks.len() >= 7 && checks.iter().all(|(_, o)| o == "passed"), "{checks:?}");
+        }
+    }
+    for (violate, revisions, transport, check, said) in [
+        ("no-method-not-found", "2026-07-28", "stdio", "unknown-method", "the JSON-RPC error -32603"),
+        (
+            "bad-pagination",
+            "2025-11-25",
+            "http",
+            "pagination",
+            r#"tool "echo" is listed on page 1 and again on page 2"#,
+        ),
+        (
+            "missing-resources",
+            "2025-11-25",
+            "stdio",
+            "declared-resources",
+            "it declares the capability, but resources/list answered the JSON-RPC error -32601",
+        ),
+        (
+            "no-origin-check",
+            "2026-07-28",
+            "http",
+            "origin",
+            "a request from a foreign Origin was answered HTTP 200",
+        ),
+        (
+            "stdout-noise",
+            "2025-11-25",
+            "stdio",
+            "stdout",
+            "printed \"sdk-test-server: ready (a debug print on stdout)\"",
+        ),
+        ("no-result-type", "2026-07-28", "http", "result-type", "its tools/list result has no resultType"),
+    ] {
+        let (code, checks, out) = violated(revisions, transport, violate);
+        let failed: Vec<&str> =
+            checks.iter().filter(|(_, o)| o != "passed").map(|(name, _)| name.as_str()).collect();
+        assert_eq!((code, failed), (1, vec![check]), "{violate}: {checks:?}\n{out}");
+        assert!(out.contains(said), "{violate}: {said:?} is not said:\n{out}");
+        // The failure names the part of the specification it enforces.
+        let cited = out.contains(" (MCP") || out.contains(" (JSON-RPC 2.0");
+        assert!(out.contains("; MCP requires that ") && cited, "{violate}:\n{out}");
+    }
+}
+
+#[test]
+fn the_protocol_checks_are_left_out_when_asked_and_then_stdout_noise_closes_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = root().join("tests/e2e/sdk_mcp_server.py");
+    let server = format!("{} {} 2026-07-28", python().display(), script.display());
+    let plan = |extra: &[&str]| {
+        let mut c = smoke(dir.path());
+        c.args(["plan", "--plugin"]).arg(support::plugin("mcp")).args(["--mcp-command", &server]).args(extra);
+        let r = run(c);
+        assert_eq!(r.code, 0, "{r}");
+        let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+        plan["scenarios"].as_array().unwrap().iter().filter(|s| s["kind"] == "protocol").count()
+    };
+    assert!(plan(&[]) >= 7, "on by default with the generic plugin");
+    assert_eq!(plan(&["--no-protocol-checks"]), 0);
+
+    // Without the checks, a line on stdout that is not JSON-RPC ends the session as before: every
+    // call fails saying what was printed.
+    let json = dir.path().join("report.json");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--mcp-command", &server]);
+    c.args(["--no-protocol-checks", "--report-json"]).arg(&json).env("VIOLATE", "stdout-noise");
+    let r = run(c);
+    assert_eq!(r.code, 3, "the session cannot begin: {r}");
+    assert!(r.stderr.contains("which is not JSON-RPC"), "{r}");
+}
