@@ -497,7 +497,14 @@ fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
             _ => ["stdout"].as_slice(),
         }
         .iter()
-        .chain(&["unknown-method", "invalid-params", "result-type", "pagination"])
+        .chain(&[
+            "unknown-method",
+            "invalid-params",
+            "result-type",
+            "list-order",
+            "cache-fields",
+            "pagination",
+        ])
         .map(|c| format!("mcp.protocol.{c}"))
         .collect();
         assert_eq!(checks, expected.iter().map(String::as_str).collect(), "{config}");
@@ -810,7 +817,7 @@ fn smoke_plan_takes_the_options_of_smoke_run_and_plans_from_an_mcp_server_it_is_
     let ids: BTreeSet<&str> =
         plan["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     // 18 calls, and the protocol checks of a 2026-07-28 server over stdio.
-    assert_eq!(ids.len(), 18 + 5, "{ids:?}");
+    assert_eq!(ids.len(), 18 + 7, "{ids:?}");
     assert!(ids.contains("mcp.protocol.stdout") && ids.contains("mcp.protocol.result-type"), "{ids:?}");
     assert!(
         ids.contains("mcp.record_transaction_bundle.valid") && ids.contains("mcp.unknown-tool"),

@@ -55,7 +55,10 @@ fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions
                 })
                 .collect();
             let mut expected = vec!["unknown-method", "invalid-params", "pagination"];
-            expected.push(if pin == "2026-07-28" { "result-type" } else { "ping" });
+            match pin {
+                "2026-07-28" => expected.extend(["result-type", "list-order", "cache-fields"]),
+                _ => expected.push("ping"),
+            }
             match (transport, pin) {
                 ("stdio", _) => expected.push("stdout"),
                 (_, "2026-07-28") => {
@@ -143,6 +146,20 @@ fn each_violation_of_the_test_server_fails_exactly_the_check_of_its_rule() {
             "printed \"sdk-test-server: ready (a debug print on stdout)\"",
         ),
         ("no-result-type", "2026-07-28", "http", "result-type", "its tools/list result has no resultType"),
+        (
+            "shuffled-tools",
+            "2026-07-28",
+            "stdio",
+            "list-order",
+            "two listings differ: first echo, add, shout, then shout, add, echo",
+        ),
+        (
+            "bad-cache-scope",
+            "2026-07-28",
+            "http",
+            "cache-fields",
+            r#"cacheScope is "forever", neither "public" nor "private""#,
+        ),
     ] {
         let (code, checks, out) = violated(revisions, transport, violate);
         let failed: Vec<&str> =

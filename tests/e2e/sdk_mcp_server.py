@@ -17,6 +17,8 @@ VIOLATE (comma-separated) breaks one rule of the protocol each, for smoke's prot
   no-origin-check      over HTTP, a request from any Origin is served (no DNS-rebinding defence)
   stdout-noise         over stdio, it prints a line that is not JSON-RPC on stdout at start
   no-result-type       results carry no `resultType` (which 2026-07-28 requires)
+  shuffled-tools       tools/list lists its tools in another order each time
+  bad-cache-scope      tools/list says `cacheScope: "forever"`, which is no scope
 
 Its tools: `echo` (read-only; its result's structuredContent is {"said": text}), `add` (a number
 a and an integer b; structuredContent {"sum": a + b}) and `shout` (a `level`, "low" or "high"). It has no prompts and refuses `prompts/get`
@@ -44,6 +46,7 @@ if REVISIONS not in ("2026-07-28", "2025-11-25", "both"):
 
 
 VIOLATE = set(filter(None, os.environ.get("VIOLATE", "").split(",")))
+LISTINGS = 0
 
 
 async def violations(ctx, call_next):
@@ -70,6 +73,13 @@ async def violations(ctx, call_next):
             result.pop("nextCursor", None)
     if "no-result-type" in VIOLATE and ctx.method != "server/discover" and isinstance(result, dict):
         result.pop("resultType", None)
+    if ctx.method == "tools/list" and isinstance(result, dict):
+        global LISTINGS
+        LISTINGS += 1
+        if "shuffled-tools" in VIOLATE and LISTINGS % 2 == 0:
+            result["tools"] = list(reversed(result.get("tools", [])))
+        if "bad-cache-scope" in VIOLATE:
+            result["cacheScope"] = "forever"
     return result
 
 

@@ -107,6 +107,8 @@ pub async fn run(session: &Session, name: &str, timeout: Duration) -> Verdict {
         "ping" => ping(session, timeout).await,
         "result-type" => result_type(session, timeout).await,
         "pagination" => pagination(session, timeout).await,
+        "list-order" => list_order(session, timeout).await,
+        "cache-fields" => cache_fields(session, timeout).await,
         "declared-resources" => declared(session, "resources/list", timeout).await,
         "declared-prompts" => declared(session, "prompts/list", timeout).await,
         "stdout" => stdout(session),
@@ -273,6 +275,79 @@ async fn pagination(session: &Session, timeout: Duration) -> Verdict {
     Verdict::of(sent.join("\n"), None, Outcome::Broken(why))
 }
 
+/// Every tool name `tools/list` lists, in order, following `nextCursor` (at most [`MAX_PAGES`]).
+async fn listed_names(session: &Session, timeout: Duration) -> Result<Vec<String>, Outcome> {
+    let mut names = Vec::new();
+    let mut params = json!({});
+    for _ in 0..MAX_PAGES {
+        let result = match session.custom("tools/list", params, timeout).await {
+            Ok(Answer::Result(v)) => v,
+            Ok(error) => {
+                return Err(Outcome::Broken(format!("tools/list answered {}", clip(&answer_text(&error)))));
+            }
+            Err(e) => return Err(Outcome::NoAnswer(e)),
+        };
+        let page = result.get("tools").and_then(Value::as_array).into_iter().flatten();
+        names.extend(page.filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string)));
+        match result.get("nextCursor").and_then(Value::as_str) {
+            Some(cursor) => params = json!({"cursor": cursor}),
+            None => return Ok(names),
+        }
+    }
+    Err(Outcome::Broken(format!("tools/list has more than {MAX_PAGES} pages")))
+}
+
+async fn list_order(session: &Session, timeout: Duration) -> Verdict {
+    let sent = format!("{}, twice (every page)", shown("tools/list", &json!({})));
+    let (first, second) = match (listed_names(session, timeout).await, listed_names(session, timeout).await) {
+        (Ok(first), Ok(second)) => (first, second),
+        (Err(outcome), _) | (_, Err(outcome)) => return Verdict::of(sent, None, outcome),
+    };
+    let listed = |names: &[String]| clip(&names.join(", "));
+    let answer = format!("first: {}; then: {}", listed(&first), listed(&second));
+    let outcome = match first == second {
+        true => Outcome::Holds,
+        false => Outcome::Broken(format!(
+            "two listings differ: first {}, then {}",
+            listed(&first),
+            listed(&second)
+        )),
+    };
+    Verdict::of(sent, Some(answer), outcome)
+}
+
+/// A list result's cache fields (SEP-2549). The SDK reads a negative `ttlMs` as 0 and an empty
+/// `cacheScope` as none before smoke sees them; anything else wrong reaches here as sent.
+async fn cache_fields(session: &Session, timeout: Duration) -> Verdict {
+    let sent = shown("tools/list", &json!({}));
+    let result = match session.custom("tools/list", json!({}), timeout).await {
+        Ok(Answer::Result(v)) => v,
+        Ok(error) => {
+            let why = format!("tools/list answered {}", clip(&answer_text(&error)));
+            return Verdict::of(sent, Some(answer_text(&error)), Outcome::Broken(why));
+        }
+        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+    };
+    let mut wrong = Vec::new();
+    match result.get("ttlMs") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64().is_some() => {}
+        Some(other) => {
+            wrong.push(format!("ttlMs is {other}, not a whole number of milliseconds (0 or more)"))
+        }
+    }
+    match result.get("cacheScope") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s == "public" || s == "private" => {}
+        Some(other) => wrong.push(format!("cacheScope is {other}, neither \"public\" nor \"private\"")),
+    }
+    let outcome = match wrong.is_empty() {
+        true => Outcome::Holds,
+        false => Outcome::Broken(format!("its tools/list result's {}", wrong.join("; and its "))),
+    };
+    Verdict::of(sent, Some(summary(&result)), outcome)
+}
+
 async fn declared(session: &Session, method: &str, timeout: Duration) -> Verdict {
     let sent = shown(method, &json!({}));
     let answer = match session.custom(method, json!({}), timeout).await {
@@ -348,6 +423,8 @@ mod tests {
                 "unknown-method",
                 "invalid-params",
                 "result-type",
+                "list-order",
+                "cache-fields",
                 "pagination",
                 "declared-resources",
                 "origin",

@@ -67,6 +67,21 @@ pub const CHECKS: &[Check] = &[
         when: When::Discover,
     },
     Check {
+        name: "list-order",
+        endpoint: "tools/list",
+        requires: "tools/list lists its tools in the same order each time",
+        section: "MCP 2026-07-28, Server Features, Tools, Listing Tools",
+        when: When::Discover,
+    },
+    Check {
+        name: "cache-fields",
+        endpoint: "tools/list",
+        requires: "a list result's `ttlMs`, when given, is a whole number of milliseconds (0 or more), and its \
+                   `cacheScope` \"public\" or \"private\"",
+        section: "MCP 2026-07-28, Server Features, Utilities, Caching",
+        when: When::Discover,
+    },
+    Check {
         name: "pagination",
         endpoint: "tools/list",
         requires: "tools/list, followed by its nextCursor to the end, lists each tool once and ends",
