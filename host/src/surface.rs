@@ -1,5 +1,6 @@
 //! What a server offers its clients, and what changed in it: the comparison behind `smoke mcp
-//! diff` (an MCP server's tools, prompts and resources against a snapshot). It knows operations
+//! diff` (an MCP server's tools, prompts and resources against a snapshot) and `smoke openapi
+//! diff` (two versions of an API document, `openapi.rs`). It knows operations
 //! with an input schema (what a client sends), an output schema (what it gets back) and a few
 //! hints, not where they came from, so an API document's operations can be held to it as well.
 //!
@@ -9,6 +10,9 @@
 //! no longer required, a type widened, an enum grown), or a tool that only read now destroys.
 //! Additions are listed, and changed descriptions flagged: they steer what an agent does.
 
+mod openapi;
+
+pub use openapi::{in_api_words, of_openapi};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 

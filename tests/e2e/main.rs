@@ -14,6 +14,7 @@ mod mcp_protocol;
 mod mcp_revisions;
 mod mcp_surface;
 mod openapi;
+mod openapi_diff;
 mod operator;
 mod registry;
 mod reports;

@@ -96,19 +96,31 @@ async fn diff(args: &McpDiffArgs) -> Result<i32, Failure> {
     }
     let live = describe(&args.server).await?;
     let changes = crate::surface::diff(&crate::surface::of_mcp(&baseline), &crate::surface::of_mcp(&live));
-    if let Some(path) = &args.json {
+    let said =
+        format!("mcp diff: {} against {shown}, recorded from {}", server_line(&live), server_line(&baseline));
+    tell(&changes, args.json.as_deref(), &said, "a description steers what an agent does")
+}
+
+/// Say every change after `said`, write them as JSON to `json` when given, and sum them up: exit
+/// 1 when one is breaking. `why` says why a flagged change is worth reading.
+pub(super) fn tell(
+    changes: &[Change],
+    json: Option<&std::path::Path>,
+    said: &str,
+    why: &str,
+) -> Result<i32, Failure> {
+    if let Some(path) = json {
         let written = crate::files::write_atomically(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, &changes)?;
+            serde_json::to_writer_pretty(&mut *out, changes)?;
             out.write_all(b"\n")
         });
-        written.map_err(|e| {
-            Failure::new(exit::USAGE, format!("mcp diff: cannot write {}: {e}", path.display()))
-        })?;
+        written
+            .map_err(|e| Failure::new(exit::USAGE, format!("diff: cannot write {}: {e}", path.display())))?;
     }
     let count = |s: Severity| changes.iter().filter(|c| c.severity == s).count();
     let breaking = count(Severity::Breaking);
-    crate::say!("mcp diff: {} against {shown}, recorded from {}", server_line(&live), server_line(&baseline));
-    for Change { severity, at, what } in &changes {
+    crate::say!("{said}");
+    for Change { severity, at, what } in changes {
         let word = match severity {
             Severity::Breaking => "BREAKING",
             Severity::Flagged => "FLAGGED ",
@@ -117,7 +129,7 @@ async fn diff(args: &McpDiffArgs) -> Result<i32, Failure> {
         crate::say!("{word}  {}: {}", crate::http::escape_line(at), crate::http::escape_line(what));
     }
     crate::say!(
-        "{breaking} breaking, {} flagged (read them: a description steers what an agent does), {} additive change(s)",
+        "{breaking} breaking, {} flagged (read them: {why}), {} additive change(s)",
         count(Severity::Flagged),
         count(Severity::Additive)
     );

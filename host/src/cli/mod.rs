@@ -9,6 +9,7 @@ mod doctor;
 mod documents;
 mod inspect;
 mod mcp_cmd;
+mod openapi_cmd;
 mod options;
 mod plan_cmd;
 mod plugin_cmd;
@@ -103,6 +104,7 @@ pub fn main() -> i32 {
         Some(Command::Plugin(_)) => (0, false),
         Some(Command::Report(_)) => (0, false),
         Some(Command::Mcp(_)) => (0, false),
+        Some(Command::Openapi(_)) => (0, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -131,6 +133,7 @@ pub fn main() -> i32 {
             }
             Some(Command::Report(command)) => report_cmd::run(command),
             Some(Command::Mcp(command)) => mcp_cmd::run(command).await,
+            Some(Command::Openapi(command)) => openapi_cmd::run(command),
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.

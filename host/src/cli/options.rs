@@ -55,6 +55,32 @@ pub(super) enum Command {
     /// Record an MCP server's tool surface, and compare a live server with a record.
     #[command(subcommand)]
     Mcp(McpCommand),
+    /// Compare two versions of an OpenAPI document.
+    #[command(subcommand)]
+    Openapi(OpenapiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum OpenapiCommand {
+    /// Compare an OpenAPI document (JSON or YAML, OpenAPI 3 or Swagger 2) with the version it
+    /// replaces: list every change, breaking ones first (an operation removed, a required
+    /// parameter or body added, a type or enum narrowed, a bound tightened, a response property no
+    /// longer promised or a response type widened), flag changed descriptions and list additions.
+    /// Local `$ref`s are resolved. Exits 1 when a change is breaking, 0 otherwise.
+    Diff(OpenapiDiffArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct OpenapiDiffArgs {
+    /// The document as it was (what clients were written against).
+    #[arg(long, value_name = "FILE")]
+    pub(super) baseline: PathBuf,
+    /// The document as it is now.
+    #[arg(value_name = "FILE")]
+    pub(super) document: PathBuf,
+    /// Also write every change as JSON (`[{"severity", "at", "what"}]`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
