@@ -504,6 +504,7 @@ fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
             "list-order",
             "cache-fields",
             "pagination",
+            "lint",
         ])
         .map(|c| format!("mcp.protocol.{c}"))
         .collect();
@@ -817,7 +818,7 @@ fn smoke_plan_takes_the_options_of_smoke_run_and_plans_from_an_mcp_server_it_is_
     let ids: BTreeSet<&str> =
         plan["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     // 18 calls, and the protocol checks of a 2026-07-28 server over stdio.
-    assert_eq!(ids.len(), 18 + 7, "{ids:?}");
+    assert_eq!(ids.len(), 18 + 8, "{ids:?}");
     assert!(ids.contains("mcp.protocol.stdout") && ids.contains("mcp.protocol.result-type"), "{ids:?}");
     assert!(
         ids.contains("mcp.record_transaction_bundle.valid") && ids.contains("mcp.unknown-tool"),

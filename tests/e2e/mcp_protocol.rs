@@ -54,7 +54,7 @@ fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions
                     name
                 })
                 .collect();
-            let mut expected = vec!["unknown-method", "invalid-params", "pagination"];
+            let mut expected = vec!["unknown-method", "invalid-params", "pagination", "lint"];
             match pin {
                 "2026-07-28" => expected.extend(["result-type", "list-order", "cache-fields"]),
                 _ => expected.push("ping"),
@@ -170,6 +170,45 @@ fn each_violation_of_the_test_server_fails_exactly_the_check_of_its_rule() {
         let cited = out.contains(" (MCP") || out.contains(" (JSON-RPC 2.0");
         assert!(out.contains("; MCP requires that ") && cited, "{violate}:\n{out}");
     }
+}
+
+#[test]
+fn the_lint_fails_hidden_characters_in_a_description_and_a_credential_in_a_result_never_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = root().join("tests/e2e/sdk_mcp_server.py");
+    let server = format!("{} {} 2026-07-28", python().display(), script.display());
+    let lint = |env: (&str, &str)| {
+        let json = dir.path().join("report.json");
+        let mut c = smoke(dir.path());
+        c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--mcp-command", &server]);
+        c.arg("--report-json").arg(&json).env(env.0, env.1);
+        let r = run(c);
+        let text = std::fs::read_to_string(&json).unwrap();
+        let report = report_of(&json);
+        let failed: Vec<(String, String)> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["outcome"] == "failed")
+            .map(|s| {
+                (s["id"].as_str().unwrap().to_string(), s["failure"]["kind"].as_str().unwrap().to_string())
+            })
+            .collect();
+        (r, failed, text)
+    };
+    // Invisible tag characters in a tool's description: the protocol check `lint`, of its kind.
+    let (r, failed, _) = lint(("SURFACE", "hidden"));
+    assert_eq!((r.code, failed), (1, vec![("mcp.protocol.lint".into(), "lint".into())]), "{r}");
+    assert!(
+        r.stdout.contains(r#"hidden-character tool "add" /tools/0/description: 14 hidden character(s)"#),
+        "{r}"
+    );
+    // A credential in a tool's result: that call fails as `lint`, and no report keeps the key.
+    let (r, failed, text) = lint(("VIOLATE", "leaks-secret"));
+    assert_eq!((r.code, failed), (1, vec![("mcp.echo.valid".into(), "lint".into())]), "{r}");
+    assert!(r.stdout.contains("what looks like an AWS access key id (AKIA…, 20 characters) at /"), "{r}");
+    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE") && !r.stdout.contains("AKIAIOSFODNN7EXAMPLE"), "{r}");
+    assert!(text.contains("[redacted: an AWS access key id]"), "{text}");
 }
 
 #[test]

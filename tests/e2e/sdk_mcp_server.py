@@ -19,6 +19,7 @@ VIOLATE (comma-separated) breaks one rule of the protocol each, for smoke's prot
   no-result-type       results carry no `resultType` (which 2026-07-28 requires)
   shuffled-tools       tools/list lists its tools in another order each time
   bad-cache-scope      tools/list says `cacheScope: "forever"`, which is no scope
+  leaks-secret         `echo` says back what it is given with an AWS access key id after it
 
 Its tools: `echo` (read-only; its result's structuredContent is {"said": text}), `add` (a number
 a and an integer b; structuredContent {"sum": a + b}) and `shout` (a `level`, "low" or "high"). It has no prompts and refuses `prompts/get`
@@ -178,7 +179,7 @@ else:
 
     @server.tool(name="echo", description=ECHO_SAYS, annotations=ECHO_HINTS)
     def echo(text: str) -> Said:
-        return {"said": text}
+        return {"said": text + (" (key AKIAIOSFODNN7EXAMPLE)" if "leaks-secret" in VIOLATE else "")}
 
 
 if "removed" not in SURFACE:

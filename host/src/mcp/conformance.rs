@@ -112,6 +112,7 @@ pub async fn run(session: &Session, name: &str, timeout: Duration) -> Verdict {
         "declared-resources" => declared(session, "resources/list", timeout).await,
         "declared-prompts" => declared(session, "prompts/list", timeout).await,
         "stdout" => stdout(session),
+        "lint" => lint(session),
         "origin" | "protocol-version-header" | "ended-session" | "method-header" | "json-or-sse" => {
             super::raw::check(session, name, !has_handshake(&session.record.protocol_version), timeout).await
         }
@@ -368,6 +369,24 @@ async fn declared(session: &Session, method: &str, timeout: Duration) -> Verdict
     Verdict::of(sent, Some(shown_answer), outcome)
 }
 
+fn lint(session: &Session) -> Verdict {
+    let sent = String::from("(nothing: what the server said of itself when the session opened)");
+    let description = serde_json::to_value(&session.description).unwrap_or(Value::Null);
+    let found = super::lint::lint(&description);
+    let answer = format!("{} finding(s)", found.len());
+    let outcome = match found.as_slice() {
+        [] => Outcome::Holds,
+        found => {
+            let each: Vec<String> =
+                found.iter().take(10).map(|f| format!("{} {}: {}", f.rule, f.at, f.what)).collect();
+            let more = found.len().saturating_sub(10);
+            let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+            Outcome::Broken(format!("{} finding(s): {}{more}", found.len(), each.join("; ")))
+        }
+    };
+    Verdict::of(sent, Some(answer), outcome)
+}
+
 fn stdout(session: &Session) -> Verdict {
     let sent = String::from("(nothing: what the server wrote to its stdout during the run so far)");
     let outcome = match (session.stdout_problem(), session.stdout_noise()) {
@@ -413,7 +432,7 @@ mod tests {
             "capabilities": {"tools": {}, "prompts": {}, "resources": null}});
         assert_eq!(
             names(legacy_stdio),
-            ["unknown-method", "invalid-params", "ping", "pagination", "declared-prompts", "stdout"]
+            ["unknown-method", "invalid-params", "ping", "pagination", "declared-prompts", "lint", "stdout"]
         );
         let modern_http = json!({"protocolVersion": "2026-07-28", "transport": "http",
             "capabilities": {"tools": {}, "resources": {}}});
@@ -427,6 +446,7 @@ mod tests {
                 "cache-fields",
                 "pagination",
                 "declared-resources",
+                "lint",
                 "origin",
                 "protocol-version-header",
                 "method-header",

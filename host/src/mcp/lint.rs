@@ -113,6 +113,59 @@ pub fn lint(description: &Value) -> Vec<Finding> {
     found
 }
 
+/// Credentials that have a shape of their own, by what they are.
+const SECRETS: &[(&str, &str)] = &[
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{20,}\b"),
+    ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("an API secret key (sk-...)", r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}"),
+    ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+];
+
+fn secret_patterns() -> &'static [(&'static str, regex::Regex)] {
+    static COMPILED: std::sync::OnceLock<Vec<(&'static str, regex::Regex)>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        SECRETS
+            .iter()
+            .map(|(what, re)| (*what, regex::Regex::new(re).expect("the patterns are valid")))
+            .collect()
+    })
+}
+
+/// What looks like a credential in a tool's result or a resource read (`value`): each with its
+/// JSON pointer, the value itself never shown (its first four characters and length only).
+pub fn secrets(value: &Value) -> Vec<Finding> {
+    let mut found = Vec::new();
+    walk(value, &mut String::new(), &mut |pointer, text| {
+        for (what, re) in secret_patterns() {
+            if let Some(m) = re.find(text) {
+                let start: String = m.as_str().chars().take(4).collect();
+                found.push(Finding {
+                    rule: "secret",
+                    at: if pointer.is_empty() { "/".to_string() } else { pointer.to_string() },
+                    what: format!("what looks like {what} ({start}…, {} characters)", m.as_str().len()),
+                });
+            }
+        }
+    });
+    found
+}
+
+/// `text` with whatever looks like a credential replaced by what it looks like, for what smoke
+/// keeps (reports, transcripts): a leak found is not leaked again.
+pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for (what, re) in secret_patterns() {
+        if re.is_match(&out) {
+            out = std::borrow::Cow::Owned(re.replace_all(&out, format!("[redacted: {what}]")).into_owned());
+        }
+    }
+    out
+}
+
 /// Call `each` with every string in `value` (keys too) and its JSON pointer.
 fn walk(value: &Value, pointer: &mut String, each: &mut dyn FnMut(&str, &str)) {
     match value {
@@ -142,6 +195,28 @@ fn walk(value: &Value, pointer: &mut String, each: &mut dyn FnMut(&str, &str)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_a_result_are_found_by_pointer_and_redacted_never_shown() {
+        let result = serde_json::json!({"content": [{"type": "text", "text": "your key: AKIAIOSFODNN7EXAMPLE, enjoy"}],
+            "structuredContent": {"token": "ghp_0123456789abcdefghijABCDEFGHIJ0123456789", "note": "AKIA is a prefix"}});
+        let found = secrets(&result);
+        let shown: Vec<(&str, &str)> = found.iter().map(|f| (f.at.as_str(), f.what.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("/content/0/text", "what looks like an AWS access key id (AKIA…, 20 characters)"),
+                ("/structuredContent/token", "what looks like a GitHub token (ghp_…, 44 characters)"),
+            ]
+        );
+        let kept = redact_secrets(&result.to_string()).into_owned();
+        assert!(!kept.contains("AKIAIOSFODNN7EXAMPLE") && !kept.contains("ghp_0123"), "{kept}");
+        assert!(kept.contains("[redacted: an AWS access key id]"), "{kept}");
+        assert!(
+            secrets(&serde_json::json!({"said": "hello", "id": "b2a1c3d4-0000-4000-8000-000000000000"}))
+                .is_empty()
+        );
+    }
     use serde_json::json;
 
     #[test]

@@ -103,6 +103,14 @@ pub const CHECKS: &[Check] = &[
         when: When::Declared("prompts"),
     },
     Check {
+        name: "lint",
+        endpoint: "tools/list",
+        requires: "what the server tells an agent (its tools, prompts, resources and instructions) holds no hidden \
+                   characters and no words that steer the agent beyond the call, and its tool names are ones MCP allows",
+        section: "smoke's lint, docs/mcp.md; MCP, Server Features, Tools, Security Considerations",
+        when: When::Always,
+    },
+    Check {
         name: "origin",
         endpoint: "POST",
         requires: "a request with a foreign Origin header is refused with HTTP 403 (DNS rebinding)",

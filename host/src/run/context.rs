@@ -46,6 +46,9 @@ pub struct Context {
     pub reused: std::sync::Mutex<Vec<(u64, u32)>>,
     /// `--read-only`: no step that may write is sent (a scenario with one is skipped, naming it).
     pub read_only: bool,
+    /// A tool result or resource read that holds what looks like a credential fails its step
+    /// (`lint`): on unless `--no-protocol-checks` or `protocol_checks = false`.
+    pub lint_secrets: bool,
 }
 
 impl Context {

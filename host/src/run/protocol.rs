@@ -49,6 +49,9 @@ pub(super) async fn run(ctx: &Context, step: &Step, check: &McpCheck, result: &m
     let rule = format!("{} ({})", about.requires, about.section);
     let failure = match verdict.outcome {
         Outcome::Holds => return,
+        Outcome::Broken(how) if check.check == "lint" => {
+            Failure::new(FailureKind::Lint, format!("{how}; the lint requires that {rule}"))
+        }
         Outcome::Broken(how) => {
             Failure::new(FailureKind::McpProtocol, format!("{how}; MCP requires that {rule}"))
         }

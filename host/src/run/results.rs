@@ -99,6 +99,9 @@ pub enum FailureKind {
     /// The MCP server broke the protocol: an answer that is not JSON-RPC, a malformed result, a
     /// closed session.
     McpProtocol,
+    /// What the MCP server tells an agent breaks smoke's lint: a credential in a tool's result
+    /// or a resource read, hidden characters or steering words in its tools' descriptions.
+    Lint,
     /// A post-run check failed (e.g. `clean-git`).
     PostRunCheck,
     /// smoke itself failed while running the scenario (a bug: please report it).

@@ -403,10 +403,25 @@ async fn judge(
         Ok(Answer::Error { code, message, .. }) => (None, rpc_error(call, *code, message)),
         Ok(Answer::Result(result)) => (Some(result), outcome(ctx, call, result)),
     };
-    let failures = match (answer, failures.is_empty()) {
+    let mut failures = match (answer, failures.is_empty()) {
         (Ok(_), true) => content(ctx, call, captures, result, latency, vars, &mut step_vars),
         _ => failures,
     };
+    if ctx.lint_secrets
+        && let Some(result) = result
+    {
+        for found in crate::mcp::lint::secrets(result) {
+            failures.push(Failure::new(
+                FailureKind::Lint,
+                format!(
+                    "{}: the result holds {} at {}: an agent would be handed a credential (docs/mcp.md, Lint)",
+                    call.shown(),
+                    found.what,
+                    found.at
+                ),
+            ));
+        }
+    }
     Judged { failures, vars: step_vars, record: None, verdict: None }
 }
 
@@ -588,8 +603,12 @@ fn record(
     answer: &Result<Answer, CallError>,
     latency: Duration,
 ) -> ToolCallRecord {
+    // What looks like a credential is not kept: a leak found is not leaked again.
+    let unleaked = |text: String| crate::mcp::lint::redact_secrets(&text).into_owned();
     let (result, error) = match answer {
-        Ok(Answer::Result(v)) => (ctx.redactor.body(v.to_string().as_bytes()).map(clip_record), None),
+        Ok(Answer::Result(v)) => {
+            (ctx.redactor.body(v.to_string().as_bytes()).map(unleaked).map(clip_record), None)
+        }
         Ok(Answer::Error { code, message, data }) => {
             let e = json!({ "code": code, "message": message, "data": data });
             (None, ctx.redactor.body(e.to_string().as_bytes()).map(clip_record))
