@@ -16,6 +16,10 @@ pub use openapi::{in_api_words, of_openapi};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// What a record of `smoke mcp snapshot` says it is (its `format`), so that another JSON file is
+/// not taken for one.
+pub const MCP_RECORD_FORMAT: &str = "smoke-mcp-surface/1";
+
 /// One thing a client calls or reads: an MCP tool, prompt or resource.
 #[derive(Debug, Clone, Default)]
 pub struct Operation {

@@ -109,3 +109,61 @@ fn the_lint_finds_hidden_characters_and_injected_instructions_and_nothing_on_cor
         assert!(r.stdout.contains(": 0 finding(s)"), "{server}: {r}");
     }
 }
+
+#[test]
+fn a_run_with_a_baseline_fails_the_scenario_mcp_baseline_on_each_breaking_change_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("mcp-surface.json");
+    let shown = baseline.to_str().unwrap();
+    assert_eq!(mcp(dir.path(), "", &["snapshot", "--out", shown]).code, 0);
+    let python = root().join("target/test-deps/venv/bin/python");
+    let server =
+        format!("{} {} both", python.display(), root().join("tests/e2e/sdk_mcp_server.py").display());
+    let run_with = |surface: &str, extra: &[&str]| {
+        let json = dir.path().join("report.json");
+        let mut c: Command = smoke(dir.path());
+        c.args(["run", "--plugin"]).arg(crate::support::plugin("mcp")).args(["--mcp-command", &server]);
+        c.args(["--baseline", shown, "--report-json"]).arg(&json).args(extra).env("SURFACE", surface);
+        let r = run(c);
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+        let failed: Vec<(String, String)> = report["scenarios"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["outcome"] == "failed")
+            .map(|s| {
+                (s["id"].as_str().unwrap().to_string(), s["failure"]["kind"].as_str().unwrap().to_string())
+            })
+            .collect();
+        (r, failed)
+    };
+    // The same server: the baseline holds (with the protocol checks off, it is still planned).
+    let (r, failed) = run_with("", &["--no-protocol-checks"]);
+    assert_eq!((r.code, failed), (0, vec![]), "{r}");
+    assert!(r.stdout.contains("PASS  mcp.baseline"), "{r}");
+    // An additive change passes; a description change passes, listed in the record.
+    for switch in ["additive", "description"] {
+        let (r, failed) = run_with(switch, &["--filter", "mcp.baseline"]);
+        assert_eq!((r.code, failed), (0, vec![]), "{switch}: {r}");
+    }
+    // A required argument added: the one failure is the baseline's, of its own kind.
+    let (r, failed) = run_with("required-added", &["--filter", "mcp.baseline"]);
+    assert_eq!(
+        (r.code, failed),
+        (1, vec![("mcp.baseline".to_string(), "surface-change".to_string())]),
+        "{r}"
+    );
+    assert!(r.stdout.contains(r#"tool "echo" inputSchema: required argument "loud" added"#), "{r}");
+    // Without the generic plugin, nothing would plan the comparison: refused.
+    let mut c: Command = smoke(dir.path());
+    c.args(["run", "--plan"]).arg(dir.path().join("none.json")).args([
+        "--mcp-command",
+        &server,
+        "--baseline",
+        shown,
+    ]);
+    let r = run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("add --plugin mcp"), "{r}");
+}

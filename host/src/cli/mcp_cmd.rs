@@ -8,8 +8,7 @@ use crate::config::{self, Overrides};
 use crate::surface::{Change, Severity};
 use serde_json::Value;
 
-/// What a record says it is, so that another JSON file is not taken for one.
-const FORMAT: &str = "smoke-mcp-surface/1";
+use crate::surface::MCP_RECORD_FORMAT as FORMAT;
 
 pub(super) async fn run(command: McpCommand) -> Result<i32, Failure> {
     match command {

@@ -284,6 +284,12 @@ pub(super) struct RunArgs {
     /// gets by default.
     #[arg(long)]
     pub(super) no_protocol_checks: bool,
+    /// Compare the MCP server's tools, prompts and resources with this record (`smoke mcp
+    /// snapshot --out FILE`): a breaking change fails the scenario mcp.baseline (failure kind
+    /// surface-change), flagged and additive changes are listed in it. Planned by the generic
+    /// MCP plugin (--plugin mcp).
+    #[arg(long, value_name = "FILE")]
+    pub(super) baseline: Option<PathBuf>,
     /// Scenarios in flight at once [default: 8].
     #[arg(long, short = 'j', value_name = "N")]
     pub(super) jobs: Option<usize>,
@@ -420,6 +426,7 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         mcp_headers: args.mcp_headers.clone(),
         mcp_protocol: args.mcp_protocol.clone(),
         no_protocol_checks: args.no_protocol_checks,
+        mcp_baseline: args.baseline.clone(),
         jobs: args.jobs,
         request_timeout: args.request_timeout,
         max_body: args.max_body,

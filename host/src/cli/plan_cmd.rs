@@ -299,8 +299,8 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
             })
             .collect();
         converted.reference_secrets(&secrets);
-        if let Some(description) = &l.protocol_checks {
-            converted.scenarios.extend(crate::mcp::conformance::scenarios(description, info.name.as_str()));
+        if let Some(host) = &l.protocol_checks {
+            converted.scenarios.extend(crate::mcp::conformance::scenarios(host, info.name.as_str()));
         }
         let reference = PluginRef {
             name: info.name.clone(),
@@ -323,8 +323,7 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
         let given = (args.mcp_url.is_some(), args.mcp_command.is_some());
         let description = describe_mcp_server(given, &settings).await?;
-        let checks = super::plugins::protocol_checks(&loaded, &settings);
-        loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), checks);
+        loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), &settings);
     }
     if args.plan.is_none() && super::plugins::wants_service_documents(&loaded) {
         match &settings.base_url {

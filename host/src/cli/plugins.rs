@@ -149,7 +149,7 @@ pub(super) struct Loaded {
     pub(super) documents: Vec<contract::Document>,
     /// The MCP server's description, when the host's protocol checks join this plugin's plan
     /// (the generic MCP plugin's, unless they are turned off).
-    pub(super) protocol_checks: Option<serde_json::Value>,
+    pub(super) protocol_checks: Option<crate::mcp::conformance::HostChecks>,
 }
 
 impl Loaded {
@@ -217,7 +217,7 @@ pub(super) async fn load_plugins(
 ) -> Result<Vec<Loaded>, Failure> {
     if settings.plugins.is_empty() {
         // A plan from a file needs no engine.
-        return Ok(Vec::new());
+        return with_baseline_planned(Vec::new(), settings);
     }
     let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
     let mut registry = None;
@@ -245,6 +245,20 @@ pub(super) async fn load_plugins(
         let mut plugin = plugin;
         plugin.set_redactor(redactor.clone());
         loaded.push(Loaded { plugin: Arc::new(plugin), config, documents, protocol_checks: None });
+    }
+    with_baseline_planned(loaded, settings)
+}
+
+/// The plugins, when a baseline given is planned by one: a baseline no plan holds the server to
+/// would pass having compared nothing.
+fn with_baseline_planned(loaded: Vec<Loaded>, settings: &Settings) -> Result<Vec<Loaded>, Failure> {
+    if settings.mcp.as_ref().is_some_and(|m| m.baseline.is_some())
+        && !loaded.iter().any(Loaded::is_generic_mcp)
+    {
+        return Err(Failure::new(
+            exit::USAGE,
+            "--baseline is checked by the generic MCP plugin's plan (the scenario mcp.baseline): add --plugin mcp",
+        ));
     }
     Ok(loaded)
 }
@@ -385,8 +399,16 @@ pub(super) fn wants_mcp_server(loaded: &[Loaded]) -> bool {
 }
 
 /// The plugins with the MCP server's description handed to those that read it, and to the
-/// generic MCP plugin the host's protocol checks when `checks`.
-pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8], checks: bool) -> Vec<Loaded> {
+/// generic MCP plugin the host's checks the settings ask for.
+pub(super) fn with_mcp_server(
+    loaded: &[Loaded],
+    description: &[u8],
+    settings: &config::Settings,
+) -> Vec<Loaded> {
+    let (protocol, baseline) = match &settings.mcp {
+        Some(m) => (m.protocol_checks, m.baseline.clone()),
+        None => (false, None),
+    };
     let mut out = loaded.to_vec();
     for l in &mut out {
         let mut reads = false;
@@ -396,8 +418,10 @@ pub(super) fn with_mcp_server(loaded: &[Loaded], description: &[u8], checks: boo
                 reads = true;
             }
         }
-        if checks && reads && l.is_generic_mcp() {
-            l.protocol_checks = serde_json::from_slice(description).ok();
+        if (protocol || baseline.is_some()) && reads && l.is_generic_mcp() {
+            l.protocol_checks = serde_json::from_slice(description).ok().map(|description| {
+                crate::mcp::conformance::HostChecks { description, protocol, baseline: baseline.clone() }
+            });
         }
     }
     out

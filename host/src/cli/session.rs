@@ -303,8 +303,7 @@ impl Session<'_> {
         let mut loaded = self.loaded.to_vec();
         if let Some(session) = mcp {
             let description = session.description.to_string();
-            let checks = super::plugins::protocol_checks(&loaded, self.settings);
-            loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), checks);
+            loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), self.settings);
         }
         if super::plugins::wants_service_documents(&loaded) {
             let Some(base_url) = &started.base_url else {

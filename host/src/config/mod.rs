@@ -91,6 +91,8 @@ pub struct Mcp {
     /// Whether the generic MCP plugin's plan gets the host's protocol checks (on unless
     /// `--no-protocol-checks` or `protocol_checks = false`).
     pub protocol_checks: bool,
+    /// The record of the server's surface its plan compares the live one with (`--baseline`).
+    pub baseline: Option<PathBuf>,
 }
 
 /// How smoke reaches the MCP server.
@@ -207,6 +209,8 @@ pub struct Overrides {
     pub mcp_protocol: Option<String>,
     /// `--no-protocol-checks`.
     pub no_protocol_checks: bool,
+    /// `--baseline`.
+    pub mcp_baseline: Option<PathBuf>,
     pub jobs: Option<usize>,
     pub request_timeout: Option<Duration>,
     pub max_body: Option<u64>,
@@ -546,6 +550,12 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
         (None, None) => crate::mcp::Revision::Auto,
     };
     let protocol_checks = !o.no_protocol_checks && file_mcp.and_then(|m| m.protocol_checks).unwrap_or(true);
+    let baseline = o.mcp_baseline.clone();
+    if baseline.is_some() && o.mcp_url.is_none() && o.mcp_command.is_none() && file_mcp.is_none() {
+        return Err(ConfigError::Usage(
+            "--baseline compares an MCP server with its record: add --mcp-url or --mcp-command".into(),
+        ));
+    }
     if o.mcp_protocol.is_some() && o.mcp_url.is_none() && o.mcp_command.is_none() && file_mcp.is_none() {
         return Err(ConfigError::Usage(
             "--mcp-protocol needs an MCP server: add --mcp-url or --mcp-command".into(),
@@ -564,6 +574,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             timeout,
             revision,
             protocol_checks,
+            baseline: baseline.clone(),
         }));
     }
     if let Some(words) = &o.mcp_command {
@@ -585,7 +596,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             env: BTreeMap::new(),
             dir: PathBuf::from("."),
         };
-        return Ok(Some(Mcp { transport, timeout, revision, protocol_checks }));
+        return Ok(Some(Mcp { transport, timeout, revision, protocol_checks, baseline }));
     }
     let Some(m) = file_mcp else {
         if !o.mcp_headers.is_empty() {
@@ -632,7 +643,7 @@ fn mcp(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Option
             ));
         }
     };
-    Ok(Some(Mcp { transport, timeout, revision, protocol_checks }))
+    Ok(Some(Mcp { transport, timeout, revision, protocol_checks, baseline }))
 }
 
 /// The `[target]` table: how to start the service, and the commands around it.

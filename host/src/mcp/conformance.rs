@@ -41,6 +41,7 @@ impl Facts {
             When::HttpHandshake => self.http && !self.discover,
             When::Discover => self.discover,
             When::Declared(what) => self.declared.iter().any(|d| d == what),
+            When::Given => false,
         }
     }
 
@@ -50,25 +51,39 @@ impl Facts {
     }
 }
 
-/// The checks that apply to the server `description` (the `mcp:server` document) describes, as
-/// scenarios of `plugin`'s plan: `mcp.protocol.NAME`, kind `protocol`, tagged `protocol`.
-pub fn scenarios(description: &Value, plugin: &str) -> Vec<crate::plan::model::Scenario> {
+/// What the host checks beside a plugin's plan: the protocol checks that apply to the server
+/// `description` (the `mcp:server` document) describes, and its surface against a baseline.
+#[derive(Debug, Clone)]
+pub struct HostChecks {
+    pub description: Value,
+    pub protocol: bool,
+    pub baseline: Option<std::path::PathBuf>,
+}
+
+/// The host's checks as scenarios of `plugin`'s plan: `mcp.protocol.NAME` (and `mcp.baseline`),
+/// kind `protocol`, tagged `protocol`.
+pub fn scenarios(host: &HostChecks, plugin: &str) -> Vec<crate::plan::model::Scenario> {
     use crate::plan::model::{Action, McpCheck, Scenario, ScenarioKind, Step, StepMode};
-    let Some(facts) = Facts::of(description) else { return Vec::new() };
-    facts
-        .checks()
-        .map(|c| {
-            let mut s = Scenario::bare(
-                &format!("mcp.protocol.{}", c.name),
-                plugin,
-                c.endpoint,
-                ScenarioKind::Protocol,
-            );
+    let Some(facts) = Facts::of(&host.description) else { return Vec::new() };
+    let protocol = facts.checks().filter(|_| host.protocol).map(|c| (c, None));
+    let baseline = host
+        .baseline
+        .as_ref()
+        .and_then(|file| check("baseline").map(|c| (c, Some(file.display().to_string()))));
+    protocol
+        .chain(baseline)
+        .map(|(c, file)| {
+            let id = if c.when == When::Given {
+                format!("mcp.{}", c.name)
+            } else {
+                format!("mcp.protocol.{}", c.name)
+            };
+            let mut s = Scenario::bare(&id, plugin, c.endpoint, ScenarioKind::Protocol);
             s.description = format!("{} ({})", c.requires, c.section);
             s.tags = vec!["protocol".to_string()];
             s.steps = vec![Step {
                 name: String::new(),
-                action: Action::McpCheck(McpCheck { check: c.name.to_string() }),
+                action: Action::McpCheck(McpCheck { check: c.name.to_string(), file }),
                 captures: Vec::new(),
                 mode: StepMode::Once,
                 timeout_ms: None,
@@ -99,9 +114,11 @@ fn answer_text(answer: &Answer) -> String {
     }
 }
 
-/// Run check `name` on `session`, each request within `timeout`.
-pub async fn run(session: &Session, name: &str, timeout: Duration) -> Verdict {
+/// Run check `name` on `session` (with `file`, for a check that reads one), each request within
+/// `timeout`.
+pub async fn run(session: &Session, name: &str, file: Option<&str>, timeout: Duration) -> Verdict {
     match name {
+        "baseline" => baseline(session, file),
         "unknown-method" => expect_error(session, "smoke/no-such-method", json!({}), -32601, timeout).await,
         "invalid-params" => invalid_params(session, timeout).await,
         "ping" => ping(session, timeout).await,
@@ -367,6 +384,44 @@ async fn declared(session: &Session, method: &str, timeout: Duration) -> Verdict
         other => answer_text(other),
     };
     Verdict::of(sent, Some(shown_answer), outcome)
+}
+
+/// The live surface against the record in `file`: breaking changes break it; the rest is listed.
+fn baseline(session: &Session, file: Option<&str>) -> Verdict {
+    let Some(file) = file else {
+        return Verdict::of(String::new(), None, Outcome::Broken("the baseline check names no file".into()));
+    };
+    let sent = format!("(nothing: the server's description against {file})");
+    let read = crate::files::read_text(
+        std::path::Path::new(file),
+        crate::files::MAX_CONFIG_BYTES * 16,
+        "an MCP surface record",
+    );
+    let record: Value = match read.map(|t| serde_json::from_str::<Value>(&t)) {
+        Ok(Ok(v)) if v["format"] == crate::surface::MCP_RECORD_FORMAT => v,
+        Ok(Ok(_)) | Ok(Err(_)) => {
+            let why = format!(
+                "{file} is not a record of `smoke mcp snapshot` (JSON with \"format\": {:?})",
+                crate::surface::MCP_RECORD_FORMAT
+            );
+            return Verdict::of(sent, None, Outcome::Broken(why));
+        }
+        Err(e) => return Verdict::of(sent, None, Outcome::Broken(e.to_string())),
+    };
+    let live = serde_json::to_value(&session.description).unwrap_or(Value::Null);
+    let changes = crate::surface::diff(&crate::surface::of_mcp(&record), &crate::surface::of_mcp(&live));
+    let line = |c: &crate::surface::Change| format!("{:?} {}: {}", c.severity, c.at, c.what);
+    let answer = match changes.is_empty() {
+        true => "no change".to_string(),
+        false => changes.iter().map(line).collect::<Vec<_>>().join("\n"),
+    };
+    let breaking: Vec<String> =
+        changes.iter().filter(|c| c.severity == crate::surface::Severity::Breaking).map(line).collect();
+    let outcome = match breaking.as_slice() {
+        [] => Outcome::Holds,
+        found => Outcome::Broken(format!("{} breaking change(s): {}", found.len(), found.join("; "))),
+    };
+    Verdict::of(sent, Some(answer), outcome)
 }
 
 fn lint(session: &Session) -> Verdict {

@@ -239,6 +239,9 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 pub struct McpCheck {
     pub check: String,
+    /// The file the check reads: the surface record of `baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// An MCP request other than a tool call (`resources/list`, `prompts/get`...). Its expectation's

@@ -20,6 +20,8 @@ pub enum When {
     Discover,
     /// Where the server declares this capability.
     Declared(&'static str),
+    /// When the run is given what it needs (`--baseline`).
+    Given,
 }
 
 /// One check: its name, what it requires, the section of the specification it enforces, and when
@@ -109,6 +111,14 @@ pub const CHECKS: &[Check] = &[
                    characters and no words that steer the agent beyond the call, and its tool names are ones MCP allows",
         section: "smoke's lint, docs/mcp.md; MCP, Server Features, Tools, Security Considerations",
         when: When::Always,
+    },
+    Check {
+        name: "baseline",
+        endpoint: "tools/list",
+        requires: "the server's tools, prompts and resources change in no way that breaks a client written against \
+                   the baseline (--baseline, a record of `smoke mcp snapshot`)",
+        section: "smoke's tool-surface baseline, docs/mcp.md",
+        when: When::Given,
     },
     Check {
         name: "origin",

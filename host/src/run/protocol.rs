@@ -38,7 +38,7 @@ pub(super) async fn run(ctx: &Context, step: &Step, check: &McpCheck, result: &m
     let timeout =
         step.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))).unwrap_or(ctx.request_timeout);
     let started = Instant::now();
-    let verdict = conformance::run(session, &check.check, timeout).await;
+    let verdict = conformance::run(session, &check.check, check.file.as_deref(), timeout).await;
     result.tool_call = Some(ToolCallRecord {
         tool: check.check.clone(),
         request: ctx.redactor.text(&verdict.sent),
@@ -49,6 +49,9 @@ pub(super) async fn run(ctx: &Context, step: &Step, check: &McpCheck, result: &m
     let rule = format!("{} ({})", about.requires, about.section);
     let failure = match verdict.outcome {
         Outcome::Holds => return,
+        Outcome::Broken(how) if check.check == "baseline" => {
+            Failure::new(FailureKind::SurfaceChange, format!("{how}; the baseline requires that {rule}"))
+        }
         Outcome::Broken(how) if check.check == "lint" => {
             Failure::new(FailureKind::Lint, format!("{how}; the lint requires that {rule}"))
         }

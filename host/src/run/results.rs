@@ -99,6 +99,9 @@ pub enum FailureKind {
     /// The MCP server broke the protocol: an answer that is not JSON-RPC, a malformed result, a
     /// closed session.
     McpProtocol,
+    /// The MCP server's tools, prompts or resources changed in a way that breaks a client of the
+    /// baseline (`--baseline`).
+    SurfaceChange,
     /// What the MCP server tells an agent breaks smoke's lint: a credential in a tool's result
     /// or a resource read, hidden characters or steering words in its tools' descriptions.
     Lint,
