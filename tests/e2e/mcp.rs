@@ -427,14 +427,14 @@ fn a_streamable_http_server_answering_plain_json_works_and_its_output_schema_is_
 }
 
 /// `mcp_server.py MODE --http PORT`, killed when dropped.
-struct HttpTestServer(Child, u16);
+pub(crate) struct HttpTestServer(Child, u16);
 
 impl HttpTestServer {
     fn start(mode: &str) -> HttpTestServer {
         HttpTestServer::start_with(mode, &[])
     }
 
-    fn start_with(mode: &str, extra: &[&str]) -> HttpTestServer {
+    pub(crate) fn start_with(mode: &str, extra: &[&str]) -> HttpTestServer {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
         let child = Command::new("python3")
             .arg(root().join("tests/e2e/hostile/mcp_server.py"))
@@ -448,7 +448,7 @@ impl HttpTestServer {
         HttpTestServer(child, port)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.1)
     }
 }
@@ -493,7 +493,8 @@ fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
         // The host's protocol checks join the plugin's plan, those of the revision (2026-07-28)
         // and the transport, and pass (the run passed).
         let expected: BTreeSet<String> = match config {
-            HTTP => ["origin", "protocol-version-header", "method-header", "json-or-sse"].as_slice(),
+            HTTP => ["origin", "protocol-version-header", "method-header", "json-or-sse", "authorization"]
+                .as_slice(),
             _ => ["stdout"].as_slice(),
         }
         .iter()

@@ -47,10 +47,12 @@ fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions
             let what = format!("{transport} {pin}");
             assert_eq!(r.code, 0, "{what}:\n{r}");
             let report = report_of(&json);
+            // Every check passes; `authorization` does not apply to the ledger's API key.
             let got: BTreeSet<String> = checks(&report)
                 .into_iter()
                 .map(|(name, outcome)| {
-                    assert_eq!(outcome, "passed", "{what}: {name}");
+                    let expected = if name == "authorization" { "skipped" } else { "passed" };
+                    assert_eq!(outcome, expected, "{what}: {name}");
                     name
                 })
                 .collect();
@@ -65,6 +67,9 @@ fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions
                     expected.extend(["origin", "protocol-version-header", "json-or-sse", "method-header"])
                 }
                 _ => expected.extend(["origin", "protocol-version-header", "json-or-sse", "ended-session"]),
+            }
+            if transport == "http" {
+                expected.push("authorization");
             }
             let expected: BTreeSet<String> = expected.into_iter().map(String::from).collect();
             assert_eq!(got, expected, "{what}");
@@ -236,4 +241,48 @@ fn the_protocol_checks_are_left_out_when_asked_and_then_stdout_noise_closes_the_
     let r = run(c);
     assert_eq!(r.code, 3, "the session cannot begin: {r}");
     assert!(r.stderr.contains("which is not JSON-RPC"), "{r}");
+}
+
+#[test]
+fn authorization_is_checked_as_the_server_publishes_it_without_a_browser() {
+    // (mode, outcome of mcp.protocol.authorization, what it says)
+    for (mode, outcome, said) in [
+        ("oauth", "passed", ""),
+        (
+            "oauth-wrong-resource",
+            "failed",
+            "the protected-resource metadata names the resource \"http://127.0.0.1:",
+        ),
+        ("oauth-no-as", "failed", "publishes no metadata of its own with that issuer"),
+    ] {
+        let server = crate::mcp::HttpTestServer::start_with(mode, &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut c = smoke(dir.path());
+        c.args(["run", "--plugin"]).arg(support::plugin("mcp"));
+        c.args(["--mcp-url", &server.url(), "--mcp-header", "Authorization: Bearer good-token"]);
+        c.args(["--filter", "tag:protocol", "--report-json"]).arg(&json);
+        let r = run(c);
+        let report = report_of(&json);
+        let checks = checks(&report);
+        let failed: Vec<&str> =
+            checks.iter().filter(|(_, o)| o == "failed").map(|(n, _)| n.as_str()).collect();
+        let authorization = checks.iter().find(|(n, _)| n == "authorization").map(|(_, o)| o.as_str());
+        assert_eq!(authorization, Some(outcome), "{mode}: {checks:?}\n{r}");
+        match outcome {
+            "passed" => assert!(failed.is_empty(), "{mode}: {checks:?}\n{r}"),
+            _ => assert_eq!(failed, ["authorization"], "{mode}:\n{r}"),
+        }
+        assert!(r.stdout.contains(said), "{mode}: {said:?} is not said:\n{r}");
+    }
+    // The ledger asks for a bearer token but publishes no OAuth metadata: an API key, to which
+    // the check does not apply (a planned skip, saying why).
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--config", HTTP, "--plugin"]).arg(support::plugin("mcp"));
+    c.args(["--filter", "mcp.protocol.authorization", "--report-json"]).arg(&json);
+    let r = run(c);
+    assert_eq!(checks(&report_of(&json)), [("authorization".to_string(), "skipped".to_string())], "{r}");
+    assert!(r.stdout.contains("publishes no OAuth protected-resource metadata"), "{r}");
 }

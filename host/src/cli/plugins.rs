@@ -409,6 +409,11 @@ pub(super) fn with_mcp_server(
         Some(m) => (m.protocol_checks, m.baseline.clone()),
         None => (false, None),
     };
+    let credentials = matches!(
+        &settings.mcp,
+        Some(config::Mcp { transport: config::McpTransport::Http { headers, .. }, .. })
+            if headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+    );
     let mut out = loaded.to_vec();
     for l in &mut out {
         let mut reads = false;
@@ -420,7 +425,12 @@ pub(super) fn with_mcp_server(
         }
         if (protocol || baseline.is_some()) && reads && l.is_generic_mcp() {
             l.protocol_checks = serde_json::from_slice(description).ok().map(|description| {
-                crate::mcp::conformance::HostChecks { description, protocol, baseline: baseline.clone() }
+                crate::mcp::conformance::HostChecks {
+                    description,
+                    protocol,
+                    baseline: baseline.clone(),
+                    credentials,
+                }
             });
         }
     }

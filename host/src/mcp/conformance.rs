@@ -13,6 +13,8 @@ use std::time::Duration;
 /// the plugins read (`mcp:server`).
 pub struct Facts {
     http: bool,
+    /// The run sends credentials.
+    credentials: bool,
     discover: bool,
     declared: Vec<String>,
 }
@@ -28,7 +30,12 @@ impl Facts {
             }
             _ => Vec::new(),
         };
-        Some(Facts { http: transport == "http", discover: !has_handshake(revision), declared })
+        Some(Facts {
+            http: transport == "http",
+            credentials: false,
+            discover: !has_handshake(revision),
+            declared,
+        })
     }
 
     fn applies(&self, when: When) -> bool {
@@ -42,6 +49,7 @@ impl Facts {
             When::Discover => self.discover,
             When::Declared(what) => self.declared.iter().any(|d| d == what),
             When::Given => false,
+            When::HttpCredentials => self.http && self.credentials,
         }
     }
 
@@ -58,13 +66,16 @@ pub struct HostChecks {
     pub description: Value,
     pub protocol: bool,
     pub baseline: Option<std::path::PathBuf>,
+    /// The run sends credentials to the server (an `Authorization` header).
+    pub credentials: bool,
 }
 
 /// The host's checks as scenarios of `plugin`'s plan: `mcp.protocol.NAME` (and `mcp.baseline`),
 /// kind `protocol`, tagged `protocol`.
 pub fn scenarios(host: &HostChecks, plugin: &str) -> Vec<crate::plan::model::Scenario> {
     use crate::plan::model::{Action, McpCheck, Scenario, ScenarioKind, Step, StepMode};
-    let Some(facts) = Facts::of(&host.description) else { return Vec::new() };
+    let Some(mut facts) = Facts::of(&host.description) else { return Vec::new() };
+    facts.credentials = host.credentials;
     let protocol = facts.checks().filter(|_| host.protocol).map(|c| (c, None));
     let baseline = host
         .baseline
@@ -119,6 +130,17 @@ fn answer_text(answer: &Answer) -> String {
 pub async fn run(session: &Session, name: &str, file: Option<&str>, timeout: Duration) -> Verdict {
     match name {
         "baseline" => baseline(session, file),
+        "authorization" => match &session.http_client {
+            Some((client, url)) => {
+                let meta = client.sent.lock().unwrap_or_else(|e| e.into_inner()).meta.clone();
+                super::auth::check(client, url, meta.as_ref(), timeout).await
+            }
+            None => Verdict::of(
+                String::new(),
+                None,
+                Outcome::NotApplicable("the session is not over HTTP".into()),
+            ),
+        },
         "unknown-method" => expect_error(session, "smoke/no-such-method", json!({}), -32601, timeout).await,
         "invalid-params" => invalid_params(session, timeout).await,
         "ping" => ping(session, timeout).await,

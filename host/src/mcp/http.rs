@@ -329,6 +329,10 @@ impl Watched {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let session_id =
             response.headers().get(SESSION_ID).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let challenge = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let sse =
             content_type.as_deref().is_some_and(|t| t.to_ascii_lowercase().starts_with("text/event-stream"));
         let id = body.get("id").cloned().unwrap_or(serde_json::Value::Null);
@@ -356,7 +360,33 @@ impl Watched {
                 Err(_) => return Err(RawError::Timeout(timeout)),
             }
         };
-        Ok(Raw { status, content_type, session_id, answer, body: snippet(&read) })
+        Ok(Raw { status, content_type, session_id, challenge, answer, body: snippet(&read) })
+    }
+
+    /// GET `url` (metadata a server publishes), with no header of the session's: its status and
+    /// its body as JSON, when it is JSON, read within [`RAW_BYTES`] and `timeout`.
+    pub async fn raw_get(
+        &self,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(u16, Option<serde_json::Value>), RawError> {
+        let mut response = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| RawError::Send(error_chain_of(&e)))?;
+        let status = response.status().as_u16();
+        let mut read = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| RawError::Send(error_chain_of(&e)))? {
+            if read.len() + chunk.len() > RAW_BYTES {
+                return Err(RawError::TooLong);
+            }
+            read.extend_from_slice(&chunk);
+        }
+        Ok((status, serde_json::from_slice(&read).ok()))
     }
 
     /// DELETE session `id` at `url` (ending it), with the session's credentials and headers:
@@ -450,6 +480,8 @@ pub struct Raw {
     pub content_type: Option<String>,
     /// The session it names (`Mcp-Session-Id`), if it does.
     pub session_id: Option<String>,
+    /// The challenge of a 401 (`WWW-Authenticate`), if it has one.
+    pub challenge: Option<String>,
     pub answer: Option<serde_json::Value>,
     pub body: Option<String>,
 }

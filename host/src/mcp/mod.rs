@@ -4,6 +4,7 @@
 //! list, or lists wrongly, arguments its `inputSchema` refuses) before anything is sent, so a plan
 //! bug is never reported as the server's failure.
 
+mod auth;
 pub mod conformance;
 mod http;
 mod lifecycle;

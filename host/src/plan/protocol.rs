@@ -22,6 +22,8 @@ pub enum When {
     Declared(&'static str),
     /// When the run is given what it needs (`--baseline`).
     Given,
+    /// Over Streamable HTTP, when the run sends credentials (an `Authorization` header).
+    HttpCredentials,
 }
 
 /// One check: its name, what it requires, the section of the specification it enforces, and when
@@ -149,6 +151,15 @@ pub const CHECKS: &[Check] = &[
         requires: "a request whose Mcp-Method header disagrees with its body is refused with HTTP 400",
         section: "MCP 2026-07-28, Base Protocol, Transports, Standard Headers",
         when: When::HttpDiscover,
+    },
+    Check {
+        name: "authorization",
+        endpoint: "POST",
+        requires: "a request without credentials is answered 401 with a WWW-Authenticate challenge, and OAuth \
+                   protected-resource metadata, where published, names this server as its resource and an \
+                   authorization server whose metadata is there",
+        section: "MCP, Base Protocol, Authorization; RFC 9728; RFC 8414",
+        when: When::HttpCredentials,
     },
     Check {
         name: "json-or-sse",

@@ -21,6 +21,11 @@ Modes:
   login-page       (--http) answer every POST with 200 and a `text/html` sign-in page
   redirect-calls   (--http) behave until a `tools/call`, then answer every POST with 307 to a
                    login page, as a gateway whose session with the client expired
+  oauth            (--http) want `Authorization: Bearer good-token`; without it answer 401 with a
+                   challenge naming its OAuth protected-resource metadata, which names an
+                   authorization server (this server, under /as) whose metadata is served too
+  oauth-wrong-resource  as oauth, its metadata naming another resource than its URL
+  oauth-no-as      as oauth, the authorization server it names publishing no metadata
   duplicate-tools  list `echo` twice, the second time with another description and inputSchema
   invalid-tool     list, over two pages (nextCursor), `echo`, a tool `broken` whose inputSchema
                    is `true`, an entry without a name, then `count`
@@ -284,6 +289,16 @@ def http(port):
             origin = self.headers.get("origin")
             if origin and not origin.startswith(("http://127.0.0.1:", "http://localhost:")):
                 return self.refuse(403, "foreign Origin")
+            if MODE.startswith("oauth") and self.headers.get("authorization") != "Bearer good-token":
+                data = b'{"error": "invalid_token"}'
+                self.send_response(401)
+                metadata = "http://127.0.0.1:%d/.well-known/oauth-protected-resource/mcp" % port
+                self.send_header("www-authenticate", 'Bearer resource_metadata="%s"' % metadata)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             version = self.headers.get("mcp-protocol-version")
             if version and version not in ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2026-07-28"):
                 return self.refuse(400, "unsupported MCP-Protocol-Version")
@@ -318,7 +333,25 @@ def http(port):
             self.wfile.write(data)
 
         def do_GET(self):
-            self.send_response(405)
+            base = "http://127.0.0.1:%d" % port
+            documents = {}
+            if MODE.startswith("oauth"):
+                resource = base + ("/other" if MODE == "oauth-wrong-resource" else "/mcp")
+                documents["/.well-known/oauth-protected-resource/mcp"] = {
+                    "resource": resource, "authorization_servers": [base + "/as"]}
+                if MODE != "oauth-no-as":
+                    documents["/.well-known/oauth-authorization-server/as"] = {
+                        "issuer": base + "/as", "authorization_endpoint": base + "/as/authorize",
+                        "token_endpoint": base + "/as/token", "response_types_supported": ["code"]}
+            if self.path in documents:
+                data = json.dumps(documents[self.path]).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.send_response(404 if self.path.startswith("/.well-known/") else 405)
             self.send_header("content-length", "0")
             self.end_headers()
 
