@@ -240,3 +240,42 @@ fn the_ledger_plugin_passes_on_the_ledger_of_either_generation_or_both_over_both
         }
     }
 }
+
+#[test]
+fn each_revision_runs_once_in_one_command_and_a_verdict_that_differs_between_them_is_said() {
+    // The SDK server of both generations: the same verdicts, a report of each.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let script = root().join("tests/e2e/sdk_mcp_server.py");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp"));
+    c.args(["--mcp-command", &format!("{} {} both", python().display(), script.display())]);
+    c.args(["--mcp-protocol", "each", "--report-json"]).arg(&json);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("smoke: MCP 2026-07-28 exit 0, 2025-11-25 exit 0; 0 verdict(s) differ"), "{r}");
+    for (revision, handshake) in [("2026-07-28", "server/discover"), ("2025-11-25", "initialize")] {
+        let path = dir.path().join(format!("report.{revision}.json"));
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_valid_report(&report);
+        assert_eq!(
+            (report["mcp"]["protocol_version"].as_str(), report["mcp"]["handshake"].as_str()),
+            (Some(revision), Some(handshake))
+        );
+    }
+    assert!(!json.exists(), "each revision's report is its own");
+
+    // mcp-server-time answers an unknown prompt with -32603 in 2026-07-28 only (its SDK's bug, see
+    // tests/e2e/mcp.rs): the one verdict that differs, said, and the run fails.
+    let time = root().join("target/test-deps/venv/bin/mcp-server-time");
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plugin"]).arg(support::plugin("mcp")).args(["--plugin-config", "destructive=true"]);
+    c.args(["--mcp-command", &format!("{} --local-timezone UTC", time.display()), "--mcp-protocol", "each"]);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(
+        r.stdout.contains("DIFFERS  mcp.prompts.get.unknown: FAIL under 2026-07-28, PASS under 2025-11-25"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("; 1 verdict(s) differ between them"), "{r}");
+}

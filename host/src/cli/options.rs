@@ -275,8 +275,10 @@ pub(super) struct RunArgs {
     #[arg(long = "mcp-header", value_name = "NAME: VALUE")]
     pub(super) mcp_headers: Vec<String>,
     /// The MCP protocol revision to speak: `auto` (the default: server/discover, the 2026-07-28
-    /// way, then the initialize handshake when the server does not take it) or one revision, e.g.
-    /// 2026-07-28 or 2025-11-25, which the server must then speak.
+    /// way, then the initialize handshake when the server does not take it), one revision, e.g.
+    /// 2026-07-28 or 2025-11-25, which the server must then speak, or `each` (smoke run only):
+    /// one run in 2026-07-28 and one in 2025-11-25, each with its own reports
+    /// (report.REVISION.json), and the verdicts that differ between them said (exit 1).
     #[arg(long, value_name = "REVISION")]
     pub(super) mcp_protocol: Option<String>,
     /// Leave out the host's checks of the MCP protocol itself (unknown method, pagination, a

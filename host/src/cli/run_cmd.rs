@@ -50,14 +50,95 @@ async fn next_signal(signals: &mut Option<Signals>) -> i32 {
     }
 }
 
+/// `--mcp-protocol each`: one run per generation of MCP, then the verdicts compared.
+pub(super) const EACH: &str = "each";
+
+/// The revisions `--mcp-protocol each` runs in, one per generation: the newest with
+/// `server/discover`, the newest with `initialize`.
+const EACH_REVISION: [&str; 2] = ["2026-07-28", "2025-11-25"];
+
 pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    if args.mcp_protocol.as_deref() == Some(EACH) {
+        return each_revision(args, matches).await;
+    }
+    run_once(args, matches).await.map(|(code, _)| code)
+}
+
+/// Run once per revision of [`EACH_REVISION`], each with reports, transcript and artifacts of its
+/// own (`report.2026-07-28.json`), then say which scenarios' verdicts differ between them: the
+/// same server should not pass in one generation what it fails in the other. Exits with the first
+/// run's failing code, else 1 when a verdict differs, else 0.
+async fn each_revision(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
+    let mut runs = Vec::new();
+    for revision in EACH_REVISION {
+        let mut one = args.clone();
+        one.mcp_protocol = Some(revision.to_string());
+        let reports = &mut one.reports;
+        for path in [
+            &mut reports.report_json,
+            &mut reports.report_junit,
+            &mut reports.report_html,
+            &mut one.transcript,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = per_revision(path, revision);
+        }
+        one.artifacts = args.artifacts.as_ref().map(|dir| dir.join(revision));
+        crate::say!("smoke: MCP {revision} (--mcp-protocol each)");
+        let (code, verdicts) = run_once(one, matches).await?;
+        runs.push((revision, code, verdicts));
+    }
+    let [(first, first_code, before), (second, second_code, after)] = &runs[..] else {
+        unreachable!("two revisions ran")
+    };
+    let mut differ = 0;
+    for (id, outcome) in before {
+        if let Some((_, other)) = after.iter().find(|(other_id, _)| other_id == id)
+            && other != outcome
+        {
+            differ += 1;
+            crate::say!(
+                "DIFFERS  {}: {} under {first}, {} under {second}",
+                crate::http::escape_line(id),
+                outcome.label(),
+                other.label()
+            );
+        }
+    }
+    crate::say!(
+        "smoke: MCP {first} exit {first_code}, {second} exit {second_code}; {differ} verdict(s) differ between them"
+    );
+    Ok(match (first_code, second_code) {
+        (0, 0) if differ == 0 => exit::PASSED,
+        (0, 0) => exit::FAILED,
+        (0, code) | (code, _) => *code,
+    })
+}
+
+/// `report.json` as `report.2026-07-28.json`: a file of each revision's run.
+fn per_revision(path: &Path, revision: &str) -> std::path::PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{revision}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{revision}"),
+    };
+    path.with_file_name(name)
+}
+
+/// One run: its exit code and each scenario's verdict, by id, in plan order.
+async fn run_once(
+    args: RunArgs,
+    matches: &clap::ArgMatches,
+) -> Result<(i32, Vec<(String, Outcome)>), Failure> {
     let started = Instant::now();
     let settings = config::load(&run_overrides(&args, matches)?).map_err(|e| Failure::new(exit::USAGE, e))?;
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
     {
         crate::say!("nothing to rerun: every scenario in {} passed", report.display());
-        return Ok(exit::PASSED);
+        return Ok((exit::PASSED, Vec::new()));
     }
     let mut redactor = super::secrets(&settings);
     // The run's --timeout holds from the start: a document that never arrives ends it too.
@@ -113,6 +194,12 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     let ground = ground.finish();
     let mut progress = std::mem::take(&mut *lock(&progress));
     let ending = Ending { phase: &phase, early: ended_early.as_ref(), started };
+    let spool = &progress.spool;
+    // The finished scenarios' verdicts (a place not filled has no id).
+    let verdicts: Vec<(String, Outcome)> = (0..spool.len())
+        .filter(|&i| !spool.id(i).is_empty())
+        .map(|i| (spool.id(i).to_string(), spool.brief(i).outcome))
+        .collect();
     let report = assemble(&args, &settings, &plan, &mut progress, &ground, &ending, &scrubber);
     let writing = Instant::now();
     // A report that cannot be written is an error, said after the verdict, never instead of it.
@@ -131,7 +218,7 @@ pub(super) async fn run(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32
     // The process ends next: the plan need not be taken apart a piece at a time first (for a big
     // run, milliseconds of nothing); the temporary files it may hold have no name.
     std::mem::forget(plan);
-    Ok(code)
+    Ok((code, verdicts))
 }
 
 /// How the run ended early, if it did: its label, how unfinished scenarios count, why, the code.
