@@ -167,3 +167,19 @@ fn a_run_with_a_baseline_fails_the_scenario_mcp_baseline_on_each_breaking_change
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("add --plugin mcp"), "{r}");
 }
+
+#[test]
+fn a_snapshot_records_resources_past_the_first_page() {
+    let server = crate::mcp::HttpTestServer::start_with("paged-resources", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mcp-surface.json");
+    let mut c: Command = smoke(dir.path());
+    c.args(["mcp", "snapshot", "--mcp-url", &server.url(), "--out"]).arg(&out);
+    let r = run(c);
+    assert_eq!(r.code, 0, "{r}");
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let uris: Vec<&str> =
+        record["resources"].as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris.len(), 45, "all five pages: {uris:?}");
+    assert_eq!((uris[0], uris[44]), ("note://0", "note://44"));
+}

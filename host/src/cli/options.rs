@@ -86,7 +86,7 @@ pub(super) struct OpenapiDiffArgs {
 #[derive(Debug, Subcommand)]
 pub(super) enum McpCommand {
     /// Record what an MCP server offers (its tools with their schemas and hints, its prompts and
-    /// the first 20 resources, its instructions) in a JSON file, the baseline of `smoke mcp diff`.
+    /// resources, up to 1,000 of each, its instructions) in a JSON file, the baseline of `smoke mcp diff`.
     Snapshot(McpSnapshotArgs),
     /// Compare a live MCP server with a baseline from `smoke mcp snapshot`: list every change,
     /// breaking ones first (a tool or prompt removed, a required argument added, a type or enum

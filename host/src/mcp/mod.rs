@@ -178,8 +178,8 @@ pub struct Session {
     http_client: Option<(http::Watched, String)>,
 }
 
-/// How many resources and prompts the description lists (the first page, cut to this).
-const LISTED: usize = 20;
+/// How many resources and prompts the description lists, at most (the first ones listed).
+const LISTED: usize = 1000;
 
 /// An SDK error in words: a transport's own error and its causes, not the SDK's type names.
 fn service_words(e: &ServiceError) -> String {
@@ -270,23 +270,43 @@ fn not_begun(
     }
 }
 
-/// The first page of resources or prompts, when the server offers them: what a plugin may plan
-/// reads of (a failing list is left to the plugin's own scenario to catch).
+/// The most pages of resources or prompts the description follows.
+const LISTED_PAGES: usize = 20;
+
+/// The resources or prompts, when the server offers them, page after page (`nextCursor`), up to
+/// [`LISTED`] of them in [`LISTED_PAGES`] pages: what a plugin may plan reads of, and what a
+/// snapshot records (a failing list is left to the plugin's own scenario to catch; a failing
+/// page after the first ends the listing there).
 async fn first_listed(peer: &rmcp::Peer<RoleClient>, what: &str, timeout: Duration) -> Value {
-    let listed = match what {
-        "resources" => match tokio::time::timeout(timeout, peer.list_resources(None)).await {
-            Ok(Ok(page)) => {
-                page.resources.iter().take(LISTED).filter_map(|r| serde_json::to_value(r).ok()).collect()
-            }
-            _ => return Value::Null,
-        },
-        _ => match tokio::time::timeout(timeout, peer.list_prompts(None)).await {
-            Ok(Ok(page)) => {
-                page.prompts.iter().take(LISTED).filter_map(|p| serde_json::to_value(p).ok()).collect()
-            }
-            _ => return Value::Null,
-        },
-    };
+    use rmcp::model::PaginatedRequestParams;
+    let mut listed: Vec<Value> = Vec::new();
+    let mut cursors: Vec<String> = Vec::new();
+    for page in 0..LISTED_PAGES {
+        let params = cursors.last().map(|c| PaginatedRequestParams::default().with_cursor(Some(c.clone())));
+        let (items, next) = match what {
+            "resources" => match tokio::time::timeout(timeout, peer.list_resources(params)).await {
+                Ok(Ok(p)) => {
+                    (p.resources.iter().filter_map(|r| serde_json::to_value(r).ok()).collect(), p.next_cursor)
+                }
+                _ if page == 0 => return Value::Null,
+                _ => break,
+            },
+            _ => match tokio::time::timeout(timeout, peer.list_prompts(params)).await {
+                Ok(Ok(p)) => {
+                    (p.prompts.iter().filter_map(|r| serde_json::to_value(r).ok()).collect(), p.next_cursor)
+                }
+                _ if page == 0 => return Value::Null,
+                _ => break,
+            },
+        };
+        let items: Vec<Value> = items;
+        listed.extend(items.into_iter().take(LISTED - listed.len()));
+        match next {
+            // A cursor given before would list the same pages again.
+            Some(next) if listed.len() < LISTED && !cursors.contains(&next) => cursors.push(next),
+            _ => break,
+        }
+    }
     Value::Array(listed)
 }
 

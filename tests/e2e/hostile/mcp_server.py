@@ -26,6 +26,7 @@ Modes:
                    authorization server (this server, under /as) whose metadata is served too
   oauth-wrong-resource  as oauth, its metadata naming another resource than its URL
   oauth-no-as      as oauth, the authorization server it names publishing no metadata
+  paged-resources  offer 45 resources (note://0 ... note://44), listed 10 to a page
   duplicate-tools  list `echo` twice, the second time with another description and inputSchema
   invalid-tool     list, over two pages (nextCursor), `echo`, a tool `broken` whose inputSchema
                    is `true`, an entry without a name, then `count`
@@ -177,7 +178,7 @@ def answer(message):
             return None
         reply["result"] = {
             "protocolVersion": message["params"]["protocolVersion"],
-            "capabilities": {"tools": {}},
+            "capabilities": {"tools": {}, "resources": {}} if MODE == "paged-resources" else {"tools": {}},
             "serverInfo": {"name": "hostile-" + MODE, "version": "0.0.1"}
             if MODE != "hostile-names"
             else {"name": "hostile\n::error::server\x1b[2J", "version": "0.0.1\x1b]0;title\x07"},
@@ -246,6 +247,19 @@ def answer(message):
         }
     elif method == "ping":
         reply["result"] = {}
+    elif method == "resources/list" and MODE == "paged-resources":
+        cursor = (message.get("params") or {}).get("cursor") or "0"
+        start = int(cursor) if cursor.isdigit() else 0
+        page = [{"uri": "note://%d" % i, "name": "note %d" % i} for i in range(start, min(start + 10, 45))]
+        reply["result"] = {"resources": page}
+        if start + 10 < 45:
+            reply["result"]["nextCursor"] = str(start + 10)
+    elif method == "resources/read" and MODE == "paged-resources":
+        uri = (message.get("params") or {}).get("uri", "")
+        if not (uri.startswith("note://") and uri[7:].isdigit() and int(uri[7:]) < 45):
+            reply["error"] = {"code": -32002, "message": "no resource %r" % uri}
+            return reply
+        reply["result"] = {"contents": [{"uri": uri, "text": "a note"}]}
     else:
         reply["error"] = {"code": -32601, "message": "no method %r" % method}
     return reply
