@@ -217,6 +217,33 @@ fn the_lint_fails_hidden_characters_in_a_description_and_a_credential_in_a_resul
 }
 
 #[test]
+fn stdout_noise_after_the_check_ran_still_fails_it_and_the_calls_are_judged() {
+    // The hostile test server prints a line that is not JSON-RPC before answering its first
+    // tools/call (the Python SDK keeps a tool's prints off stdout), which may come after the check
+    // `stdout` ran: it fails at the end of the run all the same, and the calls pass.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let server =
+        format!("python3 {} garbage-stdout", root().join("tests/e2e/hostile/mcp_server.py").display());
+    let mut c = smoke(dir.path());
+    c.args(["run", "--plugin"])
+        .arg(support::plugin("mcp"))
+        .args(["--mcp-command", &server, "--report-json"])
+        .arg(&json);
+    let r = run(c);
+    let report = report_of(&json);
+    let failed: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] != "passed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!((r.code, failed), (1, vec!["mcp.protocol.stdout"]), "{r}");
+    assert!(r.stdout.contains(r#"printed "server ready! (debug print)" on stdout"#), "{r}");
+}
+
+#[test]
 fn the_protocol_checks_are_left_out_when_asked_and_then_stdout_noise_closes_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let script = root().join("tests/e2e/sdk_mcp_server.py");

@@ -88,16 +88,22 @@ async fn each_revision(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32,
         one.artifacts = args.artifacts.as_ref().map(|dir| dir.join(revision));
         crate::say!("smoke: MCP {revision} (--mcp-protocol each)");
         let (code, verdicts) = run_once(one, matches).await?;
+        // Interrupted: the next revision is not begun.
+        if code == exit::SIGINT || code == exit::SIGTERM {
+            return Ok(code);
+        }
         runs.push((revision, code, verdicts));
     }
     let [(first, first_code, before), (second, second_code, after)] = &runs[..] else {
         unreachable!("two revisions ran")
     };
-    let mut differ = 0;
+    let by_id: std::collections::HashMap<&str, Outcome> =
+        after.iter().map(|(id, o)| (id.as_str(), *o)).collect();
+    let (mut differ, mut both) = (0, 0);
     for (id, outcome) in before {
-        if let Some((_, other)) = after.iter().find(|(other_id, _)| other_id == id)
-            && other != outcome
-        {
+        let Some(other) = by_id.get(id.as_str()) else { continue };
+        both += 1;
+        if other != outcome {
             differ += 1;
             crate::say!(
                 "DIFFERS  {}: {} under {first}, {} under {second}",
@@ -107,8 +113,10 @@ async fn each_revision(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32,
             );
         }
     }
+    let one_sided = before.len() + after.len() - 2 * both;
     crate::say!(
-        "smoke: MCP {first} exit {first_code}, {second} exit {second_code}; {differ} verdict(s) differ between them"
+        "smoke: MCP {first} exit {first_code}, {second} exit {second_code}; {differ} verdict(s) differ between them; \
+         {one_sided} scenario(s) ran in one of them only (checks of one generation, or a run that ended early)"
     );
     Ok(match (first_code, second_code) {
         (0, 0) if differ == 0 => exit::PASSED,

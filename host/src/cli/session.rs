@@ -468,6 +468,10 @@ impl Session<'_> {
             Ok((live, doubted)) => {
                 live.finish();
                 fail_out_of_step(&mut lock(&progress).spool, &doubted, &redactor);
+                let noise = lock(&self.mcp).as_ref().and_then(|m| m.stdout_noise());
+                if let Some(noise) = noise {
+                    fail_stdout_check(&mut lock(&progress).spool, &noise, &redactor);
+                }
             }
             Err(e) => tracing::error!("the scheduler failed (a bug in smoke; please report it): {e}"),
         }
@@ -498,6 +502,38 @@ fn fail_out_of_step(spool: &mut Spool, doubted: &[usize], redactor: &Redactor) {
             "the service sent answers nobody asked for on kept-alive connections: {failed} passing verdict(s) \
              that rode on them are failed, as their answers may be other requests'"
         );
+    }
+}
+
+/// The stdio server printed something that is not JSON-RPC, noted and dropped: the protocol check
+/// `stdout` fails on it, even when it was printed after the check ran; without the check in the
+/// plan (left out by --filter), the run says what was dropped.
+fn fail_stdout_check(spool: &mut Spool, noise: &str, redactor: &Redactor) {
+    let Some(i) = (0..spool.len()).find(|&i| spool.id(i) == "mcp.protocol.stdout") else {
+        crate::warn_user!(
+            "{} (noted and dropped; the protocol check mcp.protocol.stdout, left out of this run, fails on it)",
+            crate::report::console::escape_line(noise)
+        );
+        return;
+    };
+    if spool.brief(i).outcome != crate::run::results::Outcome::Passed {
+        return;
+    }
+    match spool.result(i) {
+        Ok(mut r) => {
+            let why = crate::run::results::Failure::new(
+                crate::run::results::FailureKind::McpProtocol,
+                format!(
+                    "{noise} (after this check ran); MCP requires that a stdio server writes nothing but JSON-RPC to its stdout"
+                ),
+            );
+            r.outcome = crate::run::results::Outcome::Failed;
+            r.reason = Some(why.message.clone());
+            r.failure = Some(why);
+            let encoded = run::spool::Encoded::new(&mut r, redactor);
+            spool.push(i, &r, encoded);
+        }
+        Err(e) => tracing::error!("scenario mcp.protocol.stdout: cannot read it back to fail it: {e}"),
     }
 }
 

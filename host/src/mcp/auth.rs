@@ -41,7 +41,11 @@ pub async fn check(client: &Watched, url: &str, meta: Option<&Value>, timeout: D
     };
     match raw.status {
         401 => {}
-        200..=299 => return not_applicable(sent, "the server answers without credentials".into()),
+        200..=299 => {
+            let why = "the server served a request without credentials (HTTP 2xx): they are not required, so \
+                       there is no challenge to check";
+            return not_applicable(sent, why.into());
+        }
         status => {
             let why = format!(
                 "a request without credentials was answered HTTP {status}, not 401 (RFC 9110, 15.5.2)"
@@ -103,25 +107,47 @@ pub async fn check(client: &Watched, url: &str, meta: Option<&Value>, timeout: D
         let why = "the protected-resource metadata names no authorization server (MCP, Authorization: it must name one)";
         return broken(sent, got, why.into());
     };
-    for place in well_known(issuer, "oauth-authorization-server")
+    authorization_server(client, issuer, sent, got, timeout).await
+}
+
+/// The authorization server `issuer` publishes its own metadata, with that issuer.
+async fn authorization_server(
+    client: &Watched,
+    issuer: &str,
+    mut sent: String,
+    got: String,
+    timeout: Duration,
+) -> Verdict {
+    // RFC 8414's place, OpenID Connect's with the path inserted, then with it appended.
+    let appended = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let places = well_known(issuer, "oauth-authorization-server")
         .into_iter()
         .chain(well_known(issuer, "openid-configuration"))
-    {
+        .chain(std::iter::once(appended));
+    let same = |i: &str| i.trim_end_matches('/') == issuer.trim_end_matches('/');
+    let mut unreachable = None;
+    for place in places {
         sent.push_str(&format!("\nGET {}", crate::http::shown_url(&place)));
-        if let Ok((200, Some(doc))) = client.raw_get(&place, timeout).await
-            && doc
-                .get("issuer")
-                .and_then(Value::as_str)
-                .is_some_and(|i| i.trim_end_matches('/') == issuer.trim_end_matches('/'))
-        {
-            return Verdict { sent, answer: Some(got), outcome: Outcome::Holds };
+        match client.raw_get(&place, timeout).await {
+            Ok((200, Some(doc))) if doc.get("issuer").and_then(Value::as_str).is_some_and(same) => {
+                return Verdict { sent, answer: Some(got), outcome: Outcome::Holds };
+            }
+            Ok(_) => {}
+            Err(e) => unreachable = Some(e),
         }
+    }
+    if let Some(e) = unreachable {
+        return Verdict {
+            sent,
+            answer: None,
+            outcome: Outcome::NoAnswer(CallError::Protocol(e.to_string())),
+        };
     }
     let why = format!(
         "the authorization server {issuer:?} the metadata names publishes no metadata of its own with that issuer (RFC 8414, \
          OpenID Connect Discovery) at its well-known places"
     );
-    broken(sent, got, why)
+    Verdict { sent, answer: Some(got), outcome: Outcome::Broken(why) }
 }
 
 /// A parameter of a challenge (`resource_metadata="https://..."`).

@@ -13,6 +13,8 @@ use std::time::Duration;
 /// the plugins read (`mcp:server`).
 pub struct Facts {
     http: bool,
+    /// The negotiated revision (a date: revisions sort as text).
+    revision: String,
     /// The run sends credentials.
     credentials: bool,
     discover: bool,
@@ -32,6 +34,7 @@ impl Facts {
         };
         Some(Facts {
             http: transport == "http",
+            revision: revision.to_string(),
             credentials: false,
             discover: !has_handshake(revision),
             declared,
@@ -50,6 +53,7 @@ impl Facts {
             When::Declared(what) => self.declared.iter().any(|d| d == what),
             When::Given => false,
             When::HttpCredentials => self.http && self.credentials,
+            When::HttpSince(since) => self.http && self.revision.as_str() >= since,
         }
     }
 
@@ -188,8 +192,14 @@ async fn expect_error(
 /// worked), and not as a method the server lacks. JSON-RPC's code for it is -32602, but another
 /// error passes: the TypeScript SDK answers -32603 for every params it cannot read.
 async fn invalid_params(session: &Session, timeout: Duration) -> Verdict {
-    // A tool it lists (so the call is wrong only in its arguments), else one it does not.
-    let name = session.record.tools.first().map_or("smoke-no-such-tool", String::as_str);
+    // A tool it lists as only reading (so the call is wrong only in its arguments, and a server
+    // that runs it anyway changes nothing, --read-only or not), else one it does not list.
+    let name = session
+        .record
+        .tools
+        .iter()
+        .find(|t| session.read_only(t))
+        .map_or("smoke-no-such-tool", String::as_str);
     let params = json!({"name": name, "arguments": "smoke: not an object"});
     let sent = shown("tools/call", &params);
     let answer = match session.custom("tools/call", params, timeout).await {
@@ -284,6 +294,13 @@ async fn pagination(session: &Session, timeout: Duration) -> Verdict {
             let why = format!("page {page} of tools/list has no `tools` array");
             return Verdict::of(sent.join("\n"), Some(summary(&result)), Outcome::Broken(why));
         };
+        if seen.len() + names.len() > super::MAX_TOOLS {
+            let why = format!(
+                "tools/list lists more than {} tools: smoke stops following it there",
+                super::MAX_TOOLS
+            );
+            return Verdict::of(sent.join("\n"), None, Outcome::Broken(why));
+        }
         for name in names {
             if let Some(first) = seen.insert(name.clone(), page) {
                 let why = format!("tool {name:?} is listed on page {first} and again on page {page}");
@@ -329,6 +346,9 @@ async fn listed_names(session: &Session, timeout: Duration) -> Result<Vec<String
         };
         let page = result.get("tools").and_then(Value::as_array).into_iter().flatten();
         names.extend(page.filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string)));
+        if names.len() > super::MAX_TOOLS {
+            return Err(Outcome::Broken(format!("tools/list lists more than {} tools", super::MAX_TOOLS)));
+        }
         match result.get("nextCursor").and_then(Value::as_str) {
             Some(cursor) => params = json!({"cursor": cursor}),
             None => return Ok(names),

@@ -169,6 +169,9 @@ pub struct Watched {
     answers_json: Arc<AtomicBool>,
     /// What the SDK sent with its POSTs: what a protocol check sends beside its own request.
     pub sent: Arc<Mutex<Sent>>,
+    /// The client of smoke's own requests (protocol checks): it follows no redirect either, and
+    /// notes none, so what the SDK's requests saw stays theirs.
+    raw: reqwest::Client,
 }
 
 /// What the SDK sent with its last POST that a request of smoke's own repeats: the session, the
@@ -232,7 +235,8 @@ impl Watched {
             attempt.stop()
         });
         let client = crate::http::client_builder().redirect(policy).build()?;
-        Ok(Watched { client, seen, pages, answers_json: Arc::default(), sent: Arc::default() })
+        let raw = crate::http::client_builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        Ok(Watched { client, seen, pages, answers_json: Arc::default(), sent: Arc::default(), raw })
     }
 
     /// POST an `initialize` to `url` once more, reading at most a few KiB of the answer, to show
@@ -320,7 +324,7 @@ impl Watched {
                 false => drop(headers.insert(name, value(given)?)),
             }
         }
-        let request = self.client.post(url).headers(headers).json(body).timeout(timeout);
+        let request = self.raw.post(url).headers(headers).json(body).timeout(timeout);
         let mut response = request.send().await.map_err(|e| RawError::Send(error_chain_of(&e)))?;
         let status = response.status().as_u16();
         let content_type = response
@@ -338,6 +342,8 @@ impl Watched {
         let id = body.get("id").cloned().unwrap_or(serde_json::Value::Null);
         let mut read = Vec::new();
         let started = std::time::Instant::now();
+        // Once the status is known, the answer is judged by it: a body cut short, too long or too
+        // slow is no JSON-RPC answer (a check that needs one says so), not an error of the check.
         let answer = loop {
             if sse && let Some(answer) = answer_in_events(&read, &id) {
                 break Some(answer);
@@ -347,17 +353,12 @@ impl Watched {
                 Ok(Ok(Some(chunk))) if read.len() + chunk.len() <= RAW_BYTES => {
                     read.extend_from_slice(&chunk)
                 }
-                Ok(Ok(Some(_))) => return Err(RawError::TooLong),
+                Ok(Ok(None)) if sse => break answer_in_events(&read, &id),
                 Ok(Ok(None)) => {
-                    break if sse {
-                        answer_in_events(&read, &id)
-                    } else {
-                        serde_json::from_slice(&read).ok()
-                    };
+                    let message: Option<serde_json::Value> = serde_json::from_slice(&read).ok();
+                    break message.filter(|m| m.get("id") == Some(&id));
                 }
-                Ok(Err(e)) => return Err(RawError::Send(error_chain_of(&e))),
-                Err(_) if sse => break None,
-                Err(_) => return Err(RawError::Timeout(timeout)),
+                Ok(Ok(Some(_)) | Err(_)) | Err(_) => break None,
             }
         };
         Ok(Raw { status, content_type, session_id, challenge, answer, body: snippet(&read) })
@@ -371,7 +372,7 @@ impl Watched {
         timeout: Duration,
     ) -> Result<(u16, Option<serde_json::Value>), RawError> {
         let mut response = self
-            .client
+            .raw
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout)
@@ -393,7 +394,7 @@ impl Watched {
     /// the status it was answered with.
     pub async fn raw_delete(&self, url: &str, id: &str, timeout: Duration) -> Result<u16, RawError> {
         let sent = lock(&self.sent).clone();
-        let mut request = self.client.delete(url).timeout(timeout).header(SESSION_ID, id);
+        let mut request = self.raw.delete(url).timeout(timeout).header(SESSION_ID, id);
         for (name, value) in &sent.headers {
             request = request.header(name, value);
         }
@@ -495,8 +496,6 @@ pub enum RawError {
     Send(String),
     #[error("the answer is longer than {} KiB", RAW_BYTES >> 10)]
     TooLong,
-    #[error("no whole answer within {} ms", .0.as_millis())]
-    Timeout(Duration),
 }
 
 /// The JSON-RPC message with `id` among the whole events of an event stream read so far.

@@ -116,7 +116,8 @@ pub fn lint(description: &Value) -> Vec<Finding> {
 /// Credentials that have a shape of their own, by what they are.
 const SECRETS: &[(&str, &str)] = &[
     ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    // The whole block, to its END line (or the end of the text), however its lines are written.
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
     ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
     ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     ("a Stripe secret key", r"\b[rs]k_live_[0-9A-Za-z]{20,}\b"),
@@ -166,6 +167,19 @@ pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
     out
 }
 
+/// `value` with each of its strings redacted as [`redact_secrets`] does: before it is written as
+/// JSON text, where an escape (`\n`) would hide where a credential begins.
+pub fn redact_value(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(redact_secrets(text).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(redact_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter().map(|(k, v)| (redact_secrets(k).into_owned(), redact_value(v))).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Call `each` with every string in `value` (keys too) and its JSON pointer.
 fn walk(value: &Value, pointer: &mut String, each: &mut dyn FnMut(&str, &str)) {
     match value {
@@ -209,12 +223,20 @@ mod tests {
                 ("/structuredContent/token", "what looks like a GitHub token (ghp_…, 44 characters)"),
             ]
         );
-        let kept = redact_secrets(&result.to_string()).into_owned();
+        let kept = redact_value(&result).to_string();
         assert!(!kept.contains("AKIAIOSFODNN7EXAMPLE") && !kept.contains("ghp_0123"), "{kept}");
         assert!(kept.contains("[redacted: an AWS access key id]"), "{kept}");
         assert!(
             secrets(&serde_json::json!({"said": "hello", "id": "b2a1c3d4-0000-4000-8000-000000000000"}))
                 .is_empty()
+        );
+        // After an escape, and a private key whole.
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----";
+        let kept = redact_value(&serde_json::json!({"text": format!("line\nAKIAIOSFODNN7EXAMPLE\n{key}")}))
+            .to_string();
+        assert!(
+            !kept.contains("AKIAIOSFODNN7EXAMPLE") && !kept.contains("MIIEow") && !kept.contains("END RSA"),
+            "{kept}"
         );
     }
     use serde_json::json;

@@ -109,18 +109,26 @@ async fn ended_session(
         Err(e) => return no_answer(sent, e),
     };
     let Some(id) = begun.session_id else {
-        return not_applicable(format!(
-            "a second initialize was answered HTTP {} with no Mcp-Session-Id",
-            begun.status
-        ));
+        if (200..300).contains(&begun.status) {
+            return not_applicable(
+                "the server keeps no session (its initialize gave no Mcp-Session-Id)".into(),
+            );
+        }
+        let why = format!("a second session could not begin: initialize was answered HTTP {}", begun.status);
+        return Verdict { sent, answer: None, outcome: Outcome::Broken(why) };
     };
     sent.push_str(&format!("\nDELETE with Mcp-Session-Id: {id}"));
     match client.raw_delete(url, &id, timeout).await {
         Ok(status) if (200..300).contains(&status) => {}
+        // 405: the server lets no client end a session (MCP allows that).
+        Ok(405) => {
+            return not_applicable("the server lets no client end its session (DELETE answered 405)".into());
+        }
         Ok(status) => {
-            return not_applicable(format!(
-                "the server does not let a client end its session (DELETE answered {status})"
-            ));
+            let why = format!(
+                "ending its session with DELETE was answered HTTP {status}, neither a success nor 405"
+            );
+            return Verdict { sent, answer: None, outcome: Outcome::Broken(why) };
         }
         Err(e) => return no_answer(sent, e),
     }

@@ -112,7 +112,7 @@ async fn forward_json_lines(
                     Err(_) if text.iter().all(u8::is_ascii_whitespace) => None,
                     Err(_) => {
                         let shown: String = String::from_utf8_lossy(text).chars().take(120).collect();
-                        Some(format!("{shown:?}"))
+                        Some(format!("{:?}", super::lint::redact_secrets(&shown)))
                     }
                 }
             }

@@ -24,6 +24,8 @@ pub enum When {
     Given,
     /// Over Streamable HTTP, when the run sends credentials (an `Authorization` header).
     HttpCredentials,
+    /// Over Streamable HTTP, in this revision or a later one (where the rule began).
+    HttpSince(&'static str),
 }
 
 /// One check: its name, what it requires, the section of the specification it enforces, and when
@@ -126,16 +128,16 @@ pub const CHECKS: &[Check] = &[
         name: "origin",
         endpoint: "POST",
         requires: "a request with a foreign Origin header is refused with HTTP 403 (DNS rebinding)",
-        section: "MCP, Base Protocol, Transports, Streamable HTTP, Security Warning",
-        when: When::Http,
+        section: "MCP 2025-11-25, Base Protocol, Transports, Streamable HTTP, Security Warning",
+        when: When::HttpSince("2025-11-25"),
     },
     Check {
         name: "protocol-version-header",
         endpoint: "POST",
         requires: "a request with an MCP-Protocol-Version header naming no revision the server supports is refused \
                    with HTTP 400",
-        section: "MCP, Base Protocol, Transports, Protocol Version Header",
-        when: When::Http,
+        section: "MCP 2025-06-18, Base Protocol, Transports, Protocol Version Header",
+        when: When::HttpSince("2025-06-18"),
     },
     Check {
         name: "ended-session",

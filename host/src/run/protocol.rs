@@ -42,7 +42,7 @@ pub(super) async fn run(ctx: &Context, step: &Step, check: &McpCheck, result: &m
     result.tool_call = Some(ToolCallRecord {
         tool: check.check.clone(),
         request: ctx.redactor.text(&verdict.sent),
-        result: verdict.answer.map(|a| ctx.redactor.text(&a)),
+        result: verdict.answer.map(|a| ctx.redactor.text(&crate::mcp::lint::redact_secrets(&a))),
         error: None,
         latency_ms: started.elapsed().as_millis() as u64,
     });
@@ -69,5 +69,6 @@ pub(super) async fn run(ctx: &Context, step: &Step, check: &McpCheck, result: &m
             Failure::new(FailureKind::McpProtocol, format!("{e}; the check is that {rule}"))
         }
     };
-    result.fail(Failure::new(failure.kind, ctx.redactor.text(&failure.message)));
+    let message = crate::mcp::lint::redact_secrets(&failure.message);
+    result.fail(Failure::new(failure.kind, ctx.redactor.text(&message)));
 }

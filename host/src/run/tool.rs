@@ -277,12 +277,15 @@ fn settle(ctx: &Context, step: &Step, judged: Judged, vars: &mut Vars, result: &
     result.tool_call = judged.record;
     result.verdict = judged.verdict;
     for f in judged.failures {
-        result.fail(Failure::new(f.kind, ctx.redactor.text(&f.message)));
+        let message = crate::mcp::lint::redact_secrets(&f.message).into_owned();
+        result.fail(Failure::new(f.kind, ctx.redactor.text(&message)));
     }
     if result.outcome == Outcome::Passed {
         for c in &step.captures {
             if let Some(v) = judged.vars.get(&c.name) {
-                result.captured.insert(c.name.clone(), ctx.redactor.text(&template::value_text(v)));
+                let text = template::value_text(v);
+                let text = crate::mcp::lint::redact_secrets(&text);
+                result.captured.insert(c.name.clone(), ctx.redactor.text(&text));
             }
         }
         *vars = judged.vars;
@@ -604,13 +607,13 @@ fn record(
     latency: Duration,
 ) -> ToolCallRecord {
     // What looks like a credential is not kept: a leak found is not leaked again.
-    let unleaked = |text: String| crate::mcp::lint::redact_secrets(&text).into_owned();
+    let unleaked = crate::mcp::lint::redact_value;
     let (result, error) = match answer {
         Ok(Answer::Result(v)) => {
-            (ctx.redactor.body(v.to_string().as_bytes()).map(unleaked).map(clip_record), None)
+            (ctx.redactor.body(unleaked(v).to_string().as_bytes()).map(clip_record), None)
         }
         Ok(Answer::Error { code, message, data }) => {
-            let e = json!({ "code": code, "message": message, "data": data });
+            let e = unleaked(&json!({ "code": code, "message": message, "data": data }));
             (None, ctx.redactor.body(e.to_string().as_bytes()).map(clip_record))
         }
         Err(e) => (None, Some(ctx.redactor.text(&e.to_string()))),

@@ -13,6 +13,9 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 /// as written (a document whose references fan out without end is not expanded without end).
 const MAX_EXPANDED: usize = 500_000;
 
+/// The most `$ref`s followed one inside another: past it one is compared as written.
+const MAX_DEPTH: usize = 64;
+
 /// The operations of an OpenAPI 3 document (or a Swagger 2 one: its `in: body` parameter is the
 /// body, and a parameter's own type its schema).
 pub fn of_openapi(doc: &Value) -> Surface {
@@ -74,6 +77,7 @@ impl Refs<'_> {
                 if let Some(Value::String(reference)) = map.get("$ref")
                     && let Some(pointer) = reference.strip_prefix('#')
                     && !stack.contains(reference)
+                    && stack.len() < MAX_DEPTH
                     && self.expanded < MAX_EXPANDED
                     && let Some(target) = self.doc.pointer(pointer)
                 {
