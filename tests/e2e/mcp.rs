@@ -493,8 +493,15 @@ fn the_generic_mcp_plugin_passes_on_the_ledger_over_both_transports() {
         // The host's protocol checks join the plugin's plan, those of the revision (2026-07-28)
         // and the transport, and pass (the run passed).
         let expected: BTreeSet<String> = match config {
-            HTTP => ["origin", "protocol-version-header", "method-header", "json-or-sse", "authorization"]
-                .as_slice(),
+            HTTP => [
+                "origin",
+                "protocol-version-header",
+                "method-header",
+                "name-header",
+                "json-or-sse",
+                "authorization",
+            ]
+            .as_slice(),
             _ => ["stdout"].as_slice(),
         }
         .iter()

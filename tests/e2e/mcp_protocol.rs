@@ -63,9 +63,13 @@ fn the_protocol_checks_pass_on_the_ledger_over_both_transports_in_both_revisions
             }
             match (transport, pin) {
                 ("stdio", _) => expected.push("stdout"),
-                (_, "2026-07-28") => {
-                    expected.extend(["origin", "protocol-version-header", "json-or-sse", "method-header"])
-                }
+                (_, "2026-07-28") => expected.extend([
+                    "origin",
+                    "protocol-version-header",
+                    "json-or-sse",
+                    "method-header",
+                    "name-header",
+                ]),
                 _ => expected.extend(["origin", "protocol-version-header", "json-or-sse", "ended-session"]),
             }
             if transport == "http" {
@@ -164,6 +168,13 @@ fn each_violation_of_the_test_server_fails_exactly_the_check_of_its_rule() {
             "http",
             "cache-fields",
             r#"cacheScope is "forever", neither "public" nor "private""#,
+        ),
+        (
+            "no-name-check",
+            "2026-07-28",
+            "http",
+            "name-header",
+            "a tools/call request whose Mcp-Name header names another tool was answered HTTP 200",
         ),
     ] {
         let (code, checks, out) = violated(revisions, transport, violate);

@@ -165,17 +165,18 @@ fn the_generic_plugin_runs_on_servers_of_either_generation_or_both_over_both_tra
             assert!(ids.len() >= 6, "{ids:?}");
             // The protocol checks differ by revision: 2026-07-28 has no `ping` and no sessions,
             // and has `resultType` on every result and the Mcp-Method header.
-            // The last of each is over HTTP only.
-            let modern: &[&str] = &["result-type", "list-order", "cache-fields", "method-header"];
+            let modern: &[&str] =
+                &["result-type", "list-order", "cache-fields", "method-header", "name-header"];
             let legacy: &[&str] = &["ping", "ended-session"];
+            // Over HTTP only.
+            let http_only = ["method-header", "name-header", "ended-session"];
             let (only, not) = if pin == "2026-07-28" { (modern, legacy) } else { (legacy, modern) };
             let has = |check: &str| ids.iter().any(|(id, _)| *id == format!("mcp.protocol.{check}"));
-            let (last, always) = only.split_last().unwrap();
-            assert!(
-                always.iter().all(|c| has(c)) && !not.iter().any(|c| has(c)),
-                "{transport} {pin}: {ids:?}"
-            );
-            assert_eq!(has(last), transport == "http", "{transport} {pin}: {ids:?}");
+            for check in only {
+                let expected = transport == "http" || !http_only.contains(check);
+                assert_eq!(has(check), expected, "{transport} {pin} {check}: {ids:?}");
+            }
+            assert!(!not.iter().any(|c| has(c)), "{transport} {pin}: {ids:?}");
             let ids: Vec<(String, String)> = ids
                 .into_iter()
                 .filter(|(id, _)| !only.iter().any(|c| id == &format!("mcp.protocol.{c}")))

@@ -20,6 +20,8 @@ VIOLATE (comma-separated) breaks one rule of the protocol each, for smoke's prot
   shuffled-tools       tools/list lists its tools in another order each time
   bad-cache-scope      tools/list says `cacheScope: "forever"`, which is no scope
   leaks-secret         `echo` says back what it is given with an AWS access key id after it
+  no-name-check        over HTTP, the Mcp-Name header is not held to the body (it is made to agree
+                       with the body's `name` before the SDK, which would refuse it, sees it)
 
 Its tools: `echo` (read-only; its result's structuredContent is {"said": text}), `add` (a number
 a and an integer b; structuredContent {"sum": a + b}) and `shout` (a `level`, "low" or "high"). It has no prompts and refuses `prompts/get`
@@ -120,6 +122,39 @@ def without_discover_on_stdin():
     sys.stdin = io.TextIOWrapper(os.fdopen(read, "rb"), encoding="utf-8")
 
 
+def name_made_to_agree(app):
+    """The ASGI `app` with each POST's Mcp-Name header replaced by its body's `params.name`: a
+    server that does not hold the header to the body."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            name = (json.loads(body).get("params") or {}).get("name")
+        except (ValueError, AttributeError):
+            name = None
+        if isinstance(name, str):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"mcp-name"]
+            scope = dict(scope, headers=headers + [(b"mcp-name", name.encode())])
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await app(scope, replay, send)
+
+    return wrapped
+
+
 server = MCPServer(name="sdk-test-server", version="1.0.0", middleware=[one_generation, violations])
 
 if "missing-resources" in VIOLATE:
@@ -210,9 +245,15 @@ if "--http" in sys.argv:
     security = (
         TransportSecuritySettings(enable_dns_rebinding_protection=False) if "no-origin-check" in VIOLATE else None
     )
-    server.run(
-        "streamable-http", host="127.0.0.1", port=port, streamable_http_path="/mcp", transport_security=security
-    )
+    if "no-name-check" in VIOLATE:
+        import uvicorn
+
+        app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
+        uvicorn.run(name_made_to_agree(app), host="127.0.0.1", port=port, log_level="warning")
+    else:
+        server.run(
+            "streamable-http", host="127.0.0.1", port=port, streamable_http_path="/mcp", transport_security=security
+        )
 else:
     if "stdout-noise" in VIOLATE:
         sys.stdout.write("sdk-test-server: ready (a debug print on stdout)\n")

@@ -156,7 +156,12 @@ pub async fn run(session: &Session, name: &str, file: Option<&str>, timeout: Dur
         "declared-prompts" => declared(session, "prompts/list", timeout).await,
         "stdout" => stdout(session),
         "lint" => lint(session),
-        "origin" | "protocol-version-header" | "ended-session" | "method-header" | "json-or-sse" => {
+        "origin"
+        | "protocol-version-header"
+        | "ended-session"
+        | "method-header"
+        | "name-header"
+        | "json-or-sse" => {
             super::raw::check(session, name, !has_handshake(&session.record.protocol_version), timeout).await
         }
         _ => {
@@ -547,6 +552,7 @@ mod tests {
                 "origin",
                 "protocol-version-header",
                 "method-header",
+                "name-header",
                 "json-or-sse"
             ]
         );

@@ -9,6 +9,9 @@ use std::time::Duration;
 /// The Origin of a page on no host of the server's: what a DNS-rebinding attack sends.
 const FOREIGN_ORIGIN: &str = "http://smoke-foreign-origin.invalid";
 
+/// A tool name no body of a check names.
+const OTHER_NAME: &str = "smoke-another-tool";
+
 /// A revision that does not exist.
 const NO_REVISION: &str = "2000-01-01";
 
@@ -53,8 +56,22 @@ pub async fn check(session: &Session, name: &str, modern: bool, timeout: Duratio
     }
     // An id of its own: the checks run at once on one session, and ids in flight must differ.
     let id = format!("smoke-protocol-check-{name}");
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
-    let method: &[(&str, &str)] = if modern { &[("Mcp-Method", "tools/list")] } else { &[] };
+    let mut body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
+    let mut method: &[(&str, &str)] = if modern { &[("Mcp-Method", "tools/list")] } else { &[] };
+    if name == "name-header" {
+        // A call of a tool the server lists as only reading (or of none), with no arguments: a
+        // server that runs it despite the header changes nothing.
+        let tool = session
+            .record
+            .tools
+            .iter()
+            .find(|t| session.read_only(t))
+            .map_or("smoke-no-such-tool", String::as_str);
+        body["method"] = json!("tools/call");
+        body["params"]["name"] = json!(tool);
+        body["params"]["arguments"] = json!({});
+        method = &[("Mcp-Method", "tools/call")];
+    }
     let (headers, shown_headers): (Vec<(&str, &str)>, String) = match name {
         "origin" => (vec![("Origin", FOREIGN_ORIGIN)], format!("Origin: {FOREIGN_ORIGIN}")),
         "protocol-version-header" => {
@@ -64,6 +81,7 @@ pub async fn check(session: &Session, name: &str, modern: bool, timeout: Duratio
             return ended_session(session, client, url, sent.session_id.is_some(), timeout).await;
         }
         "method-header" => (vec![("Mcp-Method", "prompts/list")], "Mcp-Method: prompts/list".to_string()),
+        "name-header" => (vec![("Mcp-Name", OTHER_NAME)], format!("Mcp-Name: {OTHER_NAME}")),
         _ => (Vec::new(), String::from("Accept: application/json, text/event-stream")),
     };
     let mut extra: Vec<(&str, &str)> = method.to_vec();
@@ -165,6 +183,7 @@ fn judge(name: &str, raw: &super::http::Raw, got: &str) -> Outcome {
         "protocol-version-header" => want(400, "a request naming protocol revision 2000-01-01"),
         "ended-session" => want(404, "a request naming a session the server ended"),
         "method-header" => want(400, "a tools/list request with the header Mcp-Method: prompts/list"),
+        "name-header" => want(400, "a tools/call request whose Mcp-Name header names another tool"),
         _ => json_or_sse(raw, got),
     }
 }

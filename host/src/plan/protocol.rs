@@ -155,6 +155,13 @@ pub const CHECKS: &[Check] = &[
         when: When::HttpDiscover,
     },
     Check {
+        name: "name-header",
+        endpoint: "POST",
+        requires: "a tools/call whose Mcp-Name header names another tool than its body is refused with HTTP 400",
+        section: "MCP 2026-07-28, Base Protocol, Transports, Standard Headers",
+        when: When::HttpDiscover,
+    },
+    Check {
         name: "authorization",
         endpoint: "POST",
         requires: "a request without credentials is answered 401 with a WWW-Authenticate challenge, and OAuth \
