@@ -3,7 +3,7 @@
 //! ledger over both transports in both revisions, and each failed exactly by the switch of
 //! tests/e2e/sdk_mcp_server.py that breaks the rule it enforces.
 
-use crate::mcp_revisions::{SdkServer, python};
+use crate::mcp_revisions::{python, sdk_target};
 use crate::support::{self, assert_valid_report, root, run, smoke};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -96,19 +96,8 @@ fn violated(revisions: &str, transport: &str, violate: &str) -> (i32, Vec<(Strin
         "tag:protocol",
         "--report-json",
     ]);
-    c.arg(&json).env("VIOLATE", violate);
-    let _server = match transport {
-        "http" => {
-            let server = SdkServer::start_with(revisions, &[("VIOLATE", violate)]);
-            c.args(["--mcp-url", &format!("http://127.0.0.1:{}/mcp", server.1)]);
-            Some(server)
-        }
-        _ => {
-            let script = root().join("tests/e2e/sdk_mcp_server.py");
-            c.args(["--mcp-command", &format!("{} {} {revisions}", python().display(), script.display())]);
-            None
-        }
-    };
+    c.arg(&json);
+    let _server = sdk_target(&mut c, revisions, transport, &[("VIOLATE", violate)]);
     let r = run(c);
     let report = report_of(&json);
     (r.code, checks(&report), r.to_string())

@@ -22,10 +22,6 @@ pub(crate) fn python() -> std::path::PathBuf {
 pub(crate) struct SdkServer(Child, pub(crate) u16);
 
 impl SdkServer {
-    fn start(revisions: &str) -> SdkServer {
-        SdkServer::start_with(revisions, &[])
-    }
-
     /// The server of `revisions`, with `env` (its SURFACE and VIOLATE switches).
     pub(crate) fn start_with(revisions: &str, env: &[(&str, &str)]) -> SdkServer {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
@@ -47,6 +43,25 @@ impl Drop for SdkServer {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Point `c` at tests/e2e/sdk_mcp_server.py of `revisions` over `transport` (`http` or stdio),
+/// with `env`: the server started for HTTP (kept until dropped), or started by smoke over stdio.
+pub(crate) fn sdk_target(
+    c: &mut Command,
+    revisions: &str,
+    transport: &str,
+    env: &[(&str, &str)],
+) -> Option<SdkServer> {
+    if transport == "http" {
+        let server = SdkServer::start_with(revisions, env);
+        c.args(["--mcp-url", &format!("http://127.0.0.1:{}/mcp", server.1)]);
+        return Some(server);
+    }
+    let script = root().join("tests/e2e/sdk_mcp_server.py");
+    c.args(["--mcp-command", &format!("{} {} {revisions}", python().display(), script.display())]);
+    c.envs(env.iter().copied());
+    None
 }
 
 /// What a run came to: its exit code, the revision and handshake it recorded, why it fell back,
@@ -90,18 +105,7 @@ fn generic(revisions: &str, transport: &str, pin: Option<&str>) -> Outcome {
     c.args(["run", "--plugin"]).arg(support::plugin("mcp")).arg("--report-json").arg(&json);
     let (junit, html) = (dir.path().join("junit.xml"), dir.path().join("report.html"));
     c.arg("--report-junit").arg(&junit).arg("--report-html").arg(&html);
-    let _server = match transport {
-        "http" => {
-            let server = SdkServer::start(revisions);
-            c.args(["--mcp-url", &format!("http://127.0.0.1:{}/mcp", server.1)]);
-            Some(server)
-        }
-        _ => {
-            let script = root().join("tests/e2e/sdk_mcp_server.py");
-            c.args(["--mcp-command", &format!("{} {} {revisions}", python().display(), script.display())]);
-            None
-        }
-    };
+    let _server = sdk_target(&mut c, revisions, transport, &[]);
     if let Some(pin) = pin {
         c.args(["--mcp-protocol", pin]);
     }

@@ -18,8 +18,7 @@ pub async fn check(client: &Watched, url: &str, meta: Option<&Value>, timeout: D
     }
     let body = json!({"jsonrpc": "2.0", "id": "smoke-protocol-check-authorization", "method": "tools/list", "params": params});
     let mut sent = format!("POST {} without Authorization\n{body}", crate::http::shown_url(url));
-    let not_applicable =
-        |sent: String, why: String| Verdict { sent, answer: None, outcome: Outcome::NotApplicable(why) };
+    let not_applicable = |sent: String, why: String| Verdict::of(sent, None, Outcome::NotApplicable(why));
     let no_answer = |sent: String, e: super::http::RawError| Verdict {
         sent,
         answer: None,
@@ -130,7 +129,7 @@ async fn authorization_server(
         sent.push_str(&format!("\nGET {}", crate::http::shown_url(&place)));
         match client.raw_get(&place, timeout).await {
             Ok((200, Some(doc))) if doc.get("issuer").and_then(Value::as_str).is_some_and(same) => {
-                return Verdict { sent, answer: Some(got), outcome: Outcome::Holds };
+                return Verdict::of(sent, Some(got), Outcome::Holds);
             }
             Ok(_) => {}
             Err(e) => unreachable = Some(e),
@@ -147,7 +146,7 @@ async fn authorization_server(
         "the authorization server {issuer:?} the metadata names publishes no metadata of its own with that issuer (RFC 8414, \
          OpenID Connect Discovery) at its well-known places"
     );
-    Verdict { sent, answer: Some(got), outcome: Outcome::Broken(why) }
+    Verdict::of(sent, Some(got), Outcome::Broken(why))
 }
 
 /// A parameter of a challenge (`resource_metadata="https://..."`).

@@ -114,6 +114,11 @@ pub(super) fn has_handshake(revision: &str) -> bool {
     revision < "2026-07-28"
 }
 
+/// One request of a check: its answer, or the outcome of getting none.
+async fn ask(session: &Session, method: &str, params: Value, timeout: Duration) -> Result<Answer, Outcome> {
+    session.custom(method, params, timeout).await.map_err(Outcome::NoAnswer)
+}
+
 /// A request with params, as the check sends it (the SDK adds the id and the session's fields).
 fn shown(method: &str, params: &Value) -> String {
     json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
@@ -179,9 +184,9 @@ async fn expect_error(
     timeout: Duration,
 ) -> Verdict {
     let sent = shown(method, &params);
-    let answer = match session.custom(method, params, timeout).await {
+    let answer = match ask(session, method, params, timeout).await {
         Ok(answer) => answer,
-        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+        Err(e) => return Verdict::of(sent, None, e),
     };
     let outcome = match &answer {
         Answer::Error { code: got, .. } if *got == code => Outcome::Holds,
@@ -197,19 +202,13 @@ async fn expect_error(
 /// worked), and not as a method the server lacks. JSON-RPC's code for it is -32602, but another
 /// error passes: the TypeScript SDK answers -32603 for every params it cannot read.
 async fn invalid_params(session: &Session, timeout: Duration) -> Verdict {
-    // A tool it lists as only reading (so the call is wrong only in its arguments, and a server
-    // that runs it anyway changes nothing, --read-only or not), else one it does not list.
-    let name = session
-        .record
-        .tools
-        .iter()
-        .find(|t| session.read_only(t))
-        .map_or("smoke-no-such-tool", String::as_str);
+    // Wrong only in its arguments; harmless if run anyway (--read-only holds).
+    let name = session.harmless_tool();
     let params = json!({"name": name, "arguments": "smoke: not an object"});
     let sent = shown("tools/call", &params);
-    let answer = match session.custom("tools/call", params, timeout).await {
+    let answer = match ask(session, "tools/call", params, timeout).await {
         Ok(answer) => answer,
-        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+        Err(e) => return Verdict::of(sent, None, e),
     };
     let outcome = match &answer {
         Answer::Error { code: -32601, message, .. } => Outcome::Broken(format!(
@@ -225,9 +224,9 @@ async fn invalid_params(session: &Session, timeout: Duration) -> Verdict {
 
 async fn ping(session: &Session, timeout: Duration) -> Verdict {
     let sent = shown("ping", &json!({}));
-    let answer = match session.custom("ping", json!({}), timeout).await {
+    let answer = match ask(session, "ping", json!({}), timeout).await {
         Ok(answer) => answer,
-        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+        Err(e) => return Verdict::of(sent, None, e),
     };
     let outcome = match &answer {
         Answer::Result(Value::Object(_)) => Outcome::Holds,
@@ -243,9 +242,9 @@ async fn ping(session: &Session, timeout: Duration) -> Verdict {
 
 async fn result_type(session: &Session, timeout: Duration) -> Verdict {
     let sent = shown("tools/list", &json!({}));
-    let answer = match session.custom("tools/list", json!({}), timeout).await {
+    let answer = match ask(session, "tools/list", json!({}), timeout).await {
         Ok(answer) => answer,
-        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+        Err(e) => return Verdict::of(sent, None, e),
     };
     let outcome = match &answer {
         Answer::Result(v) => match v.get("resultType") {
@@ -415,9 +414,9 @@ async fn cache_fields(session: &Session, timeout: Duration) -> Verdict {
 
 async fn declared(session: &Session, method: &str, timeout: Duration) -> Verdict {
     let sent = shown(method, &json!({}));
-    let answer = match session.custom(method, json!({}), timeout).await {
+    let answer = match ask(session, method, json!({}), timeout).await {
         Ok(answer) => answer,
-        Err(e) => return Verdict::of(sent, None, Outcome::NoAnswer(e)),
+        Err(e) => return Verdict::of(sent, None, e),
     };
     let outcome = match &answer {
         Answer::Result(_) => Outcome::Holds,

@@ -592,6 +592,13 @@ impl Session {
         self.tool(name).is_some_and(Tool::declares_output)
     }
 
+    /// A tool to call when the call itself is the test (malformed on purpose): one the server lists
+    /// as only reading, so that a server that runs it anyway changes nothing, else one it does not
+    /// list.
+    pub fn harmless_tool(&self) -> &str {
+        self.record.tools.iter().find(|t| self.read_only(t)).map_or("smoke-no-such-tool", String::as_str)
+    }
+
     /// Whether the server lists tool `name` as one that only reads (`readOnlyHint: true`).
     pub fn read_only(&self, name: &str) -> bool {
         self.tool(name).is_some_and(Tool::read_only)

@@ -45,7 +45,7 @@ impl Verdict {
 pub async fn check(session: &Session, name: &str, modern: bool, timeout: Duration) -> Verdict {
     let Some((client, url)) = session.http_client.as_ref() else {
         let why = "the session is not over Streamable HTTP".to_string();
-        return Verdict { sent: String::new(), answer: None, outcome: Outcome::NotApplicable(why) };
+        return Verdict::of(String::new(), None, Outcome::NotApplicable(why));
     };
     let sent = client.sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
     // What the SDK puts in each request's `_meta` (the revision, in 2026-07-28), so the request
@@ -61,12 +61,7 @@ pub async fn check(session: &Session, name: &str, modern: bool, timeout: Duratio
     if name == "name-header" {
         // A call of a tool the server lists as only reading (or of none), with no arguments: a
         // server that runs it despite the header changes nothing.
-        let tool = session
-            .record
-            .tools
-            .iter()
-            .find(|t| session.read_only(t))
-            .map_or("smoke-no-such-tool", String::as_str);
+        let tool = session.harmless_tool();
         body["method"] = json!("tools/call");
         body["params"]["name"] = json!(tool);
         body["params"]["arguments"] = json!({});
@@ -108,8 +103,7 @@ async fn ended_session(
     sessions: bool,
     timeout: Duration,
 ) -> Verdict {
-    let not_applicable =
-        |why: String| Verdict { sent: String::new(), answer: None, outcome: Outcome::NotApplicable(why) };
+    let not_applicable = |why: String| Verdict::of(String::new(), None, Outcome::NotApplicable(why));
     if !sessions {
         return not_applicable("the server keeps no session (it gave no Mcp-Session-Id)".into());
     }
@@ -133,7 +127,7 @@ async fn ended_session(
             );
         }
         let why = format!("a second session could not begin: initialize was answered HTTP {}", begun.status);
-        return Verdict { sent, answer: None, outcome: Outcome::Broken(why) };
+        return Verdict::of(sent, None, Outcome::Broken(why));
     };
     sent.push_str(&format!("\nDELETE with Mcp-Session-Id: {id}"));
     match client.raw_delete(url, &id, timeout).await {
@@ -146,7 +140,7 @@ async fn ended_session(
             let why = format!(
                 "ending its session with DELETE was answered HTTP {status}, neither a success nor 405"
             );
-            return Verdict { sent, answer: None, outcome: Outcome::Broken(why) };
+            return Verdict::of(sent, None, Outcome::Broken(why));
         }
         Err(e) => return no_answer(sent, e),
     }
