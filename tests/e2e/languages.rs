@@ -51,12 +51,47 @@ fn a_python_plugin_whose_limit_the_user_pins_gets_that_limit() {
     assert!(r.stdout.contains("`check` exceeded its memory limit of 48 MiB"), "{r}");
 }
 
+/// The line of `file` (from the repository's root) that holds `marker`, counted from 1.
+fn line_of(file: &str, marker: &str) -> usize {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    1 + text.lines().position(|l| l.contains(marker)).unwrap_or_else(|| panic!("{file} has no {marker:?}"))
+}
+
+/// The failure of scenario `id` in a run's report.json: its kind and message.
+fn failure_of(report: &std::path::Path, id: &str) -> (String, String) {
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let scenario = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap().clone();
+    let failure = &scenario["failure"];
+    (failure["kind"].as_str().unwrap_or("").into(), failure["message"].as_str().unwrap_or("").into())
+}
+
 #[test]
-fn an_exception_in_a_python_check_fails_that_step_naming_it_and_its_line() {
-    let r = py_misbehave("raise-in-check", &[]);
+fn an_exception_in_a_python_check_is_a_plugin_fault_naming_its_source_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let r = py_misbehave("raise-in-check", &["--report-json", report.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stdout.contains("PASS  py-misbehave.plain"), "{r}");
-    assert!(r.stdout.contains("check raised KeyError: 'no such key' (at misbehave.py:"), "{r}");
+    let line = line_of("tests/plugins/py-misbehave/misbehave.py", "raise-in-check: this line");
+    let (kind, message) = failure_of(&report, "py-misbehave.judged");
+    assert_eq!(kind, "plugin-fault", "an exception is the plugin's fault, not a verdict on the service: {r}");
+    assert!(
+        message.contains(&format!("`check` raised KeyError: 'no such key' (at misbehave.py:{line})")),
+        "{message}"
+    );
+    assert!(message.contains("not in the service: fix the plugin"), "{message}");
+    assert!(
+        r.stdout.contains("failed inside the code of plugin py-misbehave, not in the service"),
+        "the triage says whose fault it is: {r}"
+    );
+}
+
+#[test]
+fn a_check_argument_arrives_with_its_templates_resolved() {
+    let r = py_misbehave("echo-argument", &[]);
+    assert_eq!(r.code, 1, "{r}");
+    // `{{status}}`, captured from the same step's response, is what check was handed.
+    assert!(r.stdout.contains(r#"argument {"mode":"echo-argument","seen":"ok"}"#), "{r}");
 }
 
 #[test]
@@ -112,6 +147,25 @@ fn a_javascript_plugin_growing_memory_in_check_fails_only_that_step_at_its_decla
     assert_eq!(r.code, 1, "{r}");
     assert!(r.stdout.contains("PASS  js-misbehave.plain"), "{r}");
     assert!(r.stdout.contains("`check` exceeded its memory limit of 128 MiB"), "{r}");
+}
+
+#[test]
+fn a_throw_in_a_javascript_check_is_a_plugin_fault_at_its_source_line_through_the_source_map() {
+    let ledger = Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let mut c = smoke(shared_cache());
+    c.arg("--plugin").arg(language_plugin("typescript", "misbehave"));
+    c.args(["--plugin-config", "mode=throw-in-check", "--base-url", &ledger.url, "--report-json"])
+        .arg(&report);
+    let r = run(c);
+    assert_eq!(r.code, 1, "{r}");
+    let line = line_of("tests/plugins/js-misbehave/plugin.js", "throw-in-check: this line");
+    let (kind, message) = failure_of(&report, "js-misbehave.judged");
+    assert_eq!(kind, "plugin-fault", "{r}");
+    // The bundle's own line is in the hundreds: this is the source's, through the map.
+    assert!(message.contains("`check` threw TypeError: "), "{message}");
+    assert!(message.contains(&format!("(at plugin.js:{line}:")), "{message}");
 }
 
 #[test]

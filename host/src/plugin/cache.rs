@@ -110,10 +110,38 @@ pub enum Origin {
     Compiled(Option<PathBuf>),
 }
 
+/// Compile a component, saying so first and how long it took after: an interpreter-carrying
+/// plugin (Python, JavaScript) takes seconds the first time, and a pause is never silent. On a
+/// terminal the lines go to stderr; always to the log (`-v`).
+fn compile(engine: &Engine, bytes: &[u8], label: &str) -> wasmtime::Result<Component> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let size = format!("{:.1} MiB", bytes.len() as f64 / f64::from(1 << 20));
+    let doing = format!("compiling plugin {label} ({size}) for this machine, once: later runs reuse it");
+    tracing::info!("{doing}");
+    if terminal {
+        eprintln!("smoke: {doing} ...");
+    }
+    let started = std::time::Instant::now();
+    let component = Component::new(engine, bytes)?;
+    let done = format!("compiled plugin {label} in {:.1} s", started.elapsed().as_secs_f64());
+    tracing::info!("{done}");
+    if terminal {
+        eprintln!("smoke: {done}");
+    }
+    Ok(component)
+}
+
 /// Load a component: from the cache when a usable artifact exists, else compile and store it.
-pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Component, Origin)> {
+/// `label` names it in what is said while it compiles.
+pub fn load(
+    engine: &Engine,
+    bytes: &[u8],
+    digest: &str,
+    label: &str,
+) -> wasmtime::Result<(Component, Origin)> {
     let Some(dir) = cache_dir() else {
-        return Ok((Component::new(engine, bytes)?, Origin::Compiled(None)));
+        return Ok((compile(engine, bytes, label)?, Origin::Compiled(None)));
     };
     let path = artifact_path(&dir, engine, digest);
     if path.is_file() {
@@ -141,7 +169,7 @@ pub fn load(engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<(Co
             ),
         }
     }
-    let component = Component::new(engine, bytes)?;
+    let component = compile(engine, bytes, label)?;
     let stored = match store(&component, &path) {
         Ok(()) => Some(path),
         Err(e) => {

@@ -14,6 +14,7 @@ pub mod v0_2;
 use contract::{GUEST_INTERFACE, Info, Level};
 use limits::{Limits, MemoryLimiter};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -32,7 +33,14 @@ pub enum CallFailure {
     Memory { limit: usize, requested: usize },
     /// Any other trap (panic, unreachable, bad import).
     Trap(String),
+    /// An exception in the plugin's own code, as its SDK described it (`raised KeyError: 'x' (at
+    /// app.py:12)`) before trapping: a bug in the plugin, never a verdict on the service.
+    Fault(String),
 }
+
+/// The prefix of the line an SDK writes to stderr when the plugin's code throws, before the call
+/// traps: the rest of the line says what was thrown and where.
+const FAULT_LINE: &str = "smoke-plugin fault: ";
 
 impl std::fmt::Display for CallFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,6 +57,7 @@ impl std::fmt::Display for CallFailure {
                 requested.div_ceil(1 << 20)
             ),
             CallFailure::Trap(message) => write!(f, "trapped: {message}"),
+            CallFailure::Fault(message) => f.write_str(message),
         }
     }
 }
@@ -162,6 +171,18 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     limits: Limits,
+    dev: Option<Arc<DevGrant>>,
+}
+
+/// What `smoke dev` hands the runner component of a plugin being written (the SDK's interpreter,
+/// compiled once, which loads the author's code at each call), and nothing else ever gets: the
+/// project's folder, read-only, at `/project` (Python), and environment variables (the bundle of
+/// a JavaScript plugin, `SMOKE_DEV_BUNDLE`). The runner is the author's own code on the author's
+/// machine; a run of any other plugin never has a grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevGrant {
+    pub project: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
 }
 
 /// The engine or its linker cannot be set up (a broken build of smoke, or no memory).
@@ -195,7 +216,13 @@ impl Runtime {
             .map_err(link("the smoke host interface 0.1"))?;
         v0_2::Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
             .map_err(link("the smoke host interface 0.2"))?;
-        Ok(Runtime { engine, linker, limits })
+        Ok(Runtime { engine, linker, limits, dev: None })
+    }
+
+    /// Plugins loaded by this runtime get `grant` (`smoke dev`'s runner only).
+    pub fn with_dev(mut self, grant: Option<DevGrant>) -> Self {
+        self.dev = grant.map(Arc::new);
+        self
     }
 
     /// Read, compile (or reuse the cache), check the WIT version, pre-instantiate, and ask the
@@ -210,7 +237,7 @@ impl Runtime {
         let declared = if exports.is_empty() { None } else { Some(guest_version(path, &exports)?) };
         let digest = cache::digest(&bytes);
         let started = Instant::now();
-        let (component, origin) = cache::load(&self.engine, &bytes, &digest)
+        let (component, origin) = cache::load(&self.engine, &bytes, &digest, &path.display().to_string())
             .map_err(|e| PluginError::Compile { path: path.to_path_buf(), message: e.to_string() })?;
         let elapsed = started.elapsed();
         match &origin {
@@ -255,6 +282,7 @@ impl Runtime {
             pre,
             limits: self.limits,
             redactor: None,
+            dev: self.dev.clone(),
         };
         let info = plugin.call("info", |store, instance| match instance {
             Instance::V0_1(i) => i.smoke_plugin_guest().call_info(store).map(v0_1::info),
@@ -398,6 +426,8 @@ pub struct Plugin {
     /// Applied to every line the plugin logs, so its logs show no secret and no raw control
     /// character.
     redactor: Option<crate::http::Redactor>,
+    /// `smoke dev`'s grant to its runner, if this is one.
+    dev: Option<Arc<DevGrant>>,
 }
 
 impl Plugin {
@@ -501,7 +531,18 @@ impl Plugin {
     ) -> Result<(R, Option<usize>), PluginError> {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
-        let wasi = WasiCtxBuilder::new()
+        let mut wasi = WasiCtxBuilder::new();
+        if let Some(grant) = &self.dev {
+            for (name, value) in &grant.env {
+                wasi.env(name, value);
+            }
+            if let Some(project) = &grant.project
+                && let Err(e) = wasi.preopened_dir(project, "/project", wasmtime_wasi::FsPerms::ReadOnly)
+            {
+                tracing::warn!("smoke dev: cannot hand {} to the runner: {e:#}", project.display());
+            }
+        }
+        let wasi = wasi
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .wall_clock(FrozenClock)
@@ -559,10 +600,11 @@ impl Plugin {
             } else {
                 tracing::debug!("plugin {}: `{call}` failed: {error:?}", self.label);
                 let what = trap.map_or_else(|| format!("{error:#}").replace('\n', " "), ToString::to_string);
-                CallFailure::Trap(match panic_message(&stderr_text) {
-                    Some(panic) => format!("{what}; the plugin panicked: {panic}"),
-                    None => what,
-                })
+                match (fault_message(&stderr_text), panic_message(&stderr_text)) {
+                    (Some(fault), _) => CallFailure::Fault(fault),
+                    (None, Some(panic)) => CallFailure::Trap(format!("{what}; the plugin panicked: {panic}")),
+                    (None, None) => CallFailure::Trap(what),
+                }
             };
             PluginError::Call { plugin: self.label.clone(), call, failure }
         })
@@ -576,6 +618,12 @@ fn panic_message(stderr: &str) -> Option<String> {
     let location = at.split("panicked at").nth(1).unwrap_or("").trim().trim_end_matches(':');
     let message = lines.next().unwrap_or("").trim();
     Some(format!("{message} (at {location})"))
+}
+
+/// What an SDK said was thrown, from the last fault line it wrote to stderr.
+fn fault_message(stderr: &str) -> Option<String> {
+    let line = stderr.lines().rev().find_map(|l| l.strip_prefix(FAULT_LINE))?;
+    Some(crate::http::clip_text(line.trim().to_string(), 2048))
 }
 
 /// A plugin pre-instantiated under the binding of its contract version.
@@ -614,6 +662,14 @@ mod tests {
         let stderr = "\nthread '<unnamed>' (1) panicked at src/lib.rs:21:13:\nboom\nnote: run with\n";
         assert_eq!(super::panic_message(stderr).as_deref(), Some("boom (at src/lib.rs:21:13)"));
         assert_eq!(super::panic_message("nothing"), None);
+    }
+
+    #[test]
+    fn a_fault_is_read_from_the_sdks_last_fault_line() {
+        let stderr = "noise\nsmoke-plugin fault: raised KeyError: 'a' (at app.py:3)\nTraceback...\n\
+                      smoke-plugin fault: raised KeyError: 'b' (at app.py:9)\nmore\n";
+        assert_eq!(super::fault_message(stderr).as_deref(), Some("raised KeyError: 'b' (at app.py:9)"));
+        assert_eq!(super::fault_message("panicked at src/lib.rs:1:1:\nboom"), None);
     }
 
     #[test]

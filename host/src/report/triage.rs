@@ -71,6 +71,7 @@ pub fn triage(report: &RunReport<Spool>) -> Vec<Finding> {
     if t.service_down() {
         return t.findings;
     }
+    t.plugin_faults();
     t.happy_paths_404();
     t.auth();
     t.server_errors();
@@ -234,6 +235,38 @@ impl<'r> Triage<'r, '_> {
     /// The failures of one kind.
     fn of_kind(&self, kind: FailureKind) -> Vec<&'_ Failed<'r>> {
         self.failed.iter().filter(|f| f.kind == Some(kind)).collect()
+    }
+
+    /// Failures inside a plugin's own code (an exception, a trap, a limit): the plugin's author's
+    /// to fix, whatever the service did.
+    fn plugin_faults(&mut self) {
+        let hits: Vec<&Failed<'r>> = self
+            .failed
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    Some(FailureKind::PluginFault | FailureKind::PluginLimit | FailureKind::PluginError)
+                )
+            })
+            .collect();
+        if hits.is_empty() {
+            return;
+        }
+        let mut plugins: Vec<&str> = hits.iter().map(|f| f.plugin).collect();
+        plugins.sort_unstable();
+        plugins.dedup();
+        let finding = Finding {
+            rule: "plugin-fault",
+            summary: format!(
+                "{} scenario(s) failed inside the code of plugin {}, not in the service",
+                hits.len(),
+                plugins.join(", ")
+            ),
+            scenarios: ids(&hits),
+            next_step: "fix the plugin: each failure names what it threw and the source file and line (or the limit it hit); `smoke dev` reruns it at every edit".into(),
+        };
+        self.found(finding, &hits);
     }
 
     /// Tool calls that do not fit the server's own tool list (the plan, or the server's

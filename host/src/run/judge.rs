@@ -54,13 +54,14 @@ async fn check(
             format!("the step asks plugin {plugin_name:?} to judge, but no such plugin is loaded"),
         ));
     };
+    let argument = templated(ctx, scenario_id, argument, vars)?;
     let pair = |name: &str, value: &str| Pair { name: name.to_string(), value: value.to_string() };
     let input = contract::CheckInput {
         config: ctx.plugin_config.get(plugin_name).cloned().unwrap_or_default(),
         scenario_id: scenario_id.to_string(),
         step_name: step.display_name(),
         step_index: index as u32,
-        argument: argument.to_string(),
+        argument,
         exchange,
         variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
     };
@@ -70,14 +71,38 @@ async fn check(
             Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
         })?
         .map_err(|e| {
-            let kind = match &e {
-                crate::plugin::PluginError::Call {
-                    failure:
-                        crate::plugin::CallFailure::Timeout(_) | crate::plugin::CallFailure::Memory { .. },
-                    ..
-                } => FailureKind::PluginLimit,
-                _ => FailureKind::PluginError,
-            };
-            Failure::new(kind, e.to_string())
+            use crate::plugin::{CallFailure, PluginError};
+            match &e {
+                PluginError::Call {
+                    failure: CallFailure::Timeout(_) | CallFailure::Memory { .. }, ..
+                } => Failure::new(FailureKind::PluginLimit, e.to_string()),
+                PluginError::Call { failure: CallFailure::Fault(_) | CallFailure::Trap(_), .. } => {
+                    Failure::new(
+                        FailureKind::PluginFault,
+                        format!("{e} (a fault in the plugin's code, not in the service: fix the plugin)"),
+                    )
+                }
+                _ => Failure::new(FailureKind::PluginError, e.to_string()),
+            }
         })
+}
+
+/// The check argument with its templates resolved as a body's are (`{{todo_id}}` becomes the
+/// captured value, a string that is exactly one template keeps the value's JSON type), so
+/// `check` sees what the step sent, not the placeholder.
+fn templated(ctx: &Context, scenario_id: &str, argument: &str, vars: &Vars) -> Result<String, Failure> {
+    use super::template::{TemplateError, has_templates, render_json};
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(argument) else {
+        return Ok(argument.to_string());
+    };
+    if !has_templates(&value) {
+        return Ok(argument.to_string());
+    }
+    render_json(&value, vars).map(|v| v.to_string()).map_err(|e| {
+        let why = match &e {
+            TemplateError::Undefined { name } => ctx.explain_undefined(name, scenario_id),
+            _ => e.to_string(),
+        };
+        Failure::new(FailureKind::Template, format!("the check argument cannot be built: {why}"))
+    })
 }

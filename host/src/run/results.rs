@@ -63,7 +63,10 @@ pub enum FailureKind {
     PluginVerdict,
     /// The plugin's `check` exceeded its time or memory limit.
     PluginLimit,
-    /// The plugin's `check` trapped, or the plugin is not loaded.
+    /// The plugin's own code failed in `check`: an exception (its SDK names the source file and
+    /// line) or a trap. A bug in the plugin, never a verdict on the service.
+    PluginFault,
+    /// The plugin is not loaded, or its contract cannot carry the step's input.
     PluginError,
     /// Skipped: a scenario it depends on did not pass.
     Dependency,

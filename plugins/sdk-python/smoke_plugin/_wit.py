@@ -4,6 +4,7 @@ exist only while a component is built; natively (in a plugin's own tests) nothin
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 
 import smoke_plugin as sdk
@@ -179,6 +180,14 @@ def _where(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}{at}"
 
 
+def _fault(error: BaseException) -> None:
+    """An exception in the plugin's own code is a bug in the plugin, never a verdict on the
+    service: one line the host reads (``smoke-plugin fault: ...``) goes to stderr, and the caller
+    re-raises, which traps the call (componentize-py prints the traceback, kept in the log)."""
+    line = f"raised {_where(error)}".replace("\n", " ")
+    print(f"smoke-plugin fault: {line}", file=sys.stderr, flush=True)
+
+
 def guest_class(plugin_cls):
     """The `Guest` class componentize-py exports, delegating to the plugin."""
 
@@ -203,14 +212,13 @@ def guest_class(plugin_cls):
             try:
                 verdict = plugin_cls().check(check_input_from_wit(input))
                 if not isinstance(verdict, sdk.Verdict) or not isinstance(verdict.passed, bool):
-                    return t.Verdict(pass_=False, reason=f"check returned {verdict!r}, not a Verdict")
+                    raise TypeError(f"check returned {verdict!r}, not a Verdict")
                 return t.Verdict(pass_=verdict.passed, reason=str(verdict.reason))
-            except sdk.CheckArgumentError as e:
-                return t.Verdict(pass_=False, reason=str(e))
             except MemoryError:
                 raise  # past the sandbox's memory limit: the host reports the limit
-            except Exception as e:  # a bug in the plugin fails this step, saying where
-                return t.Verdict(pass_=False, reason=f"check raised {_where(e)}")
+            except Exception as e:  # a bug in the plugin (its argument type included): a fault
+                _fault(e)
+                raise
 
     Guest.__name__ = Guest.__qualname__ = "Guest"
     return Guest

@@ -22,6 +22,9 @@ export const guest = definePlugin({
       const hoard = [];
       for (;;) hoard.push(new Uint8Array(1 << 20).fill(1));
     }
+    if (mode === 'throw-in-check') {
+      return input.argument().missing.deeper; // throw-in-check: this line
+    }
     return Verdict.pass('behaving');
   },
 });

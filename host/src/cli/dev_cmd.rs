@@ -1,0 +1,449 @@
+//! `smoke dev`: the plugin author's loop. Watch a plugin project (or a plan file), rebuild it at
+//! every edit, keep the service under test running between iterations, rerun the scenarios and
+//! print one compact verdict per edit, with the failing step's detail.
+//!
+//! Each iteration is a `smoke run` of its own (a child process with `--base-url` at the service
+//! smoke dev keeps up, and the component just built), so what `smoke dev` says is exactly what a
+//! run says; the child writes report.json, read back for the verdict. A Ctrl-C stops the build or
+//! run in flight, the service, and every process they started: nothing is left.
+
+use super::dev_build::{BuildFailed, Built, Project};
+use super::{Failure, exit};
+use crate::config::{self, Overrides};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// How often the files are looked at.
+const POLL: Duration = Duration::from_millis(100);
+/// The most files watched (a project that holds more is mostly not the author's edits).
+const MAX_WATCHED: usize = 20_000;
+
+#[derive(Debug, Clone, Args)]
+pub(super) struct DevArgs {
+    /// The plugin project to watch and rebuild, as `smoke plugin new` makes it (Rust, Python or
+    /// TypeScript) [default: the current folder, unless only --plan is given].
+    #[arg(value_name = "PROJECT")]
+    project: Option<PathBuf>,
+    /// Run this plan file (the schema `smoke plan` prints), and again whenever it changes.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Config file: its [target] is started once and kept running, its plugins' settings apply,
+    /// and a change to it reruns [default: ./smoke.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Test a service already running at this URL; start nothing.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Run only the scenarios whose id matches (as `smoke run --filter`; repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    filter: Vec<String>,
+    /// Set a config key of the plugin being written (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    plugin_config: Vec<String>,
+    /// Stop after the first verdict, exiting with its code (0 passed, 1 failed).
+    #[arg(long)]
+    once: bool,
+}
+
+pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
+    let project = match (&args.project, &args.plan) {
+        (None, Some(_)) => None,
+        (dir, _) => Some(Project::detect(dir.as_deref().unwrap_or(Path::new(".")))?),
+    };
+    let config = args.config.clone().or_else(|| Some(PathBuf::from("smoke.toml")).filter(|p| p.is_file()));
+    let settings = config::load(&Overrides {
+        config: config.clone(),
+        base_url: args.base_url.clone(),
+        plan_file: true,
+        ..Overrides::default()
+    })
+    .map_err(|e| Failure::new(exit::USAGE, e))?;
+    let state = State::new(project.as_ref())?;
+    crate::service::adopt_orphans();
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for Ctrl-C: {e}")))?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for SIGTERM: {e}")))?;
+    let mut target = Target::default();
+    let looped = async {
+        let base_url = target.start(&settings, &state.dir).await?;
+        let dev = Dev {
+            args: &args,
+            project: project.as_ref(),
+            config: config.as_deref(),
+            base_url,
+            state: &state,
+        };
+        dev.watch().await
+    };
+    let code = tokio::select! {
+        code = looped => code,
+        _ = interrupt.recv() => Ok(exit::SIGINT),
+        _ = terminate.recv() => Ok(exit::SIGTERM),
+    };
+    // Whatever the iteration in flight started (a build's compilers, a run) goes, then the service.
+    crate::service::reap_descendants(Duration::from_secs(2)).await;
+    target.stop().await;
+    if matches!(code, Ok(exit::SIGINT | exit::SIGTERM)) {
+        crate::warn_user!("smoke dev: stopped; nothing it started is left running");
+    }
+    code
+}
+
+/// Where smoke dev keeps its builds (runner, bundle) and each run's report: beside the compiled
+/// plugins, per project (nothing is written into the project), or a temporary folder.
+struct State {
+    dir: PathBuf,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl State {
+    fn new(project: Option<&Project>) -> Result<State, Failure> {
+        let failed =
+            |e: std::io::Error| Failure::new(exit::USAGE, format!("smoke dev: cannot make its folder: {e}"));
+        let key = project.map(|p| crate::plugin::cache::digest(p.dir().as_os_str().as_encoded_bytes()));
+        if let (Some(cache), Some(key)) = (crate::plugin::cache::cache_dir(), key) {
+            let dir = cache.join("dev").join(&key[..16]);
+            std::fs::create_dir_all(&dir).map_err(failed)?;
+            return Ok(State { dir, _temporary: None });
+        }
+        let temporary = tempfile::Builder::new().prefix("smoke-dev-").tempdir().map_err(failed)?;
+        Ok(State { dir: temporary.path().to_path_buf(), _temporary: Some(temporary) })
+    }
+}
+
+/// The service under test, when smoke dev starts it (the config's [target]): started once, with
+/// its commands, and stopped at the end.
+#[derive(Default)]
+struct Target {
+    service: Option<crate::service::Service>,
+    _workspace: Option<crate::service::Workspace>,
+}
+
+impl Target {
+    /// The base URL: the one given, or the service's once it is healthy.
+    async fn start(&mut self, settings: &config::Settings, state: &Path) -> Result<String, Failure> {
+        let failed = |e: &dyn std::fmt::Display| Failure::new(exit::TARGET, format!("smoke dev: {e}"));
+        if let Some(url) = &settings.base_url {
+            return Ok(url.clone());
+        }
+        let Some(target) = &settings.target else {
+            return Err(Failure::new(
+                exit::USAGE,
+                "smoke dev: no service to test: pass --base-url URL, or a config whose [target] starts one",
+            ));
+        };
+        let workspace = crate::service::Workspace::prepare(target, false).map_err(|e| failed(&e))?;
+        let port = crate::service::choose_port(target).map_err(|e| failed(&e))?;
+        for before in [true, false] {
+            if !before {
+                crate::warn_user!(
+                    "smoke dev: starting {} ...",
+                    target.command.as_deref().unwrap_or("the service")
+                );
+                let log = state.join("service.log");
+                let service = crate::service::Service::start(target, &workspace.dir, port, Some(&log))
+                    .await
+                    .map_err(|e| failed(&e))?;
+                self.service = Some(service);
+            }
+            for hook in target.hooks.iter().filter(|h| h.before_start == before) {
+                let log = state.join(format!("{}.log", hook.name));
+                crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+                    .await
+                    .map_err(|e| failed(&e))?;
+            }
+        }
+        let url = self.service.as_ref().map(|s| s.base_url.clone()).unwrap_or_default();
+        self._workspace = Some(workspace);
+        crate::warn_user!("smoke dev: the service is up at {url}; it keeps running between edits");
+        Ok(url)
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut s) = self.service.take() {
+            s.stop(std::future::pending()).await;
+        }
+    }
+}
+
+/// One smoke dev session: what it watches, builds and runs.
+struct Dev<'a> {
+    args: &'a DevArgs,
+    project: Option<&'a Project>,
+    config: Option<&'a Path>,
+    base_url: String,
+    state: &'a State,
+}
+
+/// The files watched, with what says they changed.
+type Snapshot = BTreeMap<PathBuf, (SystemTime, u64)>;
+
+impl Dev<'_> {
+    /// Build and run now, then again after every edit; until a signal (or once, with --once).
+    async fn watch(&self) -> Result<i32, Failure> {
+        if let Some(project) = self.project
+            && let Err(BuildFailed(why)) = project.prepare(&self.state.dir, false).await
+        {
+            return Err(Failure::new(
+                exit::PLUGIN,
+                format!("smoke dev: the project cannot be built:\n{why}"),
+            ));
+        }
+        let mut seen = self.snapshot();
+        let mut iteration = 1;
+        let mut changed = String::from("start");
+        crate::say!(
+            "smoke dev: watching {} (Ctrl-C stops)",
+            self.project.map_or_else(|| self.plan_said(), |p| p.dir().display().to_string())
+        );
+        loop {
+            let code = self.iterate(iteration, &changed).await;
+            if self.args.once {
+                return Ok(code);
+            }
+            (seen, changed) = self.next_change(seen).await;
+            iteration += 1;
+        }
+    }
+
+    fn plan_said(&self) -> String {
+        self.args.plan.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+    }
+
+    /// Wait for an edit, and for the files to settle (an editor may write in steps): the new
+    /// snapshot and what changed, in words.
+    async fn next_change(&self, seen: Snapshot) -> (Snapshot, String) {
+        loop {
+            tokio::time::sleep(POLL).await;
+            let now = self.snapshot();
+            if now == seen {
+                continue;
+            }
+            let mut settled = now;
+            loop {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let again = self.snapshot();
+                if again == settled {
+                    break;
+                }
+                settled = again;
+            }
+            let changed: Vec<String> = settled
+                .iter()
+                .filter(|(path, stamp)| seen.get(*path) != Some(stamp))
+                .map(|(path, _)| path.clone())
+                .chain(seen.keys().filter(|p| !settled.contains_key(*p)).cloned())
+                .map(|p| self.shown(&p))
+                .collect();
+            let said = match changed.len() {
+                0 => "a file".to_string(),
+                1..=3 => changed.join(", "),
+                n => format!("{} and {} more", changed[..2].join(", "), n - 2),
+            };
+            return (settled, said);
+        }
+    }
+
+    /// A watched path, relative to the project when it is in it.
+    fn shown(&self, path: &Path) -> String {
+        let base = self.project.map(|p| p.dir()).unwrap_or(Path::new(""));
+        path.strip_prefix(base).unwrap_or(path).display().to_string()
+    }
+
+    /// Every watched file: the project's (not its builds or dependencies), the config and the plan.
+    fn snapshot(&self) -> Snapshot {
+        let mut files = Snapshot::new();
+        let mut stamp = |path: &Path| {
+            if let Ok(m) = std::fs::metadata(path) {
+                files.insert(path.to_path_buf(), (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            }
+        };
+        for extra in [self.config, self.args.plan.as_deref()].into_iter().flatten() {
+            stamp(extra);
+        }
+        let Some(project) = self.project else { return files };
+        let mut pending = vec![(project.dir().to_path_buf(), 0)];
+        let mut count = 0;
+        while let Some((dir, depth)) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let Ok(kind) = entry.file_type() else { continue };
+                count += 1;
+                if count > MAX_WATCHED || name.starts_with(".smoke") {
+                    continue;
+                }
+                if kind.is_dir() && depth < 8 && !Project::ignored(&name) {
+                    pending.push((entry.path(), depth + 1));
+                } else if kind.is_file() && !name.ends_with(".wasm") {
+                    stamp(&entry.path());
+                }
+            }
+        }
+        files
+    }
+
+    /// One iteration: build, run, say the verdict. Its exit code.
+    async fn iterate(&self, iteration: u32, changed: &str) -> i32 {
+        let started = Instant::now();
+        let built = match self.project {
+            None => None,
+            Some(project) => match project.build(&self.state.dir).await {
+                Ok(built) => Some(built),
+                Err(BuildFailed(why)) => {
+                    crate::say!(
+                        "[{iteration}] {changed}: BUILD FAILED ({:.1} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                    crate::say!("{}", indent(&why));
+                    return exit::PLUGIN;
+                }
+            },
+        };
+        if let Some(b) = &built {
+            warm(&b.component).await;
+        }
+        let mut ran = self.run(built.as_ref()).await;
+        // A Python runner built before an import the edit added: build it again, once.
+        if let (Some(project @ Project::Python { .. }), Ok((_, stderr))) = (self.project, &ran)
+            && stderr.contains("ModuleNotFoundError")
+        {
+            crate::warn_user!("smoke dev: the edit imports a module the runner lacks; building it again");
+            if project.prepare(&self.state.dir, true).await.is_ok() {
+                ran = self.run(built.as_ref()).await;
+            }
+        }
+        let took = started.elapsed().as_secs_f64();
+        match ran {
+            Ok((code, stderr)) => {
+                let verdict = read_verdict(&self.state.dir.join("report.json"));
+                match verdict {
+                    Some(v) if code <= exit::FAILED => {
+                        crate::say!("[{iteration}] {changed}: {} ({took:.1} s)", v.summary);
+                        for line in v.failures {
+                            crate::say!("  {line}");
+                        }
+                    }
+                    _ => {
+                        crate::say!(
+                            "[{iteration}] {changed}: NO VERDICT, smoke run exited {code} ({took:.1} s)"
+                        );
+                        crate::say!("{}", indent(stderr.trim_end()));
+                    }
+                }
+                code
+            }
+            Err(NotRun(why)) => {
+                crate::say!("[{iteration}] {changed}: NO VERDICT: {why}");
+                exit::USAGE
+            }
+        }
+    }
+
+    /// The iteration's `smoke run`: its exit code and what it said on stderr.
+    async fn run(&self, built: Option<&Built>) -> Result<(i32, String), NotRun> {
+        let report = self.state.dir.join("report.json");
+        let _ = std::fs::remove_file(&report);
+        let me = std::env::current_exe().map_err(|e| NotRun(format!("cannot find smoke itself: {e}")))?;
+        let mut c = tokio::process::Command::new(me);
+        c.arg("run").arg("--base-url").arg(&self.base_url).arg("--no-progress");
+        c.arg("--report-json").arg(&report).arg("--artifacts").arg(self.state.dir.join("run"));
+        if let Some(config) = self.config {
+            c.arg("--config").arg(config);
+        }
+        if let Some(b) = built {
+            c.arg("--plugin").arg(&b.component).args(&b.grant);
+            for kv in &self.args.plugin_config {
+                c.arg("--plugin-config").arg(kv);
+            }
+        }
+        if let Some(plan) = &self.args.plan {
+            c.arg("--plan").arg(plan);
+        }
+        for f in &self.args.filter {
+            c.arg("--filter").arg(f);
+        }
+        c.stdin(std::process::Stdio::null()).kill_on_drop(true).process_group(0);
+        let out = c.output().await.map_err(|e| NotRun(format!("cannot run smoke: {e}")))?;
+        let code = out.status.code().unwrap_or(exit::USAGE);
+        Ok((code, String::from_utf8_lossy(&out.stderr).into_owned()))
+    }
+}
+
+/// Why an iteration's run could not start.
+struct NotRun(String);
+
+/// Compile a component into the cache before the run loads it, here, where stderr may be a
+/// terminal: a first compile of seconds says what it is doing (the run's stderr is captured).
+async fn warm(component: &Path) {
+    let path = component.to_path_buf();
+    let _ = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).ok()?;
+        let engine = crate::plugin::engine().ok()?;
+        let digest = crate::plugin::cache::digest(&bytes);
+        crate::plugin::cache::load(&engine, &bytes, &digest, &path.display().to_string()).ok()
+    })
+    .await;
+}
+
+/// A run's verdict in brief: the counts, and a line per failed scenario with its failing step.
+struct Verdict {
+    summary: String,
+    failures: Vec<String>,
+}
+
+fn read_verdict(report: &Path) -> Option<Verdict> {
+    let text = std::fs::read_to_string(report).ok()?;
+    let report: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let s = &report["summary"];
+    let (passed, failed, skipped) = (s["passed"].as_u64()?, s["failed"].as_u64()?, s["skipped"].as_u64()?);
+    let word = if failed > 0 {
+        "FAIL"
+    } else if passed == 0 {
+        "NOTHING PASSED"
+    } else {
+        "PASS"
+    };
+    let summary = format!("{word}: {passed} passed, {failed} failed, {skipped} skipped");
+    let mut failures = Vec::new();
+    if let Some(stage) = report["stage_failure"].as_object() {
+        failures.push(format!(
+            "{}: {}",
+            stage["stage"].as_str().unwrap_or("stage"),
+            stage["message"].as_str().unwrap_or("")
+        ));
+    }
+    for scenario in report["scenarios"].as_array().into_iter().flatten() {
+        if scenario["outcome"] != "failed" {
+            continue;
+        }
+        let id = scenario["id"].as_str().unwrap_or("?");
+        let step = scenario["failed_step"]
+            .as_u64()
+            .and_then(|i| scenario["steps"].get(i as usize))
+            .map(|step| {
+                format!(
+                    " (step {} {})",
+                    step["index"].as_u64().unwrap_or(0) + 1,
+                    step["name"].as_str().unwrap_or("")
+                )
+            })
+            .unwrap_or_default();
+        let failure = &scenario["failure"];
+        let line = format!(
+            "FAIL {id}{step}: {}: {}",
+            failure["kind"].as_str().unwrap_or("failed"),
+            failure["message"].as_str().unwrap_or("")
+        );
+        failures.push(crate::http::escape_line(&line).into_owned());
+    }
+    Some(Verdict { summary, failures })
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+}
