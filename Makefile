@@ -212,6 +212,8 @@ lint: house
 house:
 	python3 -m unittest --quiet tests/tools/test_house.py
 	python3 tests/tools/house.py
+	python3 -m unittest --quiet tests/tools/test_vocabulary.py
+	python3 tests/tools/vocabulary.py
 
 ## Benchmarks (figures, not pass/fail); installs nginx, oha and Hurl when missing (Hurl's build
 ## needs libcurl, libxml2 and libclang headers).

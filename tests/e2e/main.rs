@@ -3,6 +3,7 @@
 //! Each test reads as a line of the foundation's "Done when".
 
 mod compat;
+mod dev;
 mod dist;
 mod engine;
 mod hostile;

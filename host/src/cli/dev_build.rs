@@ -86,6 +86,11 @@ impl Project {
         )
     }
 
+    /// Files the builds write themselves (a component, a lockfile cargo or npm fills in).
+    pub(super) fn written_by_build(name: &str) -> bool {
+        name.ends_with(".wasm") || matches!(name, "Cargo.lock" | "package-lock.json")
+    }
+
     /// Make the build possible (the SDK's environment) and, for an interpreter, the runner.
     pub(super) async fn prepare(&self, state: &Path, rebuild_runner: bool) -> Result<(), BuildFailed> {
         match self {

@@ -279,7 +279,7 @@ impl Dev<'_> {
                 }
                 if kind.is_dir() && depth < 8 && !Project::ignored(&name) {
                     pending.push((entry.path(), depth + 1));
-                } else if kind.is_file() && !name.ends_with(".wasm") {
+                } else if kind.is_file() && !Project::written_by_build(&name) {
                     stamp(&entry.path());
                 }
             }

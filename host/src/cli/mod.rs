@@ -5,6 +5,8 @@
 //! One file a command or a stage: [`options`] (every flag), `plugins` (loading), `plan_cmd`,
 //! `run_cmd` and `session` (a run), `inspect`, `doctor`, `plugin_cmd` (registry).
 
+mod dev_build;
+mod dev_cmd;
 mod doctor;
 mod documents;
 mod inspect;
@@ -105,6 +107,7 @@ pub fn main() -> i32 {
         Some(Command::Report(_)) => (0, false),
         Some(Command::Mcp(_)) => (0, false),
         Some(Command::Openapi(_)) => (0, false),
+        Some(Command::Dev(_)) => (0, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -134,6 +137,7 @@ pub fn main() -> i32 {
             Some(Command::Report(command)) => report_cmd::run(command),
             Some(Command::Mcp(command)) => mcp_cmd::run(command).await,
             Some(Command::Openapi(command)) => openapi_cmd::run(command),
+            Some(Command::Dev(args)) => dev_cmd::dev(args).await,
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.

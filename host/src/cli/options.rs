@@ -4,7 +4,7 @@
 use super::{Failure, exit};
 use crate::config::{self, Overrides};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(super) const ABOUT: &str =
@@ -58,6 +58,12 @@ pub(super) enum Command {
     /// Compare two versions of an OpenAPI document.
     #[command(subcommand)]
     Openapi(OpenapiCommand),
+    /// The plugin author's loop: watch a plugin project (Rust, Python or TypeScript, as `smoke
+    /// plugin new` makes it) or a plan file, rebuild at every edit, keep the service running,
+    /// rerun the scenarios and print a verdict per edit, with the failing step's detail. Python
+    /// and TypeScript edits reuse a runner compiled once (seconds from edit to verdict). Ctrl-C
+    /// stops everything it started.
+    Dev(super::dev_cmd::DevArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -349,6 +355,12 @@ pub(super) struct RunArgs {
     pub(super) require: Vec<crate::plan::model::ScenarioKind>,
     #[command(flatten)]
     pub(super) tls: TlsArgs,
+    /// `smoke dev` only: hand the plugin (its runner) this project folder, read-only.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub(super) dev_project: Option<PathBuf>,
+    /// `smoke dev` only: hand the plugin (its runner) this bundle, and the source map beside it.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(super) dev_bundle: Option<PathBuf>,
 }
 
 /// TLS to the service under test (`https://`), which smoke reaches with the platform's trusted
@@ -438,8 +450,33 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         cert: args.tls.cert.clone(),
         key: args.tls.key.clone(),
         insecure_target: args.tls.insecure_target,
+        dev: dev_grant(args)?,
         ..overrides(&args.plugins, matches)
     })
+}
+
+/// What `smoke dev` hands the runner it loads: the project folder, or a bundle and its map.
+fn dev_grant(args: &RunArgs) -> Result<Option<crate::plugin::DevGrant>, Failure> {
+    if args.dev_project.is_none() && args.dev_bundle.is_none() {
+        return Ok(None);
+    }
+    let mut grant = crate::plugin::DevGrant { project: args.dev_project.clone(), env: Vec::new() };
+    if let Some(bundle) = &args.dev_bundle {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| {
+                Failure::new(exit::USAGE, format!("--dev-bundle: cannot read {}: {e}", path.display()))
+            })
+        };
+        grant.env.push(("SMOKE_DEV_BUNDLE".into(), read(bundle)?));
+        let map = bundle.with_file_name(format!(
+            "{}.map",
+            bundle.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
+        if map.is_file() {
+            grant.env.push(("SMOKE_DEV_SOURCE_MAP".into(), read(&map)?));
+        }
+    }
+    Ok(Some(grant))
 }
 
 pub(super) fn overrides(p: &PluginArgs, matches: &clap::ArgMatches) -> Overrides {

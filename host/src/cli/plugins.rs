@@ -219,7 +219,11 @@ pub(super) async fn load_plugins(
         // A plan from a file needs no engine.
         return with_baseline_planned(Vec::new(), settings);
     }
-    let runtime = Arc::new(Runtime::new(settings.limits).map_err(|e| Failure::new(exit::PLUGIN, e))?);
+    let runtime = Arc::new(
+        Runtime::new(settings.limits)
+            .map_err(|e| Failure::new(exit::PLUGIN, e))?
+            .with_dev(settings.dev.clone()),
+    );
     let mut registry = None;
     let mut loaded: Vec<Loaded> = Vec::new();
     for spec in &settings.plugins {

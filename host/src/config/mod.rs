@@ -190,6 +190,8 @@ pub struct Settings {
     pub secrets: Vec<String>,
     /// `--keep-data`: each plugin that reads a `keep_data` config key gets `true`.
     pub keep_data: bool,
+    /// What `smoke dev` hands its runner component (never set otherwise).
+    pub dev: Option<crate::plugin::DevGrant>,
 }
 
 /// What the command line says, before merging with the file.
@@ -224,6 +226,8 @@ pub struct Overrides {
     pub no_plugins: bool,
     /// `--keep-data`: each plugin that reads a `keep_data` config key gets `true`.
     pub keep_data: bool,
+    /// `smoke dev`'s grant to its runner (hidden flags `--dev-project`, `--dev-bundle`).
+    pub dev: Option<crate::plugin::DevGrant>,
     /// `--locked`, `--offline`, `--insecure` for registry plugins.
     pub locked: bool,
     pub offline: bool,
@@ -384,6 +388,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         tls,
         secrets: source.from_env.into_inner(),
         keep_data: o.keep_data,
+        dev: o.dev.clone(),
     })
 }
 

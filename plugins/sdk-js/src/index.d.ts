@@ -80,6 +80,9 @@ export declare class Step {
   expectHeader(name: string, value?: string): this;
   expectSchema(schema: unknown): this;
   maxLatencyMs(limit: number): this;
+  /** Time limit of this step's request, overriding the run's `--request-timeout`. */
+  timeoutMs(ms: number): this;
+  /** @deprecated Use `timeoutMs`, the name all three SDKs share (plugins/vocabulary.txt); this alias keeps working. */
   timeout(ms: number): this;
   /** Ask `check` to judge, with this argument (serialized to JSON), read back with `input.argument<T>()`. */
   check<T>(argument: T): this;
@@ -102,6 +105,8 @@ export declare class Scenario {
   static workflow(id: string, endpoint: string): Scenario;
   static load(id: string, endpoint: string): Scenario;
   describe(description: string): this;
+  dependsOn(id: string): this;
+  /** @deprecated Use `dependsOn`, the name all three SDKs share (plugins/vocabulary.txt); this alias keeps working. */
   dependsOnScenario(id: string): this;
   tag(tag: string): this;
   step(step: Step): this;
@@ -110,12 +115,15 @@ export declare class Scenario {
 export declare class Seed {
   constructor(id: string, step: Step);
   describe(description: string): this;
+  dependsOn(id: string): this;
+  /** @deprecated Use `dependsOn`, the name all three SDKs share (plugins/vocabulary.txt); this alias keeps working. */
   dependsOnSeed(id: string): this;
 }
 
 export declare class Plan {
   seed(seed: Seed): this;
   scenario(scenario: Scenario): this;
+  scenarios(scenarios: Iterable<Scenario>): this;
   endpoint(id: string, hasConstrainedBody?: boolean): this;
   upsertEndpoint(id: string, hasConstrainedBody?: boolean): this;
 }
@@ -173,6 +181,10 @@ export declare class CheckInput {
   variables: Record<string, Json>;
   /** The step's check argument, as the type the step gave it. */
   argument<T = Json>(): T;
+  /** The argument as `{ rule: NAME, ... }`: the rule's name and the whole argument; throws when it names no rule. */
+  rule<T = Json>(): [string, T];
+  /** A variable visible to the step (`variables` holds them all), or undefined. */
+  variable<T = Json>(name: string): T | undefined;
   responseJson<T = Json>(): T | undefined;
   /** A tool call's result JSON: its structuredContent, or the JSON its one text content holds. */
   resultJson<T = Json>(): T | undefined;

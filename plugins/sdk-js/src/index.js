@@ -146,6 +146,9 @@ export const Part = {
  * kept as a base and extended twice cannot collect both extensions' statuses.
  */
 export class Step {
+  // Private: `timeoutMs` is the builder's name (plugins/vocabulary.txt).
+  #timeoutMs = undefined;
+
   /** A step sending `method` (its token: 'GET', 'PROPFIND') to `path`. */
   constructor(method, path) {
     const known = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
@@ -161,7 +164,6 @@ export class Step {
     this.checkArgument = undefined;
     this.captures = [];
     this.mode = { tag: 'once' };
-    this.timeoutMs = undefined;
     /** For a tool call: { tool, arguments (JSON text), outcome }. */
     this.toolCall = undefined;
     /** For another MCP request: { method, params (JSON text), outcome }. */
@@ -210,7 +212,7 @@ export class Step {
     s.checkArgument = this.checkArgument;
     s.captures = [...this.captures];
     s.mode = this.mode.tag === 'burst' ? { tag: 'burst', val: { ...this.mode.val, mix: [...this.mode.val.mix] } } : this.mode;
-    s.timeoutMs = this.timeoutMs;
+    s.#timeoutMs = this.#timeoutMs;
     s.toolCall = this.toolCall && { ...this.toolCall };
     s.mcpRequest = this.mcpRequest && { ...this.mcpRequest };
     return s;
@@ -261,7 +263,11 @@ export class Step {
   expectHeader(name, value = '') { return this.#with((s) => { s.expect.headers.push(pair(name, value)); }); }
   expectSchema(schema) { return this.#with((s) => { s.expect.schema = jsonText(schema); }); }
   maxLatencyMs(limit) { return this.#with((s) => { s.expect.maxLatencyMs = limit; }); }
-  timeout(ms) { return this.#with((s) => { s.timeoutMs = ms; }); }
+  /** Time limit of this step's request, overriding the run's `--request-timeout`. */
+  timeoutMs(ms) { return this.#with((s) => { s.#timeoutMs = ms; }); }
+  /** Deprecated alias of `timeoutMs`, the name the other SDKs use (plugins/vocabulary.txt); kept
+   * so plugins written with it still build. */
+  timeout(ms) { return this.timeoutMs(ms); }
   #outcome(outcome) {
     if (this.mcpRequest && outcome === 'refused') return this.#with((s) => { s.mcpRequest.outcome = outcome; });
     if (!this.toolCall) throw new Error(`step ${this.name || this.request.path}: expecting a tool outcome is for tool calls`);
@@ -300,7 +306,7 @@ export class Step {
       check: this.checkArgument,
       captures: this.captures,
       mode: this.mode,
-      timeoutMs: this.timeoutMs,
+      timeoutMs: this.#timeoutMs,
     };
   }
 
@@ -329,9 +335,12 @@ export class Step {
 const KINDS = ['happy-path', 'not-found', 'validation-error', 'business-rule', 'auth', 'workflow', 'load'];
 
 export class Scenario {
+  // Private: `dependsOn` is the builder's name (plugins/vocabulary.txt).
+  #dependsOn = [];
+
   constructor(id, kind, endpoint) {
     if (!KINDS.includes(kind)) throw new TypeError(`scenario kind ${kind}: one of ${KINDS.join(', ')}`);
-    Object.assign(this, { id, kind, endpoint, description: '', dependsOn: [], tags: [], steps: [] });
+    Object.assign(this, { id, kind, endpoint, description: '', tags: [], steps: [] });
   }
 
   static happyPath(id, endpoint) { return new Scenario(id, 'happy-path', endpoint); }
@@ -343,41 +352,59 @@ export class Scenario {
   static load(id, endpoint) { return new Scenario(id, 'load', endpoint); }
 
   describe(description) { this.description = description; return this; }
-  dependsOnScenario(id) { this.dependsOn.push(id); return this; }
+  /** Run after scenario `id` passes; skipped, with the reason, when it fails. */
+  dependsOn(id) { this.#dependsOn.push(id); return this; }
+  /** Deprecated alias of `dependsOn`, the name the other SDKs use (plugins/vocabulary.txt); kept
+   * so plugins written with it still build. */
+  dependsOnScenario(id) { return this.dependsOn(id); }
   tag(tag) { this.tags.push(tag); return this; }
   step(step) { this.steps.push(step); return this; }
 
   /** @internal */
   toWit() {
-    const { id, endpoint, kind, description, dependsOn, tags } = this;
-    return { id, endpoint, kind, description, dependsOn, tags, steps: this.steps.map((s) => s.toWit()) };
+    const { id, endpoint, kind, description, tags } = this;
+    return { id, endpoint, kind, description, dependsOn: this.#dependsOn, tags, steps: this.steps.map((s) => s.toWit()) };
   }
 }
 
 /** A record created through the API before any scenario; its captures are global variables. */
 export class Seed {
+  // Private: `dependsOn` is the builder's name (plugins/vocabulary.txt).
+  #dependsOn = [];
+
   constructor(id, step) {
-    Object.assign(this, { id, step, description: '', dependsOn: [] });
+    Object.assign(this, { id, step, description: '' });
   }
 
   describe(description) { this.description = description; return this; }
-  dependsOnSeed(id) { this.dependsOn.push(id); return this; }
+  /** Create this seed after seed `id`. */
+  dependsOn(id) { this.#dependsOn.push(id); return this; }
+  /** Deprecated alias of `dependsOn`, the name the other SDKs use (plugins/vocabulary.txt); kept
+   * so plugins written with it still build. */
+  dependsOnSeed(id) { return this.dependsOn(id); }
 
   /** @internal */
   toWit() {
-    return { id: this.id, description: this.description, dependsOn: this.dependsOn, step: this.step.toWit() };
+    return { id: this.id, description: this.description, dependsOn: this.#dependsOn, step: this.step.toWit() };
   }
 }
 
 export class Plan {
+  // Private: `scenarios` is the builder's name (plugins/vocabulary.txt).
+  #scenarios = [];
+
   constructor() {
     this.seeds = [];
-    this.scenarios = [];
     this.surface = [];
   }
 
   seed(seed) { this.seeds.push(seed); return this; }
-  scenario(scenario) { this.scenarios.push(scenario); return this; }
+  scenario(scenario) { this.#scenarios.push(scenario); return this; }
+  /** Every scenario of an iterable, in its order. */
+  scenarios(scenarios) {
+    for (const s of scenarios) this.scenario(s);
+    return this;
+  }
   /** Declare an endpoint of the covered surface (`METHOD /path/{param}`). */
   endpoint(id, hasConstrainedBody = false) {
     this.surface.push({ id, hasPathParams: id.includes('{'), hasConstrainedBody });
@@ -393,7 +420,7 @@ export class Plan {
   toWit() {
     return {
       seeds: this.seeds.map((s) => s.toWit()),
-      scenarios: this.scenarios.map((s) => s.toWit()),
+      scenarios: this.#scenarios.map((s) => s.toWit()),
       surface: this.surface,
     };
   }
@@ -454,8 +481,18 @@ export class CheckInput {
     this.variables = Object.fromEntries(wit.variables.map((p) => [p.name, JSON.parse(p.value)]));
   }
 
-  /** The step's check argument: the value given to `Step.judge`. */
+  /** The step's check argument: the value given to `Step.check`. */
   argument() { return JSON.parse(this.argumentText); }
+  /** The argument as `{ rule: NAME, ... }`: [the rule's name, the whole argument]. Throws a
+   * TypeError when it names no rule: the plan and `check` disagree. */
+  rule() {
+    const argument = this.argument();
+    if (typeof argument?.rule !== 'string') throw new TypeError(`check argument names no rule: ${this.argumentText}`);
+    return [argument.rule, argument];
+  }
+  /** A variable visible to the step (`variables` holds them all); undefined when there is none of
+   * that name, whatever the name (`constructor` included). */
+  variable(name) { return Object.hasOwn(this.variables, name) ? this.variables[name] : undefined; }
   /** The response body parsed as JSON, or undefined when it is not JSON. */
   responseJson() {
     if (!this.response) return undefined;
@@ -490,12 +527,99 @@ function outOfMemory(error) {
   return String(error?.message ?? error).includes('out of memory');
 }
 
-/** `TypeError: x is undefined (at plugin.ts:12)`: an error as one line, where it was thrown. */
+// ---------------------------------------------------------------------------------------------
+// Faults: an exception in the plugin's own code is a bug in the plugin, never a verdict on the
+// service. It is written to stderr as one line the host reads (`smoke-plugin fault: ...`), then
+// rethrown, which traps the call: the host reports a plugin fault, not a failure of the API.
+
+/** The prefix of the line the host reads a fault's description from. */
+const FAULT = 'smoke-plugin fault: ';
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** The segments of a source map's `mappings`, per generated line: [column, source, line, column]
+ * with every field absolute (the format stores differences). */
+function decodeMappings(mappings) {
+  const lines = [];
+  let source = 0;
+  let line = 0;
+  let column = 0;
+  for (const text of mappings.split(';')) {
+    const segments = [];
+    let generated = 0;
+    for (const segment of text.split(',')) {
+      if (!segment) continue;
+      const fields = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of segment) {
+        const digit = BASE64.indexOf(ch);
+        if (digit < 0) return lines;
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+        } else {
+          fields.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      generated += fields[0] ?? 0;
+      if (fields.length >= 4) {
+        source += fields[1];
+        line += fields[2];
+        column += fields[3];
+        segments.push([generated, source, line, column]);
+      }
+    }
+    lines.push(segments);
+  }
+  return lines;
+}
+
+let decoded = null;
+let decodedFrom = null;
+
+/** `plugin.ts:14:20` for a 1-based line and column of the bundle, through the source map the
+ * build embeds (`globalThis.__smokeSourceMap`), if there is one and it covers the place. */
+function original(line, column) {
+  const map = globalThis.__smokeSourceMap;
+  if (!map || typeof map.mappings !== 'string') return null;
+  if (decodedFrom !== map) {
+    decoded = decodeMappings(map.mappings);
+    decodedFrom = map;
+  }
+  const segments = decoded[line - 1] ?? [];
+  let best = null;
+  for (const s of segments) {
+    if (s[0] <= column - 1) best = s;
+    else break;
+  }
+  if (!best) return null;
+  return `${map.sources?.[best[1]] ?? '?'}:${best[2] + 1}:${best[3] + 1}`;
+}
+
+/** `TypeError: x is undefined (at plugin.ts:12:5)`: an error as one line, where it was thrown
+ * (the first frame with a place, mapped back to the source when the build left a map). */
 function described(error) {
-  if (!(error instanceof Error)) return String(error);
-  const frame = (error.stack ?? '').split('\n').find((l) => l.includes(':'));
-  const at = frame ? ` (at ${frame.replace(/^\s*(at\s+)?[^@(]*[@(]?/, '').replace(/\)$/, '').split('/').pop()})` : '';
-  return `${error.name}: ${error.message}${at}`;
+  if (!(error instanceof Error)) return `${typeof error} thrown: ${String(error)}`;
+  const frames = (error.stack ?? '').split('\n');
+  let at = '';
+  for (const frame of frames) {
+    const place = /:(\d+):(\d+)\)?\s*$/.exec(frame);
+    if (!place) continue;
+    const mapped = original(Number(place[1]), Number(place[2]));
+    at = mapped ?? frame.replace(/^\s*(at\s+)?[^@(]*[@(]?/, '').replace(/\)$/, '').split('/').pop();
+    break;
+  }
+  return `${error.name}: ${error.message}${at ? ` (at ${at})` : ''}`;
+}
+
+/** Report a fault in `call` and rethrow it, so the call traps. */
+function fault(call, error) {
+  const line = `threw ${described(error)}`.replaceAll('\n', ' ');
+  console.error(`${FAULT}${line}`);
+  throw error;
 }
 
 /**
@@ -526,16 +650,17 @@ export function definePlugin({ info, plan, check }) {
       if (!check) {
         return Verdict.fail(`plugin does not implement check (asked to judge ${checkInput.argumentText} in scenario ${checkInput.scenarioId})`);
       }
+      let verdict;
       try {
-        const verdict = check(checkInput);
-        if (typeof verdict?.pass !== 'boolean') {
-          return Verdict.fail(`check returned ${JSON.stringify(verdict)}, not a verdict (Verdict.pass or Verdict.fail)`);
-        }
-        return { pass: verdict.pass, reason: String(verdict.reason) };
+        verdict = check(checkInput);
       } catch (e) {
         if (outOfMemory(e)) throw e;
-        return Verdict.fail(`check threw ${described(e)}`);
+        return fault('check', e);
       }
+      if (typeof verdict?.pass !== 'boolean') {
+        return fault('check', new TypeError(`check returned ${JSON.stringify(verdict)}, not a verdict (Verdict.pass or Verdict.fail)`));
+      }
+      return { pass: verdict.pass, reason: String(verdict.reason) };
     },
   };
 }

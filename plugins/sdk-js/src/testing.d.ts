@@ -1,6 +1,9 @@
 import type { Guest, Json } from './index.js';
 
 export declare const FEATURES: string[];
+export declare function host(): { version: string; contract: string; features: string[] };
+export declare function emptyInput(config?: Record<string, string>, documents?: unknown[]): unknown;
+/** @deprecated Use `emptyInput`, the name all three SDKs share (plugins/vocabulary.txt); this alias keeps working. */
 export declare function planInput(config?: Record<string, string>, documents?: unknown[]): unknown;
 export declare function assertDeterministicPlan(guest: Guest, input?: unknown): any;
 export declare function checkInput(options: {

@@ -4,18 +4,29 @@ import { WIT_VERSION } from './index.js';
 
 export const FEATURES = ['method.other', 'body.form', 'body.multipart', 'body.bytes', 'status.class', 'mode.poll', 'mode.burst', 'needs'];
 
-/** The WIT `plan-input` a host would pass: this SDK's contract, every optional feature. */
-export function planInput(config = {}, documents = []) {
+/** The host as a test sees it: this SDK's contract and every optional feature of it. */
+export function host() {
+  return { version: 'test', contract: WIT_VERSION, features: [...FEATURES] };
+}
+
+/** The WIT `plan-input` a host would pass: `host()`, with this config and these documents. */
+export function emptyInput(config = {}, documents = []) {
   return {
-    host: { version: 'test', contract: WIT_VERSION, features: [...FEATURES] },
+    host: host(),
     config: Object.entries(config).map(([name, value]) => ({ name, value: String(value) })),
     documents,
   };
 }
 
+/** Deprecated alias of `emptyInput`, the name the other SDKs use (plugins/vocabulary.txt); kept so
+ * tests written with it still run. */
+export function planInput(config = {}, documents = []) {
+  return emptyInput(config, documents);
+}
+
 /** Plan twice through the export and check what the host requires: the same plan both times,
  * no scenario id twice, every step accepting some status. Returns the plan (WIT shape). */
-export function assertDeterministicPlan(guest, input = planInput()) {
+export function assertDeterministicPlan(guest, input = emptyInput()) {
   const a = guest.plan(input);
   const b = guest.plan(input);
   if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error('two plans from the same input differ');

@@ -1,8 +1,8 @@
 // The JavaScript SDK's own tests, natively: `node --test test/` in plugins/sdk-js.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Part, Plan, PlanError, Scenario, Status, Step, Verdict, definePlugin, ids, literal } from '../src/index.js';
-import { assertDeterministicPlan, checkInput, planInput } from '../src/testing.js';
+import { CheckInput, Part, Plan, PlanError, Scenario, Seed, Status, Step, Verdict, definePlugin, ids, literal } from '../src/index.js';
+import { assertDeterministicPlan, checkInput, emptyInput, host, planInput } from '../src/testing.js';
 
 const statuses = (step) => step.toWit().action.val.expect.status;
 
@@ -38,8 +38,10 @@ test('plan errors, throws and wrong answers are reported, never a pass', () => {
   assert.throws(() => forgetful.plan(planInput()), (e) => /plan returned nothing, not a Plan/.test(e.message));
   const judge = (check) => definePlugin({ info: () => null, plan: () => new Plan(), check }).check(checkInput({ argument: 1 }));
   assert.equal(judge(undefined).pass, false, 'the default check fails');
-  assert.equal(judge(() => ({ pass: 'false', reason: 'x' })).pass, false, 'a truthy non-boolean is not a pass');
-  assert.match(judge(() => { throw new TypeError('boom'); }).reason, /check threw TypeError: boom/);
+  // A check that throws, or answers something else than a verdict, is a fault of the plugin: the
+  // call traps (the host reports a plugin fault), never a verdict on the service.
+  assert.throws(() => judge(() => ({ pass: 'false', reason: 'x' })), /not a verdict/);
+  assert.throws(() => judge(() => { throw new TypeError('boom'); }), /boom/);
   assert.equal(judge(() => Verdict.pass('fine')).pass, true);
 });
 
@@ -53,4 +55,50 @@ test('plans are deterministic data, and the testing helpers check it', () => {
   const noStatus = definePlugin({ info: () => null, plan: () => new Plan().scenario(Scenario.happyPath('a', 'GET /a').step(Step.get('/a'))) });
   assert.throws(() => assertDeterministicPlan(noStatus), /accepts no status/);
   assert.equal(literal('{{x}}'), '\\{{x}}');
+});
+
+test('a fault is described at its place in the source, through the source map the build embeds', () => {
+  // One generated line: column 0 maps to plugin.ts line 3 column 5 (mappings "AAEI": 0,0,+2,+4).
+  globalThis.__smokeSourceMap = { version: 3, sources: ['plugin.ts'], mappings: 'AAEI' };
+  const error = new TypeError('mine.priorty is undefined');
+  error.stack = 'check@plugin.js:1:7\nrun@plugin.js:9:1\n';
+  const lines = [];
+  const saved = console.error;
+  console.error = (line) => lines.push(line);
+  try {
+    const judge = definePlugin({ info: () => null, plan: () => new Plan(), check: () => { throw error; } });
+    assert.throws(() => judge.check(checkInput({ argument: 1 })), /priorty/);
+  } finally {
+    console.error = saved;
+    delete globalThis.__smokeSourceMap;
+  }
+  assert.deepEqual(lines, ['smoke-plugin fault: threw TypeError: mine.priorty is undefined (at plugin.ts:3:5)']);
+});
+
+test('the names plugins/vocabulary.txt gave JavaScript do what the names they replace do', () => {
+  const base = Step.get('/x');
+  assert.deepEqual(base.timeoutMs(500).toWit(), base.timeout(500).toWit());
+  assert.equal(base.timeoutMs(500).toWit().timeoutMs, 500);
+  assert.equal(base.toWit().timeoutMs, undefined, 'the base step keeps no limit');
+  const scenario = () => Scenario.workflow('b', 'GET /b');
+  assert.deepEqual(scenario().dependsOn('a').toWit(), scenario().dependsOnScenario('a').toWit());
+  assert.deepEqual(scenario().dependsOn('a').toWit().dependsOn, ['a']);
+  const seed = () => new Seed('s2', Step.post('/s'));
+  assert.deepEqual(seed().dependsOn('s1').toWit(), seed().dependsOnSeed('s1').toWit());
+  assert.deepEqual(seed().dependsOn('s1').toWit().dependsOn, ['s1']);
+  const [a, b] = [Scenario.happyPath('a', 'GET /a'), Scenario.notFound('b', 'GET /b')];
+  assert.deepEqual(new Plan().scenarios([a, b]).toWit(), new Plan().scenario(a).scenario(b).toWit());
+  assert.deepEqual(new Plan().scenarios(new Set([a, b])).toWit().scenarios.map((s) => s.id), ['a', 'b']);
+  assert.deepEqual(emptyInput({ k: 'v' }), planInput({ k: 'v' }));
+  assert.deepEqual(host(), planInput().host);
+});
+
+test('a check input reads one variable, whatever its name, and the rule of its argument', () => {
+  const input = new CheckInput(checkInput({ argument: { rule: 'r', n: 1 }, variables: { id: 7, 'config.token': 't' } }));
+  assert.equal(input.variable('id'), 7);
+  assert.equal(input.variable('config.token'), 't');
+  assert.equal(input.variable('constructor'), undefined);
+  assert.deepEqual(input.rule(), ['r', { rule: 'r', n: 1 }]);
+  assert.throws(() => new CheckInput(checkInput({ argument: { n: 1 } })).rule(), /check argument names no rule: \{"n":1\}/);
+  assert.throws(() => new CheckInput(checkInput({ argument: null })).rule(), /names no rule/);
 });

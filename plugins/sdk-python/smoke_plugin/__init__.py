@@ -60,6 +60,67 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=False, allow_nan=False)
 
 
+class _ListAndBuilder(list):
+    """A list field that is also the builder adding to it (see `_FieldAndBuilder`)."""
+
+    _owner: Any = None
+    _build: Optional[Callable[..., Any]] = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._build(self._owner, *args, **kwargs)
+
+    # Copies hold the items only: the owner is bound again on the next read, so a step copied by
+    # a builder never adds to the step it was copied from.
+    def __copy__(self) -> "_ListAndBuilder":
+        return _ListAndBuilder(self)
+
+    def __deepcopy__(self, memo: dict) -> "_ListAndBuilder":
+        return _ListAndBuilder(copy.deepcopy(list(self), memo))
+
+    def __reduce__(self) -> tuple:
+        return (list, (list(self),))
+
+
+class _FieldAndBuilder:
+    """A dataclass list field that is also a builder of the same name: ``step.query`` holds a step's
+    query parameters, and ``step.query("page", "2")`` is the step with one more.
+
+    The other SDKs name these builders after the data they fill (plugins/vocabulary.txt keeps the
+    three SDKs to one set of names), and the WIT conversion reads the data under that name, so one
+    attribute serves both. Installed after @dataclass has made the field, as a data descriptor: it
+    sees every assignment (``__init__``'s included) and every read.
+    """
+
+    def __init__(self, name: str, build: Callable[..., Any]):
+        self.name, self.build = name, build
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self.build
+        value = obj.__dict__[self.name]
+        if not isinstance(value, _ListAndBuilder):  # restored by pickle, as the plain list it pickles as
+            value = obj.__dict__[self.name] = _ListAndBuilder(value)
+        value._owner, value._build = obj, self.build
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = _ListAndBuilder(value)
+
+
+class _ConstructorAndField:
+    """A static constructor on the class and a field on an instance: ``Step.tool_call(tool, args)``
+    makes a step, and ``step.tool_call`` is the call it makes, which the WIT conversion reads."""
+
+    def __init__(self, name: str, constructor: Callable[..., Any]):
+        self.name, self.constructor = name, constructor
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        return self.constructor if obj is None else obj.__dict__[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+
 # ---------------------------------------------------------------------------------------------
 # What a plugin is
 
@@ -111,8 +172,21 @@ class Info:
         self.sensitive_headers.append(name)
         return self
 
+    def needs_memory_mib(self, mib: int) -> "Info":
+        """Declare the memory one call needs, in MiB, when this SDK's 128 is too little. The host
+        caps it."""
+        self.memory_mib = mib
+        return self
+
+    def needs_call_timeout_ms(self, ms: int) -> "Info":
+        """Declare the time one call needs, in milliseconds, when the host's default (5 s) is too
+        little. The host caps it."""
+        self.call_timeout_ms = ms
+        return self
+
     def needs(self, memory_mib: Optional[int] = None, call_timeout_ms: Optional[int] = None) -> "Info":
-        """Declare what one call needs beyond the defaults this SDK declares."""
+        """Deprecated alias of `needs_memory_mib` and `needs_call_timeout_ms`, the names the other
+        SDKs use (plugins/vocabulary.txt); kept so plugins written with it still build."""
         if memory_mib is not None:
             self.memory_mib = memory_mib
         if call_timeout_ms is not None:
@@ -200,11 +274,9 @@ class Step:
 
     @staticmethod
     def call_tool(tool: str, arguments: Any = None) -> "Step":
-        """A call of tool ``tool`` of the run's MCP server with ``arguments`` (a dict; strings that
-        are exactly ``"{{var}}"`` take the variable's JSON value). By default it must succeed; see
-        ``expect_tool_error`` and ``expect_refused``. Assertions and captures read the result's
-        JSON (its structuredContent, or the JSON its one text content holds)."""
-        return Step("", "", tool_call=(tool, _json_text({} if arguments is None else arguments), "success"))
+        """Deprecated alias of `Step.tool_call`, the name the other SDKs use
+        (plugins/vocabulary.txt); kept so plugins written with it still build."""
+        return Step.tool_call(tool, arguments)
 
     def _outcome(self, outcome: str) -> "Step":
         if self.request_call is not None and outcome == "refused":
@@ -312,9 +384,9 @@ class Step:
         return self.header("authorization", f"Bearer {token}")
 
     def query_param(self, name: str, value: str) -> "Step":
-        self = self._copy()
-        self.query.append((name, value))
-        return self
+        """Deprecated alias of `query`, the name the other SDKs use (plugins/vocabulary.txt); kept
+        so plugins written with it still build."""
+        return self.query(name, value)
 
     def expect_status(self, *statuses: int) -> "Step":
         """Accept these statuses (call again to accept more)."""
@@ -455,8 +527,9 @@ class Scenario:
         return self
 
     def depends(self, scenario_id: str) -> "Scenario":
-        self.depends_on.append(scenario_id)
-        return self
+        """Deprecated alias of `depends_on`, the name the other SDKs use (plugins/vocabulary.txt);
+        kept so plugins written with it still build."""
+        return self.depends_on(scenario_id)
 
     def tag(self, tag: str) -> "Scenario":
         self.tags.append(tag)
@@ -481,8 +554,9 @@ class Seed:
         return self
 
     def depends(self, seed_id: str) -> "Seed":
-        self.depends_on.append(seed_id)
-        return self
+        """Deprecated alias of `depends_on`, the name the other SDKs use (plugins/vocabulary.txt);
+        kept so plugins written with it still build."""
+        return self.depends_on(seed_id)
 
 
 @dataclass
@@ -508,6 +582,40 @@ class Plan:
         """An endpoint that creates what its path names: no not-found scenario is expected."""
         self.surface.append((id, False, has_constrained_body))
         return self
+
+
+def _tool_call(tool: str, arguments: Any = None) -> Step:
+    """A call of tool ``tool`` of the run's MCP server with ``arguments`` (a dict; strings that are
+    exactly ``"{{var}}"`` take the variable's JSON value). By default it must succeed; see
+    ``expect_tool_error`` and ``expect_refused``. Assertions and captures read the result's JSON
+    (its structuredContent, or the JSON its one text content holds)."""
+    return Step("", "", tool_call=(tool, _json_text({} if arguments is None else arguments), "success"))
+
+
+def _query(step: Step, name: str, value: str) -> Step:
+    """A query parameter; the value may hold ``{{var}}`` templates."""
+    step = step._copy()
+    step.query.append((name, value))
+    return step
+
+
+def _depends_on(scenario_or_seed: Any, id: str) -> Any:
+    """Run after the scenario (for a seed: the seed) ``id``; skipped, with the reason, when it fails."""
+    scenario_or_seed.depends_on.append(id)
+    return scenario_or_seed
+
+
+def _scenarios(plan: Plan, scenarios: Any) -> Plan:
+    """Every scenario of an iterable, in its order."""
+    plan.scenarios.extend(scenarios)
+    return plan
+
+
+Step.tool_call = _ConstructorAndField("tool_call", _tool_call)
+Step.query = _FieldAndBuilder("query", _query)
+Scenario.depends_on = _FieldAndBuilder("depends_on", _depends_on)
+Seed.depends_on = _FieldAndBuilder("depends_on", _depends_on)
+Plan.scenarios = _FieldAndBuilder("scenarios", _scenarios)
 
 
 class PlanError(Exception):
@@ -566,10 +674,14 @@ class Response:
     latency_ms: int
 
     def header(self, name: str) -> Optional[str]:
+        """Deprecated: `CheckInput.header`, the name the other SDKs use (plugins/vocabulary.txt),
+        reads the same header; kept so plugins written with it still run."""
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
 
     def json(self) -> Any:
-        """The body as JSON, or None when it is not JSON."""
+        """The body as JSON, or None when it is not JSON. Deprecated: `CheckInput.response_json`,
+        the name the other SDKs use (plugins/vocabulary.txt), reads the same; kept so plugins
+        written with it still run."""
         try:
             return json.loads(self.body)
         except ValueError:
@@ -603,6 +715,29 @@ class CheckInput:
     tool_call: Optional["ToolExchange"] = None
     # An MCP request: its method in ``tool``, its params in ``arguments``.
     mcp_request: Optional["ToolExchange"] = None
+
+    def variable(self, name: str) -> Any:
+        """A variable visible to the step (``variables`` holds them all), as JSON data; None when
+        there is none of that name."""
+        return self.variables.get(name)
+
+    def header(self, name: str) -> Optional[str]:
+        """A response header by its name in any case; None when the exchange was not HTTP or the
+        response has no such header."""
+        return self.response.header(name) if self.response is not None else None
+
+    def response_json(self) -> Any:
+        """The response body as JSON; None when it is not JSON or the exchange was not HTTP."""
+        return self.response.json() if self.response is not None else None
+
+    def rule(self) -> tuple[str, Any]:
+        """The argument as ``{"rule": NAME, ...}``: the rule's name and the whole argument. Raises
+        CheckArgumentError when it names no rule: the plan and `check` disagree."""
+        argument = self.argument
+        rule = argument.get("rule") if isinstance(argument, dict) else None
+        if not isinstance(rule, str):
+            raise CheckArgumentError(f"check argument names no rule: {self.argument_text}")
+        return rule, argument
 
     def result_json(self) -> Any:
         """A tool call's result JSON: its structuredContent, or the JSON its one text content

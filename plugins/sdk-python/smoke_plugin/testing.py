@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+from typing import Any, Optional
 
 import smoke_plugin as sdk
 
@@ -32,3 +33,17 @@ def assert_deterministic_plan(plugin: sdk.Plugin, input: sdk.PlanInput) -> sdk.P
         for step in s.steps:
             assert step.status, f"scenario {s.id!r}: a step accepts no status"
     return a
+
+
+def check_input(argument: Any, status: int = 200, body: Any = "", request_body: str = "",
+                variables: Optional[dict[str, Any]] = None, config: Optional[dict[str, str]] = None) -> sdk.CheckInput:
+    """A check input for an HTTP exchange, to test `check` natively: the step's argument (JSON data
+    or a dataclass, as `Step.check` takes it), and a GET answered with ``status`` and ``body`` (text
+    as it is, anything else as its JSON)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return sdk.CheckInput(
+        config=dict(config or {}), scenario_id="test", step_name="test", step_index=0,
+        argument_text=sdk._json_text(argument),
+        request=sdk.SentRequest("GET", "http://127.0.0.1/test", [], request_body.encode()),
+        response=sdk.Response(status, [], text.encode(), 1), variables=dict(variables or {}),
+    )

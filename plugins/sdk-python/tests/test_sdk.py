@@ -3,7 +3,8 @@
 import unittest
 from dataclasses import dataclass
 
-from smoke_plugin import CheckArgumentError, CheckInput, Response, SentRequest, Status, Step, ids, literal
+from smoke_plugin import (CheckArgumentError, CheckInput, Info, Plan, Response, Scenario, Seed, SentRequest, Status,
+                          Step, ids, literal, testing)
 
 
 def check_input(argument: str) -> CheckInput:
@@ -46,6 +47,69 @@ class StepTest(unittest.TestCase):
         self.assertEqual(ids.seed(7), "00000000-0000-4000-8000-000000000007")
         self.assertEqual(ids.missing(12), "99999999-9999-4000-8000-000000000012")
         self.assertEqual(literal("{{a}}"), "\\{{a}}")
+
+
+class VocabularyTest(unittest.TestCase):
+    """The names plugins/vocabulary.txt gave Python do what the names they replace do."""
+
+    def test_query_is_query_param_and_leaves_the_base_step_as_it_was(self):
+        base = Step.get("/x")
+        self.assertEqual(base.query("a", "b"), Step.get("/x").query_param("a", "b"))
+        self.assertEqual(base.query("a", "b").query("c", "{{d}}").query, [("a", "b"), ("c", "{{d}}")])
+        self.assertEqual(base.query, [])
+
+    def test_tool_call_is_call_tool_and_its_field_still_reads_as_data(self):
+        step = Step.tool_call("get_account", {"id": "{{a}}"})
+        self.assertEqual(step, Step.call_tool("get_account", {"id": "{{a}}"}))
+        self.assertEqual(step.tool_call, ("get_account", '{"id":"{{a}}"}', "success"))
+        self.assertIsNone(Step.get("/x").tool_call)
+
+    def test_depends_on_is_depends_for_scenarios_and_seeds(self):
+        self.assertEqual(Scenario.workflow("b", "GET /b").depends_on("a"), Scenario.workflow("b", "GET /b").depends("a"))
+        self.assertEqual(Scenario.workflow("b", "GET /b").depends_on("a").depends_on, ["a"])
+        seed = Seed("s2", Step.post("/s")).depends_on("s1")
+        self.assertEqual(seed, Seed("s2", Step.post("/s")).depends("s1"))
+        self.assertEqual(seed.depends_on, ["s1"])
+
+    def test_scenarios_adds_each_as_scenario_does(self):
+        a, b = Scenario.happy_path("a", "GET /a"), Scenario.not_found("b", "GET /b")
+        self.assertEqual(Plan().scenarios([a, b]), Plan().scenario(a).scenario(b))
+        self.assertEqual([s.id for s in Plan().scenarios(iter([a, b])).scenarios], ["a", "b"])
+
+    def test_needs_memory_mib_and_needs_call_timeout_ms_are_needs(self):
+        self.assertEqual(Info("p", "1", "d").needs_memory_mib(256).needs_call_timeout_ms(10_000),
+                         Info("p", "1", "d").needs(memory_mib=256, call_timeout_ms=10_000))
+        self.assertEqual(Info("p", "1", "d").needs_memory_mib(256).call_timeout_ms, None)
+
+    def test_header_and_response_json_read_the_response_as_its_own_methods_do(self):
+        response = Response(200, [("Location", "/things/42")], b'{"a": 1}', 1)
+        input = testing.check_input(1)
+        input.response = response
+        self.assertEqual(input.header("location"), response.header("location"))
+        self.assertEqual(input.header("location"), "/things/42")
+        self.assertEqual(input.response_json(), response.json())
+        input.response = None
+        self.assertEqual((input.header("location"), input.response_json()), (None, None))
+
+    def test_variable_reads_variables(self):
+        input = testing.check_input(1, variables={"id": 7, "config.token": "t"})
+        self.assertEqual((input.variable("id"), input.variable("config.token")), (7, "t"))
+        self.assertIsNone(input.variable("missing"))
+
+    def test_rule_is_the_argument_s_rule_or_a_check_argument_error(self):
+        self.assertEqual(testing.check_input({"rule": "r", "limit": 3}).rule(), ("r", {"rule": "r", "limit": 3}))
+        with self.assertRaisesRegex(CheckArgumentError, "names no rule"):
+            testing.check_input({"limit": 3}).rule()
+        with self.assertRaises(CheckArgumentError):
+            testing.check_input([1]).rule()
+
+    def test_testing_check_input_is_the_input_a_host_gives_for_an_http_exchange(self):
+        made = testing.check_input(Rule("r", 3), status=201, body={"total": 7}, variables={"a": "A"})
+        self.assertEqual(made, CheckInput(config={}, scenario_id="test", step_name="test", step_index=0,
+                                          argument_text='{"rule":"r","limit":3}',
+                                          request=SentRequest("GET", "http://127.0.0.1/test", [], b""),
+                                          response=Response(201, [], b'{"total": 7}', 1), variables={"a": "A"}))
+        self.assertEqual(testing.check_input(1, body="not json").response.body, b"not json")
 
 
 class CheckInputTest(unittest.TestCase):

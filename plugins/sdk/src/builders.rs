@@ -635,6 +635,19 @@ impl MultipartPart {
     }
 }
 
+impl Status {
+    /// Exactly this status: `Status::code(429)`, as `Status::Code(429)`, spelled as the Python
+    /// and TypeScript SDKs spell it.
+    pub fn code(status: u16) -> Self {
+        Status::Code(status)
+    }
+
+    /// Every status of a class, by its first digit: `Status::class(5)` is any 5xx.
+    pub fn class(digit: u8) -> Self {
+        Status::Class(digit)
+    }
+}
+
 impl Verdict {
     pub fn pass(reason: impl Into<String>) -> Self {
         Verdict { pass: true, reason: reason.into() }
@@ -716,6 +729,13 @@ impl CheckInput {
         &self.http().response
     }
 
+    /// A response header by its name in any case, if the exchange was HTTP and has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let Exchange::Http(exchange) = &self.exchange else { return None };
+        let headers = &exchange.response.headers;
+        headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+    }
+
     /// The response body parsed as JSON, if it is JSON.
     pub fn response_json(&self) -> Option<Value> {
         serde_json::from_slice(&self.response().body).ok()
@@ -737,5 +757,45 @@ impl CheckInput {
             Some(rule) => Ok((rule.to_string(), argument)),
             None => Err(Verdict::fail(format!("check argument names no rule: {}", self.argument))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::check_input;
+    use crate::{CheckInput, Exchange, MultipartPart, Pair, Part, Status, ToolExchange};
+
+    #[test]
+    fn status_constructors_are_the_variants() {
+        assert_eq!(Status::code(429), Status::Code(429));
+        assert_eq!(Status::class(5), Status::Class(5));
+    }
+
+    #[test]
+    fn part_is_the_multipart_part() {
+        assert_eq!(Part::text("a", "b"), MultipartPart::text("a", "b"));
+        assert_eq!(
+            Part::file("f", "x.bin", "x/y", [0, 255]),
+            MultipartPart::file("f", "x.bin", "x/y", [0, 255])
+        );
+    }
+
+    #[test]
+    fn a_response_header_is_found_by_its_name_in_any_case_and_only_in_http() {
+        let mut input = check_input(1, 200, "");
+        if let Exchange::Http(exchange) = &mut input.exchange {
+            exchange.response.headers.push(Pair { name: "Location".into(), value: "/things/42".into() });
+        }
+        assert_eq!(input.header("location"), Some("/things/42"));
+        assert_eq!(input.header("etag"), None);
+        let tool = ToolExchange {
+            tool: "t".into(),
+            arguments: "{}".into(),
+            result: None,
+            error: None,
+            latency_ms: 1,
+        };
+        let called = CheckInput { exchange: Exchange::ToolCall(tool), ..input };
+        assert_eq!(called.header("location"), None);
     }
 }

@@ -59,6 +59,11 @@ pub use __private::smoke::plugin::types::{
     ToolCall, ToolExchange, ToolExpectation, ToolOutcome, Verdict,
 };
 
+/// A part of a multipart body (`Part::text`, `Part::file`): the contract calls it
+/// `multipart-part`, the Python and TypeScript SDKs `Part`, and plugins/vocabulary.txt holds the
+/// three SDKs to one set of names.
+pub type Part = MultipartPart;
+
 /// The WIT package version this SDK builds plugins for.
 pub const WIT_VERSION: &str = "0.2.0";
 
