@@ -224,6 +224,7 @@ bench: build test-plugins dist-host
 		&& $(CARGO) install hurl --locked --version 8.0.1)
 	bash bench/plugin-load.sh
 	python3 bench/languages.py
+	python3 bench/dev.py
 	python3 bench/openapi-plan.py
 	python3 bench/throughput.py
 	python3 bench/first-request.py

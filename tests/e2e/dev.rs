@@ -27,6 +27,11 @@ impl Dev {
         c.arg("dev").arg(project).arg("--config").arg(root().join("examples/ledger-api/smoke.toml"));
         // Rust scaffolds share the SDK's compiled dependencies with the other scaffold tests.
         c.env("CARGO_TARGET_DIR", root().join("target/scaffold"));
+        Dev::spawn(c, cache)
+    }
+
+    /// Run `c` (a `smoke dev` command line) in the background, collecting what it says.
+    fn spawn(mut c: std::process::Command, cache: tempfile::TempDir) -> Dev {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let (stdout, stderr): (Arc<Mutex<String>>, Arc<Mutex<String>>) = Default::default();
@@ -261,4 +266,70 @@ fn a_first_use_compile_on_a_terminal_prints_its_progress_line() {
     let r = crate::support::run(c);
     assert_eq!(r.code, 0, "{r}");
     assert!(!r.stderr.contains("compiling plugin"), "off a terminal, only the log says it: {r}");
+}
+
+#[test]
+fn smoke_dev_on_a_plan_file_reruns_it_at_each_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let mut c = crate::support::smoke(dir.path());
+    c.arg("plan").arg("--plugin").arg(crate::support::language_plugin("python", "guide"));
+    c.args(["--base-url", "http://127.0.0.1:9"]);
+    let r = crate::support::run(c);
+    assert_eq!(r.code, 0, "{r}");
+    std::fs::write(&plan, &r.stdout).unwrap();
+
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = crate::support::smoke(cache.path());
+    c.arg("dev").arg("--plan").arg(&plan).arg("--config").arg(root().join("examples/ledger-api/smoke.toml"));
+    let mut dev = Dev::spawn(c, cache);
+    let first = dev.verdict(1, Duration::from_secs(120));
+    assert!(first.contains("[1] start: PASS: 1 passed, 0 failed"), "{first}");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains(r#""ok""#), "{text}");
+    std::fs::write(&plan, text.replacen(r#""ok""#, r#""okay""#, 1)).unwrap();
+    let second = dev.verdict(2, Duration::from_secs(60));
+    assert!(second.contains("plan.json: FAIL: 0 passed, 1 failed"), "{second}");
+    assert!(second.contains(r#"assertion: "/status" is "ok", expected "okay""#), "{second}");
+    assert_eq!(dev.interrupt(), 130);
+}
+
+/// What a run records of each judged step (`--record-checks`) is what the SDK's testing module
+/// replays: the Python plugin's own `check`, run natively on the recorded input, gives the
+/// verdict it gave in the run.
+#[test]
+fn a_recorded_check_replays_in_the_sdk_to_the_verdict_of_the_run() {
+    let ledger = crate::support::Ledger::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fixtures");
+    let mut c = crate::support::smoke(crate::support::shared_cache());
+    c.arg("--plugin").arg(crate::support::language_plugin("python", "misbehave"));
+    c.args(["--plugin-config", "mode=echo-argument", "--base-url", &ledger.url, "--record-checks"])
+        .arg(&fixtures);
+    let r = crate::support::run(c);
+    assert_eq!(r.code, 1, "the plugin fails the judged step on purpose: {r}");
+    let fixture = fixtures.join("py-misbehave.judged.step1.json");
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    assert_eq!(recorded["format"], "smoke-check/1");
+    assert_eq!(recorded["argument"], serde_json::json!({"mode": "echo-argument", "seen": "ok"}));
+    assert_eq!(recorded["exchange"]["response"]["status"], 200);
+    assert_eq!(recorded["verdict"]["pass"], false);
+
+    let replay = "import sys\n\
+                  from smoke_plugin.testing import recorded\n\
+                  from misbehave import Misbehave\n\
+                  input, then = recorded(sys.argv[1])\n\
+                  now = Misbehave().check(input)\n\
+                  assert now == then, (now, then)\n\
+                  print('replayed:', now.reason)\n";
+    let out = std::process::Command::new(root().join("target/sdk-python-venv/bin/python"))
+        .args(["-c", replay])
+        .arg(&fixture)
+        .current_dir(root().join("tests/plugins/py-misbehave"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains(r#"replayed: argument {"mode":"echo-argument","seen":"ok"}"#), "{said}");
 }

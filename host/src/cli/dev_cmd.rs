@@ -45,6 +45,10 @@ pub(super) struct DevArgs {
     /// Stop after the first verdict, exiting with its code (0 passed, 1 failed).
     #[arg(long)]
     once: bool,
+    /// Save each input the plugin's `check` is handed, and its verdict, into DIR at every
+    /// iteration (as `smoke run --record-checks`): fixtures the SDK's testing module replays.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
 }
 
 pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
@@ -366,6 +370,9 @@ impl Dev<'_> {
         }
         for f in &self.args.filter {
             c.arg("--filter").arg(f);
+        }
+        if let Some(dir) = &self.args.record {
+            c.arg("--record-checks").arg(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
         }
         c.stdin(std::process::Stdio::null()).kill_on_drop(true).process_group(0);
         let out = c.output().await.map_err(|e| NotRun(format!("cannot run smoke: {e}")))?;

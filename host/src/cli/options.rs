@@ -324,6 +324,11 @@ pub(super) struct RunArgs {
     /// Write every HTTP exchange to FILE as JSON Lines, in send order, redacted.
     #[arg(long, value_name = "FILE")]
     pub(super) transcript: Option<PathBuf>,
+    /// Save each input a plugin's `check` is handed (the argument, the exchange, the variables)
+    /// and its verdict into DIR, one JSON file per judged step (SCENARIO.stepN.json, redacted),
+    /// for the SDKs' testing modules to replay: a verdict tested without the service.
+    #[arg(long, value_name = "DIR")]
+    pub(super) record_checks: Option<PathBuf>,
     /// Directory for this run's files: service log, command output, reports [default: a new
     /// directory under the user's state directory, printed at the end].
     #[arg(long, value_name = "DIR")]

@@ -222,6 +222,7 @@ pub(super) fn new(args: NewArgs) -> Result<i32, Failure> {
     crate::say!("  build: cd {} && {build}", dir.display());
     crate::say!("  test:  {test}");
     crate::say!("  run:   smoke --plugin {artifact} --base-url http://127.0.0.1:8080");
+    crate::say!("  dev:   smoke dev --base-url http://127.0.0.1:8080   (rebuilds and reruns at every edit)");
     Ok(exit::PASSED)
 }
 
@@ -335,6 +336,7 @@ A smoke plugin in Rust (contract smoke:plugin@0.2.0).
 cargo build --release --target wasm32-wasip2     # target/wasm32-wasip2/release/{{artifact}}.wasm
 cargo test                                       # the plugin's own tests, natively
 smoke --plugin target/wasm32-wasip2/release/{{artifact}}.wasm --base-url http://127.0.0.1:8080
+smoke dev --base-url http://127.0.0.1:8080           # rebuild and rerun at every save
 ```
 
 `rustup target add wasm32-wasip2` once if the target is missing. The SDK: {{sdk}}.
@@ -412,6 +414,7 @@ A smoke plugin in Python (contract smoke:plugin@0.2.0).
 make          # a virtual environment with the SDK (and its pinned componentize-py), then {{name}}.wasm
 make test     # the plugin's own tests, natively
 smoke --plugin {{name}}.wasm --base-url http://127.0.0.1:8080
+smoke dev --base-url http://127.0.0.1:8080           # rebuild and rerun at every save
 ```
 
 The SDK: {{sdk}}. How to write a plugin: {{guide}}.
@@ -491,6 +494,7 @@ A smoke plugin in TypeScript (contract smoke:plugin@0.2.0).
 make          # npm install (the SDK with its pinned componentize-js and esbuild), then {{name}}.wasm
 make test     # the plugin's own tests, natively (node --test)
 smoke --plugin {{name}}.wasm --base-url http://127.0.0.1:8080
+smoke dev --base-url http://127.0.0.1:8080           # rebuild and rerun at every save
 ```
 
 The SDK: {{sdk}}. How to write a plugin: {{guide}}.

@@ -374,6 +374,7 @@ impl Session<'_> {
             reused: Default::default(),
             read_only: args.read_only,
             lint_secrets: settings.mcp.as_ref().is_some_and(|m| m.protocol_checks),
+            record_checks: args.record_checks.clone(),
         }))
     }
 

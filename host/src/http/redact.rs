@@ -220,7 +220,8 @@ impl Redactor {
         self.learned.write().unwrap_or_else(|e| e.into_inner()).add(value);
     }
 
-    fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
+    /// Headers as recorded: the sensitive ones masked, secrets removed from the rest.
+    pub fn headers(&self, headers: &[Pair]) -> Vec<Pair> {
         headers.iter().map(|h| self.header_pair(h.clone())).collect()
     }
 

@@ -49,6 +49,9 @@ pub struct Context {
     /// A tool result or resource read that holds what looks like a credential fails its step
     /// (`lint`): on unless `--no-protocol-checks` or `protocol_checks = false`.
     pub lint_secrets: bool,
+    /// `--record-checks DIR`: each input a plugin's `check` is handed, and its verdict, saved
+    /// there for the SDKs' testing modules to replay (`fixture.rs`).
+    pub record_checks: Option<std::path::PathBuf>,
 }
 
 impl Context {

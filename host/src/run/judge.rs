@@ -65,7 +65,8 @@ async fn check(
         exchange,
         variables: vars.iter().map(|(k, v)| pair(k, &v.to_string())).collect(),
     };
-    tokio::task::spawn_blocking(move || plugin.check(&input))
+    let recorded = ctx.record_checks.as_ref().map(|dir| (dir.clone(), input.clone()));
+    let verdict = tokio::task::spawn_blocking(move || plugin.check(&input))
         .await
         .map_err(|e| {
             Failure::new(FailureKind::Internal, format!("plugin {plugin_name}: check did not complete: {e}"))
@@ -84,7 +85,11 @@ async fn check(
                 }
                 _ => Failure::new(FailureKind::PluginError, e.to_string()),
             }
-        })
+        })?;
+    if let Some((dir, input)) = recorded {
+        super::fixture::record(ctx, &dir, plugin_name, &input, &verdict);
+    }
+    Ok(verdict)
 }
 
 /// The check argument with its templates resolved as a body's are (`{{todo_id}}` becomes the

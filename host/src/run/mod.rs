@@ -6,6 +6,7 @@ mod body;
 pub mod burst;
 mod context;
 pub mod expect;
+pub mod fixture;
 mod json;
 mod judge;
 mod poll;

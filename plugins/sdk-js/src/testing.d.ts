@@ -14,3 +14,6 @@ export declare function checkInput(options: {
   variables?: Record<string, Json>;
   config?: Record<string, string>;
 }): unknown;
+export declare const FIXTURE_FORMAT: string;
+/** A check input smoke recorded (`smoke dev --record DIR`), and the verdict the plugin gave it. */
+export declare function recorded(path: string): { input: unknown; verdict: { pass: boolean; reason: string } };

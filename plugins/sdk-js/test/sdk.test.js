@@ -102,3 +102,41 @@ test('a check input reads one variable, whatever its name, and the rule of its a
   assert.throws(() => new CheckInput(checkInput({ argument: { n: 1 } })).rule(), /check argument names no rule: \{"n":1\}/);
   assert.throws(() => new CheckInput(checkInput({ argument: null })).rule(), /names no rule/);
 });
+
+test('a recorded check reads back as the WIT input the host handed, with the verdict it got', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { recorded } = await import('../src/testing.js');
+  const dir = mkdtempSync(join(tmpdir(), 'smoke-recorded-'));
+  const path = join(dir, 's.step1.json');
+  const fixture = {
+    format: 'smoke-check/1', plugin: 'p', scenario_id: 's', step_name: 'POST /o', step_index: 0,
+    config: { token: '[REDACTED]' }, argument: { rule: 'total', limit: 3 }, variables: { order_id: 7 },
+    exchange: {
+      kind: 'http',
+      request: { method: 'POST', url: 'http://h/o', headers: [['content-type', 'x/y']], body: { text: '{}' } },
+      response: { status: 201, headers: [], body: { base64: 'eyJ0b3RhbCI6IDd9' }, latency_ms: 4 },
+    },
+    verdict: { pass: false, reason: 'total 7 over 3' },
+  };
+  try {
+    writeFileSync(path, JSON.stringify(fixture));
+    const { input, verdict } = recorded(path);
+    const seen = [];
+    const guest = definePlugin({
+      info: () => null,
+      plan: () => new Plan(),
+      check: (i) => {
+        seen.push([i.argument(), i.response.status, i.responseJson(), i.variables.order_id, i.request.method]);
+        return Verdict.fail('total 7 over 3');
+      },
+    });
+    assert.deepEqual(guest.check(input), verdict);
+    assert.deepEqual(seen, [[{ rule: 'total', limit: 3 }, 201, { total: 7 }, 7, 'POST']]);
+    writeFileSync(path, JSON.stringify({ ...fixture, format: 'other/9' }));
+    assert.throws(() => recorded(path), /not a recorded check/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -699,7 +699,8 @@ class ToolExchange:
 
 
 class CheckArgumentError(Exception):
-    """The check argument does not fit the type `check` asked for (a failing verdict)."""
+    """The check argument does not fit the type `check` asked for: a fault of the plugin (its plan
+    and its check disagree), reported as one, not as a verdict on the service."""
 
 
 @dataclass

@@ -47,3 +47,43 @@ def check_input(argument: Any, status: int = 200, body: Any = "", request_body: 
         request=sdk.SentRequest("GET", "http://127.0.0.1/test", [], request_body.encode()),
         response=sdk.Response(status, [], text.encode(), 1), variables=dict(variables or {}),
     )
+
+
+FIXTURE_FORMAT = "smoke-check/1"
+
+
+def _body(recorded: dict) -> bytes:
+    if "base64" in recorded:
+        import base64
+        return base64.b64decode(recorded["base64"])
+    return recorded.get("text", "").encode()
+
+
+def recorded(path: str) -> tuple[sdk.CheckInput, sdk.Verdict]:
+    """A check input smoke recorded (``smoke dev --record DIR``, ``smoke run --record-checks
+    DIR``), and the verdict the plugin gave it then: test ``check`` on a real exchange without the
+    service, e.g. ``input, then = recorded("fixtures/orders.create.step2.json")`` and
+    ``assert plugin.check(input) == then``."""
+    with open(path, encoding="utf-8") as f:
+        fixture = json.load(f)
+    if fixture.get("format") != FIXTURE_FORMAT:
+        raise ValueError(f"{path}: not a recorded check ({FIXTURE_FORMAT}); it says {fixture.get('format')!r}")
+    exchange = fixture["exchange"]
+    common = dict(
+        config=dict(fixture["config"]), scenario_id=fixture["scenario_id"], step_name=fixture["step_name"],
+        step_index=fixture["step_index"], argument_text=sdk._json_text(fixture["argument"]),
+        variables=dict(fixture["variables"]),
+    )
+    if exchange["kind"] == "http":
+        r, s = exchange["request"], exchange["response"]
+        input = sdk.CheckInput(
+            request=sdk.SentRequest(r["method"], r["url"], [tuple(h) for h in r["headers"]], _body(r["body"])),
+            response=sdk.Response(s["status"], [tuple(h) for h in s["headers"]], _body(s["body"]), s["latency_ms"]),
+            **common)
+    else:
+        call = sdk.ToolExchange(tool=exchange["tool"], arguments=exchange["arguments"], result=exchange["result"],
+                                error=exchange["error"], latency_ms=exchange["latency_ms"])
+        which = "tool_call" if exchange["kind"] == "tool-call" else "mcp_request"
+        input = sdk.CheckInput(request=None, response=None, **{which: call}, **common)
+    verdict = fixture["verdict"]
+    return input, sdk.Verdict(bool(verdict["pass"]), str(verdict["reason"]))

@@ -124,5 +124,38 @@ class CheckInputTest(unittest.TestCase):
             check_input('[1]').argument_as(Rule)
 
 
+class RecordedTest(unittest.TestCase):
+    def test_a_recorded_check_reads_back_as_the_host_handed_it(self):
+        import json
+        import os
+        import tempfile
+        fixture = {
+            "format": "smoke-check/1", "plugin": "p", "scenario_id": "s", "step_name": "POST /o", "step_index": 0,
+            "config": {"token": "[REDACTED]"}, "argument": {"rule": "total", "limit": 3},
+            "variables": {"order_id": 7},
+            "exchange": {"kind": "http",
+                         "request": {"method": "POST", "url": "http://h/o", "headers": [["content-type", "x/y"]],
+                                     "body": {"text": "{}"}},
+                         "response": {"status": 201, "headers": [], "body": {"base64": "eyJ0b3RhbCI6IDd9"},
+                                      "latency_ms": 4}},
+            "verdict": {"pass": False, "reason": "total 7 over 3"},
+        }
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.step1.json")
+            with open(path, "w") as f:
+                json.dump(fixture, f)
+            input, then = testing.recorded(path)
+            with open(path, "w") as f:
+                json.dump(dict(fixture, format="other/9"), f)
+            with self.assertRaises(ValueError):
+                testing.recorded(path)
+        self.assertEqual(input.argument, {"rule": "total", "limit": 3})
+        self.assertEqual(input.response.status, 201)
+        self.assertEqual(input.response_json(), {"total": 7})
+        self.assertEqual(input.variable("order_id"), 7)
+        self.assertEqual(input.request.headers, [("content-type", "x/y")])
+        self.assertEqual((then.passed, then.reason), (False, "total 7 over 3"))
+
+
 if __name__ == "__main__":
     unittest.main()
