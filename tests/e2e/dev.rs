@@ -185,7 +185,39 @@ fn smoke_dev_on_a_rust_project_fails_after_a_breaking_edit_passes_after_the_fix_
 fn smoke_dev_on_a_python_project_fails_after_a_breaking_edit_passes_after_the_fix_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let project = scaffold("python", dir.path());
-    let dev = break_and_fix("python", &project, "app.py", r#""/status", "ok""#, r#""/status", "okay""#);
+    let mut dev = break_and_fix("python", &project, "app.py", r#""/status", "ok""#, r#""/status", "okay""#);
+
+    // The runner reads the project's code, and nothing else of it: a built component has no
+    // files, so a check reading one fails here as it would there, as a fault at its line.
+    // (pathlib is a module the runner lacks: it is built again, once, to hold it.)
+    edit(
+        &project,
+        "app.py",
+        "from smoke_plugin import ",
+        "import pathlib\n\nfrom smoke_plugin import Verdict, ",
+    );
+    edit(
+        &project,
+        "app.py",
+        r#"expect_eq("/status", "ok")"#,
+        r#"expect_eq("/status", "ok").check({"rule": "x"})"#,
+    );
+    edit(
+        &project,
+        "app.py",
+        "\n\nGuest = export(",
+        "\n    def check(self, input):\n        \
+         return Verdict.pass_(pathlib.Path(__file__).with_name(\"README.md\").read_text())  # reads a file\n\
+         \n\nGuest = export(",
+    );
+    let line = 1 + std::fs::read_to_string(project.join("app.py"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("# reads a file"))
+        .unwrap();
+    let read = dev.verdict(4, Duration::from_secs(300));
+    assert!(read.contains("plugin-fault: plugin demo-python: `check` raised PermissionError"), "{read}");
+    assert!(read.contains(&format!("(at app.py:{line})")), "{read}");
     assert_eq!(dev.interrupt(), 130);
 }
 
@@ -332,4 +364,53 @@ fn a_recorded_check_replays_in_the_sdk_to_the_verdict_of_the_run() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
     assert!(said.contains(r#"replayed: argument {"mode":"echo-argument","seen":"ok"}"#), "{said}");
+}
+
+/// Between iterations the service's state is made again as the config makes it (the ledger
+/// example resets its database before it starts, so smoke dev restarts it): the ledger plugin's
+/// plan, which creates records with fixed ids, passes at every edit. With --keep-state the records
+/// of the last iteration are still there, and creating them again is refused.
+#[test]
+fn smoke_dev_makes_the_services_state_again_between_iterations_unless_told_to_keep_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let mut c = crate::support::smoke(dir.path());
+    c.args(["plan", "--config", "examples/ledger-api/smoke.toml"]);
+    let r = crate::support::run(c);
+    assert_eq!(r.code, 0, "{r}");
+    std::fs::write(&plan, &r.stdout).unwrap();
+    for keep in [false, true] {
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = crate::support::smoke(cache.path());
+        c.arg("dev").arg("--plan").arg(&plan).args(["--config", "examples/ledger-api/smoke.toml"]);
+        if keep {
+            c.arg("--keep-state");
+        }
+        let mut dev = Dev::spawn(c, cache);
+        let first = dev.verdict(1, Duration::from_secs(120));
+        assert!(first.contains("PASS: 33 passed, 0 failed"), "{first}\n{}", dev.said());
+        // The same plan again, as an edit that changes nothing would.
+        let text = std::fs::read_to_string(&plan).unwrap();
+        std::fs::write(&plan, format!("{text}\n")).unwrap();
+        let second = dev.verdict(2, Duration::from_secs(120));
+        match keep {
+            false => assert!(second.contains("PASS: 33 passed, 0 failed"), "{second}"),
+            true => assert!(second.contains("status 409 is not an accepted status"), "{second}"),
+        }
+        assert_eq!(dev.interrupt(), 130);
+    }
+}
+
+/// smoke dev's grant (the project folder, a bundle) goes to its runner, the run's one plugin:
+/// a run that loads more is refused, granting nothing.
+#[test]
+fn the_dev_grant_is_refused_to_a_run_of_more_than_one_plugin() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = crate::support::smoke(cache.path());
+    c.arg("run").arg("--plugin").arg(crate::support::plugin("ledger"));
+    c.arg("--plugin").arg(crate::support::language_plugin("python", "guide"));
+    c.args(["--base-url", "http://127.0.0.1:9", "--dev-project"]).arg(root());
+    let r = crate::support::run(c);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.stderr.contains("grant one plugin, its runner; this run loads 2"), "{r}");
 }

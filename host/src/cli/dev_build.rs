@@ -78,12 +78,18 @@ impl Project {
         }
     }
 
-    /// Folders whose changes are not the author's edits (builds, environments, dependencies).
-    pub(super) fn ignored(name: &str) -> bool {
-        matches!(
-            name,
-            ".git" | "target" | "node_modules" | ".venv" | "__pycache__" | ".test" | "dist" | "sdk"
-        )
+    /// Folders whose changes are not the author's edits (builds, environments, dependencies):
+    /// some anywhere, some only at the project's top (`target`, `dist`, `sdk`, where the builds and
+    /// `smoke plugin new` put them; a package of the author's may have the name deeper down).
+    pub(super) fn ignored(name: &str, top: bool) -> bool {
+        matches!(name, ".git" | "node_modules" | ".venv" | "__pycache__" | ".test")
+            || (top && matches!(name, "target" | "dist" | "sdk"))
+    }
+
+    /// The runner's file in `state`, named after the project (what a load error shows).
+    pub(super) fn runner(&self, state: &Path) -> PathBuf {
+        let name = self.dir().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        state.join(format!("{name}.dev-runner.wasm"))
     }
 
     /// Files the builds write themselves (a component, a lockfile cargo or npm fills in).
@@ -103,7 +109,7 @@ impl Project {
                     let what = if requirements == "-r" { "requirements.txt" } else { "." };
                     command(dir, ".venv/bin/pip", &["install", "--quiet", requirements, what]).await?;
                 }
-                let runner = state.join("runner.wasm");
+                let runner = self.runner(state);
                 if rebuild_runner || !runner.is_file() {
                     say_doing("building the Python runner (once: edits then need no build)");
                     let out = runner.to_string_lossy().into_owned();
@@ -116,7 +122,7 @@ impl Project {
                     say_doing("npm install (once)");
                     command(dir, "npm", &["install", "--no-audit", "--no-fund", "--loglevel=error"]).await?;
                 }
-                let runner = state.join("runner.wasm");
+                let runner = self.runner(state);
                 if rebuild_runner || !runner.is_file() {
                     say_doing("building the JavaScript runner (once: edits then need a bundle only)");
                     let out = runner.to_string_lossy().into_owned();
@@ -136,19 +142,15 @@ impl Project {
                 command(dir, &cargo, &["build", "--release", "--target", "wasm32-wasip2", "--quiet"]).await?;
                 Ok(Built { component: component.clone(), grant: Vec::new() })
             }
-            Project::Python { dir, .. } => Ok(Built {
-                component: state.join("runner.wasm"),
-                grant: vec!["--dev-project".into(), dir.into()],
-            }),
+            Project::Python { dir, .. } => {
+                Ok(Built { component: self.runner(state), grant: vec!["--dev-project".into(), dir.into()] })
+            }
             Project::Js { dir, entry } => {
                 let bundle = state.join("bundle.js");
                 let (entry, out) = (entry.to_string_lossy(), bundle.to_string_lossy());
                 command(dir, "node_modules/.bin/smoke-plugin-build", &["--dev-bundle", &entry, "-o", &out])
                     .await?;
-                Ok(Built {
-                    component: state.join("runner.wasm"),
-                    grant: vec!["--dev-bundle".into(), bundle.into()],
-                })
+                Ok(Built { component: self.runner(state), grant: vec!["--dev-bundle".into(), bundle.into()] })
             }
         }
     }
@@ -161,8 +163,8 @@ fn say_doing(what: &str) {
 /// Why a Rust project's component cannot be named.
 struct NoComponent(String);
 
-/// The component a Rust project writes: its `cdylib`'s name under the target folder (the one
-/// `CARGO_TARGET_DIR` names, else the project's own).
+/// The component a Rust project writes: its `cdylib`'s name under the target folder cargo uses
+/// for it (a workspace's, `CARGO_TARGET_DIR`'s, else the project's own).
 fn rust_component(dir: &Path) -> Result<PathBuf, NoComponent> {
     let unreadable = |e: &dyn std::fmt::Display| NoComponent(format!("Cargo.toml: {e}"));
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|e| unreadable(&e))?;
@@ -173,11 +175,26 @@ fn rust_component(dir: &Path) -> Result<PathBuf, NoComponent> {
         .or_else(|| manifest.get("package").and_then(|p| p.get("name")))
         .and_then(|n| n.as_str())
         .ok_or_else(|| NoComponent("Cargo.toml names no package".into()))?;
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(t) => std::path::absolute(PathBuf::from(t)).map_err(|e| unreadable(&e))?,
-        None => dir.join("target"),
+    let target = match (cargo_target_dir(dir), std::env::var_os("CARGO_TARGET_DIR")) {
+        (Some(t), _) => t,
+        (None, Some(t)) => std::path::absolute(PathBuf::from(t)).map_err(|e| unreadable(&e))?,
+        (None, None) => dir.join("target"),
     };
     Ok(target.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_"))))
+}
+
+/// Where cargo builds the crate in `dir`, as `cargo metadata` says (None when it cannot say).
+fn cargo_target_dir(dir: &Path) -> Option<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    metadata["target_directory"].as_str().map(PathBuf::from)
 }
 
 /// The entry `npm run build` builds (`smoke-plugin-build ENTRY -o ...`), else plugin.ts.
@@ -217,6 +234,14 @@ async fn command(dir: &Path, program: &str, args: &[&str]) -> Result<(), BuildFa
                 "`{said}` did not finish in {}s; stopped",
                 BUILD_LIMIT.as_secs()
             )));
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound && !program.contains('/') => {
+            let install = match program {
+                "npm" => " (install Node.js 18 or later, with npm)",
+                "python3" => " (install Python 3.11 or later, with its venv module)",
+                _ => "",
+            };
+            return Err(BuildFailed(format!("cannot run `{said}`: {program} is not on PATH{install}")));
         }
         Ok(Err(e)) => return Err(BuildFailed(format!("cannot run `{said}` in {}: {e}", dir.display()))),
         Ok(Ok(out)) => out,

@@ -49,6 +49,13 @@ pub(super) struct DevArgs {
     /// iteration (as `smoke run --record-checks`): fixtures the SDK's testing module replays.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
+    /// Leave the service's state as the last iteration left it, instead of making it again as
+    /// the config makes it (its reset and seed commands) before each iteration.
+    #[arg(long)]
+    keep_state: bool,
+    /// Say more: -v shows each run's log (the plugin's own lines included), -vv debug.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(super) verbose: u8,
 }
 
 pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
@@ -57,6 +64,13 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
         (dir, _) => Some(Project::detect(dir.as_deref().unwrap_or(Path::new(".")))?),
     };
     let config = args.config.clone().or_else(|| Some(PathBuf::from("smoke.toml")).filter(|p| p.is_file()));
+    if config.is_none() && args.base_url.is_none() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "smoke dev: no service to test: pass --base-url URL (a service you run), or --config FILE whose \
+             [target] starts one (or run it where a smoke.toml is)",
+        ));
+    }
     let settings = config::load(&Overrides {
         config: config.clone(),
         base_url: args.base_url.clone(),
@@ -65,20 +79,23 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
     })
     .map_err(|e| Failure::new(exit::USAGE, e))?;
     let state = State::new(project.as_ref())?;
+    let inherit = inherits(project.as_ref(), &settings);
     crate::service::adopt_orphans();
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for Ctrl-C: {e}")))?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for SIGTERM: {e}")))?;
-    let mut target = Target::default();
+    let target = tokio::sync::Mutex::new(Target::default());
     let looped = async {
-        let base_url = target.start(&settings, &state.dir).await?;
+        target.lock().await.start(&settings, &state.dir).await?;
         let dev = Dev {
             args: &args,
             project: project.as_ref(),
             config: config.as_deref(),
-            base_url,
+            inherit,
+            target: &target,
             state: &state,
+            missing_tried: Default::default(),
         };
         dev.watch().await
     };
@@ -89,11 +106,47 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
     };
     // Whatever the iteration in flight started (a build's compilers, a run) goes, then the service.
     crate::service::reap_descendants(Duration::from_secs(2)).await;
-    target.stop().await;
+    target.lock().await.stop().await;
     if matches!(code, Ok(exit::SIGINT | exit::SIGTERM)) {
         crate::warn_user!("smoke dev: stopped; nothing it started is left running");
     }
     code
+}
+
+/// Whether the project's plugin takes the settings (`[plugins.config]`) the config gives its one
+/// plugin: when that plugin is the project's own build (a file in the project, or the Rust
+/// component). The run is then told to take them from the file, so no secret is on a command
+/// line. A config for other plugins has its settings left out, saying so.
+fn inherits(project: Option<&Project>, settings: &config::Settings) -> bool {
+    let Some(project) = project else { return false };
+    let own = |path: &Path| {
+        let path = real(path);
+        path.starts_with(real(project.dir()))
+            || matches!(project, Project::Rust { component, .. } if real(component) == path)
+    };
+    let configured: Vec<_> = settings.plugins.iter().filter(|p| !p.config.is_empty()).collect();
+    match &settings.plugins[..] {
+        [only] if matches!(&only.source, config::PluginSource::File(path) if own(path)) => true,
+        _ if configured.is_empty() => false,
+        _ => {
+            crate::warn_user!(
+                "smoke dev: the config's [plugins.config] is for its own plugins, not the project's; give the \
+                 project's plugin its settings with --plugin-config KEY=VALUE"
+            );
+            false
+        }
+    }
+}
+
+/// A path with its links and `..` resolved, as far as it exists (a component not built yet).
+fn real(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    match (path.parent().and_then(|d| std::fs::canonicalize(d).ok()), path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
 }
 
 /// Where smoke dev keeps its builds (runner, bundle) and each run's report: beside the compiled
@@ -118,20 +171,30 @@ impl State {
     }
 }
 
-/// The service under test, when smoke dev starts it (the config's [target]): started once, with
-/// its commands, and stopped at the end.
+/// The service under test: at the URL given, or started by smoke dev from the config's [target]
+/// once, with its commands, and stopped at the end. Between iterations its state is made again as
+/// the config makes it: the commands that run after it starts (seed) run again; one that must run
+/// before it starts (a reset) restarts it (`--keep-state` leaves it as it is).
 #[derive(Default)]
 struct Target {
+    url: String,
     service: Option<crate::service::Service>,
-    _workspace: Option<crate::service::Workspace>,
+    started: Option<Started>,
+}
+
+/// What smoke dev started the service from.
+struct Started {
+    target: config::Target,
+    workspace: crate::service::Workspace,
+    logs: PathBuf,
 }
 
 impl Target {
     /// The base URL: the one given, or the service's once it is healthy.
     async fn start(&mut self, settings: &config::Settings, state: &Path) -> Result<String, Failure> {
-        let failed = |e: &dyn std::fmt::Display| Failure::new(exit::TARGET, format!("smoke dev: {e}"));
         if let Some(url) = &settings.base_url {
-            return Ok(url.clone());
+            self.url = url.clone();
+            return Ok(self.url.clone());
         }
         let Some(target) = &settings.target else {
             return Err(Failure::new(
@@ -140,30 +203,71 @@ impl Target {
             ));
         };
         let workspace = crate::service::Workspace::prepare(target, false).map_err(|e| failed(&e))?;
-        let port = crate::service::choose_port(target).map_err(|e| failed(&e))?;
+        self.started = Some(Started { target: target.clone(), workspace, logs: state.to_path_buf() });
+        crate::warn_user!("smoke dev: starting {} ...", target.command.as_deref().unwrap_or("the service"));
+        self.launch().await?;
+        let before: Vec<&str> = target.hooks.iter().filter(|h| h.before_start).map(|h| h.name).collect();
+        match before.is_empty() {
+            true => crate::warn_user!(
+                "smoke dev: the service is up at {}; it keeps running between edits",
+                self.url
+            ),
+            false => crate::warn_user!(
+                "smoke dev: the service is up at {}; the config resets it before it starts ({}), so it is \
+                 restarted between edits for a fresh state (--keep-state keeps it running as it is)",
+                self.url,
+                before.join(", ")
+            ),
+        }
+        Ok(self.url.clone())
+    }
+
+    /// The commands before the service, the service (on a port of its own), the commands after.
+    async fn launch(&mut self) -> Result<(), Failure> {
+        let Some(s) = self.started.take() else { return Ok(()) };
+        let launched = self.launch_from(&s).await;
+        self.started = Some(s);
+        launched
+    }
+
+    async fn launch_from(&mut self, s: &Started) -> Result<(), Failure> {
+        let port = crate::service::choose_port(&s.target).map_err(|e| failed(&e))?;
         for before in [true, false] {
             if !before {
-                crate::warn_user!(
-                    "smoke dev: starting {} ...",
-                    target.command.as_deref().unwrap_or("the service")
-                );
-                let log = state.join("service.log");
-                let service = crate::service::Service::start(target, &workspace.dir, port, Some(&log))
+                let log = s.logs.join("service.log");
+                let service = crate::service::Service::start(&s.target, &s.workspace.dir, port, Some(&log))
                     .await
                     .map_err(|e| failed(&e))?;
+                self.url = service.base_url.clone();
                 self.service = Some(service);
             }
-            for hook in target.hooks.iter().filter(|h| h.before_start == before) {
-                let log = state.join(format!("{}.log", hook.name));
-                crate::service::run_hook(hook, &target.dir, &workspace.dir, port, Some(&log))
+            for hook in s.target.hooks.iter().filter(|h| h.before_start == before) {
+                let log = s.logs.join(format!("{}.log", hook.name));
+                crate::service::run_hook(hook, &s.target.dir, &s.workspace.dir, port, Some(&log))
                     .await
                     .map_err(|e| failed(&e))?;
             }
         }
-        let url = self.service.as_ref().map(|s| s.base_url.clone()).unwrap_or_default();
-        self._workspace = Some(workspace);
-        crate::warn_user!("smoke dev: the service is up at {url}; it keeps running between edits");
-        Ok(url)
+        Ok(())
+    }
+
+    /// Make the service's state again for the next iteration, as the config makes it; its URL.
+    async fn reset(&mut self) -> Result<String, Failure> {
+        let Some(s) = &self.started else { return Ok(self.url.clone()) };
+        if s.target.hooks.iter().any(|h| h.before_start) {
+            self.stop().await;
+            self.launch().await?;
+            return Ok(self.url.clone());
+        }
+        let s = self.started.as_ref().expect("checked above");
+        let port = url::Url::parse(&self.url).ok().and_then(|u| u.port_or_known_default()).unwrap_or(0);
+        for hook in s.target.hooks.iter().filter(|h| !h.before_start) {
+            let log = s.logs.join(format!("{}.log", hook.name));
+            crate::service::run_hook(hook, &s.target.dir, &s.workspace.dir, port, Some(&log))
+                .await
+                .map_err(|e| failed(&e))?;
+        }
+        Ok(self.url.clone())
     }
 
     async fn stop(&mut self) {
@@ -173,13 +277,22 @@ impl Target {
     }
 }
 
+fn failed(e: &dyn std::fmt::Display) -> Failure {
+    Failure::new(exit::TARGET, format!("smoke dev: {e}"))
+}
+
 /// One smoke dev session: what it watches, builds and runs.
 struct Dev<'a> {
     args: &'a DevArgs,
     project: Option<&'a Project>,
     config: Option<&'a Path>,
-    base_url: String,
+    /// The config's only plugin's settings apply to the project's plugin.
+    inherit: bool,
+    target: &'a tokio::sync::Mutex<Target>,
     state: &'a State,
+    /// The modules a Python runner was rebuilt for: a rebuild that did not bring one in (a typo,
+    /// an import the runner cannot hold) is not tried again for it.
+    missing_tried: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The files watched, with what says they changed.
@@ -281,7 +394,7 @@ impl Dev<'_> {
                 if count > MAX_WATCHED || name.starts_with(".smoke") {
                     continue;
                 }
-                if kind.is_dir() && depth < 8 && !Project::ignored(&name) {
+                if kind.is_dir() && depth < 8 && !Project::ignored(&name, depth == 0) {
                     pending.push((entry.path(), depth + 1));
                 } else if kind.is_file() && !Project::written_by_build(&name) {
                     stamp(&entry.path());
@@ -311,22 +424,37 @@ impl Dev<'_> {
         if let Some(b) = &built {
             warm(&b.component).await;
         }
-        let mut ran = self.run(built.as_ref()).await;
-        // A Python runner built before an import the edit added: build it again, once.
-        if let (Some(project @ Project::Python { .. }), Ok((_, stderr))) = (self.project, &ran)
-            && stderr.contains("ModuleNotFoundError")
-        {
-            crate::warn_user!("smoke dev: the edit imports a module the runner lacks; building it again");
-            if project.prepare(&self.state.dir, true).await.is_ok() {
-                ran = self.run(built.as_ref()).await;
+        let url = match iteration > 1 && !self.args.keep_state {
+            true => self.target.lock().await.reset().await,
+            false => Ok(self.target.lock().await.url.clone()),
+        };
+        let url = match url {
+            Ok(url) => url,
+            Err(e) => {
+                crate::say!(
+                    "[{iteration}] {changed}: NO VERDICT: the service could not be made ready again:"
+                );
+                crate::say!("{}", indent(&e.message));
+                return e.code;
+            }
+        };
+        let mut ran = self.run(built.as_ref(), &url).await;
+        if let Some(again) = self.rebuild_for_missing(&ran).await {
+            ran = self.run(built.as_ref(), &url).await;
+            if let Err(BuildFailed(why)) = again {
+                crate::say!("  the runner could not be built again:\n{}", indent(&why));
             }
         }
+        crate::service::reap_adopted();
         let took = started.elapsed().as_secs_f64();
         match ran {
             Ok((code, stderr)) => {
                 let verdict = read_verdict(&self.state.dir.join("report.json"));
                 match verdict {
                     Some(v) if code <= exit::FAILED => {
+                        if self.args.verbose > 0 {
+                            crate::warn_user!("{}", said_by(&stderr, true));
+                        }
                         crate::say!("[{iteration}] {changed}: {} ({took:.1} s)", v.summary);
                         for line in v.failures {
                             crate::say!("  {line}");
@@ -336,7 +464,7 @@ impl Dev<'_> {
                         crate::say!(
                             "[{iteration}] {changed}: NO VERDICT, smoke run exited {code} ({took:.1} s)"
                         );
-                        crate::say!("{}", indent(stderr.trim_end()));
+                        crate::say!("{}", indent(&said_by(&stderr, self.args.verbose > 0)));
                     }
                 }
                 code
@@ -348,19 +476,52 @@ impl Dev<'_> {
         }
     }
 
+    /// A Python runner built before an import the edit added: build it again, once per module
+    /// (none for a module of the project itself, which the runner reads from the folder). What
+    /// the rebuild came to, when there was one.
+    async fn rebuild_for_missing(
+        &self,
+        ran: &Result<(i32, String), NotRun>,
+    ) -> Option<Result<(), BuildFailed>> {
+        let (Some(project @ Project::Python { dir, .. }), Ok((_, stderr))) = (self.project, ran) else {
+            return None;
+        };
+        let missing = stderr.split("No module named '").nth(1)?.split('\'').next()?.to_string();
+        let top = missing.split('.').next().unwrap_or(&missing);
+        let in_project = dir.join(format!("{top}.py")).is_file() || dir.join(top).is_dir();
+        if in_project || !self.missing_tried.lock().unwrap_or_else(|e| e.into_inner()).insert(missing.clone())
+        {
+            return None;
+        }
+        crate::warn_user!(
+            "smoke dev: the plugin imports {missing}, which the runner lacks; building it again"
+        );
+        Some(project.prepare(&self.state.dir, true).await)
+    }
+
     /// The iteration's `smoke run`: its exit code and what it said on stderr.
-    async fn run(&self, built: Option<&Built>) -> Result<(i32, String), NotRun> {
+    async fn run(&self, built: Option<&Built>, url: &str) -> Result<(i32, String), NotRun> {
         let report = self.state.dir.join("report.json");
         let _ = std::fs::remove_file(&report);
-        let me = std::env::current_exe().map_err(|e| NotRun(format!("cannot find smoke itself: {e}")))?;
+        // This very binary, even if a build has replaced the file since it started.
+        let me = match Path::new("/proc/self/exe").exists() {
+            true => PathBuf::from("/proc/self/exe"),
+            false => std::env::current_exe().map_err(|e| NotRun(format!("cannot find smoke itself: {e}")))?,
+        };
         let mut c = tokio::process::Command::new(me);
-        c.arg("run").arg("--base-url").arg(&self.base_url).arg("--no-progress");
+        if self.args.verbose > 0 {
+            c.arg(format!("-{}", "v".repeat(usize::from(self.args.verbose))));
+        }
+        c.arg("run").arg("--base-url").arg(url).arg("--no-progress");
         c.arg("--report-json").arg(&report).arg("--artifacts").arg(self.state.dir.join("run"));
         if let Some(config) = self.config {
             c.arg("--config").arg(config);
         }
         if let Some(b) = built {
             c.arg("--plugin").arg(&b.component).args(&b.grant);
+            if self.inherit {
+                c.arg("--dev-config-plugin");
+            }
             for kv in &self.args.plugin_config {
                 c.arg("--plugin-config").arg(kv);
             }
@@ -449,6 +610,18 @@ fn read_verdict(report: &Path) -> Option<Verdict> {
         failures.push(crate::http::escape_line(&line).into_owned());
     }
     Some(Verdict { summary, failures })
+}
+
+/// What a run said on stderr worth showing when it gave no verdict: its errors and warnings, not
+/// its log (the plugin's own lines, shown with -v).
+fn said_by(stderr: &str, verbose: bool) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            verbose || !(l.starts_with(" INFO ") || l.starts_with("DEBUG ") || l.starts_with("TRACE "))
+        })
+        .collect();
+    lines.join("\n").trim_end().to_string()
 }
 
 fn indent(text: &str) -> String {

@@ -107,7 +107,7 @@ pub fn main() -> i32 {
         Some(Command::Report(_)) => (0, false),
         Some(Command::Mcp(_)) => (0, false),
         Some(Command::Openapi(_)) => (0, false),
-        Some(Command::Dev(_)) => (0, false),
+        Some(Command::Dev(a)) => (a.verbose, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);

@@ -366,6 +366,10 @@ pub(super) struct RunArgs {
     /// `smoke dev` only: hand the plugin (its runner) this bundle, and the source map beside it.
     #[arg(long, value_name = "FILE", hide = true)]
     pub(super) dev_bundle: Option<PathBuf>,
+    /// `smoke dev` only: the one `--plugin` takes the settings ([plugins.config]) of the config's
+    /// one plugin, as if the config named it.
+    #[arg(long, hide = true)]
+    pub(super) dev_config_plugin: bool,
 }
 
 /// TLS to the service under test (`https://`), which smoke reaches with the platform's trusted
@@ -456,6 +460,7 @@ pub(super) fn run_overrides(args: &RunArgs, matches: &clap::ArgMatches) -> Resul
         key: args.tls.key.clone(),
         insecure_target: args.tls.insecure_target,
         dev: dev_grant(args)?,
+        dev_config_plugin: args.dev_config_plugin,
         ..overrides(&args.plugins, matches)
     })
 }

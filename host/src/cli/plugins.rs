@@ -219,6 +219,16 @@ pub(super) async fn load_plugins(
         // A plan from a file needs no engine.
         return with_baseline_planned(Vec::new(), settings);
     }
+    // smoke dev's grant goes to its runner, the run's one plugin, and to no other.
+    if settings.dev.is_some() && settings.plugins.len() != 1 {
+        return Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "--dev-project and --dev-bundle (smoke dev's) grant one plugin, its runner; this run loads {}",
+                settings.plugins.len()
+            ),
+        ));
+    }
     let runtime = Arc::new(
         Runtime::new(settings.limits)
             .map_err(|e| Failure::new(exit::PLUGIN, e))?

@@ -228,6 +228,8 @@ pub struct Overrides {
     pub keep_data: bool,
     /// `smoke dev`'s grant to its runner (hidden flags `--dev-project`, `--dev-bundle`).
     pub dev: Option<crate::plugin::DevGrant>,
+    /// `smoke dev`: the one `--plugin` takes the config's one plugin's settings.
+    pub dev_config_plugin: bool,
     /// `--locked`, `--offline`, `--insecure` for registry plugins.
     pub locked: bool,
     pub offline: bool,
@@ -502,8 +504,15 @@ fn plugins(o: &Overrides, file: &File, source: &Source, dir: &Path) -> Result<Ve
             plugins.push(PluginSpec { source: PluginSource::of(&at, dir), config });
         }
     } else {
+        // `smoke dev` runs the project's plugin in the place of the config's one plugin, with its
+        // settings.
+        let inherited = match (&file.plugins[..], &o.plugins[..]) {
+            ([only], [_]) if o.dev_config_plugin => source.expand_map(&only.config, "plugins[0].config")?,
+            _ => BTreeMap::new(),
+        };
         for p in &o.plugins {
-            plugins.push(PluginSpec { source: PluginSource::of(p, Path::new("")), config: BTreeMap::new() });
+            plugins
+                .push(PluginSpec { source: PluginSource::of(p, Path::new("")), config: inherited.clone() });
         }
     }
     for (after, kv) in &o.plugin_config {

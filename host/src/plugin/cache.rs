@@ -114,20 +114,22 @@ pub enum Origin {
 /// plugin (Python, JavaScript) takes seconds the first time, and a pause is never silent. On a
 /// terminal the lines go to stderr; always to the log (`-v`).
 fn compile(engine: &Engine, bytes: &[u8], label: &str) -> wasmtime::Result<Component> {
-    use std::io::IsTerminal;
+    use std::io::{IsTerminal, Write};
     let terminal = std::io::stderr().is_terminal();
     let size = format!("{:.1} MiB", bytes.len() as f64 / f64::from(1 << 20));
     let doing = format!("compiling plugin {label} ({size}) for this machine, once: later runs reuse it");
     tracing::info!("{doing}");
+    // Written straight to the terminal (this runs before any progress bar); a closed stderr is
+    // no reason to fail.
     if terminal {
-        eprintln!("smoke: {doing} ...");
+        let _ = writeln!(std::io::stderr(), "smoke: {doing} ...");
     }
     let started = std::time::Instant::now();
     let component = Component::new(engine, bytes)?;
     let done = format!("compiled plugin {label} in {:.1} s", started.elapsed().as_secs_f64());
     tracing::info!("{done}");
     if terminal {
-        eprintln!("smoke: {done}");
+        let _ = writeln!(std::io::stderr(), "smoke: {done}");
     }
     Ok(component)
 }

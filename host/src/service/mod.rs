@@ -11,7 +11,7 @@ mod reaper;
 pub use process::run_hook;
 pub use process::{CommandError, locate};
 use process::{Group, Lines, Spawned, last_lines, spawn};
-pub use reaper::{adopt_orphans, reap_descendants};
+pub use reaper::{adopt_orphans, reap_adopted, reap_descendants};
 
 use crate::config::{Port, Target, Workdir};
 use nix::sys::signal::Signal;

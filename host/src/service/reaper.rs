@@ -114,7 +114,7 @@ pub async fn reap_descendants(grace: Duration) {
 }
 
 /// Collect the exit status of adopted children that have exited (tokio reaps its own).
-fn reap_adopted() {
+pub fn reap_adopted() {
     use nix::sys::wait::{WaitPidFlag, waitpid};
     // Only pids that are zombies and children of smoke: never a child tokio still waits for
     // (those are reaped by tokio, and are not zombies for long).

@@ -602,7 +602,15 @@ function original(line, column) {
 /** `TypeError: x is undefined (at plugin.ts:12:5)`: an error as one line, where it was thrown
  * (the first frame with a place, mapped back to the source when the build left a map). */
 function described(error) {
-  if (!(error instanceof Error)) return `${typeof error} thrown: ${String(error)}`;
+  if (!(error instanceof Error)) {
+    let shown;
+    try {
+      shown = JSON.stringify(error) ?? String(error);
+    } catch {
+      shown = String(error);
+    }
+    return `${error === null ? 'null' : typeof error} thrown, not an Error: ${shown}`;
+  }
   const frames = (error.stack ?? '').split('\n');
   let at = '';
   for (const frame of frames) {
@@ -631,7 +639,14 @@ export function definePlugin({ info, plan, check }) {
     throw new TypeError('definePlugin needs info() and plan(input)');
   }
   return {
-    info: () => info(),
+    info() {
+      try {
+        return info();
+      } catch (e) {
+        if (outOfMemory(e)) throw e;
+        return fault('info', e);
+      }
+    },
     plan(input) {
       try {
         const result = plan(new PlanInput(input));

@@ -173,10 +173,21 @@ def check_input_from_wit(i) -> sdk.CheckInput:
     )
 
 
+def _theirs(filename: str) -> bool:
+    """Whether a frame's file is the plugin's own: not the interpreter's, the standard library's
+    (componentize-py puts it under /python), an installed package's or this SDK's."""
+    return not (filename.startswith(("<", "/python/")) or "/smoke_plugin/" in filename
+                or "/lib/python3" in filename or "site-packages" in filename)
+
+
 def _where(error: BaseException) -> str:
-    """`KeyError: 'x' (at app.py:12)`: an exception as one line, with its innermost frame."""
+    """`KeyError: 'x' (at app.py:12)`: an exception as one line, where the plugin's own code raised
+    it (the innermost frame of the plugin's files; for a syntax error, the place it names)."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{type(error).__name__}: {error.msg} (at {error.filename.rsplit('/', 1)[-1]}:{error.lineno})"
     frames = traceback.extract_tb(error.__traceback__)
-    at = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
+    own = [f for f in frames if _theirs(f.filename)] or frames
+    at = f" (at {own[-1].filename.rsplit('/', 1)[-1]}:{own[-1].lineno})" if own else ""
     return f"{type(error).__name__}: {error}{at}"
 
 
@@ -193,7 +204,13 @@ def guest_class(plugin_cls):
 
     class Guest(exports.Guest):
         def info(self):
-            return info_to_wit(plugin_cls().info())
+            try:
+                return info_to_wit(plugin_cls().info())
+            except MemoryError:
+                raise
+            except Exception as e:  # a bug in the plugin: a fault, saying where
+                _fault(e)
+                raise
 
         def plan(self, input):
             try:

@@ -16,6 +16,17 @@ import sys
 PROJECT = "/project"
 
 
+def _only_code(event: str, args: tuple) -> None:
+    """The folder is handed over for the plugin's code and nothing else: a built component has no
+    files, so a plugin that read a file of the project would pass here and fail when built."""
+    if event == "open" and args and isinstance(args[0], str) and args[0].startswith(PROJECT + "/"):
+        if not args[0].endswith((".py", ".pyc")):
+            raise PermissionError(f"a plugin has no files: {args[0]} (smoke dev hands it only its code)")
+
+
+_guarded = False
+
+
 def _fresh(module: str, built_in: str):
     """MODULE as the project folder holds it now: the author's modules (those the build read from
     ``built_in``) are forgotten and imported again from ``/project``."""
@@ -24,6 +35,10 @@ def _fresh(module: str, built_in: str):
         if (getattr(loaded, "__file__", None) or "").startswith(prefix):
             del sys.modules[name]
     sys.path[:] = [PROJECT] + [p for p in sys.path if p not in (built_in, PROJECT)]
+    global _guarded
+    if not _guarded:
+        sys.addaudithook(_only_code)
+        _guarded = True
     sys.dont_write_bytecode = True  # the folder is read-only
     # Not importlib.invalidate_caches(): it imports importlib.metadata, which the snapshot may
     # lack. Nothing under /project was cached at build time; this drops what a call may have.
