@@ -307,3 +307,31 @@ fn smoke_plugin_new_refuses_a_bad_name_or_an_existing_directory_writing_nothing(
     assert_eq!(r.code, 2, "{r}");
     assert!(r.stderr.contains("already exists; nothing was written"), "{r}");
 }
+
+/// `smoke-plugin-build`, the build `make` runs, type-checks a TypeScript entry before bundling: a
+/// typo fails it with the compiler's message, and writes no component.
+#[test]
+fn a_typescript_typo_fails_the_plugin_build_with_tscs_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let guide = std::fs::read_to_string(root().join("target/typescript/guide/plugin.ts")).unwrap();
+    assert!(guide.contains(".expectStatus(200)"), "{guide}");
+    std::fs::write(
+        dir.path().join("plugin.ts"),
+        guide.replacen(".expectStatus(200)", ".expectStatuss(200)", 1),
+    )
+    .unwrap();
+    let out = std::process::Command::new("node")
+        .arg(root().join("plugins/sdk-js/bin/build.js"))
+        .args(["plugin.ts", "-o", "plugin.wasm"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("plugin.ts does not type-check (tsc)"), "{stderr}");
+    assert!(
+        stderr.contains("error TS2551: Property 'expectStatuss' does not exist on type 'Step'"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("plugin.wasm").exists(), "nothing is built from code that does not type-check");
+}
