@@ -178,6 +178,9 @@ export declare class CheckInput {
   };
   /** The MCP request (its method in `tool`, its params in `arguments`), for an MCP-request step. */
   mcpRequest?: CheckInput['toolCall'];
+  /** Every variable visible to the step, as JSON: the captures of earlier steps, of the scenarios
+   * it depends on and of the seeds, `config.KEY` and `smoke.run`. The argument's own `{{name}}`
+   * templates are already resolved from these when `check` sees it. */
   variables: Record<string, Json>;
   /** The step's check argument, as the type the step gave it. */
   argument<T = Json>(): T;

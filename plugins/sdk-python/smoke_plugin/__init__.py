@@ -712,6 +712,9 @@ class CheckInput:
     argument_text: str
     request: Optional[SentRequest]
     response: Optional[Response]
+    # Every variable visible to the step, as JSON data: the captures of earlier steps, of the
+    # scenarios it depends on and of the seeds, ``config.KEY`` and ``smoke.run``. The argument's
+    # own ``{{name}}`` templates are already resolved from these when ``check`` sees it.
     variables: dict[str, Any]
     tool_call: Optional["ToolExchange"] = None
     # An MCP request: its method in ``tool``, its params in ``arguments``.

@@ -664,7 +664,10 @@ impl CheckInput {
         self.config.iter().find(|p| p.name == name).map(|p| p.value.as_str())
     }
 
-    /// A variable visible to the step, as JSON.
+    /// A variable visible to the step, as JSON. `variables` holds them all (values as JSON
+    /// text): the captures of earlier steps, of the scenarios it depends on and of the seeds,
+    /// `config.KEY` and `smoke.run`. The argument's own `{{name}}` templates are already resolved
+    /// from these when `check` sees it.
     pub fn variable(&self, name: &str) -> Option<Value> {
         let pair = self.variables.iter().find(|p| p.name == name)?;
         serde_json::from_str(&pair.value).ok()
