@@ -29,8 +29,9 @@ pub(super) struct DevArgs {
     /// Run this plan file (the schema `smoke plan` prints), and again whenever it changes.
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
-    /// Config file: its [target] is started once and kept running, its plugins' settings apply,
-    /// and a change to it reruns [default: ./smoke.toml when it exists].
+    /// Config file: its [target] is started once and kept up (restarted between edits when the
+    /// config resets it before it starts), its one plugin's settings apply when that plugin is the
+    /// project's own build, and a change to it reruns [default: ./smoke.toml when it exists].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Test a service already running at this URL; start nothing.
