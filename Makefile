@@ -31,7 +31,8 @@ setup:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM) || rustup target add $(WASM)
 
 ## What the tests need beyond Rust: headless Chromium for the HTML report test, xmllint for the
-## JUnit one and the CNCF distribution registry for the registry ones (Debian's packages), and the JUnit XSD that pytest publishes in its source
+## JUnit one, the CNCF distribution registry for the registry ones and `script` (a terminal for the
+## progress-line one) (Debian's packages), and the JUnit XSD that pytest publishes in its source
 ## distribution (the Jenkins/Surefire schema), fetched from PyPI once and checked by its hash.
 JUNIT_XSD   := target/test-deps/junit-10.xsd
 PYTEST_SDIST := pytest-8.3.3.tar.gz
@@ -46,6 +47,7 @@ test-deps: $(JUNIT_XSD) $(VENV)/bin/openapi-spec-validator $(VENV)/bin/mcp-serve
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	@command -v xmllint >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils)
 	@command -v docker-registry >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry)
+	@command -v script >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bsdutils)
 
 $(JUNIT_XSD):
 	@mkdir -p $(@D)
