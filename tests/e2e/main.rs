@@ -17,6 +17,7 @@ mod mcp_surface;
 mod openapi;
 mod openapi_diff;
 mod operator;
+mod overlay;
 mod registry;
 mod reports;
 mod support;

@@ -94,6 +94,7 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
             project: project.as_ref(),
             config: config.as_deref(),
             inherit,
+            scenarios: settings.scenarios.clone(),
             target: &target,
             state: &state,
             missing_tried: Default::default(),
@@ -289,6 +290,8 @@ struct Dev<'a> {
     config: Option<&'a Path>,
     /// The config's only plugin's settings apply to the project's plugin.
     inherit: bool,
+    /// The config's file of scenarios beside the plugins' plan (`[run] scenarios`), watched too.
+    scenarios: Option<PathBuf>,
     target: &'a tokio::sync::Mutex<Target>,
     state: &'a State,
     /// The modules a Python runner was rebuilt for: a rebuild that did not bring one in (a typo,
@@ -379,7 +382,8 @@ impl Dev<'_> {
                 files.insert(path.to_path_buf(), (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
             }
         };
-        for extra in [self.config, self.args.plan.as_deref()].into_iter().flatten() {
+        for extra in [self.config, self.args.plan.as_deref(), self.scenarios.as_deref()].into_iter().flatten()
+        {
             stamp(extra);
         }
         let Some(project) = self.project else { return files };

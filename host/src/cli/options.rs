@@ -427,6 +427,11 @@ pub(super) struct Selection {
     /// --report-json or a run directory), plus what they depend on.
     #[arg(long, value_name = "REPORT")]
     pub(super) rerun_failed: Option<PathBuf>,
+    /// Add the scenarios of this file (`{"scenarios": [...]}`, each as in a plan) to the plugins'
+    /// plan: scenarios written by anyone, an agent or a person, committed with the project and
+    /// validated like every plan. Tagged `overlay` [default: the config's `[run] scenarios`].
+    #[arg(long, value_name = "FILE")]
+    pub(super) scenarios: Option<PathBuf>,
 }
 
 /// `--mcp-command`, split into words as a shell would.

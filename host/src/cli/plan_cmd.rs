@@ -86,6 +86,10 @@ pub(super) async fn build_plan(
         Some(path) => read_plan(path, loaded)?,
         None => plan_from_plugins(loaded).await?,
     };
+    let plan = match &selection.scenarios {
+        Some(path) => with_overlay(plan, path, loaded)?,
+        None => plan,
+    };
     let errors = crate::plan::validate::validate(&plan);
     if !errors.is_empty() {
         return Err(Failure::new(exit::PLUGIN, listing("plan: the plan is invalid", &errors)));
@@ -272,6 +276,68 @@ pub(super) fn read_plan(path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure>
     Ok(plan)
 }
 
+/// The most a file of scenarios may be.
+const MAX_OVERLAY_BYTES: u64 = 64 << 20;
+
+/// A file of scenarios written beside the plugins' plan (by an agent or a person), in the plan's
+/// own format: `{"scenarios": [...]}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overlay {
+    #[serde(rename = "$schema", default)]
+    _schema: Option<String>,
+    #[serde(rename = "description", default)]
+    _description: Option<String>,
+    scenarios: Vec<crate::plan::model::Scenario>,
+}
+
+/// The plan with the scenarios of the overlay at `path` added, each tagged `overlay` (`--filter
+/// tag:overlay`). A scenario names no plugin, or one that is loaded when a step asks it to judge;
+/// the whole plan is then validated as any plan is.
+fn with_overlay(mut plan: Plan, path: &Path, loaded: &[Loaded]) -> Result<Plan, Failure> {
+    let said = path.display();
+    let text = crate::files::read_text(path, MAX_OVERLAY_BYTES, "scenario file")
+        .map_err(|e| Failure::new(exit::USAGE, format!("scenarios: {e}")))?;
+    let overlay: Overlay = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            exit::PLUGIN,
+            format!(
+                "scenarios: {said}:{}:{}: not a file of scenarios: {e} (expected {{\"scenarios\": [...]}}, each scenario \
+                 as in docs/plan-schema.json)",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let count = overlay.scenarios.len();
+    for (i, mut s) in overlay.scenarios.into_iter().enumerate() {
+        if s.plugin.is_empty() {
+            s.plugin = "overlay".into();
+        }
+        let judged = s.steps.iter().position(|step| step.check().is_some());
+        if let Some(j) = judged
+            && !loaded.iter().any(|l| l.plugin.name() == s.plugin)
+        {
+            let names: Vec<&str> = loaded.iter().map(|l| l.plugin.name()).collect();
+            return Err(Failure::new(
+                exit::PLUGIN,
+                format!(
+                    "scenarios: {said}: /scenarios/{i}/steps/{j}: asks plugin {:?} to judge (`check`), but no plugin \
+                     of that name is loaded; set the scenario's \"plugin\" to one that is ({})",
+                    s.plugin,
+                    if names.is_empty() { "none is".to_string() } else { names.join(", ") }
+                ),
+            ));
+        }
+        if !s.tags.iter().any(|t| t == "overlay") {
+            s.tags.push("overlay".into());
+        }
+        plan.scenarios.push(s);
+    }
+    tracing::info!("scenarios: {count} scenario(s) added from {said}");
+    Ok(plan)
+}
+
 pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure> {
     let mut parts = Vec::new();
     for l in loaded {
@@ -317,6 +383,8 @@ pub(super) async fn plan_from_plugins(loaded: &[Loaded]) -> Result<Plan, Failure
 pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> Result<i32, Failure> {
     let o = Overrides { plan_only: true, ..run_overrides(&args, matches)? };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let mut args = args;
+    args.selection.scenarios = args.selection.scenarios.take().or_else(|| settings.scenarios.clone());
     // The environment's values in the config are secrets here too: nothing printed holds them.
     let mut redactor = super::secrets(&settings);
     let mut loaded = load_plugins(&settings, &mut redactor).await?;

@@ -142,6 +142,8 @@ async fn run_once(
 ) -> Result<(i32, Vec<(String, Outcome)>), Failure> {
     let started = Instant::now();
     let settings = config::load(&run_overrides(&args, matches)?).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let mut args = args;
+    args.selection.scenarios = args.selection.scenarios.take().or_else(|| settings.scenarios.clone());
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
     {

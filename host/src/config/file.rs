@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -152,6 +153,8 @@ pub(super) struct RunFile {
     /// The largest response body read, e.g. "16MiB".
     #[serde(default, with = "size")]
     pub(super) max_body: Option<u64>,
+    /// A file of scenarios added to the plugins' plan (relative to the config).
+    pub(super) scenarios: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

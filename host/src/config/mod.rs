@@ -192,6 +192,9 @@ pub struct Settings {
     pub keep_data: bool,
     /// What `smoke dev` hands its runner component (never set otherwise).
     pub dev: Option<crate::plugin::DevGrant>,
+    /// `[run] scenarios`: a file of scenarios added to the plugins' plan, resolved against the
+    /// config's folder.
+    pub scenarios: Option<PathBuf>,
 }
 
 /// What the command line says, before merging with the file.
@@ -313,6 +316,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         from_env: Default::default(),
     };
     let plugins = plugins(o, &file, &source, &dir)?;
+    let scenarios = file.run.scenarios.as_ref().map(|p| dir.join(p));
     let target = match &file.target {
         None => None,
         Some(t) => Some(target(t, &source, &dir)?),
@@ -391,6 +395,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         secrets: source.from_env.into_inner(),
         keep_data: o.keep_data,
         dev: o.dev.clone(),
+        scenarios,
     })
 }
 
