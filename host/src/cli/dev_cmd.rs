@@ -82,10 +82,7 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
     let state = State::new(project.as_ref())?;
     let inherit = inherits(project.as_ref(), &settings);
     crate::service::adopt_orphans();
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for Ctrl-C: {e}")))?;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Failure::new(exit::USAGE, format!("smoke dev: cannot listen for SIGTERM: {e}")))?;
+    let mut signals = super::Signals::listen();
     let target = tokio::sync::Mutex::new(Target::default());
     let looped = async {
         target.lock().await.start(&settings, &state.dir).await?;
@@ -103,8 +100,7 @@ pub(super) async fn dev(args: DevArgs) -> Result<i32, Failure> {
     };
     let code = tokio::select! {
         code = looped => code,
-        _ = interrupt.recv() => Ok(exit::SIGINT),
-        _ = terminate.recv() => Ok(exit::SIGTERM),
+        code = super::next_signal(&mut signals) => Ok(code),
     };
     // Whatever the iteration in flight started (a build's compilers, a run) goes, then the service.
     crate::service::reap_descendants(Duration::from_secs(2)).await;
@@ -364,7 +360,8 @@ impl Dev<'_> {
                 1..=3 => changed.join(", "),
                 n => format!("{} and {} more", changed[..2].join(", "), n - 2),
             };
-            return (settled, said);
+            // A file's name is the author's to choose: it never breaks or starts a line of ours.
+            return (settled, crate::http::escape_line(&said).into_owned());
         }
     }
 
@@ -584,11 +581,12 @@ fn read_verdict(report: &Path) -> Option<Verdict> {
     let summary = format!("{word}: {passed} passed, {failed} failed, {skipped} skipped");
     let mut failures = Vec::new();
     if let Some(stage) = report["stage_failure"].as_object() {
-        failures.push(format!(
+        let line = format!(
             "{}: {}",
             stage["stage"].as_str().unwrap_or("stage"),
             stage["message"].as_str().unwrap_or("")
-        ));
+        );
+        failures.push(crate::http::escape_line(&line).into_owned());
     }
     for scenario in report["scenarios"].as_array().into_iter().flatten() {
         if scenario["outcome"] != "failed" {

@@ -88,6 +88,38 @@ fn bundled() -> String {
     format!("bundled plugins:\n{}", each.join("\n"))
 }
 
+/// SIGINT and SIGTERM, listened for once a service may be running (before that, the default
+/// action is right: nothing needs cleaning up).
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Option<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            int: signal(SignalKind::interrupt()).ok()?,
+            term: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    /// The next signal, as the exit code it calls for.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => exit::SIGINT,
+            _ = self.term.recv() => exit::SIGTERM,
+        }
+    }
+}
+
+async fn next_signal(signals: &mut Option<Signals>) -> i32 {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Parse the command line, run, and return the process exit code.
 pub fn main() -> i32 {
     // `smoke --version` also says which plugin contract this smoke runs.

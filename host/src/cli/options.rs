@@ -477,10 +477,10 @@ fn dev_grant(args: &RunArgs) -> Result<Option<crate::plugin::DevGrant>, Failure>
     }
     let mut grant = crate::plugin::DevGrant { project: args.dev_project.clone(), env: Vec::new() };
     if let Some(bundle) = &args.dev_bundle {
+        // A bundle and its map are a plugin's code: 64 MiB is far beyond any.
         let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|e| {
-                Failure::new(exit::USAGE, format!("--dev-bundle: cannot read {}: {e}", path.display()))
-            })
+            crate::files::read_text(path, 64 << 20, "bundle")
+                .map_err(|e| Failure::new(exit::USAGE, format!("--dev-bundle: {e}")))
         };
         grant.env.push(("SMOKE_DEV_BUNDLE".into(), read(bundle)?));
         let map = bundle.with_file_name(format!(

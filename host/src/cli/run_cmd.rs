@@ -6,7 +6,7 @@ use super::options::{RunArgs, run_overrides};
 use super::plan_cmd::{build_plan, failed_in};
 use super::plugins::load_plugins;
 use super::session::{Session, lock};
-use super::{Failure, exit};
+use super::{Failure, Signals, exit, next_signal};
 use crate::config;
 use crate::http::Redactor;
 use crate::plan::Plan;
@@ -17,38 +17,6 @@ use crate::service::Workspace;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// SIGINT and SIGTERM, listened for once a service may be running (before that, the default
-/// action is right: nothing needs cleaning up).
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn listen() -> Option<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Some(Signals {
-            int: signal(SignalKind::interrupt()).ok()?,
-            term: signal(SignalKind::terminate()).ok()?,
-        })
-    }
-
-    /// The next signal, as the exit code it calls for.
-    async fn next(&mut self) -> i32 {
-        tokio::select! {
-            _ = self.int.recv() => exit::SIGINT,
-            _ = self.term.recv() => exit::SIGTERM,
-        }
-    }
-}
-
-async fn next_signal(signals: &mut Option<Signals>) -> i32 {
-    match signals {
-        Some(s) => s.next().await,
-        None => std::future::pending().await,
-    }
-}
 
 /// `--mcp-protocol each`: one run per generation of MCP, then the verdicts compared.
 pub(super) const EACH: &str = "each";
