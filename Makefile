@@ -62,7 +62,8 @@ $(VENV)/bin/openapi-spec-validator:
 	$(VENV)/bin/pip install --quiet openapi-spec-validator==0.9.0 openapi-schema-validator==0.9.0
 
 # Public reference MCP servers, for tests/e2e/mcp.rs: the Python time server (stdio) and the
-# TypeScript "everything" server (stdio and Streamable HTTP), pinned.
+# TypeScript "everything" server (stdio and Streamable HTTP), pinned; and the MCP Inspector's CLI,
+# pinned with them, which tests/e2e/agents.rs points at `smoke mcp-server`.
 $(VENV)/bin/mcp-server-time: $(VENV)/bin/openapi-spec-validator
 	$(VENV)/bin/pip install --quiet mcp-server-time==2026.10.19 mcp==2.3.0
 

@@ -2,6 +2,7 @@
 //!
 //! Each test reads as a line of the foundation's "Done when".
 
+mod agents;
 mod compat;
 mod dev;
 mod dist;

@@ -5,6 +5,7 @@
 //! One file a command or a stage: [`options`] (every flag), `plugins` (loading), `plan_cmd`,
 //! `run_cmd` and `session` (a run), `inspect`, `doctor`, `plugin_cmd` (registry).
 
+mod agent;
 mod dev_build;
 mod dev_cmd;
 mod doctor;
@@ -140,6 +141,7 @@ pub fn main() -> i32 {
         Some(Command::Mcp(_)) => (0, false),
         Some(Command::Openapi(_)) => (0, false),
         Some(Command::Dev(a)) => (a.verbose, false),
+        Some(Command::McpServer(a)) => (a.verbose, false),
         None => (cli.run.plugins.verbose, cli.run.plugins.quiet),
     };
     init_tracing(verbose, quiet);
@@ -170,6 +172,7 @@ pub fn main() -> i32 {
             Some(Command::Mcp(command)) => mcp_cmd::run(command).await,
             Some(Command::Openapi(command)) => openapi_cmd::run(command),
             Some(Command::Dev(args)) => dev_cmd::dev(args).await,
+            Some(Command::McpServer(args)) => agent::serve(args).await,
         }
     });
     // Leave no blocking task (a plugin call at its limit) holding the process open.

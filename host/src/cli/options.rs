@@ -64,6 +64,13 @@ pub(super) enum Command {
     /// and TypeScript edits reuse a runner compiled once (seconds from edit to verdict). Ctrl-C
     /// stops everything it started.
     Dev(super::dev_cmd::DevArgs),
+    /// smoke as an MCP server for coding agents, over stdio: tools to describe the configured
+    /// target (what is and is not tested, the rules its documents state in prose), plan, validate
+    /// scenarios (errors located by JSON pointer), run within limits, explain a failure with a
+    /// reproduction, and scaffold a plugin. It reaches only the targets the project's configs
+    /// name, and writes to one off this machine only if the config allows it
+    /// (`[agents] allow-writes`). docs/agents.md says how to add it to an MCP client.
+    McpServer(super::agent::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

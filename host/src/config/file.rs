@@ -25,6 +25,18 @@ pub(super) struct File {
     pub(super) registry: RegistryFile,
     #[serde(default)]
     pub(super) tls: TlsFile,
+    #[serde(default)]
+    pub(super) agents: AgentsFile,
+}
+
+/// `[agents]`: what `smoke mcp-server`'s tools may do with this config's target.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct AgentsFile {
+    /// Let an agent's runs write (seeds, POST, PUT, PATCH, DELETE, tool calls) to a target that
+    /// is not on this machine; off by default.
+    #[serde(default)]
+    pub(super) allow_writes: bool,
 }
 
 /// `[tls]`: how to trust the target over `https://` (paths relative to the config file).

@@ -195,6 +195,9 @@ pub struct Settings {
     /// `[run] scenarios`: a file of scenarios added to the plugins' plan, resolved against the
     /// config's folder.
     pub scenarios: Option<PathBuf>,
+    /// `[agents] allow-writes`: `smoke mcp-server` may run scenarios that write against a target
+    /// off this machine.
+    pub allow_writes: bool,
 }
 
 /// What the command line says, before merging with the file.
@@ -396,6 +399,7 @@ pub fn load(o: &Overrides) -> Result<Settings, ConfigError> {
         keep_data: o.keep_data,
         dev: o.dev.clone(),
         scenarios,
+        allow_writes: file.agents.allow_writes,
     })
 }
 

@@ -1,0 +1,221 @@
+//! The smoke commands a tool runs: this very binary as a child (`smoke plan`, `smoke run`, `smoke
+//! plugin new`), so a tool's plan or verdict is exactly the command line's. Each child is in its own
+//! process group, read within limits, and stopped with everything it started when its time is up.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// What a tool could not do, in words for the agent.
+#[derive(Debug)]
+pub(super) struct ToolError(pub(super) String);
+
+impl std::fmt::Display for ToolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub(super) fn fail<T>(message: impl Into<String>) -> Result<T, ToolError> {
+    Err(ToolError(message.into()))
+}
+
+/// How a child ended and what it printed (each stream cut at its limit).
+pub(super) struct Output {
+    pub(super) code: Option<i32>,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
+    pub(super) timed_out: bool,
+}
+
+/// The most of a child's stdout (a plan) and stderr kept.
+const MAX_STDOUT: u64 = 64 << 20;
+const MAX_STDERR: u64 = 1 << 20;
+
+/// This very binary, even if a build has replaced the file since it started.
+pub(super) fn me() -> Result<PathBuf, ToolError> {
+    if Path::new("/proc/self/exe").exists() {
+        return Ok(PathBuf::from("/proc/self/exe"));
+    }
+    std::env::current_exe().map_err(|e| ToolError(format!("cannot find smoke itself: {e}")))
+}
+
+/// Run `smoke ARGS` in `dir`, for at most `limit` (then the child's whole group is stopped).
+pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Result<Output, ToolError> {
+    let mut c = tokio::process::Command::new(me()?);
+    c.args(args).current_dir(dir);
+    c.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let mut child = c.spawn().map_err(|e| ToolError(format!("cannot start smoke: {e}")))?;
+    let group = child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32));
+    let mut out = child.stdout.take().expect("piped").take(MAX_STDOUT);
+    let mut err = child.stderr.take().expect("piped").take(MAX_STDERR);
+    let work = async {
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        let (a, b) = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e));
+        a.and(b).map_err(|e| ToolError(format!("cannot read smoke's output: {e}")))?;
+        let status = child.wait().await.map_err(|e| ToolError(format!("smoke did not finish: {e}")))?;
+        Ok::<_, ToolError>((status.code(), o, e))
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(done) => {
+            let (code, o, e) = done?;
+            Ok(Output {
+                code,
+                stdout: String::from_utf8_lossy(&o).into_owned(),
+                stderr: String::from_utf8_lossy(&e).into_owned(),
+                timed_out: false,
+            })
+        }
+        Err(_) => {
+            // SIGTERM lets smoke run stop its service and write what it has; then SIGKILL.
+            if let Some(pid) = group {
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            Ok(Output { code: None, stdout: String::new(), stderr: String::new(), timed_out: true })
+        }
+    }
+}
+
+/// The lines of a child's stderr worth showing an agent: its warnings and errors, at most `max`.
+pub(super) fn said(stderr: &str, max: usize) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let skip = lines.len().saturating_sub(max);
+    lines[skip..].join("\n")
+}
+
+/// `relative`, resolved inside `project` and kept there: an absolute path or `..` that leaves
+/// it, or a link out of it, is refused. `exists`: whether it must exist now.
+pub(super) fn inside(project: &Path, relative: &str, exists: bool) -> Result<PathBuf, ToolError> {
+    let joined = project.join(relative);
+    let resolved = if exists {
+        joined.canonicalize().map_err(|e| {
+            ToolError(format!("{relative}: {e} (paths are relative to the project, {})", project.display()))
+        })?
+    } else {
+        // Not there yet: its parent must be, inside the project.
+        let parent = joined.parent().unwrap_or(project);
+        let name = joined.file_name().ok_or_else(|| ToolError(format!("{relative}: names no file")))?;
+        let parent = parent.canonicalize().map_err(|e| {
+            ToolError(format!("{relative}: its folder: {e} (paths are relative to the project)"))
+        })?;
+        parent.join(name)
+    };
+    if !resolved.starts_with(project) {
+        return fail(format!(
+            "{relative}: outside the project directory ({}); smoke mcp-server reads and writes only inside it",
+            project.display()
+        ));
+    }
+    Ok(resolved)
+}
+
+/// The project a server serves: the one directory it reads and writes in, its default config,
+/// where its runs are kept, and the limits of a run.
+pub(super) struct Project {
+    pub(super) dir: PathBuf,
+    pub(super) config: Option<PathBuf>,
+    pub(super) max_scenarios: usize,
+    pub(super) max_run_time: Duration,
+    /// One run at a time: a second waits for the first.
+    pub(super) running: tokio::sync::Mutex<()>,
+}
+
+impl Project {
+    pub(super) fn new(
+        dir: PathBuf,
+        config: Option<PathBuf>,
+        max_scenarios: usize,
+        max_run_time: Duration,
+    ) -> Self {
+        Project { dir, config, max_scenarios, max_run_time, running: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Where the server keeps its runs and plans.
+    pub(super) fn state(&self) -> PathBuf {
+        self.dir.join(".smoke").join("mcp-server")
+    }
+
+    /// The config a tool names (inside the project), else the server's.
+    pub(super) fn config(&self, named: Option<&str>) -> Result<PathBuf, ToolError> {
+        match named {
+            Some(name) => inside(&self.dir, name, true),
+            None => self.config.clone().ok_or_else(|| {
+                ToolError(format!(
+                    "no config: the project ({}) has no smoke.toml and the server was started without --config; \
+                     name one inside the project with the `config` argument",
+                    self.dir.display()
+                ))
+            }),
+        }
+    }
+
+    /// A path as shown to the agent: relative to the project when inside it.
+    pub(super) fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.dir).unwrap_or(path).display().to_string()
+    }
+
+    /// The numbers of the runs kept, in order.
+    pub(super) fn runs(&self) -> Vec<u64> {
+        let mut runs: Vec<u64> = std::fs::read_dir(self.state().join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        runs.sort_unstable();
+        runs
+    }
+}
+
+/// Write `bytes` to `path`, as every report is written (a new file renamed into place).
+pub(super) fn keep(path: &Path, bytes: &[u8]) -> Result<(), ToolError> {
+    crate::files::write_atomically(path, |out| out.write_all(bytes))
+        .map_err(|e| ToolError(format!("cannot write {}: {e}", path.display())))
+}
+
+/// How long planning may take (plugins compile once, then plan in milliseconds).
+const PLAN_TIME: Duration = Duration::from_secs(300);
+
+pub(super) fn settings(config: &Path) -> Result<crate::config::Settings, ToolError> {
+    let o = crate::config::Overrides {
+        config: Some(config.to_path_buf()),
+        plan_only: true,
+        ..Default::default()
+    };
+    crate::config::load(&o).map_err(|e| ToolError(format!("config: {e}")))
+}
+
+/// `smoke plan --config CONFIG [--filter F]... EXTRA`: the plan's JSON text.
+pub(super) async fn plan_text(
+    p: &Project,
+    config: &Path,
+    filters: &[String],
+    extra: &[OsString],
+) -> Result<String, ToolError> {
+    let mut a: Vec<OsString> = vec!["plan".into(), "--config".into(), config.into()];
+    for f in filters {
+        a.push("--filter".into());
+        a.push(f.into());
+    }
+    a.extend(extra.iter().cloned());
+    let out = smoke(&a, &p.dir, PLAN_TIME).await?;
+    if out.timed_out {
+        return fail(format!("smoke plan took over {} s and was stopped", PLAN_TIME.as_secs()));
+    }
+    if out.code != Some(0) || out.stdout.trim().is_empty() {
+        return fail(format!(
+            "smoke plan --config {} gave no plan (exit {}):\n{}",
+            p.shown(config),
+            out.code.map_or("by signal".into(), |c| c.to_string()),
+            said(&out.stderr, 40)
+        ));
+    }
+    Ok(out.stdout)
+}

@@ -1,0 +1,142 @@
+//! Where a config's target is, and what a plan would write to it. A run against a target off this
+//! machine may only read, unless the config says writes are allowed (`[agents] allow-writes`).
+
+use crate::config::{McpTransport, Settings};
+use serde_json::{Value, json};
+
+/// The config key that allows an agent's runs to write to a target that is not on this machine.
+pub(super) const ALLOW_WRITES: &str = "allow-writes = true under [agents]";
+
+/// The target a config names: how it is reached, where, and whether it is on this machine.
+pub(super) struct Target {
+    pub(super) kind: &'static str,
+    pub(super) at: String,
+    pub(super) local: bool,
+}
+
+impl Target {
+    pub(super) fn describe(&self, settings: &Settings) -> Value {
+        json!({
+            "kind": self.kind,
+            "at": self.at,
+            "local": self.local,
+            "writes_allowed": self.local || settings.allow_writes,
+        })
+    }
+}
+
+/// Whether a URL's host is this machine: `localhost` (and `*.localhost`) or a loopback address.
+pub(super) fn local_url(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else { return false };
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+pub(super) fn target(settings: &Settings) -> Target {
+    if let Some(mcp) = &settings.mcp {
+        return match &mcp.transport {
+            McpTransport::Stdio { command, .. } => {
+                Target { kind: "an MCP server smoke starts here (stdio)", at: command.clone(), local: true }
+            }
+            McpTransport::Http { url, .. } => {
+                let at = match (url.starts_with('/'), &settings.base_url, &settings.target) {
+                    (true, Some(base), _) => format!("{}{url}", base.trim_end_matches('/')),
+                    (true, None, Some(t)) => format!("{}{url}", t.base_url.trim_end_matches('/')),
+                    _ => url.clone(),
+                };
+                let started = settings.base_url.is_none()
+                    && settings.target.as_ref().is_some_and(|t| t.command.is_some());
+                Target { kind: "an MCP server over Streamable HTTP", local: started || local_url(&at), at }
+            }
+        };
+    }
+    match (&settings.base_url, &settings.target) {
+        (Some(url), _) => {
+            Target { kind: "a running service (base-url)", at: url.clone(), local: local_url(url) }
+        }
+        (None, Some(t)) if t.command.is_some() => Target {
+            kind: "a service smoke starts here",
+            at: t.command.clone().unwrap_or_default(),
+            local: true,
+        },
+        (None, Some(t)) => {
+            Target { kind: "a running service", at: t.base_url.clone(), local: local_url(&t.base_url) }
+        }
+        (None, None) => Target { kind: "none", at: String::new(), local: true },
+    }
+}
+
+/// The steps of a plan (as `smoke plan` prints it) that may write: seeds, requests other than
+/// GET, HEAD, OPTIONS and TRACE, and tool calls (a plan does not say which tools only read).
+pub(super) fn writes(plan: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut step = |owner: &str, step: &Value| {
+        if let Some(method) = step["request"]["method"].as_str() {
+            if !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
+                found.push(format!(
+                    "{owner}: {method} {}",
+                    step["request"]["path"].as_str().unwrap_or_default()
+                ));
+            }
+        } else if let Some(tool) = step["tool_call"]["tool"].as_str().or(step["tool_call"]["name"].as_str()) {
+            found.push(format!("{owner}: tool call {tool}"));
+        }
+    };
+    for seed in plan["seeds"].as_array().into_iter().flatten() {
+        step(&format!("seed {}", seed["id"].as_str().unwrap_or_default()), &seed["step"]);
+    }
+    for s in plan["scenarios"].as_array().into_iter().flatten() {
+        let id = s["id"].as_str().unwrap_or_default();
+        for st in s["steps"].as_array().into_iter().flatten() {
+            step(id, st);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_and_localhost_are_local() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost/x",
+            "http://api.localhost",
+            "http://[::1]:9",
+            "http://127.8.0.1",
+        ] {
+            assert!(local_url(url), "{url}");
+        }
+        for url in [
+            "http://192.0.2.1:9",
+            "https://api.example.com",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+            "nonsense",
+        ] {
+            assert!(!local_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn seeds_writes_and_tool_calls_are_writes_reads_are_not() {
+        let plan = json!({
+            "seeds": [{"id": "s1", "step": {"request": {"method": "POST", "path": "/a"}, "expect": {"status": [201]}}}],
+            "scenarios": [
+                {"id": "r", "steps": [{"request": {"method": "GET", "path": "/a"}, "expect": {"status": [200]}}]},
+                {"id": "w", "steps": [{"request": {"method": "DELETE", "path": "/a/1"}, "expect": {"status": [204]}}]},
+                {"id": "t", "steps": [{"tool_call": {"tool": "drop", "arguments": {}}}]}
+            ]
+        });
+        assert_eq!(writes(&plan), ["seed s1: POST /a", "w: DELETE /a/1", "t: tool call drop"]);
+    }
+}
