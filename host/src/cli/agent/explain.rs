@@ -164,8 +164,12 @@ fn status_pattern(planned_step: &Value) -> String {
         .into_iter()
         .flatten()
         .map(|s| match s {
-            Value::String(class) => format!("{}??", &class[..1]),
-            other => other.to_string(),
+            Value::String(class) => format!(
+                "{}??",
+                class.get(..1).filter(|d| d.bytes().all(|b| b.is_ascii_digit())).unwrap_or("?")
+            ),
+            Value::Number(n) => n.to_string(),
+            _ => "?".to_string(),
         })
         .collect();
     if each.is_empty() { "*".into() } else { each.join("|") }
@@ -204,12 +208,12 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
     }
     let base = report["base_url"].as_str().unwrap_or_default().trim_end_matches('/').to_string();
     let mut script = format!(
-        "#!/usr/bin/env bash\n# Reproduces {} (step {} of {}): {}\n# Against another instance: BASE_URL=http://HOST:PORT bash this-script. Needs curl and python3.\n# Secrets are redacted in what follows; put them back from your own environment.\n{PRELUDE}BASE_URL=\"${{BASE_URL:-{}}}\"\n",
+        "#!/usr/bin/env bash\n# Reproduces {} (step {} of {}): {}\n# Against another instance: BASE_URL=http://HOST:PORT bash this-script. Needs curl and python3.\n# Secrets are redacted in what follows; put them back from your own environment.\n{PRELUDE}[ -n \"${{BASE_URL:-}}\" ] || BASE_URL={}\n",
         scenario["id"].as_str().unwrap_or_default(),
         failed + 1,
         steps.len(),
         crate::text::escape_line(scenario["reason"].as_str().unwrap_or_default()),
-        base
+        quoted(&base)
     );
     let mut captured: Vec<(String, String)> = Vec::new();
     for (i, step) in steps.iter().enumerate().take(failed + 1) {
@@ -246,10 +250,11 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
         let pattern = status_pattern(planned_step);
         let expected = step["expected"].as_str().unwrap_or_default();
         if i < failed {
+            let said =
+                quoted(&format!("step {}: expected {}, got ", i + 1, crate::text::escape_line(expected)));
+            let then = quoted("; the reproduction did not reach the failing step");
             script.push_str(&format!(
-                "case \"$status\" in {pattern}) ;; *) fail \"step {}: expected {}, got $status: $body; the reproduction did not reach the failing step\" 2 ;; esac\n",
-                i + 1,
-                crate::text::escape_line(expected).replace('"', "'")
+                "case \"$status\" in {pattern}) ;; *) fail {said}\"$status: $body\"{then} 2 ;; esac\n"
             ));
             for c in planned_step["captures"].as_array().into_iter().flatten() {
                 let (Some(name), Some(from), Some(at)) =
@@ -271,10 +276,13 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
                 }
             }
         } else {
-            script.push_str(&format!(
-                "case \"$status\" in {pattern}) ;; *) fail \"reproduced: step {} expected {}, got $status: $body\" ;; esac\n",
+            let said = quoted(&format!(
+                "reproduced: step {} expected {}, got ",
                 i + 1,
-                crate::text::escape_line(expected).replace('"', "'")
+                crate::text::escape_line(expected)
+            ));
+            script.push_str(&format!(
+                "case \"$status\" in {pattern}) ;; *) fail {said}\"$status: $body\" ;; esac\n"
             ));
             for a in planned_step["expect"]["body"].as_array().into_iter().flatten() {
                 let (Some(pointer), Some("equals")) = (a["pointer"].as_str(), a["test"].as_str()) else {
@@ -284,13 +292,16 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
+                let said = quoted(&format!(
+                    "reproduced: step {} expected {} at {}, got ",
+                    i + 1,
+                    crate::text::escape_line(&want),
+                    crate::text::escape_line(pointer)
+                ));
                 script.push_str(&format!(
-                    "got=$(printf '%s' \"$body\" | pick {}) || got='(absent)'\n[ \"$got\" = {} ] || fail \"reproduced: step {} expected {} at {}, got $got\"\n",
+                    "got=$(printf '%s' \"$body\" | pick {}) || got='(absent)'\n[ \"$got\" = {} ] || fail {said}\"$got\"\n",
                     quoted(pointer),
                     word(&want, &captured),
-                    i + 1,
-                    crate::text::escape_line(&want).replace('"', "'"),
-                    pointer
                 ));
             }
             script.push_str(&format!(
@@ -321,5 +332,38 @@ mod tests {
     #[test]
     fn statuses_become_a_case_pattern() {
         assert_eq!(status_pattern(&json!({"expect": {"status": [200, "4xx"]}})), "200|4??");
+    }
+
+    /// A reproduction of a plan and report holding shell syntax, run with a fake curl that
+    /// answers 500: it says what it must, literally, and runs nothing it was handed.
+    #[test]
+    fn what_a_plan_or_service_says_is_never_run_by_the_reproduction() {
+        let dir = tempfile::tempdir().unwrap();
+        let pwned = dir.path().join("pwned");
+        let evil = format!("$(touch {}) `touch {}`", pwned.display(), pwned.display());
+        let curl = dir.path().join("curl");
+        std::fs::write(
+            &curl,
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do case $1 in -o) echo '{}' > $2; shift;; -D) : > $2; shift;; esac; shift; done\nprintf 500\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&curl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let report = json!({"base_url": format!("http://127.0.0.1:9/{evil}")});
+        let scenario = json!({"id": evil, "reason": evil, "steps": [
+            {"name": evil, "expected": format!("status 200 {evil}"), "request": {"method": "GET", "url": format!("http://127.0.0.1:9/{evil}/x'y"), "headers": [{"name": "X-A", "value": evil}], "body": evil}}
+        ]});
+        let planned = json!({"steps": [{"expect": {"status": [200], "body": [{"pointer": format!("/{evil}"), "test": "equals", "value": evil}]}}]});
+        let script = reproduction(&report, &scenario, &planned, 0)["script"].as_str().unwrap().to_string();
+        let path = dir.path().join("repro.sh");
+        std::fs::write(&path, &script).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .env("PATH", format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{said}\n{script}");
+        assert!(said.contains(&format!("expected status 200 {evil}, got 500")), "{said}");
+        assert!(!pwned.exists(), "the script ran what it was handed:\n{script}");
     }
 }
