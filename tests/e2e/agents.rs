@@ -27,10 +27,14 @@ struct Client {
 
 impl Client {
     fn start(project: &Path, faults: &str) -> Client {
+        Client::start_with(project, &[("FAULTS", faults)])
+    }
+
+    fn start_with(project: &Path, env: &[(&str, &str)]) -> Client {
         let mut c = smoke(shared_cache());
         c.args(["mcp-server", "--project"]).arg(project);
         c.env("SHOP_KEY", SECRET)
-            .env("FAULTS", faults)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -296,6 +300,50 @@ fn a_run_that_writes_to_a_target_off_this_machine_is_refused_naming_the_key_that
     assert!(text.contains("refused: the target http://192.0.2.1:9 is not on this machine"), "{text}");
     assert!(text.contains("allow-writes = true under [agents]"), "names the key: {text}");
     assert!(!project.path().join(".smoke/mcp-server/runs").exists(), "nothing ran");
+
+    // A service smoke would start, but reached at a URL off this machine, is off this machine.
+    let project = shop_project("");
+    let config = std::fs::read_to_string(project.path().join("smoke.toml")).unwrap();
+    let config = config.replace("[target]\n", "[target]\nbase-url = \"http://192.0.2.1:9\"\n");
+    std::fs::write(project.path().join("smoke.toml"), config).unwrap();
+    let mut mcp = Client::start(project.path(), "");
+    let (error, _, text) = mcp.tool("run", json!({}));
+    assert!(error && text.contains("allow-writes = true under [agents]"), "{text}");
+}
+
+#[test]
+fn the_server_keeps_to_its_configs_and_its_project_and_redacts_its_errors() {
+    let project = shop_project("");
+    // A config the user did not give the server, though inside the project.
+    std::fs::copy(project.path().join("smoke.toml"), project.path().join("other.toml")).unwrap();
+    let mut mcp = Client::start(project.path(), "");
+    let (error, _, text) = mcp.tool("describe_target", json!({"config": "other.toml"}));
+    assert!(error && text.contains("not a config this server was given"), "{text}");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("rules.json"), r#"{"scenarios": []}"#).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("rules.json"), project.path().join("rules.json")).unwrap();
+    let (error, _, text) = mcp.tool("validate_plan", json!({"file": "rules.json"}));
+    assert!(error && text.contains("outside the project directory"), "a link out is refused: {text}");
+    std::fs::remove_file(outside.path().join("rules.json")).unwrap();
+
+    // Its state folder planted as a link out of the project: nothing goes through it.
+    std::os::unix::fs::symlink(outside.path(), project.path().join(".smoke")).unwrap();
+    let (error, _, text) = mcp.tool("plan", json!({}));
+    assert!(error && text.contains(".smoke is a link"), "{text}");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written out of the project");
+    drop(mcp);
+
+    // A config that does not load says why without the value the environment gave it.
+    let config = std::fs::read_to_string(project.path().join("smoke.toml")).unwrap();
+    let config = config.replace("health = \"/health\"", "health = \"${HEALTH_CHECK}\"");
+    std::fs::write(project.path().join("smoke.toml"), config).unwrap();
+    std::fs::remove_file(project.path().join(".smoke")).unwrap();
+    let mut mcp = Client::start_with(project.path(), &[("HEALTH_CHECK", "hc-secret-4821")]);
+    let (error, _, text) = mcp.tool("describe_target", json!({}));
+    assert!(error && text.contains("target.health"), "{text}");
+    for line in &mcp.seen {
+        assert!(!line.contains("hc-secret-4821"), "{line}");
+    }
 }
 
 /// The project's own MCP server, as a command line for `--mcp-command`.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 fn config_argument() -> Value {
     json!({
         "type": "string",
-        "description": "A smoke.toml inside the project directory (relative to it); default: the config the server was started with"
+        "description": "One of the configs the server was started with (--config), relative to the project; default: the first"
     })
 }
 
@@ -65,7 +65,7 @@ fn describe_target() -> Value {
 fn plan_tool() -> Value {
     json!({"name": "plan",
         "title": "The plugins' plan",
-        "description": "The deterministic plan the plugins make for the configured target, as `smoke plan` prints it (with the project's scenario file added, when the config names one). Sends nothing to the target. The whole plan is also the resource smoke://plan/last.",
+        "description": "The deterministic plan the plugins make for the configured target, as `smoke plan` prints it (with the project's scenario file added, when the config names one). Sends no scenario to the target (a plugin that plans from what the target serves, an OpenAPI document or an MCP tool list, reads that). The whole plan is also the resource smoke://plan/last.",
         "inputSchema": {"type": "object", "additionalProperties": false, "properties": {"config": config_argument(), "filter": filters()}},
         "outputSchema": {
             "type": "object",
@@ -85,7 +85,7 @@ fn plan_tool() -> Value {
 fn validate_plan() -> Value {
     json!({"name": "validate_plan",
         "title": "Validate a plan or scenarios",
-        "description": "Check scenarios to add to the plugins' plan (`scenarios`, the form of a scenario file), a whole plan (`plan`), or such a file in the project (`file`) against the plan schema, the target's endpoints and the coverage rules (a happy path expects 200, 201 or 204; a not-found expects 404; a validation error expects 400 or 422). Every error carries its JSON pointer and a fix. Sends nothing to the target.",
+        "description": "Check scenarios to add to the plugins' plan (`scenarios`, the form of a scenario file), a whole plan (`plan`), or such a file in the project (`file`) against the plan schema, the target's endpoints and the coverage rules (a happy path expects 200, 201 or 204; a not-found expects 404; a validation error expects 400 or 422). Every error carries its JSON pointer and a fix. Sends no scenario to the target (a plugin that plans from what the target serves, an OpenAPI document or an MCP tool list, reads that).",
         "inputSchema": {
             "type": "object",
             "additionalProperties": false,

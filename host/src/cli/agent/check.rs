@@ -13,7 +13,6 @@ use crate::plan::Plan;
 use crate::plan::model::{Action, Scenario, ScenarioKind, StatusMatch};
 use jsonschema::error::ValidationErrorKind;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 /// The most problems reported of each sort.
 const MAX_PROBLEMS: usize = 100;
@@ -32,7 +31,7 @@ enum Shape {
     Plan,
 }
 
-pub(super) async fn validate(p: &Project, args: &Value) -> Result<(Value, Option<PathBuf>), ToolError> {
+pub(super) async fn validate(p: &Project, args: &Value) -> Result<Value, ToolError> {
     let given: Vec<&str> =
         ["scenarios", "plan", "file"].into_iter().filter(|k| args.get(*k).is_some()).collect();
     if given.len() != 1 {
@@ -57,9 +56,19 @@ pub(super) async fn validate(p: &Project, args: &Value) -> Result<(Value, Option
                 Ok(v) => v,
                 Err(e) => {
                     let at = format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column());
-                    return Ok((answer(vec![problem("", at, "write the file as JSON")], vec![], 0), config));
+                    return Ok(answer(vec![problem("", at, "write the file as JSON")], vec![], 0));
                 }
             };
+            // Read as `smoke run` reads it, which also refuses what a JSON value forgets (a key
+            // given twice).
+            if let Err(e) = typed_text(&value, &text) {
+                let at = format!("{name}:{}:{}: {e}", e.line(), e.column());
+                return Ok(answer(
+                    vec![problem("", at, "give each key once, as smoke://schemas/plan says")],
+                    vec![],
+                    0,
+                ));
+            }
             let keys_of_a_file = ["$schema", "description", "scenarios"];
             let scenarios_only =
                 value.as_object().is_some_and(|o| o.keys().all(|k| keys_of_a_file.contains(&k.as_str())));
@@ -69,13 +78,60 @@ pub(super) async fn validate(p: &Project, args: &Value) -> Result<(Value, Option
     let count = value["scenarios"].as_array().map_or(0, Vec::len);
     let errors = schema_errors(shape, &value);
     if !errors.is_empty() {
-        return Ok((answer(errors, vec![], count), config));
+        return Ok(answer(errors, vec![], count));
     }
     let base = match (&config, shape) {
         (Some(c), Shape::Scenarios) => Some(plugins_plan(p, c).await?),
         _ => None,
     };
-    Ok((checked(shape, value, base), config))
+    Ok(checked(shape, value, base))
+}
+
+/// The text of a file read into the types `smoke run` reads it into; the error, with its line
+/// and column, when it does not go.
+fn typed_text(value: &Value, text: &str) -> Result<(), serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(rename = "$schema")]
+        _schema: Option<String>,
+        #[serde(rename = "description")]
+        _description: Option<String>,
+        #[serde(rename = "scenarios")]
+        _scenarios: Vec<Scenario>,
+    }
+    let scenarios_only =
+        value.get("seeds").is_none() && value.get("plugins").is_none() && value.get("surface").is_none();
+    if scenarios_only {
+        serde_json::from_str::<File>(text).map(drop)
+    } else {
+        serde_json::from_str::<Plan>(text).map(drop)
+    }
+}
+
+/// The scenarios given, typed; what the schema could not see (a status of 200.0) located at the
+/// scenario, and the step, that does not read.
+fn typed(value: &Value) -> Result<Vec<Scenario>, Vec<Value>> {
+    let list = value["scenarios"].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        match serde_json::from_value::<Scenario>(s.clone()) {
+            Ok(s) => out.push(s),
+            Err(e) => {
+                let step = s["steps"].as_array().into_iter().flatten().position(|step| {
+                    serde_json::from_value::<crate::plan::model::Step>(step.clone()).is_err()
+                });
+                let pointer = step.map_or(format!("/scenarios/{i}"), |j| format!("/scenarios/{i}/steps/{j}"));
+                problems.push(problem(
+                    pointer,
+                    e.to_string(),
+                    "make it match smoke://schemas/plan at this place",
+                ));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
 
 fn answer(errors: Vec<Value>, warnings: Vec<Value>, scenarios: usize) -> Value {
@@ -172,15 +228,9 @@ fn located(e: &jsonschema::ValidationError<'_>, value: &Value, out: &mut Vec<Val
 fn checked(shape: Shape, value: Value, base: Option<Value>) -> Value {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let submitted: Vec<Scenario> = match serde_json::from_value(value["scenarios"].clone()) {
+    let submitted = match typed(&value) {
         Ok(s) => s,
-        Err(e) => {
-            return answer(
-                vec![problem("/scenarios", e.to_string(), "make it match smoke://schemas/plan")],
-                vec![],
-                0,
-            );
-        }
+        Err(problems) => return answer(problems, vec![], value["scenarios"].as_array().map_or(0, Vec::len)),
     };
     let count = submitted.len();
     // The plan the scenarios join: the plugins' (for a scenario file), else the one given.
@@ -239,7 +289,12 @@ fn checked(shape: Shape, value: Value, base: Option<Value>) -> Value {
             }
         }
         errors.extend(own_problems(i, s));
-        errors.extend(coverage_rules(i, s));
+        // The rules bind scenarios being added; a whole plan's plugins may have chosen otherwise
+        // (a delete whose happy path also accepts 404): there they are warnings.
+        match shape {
+            Shape::Scenarios => errors.extend(coverage_rules(i, s)),
+            Shape::Plan => warnings.extend(coverage_rules(i, s)),
+        }
     }
     errors.extend(plan_problems(&plan, &submitted));
     let surface: Vec<(String, String)> = plan
@@ -266,25 +321,31 @@ fn checked(shape: Shape, value: Value, base: Option<Value>) -> Value {
 
 /// What `plan::validate` says of one scenario alone (its steps), located.
 fn own_problems(i: usize, s: &Scenario) -> Vec<Value> {
-    let mut alone = Plan::default();
-    let mut s = s.clone();
-    s.depends_on.clear();
-    alone.scenarios.push(s);
-    crate::plan::validate::validate(&alone)
+    own_messages(s)
         .into_iter()
         .map(|message| {
-            let pointer =
-                step_of(&message).map_or(format!("/scenarios/{i}"), |j| format!("/scenarios/{i}/steps/{j}"));
+            let pointer = step_of(&message, &s.id)
+                .map_or(format!("/scenarios/{i}"), |j| format!("/scenarios/{i}/steps/{j}"));
             let fix = fix_for(&message);
             problem(pointer, message, fix)
         })
         .collect()
 }
 
-/// The step a message of `plan::validate` names (`step N (`), 0-based.
-fn step_of(message: &str) -> Option<usize> {
-    let at = message.find(", step ")?;
-    let digits: String = message[at + 7..].chars().take_while(char::is_ascii_digit).collect();
+fn own_messages(s: &Scenario) -> Vec<String> {
+    let mut alone = Plan::default();
+    let mut s = s.clone();
+    s.depends_on.clear();
+    alone.scenarios.push(s);
+    crate::plan::validate::validate(&alone)
+}
+
+/// The step a message of `plan::validate` about scenario `id` names (`scenario "ID", step N (`),
+/// 0-based; read after the id, whatever the id holds.
+fn step_of(message: &str, id: &str) -> Option<usize> {
+    let head = format!("scenario {id:?}, step ");
+    let rest = message.strip_prefix(&head)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse::<usize>().ok()?.checked_sub(1)
 }
 
@@ -304,22 +365,39 @@ fn fix_for(message: &str) -> String {
     }
 }
 
-/// What `plan::validate` says of the whole plan (ids, dependencies, cycles), located at the
-/// given scenario it names; a step's problem was already found by [`own_problems`].
+/// What `plan::validate` says of the whole plan that the scenarios alone did not (ids,
+/// dependencies, cycles, seeds), located at the seed or scenario it names.
 fn plan_problems(plan: &Plan, submitted: &[Scenario]) -> Vec<Value> {
+    let own: std::collections::HashSet<String> = submitted.iter().flat_map(own_messages).collect();
     let mut out = Vec::new();
     for message in crate::plan::validate::validate(plan) {
-        if step_of(&message).is_some() || message.contains("has no steps") {
+        if own.contains(&message) {
             continue;
         }
-        let named = submitted.iter().rposition(|s| message.contains(&format!("{:?}", s.id)));
-        let pointer = match named {
-            Some(i) if message.contains("used twice") => format!("/scenarios/{i}/id"),
-            Some(i) if message.contains("depends on") || message.contains("cycle") => {
-                format!("/scenarios/{i}/depends_on")
+        let pointer = if message.starts_with("seed") {
+            let named = plan.seeds.iter().rposition(|s| message.contains(&format!("{:?}", s.id)));
+            match named {
+                Some(k) if message.contains("used twice") => format!("/seeds/{k}/id"),
+                Some(k) if message.contains("depends on") || message.contains("cycle") => {
+                    format!("/seeds/{k}/depends_on")
+                }
+                Some(k) => format!("/seeds/{k}/step"),
+                None => String::new(),
             }
-            Some(i) => format!("/scenarios/{i}"),
-            None => String::new(),
+        } else if let Some((_, cycle)) = message.split_once("form a cycle: ") {
+            // The cycle names its ids as printed (escaped, unquoted).
+            let ids: Vec<&str> = cycle.split(" -> ").collect();
+            submitted
+                .iter()
+                .position(|s| ids.contains(&crate::text::escape_line(&s.id).as_ref()))
+                .map_or(String::new(), |i| format!("/scenarios/{i}/depends_on"))
+        } else {
+            match submitted.iter().rposition(|s| message.contains(&format!("{:?}", s.id))) {
+                Some(i) if message.contains("used twice") => format!("/scenarios/{i}/id"),
+                Some(i) if message.contains("depends on") => format!("/scenarios/{i}/depends_on"),
+                Some(i) => format!("/scenarios/{i}"),
+                None => String::new(),
+            }
         };
         let fix = fix_for(&message);
         out.push(problem(pointer, message, fix));
@@ -386,7 +464,10 @@ fn endpoint_problems(i: usize, s: &Scenario, surface: &[(String, String)]) -> Ve
         let Action::Http(call) = &step.action else { continue };
         let method = call.request.method.as_str().to_string();
         let path = &call.request.path;
-        if surface.iter().any(|(m, d)| m.eq_ignore_ascii_case(&method) && path_matches(path, d)) {
+        // HEAD is GET without the body (RFC 9110, 9.3.2): a GET endpoint takes it.
+        let same =
+            |m: &str| m.eq_ignore_ascii_case(&method) || (method == "HEAD" && m.eq_ignore_ascii_case("GET"));
+        if surface.iter().any(|(m, d)| same(m) && path_matches(path, d)) {
             continue;
         }
         let same_path: Vec<&str> =
@@ -506,5 +587,44 @@ mod tests {
             (Some(true), 0),
             "{answer}"
         );
+    }
+
+    #[test]
+    fn cycles_odd_ids_seeds_and_what_only_serde_sees_are_located_too() {
+        let http = |status: Value| json!({"request": {"method": "GET", "path": "/products/1"}, "expect": {"status": status}});
+        let answer = scenarios(json!([
+            {"id": "r.a", "endpoint": "GET /products/{id}", "kind": "business-rule", "depends_on": ["r.b"], "steps": [http(json!([200]))]},
+            {"id": "r.b", "endpoint": "GET /products/{id}", "kind": "business-rule", "depends_on": ["r.a"], "steps": [http(json!([200]))]},
+            {"id": "r.x, step 9 (a)", "endpoint": "GET /products/{id}", "kind": "business-rule",
+             "steps": [http(json!([200])), {"request": {"method": "GET", "path": "/products/1"}, "expect": {"status": []}}]}
+        ]));
+        let at = pointers(&answer);
+        assert!(at.contains(&"/scenarios/0/depends_on"), "the cycle: {answer}");
+        assert!(at.contains(&"/scenarios/2/steps/1"), "read after the id: {answer}");
+        assert!(!at.contains(&""), "{answer}");
+
+        let answer = scenarios(
+            json!([{"id": "f", "endpoint": "x", "kind": "business-rule", "steps": [http(json!([200])), http(json!([200.0]))]}]),
+        );
+        assert_eq!(pointers(&answer), ["/scenarios/0/steps/1"], "{answer}");
+
+        let plan = json!({"seeds": [{"id": "s", "depends_on": ["nowhere"], "step": http(json!([200]))}], "scenarios": [
+            {"id": "ok", "endpoint": "x", "kind": "happy-path", "steps": [http(json!([200, 404]))]}]});
+        let answer = checked(Shape::Plan, plan, None);
+        assert_eq!(pointers(&answer), ["/seeds/0/depends_on"], "{answer}");
+        let warned: Vec<&str> =
+            answer["warnings"].as_array().unwrap().iter().map(|w| w["pointer"].as_str().unwrap()).collect();
+        assert!(
+            warned.contains(&"/scenarios/0/steps/0/expect/status"),
+            "a whole plan's choice is a warning: {answer}"
+        );
+    }
+
+    #[test]
+    fn a_file_is_read_as_smoke_run_reads_it() {
+        let text = r#"{"scenarios": [{"id": "a", "id": "b", "endpoint": "x", "kind": "auth", "steps": []}]}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let e = typed_text(&value, text).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `id`"), "{e}");
     }
 }

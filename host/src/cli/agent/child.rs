@@ -41,6 +41,27 @@ pub(super) fn me() -> Result<PathBuf, ToolError> {
     std::env::current_exe().map_err(|e| ToolError(format!("cannot find smoke itself: {e}")))
 }
 
+/// A child's process group, sent SIGTERM if the child is given up on (its tool call cancelled):
+/// `smoke run` then stops its service and leaves nothing running.
+struct Group(Option<nix::unistd::Pid>);
+
+impl Group {
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::killpg(pid, signal);
+        }
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+/// How long a child stopped at its limit has to stop its service and write its report.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
 /// Run `smoke ARGS` in `dir`, for at most `limit` (then the child's whole group is stopped).
 pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Result<Output, ToolError> {
     let mut c = tokio::process::Command::new(me()?);
@@ -48,21 +69,24 @@ pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Res
     c.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .process_group(0);
     let mut child = c.spawn().map_err(|e| ToolError(format!("cannot start smoke: {e}")))?;
-    let group = child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32));
+    let mut group = Group(child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32)));
     let mut out = child.stdout.take().expect("piped").take(MAX_STDOUT);
     let mut err = child.stderr.take().expect("piped").take(MAX_STDERR);
-    let work = async {
-        let (mut o, mut e) = (Vec::new(), Vec::new());
-        let (a, b) = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e));
-        a.and(b).map_err(|e| ToolError(format!("cannot read smoke's output: {e}")))?;
-        let status = child.wait().await.map_err(|e| ToolError(format!("smoke did not finish: {e}")))?;
-        Ok::<_, ToolError>((status.code(), o, e))
+    let finished = {
+        let work = async {
+            let (mut o, mut e) = (Vec::new(), Vec::new());
+            let (a, b) = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e));
+            a.and(b).map_err(|e| ToolError(format!("cannot read smoke's output: {e}")))?;
+            let status = child.wait().await.map_err(|e| ToolError(format!("smoke did not finish: {e}")))?;
+            Ok::<_, ToolError>((status.code(), o, e))
+        };
+        tokio::time::timeout(limit, work).await
     };
-    match tokio::time::timeout(limit, work).await {
+    match finished {
         Ok(done) => {
+            group.0 = None;
             let (code, o, e) = done?;
             Ok(Output {
                 code,
@@ -72,12 +96,13 @@ pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Res
             })
         }
         Err(_) => {
-            // SIGTERM lets smoke run stop its service and write what it has; then SIGKILL.
-            if let Some(pid) = group {
-                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            // SIGTERM lets smoke run stop its service and write what it has; SIGKILL after a grace.
+            group.signal(nix::sys::signal::Signal::SIGTERM);
+            if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+                group.signal(nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait().await;
             }
+            group.0 = None;
             Ok(Output { code: None, stdout: String::new(), stderr: String::new(), timed_out: true })
         }
     }
@@ -116,44 +141,80 @@ pub(super) fn inside(project: &Path, relative: &str, exists: bool) -> Result<Pat
     Ok(resolved)
 }
 
-/// The project a server serves: the one directory it reads and writes in, its default config,
-/// where its runs are kept, and the limits of a run.
+/// The project a server serves: the one directory it reads and writes in, the configs its user
+/// named (the first is the default), and the limits of a run.
 pub(super) struct Project {
     pub(super) dir: PathBuf,
-    pub(super) config: Option<PathBuf>,
+    pub(super) configs: Vec<PathBuf>,
     pub(super) max_scenarios: usize,
     pub(super) max_run_time: Duration,
     /// One run at a time: a second waits for the first.
     pub(super) running: tokio::sync::Mutex<()>,
 }
 
+/// Where the server keeps its runs and plans, under the project.
+const STATE: &str = ".smoke/mcp-server";
+
 impl Project {
     pub(super) fn new(
         dir: PathBuf,
-        config: Option<PathBuf>,
+        configs: Vec<PathBuf>,
         max_scenarios: usize,
         max_run_time: Duration,
     ) -> Self {
-        Project { dir, config, max_scenarios, max_run_time, running: tokio::sync::Mutex::new(()) }
+        Project { dir, configs, max_scenarios, max_run_time, running: tokio::sync::Mutex::new(()) }
     }
 
-    /// Where the server keeps its runs and plans.
-    pub(super) fn state(&self) -> PathBuf {
-        self.dir.join(".smoke").join("mcp-server")
+    /// `relative` under the server's state folder. A link anywhere on the way (a `.smoke` planted
+    /// in a cloned repository, pointing elsewhere) is refused: nothing is read or written through
+    /// one.
+    pub(super) fn state(&self, relative: &str) -> Result<PathBuf, ToolError> {
+        let path = self.dir.join(STATE).join(relative);
+        let mut at = self.dir.clone();
+        for part in Path::new(STATE).join(relative).components() {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return fail(format!(
+                        "{} is a link; smoke mcp-server keeps its runs only in real folders of the project: remove it",
+                        self.shown(&at)
+                    ));
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(path)
     }
 
-    /// The config a tool names (inside the project), else the server's.
+    /// The folder `relative` under the state folder, made if need be, with no link on the way.
+    pub(super) fn state_dir(&self, relative: &str) -> Result<PathBuf, ToolError> {
+        let dir = self.state(relative)?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ToolError(format!("cannot make {}: {e}", self.shown(&dir))))?;
+        self.state(relative)
+    }
+
+    /// The config a tool names (one the server was given), else the first the server was given.
     pub(super) fn config(&self, named: Option<&str>) -> Result<PathBuf, ToolError> {
-        match named {
-            Some(name) => inside(&self.dir, name, true),
-            None => self.config.clone().ok_or_else(|| {
+        let Some(name) = named else {
+            return self.configs.first().cloned().ok_or_else(|| {
                 ToolError(format!(
-                    "no config: the project ({}) has no smoke.toml and the server was started without --config; \
-                     name one inside the project with the `config` argument",
+                    "no config: the project ({}) has no smoke.toml and the server was started without --config",
                     self.dir.display()
                 ))
-            }),
+            });
+        };
+        let path = inside(&self.dir, name, true)?;
+        if !self.configs.contains(&path) {
+            let given: Vec<String> = self.configs.iter().map(|c| self.shown(c)).collect();
+            return fail(format!(
+                "{name}: not a config this server was given ({}); it tests only the targets of the configs its user \
+                 named (smoke mcp-server --config FILE, repeatable)",
+                if given.is_empty() { "none".to_string() } else { given.join(", ") }
+            ));
         }
+        Ok(path)
     }
 
     /// A path as shown to the agent: relative to the project when inside it.
@@ -163,7 +224,8 @@ impl Project {
 
     /// The numbers of the runs kept, in order.
     pub(super) fn runs(&self) -> Vec<u64> {
-        let mut runs: Vec<u64> = std::fs::read_dir(self.state().join("runs"))
+        let Ok(dir) = self.state("runs") else { return Vec::new() };
+        let mut runs: Vec<u64> = std::fs::read_dir(dir)
             .into_iter()
             .flatten()
             .flatten()
@@ -171,6 +233,41 @@ impl Project {
             .collect();
         runs.sort_unstable();
         runs
+    }
+
+    /// The report of run `n`, if it has one (a real file, not a link).
+    pub(super) fn report(&self, n: u64) -> Option<PathBuf> {
+        let path = self.state(&format!("runs/{n}/report.json")).ok()?;
+        std::fs::symlink_metadata(&path).ok().filter(|m| m.is_file()).map(|_| path)
+    }
+
+    /// A file of the state folder read back (not through a link), within `limit`.
+    pub(super) fn read_state(&self, relative: &str, limit: u64) -> Result<String, ToolError> {
+        let path = self.state(relative)?;
+        crate::files::read_text(&path, limit, "a file of smoke mcp-server")
+            .map_err(|e| ToolError(e.to_string()))
+    }
+
+    /// Every value the environment gives the server's configs (`${VAR}`), read from their text,
+    /// so that even a config that does not load has its secrets redacted.
+    pub(super) fn environment_secrets(&self) -> Vec<String> {
+        let reference = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)").expect("a valid pattern");
+        let mut out = Vec::new();
+        for config in &self.configs {
+            let Ok(text) = crate::files::read_text(config, crate::files::MAX_CONFIG_BYTES, "a config file")
+            else {
+                continue;
+            };
+            for name in reference.captures_iter(&text) {
+                if let Ok(value) = std::env::var(&name[1])
+                    && value.len() >= 4
+                    && !out.contains(&value)
+                {
+                    out.push(value);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -201,8 +298,7 @@ pub(super) async fn plan_text(
 ) -> Result<String, ToolError> {
     let mut a: Vec<OsString> = vec!["plan".into(), "--config".into(), config.into()];
     for f in filters {
-        a.push("--filter".into());
-        a.push(f.into());
+        a.push(format!("--filter={f}").into());
     }
     a.extend(extra.iter().cloned());
     let out = smoke(&a, &p.dir, PLAN_TIME).await?;

@@ -21,9 +21,8 @@ pub(super) fn explain(p: &Project, id: &str, run: Option<&str>) -> Result<Value,
         Some(r) => r.parse::<u64>().map_err(|_| ToolError(format!("run {r:?} is not a run's number")))?,
         None => *runs.last().ok_or_else(|| ToolError("there is no run yet: call `run` first".into()))?,
     };
-    let dir = p.state().join("runs").join(n.to_string());
     let read = |name: &str| -> Option<Value> {
-        let text = crate::files::read_text(&dir.join(name), 256 << 20, "a report").ok()?;
+        let text = p.read_state(&format!("runs/{n}/{name}"), 256 << 20).ok()?;
         serde_json::from_str(&text).ok()
     };
     let Some(report) = read("report.json") else {
@@ -190,7 +189,9 @@ send() {
   # send METHOD URL [curl options...]: sets status, body and headers.
   local method=$1 url=$2; shift 2
   local out; out=$(mktemp); headers=$(mktemp)
-  status=$(curl -sS -o "$out" -D "$headers" -w '%{http_code}' -X "$method" "$url" "$@") || fail "curl could not reach $url" 2
+  if [ "$method" = HEAD ]; then set -- --head "$@"; else set -- -X "$method" "$@"; fi
+  # -g: brackets and braces in a URL are sent as they are, as smoke sent them.
+  status=$(curl -sS -g --max-time 60 -o "$out" -D "$headers" -w '%{http_code}' "$@" "$url") || fail "curl could not reach $url" 2
   body=$(cat "$out"); rm -f "$out"
 }
 "#;
@@ -209,7 +210,7 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
     let base = report["base_url"].as_str().unwrap_or_default().trim_end_matches('/').to_string();
     let mut script = format!(
         "#!/usr/bin/env bash\n# Reproduces {} (step {} of {}): {}\n# Against another instance: BASE_URL=http://HOST:PORT bash this-script. Needs curl and python3.\n# Secrets are redacted in what follows; put them back from your own environment.\n{PRELUDE}[ -n \"${{BASE_URL:-}}\" ] || BASE_URL={}\n",
-        scenario["id"].as_str().unwrap_or_default(),
+        crate::text::escape_line(scenario["id"].as_str().unwrap_or_default()),
         failed + 1,
         steps.len(),
         crate::text::escape_line(scenario["reason"].as_str().unwrap_or_default()),
@@ -242,7 +243,7 @@ fn reproduction(report: &Value, scenario: &Value, planned: &Value, failed: usize
             line.push_str(&format!(" -H {}", word(&header, &captured)));
         }
         if let Some(body) = request["body"].as_str() {
-            line.push_str(&format!(" --data-binary {}", word(body, &captured)));
+            line.push_str(&format!(" --data-raw {}", word(body, &captured)));
         }
         script.push_str(&line);
         script.push('\n');
@@ -327,6 +328,26 @@ mod tests {
         assert_eq!(word("/carts/abcd-1234/items", &captured), r#"'/carts/'"${cap_id}"'/items'"#);
         assert_eq!(word("it's", &[]), r"'it'\''s'");
         assert_eq!(word("abcd-1234", &captured), r#""${cap_id}""#);
+    }
+
+    /// A body is sent as written (never a file curl reads, for one starting with `@`), a URL
+    /// without curl's globbing, HEAD as curl's `--head` (which does not wait for a body).
+    #[test]
+    fn bodies_urls_and_head_are_sent_as_smoke_sent_them() {
+        let report = json!({"base_url": "http://127.0.0.1:9"});
+        let scenario = json!({"id": "s", "reason": "r", "steps": [
+            {"name": "a", "expected": "200", "request": {"method": "POST", "url": "http://127.0.0.1:9/a?f[x]={y}", "headers": [], "body": "@/etc/passwd"}},
+            {"name": "b", "expected": "200", "request": {"method": "HEAD", "url": "http://127.0.0.1:9/a", "headers": [], "body": null}}
+        ]});
+        let planned = json!({"steps": [{"expect": {"status": [200]}}, {"expect": {"status": [200]}}]});
+        let script = reproduction(&report, &scenario, &planned, 1)["script"].as_str().unwrap().to_string();
+        assert!(
+            script.contains("--data-raw '@/etc/passwd'") && !script.contains("--data-binary"),
+            "{script}"
+        );
+        assert!(script.contains("curl -sS -g "), "{script}");
+        assert!(script.contains("set -- --head"), "{script}");
+        assert!(script.contains("send 'HEAD' \"$BASE_URL\"'/a'"), "{script}");
     }
 
     #[test]

@@ -25,51 +25,50 @@ impl Target {
     }
 }
 
-/// Whether a URL's host is this machine: `localhost` (and `*.localhost`) or a loopback address.
+/// Whether a URL's host is this machine: `localhost` or a loopback address.
 pub(super) fn local_url(url: &str) -> bool {
     let Ok(url) = url::Url::parse(url) else { return false };
     match url.host() {
-        Some(url::Host::Domain(d)) => {
-            let d = d.to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
+        // Only the name itself: a resolver may send `*.localhost` to DNS.
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
 }
 
+/// Whether the URL requests go to is this machine's; a `{port}` smoke fills in is a port like any.
+fn local_at(url: &str) -> bool {
+    local_url(&url.replace("{port}", "1"))
+}
+
+/// Where a config's requests go. A service smoke starts counts only by the URL it is reached at:
+/// a start command beside a remote base URL does not make the target local.
 pub(super) fn target(settings: &Settings) -> Target {
+    let base = settings.base_url.clone().or_else(|| settings.target.as_ref().map(|t| t.base_url.clone()));
     if let Some(mcp) = &settings.mcp {
         return match &mcp.transport {
             McpTransport::Stdio { command, .. } => {
                 Target { kind: "an MCP server smoke starts here (stdio)", at: command.clone(), local: true }
             }
             McpTransport::Http { url, .. } => {
-                let at = match (url.starts_with('/'), &settings.base_url, &settings.target) {
-                    (true, Some(base), _) => format!("{}{url}", base.trim_end_matches('/')),
-                    (true, None, Some(t)) => format!("{}{url}", t.base_url.trim_end_matches('/')),
+                let at = match (url.starts_with('/'), &base) {
+                    (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
                     _ => url.clone(),
                 };
-                let started = settings.base_url.is_none()
-                    && settings.target.as_ref().is_some_and(|t| t.command.is_some());
-                Target { kind: "an MCP server over Streamable HTTP", local: started || local_url(&at), at }
+                Target { kind: "an MCP server over Streamable HTTP", local: local_at(&at), at }
             }
         };
     }
-    match (&settings.base_url, &settings.target) {
-        (Some(url), _) => {
-            Target { kind: "a running service (base-url)", at: url.clone(), local: local_url(url) }
-        }
-        (None, Some(t)) if t.command.is_some() => Target {
-            kind: "a service smoke starts here",
-            at: t.command.clone().unwrap_or_default(),
-            local: true,
+    let started =
+        settings.base_url.is_none() && settings.target.as_ref().is_some_and(|t| t.command.is_some());
+    match base {
+        Some(at) => Target {
+            kind: if started { "a service smoke starts" } else { "a running service" },
+            local: local_at(&at),
+            at,
         },
-        (None, Some(t)) => {
-            Target { kind: "a running service", at: t.base_url.clone(), local: local_url(&t.base_url) }
-        }
-        (None, None) => Target { kind: "none", at: String::new(), local: true },
+        None => Target { kind: "none", at: String::new(), local: true },
     }
 }
 
@@ -110,7 +109,7 @@ mod tests {
         for url in [
             "http://127.0.0.1:8080",
             "http://localhost/x",
-            "http://api.localhost",
+            "http://LOCALHOST",
             "http://[::1]:9",
             "http://127.8.0.1",
         ] {
@@ -121,6 +120,9 @@ mod tests {
             "https://api.example.com",
             "http://10.0.0.1",
             "http://localhost.example.com",
+            "http://api.localhost",
+            "http://localhost@192.0.2.1",
+            "http://0.0.0.0",
             "nonsense",
         ] {
             assert!(!local_url(url), "{url}");

@@ -38,10 +38,11 @@ pub(super) struct ServeArgs {
     /// plugin projects, and its runs under .smoke/mcp-server/) [default: the current directory].
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
-    /// The config whose target the tools test when they name none [default: smoke.toml in the
-    /// project, if there is one]. A tool may name another config inside the project.
+    /// A config whose target the tools may test; repeat for several. The first is the one a tool
+    /// naming none tests; a tool may name only these [default: smoke.toml in the project, if
+    /// there is one].
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    config: Vec<PathBuf>,
     /// The most scenarios one `run` may select.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     max_scenarios: usize,
@@ -59,14 +60,27 @@ pub(super) async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Failure::new(exit::USAGE, format!("mcp-server: --project {}: {e}", dir.display())))?;
-    let config =
-        match &args.config {
-            Some(c) => Some(c.canonicalize().map_err(|e| {
-                Failure::new(exit::USAGE, format!("mcp-server: --config {}: {e}", c.display()))
-            })?),
-            None => Some(dir.join("smoke.toml")).filter(|c| c.is_file()),
-        };
-    let project = child::Project::new(dir, config, args.max_scenarios, args.max_run_time);
+    let mut configs = Vec::new();
+    for c in &args.config {
+        let path = c
+            .canonicalize()
+            .map_err(|e| Failure::new(exit::USAGE, format!("mcp-server: --config {}: {e}", c.display())))?;
+        if !path.starts_with(&dir) {
+            return Err(Failure::new(
+                exit::USAGE,
+                format!(
+                    "mcp-server: --config {}: outside the project ({}); the server reads only inside it",
+                    c.display(),
+                    dir.display()
+                ),
+            ));
+        }
+        configs.push(path);
+    }
+    if configs.is_empty() && dir.join("smoke.toml").is_file() {
+        configs.push(dir.join("smoke.toml"));
+    }
+    let project = child::Project::new(dir, configs, args.max_scenarios, args.max_run_time);
     tracing::info!("mcp-server: project {}", project.dir.display());
     let server = Server { project: std::sync::Arc::new(project) };
     let running = server
@@ -118,7 +132,7 @@ impl ServerHandler for Server {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.as_ref();
         let Some(tool) = catalog::tools().into_iter().find(|t| t["name"] == name) else {
@@ -128,9 +142,17 @@ impl ServerHandler for Server {
         if let Some(problem) = tools::refused_arguments(&tool["inputSchema"], &arguments) {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("{name}: {problem}"))]).into());
         }
-        let result = match tools::call(&self.project, name, &arguments).await {
-            Ok(value) => CallToolResult::structured(value),
-            Err(e) => CallToolResult::error(vec![ContentBlock::text(format!("{name}: {e}"))]),
+        // The configs' secrets, in every encoding, never reach the agent: not in a result, nor in
+        // an error (which may quote a config or a child's words).
+        let redactor = tools::redactor(&self.project, arguments.get("config").and_then(Value::as_str));
+        // A cancelled call drops its work: a child smoke is stopped with what it started.
+        let done = tokio::select! {
+            done = tools::call(&self.project, name, &arguments) => done,
+            () = context.ct.cancelled() => Err(child::ToolError("cancelled by the client".into())),
+        };
+        let result = match done {
+            Ok(value) => CallToolResult::structured(tools::redacted(&redactor, value)),
+            Err(e) => CallToolResult::error(vec![ContentBlock::text(redactor.text(&format!("{name}: {e}")))]),
         };
         Ok(result.into())
     }

@@ -40,27 +40,34 @@ fn strings(args: &Value, key: &str) -> Vec<String> {
 }
 
 pub(super) async fn call(p: &Project, name: &str, args: &Value) -> Result<Value, ToolError> {
-    let (value, config) = match name {
-        "describe_target" => describe(p, text(args, "config")).await?,
-        "plan" => plan(p, text(args, "config"), &strings(args, "filter")).await?,
-        "validate_plan" => check::validate(p, args).await?,
-        "run" => run(p, args).await?,
+    match name {
+        "describe_target" => describe(p, text(args, "config")).await,
+        "plan" => plan(p, text(args, "config"), &strings(args, "filter")).await,
+        "validate_plan" => check::validate(p, args).await,
+        "run" => run(p, args).await,
         "explain_failure" => {
-            (explain::explain(p, text(args, "scenario").unwrap_or_default(), text(args, "run"))?, None)
+            explain::explain(p, text(args, "scenario").unwrap_or_default(), text(args, "run"))
         }
-        "scaffold_plugin" => (scaffold(p, args).await?, None),
-        _ => return fail(format!("smoke has no tool {name:?}")),
-    };
-    // The config's secrets, in every encoding, never reach the agent.
-    let config = config.or_else(|| p.config(None).ok());
-    match config.and_then(|c| settings(&c).ok()) {
-        Some(settings) => Ok(redacted(&settings, value)),
-        None => Ok(value),
+        "scaffold_plugin" => scaffold(p, args).await,
+        _ => fail(format!("smoke has no tool {name:?}")),
     }
 }
 
-fn redacted(settings: &crate::config::Settings, value: Value) -> Value {
-    let redactor = super::super::secrets(settings);
+/// The redactor of a tool's results: the secrets of the config it names (or the default one),
+/// and every value the environment gives any of the server's configs.
+pub(super) fn redactor(p: &Project, config: Option<&str>) -> crate::http::Redactor {
+    let settings = p.config(config).ok().and_then(|c| settings(&c).ok());
+    let mut redactor = match &settings {
+        Some(s) => super::super::secrets(s),
+        None => crate::http::Redactor::new(),
+    };
+    for secret in p.environment_secrets() {
+        redactor.secret(&secret);
+    }
+    redactor
+}
+
+pub(super) fn redacted(redactor: &crate::http::Redactor, value: Value) -> Value {
     let text = value.to_string();
     let clean = redactor.text(&text);
     if clean == text {
@@ -73,7 +80,7 @@ fn parse(text: &str, what: &str) -> Result<Value, ToolError> {
     serde_json::from_str(text).map_err(|e| ToolError(format!("{what} is not JSON: {e}")))
 }
 
-async fn describe(p: &Project, config: Option<&str>) -> Result<(Value, Option<PathBuf>), ToolError> {
+async fn describe(p: &Project, config: Option<&str>) -> Result<Value, ToolError> {
     let config = p.config(config)?;
     let settings = settings(&config)?;
     let text = plan_text(p, &config, &[], &[]).await?;
@@ -93,7 +100,7 @@ async fn describe(p: &Project, config: Option<&str>) -> Result<(Value, Option<Pa
         "prose_rules": rules,
         "overlay": settings.scenarios.as_deref().map(|s| p.shown(s)),
     });
-    Ok((value, Some(config)))
+    Ok(value)
 }
 
 /// Per endpoint (the declared surface, then any other a scenario names): the scenarios planned.
@@ -153,17 +160,11 @@ fn not_tested(plan: &Value) -> Vec<Value> {
     out
 }
 
-async fn plan(
-    p: &Project,
-    config: Option<&str>,
-    filters: &[String],
-) -> Result<(Value, Option<PathBuf>), ToolError> {
+async fn plan(p: &Project, config: Option<&str>, filters: &[String]) -> Result<Value, ToolError> {
     let config = p.config(config)?;
     let text = plan_text(p, &config, filters, &[]).await?;
     let plan = parse(&text, "the plan")?;
-    let state = p.state();
-    std::fs::create_dir_all(&state)
-        .map_err(|e| ToolError(format!("cannot make {}: {e}", state.display())))?;
+    let state = p.state_dir("")?;
     child::keep(&state.join("plan.json"), text.as_bytes())?;
     let ids: Vec<&Value> =
         plan["scenarios"].as_array().into_iter().flatten().map(|s| &s["id"]).take(MAX_IDS).collect();
@@ -174,7 +175,7 @@ async fn plan(
         "plan": if text.len() <= MAX_INLINE_PLAN { plan.clone() } else { Value::Null },
         "resource": "smoke://plan/last",
     });
-    Ok((value, Some(config)))
+    Ok(value)
 }
 
 /// The arguments `run` passes on to `smoke plan` and `smoke run` alike.
@@ -187,18 +188,26 @@ fn selection(p: &Project, args: &Value) -> Result<(Vec<String>, Vec<OsString>), 
         extra.extend(["--plan".into(), child::inside(&p.dir, f, true)?.into()]);
     }
     if let Some(s) = text(args, "shard") {
-        extra.extend(["--shard".into(), s.into()]);
+        extra.push(format!("--shard={s}").into());
     }
     Ok((strings(args, "filter"), extra))
 }
 
-async fn run(p: &Project, args: &Value) -> Result<(Value, Option<PathBuf>), ToolError> {
+/// A whole number argument, written as `5` or `5.0`.
+fn number(args: &Value, key: &str) -> Option<u64> {
+    let v = &args[key];
+    v.as_u64().or_else(|| {
+        v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f.min(u64::MAX as f64) as u64)
+    })
+}
+
+async fn run(p: &Project, args: &Value) -> Result<Value, ToolError> {
     let config = p.config(text(args, "config"))?;
     let settings = settings(&config)?;
     let (filters, extra) = selection(p, args)?;
-    let max = args["max_scenarios"].as_u64().map_or(p.max_scenarios, |n| n as usize).min(p.max_scenarios);
+    let max = number(args, "max_scenarios").map_or(p.max_scenarios, |n| n as usize).min(p.max_scenarios);
     let time =
-        args["timeout_seconds"].as_u64().map_or(p.max_run_time, Duration::from_secs).min(p.max_run_time);
+        number(args, "timeout_seconds").map_or(p.max_run_time, Duration::from_secs).min(p.max_run_time);
     let _one = p.running.lock().await;
     let target = guard::target(&settings);
     // The plan the run will run: counted, and read for writes when the target is not here.
@@ -241,8 +250,7 @@ async fn run(p: &Project, args: &Value) -> Result<(Value, Option<PathBuf>), Tool
         }
     }
     let n = p.runs().last().map_or(1, |n| n + 1);
-    let dir = p.state().join("runs").join(n.to_string());
-    std::fs::create_dir_all(&dir).map_err(|e| ToolError(format!("cannot make {}: {e}", dir.display())))?;
+    let dir = p.state_dir(&format!("runs/{n}"))?;
     if let Some(text) = &planned {
         child::keep(&dir.join("plan.json"), text.as_bytes())?;
     }
@@ -257,13 +265,13 @@ async fn run(p: &Project, args: &Value) -> Result<(Value, Option<PathBuf>), Tool
     ]);
     a.extend(["--exchanges".into(), "all".into(), "--timeout".into(), format!("{}s", time.as_secs()).into()]);
     for f in &filters {
-        a.extend(["--filter".into(), f.into()]);
+        a.push(format!("--filter={f}").into());
     }
     a.extend(extra);
     let out = child::smoke(&a, &p.dir, time + Duration::from_secs(60)).await?;
     let console = format!("{}\n{}", out.stdout, out.stderr);
     let _ = child::keep(&dir.join("console.txt"), console.as_bytes());
-    Ok((verdict(n, &report, &out)?, Some(config)))
+    verdict(n, &report, &out)
 }
 
 /// A run's result, from its report (or, when it stopped before writing one, from what it said).
@@ -392,39 +400,46 @@ pub(super) fn resources(p: &Project) -> Vec<Value> {
         .iter()
         .map(|(uri, name, mime, _)| json!({"uri": uri, "name": name, "mimeType": mime}))
         .collect();
-    if p.state().join("plan.json").is_file() {
+    if p.state("plan.json").is_ok_and(|f| std::fs::symlink_metadata(f).is_ok_and(|m| m.is_file())) {
         out.push(
             json!({"uri": "smoke://plan/last", "name": "the last plan", "mimeType": "application/json"}),
         );
     }
-    let runs = p.runs();
-    if !runs.is_empty() {
-        out.push(json!({"uri": "smoke://runs/last/report.json", "name": "the last run's report", "mimeType": "application/json"}));
+    let reported: Vec<u64> = p.runs().into_iter().filter(|n| p.report(*n).is_some()).collect();
+    if let Some(last) = reported.last() {
+        out.push(json!({
+            "uri": "smoke://runs/last/report.json",
+            "name": format!("the last run's report (run {last})"),
+            "mimeType": "application/json"
+        }));
     }
-    for n in runs.iter().rev().take(50) {
-        if p.state().join("runs").join(n.to_string()).join("report.json").is_file() {
-            out.push(json!({"uri": format!("smoke://runs/{n}/report.json"), "name": format!("run {n}'s report"), "mimeType": "application/json"}));
-        }
+    for n in reported.iter().rev().take(50) {
+        out.push(json!({
+            "uri": format!("smoke://runs/{n}/report.json"),
+            "name": format!("run {n}'s report"),
+            "mimeType": "application/json"
+        }));
     }
     out
 }
 
-/// A resource's type and text, `None` when there is no such resource.
+/// A resource's type and text, `None` when there is no such resource. The state folder's files
+/// are read only when neither they nor a folder on the way is a link.
 pub(super) fn read_resource(p: &Project, uri: &str) -> Option<(&'static str, String)> {
     if let Some((_, _, mime, text)) = catalog::DOCS.iter().find(|d| d.0 == uri) {
         return Some((mime, text.to_string()));
     }
-    let file = if uri == "smoke://plan/last" {
-        p.state().join("plan.json")
+    let relative = if uri == "smoke://plan/last" {
+        "plan.json".to_string()
     } else {
         let run = uri.strip_prefix("smoke://runs/")?.strip_suffix("/report.json")?;
         let n = match run {
-            "last" => *p.runs().last()?,
+            "last" => *p.runs().iter().rev().find(|n| p.report(**n).is_some())?,
             n if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => n.parse().ok()?,
             _ => return None,
         };
-        p.state().join("runs").join(n.to_string()).join("report.json")
+        format!("runs/{n}/report.json")
     };
-    let text = crate::files::read_text(&file, MAX_REPORT, "a report").ok()?;
+    let text = p.read_state(&relative, MAX_REPORT).ok()?;
     Some(("application/json", text))
 }
