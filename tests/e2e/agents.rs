@@ -421,3 +421,30 @@ fn the_mcp_inspectors_cli_lists_the_tools_and_calls_validate_plan() {
     ]);
     assert_eq!(called["structuredContent"]["valid"], true, "{called}");
 }
+
+#[test]
+fn an_mcp_server_the_config_names_is_described_from_its_own_tool_list() {
+    let project = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[target.mcp]\ncommand = \"{}\"\nargs = [\"mcp\", \"--db\", \"ledger.db\"]\n\n[[plugins]]\npath = \"{}\"\n",
+        crate::support::ledger_api().display(),
+        plugin("mcp").display()
+    );
+    std::fs::write(project.path().join("smoke.toml"), config).unwrap();
+    // The database the server needs, made as the ledger's own config makes it (hooks are a run's).
+    for step in ["migrate", "seed-chart"] {
+        let made = Command::new(crate::support::ledger_api())
+            .args([step, "--db", "ledger.db"])
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{step}: {made:?}");
+    }
+    let mut mcp = Client::start(project.path(), "");
+    let (error, described, text) = mcp.tool("describe_target", json!({}));
+    assert!(!error, "{text}");
+    assert_eq!(described["target"]["local"], true, "{described}");
+    let endpoints: Vec<&str> =
+        described["endpoints"].as_array().unwrap().iter().filter_map(|e| e["endpoint"].as_str()).collect();
+    assert!(endpoints.iter().any(|e| e.contains("record_transaction_bundle")), "{endpoints:?}");
+}

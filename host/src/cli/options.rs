@@ -377,6 +377,11 @@ pub(super) struct RunArgs {
     /// one plugin, as if the config named it.
     #[arg(long, hide = true)]
     pub(super) dev_config_plugin: bool,
+    /// `smoke plan` only (for `smoke mcp-server`): a plugin that plans from an MCP server's tool
+    /// list reads it from the server the config names, as if --mcp-url or --mcp-command had
+    /// named it.
+    #[arg(long, hide = true)]
+    pub(super) mcp_from_config: bool,
 }
 
 /// TLS to the service under test (`https://`), which smoke reaches with the platform's trusted

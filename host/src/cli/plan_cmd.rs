@@ -389,7 +389,8 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     let mut redactor = super::secrets(&settings);
     let mut loaded = load_plugins(&settings, &mut redactor).await?;
     if args.plan.is_none() && super::plugins::wants_mcp_server(&loaded) {
-        let given = (args.mcp_url.is_some(), args.mcp_command.is_some());
+        let named = args.mcp_from_config;
+        let given = (args.mcp_url.is_some() || named, args.mcp_command.is_some() || named);
         let description = describe_mcp_server(given, &settings).await?;
         loaded = super::plugins::with_mcp_server(&loaded, description.as_bytes(), &settings);
     }

@@ -296,7 +296,9 @@ pub(super) async fn plan_text(
     filters: &[String],
     extra: &[OsString],
 ) -> Result<String, ToolError> {
-    let mut a: Vec<OsString> = vec!["plan".into(), "--config".into(), config.into()];
+    // A plugin that plans from an MCP server's tool list reads it from the config's server.
+    let mut a: Vec<OsString> =
+        vec!["plan".into(), "--mcp-from-config".into(), "--config".into(), config.into()];
     for f in filters {
         a.push(format!("--filter={f}").into());
     }
