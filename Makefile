@@ -228,6 +228,7 @@ bench: build test-plugins dist-host
 	bash bench/plugin-load.sh
 	python3 bench/languages.py
 	python3 bench/dev.py
+	python3 bench/agents.py
 	python3 bench/openapi-plan.py
 	python3 bench/throughput.py
 	python3 bench/first-request.py
