@@ -355,21 +355,39 @@ fn server_command(project: &Path) -> String {
 
 #[test]
 fn smokes_own_mcp_plugin_and_protocol_checks_pass_against_smoke_mcp_server() {
-    let project = shop_project("");
+    // With a scenario file, which validate_plan checks when given nothing else.
+    let project = shop_project("\n[run]\nscenarios = \"smoke.scenarios.json\"\n");
+    let rules = json!({"scenarios": order_total(json!(200), "/api/products")});
+    std::fs::write(project.path().join("smoke.scenarios.json"), rules.to_string()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let mut c = smoke(shared_cache());
-    c.args(["run", "--plugin"]).arg(plugin("mcp")).args(["--mcp-command", &server_command(project.path())]);
+    // Every tool called, `run` too (a run of the shop it starts itself).
+    c.args(["run", "--plugin"]).arg(plugin("mcp")).args(["--plugin-config", "destructive=true"]);
+    c.args(["--mcp-command", &server_command(project.path())]);
     c.arg("--report-json").arg(&json);
     let r = run(c);
     assert_eq!(r.code, 0, "{r}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let ids: Vec<&str> =
         report["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    for id in
-        ["mcp.describe_target.valid", "mcp.validate_plan.invalid", "mcp.unknown-tool", "mcp.protocol.stdout"]
-    {
-        assert!(ids.contains(&id), "{id} in {ids:?}");
+    let passed: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "passed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "mcp.describe_target.valid",
+        "mcp.validate_plan.valid",
+        "mcp.validate_plan.invalid",
+        "mcp.run.valid",
+        "mcp.unknown-tool",
+        "mcp.protocol.stdout",
+        "mcp.protocol.invalid-params",
+    ] {
+        assert!(passed.contains(&id), "{id} passed, of {ids:?}");
     }
     assert_eq!(report["mcp"]["name"], "smoke", "{report}");
     // Over the older handshake too.

@@ -85,7 +85,7 @@ fn plan_tool() -> Value {
 fn validate_plan() -> Value {
     json!({"name": "validate_plan",
         "title": "Validate a plan or scenarios",
-        "description": "Check scenarios to add to the plugins' plan (`scenarios`, the form of a scenario file), a whole plan (`plan`), or such a file in the project (`file`) against the plan schema, the target's endpoints and the coverage rules (a happy path expects 200, 201 or 204; a not-found expects 404; a validation error expects 400 or 422). Every error carries its JSON pointer and a fix. Sends no scenario to the target (a plugin that plans from what the target serves, an OpenAPI document or an MCP tool list, reads that).",
+        "description": "Check scenarios to add to the plugins' plan (`scenarios`, the form of a scenario file), a whole plan (`plan`), or such a file in the project (`file`; with none of the three, the config's own scenario file, [run] scenarios) against the plan schema, the target's endpoints and the coverage rules (a happy path expects 200, 201 or 204; a not-found expects 404; a validation error expects 400 or 422). Every error carries its JSON pointer and a fix. Sends no scenario to the target (a plugin that plans from what the target serves, an OpenAPI document or an MCP tool list, reads that).",
         "inputSchema": {
             "type": "object",
             "additionalProperties": false,

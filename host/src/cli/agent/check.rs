@@ -34,21 +34,30 @@ enum Shape {
 pub(super) async fn validate(p: &Project, args: &Value) -> Result<Value, ToolError> {
     let given: Vec<&str> =
         ["scenarios", "plan", "file"].into_iter().filter(|k| args.get(*k).is_some()).collect();
-    if given.len() != 1 {
-        return fail(format!(
-            "give exactly one of `scenarios`, `plan` or `file` (given: {})",
-            if given.is_empty() { "none".to_string() } else { given.join(", ") }
-        ));
+    if given.len() > 1 {
+        return fail(format!("give one of `scenarios`, `plan` or `file`, not {}", given.join(" and ")));
     }
     let config = match args.get("config").and_then(Value::as_str) {
         Some(c) => Some(p.config(Some(c))?),
         None => p.config(None).ok(),
     };
-    let (shape, value) = match given[0] {
-        "scenarios" => (Shape::Scenarios, json!({ "scenarios": args["scenarios"] })),
-        "plan" => (Shape::Plan, args["plan"].clone()),
+    // Nothing given: the scenario file the config names ([run] scenarios).
+    let named = match (given.first(), &config) {
+        (Some(_), _) => None,
+        (None, Some(c)) => child::settings(c)?.scenarios.map(|f| p.shown(&f)),
+        (None, None) => None,
+    };
+    if given.is_empty() && named.is_none() {
+        return fail(
+            "give `scenarios`, `plan` or `file`; with none, the config's scenario file is validated, and the \
+             config names none ([run] scenarios)",
+        );
+    }
+    let (shape, value) = match given.first().copied() {
+        Some("scenarios") => (Shape::Scenarios, json!({ "scenarios": args["scenarios"] })),
+        Some("plan") => (Shape::Plan, args["plan"].clone()),
         _ => {
-            let name = args["file"].as_str().unwrap_or_default();
+            let name = args["file"].as_str().or(named.as_deref()).unwrap_or_default();
             let path = child::inside(&p.dir, name, true)?;
             let text = crate::files::read_text(&path, 64 << 20, "a scenario file")
                 .map_err(|e| ToolError(e.to_string()))?;
