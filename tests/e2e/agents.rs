@@ -264,6 +264,13 @@ fn an_agent_describes_writes_validates_runs_and_explains_a_business_rule_on_the_
     );
     let unknown = mcp.request("prompts/get", json!({"name": "nope"}));
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    // A line that is not JSON is answered, as JSON-RPC says, and the session goes on.
+    writeln!(mcp.stdin, "{{not json").unwrap();
+    mcp.stdin.flush().unwrap();
+    let line = mcp.lines.recv_timeout(ANSWER_WITHIN).expect("an answer to a line that is not JSON");
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!((&answer["id"], &answer["error"]["code"]), (&Value::Null, &json!(-32700)), "{answer}");
+    assert!(mcp.request("ping", json!({}))["result"].is_object());
     for line in mcp.seen.iter().chain(&correct.seen) {
         assert!(!line.contains(SECRET), "a tool result holds the secret: {line}");
     }

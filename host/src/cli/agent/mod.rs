@@ -16,6 +16,7 @@ mod check;
 mod child;
 mod explain;
 mod guard;
+mod lines;
 mod prose;
 mod tools;
 
@@ -83,11 +84,14 @@ pub(super) async fn serve(args: ServeArgs) -> Result<i32, Failure> {
     let project = child::Project::new(dir, configs, args.max_scenarios, args.max_run_time);
     tracing::info!("mcp-server: project {}", project.dir.display());
     let server = Server { project: std::sync::Arc::new(project) };
+    let (transport, writer) = lines::relay(tokio::io::stdin(), tokio::io::stdout());
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(transport)
         .await
         .map_err(|e| Failure::new(exit::USAGE, format!("mcp-server: the session did not begin: {e}")))?;
     let _ = running.waiting().await;
+    // Every answer written before the process ends.
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
     Ok(exit::PASSED)
 }
 
