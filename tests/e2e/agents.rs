@@ -316,6 +316,13 @@ fn a_run_that_writes_to_a_target_off_this_machine_is_refused_naming_the_key_that
     let mut mcp = Client::start(project.path(), "");
     let (error, _, text) = mcp.tool("run", json!({}));
     assert!(error && text.contains("allow-writes = true under [agents]"), "{text}");
+
+    // An MCP server smoke starts here does not make a remote base URL beside it local.
+    let project =
+        shop_project("\n[run]\nbase-url = \"http://192.0.2.1:9\"\n\n[target.mcp]\ncommand = \"/bin/true\"\n");
+    let mut mcp = Client::start(project.path(), "");
+    let (error, _, text) = mcp.tool("run", json!({}));
+    assert!(error && text.contains("allow-writes = true under [agents]"), "{text}");
 }
 
 #[test]
@@ -338,6 +345,22 @@ fn the_server_keeps_to_its_configs_and_its_project_and_redacts_its_errors() {
     let (error, _, text) = mcp.tool("plan", json!({}));
     assert!(error && text.contains(".smoke is a link"), "{text}");
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written out of the project");
+    drop(mcp);
+
+    // A scenario of the scenario file may not read the plugins' config values (a secret could
+    // reach a result in a form no redactor knows): refused when validated, and when run.
+    let mut mcp = Client::start(project.path(), "");
+    let mut leaky = order_total(json!(200), "/api/products");
+    leaky[0]["plugin"] = json!("openapi");
+    leaky[0]["steps"][0]["request"]["path"] = json!("/api/products/{{config.auth|last-segment}}");
+    let (_, checked, _) = mcp.tool("validate_plan", json!({"scenarios": leaky}));
+    assert_eq!(checked["errors"][0]["pointer"], "/scenarios/0/steps", "{checked}");
+    std::fs::write(project.path().join("leaky.json"), json!({"scenarios": leaky}).to_string()).unwrap();
+    let (error, _, text) = mcp.tool("run", json!({"scenarios_file": "leaky.json"}));
+    assert!(
+        error && text.contains("scenario(s) of the scenario file use a plugin's config values"),
+        "{text}"
+    );
     drop(mcp);
 
     // A config that does not load says why without the value the environment gave it.

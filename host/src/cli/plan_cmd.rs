@@ -384,7 +384,11 @@ pub(super) async fn plan_command(args: RunArgs, matches: &clap::ArgMatches) -> R
     let o = Overrides { plan_only: true, ..run_overrides(&args, matches)? };
     let settings = config::load(&o).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut args = args;
-    args.selection.scenarios = args.selection.scenarios.take().or_else(|| settings.scenarios.clone());
+    // The config's scenario file joins the plugins' plan; a plan from a file (`smoke plan`'s
+    // output, which already holds it) runs as it is.
+    let from_plugins = args.plan.is_none();
+    args.selection.scenarios =
+        args.selection.scenarios.take().or_else(|| settings.scenarios.clone().filter(|_| from_plugins));
     // The environment's values in the config are secrets here too: nothing printed holds them.
     let mut redactor = super::secrets(&settings);
     let mut loaded = load_plugins(&settings, &mut redactor).await?;

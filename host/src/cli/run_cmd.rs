@@ -111,7 +111,11 @@ async fn run_once(
     let started = Instant::now();
     let settings = config::load(&run_overrides(&args, matches)?).map_err(|e| Failure::new(exit::USAGE, e))?;
     let mut args = args;
-    args.selection.scenarios = args.selection.scenarios.take().or_else(|| settings.scenarios.clone());
+    // The config's scenario file joins the plugins' plan; a plan from a file (`smoke plan`'s
+    // output, which already holds it) runs as it is.
+    let from_plugins = args.plan.is_none();
+    args.selection.scenarios =
+        args.selection.scenarios.take().or_else(|| settings.scenarios.clone().filter(|_| from_plugins));
     if let Some(report) = &args.selection.rerun_failed
         && failed_in(report)?.is_empty()
     {

@@ -68,9 +68,18 @@ pub(super) async fn validate(p: &Project, args: &Value) -> Result<Value, ToolErr
                     return Ok(answer(vec![problem("", at, "write the file as JSON")], vec![], 0));
                 }
             };
+            // The config's own scenario file is one; another file is a plan when it has what only
+            // a plan has.
+            let plan_keys = ["seeds", "plugins", "surface"];
+            let shape = match value.as_object() {
+                Some(o) if named.is_none() && o.keys().any(|k| plan_keys.contains(&k.as_str())) => {
+                    Shape::Plan
+                }
+                _ => Shape::Scenarios,
+            };
             // Read as `smoke run` reads it, which also refuses what a JSON value forgets (a key
             // given twice).
-            if let Err(e) = typed_text(&value, &text) {
+            if let Err(e) = typed_text(shape, &text) {
                 let at = format!("{name}:{}:{}: {e}", e.line(), e.column());
                 return Ok(answer(
                     vec![problem("", at, "give each key once, as smoke://schemas/plan says")],
@@ -78,27 +87,30 @@ pub(super) async fn validate(p: &Project, args: &Value) -> Result<Value, ToolErr
                     0,
                 ));
             }
-            let keys_of_a_file = ["$schema", "description", "scenarios"];
-            let scenarios_only =
-                value.as_object().is_some_and(|o| o.keys().all(|k| keys_of_a_file.contains(&k.as_str())));
-            (if scenarios_only { Shape::Scenarios } else { Shape::Plan }, value)
+            (shape, value)
         }
     };
     let count = value["scenarios"].as_array().map_or(0, Vec::len);
     let errors = schema_errors(shape, &value);
-    if !errors.is_empty() {
-        return Ok(answer(errors, vec![], count));
-    }
-    let base = match (&config, shape) {
-        (Some(c), Shape::Scenarios) => Some(plugins_plan(p, c).await?),
-        _ => None,
+    let mut result = if !errors.is_empty() {
+        answer(errors, vec![], count)
+    } else {
+        let base = match (&config, shape) {
+            (Some(c), Shape::Scenarios) => Some(plugins_plan(p, c).await?),
+            _ => None,
+        };
+        checked(shape, value, base)
     };
-    Ok(checked(shape, value, base))
+    result["read_as"] = json!(match shape {
+        Shape::Scenarios => "scenarios to add to the plugins' plan",
+        Shape::Plan => "a whole plan",
+    });
+    Ok(result)
 }
 
 /// The text of a file read into the types `smoke run` reads it into; the error, with its line
 /// and column, when it does not go.
-fn typed_text(value: &Value, text: &str) -> Result<(), serde_json::Error> {
+fn typed_text(shape: Shape, text: &str) -> Result<(), serde_json::Error> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct File {
@@ -109,12 +121,9 @@ fn typed_text(value: &Value, text: &str) -> Result<(), serde_json::Error> {
         #[serde(rename = "scenarios")]
         _scenarios: Vec<Scenario>,
     }
-    let scenarios_only =
-        value.get("seeds").is_none() && value.get("plugins").is_none() && value.get("surface").is_none();
-    if scenarios_only {
-        serde_json::from_str::<File>(text).map(drop)
-    } else {
-        serde_json::from_str::<Plan>(text).map(drop)
+    match shape {
+        Shape::Scenarios => serde_json::from_str::<File>(text).map(drop),
+        Shape::Plan => serde_json::from_str::<Plan>(text).map(drop),
     }
 }
 
@@ -297,6 +306,16 @@ fn checked(shape: Shape, value: Value, base: Option<Value>) -> Value {
                 ));
             }
         }
+        if shape == Shape::Scenarios
+            && super::guard::reads_config(&serde_json::to_string(&s.steps).unwrap_or_default())
+        {
+            errors.push(problem(
+                format!("/scenarios/{i}/steps"),
+                "uses a plugin's config value ({{config.*}}): smoke mcp-server runs no such scenario, since a secret \
+                 could reach its results in a form no redactor knows",
+                "leave the config's values to the plugins' own scenarios (a plugin project: scaffold_plugin)",
+            ));
+        }
         errors.extend(own_problems(i, s));
         // The rules bind scenarios being added; a whole plan's plugins may have chosen otherwise
         // (a delete whose happy path also accepts 404): there they are warnings.
@@ -383,8 +402,14 @@ fn plan_problems(plan: &Plan, submitted: &[Scenario]) -> Vec<Value> {
         if own.contains(&message) {
             continue;
         }
+        let cycle: Vec<&str> =
+            message.split_once("form a cycle: ").map_or(vec![], |(_, c)| c.split(" -> ").collect());
         let pointer = if message.starts_with("seed") {
-            let named = plan.seeds.iter().rposition(|s| message.contains(&format!("{:?}", s.id)));
+            let named = if cycle.is_empty() {
+                plan.seeds.iter().rposition(|s| message.contains(&format!("{:?}", s.id)))
+            } else {
+                plan.seeds.iter().position(|s| cycle.contains(&crate::text::escape_line(&s.id).as_ref()))
+            };
             match named {
                 Some(k) if message.contains("used twice") => format!("/seeds/{k}/id"),
                 Some(k) if message.contains("depends on") || message.contains("cycle") => {
@@ -393,12 +418,11 @@ fn plan_problems(plan: &Plan, submitted: &[Scenario]) -> Vec<Value> {
                 Some(k) => format!("/seeds/{k}/step"),
                 None => String::new(),
             }
-        } else if let Some((_, cycle)) = message.split_once("form a cycle: ") {
+        } else if !cycle.is_empty() {
             // The cycle names its ids as printed (escaped, unquoted).
-            let ids: Vec<&str> = cycle.split(" -> ").collect();
             submitted
                 .iter()
-                .position(|s| ids.contains(&crate::text::escape_line(&s.id).as_ref()))
+                .position(|s| cycle.contains(&crate::text::escape_line(&s.id).as_ref()))
                 .map_or(String::new(), |i| format!("/scenarios/{i}/depends_on"))
         } else {
             match submitted.iter().rposition(|s| message.contains(&format!("{:?}", s.id))) {
@@ -630,10 +654,19 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_cycle_is_located_at_a_seed() {
+        let step = json!({"request": {"method": "POST", "path": "/p"}, "expect": {"status": [201]}});
+        let plan = json!({"seeds": [
+            {"id": "a", "depends_on": ["b"], "step": step}, {"id": "b", "depends_on": ["a"], "step": step}
+        ], "scenarios": [{"id": "ok", "endpoint": "x", "kind": "auth", "steps": [step]}]});
+        let answer = checked(Shape::Plan, plan, None);
+        assert_eq!(pointers(&answer), ["/seeds/0/depends_on"], "{answer}");
+    }
+
+    #[test]
     fn a_file_is_read_as_smoke_run_reads_it() {
         let text = r#"{"scenarios": [{"id": "a", "id": "b", "endpoint": "x", "kind": "auth", "steps": []}]}"#;
-        let value: Value = serde_json::from_str(text).unwrap();
-        let e = typed_text(&value, text).unwrap_err();
+        let e = typed_text(Shape::Scenarios, text).unwrap_err();
         assert!(e.to_string().contains("duplicate field `id`"), "{e}");
     }
 }

@@ -251,7 +251,7 @@ impl Project {
     /// Every value the environment gives the server's configs (`${VAR}`), read from their text,
     /// so that even a config that does not load has its secrets redacted.
     pub(super) fn environment_secrets(&self) -> Vec<String> {
-        let reference = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)").expect("a valid pattern");
+        let reference = regex::Regex::new(r"\$\{([A-Za-z0-9_]+)").expect("a valid pattern");
         let mut out = Vec::new();
         for config in &self.configs {
             let Ok(text) = crate::files::read_text(config, crate::files::MAX_CONFIG_BYTES, "a config file")

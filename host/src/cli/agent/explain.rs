@@ -19,7 +19,12 @@ pub(super) fn explain(p: &Project, id: &str, run: Option<&str>) -> Result<Value,
     let runs = p.runs();
     let n = match run {
         Some(r) => r.parse::<u64>().map_err(|_| ToolError(format!("run {r:?} is not a run's number")))?,
-        None => *runs.last().ok_or_else(|| ToolError("there is no run yet: call `run` first".into()))?,
+        // The last run that has a report, as smoke://runs/last/report.json is.
+        None => *runs
+            .iter()
+            .rev()
+            .find(|n| p.report(**n).is_some())
+            .ok_or_else(|| ToolError("there is no run with a report yet: call `run` first".into()))?,
     };
     let read = |name: &str| -> Option<Value> {
         let text = p.read_state(&format!("runs/{n}/{name}"), 256 << 20).ok()?;

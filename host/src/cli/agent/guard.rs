@@ -37,38 +37,48 @@ pub(super) fn local_url(url: &str) -> bool {
     }
 }
 
-/// Whether the URL requests go to is this machine's; a `{port}` smoke fills in is a port like any.
+/// Whether the URL requests go to is this machine's. A `{port}` smoke fills in is read as a port
+/// that names no address (`[::{port}]` is not `[::1]`).
 fn local_at(url: &str) -> bool {
-    local_url(&url.replace("{port}", "1"))
+    local_url(&url.replace("{port}", "65535"))
 }
 
-/// Where a config's requests go. A service smoke starts counts only by the URL it is reached at:
-/// a start command beside a remote base URL does not make the target local.
+/// Where a config's requests go: to its MCP server, and to its HTTP base URL (a service smoke
+/// starts counts only by the URL it is reached at). Local only when every one of them is.
 pub(super) fn target(settings: &Settings) -> Target {
     let base = settings.base_url.clone().or_else(|| settings.target.as_ref().map(|t| t.base_url.clone()));
-    if let Some(mcp) = &settings.mcp {
-        return match &mcp.transport {
-            McpTransport::Stdio { command, .. } => {
-                Target { kind: "an MCP server smoke starts here (stdio)", at: command.clone(), local: true }
-            }
-            McpTransport::Http { url, .. } => {
-                let at = match (url.starts_with('/'), &base) {
-                    (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
-                    _ => url.clone(),
-                };
-                Target { kind: "an MCP server over Streamable HTTP", local: local_at(&at), at }
-            }
-        };
-    }
     let started =
         settings.base_url.is_none() && settings.target.as_ref().is_some_and(|t| t.command.is_some());
-    match base {
-        Some(at) => Target {
-            kind: if started { "a service smoke starts" } else { "a running service" },
-            local: local_at(&at),
-            at,
-        },
-        None => Target { kind: "none", at: String::new(), local: true },
+    let http = base.as_ref().map(|at| (at.clone(), local_at(at)));
+    let Some(mcp) = &settings.mcp else {
+        return match http {
+            Some((at, local)) => Target {
+                kind: if started { "a service smoke starts" } else { "a running service" },
+                at,
+                local,
+            },
+            None => Target { kind: "none", at: String::new(), local: true },
+        };
+    };
+    let (kind, at, local) = match &mcp.transport {
+        McpTransport::Stdio { command, .. } => {
+            ("an MCP server smoke starts here (stdio)", command.clone(), true)
+        }
+        McpTransport::Http { url, .. } => {
+            let at = match (url.starts_with('/'), &base) {
+                (true, Some(base)) => format!("{}{url}", base.trim_end_matches('/')),
+                _ => url.clone(),
+            };
+            let local = local_at(&at);
+            ("an MCP server over Streamable HTTP", at, local)
+        }
+    };
+    // A base URL beside the MCP server takes the plan's HTTP requests.
+    match http {
+        Some((base, false)) => {
+            Target { kind, at: format!("{at}, and HTTP requests to {base}"), local: false }
+        }
+        _ => Target { kind, at, local },
     }
 }
 
@@ -98,6 +108,24 @@ pub(super) fn writes(plan: &Value) -> Vec<String> {
         }
     }
     found
+}
+
+/// Whether a text holds a template of a plugin's config value, `{{config.KEY}}` (spaces allowed).
+pub(super) fn reads_config(text: &str) -> bool {
+    static CONFIG: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| regex::Regex::new(r"\{\{\s*config\.").expect("a valid pattern")).is_match(text)
+}
+
+/// The scenarios of the scenario file (tagged `overlay`) that read a plugin's config values.
+pub(super) fn reading_config(plan: &Value) -> Vec<String> {
+    plan["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == "overlay")))
+        .filter(|s| reads_config(&s["steps"].to_string()))
+        .map(|s| s["id"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 #[cfg(test)]

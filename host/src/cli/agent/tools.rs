@@ -215,6 +215,18 @@ async fn run(p: &Project, args: &Value) -> Result<Value, ToolError> {
         Ok(text) => Some(text),
         Err(e) if target.local => {
             tracing::warn!("mcp-server: run: planning beforehand failed ({e}); the run says why");
+            // Unplanned, the scenario files are read as text for what `admit` refuses.
+            let files = extra.iter().skip_while(|a| *a != "--scenarios").nth(1).map(PathBuf::from);
+            for file in files.into_iter().chain(settings.scenarios.clone()) {
+                let text = crate::files::read_text(&file, 64 << 20, "a scenario file").unwrap_or_default();
+                if guard::reads_config(&text) {
+                    return fail(format!(
+                        "not run: {} uses a plugin's config values ({{{{config.*}}}}), which smoke mcp-server does \
+                         not let scenario files read",
+                        p.shown(&file)
+                    ));
+                }
+            }
             None
         }
         Err(e) => {
@@ -225,35 +237,12 @@ async fn run(p: &Project, args: &Value) -> Result<Value, ToolError> {
         }
     };
     if let Some(text) = &planned {
-        let plan = parse(text, "the plan")?;
-        let count = plan["scenarios"].as_array().map_or(0, Vec::len);
-        if count > max {
-            return fail(format!(
-                "not run: {count} scenarios are selected, over the limit of {max}; narrow the run with `filter` or \
-                 `shard`, or start the server with a higher --max-scenarios"
-            ));
-        }
-        let writes = guard::writes(&plan);
-        if !target.local && !settings.allow_writes && !writes.is_empty() {
-            let shown: Vec<&str> = writes.iter().take(5).map(String::as_str).collect();
-            return fail(format!(
-                "refused: the target {} is not on this machine, and {} step(s) of the selected scenarios may write \
-                 to it ({}{}). Runs from an agent only read a remote target unless its config allows writes: set \
-                 `{}` in {}, or select read-only scenarios with `filter`.",
-                target.at,
-                writes.len(),
-                shown.join("; "),
-                if writes.len() > shown.len() { "; ..." } else { "" },
-                guard::ALLOW_WRITES,
-                p.shown(&config)
-            ));
-        }
+        admit(p, &settings, &config, &target, &parse(text, "the plan")?, max)?;
     }
-    let n = p.runs().last().map_or(1, |n| n + 1);
+    let last = p.runs().last().copied().unwrap_or(0);
+    let n =
+        last.checked_add(1).ok_or_else(|| ToolError(format!("run {last} is the last a number can name")))?;
     let dir = p.state_dir(&format!("runs/{n}"))?;
-    if let Some(text) = &planned {
-        child::keep(&dir.join("plan.json"), text.as_bytes())?;
-    }
     let report = dir.join("report.json");
     let mut a: Vec<OsString> =
         vec!["run".into(), "--config".into(), config.clone().into(), "--no-progress".into()];
@@ -264,14 +253,69 @@ async fn run(p: &Project, args: &Value) -> Result<Value, ToolError> {
         dir.join("artifacts").into(),
     ]);
     a.extend(["--exchanges".into(), "all".into(), "--timeout".into(), format!("{}s", time.as_secs()).into()]);
-    for f in &filters {
-        a.push(format!("--filter={f}").into());
+    match &planned {
+        // The run runs exactly the plan that was checked, kept beside its report: an edit to the
+        // scenario file meanwhile changes nothing.
+        Some(text) => {
+            child::keep(&dir.join("plan.json"), text.as_bytes())?;
+            a.extend(["--plan".into(), dir.join("plan.json").into()]);
+        }
+        None => {
+            for f in &filters {
+                a.push(format!("--filter={f}").into());
+            }
+            a.extend(extra);
+        }
     }
-    a.extend(extra);
     let out = child::smoke(&a, &p.dir, time + Duration::from_secs(60)).await?;
     let console = format!("{}\n{}", out.stdout, out.stderr);
     let _ = child::keep(&dir.join("console.txt"), console.as_bytes());
     verdict(n, &report, &out)
+}
+
+/// Whether the plan a run would run may run: within the scenario limit; no step that writes to a
+/// target off this machine unless the config allows it; no scenario of the scenario file reading
+/// a plugin's config (a secret, in a form no redactor would know, could reach the results).
+fn admit(
+    p: &Project,
+    settings: &crate::config::Settings,
+    config: &Path,
+    target: &guard::Target,
+    plan: &Value,
+    max: usize,
+) -> Result<(), ToolError> {
+    let count = plan["scenarios"].as_array().map_or(0, Vec::len);
+    if count > max {
+        return fail(format!(
+            "not run: {count} scenarios are selected, over the limit of {max}; narrow the run with `filter` or \
+             `shard`, or start the server with a higher --max-scenarios"
+        ));
+    }
+    let reading = guard::reading_config(plan);
+    if !reading.is_empty() {
+        return fail(format!(
+            "not run: scenario(s) of the scenario file use a plugin's config values ({{{{config.*}}}}): {}. Through \
+             smoke mcp-server they could carry a secret into the results in a form no redactor knows; `smoke run` \
+             runs them, or move them into a plugin.",
+            reading.join(", ")
+        ));
+    }
+    let writes = guard::writes(plan);
+    if !target.local && !settings.allow_writes && !writes.is_empty() {
+        let shown: Vec<&str> = writes.iter().take(5).map(String::as_str).collect();
+        return fail(format!(
+            "refused: the target {} is not on this machine, and {} step(s) of the selected scenarios may write \
+             to it ({}{}). Runs from an agent only read a remote target unless its config allows writes: set \
+             `{}` in {}, or select read-only scenarios with `filter`.",
+            target.at,
+            writes.len(),
+            shown.join("; "),
+            if writes.len() > shown.len() { "; ..." } else { "" },
+            guard::ALLOW_WRITES,
+            p.shown(config)
+        ));
+    }
+    Ok(())
 }
 
 /// A run's result, from its report (or, when it stopped before writing one, from what it said).
