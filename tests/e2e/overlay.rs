@@ -85,6 +85,15 @@ fn a_scenario_file_is_validated_like_a_plan_and_its_mistakes_are_located() {
     let r = plan(&RULE.replace("rules.accounts-need-a-token", "ledger.accounts.get.not-found"));
     assert_eq!(r.code, 4, "{r}");
     assert!(r.stderr.contains("\"ledger.accounts.get.not-found\" is used twice"), "{r}");
+    assert!(r.stderr.contains("rules.json: /scenarios/0/id: scenario id"), "located in the file: {r}");
+    // A step's mistake, at its step.
+    let r = plan(&RULE.replace(r#""expect": {"status": [401]}"#, r#""expect": {"status": []}"#));
+    assert_eq!(r.code, 4, "{r}");
+    assert!(
+        r.stderr
+            .contains("rules.json: /scenarios/0/steps/0: scenario \"rules.accounts-need-a-token\", step 1"),
+        "{r}"
+    );
 
     let r = plan(
         &RULE

@@ -92,6 +92,20 @@ pub(super) async fn build_plan(
     };
     let errors = crate::plan::validate::validate(&plan);
     if !errors.is_empty() {
+        // What is wrong in a scenario file is said with its place in the file.
+        let errors = match &selection.scenarios {
+            Some(file) => {
+                let overlay: Vec<crate::plan::model::Scenario> = plan
+                    .scenarios
+                    .iter()
+                    .filter_map(Result::ok)
+                    .filter(|s| s.tags.iter().any(|t| t == "overlay"))
+                    .map(|s| (*s).clone())
+                    .collect();
+                super::agent::pointed(errors, &overlay, file)
+            }
+            None => errors,
+        };
         return Err(Failure::new(exit::PLUGIN, listing("plan: the plan is invalid", &errors)));
     }
     // A run of nothing would pass having tested nothing: say so, rather than exit 0.

@@ -418,24 +418,59 @@ fn plan_problems(plan: &Plan, submitted: &[Scenario]) -> Vec<Value> {
                 Some(k) => format!("/seeds/{k}/step"),
                 None => String::new(),
             }
-        } else if !cycle.is_empty() {
-            // The cycle names its ids as printed (escaped, unquoted).
-            submitted
-                .iter()
-                .position(|s| cycle.contains(&crate::text::escape_line(&s.id).as_ref()))
-                .map_or(String::new(), |i| format!("/scenarios/{i}/depends_on"))
         } else {
-            match submitted.iter().rposition(|s| message.contains(&format!("{:?}", s.id))) {
-                Some(i) if message.contains("used twice") => format!("/scenarios/{i}/id"),
-                Some(i) if message.contains("depends on") => format!("/scenarios/{i}/depends_on"),
-                Some(i) => format!("/scenarios/{i}"),
-                None => String::new(),
-            }
+            scenario_pointer(&message, &cycle, submitted).unwrap_or_default()
         };
         let fix = fix_for(&message);
         out.push(problem(pointer, message, fix));
     }
     out
+}
+
+/// Where among `scenarios` a message of `plan::validate` is about: a step, an id used twice, a
+/// dependency, a cycle (`cycle`: the ids it names), or the scenario.
+fn scenario_pointer(message: &str, cycle: &[&str], scenarios: &[Scenario]) -> Option<String> {
+    if !cycle.is_empty() {
+        // The cycle names its ids as printed (escaped, unquoted).
+        let i = scenarios.iter().position(|s| cycle.contains(&crate::text::escape_line(&s.id).as_ref()))?;
+        return Some(format!("/scenarios/{i}/depends_on"));
+    }
+    for (i, s) in scenarios.iter().enumerate().rev() {
+        if let Some(j) = step_of(message, &s.id) {
+            return Some(format!("/scenarios/{i}/steps/{j}"));
+        }
+    }
+    let i = scenarios.iter().rposition(|s| message.contains(&format!("{:?}", s.id)))?;
+    Some(if message.contains("used twice") {
+        format!("/scenarios/{i}/id")
+    } else if message.contains("depends on") {
+        format!("/scenarios/{i}/depends_on")
+    } else {
+        format!("/scenarios/{i}")
+    })
+}
+
+/// `plan::validate`'s messages about a plan that holds the scenarios of a scenario file
+/// (`overlay`, in the file's order), each about one of them led by its place in the file:
+/// `FILE: /scenarios/0/steps/1: ...`. What `smoke run --scenarios` says.
+pub(in crate::cli) fn pointed(
+    messages: Vec<String>,
+    overlay: &[Scenario],
+    file: &std::path::Path,
+) -> Vec<String> {
+    messages
+        .into_iter()
+        .map(|message| {
+            let cycle: Vec<&str> =
+                message.split_once("form a cycle: ").map_or(vec![], |(_, c)| c.split(" -> ").collect());
+            match scenario_pointer(&message, &cycle, overlay) {
+                Some(pointer) if !message.starts_with("seed") => {
+                    format!("{}: {pointer}: {message}", file.display())
+                }
+                _ => message,
+            }
+        })
+        .collect()
 }
 
 /// The statuses a step accepts, as written.

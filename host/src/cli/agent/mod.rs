@@ -20,6 +20,8 @@ mod lines;
 mod prose;
 mod tools;
 
+pub(super) use check::pointed;
+
 use super::{Failure, exit};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest, CustomResult,
