@@ -4,7 +4,7 @@
 //! generic MCP plugin and protocol checks against the server), the MCP Inspector's CLI, and the
 //! write guard on a target off this machine.
 
-use crate::support::{Example, plugin, root, run, shared_cache, smoke};
+use crate::support::{Example, alive, plugin, root, run, shared_cache, smoke, wait_gone};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -495,4 +495,50 @@ fn an_mcp_server_the_config_names_is_described_from_its_own_tool_list() {
     let endpoints: Vec<&str> =
         described["endpoints"].as_array().unwrap().iter().filter_map(|e| e["endpoint"].as_str()).collect();
     assert!(endpoints.iter().any(|e| e.contains("record_transaction_bundle")), "{endpoints:?}");
+}
+
+/// The processes whose environment holds `mark`: what one server started, among other tests'.
+fn marked(mark: &str) -> Vec<u32> {
+    let needle = format!("SMOKE_TEST_MARK={mark}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_server_told_to_stop_mid_run_leaves_no_run_and_no_service_behind() {
+    // A scenario that polls for a status the shop never gives: the run lasts until stopped.
+    let project = shop_project("\n[run]\nscenarios = \"smoke.scenarios.json\"\n");
+    let rules = json!({"scenarios": [{"id": "rules.forever", "endpoint": "GET /health", "kind": "business-rule", "steps": [
+        {"request": {"method": "GET", "path": "/health"}, "expect": {"status": [418]},
+         "mode": {"mode": "poll", "interval_ms": 100, "timeout_ms": 120000}}
+    ]}]});
+    std::fs::write(project.path().join("smoke.scenarios.json"), rules.to_string()).unwrap();
+    let mark = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+    let mut mcp = Client::start_with(project.path(), &[("SMOKE_TEST_MARK", mark.as_str())]);
+    mcp.send(json!({"jsonrpc": "2.0", "id": 99, "method": "tools/call",
+        "params": {"name": "run", "arguments": {"filter": ["tag:overlay"]}}}));
+    // The server, its smoke run and the shop that run started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let started = loop {
+        let pids = marked(&mark);
+        if pids.len() >= 3 {
+            break pids;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run and its shop did not start: {pids:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let server = mcp.child.id();
+    assert!(started.contains(&server) && alive(server));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    assert_eq!(mcp.child.wait().unwrap().code(), Some(143), "the exit code of SIGTERM");
+    let left = wait_gone(&started, Duration::from_secs(30));
+    assert!(left.is_empty(), "still running after the server stopped: {left:?}");
 }

@@ -41,14 +41,32 @@ pub(super) fn me() -> Result<PathBuf, ToolError> {
     std::env::current_exe().map_err(|e| ToolError(format!("cannot find smoke itself: {e}")))
 }
 
+/// The process groups of the children running now, for [`stop_all`].
+static LIVE: std::sync::Mutex<Vec<nix::unistd::Pid>> = std::sync::Mutex::new(Vec::new());
+
 /// A child's process group, sent SIGTERM if the child is given up on (its tool call cancelled):
 /// `smoke run` then stops its service and leaves nothing running.
 struct Group(Option<nix::unistd::Pid>);
 
 impl Group {
+    fn new(pid: Option<u32>) -> Self {
+        let pid = pid.map(|pid| nix::unistd::Pid::from_raw(pid as i32));
+        if let Some(pid) = pid {
+            LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        }
+        Group(pid)
+    }
+
     fn signal(&self, signal: nix::sys::signal::Signal) {
         if let Some(pid) = self.0 {
             let _ = nix::sys::signal::killpg(pid, signal);
+        }
+    }
+
+    /// The child has ended: nothing to stop.
+    fn done(&mut self) {
+        if let Some(pid) = self.0.take() {
+            LIVE.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
         }
     }
 }
@@ -56,6 +74,15 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.done();
+    }
+}
+
+/// SIGTERM to every child running now (the server was told to stop): each `smoke run` stops its
+/// service and exits, so nothing outlives the server for long.
+pub(super) fn stop_all() {
+    for pid in LIVE.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
     }
 }
 
@@ -71,7 +98,7 @@ pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Res
         .stderr(std::process::Stdio::piped())
         .process_group(0);
     let mut child = c.spawn().map_err(|e| ToolError(format!("cannot start smoke: {e}")))?;
-    let mut group = Group(child.id().map(|pid| nix::unistd::Pid::from_raw(pid as i32)));
+    let mut group = Group::new(child.id());
     let mut out = child.stdout.take().expect("piped").take(MAX_STDOUT);
     let mut err = child.stderr.take().expect("piped").take(MAX_STDERR);
     let finished = {
@@ -86,7 +113,7 @@ pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Res
     };
     match finished {
         Ok(done) => {
-            group.0 = None;
+            group.done();
             let (code, o, e) = done?;
             Ok(Output {
                 code,
@@ -102,7 +129,7 @@ pub(super) async fn smoke(args: &[OsString], dir: &Path, limit: Duration) -> Res
                 group.signal(nix::sys::signal::Signal::SIGKILL);
                 let _ = child.wait().await;
             }
-            group.0 = None;
+            group.done();
             Ok(Output { code: None, stdout: String::new(), stderr: String::new(), timed_out: true })
         }
     }
@@ -251,7 +278,9 @@ impl Project {
     /// Every value the environment gives the server's configs (`${VAR}`), read from their text,
     /// so that even a config that does not load has its secrets redacted.
     pub(super) fn environment_secrets(&self) -> Vec<String> {
-        let reference = regex::Regex::new(r"\$\{([A-Za-z0-9_]+)").expect("a valid pattern");
+        static REFERENCE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let reference =
+            REFERENCE.get_or_init(|| regex::Regex::new(r"\$\{([A-Za-z0-9_]+)").expect("a valid pattern"));
         let mut out = Vec::new();
         for config in &self.configs {
             let Ok(text) = crate::files::read_text(config, crate::files::MAX_CONFIG_BYTES, "a config file")

@@ -30,7 +30,8 @@ where
 {
     let (rmcp_in, mut to_rmcp) = tokio::io::duplex(1 << 16);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(1 << 16);
-    let (errors, mut refused) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    // Bounded: a client that sends garbage and reads nothing holds the reader up, not memory.
+    let (errors, mut refused) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
     tokio::spawn(async move {
         let mut input = BufReader::new(input);
         let mut line = Vec::new();
@@ -50,7 +51,7 @@ where
                     }
                     rest.clear();
                 }
-                let _ = errors.send(parse_error(&format!("a message over {MAX_LINE} bytes")));
+                let _ = errors.send(parse_error(&format!("a message over {MAX_LINE} bytes"))).await;
                 continue;
             }
             let text = line.trim_ascii();
@@ -58,7 +59,7 @@ where
                 continue;
             }
             if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-                let _ = errors.send(parse_error(&e.to_string()));
+                let _ = errors.send(parse_error(&e.to_string())).await;
                 continue;
             }
             if to_rmcp.write_all(&line).await.is_err() {

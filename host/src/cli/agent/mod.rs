@@ -91,7 +91,15 @@ pub(super) async fn serve(args: ServeArgs) -> Result<i32, Failure> {
         .serve(transport)
         .await
         .map_err(|e| Failure::new(exit::USAGE, format!("mcp-server: the session did not begin: {e}")))?;
-    let _ = running.waiting().await;
+    // Ctrl-C or SIGTERM stops the runs in flight (each stops its service) before the server goes.
+    let mut signals = super::Signals::listen();
+    tokio::select! {
+        _ = running.waiting() => {}
+        code = super::next_signal(&mut signals) => {
+            child::stop_all();
+            return Ok(code);
+        }
+    }
     // Every answer written before the process ends.
     let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
     Ok(exit::PASSED)
